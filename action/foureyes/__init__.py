@@ -1,0 +1,1 @@
+"""foureyes: four-eyes approval for machine-learning model deployments, the GitOps way."""

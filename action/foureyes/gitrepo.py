@@ -1,0 +1,161 @@
+"""Git plumbing: read repository files at a ref, and what changed between two refs.
+
+Reads are batched through one `git cat-file --batch` process, so the cost of a plan follows the
+number of changed files, never the size of the registry. PR code is only ever read as data.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import yamlload
+from .yamlload import LoadError
+
+SYMLINK_MODE = "120000"
+ZERO_SHA = "0" * 40
+
+
+class GitError(Exception):
+    pass
+
+
+def git(root: Path | str, *args: str, input: bytes | None = None) -> bytes:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        proc = subprocess.run(["git", "-C", str(root), *args], input=input, capture_output=True, env=env, check=False)
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {' '.join(args[:2])}: {message[-1] if message else 'failed'}")
+    return proc.stdout
+
+
+def toplevel(start: Path | str = ".") -> Path | None:
+    try:
+        return Path(git(start, "rev-parse", "--show-toplevel").decode().strip())
+    except GitError:
+        return None
+
+
+def resolve(root: Path, ref: str) -> str:
+    try:
+        return git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
+    except GitError:
+        raise GitError(f"unknown git revision {ref!r}") from None
+
+
+def merge_base(root: Path, a: str, b: str) -> str:
+    try:
+        return git(root, "merge-base", a, b).decode().strip()
+    except GitError:
+        raise GitError(f"{a[:12]} and {b[:12]} share no history") from None
+
+
+def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
+    """Read many objects (`<sha>` or `<ref>:<path>`) in one `git cat-file --batch` call."""
+    if not names:
+        return {}
+    for name in names:
+        if "\n" in name:
+            raise GitError(f"object name with a newline: {name!r}")
+    out = git(root, "cat-file", "--batch", input="".join(n + "\n" for n in names).encode())
+    result: dict[str, bytes | None] = {}
+    pos = 0
+    for name in names:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].decode()
+        pos = end + 1
+        if header.endswith(" missing") or header.endswith(" ambiguous"):
+            result[name] = None
+            continue
+        _sha, kind, size = header.split(" ")
+        size_n = int(size)
+        result[name] = out[pos:pos + size_n] if kind == "blob" else None
+        pos += size_n + 1
+    return result
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed path between two commits (renames are not detected: delete + add)."""
+
+    path: str
+    status: str  # A, D, M, T
+    old_mode: str
+    new_mode: str
+    old_sha: str
+    new_sha: str
+
+
+def changed(root: Path, base: str, head: str) -> list[Change]:
+    out = git(root, "diff", "--raw", "-z", "--no-renames", "--no-abbrev", base, head)
+    parts = out.split(b"\0")
+    changes = []
+    for i in range(0, len(parts) - 1, 2):
+        meta, path = parts[i].decode(), parts[i + 1].decode("utf-8", "surrogateescape")
+        old_mode, new_mode, old_sha, new_sha, status = meta.lstrip(":").split(" ")
+        changes.append(Change(path, status[0], old_mode, new_mode, old_sha, new_sha))
+    return changes
+
+
+class GitTree:
+    """Files of the repository at one commit."""
+
+    def __init__(self, root: Path, commit: str):
+        self.root = root
+        self.commit = commit
+
+    def read(self, path: str) -> bytes | None:
+        return self.read_many([path]).get(path)
+
+    def read_many(self, paths: list[str]) -> dict[str, bytes]:
+        modes = self._modes(paths)
+        for path, mode in modes.items():
+            if mode == SYMLINK_MODE:
+                raise LoadError(path, "symlinks are not allowed in the registry or policies")
+        blobs = cat_blobs(self.root, [f"{self.commit}:{p}" for p in paths])
+        return {p: data for p in paths if (data := blobs[f"{self.commit}:{p}"]) is not None}
+
+    def list(self, prefix: str) -> list[str]:
+        out = git(self.root, "ls-tree", "-r", "-z", "--name-only", self.commit, "--", prefix)
+        return [p.decode() for p in out.split(b"\0") if p]
+
+    def _modes(self, paths: list[str]) -> dict[str, str]:
+        if not paths:
+            return {}
+        out = git(self.root, "ls-tree", "-z", self.commit, "--", *paths)
+        modes = {}
+        for entry in out.split(b"\0"):
+            if entry:
+                meta, path = entry.split(b"\t", 1)
+                modes[path.decode()] = meta.decode().split(" ")[0]
+        return modes
+
+
+class WorkTree:
+    """Files of a directory on disk (the working tree you stand in)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def read(self, path: str) -> bytes | None:
+        full = self.root / path
+        if not full.exists() and not full.is_symlink():
+            return None
+        try:
+            return yamlload.read_bytes(full, self.root)
+        except LoadError as err:
+            raise LoadError(path, err.message, err.line, err.col) from None
+
+    def read_many(self, paths: list[str]) -> dict[str, bytes]:
+        return {p: data for p in paths if (data := self.read(p)) is not None}
+
+    def list(self, prefix: str) -> list[str]:
+        base = self.root / prefix
+        if not base.is_dir():
+            return []
+        return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file() or p.is_symlink())

@@ -1,0 +1,126 @@
+"""The change plan: events between two refs and the approval they need, per the BASE policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import changes, gitrepo
+from .changes import Event
+from .registry import (
+    DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, POLICY_FILE, ConfigError, Deployment, Policy, Problem, Schemas,
+    cross_check, max_level, parse_deployment, parse_environments, parse_policy,
+)
+from .yamlload import LoadError
+
+
+@dataclass
+class Plan:
+    base: str
+    head: str
+    policy: Policy
+    events: list[Event]
+    problems: list[Problem] = field(default_factory=list)  # invalid files at head
+    owners: frozenset[str] = frozenset()  # user owners of touched deployments (may not approve)
+    head_deployments: dict[str, Deployment] = field(default_factory=dict)
+
+    @property
+    def level(self) -> str | None:
+        levels = [e.level for e in self.events if e.requires_approval]
+        return max_level(*levels) if levels else None
+
+    @property
+    def required_approvals(self) -> int:
+        return self.policy.rule(self.level).approvals if self.level else 0
+
+    def to_json(self) -> dict:
+        return {
+            "base": self.base,
+            "head": self.head,
+            "events": [e.to_json() for e in self.events],
+            "level": self.level,
+            "required_approvals": self.required_approvals,
+            "approvers": {
+                "users": sorted(self.policy.approver_users),
+                "teams": list(self.policy.approver_teams),
+            },
+            "excluded_owners": sorted(self.owners),
+            "problems": [
+                {"file": p.file, "line": p.line, "col": p.col, "title": p.title, "message": p.message}
+                for p in self.problems
+            ],
+        }
+
+
+def load_policy(tree) -> Policy:
+    data = tree.read(POLICY_FILE)
+    if data is None:
+        raise ConfigError(f"{POLICY_FILE} not found at the base commit: nothing to judge the change by")
+    try:
+        return parse_policy(data)
+    except LoadError as err:
+        raise ConfigError(str(err)) from None
+
+
+def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
+    """Everything policy-relevant is read at ``base``: the policy, the schemas, the organisation
+    rules and the environments. Head files are only data to be judged."""
+    base = gitrepo.resolve(root, base_ref)
+    head = gitrepo.resolve(root, head_ref)
+    fork = gitrepo.merge_base(root, base, head)
+    base_tree = gitrepo.GitTree(root, base)
+    policy = load_policy(base_tree)
+    try:
+        schemas = Schemas.from_snapshot(base_tree)
+        env_data = base_tree.read(ENVIRONMENTS_FILE)
+        env_names = [e.name for e in parse_environments(env_data)] if env_data else None
+    except LoadError as err:
+        raise ConfigError(str(err)) from None
+
+    diff = gitrepo.changed(root, fork, head)
+    problems: list[Problem] = []
+    dep_changes = [c for c in diff if changes.is_deployment_path(c.path)]
+    shas = [s for c in dep_changes for s in (c.old_sha, c.new_sha) if s != gitrepo.ZERO_SHA]
+    blobs = gitrepo.cat_blobs(root, shas)
+
+    events: list[Event] = []
+    owners: set[str] = set()
+    head_deps: dict[str, Deployment] = {}
+    for c in dep_changes:
+        before = after = None
+        if c.old_sha != gitrepo.ZERO_SHA:
+            before = _parse_side(c.path, blobs[c.old_sha], c.old_mode, schemas, None)
+            if before is None:  # a base file already broken: judge the change at the highest level
+                before = _unknown_deployment(c.path)
+        if c.new_sha != gitrepo.ZERO_SHA:
+            after = _parse_side(c.path, blobs[c.new_sha], c.new_mode, schemas, problems)
+            if after is None:
+                continue
+            head_deps[c.path] = after
+            problems += cross_check([after], env_names)
+        for dep in (before, after):
+            if dep is not None:
+                owners |= dep.user_owners
+        events += changes.deployment_events(c.path, before, after)
+
+    events += changes.governance_events([c.path for c in diff], policy)
+    changes.apply_policy(events, policy)
+    return Plan(base, head, policy, events, problems, frozenset(owners), head_deps)
+
+
+def _parse_side(path, data, mode, schemas, problems) -> Deployment | None:
+    sink = problems if problems is not None else []
+    if not path.endswith(".yaml") or path.count("/") != DEPLOYMENTS_DIR.count("/") + 1:
+        sink.append(Problem(path, f"deployment files are {DEPLOYMENTS_DIR}/<name>.yaml", title="layout"))
+        return None
+    if mode == gitrepo.SYMLINK_MODE:
+        sink.append(Problem(path, "symlinks are not allowed in the registry", title="symlink"))
+        return None
+    dep, found = parse_deployment(data, path, schemas)
+    sink += found
+    return dep
+
+
+def _unknown_deployment(path: str) -> Deployment:
+    name = Path(path).name.rsplit(".", 1)[0]
+    return Deployment(path, {"name": name, "owner": [], "importance": "critical", "model": {}})

@@ -1,0 +1,375 @@
+"""The registry's models (deployments, environments, policy) and their validation.
+
+Everything here works on bytes and file names, so the same code validates the working tree
+(`foureyes validate`) and files read from git at a ref (`plan`, `gate`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from . import yamlload
+from .yamlload import LoadError
+
+LEVELS = ("low", "moderate", "high", "critical")  # ascending
+EVENT_TYPES = ("create", "replace_model", "change_importance", "delete", "update")
+
+DEPLOYMENTS_DIR = "registry/deployments"
+ENVIRONMENTS_FILE = "registry/environments.yaml"
+POLICY_FILE = "policies/approval.yaml"
+DEPLOYMENT_SCHEMA = "policies/deployment.schema.json"
+RULES_DIR = "policies/rules"
+
+BUNDLED = Path(__file__).parent / "template"  # the example repository shipped with the package
+
+
+def level_rank(level: str) -> int:
+    return LEVELS.index(level)
+
+
+def max_level(*levels: str | None) -> str:
+    return max((lv for lv in levels if lv), key=level_rank)
+
+
+class ConfigError(Exception):
+    """The policy, a schema or the environments file is unusable: evaluation cannot proceed."""
+
+
+@dataclass
+class Problem:
+    file: str
+    message: str
+    line: int | None = None
+    col: int | None = None
+    title: str = "invalid deployment"
+
+    @classmethod
+    def from_load_error(cls, err: LoadError, title: str = "unreadable file") -> "Problem":
+        return cls(err.file, err.message, err.line, err.col, title)
+
+    def __str__(self) -> str:
+        return str(LoadError(self.file, self.message, self.line, self.col))
+
+
+@dataclass(frozen=True)
+class Deployment:
+    file: str
+    data: dict = field(compare=False, hash=False)
+    text: str = field(default="", compare=False, hash=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    @property
+    def importance(self) -> str:
+        return self.data["importance"]
+
+    @property
+    def model(self) -> dict:
+        return self.data["model"]
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        owner = self.data["owner"]
+        return (owner,) if isinstance(owner, str) else tuple(owner)
+
+    @property
+    def user_owners(self) -> frozenset[str]:
+        """Owners that are users (not teams), as lower-case logins."""
+        return frozenset(o[1:].lower() for o in self.owners if "/" not in o)
+
+    @property
+    def environments(self) -> tuple[str, ...] | None:
+        envs = self.data.get("environments")
+        return tuple(envs) if envs is not None else None
+
+    @property
+    def apply(self) -> str:
+        return self.data.get("apply", "manual")
+
+    def model_ref(self) -> str:
+        return f"{self.model['name']}@{self.model['version']}"
+
+
+# --- schemas -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Schema:
+    """One JSON Schema: compiled with fastjsonschema for the happy path, with jsonschema's
+    validator kept for precise messages when the fast check fails."""
+
+    title: str
+    schema: dict
+    file: str
+
+    @cached_property
+    def _fast(self):
+        import fastjsonschema
+
+        return fastjsonschema.compile(self.schema)
+
+    @cached_property
+    def _detailed(self):
+        import jsonschema
+
+        cls = jsonschema.validators.validator_for(self.schema, default=jsonschema.Draft7Validator)
+        return cls(self.schema, format_checker=None)
+
+    def is_valid(self, data) -> bool:
+        import fastjsonschema
+
+        try:
+            self._fast(data)
+            return True
+        except fastjsonschema.JsonSchemaException:
+            return False
+
+    def errors(self, data):
+        """(json path, message) for each violation, most specific first."""
+        import jsonschema
+
+        out = []
+        for err in sorted(self._detailed.iter_errors(data), key=jsonschema.exceptions.relevance):
+            leaf = err
+            # oneOf/anyOf: report the branch that got furthest instead of "is not valid under any"
+            while leaf.context:
+                # prefer the branch of the right type, then the one that got deepest into the data
+                leaf = max(leaf.context, key=lambda e: (e.validator != "type", len(e.absolute_path)))
+            path = tuple(leaf.absolute_path)
+            message = leaf.message
+            if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
+                allowed = leaf.schema.get("properties", {})
+                extras = [k for k in leaf.instance if k not in allowed]
+                if extras:
+                    path = path + (extras[0],)
+                    message = f"unknown field {extras[0]!r}"
+                    if allowed:
+                        message += f" (allowed: {', '.join(allowed)})"
+            elif leaf.validator == "pattern" and "description" in leaf.schema:
+                message = f"{leaf.instance!r} is not valid: {leaf.schema['description']}"
+            where = ".".join(str(p) for p in path)
+            out.append((path, f"{where}: {message}" if where else message))
+        return out
+
+    @classmethod
+    def from_bytes(cls, data: bytes, file: str) -> "_Schema":
+        try:
+            schema = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: not valid JSON: {exc}") from None
+        if not isinstance(schema, dict):
+            raise ConfigError(f"{file}: a schema must be a JSON object")
+        import jsonschema
+
+        try:
+            jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator).check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise ConfigError(f"{file}: not a valid JSON Schema: {exc.message}") from None
+        title = schema.get("title") or Path(file).name.removesuffix(".schema.json")
+        return cls(title, schema, file)
+
+
+@dataclass
+class Schemas:
+    """The deployment schema plus the organisation rules, as read from one snapshot."""
+
+    deployment: _Schema
+    rules: list[_Schema]
+
+    @classmethod
+    def from_snapshot(cls, snapshot) -> "Schemas":
+        """Schemas as a snapshot (working tree or git ref) has them; the bundled deployment
+        schema is the fallback when a repository has none of its own."""
+        data = snapshot.read(DEPLOYMENT_SCHEMA)
+        if data is None:
+            data = (BUNDLED / DEPLOYMENT_SCHEMA).read_bytes()
+        rule_paths = [p for p in snapshot.list(RULES_DIR) if p.endswith(".schema.json")]
+        rules = [_Schema.from_bytes(data, path) for path, data in snapshot.read_many(rule_paths).items()]
+        return cls(_Schema.from_bytes(data, DEPLOYMENT_SCHEMA), rules)
+
+
+# --- deployments --------------------------------------------------------------------------------
+
+
+def parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployment | None, list[Problem]]:
+    """Load and check one deployment file. Returns the deployment when it is schema-valid (it may
+    still break organisation rules, reported as problems) and every problem found."""
+    try:
+        text = yamlload.decode(data, file)
+        doc = yamlload.loads(text, file)
+    except LoadError as err:
+        return None, [Problem.from_load_error(err, "invalid YAML")]
+    if not isinstance(doc, dict):
+        return None, [Problem(file, "a deployment file must be a YAML mapping", 1, 1)]
+    problems = []
+    if not schemas.deployment.is_valid(doc):
+        problems += _located(schemas.deployment, doc, text, file, "schema")
+        return None, problems
+    stem = Path(file).name.rsplit(".", 1)[0]
+    if doc["name"] != stem:
+        line, col = yamlload.line_of(text, ("name",))
+        problems.append(Problem(file, f"name {doc['name']!r} differs from the file name {stem!r}", line, col, "name"))
+    for rule in schemas.rules:
+        if not rule.is_valid(doc):
+            problems += _located(rule, doc, text, file, rule.title, rule_message=True)
+    return Deployment(file, doc, text), problems
+
+
+def _located(schema: _Schema, doc, text: str, file: str, title: str, rule_message: bool = False) -> list[Problem]:
+    problems = []
+    for path, message in schema.errors(doc):
+        line, col = yamlload.line_of(text, path)
+        if rule_message:
+            detail = schema.schema.get("description") or message
+            message = f"{schema.title}: {detail}" if detail != schema.title else detail
+        problems.append(Problem(file, message, line, col, title))
+    return problems
+
+
+def cross_check(deployments: list[Deployment], environment_names: list[str] | None) -> list[Problem]:
+    """Checks that need more than one file: unique names, environments that exist."""
+    problems = []
+    seen: dict[str, str] = {}
+    for dep in deployments:
+        if dep.name in seen:
+            problems.append(Problem(dep.file, f"deployment {dep.name!r} is also defined in {seen[dep.name]}", 1, 1, "duplicate"))
+        seen.setdefault(dep.name, dep.file)
+        if environment_names is not None:
+            for env in dep.environments or ():
+                if env not in environment_names:
+                    problems.append(Problem(
+                        dep.file, f"unknown environment {env!r} (known: {', '.join(environment_names)})",
+                        *_env_line(dep, env), "environment",
+                    ))
+    return problems
+
+
+def _env_line(dep: Deployment, env: str) -> tuple[int | None, int | None]:
+    return yamlload.line_of(dep.text, ("environments", dep.data["environments"].index(env)))
+
+
+# --- environments and policy --------------------------------------------------------------------
+
+
+def _load_checked(data: bytes, file: str, schema_name: str):
+    """Load a YAML config file and check it against a bundled schema; raises LoadError."""
+    text = yamlload.decode(data, file)
+    doc = yamlload.loads(text, file)
+    schema = _bundled_schema(schema_name)
+    if not schema.is_valid(doc):
+        path, message = schema.errors(doc)[0]
+        line, col = yamlload.line_of(text, path)
+        raise LoadError(file, message, line, col)
+    return doc
+
+
+_SCHEMA_CACHE: dict[str, _Schema] = {}
+
+
+def _bundled_schema(name: str) -> _Schema:
+    if name not in _SCHEMA_CACHE:
+        path = BUNDLED / "policies" / name
+        _SCHEMA_CACHE[name] = _Schema.from_bytes(path.read_bytes(), name)
+    return _SCHEMA_CACHE[name]
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    branch: str
+    target: dict
+    protected: bool = True
+    protection: dict = field(default_factory=dict)
+
+    def matches_branch(self, branch: str) -> bool:
+        return re.fullmatch(re.escape(self.branch).replace(r"\*", "[^/]*"), branch) is not None
+
+
+def parse_environments(data: bytes, file: str = ENVIRONMENTS_FILE) -> list[Environment]:
+    doc = _load_checked(data, file, "environments.schema.json")
+    envs = [Environment(**{k: v for k, v in e.items()}) for e in doc["environments"]]
+    names = [e.name for e in envs]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise LoadError(file, f"environment {sorted(dupes)[0]!r} is listed twice")
+    return envs
+
+
+@dataclass(frozen=True)
+class LevelRule:
+    approvals: int
+    review_timeout: int | None  # seconds
+    on_timeout: str
+    escalate_to: tuple[str, ...]
+
+
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    return int(text[:-1]) * _UNITS[text[-1]]
+
+
+@dataclass(frozen=True)
+class Policy:
+    approver_users: frozenset[str]  # lower-case logins
+    approver_teams: tuple[str, ...]  # "org/slug"
+    levels: dict
+    require_approval_for: frozenset[str]
+    governance_level: str
+    governance_paths: tuple[str, ...]
+    require_reason: bool
+    block_unattributed: bool
+    source: str = POLICY_FILE
+
+    def rule(self, level: str) -> LevelRule:
+        return self.levels[level]
+
+    def describe_approvers(self) -> str:
+        names = [f"@{u}" for u in sorted(self.approver_users)] + [f"@{t}" for t in self.approver_teams]
+        return ", ".join(names) if names else "(nobody)"
+
+    def is_governance_path(self, path: str) -> bool:
+        for gp in self.governance_paths:
+            if gp.endswith("/") and path.startswith(gp):
+                return True
+            if path == gp or path.endswith("/" + gp) and "/" not in gp:
+                return True
+        return False
+
+
+def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
+    doc = _load_checked(data, file, "approval.schema.json")
+    approvers = doc["approvers"]
+    users = frozenset(u[1:].lower() for u in approvers.get("users", []))
+    teams = tuple(t[1:].lower() for t in approvers.get("teams", []))
+    if not users and not teams:
+        raise LoadError(file, "approvers: list at least one user or team, or nobody can ever approve", 1, 1)
+    levels = {
+        name: LevelRule(
+            approvals=rule["approvals"],
+            review_timeout=parse_duration(rule["review_timeout"]) if "review_timeout" in rule else None,
+            on_timeout=rule.get("on_timeout", "remind"),
+            escalate_to=tuple(rule.get("escalate_to", ())),
+        )
+        for name, rule in doc["levels"].items()
+    }
+    governance = doc.get("governance", {})
+    return Policy(
+        approver_users=users,
+        approver_teams=teams,
+        levels=levels,
+        require_approval_for=frozenset(doc.get("require_approval_for", EVENT_TYPES)),
+        governance_level=governance.get("level", "critical"),
+        governance_paths=tuple(governance.get(
+            "paths", ["policies/", ".github/", "action/", "CODEOWNERS", ENVIRONMENTS_FILE])),
+        require_reason=doc.get("require_reason", True),
+        block_unattributed=doc.get("unattributed_commits", "block") == "block",
+        source=file,
+    )

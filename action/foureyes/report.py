@@ -1,0 +1,210 @@
+"""Renderers: text, json, markdown (the PR comment body) and github (annotations, step summary,
+step outputs). Each reporter is a class with one method per result kind; the CLI picks one."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from .changes import Event
+
+# the runner shows at most 10 error annotations per step; the rest go to the job summary
+MAX_ANNOTATIONS = 10
+
+
+def resolve_format(fmt: str) -> str:
+    if fmt == "auto":
+        return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    return fmt
+
+
+def _escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(s: str) -> str:
+    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(kind: str, message: str, file: str | None = None, line: int | None = None,
+               col: int | None = None, title: str | None = None) -> str:
+    props = []
+    if file:
+        props.append(f"file={_escape_property(file)}")
+    if line:
+        props.append(f"line={line}")
+    if col:
+        props.append(f"col={col}")
+    if title:
+        props.append(f"title={_escape_property(title)}")
+    head = f"::{kind} {','.join(props)}" if props else f"::{kind}"
+    return f"{head}::{_escape_data(message)}"
+
+
+def append_step_summary(markdown: str) -> None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(markdown.rstrip("\n") + "\n\n")
+
+
+def set_outputs(values: dict) -> None:
+    path = os.environ.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as fh:
+        for key, value in values.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            if "\n" in text:
+                fh.write(f"{key}<<FOUREYES_EOF\n{text}\nFOUREYES_EOF\n")
+            else:
+                fh.write(f"{key}={text}\n")
+
+
+def _md_cell(value) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ") if value not in (None, "") else "–"
+
+
+def _model(m: dict | None) -> str:
+    if not m:
+        return "–"
+    text = f"{m.get('name')} v{m.get('version')}"
+    return text + (f" ({m['digest'][:19]}…)" if m.get("digest") else "")
+
+
+def event_change(e: Event) -> tuple[str, str]:
+    """(from, to) as a person reads them."""
+    if e.type == "governance":
+        return "policy at base", e.file
+    if e.type == "change_importance":
+        return e.importance_before, e.importance_after
+    if e.type == "update":
+        return ", ".join(e.fields), ""
+    return _model(e.model_before), _model(e.model_after)
+
+
+def plan_markdown_table(plan) -> str:
+    lines = ["| deployment | event | from | to | judged at | approval |", "|---|---|---|---|---|---|"]
+    for e in plan.events:
+        before, after = event_change(e)
+        needs = f"{plan.policy.rule(e.level).approvals}" if e.requires_approval else "not required"
+        lines.append("| " + " | ".join(_md_cell(x) for x in (
+            f"`{e.deployment}`" if e.deployment else f"`{e.file}`", e.type.replace("_", " "), before, after,
+            f"**{e.level}**", needs,
+        )) + " |")
+    return "\n".join(lines)
+
+
+def problems_markdown(problems) -> str:
+    lines = ["| file | line | problem |", "|---|---|---|"]
+    lines += [f"| `{p.file}` | {p.line or ''} | {_md_cell(p.message)} |" for p in problems]
+    return "\n".join(lines)
+
+
+class Reporter:
+    def __init__(self, out=None):
+        self.out = out or sys.stdout
+
+    def write(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+
+
+class TextReporter(Reporter):
+    def validation(self, v) -> None:
+        for p in v.problems:
+            self.write(f"{p}")
+        self.write(f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)")
+
+    def plan(self, plan) -> None:
+        self.write(f"change {plan.base[:12]}..{plan.head[:12]}: {len(plan.events)} event(s)")
+        for e in plan.events:
+            before, after = event_change(e)
+            arrow = f"{before} -> {after}" if after else before
+            need = "" if e.requires_approval else " (no approval required)"
+            self.write(f"  {e.type:<17} {e.deployment or e.file:<28} {arrow}  [{e.level}]{need}")
+        for p in plan.problems:
+            self.write(f"  invalid: {p}")
+        if plan.level:
+            self.write(f"level {plan.level}: {plan.required_approvals} approval(s) from "
+                       f"{plan.policy.describe_approvers()}")
+        else:
+            self.write("no approval required")
+        if plan.owners:
+            self.write("may not approve (owners): " + ", ".join(f"@{o}" for o in sorted(plan.owners)))
+
+
+class JsonReporter(Reporter):
+    def validation(self, v) -> None:
+        self.write(json.dumps({
+            "valid": v.ok,
+            "files": v.files,
+            "problems": [
+                {"file": p.file, "line": p.line, "col": p.col, "title": p.title, "message": p.message}
+                for p in v.problems
+            ],
+        }, indent=2))
+
+    def plan(self, plan) -> None:
+        self.write(json.dumps(plan.to_json(), indent=2))
+
+
+class MarkdownReporter(Reporter):
+    def validation(self, v) -> None:
+        if v.ok:
+            self.write(f"**foureyes validate**: {v.files} file(s), no problems.")
+        else:
+            self.write(f"**foureyes validate**: {len(v.problems)} problem(s) in {v.files} file(s)\n")
+            self.write(problems_markdown(v.problems))
+
+    def plan(self, plan) -> None:
+        self.write(plan_markdown(plan))
+
+
+def plan_markdown(plan) -> str:
+    parts = ["### What this change means", ""]
+    if plan.events:
+        parts.append(plan_markdown_table(plan))
+    else:
+        parts.append("No deployment or governance changes.")
+    if plan.problems:
+        parts += ["", "**Invalid files** (fix these first):", "", problems_markdown(plan.problems)]
+    parts.append("")
+    if plan.level:
+        parts.append(f"Judged at **{plan.level}**: needs **{plan.required_approvals}** approval(s) from "
+                     f"{plan.policy.describe_approvers()}, none of them the author, a committer or a user "
+                     f"listed as owner.")
+    else:
+        parts.append("No approval required by the policy.")
+    if plan.owners:
+        parts.append("Owners who may not approve: " + ", ".join(f"@{o}" for o in sorted(plan.owners)) + ".")
+    return "\n".join(parts)
+
+
+class GithubReporter(TextReporter):
+    def validation(self, v) -> None:
+        for p in v.problems[:MAX_ANNOTATIONS]:
+            self.write(annotation("error", p.message, p.file, p.line, p.col, p.title))
+        if len(v.problems) > MAX_ANNOTATIONS:
+            self.write(annotation("notice", f"{len(v.problems) - MAX_ANNOTATIONS} more problem(s): see the job summary"))
+        self.write(f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)")
+        if v.problems:
+            append_step_summary(f"## foureyes validate: {len(v.problems)} problem(s)\n\n" + problems_markdown(v.problems))
+        else:
+            append_step_summary(f"## foureyes validate: {v.files} file(s), no problems")
+        set_outputs({"valid": str(v.ok).lower(), "problems": str(len(v.problems))})
+
+    def plan(self, plan) -> None:
+        for p in plan.problems[:MAX_ANNOTATIONS]:
+            self.write(annotation("error", p.message, p.file, p.line, p.col, p.title))
+        super().plan(plan)
+        append_step_summary(plan_markdown(plan))
+        set_outputs({"level": plan.level or "none", "required": str(plan.required_approvals),
+                     "events": json.dumps([e.to_json() for e in plan.events])})
+
+
+REPORTERS = {"text": TextReporter, "json": JsonReporter, "markdown": MarkdownReporter, "github": GithubReporter}
+
+
+def reporter(fmt: str, out=None) -> Reporter:
+    return REPORTERS[resolve_format(fmt)](out)

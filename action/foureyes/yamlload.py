@@ -1,0 +1,216 @@
+"""Safe, strict and fast YAML loading for registry and policy files.
+
+The happy path is PyYAML's C parser with a small Python constructor: duplicate keys are refused,
+only ``true``/``false`` are booleans (YAML 1.2 core schema: no ``on``/``yes``/``no`` surprises, no
+timestamps), and anchors/aliases are refused outright (no alias bombs; registry files never need
+them). Line numbers cost nothing until there is an error to report: ``line_of`` re-composes the text
+only then.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+MAX_BYTES = 256 * 1024  # a deployment file is a few hundred bytes; anything this big is a mistake
+
+try:  # the C parser is the fast path; the pure-Python one gives the same results, slower
+    _Parser = yaml.CParser  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
+        def __init__(self, stream):
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+
+
+@dataclass
+class LoadError(Exception):
+    """A problem in one file, located at a line (1-based) and column (1-based) when known."""
+
+    file: str
+    message: str
+    line: int | None = None
+    col: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}"
+            if self.col:
+                where += f":{self.col}"
+        return f"{where}: {self.message}"
+
+
+class _CoreResolver(yaml.resolver.BaseResolver):
+    """YAML 1.2 core schema: null, true/false, ints, floats; everything else is a string."""
+
+
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+
+
+class _StrictConstructor(yaml.constructor.SafeConstructor):
+    def construct_mapping(self, node, deep=False):
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep=deep)
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise yaml.constructor.ConstructorError(
+                    None, None, "merge keys (<<) are not allowed", key_node.start_mark
+                )
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a plain value", key_node.start_mark
+                ) from None
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _construct_int(loader, node):
+    # YAML 1.2: "012" is twelve, not an octal ten as PyYAML's YAML 1.1 constructor reads it
+    value = loader.construct_scalar(node)
+    return int(value, 16) if value.startswith("0x") else int(value, 10)
+
+
+_StrictConstructor.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+class StrictLoader(_Parser, _StrictConstructor, _CoreResolver):
+    def __init__(self, stream):
+        _Parser.__init__(self, stream)
+        _StrictConstructor.__init__(self)
+        _CoreResolver.__init__(self)
+
+
+def _refuse_aliases(text: str, file: str) -> None:
+    """Anchors are refused: every alias needs one, so text without '&' cannot hold an alias bomb."""
+    if "&" not in text:
+        return
+    loader = StrictLoader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.AliasEvent,)) or getattr(event, "anchor", None):
+                mark = event.start_mark
+                raise LoadError(file, "anchors and aliases are not allowed", mark.line + 1, mark.column + 1)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, file) from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_error(exc: yaml.YAMLError, file: str) -> LoadError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"invalid YAML: {context + ', ' if context else ''}{problem}"
+    if mark is None:
+        return LoadError(file, message)
+    return LoadError(file, message, mark.line + 1, mark.column + 1)
+
+
+def decode(data: bytes, file: str) -> str:
+    if len(data) > MAX_BYTES:
+        raise LoadError(file, f"file is {len(data)} bytes, over the {MAX_BYTES}-byte limit")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise LoadError(file, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", line, col) from None
+
+
+def loads(data: bytes | str, file: str):
+    """Parse one YAML document from bytes or text; raise LoadError with file and line on any problem."""
+    text = decode(data, file) if isinstance(data, bytes) else data
+    if "\x00" in text:
+        raise LoadError(file, "file contains NUL characters")
+    _refuse_aliases(text, file)
+    loader = StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, file) from None
+    except RecursionError:
+        raise LoadError(file, "document is nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def read_bytes(path: Path, root: Path | None = None) -> bytes:
+    """Read a file, refusing symlinks that resolve outside ``root`` and files over the size bound."""
+    display = str(path)
+    if root is not None and path.is_symlink():
+        target = Path(os.path.realpath(path))
+        if not target.is_relative_to(Path(os.path.realpath(root))):
+            raise LoadError(display, "symlink points outside the repository")
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise LoadError(display, f"file is {size} bytes, over the {MAX_BYTES}-byte limit")
+        return path.read_bytes()
+    except OSError as exc:
+        raise LoadError(display, f"cannot read file: {exc.strerror or exc}") from None
+
+
+def load_file(path: Path, root: Path | None = None):
+    return loads(read_bytes(path, root), str(path))
+
+
+def line_of(text: str, path: tuple) -> tuple[int | None, int | None]:
+    """Line and column (1-based) of the node at a JSON path such as ("model", "uri"), or of its
+    nearest existing parent. Only called when an error is reported."""
+    try:
+        node = yaml.compose(text, Loader=StrictLoader)
+    except yaml.YAMLError:
+        return None, None
+    best = node
+    for part in path:
+        if node is None:
+            break
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    child = value if not isinstance(value, yaml.ScalarNode) or value.value != "" else key
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            break
+        node = best = child
+    if best is None:
+        return None, None
+    return best.start_mark.line + 1, best.start_mark.column + 1
