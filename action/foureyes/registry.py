@@ -131,7 +131,7 @@ class _Schema:
             return False
 
     def errors(self, data):
-        """(json path, message) for each violation, most specific first."""
+        """(json path, message, points at a key) for each violation, most specific first."""
         import jsonschema
 
         out = []
@@ -152,9 +152,9 @@ class _Schema:
                     if allowed:
                         message += f" (allowed: {', '.join(allowed)})"
             elif leaf.validator == "pattern" and "description" in leaf.schema:
-                message = f"{leaf.instance!r} is not valid: {leaf.schema['description']}"
+                message = f"{leaf.message} ({leaf.schema['description']})"
             where = ".".join(str(p) for p in path)
-            out.append((path, f"{where}: {message}" if where else message))
+            out.append((path, f"{where}: {message}" if where else message, leaf.validator == "additionalProperties"))
         return out
 
     @classmethod
@@ -223,8 +223,8 @@ def parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployme
 
 def _located(schema: _Schema, doc, text: str, file: str, title: str, rule_message: bool = False) -> list[Problem]:
     problems = []
-    for path, message in schema.errors(doc):
-        line, col = yamlload.line_of(text, path)
+    for path, message, at_key in schema.errors(doc):
+        line, col = yamlload.line_of(text, path, at_key)
         if rule_message:
             detail = schema.schema.get("description") or message
             message = f"{schema.title}: {detail}" if detail != schema.title else detail
@@ -263,8 +263,8 @@ def _load_checked(data: bytes, file: str, schema_name: str):
     doc = yamlload.loads(text, file)
     schema = _bundled_schema(schema_name)
     if not schema.is_valid(doc):
-        path, message = schema.errors(doc)[0]
-        line, col = yamlload.line_of(text, path)
+        path, message, at_key = schema.errors(doc)[0]
+        line, col = yamlload.line_of(text, path, at_key)
         raise LoadError(file, message, line, col)
     return doc
 

@@ -189,9 +189,10 @@ def load_file(path: Path, root: Path | None = None):
     return loads(read_bytes(path, root), str(path))
 
 
-def line_of(text: str, path: tuple) -> tuple[int | None, int | None]:
+def line_of(text: str, path: tuple, at_key: bool = False) -> tuple[int | None, int | None]:
     """Line and column (1-based) of the node at a JSON path such as ("model", "uri"), or of its
-    nearest existing parent. Only called when an error is reported."""
+    nearest existing parent; with ``at_key``, of the last key itself. Only called when an error
+    is reported."""
     try:
         node = yaml.compose(text, Loader=StrictLoader)
     except yaml.YAMLError:
@@ -204,7 +205,8 @@ def line_of(text: str, path: tuple) -> tuple[int | None, int | None]:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if key.value == str(part):
-                    child = value if not isinstance(value, yaml.ScalarNode) or value.value != "" else key
+                    empty = isinstance(value, yaml.ScalarNode) and value.value == ""
+                    child = key if empty or (at_key and part == path[-1]) else value
                     break
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             child = node.value[part]

@@ -1,0 +1,93 @@
+"""`foureyes demo`: the whole loop on a scratch repository built from the bundled example, offline."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+
+from . import gitrepo
+from .registry import BUNDLED
+
+DEMO_ENV = {
+    "GIT_AUTHOR_NAME": "Dana Scientist", "GIT_AUTHOR_EMAIL": "dana@acme.example",
+    "GIT_COMMITTER_NAME": "Dana Scientist", "GIT_COMMITTER_EMAIL": "dana@acme.example",
+}
+
+
+def say(text: str) -> None:
+    click.echo(click.style(f"\n== {text}", bold=True))
+
+
+def copy_template(dest: Path) -> None:
+    """Copy the bundled example repository (policies and registry) into ``dest``."""
+    for part in ("policies", "registry"):
+        shutil.copytree(BUNDLED / part, dest / part, dirs_exist_ok=True)
+
+
+def commit_all(root: Path, message: str, author: str = "Dana Scientist <dana@acme.example>") -> str:
+    name, email = author[:-1].split(" <")
+    gitrepo.git(root, "add", "-A")
+    gitrepo.git(root, "-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "-m", message)
+    return gitrepo.resolve(root, "HEAD")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text("utf-8")
+    if old not in text:
+        raise RuntimeError(f"demo: {old!r} not in {path}")
+    path.write_text(text.replace(old, new, 1), "utf-8")
+
+
+def build_scratch_repo(root: Path) -> tuple[str, str]:
+    """main with the example registry; branch `change` replacing a model and lowering an importance."""
+    gitrepo.git(root, "init", "-q", "-b", "main")
+    copy_template(root)
+    base = commit_all(root, "Registry: initial deployments", "Mo Admin <mo@acme.example>")
+    gitrepo.git(root, "checkout", "-q", "-b", "change")
+    deps = root / "registry" / "deployments"
+    edit(deps / "fraud-scorer.yaml", 'version: "12"', 'version: "13"')
+    edit(deps / "fraud-scorer.yaml", "models:/fraud-xgb/12", "models:/fraud-xgb/13")
+    edit(deps / "fraud-scorer.yaml",
+         "sha256:3f9a1c5e7b2d4f6a8c0e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a",
+         "sha256:9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a")
+    edit(deps / "fraud-scorer.yaml", "auc: 0.91", "auc: 0.93")
+    edit(deps / "churn-predictor.yaml", "importance: moderate", "importance: low")
+    head = commit_all(root, "fraud-scorer: serve fraud-xgb v13; churn-predictor is now low importance")
+    return base, head
+
+
+def run(directory: Path | None) -> int:
+    from .plan import make_plan
+    from .report import TextReporter, plan_markdown
+    from .validate import targets, validate
+
+    root = Path(directory or tempfile.mkdtemp(prefix="foureyes-demo-")).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    if any(root.iterdir()):
+        raise click.UsageError(f"{root} is not empty; the demo builds its repository in an empty folder")
+    out = TextReporter()
+
+    say(f"A scratch repository in {root}: the example registry on main")
+    base, head = build_scratch_repo(root)
+    for f in sorted((root / "registry" / "deployments").glob("*.yaml")):
+        click.echo(f"  {f.relative_to(root)}")
+
+    say("Dana, a data scientist, changes two deployments on branch `change`: fraud-scorer gets "
+        "model v13, churn-predictor is lowered from moderate to low importance. She validates:")
+    click.echo("$ foureyes validate")
+    result = validate(root, targets(root, [], root))
+    out.validation(result)
+
+    say("What the change means, judged by the policy on main (foureyes plan --base main):")
+    plan = make_plan(root, "main", "change")
+    out.plan(plan)
+    click.echo("\nThe lowered importance is judged at the old, higher level; the fraud model needs "
+               f"{plan.required_approvals} approvals because fraud-scorer is {plan.level}.")
+
+    say("The PR comment foureyes would post (foureyes plan --format markdown):")
+    click.echo(plan_markdown(plan))
+    click.echo(f"\nDone. The scratch repository stays in {root}.")
+    return 0

@@ -1,0 +1,87 @@
+"""Shared fixtures: real git repositories in temp dirs, seeded with the bundled example registry."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from foureyes.demo import copy_template
+
+
+class Repo:
+    def __init__(self, root: Path):
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", "-C", str(self.root), *args], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    def write(self, rel: str, text: str | bytes) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, "utf-8")
+        return path
+
+    def read(self, rel: str) -> str:
+        return (self.root / rel).read_text("utf-8")
+
+    def replace(self, rel: str, old: str, new: str) -> None:
+        text = self.read(rel)
+        assert old in text, f"{old!r} not in {rel}"
+        self.write(rel, text.replace(old, new, 1))
+
+    def rm(self, rel: str) -> None:
+        self.git("rm", "-q", rel)
+
+    def commit(self, message: str = "change", author: str = "Dana Scientist <dana@acme.example>",
+               committer: str | None = None) -> str:
+        name, email = author[:-1].split(" <")
+        cname, cemail = (committer or author)[:-1].split(" <")
+        self.git("add", "-A")
+        subprocess.run(
+            ["git", "-C", str(self.root), "commit", "-q", "--allow-empty", "-m", message],
+            check=True, capture_output=True,
+            env={"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": cname,
+                 "GIT_COMMITTER_EMAIL": cemail, "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(self.root)},
+        )
+        return self.git("rev-parse", "HEAD")
+
+    def branch(self, name: str) -> None:
+        self.git("checkout", "-q", "-b", name)
+
+
+DEP = "registry/deployments/{}.yaml"
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch) -> Repo:
+    """A git repository whose main holds the example registry; the cwd is its root."""
+    r = Repo(tmp_path / "repo")
+    copy_template(r.root)
+    r.commit("initial registry", "Mo Admin <mo@acme.example>")
+    monkeypatch.chdir(r.root)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    return r
+
+
+@pytest.fixture
+def cli():
+    from click.testing import CliRunner
+
+    from foureyes.cli import main
+
+    runner = CliRunner()
+
+    def invoke(*args: str, **kwargs):
+        return runner.invoke(main, list(args), catch_exceptions=False, **kwargs)
+
+    return invoke

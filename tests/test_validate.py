@@ -1,0 +1,154 @@
+"""`foureyes validate` through the CLI on real files: every schema rule and bad-input class."""
+
+import json
+
+import pytest
+
+from conftest import DEP
+
+GOOD = """\
+name: {name}
+owner: "@acme/team"
+importance: low
+model:
+  name: m
+  version: "1"
+  uri: models:/m/1
+"""
+
+
+def test_example_registry_is_valid(repo, cli):
+    result = cli("validate")
+    assert result.exit_code == 0, result.output
+    assert "0 problem(s)" in result.output
+
+
+def problems_of(cli, *args):
+    result = cli("validate", "--format", "json", *args)
+    return result.exit_code, json.loads(result.output)["problems"]
+
+
+@pytest.mark.parametrize("text, line, fragment", [
+    (GOOD.replace("importance: low", "importance: urgent"), 3, "'urgent' is not one of"),
+    (GOOD.replace("importance: low\n", ""), 1, "'importance' is a required property"),
+    (GOOD + "colour: blue\n", 8, "unknown field 'colour'"),
+    (GOOD.replace('"1"', "1"), 6, "is not of type 'string'"),
+    (GOOD.replace('"@acme/team"', "acme-team"), 2, "GitHub user (@login) or team"),
+    (GOOD.replace('"@acme/team"', '["@a", "@a"]'), 2, "non-unique"),
+    (GOOD.replace("models:/m/1", "not a uri"), 7, "Where the model lives"),
+    (GOOD + "  digest: md5:abc\n", 8, "sha256"),
+    (GOOD + "apply: sometimes\n", 8, "'sometimes' is not one of"),
+    (GOOD + "metrics:\n  auc: high\n", 9, "is not of type 'number'"),
+    (GOOD + "labels:\n  team: 3\n", 9, "is not of type 'string'"),
+    (GOOD.replace("name: {name}", "name: Bad_Name"), 1, "does not match"),
+    (GOOD + "importance: high\n", 8, "duplicate key 'importance'"),
+    (GOOD + "x: &a 1\n", 8, "anchors and aliases"),
+    (GOOD + "model: [\n", 9, "invalid YAML"),
+    ("- just\n- a list\n", 1, "must be a YAML mapping"),
+])
+def test_schema_and_yaml_rules(repo, cli, text, line, fragment):
+    repo.write(DEP.format("bad"), text.replace("{name}", "bad"))
+    code, problems = problems_of(cli)
+    assert code == 1
+    assert len(problems) >= 1
+    p = problems[0]
+    assert p["file"] == DEP.format("bad")
+    assert p["line"] == line
+    assert fragment in p["message"], p["message"]
+
+
+def test_yes_is_not_a_boolean_so_it_fails_the_schema(repo, cli):
+    repo.write(DEP.format("bad"), GOOD.format(name="bad").replace('"1"', "yes"))
+    code, problems = problems_of(cli)
+    assert code == 0  # "yes" is the string "yes": a valid version string, not True
+
+
+def test_name_must_equal_file_name(repo, cli):
+    repo.write(DEP.format("other"), GOOD.format(name="bad"))
+    code, problems = problems_of(cli)
+    assert code == 1
+    assert problems[0]["line"] == 1 and "differs from the file name 'other'" in problems[0]["message"]
+
+
+def test_unknown_environment(repo, cli):
+    repo.write(DEP.format("bad"), GOOD.format(name="bad") + "environments: [staging, prod]\n")
+    code, problems = problems_of(cli)
+    assert code == 1
+    assert problems[0]["line"] == 8 and "unknown environment 'prod'" in problems[0]["message"]
+
+
+def test_organisation_rule_message_comes_from_its_title(repo, cli):
+    repo.write(DEP.format("bad"), GOOD.format(name="bad").replace("importance: low", "importance: critical"))
+    code, problems = problems_of(cli)
+    assert code == 1
+    assert problems[0]["title"] == "critical deployments pin a digest"
+    assert "must set model.digest" in problems[0]["message"]
+
+
+def test_non_utf8_symlink_and_huge_files(repo, cli, tmp_path):
+    repo.write(DEP.format("latin"), "name: latin\ndescription: caf\xe9\n".encode("latin-1"))
+    (tmp_path / "secret.yaml").write_text("name: x\n")
+    (repo.root / DEP.format("link")).symlink_to(tmp_path / "secret.yaml")
+    repo.write(DEP.format("huge"), b"name: huge\ndescription: " + b"x" * 300_000 + b"\n")
+    code, problems = problems_of(cli)
+    assert code == 1
+    by_file = {p["file"]: p for p in problems}
+    assert "not UTF-8" in by_file[DEP.format("latin")]["message"] and by_file[DEP.format("latin")]["line"] == 2
+    assert "outside the repository" in by_file[DEP.format("link")]["message"]
+    assert "over the" in by_file[DEP.format("huge")]["message"]
+
+
+def test_invalid_policy_and_environments_are_reported(repo, cli):
+    repo.replace("policies/approval.yaml", "approvals: 2", "approvals: two")
+    repo.replace("registry/environments.yaml", "branch: main", "branch: main\n    colour: red")
+    code, problems = problems_of(cli)
+    assert code == 1
+    files = {p["file"]: p for p in problems}
+    assert files["policies/approval.yaml"]["line"] == 15
+    assert "unknown field 'colour'" in files["registry/environments.yaml"]["message"]
+
+
+def test_given_paths_only(repo, cli):
+    repo.write(DEP.format("bad"), "name: [\n")
+    result = cli("validate", DEP.format("fraud-scorer"))
+    assert result.exit_code == 0
+    assert cli("validate", "registry/deployments").exit_code == 1
+
+
+def test_path_outside_repository_is_a_usage_error(repo, cli, tmp_path):
+    result = cli("validate", str(tmp_path))
+    assert result.exit_code == 2
+    assert "outside the repository" in result.output
+
+
+def test_broken_schema_is_a_configuration_error(repo, cli):
+    repo.write("policies/rules/broken.schema.json", "{not json")
+    result = cli("validate")
+    assert result.exit_code == 2
+    assert "policies/rules/broken.schema.json: not valid JSON" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_github_format_annotations_summary_and_outputs(repo, cli, tmp_path, monkeypatch):
+    summary, outputs = tmp_path / "summary.md", tmp_path / "out.txt"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    for i in range(12):
+        repo.write(DEP.format(f"bad{i}"), GOOD.format(name=f"bad{i}") + "extra: 1\n")
+    repo.write(DEP.format("comma"), "name: comma\nowner: 'x'\n%bad: 1\n")
+    result = cli("validate")  # auto -> github
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("::error ")]
+    assert len(errors) == 10  # the runner's per-step limit
+    assert errors[0].startswith("::error file=registry/deployments/bad0.yaml,line=8,col=1,title=schema::")
+    assert "::notice::3 more problem(s)" in result.output
+    assert summary.read_text().count("| `registry/deployments/") == 13
+    assert "valid=false" in outputs.read_text()
+
+
+def test_annotation_escaping():
+    from foureyes.report import annotation
+
+    line = annotation("error", "50% done\nnext", "a,b:c.yaml", 3, 1, "t:1,2")
+    assert line == "::error file=a%2Cb%3Ac.yaml,line=3,col=1,title=t%3A1%2C2::50%25 done%0Anext"

@@ -1,0 +1,57 @@
+import pytest
+
+from foureyes import yamlload
+from foureyes.yamlload import LoadError, loads
+
+
+def test_yaml_1_2_scalars_only_true_false_are_booleans():
+    doc = loads(b"a: on\nb: yes\nc: no\nd: true\ne: False\nf: 012\ng: 2024-01-01\nh: ~\ni: 1.5\nj: 0x10\n", "f")
+    assert doc == {"a": "on", "b": "yes", "c": "no", "d": True, "e": False, "f": 12,
+                   "g": "2024-01-01", "h": None, "i": 1.5, "j": 16}
+
+
+@pytest.mark.parametrize("data, line, fragment", [
+    (b"a: 1\nb: 2\na: 3\n", 3, "duplicate key 'a'"),
+    (b"a: &x [1]\nb: *x\n", 1, "anchors and aliases"),
+    (b"a: &a [x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n", 1, "anchors and aliases"),  # billion laughs
+    (b"a: [1, 2\n", 2, "invalid YAML"),
+    (b"ok: 1\nbad: \xff\xfe\n", 2, "not UTF-8"),
+    (b"? [a, b]\n: 1\n", 1, "plain value"),
+])
+def test_bad_yaml_is_refused_with_a_line(data, line, fragment):
+    with pytest.raises(LoadError) as info:
+        loads(data, "f.yaml")
+    assert info.value.line == line
+    assert fragment in info.value.message
+    assert str(info.value).startswith(f"f.yaml:{line}")
+
+
+def test_huge_file_is_refused(tmp_path):
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"a: " + b"x" * (yamlload.MAX_BYTES + 1))
+    with pytest.raises(LoadError, match="over the"):
+        yamlload.load_file(big, tmp_path)
+
+
+def test_symlink_out_of_the_repository_is_refused(tmp_path):
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("a: 1\n")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "link.yaml").symlink_to(outside)
+    with pytest.raises(LoadError, match="outside the repository"):
+        yamlload.load_file(root / "link.yaml", root)
+    (root / "inside.yaml").write_text("b: 2\n")
+    (root / "link2.yaml").symlink_to(root / "inside.yaml")
+    assert yamlload.load_file(root / "link2.yaml", root) == {"b": 2}
+
+
+def test_deep_nesting_is_an_error_not_a_crash():
+    with pytest.raises(LoadError):
+        loads(b"a: " + b"[" * 100000, "f")
+
+
+def test_line_of_points_at_the_field():
+    text = "name: x\nmodel:\n  name: m\n  uri: bad\n"
+    assert yamlload.line_of(text, ("model", "uri")) == (4, 8)
+    assert yamlload.line_of(text, ("model", "missing")) == (3, 3)
