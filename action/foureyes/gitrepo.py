@@ -159,3 +159,11 @@ class WorkTree:
         if not base.is_dir():
             return []
         return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def ensure_commits(root: Path, shas: list[str]) -> None:
+    """Fetch commits that are not here yet (a PR head is fetched as data, never checked out)."""
+    missing = [s for s in shas if subprocess.run(
+        ["git", "-C", str(root), "cat-file", "-e", f"{s}^{{commit}}"], capture_output=True).returncode != 0]
+    if missing:
+        git(root, "fetch", "--no-tags", "--quiet", "origin", *missing)

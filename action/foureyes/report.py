@@ -133,6 +133,18 @@ class TextReporter(Reporter):
         if plan.owners:
             self.write("may not approve (owners): " + ", ".join(f"@{o}" for o in sorted(plan.owners)))
 
+    def gate(self, result) -> None:
+        d = result.decision
+        if result.plan is not None:
+            self.plan(result.plan)
+        self.write(f"decision: {d.state}: {d.description}")
+        for a in d.approvals:
+            self.write(f"  counted: @{a.login}")
+        for i in d.ignored:
+            self.write(f"  ignored: @{i.login} ({i.reason}: {i.detail})")
+        for b in d.blocking:
+            self.write(f"  blocking: {b.reason}: {b.detail}")
+
 
 class JsonReporter(Reporter):
     def validation(self, v) -> None:
@@ -148,6 +160,9 @@ class JsonReporter(Reporter):
     def plan(self, plan) -> None:
         self.write(json.dumps(plan.to_json(), indent=2))
 
+    def gate(self, result) -> None:
+        self.write(json.dumps(result.to_json(), indent=2))
+
 
 class MarkdownReporter(Reporter):
     def validation(self, v) -> None:
@@ -159,6 +174,9 @@ class MarkdownReporter(Reporter):
 
     def plan(self, plan) -> None:
         self.write(plan_markdown(plan))
+
+    def gate(self, result) -> None:
+        self.write(gate_markdown(result))
 
 
 def plan_markdown(plan) -> str:
@@ -201,6 +219,55 @@ class GithubReporter(TextReporter):
         append_step_summary(plan_markdown(plan))
         set_outputs({"level": plan.level or "none", "required": str(plan.required_approvals),
                      "events": json.dumps([e.to_json() for e in plan.events])})
+
+    def gate(self, result) -> None:
+        d = result.decision
+        if result.plan is not None:
+            for p in result.plan.problems[:MAX_ANNOTATIONS]:
+                self.write(annotation("error", p.message, p.file, p.line, p.col, p.title))
+        if d.state in ("blocked", "error"):
+            self.write(annotation("error", d.description, title=f"foureyes: {d.state}"))
+        TextReporter(self.out).gate(result)
+        append_step_summary(gate_markdown(result).replace(STICKY_MARKER + "\n", ""))
+        set_outputs({
+            "decision": d.state,
+            "level": d.level or "none",
+            "required": str(d.required),
+            "approvals": ",".join(a.login for a in d.approvals),
+        })
+
+
+
+# --- gate ---------------------------------------------------------------------------------------
+
+STICKY_MARKER = "<!-- foureyes:approval -->"
+_ICONS = {"approved": "✅", "pending": "⏳", "blocked": "⛔", "error": "❗"}
+
+
+def gate_markdown(result) -> str:
+    """The sticky PR comment: what the change means, the owner's reason, who counted, who did not
+    and why, what is missing."""
+    d = result.decision
+    parts = [STICKY_MARKER, f"## {_ICONS[d.state]} foureyes: {d.state}", "", f"**{d.description}**", ""]
+    if result.plan is not None:
+        parts += [plan_markdown(result.plan), ""]
+    if result.facts is not None:
+        reason = (result.facts.body or "").strip()
+        quoted = "\n".join("> " + line for line in reason.splitlines()[:20]) if reason else "> (none given)"
+        parts += ["### The owner's reason", "", quoted, ""]
+    parts += ["### Approvals", ""]
+    if d.approvals:
+        parts += [f"- counted: " + ", ".join(f"@{a.login}" for a in d.approvals)]
+    else:
+        parts += ["- counted: none yet"]
+    for i in d.ignored:
+        parts.append(f"- not counted: @{i.login} ({i.reason}: {i.detail})")
+    missing = max(d.required - len(d.approvals), 0)
+    if d.blocking:
+        parts += ["", "### Blocking", ""] + [f"- **{b.reason}**: {_md_cell(b.detail)}" for b in d.blocking]
+    elif missing:
+        parts += ["", f"**Missing:** {missing} more approval(s) from {d.approvers}."]
+    return "\n".join(parts)
 
 
 REPORTERS = {"text": TextReporter, "json": JsonReporter, "markdown": MarkdownReporter, "github": GithubReporter}

@@ -1,0 +1,1 @@
+"""GitHub adapters: PR facts from the API, and publishing the decision (status, comment, reviews)."""

@@ -1,0 +1,69 @@
+"""PR facts from the GitHub REST API, in a small fixed number of requests:
+the pull request, its commits, its reviews (100 per page), and one member list per approver team."""
+
+from __future__ import annotations
+
+from ..errors import EvaluationError
+from ..facts import Account, Commit, PRFacts, Review, resolve_co_authors
+from .client import api_errors, describe
+
+
+def account(user) -> Account | None:
+    """A PyGithub NamedUser (or None: GitHub linked nothing) as an Account."""
+    if user is None:
+        return None
+    return Account(user.login, user.id, user.type or "User")
+
+
+def fetch_facts(gh, repo_name: str, number: int, teams: tuple[str, ...]):
+    """Returns (PRFacts, the PyGithub PullRequest for publishing)."""
+    from github.NamedUser import NamedUser
+    from github.PaginatedList import PaginatedList
+
+    try:
+        repo = gh.get_repo(repo_name, lazy=True)
+        pr = repo.get_pull(number)
+        raw_commits = list(pr.get_commits())
+        if len(raw_commits) >= 250:
+            # the API lists at most 250 commits of a PR: the rest could not be checked
+            raise EvaluationError(f"PR #{number} has 250 or more commits; foureyes cannot see them all")
+        reviews = [
+            Review(r.id, account(r.user) or Account("ghost"), r.state, r.commit_id or "",
+                   r.submitted_at.isoformat() if r.submitted_at else "")
+            for r in pr.get_reviews()
+        ]
+        members = {}
+        for team in teams:
+            org, slug = team.split("/", 1)
+            url = f"/orgs/{org}/teams/{slug}/members"
+            members[team] = frozenset(u.id for u in PaginatedList(NamedUser, gh.requester, url, None))
+    except EvaluationError:
+        raise
+    except api_errors() as exc:
+        raise EvaluationError(describe(exc)) from None
+
+    known = {}
+    for c in raw_commits:  # emails GitHub itself linked to accounts, for co-author trailers
+        if c.author is not None and c.commit.author and c.commit.author.email:
+            known[c.commit.author.email.lower()] = account(c.author)
+    commits = []
+    for c in raw_commits:
+        co_authors, missing = resolve_co_authors(c.commit.message or "", known)
+        commits.append(Commit(c.sha, account(c.author), account(c.committer), co_authors, missing))
+
+    facts = PRFacts(
+        number=pr.number,
+        author=account(pr.user),
+        base_sha=pr.base.sha,
+        head_sha=pr.head.sha,
+        body=pr.body or "",
+        commits=commits,
+        reviews=reviews,
+        team_members=members,
+        labels=tuple(label.name for label in pr.labels),
+        requested_users=tuple(u.login.lower() for u in pr.requested_reviewers),
+        requested_teams=tuple(f"{repo_name.split('/')[0]}/{t.slug}".lower() for t in pr.requested_teams),
+        node_id=pr.node_id,
+        draft=bool(pr.draft),
+    )
+    return facts, pr

@@ -1,0 +1,181 @@
+"""The approval rule (DESIGN.md invariants 2 to 6), pure: plan + PR facts -> decision.
+
+No network, no git, no clock. Every review gets a reason for counting or not; every block a reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .facts import Account, PRFacts, Review
+from .registry import Policy
+
+# states that are a verdict; a later COMMENTED review does not replace one (as on GitHub)
+VERDICTS = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+@dataclass
+class Ignored:
+    login: str
+    reason: str  # author | contributor | owner | stale | not_approver | bot | superseded | dismissed | ...
+    detail: str = ""
+
+    def to_json(self) -> dict:
+        return {"login": self.login, "reason": self.reason, "detail": self.detail}
+
+
+@dataclass
+class Block:
+    reason: str  # invalid_file | no_reason | unattributed_commit | changes_requested | error
+    detail: str
+
+    def to_json(self) -> dict:
+        return {"reason": self.reason, "detail": self.detail}
+
+
+@dataclass
+class Decision:
+    state: str  # approved | pending | blocked | error
+    level: str | None
+    required: int
+    approvals: list[Account] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    blocking: list[Block] = field(default_factory=list)
+    approvers: str = ""
+
+    @property
+    def description(self) -> str:
+        """One line, as shown next to the commit status (GitHub cuts it at 140 characters)."""
+        if self.state == "error":
+            text = f"error: {self.blocking[0].detail}" if self.blocking else "error"
+        elif self.state == "blocked":
+            text = f"blocked: {self.blocking[0].detail}"
+        elif self.required == 0:
+            text = "no approval required"
+        else:
+            text = f"{len(self.approvals)} of {self.required} approvals from {self.approvers}"
+            if self.level:
+                text += f" ({self.level})"
+        return text if len(text) <= 140 else text[:139] + "…"
+
+    def to_json(self) -> dict:
+        return {
+            "decision": self.state,
+            "level": self.level,
+            "required_approvals": self.required,
+            "approvals": [a.login for a in self.approvals],
+            "ignored": [i.to_json() for i in self.ignored],
+            "blocking": [b.to_json() for b in self.blocking],
+            "description": self.description,
+        }
+
+
+def error_decision(message: str, level: str | None = None, required: int = 0) -> Decision:
+    return Decision("error", level, required, blocking=[Block("error", message)])
+
+
+def has_reason(body: str | None) -> bool:
+    """A PR template's HTML comments are not a reason."""
+    return bool(_HTML_COMMENT.sub("", body or "").strip())
+
+
+def latest_verdicts(reviews: list[Review]) -> tuple[dict, list[Review]]:
+    """Each reviewer's latest verdict (by account), and the earlier reviews it supersedes."""
+    ordered = sorted(reviews, key=lambda r: (r.submitted_at or "", r.id))
+    latest: dict = {}
+    superseded = []
+    for review in ordered:
+        if review.state not in VERDICTS:
+            continue
+        key = review.user.id if review.user.id is not None else review.user.login.lower()
+        if key in latest:
+            superseded.append(latest[key])
+        latest[key] = review
+    return latest, superseded
+
+
+def is_approver(account: Account, policy: Policy, facts: PRFacts) -> tuple[bool, str]:
+    if account.login.lower() in policy.approver_users:
+        return True, ""
+    pending_in = []
+    for team in policy.approver_teams:
+        if account.id is not None and account.id in facts.team_members.get(team, frozenset()):
+            return True, ""
+        if account.id is not None and account.id in facts.pending_members.get(team, frozenset()):
+            pending_in.append(team)
+    if pending_in:
+        return False, f"membership of @{pending_in[0]} is pending, not active"
+    return False, f"not in {policy.describe_approvers()}"
+
+
+def evaluate(plan, facts: PRFacts) -> Decision:
+    """Decide a PR from its plan (events, level, owners, invalid files; policy at base) and facts."""
+    policy: Policy = plan.policy
+    decision = Decision("pending", plan.level, plan.required_approvals, approvers=policy.describe_approvers())
+    if facts.head_sha != plan.head:
+        return error_decision(f"the plan is for {plan.head[:12]} but the PR head is {facts.head_sha[:12]}",
+                              plan.level, plan.required_approvals)
+
+    for problem in plan.problems:
+        decision.blocking.append(Block("invalid_file", str(problem)))
+    if policy.require_reason and not has_reason(facts.body):
+        decision.blocking.append(Block("no_reason", "the PR description must explain the change"))
+
+    contributors: list[Account] = []
+    for commit in facts.commits:
+        contributors += commit.people
+        missing = commit.who_is_unattributed()
+        if missing and policy.block_unattributed:
+            decision.blocking.append(Block(
+                "unattributed_commit",
+                f"commit {commit.sha[:12]}: {', '.join(missing)} not linked to a GitHub account",
+            ))
+
+    latest, superseded = latest_verdicts(facts.reviews)
+    for review in superseded:
+        decision.ignored.append(Ignored(review.user.login, "superseded", f"review {review.id} was replaced by a later one"))
+
+    counted: list[Account] = []
+    for review in latest.values():
+        user = review.user
+        approver, why_not = is_approver(user, policy, facts)
+        if review.state == "DISMISSED":
+            decision.ignored.append(Ignored(user.login, "dismissed", "the review was dismissed"))
+            continue
+        if user.is_bot:
+            decision.ignored.append(Ignored(user.login, "bot", "bots cannot review"))
+            continue
+        if review.state == "CHANGES_REQUESTED":
+            if approver:
+                decision.blocking.append(Block("changes_requested", f"@{user.login} requested changes"))
+            else:
+                decision.ignored.append(Ignored(user.login, "not_approver", f"changes requested, but {why_not}"))
+            continue
+        reason = _why_not_counted(review, user, approver, why_not, facts, contributors, plan.owners)
+        if reason:
+            decision.ignored.append(Ignored(user.login, *reason))
+        else:
+            counted.append(user)
+
+    decision.approvals = counted
+    if decision.blocking:
+        decision.state = "blocked"
+    elif len(counted) >= decision.required:
+        decision.state = "approved"
+    return decision
+
+
+def _why_not_counted(review, user, approver, why_not, facts, contributors, owners) -> tuple[str, str] | None:
+    if user.same(facts.author):
+        return "author", "the PR author cannot approve their own change"
+    if any(user.same(c) for c in contributors):
+        return "contributor", "authored, committed or co-authored a commit in this PR"
+    if user.login.lower() in owners:
+        return "owner", "listed as owner of a deployment this PR touches"
+    if not approver:
+        return "not_approver", why_not
+    if review.commit_id != facts.head_sha:
+        return "stale", f"approved {review.commit_id[:12]}, not the current head {facts.head_sha[:12]}"
+    return None
