@@ -19,8 +19,8 @@ import yaml
 MAX_BYTES = 256 * 1024  # a deployment file is a few hundred bytes; anything this big is a mistake
 
 try:  # the C parser is the fast path; the pure-Python one gives the same results, slower
-    _Parser = yaml.CParser  # type: ignore[attr-defined]
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml.cyaml import CParser as _Parser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml.composer import Composer
     from yaml.parser import Parser
     from yaml.reader import Reader
@@ -75,27 +75,18 @@ _CoreResolver.add_implicit_resolver(
 
 class _StrictConstructor(yaml.constructor.SafeConstructor):
     def construct_mapping(self, node, deep=False):
-        if not isinstance(node, yaml.MappingNode):
-            return super().construct_mapping(node, deep=deep)
+        mapping = super().construct_mapping(node, deep=deep)
+        if isinstance(node, yaml.MappingNode) and len(mapping) != len(node.value):
+            self._raise_duplicate(node)  # slow path: only when a key was overwritten
+        return mapping
+
+    def _raise_duplicate(self, node):
         seen = set()
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise yaml.constructor.ConstructorError(
-                    None, None, "merge keys (<<) are not allowed", key_node.start_mark
-                )
             key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-            except TypeError:
-                raise yaml.constructor.ConstructorError(
-                    None, None, "a mapping key must be a plain value", key_node.start_mark
-                ) from None
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def _construct_int(loader, node):
@@ -131,6 +122,32 @@ def _refuse_aliases(text: str, file: str) -> None:
         loader.dispose()
 
 
+MAX_DEPTH = 64  # registry files nest 3 deep; the C composer recurses, so depth is bounded first
+
+
+def _refuse_deep_nesting(text: str, file: str) -> None:
+    """Walk the event stream (the C parser keeps its own stack; composing recurses) when the text
+    could nest deeply: block nesting is bounded by the size limit, flow nesting is not."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    loader = StrictLoader(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise LoadError(file, f"nested more than {MAX_DEPTH} levels deep", mark.line + 1, mark.column + 1)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, file) from None
+    finally:
+        loader.dispose()
+
+
 def _yaml_error(exc: yaml.YAMLError, file: str) -> LoadError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -158,6 +175,7 @@ def loads(data: bytes | str, file: str):
     if "\x00" in text:
         raise LoadError(file, "file contains NUL characters")
     _refuse_aliases(text, file)
+    _refuse_deep_nesting(text, file)
     loader = StrictLoader(text)
     try:
         return loader.get_single_data()
