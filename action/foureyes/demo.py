@@ -89,5 +89,63 @@ def run(directory: Path | None) -> int:
 
     say("The PR comment foureyes would post (foureyes plan --format markdown):")
     click.echo(plan_markdown(plan))
+    gate_demo(root, out)
     click.echo(f"\nDone. The scratch repository stays in {root}.")
     return 0
+
+
+FACTS = """\
+# PR facts for `foureyes gate --local`: who is who (GitHub links commit emails to accounts),
+# the admin team, and the reviews so far. The commits themselves are read from git.
+number: 42
+author: dana
+body: |
+  Serve fraud-xgb v13 (AUC 0.91 -> 0.93 on the November holdout).
+  churn-predictor only feeds weekly campaigns now, so it is lowered to low importance.
+accounts:
+  dana: {{id: 104, emails: [dana@acme.example]}}
+  mo: {{id: 101, emails: [mo@acme.example]}}
+  alice: {{id: 201}}
+  bob: {{id: 202}}
+  carol: {{id: 203}}
+teams:
+  acme/mlops-admins: {{members: [mo, alice, bob], pending: [carol]}}
+reviews:
+{reviews}
+"""
+
+
+def write_facts(root: Path, reviews: list[str]) -> Path:
+    path = root / ".git" / "pr-42.yaml"  # beside the repository's data, not in its history
+    path.write_text(FACTS.format(reviews="\n".join(f"  - {r}" for r in reviews) or "  []"), "utf-8")
+    return path
+
+
+def gate_demo(root: Path, out) -> None:
+    from .gate import decide
+    from .local import load_local_facts
+
+    def gate(reviews: list[str]):
+        facts_file = write_facts(root, reviews)
+        head = gitrepo.resolve(root, "change")
+        result = decide(root, lambda: load_local_facts(facts_file, root, "main", head))
+        click.echo(f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head change")
+        out.gate(result)
+        return result
+
+    say("Dana opens PR #42 and approves it herself; Alice approves the first version.")
+    gate(["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head}"])
+
+    say("Dana pushes one more commit (a better description). Alice's approval was for the old head:")
+    edit(root / "registry" / "deployments" / "fraud-scorer.yaml", "before authorisation.",
+         "before authorisation; v13 adds merchant-category features.")
+    commit_all(root, "fraud-scorer: describe v13")
+    result = gate(["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head~1}",
+                   "{user: carol, state: APPROVED, commit: head}"])
+    click.echo(f"\nStill {result.decision.state}: self-approval, stale approval and a pending team member "
+               "never count.")
+
+    say("Alice and Bob, both active admins who did not touch the change, approve the current head:")
+    result = gate(["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head}",
+                   "{user: bob, state: APPROVED, commit: head}"])
+    click.echo(f"\nThe decision is {result.decision.state}: the foureyes/approval status turns green.")
