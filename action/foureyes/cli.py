@@ -148,7 +148,7 @@ def gate_github(repo_name: str | None, number: int | None, token: str | None, pu
     from .gate import decide
     from .github.client import make_client
     from .github.facts import fetch_facts
-    from .github.publish import publish as publish_result
+    from .github.publish import post_status, publish as publish_result
     from .gitrepo import ensure_commits
     from .plan import load_policy
 
@@ -177,8 +177,12 @@ def gate_github(repo_name: str | None, number: int | None, token: str | None, pu
         return facts
 
     result = decide(root, load)
-    if publish and fetched.get("pr") is not None:
-        publish_result(gh, repo_name, fetched["pr"], result, warn=_warn)
+    if publish:
+        if fetched.get("pr") is not None:
+            publish_result(gh, repo_name, fetched["pr"], result, warn=_warn)
+        elif (event.get("pull_request") or {}).get("head", {}).get("sha"):
+            # the PR could not be read: still mark its head, so nothing merges on a missing check
+            post_status(gh, repo_name, event["pull_request"]["head"]["sha"], result.decision)
     return result
 
 

@@ -52,6 +52,7 @@ def make_client(token: str | None = None, api_url: str | None = None):
         timeout=30,
         seconds_between_requests=None,
         seconds_between_writes=None,
+        lazy=True,  # objects are fetched when read, so no request is made for what is never used
     )
 
 

@@ -21,8 +21,9 @@ def fetch_facts(gh, repo_name: str, number: int, teams: tuple[str, ...]):
     from github.PaginatedList import PaginatedList
 
     try:
-        repo = gh.get_repo(repo_name, lazy=True)
+        repo = gh.get_repo(repo_name)
         pr = repo.get_pull(number)
+        head_sha = pr.head.sha  # the client is lazy: read the PR first, so its errors come first
         raw_commits = list(pr.get_commits())
         if len(raw_commits) >= 250:
             # the API lists at most 250 commits of a PR: the rest could not be checked
@@ -55,7 +56,7 @@ def fetch_facts(gh, repo_name: str, number: int, teams: tuple[str, ...]):
         number=pr.number,
         author=account(pr.user),
         base_sha=pr.base.sha,
-        head_sha=pr.head.sha,
+        head_sha=head_sha,
         body=pr.body or "",
         commits=commits,
         reviews=reviews,

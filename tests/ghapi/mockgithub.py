@@ -1,0 +1,203 @@
+"""A GitHub REST mock on `responses` whose every body starts from GitHub's own OpenAPI examples
+(vendored in openapi-slice.json) and is validated against the response schema before it is served.
+A test describes people, commits and reviews; the mock renders them as GitHub would."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import responses
+from openapi_schema_validator import OAS30Validator
+
+HERE = Path(__file__).parent
+SLICE = json.loads((HERE / "openapi-slice.json").read_text())
+EXAMPLES = SLICE["components"]["examples"]
+API = "https://api.github.com"
+
+
+def example(name: str):
+    return copy.deepcopy(EXAMPLES[name]["value"])
+
+
+def _nullable_composites(node):
+    """OAS 3.0 lets `nullable: true` sit beside oneOf/anyOf/allOf with no `type` (GitHub does this for
+    a commit's author: null when no account is linked); openapi-schema-validator only honours
+    nullable next to `type`, so such nodes become anyOf [null, the rest]."""
+    if isinstance(node, list):
+        return [_nullable_composites(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _nullable_composites(v) for k, v in node.items()}
+    if node.get("nullable") is True and "type" not in node and any(k in node for k in ("oneOf", "anyOf", "allOf")):
+        rest = {k: v for k, v in node.items() if k != "nullable"}
+        return {"anyOf": [{"enum": [None]}, rest]}
+    return node
+
+
+COMPONENTS = _nullable_composites(SLICE["components"])
+
+
+def schema_for(path: str, method: str, status: str) -> dict:
+    body = SLICE["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+    return {"components": COMPONENTS, **body}
+
+
+def check(path: str, method: str, status: str, body) -> None:
+    """Fail the test if a mocked body is not what GitHub's API description says it returns."""
+    errors = sorted(OAS30Validator(schema_for(path, method, status)).iter_errors(body), key=str)
+    assert not errors, f"mocked {method.upper()} {path} body breaks the OpenAPI schema: {errors[0].message} at {list(errors[0].absolute_path)}"
+
+
+def user(login: str, id: int, type: str = "User") -> dict:
+    u = example("team-member-items")[0]
+    u.update(login=login, id=id, type=type, node_id=f"U_{id}", url=f"{API}/users/{login}",
+             html_url=f"https://github.com/{login}")
+    return u
+
+
+class MockGitHub:
+    """Registers realistic responses for one repository and PR; counts the requests made."""
+
+    def __init__(self, rsps: responses.RequestsMock, repo: str = "acme/models", number: int = 7):
+        self.rsps = rsps
+        self.repo = repo
+        self.number = number
+        self.base = f"{API}/repos/{repo}"
+        # PyGithub writes the port into URLs it builds itself (https://api.github.com:443/...)
+        self.base_re = re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}")
+        self.statuses: list[dict] = []
+        self.comments: list[dict] = []
+        self.review_requests: list[dict] = []
+        self.graphql: list[dict] = []
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def pull(self, author: dict, base_sha: str, head_sha: str, body: str | None = "A reason.",
+             requested_reviewers=(), requested_teams=(), status: int = 200):
+        pr = example("pull-request")
+        owner, name = self.repo.split("/")
+        pr.update(number=self.number, user=author, body=body, url=f"{self.base}/pulls/{self.number}",
+                  requested_reviewers=list(requested_reviewers), requested_teams=list(requested_teams),
+                  node_id=f"PR_kw{self.number}", labels=[], draft=False,
+                  issue_url=f"{self.base}/issues/{self.number}",
+                  comments_url=f"{self.base}/issues/{self.number}/comments",
+                  commits_url=f"{self.base}/pulls/{self.number}/commits",
+                  review_comments_url=f"{self.base}/pulls/{self.number}/comments",
+                  statuses_url=f"{self.base}/statuses/{head_sha}")
+        pr["head"].update(sha=head_sha, ref="change")
+        pr["base"].update(sha=base_sha, ref="main")
+        pr["base"]["repo"].update(full_name=self.repo, name=name)
+        pr["base"]["repo"]["owner"].update(login=owner)
+        check("/repos/{owner}/{repo}/pulls/{pull_number}", "get", "200", pr)
+        self.rsps.get(self.url(f"/repos/{self.repo}/pulls/{self.number}"), json=pr, status=status)
+        return pr
+
+    def commits(self, *commits: dict):
+        """Each commit: sha, author (user dict or None), committer (or None), email, message."""
+        items = []
+        for c in commits:
+            item = example("commit-items")[0]
+            item.update(sha=c["sha"], author=c.get("author"), committer=c.get("committer", c.get("author")),
+                        url=f"{self.base}/commits/{c['sha']}")
+            item["commit"]["author"]["email"] = c.get("email", "someone@example.com")
+            item["commit"]["committer"]["email"] = c.get("email", "someone@example.com")
+            item["commit"]["message"] = c.get("message", "change")
+            items.append(item)
+        check("/repos/{owner}/{repo}/pulls/{pull_number}/commits", "get", "200", items)
+        self.rsps.get(self.url(f"/repos/{self.repo}/pulls/{self.number}/commits"), json=items)
+        return items
+
+    def reviews(self, *reviews: dict, pages: int = 1):
+        """Each review: user (user dict), state, commit_id; ids and times increase in order."""
+        items = []
+        for i, r in enumerate(reviews, start=1):
+            item = example("pull-request-review-items")[0]
+            item.update(id=1000 + i, user=r["user"], state=r["state"], commit_id=r["commit_id"],
+                        submitted_at=f"2026-11-22T10:{i % 60:02d}:{i // 60:02d}Z", node_id=f"PRR_{i}")
+            items.append(item)
+        check("/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "get", "200", items)
+        url = f"{self.base}/pulls/{self.number}/reviews"
+        if pages == 1:
+            self.rsps.get(self.url(f"/repos/{self.repo}/pulls/{self.number}/reviews"), json=items)
+        else:  # GitHub's Link header pagination
+            size = -(-len(items) // pages)
+            for p in range(pages):
+                link = {"Link": f'<{url}?per_page=100&page={p + 2}>; rel="next"'} if p < pages - 1 else {}
+                matcher = [responses.matchers.query_param_matcher({"per_page": "100", "page": str(p + 1)} if p else {"per_page": "100"})]
+                self.rsps.get(self.url(url[len(API):]), json=items[p * size:(p + 1) * size], headers=link,
+                              match=matcher)
+        return items
+
+    def team(self, team: str, *members: dict, status: int = 200):
+        org, slug = team.split("/")
+        url = self.url(f"/orgs/{org}/teams/{slug}/members")
+        if status != 200:
+            self.rsps.get(url, json={"message": "Not Found",
+                                     "documentation_url": "https://docs.github.com/rest/teams/members#list-team-members",
+                                     "status": str(status)}, status=status)
+            return
+        items = list(members)
+        check("/orgs/{org}/teams/{team_slug}/members", "get", "200", items)
+        self.rsps.get(url, json=items)
+
+    def existing_comments(self, *comments: dict):
+        items = []
+        for i, c in enumerate(comments, start=1):
+            item = example("issue-comment-items")[0]
+            item.update(id=500 + i, body=c["body"], user=c["user"], url=f"{self.base}/issues/comments/{500 + i}")
+            items.append(item)
+        check("/repos/{owner}/{repo}/issues/{issue_number}/comments", "get", "200", items)
+        self.rsps.get(self.url(f"/repos/{self.repo}/issues/{self.number}/comments"), json=items)
+        return items
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def accept_writes(self, status_code: int = 201):
+        def on_status(request):
+            sent = json.loads(request.body)
+            self.statuses.append(sent)
+            body = example("status")
+            body.update(state=sent["state"], context=sent["context"], description=sent.get("description"))
+            check("/repos/{owner}/{repo}/statuses/{sha}", "post", "201", body)
+            return status_code, {}, json.dumps(body)
+
+        def on_comment(request):
+            sent = json.loads(request.body)
+            self.comments.append({"method": request.method, "url": request.url, **sent})
+            body = example("issue-comment")
+            body.update(body=sent["body"], user=user("github-actions[bot]", 41898282, "Bot"))
+            kind = ("/repos/{owner}/{repo}/issues/comments/{comment_id}", "patch", "200") if request.method == "PATCH" \
+                else ("/repos/{owner}/{repo}/issues/{issue_number}/comments", "post", "201")
+            check(*kind, body)
+            return int(kind[2]), {}, json.dumps(body)
+
+        def on_review_request(request):
+            self.review_requests.append(json.loads(request.body))
+            body = example("pull-request-review-request")
+            for team in body["requested_teams"]:  # the example predates the now-required field
+                team.setdefault("type", "organization")
+            check("/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", "post", "201", body)
+            return 201, {}, json.dumps(body)
+
+        def on_graphql(request):
+            self.graphql.append(json.loads(request.body))
+            return 200, {}, json.dumps({"data": {"enablePullRequestAutoMerge": {
+                "pullRequest": {"autoMergeRequest": {"mergeMethod": "SQUASH"}}}}})
+
+        b = self.base_re
+        self.rsps.add_callback(responses.POST, re.compile(b + r"/statuses/[0-9a-f]{40}$"), on_status)
+        self.rsps.add_callback(responses.POST, re.compile(b + rf"/issues/{self.number}/comments$"), on_comment)
+        self.rsps.add_callback(responses.PATCH, re.compile(b + r"/issues/comments/\d+$"), on_comment)
+        self.rsps.add_callback(responses.POST, re.compile(b + rf"/pulls/{self.number}/requested_reviewers$"),
+                               on_review_request)
+        self.rsps.add_callback(responses.POST, re.compile(re.escape(API) + "(?::443)?/graphql$"), on_graphql)
+
+    def url(self, path: str) -> re.Pattern:
+        """A URL pattern that matches with or without PyGithub's explicit :443 and any query."""
+        return re.compile("^" + re.escape(API) + "(?::443)?" + re.escape(path) + r"(?:\?.*)?$")
+
+    def request_count(self) -> int:
+        return len(self.rsps.calls)

@@ -1,0 +1,280 @@
+"""`foureyes gate` against a mocked GitHub (bodies from GitHub's OpenAPI examples, schema-checked)
+on a real git repository, driven by GitHub's real webhook payload examples."""
+
+import json
+import re
+
+import pytest
+import responses
+
+from conftest import DEP
+from ghapi.mockgithub import API, HERE, MockGitHub, user
+
+DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
+MALLORY, BOT = user("mallory", 666), user("renovate[bot]", 29139614, "Bot")
+GHA = user("github-actions[bot]", 41898282, "Bot")
+TEAM = "acme/mlops-admins"
+
+
+@pytest.fixture
+def pr(repo, tmp_path, monkeypatch):
+    """Dana's PR replacing fraud-scorer's model (critical), with a webhook event file."""
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("change")
+    repo.replace(DEP.format("fraud-scorer"), 'version: "12"', 'version: "13"')
+    head = repo.commit("fraud-scorer v13")
+    repo.git("checkout", "-q", "main")  # the gate runs on the default branch, PR head only as data
+    event = json.loads((HERE / "webhook-pull_request.json").read_text())["examples"][0]
+    event["pull_request"].update(number=7)
+    event["pull_request"]["base"]["sha"] = base
+    event["pull_request"]["head"]["sha"] = head
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps(event))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event_path))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test")
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    repo.base, repo.head = base, head
+    return repo
+
+
+@pytest.fixture
+def gh():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield MockGitHub(rsps)
+
+
+def setup(gh, pr, reviews, commits=None, members=(ALICE, BOB, BOT), body="v13 is better: AUC 0.93.", **pull):
+    gh.pull(DANA, pr.base, pr.head, body=body, **pull)
+    gh.commits(*(commits or [{"sha": pr.head, "author": DANA, "email": "dana@acme.example"}]))
+    gh.reviews(*[{"user": u, "state": s, "commit_id": c or pr.head} for u, s, c in reviews])
+    gh.team(TEAM, *members)
+    gh.existing_comments()
+    gh.accept_writes()
+
+
+def run(cli):
+    result = cli("gate", "--format", "json")
+    print(result.stderr)
+    return result.exit_code, json.loads(result.stdout) if result.stdout.startswith("{") else None
+
+
+def test_honest_approvals_pass_and_are_published(pr, gh, cli):
+    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
+    code, data = run(cli)
+    assert code == 0 and data["decision"] == "approved" and data["approvals"] == ["alice", "bob"]
+    assert gh.statuses == [{"state": "success", "context": "foureyes/approval",
+                            "description": "2 of 2 approvals from @acme/mlops-admins (critical)"}]
+    assert gh.comments[0]["method"] == "POST" and gh.comments[0]["body"].startswith("<!-- foureyes:approval -->")
+    assert gh.review_requests == []  # nothing missing: nobody to ask
+
+
+@pytest.mark.parametrize("reviews, commits, reason", [
+    ([(DANA, "APPROVED", None), (ALICE, "APPROVED", None)], None, "author"),
+    ([(ALICE, "APPROVED", None), (BOB, "APPROVED", "0" * 40)], None, "stale"),
+    ([(ALICE, "APPROVED", None), (MALLORY, "APPROVED", None)], None, "not_approver"),
+    ([(ALICE, "APPROVED", None), (BOT, "APPROVED", None)], None, "bot"),
+    ([(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], "bob-commit", "contributor"),
+    ([(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], "bob-coauthor", "contributor"),
+    ([(ALICE, "APPROVED", None), (BOB, "DISMISSED", None)], None, "dismissed"),
+])
+def test_attacks_stay_pending(pr, gh, cli, reviews, commits, reason):
+    commit_list = None
+    if commits == "bob-commit":
+        commit_list = [{"sha": pr.head, "author": DANA}, {"sha": "b" * 40, "author": BOB}]
+    elif commits == "bob-coauthor":
+        commit_list = [{"sha": pr.head, "author": DANA,
+                        "message": "v13\n\nCo-authored-by: Bob <202+bob@users.noreply.github.com>"}]
+    setup(gh, pr, reviews, commit_list)
+    code, data = run(cli)
+    assert code == 1 and data["decision"] == "pending"
+    assert reason in {i["reason"] for i in data["ignored"]}
+    assert gh.statuses[0]["state"] == "pending"
+
+
+def test_changes_requested_blocks(pr, gh, cli):
+    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None), (BOB, "CHANGES_REQUESTED", None)])
+    code, data = run(cli)
+    assert code == 1 and data["decision"] == "blocked" and gh.statuses[0]["state"] == "failure"
+
+
+def test_commit_with_no_linked_account_blocks(pr, gh, cli):
+    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)],
+          [{"sha": pr.head, "author": None, "committer": None, "email": "ghost@nowhere.example"}])
+    code, data = run(cli)
+    assert code == 1 and data["blocking"][0]["reason"] == "unattributed_commit"
+
+
+def test_empty_description_blocks(pr, gh, cli):
+    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], body=None)
+    code, data = run(cli)
+    assert code == 1 and data["blocking"][0]["reason"] == "no_reason"
+
+
+def test_sticky_comment_is_edited_in_place_and_spoofed_markers_are_left_alone(pr, gh, cli):
+    gh.pull(DANA, pr.base, pr.head)
+    gh.commits({"sha": pr.head, "author": DANA})
+    gh.reviews()
+    gh.team(TEAM, ALICE, BOB)
+    gh.existing_comments({"body": "<!-- foureyes:approval --> approved, trust me", "user": DANA},
+                         {"body": "<!-- foureyes:approval -->\nold", "user": GHA})
+    gh.accept_writes()
+    code, _ = run(cli)
+    assert code == 1
+    assert [c["method"] for c in gh.comments] == ["PATCH"] and gh.comments[0]["url"].endswith("/issues/comments/502")
+
+
+def test_review_requests_go_to_approver_teams_not_yet_requested(pr, gh, cli):
+    setup(gh, pr, [(ALICE, "APPROVED", None)])
+    code, _ = run(cli)
+    assert code == 1
+    assert gh.review_requests == [{"reviewers": [], "team_reviewers": ["mlops-admins"]}]
+
+
+def test_no_review_request_when_the_team_was_already_asked(pr, gh, cli):
+    team = {"id": 1, "node_id": "T_1", "url": f"{API}/teams/1", "html_url": "https://github.com/orgs/acme/teams/mlops-admins",
+            "name": "MLOps admins", "slug": "mlops-admins", "type": "organization", "description": None, "privacy": "closed",
+            "notification_setting": "notifications_enabled", "permission": "pull",
+            "members_url": f"{API}/teams/1/members{{/member}}", "repositories_url": f"{API}/teams/1/repos", "parent": None}
+    setup(gh, pr, [(ALICE, "APPROVED", None)], requested_teams=[team])
+    run(cli)
+    assert gh.review_requests == []
+
+
+def test_auto_merge_when_every_touched_deployment_says_auto(repo, gh, cli, tmp_path, monkeypatch):
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("change")
+    repo.replace(DEP.format("product-recs"), 'version: "2026.11.3"', 'version: "2026.11.4"')
+    head = repo.commit("recs")
+    repo.git("checkout", "-q", "main")
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
+    gh.pull(DANA, base, head)
+    gh.commits({"sha": head, "author": DANA})
+    gh.reviews({"user": ALICE, "state": "APPROVED", "commit_id": head})
+    gh.team(TEAM, ALICE)
+    gh.existing_comments()
+    gh.accept_writes()
+    result = cli("gate", "--repo", "acme/models", "--pr", "7", "--format", "json")
+    assert result.exit_code == 0
+    assert len(gh.graphql) == 1 and "enablePullRequestAutoMerge" in gh.graphql[0]["query"]
+    assert "SQUASH" in json.dumps(gh.graphql[0]["variables"])
+
+
+def test_no_auto_merge_for_manual_deployments(pr, gh, cli):
+    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
+    assert run(cli)[0] == 0 and gh.graphql == []
+
+
+# --- faults: never approved, always a clear message ----------------------------------------------
+
+def test_5xx_then_success_is_retried(pr, gh, cli):
+    gh.rsps.get(gh.url("/repos/acme/models/pulls/7"), json={"message": "Server Error"}, status=502)
+    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
+    code, data = run(cli)
+    assert code == 0 and data["decision"] == "approved"
+
+
+def test_persistent_5xx_is_an_error_and_marks_the_head(pr, gh, cli):
+    for _ in range(5):
+        gh.rsps.get(gh.url("/repos/acme/models/pulls/7"), json={"message": "Server Error"}, status=500)
+    gh.accept_writes()
+    code, data = run(cli)
+    assert code == 2 and data["decision"] == "error"
+    assert "GitHub API returned 500" in data["blocking"][0]["detail"]
+    assert gh.statuses[0]["state"] == "error"
+
+
+def test_exhausted_rate_limit_fails_closed_with_a_message(pr, gh, cli):
+    gh.rsps.get(gh.url("/repos/acme/models/pulls/7"), status=403, json={
+        "message": "API rate limit exceeded for installation ID 1.",
+        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"},
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1790000000"})
+    gh.accept_writes()
+    code, data = run(cli)
+    assert code == 2 and "rate limit" in data["blocking"][0]["detail"]
+
+
+def test_long_retry_after_fails_closed_instead_of_waiting(pr, gh, cli):
+    gh.rsps.get(gh.url("/repos/acme/models/pulls/7"), status=429, json={"message": "You have exceeded a secondary rate limit."},
+                headers={"Retry-After": "3600"})
+    gh.accept_writes()
+    code, data = run(cli)
+    assert code == 2 and "wait 3600s" in data["blocking"][0]["detail"]
+
+
+def test_missing_team_is_an_error(pr, gh, cli):
+    gh.pull(DANA, pr.base, pr.head)
+    gh.commits({"sha": pr.head, "author": DANA})
+    gh.reviews({"user": ALICE, "state": "APPROVED", "commit_id": pr.head})
+    gh.team(TEAM, status=404)
+    gh.existing_comments()
+    gh.accept_writes()
+    code, data = run(cli)
+    assert code == 2 and "404" in data["blocking"][0]["detail"]
+    assert gh.statuses[0]["state"] == "error"
+
+
+def test_timeout_is_an_error(pr, gh, cli):
+    import requests
+
+    for _ in range(5):
+        gh.rsps.get(gh.url("/repos/acme/models/pulls/7"), body=requests.exceptions.ConnectTimeout("timed out"))
+    gh.accept_writes()
+    code, data = run(cli)
+    assert code == 2 and data["decision"] == "error" and "unreachable" in data["blocking"][0]["detail"]
+
+
+def test_failing_status_write_is_exit_2(pr, gh, cli):
+    gh.pull(DANA, pr.base, pr.head)
+    gh.commits({"sha": pr.head, "author": DANA})
+    gh.reviews()
+    gh.team(TEAM, ALICE)
+    gh.rsps.post(gh.url(f"/repos/acme/models/statuses/{pr.head}"), status=403, json={"message": "Resource not accessible by integration"})
+    result = cli("gate", "--format", "json")
+    assert result.exit_code == 2 and "could not set the foureyes/approval status" in result.output
+
+
+def test_no_token_is_a_clear_error(pr, cli, monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN")
+    result = cli("gate")
+    assert result.exit_code == 2 and "no GitHub token" in result.output and "Traceback" not in result.output
+
+
+def test_review_webhook_payload_gives_the_pr(pr, gh, cli, tmp_path, monkeypatch):
+    event = json.loads((HERE / "webhook-pull_request_review.json").read_text())["examples"][0]
+    event["pull_request"].update(number=7)
+    event["pull_request"]["base"]["sha"] = pr.base
+    event["pull_request"]["head"]["sha"] = pr.head
+    path = tmp_path / "review.json"
+    path.write_text(json.dumps(event))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
+    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
+    assert run(cli)[0] == 0
+
+
+def test_github_enterprise_api_root(pr, cli, monkeypatch):
+    monkeypatch.setenv("GITHUB_API_URL", "https://ghe.acme.example/api/v3")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        ghe = r"^https://ghe\.acme\.example(?::443)?/api/v3/repos/acme/models"
+        rsps.get(re.compile(ghe + r"/pulls/7$"), status=404,
+                 json={"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        rsps.post(re.compile(ghe + rf"/statuses/{pr.head}$"), status=201, json={})
+        code, data = run(cli)
+    assert code == 2 and "404" in data["blocking"][0]["detail"]
+
+
+# --- request budget: fixed, independent of registry size and review count ------------------------
+
+@pytest.mark.parametrize("n_reviews, extra_files", [(3, 0), (3, 300), (100, 0)])
+def test_request_count_is_small_and_fixed(pr, gh, cli, n_reviews, extra_files):
+    if extra_files:
+        pr.git("checkout", "-q", "change")
+        for i in range(extra_files):
+            pr.write(DEP.format(f"bulk-{i}"), pr.read(DEP.format("product-recs")).replace("product-recs", f"bulk-{i}"))
+        pr.commit("bulk")  # in the PR too, so base and head both hold a big registry
+        pr.git("checkout", "-q", "main")
+    reviewers = [user(f"r{i}", 5000 + i) for i in range(n_reviews)]
+    setup(gh, pr, [(u, "COMMENTED", None) for u in reviewers[:-2]] + [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
+    run(cli)
+    assert gh.request_count() <= 8, [c.request.url for c in gh.rsps.calls]
