@@ -152,3 +152,16 @@ def test_annotation_escaping():
 
     line = annotation("error", "50% done\nnext", "a,b:c.yaml", 3, 1, "t:1,2")
     assert line == "::error file=a%2Cb%3Ac.yaml,line=3,col=1,title=t%3A1%2C2::50%25 done%0Anext"
+
+
+def test_parallel_validation_finds_the_same_problems(repo, cli, monkeypatch):
+    from foureyes import validate as validate_module
+
+    for i in range(40):
+        repo.write(DEP.format(f"d{i}"), GOOD.replace("{name}", f"d{i}"))
+    repo.write(DEP.format("d7"), GOOD.replace("{name}", "d7") + "extra: 1\n")
+    repo.write(DEP.format("d8"), GOOD.replace("{name}", "d8x"))
+    serial = problems_of(cli)
+    monkeypatch.setattr(validate_module, "PARALLEL_MIN", 10)
+    parallel = problems_of(cli)
+    assert serial == parallel and serial[0] == 1 and len(serial[1]) == 2

@@ -143,11 +143,10 @@ class WorkTree:
         self.root = root
 
     def read(self, path: str) -> bytes | None:
-        full = self.root / path
-        if not full.exists() and not full.is_symlink():
-            return None
         try:
-            return yamlload.read_bytes(full, self.root)
+            return yamlload.read_bytes(self.root / path, self.root)
+        except FileNotFoundError:
+            return None
         except LoadError as err:
             raise LoadError(path, err.message, err.line, err.col) from None
 

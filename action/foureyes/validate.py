@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,38 +54,64 @@ def targets(root: Path, paths: list[str], cwd: Path) -> list[str]:
     return out
 
 
+PARALLEL_MIN = 2000  # below this, starting worker processes costs more than it saves
+
+
 def validate(root: Path, files: list[str]) -> Validation:
     """Schemas and rules come from the repository's own policies/ (bundled schema as fallback);
     a broken schema or rule raises ConfigError (exit 2), a broken registry file is a Problem."""
     tree = WorkTree(root)
     schemas = Schemas.from_snapshot(tree)
     result = Validation(files=len(files))
-    deployments: list[Deployment] = []
     env_names = _environment_names(tree, result)
-    for rel in files:
-        kind = classify(rel)
-        try:
-            data = tree.read(rel)
-            if data is None:
-                result.problems.append(Problem(rel, "no such file", title="missing"))
-                continue
-            if kind == "environments":
-                if rel != ENVIRONMENTS_FILE:
-                    parse_environments(data, rel)
-            elif kind == "policy":
-                parse_policy(data, rel)
-            else:
-                if not rel.endswith(".yaml"):
-                    result.problems.append(Problem(rel, "deployment files end in .yaml", title="layout"))
-                    continue
-                dep, problems = parse_deployment(data, rel, schemas)
-                result.problems += problems
-                if dep is not None:
-                    deployments.append(dep)
-        except LoadError as err:
-            result.problems.append(Problem.from_load_error(err, f"invalid {kind}"))
+    deployments: list[Deployment] = []
+    for problems, dep in _check_all(root, files, schemas):
+        result.problems += problems
+        if dep is not None:
+            deployments.append(dep)
     result.problems += cross_check(deployments, env_names)
     return result
+
+
+def _check_all(root: Path, files: list[str], schemas: Schemas):
+    workers = min(os.cpu_count() or 1, 8)
+    if len(files) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_check_file(root, rel, schemas) for rel in files]
+    global _WORKER
+    _WORKER = (root, schemas)  # inherited by the forked workers: the compiled schemas are reused
+    size = -(-len(files) // (workers * 4))
+    chunks = [files[i:i + size] for i in range(0, len(files), size)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return [r for chunk in pool.map(_check_chunk, chunks) for r in chunk]
+
+
+_WORKER: tuple | None = None
+
+
+def _check_chunk(files: list[str]):
+    root, schemas = _WORKER
+    return [_check_file(root, rel, schemas) for rel in files]
+
+
+def _check_file(root: Path, rel: str, schemas: Schemas) -> tuple[list[Problem], Deployment | None]:
+    kind = classify(rel)
+    try:
+        data = WorkTree(root).read(rel)
+        if data is None:
+            return [Problem(rel, "no such file", title="missing")], None
+        if kind == "environments":
+            if rel != ENVIRONMENTS_FILE:  # the registry's own is checked once, up front
+                parse_environments(data, rel)
+        elif kind == "policy":
+            parse_policy(data, rel)
+        elif not rel.endswith(".yaml"):
+            return [Problem(rel, "deployment files end in .yaml", title="layout")], None
+        else:
+            dep, problems = parse_deployment(data, rel, schemas)
+            return problems, dep
+    except LoadError as err:
+        return [Problem.from_load_error(err, f"invalid {kind}")], None
+    return [], None
 
 
 def _environment_names(tree: WorkTree, result: Validation) -> list[str] | None:

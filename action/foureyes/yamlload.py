@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,19 +189,23 @@ def loads(data: bytes | str, file: str):
 
 
 def read_bytes(path: Path, root: Path | None = None) -> bytes:
-    """Read a file, refusing symlinks that resolve outside ``root`` and files over the size bound."""
+    """Read a file, refusing symlinks that resolve outside ``root`` and files over the size bound.
+    A missing file raises FileNotFoundError; one lstat and one read on the happy path."""
     display = str(path)
-    if root is not None and path.is_symlink():
-        target = Path(os.path.realpath(path))
-        if not target.is_relative_to(Path(os.path.realpath(root))):
-            raise LoadError(display, "symlink points outside the repository")
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise LoadError(display, f"file is {size} bytes, over the {MAX_BYTES}-byte limit")
-        return path.read_bytes()
+        if root is not None and stat.S_ISLNK(os.lstat(path).st_mode):
+            target = Path(os.path.realpath(path))
+            if not target.is_relative_to(Path(os.path.realpath(root))):
+                raise LoadError(display, "symlink points outside the repository")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise
     except OSError as exc:
         raise LoadError(display, f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise LoadError(display, f"file is over the {MAX_BYTES}-byte limit")
+    return data
 
 
 def load_file(path: Path, root: Path | None = None):
