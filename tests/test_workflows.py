@@ -1,0 +1,58 @@
+"""The workflows and the action keep the security rules: least privilege, no untrusted input in
+`run:`, and the gate never checks out or runs PR code. zizmor and the SchemaStore schemas run in
+.ci/run; these tests pin the rules that matter most to foureyes."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+EXPRESSION = re.compile(r"\$\{\{")
+
+
+def load(path):
+    return yaml.load(path.read_text(), Loader=yaml.BaseLoader)  # "on" stays a string key
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_job_has_least_privilege_permissions(path):
+    wf = load(path)
+    assert wf.get("permissions") in ({}, "{}", ""), f"{path.name}: top-level permissions must be empty"
+    for name, job in wf["jobs"].items():
+        assert "permissions" in job, f"{path.name}: job {name} has no permissions"
+        perms = job["permissions"]
+        if isinstance(perms, dict):
+            assert "write-all" not in perms.values()
+
+
+@pytest.mark.parametrize("path", WORKFLOWS + [ROOT / "action" / "action.yml"], ids=lambda p: p.name)
+def test_no_expressions_inside_run(path):
+    doc = load(path)
+    steps = [s for job in doc.get("jobs", {}).values() for s in job.get("steps", [])]
+    steps += doc.get("runs", {}).get("steps", [])
+    for step in steps:
+        if "run" in step:
+            assert not EXPRESSION.search(step["run"]), f"{path.name}: step {step.get('name')} interpolates into run:"
+
+
+def test_gate_runs_from_the_default_branch_and_never_checks_out_pr_code():
+    wf = load(ROOT / ".github" / "workflows" / "foureyes-gate.yml")
+    assert set(wf["on"]) == {"pull_request_target", "workflow_run"}
+    steps = wf["jobs"]["gate"]["steps"]
+    checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert len(checkouts) == 1
+    assert checkouts[0]["with"]["ref"] == "${{ github.event.repository.default_branch }}"
+    assert checkouts[0]["with"]["persist-credentials"] == "false"
+    assert wf["jobs"]["gate"]["environment"] == "foureyes-gate"
+    text = (ROOT / ".github" / "workflows" / "foureyes-gate.yml").read_text()
+    assert "head.sha" not in text and "head_ref" not in text
+
+
+def test_actions_are_pinned_to_commits():
+    for path in WORKFLOWS + [ROOT / "action" / "action.yml"]:
+        for ref in re.findall(r"(?m)^\s*(?:- )?uses:\s*([^\s#]+)", path.read_text()):
+            if not ref.startswith("./"):
+                assert re.search(r"@[0-9a-f]{40}$", ref), f"{path.name}: {ref} is not pinned to a commit"
