@@ -250,3 +250,11 @@ def test_cost_follows_changed_files(repo, cli, monkeypatch):
     monkeypatch.setattr(gitrepo, "cat_blobs", lambda root, names: read.extend(names) or real(root, names))
     plan_json(cli)
     assert len(read) <= 8
+
+
+def test_symlink_in_the_registry_at_head_is_refused(repo, cli):
+    repo.branch("pr")
+    (repo.root / DEP.format("link")).symlink_to("/etc/hostname")
+    repo.commit()
+    code, data = plan_json(cli)
+    assert code == 1 and data["problems"][0]["title"] == "symlink"
