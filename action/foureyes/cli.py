@@ -204,3 +204,100 @@ def codeowners(check: bool) -> None:
     status, message = write_or_check(root, render(root), check)
     click.echo(message)
     sys.exit(status)
+
+
+@main.command()
+@click.option("--env", "env_name", required=True, help="The environment to reconcile (registry/environments.yaml).")
+@click.option("--dry-run", is_flag=True, help="Show what would change, after the provenance check; apply nothing.")
+@click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
+              help="SQLite deploy record (default: .foureyes/record.sqlite; in Actions: GitHub Deployments).")
+@click.option("--prs", "ledger", type=click.Path(file_okay=False), default=".foureyes/prs", show_default=True,
+              help="Offline provenance: folder of merged-PR files (gate --local facts plus base, head, merge_commit).")
+@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="Check provenance on GitHub (default in Actions).")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
+@FORMAT
+@fail_closed
+def deploy(env_name, dry_run, record_path, ledger, repo_name, token, fmt) -> None:
+    """Reconcile ENV with the registry at HEAD, after re-checking every change's approval."""
+    import os
+
+    from .deploy.reconcile import deploy as run_deploy
+    from .report import reporter
+
+    root = repo_root()
+    out = reporter(fmt)
+    # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local file
+    given = click.get_current_context().get_parameter_source("repo_name") == click.core.ParameterSource.COMMANDLINE
+    on_github = bool(repo_name) and (os.environ.get("GITHUB_ACTIONS") == "true" or given)
+    _check_branch(root, env_name)
+    with _open_record(root, record_path, repo_name if on_github and not record_path else None, token) as rec:
+        source = _provenance_source(root, Path(ledger), repo_name if on_github else None, token)
+        result = run_deploy(root, env_name, rec, source, dry_run=dry_run, progress=out.deploy_step)
+    out.deploy(result)
+    sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
+
+
+def _check_branch(root: Path, env_name: str) -> None:
+    """An environment only deploys from its own branch (main -> staging, release/* -> production)."""
+    import os
+
+    from .deploy.reconcile import environment
+    from .gitrepo import git, resolve
+
+    env, _ = environment(root, resolve(root, "HEAD"), env_name)
+    branch = os.environ.get("GITHUB_REF_NAME") or git(root, "rev-parse", "--abbrev-ref", "HEAD").decode().strip()
+    if not env.matches_branch(branch):
+        raise click.UsageError(f"{env.name} deploys from {env.branch!r}, and this is {branch!r}")
+
+
+def _open_record(root: Path, path: str | None, repo_name: str | None, token: str | None):
+    import contextlib
+
+    from .deploy.record import DEFAULT_PATH, SqliteRecord
+
+    if repo_name:
+        from .deploy.github_record import GitHubRecord
+        from .github.client import make_client
+
+        return contextlib.nullcontext(GitHubRecord(make_client(token), repo_name, root / DEFAULT_PATH))
+    record = SqliteRecord(Path(path) if path else root / DEFAULT_PATH)
+    return contextlib.closing(record)
+
+
+def _provenance_source(root: Path, ledger: Path, repo_name: str | None, token: str | None):
+    from .deploy.provenance import LocalLedger
+
+    if repo_name:
+        from .deploy.github_provenance import GitHubPRs
+        from .github.client import make_client
+
+        return GitHubPRs(make_client(token), repo_name, root)
+    return LocalLedger(root, ledger if ledger.is_absolute() else root / ledger)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--env", "env_name", required=True, help="The environment whose approved model to resolve.")
+@click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
+              help="SQLite deploy record (default: .foureyes/record.sqlite).")
+@fail_closed
+def resolve(name: str, env_name: str, record_path: str | None) -> None:
+    """Print the approved model NAME serves in ENV, as JSON (pin this version; resolve once)."""
+    import json
+
+    from .deploy.record import DEFAULT_PATH, SqliteRecord
+
+    root = repo_root()
+    path = Path(record_path) if record_path else root / DEFAULT_PATH
+    if not path.exists():
+        raise click.ClickException(f"no deploy record at {path}: nothing has been deployed")
+    record = SqliteRecord(path)
+    try:
+        entry = record.entries(env_name).get(name)
+    finally:
+        record.close()
+    if entry is None or entry.status != "success":
+        state = "is not deployed" if entry is None else f"is {entry.status}"
+        click.echo(f"foureyes: {name} {state} in {env_name}", err=True)
+        sys.exit(EXIT_FAILED)
+    click.echo(json.dumps(entry.to_json(), indent=2, sort_keys=True))

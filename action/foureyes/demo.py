@@ -45,6 +45,7 @@ def build_scratch_repo(root: Path) -> tuple[str, str]:
     """main with the example registry; branch `change` replacing a model and lowering an importance."""
     gitrepo.git(root, "init", "-q", "-b", "main")
     copy_template(root)
+    (root / ".gitignore").write_text(".foureyes/\n", "utf-8")
     base = commit_all(root, "Registry: initial deployments", "Mo Admin <mo@acme.example>")
     gitrepo.git(root, "checkout", "-q", "-b", "change")
     deps = root / "registry" / "deployments"
@@ -90,6 +91,7 @@ def run(directory: Path | None) -> int:
     say("The PR comment foureyes would post (foureyes plan --format markdown):")
     click.echo(plan_markdown(plan))
     gate_demo(root, out)
+    promotion_demo(root, out)
     click.echo(f"\nDone. The scratch repository stays in {root}.")
     return 0
 
@@ -115,9 +117,10 @@ reviews:
 """
 
 
-def write_facts(root: Path, reviews: list[str]) -> Path:
-    path = root / ".git" / "pr-42.yaml"  # beside the repository's data, not in its history
-    path.write_text(FACTS.format(reviews="\n".join(f"  - {r}" for r in reviews) or "  []"), "utf-8")
+def write_facts(root: Path, reviews: list[str], extra: str = "") -> Path:
+    path = root / ".foureyes" / "pr-42.yaml"  # beside the repository's data, not in its history
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(FACTS.format(reviews="\n".join(f"  - {r}" for r in reviews) or "  []") + extra, "utf-8")
     return path
 
 
@@ -149,3 +152,57 @@ def gate_demo(root: Path, out) -> None:
     result = gate(["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head}",
                    "{user: bob, state: APPROVED, commit: head}"])
     click.echo(f"\nThe decision is {result.decision.state}: the foureyes/approval status turns green.")
+
+
+APPROVED = ["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head}",
+            "{user: bob, state: APPROVED, commit: head}"]
+
+
+def promotion_demo(root: Path, out) -> None:
+    from .deploy.provenance import LocalLedger
+    from .deploy.reconcile import deploy
+    from .deploy.record import DEFAULT_PATH, SqliteRecord
+
+    base, head = gitrepo.resolve(root, "main"), gitrepo.resolve(root, "change")
+    say("Mo, the release manager, merges PR #42 into main (the merge is recorded for provenance).")
+    gitrepo.git(root, "checkout", "-q", "main")
+    gitrepo.git(root, "-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
+                "-m", "Merge pull request #42 from acme/change", "change")
+    merge = gitrepo.resolve(root, "HEAD")
+    ledger = root / ".foureyes" / "prs"
+    ledger.mkdir(parents=True, exist_ok=True)
+    write_facts(root, APPROVED, f"base: {base}\nhead: {head}\nmerge_commit: {merge}\nmerged_at: '2026-11-22T12:00:00Z'\n"
+                ).replace(ledger / "42.yaml")
+    record = SqliteRecord(root / DEFAULT_PATH)
+    source = LocalLedger(root, ledger)
+
+    def run(env: str):
+        click.echo(f"$ foureyes deploy --env {env}")
+        result = deploy(root, env, record, source, progress=out.deploy_step)
+        out.deploy(result)
+        return result
+
+    say("A merge to main deploys to staging. First the provenance re-check: every commit since the last "
+        "deploy must come from an approved PR; then the local target writes each manifest.")
+    run("staging")
+    click.echo("\nRunning it again changes nothing (idempotent):")
+    run("staging")
+
+    say("Cutting release/2026.11 deploys the same approved state to production:")
+    gitrepo.git(root, "checkout", "-q", "-b", "release/2026.11")
+    run("production")
+    click.echo("\n$ foureyes resolve fraud-scorer --env production")
+    import json
+
+    entry = record.entries("production")["fraud-scorer"]
+    click.echo(json.dumps(entry.to_json(), indent=2, sort_keys=True))
+    click.echo(f"(manifests: {root / '.foureyes' / 'serving'})")
+
+    say("Someone pushes straight to main, bumping product-recs without a PR:")
+    gitrepo.git(root, "checkout", "-q", "main")
+    edit(root / "registry" / "deployments" / "product-recs.yaml", '"2026.11.3"', '"2026.11.9"')
+    edit(root / "registry" / "deployments" / "product-recs.yaml", "2026.11.3", "2026.11.9")
+    commit_all(root, "hotfix: product-recs 2026.11.9", "Eve Hurry <eve@acme.example>")
+    result = run("staging")
+    click.echo(f"\nThe unapproved commit never reaches staging ({'refused' if result.violations else 'ERROR'}).")
+    record.close()

@@ -30,8 +30,9 @@ def _fail(file: str, message: str) -> EvaluationError:
     return EvaluationError(f"{file}: {message}")
 
 
-def load_local_facts(file: Path, root: Path, base: str, head: str) -> PRFacts:
-    doc = yamlload.load_file(file)
+def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | None = None) -> PRFacts:
+    """``doc`` is the file's content when the caller has already read it (the deploy ledger)."""
+    doc = yamlload.load_file(file) if doc is None else doc
     name = str(file)
     if not isinstance(doc, dict):
         raise _fail(name, "a PR facts file must be a mapping")

@@ -145,6 +145,21 @@ class TextReporter(Reporter):
         for b in d.blocking:
             self.write(f"  blocking: {b.reason}: {b.detail}")
 
+    def deploy_step(self, step) -> None:
+        mark = "ok" if step.ok else "FAILED"
+        self.write(f"  {step.action:<14} {step.name:<24} {mark}: {step.message}")
+
+    def deploy(self, result) -> None:
+        for p in result.problems:
+            self.write(f"invalid: {p}")
+        for v in result.violations:
+            self.write(f"refused: {v}")
+        verb = "refused" if result.violations else "would apply" if result.dry_run else "applied"
+        self.write(f"{result.environment} @ {result.commit[:12]}: {len(result.steps)} change(s) {verb}")
+        self.write(deploy_table(result, markdown=False))
+        if result.violations:
+            self.write(f"deploy refused: {len(result.violations)} commit(s) without an approved pull request")
+
 
 class JsonReporter(Reporter):
     def validation(self, v) -> None:
@@ -163,6 +178,12 @@ class JsonReporter(Reporter):
     def gate(self, result) -> None:
         self.write(json.dumps(result.to_json(), indent=2))
 
+    def deploy_step(self, step) -> None:
+        pass
+
+    def deploy(self, result) -> None:
+        self.write(json.dumps(result.to_json(), indent=2))
+
 
 class MarkdownReporter(Reporter):
     def validation(self, v) -> None:
@@ -177,6 +198,12 @@ class MarkdownReporter(Reporter):
 
     def gate(self, result) -> None:
         self.write(gate_markdown(result))
+
+    def deploy_step(self, step) -> None:
+        pass
+
+    def deploy(self, result) -> None:
+        self.write(deploy_table(result, markdown=True))
 
 
 def plan_markdown(plan) -> str:
@@ -197,6 +224,18 @@ def plan_markdown(plan) -> str:
     if plan.owners:
         parts.append("Owners who may not approve: " + ", ".join(f"@{o}" for o in sorted(plan.owners)) + ".")
     return "\n".join(parts)
+
+
+def deploy_table(result, markdown: bool) -> str:
+    pending = "refused" if result.violations else "dry run" if result.dry_run else "not applied"
+    rows = [(s.name, s.action.replace("_", " "), _model(s.before), _model(s.after),
+             pending if s.ok is None else "ok" if s.ok else "failed", s.message) for s in result.steps]
+    if markdown:
+        head = ["| deployment | change | from | to | result | detail |", "|---|---|---|---|---|---|"]
+        return "\n".join(head + ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows])
+    if not rows:
+        return "  nothing to do: the environment matches the registry"
+    return "\n".join(f"  {r[0]:<24} {r[1]:<14} {r[2]} -> {r[3]}  [{r[4]}]" for r in rows)
 
 
 class GithubReporter(TextReporter):
@@ -235,6 +274,23 @@ class GithubReporter(TextReporter):
             "required": str(d.required),
             "approvals": ",".join(a.login for a in d.approvals),
         })
+
+    def deploy_step(self, step) -> None:
+        self.write(f"::group::{step.action} {step.name}")
+        TextReporter.deploy_step(self, step)
+        self.write("::endgroup::")
+        if step.ok is False:
+            self.write(annotation("error", f"{step.name}: {step.message}", title=f"deploy failed: {step.name}"))
+
+    def deploy(self, result) -> None:
+        for v in result.violations:
+            self.write(annotation("error", str(v), title="provenance: deploy refused"))
+        TextReporter(self.out).deploy(result)
+        summary = f"## foureyes deploy: {result.environment} @ {result.commit[:12]}\n\n" + deploy_table(result, True)
+        if result.violations:
+            summary += "\n\n**Refused:**\n" + "\n".join(f"- {v}" for v in result.violations)
+        append_step_summary(summary)
+        set_outputs({"ok": str(result.ok).lower(), "changes": str(len(result.steps))})
 
 
 

@@ -1,0 +1,56 @@
+"""The mlflow target: a per-environment alias (default: the environment's name) points at the
+approved model version, and the version is tagged with the approval record. Deleting removes the
+alias. Needs the `mlflow` extra (`pip install foureyes[mlflow]`)."""
+
+from __future__ import annotations
+
+import json
+
+from .targets import Change, Target, TargetError
+
+
+class MlflowTarget(Target):
+    def __init__(self, settings: dict, root):
+        super().__init__(settings, root)
+        from mlflow import MlflowClient  # the extra is only needed where this target is configured
+
+        self.client = MlflowClient(tracking_uri=settings.get("tracking_uri"), registry_uri=settings.get("registry_uri"))
+
+    def alias(self, change: Change) -> str:
+        return str(self.settings.get("alias", change.environment))
+
+    def apply(self, change: Change) -> str:
+        from mlflow.exceptions import MlflowException
+
+        model = change.deployment["model"]
+        alias = self.alias(change)
+        try:
+            if change.action == "delete":
+                return self._drop_alias(model["name"], alias)
+            previous = (change.previous or {}).get("model") or {}
+            if previous.get("name") and previous["name"] != model["name"]:
+                self._drop_alias(previous["name"], alias)
+            self.client.get_model_version(model["name"], model["version"])  # must exist: fail before moving
+            self.client.set_registered_model_alias(model["name"], alias, model["version"])
+            tags = {
+                f"foureyes.{change.environment}.approval": json.dumps(change.approval, sort_keys=True),
+                f"foureyes.{change.environment}.approvers": ",".join(change.approval.get("approvers") or []),
+                f"foureyes.{change.environment}.commit": str(change.approval.get("commit", "")),
+                f"foureyes.{change.environment}.deployment": change.name,
+            }
+            for key, value in tags.items():
+                self.client.set_model_version_tag(model["name"], model["version"], key, value)
+        except MlflowException as exc:
+            raise TargetError(f"mlflow: {exc.message}") from None
+        return f"alias @{alias} -> {model['name']} v{model['version']}"
+
+    def _drop_alias(self, name: str, alias: str) -> str:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.delete_registered_model_alias(name, alias)
+        except MlflowException as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return f"alias @{alias} already absent"
+            raise
+        return f"removed alias @{alias} from {name}"

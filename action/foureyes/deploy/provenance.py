@@ -1,0 +1,177 @@
+"""Provenance re-check (DESIGN.md invariant 8): every commit a deploy is about to ship must come
+from a pull request whose approval satisfied the policy at merge time.
+
+For each such commit the PR that merged it is found, and the approval is evaluated again, from
+scratch, with the same pure policy evaluation the gate uses: policy at the PR's base, reviews made
+until the merge. A direct push, an admin bypass or a status posted by a PR's own workflow has no
+such approval, and the deploy refuses it, naming the commit.
+
+The root of trust is the commit that introduced the policy: commits whose parent had no
+`policies/approval.yaml` were made before four-eyes applied and are accepted as the bootstrap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import gitrepo, yamlload
+from ..errors import EvaluationError
+from ..plan import make_plan
+from ..policy import evaluate
+from ..registry import POLICY_FILE
+
+
+@dataclass
+class Approval:
+    status: str  # approved | bootstrap
+    commit: str
+    pr: int | None = None
+    approvers: list[str] = field(default_factory=list)
+    approved_at: str = ""
+    base: str = ""
+    head: str = ""
+
+    def to_json(self) -> dict:
+        return {"status": self.status, "commit": self.commit, "pr": self.pr, "approvers": self.approvers,
+                "approved_at": self.approved_at, "base": self.base, "head": self.head}
+
+
+@dataclass
+class Violation:
+    commit: str
+    subject: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"commit {self.commit[:12]} ({self.subject}): {self.reason}"
+
+
+@dataclass
+class MergedPR:
+    """What a provenance source knows about the PR that brought a commit in."""
+
+    number: int
+    base: str
+    head: str
+    merge_commit: str
+    merged_at: str
+    load_facts: object  # () -> PRFacts with the reviews made until the merge
+
+
+class Unapproved(Exception):
+    pass
+
+
+def commits_touching(root: Path, since: str | None, head: str, paths: list[str]) -> list[str]:
+    """Commits (oldest first) in since..head that touched any of ``paths``, merges' sides included."""
+    if not paths:
+        return []
+    span = f"{since}..{head}" if since else head
+    out = gitrepo.git(root, "log", "--format=%H", "--full-history", "--reverse", span, "--", *paths)
+    return out.decode().split()
+
+
+def subject(root: Path, commit: str) -> str:
+    return gitrepo.git(root, "log", "-1", "--format=%s", commit).decode().strip()[:80]
+
+
+def is_bootstrap(root: Path, commit: str) -> bool:
+    parents = gitrepo.git(root, "rev-list", "--parents", "-n", "1", commit).decode().split()[1:]
+    if not parents:
+        return True
+    return gitrepo.cat_blobs(root, [f"{parents[0]}:{POLICY_FILE}"])[f"{parents[0]}:{POLICY_FILE}"] is None
+
+
+def pr_commits(root: Path, pr: MergedPR) -> set[str]:
+    fork = gitrepo.merge_base(root, pr.base, pr.head)
+    return set(gitrepo.git(root, "rev-list", f"{fork}..{pr.head}").decode().split())
+
+
+def verify_merge_content(root: Path, commit: str, pr: MergedPR) -> None:
+    """A merge or squash commit may only bring what the PR head had: no 'evil merge' edits."""
+    parents = gitrepo.git(root, "rev-list", "--parents", "-n", "1", commit).decode().split()[1:]
+    if not parents:
+        return
+    changed = [c.path for c in gitrepo.changed(root, parents[0], commit)]
+    if not changed:
+        return
+    at_commit = gitrepo.GitTree(root, commit).read_many(changed)
+    at_head = gitrepo.GitTree(root, pr.head).read_many(changed)
+    for path in changed:
+        if at_commit.get(path) != at_head.get(path):
+            raise Unapproved(f"{path} differs from what PR #{pr.number} approved at {pr.head[:12]}")
+
+
+def approval_of(root: Path, commit: str, pr: MergedPR) -> Approval:
+    if commit != pr.merge_commit and commit not in pr_commits(root, pr):
+        raise Unapproved(f"PR #{pr.number} does not contain it")
+    if commit == pr.merge_commit:
+        verify_merge_content(root, commit, pr)
+    plan = make_plan(root, pr.base, pr.head)
+    decision = evaluate(plan, pr.load_facts())
+    if decision.state != "approved":
+        raise Unapproved(f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}")
+    return Approval("approved", commit, pr.number, [a.login for a in decision.approvals], pr.merged_at, pr.base, pr.head)
+
+
+class Checker:
+    """Checks commits against a source of merged PRs (local ledger or GitHub); caches per PR."""
+
+    def __init__(self, root: Path, source):
+        self.root = root
+        self.source = source
+        self._by_pr: dict[int, Approval] = {}
+
+    def check(self, commits: list[str]) -> tuple[dict[str, Approval], list[Violation]]:
+        approvals: dict[str, Approval] = {}
+        violations: list[Violation] = []
+        for commit in commits:
+            try:
+                approvals[commit] = self._approval(commit)
+            except (Unapproved, EvaluationError) as exc:
+                violations.append(Violation(commit, subject(self.root, commit), str(exc)))
+        return approvals, violations
+
+    def _approval(self, commit: str) -> Approval:
+        if is_bootstrap(self.root, commit):
+            return Approval("bootstrap", commit)
+        prs = self.source.merged_prs_containing(commit)
+        if not prs:
+            raise Unapproved("no merged pull request brought it in (a direct push or an admin bypass)")
+        problems = []
+        for pr in prs:
+            try:
+                approval = approval_of(self.root, commit, pr)
+                self._by_pr[pr.number] = approval
+                return approval
+            except Unapproved as exc:
+                problems.append(str(exc))
+        raise Unapproved("; ".join(problems))
+
+
+class LocalLedger:
+    """Merged PRs recorded locally: one YAML file per PR (the `gate --local` facts file plus
+    `base`, `head`, `merge_commit` and `merged_at`). Used offline and in the demo; in GitHub
+    Actions the deploy uses GitHub itself."""
+
+    def __init__(self, root: Path, directory: Path):
+        self.root = root
+        self.directory = directory
+
+    def merged_prs_containing(self, commit: str) -> list[MergedPR]:
+        from ..local import load_local_facts
+
+        found = []
+        for path in sorted(self.directory.glob("*.yaml")) if self.directory.is_dir() else []:
+            doc = yamlload.load_file(path)
+            try:
+                base, head, merge = (gitrepo.resolve(self.root, str(doc[k])) for k in ("base", "head", "merge_commit"))
+            except (KeyError, TypeError):
+                raise EvaluationError(f"{path}: a ledger entry needs base, head and merge_commit") from None
+            facts_doc = {k: v for k, v in doc.items() if k not in ("base", "head", "merge_commit", "merged_at")}
+            pr = MergedPR(int(doc.get("number", 0)), base, head, merge, str(doc.get("merged_at", "")),
+                          lambda p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d))
+            if commit == merge or commit in pr_commits(self.root, pr):
+                found.append(pr)
+        return found

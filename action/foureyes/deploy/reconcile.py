@@ -1,0 +1,174 @@
+"""`foureyes deploy`: reconcile one environment with the registry at HEAD.
+
+desired  = the deployments at HEAD whose `environments` include ENV (default: every environment)
+deployed = what the deploy record says was last applied to ENV
+The difference is applied through ENV's target, one deployment at a time, after the provenance
+re-check has approved every commit that brought it. Idempotent: a second run finds nothing to do.
+Resumable: a deployment is recorded in_progress before its target runs and success/failure after,
+and the environment's last deployed commit only moves when everything succeeded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import gitrepo
+from ..registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, ConfigError, Deployment, Environment, Problem, Schemas
+from ..registry import cross_check, parse_deployment, parse_environments
+from ..yamlload import LoadError
+from .provenance import Approval, Checker, Violation, commits_touching
+from .record import Entry, Record
+from .targets import Change, TargetError, load_target
+
+
+@dataclass
+class Step:
+    name: str
+    action: str
+    before: dict | None  # model before
+    after: dict | None  # model after
+    ok: bool | None = None  # None: not run (dry run)
+    message: str = ""
+
+
+@dataclass
+class DeployResult:
+    environment: str
+    commit: str
+    steps: list[Step] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations and not self.problems and all(s.ok is not False for s in self.steps)
+
+    def to_json(self) -> dict:
+        return {
+            "environment": self.environment, "commit": self.commit, "dry_run": self.dry_run, "ok": self.ok,
+            "steps": [{"deployment": s.name, "action": s.action, "model": {"before": s.before, "after": s.after},
+                       "ok": s.ok, "message": s.message} for s in self.steps],
+            "violations": [{"commit": v.commit, "subject": v.subject, "reason": v.reason} for v in self.violations],
+            "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in self.problems],
+        }
+
+
+def environment(root: Path, commit: str, name: str) -> tuple[Environment, list[Environment]]:
+    data = gitrepo.GitTree(root, commit).read(ENVIRONMENTS_FILE)
+    if data is None:
+        raise ConfigError(f"{ENVIRONMENTS_FILE} not found at {commit[:12]}")
+    try:
+        envs = parse_environments(data)
+    except LoadError as err:
+        raise ConfigError(str(err)) from None
+    for env in envs:
+        if env.name == name:
+            return env, envs
+    raise ConfigError(f"no environment {name!r} in {ENVIRONMENTS_FILE} (known: {', '.join(e.name for e in envs)})")
+
+
+def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Environment]):
+    """The deployments at ``commit`` that belong in ``env``, validated with the schemas there."""
+    tree = gitrepo.GitTree(root, commit)
+    schemas = Schemas.from_snapshot(tree)
+    paths = [p for p in tree.list(DEPLOYMENTS_DIR) if p.endswith(".yaml")]
+    problems: list[Problem] = []
+    deployments: list[Deployment] = []
+    for path, data in tree.read_many(paths).items():
+        dep, found = parse_deployment(data, path, schemas)
+        problems += found
+        if dep is not None:
+            deployments.append(dep)
+    problems += cross_check(deployments, [e.name for e in all_envs])
+    wanted = {d.name: d for d in deployments if env.name in (d.environments or [e.name for e in all_envs])}
+    return wanted, problems
+
+
+def plan_steps(wanted: dict[str, Deployment], deployed: dict[str, Entry], retarget: bool = False) -> list[Step]:
+    """``retarget``: the environment's target changed since the last deploy, so everything is applied."""
+    steps = []
+    for name in sorted(wanted):
+        dep = wanted[name]
+        entry = deployed.get(name)
+        if entry is None:
+            steps.append(Step(name, "create", None, dep.model))
+        elif entry.data.get("model") != dep.model:
+            steps.append(Step(name, "replace_model", entry.model, dep.model))
+        elif entry.data != dep.data or entry.status != "success" or retarget:
+            steps.append(Step(name, "update", entry.model, dep.model))
+    for name in sorted(set(deployed) - set(wanted)):
+        steps.append(Step(name, "delete", deployed[name].model, None))
+    return steps
+
+
+def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run: bool = False,
+           progress=lambda step: None, commit: str = "HEAD") -> DeployResult:
+    head = gitrepo.resolve(root, commit)
+    env, all_envs = environment(root, head, env_name)
+    result = DeployResult(env.name, head, dry_run=dry_run)
+    wanted, result.problems = desired_state(root, head, env, all_envs)
+    if result.problems:
+        return result
+    deployed = record.entries(env.name)
+    last_target = record.last_target(env.name)
+    result.steps = plan_steps(wanted, deployed, retarget=last_target is not None and last_target != env.target)
+    if not result.steps:
+        return result
+
+    # provenance: every commit since the last complete deploy that touched what is about to change
+    since = record.last_commit(env.name)
+    if since and not _is_ancestor(root, since, head):
+        since = None  # history was rewritten: check all of it
+    paths = [f"{DEPLOYMENTS_DIR}/{s.name}.yaml" for s in result.steps] + [ENVIRONMENTS_FILE]
+    commits = commits_touching(root, since, head, paths)
+    approvals, result.violations = Checker(root, provenance_source).check(commits)
+    if result.violations:
+        for v in result.violations:
+            record.add_event("provenance_violation", "failing", str(v), environment=env.name,
+                             data={"commit": v.commit, "reason": v.reason})
+        return result
+    if dry_run:
+        return result
+
+    target = load_target(env.target, root)
+    for step in result.steps:
+        dep = wanted.get(step.name)
+        data = dep.data if dep else deployed[step.name].data
+        approval = _approval_for(root, step.name, since, head, approvals, deployed.get(step.name))
+        entry = Entry(env.name, step.name, data, head, approval)
+        change = Change(step.action, env.name, step.name, data, approval,
+                        deployed[step.name].data if step.name in deployed else None)
+        record.begin(entry, step.action)
+        try:
+            step.message = target.apply(change)
+            step.ok = True
+        except TargetError as exc:
+            step.ok, step.message = False, str(exc)
+        except Exception as exc:  # a plugin's bug fails this deployment, not the record
+            step.ok, step.message = False, f"{type(exc).__name__}: {exc}"
+        record.finish(entry, step.action, step.ok, step.message)
+        record.add_event("deploy", "ok" if step.ok else "failing", f"{step.action} {step.name}: {step.message}",
+                         deployment=step.name, environment=env.name, data={"commit": head, "approval": approval})
+        progress(step)
+    if result.ok:
+        record.set_last_commit(env.name, head, env.target)
+    return result
+
+
+def _is_ancestor(root: Path, a: str, b: str) -> bool:
+    try:
+        gitrepo.git(root, "merge-base", "--is-ancestor", a, b)
+        return True
+    except gitrepo.GitError:
+        return False
+
+
+def _approval_for(root, name, since, head, approvals: dict[str, Approval], entry: Entry | None) -> dict:
+    """The approval of the latest commit that changed this deployment's file."""
+    touched = commits_touching(root, since, head, [f"{DEPLOYMENTS_DIR}/{name}.yaml"])
+    for commit in reversed(touched):
+        if commit in approvals:
+            return approvals[commit].to_json()
+    return entry.approval if entry is not None else {}

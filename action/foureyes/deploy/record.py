@@ -1,0 +1,187 @@
+"""The deploy record: what was last applied to each environment, and how it went.
+
+One interface, two stores: SQLite (locally, the demo) and the GitHub Deployments API (in Actions,
+`github_record.py`). A deployment is marked in_progress before its target is called and
+success/failure after, so a run cut short leaves a record the next run converges from.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+DEFAULT_PATH = ".foureyes/record.sqlite"
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Entry:
+    """What one environment serves for one deployment name."""
+
+    environment: str
+    name: str
+    data: dict  # the deployment as applied (its registry YAML as data)
+    commit: str
+    approval: dict = field(default_factory=dict)
+    status: str = "success"  # in_progress | success | failure
+    updated_at: str = ""
+
+    @property
+    def model(self) -> dict:
+        return self.data.get("model", {})
+
+    def to_json(self) -> dict:
+        return {"environment": self.environment, "name": self.name, "model": self.model, "commit": self.commit,
+                "approval": self.approval, "status": self.status, "deployed_at": self.updated_at,
+                "importance": self.data.get("importance")}
+
+
+class Record:
+    """The interface both stores implement."""
+
+    def entries(self, environment: str) -> dict[str, Entry]:
+        raise NotImplementedError
+
+    def begin(self, entry: Entry, action: str) -> None:
+        raise NotImplementedError
+
+    def finish(self, entry: Entry, action: str, ok: bool, message: str = "") -> None:
+        raise NotImplementedError
+
+    def last_commit(self, environment: str) -> str | None:
+        raise NotImplementedError
+
+    def last_target(self, environment: str) -> dict | None:
+        """The target settings of the last complete deploy: a new target gets everything again."""
+        raise NotImplementedError
+
+    def set_last_commit(self, environment: str, commit: str, target: dict | None = None) -> None:
+        raise NotImplementedError
+
+    def history(self, environment: str | None = None, name: str | None = None) -> list[dict]:
+        raise NotImplementedError
+
+    def add_event(self, type: str, status: str, message: str, deployment: str | None = None,
+                  environment: str | None = None, data: dict | None = None) -> None:
+        raise NotImplementedError
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS current (
+    environment TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, commit_sha TEXT NOT NULL,
+    approval TEXT NOT NULL, status TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (environment, name));
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, environment TEXT NOT NULL, name TEXT NOT NULL,
+    action TEXT NOT NULL, data TEXT NOT NULL, commit_sha TEXT NOT NULL, approval TEXT NOT NULL,
+    status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '', at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS environments (
+    environment TEXT PRIMARY KEY, commit_sha TEXT NOT NULL, at TEXT NOT NULL, target TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
+    deployment TEXT, environment TEXT, message TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
+"""
+
+
+class SqliteRecord(Record):
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def entries(self, environment: str) -> dict[str, Entry]:
+        rows = self.db.execute(
+            "SELECT name, data, commit_sha, approval, status, updated_at FROM current WHERE environment = ?",
+            (environment,))
+        return {name: Entry(environment, name, json.loads(data), commit, json.loads(approval), status, at)
+                for name, data, commit, approval, status, at in rows}
+
+    def begin(self, entry: Entry, action: str) -> None:
+        self._write(entry, action, "in_progress", "")
+
+    def finish(self, entry: Entry, action: str, ok: bool, message: str = "") -> None:
+        status = "success" if ok else "failure"
+        if ok and action == "delete":
+            with self._tx():
+                self.db.execute("DELETE FROM current WHERE environment = ? AND name = ?", (entry.environment, entry.name))
+                self._history(entry, action, status, message)
+            return
+        self._write(entry, action, status, message)
+
+    def _write(self, entry: Entry, action: str, status: str, message: str) -> None:
+        entry.status, entry.updated_at = status, utcnow()
+        with self._tx():
+            self.db.execute(
+                "INSERT INTO current VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (environment, name) DO UPDATE SET "
+                "data = excluded.data, commit_sha = excluded.commit_sha, approval = excluded.approval, "
+                "status = excluded.status, updated_at = excluded.updated_at",
+                (entry.environment, entry.name, json.dumps(entry.data, sort_keys=True), entry.commit,
+                 json.dumps(entry.approval, sort_keys=True), status, entry.updated_at))
+            self._history(entry, action, status, message)
+
+    def _history(self, entry: Entry, action: str, status: str, message: str) -> None:
+        self.db.execute(
+            "INSERT INTO history (environment, name, action, data, commit_sha, approval, status, message, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry.environment, entry.name, action, json.dumps(entry.data, sort_keys=True), entry.commit,
+             json.dumps(entry.approval, sort_keys=True), status, message, utcnow()))
+
+    def _tx(self):
+        return _Transaction(self.db)
+
+    def last_commit(self, environment: str) -> str | None:
+        row = self.db.execute("SELECT commit_sha FROM environments WHERE environment = ?", (environment,)).fetchone()
+        return row[0] if row else None
+
+    def last_target(self, environment: str) -> dict | None:
+        row = self.db.execute("SELECT target FROM environments WHERE environment = ?", (environment,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_last_commit(self, environment: str, commit: str, target: dict | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO environments VALUES (?, ?, ?, ?) ON CONFLICT (environment) DO UPDATE SET "
+            "commit_sha = excluded.commit_sha, at = excluded.at, target = excluded.target",
+            (environment, commit, utcnow(), json.dumps(target or {}, sort_keys=True)))
+
+    def add_event(self, type: str, status: str, message: str, deployment: str | None = None,
+                  environment: str | None = None, data: dict | None = None, at: str | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO events (at, type, status, deployment, environment, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (at or utcnow(), type, status, deployment, environment, message, json.dumps(data or {}, sort_keys=True)))
+
+    def history(self, environment: str | None = None, name: str | None = None) -> list[dict]:
+        query = "SELECT environment, name, action, data, commit_sha, approval, status, message, at FROM history WHERE 1=1"
+        args: list = []
+        if environment:
+            query += " AND environment = ?"
+            args.append(environment)
+        if name:
+            query += " AND name = ?"
+            args.append(name)
+        rows = self.db.execute(query + " ORDER BY id", args)
+        return [{"environment": e, "name": n, "action": a, "data": json.loads(d), "commit": c,
+                 "approval": json.loads(ap), "status": s, "message": m, "at": at}
+                for e, n, a, d, c, ap, s, m, at in rows]
+
+
+class _Transaction:
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb):
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")

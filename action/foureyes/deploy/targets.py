@@ -1,0 +1,122 @@
+"""Deploy targets: plugins found through the entry-point group `foureyes.targets`.
+
+A target receives one change (create, replace_model, update or delete) with the deployment as it
+should be and its approval record, applies it idempotently, and returns a short result. Raising
+TargetError marks that deployment failed; the record keeps it in_progress/failure for the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+
+GROUP = "foureyes.targets"
+
+
+class TargetError(Exception):
+    pass
+
+
+@dataclass
+class Change:
+    action: str  # create | replace_model | update | delete
+    environment: str
+    name: str
+    deployment: dict  # desired state; for delete, the state being removed
+    approval: dict = field(default_factory=dict)  # status, pr, approvers, approved_at, commit
+    previous: dict | None = None
+
+    def to_json(self) -> dict:
+        return {"action": self.action, "environment": self.environment, "name": self.name,
+                "deployment": self.deployment, "approval": self.approval, "previous": self.previous}
+
+
+class Target:
+    """Base class: ``settings`` is the environment's `target:` mapping; ``root`` the repository."""
+
+    def __init__(self, settings: dict, root: Path):
+        self.settings = settings
+        self.root = root
+
+    def apply(self, change: Change) -> str:
+        raise NotImplementedError
+
+    def path_setting(self, key: str = "path", default: str | None = None) -> Path:
+        value = self.settings.get(key, default)
+        if not value:
+            raise TargetError(f"the {self.settings.get('type')} target needs `{key}`")
+        path = Path(os.path.expandvars(str(value)))
+        return path if path.is_absolute() else self.root / path
+
+
+def load_target(settings: dict, root: Path) -> Target:
+    kind = settings.get("type")
+    found = [ep for ep in entry_points(group=GROUP) if ep.name == kind]
+    if not found:
+        known = sorted({ep.name for ep in entry_points(group=GROUP)})
+        raise TargetError(f"unknown deploy target {kind!r} (installed: {', '.join(known) or 'none'})")
+    try:
+        cls = found[0].load()
+    except ImportError as exc:
+        raise TargetError(f"deploy target {kind!r} needs an extra: {exc} (try `pip install foureyes[{kind}]`)") from None
+    return cls(settings, root)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write then rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def manifest(change: Change) -> dict:
+    return {"apiVersion": "foureyes/v1", "kind": "Deployment", "environment": change.environment,
+            "name": change.name, "deployment": change.deployment, "approval": change.approval}
+
+
+class LocalTarget(Target):
+    """Writes each deployment's rendered manifest, approval record included, into a folder."""
+
+    def apply(self, change: Change) -> str:
+        path = self.path_setting() / f"{change.name}.json"
+        if change.action == "delete":
+            existed = path.exists()
+            path.unlink(missing_ok=True)
+            return f"removed {path.name}" if existed else f"{path.name} already absent"
+        write_atomically(path, json.dumps(manifest(change), indent=2, sort_keys=True) + "\n")
+        return f"wrote {path.name}"
+
+
+class CommandTarget(Target):
+    """Runs the user's executable with the change as JSON on stdin (DataRobot-style custom plugin).
+    Exit code 0 and a JSON object on stdout (optionally with "message") is success."""
+
+    def apply(self, change: Change) -> str:
+        command = self.settings.get("command")
+        if not command or not isinstance(command, (list, str)):
+            raise TargetError("the command target needs `command`: a list of arguments")
+        argv = command if isinstance(command, list) else [command]
+        try:
+            proc = subprocess.run([str(a) for a in argv], input=json.dumps(change.to_json()), capture_output=True,
+                                  text=True, cwd=self.root, timeout=float(self.settings.get("timeout", 600)))
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise TargetError(f"command failed to run: {exc}") from None
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise TargetError(f"command exited {proc.returncode}: {tail[0]}")
+        try:
+            result = json.loads(proc.stdout or "{}")
+        except ValueError:
+            raise TargetError("command printed something that is not JSON on stdout") from None
+        return str(result.get("message", "ok")) if isinstance(result, dict) else "ok"

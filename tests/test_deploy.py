@@ -1,0 +1,271 @@
+"""`foureyes deploy` / `resolve` on real git repositories with a real SQLite record: reconciliation,
+idempotency, recovery after a failing target, and the provenance re-check (invariant 8)."""
+
+import json
+import sqlite3
+import textwrap
+
+import pytest
+
+from conftest import DEP
+from foureyes.deploy.provenance import LocalLedger
+from foureyes.deploy.reconcile import deploy
+from foureyes.deploy.record import SqliteRecord
+
+FRAUD, RECS, CHURN = DEP.format("fraud-scorer"), DEP.format("product-recs"), DEP.format("churn-predictor")
+
+FACTS = """\
+number: {number}
+author: dana
+body: A reason.
+base: {base}
+head: {head}
+merge_commit: {merge}
+merged_at: "2026-11-22T12:00:00Z"
+accounts:
+  dana: {{id: 104, emails: [dana@acme.example]}}
+  mo: {{id: 101, emails: [mo@acme.example]}}
+  alice: {{id: 201}}
+  bob: {{id: 202}}
+teams:
+  acme/mlops-admins: {{members: [alice, bob]}}
+reviews: {reviews}
+"""
+TWO = [{"user": "alice", "state": "APPROVED", "commit": "head"}, {"user": "bob", "state": "APPROVED", "commit": "head"}]
+
+
+@pytest.fixture
+def env_repo(repo):
+    """The example repository with .foureyes/ ignored, like a real one."""
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore local state", "Mo Admin <mo@acme.example>")  # touches nothing deployed: not checked
+    return repo
+
+
+def merge_pr(repo, number, edit, reviews=TWO, squash=False, evil=None):
+    """Make a PR branch with ``edit(repo)``, merge it into main as Mo, and record it in the ledger."""
+    base = repo.git("rev-parse", "main")
+    repo.git("checkout", "-q", "-b", f"pr-{number}", "main")
+    edit(repo)
+    head = repo.commit(f"change for #{number}")
+    repo.git("checkout", "-q", "main")
+    if squash:
+        repo.git("merge", "-q", "--squash", f"pr-{number}")
+    else:
+        repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
+                 "--no-commit", f"pr-{number}")
+    if evil:
+        evil(repo)
+    merge = repo.commit(f"Merge pull request #{number}", "Mo Admin <mo@acme.example>")
+    ledger = repo.root / ".foureyes" / "prs"
+    ledger.mkdir(parents=True, exist_ok=True)
+    (ledger / f"{number}.yaml").write_text(FACTS.format(number=number, base=base, head=head, merge=merge,
+                                                        reviews=json.dumps(reviews)))
+    return merge
+
+
+def run(repo, env="staging", **kw):
+    record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
+    try:
+        return deploy(repo.root, env, record, LocalLedger(repo.root, repo.root / ".foureyes" / "prs"), **kw)
+    finally:
+        record.close()
+
+
+def served(repo, env="staging"):
+    folder = repo.root / ".foureyes" / "serving" / env
+    return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")} if folder.exists() else {}
+
+
+def bump(version):
+    def edit(repo):
+        repo.replace(FRAUD, 'version: "12"', f'version: "{version}"')
+    return edit
+
+
+def test_first_deploy_creates_everything_then_nothing_to_do(env_repo):
+    result = run(env_repo)
+    assert result.ok and [s.action for s in result.steps] == ["create"] * 4
+    assert set(served(env_repo)) == {"fraud-scorer", "credit-limit", "churn-predictor", "product-recs"}
+    assert served(env_repo)["fraud-scorer"]["approval"]["status"] == "bootstrap"
+    again = run(env_repo)
+    assert again.ok and again.steps == []
+
+
+def test_environments_filter_what_is_deployed(env_repo):
+    run(env_repo, "production")
+    assert "product-recs" not in served(env_repo, "production")  # environments: [staging]
+
+
+def test_approved_pr_is_deployed_with_its_approval_record(env_repo):
+    run(env_repo)
+    merge = merge_pr(env_repo, 42, bump("13"))
+    result = run(env_repo)
+    assert result.ok and [(s.name, s.action) for s in result.steps] == [("fraud-scorer", "replace_model")]
+    approval = served(env_repo)["fraud-scorer"]["approval"]
+    assert approval["status"] == "approved" and approval["pr"] == 42 and approval["approvers"] == ["alice", "bob"]
+    assert approval["commit"] == merge
+
+
+def test_squash_merge_is_accepted(env_repo):
+    run(env_repo)
+    merge_pr(env_repo, 43, bump("14"), squash=True)
+    assert run(env_repo).ok
+
+
+def test_unapproved_change_to_the_environments_file_is_refused(env_repo):
+    run(env_repo)
+    env_repo.replace("registry/environments.yaml", "path: .foureyes/serving/staging", "path: .foureyes/elsewhere")
+    env_repo.commit("retarget staging", "Eve Hurry <eve@acme.example>")
+    result = run(env_repo)
+    assert not result.ok and result.violations[0].subject == "retarget staging"
+
+
+def test_approved_retarget_redeploys_everything_to_the_new_target(env_repo):
+    run(env_repo)
+    merge_pr(env_repo, 51, lambda r: r.replace("registry/environments.yaml", "path: .foureyes/serving/staging",
+                                                "path: .foureyes/serving/staging-2"))
+    result = run(env_repo)
+    assert result.ok and len(result.steps) == 4
+    assert len(list((env_repo.root / ".foureyes" / "serving" / "staging-2").glob("*.json"))) == 4
+
+
+def test_direct_push_is_refused_and_recorded(env_repo):
+    run(env_repo)
+    env_repo.replace(FRAUD, 'version: "12"', 'version: "66"')
+    bad = env_repo.commit("quick fix", "Eve Hurry <eve@acme.example>")
+    result = run(env_repo)
+    assert not result.ok and [v.commit for v in result.violations] == [bad]
+    assert "no merged pull request" in result.violations[0].reason
+    assert served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "12"  # nothing applied
+    db = sqlite3.connect(env_repo.root / ".foureyes" / "record.sqlite")
+    assert db.execute("SELECT type, status FROM events WHERE type = 'provenance_violation'").fetchall() == [
+        ("provenance_violation", "failing")]
+
+
+def test_merge_without_enough_approvals_is_refused(env_repo):
+    run(env_repo)
+    merge_pr(env_repo, 44, bump("15"), reviews=TWO[:1])  # critical needs 2
+    result = run(env_repo)
+    assert not result.ok and "merged without the approval" in result.violations[0].reason
+
+
+def test_self_approved_merge_is_refused(env_repo):
+    run(env_repo)
+    merge_pr(env_repo, 45, bump("16"), reviews=[{"user": "dana", "state": "APPROVED", "commit": "head"}] + TWO[:1])
+    assert not run(env_repo).ok
+
+
+def test_evil_merge_is_refused(env_repo):
+    run(env_repo)
+    merge_pr(env_repo, 46, bump("17"), evil=lambda r: r.replace(RECS, "importance: low", "importance: moderate"))
+    result = run(env_repo)
+    assert not result.ok and "differs from what PR #46 approved" in result.violations[0].reason
+
+
+def test_an_unapproved_commit_hidden_behind_an_approved_one_is_refused(env_repo):
+    run(env_repo)
+    env_repo.replace(FRAUD, "auc: 0.91", "auc: 0.99")
+    env_repo.commit("sneaky", "Eve Hurry <eve@acme.example>")
+    merge_pr(env_repo, 47, bump("18"))
+    result = run(env_repo)
+    assert not result.ok and "sneaky" in result.violations[0].subject
+
+
+def test_delete_removes_what_was_served(env_repo):
+    run(env_repo)
+    merge_pr(env_repo, 48, lambda r: r.rm(CHURN))
+    result = run(env_repo)
+    assert result.ok and [(s.name, s.action) for s in result.steps] == [("churn-predictor", "delete")]
+    assert "churn-predictor" not in served(env_repo)
+
+
+def test_dry_run_applies_nothing(env_repo):
+    result = run(env_repo, dry_run=True)
+    assert result.ok and len(result.steps) == 4 and served(env_repo) == {}
+
+
+def command_target(repo, script: str):
+    """Switch staging to the command target, through an approved PR (a governance change)."""
+    def edit(r):
+        r.write("deploy-hook.py", textwrap.dedent(script))
+        r.replace("registry/environments.yaml", "    target:\n      type: local\n      path: .foureyes/serving/staging",
+                  "    target:\n      type: command\n      command: [python3, deploy-hook.py]")
+    merge_pr(repo, 50, edit)
+
+
+FLAKY = """\
+import json, pathlib, sys
+change = json.load(sys.stdin)
+state = pathlib.Path(".foureyes/hook")
+state.mkdir(parents=True, exist_ok=True)
+if change["name"] == "credit-limit" and not (state / "recovered").exists():
+    (state / "recovered").touch()
+    sys.exit("registry unavailable")
+(state / (change["name"] + ".json")).write_text(json.dumps(change))
+print(json.dumps({"message": "applied " + change["action"]}))
+"""
+
+
+def test_failing_target_part_way_then_the_next_run_converges(env_repo):
+    repo = env_repo
+    command_target(repo, FLAKY)
+    first = run(repo)
+    assert not first.ok
+    outcome = {s.name: s.ok for s in first.steps}
+    assert outcome == {"churn-predictor": True, "credit-limit": False, "fraud-scorer": True, "product-recs": True}
+    record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
+    assert record.entries("staging")["credit-limit"].status == "failure" and record.last_commit("staging") is None
+    record.close()
+    second = run(repo)
+    assert second.ok and [(s.name, s.action) for s in second.steps] == [("credit-limit", "update")]
+    assert run(repo).steps == []
+    hook = repo.root / ".foureyes" / "hook"
+    assert {p.stem for p in hook.glob("*.json")} == {"churn-predictor", "credit-limit", "fraud-scorer", "product-recs"}
+    change = json.loads((hook / "credit-limit.json").read_text())
+    assert change["approval"]["status"] == "bootstrap" and change["deployment"]["model"]["version"] == "7"
+
+
+def test_command_target_output_must_be_json(env_repo):
+    command_target(env_repo, "print('not json')\n")
+    result = run(env_repo)
+    assert not result.ok and "not JSON" in result.steps[0].message
+
+
+def test_invalid_registry_at_head_is_not_deployed(env_repo):
+    env_repo.write(RECS, "name: [\n")
+    env_repo.commit("broken")
+    result = run(env_repo)
+    assert not result.ok and result.problems and result.steps == []
+
+
+# --- CLI -------------------------------------------------------------------------------------------
+
+def test_cli_deploy_resolve_and_branch_guard(env_repo, cli):
+    result = cli("deploy", "--env", "staging", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["ok"] is True
+    resolved = cli("resolve", "fraud-scorer", "--env", "staging")
+    assert resolved.exit_code == 0
+    data = json.loads(resolved.stdout)
+    assert data["model"]["version"] == "12" and data["approval"]["status"] == "bootstrap"
+    assert cli("resolve", "nope", "--env", "staging").exit_code == 1
+    wrong = cli("deploy", "--env", "production")
+    assert wrong.exit_code == 2 and "production deploys from 'release/*', and this is 'main'" in wrong.output
+
+
+def test_cli_refusal_exits_1_and_names_the_commit(env_repo, cli):
+    cli("deploy", "--env", "staging")
+    env_repo.replace(FRAUD, 'version: "12"', 'version: "66"')
+    bad = env_repo.commit("quick fix", "Eve Hurry <eve@acme.example>")
+    result = cli("deploy", "--env", "staging", "--format", "text")
+    assert result.exit_code == 1 and f"refused: commit {bad[:12]} (quick fix)" in result.output
+
+
+def test_cli_github_format_groups_and_summary(env_repo, cli, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_REF_NAME", "main")
+    result = cli("deploy", "--env", "staging", "--format", "github", "--record", str(tmp_path / "r.sqlite"))
+    assert result.exit_code == 0
+    assert "::group::create fraud-scorer" in result.output and "::endgroup::" in result.output
+    assert "| fraud-scorer | create |" in summary.read_text()
