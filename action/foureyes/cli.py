@@ -259,7 +259,7 @@ def _open_record(root: Path, path: str | None, repo_name: str | None, token: str
         from .deploy.github_record import GitHubRecord
         from .github.client import make_client
 
-        return contextlib.nullcontext(GitHubRecord(make_client(token), repo_name, root / DEFAULT_PATH))
+        return contextlib.closing(GitHubRecord(make_client(token), repo_name, root / DEFAULT_PATH))
     record = SqliteRecord(Path(path) if path else root / DEFAULT_PATH)
     return contextlib.closing(record)
 

@@ -45,6 +45,13 @@ def schema_for(path: str, method: str, status: str) -> dict:
     return {"components": COMPONENTS, **body}
 
 
+def check_request(path: str, method: str, body) -> None:
+    """Fail the test if foureyes sends a body GitHub's API description would not accept."""
+    request = SLICE["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    errors = sorted(OAS30Validator({"components": COMPONENTS, **request}).iter_errors(body), key=str)
+    assert not errors, f"{method.upper()} {path} request breaks the OpenAPI schema: {errors[0].message}"
+
+
 def check(path: str, method: str, status: str, body) -> None:
     """Fail the test if a mocked body is not what GitHub's API description says it returns."""
     errors = sorted(OAS30Validator(schema_for(path, method, status)).iter_errors(body), key=str)
@@ -201,3 +208,78 @@ class MockGitHub:
 
     def request_count(self) -> int:
         return len(self.rsps.calls)
+
+
+class FakeDeployments:
+    """GitHub's Deployments API as a small in-memory server: create, list with filters (newest
+    first), statuses. Requests and responses are both checked against the OpenAPI description."""
+
+    def __init__(self, rsps: responses.RequestsMock, repo: str = "acme/models"):
+        self.repo = repo
+        self.deployments: list[dict] = []
+        self.statuses: dict[int, list[dict]] = {}
+        base = re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}/deployments")
+        rsps.add_callback(responses.GET, re.compile(base + r"(?:\?.*)?$"), self.on_list)
+        rsps.add_callback(responses.POST, re.compile(base + "$"), self.on_create)
+        rsps.add_callback(responses.GET, re.compile(base + r"/(\d+)/statuses(?:\?.*)?$"), self.on_statuses)
+        rsps.add_callback(responses.POST, re.compile(base + r"/(\d+)/statuses$"), self.on_status)
+
+    def on_list(self, request):
+        from urllib.parse import parse_qs, urlparse
+
+        query = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
+        items = [d for d in reversed(self.deployments)
+                 if all(d[k] == query[k] for k in ("environment", "task", "sha") if k in query)]
+        check("/repos/{owner}/{repo}/deployments", "get", "200", items)
+        return 200, {}, json.dumps(items)
+
+    def on_create(self, request):
+        sent = json.loads(request.body)
+        check_request("/repos/{owner}/{repo}/deployments", "post", sent)
+        d = example("deployment-simple-example")
+        n = len(self.deployments) + 1
+        d.update(id=n, node_id=f"DE_{n}", sha=sent["ref"], ref=sent["ref"], task=sent.get("task", "deploy"),
+                 payload=sent.get("payload", {}), environment=sent.get("environment", "production"),
+                 description=sent.get("description"), url=f"{API}/repos/{self.repo}/deployments/{n}",
+                 statuses_url=f"{API}/repos/{self.repo}/deployments/{n}/statuses")
+        check("/repos/{owner}/{repo}/deployments", "post", "201", d)
+        self.deployments.append(d)
+        self.statuses[n] = []
+        return 201, {}, json.dumps(d)
+
+    def on_statuses(self, request):
+        n = int(re.search(r"/deployments/(\d+)/", request.url).group(1))
+        items = list(reversed(self.statuses.get(n, [])))
+        check("/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "get", "200", items)
+        return 200, {}, json.dumps(items[:1] if "per_page=1" in request.url else items)
+
+    def on_status(self, request):
+        n = int(re.search(r"/deployments/(\d+)/", request.url).group(1))
+        sent = json.loads(request.body)
+        check_request("/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "post", sent)
+        st = example("deployment-status")
+        st.update(id=1000 + sum(map(len, self.statuses.values())), state=sent["state"],
+                  description=sent.get("description", ""), deployment_url=f"{API}/repos/{self.repo}/deployments/{n}")
+        check("/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "post", "201", st)
+        self.statuses[n].append(st)
+        return 201, {}, json.dumps(st)
+
+    def latest(self, n: int) -> str:
+        return self.statuses[n][-1]["state"] if self.statuses[n] else "none"
+
+
+def pull_simple(number: int, base_sha: str, head_sha: str, merged_at: str | None, merge_commit: str | None,
+                repo: str = "acme/models") -> dict:
+    item = example("pull-request-simple-items")[0]
+    item.update(number=number, merged_at=merged_at, merge_commit_sha=merge_commit,
+                url=f"{API}/repos/{repo}/pulls/{number}", state="closed" if merged_at else "open")
+    item["base"]["sha"], item["head"]["sha"] = base_sha, head_sha
+    for team in item.get("requested_teams") or []:  # the example predates the now-required field
+        team.setdefault("type", "organization")
+    return item
+
+
+def commit_pulls(rsps: responses.RequestsMock, commit: str, pulls: list[dict], repo: str = "acme/models") -> None:
+    check("/repos/{owner}/{repo}/commits/{commit_sha}/pulls", "get", "200", pulls)
+    url = re.compile("^" + re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}/commits/{commit}/pulls") + r"(?:\?.*)?$")
+    rsps.get(url, json=pulls)

@@ -23,6 +23,23 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/issues/{issue_number}/comments", "post", "201"),
     ("/repos/{owner}/{repo}/issues/comments/{comment_id}", "patch", "200"),
     ("/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", "post", "201"),
+    # deploy: provenance and the Deployments record
+    ("/repos/{owner}/{repo}/commits/{commit_sha}/pulls", "get", "200"),
+    ("/repos/{owner}/{repo}/deployments", "get", "200"),
+    ("/repos/{owner}/{repo}/deployments", "post", "201"),
+    ("/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "get", "200"),
+    ("/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "post", "201"),
+    # protect: environments, branch policies, rulesets, and the ids of reviewers
+    ("/repos/{owner}/{repo}/environments/{environment_name}", "get", "200"),
+    ("/repos/{owner}/{repo}/environments/{environment_name}", "put", "200"),
+    ("/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies", "get", "200"),
+    ("/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies", "post", "200"),
+    ("/repos/{owner}/{repo}/rulesets", "get", "200"),
+    ("/repos/{owner}/{repo}/rulesets", "post", "201"),
+    ("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "get", "200"),
+    ("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "put", "200"),
+    ("/orgs/{org}/teams/{team_slug}", "get", "200"),
+    ("/users/{username}", "get", "200"),
 ]
 ERROR_SCHEMA = "basic-error"
 WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed")}
@@ -54,8 +71,15 @@ def main(shared: Path) -> None:
     todo: set[str] = {f"#/components/schemas/{ERROR_SCHEMA}"}
     for path, method, status in ENDPOINTS:
         response = spec["paths"][path][method]["responses"][status]
+        if "$ref" in response:
+            response = resolve(spec, response["$ref"])
         body = response["content"]["application/json"]
-        out["paths"].setdefault(path, {})[method] = {"responses": {status: {"content": {"application/json": body}}}}
+        op = {"responses": {status: {"content": {"application/json": body}}}}
+        request = spec["paths"][path][method].get("requestBody")
+        if request:  # so mocks can check what foureyes sends, too
+            op["requestBody"] = request
+            refs(request, todo)
+        out["paths"].setdefault(path, {})[method] = op
         refs(body, todo)
     done: set[str] = set()
     while todo:

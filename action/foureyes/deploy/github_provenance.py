@@ -1,0 +1,53 @@
+"""Provenance from GitHub: the merged PRs that brought a commit in, their reviews until the merge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .. import gitrepo
+from ..errors import EvaluationError
+from ..github.client import api_errors, describe
+from ..github.facts import fetch_facts
+from ..plan import load_policy
+from .provenance import MergedPR
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class GitHubPRs:
+    def __init__(self, gh, repo_name: str, root):
+        self.gh = gh
+        self.repo_name = repo_name
+        self.root = root
+
+    def merged_prs_containing(self, commit: str) -> list[MergedPR]:
+        from github.PaginatedList import PaginatedList
+        from github.PullRequest import PullRequest
+
+        try:
+            pulls = list(PaginatedList(PullRequest, self.gh.requester,
+                                       f"/repos/{self.repo_name}/commits/{commit}/pulls", None))
+            merged = [p for p in pulls if p.merged_at is not None]
+            found = []
+            for pr in merged:
+                base, head = pr.base.sha, pr.head.sha
+                gitrepo.ensure_commits(self.root, [base, head])
+                found.append(MergedPR(pr.number, base, head, pr.merge_commit_sha or "",
+                                      pr.merged_at.isoformat(), self._facts_loader(pr.number, base, pr.merged_at)))
+            return found
+        except api_errors() as exc:
+            raise EvaluationError(describe(exc)) from None
+
+    def _facts_loader(self, number: int, base: str, merged_at: datetime):
+        def load():
+            policy = load_policy(gitrepo.GitTree(self.root, base))
+            try:
+                facts, _ = fetch_facts(self.gh, self.repo_name, number, policy.approver_teams)
+            except api_errors() as exc:
+                raise EvaluationError(describe(exc)) from None
+            # the approval that counts is the one the PR had when it was merged
+            facts.reviews = [r for r in facts.reviews if r.submitted_at and _at(r.submitted_at) <= merged_at]
+            return facts
+        return load

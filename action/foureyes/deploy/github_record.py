@@ -1,0 +1,147 @@
+"""The deploy record on GitHub: the Deployments API.
+
+One deployment per environment and deployment name (task `deploy:<name>`), whose payload carries
+the deployment as applied, its model and the approval record; statuses in_progress, then success or
+failure; `inactive` once deleted. Creating is find-before-create on (environment, task, sha), so a
+retried run never duplicates. The environment's last complete deploy is a `foureyes:sync`
+deployment. Events (violations, results) also go to the local SQLite event log of the run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import EvaluationError
+from ..github.client import api_errors, describe
+from .record import Entry, Record, SqliteRecord
+
+TASK_PREFIX = "deploy:"
+SYNC_TASK = "foureyes:sync"
+
+
+class GitHubRecord(Record):
+    def __init__(self, gh, repo_name: str, events_path: Path):
+        self.gh = gh
+        self.base = f"/repos/{repo_name}"
+        self.ids: dict[tuple[str, str], int] = {}
+        self.local = SqliteRecord(events_path)
+
+    def close(self) -> None:
+        self.local.close()
+
+    # --- API helpers -----------------------------------------------------------------------------
+
+    def _get(self, url: str, params: dict | None = None) -> list:
+        try:
+            _, data = self.gh.requester.requestJsonAndCheck("GET", url, parameters={"per_page": 100, **(params or {})})
+        except api_errors() as exc:
+            raise EvaluationError(f"deploy record: {describe(exc)}") from None
+        return data
+
+    def _post(self, url: str, body: dict) -> dict:
+        try:
+            _, data = self.gh.requester.requestJsonAndCheck("POST", url, input=body)
+        except api_errors() as exc:
+            raise EvaluationError(f"deploy record: {describe(exc)}") from None
+        return data
+
+    def _latest_status(self, deployment_id: int) -> str:
+        statuses = self._get(f"{self.base}/deployments/{deployment_id}/statuses", {"per_page": 1})
+        return statuses[0]["state"] if statuses else "pending"
+
+    # --- Record ------------------------------------------------------------------------------------
+
+    def entries(self, environment: str) -> dict[str, Entry]:
+        """The newest deployment per name (GitHub lists newest first) and its latest status."""
+        newest: dict[str, dict] = {}
+        for d in self._get(f"{self.base}/deployments", {"environment": environment}):
+            task = d.get("task") or ""
+            if task.startswith(TASK_PREFIX):
+                newest.setdefault(task[len(TASK_PREFIX):], d)
+        entries = {}
+        for name, d in newest.items():
+            status = self._latest_status(d["id"])
+            if status == "inactive":
+                continue  # deleted
+            payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
+            state = {"success": "success", "in_progress": "in_progress", "queued": "in_progress",
+                     "pending": "in_progress"}.get(status, "failure")
+            entries[name] = Entry(environment, name, payload.get("deployment", {}), d["sha"],
+                                  payload.get("approval", {}), state, d.get("updated_at", ""))
+            self.ids[(environment, name)] = d["id"]
+        return entries
+
+    def begin(self, entry: Entry, action: str) -> None:
+        task = TASK_PREFIX + entry.name
+        payload = {"deployment": entry.data, "model": entry.data.get("model", {}),
+                   "digest": entry.data.get("model", {}).get("digest"), "commit": entry.commit,
+                   "pr": entry.approval.get("pr"), "approvers": entry.approval.get("approvers", []),
+                   "approval": entry.approval, "action": action}
+        if action == "delete" and (entry.environment, entry.name) in self.ids:
+            deployment_id = self.ids[(entry.environment, entry.name)]
+        else:
+            deployment_id = self._find_or_create(entry, task, payload)
+        self.ids[(entry.environment, entry.name)] = deployment_id
+        self._post(f"{self.base}/deployments/{deployment_id}/statuses",
+                   {"state": "in_progress", "description": f"{action} {entry.name}"[:140], "auto_inactive": False})
+
+    def _find_or_create(self, entry: Entry, task: str, payload: dict) -> int:
+        for d in self._get(f"{self.base}/deployments",
+                           {"environment": entry.environment, "task": task, "sha": entry.commit}):
+            if d.get("payload") == payload:
+                return d["id"]
+        created = self._post(f"{self.base}/deployments", {
+            "ref": entry.commit, "task": task, "environment": entry.environment, "payload": payload,
+            "auto_merge": False, "required_contexts": [],
+            "description": f"{entry.name}: {payload['model'].get('name')} v{payload['model'].get('version')}"[:140],
+        })
+        if "id" not in created:
+            raise EvaluationError(f"deploy record: GitHub did not create a deployment: {created.get('message')}")
+        return created["id"]
+
+    def finish(self, entry: Entry, action: str, ok: bool, message: str = "") -> None:
+        deployment_id = self.ids[(entry.environment, entry.name)]
+        state = ("inactive" if action == "delete" else "success") if ok else "failure"
+        self._post(f"{self.base}/deployments/{deployment_id}/statuses",
+                   {"state": state, "description": message[:140], "auto_inactive": False})
+
+    def last_commit(self, environment: str) -> str | None:
+        sync = self._last_sync(environment)
+        return sync["sha"] if sync else None
+
+    def last_target(self, environment: str) -> dict | None:
+        sync = self._last_sync(environment)
+        return (sync.get("payload") or {}).get("target") if sync else None
+
+    def _last_sync(self, environment: str) -> dict | None:
+        for d in self._get(f"{self.base}/deployments", {"environment": environment, "task": SYNC_TASK}):
+            if self._latest_status(d["id"]) == "success":
+                return d
+        return None
+
+    def set_last_commit(self, environment: str, commit: str, target: dict | None = None) -> None:
+        created = self._post(f"{self.base}/deployments", {
+            "ref": commit, "task": SYNC_TASK, "environment": environment, "payload": {"target": target or {}},
+            "auto_merge": False, "required_contexts": [], "description": "foureyes: environment in sync",
+        })
+        self._post(f"{self.base}/deployments/{created['id']}/statuses", {"state": "success", "auto_inactive": False})
+
+    def history(self, environment: str | None = None, name: str | None = None) -> list[dict]:
+        params = {"environment": environment} if environment else {}
+        if name:
+            params["task"] = TASK_PREFIX + name
+        out = []
+        for d in reversed(self._get(f"{self.base}/deployments", params)):
+            if not (d.get("task") or "").startswith(TASK_PREFIX):
+                continue
+            payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
+            out.append({"environment": d["environment"], "name": d["task"][len(TASK_PREFIX):],
+                        "action": payload.get("action", ""), "data": payload.get("deployment", {}),
+                        "commit": d["sha"], "approval": payload.get("approval", {}),
+                        "status": self._latest_status(d["id"]), "message": d.get("description") or "",
+                        "at": d.get("created_at", "")})
+        return out
+
+    def add_event(self, type: str, status: str, message: str, deployment: str | None = None,
+                  environment: str | None = None, data: dict | None = None) -> None:
+        self.local.add_event(type, status, message, deployment, environment, data)

@@ -1,0 +1,153 @@
+"""Deploy with GitHub as the source of provenance and as the deploy record (Deployments API),
+against mocks built from GitHub's OpenAPI examples; requests are schema-checked too."""
+
+import pytest
+import responses
+
+from conftest import DEP
+from foureyes.deploy.github_provenance import GitHubPRs
+from foureyes.deploy.github_record import GitHubRecord
+from foureyes.deploy.provenance import LocalLedger
+from foureyes.deploy.reconcile import deploy
+from foureyes.deploy.record import SqliteRecord
+from foureyes.github.client import make_client
+from ghapi.mockgithub import FakeDeployments, MockGitHub, commit_pulls, pull_simple, user
+
+FRAUD = DEP.format("fraud-scorer")
+DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
+
+
+@pytest.fixture
+def rsps(monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as r:
+        yield r
+
+
+@pytest.fixture
+def merged(repo, rsps):
+    """main: the example registry (bootstrap), then PR #42 (fraud-scorer v13) merged with a merge commit."""
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore", "Mo Admin <mo@acme.example>")
+    record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
+    assert deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none")).ok
+    record.close()
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("pr-42")
+    repo.replace(FRAUD, 'version: "12"', 'version: "13"')
+    head = repo.commit("fraud-scorer v13")
+    repo.git("checkout", "-q", "main")
+    repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #42", "pr-42")
+    repo.base, repo.head, repo.merge = base, head, repo.git("rev-parse", "HEAD")
+    return repo
+
+
+def github_pr(rsps, repo, reviews, merged_at="2026-11-22T12:00:00Z"):
+    pr = pull_simple(42, repo.base, repo.head, merged_at, repo.merge)
+    for commit in (repo.head, repo.merge):
+        commit_pulls(rsps, commit, [pr])
+    gh = MockGitHub(rsps, number=42)
+    gh.pull(DANA, repo.base, repo.head)
+    gh.commits({"sha": repo.head, "author": DANA})
+    gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": repo.head} for u in reviews])
+    gh.team("acme/mlops-admins", ALICE, BOB)
+
+
+def run_with_github_provenance(repo):
+    record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
+    try:
+        return deploy(repo.root, "staging", record, GitHubPRs(make_client(), "acme/models", repo.root))
+    finally:
+        record.close()
+
+
+def test_approved_merge_on_github_deploys(merged, rsps):
+    github_pr(rsps, merged, [ALICE, BOB])
+    result = run_with_github_provenance(merged)
+    assert result.ok and [(s.name, s.action) for s in result.steps] == [("fraud-scorer", "replace_model")]
+
+
+def test_reviews_after_the_merge_do_not_count(merged, rsps, monkeypatch):
+    # GitHub lists reviews in order; the mock stamps them 2026-11-22T10:MM, so a merge at 09:00 precedes them
+    github_pr(rsps, merged, [ALICE, BOB], merged_at="2026-11-22T09:00:00Z")
+    result = run_with_github_provenance(merged)
+    assert not result.ok and "merged without the approval" in result.violations[0].reason
+
+
+def test_under_approved_merge_on_github_is_refused(merged, rsps):
+    github_pr(rsps, merged, [ALICE])
+    result = run_with_github_provenance(merged)
+    assert not result.ok and "1 of 2 approvals" in result.violations[0].reason
+
+
+def test_direct_push_has_no_pr_on_github(merged, rsps):
+    merged.replace(FRAUD, 'version: "13"', 'version: "14"')
+    bad = merged.commit("direct", "Eve <eve@acme.example>")
+    github_pr(rsps, merged, [ALICE, BOB])
+    commit_pulls(rsps, bad, [])
+    result = run_with_github_provenance(merged)
+    assert [v.commit for v in result.violations] == [bad]
+
+
+def test_open_pr_containing_the_commit_is_not_a_merge(merged, rsps):
+    merged.replace(FRAUD, 'version: "13"', 'version: "14"')
+    pushed = merged.commit("pushed to main while a PR is open", "Eve <eve@acme.example>")
+    github_pr(rsps, merged, [ALICE, BOB])
+    commit_pulls(rsps, pushed, [pull_simple(43, merged.merge, pushed, None, None)])
+    assert not run_with_github_provenance(merged).ok
+
+
+# --- the Deployments API as the record ----------------------------------------------------------
+
+def run_with_github_record(repo, fake=None):
+    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite")
+    try:
+        return deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none"))
+    finally:
+        record.close()
+
+
+def test_deployments_api_record_is_idempotent(repo, rsps):
+    fake = FakeDeployments(rsps)
+    first = run_with_github_record(repo)
+    assert first.ok and len(first.steps) == 4
+    tasks = sorted(d["task"] for d in fake.deployments)
+    assert tasks == ["deploy:churn-predictor", "deploy:credit-limit", "deploy:fraud-scorer", "deploy:product-recs",
+                     "foureyes:sync"]
+    fraud = next(d for d in fake.deployments if d["task"] == "deploy:fraud-scorer")
+    assert fraud["environment"] == "staging" and fraud["payload"]["model"]["version"] == "12"
+    assert fraud["payload"]["approval"]["status"] == "bootstrap"
+    assert [s["state"] for s in fake.statuses[fraud["id"]]] == ["in_progress", "success"]
+    before = len(fake.deployments)
+    second = run_with_github_record(repo)
+    assert second.ok and second.steps == [] and len(fake.deployments) == before
+
+
+def test_retried_deploy_reuses_the_deployment_it_created(repo, rsps):
+    fake = FakeDeployments(rsps)
+    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite")
+    from foureyes.deploy.record import Entry
+
+    head = repo.git("rev-parse", "HEAD")
+    entry = Entry("staging", "fraud-scorer", {"name": "fraud-scorer", "model": {"name": "m", "version": "1"}}, head,
+                  {"status": "bootstrap", "commit": head})
+    record.begin(entry, "create")  # the run dies here: in_progress, never finished
+    record2 = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite")
+    assert record2.entries("staging")["fraud-scorer"].status == "in_progress"
+    record2.begin(entry, "create")
+    record2.finish(entry, "create", True, "ok")
+    assert len(fake.deployments) == 1
+    assert [s["state"] for s in fake.statuses[1]] == ["in_progress", "in_progress", "success"]
+    record.close()
+    record2.close()
+
+
+def test_deleted_deployment_is_inactive_and_gone_from_the_record(repo, rsps):
+    fake = FakeDeployments(rsps)
+    assert run_with_github_record(repo).ok
+    repo.rm(DEP.format("churn-predictor"))
+    repo.commit("retire churn-predictor", "Mo Admin <mo@acme.example>")
+    # a direct push: refused, so nothing is marked inactive
+    assert not run_with_github_record(repo).ok
+    churn = next(d for d in fake.deployments if d["task"] == "deploy:churn-predictor")
+    assert fake.latest(churn["id"]) == "success"
