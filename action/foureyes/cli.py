@@ -301,3 +301,30 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
         click.echo(f"foureyes: {name} {state} in {env_name}", err=True)
         sys.exit(EXIT_FAILED)
     click.echo(json.dumps(entry.to_json(), indent=2, sort_keys=True))
+
+
+@main.command()
+@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", required=True, help="owner/name.")
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 and name every setting that drifted.")
+@click.option("--app-id", type=int, envvar="FOUREYES_APP_ID",
+              help="Pin the required foureyes/approval status to this GitHub App (recommended).")
+@click.option("--token", envvar="GITHUB_TOKEN", help="A token with administration rights (default: $GITHUB_TOKEN).")
+@fail_closed
+def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) -> None:
+    """Apply (or verify) the GitHub environments and branch ruleset that back the gate."""
+    from .github.client import make_client
+    from .github.protect import protect as run
+    from .gitrepo import WorkTree
+    from .registry import ENVIRONMENTS_FILE, parse_environments
+
+    root = repo_root()
+    data = WorkTree(root).read(ENVIRONMENTS_FILE)
+    if data is None:
+        raise click.ClickException(f"{ENVIRONMENTS_FILE} not found")
+    result = run(make_client(token), repo_name, parse_environments(data), check, app_id)
+    for line in result.drift:
+        click.echo(f"{'drift' if check else 'fixed'}: {line}")
+    if check:
+        click.echo("no drift" if not result.drift else f"{len(result.drift)} setting(s) drifted")
+        sys.exit(EXIT_FAILED if result.drift else EXIT_OK)
+    click.echo("updated: " + ", ".join(result.changed) if result.changed else "already protected")

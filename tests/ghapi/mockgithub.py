@@ -283,3 +283,158 @@ def commit_pulls(rsps: responses.RequestsMock, commit: str, pulls: list[dict], r
     check("/repos/{owner}/{repo}/commits/{commit_sha}/pulls", "get", "200", pulls)
     url = re.compile("^" + re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}/commits/{commit}/pulls") + r"(?:\?.*)?$")
     rsps.get(url, json=pulls)
+
+
+def team_full(id: int, slug: str = "mlops-admins") -> dict:
+    team = example("team-full")
+    team.update(id=id, slug=slug)
+    team.setdefault("type", "organization")  # the example predates these now-required fields
+    team["organization"].setdefault("archived_at", None)
+    return team
+
+
+class FakeRepoSettings:
+    """Environments, deployment branch policies and rulesets of one repository, plus the users and
+    teams they name: an in-memory GitHub for `foureyes protect`, schema-checked both ways."""
+
+    def __init__(self, rsps: responses.RequestsMock, repo: str = "acme/models",
+                 users: dict[str, int] | None = None, teams: dict[str, int] | None = None):
+        self.repo = repo
+        self.environments: dict[str, dict] = {}
+        self.branch_policies: dict[str, list[str]] = {}
+        self.rulesets: dict[int, dict] = {}
+        self.users = users or {}
+        self.teams = teams or {}
+        self.writes: list[str] = []
+        root = re.escape(API) + "(?::443)?"
+        repo_re = root + re.escape(f"/repos/{repo}")
+        q = r"(?:\?.*)?$"
+        rsps.add_callback(responses.GET, re.compile(repo_re + r"/environments/([^/?]+)" + q), self.get_env)
+        rsps.add_callback(responses.PUT, re.compile(repo_re + r"/environments/([^/?]+)$"), self.put_env)
+        rsps.add_callback(responses.GET, re.compile(repo_re + r"/environments/([^/]+)/deployment-branch-policies" + q),
+                          self.get_policies)
+        rsps.add_callback(responses.POST, re.compile(repo_re + r"/environments/([^/]+)/deployment-branch-policies$"),
+                          self.post_policy)
+        rsps.add_callback(responses.GET, re.compile(repo_re + r"/rulesets" + q), self.list_rulesets)
+        rsps.add_callback(responses.GET, re.compile(repo_re + r"/rulesets/(\d+)" + q), self.get_ruleset)
+        rsps.add_callback(responses.POST, re.compile(repo_re + r"/rulesets$"), self.post_ruleset)
+        rsps.add_callback(responses.PUT, re.compile(repo_re + r"/rulesets/(\d+)$"), self.put_ruleset)
+        rsps.add_callback(responses.GET, re.compile(root + r"/orgs/([^/]+)/teams/([^/?]+)" + q), self.get_team)
+        rsps.add_callback(responses.GET, re.compile(root + r"/users/([^/?]+)" + q), self.get_user)
+
+    @staticmethod
+    def _name(request, pattern: str) -> str:
+        return re.search(pattern, request.url).group(1)
+
+    def _env_body(self, name: str) -> dict:
+        stored = self.environments[name]
+        body = example("environment")
+        rules = []
+        if stored.get("wait_timer"):
+            rules.append({"id": 1, "node_id": "G_1", "type": "wait_timer", "wait_timer": stored["wait_timer"]})
+        if stored.get("reviewers"):
+            reviewers = []
+            for r in stored["reviewers"]:
+                if r["type"] == "User":
+                    login = next(k for k, v in self.users.items() if v == r["id"])
+                    reviewers.append({"type": "User", "reviewer": user(login, r["id"])})
+                else:
+                    reviewers.append({"type": "Team", "reviewer": team_full(r["id"])})
+            rules.append({"id": 2, "node_id": "G_2", "type": "required_reviewers",
+                          "prevent_self_review": stored.get("prevent_self_review", False), "reviewers": reviewers})
+        if stored.get("deployment_branch_policy"):
+            rules.append({"id": 3, "node_id": "G_3", "type": "branch_policy"})
+        body.update(name=name, protection_rules=rules, deployment_branch_policy=stored.get("deployment_branch_policy"))
+        return body
+
+    def get_env(self, request):
+        name = self._name(request, r"/environments/([^/?]+)")
+        if name not in self.environments:
+            return 404, {}, json.dumps({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        body = self._env_body(name)
+        check("/repos/{owner}/{repo}/environments/{environment_name}", "get", "200", body)
+        return 200, {}, json.dumps(body)
+
+    def put_env(self, request):
+        name = self._name(request, r"/environments/([^/?]+)")
+        sent = json.loads(request.body)
+        check_request("/repos/{owner}/{repo}/environments/{environment_name}", "put", sent)
+        self.environments[name] = sent  # a PUT replaces: what is not sent is reset
+        self.writes.append(f"PUT environment {name}")
+        body = self._env_body(name)
+        check("/repos/{owner}/{repo}/environments/{environment_name}", "put", "200", body)
+        return 200, {}, json.dumps(body)
+
+    def get_policies(self, request):
+        name = self._name(request, r"/environments/([^/]+)/deployment")
+        items = [{"id": i + 1, "node_id": f"P_{i}", "name": n, "type": "branch"}
+                 for i, n in enumerate(self.branch_policies.get(name, []))]
+        body = {"total_count": len(items), "branch_policies": items}
+        check("/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies", "get", "200", body)
+        return 200, {}, json.dumps(body)
+
+    def post_policy(self, request):
+        name = self._name(request, r"/environments/([^/]+)/deployment")
+        sent = json.loads(request.body)
+        check_request("/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies", "post", sent)
+        self.branch_policies.setdefault(name, []).append(sent["name"])
+        self.writes.append(f"POST branch policy {name} {sent['name']}")
+        body = {"id": 99, "node_id": "P_99", "name": sent["name"], "type": sent.get("type", "branch")}
+        return 200, {}, json.dumps(body)
+
+    def _ruleset_body(self, rid: int) -> dict:
+        body = example("repository-ruleset")
+        body.update(self.rulesets[rid], id=rid, source=self.repo)
+        return body
+
+    def list_rulesets(self, request):
+        items = []
+        for rid in self.rulesets:
+            body = self._ruleset_body(rid)
+            body.pop("rules", None)
+            body.pop("conditions", None)
+            items.append(body)
+        check("/repos/{owner}/{repo}/rulesets", "get", "200", items)
+        return 200, {}, json.dumps(items)
+
+    def get_ruleset(self, request):
+        rid = int(self._name(request, r"/rulesets/(\d+)"))
+        body = self._ruleset_body(rid)
+        check("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "get", "200", body)
+        return 200, {}, json.dumps(body)
+
+    def post_ruleset(self, request):
+        sent = json.loads(request.body)
+        check_request("/repos/{owner}/{repo}/rulesets", "post", sent)
+        rid = 100 + len(self.rulesets)
+        self.rulesets[rid] = sent
+        self.writes.append("POST ruleset")
+        body = self._ruleset_body(rid)
+        check("/repos/{owner}/{repo}/rulesets", "post", "201", body)
+        return 201, {}, json.dumps(body)
+
+    def put_ruleset(self, request):
+        rid = int(self._name(request, r"/rulesets/(\d+)"))
+        sent = json.loads(request.body)
+        check_request("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "put", sent)
+        self.rulesets[rid] = sent
+        self.writes.append("PUT ruleset")
+        body = self._ruleset_body(rid)
+        check("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "put", "200", body)
+        return 200, {}, json.dumps(body)
+
+    def get_team(self, request):
+        m = re.search(r"/orgs/([^/]+)/teams/([^/?]+)", request.url)
+        key = f"{m.group(1)}/{m.group(2)}"
+        if key not in self.teams:
+            return 404, {}, json.dumps({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        body = team_full(self.teams[key], m.group(2))
+        check("/orgs/{org}/teams/{team_slug}", "get", "200", body)
+        return 200, {}, json.dumps(body)
+
+    def get_user(self, request):
+        login = self._name(request, r"/users/([^/?]+)")
+        body = example("public-user-default-response")
+        body.update(login=login, id=self.users[login])
+        check("/users/{username}", "get", "200", body)
+        return 200, {}, json.dumps(body)
