@@ -269,3 +269,32 @@ def test_cli_github_format_groups_and_summary(env_repo, cli, tmp_path, monkeypat
     assert result.exit_code == 0
     assert "::group::create fraud-scorer" in result.output and "::endgroup::" in result.output
     assert "| fraud-scorer | create |" in summary.read_text()
+
+
+def test_matrix_fans_out_and_only_applies_one_without_moving_the_environment(env_repo, cli, tmp_path, monkeypatch):
+    outputs = tmp_path / "out.txt"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    dry = cli("deploy", "--env", "staging", "--dry-run", "--format", "matrix")
+    assert dry.exit_code == 0
+    matrix = json.loads(dry.stdout)
+    assert [m["deployment"] for m in matrix["include"]] == ["churn-predictor", "credit-limit", "fraud-scorer",
+                                                             "product-recs"]
+    assert "count=4" in outputs.read_text()
+    assert cli("deploy", "--env", "staging", "--only", "fraud-scorer").exit_code == 0
+    assert set(served(env_repo)) == {"fraud-scorer"}
+    record = SqliteRecord(env_repo.root / ".foureyes" / "record.sqlite")
+    assert record.last_commit("staging") is None  # only the converging run moves it
+    record.close()
+    rest = json.loads(cli("deploy", "--env", "staging", "--dry-run", "--format", "matrix").stdout)
+    assert len(rest["include"]) == 3
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    assert json.loads(cli("deploy", "--env", "staging", "--dry-run", "--format", "matrix").stdout) == {"include": []}
+
+
+def test_plan_matrix_lists_changed_deployments(env_repo, cli):
+    env_repo.branch("pr")
+    env_repo.replace(FRAUD, 'version: "12"', 'version: "13"')
+    env_repo.rm(CHURN)
+    env_repo.commit()
+    result = cli("plan", "--base", "main", "--format", "matrix")
+    assert json.loads(result.stdout) == {"include": [{"deployment": "churn-predictor"}, {"deployment": "fraud-scorer"}]}

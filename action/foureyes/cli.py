@@ -19,6 +19,11 @@ FORMAT = click.option(
     show_default=True, help="Output format; auto is github inside GitHub Actions, text elsewhere.",
 )
 
+MATRIX_FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["auto", "text", "json", "github", "markdown", "matrix"]), default="auto",
+    show_default=True, help="Output format; matrix is a GitHub Actions job matrix of the deployments that change.",
+)
+
 
 def fail_closed(func):
     """Known errors become a one-line message and exit 2; an unexpected one too, never a traceback."""
@@ -79,7 +84,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 @main.command()
 @click.option("--base", required=True, help="The ref the change goes into (its policy judges the change).")
 @click.option("--head", default="HEAD", show_default=True, help="The ref with the change.")
-@FORMAT
+@MATRIX_FORMAT
 @fail_closed
 def plan(base: str, head: str, fmt: str) -> None:
     """Show the events of a change and the approval it needs, by the policy at BASE."""
@@ -215,9 +220,10 @@ def codeowners(check: bool) -> None:
               help="Offline provenance: folder of merged-PR files (gate --local facts plus base, head, merge_commit).")
 @click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="Check provenance on GitHub (default in Actions).")
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
-@FORMAT
+@click.option("--only", "only", multiple=True, help="Apply only this deployment (repeatable): one matrix job each.")
+@MATRIX_FORMAT
 @fail_closed
-def deploy(env_name, dry_run, record_path, ledger, repo_name, token, fmt) -> None:
+def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, fmt) -> None:
     """Reconcile ENV with the registry at HEAD, after re-checking every change's approval."""
     import os
 
@@ -232,7 +238,8 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, fmt) -> Non
     _check_branch(root, env_name)
     with _open_record(root, record_path, repo_name if on_github and not record_path else None, token) as rec:
         source = _provenance_source(root, Path(ledger), repo_name if on_github else None, token)
-        result = run_deploy(root, env_name, rec, source, dry_run=dry_run, progress=out.deploy_step)
+        result = run_deploy(root, env_name, rec, source, dry_run=dry_run, progress=out.deploy_step,
+                            only=set(only) if only else None)
     out.deploy(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 

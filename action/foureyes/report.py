@@ -326,7 +326,29 @@ def gate_markdown(result) -> str:
     return "\n".join(parts)
 
 
-REPORTERS = {"text": TextReporter, "json": JsonReporter, "markdown": MarkdownReporter, "github": GithubReporter}
+class MatrixReporter(Reporter):
+    """A GitHub Actions job matrix, {"include": [{"deployment": name}, ...]}, on stdout and as the
+    step output `matrix`; an empty list when nothing changes (guard the job with `if:`)."""
+
+    def _emit(self, names) -> None:
+        matrix = json.dumps({"include": [{"deployment": n} for n in sorted(set(names))]})
+        self.write(matrix)
+        set_outputs({"matrix": matrix, "count": str(len(set(names)))})
+
+    def plan(self, plan) -> None:
+        self._emit(e.deployment for e in plan.events if e.deployment)
+
+    def deploy_step(self, step) -> None:
+        pass
+
+    def deploy(self, result) -> None:
+        if result.violations or result.problems:
+            TextReporter(sys.stderr).deploy(result)
+        self._emit(s.name for s in result.steps)
+
+
+REPORTERS = {"text": TextReporter, "json": JsonReporter, "markdown": MarkdownReporter, "github": GithubReporter,
+             "matrix": MatrixReporter}
 
 
 def reporter(fmt: str, out=None) -> Reporter:

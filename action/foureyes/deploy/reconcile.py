@@ -104,7 +104,9 @@ def plan_steps(wanted: dict[str, Deployment], deployed: dict[str, Entry], retarg
 
 
 def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run: bool = False,
-           progress=lambda step: None, commit: str = "HEAD") -> DeployResult:
+           progress=lambda step: None, commit: str = "HEAD", only: set[str] | None = None) -> DeployResult:
+    """``only``: apply just these deployments (one matrix job each); the environment's last deployed
+    commit then stays where it is, for the run without ``only`` that converges everything."""
     head = gitrepo.resolve(root, commit)
     env, all_envs = environment(root, head, env_name)
     result = DeployResult(env.name, head, dry_run=dry_run)
@@ -114,6 +116,8 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     deployed = record.entries(env.name)
     last_target = record.last_target(env.name)
     result.steps = plan_steps(wanted, deployed, retarget=last_target is not None and last_target != env.target)
+    if only is not None:
+        result.steps = [s for s in result.steps if s.name in only]
     if not result.steps:
         return result
 
@@ -152,7 +156,7 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
         record.add_event("deploy", "ok" if step.ok else "failing", f"{step.action} {step.name}: {step.message}",
                          deployment=step.name, environment=env.name, data={"commit": head, "approval": approval})
         progress(step)
-    if result.ok:
+    if result.ok and only is None:
         record.set_last_commit(env.name, head, env.target)
     return result
 
