@@ -331,9 +331,10 @@ class MatrixReporter(Reporter):
     step output `matrix`; an empty list when nothing changes (guard the job with `if:`)."""
 
     def _emit(self, names) -> None:
-        matrix = json.dumps({"include": [{"deployment": n} for n in sorted(set(names))]})
+        unique = sorted(set(names))
+        matrix = json.dumps({"include": [{"deployment": n} for n in unique]})
         self.write(matrix)
-        set_outputs({"matrix": matrix, "count": str(len(set(names)))})
+        set_outputs({"matrix": matrix, "count": str(len(unique))})
 
     def plan(self, plan) -> None:
         self._emit(e.deployment for e in plan.events if e.deployment)
