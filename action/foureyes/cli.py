@@ -335,3 +335,63 @@ def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) 
         click.echo("no drift" if not result.drift else f"{len(result.drift)} setting(s) drifted")
         sys.exit(EXIT_FAILED if result.drift else EXIT_OK)
     click.echo("updated: " + ", ".join(result.changed) if result.changed else "already protected")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--env", "env_name", required=True, help="The environment to roll back.")
+@click.option("--to", "to_version", help="The model version to return to (default: the one served before).")
+@click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
+              help="SQLite deploy record (default: .foureyes/record.sqlite).")
+@click.option("--repo", "repo_name", help="Open the rollback as a PR on this GitHub repository.")
+@click.option("--base", "base_branch", default="main", show_default=True, help="The branch the rollback PR targets.")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
+@fail_closed
+def rollback(name, env_name, to_version, record_path, repo_name, base_branch, token) -> None:
+    """Prepare the change request that restores an earlier approved model of NAME in ENV.
+
+    Locally: a branch with one commit, and its patch on stdout. With --repo: a branch and a PR.
+    """
+    from .deploy.rollback import RollbackError, open_pull_request, prepare
+    from .gitrepo import GitTree, git, resolve
+    from .registry import DEPLOYMENTS_DIR
+
+    root = repo_root()
+    path = f"{DEPLOYMENTS_DIR}/{name}.yaml"
+    base_sha = resolve(root, base_branch if repo_name else "HEAD")
+    data = GitTree(root, base_sha).read(path)
+    if data is None:
+        raise click.ClickException(f"{path} does not exist at {base_branch if repo_name else 'HEAD'}")
+    text = data.decode("utf-8")
+    from .yamlload import loads
+
+    current = (loads(text, path) or {}).get("model", {})
+    with _open_record(root, record_path, repo_name if not record_path else None, token) as record:
+        history = record.history(env_name, name)
+    try:
+        change = prepare(text, path, name, env_name, current, history, to_version)
+    except RollbackError as exc:
+        click.echo(f"foureyes: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    if repo_name:
+        from .github.client import api_errors, describe, make_client
+        from .errors import EvaluationError
+
+        blob_sha = git(root, "rev-parse", f"{base_sha}:{path}").decode().strip()
+        try:
+            url = open_pull_request(make_client(token), repo_name, change, base_branch, base_sha, blob_sha)
+        except api_errors() as exc:
+            raise EvaluationError(describe(exc)) from None
+        click.echo(f"opened {url}: {change.title}")
+        return
+    if git(root, "status", "--porcelain", "--", path).strip():
+        raise click.ClickException(f"{path} has uncommitted changes")
+    git(root, "checkout", "-q", "-b", change.branch)
+    try:
+        (root / path).write_text(change.text, "utf-8")
+        git(root, "add", "--", path)
+        git(root, "commit", "-q", "-m", change.title, "-m", change.body)
+        click.echo(git(root, "format-patch", "-1", "--stdout").decode())
+    finally:
+        git(root, "checkout", "-q", "-")
+    click.echo(f"# branch {change.branch} holds the rollback: push it and open a PR", err=True)

@@ -19,7 +19,25 @@ API = "https://api.github.com"
 
 
 def example(name: str):
-    return copy.deepcopy(EXAMPLES[name]["value"])
+    return _modernise(copy.deepcopy(EXAMPLES[name]["value"]))
+
+
+def _modernise(node):
+    """Some of GitHub's examples predate fields the schema now requires: a team's `type`, an
+    organization's `archived_at`. Fill them in with real values so the examples validate."""
+    if isinstance(node, list):
+        for item in node:
+            _modernise(item)
+    elif isinstance(node, dict):
+        for team in node.get("requested_teams") or []:
+            team.setdefault("type", "organization")
+        if "members_url" in node and "slug" in node and "privacy" in node:  # a team
+            node.setdefault("type", "organization")
+        if "archived_at" not in node and "login" in node and "is_verified" in node:  # an organization-full
+            node["archived_at"] = None
+        for value in node.values():
+            _modernise(value)
+    return node
 
 
 def _nullable_composites(node):
@@ -184,8 +202,6 @@ class MockGitHub:
         def on_review_request(request):
             self.review_requests.append(json.loads(request.body))
             body = example("pull-request-review-request")
-            for team in body["requested_teams"]:  # the example predates the now-required field
-                team.setdefault("type", "organization")
             check("/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", "post", "201", body)
             return 201, {}, json.dumps(body)
 
@@ -274,8 +290,6 @@ def pull_simple(number: int, base_sha: str, head_sha: str, merged_at: str | None
     item.update(number=number, merged_at=merged_at, merge_commit_sha=merge_commit,
                 url=f"{API}/repos/{repo}/pulls/{number}", state="closed" if merged_at else "open")
     item["base"]["sha"], item["head"]["sha"] = base_sha, head_sha
-    for team in item.get("requested_teams") or []:  # the example predates the now-required field
-        team.setdefault("type", "organization")
     return item
 
 
@@ -288,8 +302,6 @@ def commit_pulls(rsps: responses.RequestsMock, commit: str, pulls: list[dict], r
 def team_full(id: int, slug: str = "mlops-admins") -> dict:
     team = example("team-full")
     team.update(id=id, slug=slug)
-    team.setdefault("type", "organization")  # the example predates these now-required fields
-    team["organization"].setdefault("archived_at", None)
     return team
 
 

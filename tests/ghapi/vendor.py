@@ -40,6 +40,10 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "put", "200"),
     ("/orgs/{org}/teams/{team_slug}", "get", "200"),
     ("/users/{username}", "get", "200"),
+    # rollback: a branch, a file change on it, a PR
+    ("/repos/{owner}/{repo}/git/refs", "post", "201"),
+    ("/repos/{owner}/{repo}/contents/{path}", "put", "200"),
+    ("/repos/{owner}/{repo}/pulls", "post", "201"),
 ]
 ERROR_SCHEMA = "basic-error"
 WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed")}

@@ -1,0 +1,79 @@
+"""`foureyes rollback`: the change request restoring an earlier approved model, locally and on GitHub."""
+
+import base64
+import json
+import re
+
+import responses
+
+from conftest import DEP
+from ghapi.mockgithub import API, check, check_request, example
+from test_deploy import bump, merge_pr, run
+
+FRAUD = DEP.format("fraud-scorer")
+
+
+def deployed_twice(repo):
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore", "Mo Admin <mo@acme.example>")
+    assert run(repo).ok  # v12, bootstrap
+    merge_pr(repo, 42, bump("13"))
+    assert run(repo).ok  # v13, PR #42
+
+
+def test_local_rollback_makes_a_branch_the_gate_judges_as_a_model_replacement(repo, cli):
+    deployed_twice(repo)
+    result = cli("rollback", "fraud-scorer", "--env", "staging")
+    assert result.exit_code == 0, result.output
+    assert "Subject: [PATCH] Roll back fraud-scorer in staging: fraud-xgb v13 ->" in result.stdout
+    assert repo.git("rev-parse", "--abbrev-ref", "HEAD") == "main"
+    text = repo.git("show", "rollback/fraud-scorer-staging-12:" + FRAUD)
+    assert 'version: "12"' in text and "# yaml-language-server" in text and "labels: {team: payments" in text
+    plan = json.loads(cli("plan", "--base", "main", "--head", "rollback/fraud-scorer-staging-12", "--format", "json").stdout)
+    assert [(e["type"], e["model"]["after"]["version"]) for e in plan["events"]] == [("replace_model", "12")]
+    body = repo.git("log", "-1", "--format=%b", "rollback/fraud-scorer-staging-12")
+    assert "at bootstrap" in body
+
+
+def test_rollback_to_a_version_never_served_is_refused(repo, cli):
+    deployed_twice(repo)
+    result = cli("rollback", "fraud-scorer", "--env", "staging", "--to", "7")
+    assert result.exit_code == 1 and "never served version 7 in staging (served: 12, 13)" in result.output
+
+
+def test_rollback_with_nothing_earlier(repo, cli):
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore", "Mo Admin <mo@acme.example>")
+    run(repo)
+    result = cli("rollback", "fraud-scorer", "--env", "staging")
+    assert result.exit_code == 1 and "no earlier model" in result.output
+
+
+def test_rollback_on_github_opens_a_pr(repo, cli, monkeypatch):
+    deployed_twice(repo)
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    sent = {}
+    base = re.escape(API) + "(?::443)?/repos/acme/models"
+
+    def on(path, method, status, name):
+        def callback(request):
+            body = json.loads(request.body)
+            check_request(path, method, body)
+            sent[name] = body
+            answer = example({"refs": "git-ref", "contents": "file-commit-example-for-updating-a-file", "pulls": "pull-request"}[name])
+            check(path, method, status, answer)
+            return int(status), {}, json.dumps(answer)
+        return callback
+
+    with responses.RequestsMock() as rsps:
+        rsps.add_callback(responses.POST, re.compile(base + "/git/refs$"), on("/repos/{owner}/{repo}/git/refs", "post", "201", "refs"))
+        rsps.add_callback(responses.PUT, re.compile(base + "/contents/registry/deployments/fraud-scorer.yaml$"),
+                          on("/repos/{owner}/{repo}/contents/{path}", "put", "200", "contents"))
+        rsps.add_callback(responses.POST, re.compile(base + "/pulls$"), on("/repos/{owner}/{repo}/pulls", "post", "201", "pulls"))
+        result = cli("rollback", "fraud-scorer", "--env", "staging", "--repo", "acme/models",
+                     "--record", str(repo.root / ".foureyes" / "record.sqlite"))
+    assert result.exit_code == 0, result.output
+    assert sent["refs"] == {"ref": "refs/heads/rollback/fraud-scorer-staging-12", "sha": repo.git("rev-parse", "main")}
+    assert 'version: "12"' in base64.b64decode(sent["contents"]["content"]).decode()
+    assert sent["contents"]["sha"] == repo.git("rev-parse", f"main:{FRAUD}")
+    assert sent["pulls"]["base"] == "main" and "approved at bootstrap" in sent["pulls"]["body"]
