@@ -395,3 +395,173 @@ def rollback(name, env_name, to_version, record_path, repo_name, base_branch, to
     finally:
         git(root, "checkout", "-q", "-")
     click.echo(f"# branch {change.branch} holds the rollback: push it and open a PR", err=True)
+
+
+TABLE_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
+                            show_default=True, help="Output format.")
+RECORD = click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
+                      help="SQLite deploy record and event log (default: .foureyes/record.sqlite).")
+LEDGER = click.option("--prs", "ledger", type=click.Path(file_okay=False), default=".foureyes/prs", show_default=True,
+                      help="Offline: folder of PR files (open ones have no merge_commit).")
+
+
+def _local_record(root: Path, record_path: str | None):
+    from .deploy.record import DEFAULT_PATH, SqliteRecord
+
+    return SqliteRecord(Path(record_path) if record_path else root / DEFAULT_PATH)
+
+
+def _emit_table(fmt: str, rows: list[dict], text: str, csv_columns: list[str]) -> None:
+    import csv
+    import io
+    import json
+
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=csv_columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (" ".join(map(str, v)) if isinstance(v, list) else
+                                 json.dumps(v, sort_keys=True) if isinstance(v, dict) else v) for k, v in row.items()})
+        click.echo(out.getvalue(), nl=False)
+    else:
+        click.echo(text)
+
+
+@main.command()
+@click.option("--ref", default="HEAD", show_default=True, help="The default branch's commit to list.")
+@click.option("--html", "html_dir", type=click.Path(file_okay=False), help="Also write DIR/index.html, one self-contained page.")
+@click.option("--repo", "repo_name", help="Read open PRs from GitHub (default: the local PR files).")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
+@RECORD
+@LEDGER
+@TABLE_FORMAT
+@fail_closed
+def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None:
+    """Every deployment: importance, owners, model, Approved or Needs approval, what each environment serves."""
+    from datetime import datetime, timezone
+
+    from .inventory import build, to_csv, to_text
+
+    root = repo_root()
+    record = _local_record(root, record_path)
+    try:
+        source = _provenance_source(root, Path(ledger), repo_name, token)
+        rows, envs = build(root, ref, record, source.open_prs())
+    finally:
+        record.close()
+    if fmt == "csv":
+        click.echo(to_csv(rows, envs), nl=False)
+    else:
+        _emit_table(fmt, [r.to_json() for r in rows], to_text(rows, envs), [])
+    if html_dir:
+        from .deploy.targets import write_atomically
+        from .inventory_html import render
+
+        page = Path(html_dir) / "index.html"
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        write_atomically(page, render(rows, envs, stamp, repo_name or root.name))
+        click.echo(f"wrote {page}", err=True)
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--env", "env_name", help="With --at: the environment whose live deployments to show.")
+@click.option("--at", "moment", help="With --env: a time (2026-11-22T10:00:00Z, 2026-11-22, or 3d for three days ago).")
+@click.option("--ref", default="HEAD", show_default=True, help="The default branch's commit to read history from.")
+@click.option("--repo", "repo_name", help="Trace approvals on GitHub (default: the local PR files).")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
+@RECORD
+@LEDGER
+@TABLE_FORMAT
+@fail_closed
+def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, fmt) -> None:
+    """The governance history of deployment NAME, or (with --env and --at) what was live then."""
+    from datetime import datetime, timezone
+
+    from .deploy.provenance import Checker
+    from .eventlog import iso, parse_time
+    from .history import governance_history, live_at
+
+    root = repo_root()
+    if env_name or moment:
+        if not (env_name and moment):
+            raise click.UsageError("--env and --at go together")
+        try:
+            when = iso(parse_time(moment, datetime.now(timezone.utc)))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--at") from None
+        record = _local_record(root, record_path)
+        try:
+            live = live_at(record.history(env_name), when)
+        finally:
+            record.close()
+        rows = [{"deployment": n, "model": h["data"].get("model", {}).get("name"),
+                 "version": h["data"].get("model", {}).get("version"), "deployed_at": h["at"], "commit": h["commit"],
+                 "pr": h["approval"].get("pr"), "approvers": h["approval"].get("approvers", [])}
+                for n, h in sorted(live.items())]
+        lines = [f"  {r['deployment']:<24} {r['model']} v{r['version']}  (deployed {r['deployed_at']}, "
+                 f"{'PR #' + str(r['pr']) if r['pr'] else 'bootstrap'})" for r in rows]
+        text = "\n".join([f"{env_name} at {when}:"] + (lines or ["  nothing was live"]))
+        _emit_table(fmt, rows, text, ["deployment", "model", "version", "deployed_at", "commit", "pr", "approvers"])
+        return
+    if not name:
+        raise click.UsageError("give a deployment NAME, or --env and --at")
+    checker = Checker(root, _provenance_source(root, Path(ledger), repo_name, token))
+    rows = [r.to_json() for r in governance_history(root, name, ref, checker)]
+    lines = [f"{r['date'][:16]}  {r['event']:<17} {_change(r):<40} by {r['changed_by']:<14} "
+             f"{'approved by ' + ', '.join(r['approved_by']) + ' in PR #' + str(r['pr']) if r['pr'] else r['approval']}"
+             for r in rows]
+    _emit_table(fmt, rows, "\n".join(lines) or f"no history for {name}",
+                ["date", "commit", "event", "importance_before", "importance_after", "model_before", "model_after",
+                 "fields", "changed_by", "approved_by", "pr", "approval"])
+
+
+def _change(row: dict) -> str:
+    if row["event"] == "change_importance":
+        return f"{row['importance_before']} -> {row['importance_after']}"
+    if row["event"] in ("replace_model", "create", "delete"):
+        return f"{row['model_before'] or '-'} -> {row['model_after'] or '-'}"
+    return ", ".join(row["fields"])
+
+
+@main.command()
+@click.option("--deployment", help="Only events about this deployment.")
+@click.option("--env", "environment", help="Only events in this environment.")
+@click.option("--type", "event_type", help="Only this type (deploy, gate, timeout, provenance_violation, notification).")
+@click.option("--status", type=click.Choice(["ok", "warning", "failing", "unknown", "info"]), help="Only this status.")
+@click.option("--since", help="From this time (ISO 8601) or span back (7d, 12h).")
+@click.option("--until", help="Up to this time (ISO 8601) or span back.")
+@click.option("--grep", "text", help="Text search in the message and data.")
+@click.option("--prune", is_flag=True, help="Delete events older than the retention window, then list.")
+@click.option("--retention-days", type=click.IntRange(min=1), default=90, show_default=True, envvar="FOUREYES_RETENTION_DAYS")
+@RECORD
+@TABLE_FORMAT
+@fail_closed
+def events(deployment, environment, event_type, status, since, until, text, prune, retention_days, record_path, fmt):
+    """The event log: filter, search, export (json, csv) and prune."""
+    from datetime import datetime, timezone
+
+    from .eventlog import Filters, parse_time, prune as prune_events, query
+
+    root = repo_root()
+    now = datetime.now(timezone.utc)
+    try:
+        filters = Filters(deployment, environment, event_type, status,
+                          parse_time(since, now) if since else None, parse_time(until, now) if until else None, text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    record = _local_record(root, record_path)
+    try:
+        if prune:
+            gone = prune_events(record.db, now, retention_days)
+            click.echo(f"pruned {gone} event(s) older than {retention_days} days", err=True)
+        rows = query(record.db, filters)
+    finally:
+        record.close()
+    lines = [f"{r['at']}  {r['status']:<8} {r['type']:<21} {r['environment'] or '-':<11} {r['deployment'] or '-':<20} "
+             f"{r['message']}" for r in rows]
+    _emit_table(fmt, rows, "\n".join(lines) or "no events", ["at", "type", "status", "deployment", "environment",
+                                                             "message", "data"])

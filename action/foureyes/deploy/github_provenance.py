@@ -40,6 +40,14 @@ class GitHubPRs:
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
 
+    def open_prs(self) -> dict[int, list[str]]:
+        """Open PRs and the paths each one changes (one request per PR for its files)."""
+        try:
+            repo = self.gh.get_repo(self.repo_name)
+            return {pr.number: [f.filename for f in pr.get_files()] for pr in repo.get_pulls(state="open")}
+        except api_errors() as exc:
+            raise EvaluationError(describe(exc)) from None
+
     def _facts_loader(self, number: int, base: str, merged_at: datetime):
         def load():
             policy = load_policy(gitrepo.GitTree(self.root, base))

@@ -31,10 +31,11 @@ class Approval:
     approved_at: str = ""
     base: str = ""
     head: str = ""
+    author: str = ""  # the PR author: who made the change
 
     def to_json(self) -> dict:
         return {"status": self.status, "commit": self.commit, "pr": self.pr, "approvers": self.approvers,
-                "approved_at": self.approved_at, "base": self.base, "head": self.head}
+                "approved_at": self.approved_at, "base": self.base, "head": self.head, "author": self.author}
 
 
 @dataclass
@@ -109,10 +110,12 @@ def approval_of(root: Path, commit: str, pr: MergedPR) -> Approval:
     if commit == pr.merge_commit:
         verify_merge_content(root, commit, pr)
     plan = make_plan(root, pr.base, pr.head)
-    decision = evaluate(plan, pr.load_facts())
+    facts = pr.load_facts()
+    decision = evaluate(plan, facts)
     if decision.state != "approved":
         raise Unapproved(f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}")
-    return Approval("approved", commit, pr.number, [a.login for a in decision.approvals], pr.merged_at, pr.base, pr.head)
+    return Approval("approved", commit, pr.number, [a.login for a in decision.approvals], pr.merged_at, pr.base,
+                    pr.head, facts.author.login)
 
 
 class Checker:
@@ -159,19 +162,35 @@ class LocalLedger:
         self.root = root
         self.directory = directory
 
+    def _entries(self):
+        for path in sorted(self.directory.glob("*.yaml")) if self.directory.is_dir() else []:
+            doc = yamlload.load_file(path)
+            if not isinstance(doc, dict) or "base" not in doc or "head" not in doc:
+                raise EvaluationError(f"{path}: a ledger entry needs base and head (and merge_commit once merged)")
+            yield path, doc
+
     def merged_prs_containing(self, commit: str) -> list[MergedPR]:
         from ..local import load_local_facts
 
         found = []
-        for path in sorted(self.directory.glob("*.yaml")) if self.directory.is_dir() else []:
-            doc = yamlload.load_file(path)
-            try:
-                base, head, merge = (gitrepo.resolve(self.root, str(doc[k])) for k in ("base", "head", "merge_commit"))
-            except (KeyError, TypeError):
-                raise EvaluationError(f"{path}: a ledger entry needs base, head and merge_commit") from None
+        for path, doc in self._entries():
+            if not doc.get("merge_commit"):
+                continue  # still open
+            base, head, merge = (gitrepo.resolve(self.root, str(doc[k])) for k in ("base", "head", "merge_commit"))
             facts_doc = {k: v for k, v in doc.items() if k not in ("base", "head", "merge_commit", "merged_at")}
             pr = MergedPR(int(doc.get("number", 0)), base, head, merge, str(doc.get("merged_at", "")),
                           lambda p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d))
             if commit == merge or commit in pr_commits(self.root, pr):
                 found.append(pr)
         return found
+
+    def open_prs(self) -> dict[int, list[str]]:
+        """Open PRs (entries with no merge_commit) and the registry paths each one changes."""
+        out = {}
+        for _, doc in self._entries():
+            if doc.get("merge_commit"):
+                continue
+            base, head = gitrepo.resolve(self.root, str(doc["base"])), gitrepo.resolve(self.root, str(doc["head"]))
+            fork = gitrepo.merge_base(self.root, base, head)
+            out[int(doc.get("number", 0))] = [c.path for c in gitrepo.changed(self.root, fork, head)]
+        return out

@@ -1,0 +1,93 @@
+"""`foureyes history`: the governance history of one deployment, and what was live in an
+environment at a given time.
+
+The history is read from the default branch's first-parent line, one entry per merged PR or
+direct push: what changed (the same events the gate judges), who changed it, who approved it and in
+which PR (traced with the same provenance check the deploy uses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import gitrepo
+from .changes import deployment_events
+from .registry import DEPLOYMENTS_DIR, Deployment
+from .yamlload import LoadError, loads
+
+
+@dataclass
+class HistoryRow:
+    date: str
+    commit: str
+    event: str
+    importance_before: str | None
+    importance_after: str | None
+    model_before: str | None
+    model_after: str | None
+    changed_by: str
+    approved_by: list[str]
+    pr: int | None
+    approval: str  # approved | bootstrap | unapproved
+    fields: list[str]  # for updates: which fields changed
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _deployment(data: bytes | None, path: str) -> Deployment | None:
+    if data is None:
+        return None
+    try:
+        doc = loads(data, path)
+    except LoadError:
+        return None
+    if not isinstance(doc, dict) or not {"name", "importance", "model"} <= set(doc):
+        return None
+    return Deployment(path, doc)
+
+
+def _model_text(model: dict | None) -> str | None:
+    return f"{model.get('name')} v{model.get('version')}" if model else None
+
+
+def governance_history(root: Path, name: str, ref: str, checker) -> list[HistoryRow]:
+    path = f"{DEPLOYMENTS_DIR}/{name}.yaml"
+    head = gitrepo.resolve(root, ref)
+    out = gitrepo.git(root, "log", "--first-parent", "--reverse", "--format=%H%x1f%aI%x1f%an", head, "--", path)
+    rows: list[HistoryRow] = []
+    for line in out.decode().splitlines():
+        commit, date, author = line.split("\x1f")
+        parents = gitrepo.git(root, "rev-list", "--parents", "-n", "1", commit).decode().split()[1:]
+        names = [f"{parents[0]}:{path}"] if parents else []
+        blobs = gitrepo.cat_blobs(root, names + [f"{commit}:{path}"])
+        before = _deployment(blobs.get(names[0]) if names else None, path)
+        after = _deployment(blobs.get(f"{commit}:{path}"), path)
+        approvals, violations = checker.check([commit])
+        approval = approvals.get(commit)
+        for ev in deployment_events(path, before, after):
+            rows.append(HistoryRow(
+                date=date, commit=commit, event=ev.type,
+                importance_before=ev.importance_before, importance_after=ev.importance_after,
+                model_before=_model_text(ev.model_before), model_after=_model_text(ev.model_after),
+                changed_by=(approval.author if approval and approval.author else author),
+                approved_by=approval.approvers if approval else [],
+                pr=approval.pr if approval else None,
+                approval=approval.status if approval else "unapproved",
+                fields=ev.fields,
+            ))
+    return rows
+
+
+def live_at(history: list[dict], moment: str) -> dict[str, dict]:
+    """What served in an environment at ``moment`` (ISO UTC), from the deploy record's history."""
+    live: dict[str, dict] = {}
+    for h in history:
+        if h["at"] > moment or h["status"] != "success":
+            continue
+        if h["action"] == "delete":
+            live.pop(h["name"], None)
+        else:
+            live[h["name"]] = h
+    return live

@@ -1,0 +1,89 @@
+"""`foureyes inventory`: every deployment, its importance, owners and model, whether it is
+Approved (as it stands on the default branch) or Needs approval (an open PR changes it), and the
+version each environment serves (from the deploy record)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import gitrepo
+from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
+from .yamlload import LoadError, loads
+
+APPROVED, NEEDS_APPROVAL = "Approved", "Needs approval"
+
+
+@dataclass
+class Row:
+    name: str
+    importance: str
+    owners: list[str]
+    model: str
+    status: str
+    prs: list[int] = field(default_factory=list)
+    environments: dict[str, str | None] = field(default_factory=dict)  # env -> version served, or None
+    history: list[dict] = field(default_factory=list)  # recent deploys, newest first
+    description: str = ""
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_depth: int = 5) -> tuple[list[Row], list[str]]:
+    """Rows for the deployments at ``ref``, and the environment names (in promotion order)."""
+    commit = gitrepo.resolve(root, ref)
+    tree = gitrepo.GitTree(root, commit)
+    env_data = tree.read(ENVIRONMENTS_FILE)
+    env_names = [e.name for e in parse_environments(env_data)] if env_data else []
+    paths = [p for p in tree.list(DEPLOYMENTS_DIR) if p.endswith(".yaml")]
+    touched: dict[str, list[int]] = {}
+    for number, changed in sorted(open_prs.items()):
+        for path in changed:
+            if path.startswith(DEPLOYMENTS_DIR + "/") and path.endswith(".yaml"):
+                touched.setdefault(path.rsplit("/", 1)[1][:-5], []).append(number)
+    served = {env: record.entries(env) for env in env_names}
+    deploys = record.history()
+    rows = []
+    for path, data in sorted(tree.read_many(paths).items()):
+        try:
+            doc = loads(data, path)
+        except LoadError:
+            continue  # validate reports broken files; the inventory lists what can be read
+        if not isinstance(doc, dict) or "name" not in doc:
+            continue
+        name = doc["name"]
+        owners = [doc["owner"]] if isinstance(doc.get("owner"), str) else list(doc.get("owner") or [])
+        model = doc.get("model") or {}
+        rows.append(Row(
+            name=name, importance=str(doc.get("importance", "")), owners=owners,
+            model=f"{model.get('name')} v{model.get('version')}",
+            status=NEEDS_APPROVAL if name in touched else APPROVED, prs=touched.get(name, []),
+            environments={env: (served[env][name].model.get("version") if name in served[env]
+                                and served[env][name].status == "success" else None) for env in env_names},
+            history=[h for h in reversed(deploys) if h["name"] == name and h["status"] != "in_progress"][:history_depth],
+            description=str(doc.get("description", "")),
+        ))
+    return rows, env_names
+
+
+def to_csv(rows: list[Row], env_names: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["name", "importance", "owners", "model", "status", "prs"] + [f"served_{e}" for e in env_names])
+    for r in rows:
+        writer.writerow([r.name, r.importance, " ".join(r.owners), r.model, r.status,
+                         " ".join(f"#{n}" for n in r.prs)] + [r.environments.get(e) or "" for e in env_names])
+    return out.getvalue()
+
+
+def to_text(rows: list[Row], env_names: list[str]) -> str:
+    head = f"{'deployment':<24} {'importance':<10} {'status':<15} {'model':<28}" + "".join(f" {e:<12}" for e in env_names)
+    lines = [head]
+    for r in rows:
+        status = r.status + (" " + ",".join(f"#{n}" for n in r.prs) if r.prs else "")
+        lines.append(f"{r.name:<24} {r.importance:<10} {status:<15} {r.model:<28}"
+                     + "".join(f" {(r.environments.get(e) or '-'):<12}" for e in env_names))
+    return "\n".join(lines)
