@@ -184,7 +184,13 @@ def gate_github(repo_name: str | None, number: int | None, token: str | None, pu
     result = decide(root, load)
     if publish:
         if fetched.get("pr") is not None:
-            publish_result(gh, repo_name, fetched["pr"], result, warn=_warn)
+            from .notify import gate_notifications, notify
+
+            comment, requested = publish_result(gh, repo_name, fetched["pr"], result, warn=_warn)
+            if result.plan is not None:
+                url = getattr(fetched["pr"], "html_url", "") or ""
+                for note in gate_notifications(result, comment, requested, url):
+                    notify(result.plan.policy, note, warn=_warn)
         elif (event.get("pull_request") or {}).get("head", {}).get("sha"):
             # the PR could not be read: still mark its head, so nothing merges on a missing check
             post_status(gh, repo_name, event["pull_request"]["head"]["sha"], result.decision)
@@ -240,8 +246,28 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, fmt) 
         source = _provenance_source(root, Path(ledger), repo_name if on_github else None, token)
         result = run_deploy(root, env_name, rec, source, dry_run=dry_run, progress=out.deploy_step,
                             only=set(only) if only else None)
+        _notify_deploy(root, result, rec)
     out.deploy(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
+
+
+def _notify_deploy(root: Path, result, record) -> None:
+    """Tell the policy's notifiers (policy as the deployed commit has it); never fails the deploy."""
+    from .gitrepo import GitTree
+    from .notify import deploy_notifications, notify
+    from .plan import load_policy
+    from .registry import ConfigError
+
+    notes = deploy_notifications(result)
+    if not notes:
+        return
+    try:
+        policy = load_policy(GitTree(root, result.commit))
+    except ConfigError as exc:
+        _warn(f"notifications skipped: {exc}")
+        return
+    for note in notes:
+        notify(policy, note, warn=_warn, record=record)
 
 
 def _check_branch(root: Path, env_name: str) -> None:
@@ -565,3 +591,40 @@ def events(deployment, environment, event_type, status, since, until, text, prun
              f"{r['message']}" for r in rows]
     _emit_table(fmt, rows, "\n".join(lines) or "no events", ["at", "type", "status", "deployment", "environment",
                                                              "message", "data"])
+
+
+@main.command()
+@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", required=True, help="owner/name (default: $GITHUB_REPOSITORY).")
+@click.option("--dry-run", is_flag=True, help="Say what is due; comment, request and close nothing.")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
+@click.option("--now", "now_text", hidden=True, help="The time to judge by (tests and what-if checks).")
+@RECORD
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@fail_closed
+def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
+    """Apply review-timeout actions (remind, escalate, cancel) to open PRs pending too long."""
+    import json
+    from datetime import datetime, timezone
+
+    from .eventlog import parse_time
+    from .github.client import make_client
+    from .timeout import run
+
+    root = repo_root()
+    now = parse_time(now_text, datetime.now(timezone.utc)) if now_text else datetime.now(timezone.utc)
+    verb = "due" if dry_run else "done"
+
+    def report(action) -> None:
+        if fmt == "text":
+            click.echo(f"PR #{action.pr}: {action.action} {verb} ({action.level}, pending "
+                       f"{action.to_json()['waited_hours']}h)")
+
+    record = _local_record(root, record_path)
+    try:
+        actions = run(make_client(token), repo_name, root, now, dry_run, report, record, warn=_warn)
+    finally:
+        record.close()
+    if fmt == "json":
+        click.echo(json.dumps([{**a.to_json(), "done": not dry_run} for a in actions], indent=2))
+    elif not actions:
+        click.echo("no review timeouts due")

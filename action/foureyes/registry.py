@@ -327,6 +327,7 @@ class Policy:
     require_reason: bool
     block_unattributed: bool
     source: str = POLICY_FILE
+    notifications: tuple = ()
 
     def rule(self, level: str) -> LevelRule:
         return self.levels[level]
@@ -372,4 +373,5 @@ def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
         require_reason=doc.get("require_reason", True),
         block_unattributed=doc.get("unattributed_commits", "block") == "block",
         source=file,
+        notifications=tuple(doc.get("notifications", ())),
     )

@@ -173,6 +173,8 @@ class MockGitHub:
         for i, c in enumerate(comments, start=1):
             item = example("issue-comment-items")[0]
             item.update(id=500 + i, body=c["body"], user=c["user"], url=f"{self.base}/issues/comments/{500 + i}")
+            if "created_at" in c:
+                item["created_at"] = item["updated_at"] = c["created_at"]
             items.append(item)
         check("/repos/{owner}/{repo}/issues/{issue_number}/comments", "get", "200", items)
         self.rsps.get(self.url(f"/repos/{self.repo}/issues/{self.number}/comments"), json=items)
@@ -287,8 +289,11 @@ class FakeDeployments:
 def pull_simple(number: int, base_sha: str, head_sha: str, merged_at: str | None, merge_commit: str | None,
                 repo: str = "acme/models") -> dict:
     item = example("pull-request-simple-items")[0]
-    item.update(number=number, merged_at=merged_at, merge_commit_sha=merge_commit,
-                url=f"{API}/repos/{repo}/pulls/{number}", state="closed" if merged_at else "open")
+    base = f"{API}/repos/{repo}"
+    item.update(number=number, merged_at=merged_at, merge_commit_sha=merge_commit, draft=False,
+                url=f"{base}/pulls/{number}", state="closed" if merged_at else "open",
+                issue_url=f"{base}/issues/{number}", comments_url=f"{base}/issues/{number}/comments",
+                commits_url=f"{base}/pulls/{number}/commits", statuses_url=f"{base}/statuses/{head_sha}")
     item["base"]["sha"], item["head"]["sha"] = base_sha, head_sha
     return item
 
@@ -450,3 +455,19 @@ class FakeRepoSettings:
         body.update(login=login, id=self.users[login])
         check("/users/{username}", "get", "200", body)
         return 200, {}, json.dumps(body)
+
+
+def open_pulls(rsps: responses.RequestsMock, pulls: list[dict], repo: str = "acme/models") -> None:
+    check("/repos/{owner}/{repo}/pulls", "get", "200", pulls)
+    rsps.get(re.compile("^" + re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}/pulls") + r"(?:\?.*)?$"), json=pulls)
+
+
+def commit_statuses(rsps: responses.RequestsMock, sha: str, created: list[str], repo: str = "acme/models") -> None:
+    items = []
+    for i, at in enumerate(created):
+        st = example("status")
+        st.update(id=900 + i, context="foureyes/approval", state="pending", created_at=at, updated_at=at)
+        items.append(st)
+    check("/repos/{owner}/{repo}/commits/{ref}/statuses", "get", "200", items)
+    rsps.get(re.compile("^" + re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}/commits/{sha}/statuses")
+                        + r"(?:\?.*)?$"), json=items)

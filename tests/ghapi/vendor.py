@@ -44,6 +44,10 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/git/refs", "post", "201"),
     ("/repos/{owner}/{repo}/contents/{path}", "put", "200"),
     ("/repos/{owner}/{repo}/pulls", "post", "201"),
+    # timeout: open PRs, when the gate's status went pending, closing a PR
+    ("/repos/{owner}/{repo}/pulls", "get", "200"),
+    ("/repos/{owner}/{repo}/commits/{ref}/statuses", "get", "200"),
+    ("/repos/{owner}/{repo}/pulls/{pull_number}", "patch", "200"),
 ]
 ERROR_SCHEMA = "basic-error"
 WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed")}

@@ -67,14 +67,20 @@ def wants_auto_merge(result) -> bool:
     return True
 
 
-def publish(gh, repo_name: str, pr, result, warn) -> None:
-    """``warn(message)`` reports a failure of a convenience step."""
+def publish(gh, repo_name: str, pr, result, warn) -> tuple[str, tuple[list[str], list[str]]]:
+    """``warn(message)`` reports a failure of a convenience step. Returns what happened to the
+    sticky comment (created, updated, unchanged, failed) and the reviews requested."""
     post_status(gh, repo_name, result.facts.head_sha if result.facts else pr.head.sha, result.decision)
-    steps = [("comment", lambda: upsert_comment(pr, result))]
+    outcome = {"comment": "failed"}
+    requested: tuple[list[str], list[str]] = ([], [])
+    steps = [("comment", lambda: outcome.update(comment=upsert_comment(pr, result)))]
     if result.plan is not None and result.facts is not None:
         users, teams = reviewers_to_request(result, repo_name.split("/")[0])
         if users or teams:
-            steps.append(("review request", lambda: pr.create_review_request(reviewers=users, team_reviewers=teams)))
+            def request():
+                pr.create_review_request(reviewers=users, team_reviewers=teams)
+                outcome["requested"] = (users, teams)
+            steps.append(("review request", request))
         if wants_auto_merge(result):
             steps.append(("auto-merge", lambda: pr.enable_automerge(
                 merge_method="SQUASH", expected_head_oid=result.facts.head_sha)))
@@ -83,3 +89,4 @@ def publish(gh, repo_name: str, pr, result, warn) -> None:
             step()
         except api_errors() as exc:
             warn(f"{name} failed: {describe(exc)}")
+    return outcome["comment"], outcome.get("requested", requested)

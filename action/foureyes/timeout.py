@@ -1,0 +1,140 @@
+"""`foureyes timeout`: act on PRs whose approval has been pending longer than their level allows.
+
+The action is the level's `on_timeout`: remind (comment and ask the approvers again), escalate (ask
+the `escalate_to` users or teams and comment) or cancel (comment with the reason and close the PR).
+At most one action per period: the period is the level's review_timeout, counted from when the
+approval went pending on the current head (a new push starts again), and from the last action.
+The clock is passed in, so the rule is tested at the edges of the period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .registry import LevelRule
+
+MARKER = "<!-- foureyes:timeout -->"
+
+
+def due_action(rule: LevelRule, pending_since: datetime, last_action: datetime | None, now: datetime) -> str | None:
+    """The action due now, or None. Pure."""
+    if rule.review_timeout is None:
+        return None
+    period = timedelta(seconds=rule.review_timeout)
+    if now - pending_since < period:
+        return None
+    if last_action is not None and last_action >= pending_since and now - last_action < period:
+        return None
+    return rule.on_timeout
+
+
+def _hours(seconds: int) -> str:
+    return f"{seconds // 86400}d" if seconds % 86400 == 0 else f"{seconds // 3600}h" if seconds % 3600 == 0 else f"{seconds // 60}m"
+
+
+@dataclass
+class TimeoutAction:
+    pr: int
+    action: str  # remind | escalate | cancel
+    level: str
+    waited: timedelta
+    users: list[str]
+    teams: list[str]
+    comment: str
+
+    def to_json(self) -> dict:
+        return {"pr": self.pr, "action": self.action, "level": self.level, "waited_hours": round(self.waited.total_seconds() / 3600, 1),
+                "users": self.users, "teams": self.teams}
+
+
+def plan_action(number: int, action: str, level: str, rule: LevelRule, waited: timedelta, policy,
+                decision_line: str, repo_owner: str) -> TimeoutAction:
+    if action == "escalate":
+        names = [n.lstrip("@") for n in rule.escalate_to]
+    else:
+        names = [f"{u}" for u in sorted(policy.approver_users)] + list(policy.approver_teams)
+    users = [n for n in names if "/" not in n]
+    teams = [n.split("/", 1)[1] for n in names if "/" in n and n.split("/", 1)[0] == repo_owner.lower()]
+    who = ", ".join(f"@{n}" for n in names) or "the approvers"
+    waited_text = f"{int(waited.total_seconds() // 3600)}h"
+    lines = {
+        "remind": f"⏰ This {level} change has waited {waited_text} for approval (timeout {_hours(rule.review_timeout)}). "
+                  f"{who}: please review. Status: {decision_line}.",
+        "escalate": f"⏫ This {level} change has waited {waited_text} for approval (timeout {_hours(rule.review_timeout)}): "
+                    f"escalated to {who}. Status: {decision_line}.",
+        "cancel": f"🛑 Closed: this {level} change waited {waited_text} for approval, past its "
+                  f"{_hours(rule.review_timeout)} review timeout. Reopen it when reviewers are available.",
+    }
+    return TimeoutAction(number, action, level, waited, users if action != "cancel" else [],
+                         teams if action != "cancel" else [], f"{MARKER}\n{lines[action]}")
+
+
+def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=None, warn=lambda m: None) -> list[TimeoutAction]:
+    """Evaluate every open, non-draft PR with the gate; act on the pending ones that are due."""
+    from . import gitrepo
+    from .gate import decide
+    from .github.client import api_errors, describe
+    from .github.facts import fetch_facts
+    from .notify import Notification, notify
+    from .plan import load_policy
+    from github.CommitStatus import CommitStatus
+    from github.PaginatedList import PaginatedList
+
+    repo = gh.get_repo(repo_name)
+    owner = repo_name.split("/")[0]
+    actions = []
+    default_policy = load_policy(gitrepo.GitTree(root, gitrepo.resolve(root, "HEAD")))
+    for pr in repo.get_pulls(state="open"):
+        if pr.draft:
+            continue
+        fetched = {}
+
+        def load(number=pr.number):
+            facts, full = fetch_facts(gh, repo_name, number, default_policy.approver_teams)
+            fetched["pr"] = full
+            gitrepo.ensure_commits(root, [facts.base_sha, facts.head_sha])
+            return facts
+
+        result = decide(root, load)
+        if result.decision.state != "pending" or result.plan is None or not result.decision.level:
+            continue
+        pr = fetched["pr"]  # the full PR, read by the gate
+        level = result.decision.level
+        rule = result.plan.policy.rule(level)
+        try:
+            statuses = [s for s in PaginatedList(CommitStatus, gh.requester,
+                                                 f"/repos/{repo_name}/commits/{result.facts.head_sha}/statuses", None)
+                        if s.context == "foureyes/approval"]
+            since = min((s.created_at for s in statuses), default=pr.created_at)
+            ours = [c for c in pr.get_issue_comments()
+                    if MARKER in (c.body or "") and c.user is not None and c.user.type == "Bot"]
+        except api_errors() as exc:
+            warn(f"PR #{pr.number}: {describe(exc)}")
+            continue
+        last = max((c.created_at for c in ours), default=None)
+        action = due_action(rule, since, last, now)
+        if action is None:
+            continue
+        planned = plan_action(pr.number, action, level, rule, now - since, result.plan.policy,
+                              result.decision.description, owner)
+        actions.append(planned)
+        report(planned)
+        if dry_run:
+            continue
+        try:
+            pr.create_issue_comment(planned.comment)
+            if planned.users or planned.teams:
+                pr.create_review_request(reviewers=planned.users, team_reviewers=planned.teams)
+            if action == "cancel":
+                pr.edit(state="closed")
+        except api_errors() as exc:
+            warn(f"PR #{pr.number}: {action} failed: {describe(exc)}")
+            continue
+        if record is not None:
+            record.add_event("timeout", "warning", f"PR #{pr.number}: {action} after {planned.to_json()['waited_hours']}h "
+                             f"pending ({level})", data=planned.to_json())
+        notify(result.plan.policy, Notification("timeout", f"PR #{pr.number}: review timeout ({action})",
+                                                planned.comment.replace(MARKER + "\n", ""), pr.html_url or "",
+                                                {"pr": pr.number, "level": level}), warn=warn, record=record)
+    return actions

@@ -1,0 +1,149 @@
+"""Review timeouts: the rule at the edges of the period (pure), and `foureyes timeout` against a
+mocked GitHub on a real repository: one action per period, the level's action, idempotent."""
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import responses
+
+from conftest import DEP
+from foureyes.registry import LevelRule
+from foureyes.timeout import MARKER, due_action
+from ghapi.mockgithub import API, MockGitHub, check, commit_statuses, example, open_pulls, pull_simple, user
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+DAY = LevelRule(approvals=2, review_timeout=24 * 3600, on_timeout="escalate", escalate_to=("@acme/leads",))
+
+
+@pytest.mark.parametrize("now, last, expected", [
+    (T0 + timedelta(hours=24) - timedelta(seconds=1), None, None),  # just before the timeout
+    (T0 + timedelta(hours=24), None, "escalate"),  # exactly at it
+    (T0 + timedelta(hours=30), T0 + timedelta(hours=24), None),  # acted 6h ago: same period
+    (T0 + timedelta(hours=48) - timedelta(seconds=1), T0 + timedelta(hours=24), None),
+    (T0 + timedelta(hours=48), T0 + timedelta(hours=24), "escalate"),  # a period after the last action
+    (T0 + timedelta(hours=25), T0 - timedelta(hours=1), "escalate"),  # acted on an older head: counts anew
+])
+def test_one_action_per_period(now, last, expected):
+    assert due_action(DAY, T0, last, now) == expected
+
+
+def test_no_timeout_configured_means_no_action():
+    rule = LevelRule(approvals=1, review_timeout=None, on_timeout="remind", escalate_to=())
+    assert due_action(rule, T0, None, T0 + timedelta(days=365)) is None
+
+
+DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
+GHA = user("github-actions[bot]", 41898282, "Bot")
+
+
+@pytest.fixture
+def world(repo, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield repo, rsps
+
+
+def open_pr(repo, rsps, number, path_edit, reviews=(), pending_since="2026-11-20T08:00:00Z", comments=()):
+    base = repo.git("rev-parse", "main")
+    repo.git("checkout", "-q", "-b", f"pr-{number}", "main")
+    path_edit(repo)
+    head = repo.commit(f"change #{number}")
+    repo.git("checkout", "-q", "main")
+    gh = MockGitHub(rsps, number=number)
+    gh.pull(DANA, base, head)
+    gh.commits({"sha": head, "author": DANA})
+    gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": head} for u in reviews])
+    gh.existing_comments(*comments)
+    commit_statuses(rsps, head, [pending_since])
+    gh.accept_writes()
+    closes = []
+
+    def on_patch(request):
+        sent = json.loads(request.body)
+        closes.append(sent)
+        pr = example("pull-request")
+        pr.update(number=number, state=sent.get("state", "open"))
+        check("/repos/{owner}/{repo}/pulls/{pull_number}", "patch", "200", pr)
+        return 200, {}, json.dumps(pr)
+
+    rsps.add_callback(responses.PATCH, re.compile(re.escape(API) + f"(?::443)?/repos/acme/models/pulls/{number}$"), on_patch)
+    gh.closes = closes
+    return gh, pull_simple(number, base, head, None, None)
+
+
+def fraud(version):
+    return lambda r: r.replace(DEP.format("fraud-scorer"), 'version: "12"', f'version: "{version}"')
+
+
+def run(cli, now, *extra):
+    result = cli("timeout", "--repo", "acme/models", "--now", now, "--format", "json", *extra)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_critical_pr_past_its_timeout_is_escalated_once(world, cli):
+    repo, rsps = world
+    gh, item = open_pr(repo, rsps, 7, fraud("13"), reviews=[ALICE])
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    open_pulls(rsps, [item])
+    actions = run(cli, "2026-11-21T09:00:00Z")
+    assert [(a["pr"], a["action"], a["level"], a["teams"]) for a in actions] == [(7, "escalate", "critical", ["ml-platform-leads"])]
+    assert gh.comments[0]["body"].startswith(MARKER) and "escalated to @acme/ml-platform-leads" in gh.comments[0]["body"]
+    assert gh.review_requests == [{"reviewers": [], "team_reviewers": ["ml-platform-leads"]}]
+    events = json.loads(cli("events", "--type", "timeout", "--format", "json").stdout)
+    assert len(events) == 1 and "PR #7: escalate" in events[0]["message"]
+
+
+def test_the_same_period_is_not_acted_on_twice(world, cli):
+    repo, rsps = world
+    gh, item = open_pr(repo, rsps, 7, fraud("13"), comments=[
+        {"body": f"{MARKER}\nescalated", "user": GHA, "created_at": "2026-11-21T08:30:00Z"}])
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    open_pulls(rsps, [item])
+    assert run(cli, "2026-11-21T20:00:00Z") == []
+    assert gh.comments == [] and gh.review_requests == []
+    assert [a["action"] for a in run(cli, "2026-11-22T08:30:00Z")] == ["escalate"]
+
+
+def test_a_spoofed_timeout_comment_does_not_silence_the_timeout(world, cli):
+    repo, rsps = world
+    gh, item = open_pr(repo, rsps, 7, fraud("13"), comments=[
+        {"body": f"{MARKER}\nI already reminded everyone", "user": DANA, "created_at": "2026-11-21T08:30:00Z"}])
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    open_pulls(rsps, [item])
+    assert [a["action"] for a in run(cli, "2026-11-21T09:00:00Z")] == ["escalate"]
+
+
+def test_low_pr_is_cancelled_after_a_week(world, cli):
+    repo, rsps = world
+    gh, item = open_pr(repo, rsps, 8, lambda r: r.replace(DEP.format("product-recs"), "team: shop", "team: web"))
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    open_pulls(rsps, [item])
+    assert run(cli, "2026-11-26T08:00:00Z") == []  # 6 days
+    actions = run(cli, "2026-11-27T08:00:00Z")
+    assert [a["action"] for a in actions] == ["cancel"]
+    assert gh.closes == [{"state": "closed"}] and "Closed:" in gh.comments[0]["body"]
+
+
+def test_moderate_pr_gets_a_reminder_and_approvers_are_asked_again(world, cli):
+    repo, rsps = world
+    gh, item = open_pr(repo, rsps, 9, lambda r: r.replace(DEP.format("churn-predictor"), 'version: "31"', 'version: "32"'))
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    open_pulls(rsps, [item])
+    actions = run(cli, "2026-11-23T09:00:00Z")
+    assert [a["action"] for a in actions] == ["remind"]
+    assert gh.review_requests == [{"reviewers": [], "team_reviewers": ["mlops-admins"]}]
+
+
+def test_dry_run_changes_nothing_and_approved_prs_are_left_alone(world, cli):
+    repo, rsps = world
+    gh7, item7 = open_pr(repo, rsps, 7, fraud("13"))
+    gh8, item8 = open_pr(repo, rsps, 8, lambda r: r.replace(DEP.format("product-recs"), "team: shop", "team: web"),
+                         reviews=[ALICE])
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    open_pulls(rsps, [item7, item8])
+    actions = run(cli, "2026-12-30T00:00:00Z", "--dry-run")
+    assert [(a["pr"], a["action"], a["done"]) for a in actions] == [(7, "escalate", False)]  # 8 is approved
+    assert gh7.comments == [] and gh7.review_requests == [] and gh8.comments == []
