@@ -106,7 +106,7 @@ def notify(policy, notification: Notification, warn=lambda message: None, record
             notifier.send(notification)
             sent += 1
             status, message = "ok", f"{notifier.kind}: {notification.title}"
-        except NotifyError as exc:
+        except Exception as exc:  # a notification never breaks what it reports on
             warn(f"notification failed: {exc}")
             status, message = "warning", f"{notifier.kind} failed ({exc}): {notification.title}"
         if record is not None:
