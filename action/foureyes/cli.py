@@ -628,3 +628,38 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
         click.echo(json.dumps([{**a.to_json(), "done": not dry_run} for a in actions], indent=2))
     elif not actions:
         click.echo("no review timeouts due")
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option("--action-repo", default="foureyes/foureyes", show_default=True,
+              help="The repository of the foureyes action the workflows use.")
+@click.option("--ref", default=None, help="The released version the workflows pin (default: this foureyes' version).")
+@fail_closed
+def init(force: bool, action_repo: str, ref: str | None) -> None:
+    """Scaffold foureyes into this repository: policies, registry, workflows, CODEOWNERS."""
+    from .codeowners import render, write_or_check
+    from .init import release, scaffold, write
+
+    root = repo_root()
+    result = write(root, scaffold(action_repo, ref or release()), force)
+    from .registry import ConfigError
+
+    codeowners = root / ".github" / "CODEOWNERS"
+    skipped = ""
+    if codeowners.exists() and not force:
+        result.kept.append(".github/CODEOWNERS")
+    else:
+        try:
+            write_or_check(root, render(root), check=False)
+            result.written.append(".github/CODEOWNERS")
+        except ConfigError as exc:  # a policy kept from before may be broken: say so, write the rest
+            skipped = f"skipped .github/CODEOWNERS: {exc}"
+    for rel in result.written:
+        click.echo(f"wrote {rel}")
+    for rel in result.kept:
+        click.echo(f"kept  {rel} (exists; --force overwrites)")
+    if skipped:
+        click.echo(skipped)
+    click.echo("next: edit policies/approval.yaml (approvers) and registry/, then `foureyes validate`; "
+               "see the README for the GitHub App and environments")

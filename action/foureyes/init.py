@@ -1,0 +1,85 @@
+"""`foureyes init`: scaffold foureyes into an existing repository.
+
+Writes the policies and schemas, the environments, one example deployment, the workflows (pinned to
+a released version of the action) and CODEOWNERS. It never overwrites a file without --force and
+says what it wrote and what it kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .registry import BUNDLED
+
+EXAMPLE = """\
+# yaml-language-server: $schema=../../policies/deployment.schema.json
+name: example-model
+owner: "@your-org/your-team"
+importance: low
+description: "An example deployment. Copy it, rename the file and the name, and open a PR."
+model:
+  name: example-model
+  version: "1"
+  uri: models:/example-model/1
+environments: [staging]
+"""
+
+WORKFLOWS = ("foureyes-gate.yml", "foureyes-review-relay.yml", "foureyes-validate.yml", "foureyes-deploy.yml")
+
+
+def release() -> str:
+    try:
+        return f"v{version('foureyes')}"
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+        return "v0.1.0"
+
+
+@dataclass
+class InitResult:
+    written: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def scaffold(action_repo: str, ref: str) -> dict[str, str]:
+    """Repository path -> content of every file init writes (CODEOWNERS is rendered afterwards)."""
+    files: dict[str, str] = {}
+    for folder in ("policies",):
+        for path in sorted((BUNDLED / folder).rglob("*")):
+            if path.is_file():
+                files[path.relative_to(BUNDLED).as_posix()] = path.read_text("utf-8")
+    files["registry/environments.yaml"] = (BUNDLED / "registry" / "environments.yaml").read_text("utf-8")
+    files["registry/deployments/example-model.yaml"] = EXAMPLE
+    uses = f"{action_repo}/action@{ref}"
+    for name in WORKFLOWS:
+        text = (BUNDLED / "workflows" / name).read_text("utf-8")
+        files[f".github/workflows/{name}"] = text.replace("uses: ./base/action", f"uses: {uses}").replace(
+            "uses: ./action", f"uses: {uses}")
+    files[".gitignore-foureyes"] = ".foureyes/\nartifacts/\n"
+    return files
+
+
+def write(root: Path, files: dict[str, str], force: bool) -> InitResult:
+    result = InitResult()
+    for rel, content in files.items():
+        if rel == ".gitignore-foureyes":
+            _ensure_ignored(root, content, result)
+            continue
+        target = root / rel
+        if target.exists() and not force:
+            result.kept.append(rel)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, "utf-8")
+        result.written.append(rel)
+    return result
+
+
+def _ensure_ignored(root: Path, lines: str, result: InitResult) -> None:
+    gitignore = root / ".gitignore"
+    current = gitignore.read_text("utf-8") if gitignore.exists() else ""
+    missing = [line for line in lines.splitlines() if line not in current.splitlines()]
+    if missing:
+        gitignore.write_text(current + ("" if not current or current.endswith("\n") else "\n") + "\n".join(missing) + "\n")
+        result.written.append(".gitignore")
