@@ -509,7 +509,7 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
 
     from .deploy.provenance import Checker
     from .eventlog import iso, parse_time
-    from .history import governance_history, live_at
+    from .history import change_text, governance_history, live_at
 
     root = repo_root()
     if env_name or moment:
@@ -537,20 +537,12 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
         raise click.UsageError("give a deployment NAME, or --env and --at")
     checker = Checker(root, _provenance_source(root, Path(ledger), repo_name, token))
     rows = [r.to_json() for r in governance_history(root, name, ref, checker)]
-    lines = [f"{r['date'][:16]}  {r['event']:<17} {_change(r):<40} by {r['changed_by']:<14} "
+    lines = [f"{r['date'][:16]}  {r['event']:<17} {change_text(r):<40} by {r['changed_by']:<14} "
              f"{'approved by ' + ', '.join(r['approved_by']) + ' in PR #' + str(r['pr']) if r['pr'] else r['approval']}"
              for r in rows]
     _emit_table(fmt, rows, "\n".join(lines) or f"no history for {name}",
                 ["date", "commit", "event", "importance_before", "importance_after", "model_before", "model_after",
                  "fields", "changed_by", "approved_by", "pr", "approval"])
-
-
-def _change(row: dict) -> str:
-    if row["event"] == "change_importance":
-        return f"{row['importance_before']} -> {row['importance_after']}"
-    if row["event"] in ("replace_model", "create", "delete"):
-        return f"{row['model_before'] or '-'} -> {row['model_after'] or '-'}"
-    return ", ".join(row["fields"])
 
 
 @main.command()

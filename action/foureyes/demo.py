@@ -92,6 +92,7 @@ def run(directory: Path | None) -> int:
     click.echo(plan_markdown(plan))
     gate_demo(root, out)
     promotion_demo(root, out)
+    governance_demo(root, out)
     click.echo(f"\nDone. The scratch repository stays in {root}.")
     return 0
 
@@ -205,4 +206,62 @@ def promotion_demo(root: Path, out) -> None:
     commit_all(root, "hotfix: product-recs 2026.11.9", "Eve Hurry <eve@acme.example>")
     result = run("staging")
     click.echo(f"\nThe unapproved commit never reaches staging ({'refused' if result.violations else 'ERROR'}).")
+    record.close()
+    gitrepo.git(root, "reset", "-q", "--hard", "HEAD~1")  # the hotfix is reverted; main is approved again
+
+
+def governance_demo(root: Path, out) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from .deploy.provenance import Checker, LocalLedger
+    from .deploy.record import DEFAULT_PATH, SqliteRecord
+    from .history import change_text, governance_history
+    from .inventory import build, to_text
+    from .inventory_html import render
+    from .deploy.targets import write_atomically
+    from .plan import load_policy
+    from .timeout import due_action, plan_action
+
+    ledger = root / ".foureyes" / "prs"
+    say("Meanwhile Dana opened PR #43 (credit-limit v8, high importance); nobody has reviewed it.")
+    base = gitrepo.resolve(root, "main")
+    gitrepo.git(root, "checkout", "-q", "-b", "credit-v8")
+    edit(root / "registry" / "deployments" / "credit-limit.yaml", 'version: "7"', 'version: "8"')
+    edit(root / "registry" / "deployments" / "credit-limit.yaml", "/7/", "/8/")
+    head = commit_all(root, "credit-limit: serve v8")
+    gitrepo.git(root, "checkout", "-q", "main")
+    (ledger / "43.yaml").write_text(FACTS.format(reviews="  []").replace("number: 42", "number: 43")
+                                    + f"base: {base}\nhead: {head}\n", "utf-8")
+
+    say("The scheduled `foureyes timeout` job finds it pending past the 48h timeout of its level:")
+    policy = load_policy(gitrepo.GitTree(root, base))
+    rule = policy.rule("high")
+    now = datetime.now(timezone.utc)
+    since = now - timedelta(hours=50)
+    action = due_action(rule, since, None, now)
+    planned = plan_action(43, action, "high", rule, now - since, policy, "0 of 2 approvals", "acme")
+    click.echo(f"PR #43: {action} (pending 50h, timeout 48h). The comment it posts:\n  "
+               + planned.comment.splitlines()[1])
+    click.echo(f"It asks {', '.join('@acme/' + t for t in planned.teams)} to review again; a second run "
+               f"within 48h does nothing: {due_action(rule, since, now, now + timedelta(hours=1))}.")
+    record = SqliteRecord(root / DEFAULT_PATH)
+    record.add_event("timeout", "warning", f"PR #43: {action} after 50.0h pending (high)", data=planned.to_json())
+
+    say("$ foureyes inventory   (credit-limit needs approval: PR #43 is open)")
+    rows, envs = build(root, "main", record, LocalLedger(root, ledger).open_prs())
+    click.echo(to_text(rows, envs))
+    page = root / ".foureyes" / "site" / "index.html"
+    write_atomically(page, render(rows, envs, now.strftime("%Y-%m-%d %H:%M UTC"), "acme/models (demo)"))
+    click.echo(f"\n$ foureyes inventory --html {page.parent}   -> open {page.as_uri()} in a browser")
+
+    say("$ foureyes history fraud-scorer")
+    for r in governance_history(root, "fraud-scorer", "main", Checker(root, LocalLedger(root, ledger))):
+        who = f"approved by {', '.join(r.approved_by)} in PR #{r.pr}" if r.pr else r.approval
+        click.echo(f"  {r.date[:16]}  {r.event:<17} {change_text(r.to_json()):<32} by {r.changed_by}, {who}")
+
+    say("$ foureyes events   (the event log of everything above)")
+    from .eventlog import Filters, query
+
+    for e in query(record.db, Filters()):
+        click.echo(f"  {e['status']:<8} {e['type']:<21} {e['environment'] or '-':<11} {e['message'][:90]}")
     record.close()

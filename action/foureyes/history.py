@@ -80,6 +80,15 @@ def governance_history(root: Path, name: str, ref: str, checker) -> list[History
     return rows
 
 
+def change_text(row: dict) -> str:
+    """What a history row changed, as a person reads it."""
+    if row["event"] == "change_importance":
+        return f"{row['importance_before']} -> {row['importance_after']}"
+    if row["event"] in ("replace_model", "create", "delete"):
+        return f"{row['model_before'] or '-'} -> {row['model_after'] or '-'}"
+    return ", ".join(row["fields"])
+
+
 def live_at(history: list[dict], moment: str) -> dict[str, dict]:
     """What served in an environment at ``moment`` (ISO UTC), from the deploy record's history."""
     live: dict[str, dict] = {}

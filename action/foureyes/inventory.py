@@ -80,10 +80,10 @@ def to_csv(rows: list[Row], env_names: list[str]) -> str:
 
 
 def to_text(rows: list[Row], env_names: list[str]) -> str:
-    head = f"{'deployment':<24} {'importance':<10} {'status':<15} {'model':<28}" + "".join(f" {e:<12}" for e in env_names)
+    head = f"{'deployment':<24} {'importance':<10} {'status':<20} {'model':<28}" + "".join(f" {e:<12}" for e in env_names)
     lines = [head]
     for r in rows:
         status = r.status + (" " + ",".join(f"#{n}" for n in r.prs) if r.prs else "")
-        lines.append(f"{r.name:<24} {r.importance:<10} {status:<15} {r.model:<28}"
+        lines.append(f"{r.name:<24} {r.importance:<10} {status:<20} {r.model:<28}"
                      + "".join(f" {(r.environments.get(e) or '-'):<12}" for e in env_names))
     return "\n".join(lines)
