@@ -472,12 +472,10 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
     from .inventory import build, to_csv, to_text
 
     root = repo_root()
-    record = _local_record(root, record_path)
-    try:
+    # with --repo, open PRs and (unless --record is given) the deploy record come from GitHub
+    with _open_record(root, record_path, repo_name if not record_path else None, token) as record:
         source = _provenance_source(root, Path(ledger), repo_name, token)
         rows, envs = build(root, ref, record, source.open_prs())
-    finally:
-        record.close()
     if fmt == "csv":
         click.echo(to_csv(rows, envs), nl=False)
     else:
