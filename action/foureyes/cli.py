@@ -124,77 +124,30 @@ def gate(repo_name, number, token, local_file, base, head, publish, fmt) -> None
 
     Exit 0 approved, 1 pending or blocked, 2 error (never approved by mistake).
     """
-    from .gate import EXIT_CODES
-    from .report import reporter
-
-    if local_file:
-        if not base:
-            raise click.UsageError("--local needs --base")
-        result = gate_local(Path(local_file), base, head)
-    else:
-        result = gate_github(repo_name, number, token, publish)
-    reporter(fmt).gate(result)
-    sys.exit(EXIT_CODES[result.decision.state])
-
-
-def gate_local(facts_file: Path, base: str, head: str):
-    from .gate import decide
-    from .gitrepo import resolve
-    from .local import load_local_facts
-
-    root = repo_root()
-    return decide(root, lambda: load_local_facts(facts_file, root, base, resolve(root, head)))
-
-
-def gate_github(repo_name: str | None, number: int | None, token: str | None, publish: bool):
     import json
     import os
 
-    from .gate import decide
-    from .github.client import make_client
-    from .github.facts import fetch_facts
-    from .github.publish import post_status, publish as publish_result
-    from .gitrepo import ensure_commits
-    from .plan import load_policy
+    from .gate import EXIT_CODES, decide_local, decide_on_github
+    from .report import reporter
 
-    event = {}
-    if os.environ.get("GITHUB_EVENT_PATH"):
-        with open(os.environ["GITHUB_EVENT_PATH"], encoding="utf-8") as fh:
-            event = json.load(fh)
-    number = number or (event.get("pull_request") or {}).get("number")
-    if not repo_name or not number:
-        raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
     root = repo_root()
-    gh = make_client(token)
-    fetched = {}
+    if local_file:
+        if not base:
+            raise click.UsageError("--local needs --base")
+        result = decide_local(root, Path(local_file), base, head)
+    else:
+        event = {}
+        if os.environ.get("GITHUB_EVENT_PATH"):
+            with open(os.environ["GITHUB_EVENT_PATH"], encoding="utf-8") as fh:
+                event = json.load(fh)
+        number = number or (event.get("pull_request") or {}).get("number")
+        if not repo_name or not number:
+            raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
+        from .github.client import make_client
 
-    def load():
-        from .gitrepo import GitTree
-
-        # the teams to read come from the policy at the base the event names (or the default branch)
-        base_hint = (event.get("pull_request") or {}).get("base", {}).get("sha") or "HEAD"
-        if base_hint != "HEAD":
-            ensure_commits(root, [base_hint])
-        policy = load_policy(GitTree(root, base_hint))
-        facts, pr = fetch_facts(gh, repo_name, number, policy.approver_teams)
-        fetched["pr"] = pr
-        ensure_commits(root, [facts.base_sha, facts.head_sha])
-        return facts
-
-    result = decide(root, load)
-    if publish:
-        if fetched.get("pr") is not None:
-            from .notify import gate_notifications, notify
-
-            comment, requested = publish_result(gh, repo_name, fetched["pr"], result, warn=_warn)
-            if result.plan is not None:
-                url = getattr(fetched["pr"], "html_url", "") or ""
-                for note in gate_notifications(result, comment, requested, url):
-                    notify(result.plan.policy, note, warn=_warn)
-        elif (event.get("pull_request") or {}).get("head", {}).get("sha"):
-            # the PR could not be read: still mark its head, so nothing merges on a missing check
-            post_status(gh, repo_name, event["pull_request"]["head"]["sha"], result.decision)
-    return result
+        result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn)
+    reporter(fmt).gate(result)
+    sys.exit(EXIT_CODES[result.decision.state])
 
 
 def _warn(message: str) -> None:
@@ -233,7 +186,9 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, fmt) 
     """Reconcile ENV with the registry at HEAD, after re-checking every change's approval."""
     import os
 
-    from .deploy.reconcile import deploy as run_deploy
+    from .deploy.reconcile import branch_mismatch, current_branch, deploy as run_deploy
+    from .deploy.stores import open_record, provenance_source
+    from .notify import notify_deploy
     from .report import reporter
 
     root = repo_root()
@@ -241,71 +196,17 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, fmt) 
     # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local file
     given = click.get_current_context().get_parameter_source("repo_name") == click.core.ParameterSource.COMMANDLINE
     on_github = bool(repo_name) and (os.environ.get("GITHUB_ACTIONS") == "true" or given)
-    _check_branch(root, env_name)
-    with _open_record(root, record_path, repo_name if on_github and not record_path else None, token) as rec:
-        source = _provenance_source(root, Path(ledger), repo_name if on_github else None, token)
+    branch = os.environ.get("GITHUB_REF_NAME") or current_branch(root)
+    wrong = branch_mismatch(root, env_name, branch)
+    if wrong:
+        raise click.UsageError(wrong)
+    with open_record(root, record_path, repo_name if on_github and not record_path else None, token) as rec:
+        source = provenance_source(root, Path(ledger), repo_name if on_github else None, token)
         result = run_deploy(root, env_name, rec, source, dry_run=dry_run, progress=out.deploy_step,
                             only=set(only) if only else None)
-        _notify_deploy(root, result, rec)
+        notify_deploy(root, result, rec, warn=_warn)
     out.deploy(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
-
-
-def _notify_deploy(root: Path, result, record) -> None:
-    """Tell the policy's notifiers (policy as the deployed commit has it); never fails the deploy."""
-    from .gitrepo import GitTree
-    from .notify import deploy_notifications, notify
-    from .plan import load_policy
-    from .registry import ConfigError
-
-    notes = deploy_notifications(result)
-    if not notes:
-        return
-    try:
-        policy = load_policy(GitTree(root, result.commit))
-    except ConfigError as exc:
-        _warn(f"notifications skipped: {exc}")
-        return
-    for note in notes:
-        notify(policy, note, warn=_warn, record=record)
-
-
-def _check_branch(root: Path, env_name: str) -> None:
-    """An environment only deploys from its own branch (main -> staging, release/* -> production)."""
-    import os
-
-    from .deploy.reconcile import environment
-    from .gitrepo import git, resolve
-
-    env, _ = environment(root, resolve(root, "HEAD"), env_name)
-    branch = os.environ.get("GITHUB_REF_NAME") or git(root, "rev-parse", "--abbrev-ref", "HEAD").decode().strip()
-    if not env.matches_branch(branch):
-        raise click.UsageError(f"{env.name} deploys from {env.branch!r}, and this is {branch!r}")
-
-
-def _open_record(root: Path, path: str | None, repo_name: str | None, token: str | None):
-    import contextlib
-
-    from .deploy.record import DEFAULT_PATH, SqliteRecord
-
-    if repo_name:
-        from .deploy.github_record import GitHubRecord
-        from .github.client import make_client
-
-        return contextlib.closing(GitHubRecord(make_client(token), repo_name, root / DEFAULT_PATH))
-    record = SqliteRecord(Path(path) if path else root / DEFAULT_PATH)
-    return contextlib.closing(record)
-
-
-def _provenance_source(root: Path, ledger: Path, repo_name: str | None, token: str | None):
-    from .deploy.provenance import LocalLedger
-
-    if repo_name:
-        from .deploy.github_provenance import GitHubPRs
-        from .github.client import make_client
-
-        return GitHubPRs(make_client(token), repo_name, root)
-    return LocalLedger(root, ledger if ledger.is_absolute() else root / ledger)
 
 
 @main.command()
@@ -378,48 +279,26 @@ def rollback(name, env_name, to_version, record_path, repo_name, base_branch, to
 
     Locally: a branch with one commit, and its patch on stdout. With --repo: a branch and a PR.
     """
-    from .deploy.rollback import RollbackError, open_pull_request, prepare
-    from .gitrepo import GitTree, git, resolve
-    from .registry import DEPLOYMENTS_DIR
+    from .deploy.rollback import RollbackError, commit_locally, open_pull_request, prepare
+    from .deploy.stores import open_record
+    from .gitrepo import resolve
 
     root = repo_root()
-    path = f"{DEPLOYMENTS_DIR}/{name}.yaml"
     base_sha = resolve(root, base_branch if repo_name else "HEAD")
-    data = GitTree(root, base_sha).read(path)
-    if data is None:
-        raise click.ClickException(f"{path} does not exist at {base_branch if repo_name else 'HEAD'}")
-    text = data.decode("utf-8")
-    from .yamlload import loads
-
-    current = (loads(text, path) or {}).get("model", {})
-    with _open_record(root, record_path, repo_name if not record_path else None, token) as record:
+    with open_record(root, record_path, repo_name if not record_path else None, token) as record:
         history = record.history(env_name, name)
     try:
-        change = prepare(text, path, name, env_name, current, history, to_version)
+        change = prepare(root, base_sha, name, env_name, history, to_version)
     except RollbackError as exc:
         click.echo(f"foureyes: {exc}", err=True)
         sys.exit(EXIT_FAILED)
     if repo_name:
-        from .github.client import api_errors, describe, make_client
-        from .errors import EvaluationError
+        from .github.client import make_client
 
-        blob_sha = git(root, "rev-parse", f"{base_sha}:{path}").decode().strip()
-        try:
-            url = open_pull_request(make_client(token), repo_name, change, base_branch, base_sha, blob_sha)
-        except api_errors() as exc:
-            raise EvaluationError(describe(exc)) from None
+        url = open_pull_request(make_client(token), repo_name, change, base_branch, base_sha)
         click.echo(f"opened {url}: {change.title}")
         return
-    if git(root, "status", "--porcelain", "--", path).strip():
-        raise click.ClickException(f"{path} has uncommitted changes")
-    git(root, "checkout", "-q", "-b", change.branch)
-    try:
-        (root / path).write_text(change.text, "utf-8")
-        git(root, "add", "--", path)
-        git(root, "commit", "-q", "-m", change.title, "-m", change.body)
-        click.echo(git(root, "format-patch", "-1", "--stdout").decode())
-    finally:
-        git(root, "checkout", "-q", "-")
+    click.echo(commit_locally(root, change))
     click.echo(f"# branch {change.branch} holds the rollback: push it and open a PR", err=True)
 
 
@@ -469,12 +348,13 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
     """Every deployment: importance, owners, model, Approved or Needs approval, what each environment serves."""
     from datetime import datetime, timezone
 
+    from .deploy.stores import open_record, provenance_source
     from .inventory import build, to_csv, to_text
 
     root = repo_root()
     # with --repo, open PRs and (unless --record is given) the deploy record come from GitHub
-    with _open_record(root, record_path, repo_name if not record_path else None, token) as record:
-        source = _provenance_source(root, Path(ledger), repo_name, token)
+    with open_record(root, record_path, repo_name if not record_path else None, token) as record:
+        source = provenance_source(root, Path(ledger), repo_name, token)
         rows, envs = build(root, ref, record, source.open_prs())
     if fmt == "csv":
         click.echo(to_csv(rows, envs), nl=False)
@@ -506,6 +386,7 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
     from datetime import datetime, timezone
 
     from .deploy.provenance import Checker
+    from .deploy.stores import provenance_source
     from .eventlog import iso, parse_time
     from .history import change_text, governance_history, live_at
 
@@ -533,7 +414,7 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
         return
     if not name:
         raise click.UsageError("give a deployment NAME, or --env and --at")
-    checker = Checker(root, _provenance_source(root, Path(ledger), repo_name, token))
+    checker = Checker(root, provenance_source(root, Path(ledger), repo_name, token))
     rows = [r.to_json() for r in governance_history(root, name, ref, checker)]
     lines = [f"{r['date'][:16]}  {r['event']:<17} {change_text(r):<40} by {r['changed_by']:<14} "
              f"{'approved by ' + ', '.join(r['approved_by']) + ' in PR #' + str(r['pr']) if r['pr'] else r['approval']}"

@@ -47,3 +47,48 @@ def _error(plan: Plan | None, message: str) -> Decision:
 
 
 EXIT_CODES = {"approved": 0, "pending": 1, "blocked": 1, "error": 2}
+
+
+def decide_local(root: Path, facts_file: Path, base: str, head: str) -> GateResult:
+    from .gitrepo import resolve
+    from .local import load_local_facts
+
+    return decide(root, lambda: load_local_facts(facts_file, root, base, resolve(root, head)))
+
+
+def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, publish: bool, warn) -> GateResult:
+    """Fetch the PR, decide, and (with ``publish``) set the status, the sticky comment, review
+    requests and notifications. ``event`` is the webhook payload, when there is one."""
+    from .github.facts import fetch_facts
+    from .github.publish import post_status, publish as publish_result
+    from .gitrepo import GitTree, ensure_commits
+    from .notify import gate_notifications, notify
+    from .plan import load_policy
+
+    pull_event = event.get("pull_request") or {}
+    fetched = {}
+
+    def load():
+        # the teams to read come from the policy at the base the event names (or the default branch)
+        base_hint = pull_event.get("base", {}).get("sha") or "HEAD"
+        if base_hint != "HEAD":
+            ensure_commits(root, [base_hint])
+        policy = load_policy(GitTree(root, base_hint))
+        facts, pr = fetch_facts(gh, repo_name, number, policy.approver_teams)
+        fetched["pr"] = pr
+        ensure_commits(root, [facts.base_sha, facts.head_sha])
+        return facts
+
+    result = decide(root, load)
+    if not publish:
+        return result
+    pr = fetched.get("pr")
+    if pr is not None:
+        comment, requested = publish_result(gh, repo_name, pr, result, warn=warn)
+        if result.plan is not None:
+            for note in gate_notifications(result, comment, requested, getattr(pr, "html_url", "") or ""):
+                notify(result.plan.policy, note, warn=warn)
+    elif pull_event.get("head", {}).get("sha"):
+        # the PR could not be read: still mark its head, so nothing merges on a missing check
+        post_status(gh, repo_name, pull_event["head"]["sha"], result.decision)
+    return result

@@ -152,3 +152,21 @@ def deploy_notifications(result) -> list[Notification]:
     return [Notification("deploy_succeeded", f"Deployed to {env}",
                          "\n".join(f"{s.name}: {s.action.replace('_', ' ')}" for s in result.steps),
                          data={"environment": env})]
+
+
+def notify_deploy(root, result, record, warn) -> None:
+    """Tell the policy's notifiers (the policy as the deployed commit has it); never fails a deploy."""
+    from .gitrepo import GitTree
+    from .plan import load_policy
+    from .registry import ConfigError
+
+    notes = deploy_notifications(result)
+    if not notes:
+        return
+    try:
+        policy = load_policy(GitTree(root, result.commit))
+    except ConfigError as exc:
+        warn(f"notifications skipped: {exc}")
+        return
+    for note in notes:
+        notify(policy, note, warn=warn, record=record)

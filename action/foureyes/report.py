@@ -313,7 +313,7 @@ def gate_markdown(result) -> str:
         parts += ["### The owner's reason", "", quoted, ""]
     parts += ["### Approvals", ""]
     if d.approvals:
-        parts += [f"- counted: " + ", ".join(f"@{a.login}" for a in d.approvals)]
+        parts += ["- counted: " + ", ".join(f"@{a.login}" for a in d.approvals)]
     else:
         parts += ["- counted: none yet"]
     for i in d.ignored:

@@ -90,7 +90,7 @@ def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=N
             continue
         fetched = {}
 
-        def load(number=pr.number):
+        def load(number=pr.number, fetched=fetched):
             facts, full = fetch_facts(gh, repo_name, number, default_policy.approver_teams)
             fetched["pr"] = full
             gitrepo.ensure_commits(root, [facts.base_sha, facts.head_sha])

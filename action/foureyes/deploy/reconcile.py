@@ -69,6 +69,16 @@ def environment(root: Path, commit: str, name: str) -> tuple[Environment, list[E
     raise ConfigError(f"no environment {name!r} in {ENVIRONMENTS_FILE} (known: {', '.join(e.name for e in envs)})")
 
 
+def current_branch(root: Path) -> str:
+    return gitrepo.git(root, "rev-parse", "--abbrev-ref", "HEAD").decode().strip()
+
+
+def branch_mismatch(root: Path, env_name: str, branch: str) -> str | None:
+    """An environment only deploys from its own branch (main -> staging, release/* -> production)."""
+    env, _ = environment(root, gitrepo.resolve(root, "HEAD"), env_name)
+    return None if env.matches_branch(branch) else f"{env.name} deploys from {env.branch!r}, and this is {branch!r}"
+
+
 def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Environment]):
     """The deployments at ``commit`` that belong in ``env``, validated with the schemas there."""
     tree = gitrepo.GitTree(root, commit)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
-from ..yamlload import StrictLoader
+from .. import gitrepo
+from ..registry import DEPLOYMENTS_DIR
+from ..yamlload import StrictLoader, loads
 
 
 class RollbackError(Exception):
@@ -28,6 +31,7 @@ class Rollback:
     target: dict  # the model to restore
     approval: dict  # how the restored model was approved when it was deployed
     text: str  # the new file content
+    blob_sha: str = ""  # the file being replaced (the contents API wants it; git computes GitHub's id)
 
     @property
     def branch(self) -> str:
@@ -80,24 +84,53 @@ def replace_model_block(text: str, model: dict) -> str:
     raise RollbackError("the deployment file has no model block")
 
 
-def prepare(text: str, path: str, name: str, environment: str, current: dict, history: list[dict],
+def prepare(root: Path, base_sha: str, name: str, environment: str, history: list[dict],
             to_version: str | None) -> Rollback:
+    """The rollback of ``name`` in ``environment``, written against the deployment file at ``base_sha``."""
+    path = f"{DEPLOYMENTS_DIR}/{name}.yaml"
+    data = gitrepo.GitTree(root, base_sha).read(path)
+    if data is None:
+        raise RollbackError(f"{path} does not exist at {base_sha[:12]}")
+    text = data.decode("utf-8")
+    current = (loads(text, path) or {}).get("model", {})
     entry = choose(history, name, environment, current, to_version)
     target = entry["data"]["model"]
+    blob = gitrepo.git(root, "rev-parse", f"{base_sha}:{path}").decode().strip()
     return Rollback(name, environment, path, current, target, entry.get("approval", {}),
-                    replace_model_block(text, target))
+                    replace_model_block(text, target), blob)
 
 
-def open_pull_request(gh, repo_name: str, rollback: Rollback, base_branch: str, base_sha: str, blob_sha: str) -> str:
+def commit_locally(root: Path, rollback: Rollback) -> str:
+    """A branch with the rollback commit (the current branch stays checked out); returns its patch."""
+    git = gitrepo.git
+    if git(root, "status", "--porcelain", "--", rollback.path).strip():
+        raise RollbackError(f"{rollback.path} has uncommitted changes")
+    git(root, "checkout", "-q", "-b", rollback.branch)
+    try:
+        (root / rollback.path).write_text(rollback.text, "utf-8")
+        git(root, "add", "--", rollback.path)
+        git(root, "commit", "-q", "-m", rollback.title, "-m", rollback.body)
+        return git(root, "format-patch", "-1", "--stdout").decode()
+    finally:
+        git(root, "checkout", "-q", "-")
+
+
+def open_pull_request(gh, repo_name: str, rollback: Rollback, base_branch: str, base_sha: str) -> str:
     """A branch at the base commit, the file changed on it, and a PR: three API calls."""
     import base64
 
+    from ..errors import EvaluationError
+    from ..github.client import api_errors, describe
+
     repo = f"/repos/{repo_name}"
     req = gh.requester
-    req.requestJsonAndCheck("POST", f"{repo}/git/refs", input={"ref": f"refs/heads/{rollback.branch}", "sha": base_sha})
-    req.requestJsonAndCheck("PUT", f"{repo}/contents/{rollback.path}", input={
-        "message": rollback.title, "branch": rollback.branch, "sha": blob_sha,
-        "content": base64.b64encode(rollback.text.encode()).decode()})
-    _, pr = req.requestJsonAndCheck("POST", f"{repo}/pulls", input={
-        "title": rollback.title, "head": rollback.branch, "base": base_branch, "body": rollback.body})
+    try:
+        req.requestJsonAndCheck("POST", f"{repo}/git/refs", input={"ref": f"refs/heads/{rollback.branch}", "sha": base_sha})
+        req.requestJsonAndCheck("PUT", f"{repo}/contents/{rollback.path}", input={
+            "message": rollback.title, "branch": rollback.branch, "sha": rollback.blob_sha,
+            "content": base64.b64encode(rollback.text.encode()).decode()})
+        _, pr = req.requestJsonAndCheck("POST", f"{repo}/pulls", input={
+            "title": rollback.title, "head": rollback.branch, "base": base_branch, "body": rollback.body})
+    except api_errors() as exc:
+        raise EvaluationError(describe(exc)) from None
     return pr["html_url"]
