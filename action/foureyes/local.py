@@ -41,6 +41,8 @@ def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | N
         raise _fail(name, f"unknown field {sorted(unknown)[0]!r}")
     accounts = {}
     by_email = {}
+    if not isinstance(doc.get("accounts") or {}, dict):
+        raise _fail(name, "accounts must map login to {id, type, emails}")
     for login, info in (doc.get("accounts") or {}).items():
         info = info or {}
         if not isinstance(info, dict) or not isinstance(info.get("id", 0), int):
@@ -59,12 +61,18 @@ def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | N
     fork = gitrepo.merge_base(root, base, head)
     commits = read_commits(root, fork, head, by_email)
     teams, pending = {}, {}
+    if not isinstance(doc.get("teams") or {}, dict):
+        raise _fail(name, "teams must map org/team to {members: [...], pending: [...]}")
     for team, info in (doc.get("teams") or {}).items():
         key = str(team).lstrip("@").lower()
         teams[key] = frozenset(account(m).id for m in (info or {}).get("members", []))
         pending[key] = frozenset(account(m).id for m in (info or {}).get("pending", []))
     reviews = []
+    if not isinstance(doc.get("reviews") or [], list):
+        raise _fail(name, "reviews must be a list of {user, state, commit}")
     for i, item in enumerate(doc.get("reviews") or [], start=1):
+        if not isinstance(item, dict) or "user" not in item:
+            raise _fail(name, f"reviews[{i - 1}] must be a mapping with user, state and commit")
         state = str(item.get("state", "")).upper()
         if state not in STATES:
             raise _fail(name, f"reviews[{i - 1}].state must be one of {', '.join(sorted(STATES))}")

@@ -261,6 +261,8 @@ def _load_checked(data: bytes, file: str, schema_name: str):
     """Load a YAML config file and check it against a bundled schema; raises LoadError."""
     text = yamlload.decode(data, file)
     doc = yamlload.loads(text, file)
+    if doc is None:
+        raise LoadError(file, "the file is empty", 1, 1)
     schema = _bundled_schema(schema_name)
     if not schema.is_valid(doc):
         path, message, at_key = schema.errors(doc)[0]
