@@ -146,6 +146,13 @@ def gate(repo_name, number, token, local_file, base, head, publish, fmt) -> None
         from .github.client import make_client
 
         result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn)
+    from .gate import record_decision
+
+    record = _local_record(root, None)
+    try:
+        record_decision(record, result)
+    finally:
+        record.close()
     reporter(fmt).gate(result)
     sys.exit(EXIT_CODES[result.decision.state])
 
@@ -434,10 +441,13 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
 @click.option("--grep", "text", help="Text search in the message and data.")
 @click.option("--prune", is_flag=True, help="Delete events older than the retention window, then list.")
 @click.option("--retention-days", type=click.IntRange(min=1), default=90, show_default=True, envvar="FOUREYES_RETENTION_DAYS")
+@click.option("--repo", "repo_name", help="First import the event logs that workflow runs uploaded as artifacts.")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token with actions: read (default: $GITHUB_TOKEN).")
 @RECORD
 @TABLE_FORMAT
 @fail_closed
-def events(deployment, environment, event_type, status, since, until, text, prune, retention_days, record_path, fmt):
+def events(deployment, environment, event_type, status, since, until, text, prune, retention_days, repo_name, token,
+           record_path, fmt):
     """The event log: filter, search, export (json, csv) and prune."""
     from datetime import datetime, timezone
 
@@ -452,6 +462,12 @@ def events(deployment, environment, event_type, status, since, until, text, prun
         raise click.BadParameter(str(exc)) from None
     record = _local_record(root, record_path)
     try:
+        if repo_name:
+            from .github.client import make_client
+            from .github.events import pull_events
+
+            added = pull_events(make_client(token), repo_name, token or "", record, warn=_warn)
+            click.echo(f"imported {added} event(s) from {repo_name}'s workflow runs", err=True)
         if prune:
             gone = prune_events(record.db, now, retention_days)
             click.echo(f"pruned {gone} event(s) older than {retention_days} days", err=True)

@@ -47,6 +47,18 @@ def _error(plan: Plan | None, message: str) -> Decision:
 
 
 EXIT_CODES = {"approved": 0, "pending": 1, "blocked": 1, "error": 2}
+EVENT_STATUS = {"approved": "ok", "pending": "info", "blocked": "warning", "error": "failing"}
+
+
+def record_decision(record, result: GateResult) -> None:
+    """Put the decision in the event log."""
+    d = result.decision
+    pr = f"PR #{result.facts.number}: " if result.facts is not None else ""
+    deployments = sorted({e.deployment for e in result.plan.events if e.deployment}) if result.plan else []
+    record.add_event("gate", EVENT_STATUS[d.state], f"{pr}{d.state}: {d.description}",
+                     deployments[0] if len(deployments) == 1 else None, None,
+                     {"decision": d.state, "level": d.level, "approvals": [a.login for a in d.approvals],
+                      "deployments": deployments, "head": result.plan.head if result.plan else None})
 
 
 def decide_local(root: Path, facts_file: Path, base: str, head: str) -> GateResult:

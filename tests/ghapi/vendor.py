@@ -48,6 +48,8 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/pulls", "get", "200"),
     ("/repos/{owner}/{repo}/commits/{ref}/statuses", "get", "200"),
     ("/repos/{owner}/{repo}/pulls/{pull_number}", "patch", "200"),
+    # events: the event logs of workflow runs, kept as artifacts
+    ("/repos/{owner}/{repo}/actions/artifacts", "get", "200"),
 ]
 ERROR_SCHEMA = "basic-error"
 WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed")}
