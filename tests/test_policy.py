@@ -209,3 +209,12 @@ def test_json_shape():
     assert data["decision"] == "pending" and data["approvals"] == ["alice"]
     assert data["ignored"] == [{"login": "dana", "reason": "author", "detail": "the PR author cannot approve their own change"}]
     assert HEAD  # the head used by every fixture
+
+
+def test_a_pinned_user_id_stops_a_renamed_or_reused_login():
+    pol = with_policy_change('users: []\n  teams: ["@acme/mlops-admins"]',
+                             'users: [{login: "@erin", id: 204}]\n  teams: []')
+    assert evaluate(make_plan(event(level="low"), pol=pol), facts(approve(ERIN), members=())).state == "approved"
+    impostor = Account("erin", 9999)  # the login now belongs to someone else
+    d = evaluate(make_plan(event(level="low"), pol=pol), facts(approve(impostor), members=()))
+    assert d.state == "pending" and "listed with account id 204, and this account is 9999" in d.ignored[0].detail

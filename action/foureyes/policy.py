@@ -97,8 +97,12 @@ def latest_verdicts(reviews: list[Review]) -> tuple[dict, list[Review]]:
 
 
 def is_approver(account: Account, policy: Policy, facts: PRFacts) -> tuple[bool, str]:
-    if account.login.lower() in policy.approver_users:
-        return True, ""
+    login = account.login.lower()
+    if login in policy.approver_users:
+        pinned = policy.approver_ids.get(login)
+        if pinned is None or pinned == account.id:
+            return True, ""
+        return False, f"@{account.login} is listed with account id {pinned}, and this account is {account.id}"
     pending_in = []
     for team in policy.approver_teams:
         if account.id is not None and account.id in facts.team_members.get(team, frozenset()):

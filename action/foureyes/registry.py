@@ -322,6 +322,7 @@ def parse_duration(text: str) -> int:
 class Policy:
     approver_users: frozenset[str]  # lower-case logins
     approver_teams: tuple[str, ...]  # "org/slug"
+    approver_ids: dict  # lower-case login -> the numeric id the policy pins, when it pins one
     levels: dict
     require_approval_for: frozenset[str]
     governance_level: str
@@ -350,7 +351,9 @@ class Policy:
 def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
     doc = _load_checked(data, file, "approval.schema.json")
     approvers = doc["approvers"]
-    users = frozenset(u[1:].lower() for u in approvers.get("users", []))
+    entries = [u if isinstance(u, dict) else {"login": u} for u in approvers.get("users", [])]
+    users = frozenset(e["login"][1:].lower() for e in entries)
+    pinned = {e["login"][1:].lower(): e["id"] for e in entries if "id" in e}
     teams = tuple(t[1:].lower() for t in approvers.get("teams", []))
     if not users and not teams:
         raise LoadError(file, "approvers: list at least one user or team, or nobody can ever approve", 1, 1)
@@ -367,6 +370,7 @@ def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
     return Policy(
         approver_users=users,
         approver_teams=teams,
+        approver_ids=pinned,
         levels=levels,
         require_approval_for=frozenset(doc.get("require_approval_for", EVENT_TYPES)),
         governance_level=governance.get("level", "critical"),
