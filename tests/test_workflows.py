@@ -56,3 +56,11 @@ def test_actions_are_pinned_to_commits():
         for ref in re.findall(r"(?m)^\s*(?:- )?uses:\s*([^\s#]+)", path.read_text()):
             if not ref.startswith("./"):
                 assert re.search(r"@[0-9a-f]{40}$", ref), f"{path.name}: {ref} is not pinned to a commit"
+
+
+def test_no_job_is_named_like_the_status_it_guards():
+    """A job's check run named `foureyes/approval` would satisfy the required check by merely
+    succeeding; the decision must come from the status the gate sets."""
+    for path in WORKFLOWS:
+        for job_id, job in load(path)["jobs"].items():
+            assert job.get("name", job_id) not in ("foureyes/approval",), f"{path.name}: job {job_id}"
