@@ -138,3 +138,11 @@ def test_events_retention_at_the_edge_of_the_window(repo, cli):
     assert [e["message"] for e in kept] == ["recent"]
     since = json.loads(cli("events", "--since", "2d", "--format", "json").stdout)
     assert [e["message"] for e in since] == ["recent"]
+
+
+def test_inventory_flags_a_direct_push_as_an_unapproved_change(scripted, cli):
+    scripted.replace(FRAUD, 'version: "13"', 'version: "14"')
+    scripted.commit("hotfix", "Eve Hurry <eve@acme.example>")
+    rows = {r["name"]: r for r in json.loads(cli("inventory", "--format", "json").stdout)}
+    assert rows["fraud-scorer"]["status"] == "Unapproved change"
+    assert rows["eta-model"]["status"] == "Approved" and rows["credit-limit"]["status"] == "Needs approval"

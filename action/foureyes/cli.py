@@ -360,9 +360,11 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
 
     root = repo_root()
     # with --repo, open PRs and (unless --record is given) the deploy record come from GitHub
+    from .deploy.provenance import Checker
+
     with open_record(root, record_path, repo_name if not record_path else None, token) as record:
         source = provenance_source(root, Path(ledger), repo_name, token)
-        rows, envs = build(root, ref, record, source.open_prs())
+        rows, envs = build(root, ref, record, source.open_prs(), checker=Checker(root, source))
     if fmt == "csv":
         click.echo(to_csv(rows, envs), nl=False)
     else:

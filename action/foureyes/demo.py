@@ -248,7 +248,8 @@ def governance_demo(root: Path, out) -> None:
     record.add_event("timeout", "warning", f"PR #43: {action} after 50.0h pending (high)", data=planned.to_json())
 
     say("$ foureyes inventory   (credit-limit needs approval: PR #43 is open)")
-    rows, envs = build(root, "main", record, LocalLedger(root, ledger).open_prs())
+    source = LocalLedger(root, ledger)
+    rows, envs = build(root, "main", record, source.open_prs(), checker=Checker(root, source))
     click.echo(to_text(rows, envs))
     page = root / ".foureyes" / "site" / "index.html"
     write_atomically(page, render(rows, envs, now.strftime("%Y-%m-%d %H:%M UTC"), "acme/models (demo)"))

@@ -13,7 +13,7 @@ from . import gitrepo
 from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
 from .yamlload import LoadError, loads
 
-APPROVED, NEEDS_APPROVAL = "Approved", "Needs approval"
+APPROVED, NEEDS_APPROVAL, UNAPPROVED = "Approved", "Needs approval", "Unapproved change"
 
 
 @dataclass
@@ -32,8 +32,22 @@ class Row:
         return dict(self.__dict__)
 
 
-def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_depth: int = 5) -> tuple[list[Row], list[str]]:
-    """Rows for the deployments at ``ref``, and the environment names (in promotion order)."""
+def last_commits(root: Path, commit: str) -> dict[str, str]:
+    """The last first-parent commit that changed each deployment file, in one `git log`."""
+    out = gitrepo.git(root, "log", "--first-parent", "--format=%x00%H", "--name-only", commit, "--", DEPLOYMENTS_DIR)
+    last: dict[str, str] = {}
+    for block in out.decode().split("\x00")[1:]:
+        sha, *paths = block.split("\n")
+        for path in filter(None, paths):
+            last.setdefault(path, sha)
+    return last
+
+
+def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_depth: int = 5,
+          checker=None) -> tuple[list[Row], list[str]]:
+    """Rows for the deployments at ``ref``, and the environment names (in promotion order).
+    With a provenance ``checker``, a deployment whose last change on ``ref`` did not come through
+    an approved PR (a direct push) is an "Unapproved change"."""
     commit = gitrepo.resolve(root, ref)
     tree = gitrepo.GitTree(root, commit)
     env_data = tree.read(ENVIRONMENTS_FILE)
@@ -45,6 +59,12 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
             if path.startswith(DEPLOYMENTS_DIR + "/") and path.endswith(".yaml"):
                 touched.setdefault(path.rsplit("/", 1)[1][:-5], []).append(number)
     served = {env: record.entries(env) for env in env_names}
+    unapproved: dict[str, str] = {}
+    if checker is not None:
+        last = last_commits(root, commit)
+        _, violations = checker.check(sorted({last[p] for p in paths if p in last}))
+        bad = {v.commit for v in violations}
+        unapproved = {p: sha for p, sha in last.items() if sha in bad}
     deploys = record.history()
     rows = []
     for path, data in sorted(tree.read_many(paths).items()):
@@ -60,7 +80,8 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
         rows.append(Row(
             name=name, importance=str(doc.get("importance", "")), owners=owners,
             model=f"{model.get('name')} v{model.get('version')}",
-            status=NEEDS_APPROVAL if name in touched else APPROVED, prs=touched.get(name, []),
+            status=UNAPPROVED if path in unapproved else NEEDS_APPROVAL if name in touched else APPROVED,
+            prs=touched.get(name, []),
             environments={env: (served[env][name].model.get("version") if name in served[env]
                                 and served[env][name].status == "success" else None) for env in env_names},
             history=[h for h in reversed(deploys) if h["name"] == name and h["status"] != "in_progress"][:history_depth],

@@ -102,7 +102,7 @@ def render(rows: list[Row], env_names: list[str], generated_at: str, repository:
 <div class="controls"><input id="q" type="search" placeholder="Filter: name, owner, model…" aria-label="Filter">
 <select id="importance" aria-label="Importance"><option value="">any importance</option>{options}</select>
 <select id="status" aria-label="Status"><option value="">any status</option>
-<option>Approved</option><option>Needs approval</option></select><span id="count"></span></div>
+<option>Approved</option><option>Needs approval</option><option>Unapproved change</option></select><span id="count"></span></div>
 <table id="inventory"><thead><tr><th>deployment</th><th>importance</th><th>status</th><th>owners</th>
 <th>model</th>{head}<th>recent history</th></tr></thead>
 <tbody>{''.join(body)}</tbody></table>
