@@ -1,0 +1,47 @@
+"""The composite action's run step, executed the way the runner does (bash -eo pipefail) with a
+stand-in foureyes: inputs reach the command as arguments, and exit codes map as documented."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ACTION = yaml.safe_load((Path(__file__).parents[1] / "action" / "action.yml").read_text())
+SCRIPT = next(s for s in ACTION["runs"]["steps"] if s.get("id") == "run")["run"]
+
+
+@pytest.fixture
+def runner_temp(tmp_path):
+    fake = tmp_path / "foureyes-venv" / "bin" / "foureyes"
+    fake.parent.mkdir(parents=True)
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "arg:$a"; done\nexit "${FAKE_RC:-0}"\n')
+    fake.chmod(0o755)
+    return tmp_path
+
+
+def run(runner_temp, command, args="", rc=0, fail_on_pending="false"):
+    env = dict(os.environ, RUNNER_TEMP=str(runner_temp), FOUREYES_COMMAND=command, FOUREYES_ARGS=args,
+               FOUREYES_FORMAT="auto", FOUREYES_FAIL_ON_PENDING=fail_on_pending, FAKE_RC=str(rc))
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", SCRIPT], env=env,
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("command, rc, fail_on_pending, expected", [
+    ("gate", 0, "false", 0), ("gate", 1, "false", 0), ("gate", 1, "true", 1), ("gate", 2, "false", 2),
+    ("validate", 1, "false", 1), ("deploy", 1, "false", 1), ("timeout", 2, "false", 2),
+])
+def test_exit_codes(runner_temp, command, rc, fail_on_pending, expected):
+    assert run(runner_temp, command, rc=rc, fail_on_pending=fail_on_pending).returncode == expected
+
+
+def test_arguments_are_words_not_code(runner_temp):
+    result = run(runner_temp, "plan", args="--base main; touch /tmp/pwned $(id)")
+    assert "arg:main;" in result.stdout and "arg:$(id)" in result.stdout
+    assert result.returncode == 0
+
+
+def test_unknown_command_is_refused(runner_temp):
+    result = run(runner_temp, "rm")
+    assert result.returncode == 2 and "unknown command 'rm'" in result.stdout
