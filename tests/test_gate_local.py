@@ -169,3 +169,10 @@ def test_text_and_markdown_output(pr, cli, tmp_path):
     md = cli("gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "markdown").output
     assert md.startswith("<!-- foureyes:approval -->") and "> why" in md
     assert "not counted: @dana (author" in md and "**Missing:** 1 more approval(s)" in md
+
+
+def test_unknown_base_is_named_as_such(pr, cli, tmp_path):
+    path = tmp_path / "f.yaml"
+    path.write_text(FACTS.format(body='"why"', reviews="[]"))
+    result = cli("gate", "--local", str(path), "--base", "nope", "--head", "pr", "--format", "json")
+    assert result.exit_code == 2 and "unknown git revision 'nope'" in json.loads(result.stdout)["blocking"][0]["detail"]

@@ -58,7 +58,8 @@ def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | N
             raise _fail(name, f"{login!r} is not listed under accounts")
         return accounts[key]
 
-    fork = gitrepo.merge_base(root, base, head)
+    base_sha = gitrepo.resolve(root, base)
+    fork = gitrepo.merge_base(root, base_sha, head)
     commits = read_commits(root, fork, head, by_email)
     teams, pending = {}, {}
     if not isinstance(doc.get("teams") or {}, dict):
@@ -84,7 +85,7 @@ def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | N
     return PRFacts(
         number=int(doc.get("number", 1)),
         author=account(doc["author"]),
-        base_sha=gitrepo.resolve(root, base),
+        base_sha=base_sha,
         head_sha=head,
         body=str(doc.get("body") or ""),
         commits=commits,
