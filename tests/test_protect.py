@@ -27,6 +27,7 @@ def test_protect_then_check_reports_no_drift(gh, cli):
     rules = {r["type"]: r.get("parameters") for r in ruleset["rules"]}
     assert rules["pull_request"]["require_code_owner_review"] and rules["pull_request"]["require_last_push_approval"]
     assert rules["pull_request"]["dismiss_stale_reviews_on_push"]
+    assert rules["pull_request"]["allowed_merge_methods"] == ["merge", "squash"]
     assert {"context": "foureyes/approval", "integration_id": 4242} in rules["required_status_checks"]["required_status_checks"]
     assert "non_fast_forward" in rules and "deletion" in rules
     assert ruleset["conditions"]["ref_name"]["include"] == ["~DEFAULT_BRANCH", "refs/heads/main", "refs/heads/release/*"]

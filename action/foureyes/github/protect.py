@@ -142,7 +142,9 @@ def desired_ruleset(envs: list[Environment], app_id: int | None) -> dict:
             {"type": "pull_request", "parameters": {
                 "required_approving_review_count": 1, "dismiss_stale_reviews_on_push": True,
                 "require_code_owner_review": True, "require_last_push_approval": True,
-                "required_review_thread_resolution": False}},
+                "required_review_thread_resolution": False,
+                # rebase merges rewrite commits, so a deploy could not trace them to the approved PR
+                "allowed_merge_methods": ["merge", "squash"]}},
             {"type": "required_status_checks", "parameters": {
                 "strict_required_status_checks_policy": False, "required_status_checks": checks}},
             {"type": "non_fast_forward"},
