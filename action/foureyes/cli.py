@@ -352,16 +352,15 @@ def _emit_table(fmt: str, rows: list[dict], text: str, csv_columns: list[str]) -
 @TABLE_FORMAT
 @fail_closed
 def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None:
-    """Every deployment: importance, owners, model, Approved or Needs approval, what each environment serves."""
+    """Every deployment: importance, owners, model, approval status, what each environment serves."""
     from datetime import datetime, timezone
 
+    from .deploy.provenance import Checker
     from .deploy.stores import open_record, provenance_source
     from .inventory import build, to_csv, to_text
 
     root = repo_root()
     # with --repo, open PRs and (unless --record is given) the deploy record come from GitHub
-    from .deploy.provenance import Checker
-
     with open_record(root, record_path, repo_name if not record_path else None, token) as record:
         source = provenance_source(root, Path(ledger), repo_name, token)
         rows, envs = build(root, ref, record, source.open_prs(), checker=Checker(root, source))
@@ -395,7 +394,7 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
     from datetime import datetime, timezone
 
     from .deploy.provenance import Checker
-    from .deploy.stores import provenance_source
+    from .deploy.stores import open_record, provenance_source
     from .eventlog import iso, parse_time
     from .history import change_text, governance_history, live_at
 
@@ -407,11 +406,8 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
             when = iso(parse_time(moment, datetime.now(timezone.utc)))
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--at") from None
-        record = _local_record(root, record_path)
-        try:
+        with open_record(root, record_path, repo_name if not record_path else None, token) as record:
             live = live_at(record.history(env_name), when)
-        finally:
-            record.close()
         rows = [{"deployment": n, "model": h["data"].get("model", {}).get("name"),
                  "version": h["data"].get("model", {}).get("version"), "deployed_at": h["at"], "commit": h["commit"],
                  "pr": h["approval"].get("pr"), "approvers": h["approval"].get("approvers", [])}
