@@ -151,3 +151,20 @@ def test_deleted_deployment_is_inactive_and_gone_from_the_record(repo, rsps):
     assert not run_with_github_record(repo).ok
     churn = next(d for d in fake.deployments if d["task"] == "deploy:churn-predictor")
     assert fake.latest(churn["id"]) == "success"
+
+
+def test_github_record_history_answers_what_was_live(repo, rsps):
+    fake = FakeDeployments(rsps)
+    assert run_with_github_record(repo).ok
+    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite")
+    from foureyes.deploy.record import Entry
+    from foureyes.history import live_at
+
+    churn = record.entries("staging")["churn-predictor"]
+    record.begin(Entry("staging", "churn-predictor", churn.data, churn.commit, churn.approval), "delete")
+    record.finish(Entry("staging", "churn-predictor", churn.data, churn.commit, churn.approval), "delete", True)
+    history = record.history("staging")
+    record.close()
+    live = live_at(history, "2100-01-01T00:00:00Z")
+    assert "churn-predictor" not in live and {"fraud-scorer", "credit-limit", "product-recs"} <= set(live)
+    assert fake.latest(next(d for d in fake.deployments if d["task"] == "deploy:churn-predictor")["id"]) == "inactive"

@@ -135,10 +135,13 @@ class GitHubRecord(Record):
             if not (d.get("task") or "").startswith(TASK_PREFIX):
                 continue
             payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
+            status = self._latest_status(d["id"])
+            if status == "inactive" and payload.get("action") == "delete":
+                status = "success"  # a delete that went through leaves its deployment inactive
             out.append({"environment": d["environment"], "name": d["task"][len(TASK_PREFIX):],
                         "action": payload.get("action", ""), "data": payload.get("deployment", {}),
                         "commit": d["sha"], "approval": payload.get("approval", {}),
-                        "status": self._latest_status(d["id"]), "message": d.get("description") or "",
+                        "status": status, "message": d.get("description") or "",
                         "at": d.get("created_at", "")})
         return out
 
