@@ -12,6 +12,8 @@ The root of trust is the commit that introduced the policy: commits whose parent
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,9 +86,15 @@ def is_bootstrap(root: Path, commit: str) -> bool:
     return gitrepo.cat_blobs(root, [f"{parents[0]}:{POLICY_FILE}"])[f"{parents[0]}:{POLICY_FILE}"] is None
 
 
-def pr_commits(root: Path, pr: MergedPR) -> set[str]:
-    fork = gitrepo.merge_base(root, pr.base, pr.head)
-    return set(gitrepo.git(root, "rev-list", f"{fork}..{pr.head}").decode().split())
+def pr_commits(root: Path, pr: MergedPR) -> frozenset[str]:
+    return _commits_between(root, pr.base, pr.head)
+
+
+@functools.lru_cache(maxsize=1024)
+def _commits_between(root: Path, base: str, head: str) -> frozenset[str]:
+    """The commits a PR brought (cached: every commit of a PR asks the same question)."""
+    fork = gitrepo.merge_base(root, base, head)
+    return frozenset(gitrepo.git(root, "rev-list", f"{fork}..{head}").decode().split())
 
 
 def verify_merge_content(root: Path, commit: str, pr: MergedPR) -> None:
@@ -104,27 +112,33 @@ def verify_merge_content(root: Path, commit: str, pr: MergedPR) -> None:
             raise Unapproved(f"{path} differs from what PR #{pr.number} approved at {pr.head[:12]}")
 
 
-def approval_of(root: Path, commit: str, pr: MergedPR) -> Approval:
+def check_membership(root: Path, commit: str, pr: MergedPR) -> None:
+    """The commit is the PR's own or its merge commit, and a merge commit adds nothing of its own."""
     if commit != pr.merge_commit and commit not in pr_commits(root, pr):
         raise Unapproved(f"PR #{pr.number} does not contain it")
     if commit == pr.merge_commit:
         verify_merge_content(root, commit, pr)
+
+
+def evaluate_pr(root: Path, pr: MergedPR) -> Approval:
+    """The PR's approval at merge time, evaluated again with the gate's policy code."""
     plan = make_plan(root, pr.base, pr.head)
     facts = pr.load_facts()
     decision = evaluate(plan, facts)
     if decision.state != "approved":
         raise Unapproved(f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}")
-    return Approval("approved", commit, pr.number, [a.login for a in decision.approvals], pr.merged_at, pr.base,
-                    pr.head, facts.author.login)
+    return Approval("approved", pr.merge_commit, pr.number, [a.login for a in decision.approvals], pr.merged_at,
+                    pr.base, pr.head, facts.author.login)
 
 
 class Checker:
-    """Checks commits against a source of merged PRs (local ledger or GitHub); caches per PR."""
+    """Checks commits against a source of merged PRs (local ledger or GitHub). Each PR is
+    evaluated once, however many of its commits are checked."""
 
     def __init__(self, root: Path, source):
         self.root = root
         self.source = source
-        self._by_pr: dict[int, Approval] = {}
+        self._by_pr: dict[int, Approval | Unapproved] = {}
 
     def check(self, commits: list[str]) -> tuple[dict[str, Approval], list[Violation]]:
         approvals: dict[str, Approval] = {}
@@ -145,12 +159,22 @@ class Checker:
         problems = []
         for pr in prs:
             try:
-                approval = approval_of(self.root, commit, pr)
-                self._by_pr[pr.number] = approval
-                return approval
+                check_membership(self.root, commit, pr)
+                return dataclasses.replace(self._evaluated(pr), commit=commit)
             except Unapproved as exc:
                 problems.append(str(exc))
         raise Unapproved("; ".join(problems))
+
+    def _evaluated(self, pr: MergedPR) -> Approval:
+        if pr.number not in self._by_pr:
+            try:
+                self._by_pr[pr.number] = evaluate_pr(self.root, pr)
+            except Unapproved as exc:
+                self._by_pr[pr.number] = exc
+        outcome = self._by_pr[pr.number]
+        if isinstance(outcome, Unapproved):
+            raise outcome
+        return outcome
 
 
 class LocalLedger:
@@ -161,13 +185,18 @@ class LocalLedger:
     def __init__(self, root: Path, directory: Path):
         self.root = root
         self.directory = directory
+        self._loaded: list[tuple[Path, dict]] | None = None
 
-    def _entries(self):
-        for path in sorted(self.directory.glob("*.yaml")) if self.directory.is_dir() else []:
-            doc = yamlload.load_file(path)
-            if not isinstance(doc, dict) or "base" not in doc or "head" not in doc:
-                raise EvaluationError(f"{path}: a ledger entry needs base and head (and merge_commit once merged)")
-            yield path, doc
+    def _entries(self) -> list[tuple[Path, dict]]:
+        """The ledger's files, read once per run."""
+        if self._loaded is None:
+            self._loaded = []
+            for path in sorted(self.directory.glob("*.yaml")) if self.directory.is_dir() else []:
+                doc = yamlload.load_file(path)
+                if not isinstance(doc, dict) or "base" not in doc or "head" not in doc:
+                    raise EvaluationError(f"{path}: a ledger entry needs base and head (and merge_commit once merged)")
+                self._loaded.append((path, doc))
+        return self._loaded
 
     def merged_prs_containing(self, commit: str) -> list[MergedPR]:
         from ..local import load_local_facts
