@@ -102,6 +102,21 @@ def changed(root: Path, base: str, head: str) -> list[Change]:
     return changes
 
 
+def last_changes(root: Path, span: str, paths: list[str], first_parent: bool = False) -> dict[str, str]:
+    """The newest commit in ``span`` that changed each path under ``paths``, in one `git log`
+    (a merge counts as changing what it brought in over its first parent)."""
+    if not paths:
+        return {}
+    history = ["--first-parent"] if first_parent else ["--full-history"]
+    out = git(root, "log", *history, "--diff-merges=first-parent", "--format=%x00%H", "--name-only", span, "--", *paths)
+    last: dict[str, str] = {}
+    for block in out.decode("utf-8", "surrogateescape").split("\x00")[1:]:
+        sha, *names = block.split("\n")
+        for name in filter(None, names):
+            last.setdefault(name, sha)
+    return last
+
+
 class GitTree:
     """Files of the repository at one commit."""
 

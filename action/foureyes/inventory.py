@@ -32,17 +32,6 @@ class Row:
         return dict(self.__dict__)
 
 
-def last_commits(root: Path, commit: str) -> dict[str, str]:
-    """The last first-parent commit that changed each deployment file, in one `git log`."""
-    out = gitrepo.git(root, "log", "--first-parent", "--format=%x00%H", "--name-only", commit, "--", DEPLOYMENTS_DIR)
-    last: dict[str, str] = {}
-    for block in out.decode().split("\x00")[1:]:
-        sha, *paths = block.split("\n")
-        for path in filter(None, paths):
-            last.setdefault(path, sha)
-    return last
-
-
 def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_depth: int = 5,
           checker=None) -> tuple[list[Row], list[str]]:
     """Rows for the deployments at ``ref``, and the environment names (in promotion order).
@@ -61,7 +50,7 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
     served = {env: record.entries(env) for env in env_names}
     unapproved: dict[str, str] = {}
     if checker is not None:
-        last = last_commits(root, commit)
+        last = gitrepo.last_changes(root, commit, [DEPLOYMENTS_DIR], first_parent=True)
         _, violations = checker.check(sorted({last[p] for p in paths if p in last}))
         bad = {v.commit for v in violations}
         unapproved = {p: sha for p, sha in last.items() if sha in bad}

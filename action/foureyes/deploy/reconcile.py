@@ -147,10 +147,11 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
         return result
 
     target = load_target(env.target, root)
+    last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
     for step in result.steps:
         dep = wanted.get(step.name)
         data = dep.data if dep else deployed[step.name].data
-        approval = _approval_for(root, step.name, since, head, approvals, deployed.get(step.name))
+        approval = _approval_for(last.get(f"{DEPLOYMENTS_DIR}/{step.name}.yaml"), approvals, deployed.get(step.name))
         entry = Entry(env.name, step.name, data, head, approval)
         change = Change(step.action, env.name, step.name, data, approval,
                         deployed[step.name].data if step.name in deployed else None)
@@ -179,10 +180,9 @@ def _is_ancestor(root: Path, a: str, b: str) -> bool:
         return False
 
 
-def _approval_for(root, name, since, head, approvals: dict[str, Approval], entry: Entry | None) -> dict:
-    """The approval of the latest commit that changed this deployment's file."""
-    touched = commits_touching(root, since, head, [f"{DEPLOYMENTS_DIR}/{name}.yaml"])
-    for commit in reversed(touched):
-        if commit in approvals:
-            return approvals[commit].to_json()
+def _approval_for(last_commit: str | None, approvals: dict[str, Approval], entry: Entry | None) -> dict:
+    """The approval of the latest commit that changed the deployment's file (checked above), or
+    what the record had when no commit in this span touched it (a retried or retargeted apply)."""
+    if last_commit in approvals:
+        return approvals[last_commit].to_json()
     return entry.approval if entry is not None else {}
