@@ -1,5 +1,6 @@
 """`foureyes protect` against an in-memory GitHub whose requests and answers follow the OpenAPI
-description: applying, idempotency, drift detection naming the setting, read-merge-write."""
+description: applying, idempotency, drift detection naming the setting, read-merge-write; release
+branches that only release managers can cut; what a plan without environment protection rules refuses."""
 
 import pytest
 import responses
@@ -11,7 +12,11 @@ from ghapi.mockgithub import FakeRepoSettings
 def gh(repo, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield FakeRepoSettings(rsps, users={"hana-k": 77}, teams={"acme/mlops-admins": 5})
+        yield FakeRepoSettings(rsps, users={"hana-k": 77}, teams={"acme/mlops-admins": 5, "acme/release-managers": 9})
+
+
+def rulesets(gh) -> dict[str, dict]:
+    return {r["name"]: r for r in gh.rulesets.values()}
 
 
 def test_protect_then_check_reports_no_drift(gh, cli):
@@ -23,7 +28,7 @@ def test_protect_then_check_reports_no_drift(gh, cli):
     assert prod["wait_timer"] == 5
     assert prod["deployment_branch_policy"] == {"protected_branches": False, "custom_branch_policies": True}
     assert gh.branch_policies == {"staging": ["main"], "production": ["release/*"]}
-    (ruleset,) = gh.rulesets.values()
+    ruleset = rulesets(gh)["foureyes: approved changes only"]
     rules = {r["type"]: r.get("parameters") for r in ruleset["rules"]}
     assert rules["pull_request"]["require_code_owner_review"] and rules["pull_request"]["require_last_push_approval"]
     assert rules["pull_request"]["dismiss_stale_reviews_on_push"]
@@ -50,13 +55,14 @@ def test_changing_one_setting_is_named_by_check(gh, cli):
 
 def test_ruleset_drift_is_named_and_fixed(gh, cli):
     cli("protect", "--repo", "acme/models")
-    (rid,) = gh.rulesets
+    rid = next(k for k, r in gh.rulesets.items() if r["name"] == "foureyes: approved changes only")
     gh.rulesets[rid]["bypass_actors"] = [{"actor_id": 1, "actor_type": "RepositoryRole", "bypass_mode": "always"}]
     gh.rulesets[rid]["rules"][0]["parameters"]["require_code_owner_review"] = False
     check = cli("protect", "--repo", "acme/models", "--check")
     assert check.exit_code == 1
-    assert "ruleset: has bypass actors" in check.output
-    assert "ruleset: pull_request.require_code_owner_review is False, should be True" in check.output
+    assert "ruleset 'foureyes: approved changes only': has bypass actors" in check.output
+    assert ("ruleset 'foureyes: approved changes only': pull_request.require_code_owner_review is False, "
+            "should be True") in check.output
     assert cli("protect", "--repo", "acme/models").exit_code == 0
     assert cli("protect", "--repo", "acme/models", "--check").exit_code == 0
 
@@ -75,3 +81,49 @@ def test_unknown_reviewer_team_is_a_clear_error(gh, cli, repo):
     repo.replace("registry/environments.yaml", '"@acme/mlops-admins"', '"@acme/ghosts"')
     result = cli("protect", "--repo", "acme/models")
     assert result.exit_code == 2 and "404" in result.output and "Traceback" not in result.output
+
+
+# --- item 5: release branches can be cut, by release managers only; main and release/* stay put ---------
+
+def test_release_managers_can_cut_a_release_branch_and_nobody_else_can(gh, cli):
+    assert cli("protect", "--repo", "acme/models").exit_code == 0
+    # GitHub evaluates every active ruleset on the new ref: the status check must not block the
+    # creation itself (no status exists yet), the creation rule must stop anyone who is not a release manager
+    assert gh.create_branch("release/2026-11", teams=(9,)) == []
+    assert gh.create_branch("release/2026-11", teams=(5,), role="write") == [
+        "Cannot create ref due to creations being restricted."]
+    assert gh.create_branch("release/2026-11", role="maintain") != []
+    assert gh.create_branch("feature/x") == []  # other branches are not foureyes' business
+
+    sets = rulesets(gh)
+    release = sets["foureyes: release branches are cut by release managers"]
+    assert release["conditions"]["ref_name"]["include"] == ["refs/heads/release/*"]
+    assert release["rules"] == [{"type": "creation"}]
+    assert release["bypass_actors"] == [{"actor_id": 9, "actor_type": "Team", "bypass_mode": "always"}]
+    # the approval ruleset has no bypass at all: a release manager cannot skip the approval
+    approval = sets["foureyes: approved changes only"]
+    assert approval["bypass_actors"] == []
+    assert {"deletion", "non_fast_forward"} <= {r["type"] for r in approval["rules"]}
+    assert {"refs/heads/main", "refs/heads/release/*"} <= set(approval["conditions"]["ref_name"]["include"])
+
+
+def test_without_release_managers_only_repository_admins_cut_release_branches(gh, cli, repo):
+    repo.replace("registry/environments.yaml", '      release_managers: ["@acme/release-managers"]\n', "")
+    assert cli("protect", "--repo", "acme/models").exit_code == 0
+    assert gh.create_branch("release/1", role="admin") == []
+    assert gh.create_branch("release/1", teams=(9,), role="maintain") != []
+
+
+def test_a_ruleset_that_blocks_release_creation_is_drift(gh, cli):
+    cli("protect", "--repo", "acme/models")
+    rid = next(k for k, r in gh.rulesets.items() if r["name"] == "foureyes: approved changes only")
+    checks = next(r for r in gh.rulesets[rid]["rules"] if r["type"] == "required_status_checks")
+    checks["parameters"]["do_not_enforce_on_create"] = False
+    rel = next(k for k, r in gh.rulesets.items() if r["name"].startswith("foureyes: release"))
+    gh.rulesets[rel]["bypass_actors"].append({"actor_id": 4, "actor_type": "RepositoryRole", "bypass_mode": "always"})
+    check = cli("protect", "--repo", "acme/models", "--check")
+    assert check.exit_code == 1
+    assert "required_status_checks.do_not_enforce_on_create is False, should be True" in check.output
+    assert "release branches are cut by release managers': bypass actors are" in check.output
+    assert cli("protect", "--repo", "acme/models").exit_code == 0
+    assert gh.create_branch("release/2", teams=(9,)) == [] and gh.create_branch("release/2", role="write") != []

@@ -265,10 +265,16 @@ def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) 
     result = run(make_client(token), repo_name, parse_environments(data), check, app_id)
     for line in result.drift:
         click.echo(f"{'drift' if check else 'fixed'}: {line}")
+    for line in result.unapplied:  # what GitHub's plan does not offer here: never silently dropped
+        click.echo(f"not applied: {line}")
     if check:
         click.echo("no drift" if not result.drift else f"{len(result.drift)} setting(s) drifted")
-        sys.exit(EXIT_FAILED if result.drift else EXIT_OK)
-    click.echo("updated: " + ", ".join(result.changed) if result.changed else "already protected")
+    else:
+        click.echo("updated: " + ", ".join(result.changed) if result.changed else "already protected")
+    if result.unapplied:
+        click.echo(f"{len(result.unapplied)} setting(s) could not be applied on this plan; see the README, "
+                   "'What protect applies, and what needs GitHub Enterprise'")
+    sys.exit(EXIT_FAILED if result.unapplied or (check and result.drift) else EXIT_OK)
 
 
 @main.command()

@@ -35,6 +35,8 @@ def _modernise(node):
             node.setdefault("type", "organization")
         if "archived_at" not in node and "login" in node and "is_verified" in node:  # an organization-full
             node["archived_at"] = None
+        if "language" not in node and "full_name" in node and "network_count" in node:  # a full-repository
+            node["language"] = None
         for value in node.values():
             _modernise(value)
     return node
@@ -315,8 +317,12 @@ class FakeRepoSettings:
     teams they name: an in-memory GitHub for `foureyes protect`, schema-checked both ways."""
 
     def __init__(self, rsps: responses.RequestsMock, repo: str = "acme/models",
-                 users: dict[str, int] | None = None, teams: dict[str, int] | None = None):
+                 users: dict[str, int] | None = None, teams: dict[str, int] | None = None,
+                 visibility: str = "public", plan: str = "team", plan_visible: bool = True):
         self.repo = repo
+        # the plan decides what PUT /environments accepts on a private repository; GET /orgs/{org}
+        # shows `plan` only to organization owners (plan_visible=False plays any other token)
+        self.visibility, self.plan, self.plan_visible = visibility, plan, plan_visible
         self.environments: dict[str, dict] = {}
         self.branch_policies: dict[str, list[str]] = {}
         self.rulesets: dict[int, dict] = {}
@@ -338,6 +344,64 @@ class FakeRepoSettings:
         rsps.add_callback(responses.PUT, re.compile(repo_re + r"/rulesets/(\d+)$"), self.put_ruleset)
         rsps.add_callback(responses.GET, re.compile(root + r"/orgs/([^/]+)/teams/([^/?]+)" + q), self.get_team)
         rsps.add_callback(responses.GET, re.compile(root + r"/users/([^/?]+)" + q), self.get_user)
+        rsps.add_callback(responses.GET, re.compile(repo_re + q), self.get_repo)
+        rsps.add_callback(responses.GET, re.compile(root + r"/orgs/([^/?]+)" + q), self.get_org)
+
+    def get_repo(self, request):
+        body = example("full-repository-default-response")
+        owner, name = self.repo.split("/")
+        body.update(name=name, full_name=self.repo, visibility=self.visibility, private=self.visibility != "public",
+                    default_branch="main")
+        body["owner"].update(login=owner, type="Organization")
+        check("/repos/{owner}/{repo}", "get", "200", body)
+        return 200, {}, json.dumps(body)
+
+    def get_org(self, request):
+        body = example("organization-full")
+        body.update(login=self.repo.split("/")[0])
+        if self.plan_visible:
+            body["plan"]["name"] = self.plan
+        else:
+            body.pop("plan")
+        check("/orgs/{org}", "get", "200", body)
+        return 200, {}, json.dumps(body)
+
+    def refusal(self, sent: dict):
+        """GitHub's answer to an environment PUT the plan does not offer, or None. Private repositories:
+        Free has no environments; Pro/Team have no reviewers or wait timers (docs: "About environments").
+        The 422 text is what GitHub answers (integrations/terraform-provider-github#1311)."""
+        if self.visibility == "public" or self.plan == "enterprise":
+            return None
+        if self.plan == "free":
+            return 404, {}, json.dumps({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        if sent.get("reviewers") or sent.get("wait_timer") or sent.get("prevent_self_review"):
+            return 422, {}, json.dumps({"message": "Fail to create protected rule, please ensure billing plan "
+                                                   "include protected branch gate.", "documentation_url": "https://docs.github.com/rest"})
+        return None
+
+    def create_branch(self, ref: str, teams: tuple[int, ...] = (), role: str = "write") -> list[str]:
+        """Play `git push origin <sha>:refs/heads/<ref>` of a commit already on main against the active
+        rulesets, as GitHub evaluates them; returns the GH013 violations (empty: created).
+        creation: "Only allow users with bypass permission to create matching refs."; a status check
+        blocks creation unless do_not_enforce_on_create (OpenAPI repository-rule-*). A bypass actor
+        skips every rule of its ruleset. Role ids as GitHub's UI writes them (admin 5, maintain 2, write 4)."""
+        roles = {"write": {4}, "maintain": {4, 2}, "admin": {4, 2, 5}}[role]
+        violations = []
+        for rs in self.rulesets.values():
+            include = (rs.get("conditions") or {}).get("ref_name", {}).get("include", [])
+            patterns = ["refs/heads/main" if i == "~DEFAULT_BRANCH" else i for i in include]
+            if rs.get("enforcement") != "active" or not any(
+                    re.fullmatch(re.escape(pat).replace(r"\*", "[^/]*"), f"refs/heads/{ref}") for pat in patterns):
+                continue
+            if any((a["actor_type"] == "Team" and a["actor_id"] in teams)
+                   or (a["actor_type"] == "RepositoryRole" and a["actor_id"] in roles) for a in rs.get("bypass_actors", [])):
+                continue
+            for rule in rs["rules"]:
+                if rule["type"] == "creation":
+                    violations.append("Cannot create ref due to creations being restricted.")
+                if rule["type"] == "required_status_checks" and not rule["parameters"].get("do_not_enforce_on_create"):
+                    violations.append("Required status checks are expected.")
+        return violations
 
     @staticmethod
     def _name(request, pattern: str) -> str:
@@ -376,6 +440,9 @@ class FakeRepoSettings:
         name = self._name(request, r"/environments/([^/?]+)")
         sent = json.loads(request.body)
         check_request("/repos/{owner}/{repo}/environments/{environment_name}", "put", sent)
+        refused = self.refusal(sent)
+        if refused:
+            return refused
         self.environments[name] = sent  # a PUT replaces: what is not sent is reset
         self.writes.append(f"PUT environment {name}")
         body = self._env_body(name)

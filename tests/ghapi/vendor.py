@@ -40,6 +40,11 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "put", "200"),
     ("/orgs/{org}/teams/{team_slug}", "get", "200"),
     ("/users/{username}", "get", "200"),
+    # protect: visibility and plan (environment protection rules on private repositories), release managers
+    ("/repos/{owner}/{repo}", "get", "200"),
+    ("/orgs/{org}", "get", "200"),
+    # team membership: which members are direct and which come from child teams
+    ("/orgs/{org}/teams/{team_slug}/teams", "get", "200"),
     # rollback: a branch, a file change on it, a PR
     ("/repos/{owner}/{repo}/git/refs", "post", "201"),
     ("/repos/{owner}/{repo}/contents/{path}", "put", "200"),

@@ -1,8 +1,9 @@
-"""`foureyes protect`: GitHub environments and a branch ruleset, from registry/environments.yaml.
+"""`foureyes protect`: GitHub environments and two branch rulesets, from registry/environments.yaml.
 
 Each setting is read, compared and written only when it drifted (read, merge, write: a PUT of an
 environment resets what it is not given, so the current settings are read and merged first).
-`--check` writes nothing and names every setting that differs.
+`--check` writes nothing and names every setting that differs. A setting GitHub's plan does not
+offer on this repository is never silently dropped: it is named in `unapplied` (exit 1).
 """
 
 from __future__ import annotations
@@ -14,13 +15,33 @@ from ..registry import Environment
 from .client import api_errors, describe
 
 RULESET_NAME = "foureyes: approved changes only"
+RELEASE_RULESET_NAME = "foureyes: release branches are cut by release managers"
 STATUS_CONTEXTS = ("foureyes/approval", "validate and plan")
+
+# Built-in repository roles as ruleset bypass actors (actor_type RepositoryRole). GitHub does not list
+# these ids in the REST reference; they are the ones its UI writes and the Terraform provider documents
+# (github_repository_ruleset: "maintain" 2, "write" 4, "admin" 5).
+ROLE_IDS = {"admin": 5, "maintain": 2, "write": 4}
+DEFAULT_RELEASE_MANAGERS = ("role:admin",)
+
+# Environments on private and internal repositories: GitHub Free has none; Pro and Team have
+# environments and deployment branch policies, but "other deployment protection rules, such as a wait
+# timer or required reviewers, are only available for public repositories" unless on GitHub Enterprise.
+# https://docs.github.com/en/actions/deployment/targeting-different-environments/managing-environments-for-deployment
+# https://docs.github.com/en/actions/reference/environments
+PLAN_DOCS = "https://docs.github.com/en/actions/reference/environments"
+PLANS_WITHOUT_PROTECTION_RULES = {"free", "pro", "team"}
+# What GitHub answers a PUT /environments/{name} with reviewers or a wait timer on such a plan
+# (integrations/terraform-provider-github#1311, pulumi/pulumi-github#251):
+# 422 "Fail to create protected rule, please ensure billing plan include protected branch gate."
+GATED = ("required_reviewers", "wait_timer", "prevent_self_review")
 
 
 @dataclass
 class ProtectResult:
     drift: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    unapplied: list[str] = field(default_factory=list)  # one line each: a setting GitHub would not take
 
 
 class Api:
@@ -29,8 +50,10 @@ class Api:
         self.repo = f"/repos/{repo_name}"
         self.owner = repo_name.split("/")[0]
 
-    def call(self, method: str, url: str, body: dict | None = None, missing_ok: bool = False):
-        from github import UnknownObjectException
+    def call(self, method: str, url: str, body: dict | None = None, missing_ok: bool = False,
+             refused_ok: tuple[int, ...] = ()):
+        """The JSON answer; None for a 404 with ``missing_ok``; a `Refused` for a status in ``refused_ok``."""
+        from github import GithubException, UnknownObjectException
 
         try:
             if method == "GET":
@@ -38,12 +61,56 @@ class Api:
             else:
                 _, data = self.gh.requester.requestJsonAndCheck(method, url, input=body)
             return data
-        except UnknownObjectException:
-            if missing_ok:
-                return None
-            raise EvaluationError(f"GitHub API returned 404 for {url}") from None
+        except GithubException as exc:
+            if exc.status in refused_ok:
+                return Refused(exc.status, describe(exc))
+            if isinstance(exc, UnknownObjectException):
+                if missing_ok:
+                    return None
+                raise EvaluationError(f"GitHub API returned 404 for {url}") from None
+            raise EvaluationError(f"{method} {url}: {describe(exc)}") from None
         except api_errors() as exc:
             raise EvaluationError(f"{method} {url}: {describe(exc)}") from None
+
+
+@dataclass(frozen=True)
+class Refused:
+    status: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the repository's visibility and its owner's plan allow for environments."""
+    visibility: str  # public | private | internal
+    default_branch: str
+    plan: str | None  # the owner's plan name when GitHub shows it to this token, else None
+
+    @property
+    def protection_rules(self) -> bool | None:
+        """Whether reviewers and wait timers can be set: True, False, or None (unknown: try, read the answer)."""
+        if self.visibility == "public":
+            return True
+        if self.plan in PLANS_WITHOUT_PROTECTION_RULES:
+            return False
+        return None
+
+    def why(self) -> str:
+        plan = f"GitHub {self.plan.capitalize()}" if self.plan else "this plan"
+        return f"needs GitHub Enterprise for a {self.visibility} repository (on {plan}; see {PLAN_DOCS})"
+
+
+def detect_plan(api: Api) -> Plan:
+    """GET /repos/{o}/{r} gives visibility (full-repository); GET /orgs/{org} gives `plan` only to
+    organization owners (organization-full: plan is optional), so the plan is often unknown."""
+    repo = api.call("GET", api.repo)
+    visibility = repo.get("visibility") or ("private" if repo.get("private") else "public")
+    plan = None
+    if visibility != "public" and (repo.get("owner") or {}).get("type") == "Organization":
+        org = api.call("GET", f"/orgs/{api.owner}", refused_ok=(403, 404))
+        if isinstance(org, dict):
+            plan = ((org.get("plan") or {}).get("name") or "").lower() or None
+    return Plan(visibility, repo.get("default_branch") or "main", plan)
 
 
 def reviewer_ids(api: Api, names: list[str]) -> list[dict]:
@@ -74,14 +141,15 @@ def current_environment(data: dict | None) -> dict:
     return state
 
 
-def desired_environment(env: Environment, current: dict, api: Api) -> dict:
+def desired_environment(env: Environment, current: dict, api: Api, rules: bool = True) -> dict:
+    """What to PUT: the current settings with foureyes' merged in. Without ``rules`` the settings that
+    need GitHub Enterprise on a private repository are left out of the body altogether."""
     protection = env.protection or {}
-    merged = {
-        "wait_timer": current.get("wait_timer", 0),
-        "prevent_self_review": current.get("prevent_self_review", False),
-        "reviewers": current.get("reviewers", []),
-        "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
-    }
+    merged = {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
+    if not rules:
+        return merged
+    merged.update(wait_timer=current.get("wait_timer", 0), prevent_self_review=current.get("prevent_self_review", False),
+                  reviewers=current.get("reviewers", []))
     if "wait_timer" in protection:
         merged["wait_timer"] = protection["wait_timer"]
     if "prevent_self_review" in protection:
@@ -89,6 +157,19 @@ def desired_environment(env: Environment, current: dict, api: Api) -> dict:
     if "required_reviewers" in protection:
         merged["reviewers"] = reviewer_ids(api, protection["required_reviewers"])
     return merged
+
+
+def wanted_rules(env: Environment) -> list[str]:
+    """The protection rules this environment asks for that a plan may not offer, as a reader names them."""
+    protection = env.protection or {}
+    wanted = []
+    if protection.get("required_reviewers"):
+        wanted.append(f"required reviewers ({', '.join(protection['required_reviewers'])})")
+    if protection.get("prevent_self_review"):
+        wanted.append("prevent self-review")
+    if protection.get("wait_timer"):
+        wanted.append(f"wait timer ({protection['wait_timer']} min)")
+    return wanted
 
 
 def _key(reviewers: list[dict]) -> list[tuple]:
@@ -100,19 +181,23 @@ def environment_drift(name: str, current: dict, desired: dict) -> list[str]:
         return [f"environment {name}: missing"]
     drift = []
     for key in ("wait_timer", "prevent_self_review"):
-        if current.get(key) != desired[key]:
+        if key in desired and current.get(key) != desired[key]:
             drift.append(f"environment {name}: {key} is {current.get(key)!r}, should be {desired[key]!r}")
-    if _key(current.get("reviewers", [])) != _key(desired["reviewers"]):
+    if "reviewers" in desired and _key(current.get("reviewers", [])) != _key(desired["reviewers"]):
         drift.append(f"environment {name}: required reviewers differ")
     if current.get("deployment_branch_policy") != desired["deployment_branch_policy"]:
         drift.append(f"environment {name}: deployments are not limited to selected branches")
     return drift
 
 
-def protect_environment(api: Api, env: Environment, check: bool, result: ProtectResult) -> None:
+def protect_environment(api: Api, env: Environment, plan: Plan, check: bool, result: ProtectResult) -> None:
     url = f"{api.repo}/environments/{env.name}"
     current = current_environment(api.call("GET", url, missing_ok=True))
-    desired = desired_environment(env, current, api)
+    rules = plan.protection_rules
+    desired = desired_environment(env, current, api, rules=rules is not False)
+    not_offered = [f"environment {env.name}: {w} not applied: {plan.why()}" for w in wanted_rules(env)]
+    if rules is False:
+        result.unapplied += not_offered
     drift = environment_drift(env.name, current, desired)
     policies_url = f"{url}/deployment-branch-policies"
     existing = api.call("GET", policies_url, missing_ok=True) if current else None
@@ -122,7 +207,18 @@ def protect_environment(api: Api, env: Environment, check: bool, result: Protect
     result.drift += drift
     if check or not drift:
         return
-    api.call("PUT", url, desired)
+    # Unknown plan on a private repository: ask for everything and read GitHub's answer (422, or 404
+    # where the plan has no environments at all); then apply what the plan does offer.
+    answer = api.call("PUT", url, desired, refused_ok=(404, 422) if rules is None else ())
+    if isinstance(answer, Refused) and not_offered:
+        result.unapplied += [f"{line} (GitHub answered {answer.status})" for line in not_offered]
+        kept = environment_drift(env.name, current, desired_environment(env, current, api, rules=False))
+        result.drift = [d for d in result.drift if d not in drift or d in kept or "may not deploy" in d]
+        answer = api.call("PUT", url, desired_environment(env, current, api, rules=False), refused_ok=(404, 422))
+    if isinstance(answer, Refused):
+        result.unapplied.append(f"environment {env.name}: not created: {answer.message}; environments on a "
+                                f"{plan.visibility} repository need GitHub Pro, Team or Enterprise ({PLAN_DOCS})")
+        return
     if env.branch not in names:
         api.call("POST", policies_url, {"name": env.branch, "type": "branch"})
     result.changed.append(f"environment {env.name}")
@@ -136,7 +232,7 @@ def desired_ruleset(envs: list[Environment], app_id: int | None) -> dict:
         "name": RULESET_NAME,
         "target": "branch",
         "enforcement": "active",
-        "bypass_actors": [],
+        "bypass_actors": [],  # nobody skips the approval; who may create release branches is the other ruleset
         "conditions": {"ref_name": {"include": include, "exclude": []}},
         "rules": [
             {"type": "pull_request", "parameters": {
@@ -145,29 +241,83 @@ def desired_ruleset(envs: list[Environment], app_id: int | None) -> dict:
                 "required_review_thread_resolution": False,
                 # rebase merges rewrite commits, so a deploy could not trace them to the approved PR
                 "allowed_merge_methods": ["merge", "squash"]}},
+            # Without do_not_enforce_on_create GitHub refuses to create a matching branch at all (GH013),
+            # since no status exists for a ref that does not exist yet: release/* could never be cut.
+            # repository-rule-required-status-checks: "Allow repositories and branches to be created
+            # if a check would otherwise prohibit it." The commits on a new release branch are
+            # re-checked at deploy time (provenance: each must come from an approved, merged PR).
             {"type": "required_status_checks", "parameters": {
-                "strict_required_status_checks_policy": False, "required_status_checks": checks}},
-            {"type": "non_fast_forward"},
+                "strict_required_status_checks_policy": False, "do_not_enforce_on_create": True,
+                "required_status_checks": checks}},
+            {"type": "non_fast_forward"},  # no force-push: history the deploys trust cannot be rewritten
             {"type": "deletion"},
         ],
     }
 
 
+def release_branches(envs: list[Environment], default_branch: str) -> list[Environment]:
+    """Environments deployed from branches other than the default one (release/*): someone cuts them."""
+    return [e for e in envs if e.branch != default_branch]
+
+
+def bypass_actors(api: Api, names: list[str]) -> list[dict]:
+    """release_managers entries as ruleset bypass actors (repository-ruleset-bypass-actor):
+    @org/team -> Team (its id), role:admin|maintain|write -> RepositoryRole, app:<id> -> Integration."""
+    actors = []
+    for name in names:
+        if name.startswith("role:"):
+            actors.append({"actor_id": ROLE_IDS[name[5:]], "actor_type": "RepositoryRole", "bypass_mode": "always"})
+        elif name.startswith("app:"):
+            actors.append({"actor_id": int(name[4:]), "actor_type": "Integration", "bypass_mode": "always"})
+        else:
+            org, slug = name.lstrip("@").split("/", 1)
+            team = api.call("GET", f"/orgs/{org}/teams/{slug}")
+            actors.append({"actor_id": team["id"], "actor_type": "Team", "bypass_mode": "always"})
+    return sorted(actors, key=_actor_key)
+
+
+def _actor_key(actor: dict) -> tuple:
+    return actor.get("actor_type") or "", actor.get("actor_id") or 0, actor.get("bypass_mode") or "always"
+
+
+def desired_release_ruleset(api: Api, envs: list[Environment], default_branch: str) -> dict | None:
+    """Only release managers create release branches: a `creation` rule they bypass. It is a ruleset of
+    its own because a bypass actor skips every rule of its ruleset, and nobody may skip the approval."""
+    released = release_branches(envs, default_branch)
+    if not released:
+        return None
+    names = sorted({n for e in released for n in (e.protection or {}).get("release_managers", DEFAULT_RELEASE_MANAGERS)})
+    return {
+        "name": RELEASE_RULESET_NAME,
+        "target": "branch",
+        "enforcement": "active",
+        "bypass_actors": bypass_actors(api, names),
+        "conditions": {"ref_name": {"include": sorted({f"refs/heads/{e.branch}" for e in released}), "exclude": []}},
+        # repository-rule-creation: "Only allow users with bypass permission to create matching refs."
+        "rules": [{"type": "creation"}],
+    }
+
+
 def ruleset_drift(current: dict | None, desired: dict) -> list[str]:
+    name = desired["name"]
     if current is None:
-        return [f"ruleset {RULESET_NAME!r}: missing"]
+        return [f"ruleset {name!r}: missing"]
     drift = []
     if current.get("enforcement") != desired["enforcement"]:
-        drift.append(f"ruleset: enforcement is {current.get('enforcement')!r}, should be 'active'")
-    if current.get("bypass_actors"):
-        drift.append("ruleset: has bypass actors (anyone listed can skip the approval)")
+        drift.append(f"ruleset {name!r}: enforcement is {current.get('enforcement')!r}, should be 'active'")
+    have_actors = sorted((current.get("bypass_actors") or []), key=_actor_key)
+    if not desired["bypass_actors"] and have_actors:
+        drift.append(f"ruleset {name!r}: has bypass actors (anyone listed can skip the approval)")
+    elif [_actor_key(a) for a in have_actors] != [_actor_key(a) for a in desired["bypass_actors"]]:
+        drift.append(f"ruleset {name!r}: bypass actors are {[_actor_key(a) for a in have_actors]}, "
+                     f"should be {[_actor_key(a) for a in desired['bypass_actors']]}")
     cur_include = sorted(((current.get("conditions") or {}).get("ref_name") or {}).get("include", []))
     if cur_include != sorted(desired["conditions"]["ref_name"]["include"]):
-        drift.append(f"ruleset: applies to {cur_include}, should be {sorted(desired['conditions']['ref_name']['include'])}")
+        drift.append(f"ruleset {name!r}: applies to {cur_include}, should be {sorted(desired['conditions']['ref_name']['include'])}")
     have = {r["type"]: r.get("parameters", {}) for r in current.get("rules", [])}
     for rule in desired["rules"]:
         if rule["type"] not in have:
-            drift.append(f"ruleset: rule {rule['type']} missing")
+            drift.append(f"ruleset {name!r}: rule {rule['type']} missing")
             continue
         for key, value in rule.get("parameters", {}).items():
             got = have[rule["type"]].get(key)
@@ -175,13 +325,12 @@ def ruleset_drift(current: dict | None, desired: dict) -> list[str]:
                 got = sorted(c["context"] for c in got or [])
                 value = sorted(c["context"] for c in value)
             if got != value:
-                drift.append(f"ruleset: {rule['type']}.{key} is {got!r}, should be {value!r}")
+                drift.append(f"ruleset {name!r}: {rule['type']}.{key} is {got!r}, should be {value!r}")
     return drift
 
 
-def protect_branches(api: Api, envs: list[Environment], app_id: int | None, check: bool, result: ProtectResult) -> None:
-    desired = desired_ruleset(envs, app_id)
-    found = next((r for r in api.call("GET", f"{api.repo}/rulesets") if r.get("name") == RULESET_NAME), None)
+def protect_ruleset(api: Api, desired: dict, listed: list[dict], check: bool, result: ProtectResult) -> None:
+    found = next((r for r in listed if r.get("name") == desired["name"]), None)
     current = api.call("GET", f"{api.repo}/rulesets/{found['id']}") if found else None
     drift = ruleset_drift(current, desired)
     result.drift += drift
@@ -191,13 +340,23 @@ def protect_branches(api: Api, envs: list[Environment], app_id: int | None, chec
         api.call("POST", f"{api.repo}/rulesets", desired)
     else:
         api.call("PUT", f"{api.repo}/rulesets/{current['id']}", desired)
-    result.changed.append(f"ruleset {RULESET_NAME!r}")
+    result.changed.append(f"ruleset {desired['name']!r}")
+
+
+def protect_branches(api: Api, envs: list[Environment], plan: Plan, app_id: int | None, check: bool,
+                     result: ProtectResult) -> None:
+    listed = api.call("GET", f"{api.repo}/rulesets")
+    protect_ruleset(api, desired_ruleset(envs, app_id), listed, check, result)
+    release = desired_release_ruleset(api, envs, plan.default_branch)
+    if release is not None:
+        protect_ruleset(api, release, listed, check, result)
 
 
 def protect(gh, repo_name: str, envs: list[Environment], check: bool, app_id: int | None = None) -> ProtectResult:
     api = Api(gh, repo_name)
     result = ProtectResult()
+    plan = detect_plan(api)
     for env in envs:
-        protect_environment(api, env, check, result)
-    protect_branches(api, envs, app_id, check, result)
+        protect_environment(api, env, plan, check, result)
+    protect_branches(api, envs, plan, app_id, check, result)
     return result
