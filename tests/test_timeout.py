@@ -147,3 +147,47 @@ def test_dry_run_changes_nothing_and_approved_prs_are_left_alone(world, cli):
     actions = run(cli, "2026-12-30T00:00:00Z", "--dry-run")
     assert [(a["pr"], a["action"], a["done"]) for a in actions] == [(7, "escalate", False)]  # 8 is approved
     assert gh7.comments == [] and gh7.review_requests == [] and gh8.comments == []
+
+
+# --- issue 8 item 12: ask only people who can approve; GitHub refuses a request naming the author -----
+
+def test_a_reminder_never_asks_the_pr_author(world, cli):
+    repo, rsps = world
+    repo.replace("policies/approval.yaml", "users: []", 'users: ["@dana", "@erin"]')  # dana opens the PR below
+    repo.commit("approvers by login")
+    gh, item = open_pr(repo, rsps, 9, lambda r: r.replace(DEP.format("churn-predictor"), 'version: "31"', 'version: "32"'))
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    open_pulls(rsps, [item])
+    assert [a["users"] for a in run(cli, "2026-11-23T09:00:00Z")] == [["erin"]]
+    assert gh.refused == []  # GitHub answers 422 to the whole request if the author is in it
+    assert gh.review_requests == [{"reviewers": ["erin"], "team_reviewers": ["mlops-admins"]}]
+    assert "@erin, @acme/mlops-admins: please review" in gh.comments[0]["body"]
+
+
+def test_escalation_skips_the_author_and_the_owners_it_names(world, cli):
+    repo, rsps = world
+    repo.replace("policies/approval.yaml", 'escalate_to: ["@acme/ml-platform-leads"]',
+                 'escalate_to: ["@dana", "@hana-k", "@cto"]')
+    repo.commit("escalate to people")
+    # dana's PR raises credit-limit (owned by hana-k) to critical
+    gh, item = open_pr(repo, rsps, 8, lambda r: r.replace(DEP.format("credit-limit"), "importance: high",
+                                                          "importance: critical"))
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    open_pulls(rsps, [item])
+    actions = run(cli, "2026-11-21T09:00:00Z")
+    assert [(a["action"], a["users"]) for a in actions] == [("escalate", ["cto"])]
+    assert gh.review_requests == [{"reviewers": ["cto"], "team_reviewers": []}] and gh.refused == []
+    assert "escalated to @cto." in gh.comments[0]["body"]
+
+
+def test_timeout_comments_are_capped_at_githubs_limit():
+    from foureyes.github.client import MAX_COMMENT, cap_comment
+    from foureyes.timeout import plan_action
+
+    rule = LevelRule(approvals=1, review_timeout=3600, on_timeout="escalate",
+                     escalate_to=tuple(f"@reviewer-{i:05d}" for i in range(6000)))
+    planned = plan_action(7, "escalate", "critical", rule, timedelta(hours=2), None, "0 of 1", "acme")
+    assert len(planned.comment) <= MAX_COMMENT and planned.comment.startswith(MARKER)
+    assert "cut this comment at GitHub's limit of 65,536 characters" in planned.comment
+    assert len(cap_comment("😀" * 40000).encode("utf-16-le")) // 2 <= MAX_COMMENT  # UTF-16 units, the strict count
+    assert cap_comment("short") == "short"

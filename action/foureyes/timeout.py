@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .github.client import cap_comment
 from .registry import LevelRule
 
 MARKER = "<!-- foureyes:timeout -->"
@@ -48,15 +49,27 @@ class TimeoutAction:
                 "users": self.users, "teams": self.teams}
 
 
+def cannot_approve(facts, owners) -> frozenset[str]:
+    """Lower-case logins whose review could never count (policy invariant 3: the PR author, anyone who
+    authored, committed or co-authored a commit, an owner of a touched deployment): asking them is
+    noise, and asking the PR author makes GitHub refuse the whole request (422 "Review cannot be
+    requested from pull request author.", POST /repos/{o}/{r}/pulls/{n}/requested_reviewers)."""
+    people = {facts.author.login} | {p.login for c in facts.commits for p in c.people}
+    return frozenset(p.lower() for p in people) | frozenset(o.lower() for o in owners)
+
+
 def plan_action(number: int, action: str, level: str, rule: LevelRule, waited: timedelta, policy,
-                decision_line: str, repo_owner: str) -> TimeoutAction:
+                decision_line: str, repo_owner: str, excluded: frozenset[str] = frozenset()) -> TimeoutAction:
     if action == "escalate":
         names = [n.lstrip("@") for n in rule.escalate_to]
     else:
         names = [f"{u}" for u in sorted(policy.approver_users)] + list(policy.approver_teams)
+    # a team is asked as a team (GitHub skips the author inside it); a person who cannot approve is not
+    names = [n for n in names if "/" in n or n.lower() not in excluded]
     users = [n for n in names if "/" not in n]
     teams = [n.split("/", 1)[1] for n in names if "/" in n and n.split("/", 1)[0] == repo_owner.lower()]
-    who = ", ".join(f"@{n}" for n in names) or "the approvers"
+    who = ", ".join(f"@{n}" for n in names) or ("nobody who may approve it (escalate_to names only its author, "
+                                                  "contributors or owners)" if action == "escalate" else "the approvers")
     waited_text = f"{int(waited.total_seconds() // 3600)}h"
     lines = {
         "remind": f"⏰ This {level} change has waited {waited_text} for approval (timeout {_hours(rule.review_timeout)}). "
@@ -67,7 +80,7 @@ def plan_action(number: int, action: str, level: str, rule: LevelRule, waited: t
                   f"{_hours(rule.review_timeout)} review timeout. Reopen it when reviewers are available.",
     }
     return TimeoutAction(number, action, level, waited, users if action != "cancel" else [],
-                         teams if action != "cancel" else [], f"{MARKER}\n{lines[action]}")
+                         teams if action != "cancel" else [], cap_comment(f"{MARKER}\n{lines[action]}"))
 
 
 def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=None, warn=lambda m: None) -> list[TimeoutAction]:
@@ -117,7 +130,7 @@ def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=N
         if action is None:
             continue
         planned = plan_action(pr.number, action, level, rule, now - since, result.plan.policy,
-                              result.decision.description, owner)
+                              result.decision.description, owner, cannot_approve(result.facts, result.plan.owners))
         actions.append(planned)
         report(planned)
         if dry_run:

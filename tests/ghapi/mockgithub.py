@@ -98,6 +98,7 @@ class MockGitHub:
         self.statuses: list[dict] = []
         self.comments: list[dict] = []
         self.review_requests: list[dict] = []
+        self.refused: list[dict] = []  # writes GitHub answered with 422
         self.graphql: list[dict] = []
 
     # --- reads -------------------------------------------------------------------------------
@@ -120,6 +121,7 @@ class MockGitHub:
         pr["base"]["repo"]["owner"].update(login=owner)
         check("/repos/{owner}/{repo}/pulls/{pull_number}", "get", "200", pr)
         self.rsps.get(self.url(f"/repos/{self.repo}/pulls/{self.number}"), json=pr, status=status)
+        self.author_login = author["login"]
         return pr
 
     def commits(self, *commits: dict):
@@ -195,6 +197,12 @@ class MockGitHub:
 
         def on_comment(request):
             sent = json.loads(request.body)
+            if len(sent["body"].encode("utf-16-le")) // 2 > 65536:  # what GitHub answers a longer body
+                self.refused.append(sent)
+                return 422, {}, json.dumps({"message": "Validation Failed", "errors": [{
+                    "resource": "IssueComment", "code": "unprocessable", "field": "data",
+                    "message": "Body is too long (maximum is 65536 characters)"}],
+                    "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment"})
             self.comments.append({"method": request.method, "url": request.url, **sent})
             body = example("issue-comment")
             body.update(body=sent["body"], user=user("github-actions[bot]", 41898282, "Bot"))
@@ -204,7 +212,12 @@ class MockGitHub:
             return int(kind[2]), {}, json.dumps(body)
 
         def on_review_request(request):
-            self.review_requests.append(json.loads(request.body))
+            sent = json.loads(request.body)
+            if getattr(self, "author_login", None) in sent.get("reviewers", []):  # GitHub refuses the whole request
+                self.refused.append(sent)
+                return 422, {}, json.dumps({"message": "Review cannot be requested from pull request author.",
+                                            "documentation_url": "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"})
+            self.review_requests.append(sent)
             body = example("pull-request-review-request")
             check("/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", "post", "201", body)
             return 201, {}, json.dumps(body)

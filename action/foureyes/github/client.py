@@ -77,3 +77,26 @@ def api_errors() -> tuple[type[Exception], ...]:
     from requests import RequestException
 
     return (GithubException, RequestException)
+
+
+# GitHub refuses a longer issue or PR comment with 422 "Body is too long (maximum is 65536
+# characters)" (the error GitHub returns from POST /repos/{o}/{r}/issues/{n}/comments and PATCH
+# /repos/{o}/{r}/issues/comments/{id}; the OpenAPI description states no limit). Counted in UTF-16
+# code units, the stricter of the counts a server may use for "characters", so no body is refused.
+MAX_COMMENT = 65536
+TRUNCATED = "\n\n---\n✂️ *foureyes cut this comment at GitHub's limit of 65,536 characters; the full report is in the workflow run's step summary.*\n"
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def cap_comment(body: str) -> str:
+    """Every comment foureyes writes goes through here: a body GitHub would refuse is cut, with a note."""
+    if _utf16(body) <= MAX_COMMENT:
+        return body
+    room = MAX_COMMENT - _utf16(TRUNCATED)
+    cut = body[:room]
+    while _utf16(cut) > room:  # astral characters count twice in UTF-16
+        cut = cut[: len(cut) - (_utf16(cut) - room + 1) // 2 - 1]
+    return cut + TRUNCATED

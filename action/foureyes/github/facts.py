@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..errors import EvaluationError
 from ..facts import Account, Commit, PRFacts, Review, resolve_co_authors
 from .client import api_errors, describe
+from .teams import direct_members
 
 
 def account(user) -> Account | None:
@@ -17,9 +18,6 @@ def account(user) -> Account | None:
 
 def fetch_facts(gh, repo_name: str, number: int, teams: tuple[str, ...]):
     """Returns (PRFacts, the PyGithub PullRequest for publishing)."""
-    from github.NamedUser import NamedUser
-    from github.PaginatedList import PaginatedList
-
     try:
         repo = gh.get_repo(repo_name)
         pr = repo.get_pull(number)
@@ -34,10 +32,8 @@ def fetch_facts(gh, repo_name: str, number: int, teams: tuple[str, ...]):
             for r in pr.get_reviews()
         ]
         members = {}
-        for team in teams:
-            org, slug = team.split("/", 1)
-            url = f"/orgs/{org}/teams/{slug}/members"
-            members[team] = frozenset(u.id for u in PaginatedList(NamedUser, gh.requester, url, None))
+        for team in teams:  # direct members only: child teams' members do not count (github/teams.py)
+            members[team] = direct_members(gh, *team.split("/", 1))
     except EvaluationError:
         raise
     except api_errors() as exc:

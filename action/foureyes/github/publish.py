@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import EvaluationError
 from ..report import STICKY_MARKER, gate_markdown
-from .client import api_errors, describe
+from .client import api_errors, cap_comment, describe
 
 STATUS_CONTEXT = "foureyes/approval"
 STATES = {"approved": "success", "pending": "pending", "blocked": "failure", "error": "error"}
@@ -23,7 +23,7 @@ def post_status(gh, repo_name: str, sha: str, decision, target_url: str | None =
 
 def upsert_comment(pr, result) -> str:
     """Edit our earlier comment in place (found by marker, written by a bot), or create one."""
-    body = gate_markdown(result)
+    body = cap_comment(gate_markdown(result))  # GitHub refuses a body over 65,536 characters
     for comment in pr.get_issue_comments():
         if STICKY_MARKER in (comment.body or "") and comment.user is not None and comment.user.type == "Bot":
             if comment.body != body:
