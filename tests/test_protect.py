@@ -127,3 +127,62 @@ def test_a_ruleset_that_blocks_release_creation_is_drift(gh, cli):
     assert "release branches are cut by release managers': bypass actors are" in check.output
     assert cli("protect", "--repo", "acme/models").exit_code == 0
     assert gh.create_branch("release/2", teams=(9,)) == [] and gh.create_branch("release/2", role="write") != []
+
+
+# --- item 6: reviewers and wait timers need GitHub Enterprise on private repositories -----------------
+
+@pytest.fixture
+def private_gh(repo, monkeypatch, request):
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    plan, visible = request.param
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield FakeRepoSettings(rsps, users={"hana-k": 77}, teams={"acme/mlops-admins": 5, "acme/release-managers": 9},
+                               visibility="private", plan=plan, plan_visible=visible)
+
+
+UNAPPLIED = [
+    "not applied: environment production: required reviewers (@acme/mlops-admins) not applied: "
+    "needs GitHub Enterprise for a private repository",
+    "not applied: environment production: prevent self-review not applied:",
+    "not applied: environment production: wait timer (5 min) not applied:",
+]
+
+
+@pytest.mark.parametrize("private_gh", [("team", True), ("team", False)], indirect=True,
+                         ids=["plan shown", "plan hidden: GitHub's 422 tells"])
+def test_a_private_repository_without_enterprise_names_what_it_could_not_apply(private_gh, cli):
+    gh = private_gh
+    result = cli("protect", "--repo", "acme/models")
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("not applied:")]
+    assert len(lines) == 3 and all(any(line.startswith(u) for line in lines) for u in UNAPPLIED)
+    assert "3 setting(s) could not be applied" in result.output
+    # what the plan does offer is applied: the environments, their branches, both rulesets
+    assert set(gh.environments) == {"staging", "production"}
+    assert gh.environments["production"].get("reviewers") is None
+    assert gh.branch_policies == {"staging": ["main"], "production": ["release/*"]}
+    assert len(gh.rulesets) == 2
+    # and the check says the same, every time
+    check = cli("protect", "--repo", "acme/models", "--check")
+    assert check.exit_code == 1
+    if gh.plan_visible:  # the same three lines, and nothing else differs
+        assert [line for line in check.output.splitlines() if line.startswith("not applied:")] == lines
+        assert "no drift" in check.output
+    else:  # a check writes nothing, so it cannot ask GitHub: it names the settings that differ
+        assert "drift: environment production: required reviewers differ" in check.output
+
+
+@pytest.mark.parametrize("private_gh", [("enterprise", True), ("enterprise", False)], indirect=True)
+def test_a_private_repository_on_enterprise_gets_everything(private_gh, cli):
+    result = cli("protect", "--repo", "acme/models")
+    assert result.exit_code == 0 and "not applied" not in result.output
+    assert private_gh.environments["production"]["reviewers"] == [{"type": "Team", "id": 5}]
+
+
+@pytest.mark.parametrize("private_gh", [("free", False)], indirect=True)
+def test_a_private_repository_on_free_has_no_environments_and_says_so(private_gh, cli):
+    result = cli("protect", "--repo", "acme/models")
+    assert result.exit_code == 1
+    assert "not applied: environment staging: not created: GitHub API returned 404" in result.output
+    assert "not applied: ruleset 'foureyes: approved changes only': GitHub API returned 403" in result.output
+    assert "Traceback" not in result.output and private_gh.rulesets == {}

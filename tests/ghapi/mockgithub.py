@@ -500,9 +500,19 @@ class FakeRepoSettings:
         check("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "get", "200", body)
         return 200, {}, json.dumps(body)
 
+    def ruleset_refusal(self):
+        """Rulesets on private repositories need GitHub Pro, Team or Enterprise (docs: "About rulesets");
+        GitHub's answer on Free, as for branch protection."""
+        if self.visibility != "public" and self.plan == "free":
+            return 403, {}, json.dumps({"message": "Upgrade to GitHub Pro or make this repository public to enable "
+                                                   "this feature.", "documentation_url": "https://docs.github.com/rest"})
+        return None
+
     def post_ruleset(self, request):
         sent = json.loads(request.body)
         check_request("/repos/{owner}/{repo}/rulesets", "post", sent)
+        if self.ruleset_refusal():
+            return self.ruleset_refusal()
         rid = 100 + len(self.rulesets)
         self.rulesets[rid] = sent
         self.writes.append("POST ruleset")
@@ -514,6 +524,8 @@ class FakeRepoSettings:
         rid = int(self._name(request, r"/rulesets/(\d+)"))
         sent = json.loads(request.body)
         check_request("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "put", sent)
+        if self.ruleset_refusal():
+            return self.ruleset_refusal()
         self.rulesets[rid] = sent
         self.writes.append("PUT ruleset")
         body = self._ruleset_body(rid)

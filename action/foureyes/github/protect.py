@@ -218,6 +218,7 @@ def protect_environment(api: Api, env: Environment, plan: Plan, check: bool, res
     if isinstance(answer, Refused):
         result.unapplied.append(f"environment {env.name}: not created: {answer.message}; environments on a "
                                 f"{plan.visibility} repository need GitHub Pro, Team or Enterprise ({PLAN_DOCS})")
+        result.drift = [d for d in result.drift if d not in drift]
         return
     if env.branch not in names:
         api.call("POST", policies_url, {"name": env.branch, "type": "branch"})
@@ -336,10 +337,17 @@ def protect_ruleset(api: Api, desired: dict, listed: list[dict], check: bool, re
     result.drift += drift
     if check or not drift:
         return
+    # rulesets on a private repository need GitHub Pro, Team or Enterprise; Free answers 403
+    # https://docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/managing-rulesets/about-rulesets
     if current is None:
-        api.call("POST", f"{api.repo}/rulesets", desired)
+        answer = api.call("POST", f"{api.repo}/rulesets", desired, refused_ok=(403,))
     else:
-        api.call("PUT", f"{api.repo}/rulesets/{current['id']}", desired)
+        answer = api.call("PUT", f"{api.repo}/rulesets/{current['id']}", desired, refused_ok=(403,))
+    if isinstance(answer, Refused):
+        result.unapplied.append(f"ruleset {desired['name']!r}: {answer.message}; rulesets on a private "
+                                "repository need GitHub Pro, Team or Enterprise")
+        result.drift = [d for d in result.drift if d not in drift]  # not fixed: said once, as not applied
+        return
     result.changed.append(f"ruleset {desired['name']!r}")
 
 
