@@ -66,3 +66,7 @@ def act_cache(tmp_path_factory) -> Path:
 @pytest.fixture
 def act(tmp_path, act_cache, standin, netns, e2e_prerequisites):
     return Act(tmp_path / "act", act_cache, standin, e2e_prerequisites, netns)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: runs a workflow in act against the GitHub stand-in (slow; -m 'not e2e' skips)")
