@@ -22,9 +22,9 @@ def open_change(standin, tmp_path, world, number=7, fork=False):
     old = next(line for line in text.splitlines() if line.strip().startswith("version:"))
     repo.replace(DEP, old, old.replace(old.split(":", 1)[1].strip(), '"999"'))
     head = repo.commit("churn-predictor: new model version")
-    if not fork:
+    if not fork:  # a fork's branch lives in the fork; GitHub keeps its head as refs/pull/N/head here
         repo.push("change")
-    repo.set_ref(f"refs/pull/{number}/head", head)
+    repo.push(f"{head}:refs/pull/{number}/head")
     repo.git("checkout", "-q", "main")
     pr = world.open_pull(number, DANA, base, head, fork=fork)
     return repo, pr

@@ -284,9 +284,9 @@ class World:
 
     # --- workflow-run artifacts ------------------------------------------------------------------
 
-    def publish_run_artifacts(self, run_id: int, head_sha: str) -> None:
-        """Expose what the upload-artifact stand-in kept for act's run `run_id` as that run's artifacts."""
-        folder = self.s.artifacts_dir / str(run_id)
+    def publish_run_artifacts(self, run_id: int, head_sha: str, act_run_id: str = "1") -> None:
+        """Expose what the upload-artifact stand-in kept for act's run as the artifacts of `run_id`."""
+        folder = self.s.artifacts_dir / act_run_id
         items = []
         for i, path in enumerate(sorted(p for p in folder.iterdir() if p.is_dir()) if folder.exists() else []):
             items.append((7000 + run_id * 10 + i, path.name, path, head_sha))
@@ -342,3 +342,33 @@ def pull_request_event(pr: dict, action: str = "opened") -> dict:
 def _ours(ev: dict) -> None:
     ev["repository"].update(full_name=REPO, name=NAME, default_branch="main")
     ev["repository"]["owner"].update(login=OWNER)
+
+
+def _example(event: str) -> dict:
+    examples = json.loads((Path(__file__).parents[1] / "ghapi" / f"webhook-{event}.json").read_text())["examples"]
+    return json.loads(json.dumps(examples[0]))
+
+
+def review_event(pr: dict, reviewer: dict, state: str = "approved") -> dict:
+    """pull_request_review (submitted) from GitHub's webhook examples, for our PR."""
+    ev = _example("pull_request_review")
+    ev["action"] = "submitted"
+    ev["review"].update(state=state, commit_id=pr["head"]["sha"])
+    ev["review"]["user"].update(login=reviewer["login"], id=reviewer["id"])
+    for side in ("head", "base"):
+        ev["pull_request"][side].update(sha=pr[side]["sha"], ref=pr[side]["ref"])
+        ev["pull_request"][side]["repo"].update(full_name=pr[side]["repo"]["full_name"], fork=pr[side]["repo"]["fork"])
+    ev["pull_request"]["number"] = pr["number"]
+    _ours(ev)
+    return ev
+
+
+def workflow_run_event(run_id: int, head_sha: str, pull_requests: list | None = None, head_branch: str = "change") -> dict:
+    """workflow_run (completed) of the review relay, from GitHub's webhook examples."""
+    ev = _example("workflow_run")
+    ev["action"] = "completed"
+    ev["workflow_run"].update(id=run_id, head_sha=head_sha, event="pull_request_review", conclusion="success",
+                              status="completed", name="foureyes review relay", head_branch=head_branch,
+                              pull_requests=pull_requests or [])
+    _ours(ev)
+    return ev

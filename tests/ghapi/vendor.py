@@ -60,7 +60,8 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}", "get", "302"),
 ]
 ERROR_SCHEMA = "basic-error"
-WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed")}
+WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed"),
+            "workflow_run": ("completed",)}
 
 
 def refs(node, found: set[str]) -> None:
