@@ -540,15 +540,16 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 @click.option("--action-repo", default="foureyes/foureyes", show_default=True,
               help="The repository of the foureyes action the workflows use.")
-@click.option("--ref", default=None, help="The released version the workflows pin (default: this foureyes' version).")
+@click.option("--action-ref", "--ref", "ref", required=True, metavar="SHA",
+              help="The commit of the foureyes action the workflows pin (40 hex digits; a tag can move or not exist).")
 @fail_closed
 def init(force: bool, action_repo: str, ref: str | None) -> None:
     """Scaffold foureyes into this repository: policies, registry, workflows, CODEOWNERS."""
     from .codeowners import render, write_or_check
-    from .init import release, scaffold, write
+    from .init import scaffold, write
 
     root = repo_root()
-    result = write(root, scaffold(action_repo, ref or release()), force)
+    result = write(root, scaffold(action_repo, ref), force)
     from .registry import ConfigError
 
     codeowners = root / ".github" / "CODEOWNERS"
