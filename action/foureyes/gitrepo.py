@@ -22,8 +22,8 @@ class GitError(Exception):
     pass
 
 
-def git(root: Path | str, *args: str, input: bytes | None = None) -> bytes:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+def git(root: Path | str, *args: str, input: bytes | None = None, extra_env: dict | None = None) -> bytes:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(extra_env or {})}
     try:
         proc = subprocess.run(["git", "-C", str(root), *args], input=input, capture_output=True, env=env, check=False)
     except FileNotFoundError:
@@ -180,4 +180,18 @@ def ensure_commits(root: Path, shas: list[str]) -> None:
     missing = [s for s in shas if subprocess.run(
         ["git", "-C", str(root), "cat-file", "-e", f"{s}^{{commit}}"], capture_output=True).returncode != 0]
     if missing:
-        git(root, "fetch", "--no-tags", "--quiet", "origin", *missing)
+        git(root, "fetch", "--no-tags", "--quiet", "origin", *missing, extra_env=_fetch_auth())
+
+
+def _fetch_auth() -> dict:
+    """In Actions the checkout keeps no credentials (persist-credentials: false); the fetch of a PR's
+    commits authenticates with the job's token, passed in the environment (never on the command
+    line) the way actions/checkout does: an `AUTHORIZATION: basic x-access-token:<token>` header."""
+    import base64
+
+    token = os.environ.get("GITHUB_TOKEN") if os.environ.get("GITHUB_ACTIONS") == "true" else None
+    if not token:
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraheader",
+            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}

@@ -1,14 +1,14 @@
 """`foureyes init`: scaffold foureyes into an existing repository.
 
 Writes the policies and schemas, the environments, one example deployment, the workflows (pinned to
-a released version of the action) and CODEOWNERS. It never overwrites a file without --force and
+a commit of the action) and CODEOWNERS. It never overwrites a file without --force and
 says what it wrote and what it kept.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .registry import BUNDLED
@@ -26,14 +26,10 @@ model:
 environments: [staging]
 """
 
-WORKFLOWS = ("foureyes-gate.yml", "foureyes-review-relay.yml", "foureyes-validate.yml", "foureyes-deploy.yml")
-
-
-def release() -> str:
-    try:
-        return f"v{version('foureyes')}"
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
-        return "v0.1.0"
+# every foureyes workflow: the PR gate and its relay, validate, deploy, review timeouts, inventory
+WORKFLOWS = ("foureyes-gate.yml", "foureyes-review-relay.yml", "foureyes-validate.yml", "foureyes-deploy.yml",
+             "foureyes-timeout.yml", "foureyes-inventory.yml")
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 @dataclass
@@ -43,7 +39,13 @@ class InitResult:
 
 
 def scaffold(action_repo: str, ref: str) -> dict[str, str]:
-    """Repository path -> content of every file init writes (CODEOWNERS is rendered afterwards)."""
+    """Repository path -> content of every file init writes (CODEOWNERS is rendered afterwards).
+    The workflows pin the action to a commit: a tag may not exist, or move."""
+    from .registry import ConfigError
+
+    if not COMMIT.match(ref):
+        raise ConfigError(f"--action-ref {ref!r}: expected the 40-hex commit SHA of the foureyes action to pin "
+                          "(hint: git ls-remote https://github.com/foureyes/foureyes refs/tags/v0.1.0)")
     files: dict[str, str] = {}
     for folder in ("policies",):
         for path in sorted((BUNDLED / folder).rglob("*")):

@@ -55,9 +55,18 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/pulls/{pull_number}", "patch", "200"),
     # events: the event logs of workflow runs, kept as artifacts
     ("/repos/{owner}/{repo}/actions/artifacts", "get", "200"),
+    # e2e: what a workflow run touches besides foureyes (create-github-app-token, checkout) and the
+    # relay's artifact that the gate reads on workflow_run
+    ("/repos/{owner}/{repo}/installation", "get", "200"),
+    ("/app/installations/{installation_id}/access_tokens", "post", "201"),
+    ("/installation/token", "delete", "204"),
+    ("/repos/{owner}/{repo}", "get", "200"),
+    ("/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts", "get", "200"),
+    ("/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}", "get", "302"),
 ]
 ERROR_SCHEMA = "basic-error"
-WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed")}
+WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed"),
+            "workflow_run": ("completed",)}
 
 
 def refs(node, found: set[str]) -> None:
@@ -88,8 +97,8 @@ def main(shared: Path) -> None:
         response = spec["paths"][path][method]["responses"][status]
         if "$ref" in response:
             response = resolve(spec, response["$ref"])
-        body = response["content"]["application/json"]
-        op = {"responses": {status: {"content": {"application/json": body}}}}
+        body = response.get("content", {}).get("application/json", {})  # 204 and 302 have no body
+        op = {"responses": {status: {"content": {"application/json": body}} if body else {}}}
         request = spec["paths"][path][method].get("requestBody")
         if request:  # so mocks can check what foureyes sends, too
             op["requestBody"] = request
