@@ -298,3 +298,70 @@ def test_plan_matrix_lists_changed_deployments(env_repo, cli):
     env_repo.commit()
     result = cli("plan", "--base", "main", "--format", "matrix")
     assert json.loads(result.stdout) == {"include": [{"deployment": "churn-predictor"}, {"deployment": "fraud-scorer"}]}
+
+
+# --- trust chain: attacks played end to end through the CLI ---------------------------------------
+
+def test_deployment_in_a_subfolder_is_a_layout_error_not_a_deploy(env_repo, cli):
+    """A direct push adding registry/deployments/extra/x.yaml used to deploy with no provenance check
+    (provenance only looked at registry/deployments/<name>.yaml)."""
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    text = env_repo.read(DEP.format("product-recs")).replace("name: product-recs", "name: sneaky")
+    env_repo.write("registry/deployments/extra/sneaky.yaml", text)
+    env_repo.commit("add a deployment where nobody looks", "Eve Hurry <eve@acme.example>")
+    result = cli("deploy", "--env", "staging", "--format", "text")
+    assert result.exit_code == 1 and "registry/deployments/extra/sneaky.yaml" in result.output
+    assert "sneaky" not in served(env_repo)
+    validated = cli("validate", "--format", "text")
+    assert validated.exit_code == 1 and "registry/deployments/extra/sneaky.yaml" in validated.output
+
+
+def test_registry_yml_and_stray_files_are_layout_errors(env_repo, cli):
+    env_repo.write("registry/deployments/notes.txt", "hello\n")
+    env_repo.commit("stray file", "Mo Admin <mo@acme.example>")
+    result = cli("deploy", "--env", "staging", "--dry-run", "--format", "json")
+    assert result.exit_code == 1
+    assert [p["file"] for p in json.loads(result.stdout)["problems"]] == ["registry/deployments/notes.txt"]
+
+
+def delete_and_restore_policy(repo):
+    """The bootstrap on demand: delete the policy, then restore it together with a model change."""
+    policy = repo.read("policies/approval.yaml")
+    repo.rm("policies/approval.yaml")
+    repo.commit("drop the policy for a moment", "Eve Hurry <eve@acme.example>")
+    repo.write("policies/approval.yaml", policy)
+    repo.replace(FRAUD, 'version: "12"', 'version: "66"')
+    return repo.commit("restore the policy, and fraud-scorer v66", "Eve Hurry <eve@acme.example>")
+
+
+def test_bootstrap_cannot_be_retriggered_by_deleting_the_policy(env_repo, cli):
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    bad = delete_and_restore_policy(env_repo)
+    result = cli("deploy", "--env", "staging", "--format", "text")
+    assert result.exit_code == 1 and f"refused: commit {bad[:12]}" in result.output
+    assert served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "12"
+
+
+def test_bootstrap_cannot_be_retriggered_on_a_new_release_branch(env_repo, cli):
+    env_repo.branch("release/evil")
+    bad = delete_and_restore_policy(env_repo)
+    result = cli("deploy", "--env", "production", "--format", "text")
+    assert result.exit_code == 1 and f"refused: commit {bad[:12]}" in result.output
+    assert served(env_repo, "production") == {}
+
+
+def test_an_orphan_release_branch_is_not_a_new_root_of_trust(env_repo, cli):
+    env_repo.git("checkout", "-q", "--orphan", "release/orphan")
+    env_repo.replace(FRAUD, 'version: "12"', 'version: "66"')
+    env_repo.commit("a history of my own", "Eve Hurry <eve@acme.example>")
+    result = cli("deploy", "--env", "production", "--format", "text")
+    assert result.exit_code == 1 and "no merged pull request" in result.output
+    assert served(env_repo, "production") == {}
+
+
+def test_release_branch_deploys_what_was_approved_into_main(env_repo, cli):
+    merge_pr(env_repo, 60, bump("13"))
+    env_repo.branch("release/1")
+    result = cli("deploy", "--env", "production", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert served(env_repo, "production")["fraud-scorer"]["approval"]["pr"] == 60

@@ -11,7 +11,7 @@ from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
-from ghapi.mockgithub import FakeDeployments, MockGitHub, commit_pulls, pull_simple, user
+from ghapi.mockgithub import FakeDeployments, MockGitHub, commit_pulls, pull_simple, repository, user
 
 FRAUD = DEP.format("fraud-scorer")
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
@@ -21,6 +21,7 @@ DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
 def rsps(monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as r:
+        repository(r)
         yield r
 
 
@@ -168,3 +169,60 @@ def test_github_record_history_answers_what_was_live(repo, rsps):
     live = live_at(history, "2100-01-01T00:00:00Z")
     assert "churn-predictor" not in live and {"fraud-scorer", "credit-limit", "product-recs"} <= set(live)
     assert fake.latest(next(d for d in fake.deployments if d["task"] == "deploy:churn-predictor")["id"]) == "inactive"
+
+
+# --- C: the approving PR must have been merged into the branch being deployed --------------------
+
+def via_side_branch(repo, rsps, side: str, deploy_branch: str = "main"):
+    """PR #42 (fraud-scorer v13, approved) merged on GitHub into ``side``; then ``side`` reaches
+    ``deploy_branch`` by a direct push (a fast-forward)."""
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore", "Mo Admin <mo@acme.example>")
+    repo.branch(side)
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("pr-42")
+    repo.replace(FRAUD, 'version: "12"', 'version: "13"')
+    head = repo.commit("fraud-scorer v13")
+    repo.git("checkout", "-q", side)
+    repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #42", "pr-42")
+    merge = repo.git("rev-parse", "HEAD")
+    if deploy_branch != side:
+        repo.git("checkout", "-q", "-B", deploy_branch, side)
+    pr = pull_simple(42, base, head, "2026-11-22T12:00:00Z", merge, base_ref=side)
+    for commit in (head, merge):
+        commit_pulls(rsps, commit, [pr])
+    gh = MockGitHub(rsps, number=42)
+    gh.pull(DANA, base, head)
+    gh.commits({"sha": head, "author": DANA})
+    gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": head} for u in (ALICE, BOB)])
+    gh.team("acme/mlops-admins", ALICE, BOB)
+    return merge
+
+
+def deploy_cli(cli, env):
+    return cli("deploy", "--env", env, "--repo", "acme/models", "--record", ".foureyes/record.sqlite",
+               "--format", "text")
+
+
+def test_pr_merged_into_another_branch_does_not_approve_a_staging_deploy(repo, rsps, cli):
+    merge = via_side_branch(repo, rsps, "feature")
+    result = deploy_cli(cli, "staging")
+    assert result.exit_code == 1 and f"refused: commit {merge[:12]}" in result.output
+    assert "merged into 'feature', not 'main'" in result.output
+
+
+def test_pr_merged_into_another_branch_does_not_approve_a_new_release_branch(repo, rsps, cli):
+    via_side_branch(repo, rsps, "feature", deploy_branch="release/9")
+    result = deploy_cli(cli, "production")
+    assert result.exit_code == 1 and "merged into 'feature', not 'main' or 'release/9'" in result.output
+
+
+def test_pr_merged_into_the_release_branch_itself_deploys_to_production(repo, rsps, cli):
+    via_side_branch(repo, rsps, "release/9", "release/9")  # cut from main; the PR targets the release branch
+    result = deploy_cli(cli, "production")
+    assert result.exit_code == 0, result.output
+
+
+def test_squash_merged_pr_into_main_deploys_via_the_cli(merged, rsps, cli):
+    github_pr(rsps, merged, [ALICE, BOB])
+    assert deploy_cli(cli, "staging").exit_code == 0

@@ -210,7 +210,7 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, fmt) 
     with open_record(root, record_path, repo_name if on_github and not record_path else None, token) as rec:
         source = provenance_source(root, Path(ledger), repo_name if on_github else None, token)
         result = run_deploy(root, env_name, rec, source, dry_run=dry_run, progress=out.deploy_step,
-                            only=set(only) if only else None)
+                            only=set(only) if only else None, branch=branch)
         notify_deploy(root, result, rec, warn=_warn)
     out.deploy(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)

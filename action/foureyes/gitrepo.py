@@ -48,6 +48,33 @@ def resolve(root: Path, ref: str) -> str:
         raise GitError(f"unknown git revision {ref!r}") from None
 
 
+def branch_tip(root: Path, name: str) -> str:
+    """A branch's commit as the server has it (origin/<name>, what a CI checkout fetches), else the
+    local branch."""
+    for ref in (f"refs/remotes/origin/{name}", f"refs/heads/{name}"):
+        try:
+            return git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
+        except GitError:
+            continue
+    raise GitError(f"branch {name!r} is not here: fetch it (actions/checkout with fetch-depth: 0)")
+
+
+def is_ancestor(root: Path, a: str, b: str) -> bool:
+    """``a`` is ``b`` or one of its ancestors."""
+    proc = subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", a, b], capture_output=True)
+    if proc.returncode not in (0, 1):
+        raise GitError(f"git merge-base --is-ancestor: {proc.stderr.decode('utf-8', 'replace').strip()}")
+    return proc.returncode == 0
+
+
+def default_branch(root: Path) -> str:
+    """The default branch offline: origin's HEAD when known, else main."""
+    try:
+        return git(root, "symbolic-ref", "--short", "refs/remotes/origin/HEAD").decode().strip().split("/", 1)[1]
+    except (GitError, IndexError):
+        return "main"
+
+
 def merge_base(root: Path, a: str, b: str) -> str:
     try:
         return git(root, "merge-base", a, b).decode().strip()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import gitrepo
-from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
+from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, is_deployment_file, parse_environments
 from .yamlload import LoadError, loads
 
 APPROVED, NEEDS_APPROVAL, UNAPPROVED = "Approved", "Needs approval", "Unapproved change"
@@ -41,11 +41,11 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
     tree = gitrepo.GitTree(root, commit)
     env_data = tree.read(ENVIRONMENTS_FILE)
     env_names = [e.name for e in parse_environments(env_data)] if env_data else []
-    paths = [p for p in tree.list(DEPLOYMENTS_DIR) if p.endswith(".yaml")]
+    paths = [p for p in tree.list(DEPLOYMENTS_DIR) if is_deployment_file(p)]
     touched: dict[str, list[int]] = {}
     for number, changed in sorted(open_prs.items()):
         for path in changed:
-            if path.startswith(DEPLOYMENTS_DIR + "/") and path.endswith(".yaml"):
+            if is_deployment_file(path):
                 touched.setdefault(path.rsplit("/", 1)[1][:-5], []).append(number)
     served = {env: record.entries(env) for env in env_names}
     unapproved: dict[str, str] = {}

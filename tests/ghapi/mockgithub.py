@@ -286,8 +286,22 @@ class FakeDeployments:
         return self.statuses[n][-1]["state"] if self.statuses[n] else "none"
 
 
+def repository(rsps: responses.RequestsMock, default_branch: str = "main", repo: str = "acme/models") -> dict:
+    """GET /repos/{owner}/{repo}: the repository, with its default branch."""
+    body = example("full-repository-default-response")
+    owner, name = repo.split("/")
+    body.update(full_name=repo, name=name, default_branch=default_branch, url=f"{API}/repos/{repo}", language=None)
+    body["owner"].update(login=owner)
+    for fork_parent in ("source", "parent"):  # the example predates `language` being required
+        if fork_parent in body:
+            body[fork_parent].setdefault("language", None)
+    check("/repos/{owner}/{repo}", "get", "200", body)
+    rsps.get(re.compile("^" + re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}") + r"(?:\?.*)?$"), json=body)
+    return body
+
+
 def pull_simple(number: int, base_sha: str, head_sha: str, merged_at: str | None, merge_commit: str | None,
-                repo: str = "acme/models") -> dict:
+                repo: str = "acme/models", base_ref: str = "main") -> dict:
     item = example("pull-request-simple-items")[0]
     base = f"{API}/repos/{repo}"
     item.update(number=number, merged_at=merged_at, merge_commit_sha=merge_commit, draft=False,
@@ -295,6 +309,7 @@ def pull_simple(number: int, base_sha: str, head_sha: str, merged_at: str | None
                 issue_url=f"{base}/issues/{number}", comments_url=f"{base}/issues/{number}/comments",
                 commits_url=f"{base}/pulls/{number}/commits", statuses_url=f"{base}/statuses/{head_sha}")
     item["base"]["sha"], item["head"]["sha"] = base_sha, head_sha
+    item["base"]["ref"] = base_ref
     return item
 
 

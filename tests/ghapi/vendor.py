@@ -25,6 +25,7 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", "post", "201"),
     # deploy: provenance and the Deployments record
     ("/repos/{owner}/{repo}/commits/{commit_sha}/pulls", "get", "200"),
+    ("/repos/{owner}/{repo}", "get", "200"),  # the default branch: root of trust, allowed PR bases
     ("/repos/{owner}/{repo}/deployments", "get", "200"),
     ("/repos/{owner}/{repo}/deployments", "post", "201"),
     ("/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "get", "200"),

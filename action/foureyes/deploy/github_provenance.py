@@ -21,6 +21,16 @@ class GitHubPRs:
         self.gh = gh
         self.repo_name = repo_name
         self.root = root
+        self._default: str | None = None
+
+    def default_branch(self) -> str:
+        """The repository's default branch (GET /repos/{owner}/{repo}: `default_branch`)."""
+        if self._default is None:
+            try:
+                self._default = self.gh.get_repo(self.repo_name).default_branch
+            except api_errors() as exc:
+                raise EvaluationError(describe(exc)) from None
+        return self._default
 
     def merged_prs_containing(self, commit: str) -> list[MergedPR]:
         from github.PaginatedList import PaginatedList
@@ -35,7 +45,8 @@ class GitHubPRs:
                 base, head = pr.base.sha, pr.head.sha
                 gitrepo.ensure_commits(self.root, [base, head])
                 found.append(MergedPR(pr.number, base, head, pr.merge_commit_sha or "",
-                                      pr.merged_at.isoformat(), self._facts_loader(pr.number, base, pr.merged_at)))
+                                      pr.merged_at.isoformat(), self._facts_loader(pr.number, base, pr.merged_at),
+                                      pr.base.ref))
             return found
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
