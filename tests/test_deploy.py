@@ -365,3 +365,24 @@ def test_release_branch_deploys_what_was_approved_into_main(env_repo, cli):
     result = cli("deploy", "--env", "production", "--format", "json")
     assert result.exit_code == 0, result.output
     assert served(env_repo, "production")["fraud-scorer"]["approval"]["pr"] == 60
+
+
+def test_a_committed_ledger_is_refused(repo, cli):
+    """No .gitignore: the PR ledger is committed along with the change it 'approves'."""
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    repo.replace(FRAUD, 'version: "12"', 'version: "66"')
+    bad = repo.commit("direct push")  # as dana, whom the ledger's reviewers may approve
+    repo.write(".foureyes/prs/99.yaml", FACTS.format(number=99, base=f"{bad}~1", head=bad, merge=bad, reviews=json.dumps(TWO)))
+    repo.git("add", "-f", ".foureyes/prs/99.yaml")
+    repo.commit("my approval", "Eve Hurry <eve@acme.example>")
+    result = cli("deploy", "--env", "staging", "--format", "text")
+    assert result.exit_code == 2 and ".foureyes/prs/99.yaml: the offline PR ledger is committed" in result.output
+    assert "Traceback" not in result.output
+    assert served(repo)["fraud-scorer"]["deployment"]["model"]["version"] == "12"
+
+
+def test_a_ledger_staged_for_commit_is_refused_too(env_repo, cli):
+    merge_pr(env_repo, 61, bump("13"))
+    env_repo.git("add", "-f", ".foureyes/prs/61.yaml")
+    result = cli("deploy", "--env", "staging")
+    assert result.exit_code == 2 and "git rm -r --cached .foureyes/prs" in result.output
