@@ -464,7 +464,7 @@ def events(deployment, environment, event_type, status, since, until, text, prun
             from .github.client import make_client
             from .github.events import pull_events
 
-            added = pull_events(make_client(token), repo_name, token or "", record, warn=_warn)
+            added = pull_events(make_client(token), repo_name, token or "", record, warn=_warn, root=root)
             click.echo(f"imported {added} event(s) from {repo_name}'s workflow runs", err=True)
         if prune:
             gone = prune_events(record.db, now, retention_days)

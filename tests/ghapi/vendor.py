@@ -51,6 +51,7 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/pulls/{pull_number}", "patch", "200"),
     # events: the event logs of workflow runs, kept as artifacts
     ("/repos/{owner}/{repo}/actions/artifacts", "get", "200"),
+    ("/repos/{owner}/{repo}/actions/runs/{run_id}", "get", "200"),  # whose run uploaded an artifact
 ]
 ERROR_SCHEMA = "basic-error"
 WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed")}
