@@ -1,8 +1,11 @@
 """Deploy with GitHub as the source of provenance and as the deploy record (Deployments API),
 against mocks built from GitHub's OpenAPI examples; requests are schema-checked too."""
 
+import base64
 import json
+import os
 import re
+import subprocess
 
 import pytest
 import responses
@@ -336,3 +339,57 @@ def test_a_delete_after_more_than_a_page_of_records_is_applied(repo, rsps, on_gi
     churn = next(d for d in on_github.deployments if d["task"] == "deploy:churn-predictor")
     assert on_github.latest(churn["id"]) == "inactive"
     assert github_deploy(cli).exit_code == 0 and json.loads(github_deploy(cli).stdout)["steps"] == []
+
+
+# --- issue 8 item 9: provenance fetches with the token ---------------------------------------------
+
+def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(tmp_path, rsps, cli, monkeypatch):
+    """The checkout has no credentials (persist-credentials: false) and the PR's branch is gone:
+    its head is only on the server, which answers nobody without the token."""
+    from conftest import Repo
+    from foureyes.demo import copy_template
+    from githttp import PrivateGitServer
+
+    secret = "ghs_s3cr3t-token-value"
+    upstream = Repo(tmp_path / "upstream")
+    copy_template(upstream.root)
+    upstream.write(".gitignore", ".foureyes/\n")
+    upstream.commit("initial registry", "Mo Admin <mo@acme.example>")
+    base = upstream.git("rev-parse", "HEAD")
+    upstream.branch("pr-42")
+    upstream.replace(FRAUD, 'version: "12"', 'version: "13"')
+    head = upstream.commit("fraud-scorer v13")
+    upstream.git("checkout", "-q", "main")
+    upstream.git("merge", "-q", "--squash", "pr-42")
+    squash = upstream.commit("fraud-scorer v13 (#42)", "Mo Admin <mo@acme.example>")
+    upstream.git("update-ref", "refs/pull/42/head", head)
+    upstream.git("branch", "-q", "-D", "pr-42")  # the PR branch was deleted after the merge
+    served = tmp_path / "served"
+    served.mkdir()
+    subprocess.run(["git", "clone", "-q", "--bare", str(upstream.root), str(served / "models.git")], check=True)
+    subprocess.run(["git", "-C", str(served / "models.git"), "config", "uploadpack.allowAnySHA1InWant", "true"], check=True)
+
+    with PrivateGitServer(served, secret) as server:
+        work = tmp_path / "work"
+        basic = base64.b64encode(f"x-access-token:{secret}".encode()).decode()
+        auth = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraheader",
+                "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}
+        subprocess.run(["git", "clone", "-q", server.url("models.git"), str(work)], check=True,
+                       env={**os.environ, **auth, "GIT_TERMINAL_PROMPT": "0"})  # actions/checkout, then forgets
+        assert subprocess.run(["git", "-C", str(work), "cat-file", "-e", head], capture_output=True).returncode != 0
+        monkeypatch.chdir(work)
+        monkeypatch.setenv("GITHUB_TOKEN", secret)
+        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+        pr = pull_simple(42, base, head, "2026-11-22T12:00:00Z", squash)
+        commit_pulls(rsps, squash, [pr])
+        gh = MockGitHub(rsps, number=42)
+        gh.pull(DANA, base, head)
+        gh.commits({"sha": head, "author": DANA})
+        gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": head} for u in (ALICE, BOB)])
+        gh.team("acme/mlops-admins", ALICE, BOB)
+        result = deploy_cli(cli, "staging")
+        assert result.exit_code == 0, result.output
+        assert secret not in result.output
+        fetches = [ok for path, ok in server.requests if "upload-pack" in path]
+        assert fetches and all(fetches)
+    assert "extraheader" not in (work / ".git" / "config").read_text()  # nothing persisted

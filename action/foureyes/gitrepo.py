@@ -22,8 +22,8 @@ class GitError(Exception):
     pass
 
 
-def git(root: Path | str, *args: str, input: bytes | None = None) -> bytes:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+def git(root: Path | str, *args: str, input: bytes | None = None, env_extra: dict | None = None) -> bytes:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env_extra or {})}
     try:
         proc = subprocess.run(["git", "-C", str(root), *args], input=input, capture_output=True, env=env, check=False)
     except FileNotFoundError:
@@ -202,9 +202,27 @@ class WorkTree:
         return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file() or p.is_symlink())
 
 
-def ensure_commits(root: Path, shas: list[str]) -> None:
-    """Fetch commits that are not here yet (a PR head is fetched as data, never checked out)."""
+def ensure_commits(root: Path, shas: list[str], token: str | None = None) -> None:
+    """Fetch commits that are not here yet (a PR head is fetched as data, never checked out).
+    With ``token``, the fetch authenticates: the deploy checks out with `persist-credentials:
+    false`, and on a private repository the head of a squash-merged PR whose branch is gone can
+    only be fetched with credentials."""
     missing = [s for s in shas if subprocess.run(
         ["git", "-C", str(root), "cat-file", "-e", f"{s}^{{commit}}"], capture_output=True).returncode != 0]
     if missing:
-        git(root, "fetch", "--no-tags", "--quiet", "origin", *missing)
+        git(root, "fetch", "--no-tags", "--quiet", "origin", *missing, env_extra=token_auth_env(token))
+
+
+def token_auth_env(token: str | None) -> dict:
+    """Git configuration that sends ``token`` as GitHub expects from Actions (the header
+    actions/checkout sets: `AUTHORIZATION: basic base64(x-access-token:TOKEN)`), passed through
+    GIT_CONFIG_COUNT/KEY/VALUE (git >= 2.31) so it never appears in a process's argv or in a
+    config file. Appended after any GIT_CONFIG_* entries already in the environment."""
+    if not token:
+        return {}
+    import base64
+
+    count = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}": "http.extraheader",
+            f"GIT_CONFIG_VALUE_{count}": f"AUTHORIZATION: basic {basic}"}

@@ -17,10 +17,12 @@ def _at(text: str) -> datetime:
 
 
 class GitHubPRs:
-    def __init__(self, gh, repo_name: str, root):
+    def __init__(self, gh, repo_name: str, root, token: str | None = None):
+        """``token`` authenticates fetching PR commits the checkout lacks (never printed)."""
         self.gh = gh
         self.repo_name = repo_name
         self.root = root
+        self.token = token
         self._default: str | None = None
 
     def default_branch(self) -> str:
@@ -43,7 +45,7 @@ class GitHubPRs:
             found = []
             for pr in merged:
                 base, head = pr.base.sha, pr.head.sha
-                gitrepo.ensure_commits(self.root, [base, head])
+                gitrepo.ensure_commits(self.root, [base, head], self.token)
                 found.append(MergedPR(pr.number, base, head, pr.merge_commit_sha or "",
                                       pr.merged_at.isoformat(), self._facts_loader(pr.number, base, pr.merged_at),
                                       pr.base.ref))

@@ -60,5 +60,5 @@ def provenance_source(root: Path, ledger: Path, repo_name: str | None, token: st
         from ..github.client import make_client
         from .github_provenance import GitHubPRs
 
-        return GitHubPRs(make_client(token), repo_name, root)
+        return GitHubPRs(make_client(token), repo_name, root, token)
     return LocalLedger(root, ledger if ledger.is_absolute() else root / ledger)
