@@ -386,3 +386,43 @@ def test_a_ledger_staged_for_commit_is_refused_too(env_repo, cli):
     env_repo.git("add", "-f", ".foureyes/prs/61.yaml")
     result = cli("deploy", "--env", "staging")
     assert result.exit_code == 2 and "git rm -r --cached .foureyes/prs" in result.output
+
+
+# --- I: two approved PRs to one file, the second merged without updating its branch ---------------
+
+def two_prs_from_one_base(repo, second_edit, evil=None):
+    """PR #70 (description) and PR #71 (``second_edit``) both branch from main; #70 is merged,
+    then #71 is merged without updating its branch, so its merge commit differs from its head."""
+    base = repo.git("rev-parse", "main")
+    merge_pr(repo, 70, lambda r: r.replace(FRAUD, "before authorisation.", "before authorisation (v2)."))
+    repo.git("checkout", "-q", "-b", "pr-71", base)
+    second_edit(repo)
+    head = repo.commit("change for #71")
+    repo.git("checkout", "-q", "main")
+    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "--no-commit",
+             "pr-71")
+    if evil:
+        evil(repo)
+    merge = repo.commit("Merge pull request #71", "Mo Admin <mo@acme.example>")
+    (repo.root / ".foureyes" / "prs" / "71.yaml").write_text(
+        FACTS.format(number=71, base=base, head=head, merge=merge, reviews=json.dumps(TWO)))
+    return merge
+
+
+def test_two_approved_prs_to_one_file_merged_without_update_deploy(env_repo, cli):
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    two_prs_from_one_base(env_repo, lambda r: r.replace(FRAUD, "tier: realtime", "tier: batch"))
+    result = cli("deploy", "--env", "staging", "--format", "json")
+    assert result.exit_code == 0, result.output
+    served_fraud = served(env_repo)["fraud-scorer"]
+    assert served_fraud["deployment"]["labels"]["tier"] == "batch"
+    assert served_fraud["deployment"]["description"].endswith("(v2).") and served_fraud["approval"]["pr"] == 71
+
+
+def test_an_evil_edit_inside_a_clean_merge_is_still_refused(env_repo, cli):
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    bad = two_prs_from_one_base(env_repo, lambda r: r.replace(FRAUD, "tier: realtime", "tier: batch"),
+                                evil=lambda r: r.replace(FRAUD, 'version: "12"', 'version: "66"'))
+    result = cli("deploy", "--env", "staging", "--format", "text")
+    assert result.exit_code == 1 and f"refused: commit {bad[:12]}" in result.output
+    assert "and from a clean merge of it into the branch" in result.output

@@ -75,6 +75,19 @@ def default_branch(root: Path) -> str:
         return "main"
 
 
+def clean_merge_tree(root: Path, ours: str, theirs: str) -> str | None:
+    """The tree of a three-way merge of two commits, or None if it does not merge cleanly
+    (`git merge-tree --write-tree`, git >= 2.38: exit 0 clean, 1 conflicts; the tree id is the
+    first line of its output)."""
+    proc = subprocess.run(["git", "-C", str(root), "merge-tree", "--write-tree", "--no-messages", ours, theirs],
+                          capture_output=True, env={**os.environ, "LC_ALL": "C"})
+    if proc.returncode == 1:
+        return None
+    if proc.returncode != 0:
+        raise GitError(f"git merge-tree: {proc.stderr.decode('utf-8', 'replace').strip() or 'failed'}")
+    return proc.stdout.decode().split("\n", 1)[0].strip()
+
+
 def merge_base(root: Path, a: str, b: str) -> str:
     try:
         return git(root, "merge-base", a, b).decode().strip()

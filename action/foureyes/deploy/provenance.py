@@ -115,7 +115,10 @@ def _commits_between(root: Path, base: str, head: str) -> frozenset[str]:
 
 
 def verify_merge_content(root: Path, commit: str, pr: MergedPR) -> None:
-    """A merge or squash commit may only bring what the PR head had: no 'evil merge' edits."""
+    """A merge or squash commit may only bring approved content: what the PR head had, or (the
+    PR merged without updating its branch) the clean three-way merge of the PR head into the
+    branch as it was (`git merge-tree --write-tree`), whose other side was itself approved and is
+    checked commit by commit. Anything else is an 'evil merge' edit no PR approved."""
     parents = gitrepo.git(root, "rev-list", "--parents", "-n", "1", commit).decode().split()[1:]
     if not parents:
         return
@@ -124,9 +127,17 @@ def verify_merge_content(root: Path, commit: str, pr: MergedPR) -> None:
         return
     at_commit = gitrepo.GitTree(root, commit).read_many(changed)
     at_head = gitrepo.GitTree(root, pr.head).read_many(changed)
-    for path in changed:
-        if at_commit.get(path) != at_head.get(path):
-            raise Unapproved(f"{path} differs from what PR #{pr.number} approved at {pr.head[:12]}")
+    differs = [p for p in changed if at_commit.get(p) != at_head.get(p)]
+    if not differs:
+        return
+    merged = gitrepo.clean_merge_tree(root, parents[0], pr.head)
+    if merged is not None:
+        at_merge = gitrepo.GitTree(root, merged).read_many(differs)
+        differs = [p for p in differs if at_commit.get(p) != at_merge.get(p)]
+        if not differs:
+            return
+    raise Unapproved(f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
+                     + ("" if merged is None else " and from a clean merge of it into the branch"))
 
 
 def check_membership(root: Path, commit: str, pr: MergedPR) -> None:
