@@ -393,3 +393,19 @@ def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(tmp_
         fetches = [ok for path, ok in server.requests if "upload-pack" in path]
         assert fetches and all(fetches)
     assert "extraheader" not in (work / ".git" / "config").read_text()  # nothing persisted
+
+
+def test_a_forged_per_deployment_record_is_not_what_was_live(repo, rsps, on_github, cli):
+    """Eve's `deploy:fraud-scorer` record claiming v66 went live changes neither the deploy nor the audit."""
+    assert github_deploy(cli).exit_code == 0
+    head = repo.git("rev-parse", "HEAD")
+    real = next(d for d in on_github.deployments if d["task"] == "deploy:fraud-scorer")
+    payload = {**real["payload"], "model": {**real["payload"]["model"], "version": "66"}}
+    payload["deployment"] = {**payload["deployment"], "model": payload["model"]}
+    forged = on_github.add(head, "deploy:fraud-scorer", "staging", payload, creator=EVE)
+    on_github.set_status(forged["id"], "success", creator=EVE, auto_inactive=False)
+    live = json.loads(cli("history", "--env", "staging", "--at", "2100-01-01", "--repo", "acme/models",
+                          "--format", "json").stdout)
+    assert {r["deployment"]: r["version"] for r in live}["fraud-scorer"] == "12"
+    again = github_deploy(cli)
+    assert again.exit_code == 0 and json.loads(again.stdout)["steps"] == []
