@@ -426,3 +426,10 @@ def test_an_evil_edit_inside_a_clean_merge_is_still_refused(env_repo, cli):
     result = cli("deploy", "--env", "staging", "--format", "text")
     assert result.exit_code == 1 and f"refused: commit {bad[:12]}" in result.output
     assert "and from a clean merge of it into the branch" in result.output
+
+
+def test_inventory_names_a_misplaced_deployment_file(env_repo, cli):
+    env_repo.write("registry/deployments/extra/sneaky.yaml", env_repo.read(FRAUD))
+    env_repo.commit("misplaced", "Mo Admin <mo@acme.example>")
+    result = cli("inventory", "--format", "json")
+    assert result.exit_code == 2 and "registry/deployments/extra/sneaky.yaml: not a deployment file" in result.output
