@@ -298,3 +298,138 @@ def test_plan_matrix_lists_changed_deployments(env_repo, cli):
     env_repo.commit()
     result = cli("plan", "--base", "main", "--format", "matrix")
     assert json.loads(result.stdout) == {"include": [{"deployment": "churn-predictor"}, {"deployment": "fraud-scorer"}]}
+
+
+# --- trust chain: attacks played end to end through the CLI ---------------------------------------
+
+def test_deployment_in_a_subfolder_is_a_layout_error_not_a_deploy(env_repo, cli):
+    """A direct push adding registry/deployments/extra/x.yaml used to deploy with no provenance check
+    (provenance only looked at registry/deployments/<name>.yaml)."""
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    text = env_repo.read(DEP.format("product-recs")).replace("name: product-recs", "name: sneaky")
+    env_repo.write("registry/deployments/extra/sneaky.yaml", text)
+    env_repo.commit("add a deployment where nobody looks", "Eve Hurry <eve@acme.example>")
+    result = cli("deploy", "--env", "staging", "--format", "text")
+    assert result.exit_code == 1 and "registry/deployments/extra/sneaky.yaml" in result.output
+    assert "sneaky" not in served(env_repo)
+    validated = cli("validate", "--format", "text")
+    assert validated.exit_code == 1 and "registry/deployments/extra/sneaky.yaml" in validated.output
+
+
+def test_registry_yml_and_stray_files_are_layout_errors(env_repo, cli):
+    env_repo.write("registry/deployments/notes.txt", "hello\n")
+    env_repo.commit("stray file", "Mo Admin <mo@acme.example>")
+    result = cli("deploy", "--env", "staging", "--dry-run", "--format", "json")
+    assert result.exit_code == 1
+    assert [p["file"] for p in json.loads(result.stdout)["problems"]] == ["registry/deployments/notes.txt"]
+
+
+def delete_and_restore_policy(repo):
+    """The bootstrap on demand: delete the policy, then restore it together with a model change."""
+    policy = repo.read("policies/approval.yaml")
+    repo.rm("policies/approval.yaml")
+    repo.commit("drop the policy for a moment", "Eve Hurry <eve@acme.example>")
+    repo.write("policies/approval.yaml", policy)
+    repo.replace(FRAUD, 'version: "12"', 'version: "66"')
+    return repo.commit("restore the policy, and fraud-scorer v66", "Eve Hurry <eve@acme.example>")
+
+
+def test_bootstrap_cannot_be_retriggered_by_deleting_the_policy(env_repo, cli):
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    bad = delete_and_restore_policy(env_repo)
+    result = cli("deploy", "--env", "staging", "--format", "text")
+    assert result.exit_code == 1 and f"refused: commit {bad[:12]}" in result.output
+    assert served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "12"
+
+
+def test_bootstrap_cannot_be_retriggered_on_a_new_release_branch(env_repo, cli):
+    env_repo.branch("release/evil")
+    bad = delete_and_restore_policy(env_repo)
+    result = cli("deploy", "--env", "production", "--format", "text")
+    assert result.exit_code == 1 and f"refused: commit {bad[:12]}" in result.output
+    assert served(env_repo, "production") == {}
+
+
+def test_an_orphan_release_branch_is_not_a_new_root_of_trust(env_repo, cli):
+    env_repo.git("checkout", "-q", "--orphan", "release/orphan")
+    env_repo.replace(FRAUD, 'version: "12"', 'version: "66"')
+    env_repo.commit("a history of my own", "Eve Hurry <eve@acme.example>")
+    result = cli("deploy", "--env", "production", "--format", "text")
+    assert result.exit_code == 1 and "no merged pull request" in result.output
+    assert served(env_repo, "production") == {}
+
+
+def test_release_branch_deploys_what_was_approved_into_main(env_repo, cli):
+    merge_pr(env_repo, 60, bump("13"))
+    env_repo.branch("release/1")
+    result = cli("deploy", "--env", "production", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert served(env_repo, "production")["fraud-scorer"]["approval"]["pr"] == 60
+
+
+def test_a_committed_ledger_is_refused(repo, cli):
+    """No .gitignore: the PR ledger is committed along with the change it 'approves'."""
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    repo.replace(FRAUD, 'version: "12"', 'version: "66"')
+    bad = repo.commit("direct push")  # as dana, whom the ledger's reviewers may approve
+    repo.write(".foureyes/prs/99.yaml", FACTS.format(number=99, base=f"{bad}~1", head=bad, merge=bad, reviews=json.dumps(TWO)))
+    repo.git("add", "-f", ".foureyes/prs/99.yaml")
+    repo.commit("my approval", "Eve Hurry <eve@acme.example>")
+    result = cli("deploy", "--env", "staging", "--format", "text")
+    assert result.exit_code == 2 and ".foureyes/prs/99.yaml: the offline PR ledger is committed" in result.output
+    assert "Traceback" not in result.output
+    assert served(repo)["fraud-scorer"]["deployment"]["model"]["version"] == "12"
+
+
+def test_a_ledger_staged_for_commit_is_refused_too(env_repo, cli):
+    merge_pr(env_repo, 61, bump("13"))
+    env_repo.git("add", "-f", ".foureyes/prs/61.yaml")
+    result = cli("deploy", "--env", "staging")
+    assert result.exit_code == 2 and "git rm -r --cached .foureyes/prs" in result.output
+
+
+# --- I: two approved PRs to one file, the second merged without updating its branch ---------------
+
+def two_prs_from_one_base(repo, second_edit, evil=None):
+    """PR #70 (description) and PR #71 (``second_edit``) both branch from main; #70 is merged,
+    then #71 is merged without updating its branch, so its merge commit differs from its head."""
+    base = repo.git("rev-parse", "main")
+    merge_pr(repo, 70, lambda r: r.replace(FRAUD, "before authorisation.", "before authorisation (v2)."))
+    repo.git("checkout", "-q", "-b", "pr-71", base)
+    second_edit(repo)
+    head = repo.commit("change for #71")
+    repo.git("checkout", "-q", "main")
+    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "--no-commit",
+             "pr-71")
+    if evil:
+        evil(repo)
+    merge = repo.commit("Merge pull request #71", "Mo Admin <mo@acme.example>")
+    (repo.root / ".foureyes" / "prs" / "71.yaml").write_text(
+        FACTS.format(number=71, base=base, head=head, merge=merge, reviews=json.dumps(TWO)))
+    return merge
+
+
+def test_two_approved_prs_to_one_file_merged_without_update_deploy(env_repo, cli):
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    two_prs_from_one_base(env_repo, lambda r: r.replace(FRAUD, "tier: realtime", "tier: batch"))
+    result = cli("deploy", "--env", "staging", "--format", "json")
+    assert result.exit_code == 0, result.output
+    served_fraud = served(env_repo)["fraud-scorer"]
+    assert served_fraud["deployment"]["labels"]["tier"] == "batch"
+    assert served_fraud["deployment"]["description"].endswith("(v2).") and served_fraud["approval"]["pr"] == 71
+
+
+def test_an_evil_edit_inside_a_clean_merge_is_still_refused(env_repo, cli):
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    bad = two_prs_from_one_base(env_repo, lambda r: r.replace(FRAUD, "tier: realtime", "tier: batch"),
+                                evil=lambda r: r.replace(FRAUD, 'version: "12"', 'version: "66"'))
+    result = cli("deploy", "--env", "staging", "--format", "text")
+    assert result.exit_code == 1 and f"refused: commit {bad[:12]}" in result.output
+    assert "and from a clean merge of it into the branch" in result.output
+
+
+def test_inventory_names_a_misplaced_deployment_file(env_repo, cli):
+    env_repo.write("registry/deployments/extra/sneaky.yaml", env_repo.read(FRAUD))
+    env_repo.commit("misplaced", "Mo Admin <mo@acme.example>")
+    result = cli("inventory", "--format", "json")
+    assert result.exit_code == 2 and "registry/deployments/extra/sneaky.yaml: not a deployment file" in result.output

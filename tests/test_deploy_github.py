@@ -1,6 +1,12 @@
 """Deploy with GitHub as the source of provenance and as the deploy record (Deployments API),
 against mocks built from GitHub's OpenAPI examples; requests are schema-checked too."""
 
+import base64
+import json
+import os
+import re
+import subprocess
+
 import pytest
 import responses
 
@@ -11,7 +17,8 @@ from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
-from ghapi.mockgithub import FakeDeployments, MockGitHub, commit_pulls, pull_simple, user
+from ghapi.mockgithub import API, FOUREYES_BOT, FakeDeployments, MockGitHub, check, commit_pulls, example, pull_simple
+from ghapi.mockgithub import repository, user
 
 FRAUD = DEP.format("fraud-scorer")
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
@@ -21,6 +28,7 @@ DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
 def rsps(monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as r:
+        repository(r)
         yield r
 
 
@@ -100,7 +108,7 @@ def test_open_pr_containing_the_commit_is_not_a_merge(merged, rsps):
 # --- the Deployments API as the record ----------------------------------------------------------
 
 def run_with_github_record(repo, fake=None):
-    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite")
+    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT)
     try:
         return deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none"))
     finally:
@@ -125,14 +133,14 @@ def test_deployments_api_record_is_idempotent(repo, rsps):
 
 def test_retried_deploy_reuses_the_deployment_it_created(repo, rsps):
     fake = FakeDeployments(rsps)
-    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite")
+    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT)
     from foureyes.deploy.record import Entry
 
     head = repo.git("rev-parse", "HEAD")
     entry = Entry("staging", "fraud-scorer", {"name": "fraud-scorer", "model": {"name": "m", "version": "1"}}, head,
                   {"status": "bootstrap", "commit": head})
     record.begin(entry, "create")  # the run dies here: in_progress, never finished
-    record2 = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite")
+    record2 = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT)
     assert record2.entries("staging")["fraud-scorer"].status == "in_progress"
     record2.begin(entry, "create")
     record2.finish(entry, "create", True, "ok")
@@ -156,7 +164,7 @@ def test_deleted_deployment_is_inactive_and_gone_from_the_record(repo, rsps):
 def test_github_record_history_answers_what_was_live(repo, rsps):
     fake = FakeDeployments(rsps)
     assert run_with_github_record(repo).ok
-    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite")
+    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT)
     from foureyes.deploy.record import Entry
     from foureyes.history import live_at
 
@@ -168,3 +176,236 @@ def test_github_record_history_answers_what_was_live(repo, rsps):
     live = live_at(history, "2100-01-01T00:00:00Z")
     assert "churn-predictor" not in live and {"fraud-scorer", "credit-limit", "product-recs"} <= set(live)
     assert fake.latest(next(d for d in fake.deployments if d["task"] == "deploy:churn-predictor")["id"]) == "inactive"
+
+
+# --- C: the approving PR must have been merged into the branch being deployed --------------------
+
+def via_side_branch(repo, rsps, side: str, deploy_branch: str = "main"):
+    """PR #42 (fraud-scorer v13, approved) merged on GitHub into ``side``; then ``side`` reaches
+    ``deploy_branch`` by a direct push (a fast-forward)."""
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore", "Mo Admin <mo@acme.example>")
+    repo.branch(side)
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("pr-42")
+    repo.replace(FRAUD, 'version: "12"', 'version: "13"')
+    head = repo.commit("fraud-scorer v13")
+    repo.git("checkout", "-q", side)
+    repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #42", "pr-42")
+    merge = repo.git("rev-parse", "HEAD")
+    if deploy_branch != side:
+        repo.git("checkout", "-q", "-B", deploy_branch, side)
+    pr = pull_simple(42, base, head, "2026-11-22T12:00:00Z", merge, base_ref=side)
+    for commit in (head, merge):
+        commit_pulls(rsps, commit, [pr])
+    gh = MockGitHub(rsps, number=42)
+    gh.pull(DANA, base, head)
+    gh.commits({"sha": head, "author": DANA})
+    gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": head} for u in (ALICE, BOB)])
+    gh.team("acme/mlops-admins", ALICE, BOB)
+    return merge
+
+
+def deploy_cli(cli, env):
+    return cli("deploy", "--env", env, "--repo", "acme/models", "--record", ".foureyes/record.sqlite",
+               "--format", "text")
+
+
+def test_pr_merged_into_another_branch_does_not_approve_a_staging_deploy(repo, rsps, cli):
+    merge = via_side_branch(repo, rsps, "feature")
+    result = deploy_cli(cli, "staging")
+    assert result.exit_code == 1 and f"refused: commit {merge[:12]}" in result.output
+    assert "merged into 'feature', not 'main'" in result.output
+
+
+def test_pr_merged_into_another_branch_does_not_approve_a_new_release_branch(repo, rsps, cli):
+    via_side_branch(repo, rsps, "feature", deploy_branch="release/9")
+    result = deploy_cli(cli, "production")
+    assert result.exit_code == 1 and "merged into 'feature', not 'main' or 'release/9'" in result.output
+
+
+def test_pr_merged_into_the_release_branch_itself_deploys_to_production(repo, rsps, cli):
+    via_side_branch(repo, rsps, "release/9", "release/9")  # cut from main; the PR targets the release branch
+    result = deploy_cli(cli, "production")
+    assert result.exit_code == 0, result.output
+
+
+def test_squash_merged_pr_into_main_deploys_via_the_cli(merged, rsps, cli):
+    github_pr(rsps, merged, [ALICE, BOB])
+    assert deploy_cli(cli, "staging").exit_code == 0
+
+
+# --- E: only records written by foureyes' own identity count -------------------------------------
+
+EVE = user("eve", 666)
+ACTIONS_BOT = user("github-actions[bot]", 41898282, "Bot")
+
+
+@pytest.fixture
+def on_github(repo, rsps, monkeypatch):
+    """The example repository on GitHub: the record in the Deployments API, written as foureyes[bot]."""
+    monkeypatch.setenv("FOUREYES_APP_BOT_ID", str(FOUREYES_BOT))
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore", "Mo Admin <mo@acme.example>")
+    return FakeDeployments(rsps)
+
+
+def github_deploy(cli):
+    return cli("deploy", "--env", "staging", "--repo", "acme/models", "--format", "json")
+
+
+def direct_push(repo, rsps, version="66"):
+    repo.replace(FRAUD, 'version: "12"', f'version: "{version}"')
+    bad = repo.commit("direct push", "Eve <eve@acme.example>")
+    commit_pulls(rsps, bad, [])
+    return bad
+
+
+def test_a_forged_sync_record_does_not_skip_provenance(repo, rsps, on_github, cli):
+    assert github_deploy(cli).exit_code == 0
+    bad = direct_push(repo, rsps)
+    forged = on_github.add(bad, "foureyes:sync", "staging", {"target": {}}, creator=EVE)  # eve's own token
+    on_github.set_status(forged["id"], "success", creator=EVE, auto_inactive=False)
+    result = github_deploy(cli)
+    assert result.exit_code == 1 and [v["commit"] for v in json.loads(result.stdout)["violations"]] == [bad]
+    warnings = json.loads(cli("events", "--type", "record_ignored", "--format", "json").stdout)
+    assert [w["status"] for w in warnings] == ["warning"] and "by eve (id 666)" in warnings[0]["message"]
+
+
+def test_a_forged_status_on_foureyes_record_does_not_count(repo, rsps, on_github, cli):
+    assert github_deploy(cli).exit_code == 0
+    sync = next(d for d in on_github.deployments if d["task"] == "foureyes:sync")
+    bad = direct_push(repo, rsps)
+    fake_sync = on_github.add(bad, "foureyes:sync", "staging", {"target": {}})  # as if foureyes had begun one
+    on_github.set_status(fake_sync["id"], "success", creator=EVE, auto_inactive=False)
+    assert sync["id"] != fake_sync["id"]
+    result = github_deploy(cli)
+    assert result.exit_code == 1 and [v["commit"] for v in json.loads(result.stdout)["violations"]] == [bad]
+
+
+def test_without_foureyes_identity_the_github_record_fails_closed(repo, rsps, cli, monkeypatch):
+    FakeDeployments(rsps)
+    monkeypatch.delenv("FOUREYES_APP_BOT_ID", raising=False)
+    monkeypatch.delenv("FOUREYES_APP_SLUG", raising=False)
+    result = github_deploy(cli)
+    assert result.exit_code == 2 and "FOUREYES_APP_BOT_ID" in result.output and "Traceback" not in result.output
+
+
+def test_identity_from_the_app_slug(repo, rsps, on_github, cli, monkeypatch):
+    monkeypatch.delenv("FOUREYES_APP_BOT_ID")
+    monkeypatch.setenv("FOUREYES_APP_SLUG", "foureyes")
+    body = example("public-user-default-response")
+    body.update(login="foureyes[bot]", id=FOUREYES_BOT, type="Bot", user_view_type="public")
+    check("/users/{username}", "get", "200", body)
+    rsps.get(re.compile(re.escape(API) + r"(?::443)?/users/foureyes(?:\[|%5B)bot(?:\]|%5D)$"), json=body)
+    assert github_deploy(cli).exit_code == 0
+    assert github_deploy(cli).exit_code == 0 and len(on_github.deployments) == 5  # found its own records again
+
+
+# --- issue 8 item 10: past the first page, and GitHub's own job deployments ------------------------
+
+def test_records_survive_job_deployments_and_paging(repo, rsps, on_github, cli):
+    assert github_deploy(cli).exit_code == 0
+    head = repo.git("rev-parse", "HEAD")
+    for _ in range(150):  # one deployment per job that names the environment, by GitHub Actions
+        job = on_github.add(head, "deploy", "staging", creator=ACTIONS_BOT)
+        on_github.set_status(job["id"], "success", creator=ACTIONS_BOT)  # auto_inactive: GitHub's default
+    ours = [d for d in on_github.deployments if d["creator"]["id"] == FOUREYES_BOT]
+    assert {on_github.latest(d["id"]) for d in ours} == {"inactive"}  # GitHub marked them all
+    before = len(on_github.deployments)
+    again = github_deploy(cli)
+    assert again.exit_code == 0 and json.loads(again.stdout)["steps"] == []
+    assert len(on_github.deployments) == before  # nothing re-created
+
+
+def test_a_delete_after_more_than_a_page_of_records_is_applied(repo, rsps, on_github, cli):
+    assert github_deploy(cli).exit_code == 0
+    head = repo.git("rev-parse", "HEAD")
+    for _ in range(120):
+        on_github.add(head, "deploy", "staging", creator=ACTIONS_BOT)
+    repo.rm(DEP.format("churn-predictor"))
+    gone = repo.commit("retire churn-predictor", "Mo Admin <mo@acme.example>")
+    base = repo.git("rev-parse", "HEAD~1")
+    pr = pull_simple(44, base, gone, "2026-11-22T12:00:00Z", gone)
+    commit_pulls(rsps, gone, [pr])
+    gh = MockGitHub(rsps, number=44)
+    gh.pull(DANA, base, gone)
+    gh.commits({"sha": gone, "author": DANA})
+    gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": gone} for u in (ALICE, BOB)])
+    gh.team("acme/mlops-admins", ALICE, BOB)
+    result = github_deploy(cli)
+    assert result.exit_code == 0, result.output
+    assert [(s["deployment"], s["action"]) for s in json.loads(result.stdout)["steps"]] == [("churn-predictor", "delete")]
+    churn = next(d for d in on_github.deployments if d["task"] == "deploy:churn-predictor")
+    assert on_github.latest(churn["id"]) == "inactive"
+    assert github_deploy(cli).exit_code == 0 and json.loads(github_deploy(cli).stdout)["steps"] == []
+
+
+# --- issue 8 item 9: provenance fetches with the token ---------------------------------------------
+
+def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(tmp_path, rsps, cli, monkeypatch):
+    """The checkout has no credentials (persist-credentials: false) and the PR's branch is gone:
+    its head is only on the server, which answers nobody without the token."""
+    from conftest import Repo
+    from foureyes.demo import copy_template
+    from githttp import PrivateGitServer
+
+    secret = "ghs_s3cr3t-token-value"
+    upstream = Repo(tmp_path / "upstream")
+    copy_template(upstream.root)
+    upstream.write(".gitignore", ".foureyes/\n")
+    upstream.commit("initial registry", "Mo Admin <mo@acme.example>")
+    base = upstream.git("rev-parse", "HEAD")
+    upstream.branch("pr-42")
+    upstream.replace(FRAUD, 'version: "12"', 'version: "13"')
+    head = upstream.commit("fraud-scorer v13")
+    upstream.git("checkout", "-q", "main")
+    upstream.git("merge", "-q", "--squash", "pr-42")
+    squash = upstream.commit("fraud-scorer v13 (#42)", "Mo Admin <mo@acme.example>")
+    upstream.git("update-ref", "refs/pull/42/head", head)
+    upstream.git("branch", "-q", "-D", "pr-42")  # the PR branch was deleted after the merge
+    served = tmp_path / "served"
+    served.mkdir()
+    subprocess.run(["git", "clone", "-q", "--bare", str(upstream.root), str(served / "models.git")], check=True)
+    subprocess.run(["git", "-C", str(served / "models.git"), "config", "uploadpack.allowAnySHA1InWant", "true"], check=True)
+
+    with PrivateGitServer(served, secret) as server:
+        work = tmp_path / "work"
+        basic = base64.b64encode(f"x-access-token:{secret}".encode()).decode()
+        auth = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraheader",
+                "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}
+        subprocess.run(["git", "clone", "-q", server.url("models.git"), str(work)], check=True,
+                       env={**os.environ, **auth, "GIT_TERMINAL_PROMPT": "0"})  # actions/checkout, then forgets
+        assert subprocess.run(["git", "-C", str(work), "cat-file", "-e", head], capture_output=True).returncode != 0
+        monkeypatch.chdir(work)
+        monkeypatch.setenv("GITHUB_TOKEN", secret)
+        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+        pr = pull_simple(42, base, head, "2026-11-22T12:00:00Z", squash)
+        commit_pulls(rsps, squash, [pr])
+        gh = MockGitHub(rsps, number=42)
+        gh.pull(DANA, base, head)
+        gh.commits({"sha": head, "author": DANA})
+        gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": head} for u in (ALICE, BOB)])
+        gh.team("acme/mlops-admins", ALICE, BOB)
+        result = deploy_cli(cli, "staging")
+        assert result.exit_code == 0, result.output
+        assert secret not in result.output
+        fetches = [ok for path, ok in server.requests if "upload-pack" in path]
+        assert fetches and all(fetches)
+    assert "extraheader" not in (work / ".git" / "config").read_text()  # nothing persisted
+
+
+def test_a_forged_per_deployment_record_is_not_what_was_live(repo, rsps, on_github, cli):
+    """Eve's `deploy:fraud-scorer` record claiming v66 went live changes neither the deploy nor the audit."""
+    assert github_deploy(cli).exit_code == 0
+    head = repo.git("rev-parse", "HEAD")
+    real = next(d for d in on_github.deployments if d["task"] == "deploy:fraud-scorer")
+    payload = {**real["payload"], "model": {**real["payload"]["model"], "version": "66"}}
+    payload["deployment"] = {**payload["deployment"], "model": payload["model"]}
+    forged = on_github.add(head, "deploy:fraud-scorer", "staging", payload, creator=EVE)
+    on_github.set_status(forged["id"], "success", creator=EVE, auto_inactive=False)
+    live = json.loads(cli("history", "--env", "staging", "--at", "2100-01-01", "--repo", "acme/models",
+                          "--format", "json").stdout)
+    assert {r["deployment"]: r["version"] for r in live}["fraud-scorer"] == "12"
+    again = github_deploy(cli)
+    assert again.exit_code == 0 and json.loads(again.stdout)["steps"] == []

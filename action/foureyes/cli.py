@@ -147,7 +147,7 @@ def gate(repo_name, number, token, local_file, base, head, publish, fmt) -> None
             number = _pr_from_workflow_run(make_client(token), repo_name, event, token, publish)
         if not repo_name or not number:
             raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
-        result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn)
+        result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn, token=token)
     from .gate import record_decision
 
     record = _local_record(root, None)
@@ -231,7 +231,7 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, fmt) 
     with open_record(root, record_path, repo_name if on_github and not record_path else None, token) as rec:
         source = provenance_source(root, Path(ledger), repo_name if on_github else None, token)
         result = run_deploy(root, env_name, rec, source, dry_run=dry_run, progress=out.deploy_step,
-                            only=set(only) if only else None)
+                            only=set(only) if only else None, branch=branch)
         notify_deploy(root, result, rec, warn=_warn)
     out.deploy(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
@@ -491,7 +491,7 @@ def events(deployment, environment, event_type, status, since, until, text, prun
             from .github.client import make_client
             from .github.events import pull_events
 
-            added = pull_events(make_client(token), repo_name, token or "", record, warn=_warn)
+            added = pull_events(make_client(token), repo_name, token or "", record, warn=_warn, root=root)
             click.echo(f"imported {added} event(s) from {repo_name}'s workflow runs", err=True)
         if prune:
             gone = prune_events(record.db, now, retention_days)
@@ -533,7 +533,7 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
 
     record = _local_record(root, record_path)
     try:
-        actions = run(make_client(token), repo_name, root, now, dry_run, report, record, warn=_warn)
+        actions = run(make_client(token), repo_name, root, now, dry_run, report, record, warn=_warn, token=token)
     finally:
         record.close()
     if fmt == "json":

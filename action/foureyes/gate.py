@@ -68,7 +68,8 @@ def decide_local(root: Path, facts_file: Path, base: str, head: str) -> GateResu
     return decide(root, lambda: load_local_facts(facts_file, root, base, resolve(root, head)))
 
 
-def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, publish: bool, warn) -> GateResult:
+def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, publish: bool, warn,
+                     token: str | None = None) -> GateResult:
     """Fetch the PR, decide, and (with ``publish``) set the status, the sticky comment, review
     requests and notifications. ``event`` is the webhook payload, when there is one."""
     from .github.facts import fetch_facts
@@ -84,11 +85,11 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         # the teams to read come from the policy at the base the event names (or the default branch)
         base_hint = pull_event.get("base", {}).get("sha") or "HEAD"
         if base_hint != "HEAD":
-            ensure_commits(root, [base_hint])
+            ensure_commits(root, [base_hint], token)
         policy = load_policy(GitTree(root, base_hint))
         facts, pr = fetch_facts(gh, repo_name, number, policy.approver_teams)
         fetched["pr"] = pr
-        ensure_commits(root, [facts.base_sha, facts.head_sha])
+        ensure_commits(root, [facts.base_sha, facts.head_sha], token)
         return facts
 
     result = decide(root, load)

@@ -22,8 +22,8 @@ class GitError(Exception):
     pass
 
 
-def git(root: Path | str, *args: str, input: bytes | None = None, extra_env: dict | None = None) -> bytes:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(extra_env or {})}
+def git(root: Path | str, *args: str, input: bytes | None = None, env_extra: dict | None = None) -> bytes:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env_extra or {})}
     try:
         proc = subprocess.run(["git", "-C", str(root), *args], input=input, capture_output=True, env=env, check=False)
     except FileNotFoundError:
@@ -46,6 +46,46 @@ def resolve(root: Path, ref: str) -> str:
         return git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
     except GitError:
         raise GitError(f"unknown git revision {ref!r}") from None
+
+
+def branch_tip(root: Path, name: str) -> str:
+    """A branch's commit as the server has it (origin/<name>, what a CI checkout fetches), else the
+    local branch."""
+    for ref in (f"refs/remotes/origin/{name}", f"refs/heads/{name}"):
+        try:
+            return git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
+        except GitError:
+            continue
+    raise GitError(f"branch {name!r} is not here: fetch it (actions/checkout with fetch-depth: 0)")
+
+
+def is_ancestor(root: Path, a: str, b: str) -> bool:
+    """``a`` is ``b`` or one of its ancestors."""
+    proc = subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", a, b], capture_output=True)
+    if proc.returncode not in (0, 1):
+        raise GitError(f"git merge-base --is-ancestor: {proc.stderr.decode('utf-8', 'replace').strip()}")
+    return proc.returncode == 0
+
+
+def default_branch(root: Path) -> str:
+    """The default branch offline: origin's HEAD when known, else main."""
+    try:
+        return git(root, "symbolic-ref", "--short", "refs/remotes/origin/HEAD").decode().strip().split("/", 1)[1]
+    except (GitError, IndexError):
+        return "main"
+
+
+def clean_merge_tree(root: Path, ours: str, theirs: str) -> str | None:
+    """The tree of a three-way merge of two commits, or None if it does not merge cleanly
+    (`git merge-tree --write-tree`, git >= 2.38: exit 0 clean, 1 conflicts; the tree id is the
+    first line of its output)."""
+    proc = subprocess.run(["git", "-C", str(root), "merge-tree", "--write-tree", "--no-messages", ours, theirs],
+                          capture_output=True, env={**os.environ, "LC_ALL": "C"})
+    if proc.returncode == 1:
+        return None
+    if proc.returncode != 0:
+        raise GitError(f"git merge-tree: {proc.stderr.decode('utf-8', 'replace').strip() or 'failed'}")
+    return proc.stdout.decode().split("\n", 1)[0].strip()
 
 
 def merge_base(root: Path, a: str, b: str) -> str:
@@ -175,23 +215,27 @@ class WorkTree:
         return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file() or p.is_symlink())
 
 
-def ensure_commits(root: Path, shas: list[str]) -> None:
-    """Fetch commits that are not here yet (a PR head is fetched as data, never checked out)."""
+def ensure_commits(root: Path, shas: list[str], token: str | None = None) -> None:
+    """Fetch commits that are not here yet (a PR head is fetched as data, never checked out).
+    With ``token``, the fetch authenticates: the deploy checks out with `persist-credentials:
+    false`, and on a private repository the head of a squash-merged PR whose branch is gone can
+    only be fetched with credentials."""
     missing = [s for s in shas if subprocess.run(
         ["git", "-C", str(root), "cat-file", "-e", f"{s}^{{commit}}"], capture_output=True).returncode != 0]
     if missing:
-        git(root, "fetch", "--no-tags", "--quiet", "origin", *missing, extra_env=_fetch_auth())
+        git(root, "fetch", "--no-tags", "--quiet", "origin", *missing, env_extra=token_auth_env(token))
 
 
-def _fetch_auth() -> dict:
-    """In Actions the checkout keeps no credentials (persist-credentials: false); the fetch of a PR's
-    commits authenticates with the job's token, passed in the environment (never on the command
-    line) the way actions/checkout does: an `AUTHORIZATION: basic x-access-token:<token>` header."""
-    import base64
-
-    token = os.environ.get("GITHUB_TOKEN") if os.environ.get("GITHUB_ACTIONS") == "true" else None
+def token_auth_env(token: str | None) -> dict:
+    """Git configuration that sends ``token`` as GitHub expects from Actions (the header
+    actions/checkout sets: `AUTHORIZATION: basic base64(x-access-token:TOKEN)`), passed through
+    GIT_CONFIG_COUNT/KEY/VALUE (git >= 2.31) so it never appears in a process's argv or in a
+    config file. Appended after any GIT_CONFIG_* entries already in the environment."""
     if not token:
         return {}
+    import base64
+
+    count = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraheader",
-            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}
+    return {"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}": "http.extraheader",
+            f"GIT_CONFIG_VALUE_{count}": f"AUTHORIZATION: basic {basic}"}

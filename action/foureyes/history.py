@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import gitrepo
 from .changes import deployment_events
-from .registry import DEPLOYMENTS_DIR, Deployment
+from .registry import Deployment, deployment_file
 from .yamlload import LoadError, loads
 
 
@@ -53,7 +53,7 @@ def _model_text(model: dict | None) -> str | None:
 
 
 def governance_history(root: Path, name: str, ref: str, checker) -> list[HistoryRow]:
-    path = f"{DEPLOYMENTS_DIR}/{name}.yaml"
+    path = deployment_file(name)
     head = gitrepo.resolve(root, ref)
     out = gitrepo.git(root, "log", "--first-parent", "--reverse", "--format=%H%x1f%aI%x1f%an", head, "--", path)
     rows: list[HistoryRow] = []

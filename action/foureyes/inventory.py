@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import gitrepo
-from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
+from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, ConfigError, is_deployment_file, layout_problem
+from .registry import parse_environments
 from .yamlload import LoadError, loads
 
 APPROVED, NEEDS_APPROVAL, UNAPPROVED = "Approved", "Needs approval", "Unapproved change"
@@ -41,11 +42,15 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
     tree = gitrepo.GitTree(root, commit)
     env_data = tree.read(ENVIRONMENTS_FILE)
     env_names = [e.name for e in parse_environments(env_data)] if env_data else []
-    paths = [p for p in tree.list(DEPLOYMENTS_DIR) if p.endswith(".yaml")]
+    listed = tree.list(DEPLOYMENTS_DIR)
+    misplaced = next((found for p in listed if (found := layout_problem(p))), None)
+    if misplaced is not None:  # listed by nobody, deployed by nobody: the registry must say so, not hide it
+        raise ConfigError(str(misplaced))
+    paths = [p for p in listed if is_deployment_file(p)]
     touched: dict[str, list[int]] = {}
     for number, changed in sorted(open_prs.items()):
         for path in changed:
-            if path.startswith(DEPLOYMENTS_DIR + "/") and path.endswith(".yaml"):
+            if is_deployment_file(path):
                 touched.setdefault(path.rsplit("/", 1)[1][:-5], []).append(number)
     served = {env: record.entries(env) for env in env_names}
     unapproved: dict[str, str] = {}

@@ -8,8 +8,8 @@ from pathlib import Path
 from . import changes, gitrepo
 from .changes import Event
 from .registry import (
-    DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, POLICY_FILE, ConfigError, Deployment, Policy, Problem, Schemas,
-    cross_check, max_level, parse_deployment, parse_environments, parse_policy,
+    ENVIRONMENTS_FILE, POLICY_FILE, ConfigError, Deployment, Policy, Problem, Schemas,
+    cross_check, layout_problem, max_level, parse_deployment, parse_environments, parse_policy,
 )
 from .yamlload import LoadError
 
@@ -110,8 +110,9 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
 
 def _parse_side(path, data, mode, schemas, problems) -> Deployment | None:
     sink = problems if problems is not None else []
-    if not path.endswith(".yaml") or path.count("/") != DEPLOYMENTS_DIR.count("/") + 1:
-        sink.append(Problem(path, f"deployment files are {DEPLOYMENTS_DIR}/<name>.yaml", title="layout"))
+    misplaced = layout_problem(path)  # the one definition of a deployment file
+    if misplaced is not None:
+        sink.append(misplaced)
         return None
     if mode == gitrepo.SYMLINK_MODE:
         sink.append(Problem(path, "symlinks are not allowed in the registry", title="symlink"))

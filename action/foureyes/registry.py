@@ -26,6 +26,27 @@ RULES_DIR = "policies/rules"
 
 BUNDLED = Path(__file__).parent / "template"  # the example repository shipped with the package
 
+# The one definition of a deployment file, used by validate, plan, deploy, provenance and inventory:
+# exactly registry/deployments/<name>.yaml. Anything else under registry/deployments/ (a subfolder,
+# .yml, a stray file) is a layout error, never silently read by one command and skipped by another.
+_DEPLOYMENT_FILE = re.compile(re.escape(DEPLOYMENTS_DIR) + r"/([^/]+)\.yaml")
+
+
+def is_deployment_file(path: str) -> bool:
+    return _DEPLOYMENT_FILE.fullmatch(path) is not None
+
+
+def deployment_file(name: str) -> str:
+    return f"{DEPLOYMENTS_DIR}/{name}.yaml"
+
+
+def layout_problem(path: str) -> "Problem | None":
+    """A file under registry/deployments/ that is not a deployment file is an error, with its path."""
+    if path.startswith(DEPLOYMENTS_DIR + "/") and not is_deployment_file(path):
+        return Problem(path, f"not a deployment file: deployments are {DEPLOYMENTS_DIR}/<name>.yaml "
+                             "(no subfolders, no other files); move or remove it", title="layout")
+    return None
+
 
 def level_rank(level: str) -> int:
     return LEVELS.index(level)

@@ -83,7 +83,8 @@ def plan_action(number: int, action: str, level: str, rule: LevelRule, waited: t
                          teams if action != "cancel" else [], cap_comment(f"{MARKER}\n{lines[action]}"))
 
 
-def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=None, warn=lambda m: None) -> list[TimeoutAction]:
+def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=None, warn=lambda m: None,
+        token: str | None = None) -> list[TimeoutAction]:
     """Evaluate every open, non-draft PR with the gate; act on the pending ones that are due."""
     from . import gitrepo
     from .gate import decide
@@ -106,7 +107,7 @@ def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=N
         def load(number=pr.number, fetched=fetched):
             facts, full = fetch_facts(gh, repo_name, number, default_policy.approver_teams)
             fetched["pr"] = full
-            gitrepo.ensure_commits(root, [facts.base_sha, facts.head_sha])
+            gitrepo.ensure_commits(root, [facts.base_sha, facts.head_sha], token)
             return facts
 
         result = decide(root, load)

@@ -10,7 +10,7 @@ from pathlib import Path
 from .gitrepo import WorkTree
 from .registry import (
     DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, POLICY_FILE, Deployment, Problem, Schemas, cross_check,
-    parse_deployment, parse_environments, parse_policy,
+    layout_problem, parse_deployment, parse_environments, parse_policy,
 )
 from .yamlload import LoadError
 
@@ -38,7 +38,7 @@ def targets(root: Path, paths: list[str], cwd: Path) -> list[str]:
     """Repository-relative files to check: the given files and folders, or the whole registry."""
     tree = WorkTree(root)
     if not paths:
-        found = [p for p in tree.list(DEPLOYMENTS_DIR) if p.endswith((".yaml", ".yml"))]
+        found = tree.list(DEPLOYMENTS_DIR)  # every file: anything but <name>.yaml is a layout error
         return found + [p for p in (ENVIRONMENTS_FILE, POLICY_FILE) if (root / p).exists()]
     out = []
     for given in paths:
@@ -95,6 +95,9 @@ def _check_chunk(files: list[str]):
 
 def _check_file(root: Path, rel: str, schemas: Schemas) -> tuple[list[Problem], Deployment | None]:
     kind = classify(rel)
+    misplaced = layout_problem(rel)
+    if misplaced is not None:
+        return [misplaced], None
     try:
         data = WorkTree(root).read(rel)
         if data is None:

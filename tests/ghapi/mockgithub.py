@@ -243,66 +243,123 @@ class MockGitHub:
         return len(self.rsps.calls)
 
 
+FOUREYES_BOT = 9001  # the numeric id of foureyes' App bot account in these tests
+
+
 class FakeDeployments:
     """GitHub's Deployments API as a small in-memory server: create, list with filters (newest
-    first), statuses. Requests and responses are both checked against the OpenAPI description."""
+    first, paged with a Link header), statuses. Requests and responses are both checked against the
+    OpenAPI description. ``actor`` is the account the requests are made as (the token's identity):
+    GitHub records it as the deployment's and the status's `creator`.
+
+    A `success` status without `auto_inactive: false` marks earlier successful deployments of the
+    same non-production environment inactive, as GitHub documents for `auto_inactive` (default true);
+    the mock attributes those statuses to the poster (GitHub does not document who)."""
 
     def __init__(self, rsps: responses.RequestsMock, repo: str = "acme/models"):
         self.repo = repo
+        self.actor = user("foureyes[bot]", FOUREYES_BOT, "Bot")
         self.deployments: list[dict] = []
         self.statuses: dict[int, list[dict]] = {}
+        self.list_requests = 0
         base = re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}/deployments")
         rsps.add_callback(responses.GET, re.compile(base + r"(?:\?.*)?$"), self.on_list)
         rsps.add_callback(responses.POST, re.compile(base + "$"), self.on_create)
         rsps.add_callback(responses.GET, re.compile(base + r"/(\d+)/statuses(?:\?.*)?$"), self.on_statuses)
         rsps.add_callback(responses.POST, re.compile(base + r"/(\d+)/statuses$"), self.on_status)
 
+    def _page(self, request, items: list, path: str) -> tuple:
+        """GitHub's pagination: per_page (default 30, max 100), page, and a Link header."""
+        from urllib.parse import parse_qs, urlencode, urlparse
+
+        url = urlparse(request.url)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        size, page = min(int(query.get("per_page", 30)), 100), int(query.get("page", 1))
+        chunk = items[(page - 1) * size:page * size]
+        headers = {}
+        if page * size < len(items):
+            headers["Link"] = f'<{API}{path}?{urlencode({**query, "page": page + 1})}>; rel="next"'
+        return chunk, headers
+
     def on_list(self, request):
         from urllib.parse import parse_qs, urlparse
 
+        self.list_requests += 1
         query = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
         items = [d for d in reversed(self.deployments)
-                 if all(d[k] == query[k] for k in ("environment", "task", "sha") if k in query)]
-        check("/repos/{owner}/{repo}/deployments", "get", "200", items)
-        return 200, {}, json.dumps(items)
+                 if all(d[k] == query[k] for k in ("environment", "task", "sha", "ref") if k in query)]
+        chunk, headers = self._page(request, items, f"/repos/{self.repo}/deployments")
+        check("/repos/{owner}/{repo}/deployments", "get", "200", chunk)
+        return 200, headers, json.dumps(chunk)
 
     def on_create(self, request):
         sent = json.loads(request.body)
         check_request("/repos/{owner}/{repo}/deployments", "post", sent)
+        d = self.add(sent["ref"], sent.get("task", "deploy"), sent.get("environment", "production"),
+                     sent.get("payload", {}), sent.get("description"))
+        check("/repos/{owner}/{repo}/deployments", "post", "201", d)
+        return 201, {}, json.dumps(d)
+
+    def add(self, sha: str, task: str, environment: str, payload=None, description=None, creator=None) -> dict:
+        """A deployment as ``creator`` (default: the actor) would create it."""
         d = example("deployment-simple-example")
         n = len(self.deployments) + 1
-        d.update(id=n, node_id=f"DE_{n}", sha=sent["ref"], ref=sent["ref"], task=sent.get("task", "deploy"),
-                 payload=sent.get("payload", {}), environment=sent.get("environment", "production"),
-                 description=sent.get("description"), url=f"{API}/repos/{self.repo}/deployments/{n}",
-                 statuses_url=f"{API}/repos/{self.repo}/deployments/{n}/statuses")
-        check("/repos/{owner}/{repo}/deployments", "post", "201", d)
+        d.update(id=n, node_id=f"DE_{n}", sha=sha, ref=sha, task=task, payload=payload or {},
+                 environment=environment, original_environment=environment, description=description,
+                 creator=creator or self.actor, url=f"{API}/repos/{self.repo}/deployments/{n}",
+                 statuses_url=f"{API}/repos/{self.repo}/deployments/{n}/statuses",
+                 production_environment=environment == "production")
         self.deployments.append(d)
         self.statuses[n] = []
-        return 201, {}, json.dumps(d)
+        return d
 
     def on_statuses(self, request):
         n = int(re.search(r"/deployments/(\d+)/", request.url).group(1))
         items = list(reversed(self.statuses.get(n, [])))
-        check("/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "get", "200", items)
-        return 200, {}, json.dumps(items[:1] if "per_page=1" in request.url else items)
+        chunk, headers = self._page(request, items, f"/repos/{self.repo}/deployments/{n}/statuses")
+        check("/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "get", "200", chunk)
+        return 200, headers, json.dumps(chunk)
 
     def on_status(self, request):
         n = int(re.search(r"/deployments/(\d+)/", request.url).group(1))
         sent = json.loads(request.body)
         check_request("/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "post", sent)
-        st = example("deployment-status")
-        st.update(id=1000 + sum(map(len, self.statuses.values())), state=sent["state"],
-                  description=sent.get("description", ""), deployment_url=f"{API}/repos/{self.repo}/deployments/{n}")
+        st = self.set_status(n, sent["state"], sent.get("description", ""), auto_inactive=sent.get("auto_inactive", True))
         check("/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "post", "201", st)
-        self.statuses[n].append(st)
         return 201, {}, json.dumps(st)
+
+    def set_status(self, n: int, state: str, description: str = "", creator=None, auto_inactive: bool = True) -> dict:
+        st = example("deployment-status")
+        st.update(id=1000 + sum(map(len, self.statuses.values())), state=state, description=description,
+                  creator=creator or self.actor, deployment_url=f"{API}/repos/{self.repo}/deployments/{n}")
+        deployment = self.deployments[n - 1]
+        if state == "success" and auto_inactive and not deployment["production_environment"]:
+            for earlier in self.deployments[:n - 1]:
+                if earlier["environment"] == deployment["environment"] and self.latest(earlier["id"]) == "success":
+                    self.set_status(earlier["id"], "inactive", "", creator=creator or self.actor, auto_inactive=False)
+        self.statuses[n].append(st)
+        return st
 
     def latest(self, n: int) -> str:
         return self.statuses[n][-1]["state"] if self.statuses[n] else "none"
 
 
+def repository(rsps: responses.RequestsMock, default_branch: str = "main", repo: str = "acme/models") -> dict:
+    """GET /repos/{owner}/{repo}: the repository, with its default branch."""
+    body = example("full-repository-default-response")
+    owner, name = repo.split("/")
+    body.update(full_name=repo, name=name, default_branch=default_branch, url=f"{API}/repos/{repo}", language=None)
+    body["owner"].update(login=owner)
+    for fork_parent in ("source", "parent"):  # the example predates `language` being required
+        if fork_parent in body:
+            body[fork_parent].setdefault("language", None)
+    check("/repos/{owner}/{repo}", "get", "200", body)
+    rsps.get(re.compile("^" + re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}") + r"(?:\?.*)?$"), json=body)
+    return body
+
+
 def pull_simple(number: int, base_sha: str, head_sha: str, merged_at: str | None, merge_commit: str | None,
-                repo: str = "acme/models") -> dict:
+                repo: str = "acme/models", base_ref: str = "main") -> dict:
     item = example("pull-request-simple-items")[0]
     base = f"{API}/repos/{repo}"
     item.update(number=number, merged_at=merged_at, merge_commit_sha=merge_commit, draft=False,
@@ -310,6 +367,7 @@ def pull_simple(number: int, base_sha: str, head_sha: str, merged_at: str | None
                 issue_url=f"{base}/issues/{number}", comments_url=f"{base}/issues/{number}/comments",
                 commits_url=f"{base}/pulls/{number}/commits", statuses_url=f"{base}/statuses/{head_sha}")
     item["base"]["sha"], item["head"]["sha"] = base_sha, head_sha
+    item["base"]["ref"] = base_ref
     return item
 
 

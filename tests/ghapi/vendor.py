@@ -25,6 +25,7 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", "post", "201"),
     # deploy: provenance and the Deployments record
     ("/repos/{owner}/{repo}/commits/{commit_sha}/pulls", "get", "200"),
+    ("/repos/{owner}/{repo}", "get", "200"),  # the default branch: root of trust, allowed PR bases
     ("/repos/{owner}/{repo}/deployments", "get", "200"),
     ("/repos/{owner}/{repo}/deployments", "post", "201"),
     ("/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "get", "200"),
@@ -41,7 +42,6 @@ ENDPOINTS = [
     ("/orgs/{org}/teams/{team_slug}", "get", "200"),
     ("/users/{username}", "get", "200"),
     # protect: visibility and plan (environment protection rules on private repositories), release managers
-    ("/repos/{owner}/{repo}", "get", "200"),
     ("/orgs/{org}", "get", "200"),
     # team membership: which members are direct and which come from child teams
     ("/orgs/{org}/teams/{team_slug}/teams", "get", "200"),
@@ -60,9 +60,9 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/installation", "get", "200"),
     ("/app/installations/{installation_id}/access_tokens", "post", "201"),
     ("/installation/token", "delete", "204"),
-    ("/repos/{owner}/{repo}", "get", "200"),
     ("/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts", "get", "200"),
     ("/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}", "get", "302"),
+    ("/repos/{owner}/{repo}/actions/runs/{run_id}", "get", "200"),  # whose run uploaded an artifact
 ]
 ERROR_SCHEMA = "basic-error"
 WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed"),

@@ -17,10 +17,22 @@ def _at(text: str) -> datetime:
 
 
 class GitHubPRs:
-    def __init__(self, gh, repo_name: str, root):
+    def __init__(self, gh, repo_name: str, root, token: str | None = None):
+        """``token`` authenticates fetching PR commits the checkout lacks (never printed)."""
         self.gh = gh
         self.repo_name = repo_name
         self.root = root
+        self.token = token
+        self._default: str | None = None
+
+    def default_branch(self) -> str:
+        """The repository's default branch (GET /repos/{owner}/{repo}: `default_branch`)."""
+        if self._default is None:
+            try:
+                self._default = self.gh.get_repo(self.repo_name).default_branch
+            except api_errors() as exc:
+                raise EvaluationError(describe(exc)) from None
+        return self._default
 
     def merged_prs_containing(self, commit: str) -> list[MergedPR]:
         from github.PaginatedList import PaginatedList
@@ -33,9 +45,10 @@ class GitHubPRs:
             found = []
             for pr in merged:
                 base, head = pr.base.sha, pr.head.sha
-                gitrepo.ensure_commits(self.root, [base, head])
+                gitrepo.ensure_commits(self.root, [base, head], self.token)
                 found.append(MergedPR(pr.number, base, head, pr.merge_commit_sha or "",
-                                      pr.merged_at.isoformat(), self._facts_loader(pr.number, base, pr.merged_at)))
+                                      pr.merged_at.isoformat(), self._facts_loader(pr.number, base, pr.merged_at),
+                                      pr.base.ref))
             return found
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None

@@ -5,6 +5,22 @@ the deployment as applied, its model and the approval record; statuses in_progre
 failure; `inactive` once deleted. Creating is find-before-create on (environment, task, sha), so a
 retried run never duplicates. The environment's last complete deploy is a `foureyes:sync`
 deployment. Events (violations, results) also go to the local SQLite event log of the run.
+
+Trust: anyone with write access can create deployments and statuses (and so can a workflow run
+of any branch, with its GITHUB_TOKEN). Only deployments whose `creator.id` is foureyes' own
+identity (the GitHub App's bot account, by numeric id) count, and of their statuses only those
+whose `creator.id` is that identity; anything else is ignored and logged as a warning event.
+
+Survival: GitHub adds a deployment for every job that names an environment, and a `success` status
+marks earlier successful deployments of a non-production environment `inactive` unless it says
+`auto_inactive: false` (POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses,
+`auto_inactive`: "Adds a new inactive status to all prior non-transient, non-production
+environment deployments with the same repository and environment name ... Default: true").
+foureyes' own statuses send `auto_inactive: false`, and an `inactive` status counts as a delete
+only when foureyes wrote it with its delete marker, so a job's automatic `inactive` never
+deletes a record. Lists are read page by page (Link rel="next"), filtered by environment, task
+and sha where the API allows (GET /repos/{owner}/{repo}/deployments: `sha`, `ref`, `task`,
+`environment`), so records past the first 100 are seen.
 """
 
 from __future__ import annotations
@@ -17,14 +33,20 @@ from .record import Entry, Record, SqliteRecord
 
 TASK_PREFIX = "deploy:"
 SYNC_TASK = "foureyes:sync"
+DELETED = "foureyes: deleted. "  # the description prefix of the inactive status that records a delete
 
 
 class GitHubRecord(Record):
-    def __init__(self, gh, repo_name: str, events_path: Path):
+    def __init__(self, gh, repo_name: str, events_path: Path, identity: int):
+        """``identity``: the numeric account id foureyes writes the record as (its App's bot user)."""
+        if not isinstance(identity, int) or isinstance(identity, bool):
+            raise EvaluationError("deploy record: foureyes' own identity (the App's bot account id) is not known")
         self.gh = gh
         self.base = f"/repos/{repo_name}"
+        self.identity = identity
         self.ids: dict[tuple[str, str], int] = {}
         self.local = SqliteRecord(events_path)
+        self._warned: set[int] = set()
 
     def close(self) -> None:
         self.local.close()
@@ -32,11 +54,19 @@ class GitHubRecord(Record):
     # --- API helpers -----------------------------------------------------------------------------
 
     def _get(self, url: str, params: dict | None = None) -> list:
-        try:
-            _, data = self.gh.requester.requestJsonAndCheck("GET", url, parameters={"per_page": 100, **(params or {})})
-        except api_errors() as exc:
-            raise EvaluationError(f"deploy record: {describe(exc)}") from None
-        return data
+        """Every page of a list (GitHub's Link header, rel="next")."""
+        items: list = []
+        next_url, parameters = url, {"per_page": 100, **(params or {})}
+        while next_url:
+            try:
+                headers, data = self.gh.requester.requestJsonAndCheck("GET", next_url, parameters=parameters)
+            except api_errors() as exc:
+                raise EvaluationError(f"deploy record: {describe(exc)}") from None
+            if not isinstance(data, list):
+                raise EvaluationError(f"deploy record: GET {url} did not answer with a list")
+            items += data
+            next_url, parameters = _next_link(headers), None
+        return items
 
     def _post(self, url: str, body: dict) -> dict:
         try:
@@ -45,16 +75,44 @@ class GitHubRecord(Record):
             raise EvaluationError(f"deploy record: {describe(exc)}") from None
         return data
 
+    def _ours(self, item: dict) -> bool:
+        creator = item.get("creator") or {}
+        return creator.get("id") == self.identity
+
+    def _owned(self, deployments: list[dict], environment: str | None) -> list[dict]:
+        """foureyes' own deployments; each one by anyone else is logged once as a warning."""
+        mine = []
+        for d in deployments:
+            if self._ours(d):
+                mine.append(d)
+            elif d["id"] not in self._warned and (d.get("task") or "").startswith((TASK_PREFIX, SYNC_TASK)):
+                self._warned.add(d["id"])
+                creator = d.get("creator") or {}
+                self.local.add_event(
+                    "record_ignored", "warning",
+                    f"ignored deployment {d['id']} ({d.get('task')}) by {creator.get('login', 'nobody')} "
+                    f"(id {creator.get('id')}): not written by foureyes' identity (id {self.identity})",
+                    environment=d.get("environment") or environment,
+                    data={"deployment_id": d["id"], "creator": creator.get("id"), "task": d.get("task")})
+        return mine
+
     def _latest_status(self, deployment_id: int) -> str:
-        statuses = self._get(f"{self.base}/deployments/{deployment_id}/statuses", {"per_page": 1})
-        return statuses[0]["state"] if statuses else "pending"
+        """The newest status foureyes wrote; an `inactive` counts only with foureyes' delete marker
+        (GitHub's automatic inactive statuses do not delete anything)."""
+        for status in self._get(f"{self.base}/deployments/{deployment_id}/statuses"):
+            if not self._ours(status):
+                continue
+            if status["state"] == "inactive" and not (status.get("description") or "").startswith(DELETED):
+                continue
+            return status["state"]
+        return "pending"
 
     # --- Record ------------------------------------------------------------------------------------
 
     def entries(self, environment: str) -> dict[str, Entry]:
         """The newest deployment per name (GitHub lists newest first) and its latest status."""
         newest: dict[str, dict] = {}
-        for d in self._get(f"{self.base}/deployments", {"environment": environment}):
+        for d in self._owned(self._get(f"{self.base}/deployments", {"environment": environment}), environment):
             task = d.get("task") or ""
             if task.startswith(TASK_PREFIX):
                 newest.setdefault(task[len(TASK_PREFIX):], d)
@@ -86,8 +144,8 @@ class GitHubRecord(Record):
                    {"state": "in_progress", "description": f"{action} {entry.name}"[:140], "auto_inactive": False})
 
     def _find_or_create(self, entry: Entry, task: str, payload: dict) -> int:
-        for d in self._get(f"{self.base}/deployments",
-                           {"environment": entry.environment, "task": task, "sha": entry.commit}):
+        found = self._get(f"{self.base}/deployments", {"environment": entry.environment, "task": task, "sha": entry.commit})
+        for d in self._owned(found, entry.environment):
             if d.get("payload") == payload:
                 return d["id"]
         created = self._post(f"{self.base}/deployments", {
@@ -102,8 +160,9 @@ class GitHubRecord(Record):
     def finish(self, entry: Entry, action: str, ok: bool, message: str = "") -> None:
         deployment_id = self.ids[(entry.environment, entry.name)]
         state = ("inactive" if action == "delete" else "success") if ok else "failure"
+        description = (DELETED + message) if state == "inactive" else message
         self._post(f"{self.base}/deployments/{deployment_id}/statuses",
-                   {"state": state, "description": message[:140], "auto_inactive": False})
+                   {"state": state, "description": description[:140], "auto_inactive": False})
 
     def last_commit(self, environment: str) -> str | None:
         sync = self._last_sync(environment)
@@ -114,7 +173,8 @@ class GitHubRecord(Record):
         return (sync.get("payload") or {}).get("target") if sync else None
 
     def _last_sync(self, environment: str) -> dict | None:
-        for d in self._get(f"{self.base}/deployments", {"environment": environment, "task": SYNC_TASK}):
+        for d in self._owned(self._get(f"{self.base}/deployments", {"environment": environment, "task": SYNC_TASK}),
+                             environment):
             if self._latest_status(d["id"]) == "success":
                 return d
         return None
@@ -131,7 +191,7 @@ class GitHubRecord(Record):
         if name:
             params["task"] = TASK_PREFIX + name
         out = []
-        for d in reversed(self._get(f"{self.base}/deployments", params)):
+        for d in reversed(self._owned(self._get(f"{self.base}/deployments", params), environment)):
             if not (d.get("task") or "").startswith(TASK_PREFIX):
                 continue
             payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
@@ -148,3 +208,13 @@ class GitHubRecord(Record):
     def add_event(self, type: str, status: str, message: str, deployment: str | None = None,
                   environment: str | None = None, data: dict | None = None) -> None:
         self.local.add_event(type, status, message, deployment, environment, data)
+
+
+def _next_link(headers: dict) -> str | None:
+    """The rel="next" URL of GitHub's Link header, if any."""
+    link = next((v for k, v in (headers or {}).items() if k.lower() == "link"), "")
+    for part in link.split(","):
+        url, _, rel = part.partition(";")
+        if 'rel="next"' in rel:
+            return url.strip().strip("<>")
+    return None

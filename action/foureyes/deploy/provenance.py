@@ -6,8 +6,14 @@ scratch, with the same pure policy evaluation the gate uses: policy at the PR's 
 until the merge. A direct push, an admin bypass or a status posted by a PR's own workflow has no
 such approval, and the deploy refuses it, naming the commit.
 
-The root of trust is the commit that introduced the policy: commits whose parent had no
-`policies/approval.yaml` were made before four-eyes applied and are accepted as the bootstrap.
+The PR must have been merged into the branch being deployed (for a deploy branch other than the
+default branch, that branch or the default branch): a PR merged into any other branch judged a
+different change, under a base the deploy never sees.
+
+The root of trust is fixed once: the first commit on the default branch's first-parent history
+that carries `policies/approval.yaml`. That commit and its ancestors are the bootstrap; anything
+else needs an approved PR. It is never re-derived from "the parent has no policy file", which a
+commit deleting the policy (or an orphan branch) could arrange on demand.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ class MergedPR:
     merge_commit: str
     merged_at: str
     load_facts: object  # () -> PRFacts with the reviews made until the merge
+    base_ref: str = ""  # the branch the PR was merged into
 
 
 class Unapproved(Exception):
@@ -79,11 +86,21 @@ def subject(root: Path, commit: str) -> str:
     return gitrepo.git(root, "log", "-1", "--format=%s", commit).decode().strip()[:80]
 
 
-def is_bootstrap(root: Path, commit: str) -> bool:
-    parents = gitrepo.git(root, "rev-list", "--parents", "-n", "1", commit).decode().split()[1:]
-    if not parents:
-        return True
-    return gitrepo.cat_blobs(root, [f"{parents[0]}:{POLICY_FILE}"])[f"{parents[0]}:{POLICY_FILE}"] is None
+def root_of_trust(root: Path, default_branch: str) -> str:
+    """The first commit on the default branch's first-parent history that carries the policy.
+    First-parent history of a protected default branch cannot be rewritten (no force push), so
+    this answer never changes once the policy exists."""
+    tip = gitrepo.branch_tip(root, default_branch)
+    touched = gitrepo.git(root, "rev-list", "--first-parent", "--reverse", tip, "--", POLICY_FILE).decode().split()
+    for commit in touched:
+        if gitrepo.cat_blobs(root, [f"{commit}:{POLICY_FILE}"])[f"{commit}:{POLICY_FILE}"] is not None:
+            return commit
+    raise EvaluationError(f"no commit of {default_branch!r} carries {POLICY_FILE}: there is no root of trust")
+
+
+def allowed_bases(branch: str | None, default_branch: str) -> frozenset[str]:
+    """The branches an approving PR may have been merged into."""
+    return frozenset({default_branch} | ({branch} if branch else set()))
 
 
 def pr_commits(root: Path, pr: MergedPR) -> frozenset[str]:
@@ -98,7 +115,10 @@ def _commits_between(root: Path, base: str, head: str) -> frozenset[str]:
 
 
 def verify_merge_content(root: Path, commit: str, pr: MergedPR) -> None:
-    """A merge or squash commit may only bring what the PR head had: no 'evil merge' edits."""
+    """A merge or squash commit may only bring approved content: what the PR head had, or (the
+    PR merged without updating its branch) the clean three-way merge of the PR head into the
+    branch as it was (`git merge-tree --write-tree`), whose other side was itself approved and is
+    checked commit by commit. Anything else is an 'evil merge' edit no PR approved."""
     parents = gitrepo.git(root, "rev-list", "--parents", "-n", "1", commit).decode().split()[1:]
     if not parents:
         return
@@ -107,9 +127,17 @@ def verify_merge_content(root: Path, commit: str, pr: MergedPR) -> None:
         return
     at_commit = gitrepo.GitTree(root, commit).read_many(changed)
     at_head = gitrepo.GitTree(root, pr.head).read_many(changed)
-    for path in changed:
-        if at_commit.get(path) != at_head.get(path):
-            raise Unapproved(f"{path} differs from what PR #{pr.number} approved at {pr.head[:12]}")
+    differs = [p for p in changed if at_commit.get(p) != at_head.get(p)]
+    if not differs:
+        return
+    merged = gitrepo.clean_merge_tree(root, parents[0], pr.head)
+    if merged is not None:
+        at_merge = gitrepo.GitTree(root, merged).read_many(differs)
+        differs = [p for p in differs if at_commit.get(p) != at_merge.get(p)]
+        if not differs:
+            return
+    raise Unapproved(f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
+                     + ("" if merged is None else " and from a clean merge of it into the branch"))
 
 
 def check_membership(root: Path, commit: str, pr: MergedPR) -> None:
@@ -135,14 +163,27 @@ class Checker:
     """Checks commits against a source of merged PRs (local ledger or GitHub). Each PR is
     evaluated once, however many of its commits are checked."""
 
-    def __init__(self, root: Path, source):
+    def __init__(self, root: Path, source, branch: str | None = None):
+        """``branch``: the branch being deployed; without one (inventory, history) PRs must have
+        been merged into the default branch."""
         self.root = root
         self.source = source
+        self.branch = branch
         self._by_pr: dict[int, Approval | Unapproved] = {}
+        self._trust: tuple[str, frozenset[str]] | None = None
+
+    def _trust_anchor(self) -> tuple[str, frozenset[str]]:
+        """(root of trust, allowed PR bases), worked out once per run."""
+        if self._trust is None:
+            default = self.source.default_branch()
+            self._trust = (root_of_trust(self.root, default), allowed_bases(self.branch, default))
+        return self._trust
 
     def check(self, commits: list[str]) -> tuple[dict[str, Approval], list[Violation]]:
         approvals: dict[str, Approval] = {}
         violations: list[Violation] = []
+        if commits:
+            self._trust_anchor()  # no root of trust: an evaluation error for the whole run, not per commit
         for commit in commits:
             try:
                 approvals[commit] = self._approval(commit)
@@ -151,7 +192,8 @@ class Checker:
         return approvals, violations
 
     def _approval(self, commit: str) -> Approval:
-        if is_bootstrap(self.root, commit):
+        trusted_root, bases = self._trust_anchor()
+        if gitrepo.is_ancestor(self.root, commit, trusted_root):
             return Approval("bootstrap", commit)
         prs = self.source.merged_prs_containing(commit)
         if not prs:
@@ -159,6 +201,9 @@ class Checker:
         problems = []
         for pr in prs:
             try:
+                if pr.base_ref not in bases:
+                    raise Unapproved(f"PR #{pr.number} was merged into {pr.base_ref or 'an unknown branch'!r}, "
+                                     f"not {' or '.join(repr(b) for b in sorted(bases))}")
                 check_membership(self.root, commit, pr)
                 return dataclasses.replace(self._evaluated(pr), commit=commit)
             except Unapproved as exc:
@@ -177,15 +222,42 @@ class Checker:
         return outcome
 
 
+def refuse_tracked_ledger(root: Path, directory: Path) -> None:
+    """A ledger inside the repository's tracked tree is evidence anyone who can push could write:
+    a direct push could carry its own "approval". Ledger files tracked by git (in the index or at
+    HEAD) are refused, whatever they say."""
+    try:
+        rel = directory.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return  # outside the repository
+    spec = rel if rel != "." else ""
+    tracked = gitrepo.git(root, "ls-files", "-z", "--", spec or ".").split(b"\0")
+    try:
+        gitrepo.resolve(root, "HEAD")
+        tracked += gitrepo.git(root, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", spec or ".").split(b"\0")
+    except gitrepo.GitError:
+        pass  # no commit yet
+    found = sorted({p.decode("utf-8", "replace") for p in tracked if p.endswith(b".yaml")})
+    if found:
+        raise EvaluationError(
+            f"{found[0]}: the offline PR ledger is committed to the repository, so a push could approve "
+            f"itself; it is refused. Keep {rel}/ out of git (list it in .gitignore) and untrack it: "
+            f"git rm -r --cached {rel}")
+
+
 class LocalLedger:
     """Merged PRs recorded locally: one YAML file per PR (the `gate --local` facts file plus
-    `base`, `head`, `merge_commit` and `merged_at`). Used offline and in the demo; in GitHub
-    Actions the deploy uses GitHub itself."""
+    `base`, `head`, `merge_commit`, `merged_at` and `base_ref`, the branch it was merged into,
+    default: the default branch). Used offline and in the demo; in GitHub Actions the deploy uses
+    GitHub itself."""
+
+    META = ("base", "head", "merge_commit", "merged_at", "base_ref")
 
     def __init__(self, root: Path, directory: Path):
         self.root = root
         self.directory = directory
         self._loaded: list[tuple[Path, dict]] | None = None
+        refuse_tracked_ledger(root, directory)
 
     def _entries(self) -> list[tuple[Path, dict]]:
         """The ledger's files, read once per run."""
@@ -206,12 +278,16 @@ class LocalLedger:
             if not doc.get("merge_commit"):
                 continue  # still open
             base, head, merge = (gitrepo.resolve(self.root, str(doc[k])) for k in ("base", "head", "merge_commit"))
-            facts_doc = {k: v for k, v in doc.items() if k not in ("base", "head", "merge_commit", "merged_at")}
+            facts_doc = {k: v for k, v in doc.items() if k not in self.META}
             pr = MergedPR(int(doc.get("number", 0)), base, head, merge, str(doc.get("merged_at", "")),
-                          lambda p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d))
+                          lambda p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d),
+                          str(doc.get("base_ref") or self.default_branch()))
             if commit == merge or commit in pr_commits(self.root, pr):
                 found.append(pr)
         return found
+
+    def default_branch(self) -> str:
+        return gitrepo.default_branch(self.root)
 
     def open_prs(self) -> dict[int, list[str]]:
         """Open PRs (entries with no merge_commit) and the registry paths each one changes."""

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from .. import gitrepo
 from ..registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, ConfigError, Deployment, Environment, Problem, Schemas
-from ..registry import cross_check, parse_deployment, parse_environments
+from ..registry import cross_check, deployment_file, is_deployment_file, layout_problem, parse_deployment
+from ..registry import parse_environments
 from ..yamlload import LoadError
 from .provenance import Approval, Checker, Violation, commits_touching
 from .record import Entry, Record
@@ -83,8 +84,9 @@ def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Envi
     """The deployments at ``commit`` that belong in ``env``, validated with the schemas there."""
     tree = gitrepo.GitTree(root, commit)
     schemas = Schemas.from_snapshot(tree)
-    paths = [p for p in tree.list(DEPLOYMENTS_DIR) if p.endswith(".yaml")]
-    problems: list[Problem] = []
+    listed = tree.list(DEPLOYMENTS_DIR)
+    paths = [p for p in listed if is_deployment_file(p)]
+    problems: list[Problem] = [found for p in listed if (found := layout_problem(p))]
     deployments: list[Deployment] = []
     for path, data in tree.read_many(paths).items():
         dep, found = parse_deployment(data, path, schemas)
@@ -114,9 +116,12 @@ def plan_steps(wanted: dict[str, Deployment], deployed: dict[str, Entry], retarg
 
 
 def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run: bool = False,
-           progress=lambda step: None, commit: str = "HEAD", only: set[str] | None = None) -> DeployResult:
+           progress=lambda step: None, commit: str = "HEAD", only: set[str] | None = None,
+           branch: str | None = None) -> DeployResult:
     """``only``: apply just these deployments (one matrix job each); the environment's last deployed
-    commit then stays where it is, for the run without ``only`` that converges everything."""
+    commit then stays where it is, for the run without ``only`` that converges everything.
+    ``branch``: the branch being deployed, which approving PRs must have been merged into (or the
+    default branch); without it, the default branch only."""
     head = gitrepo.resolve(root, commit)
     env, all_envs = environment(root, head, env_name)
     result = DeployResult(env.name, head, dry_run=dry_run)
@@ -135,9 +140,9 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     since = record.last_commit(env.name)
     if since and not _is_ancestor(root, since, head):
         since = None  # history was rewritten: check all of it
-    paths = [f"{DEPLOYMENTS_DIR}/{s.name}.yaml" for s in result.steps] + [ENVIRONMENTS_FILE]
+    paths = [deployment_file(s.name) for s in result.steps] + [ENVIRONMENTS_FILE]
     commits = commits_touching(root, since, head, paths)
-    approvals, result.violations = Checker(root, provenance_source).check(commits)
+    approvals, result.violations = Checker(root, provenance_source, branch).check(commits)
     if result.violations:
         for v in result.violations:
             record.add_event("provenance_violation", "failing", str(v), environment=env.name,
@@ -151,7 +156,7 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     for step in result.steps:
         dep = wanted.get(step.name)
         data = dep.data if dep else deployed[step.name].data
-        approval = _approval_for(last.get(f"{DEPLOYMENTS_DIR}/{step.name}.yaml"), approvals, deployed.get(step.name))
+        approval = _approval_for(last.get(deployment_file(step.name)), approvals, deployed.get(step.name))
         entry = Entry(env.name, step.name, data, head, approval)
         change = Change(step.action, env.name, step.name, data, approval,
                         deployed[step.name].data if step.name in deployed else None)

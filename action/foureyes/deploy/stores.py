@@ -4,19 +4,51 @@ repository given) or the local SQLite file and PR folder."""
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
+
+from ..errors import EvaluationError
 
 from .record import DEFAULT_PATH, SqliteRecord
 
 
-def open_record(root: Path, path: str | None, repo_name: str | None, token: str | None):
+IDENTITY_ENV = "FOUREYES_APP_BOT_ID"  # the numeric id of the App's bot account, e.g. foureyes[bot]
+SLUG_ENV = "FOUREYES_APP_SLUG"  # or the App's slug (actions/create-github-app-token's app-slug output)
+
+
+def record_identity(gh, identity: int | None = None) -> int:
+    """The account the GitHub deploy record is written as: only its records are trusted.
+    Given, or $FOUREYES_APP_BOT_ID, or looked up from $FOUREYES_APP_SLUG (GET /users/<slug>[bot]:
+    an App's bot user is `<slug>[bot]`). Without one the record cannot be trusted: fail closed."""
+    if identity is not None:
+        return identity
+    text = os.environ.get(IDENTITY_ENV, "").strip()
+    if text:
+        if not text.isdigit():
+            raise EvaluationError(f"{IDENTITY_ENV}={text!r}: expected the numeric id of the App's bot account")
+        return int(text)
+    slug = os.environ.get(SLUG_ENV, "").strip()
+    if slug:
+        from ..github.client import api_errors, describe
+
+        try:
+            return gh.get_user(f"{slug}[bot]").id
+        except api_errors() as exc:
+            raise EvaluationError(f"{SLUG_ENV}={slug!r}: {describe(exc)}") from None
+    raise EvaluationError(f"the GitHub deploy record trusts only foureyes' own identity: set {IDENTITY_ENV} "
+                          f"(the App's bot account id) or {SLUG_ENV} (the App's slug)")
+
+
+def open_record(root: Path, path: str | None, repo_name: str | None, token: str | None, identity: int | None = None):
     """A context manager around the deploy record: the GitHub Deployments API when ``repo_name`` is
-    given, else the SQLite file at ``path`` (default .foureyes/record.sqlite)."""
+    given (records written by ``identity`` only), else the SQLite file at ``path`` (default
+    .foureyes/record.sqlite)."""
     if repo_name:
         from ..github.client import make_client
         from .github_record import GitHubRecord
 
-        return contextlib.closing(GitHubRecord(make_client(token), repo_name, root / DEFAULT_PATH))
+        gh = make_client(token)
+        return contextlib.closing(GitHubRecord(gh, repo_name, root / DEFAULT_PATH, record_identity(gh, identity)))
     return contextlib.closing(SqliteRecord(Path(path) if path else root / DEFAULT_PATH))
 
 
@@ -28,5 +60,5 @@ def provenance_source(root: Path, ledger: Path, repo_name: str | None, token: st
         from ..github.client import make_client
         from .github_provenance import GitHubPRs
 
-        return GitHubPRs(make_client(token), repo_name, root)
+        return GitHubPRs(make_client(token), repo_name, root, token)
     return LocalLedger(root, ledger if ledger.is_absolute() else root / ledger)
