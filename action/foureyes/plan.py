@@ -103,7 +103,8 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
                 owners |= dep.user_owners
         events += changes.deployment_events(c.path, before, after)
 
-    events += changes.governance_events([c.path for c in diff], policy)
+    modes = {c.path: c.new_mode if c.new_sha != gitrepo.ZERO_SHA else c.old_mode for c in diff}
+    events += changes.governance_events([c.path for c in diff], policy, modes)
     changes.apply_policy(events, policy)
     return Plan(base, head, policy, events, problems, frozenset(owners), head_deps)
 

@@ -101,7 +101,8 @@ class MockGitHub:
     # --- reads -------------------------------------------------------------------------------
 
     def pull(self, author: dict, base_sha: str, head_sha: str, body: str | None = "A reason.",
-             requested_reviewers=(), requested_teams=(), status: int = 200):
+             requested_reviewers=(), requested_teams=(), status: int = 200, base_ref: str = "main",
+             mergeable_state: str = "blocked"):
         pr = example("pull-request")
         owner, name = self.repo.split("/")
         pr.update(number=self.number, user=author, body=body, url=f"{self.base}/pulls/{self.number}",
@@ -111,9 +112,10 @@ class MockGitHub:
                   comments_url=f"{self.base}/issues/{self.number}/comments",
                   commits_url=f"{self.base}/pulls/{self.number}/commits",
                   review_comments_url=f"{self.base}/pulls/{self.number}/comments",
-                  statuses_url=f"{self.base}/statuses/{head_sha}")
+                  statuses_url=f"{self.base}/statuses/{head_sha}", mergeable_state=mergeable_state)
         pr["head"].update(sha=head_sha, ref="change")
-        pr["base"].update(sha=base_sha, ref="main")
+        pr["base"].update(sha=base_sha, ref=base_ref)
+        pr["base"]["repo"]["default_branch"] = "main"
         pr["base"]["repo"].update(full_name=self.repo, name=name)
         pr["base"]["repo"]["owner"].update(login=owner)
         check("/repos/{owner}/{repo}/pulls/{pull_number}", "get", "200", pr)
