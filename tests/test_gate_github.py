@@ -327,3 +327,58 @@ def test_a_pr_pointing_the_install_at_its_own_package_copy_is_governance(repo, g
     assert {e["file"] for e in data["events"] if e["type"] == "governance"} == {
         "pyproject.toml", "evil/foureyes/policy.py", "build/lib/x.pth"}
     assert gh.statuses[0]["state"] == "pending"
+
+
+def test_a_success_earned_against_a_weak_base_branch_is_never_posted(repo, gh, cli, tmp_path, monkeypatch):
+    """Statuses belong to a commit: success on H for a PR into `weak` would show on the PR into main."""
+    repo.branch("weak")
+    repo.replace("policies/approval.yaml", "require_approval_for: [create, replace_model, change_importance, delete, update]",
+                 "require_approval_for: []")
+    repo.commit("a branch whose policy needs nothing", "Mallory <mallory@evil.example>")
+    pr = open_pr(repo, tmp_path, monkeypatch,
+                 lambda r: r.replace(DEP.format("fraud-scorer"), 'version: "12"', 'version: "13"'), base_ref="weak")
+    mallory_pr(gh, pr, base_ref="weak")
+    code, data = run(cli)
+    assert code == 1 and data["decision"] == "blocked"
+    assert data["blocking"][0]["reason"] == "untrusted_base"
+    assert gh.statuses[0]["state"] == "failure"
+    assert gh.statuses[0]["description"].startswith("blocked: PR into 'weak': only PRs into 'main' or 'release/*'")
+    assert "untrusted_base" in gh.comments[0]["body"]
+
+
+def test_a_pr_into_a_deploy_branch_is_judged_by_that_branch(repo, gh, cli, tmp_path, monkeypatch):
+    repo.branch("release/2026-11")
+    repo.git("checkout", "-q", "main")
+    pr = open_pr(repo, tmp_path, monkeypatch,
+                 lambda r: r.replace(DEP.format("fraud-scorer"), 'version: "12"', 'version: "13"'),
+                 base_ref="release/2026-11")
+    gh.pull(DANA, pr.base, pr.head, base_ref="release/2026-11")
+    gh.commits({"sha": pr.head, "author": DANA})
+    gh.reviews({"user": ALICE, "state": "APPROVED", "commit_id": pr.head},
+               {"user": BOB, "state": "APPROVED", "commit_id": pr.head})
+    gh.team(TEAM, ALICE, BOB)
+    gh.existing_comments()
+    gh.accept_writes()
+    code, data = run(cli)
+    assert code == 0 and data["decision"] == "approved" and gh.statuses[0]["state"] == "success"
+
+
+def test_an_importance_raised_on_the_base_after_the_fork_counts(repo, gh, cli, tmp_path, monkeypatch):
+    """Forked while product-recs was low (1 approval); main then raised it to high (2)."""
+    recs = DEP.format("product-recs")
+    pr = open_pr(repo, tmp_path, monkeypatch,
+                 lambda r: r.replace(recs, 'version: "2026.11.3"', 'version: "2026.11.4"'))
+    fork = pr.base
+    repo.replace(recs, "importance: low", "importance: high")
+    repo.commit("product-recs is high now", "Mo Admin <mo@acme.example>")
+    gh.pull(DANA, fork, pr.head)  # GitHub's base.sha may still name the fork point
+    gh.commits({"sha": pr.head, "author": DANA})
+    gh.reviews({"user": ALICE, "state": "APPROVED", "commit_id": pr.head})
+    gh.team(TEAM, ALICE, BOB)
+    gh.existing_comments()
+    gh.accept_writes()
+    code, data = run(cli)
+    assert code == 1 and data["decision"] == "pending"
+    assert data["level"] == "high" and data["required_approvals"] == 2
+    assert data["events"][0]["importance"] == {"before": "low", "after": "low", "base_tip": "high"}
+    assert gh.statuses[0]["state"] == "pending" and gh.graphql == []

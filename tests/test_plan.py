@@ -333,3 +333,15 @@ def test_ungoverned_globs_that_could_mislead_are_refused(repo, cli, bad):
     repo.commit("a policy with a misleading glob")
     result = cli("plan", "--base", "HEAD", "--format", "json")
     assert result.exit_code == 2 and "approval.yaml" in result.output
+
+
+def test_each_event_is_judged_at_the_highest_of_merge_base_head_and_base_tip(repo, cli):
+    repo.branch("pr")
+    repo.replace(RECS, 'version: "2026.11.3"', 'version: "2026.11.4"')
+    repo.commit()
+    repo.git("checkout", "-q", "main")
+    repo.replace(RECS, "importance: low", "importance: critical")
+    repo.commit("main raised product-recs")
+    _, data = plan_json(cli, head="pr")
+    assert events(data) == [("product-recs", "replace_model", "critical")]
+    assert data["events"][0]["importance"] == {"before": "low", "after": "low", "base_tip": "critical"}

@@ -24,6 +24,7 @@ class Event:
     model_after: dict | None = None
     fields: list[str] = field(default_factory=list)
     requires_approval: bool = True
+    importance_at_base: str | None = None  # at the base tip, when the base moved since the fork
 
     def to_json(self) -> dict:
         return {
@@ -32,7 +33,8 @@ class Event:
             "file": self.file,
             "level": self.level,
             "requires_approval": self.requires_approval,
-            "importance": {"before": self.importance_before, "after": self.importance_after},
+            "importance": {"before": self.importance_before, "after": self.importance_after,
+                           **({"base_tip": self.importance_at_base} if self.importance_at_base else {})},
             "model": {"before": self.model_before, "after": self.model_after},
             "fields": self.fields,
         }

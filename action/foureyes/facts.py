@@ -71,6 +71,9 @@ class PRFacts:
     requested_teams: tuple[str, ...] = ()  # "org/slug" already asked to review
     node_id: str = ""
     draft: bool = False
+    base_ref: str = ""  # the branch the PR goes into ("" offline: the base is what the user named)
+    default_branch: str = ""
+    mergeable_state: str = ""  # GitHub's view when the PR was read: clean, blocked, behind, ...
 
 
 def co_author_trailers(message: str) -> list[tuple[str, str]]:

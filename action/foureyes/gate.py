@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from .plan import Plan, make_plan
-from .policy import Decision, error_decision, evaluate
+from .policy import Block, Decision, error_decision, evaluate
+
+
+class UntrustedBase(Exception):
+    """The PR goes into a branch whose policy may not judge anything (see ``judged_base``)."""
 
 
 @dataclass
@@ -24,16 +29,64 @@ class GateResult:
         return data
 
 
+def branch_tip(root: Path, branch: str) -> str:
+    """The commit a branch points at now, as this clone knows it (the gate's checkout fetches
+    every branch: actions/checkout with fetch-depth 0), fetched from origin if it is missing."""
+    from .errors import EvaluationError
+    from .gitrepo import GitError, git
+
+    for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
+        try:
+            return git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+        except GitError:
+            continue
+    try:
+        git(root, "fetch", "--no-tags", "--quiet", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
+        return git(root, "rev-parse", "--verify", f"refs/remotes/origin/{branch}^{{commit}}").decode().strip()
+    except GitError:
+        raise EvaluationError(f"branch {branch!r} cannot be read from this clone or from origin") from None
+
+
+def judged_base(root: Path, facts) -> str:
+    """The commit whose policy judges the PR: the current tip of its base branch, and only when
+    that branch is the default branch or a deploy branch (registry/environments.yaml at the
+    default branch). A status belongs to a commit, not to a PR: a success earned against any other
+    branch's policy would count for every PR with the same head (issue 9 B). Offline facts carry
+    no branch: the base is the one the user named."""
+    from .gitrepo import GitTree
+    from .registry import ENVIRONMENTS_FILE, parse_environments
+
+    if not facts.base_ref:
+        return facts.base_sha
+    default = facts.default_branch
+    if not default:
+        raise UntrustedBase("the repository's default branch is unknown")
+    if facts.base_ref != default:
+        data = GitTree(root, branch_tip(root, default)).read(ENVIRONMENTS_FILE)
+        envs = parse_environments(data) if data else []
+        if not any(e.matches_branch(facts.base_ref) for e in envs):
+            deploy = sorted({e.branch for e in envs} - {default})
+            into = " or ".join([repr(default)] + [repr(b) for b in deploy])
+            raise UntrustedBase(f"PR into {facts.base_ref!r}: only PRs into {into} are judged; "
+                                f"retarget the PR")
+    return branch_tip(root, facts.base_ref)
+
+
 def decide(root: Path, load_facts) -> GateResult:
-    """``load_facts()`` returns PR facts; the plan is made between their base and head commits.
-    Every failure becomes an ``error`` decision."""
+    """``load_facts()`` returns PR facts; the plan is made between the judged base (see
+    ``judged_base``) and the head. Every failure becomes an ``error`` decision."""
+    from dataclasses import replace
+
     from .errors import known_errors
 
     plan = facts = None
     try:
         facts = load_facts()
+        facts = replace(facts, base_sha=judged_base(root, facts))
         plan = make_plan(root, facts.base_sha, facts.head_sha)
         return GateResult(plan, evaluate(plan, facts), facts)
+    except UntrustedBase as exc:
+        return GateResult(None, Decision("blocked", None, 0, blocking=[Block("untrusted_base", str(exc))]), facts)
     except known_errors() as exc:
         return GateResult(plan, _error(plan, str(exc)), facts)
     except Exception as exc:  # fail closed on the unexpected too
@@ -80,15 +133,18 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
     pull_event = event.get("pull_request") or {}
     fetched = {}
 
+    def teams(base_ref: str, default_branch: str) -> tuple[str, ...]:
+        # the teams to read come from the policy that will judge the PR (none for an untrusted base)
+        probe = SimpleNamespace(base_ref=base_ref, default_branch=default_branch, base_sha="")
+        try:
+            return load_policy(GitTree(root, judged_base(root, probe))).approver_teams
+        except UntrustedBase:
+            return ()
+
     def load():
-        # the teams to read come from the policy at the base the event names (or the default branch)
-        base_hint = pull_event.get("base", {}).get("sha") or "HEAD"
-        if base_hint != "HEAD":
-            ensure_commits(root, [base_hint])
-        policy = load_policy(GitTree(root, base_hint))
-        facts, pr = fetch_facts(gh, repo_name, number, policy.approver_teams)
+        facts, pr = fetch_facts(gh, repo_name, number, teams)
         fetched["pr"] = pr
-        ensure_commits(root, [facts.base_sha, facts.head_sha])
+        ensure_commits(root, [facts.head_sha])
         return facts
 
     result = decide(root, load)

@@ -15,8 +15,10 @@ def account(user) -> Account | None:
     return Account(user.login, user.id, user.type or "User")
 
 
-def fetch_facts(gh, repo_name: str, number: int, teams: tuple[str, ...]):
-    """Returns (PRFacts, the PyGithub PullRequest for publishing)."""
+def fetch_facts(gh, repo_name: str, number: int, teams):
+    """Returns (PRFacts, the PyGithub PullRequest for publishing). ``teams`` are the approver
+    teams to read, or a function of (base branch, default branch) that returns them, so that they
+    come from the policy that will judge the PR."""
     from github.NamedUser import NamedUser
     from github.PaginatedList import PaginatedList
 
@@ -28,6 +30,9 @@ def fetch_facts(gh, repo_name: str, number: int, teams: tuple[str, ...]):
         if len(raw_commits) >= 250:
             # the API lists at most 250 commits of a PR: the rest could not be checked
             raise EvaluationError(f"PR #{number} has 250 or more commits; foureyes cannot see them all")
+        base_ref, default_branch = pr.base.ref, pr.base.repo.default_branch
+        if callable(teams):
+            teams = teams(base_ref, default_branch)
         reviews = [
             Review(r.id, account(r.user) or Account("ghost"), r.state, r.commit_id or "",
                    r.submitted_at.isoformat() if r.submitted_at else "")
@@ -66,5 +71,8 @@ def fetch_facts(gh, repo_name: str, number: int, teams: tuple[str, ...]):
         requested_teams=tuple(f"{repo_name.split('/')[0]}/{t.slug}".lower() for t in pr.requested_teams),
         node_id=pr.node_id,
         draft=bool(pr.draft),
+        base_ref=base_ref,
+        default_branch=default_branch,
+        mergeable_state=pr.mergeable_state or "",
     )
     return facts, pr
