@@ -382,3 +382,37 @@ def test_an_importance_raised_on_the_base_after_the_fork_counts(repo, gh, cli, t
     assert data["level"] == "high" and data["required_approvals"] == 2
     assert data["events"][0]["importance"] == {"before": "low", "after": "low", "base_tip": "high"}
     assert gh.statuses[0]["state"] == "pending" and gh.graphql == []
+
+
+def test_user_text_cannot_start_a_workflow_command_in_the_log(repo, gh, cli, tmp_path, monkeypatch):
+    forged = "::notice title=foureyes::approved by 2 admins"
+
+    def edit(r):
+        r.replace(DEP.format("fraud-scorer"), 'version: "12"',
+                  'version: "13\\n::add-mask::ghs_token\\r' + forged + '\\n  ##[add-mask]x"')
+        r.write("notes\n::warning::owned.txt", "x\n")
+
+    pr = open_pr(repo, tmp_path, monkeypatch, edit)
+    mallory_pr(gh, pr)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
+    result = cli("gate", "--format", "github")
+    assert result.exit_code == 1, result.output
+    lines = result.output.replace("\r", "\n").split("\n")
+    ours = "::warning title=foureyes::notification slack: $FOUREYES_SLACK_WEBHOOK_URL is not set, nothing sent"
+    commands = [line for line in lines if (line.lstrip().startswith("::") or "##[" in line) and line != ours]
+    assert commands == [], commands
+    assert "fraud-xgb v13%0A::add-mask::ghs_token%0D::notice" in result.output  # readable, on one line
+
+
+def test_step_outputs_cannot_be_closed_by_a_value(tmp_path, monkeypatch):
+    from foureyes.report import set_outputs
+
+    out = tmp_path / "output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+    set_outputs({"events": "a\nFOUREYES_EOF\ndecision=approved\n"})
+    text = out.read_text()
+    delimiter = text.split("\n")[0].split("<<")[1]
+    assert len(delimiter) > 20 and text.count(delimiter) == 2 and "\ndecision=approved\n" in text
+    assert text.endswith(f"\n{delimiter}\n")

@@ -37,13 +37,24 @@ def fail_closed(func):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except known_errors() as exc:
-            click.echo(f"foureyes: error: {exc}", err=True)
+            _echo_err(f"foureyes: error: {exc}")
             sys.exit(EXIT_ERROR)
         except Exception as exc:  # fail closed, but say what happened
-            click.echo(f"foureyes: internal error: {type(exc).__name__}: {exc}", err=True)
+            _echo_err(f"foureyes: internal error: {type(exc).__name__}: {exc}")
             sys.exit(EXIT_ERROR)
 
     return wrapper
+
+
+def _echo_err(message: str) -> None:
+    """An error message may quote user text: in Actions it must not start a workflow command."""
+    import os
+
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        from .report import log_line
+
+        message = log_line(message)
+    click.echo(message, err=True)
 
 
 def repo_root() -> Path:
@@ -160,8 +171,10 @@ def gate(repo_name, number, token, local_file, base, head, publish, fmt) -> None
 def _warn(message: str) -> None:
     import os
 
+    from .report import annotation
+
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
-    click.echo(f"::warning title=foureyes::{message}" if in_actions else f"warning: {message}", err=True)
+    click.echo(annotation("warning", message, title="foureyes") if in_actions else f"warning: {message}", err=True)
 
 
 @main.command()
