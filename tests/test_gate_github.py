@@ -416,3 +416,43 @@ def test_step_outputs_cannot_be_closed_by_a_value(tmp_path, monkeypatch):
     delimiter = text.split("\n")[0].split("<<")[1]
     assert len(delimiter) > 20 and text.count(delimiter) == 2 and "\ndecision=approved\n" in text
     assert text.endswith(f"\n{delimiter}\n")
+
+
+def test_only_the_gates_own_account_owns_the_sticky_comment(pr, gh, cli, monkeypatch):
+    """A PR's own workflow (github-actions[bot]) or any other bot can post the marker; with an App
+    token the gate's comment is the one its `<slug>[bot]` account wrote, compared by id."""
+    monkeypatch.setenv("FOUREYES_APP_SLUG", "foureyes-acme")
+    app_bot = user("foureyes-acme[bot]", 9000001, "Bot")
+    gh.users(**{"foureyes-acme[bot]": (9000001, "Bot")})
+    gh.pull(DANA, pr.base, pr.head)
+    gh.commits({"sha": pr.head, "author": DANA})
+    gh.reviews()
+    gh.team(TEAM, ALICE, BOB)
+    gh.existing_comments({"body": "<!-- foureyes:approval -->\n## ✅ foureyes: approved", "user": GHA},
+                         {"body": "<!-- foureyes:approval -->\n## ✅ foureyes: approved", "user": BOT},
+                         {"body": "<!-- foureyes:approval -->\nold", "user": app_bot})
+    gh.accept_writes()
+    assert run(cli)[0] == 1
+    assert [(c["method"], c["url"].rsplit("/", 1)[1]) for c in gh.comments] == [("PATCH", "503")]
+
+
+def test_without_its_own_comment_the_gate_writes_a_new_one(pr, gh, cli, monkeypatch):
+    monkeypatch.setenv("FOUREYES_APP_SLUG", "foureyes-acme")
+    gh.users(**{"foureyes-acme[bot]": (9000001, "Bot")})
+    gh.pull(DANA, pr.base, pr.head)
+    gh.commits({"sha": pr.head, "author": DANA})
+    gh.reviews()
+    gh.team(TEAM, ALICE, BOB)
+    gh.existing_comments({"body": "<!-- foureyes:approval -->\napproved", "user": GHA})
+    gh.accept_writes()
+    assert run(cli)[0] == 1
+    assert [c["method"] for c in gh.comments] == ["POST"]
+
+
+def test_an_app_slug_that_is_no_bot_is_not_trusted(pr, gh, cli, monkeypatch):
+    monkeypatch.setenv("FOUREYES_APP_SLUG", "mallory")
+    gh.users(**{"mallory[bot]": (666, "User")})
+    setup(gh, pr, [])
+    result = cli("gate", "--format", "json")
+    assert result.exit_code == 1 and gh.comments == []
+    assert "comment failed: mallory[bot] is not a GitHub App's bot account" in result.stderr

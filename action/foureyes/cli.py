@@ -126,11 +126,14 @@ def demo(directory: str | None) -> None:
               help="Decide offline from a YAML file of PR facts instead of GitHub.")
 @click.option("--base", help="With --local: the ref the PR goes into.")
 @click.option("--head", default="HEAD", show_default=True, help="With --local: the PR's head ref.")
+@click.option("--app-slug", envvar="FOUREYES_APP_SLUG",
+              help="The GitHub App the token belongs to (its bot user writes the sticky comment; "
+                   "default: github-actions[bot], the GITHUB_TOKEN's identity).")
 @click.option("--publish/--no-publish", default=True, show_default=True,
               help="On GitHub: set the status, the sticky comment and review requests.")
 @FORMAT
 @fail_closed
-def gate(repo_name, number, token, local_file, base, head, publish, fmt) -> None:
+def gate(repo_name, number, token, local_file, base, head, app_slug, publish, fmt) -> None:
     """Decide whether a PR has the approvals its change needs.
 
     Exit 0 approved, 1 pending or blocked, 2 error (never approved by mistake).
@@ -156,7 +159,8 @@ def gate(repo_name, number, token, local_file, base, head, publish, fmt) -> None
             raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
         from .github.client import make_client
 
-        result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn)
+        result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn,
+                                  app_slug=app_slug)
     from .gate import record_decision
 
     record = _local_record(root, None)

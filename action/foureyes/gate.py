@@ -121,7 +121,8 @@ def decide_local(root: Path, facts_file: Path, base: str, head: str) -> GateResu
     return decide(root, lambda: load_local_facts(facts_file, root, base, resolve(root, head)))
 
 
-def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, publish: bool, warn) -> GateResult:
+def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, publish: bool, warn,
+                     app_slug: str | None = None) -> GateResult:
     """Fetch the PR, decide, and (with ``publish``) set the status, the sticky comment, review
     requests and notifications. ``event`` is the webhook payload, when there is one."""
     from .github.facts import fetch_facts
@@ -152,7 +153,7 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         return result
     pr = fetched.get("pr")
     if pr is not None:
-        comment, requested = publish_result(gh, repo_name, pr, result, warn=warn)
+        comment, requested = publish_result(gh, repo_name, pr, result, warn=warn, app_slug=app_slug)
         if result.plan is not None:
             for note in gate_notifications(result, comment, requested, getattr(pr, "html_url", "") or ""):
                 notify(result.plan.policy, note, warn=warn)

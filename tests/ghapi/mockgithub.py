@@ -182,6 +182,21 @@ class MockGitHub:
         self.rsps.get(self.url(f"/repos/{self.repo}/issues/{self.number}/comments"), json=items)
         return items
 
+    def users(self, **accounts):
+        """GET /users/{login} for each login=(id, type); a login mapped to None is a 404."""
+        from urllib.parse import quote
+
+        for login, account in accounts.items():
+            url = re.compile("^" + re.escape(API) + "(?::443)?/users/" + re.escape(quote(login)) + r"(?:\?.*)?$")
+            if account is None:
+                self.rsps.get(url, status=404, json={"message": "Not Found",
+                                                     "documentation_url": "https://docs.github.com/rest/users/users#get-a-user"})
+                continue
+            body = example("public-user-default-response")
+            body.update(login=login, id=account[0], type=account[1], node_id=f"U_{account[0]}", user_view_type="public")
+            check("/users/{username}", "get", "200", body)
+            self.rsps.get(url, json=body)
+
     # --- writes ------------------------------------------------------------------------------
 
     def accept_writes(self, status_code: int = 201):
