@@ -153,6 +153,7 @@ def test_auto_merge_when_every_touched_deployment_says_auto(repo, gh, cli, tmp_p
     gh.commits({"sha": head, "author": DANA})
     gh.reviews({"user": ALICE, "state": "APPROVED", "commit_id": head})
     gh.team(TEAM, ALICE)
+    gh.users(**{"lena-m": (300, "User")})  # the owner, excluded by id
     gh.existing_comments()
     gh.accept_writes()
     result = cli("gate", "--repo", "acme/models", "--pr", "7", "--format", "json")
@@ -372,6 +373,7 @@ def test_an_importance_raised_on_the_base_after_the_fork_counts(repo, gh, cli, t
     repo.replace(recs, "importance: low", "importance: high")
     repo.commit("product-recs is high now", "Mo Admin <mo@acme.example>")
     gh.pull(DANA, fork, pr.head)  # GitHub's base.sha may still name the fork point
+    gh.users(**{"lena-m": (300, "User")})
     gh.commits({"sha": pr.head, "author": DANA})
     gh.reviews({"user": ALICE, "state": "APPROVED", "commit_id": pr.head})
     gh.team(TEAM, ALICE, BOB)
@@ -456,3 +458,46 @@ def test_an_app_slug_that_is_no_bot_is_not_trusted(pr, gh, cli, monkeypatch):
     result = cli("gate", "--format", "json")
     assert result.exit_code == 1 and gh.comments == []
     assert "comment failed: mallory[bot] is not a GitHub App's bot account" in result.stderr
+
+
+CREDIT = DEP.format("credit-limit")  # high (2 approvals); owners @acme/risk-models and @hana-k
+HANA_RENAMED = user("hana-new", 305)  # hana-k renamed her account: same id, new login
+
+
+def churn_pr(repo, tmp_path, monkeypatch, gh):
+    pr = open_pr(repo, tmp_path, monkeypatch, lambda r: r.replace(
+        CREDIT, "description: Suggests", "description: Proposes"))
+    gh.pull(DANA, pr.base, pr.head)
+    gh.commits({"sha": pr.head, "author": DANA})
+    gh.reviews({"user": ALICE, "state": "APPROVED", "commit_id": pr.head},
+               {"user": HANA_RENAMED, "state": "APPROVED", "commit_id": pr.head})
+    gh.team(TEAM, ALICE, BOB, HANA_RENAMED)
+    gh.existing_comments()
+    gh.accept_writes()
+    return pr
+
+
+def test_an_owner_who_renamed_their_account_cannot_approve_their_deployment(repo, gh, cli, tmp_path, monkeypatch):
+    churn_pr(repo, tmp_path, monkeypatch, gh)
+    gh.users(**{"hana-k": None})  # the old login resolves to no account any more
+    code, data = run(cli)
+    assert code == 1 and data["decision"] == "blocked"
+    assert data["blocking"][0]["reason"] == "unresolved_owner" and "@hana-k" in data["blocking"][0]["detail"]
+    assert gh.statuses[0]["state"] == "failure"
+
+
+def test_an_owner_id_pinned_in_the_policy_excludes_the_renamed_account(repo, gh, cli, tmp_path, monkeypatch):
+    repo.replace("policies/approval.yaml", "users: []", 'users: [{login: "@hana-k", id: 305}]')
+    repo.commit("pin hana-k's account id", "Mo Admin <mo@acme.example>")
+    churn_pr(repo, tmp_path, monkeypatch, gh)  # no GET /users/hana-k: the pinned id wins
+    code, data = run(cli)
+    assert code == 1 and data["decision"] == "pending" and data["approvals"] == ["alice"]
+    assert {"login": "hana-new", "reason": "owner", "detail": "listed as owner of a deployment this PR touches"} in data["ignored"]
+
+
+def test_an_owner_is_excluded_by_id_whatever_login_the_review_shows(repo, gh, cli, tmp_path, monkeypatch):
+    churn_pr(repo, tmp_path, monkeypatch, gh)
+    gh.users(**{"hana-k": (305, "User")})
+    code, data = run(cli)
+    assert code == 1 and data["approvals"] == ["alice"]
+    assert "owner" in {i["reason"] for i in data["ignored"] if i["login"] == "hana-new"}

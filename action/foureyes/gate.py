@@ -72,9 +72,10 @@ def judged_base(root: Path, facts) -> str:
     return branch_tip(root, facts.base_ref)
 
 
-def decide(root: Path, load_facts) -> GateResult:
+def decide(root: Path, load_facts, resolve_owners=None) -> GateResult:
     """``load_facts()`` returns PR facts; the plan is made between the judged base (see
-    ``judged_base``) and the head. Every failure becomes an ``error`` decision."""
+    ``judged_base``) and the head; ``resolve_owners(plan)``, when given, maps the plan's owner
+    logins to accounts (see github.facts.resolve_owners). Every failure becomes an ``error``."""
     from dataclasses import replace
 
     from .errors import known_errors
@@ -84,6 +85,8 @@ def decide(root: Path, load_facts) -> GateResult:
         facts = load_facts()
         facts = replace(facts, base_sha=judged_base(root, facts))
         plan = make_plan(root, facts.base_sha, facts.head_sha)
+        if resolve_owners is not None and plan.owners:
+            facts = replace(facts, owner_accounts=resolve_owners(plan))
         return GateResult(plan, evaluate(plan, facts), facts)
     except UntrustedBase as exc:
         return GateResult(None, Decision("blocked", None, 0, blocking=[Block("untrusted_base", str(exc))]), facts)
@@ -125,7 +128,7 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
                      app_slug: str | None = None) -> GateResult:
     """Fetch the PR, decide, and (with ``publish``) set the status, the sticky comment, review
     requests and notifications. ``event`` is the webhook payload, when there is one."""
-    from .github.facts import fetch_facts
+    from .github.facts import fetch_facts, resolve_owners
     from .github.publish import post_status, publish as publish_result
     from .gitrepo import GitTree, ensure_commits
     from .notify import gate_notifications, notify
@@ -148,7 +151,7 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         ensure_commits(root, [facts.head_sha])
         return facts
 
-    result = decide(root, load)
+    result = decide(root, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids))
     if not publish:
         return result
     pr = fetched.get("pr")

@@ -76,3 +76,30 @@ def fetch_facts(gh, repo_name: str, number: int, teams):
         mergeable_state=pr.mergeable_state or "",
     )
     return facts, pr
+
+
+def resolve_owners(gh, logins, pinned: dict) -> dict:
+    """Each owner login as an Account, so owners are excluded by numeric id even after a rename
+    (GET /users/{username}, as for approvers); an id the policy pins wins and costs no request. A
+    login that is no account (404) maps to None, which blocks: a renamed owner must not silently
+    lose the exclusion. Any other failure raises (the gate then ends in error)."""
+    from urllib.parse import quote
+
+    from github import GithubException
+
+    found = {}
+    for login in sorted(logins):
+        if login in pinned:
+            found[login] = Account(login, pinned[login])
+            continue
+        try:
+            _, data = gh.requester.requestJsonAndCheck("GET", f"/users/{quote(login)}")
+        except GithubException as exc:
+            if exc.status == 404:
+                found[login] = None
+                continue
+            raise EvaluationError(f"cannot resolve owner @{login}: {describe(exc)}") from None
+        except api_errors() as exc:
+            raise EvaluationError(f"cannot resolve owner @{login}: {describe(exc)}") from None
+        found[login] = Account(data["login"], data["id"], data.get("type") or "User")
+    return found
