@@ -159,7 +159,49 @@ def test_auto_merge_when_every_touched_deployment_says_auto(repo, gh, cli, tmp_p
     result = cli("gate", "--repo", "acme/models", "--pr", "7", "--format", "json")
     assert result.exit_code == 0
     assert len(gh.graphql) == 1 and "enablePullRequestAutoMerge" in gh.graphql[0]["query"]
-    assert "SQUASH" in json.dumps(gh.graphql[0]["variables"])
+    assert gh.graphql[0]["variables"]["input"]["mergeMethod"] == "SQUASH"
+    assert gh.graphql[0]["variables"]["input"]["expectedHeadOid"] == head
+    assert gh.merges == [] and "auto-merge enabled for" in gh.comments[0]["body"]
+
+
+@pytest.fixture
+def auto_pr(repo, gh, tmp_path, monkeypatch):
+    """An approved change to product-recs (apply: auto, low: 1 approval), already mergeable."""
+    recs = DEP.format("product-recs")
+    pr = open_pr(repo, tmp_path, monkeypatch, lambda r: r.replace(recs, 'version: "2026.11.3"', 'version: "2026.11.4"'))
+    gh.pull(DANA, pr.base, pr.head, mergeable_state="clean")
+    gh.commits({"sha": pr.head, "author": DANA})
+    gh.reviews({"user": ALICE, "state": "APPROVED", "commit_id": pr.head})
+    gh.team(TEAM, ALICE)
+    gh.users(**{"lena-m": (300, "User")})
+    gh.existing_comments()
+    gh.accept_writes()
+    return pr
+
+
+def test_apply_auto_merges_an_already_mergeable_pr_pinned_to_the_approved_head(auto_pr, gh, cli):
+    gh.graphql_errors = ["Pull request Pull request is in clean status"]  # GitHub refuses auto-merge then
+    code, _ = run(cli)
+    assert code == 0 and gh.statuses[0]["state"] == "success"
+    assert gh.merges == [{"merge_method": "squash", "sha": auto_pr.head}]
+    assert f"merged {auto_pr.head[:12]} (squash)" in gh.comments[0]["body"]
+
+
+@pytest.mark.parametrize("graphql, merge, hint", [
+    (["Auto merge is not allowed for this repository"], None, 'enable "Allow auto-merge"'),
+    (["Pull request Pull request is in clean status"], (403, "Resource not accessible by integration"),
+     "contents: write"),
+    (["Pull request Pull request is in clean status"], (409, "Head branch was modified. Review and try the merge again."),
+     "the PR head moved after the approval"),
+])
+def test_a_refused_merge_says_what_is_missing(auto_pr, gh, cli, monkeypatch, graphql, merge, hint):
+    gh.graphql_errors, gh.merge_refusal = graphql, merge
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = cli("gate", "--format", "json")
+    assert result.exit_code == 0  # the approval stands; the merge is a convenience
+    assert "::warning title=foureyes::apply: auto: " in result.stderr and hint in result.stderr
+    body = gh.comments[0]["body"]
+    assert "### Auto-merge (`apply: auto`)" in body and "not merged:" in body and hint in body
 
 
 def test_no_auto_merge_for_manual_deployments(pr, gh, cli):

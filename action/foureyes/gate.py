@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,6 +19,7 @@ class GateResult:
     plan: Plan | None
     decision: Decision
     facts: object | None = None
+    notes: list[str] = field(default_factory=list)  # what publishing did (auto-merge), for the comment
 
     def to_json(self) -> dict:
         data = self.plan.to_json() if self.plan else {"events": [], "level": None, "required_approvals": 0}

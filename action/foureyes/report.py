@@ -367,6 +367,9 @@ def gate_markdown(result) -> str:
         parts += ["", "### Blocking", ""] + [f"- **{b.reason}**: {_md_cell(b.detail)}" for b in d.blocking]
     elif missing:
         parts += ["", f"**Missing:** {missing} more approval(s) from {d.approvers}."]
+    notes = getattr(result, "notes", None)
+    if notes:
+        parts += ["", "### Auto-merge (`apply: auto`)", ""] + [f"- {_md_cell(n)}" for n in notes]
     return "\n".join(parts)
 
 

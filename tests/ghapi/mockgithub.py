@@ -97,6 +97,9 @@ class MockGitHub:
         self.comments: list[dict] = []
         self.review_requests: list[dict] = []
         self.graphql: list[dict] = []
+        self.graphql_errors: list[str] = []  # messages enablePullRequestAutoMerge answers with
+        self.merges: list[dict] = []
+        self.merge_refusal: tuple[int, str] | None = None  # (status, message) of PUT .../merge
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -226,8 +229,24 @@ class MockGitHub:
 
         def on_graphql(request):
             self.graphql.append(json.loads(request.body))
+            if self.graphql_errors:  # GraphQL answers 200 with an `errors` list
+                return 200, {}, json.dumps({"data": {"enablePullRequestAutoMerge": None}, "errors": [
+                    {"type": "UNPROCESSABLE", "path": ["enablePullRequestAutoMerge"], "message": m,
+                     "locations": [{"line": 1, "column": 70}]} for m in self.graphql_errors]})
             return 200, {}, json.dumps({"data": {"enablePullRequestAutoMerge": {
                 "pullRequest": {"autoMergeRequest": {"mergeMethod": "SQUASH"}}}}})
+
+        def on_merge(request):
+            sent = json.loads(request.body)
+            check_request("/repos/{owner}/{repo}/pulls/{pull_number}/merge", "put", sent)
+            self.merges.append(sent)
+            if self.merge_refusal:
+                status, message = self.merge_refusal
+                return status, {}, json.dumps({"message": message, "documentation_url":
+                                               "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"})
+            body = example("pull-request-merge-result-response-if-merge-was-successful")
+            check("/repos/{owner}/{repo}/pulls/{pull_number}/merge", "put", "200", body)
+            return 200, {}, json.dumps(body)
 
         b = self.base_re
         self.rsps.add_callback(responses.POST, re.compile(b + r"/statuses/[0-9a-f]{40}$"), on_status)
@@ -236,6 +255,7 @@ class MockGitHub:
         self.rsps.add_callback(responses.POST, re.compile(b + rf"/pulls/{self.number}/requested_reviewers$"),
                                on_review_request)
         self.rsps.add_callback(responses.POST, re.compile(re.escape(API) + "(?::443)?/graphql$"), on_graphql)
+        self.rsps.add_callback(responses.PUT, re.compile(b + rf"/pulls/{self.number}/merge$"), on_merge)
 
     def url(self, path: str) -> re.Pattern:
         """A URL pattern that matches with or without PyGithub's explicit :443 and any query."""

@@ -105,6 +105,59 @@ def wants_auto_merge(result) -> bool:
     return True
 
 
+class MergeRefused(Exception):
+    """GitHub would neither merge nor enable auto-merge; the message says what is missing."""
+
+
+# GraphQL answers enablePullRequestAutoMerge on a PR that could be merged right now with "Pull request
+# Pull request is in clean status" (also: "Protected branch rules not configured for this branch"
+# when no rule makes it wait): auto-merge exists to wait, and there is nothing to wait for
+# (github.com/peter-evans/enable-pull-request-automerge/issues/343; cli/cli merges such PRs
+# directly). Those PRs are merged with PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge and
+# `sha` = the approved head, which GitHub refuses (409) if the head moved in between.
+_MERGE_NOW = ("is in clean status", "is in has_hooks status", "protected branch rules not configured")
+_HINTS = (
+    ("auto merge is not allowed", "enable \"Allow auto-merge\" in the repository's Settings > General"),
+    ("resource not accessible by integration",
+     "the gate's token may not merge: give the GitHub App (and the gate job's token) contents: write "
+     "and pull-requests: write"),
+    ("merges are not allowed", "allow squash merging in the repository's Settings > General"),
+    ("head branch was modified", "the PR head moved after the approval: nothing was merged"),
+    ("is in draft state", "the PR is a draft: mark it ready for review"),
+)
+
+
+def _messages(exc) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    errors = data.get("errors") if isinstance(data.get("errors"), list) else []
+    found = [e.get("message", "") for e in errors if isinstance(e, dict)] or [describe(exc)]
+    return "; ".join(m for m in found if m)
+
+
+def _refusal(what: str, message: str) -> MergeRefused:
+    hint = next((h for key, h in _HINTS if key in message.lower()), None)
+    return MergeRefused(f"{what}: {message}" + (f" ({hint})" if hint else ""))
+
+
+def merge_when_approved(pr, head_sha: str) -> str:
+    """``apply: auto``: enable auto-merge pinned to the approved head, or merge right away when
+    the PR is already mergeable. Returns what happened; raises MergeRefused with what is missing."""
+    from github import GithubException
+
+    try:
+        pr.enable_automerge(merge_method="SQUASH", expected_head_oid=head_sha)
+        return f"auto-merge enabled for {head_sha[:12]}: GitHub merges it once the required checks pass"
+    except GithubException as exc:
+        message = _messages(exc)
+        if not any(key in message.lower() for key in _MERGE_NOW):
+            raise _refusal("auto-merge refused", message) from None
+    try:
+        pr.merge(merge_method="squash", sha=head_sha)
+    except GithubException as exc:
+        raise _refusal("merge refused", _messages(exc)) from None
+    return f"merged {head_sha[:12]} (squash): the PR was already mergeable"
+
+
 def publish(gh, repo_name: str, pr, result, warn, app_slug: str | None = None) -> tuple[str, tuple[list[str], list[str]]]:
     """``warn(message)`` reports a failure of a convenience step. Returns what happened to the
     sticky comment (created, updated, unchanged, failed) and the reviews requested."""
@@ -115,6 +168,16 @@ def publish(gh, repo_name: str, pr, result, warn, app_slug: str | None = None) -
     def comment():
         outcome.update(comment=upsert_comment(pr, result, gate_identity(gh, app_slug)))
 
+    if result.plan is not None and result.facts is not None and wants_auto_merge(result):
+        # before the comment, so that the comment says whether the PR was merged
+        try:
+            result.notes.append(merge_when_approved(pr, result.facts.head_sha))
+        except MergeRefused as exc:
+            result.notes.append(f"not merged: {exc}")
+            warn(f"apply: auto: {exc}")
+        except api_errors() as exc:
+            result.notes.append(f"not merged: {describe(exc)}")
+            warn(f"apply: auto: {describe(exc)}")
     steps = [("comment", comment)]
     if result.plan is not None and result.facts is not None:
         users, teams = reviewers_to_request(result, repo_name.split("/")[0])
@@ -123,9 +186,6 @@ def publish(gh, repo_name: str, pr, result, warn, app_slug: str | None = None) -
                 pr.create_review_request(reviewers=users, team_reviewers=teams)
                 outcome["requested"] = (users, teams)
             steps.append(("review request", request))
-        if wants_auto_merge(result):
-            steps.append(("auto-merge", lambda: pr.enable_automerge(
-                merge_method="SQUASH", expected_head_oid=result.facts.head_sha)))
     for name, step in steps:
         try:
             step()
