@@ -543,3 +543,22 @@ def test_an_owner_is_excluded_by_id_whatever_login_the_review_shows(repo, gh, cl
     code, data = run(cli)
     assert code == 1 and data["approvals"] == ["alice"]
     assert "owner" in {i["reason"] for i in data["ignored"] if i["login"] == "hana-new"}
+
+
+def test_a_new_deploy_branch_with_lowered_levels_is_judged_by_the_default_branch_too(
+        repo, gh, cli, tmp_path, monkeypatch):
+    """Anyone who can create `release/evil` could lower fraud-scorer there; the PR into it must not
+    earn a success on a head that the PR into main shows as well."""
+    repo.branch("release/evil")
+    repo.replace(DEP.format("fraud-scorer"), "importance: critical", "importance: low")
+    repo.replace("policies/approval.yaml", "require_approval_for: [create, replace_model, change_importance, delete, update]",
+                 "require_approval_for: [create]")
+    repo.commit("a release branch with nothing to approve", "Mallory <mallory@evil.example>")
+    pr = open_pr(repo, tmp_path, monkeypatch,
+                 lambda r: r.replace(DEP.format("fraud-scorer"), 'version: "12"', 'version: "13"'),
+                 base_ref="release/evil")
+    mallory_pr(gh, pr, [{"user": ALICE, "state": "APPROVED", "commit_id": pr.head}], base_ref="release/evil")
+    code, data = run(cli)
+    assert code == 1 and data["decision"] == "pending"
+    assert data["level"] == "critical" and data["required_approvals"] == 2
+    assert gh.statuses[0]["state"] == "pending"

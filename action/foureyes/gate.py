@@ -86,15 +86,31 @@ def decide(root: Path, load_facts, resolve_owners=None) -> GateResult:
         facts = load_facts()
         facts = replace(facts, base_sha=judged_base(root, facts))
         plan = make_plan(root, facts.base_sha, facts.head_sha)
-        if resolve_owners is not None and plan.owners:
-            facts = replace(facts, owner_accounts=resolve_owners(plan))
-        return GateResult(plan, evaluate(plan, facts), facts)
+        plans = [plan]
+        if facts.base_ref and facts.base_ref != facts.default_branch:
+            # A deploy branch is judged by its own policy AND by the default branch's: anyone who
+            # can push a new `release/...` branch with a weak policy or lowered levels would
+            # otherwise earn a success on the head commit, which the PR into main shows too.
+            plans.append(make_plan(root, branch_tip(root, facts.default_branch), facts.head_sha))
+        if resolve_owners is not None:
+            owners: dict = {}
+            for p in plans:
+                todo = p.owners - owners.keys()
+                if todo:
+                    owners.update(resolve_owners(SimpleNamespace(owners=todo, policy=p.policy)))
+            facts = replace(facts, owner_accounts=owners)
+        judged = [(p, evaluate(p, facts)) for p in plans]
+        plan, decision = max(judged, key=lambda pd: (_STRICTNESS[pd[1].state], pd[1].required))
+        return GateResult(plan, decision, facts)
     except UntrustedBase as exc:
         return GateResult(None, Decision("blocked", None, 0, blocking=[Block("untrusted_base", str(exc))]), facts)
     except known_errors() as exc:
         return GateResult(plan, _error(plan, str(exc)), facts)
     except Exception as exc:  # fail closed on the unexpected too
         return GateResult(plan, _error(plan, f"{type(exc).__name__}: {exc}"), facts)
+
+
+_STRICTNESS = {"approved": 0, "pending": 1, "blocked": 2, "error": 3}
 
 
 def _error(plan: Plan | None, message: str) -> Decision:
