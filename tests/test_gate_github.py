@@ -428,7 +428,8 @@ def test_an_importance_raised_on_the_base_after_the_fork_counts(repo, gh, cli, t
     assert gh.statuses[0]["state"] == "pending" and gh.graphql == []
 
 
-def test_user_text_cannot_start_a_workflow_command_in_the_log(repo, gh, cli, tmp_path, monkeypatch):
+@pytest.mark.parametrize("fmt", ["github", "text", "markdown", "json"])
+def test_user_text_cannot_start_a_workflow_command_in_the_log(repo, gh, cli, tmp_path, monkeypatch, fmt):
     forged = "::notice title=foureyes::approved by 2 admins"
 
     def edit(r):
@@ -441,13 +442,17 @@ def test_user_text_cannot_start_a_workflow_command_in_the_log(repo, gh, cli, tmp
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
-    result = cli("gate", "--format", "github")
+    result = cli("gate", "--format", fmt)
     assert result.exit_code == 1, result.output
     lines = result.output.replace("\r", "\n").split("\n")
     ours = "::warning title=foureyes::notification slack: $FOUREYES_SLACK_WEBHOOK_URL is not set, nothing sent"
     commands = [line for line in lines if (line.lstrip().startswith("::") or "##[" in line) and line != ours]
     assert commands == [], commands
-    assert "fraud-xgb v13%0A::add-mask::ghs_token%0D::notice" in result.output  # readable, on one line
+    if fmt in ("github", "text"):
+        assert "fraud-xgb v13%0A::add-mask::ghs_token%0D::notice" in result.output  # readable, on one line
+    if fmt == "json":
+        data = json.loads(result.stdout)
+        assert data["events"][0]["model"]["after"]["version"].endswith("  ##[add-mask]x")  # the same value
 
 
 def test_step_outputs_cannot_be_closed_by_a_value(tmp_path, monkeypatch):

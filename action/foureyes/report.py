@@ -399,5 +399,29 @@ REPORTERS = {"text": TextReporter, "json": JsonReporter, "markdown": MarkdownRep
              "matrix": MatrixReporter}
 
 
+class _LogGuard:
+    """A stream for text, markdown or JSON printed into a workflow log: no line can start a command.
+    In JSON, `##[` only occurs inside strings and becomes `#\\u0023[`: the same value."""
+
+    def __init__(self, out, is_json: bool):
+        self.out, self.is_json = out, is_json
+
+    def write(self, text: str) -> None:
+        if self.is_json:
+            self.out.write(text.replace("##[", "#\\u0023["))
+            return
+        lines = text.replace("\r", "%0D").split("\n")
+        self.out.write("\n".join(log_line(line) for line in lines))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
 def reporter(fmt: str, out=None) -> Reporter:
-    return REPORTERS[resolve_format(fmt)](out)
+    fmt = resolve_format(fmt)
+    if os.environ.get("GITHUB_ACTIONS") == "true":  # whatever the format, the output is a workflow log
+        if fmt == "text":
+            return SafeTextReporter(out)
+        if fmt in ("json", "markdown"):
+            return REPORTERS[fmt](_LogGuard(out or sys.stdout, fmt == "json"))
+    return REPORTERS[fmt](out)
