@@ -155,12 +155,16 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
     fetched = {}
 
     def teams(base_ref: str, default_branch: str) -> tuple[str, ...]:
-        # the teams to read come from the policy that will judge the PR (none for an untrusted base)
+        # the teams to read come from the policies that will judge the PR (none for an untrusted
+        # base; a deploy branch's and the default branch's for a PR into a deploy branch)
         probe = SimpleNamespace(base_ref=base_ref, default_branch=default_branch, base_sha="")
         try:
-            return load_policy(GitTree(root, judged_base(root, probe))).approver_teams
+            found = list(load_policy(GitTree(root, judged_base(root, probe))).approver_teams)
         except UntrustedBase:
             return ()
+        if base_ref != default_branch:
+            found += load_policy(GitTree(root, branch_tip(root, default_branch))).approver_teams
+        return tuple(dict.fromkeys(found))
 
     def load():
         facts, pr = fetch_facts(gh, repo_name, number, teams)
