@@ -258,3 +258,90 @@ def test_symlink_in_the_registry_at_head_is_refused(repo, cli):
     repo.commit()
     code, data = plan_json(cli)
     assert code == 1 and data["problems"][0]["title"] == "symlink"
+
+
+# --- governance is deny-by-default (issue 9 A) ----------------------------------------------------
+
+@pytest.mark.parametrize("path", [
+    "pyproject.toml", "setup.py", "evil/foureyes/policy.py", "build/lib/x.pth", "action/README.md",
+    "action/foureyes/notes.md", "docs.md/x.py", "tests/test_x.py", "registry/notes.txt", ".pth",
+])
+def test_every_path_that_is_not_a_deployment_is_governance(repo, cli, path):
+    repo.branch("pr")
+    repo.write(path, "import os  # runs at every Python start when it is a .pth\n")
+    repo.git("add", "-f", path)  # force-added, like a build/ folder a .gitignore would hide
+    repo.commit()
+    _, data = plan_json(cli)
+    assert [(e["type"], e["file"]) for e in data["events"]] == [("governance", path)]
+    assert data["level"] == "critical"
+
+
+@pytest.mark.parametrize("path", ["README.md", "CHANGELOG.md", "docs/guide.md", "docs/a/b/c.png"])
+def test_paths_the_base_policy_lists_as_ungoverned_need_nothing(repo, cli, path):
+    repo.branch("pr")
+    repo.write(path, "words\n")
+    repo.commit()
+    code, data = plan_json(cli)
+    assert code == 0 and data["events"] == [] and data["level"] is None
+
+
+def test_a_symlink_in_an_ungoverned_folder_is_governance(repo, cli):
+    repo.branch("pr")
+    (repo.root / "docs").mkdir()
+    (repo.root / "docs" / "setup.py").symlink_to("../action/foureyes/cli.py")
+    repo.commit()
+    _, data = plan_json(cli)
+    assert [e["type"] for e in data["events"]] == ["governance"]
+
+
+def test_the_ungoverned_list_comes_from_the_base_policy(repo, cli):
+    repo.branch("pr")
+    repo.replace("policies/approval.yaml", '- "docs/**"', '- "**"')
+    repo.write("pyproject.toml", "[tool.setuptools]\npackage-dir = {'' = 'evil'}\n")
+    repo.commit()
+    _, data = plan_json(cli)
+    assert sorted(e["file"] for e in data["events"]) == ["policies/approval.yaml", "pyproject.toml"]
+
+
+def test_paths_listed_as_governance_win_over_an_ungoverned_glob(repo, cli):
+    repo.replace("policies/approval.yaml", '- "docs/**"', '- "**/*.md"')
+    repo.commit("base policy: any Markdown file is ungoverned")
+    repo.branch("pr")
+    repo.write("action/foureyes/template/notes.md", "packaged\n")  # under action/: listed in paths
+    repo.write("notes/x.md", "fine\n")
+    repo.commit()
+    _, data = plan_json(cli)
+    assert [e["file"] for e in data["events"]] == ["action/foureyes/template/notes.md"]
+
+
+@pytest.mark.parametrize("pattern, path, expected", [
+    ("*.md", "README.md", True), ("*.md", "action/README.md", False), ("*.md", "a.md/b", False),
+    ("docs/**", "docs/a/b/c.md", True), ("docs/**", "docs", False), ("docs/**", "docsx/a", False),
+    ("docs/", "docs/a/b", True), ("**/*.md", "README.md", True), ("**/*.md", "a/b/c.md", True),
+    ("docs/*.md", "docs/a/b.md", False), ("?.md", "a.md", True), ("?.md", "/.md", False),
+    ("a+b(c).md", "a+b(c).md", True), ("a.md", "aXmd", False),
+])
+def test_glob_semantics(pattern, path, expected):
+    from foureyes.changes import glob_match
+
+    assert glob_match(pattern, path) is expected
+
+
+@pytest.mark.parametrize("bad", ["/docs/**", "./docs", "docs/../action/**", "[ab].md", "!docs/x"])
+def test_ungoverned_globs_that_could_mislead_are_refused(repo, cli, bad):
+    repo.replace("policies/approval.yaml", '- "docs/**"', json.dumps(bad))
+    repo.commit("a policy with a misleading glob")
+    result = cli("plan", "--base", "HEAD", "--format", "json")
+    assert result.exit_code == 2 and "approval.yaml" in result.output
+
+
+def test_each_event_is_judged_at_the_highest_of_merge_base_head_and_base_tip(repo, cli):
+    repo.branch("pr")
+    repo.replace(RECS, 'version: "2026.11.3"', 'version: "2026.11.4"')
+    repo.commit()
+    repo.git("checkout", "-q", "main")
+    repo.replace(RECS, "importance: low", "importance: critical")
+    repo.commit("main raised product-recs")
+    _, data = plan_json(cli, head="pr")
+    assert events(data) == [("product-recs", "replace_model", "critical")]
+    assert data["events"][0]["importance"] == {"before": "low", "after": "low", "base_tip": "critical"}

@@ -218,3 +218,15 @@ def test_a_pinned_user_id_stops_a_renamed_or_reused_login():
     impostor = Account("erin", 9999)  # the login now belongs to someone else
     d = evaluate(make_plan(event(level="low"), pol=pol), facts(approve(impostor), members=()))
     assert d.state == "pending" and "listed with account id 204, and this account is 9999" in d.ignored[0].detail
+
+
+def test_owners_are_excluded_by_id_and_an_unresolved_owner_blocks():
+    from dataclasses import replace
+
+    plan = make_plan(event(level="low"), owners={"erin-old"})
+    renamed = replace(facts(approve(ERIN)), owner_accounts={"erin-old": Account("erin-old", 204)})
+    d = evaluate(plan, renamed)
+    assert d.state == "pending" and d.ignored[0].reason == "owner"
+    gone = replace(facts(approve(ALICE)), owner_accounts={"erin-old": None})
+    d = evaluate(plan, gone)
+    assert d.state == "blocked" and d.blocking[0].reason == "unresolved_owner"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .registry import DEPLOYMENTS_DIR, Deployment, Policy, max_level
 
@@ -22,6 +24,7 @@ class Event:
     model_after: dict | None = None
     fields: list[str] = field(default_factory=list)
     requires_approval: bool = True
+    importance_at_base: str | None = None  # at the base tip, when the base moved since the fork
 
     def to_json(self) -> dict:
         return {
@@ -30,7 +33,8 @@ class Event:
             "file": self.file,
             "level": self.level,
             "requires_approval": self.requires_approval,
-            "importance": {"before": self.importance_before, "after": self.importance_after},
+            "importance": {"before": self.importance_before, "after": self.importance_after,
+                           **({"base_tip": self.importance_at_base} if self.importance_at_base else {})},
             "model": {"before": self.model_before, "after": self.model_after},
             "fields": self.fields,
         }
@@ -65,8 +69,61 @@ def deployment_events(path: str, before: Deployment | None, after: Deployment | 
     return events
 
 
-def governance_events(paths: list[str], policy: Policy) -> list[Event]:
-    return [Event("governance", p, policy.governance_level) for p in paths if policy.is_governance_path(p)]
+# git modes that are not plain files: a symlink or a submodule in an "ungoverned" folder could
+# still point at, or pull in, what the build uses, so they are governance wherever they are
+_NOT_A_FILE = ("120000", "160000")
+
+
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern:
+    """Glob semantics, anchored at the repository root and matched against the whole path:
+    ``**`` matches across folders (``docs/**``: everything below docs; ``**/`` also matches no
+    folder), ``*`` and ``?`` never cross a ``/``, every other character is literal, and a trailing
+    ``/`` means the folder and everything below it. So ``*.md`` matches ``README.md`` but not
+    ``action/README.md``."""
+    if pattern.endswith("/"):
+        pattern += "**"
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out), re.S)
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    return _glob_regex(pattern).fullmatch(path) is not None
+
+
+def is_governance(path: str, policy: Policy, mode: str = "100644") -> bool:
+    """Deny by default: every path that is not a deployment file is governance, because anything
+    else may feed the action, its install (pyproject.toml, a new package folder, a .pth file) or
+    the workflows. Only a plain file matching the base policy's ``governance.ungoverned`` globs is
+    not, and ``governance.paths`` are governance even then (deny wins)."""
+    if is_deployment_path(path):
+        return False
+    if policy.is_governance_path(path) or mode in _NOT_A_FILE:
+        return True
+    return not any(glob_match(g, path) for g in policy.ungoverned)
+
+
+def governance_events(paths: list[str], policy: Policy, modes: dict[str, str] | None = None) -> list[Event]:
+    """``modes``: each path's git mode at head (or at base when deleted)."""
+    modes = modes or {}
+    return [Event("governance", p, policy.governance_level) for p in paths
+            if is_governance(p, policy, modes.get(p, "100644"))]
 
 
 def apply_policy(events: list[Event], policy: Policy) -> list[Event]:

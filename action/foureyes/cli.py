@@ -37,13 +37,24 @@ def fail_closed(func):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except known_errors() as exc:
-            click.echo(f"foureyes: error: {exc}", err=True)
+            _echo_err(f"foureyes: error: {exc}")
             sys.exit(EXIT_ERROR)
         except Exception as exc:  # fail closed, but say what happened
-            click.echo(f"foureyes: internal error: {type(exc).__name__}: {exc}", err=True)
+            _echo_err(f"foureyes: internal error: {type(exc).__name__}: {exc}")
             sys.exit(EXIT_ERROR)
 
     return wrapper
+
+
+def _echo_err(message: str) -> None:
+    """An error message may quote user text: in Actions it must not start a workflow command."""
+    import os
+
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        from .report import log_line
+
+        message = log_line(message)
+    click.echo(message, err=True)
 
 
 def repo_root() -> Path:
@@ -115,11 +126,14 @@ def demo(directory: str | None) -> None:
               help="Decide offline from a YAML file of PR facts instead of GitHub.")
 @click.option("--base", help="With --local: the ref the PR goes into.")
 @click.option("--head", default="HEAD", show_default=True, help="With --local: the PR's head ref.")
+@click.option("--app-slug", envvar="FOUREYES_APP_SLUG",
+              help="The GitHub App the token belongs to (its bot user writes the sticky comment; "
+                   "default: github-actions[bot], the GITHUB_TOKEN's identity).")
 @click.option("--publish/--no-publish", default=True, show_default=True,
               help="On GitHub: set the status, the sticky comment and review requests.")
 @FORMAT
 @fail_closed
-def gate(repo_name, number, token, local_file, base, head, publish, fmt) -> None:
+def gate(repo_name, number, token, local_file, base, head, app_slug, publish, fmt) -> None:
     """Decide whether a PR has the approvals its change needs.
 
     Exit 0 approved, 1 pending or blocked, 2 error (never approved by mistake).
@@ -147,7 +161,8 @@ def gate(repo_name, number, token, local_file, base, head, publish, fmt) -> None
             number = _pr_from_workflow_run(make_client(token), repo_name, event, token, publish)
         if not repo_name or not number:
             raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
-        result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn, token=token)
+        result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn,
+                                  token=token, app_slug=app_slug)
     from .gate import record_decision
 
     record = _local_record(root, None)
@@ -181,8 +196,10 @@ def _pr_from_workflow_run(gh, repo_name: str, event: dict, token: str | None, pu
 def _warn(message: str) -> None:
     import os
 
+    from .report import annotation
+
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
-    click.echo(f"::warning title=foureyes::{message}" if in_actions else f"warning: {message}", err=True)
+    click.echo(annotation("warning", message, title="foureyes") if in_actions else f"warning: {message}", err=True)
 
 
 @main.command()

@@ -71,6 +71,12 @@ class PRFacts:
     requested_teams: tuple[str, ...] = ()  # "org/slug" already asked to review
     node_id: str = ""
     draft: bool = False
+    base_ref: str = ""  # the branch the PR goes into ("" offline: the base is what the user named)
+    default_branch: str = ""
+    mergeable_state: str = ""  # GitHub's view when the PR was read: clean, blocked, behind, ...
+    # user owners of touched deployments by login, as accounts (None: the login resolves to no
+    # account); empty when nobody resolved them (offline), and then owners are compared by login
+    owner_accounts: dict = field(default_factory=dict)
 
 
 def co_author_trailers(message: str) -> list[tuple[str, str]]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from .plan import Plan, make_plan
-from .policy import Decision, error_decision, evaluate
+from .policy import Block, Decision, error_decision, evaluate
+
+
+class UntrustedBase(Exception):
+    """The PR goes into a branch whose policy may not judge anything (see ``judged_base``)."""
 
 
 @dataclass
@@ -14,6 +19,7 @@ class GateResult:
     plan: Plan | None
     decision: Decision
     facts: object | None = None
+    notes: list[str] = field(default_factory=list)  # what publishing did (auto-merge), for the comment
 
     def to_json(self) -> dict:
         data = self.plan.to_json() if self.plan else {"events": [], "level": None, "required_approvals": 0}
@@ -24,20 +30,88 @@ class GateResult:
         return data
 
 
-def decide(root: Path, load_facts) -> GateResult:
-    """``load_facts()`` returns PR facts; the plan is made between their base and head commits.
-    Every failure becomes an ``error`` decision."""
+def branch_tip(root: Path, branch: str) -> str:
+    """The commit a branch points at now, as this clone knows it (the gate's checkout fetches
+    every branch: actions/checkout with fetch-depth 0), fetched from origin if it is missing (a
+    missing branch on a private repository fails closed: the fetch has no credentials)."""
+    from .errors import EvaluationError
+    from .gitrepo import GitError, git
+    from .gitrepo import branch_tip as known_tip
+
+    try:
+        return known_tip(root, branch)
+    except GitError:
+        pass
+    try:
+        git(root, "fetch", "--no-tags", "--quiet", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
+        return known_tip(root, branch)
+    except GitError:
+        raise EvaluationError(f"branch {branch!r} cannot be read from this clone or from origin") from None
+
+
+def judged_base(root: Path, facts) -> str:
+    """The commit whose policy judges the PR: the current tip of its base branch, and only when
+    that branch is the default branch or a deploy branch (registry/environments.yaml at the
+    default branch). A status belongs to a commit, not to a PR: a success earned against any other
+    branch's policy would count for every PR with the same head (issue 9 B). Offline facts carry
+    no branch: the base is the one the user named."""
+    from .gitrepo import GitTree
+    from .registry import ENVIRONMENTS_FILE, parse_environments
+
+    if not facts.base_ref:
+        return facts.base_sha
+    default = facts.default_branch
+    if not default:
+        raise UntrustedBase("the repository's default branch is unknown")
+    if facts.base_ref != default:
+        data = GitTree(root, branch_tip(root, default)).read(ENVIRONMENTS_FILE)
+        envs = parse_environments(data) if data else []
+        if not any(e.matches_branch(facts.base_ref) for e in envs):
+            deploy = sorted({e.branch for e in envs} - {default})
+            into = " or ".join([repr(default)] + [repr(b) for b in deploy])
+            raise UntrustedBase(f"PR into {facts.base_ref!r}: only PRs into {into} are judged; "
+                                f"retarget the PR")
+    return branch_tip(root, facts.base_ref)
+
+
+def decide(root: Path, load_facts, resolve_owners=None) -> GateResult:
+    """``load_facts()`` returns PR facts; the plan is made between the judged base (see
+    ``judged_base``) and the head; ``resolve_owners(plan)``, when given, maps the plan's owner
+    logins to accounts (see github.facts.resolve_owners). Every failure becomes an ``error``."""
+    from dataclasses import replace
+
     from .errors import known_errors
 
     plan = facts = None
     try:
         facts = load_facts()
+        facts = replace(facts, base_sha=judged_base(root, facts))
         plan = make_plan(root, facts.base_sha, facts.head_sha)
-        return GateResult(plan, evaluate(plan, facts), facts)
+        plans = [plan]
+        if facts.base_ref and facts.base_ref != facts.default_branch:
+            # A deploy branch is judged by its own policy AND by the default branch's: anyone who
+            # can push a new `release/...` branch with a weak policy or lowered levels would
+            # otherwise earn a success on the head commit, which the PR into main shows too.
+            plans.append(make_plan(root, branch_tip(root, facts.default_branch), facts.head_sha))
+        if resolve_owners is not None:
+            owners: dict = {}
+            for p in plans:
+                todo = p.owners - owners.keys()
+                if todo:
+                    owners.update(resolve_owners(SimpleNamespace(owners=todo, policy=p.policy)))
+            facts = replace(facts, owner_accounts=owners)
+        judged = [(p, evaluate(p, facts)) for p in plans]
+        plan, decision = max(judged, key=lambda pd: (_STRICTNESS[pd[1].state], pd[1].required))
+        return GateResult(plan, decision, facts)
+    except UntrustedBase as exc:
+        return GateResult(None, Decision("blocked", None, 0, blocking=[Block("untrusted_base", str(exc))]), facts)
     except known_errors() as exc:
         return GateResult(plan, _error(plan, str(exc)), facts)
     except Exception as exc:  # fail closed on the unexpected too
         return GateResult(plan, _error(plan, f"{type(exc).__name__}: {exc}"), facts)
+
+
+_STRICTNESS = {"approved": 0, "pending": 1, "blocked": 2, "error": 3}
 
 
 def _error(plan: Plan | None, message: str) -> Decision:
@@ -69,10 +143,10 @@ def decide_local(root: Path, facts_file: Path, base: str, head: str) -> GateResu
 
 
 def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, publish: bool, warn,
-                     token: str | None = None) -> GateResult:
+                     token: str | None = None, app_slug: str | None = None) -> GateResult:
     """Fetch the PR, decide, and (with ``publish``) set the status, the sticky comment, review
     requests and notifications. ``event`` is the webhook payload, when there is one."""
-    from .github.facts import fetch_facts
+    from .github.facts import fetch_facts, resolve_owners
     from .github.publish import post_status, publish as publish_result
     from .gitrepo import GitTree, ensure_commits
     from .notify import gate_notifications, notify
@@ -81,23 +155,30 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
     pull_event = event.get("pull_request") or {}
     fetched = {}
 
+    def teams(base_ref: str, default_branch: str) -> tuple[str, ...]:
+        # the teams to read come from the policies that will judge the PR (none for an untrusted
+        # base; a deploy branch's and the default branch's for a PR into a deploy branch)
+        probe = SimpleNamespace(base_ref=base_ref, default_branch=default_branch, base_sha="")
+        try:
+            found = list(load_policy(GitTree(root, judged_base(root, probe))).approver_teams)
+        except UntrustedBase:
+            return ()
+        if base_ref != default_branch:
+            found += load_policy(GitTree(root, branch_tip(root, default_branch))).approver_teams
+        return tuple(dict.fromkeys(found))
+
     def load():
-        # the teams to read come from the policy at the base the event names (or the default branch)
-        base_hint = pull_event.get("base", {}).get("sha") or "HEAD"
-        if base_hint != "HEAD":
-            ensure_commits(root, [base_hint], token)
-        policy = load_policy(GitTree(root, base_hint))
-        facts, pr = fetch_facts(gh, repo_name, number, policy.approver_teams)
+        facts, pr = fetch_facts(gh, repo_name, number, teams)
         fetched["pr"] = pr
         ensure_commits(root, [facts.base_sha, facts.head_sha], token)
         return facts
 
-    result = decide(root, load)
+    result = decide(root, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids))
     if not publish:
         return result
     pr = fetched.get("pr")
     if pr is not None:
-        comment, requested = publish_result(gh, repo_name, pr, result, warn=warn)
+        comment, requested = publish_result(gh, repo_name, pr, result, warn=warn, app_slug=app_slug)
         if result.plan is not None:
             for note in gate_notifications(result, comment, requested, getattr(pr, "html_url", "") or ""):
                 notify(result.plan.policy, note, warn=warn)

@@ -86,6 +86,8 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
     events: list[Event] = []
     owners: set[str] = set()
     head_deps: dict[str, Deployment] = {}
+    # the base may have moved since the PR forked: what it holds now counts too (see _at_base_tip)
+    tip_files = base_tree.read_many([c.path for c in dep_changes]) if fork != base else {}
     for c in dep_changes:
         before = after = None
         if c.old_sha != gitrepo.ZERO_SHA:
@@ -98,12 +100,19 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
                 continue
             head_deps[c.path] = after
             problems += cross_check([after], env_names)
-        for dep in (before, after):
+        at_tip = _at_base_tip(c.path, tip_files.get(c.path), schemas)
+        for dep in (before, after, at_tip):
             if dep is not None:
                 owners |= dep.user_owners
-        events += changes.deployment_events(c.path, before, after)
+        found = changes.deployment_events(c.path, before, after)
+        if at_tip is not None:
+            for ev in found:
+                ev.importance_at_base = at_tip.importance
+                ev.level = max_level(ev.level, at_tip.importance)
+        events += found
 
-    events += changes.governance_events([c.path for c in diff], policy)
+    modes = {c.path: c.new_mode if c.new_sha != gitrepo.ZERO_SHA else c.old_mode for c in diff}
+    events += changes.governance_events([c.path for c in diff], policy, modes)
     changes.apply_policy(events, policy)
     return Plan(base, head, policy, events, problems, frozenset(owners), head_deps)
 
@@ -120,6 +129,16 @@ def _parse_side(path, data, mode, schemas, problems) -> Deployment | None:
     dep, found = parse_deployment(data, path, schemas)
     sink += found
     return dep
+
+
+def _at_base_tip(path: str, data: bytes | None, schemas) -> Deployment | None:
+    """The deployment as the base branch holds it now. A PR forked while a deployment was
+    `moderate` and merged after the base raised it to `high` is judged at `high` (issue 9 H):
+    each event's level is the highest of the merge-base, the head and the base tip."""
+    if data is None:
+        return None
+    dep, _ = parse_deployment(data, path, schemas)
+    return dep if dep is not None else _unknown_deployment(path)
 
 
 def _unknown_deployment(path: str) -> Deployment:

@@ -141,6 +141,14 @@ def evaluate(plan, facts: PRFacts) -> Decision:
     for review in superseded:
         decision.ignored.append(Ignored(review.user.login, "superseded", f"review {review.id} was replaced by a later one"))
 
+    for login, owner in sorted(facts.owner_accounts.items()):
+        if owner is None:  # fail closed: an owner we cannot identify could approve under a new login
+            decision.blocking.append(Block(
+                "unresolved_owner",
+                f"owner @{login} of a touched deployment is no GitHub account (renamed or deleted?): "
+                f"update the owner field, or pin the id in the policy"))
+    owner_accounts = [a for a in facts.owner_accounts.values() if a is not None]
+
     counted: list[Account] = []
     for review in latest.values():
         user = review.user
@@ -157,7 +165,7 @@ def evaluate(plan, facts: PRFacts) -> Decision:
             else:
                 decision.ignored.append(Ignored(user.login, "not_approver", f"changes requested, but {why_not}"))
             continue
-        reason = _why_not_counted(review, user, approver, why_not, facts, contributors, plan.owners)
+        reason = _why_not_counted(review, user, approver, why_not, facts, contributors, plan.owners, owner_accounts)
         if reason:
             decision.ignored.append(Ignored(user.login, *reason))
         else:
@@ -171,12 +179,13 @@ def evaluate(plan, facts: PRFacts) -> Decision:
     return decision
 
 
-def _why_not_counted(review, user, approver, why_not, facts, contributors, owners) -> tuple[str, str] | None:
+def _why_not_counted(review, user, approver, why_not, facts, contributors, owners,
+                     owner_accounts=()) -> tuple[str, str] | None:
     if user.same(facts.author):
         return "author", "the PR author cannot approve their own change"
     if any(user.same(c) for c in contributors):
         return "contributor", "authored, committed or co-authored a commit in this PR"
-    if user.login.lower() in owners:
+    if user.login.lower() in owners or any(user.same(o) for o in owner_accounts):
         return "owner", "listed as owner of a deployment this PR touches"
     if not approver:
         return "not_approver", why_not

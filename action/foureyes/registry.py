@@ -352,6 +352,8 @@ class Policy:
     block_unattributed: bool
     source: str = POLICY_FILE
     notifications: tuple = ()
+    ungoverned: tuple[str, ...] = ()  # globs (changes.glob_match) of paths that are not governance
+
 
     def rule(self, level: str) -> LevelRule:
         return self.levels[level]
@@ -401,4 +403,5 @@ def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
         block_unattributed=doc.get("unattributed_commits", "block") == "block",
         source=file,
         notifications=tuple(doc.get("notifications", ())),
+        ungoverned=tuple(governance.get("ungoverned", ())),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 
 from .changes import Event
@@ -19,8 +20,18 @@ def resolve_format(fmt: str) -> str:
     return fmt
 
 
+# Workflow commands (https://docs.github.com/actions/reference/workflow-commands-for-github-actions):
+# the runner reads its output line by line (\r, \n), takes a line whose text starts with `::` after
+# leading spaces as a command, and (the older form) `##[` anywhere in a line (actions/runner,
+# src/Runner.Common/ActionCommand.cs: TryParseV2 trims, TryParse uses IndexOf). So no user text may
+# bring a line break, a leading `::` or a `##[`: a model version "1\n::add-mask::..." would
+# otherwise print a line of its own that the runner obeys.
+def _defuse(s: str) -> str:
+    return s.replace("##[", "#%23[")
+
+
 def _escape_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _defuse(s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(s: str) -> str:
@@ -42,6 +53,15 @@ def annotation(kind: str, message: str, file: str | None = None, line: int | Non
     return f"{head}::{_escape_data(message)}"
 
 
+def log_line(text: str) -> str:
+    """Plain text made safe for a workflow log: one physical line that cannot start a command."""
+    text = _defuse(text.replace("\r", "%0D").replace("\n", "%0A"))
+    body = text.lstrip()
+    if body.startswith("::"):
+        text = text[: len(text) - len(body)] + "%3A%3A" + body[2:]
+    return text
+
+
 def append_step_summary(markdown: str) -> None:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if path:
@@ -56,8 +76,11 @@ def set_outputs(values: dict) -> None:
     with open(path, "a", encoding="utf-8") as fh:
         for key, value in values.items():
             text = value if isinstance(value, str) else json.dumps(value)
-            if "\n" in text:
-                fh.write(f"{key}<<FOUREYES_EOF\n{text}\nFOUREYES_EOF\n")
+            if "\n" in text or "\r" in text:
+                # a delimiter no value can contain, or a value could close it and set other outputs
+                # (GitHub's docs on multiline strings recommend a random one)
+                delimiter = f"FOUREYES_EOF_{secrets.token_hex(16)}"
+                fh.write(f"{key}<<{delimiter}\n{text}\n{delimiter}\n")
             else:
                 fh.write(f"{key}={text}\n")
 
@@ -156,7 +179,8 @@ class TextReporter(Reporter):
             self.write(f"refused: {v}")
         verb = "refused" if result.violations else "would apply" if result.dry_run else "applied"
         self.write(f"{result.environment} @ {result.commit[:12]}: {len(result.steps)} change(s) {verb}")
-        self.write(deploy_table(result, markdown=False))
+        for line in deploy_lines(result):
+            self.write(line)
         if result.violations:
             self.write(f"deploy refused: {len(result.violations)} commit(s) without an approved pull request")
 
@@ -226,24 +250,44 @@ def plan_markdown(plan) -> str:
     return "\n".join(parts)
 
 
-def deploy_table(result, markdown: bool) -> str:
+def _deploy_rows(result) -> list[tuple]:
     pending = "refused" if result.violations else "dry run" if result.dry_run else "not applied"
-    rows = [(s.name, s.action.replace("_", " "), _model(s.before), _model(s.after),
+    return [(s.name, s.action.replace("_", " "), _model(s.before), _model(s.after),
              pending if s.ok is None else "ok" if s.ok else "failed", s.message) for s in result.steps]
-    if markdown:
-        head = ["| deployment | change | from | to | result | detail |", "|---|---|---|---|---|---|"]
-        return "\n".join(head + ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows])
+
+
+def deploy_lines(result) -> list[str]:
+    """One text line per change (a list, so that each value stays on its own line)."""
+    rows = _deploy_rows(result)
     if not rows:
-        return "  nothing to do: the environment matches the registry"
-    return "\n".join(f"  {r[0]:<24} {r[1]:<14} {r[2]} -> {r[3]}  [{r[4]}]" for r in rows)
+        return ["  nothing to do: the environment matches the registry"]
+    return [f"  {r[0]:<24} {r[1]:<14} {r[2]} -> {r[3]}  [{r[4]}]" for r in rows]
 
 
-class GithubReporter(TextReporter):
+def deploy_table(result, markdown: bool) -> str:
+    if not markdown:
+        return "\n".join(deploy_lines(result))
+    head = ["| deployment | change | from | to | result | detail |", "|---|---|---|---|---|---|"]
+    return "\n".join(head + ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in _deploy_rows(result)])
+
+
+class SafeTextReporter(TextReporter):
+    """Text for a workflow log: every line goes through ``log_line``."""
+
+    def write(self, text: str = "") -> None:
+        self.out.write(log_line(text) + "\n")  # each write is one line: a line break is a value's
+
+    def command(self, line: str) -> None:
+        """A workflow command foureyes built itself (its values escaped by ``annotation``)."""
+        self.out.write(line + "\n")
+
+
+class GithubReporter(SafeTextReporter):
     def validation(self, v) -> None:
         for p in v.problems[:MAX_ANNOTATIONS]:
-            self.write(annotation("error", p.message, p.file, p.line, p.col, p.title))
+            self.command(annotation("error", p.message, p.file, p.line, p.col, p.title))
         if len(v.problems) > MAX_ANNOTATIONS:
-            self.write(annotation("notice", f"{len(v.problems) - MAX_ANNOTATIONS} more problem(s): see the job summary"))
+            self.command(annotation("notice", f"{len(v.problems) - MAX_ANNOTATIONS} more problem(s): see the job summary"))
         self.write(f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)")
         if v.problems:
             append_step_summary(f"## foureyes validate: {len(v.problems)} problem(s)\n\n" + problems_markdown(v.problems))
@@ -253,7 +297,7 @@ class GithubReporter(TextReporter):
 
     def plan(self, plan) -> None:
         for p in plan.problems[:MAX_ANNOTATIONS]:
-            self.write(annotation("error", p.message, p.file, p.line, p.col, p.title))
+            self.command(annotation("error", p.message, p.file, p.line, p.col, p.title))
         super().plan(plan)
         append_step_summary(plan_markdown(plan))
         set_outputs({"level": plan.level or "none", "required": str(plan.required_approvals),
@@ -263,10 +307,10 @@ class GithubReporter(TextReporter):
         d = result.decision
         if result.plan is not None:
             for p in result.plan.problems[:MAX_ANNOTATIONS]:
-                self.write(annotation("error", p.message, p.file, p.line, p.col, p.title))
+                self.command(annotation("error", p.message, p.file, p.line, p.col, p.title))
         if d.state in ("blocked", "error"):
-            self.write(annotation("error", d.description, title=f"foureyes: {d.state}"))
-        TextReporter(self.out).gate(result)
+            self.command(annotation("error", d.description, title=f"foureyes: {d.state}"))
+        SafeTextReporter(self.out).gate(result)
         append_step_summary(gate_markdown(result).replace(STICKY_MARKER + "\n", ""))
         set_outputs({
             "decision": d.state,
@@ -276,16 +320,16 @@ class GithubReporter(TextReporter):
         })
 
     def deploy_step(self, step) -> None:
-        self.write(f"::group::{step.action} {step.name}")
+        self.command(f"::group::{_escape_data(f'{step.action} {step.name}')}")
         TextReporter.deploy_step(self, step)
-        self.write("::endgroup::")
+        self.command("::endgroup::")
         if step.ok is False:
-            self.write(annotation("error", f"{step.name}: {step.message}", title=f"deploy failed: {step.name}"))
+            self.command(annotation("error", f"{step.name}: {step.message}", title=f"deploy failed: {step.name}"))
 
     def deploy(self, result) -> None:
         for v in result.violations:
-            self.write(annotation("error", str(v), title="provenance: deploy refused"))
-        TextReporter(self.out).deploy(result)
+            self.command(annotation("error", str(v), title="provenance: deploy refused"))
+        SafeTextReporter(self.out).deploy(result)
         summary = f"## foureyes deploy: {result.environment} @ {result.commit[:12]}\n\n" + deploy_table(result, True)
         if result.violations:
             summary += "\n\n**Refused:**\n" + "\n".join(f"- {v}" for v in result.violations)
@@ -323,6 +367,9 @@ def gate_markdown(result) -> str:
         parts += ["", "### Blocking", ""] + [f"- **{b.reason}**: {_md_cell(b.detail)}" for b in d.blocking]
     elif missing:
         parts += ["", f"**Missing:** {missing} more approval(s) from {d.approvers}."]
+    notes = getattr(result, "notes", None)
+    if notes:
+        parts += ["", "### Auto-merge (`apply: auto`)", ""] + [f"- {_md_cell(n)}" for n in notes]
     return "\n".join(parts)
 
 
@@ -352,5 +399,29 @@ REPORTERS = {"text": TextReporter, "json": JsonReporter, "markdown": MarkdownRep
              "matrix": MatrixReporter}
 
 
+class _LogGuard:
+    """A stream for text, markdown or JSON printed into a workflow log: no line can start a command.
+    In JSON, `##[` only occurs inside strings and becomes `#\\u0023[`: the same value."""
+
+    def __init__(self, out, is_json: bool):
+        self.out, self.is_json = out, is_json
+
+    def write(self, text: str) -> None:
+        if self.is_json:
+            self.out.write(text.replace("##[", "#\\u0023["))
+            return
+        lines = text.replace("\r", "%0D").split("\n")
+        self.out.write("\n".join(log_line(line) for line in lines))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
 def reporter(fmt: str, out=None) -> Reporter:
-    return REPORTERS[resolve_format(fmt)](out)
+    fmt = resolve_format(fmt)
+    if os.environ.get("GITHUB_ACTIONS") == "true":  # whatever the format, the output is a workflow log
+        if fmt == "text":
+            return SafeTextReporter(out)
+        if fmt in ("json", "markdown"):
+            return REPORTERS[fmt](_LogGuard(out or sys.stdout, fmt == "json"))
+    return REPORTERS[fmt](out)

@@ -100,11 +100,15 @@ class MockGitHub:
         self.review_requests: list[dict] = []
         self.refused: list[dict] = []  # writes GitHub answered with 422
         self.graphql: list[dict] = []
+        self.graphql_errors: list[str] = []  # messages enablePullRequestAutoMerge answers with
+        self.merges: list[dict] = []
+        self.merge_refusal: tuple[int, str] | None = None  # (status, message) of PUT .../merge
 
     # --- reads -------------------------------------------------------------------------------
 
     def pull(self, author: dict, base_sha: str, head_sha: str, body: str | None = "A reason.",
-             requested_reviewers=(), requested_teams=(), status: int = 200):
+             requested_reviewers=(), requested_teams=(), status: int = 200, base_ref: str = "main",
+             mergeable_state: str = "blocked"):
         pr = example("pull-request")
         owner, name = self.repo.split("/")
         pr.update(number=self.number, user=author, body=body, url=f"{self.base}/pulls/{self.number}",
@@ -114,9 +118,10 @@ class MockGitHub:
                   comments_url=f"{self.base}/issues/{self.number}/comments",
                   commits_url=f"{self.base}/pulls/{self.number}/commits",
                   review_comments_url=f"{self.base}/pulls/{self.number}/comments",
-                  statuses_url=f"{self.base}/statuses/{head_sha}")
+                  statuses_url=f"{self.base}/statuses/{head_sha}", mergeable_state=mergeable_state)
         pr["head"].update(sha=head_sha, ref="change")
-        pr["base"].update(sha=base_sha, ref="main")
+        pr["base"].update(sha=base_sha, ref=base_ref)
+        pr["base"]["repo"]["default_branch"] = "main"
         pr["base"]["repo"].update(full_name=self.repo, name=name)
         pr["base"]["repo"]["owner"].update(login=owner)
         check("/repos/{owner}/{repo}/pulls/{pull_number}", "get", "200", pr)
@@ -184,6 +189,21 @@ class MockGitHub:
         self.rsps.get(self.url(f"/repos/{self.repo}/issues/{self.number}/comments"), json=items)
         return items
 
+    def users(self, **accounts):
+        """GET /users/{login} for each login=(id, type); a login mapped to None is a 404."""
+        from urllib.parse import quote
+
+        for login, account in accounts.items():
+            url = re.compile("^" + re.escape(API) + "(?::443)?/users/" + re.escape(quote(login)) + r"(?:\?.*)?$")
+            if account is None:
+                self.rsps.get(url, status=404, json={"message": "Not Found",
+                                                     "documentation_url": "https://docs.github.com/rest/users/users#get-a-user"})
+                continue
+            body = example("public-user-default-response")
+            body.update(login=login, id=account[0], type=account[1], node_id=f"U_{account[0]}", user_view_type="public")
+            check("/users/{username}", "get", "200", body)
+            self.rsps.get(url, json=body)
+
     # --- writes ------------------------------------------------------------------------------
 
     def accept_writes(self, status_code: int = 201):
@@ -224,8 +244,24 @@ class MockGitHub:
 
         def on_graphql(request):
             self.graphql.append(json.loads(request.body))
+            if self.graphql_errors:  # GraphQL answers 200 with an `errors` list
+                return 200, {}, json.dumps({"data": {"enablePullRequestAutoMerge": None}, "errors": [
+                    {"type": "UNPROCESSABLE", "path": ["enablePullRequestAutoMerge"], "message": m,
+                     "locations": [{"line": 1, "column": 70}]} for m in self.graphql_errors]})
             return 200, {}, json.dumps({"data": {"enablePullRequestAutoMerge": {
                 "pullRequest": {"autoMergeRequest": {"mergeMethod": "SQUASH"}}}}})
+
+        def on_merge(request):
+            sent = json.loads(request.body)
+            check_request("/repos/{owner}/{repo}/pulls/{pull_number}/merge", "put", sent)
+            self.merges.append(sent)
+            if self.merge_refusal:
+                status, message = self.merge_refusal
+                return status, {}, json.dumps({"message": message, "documentation_url":
+                                               "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"})
+            body = example("pull-request-merge-result-response-if-merge-was-successful")
+            check("/repos/{owner}/{repo}/pulls/{pull_number}/merge", "put", "200", body)
+            return 200, {}, json.dumps(body)
 
         b = self.base_re
         self.rsps.add_callback(responses.POST, re.compile(b + r"/statuses/[0-9a-f]{40}$"), on_status)
@@ -234,6 +270,7 @@ class MockGitHub:
         self.rsps.add_callback(responses.POST, re.compile(b + rf"/pulls/{self.number}/requested_reviewers$"),
                                on_review_request)
         self.rsps.add_callback(responses.POST, re.compile(re.escape(API) + "(?::443)?/graphql$"), on_graphql)
+        self.rsps.add_callback(responses.PUT, re.compile(b + rf"/pulls/{self.number}/merge$"), on_merge)
 
     def url(self, path: str) -> re.Pattern:
         """A URL pattern that matches with or without PyGithub's explicit :443 and any query."""

@@ -23,6 +23,8 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/issues/{issue_number}/comments", "post", "201"),
     ("/repos/{owner}/{repo}/issues/comments/{comment_id}", "patch", "200"),
     ("/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", "post", "201"),
+    # apply: auto on an already mergeable PR: merge it directly, pinned to the approved head
+    ("/repos/{owner}/{repo}/pulls/{pull_number}/merge", "put", "200"),
     # deploy: provenance and the Deployments record
     ("/repos/{owner}/{repo}/commits/{commit_sha}/pulls", "get", "200"),
     ("/repos/{owner}/{repo}", "get", "200"),  # the default branch: root of trust, allowed PR bases

@@ -16,8 +16,11 @@ def account(user) -> Account | None:
     return Account(user.login, user.id, user.type or "User")
 
 
-def fetch_facts(gh, repo_name: str, number: int, teams: tuple[str, ...]):
-    """Returns (PRFacts, the PyGithub PullRequest for publishing)."""
+def fetch_facts(gh, repo_name: str, number: int, teams):
+    """Returns (PRFacts, the PyGithub PullRequest for publishing). ``teams`` are the approver
+    teams to read, or a function of (base branch, default branch) that returns them, so that they
+    come from the policy that will judge the PR."""
+
     try:
         repo = gh.get_repo(repo_name)
         pr = repo.get_pull(number)
@@ -26,6 +29,9 @@ def fetch_facts(gh, repo_name: str, number: int, teams: tuple[str, ...]):
         if len(raw_commits) >= 250:
             # the API lists at most 250 commits of a PR: the rest could not be checked
             raise EvaluationError(f"PR #{number} has 250 or more commits; foureyes cannot see them all")
+        base_ref, default_branch = pr.base.ref, pr.base.repo.default_branch
+        if callable(teams):
+            teams = teams(base_ref, default_branch)
         reviews = [
             Review(r.id, account(r.user) or Account("ghost"), r.state, r.commit_id or "",
                    r.submitted_at.isoformat() if r.submitted_at else "")
@@ -62,5 +68,35 @@ def fetch_facts(gh, repo_name: str, number: int, teams: tuple[str, ...]):
         requested_teams=tuple(f"{repo_name.split('/')[0]}/{t.slug}".lower() for t in pr.requested_teams),
         node_id=pr.node_id,
         draft=bool(pr.draft),
+        base_ref=base_ref,
+        default_branch=default_branch,
+        mergeable_state=pr.mergeable_state or "",
     )
     return facts, pr
+
+
+def resolve_owners(gh, logins, pinned: dict) -> dict:
+    """Each owner login as an Account, so owners are excluded by numeric id even after a rename
+    (GET /users/{username}, as for approvers); an id the policy pins wins and costs no request. A
+    login that is no account (404) maps to None, which blocks: a renamed owner must not silently
+    lose the exclusion. Any other failure raises (the gate then ends in error)."""
+    from urllib.parse import quote
+
+    from github import GithubException
+
+    found = {}
+    for login in sorted(logins):
+        if login in pinned:
+            found[login] = Account(login, pinned[login])
+            continue
+        try:
+            _, data = gh.requester.requestJsonAndCheck("GET", f"/users/{quote(login)}")
+        except GithubException as exc:
+            if exc.status == 404:
+                found[login] = None
+                continue
+            raise EvaluationError(f"cannot resolve owner @{login}: {describe(exc)}") from None
+        except api_errors() as exc:
+            raise EvaluationError(f"cannot resolve owner @{login}: {describe(exc)}") from None
+        found[login] = Account(data["login"], data["id"], data.get("type") or "User")
+    return found

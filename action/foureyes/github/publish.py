@@ -4,6 +4,7 @@ review requests and auto-merge (conveniences: their failure is a warning, not a 
 from __future__ import annotations
 
 from ..errors import EvaluationError
+from ..facts import Account
 from ..report import STICKY_MARKER, gate_markdown
 from .client import api_errors, cap_comment, describe
 
@@ -21,11 +22,48 @@ def post_status(gh, repo_name: str, sha: str, decision, target_url: str | None =
         raise EvaluationError(f"could not set the {STATUS_CONTEXT} status: {describe(exc)}") from None
 
 
-def upsert_comment(pr, result) -> str:
-    """Edit our earlier comment in place (found by marker, written by a bot), or create one."""
+# The identity the gate writes as. With the workflow's GITHUB_TOKEN it is github-actions[bot], whose
+# account id is 41898282 (the no-reply address 41898282+github-actions[bot]@users.noreply.github.com
+# in actions/checkout's README). With a GitHub App installation token it is the app's bot user,
+# `<app-slug>[bot]`: an installation token may not call GET /app, so the id is read from
+# GET /users/<app-slug>[bot] (the way actions/create-github-app-token's README finds it; its
+# `app-slug` output gives the slug), unless FOUREYES_APP_BOT_ID gives it.
+GITHUB_ACTIONS_BOT = Account("github-actions[bot]", 41898282, "Bot")
+
+
+def gate_identity(gh, app_slug: str | None = None, bot_id: str | None = None) -> Account:
+    """The account whose comments are the gate's own; any other author's marker is a forgery."""
+    import os
+    from urllib.parse import quote
+
+    app_slug = app_slug or os.environ.get("FOUREYES_APP_SLUG") or None
+    bot_id = bot_id or os.environ.get("FOUREYES_APP_BOT_ID") or None
+    if not app_slug:
+        return GITHUB_ACTIONS_BOT
+    login = f"{app_slug}[bot]"
+    if bot_id:
+        if not bot_id.isdigit():
+            raise EvaluationError(f"FOUREYES_APP_BOT_ID must be the numeric id of {login}, not {bot_id!r}")
+        return Account(login, int(bot_id), "Bot")
+    try:
+        _, data = gh.requester.requestJsonAndCheck("GET", f"/users/{quote(login)}")
+    except api_errors() as exc:
+        raise EvaluationError(f"cannot resolve the gate's own account {login}: {describe(exc)}") from None
+    if data.get("type") != "Bot" or data.get("login", "").lower() != login.lower():
+        raise EvaluationError(f"{login} is not a GitHub App's bot account")
+    return Account(data["login"], data["id"], "Bot")
+
+
+def is_own_comment(comment, identity: Account) -> bool:
+    """A marker counts only in a comment the gate's own account wrote (compared by id)."""
+    return comment.user is not None and comment.user.id == identity.id and STICKY_MARKER in (comment.body or "")
+
+
+def upsert_comment(pr, result, identity: Account = GITHUB_ACTIONS_BOT) -> str:
+    """Edit our earlier comment in place (found by marker and written by ``identity``), or create one."""
     body = cap_comment(gate_markdown(result))  # GitHub refuses a body over 65,536 characters
     for comment in pr.get_issue_comments():
-        if STICKY_MARKER in (comment.body or "") and comment.user is not None and comment.user.type == "Bot":
+        if is_own_comment(comment, identity):
             if comment.body != body:
                 comment.edit(body)
                 return "updated"
@@ -67,13 +105,80 @@ def wants_auto_merge(result) -> bool:
     return True
 
 
-def publish(gh, repo_name: str, pr, result, warn) -> tuple[str, tuple[list[str], list[str]]]:
+class MergeRefused(Exception):
+    """GitHub would neither merge nor enable auto-merge; the message says what is missing."""
+
+
+# GraphQL answers enablePullRequestAutoMerge on a PR that could be merged right now with "Pull request
+# Pull request is in clean status" (also: "Protected branch rules not configured for this branch"
+# when no rule makes it wait): auto-merge exists to wait, and there is nothing to wait for
+# (github.com/peter-evans/enable-pull-request-automerge/issues/343; cli/cli merges such PRs
+# directly). Those PRs are merged with PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge and
+# `sha` = the approved head, which GitHub refuses (409) if the head moved in between.
+_MERGE_NOW = ("is in clean status", "is in has_hooks status", "protected branch rules not configured")
+_HINTS = (
+    ("auto merge is not allowed", "enable \"Allow auto-merge\" in the repository's Settings > General"),
+    ("resource not accessible by integration",
+     "the gate's token may not merge: give the GitHub App (and the gate job's token) contents: write "
+     "and pull-requests: write"),
+    ("merges are not allowed", "allow squash merging in the repository's Settings > General"),
+    ("head branch was modified", "the PR head moved after the approval: nothing was merged"),
+    ("is in draft state", "the PR is a draft: mark it ready for review"),
+)
+
+
+def _messages(exc) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    errors = data.get("errors") if isinstance(data.get("errors"), list) else []
+    found = [e.get("message", "") for e in errors if isinstance(e, dict)] or [describe(exc)]
+    return "; ".join(m for m in found if m)
+
+
+def _refusal(what: str, message: str) -> MergeRefused:
+    hint = next((h for key, h in _HINTS if key in message.lower()), None)
+    return MergeRefused(f"{what}: {message}" + (f" ({hint})" if hint else ""))
+
+
+def merge_when_approved(pr, head_sha: str) -> str:
+    """``apply: auto``: enable auto-merge pinned to the approved head, or merge right away when
+    the PR is already mergeable. Returns what happened; raises MergeRefused with what is missing."""
+    from github import GithubException
+
+    try:
+        pr.enable_automerge(merge_method="SQUASH", expected_head_oid=head_sha)
+        return f"auto-merge enabled for {head_sha[:12]}: GitHub merges it once the required checks pass"
+    except GithubException as exc:
+        message = _messages(exc)
+        if not any(key in message.lower() for key in _MERGE_NOW):
+            raise _refusal("auto-merge refused", message) from None
+    try:
+        pr.merge(merge_method="squash", sha=head_sha)
+    except GithubException as exc:
+        raise _refusal("merge refused", _messages(exc)) from None
+    return f"merged {head_sha[:12]} (squash): the PR was already mergeable"
+
+
+def publish(gh, repo_name: str, pr, result, warn, app_slug: str | None = None) -> tuple[str, tuple[list[str], list[str]]]:
     """``warn(message)`` reports a failure of a convenience step. Returns what happened to the
     sticky comment (created, updated, unchanged, failed) and the reviews requested."""
     post_status(gh, repo_name, result.facts.head_sha if result.facts else pr.head.sha, result.decision)
     outcome = {"comment": "failed"}
     requested: tuple[list[str], list[str]] = ([], [])
-    steps = [("comment", lambda: outcome.update(comment=upsert_comment(pr, result)))]
+
+    def comment():
+        outcome.update(comment=upsert_comment(pr, result, gate_identity(gh, app_slug)))
+
+    if result.plan is not None and result.facts is not None and wants_auto_merge(result):
+        # before the comment, so that the comment says whether the PR was merged
+        try:
+            result.notes.append(merge_when_approved(pr, result.facts.head_sha))
+        except MergeRefused as exc:
+            result.notes.append(f"not merged: {exc}")
+            warn(f"apply: auto: {exc}")
+        except api_errors() as exc:
+            result.notes.append(f"not merged: {describe(exc)}")
+            warn(f"apply: auto: {describe(exc)}")
+    steps = [("comment", comment)]
     if result.plan is not None and result.facts is not None:
         users, teams = reviewers_to_request(result, repo_name.split("/")[0])
         if users or teams:
@@ -81,12 +186,11 @@ def publish(gh, repo_name: str, pr, result, warn) -> tuple[str, tuple[list[str],
                 pr.create_review_request(reviewers=users, team_reviewers=teams)
                 outcome["requested"] = (users, teams)
             steps.append(("review request", request))
-        if wants_auto_merge(result):
-            steps.append(("auto-merge", lambda: pr.enable_automerge(
-                merge_method="SQUASH", expected_head_oid=result.facts.head_sha)))
     for name, step in steps:
         try:
             step()
         except api_errors() as exc:
             warn(f"{name} failed: {describe(exc)}")
+        except EvaluationError as exc:
+            warn(f"{name} failed: {exc}")
     return outcome["comment"], outcome.get("requested", requested)
