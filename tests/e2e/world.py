@@ -132,7 +132,7 @@ class World:
         pr["head"].update(sha=head_sha, ref=head_ref, label=f"{'dana' if fork else OWNER}:{head_ref}")
         pr["base"].update(sha=base_sha, ref="main", label=f"{OWNER}:main")
         for side in ("base", "head"):
-            pr[side]["repo"].update(full_name=REPO, name=NAME, fork=False)
+            pr[side]["repo"].update(full_name=REPO, name=NAME, fork=False, default_branch="main")
             pr[side]["repo"]["owner"].update(login=OWNER)
         if fork:
             pr["head"]["repo"].update(full_name=f"dana/{NAME}", fork=True, id=999)
