@@ -138,12 +138,14 @@ def gate_notifications(result, comment_outcome: str, requested: tuple[list[str],
 
 
 def deploy_notifications(result) -> list[Notification]:
+    if result.dry_run:  # a dry run tells nobody anything: nothing happened
+        return []
     env = result.environment
     if result.violations:
         return [Notification("provenance_violation", f"Deploy to {env} refused",
                              "\n".join(str(v) for v in result.violations),
                              data={"environment": env, "commits": [v.commit for v in result.violations]})]
-    if result.dry_run or not result.steps:
+    if not result.steps:
         return []
     failed = [s for s in result.steps if s.ok is False]
     if failed:

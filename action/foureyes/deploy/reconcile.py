@@ -138,12 +138,12 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     paths = [f"{DEPLOYMENTS_DIR}/{s.name}.yaml" for s in result.steps] + [ENVIRONMENTS_FILE]
     commits = commits_touching(root, since, head, paths)
     approvals, result.violations = Checker(root, provenance_source).check(commits)
+    if dry_run:  # a dry run changes nothing, the event log included: it only reports
+        return result
     if result.violations:
         for v in result.violations:
             record.add_event("provenance_violation", "failing", str(v), environment=env.name,
                              data={"commit": v.commit, "reason": v.reason})
-        return result
-    if dry_run:
         return result
 
     target = load_target(env.target, root)
