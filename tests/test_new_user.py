@@ -53,3 +53,80 @@ def test_dry_run_then_approved_deploy_leaves_no_stale_violation(env_repo, cli):
     pr_file.write_text(saved)
     assert cli("deploy", "--env", "staging").exit_code == 0
     assert not [e for e in events(cli) if e["type"] == "provenance_violation"]
+
+
+# --- 1: offline PR files: the number comes from the file name, or is checked ------------------------
+
+
+def _without_number(path):
+    path.write_text("".join(line for line in path.read_text().splitlines(True) if not line.startswith("number:")))
+
+
+def open_pr(repo, number, rel, old, new, name=None):
+    base = repo.git("rev-parse", "main")
+    repo.git("checkout", "-q", "-b", f"open-{number}", "main")
+    repo.replace(rel, old, new)
+    head = repo.commit(f"open #{number}")
+    repo.git("checkout", "-q", "main")
+    path = repo.root / ".foureyes" / "prs" / (name or f"{number}.yaml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(FACTS.format(number=number, base=base, head=head, merge="", reviews="[]")
+                    .replace("merge_commit: \n", ""))
+    _without_number(path)
+    return path
+
+
+def test_pr_number_comes_from_the_file_name(env_repo, cli):
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    merge_pr(env_repo, 42, lambda r: r.replace(FRAUD, 'version: "12"', 'version: "13"'))
+    _without_number(env_repo.root / ".foureyes" / "prs" / "42.yaml")
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    resolved = json.loads(cli("resolve", "fraud-scorer", "--env", "staging").stdout)
+    assert resolved["approval"]["pr"] == 42
+    history = cli("history", "fraud-scorer").stdout
+    assert "approved by alice, bob in PR #42" in history
+    open_pr(env_repo, 50, CREDIT, 'version: "7"', 'version: "8"')
+    open_pr(env_repo, 51, CHURN, "importance: moderate", "importance: low")
+    rows = {r["name"]: r for r in json.loads(cli("inventory", "--format", "json").stdout)}
+    assert (rows["credit-limit"]["status"], rows["credit-limit"]["prs"]) == ("Needs approval", [50])
+    assert (rows["churn-predictor"]["status"], rows["churn-predictor"]["prs"]) == ("Needs approval", [51])
+    assert rows["fraud-scorer"]["status"] == "Approved"
+
+
+def test_pr_file_without_a_number_anywhere_is_a_clear_error(env_repo, cli):
+    open_pr(env_repo, 50, CREDIT, 'version: "7"', 'version: "8"', name="credit-v8.yaml")
+    result = cli("inventory")
+    assert result.exit_code == 2 and "credit-v8.yaml: which PR is this?" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_pr_number_field_must_agree_with_the_file_name(env_repo, cli):
+    path = open_pr(env_repo, 50, CREDIT, 'version: "7"', 'version: "8"')
+    path.write_text("number: 51\n" + path.read_text())
+    result = cli("inventory")
+    assert result.exit_code == 2 and "number: 51 differs from the file name, which says PR #50" in result.stderr
+
+
+# --- 7: no doubled prefixes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("facts, line", [
+    ('author: dana\nbody: ""\naccounts: {dana: {id: 104, emails: [dana@acme.example]}}\n',
+     "decision: blocked: the PR description must explain the change"),
+    ("author: dana\nbody: why\naccounts: {dana: {id: 104}}\nreviews: [{user: zed, state: APPROVED}]\n",
+     "decision: error: "),
+])
+def test_decision_and_event_log_say_each_state_once(repo, cli, tmp_path, facts, line):
+    repo.branch("pr")
+    repo.replace(RECS, "team: shop", "team: web")
+    repo.commit()
+    path = tmp_path / "facts.yaml"
+    path.write_text(facts)
+    result = cli("gate", "--local", str(path), "--base", "main", "--format", "text")
+    assert line in result.stdout
+    for doubled in ("blocked: blocked:", "error: error:", "no_reason: no_reason:"):
+        assert doubled not in result.output
+    logged = events(cli, "--type", "gate")[0]["message"]
+    assert "blocked: blocked:" not in logged and "error: error:" not in logged
+    markdown = cli("gate", "--local", str(path), "--base", "main", "--format", "markdown").stdout
+    assert "blocked: blocked:" not in markdown and "error: error:" not in markdown

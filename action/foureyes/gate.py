@@ -53,9 +53,11 @@ EVENT_STATUS = {"approved": "ok", "pending": "info", "blocked": "warning", "erro
 def record_decision(record, result: GateResult) -> None:
     """Put the decision in the event log."""
     d = result.decision
-    pr = f"PR #{result.facts.number}: " if result.facts is not None else ""
+    from .report import labelled
+
+    pr = f"PR #{result.facts.number}: " if result.facts is not None and result.facts.number else ""
     deployments = sorted({e.deployment for e in result.plan.events if e.deployment}) if result.plan else []
-    record.add_event("gate", EVENT_STATUS[d.state], f"{pr}{d.state}: {d.description}",
+    record.add_event("gate", EVENT_STATUS[d.state], f"{pr}{labelled(d.state, d.description)}",
                      deployments[0] if len(deployments) == 1 else None, None,
                      {"decision": d.state, "level": d.level, "approvals": [a.login for a in d.approvals],
                       "deployments": deployments, "head": result.plan.head if result.plan else None})

@@ -62,6 +62,12 @@ def set_outputs(values: dict) -> None:
                 fh.write(f"{key}={text}\n")
 
 
+def labelled(label: str, text: str) -> str:
+    """``label: text``, unless the text already starts with that label (a decision's description
+    starts with "blocked:" or "error:"): never `blocked: blocked: ...`."""
+    return text if text.lower().startswith(label.lower() + ":") else f"{label}: {text}"
+
+
 def _md_cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ") if value not in (None, "") else "–"
 
@@ -137,13 +143,13 @@ class TextReporter(Reporter):
         d = result.decision
         if result.plan is not None:
             self.plan(result.plan)
-        self.write(f"decision: {d.state}: {d.description}")
+        self.write(f"decision: {labelled(d.state, d.description)}")
         for a in d.approvals:
             self.write(f"  counted: @{a.login}")
         for i in d.ignored:
             self.write(f"  ignored: @{i.login} ({i.reason}: {i.detail})")
         for b in d.blocking:
-            self.write(f"  blocking: {b.reason}: {b.detail}")
+            self.write(f"  blocking: {labelled(b.reason, b.detail)}")
 
     def deploy_step(self, step) -> None:
         mark = "ok" if step.ok else "FAILED"
@@ -320,7 +326,7 @@ def gate_markdown(result) -> str:
         parts.append(f"- not counted: @{i.login} ({i.reason}: {i.detail})")
     missing = max(d.required - len(d.approvals), 0)
     if d.blocking:
-        parts += ["", "### Blocking", ""] + [f"- **{b.reason}**: {_md_cell(b.detail)}" for b in d.blocking]
+        parts += ["", "### Blocking", ""] + [f"- **{b.reason}**: {_md_cell(b.detail.removeprefix(b.reason + ': '))}" for b in d.blocking]
     elif missing:
         parts += ["", f"**Missing:** {missing} more approval(s) from {d.approvers}."]
     return "\n".join(parts)
