@@ -130,3 +130,80 @@ def test_decision_and_event_log_say_each_state_once(repo, cli, tmp_path, facts, 
     assert "blocked: blocked:" not in logged and "error: error:" not in logged
     markdown = cli("gate", "--local", str(path), "--base", "main", "--format", "markdown").stdout
     assert "blocked: blocked:" not in markdown and "error: error:" not in markdown
+
+
+# --- 4: environments and their targets are validated; configuration errors are never "internal" ---
+
+ENVS = "registry/environments.yaml"
+
+
+@pytest.mark.parametrize("old, new, line, message", [
+    ("type: local", "type: locl", 8,
+     "environment 'staging': target.type: unknown deploy target type 'locl' (installed: command, kubernetes, "
+     "local, mlflow); did you mean 'local'?"),
+    ("path: .foureyes/serving/staging", "pth: .foureyes/serving/staging", 9,
+     "environment 'staging': target.pth: unknown field 'pth'; did you mean 'path'?"),
+    ("path: .foureyes/serving/staging", "path: [a, b]", 9, "environment 'staging': target.path: "),
+])
+def test_a_typo_in_a_target_fails_validate_and_deploy_says_why(env_repo, cli, old, new, line, message):
+    env_repo.replace(ENVS, old, new)
+    result = cli("validate", "--format", "json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert [(p["file"], p["line"]) for p in problems] == [(ENVS, line)] and problems[0]["message"].startswith(message)
+    env_repo.commit("typo", "Mo Admin <mo@acme.example>")
+    deployed = cli("deploy", "--env", "staging")
+    assert deployed.exit_code == 2 and "internal error" not in deployed.stderr
+    assert f"foureyes: error: {ENVS}: {message}" in deployed.stderr
+    assert cli("deploy", "--env", "staging", "--dry-run").exit_code == 2  # found before anything else
+    assert not (env_repo.root / ".foureyes" / "serving").exists()
+
+
+# --- 5: outside a repository, or without a registry, say what is missing ----------------------------
+
+
+def test_validate_and_inventory_outside_a_repository(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for command in ("validate", "inventory", "plan --base main", "history x"):
+        result = cli(*command.split())
+        assert result.exit_code == 2, command
+        assert "is not inside a git repository" in result.stderr and "unknown git revision" not in result.output
+
+
+def test_validate_in_a_repository_without_a_registry(tmp_path, cli, monkeypatch):
+    from conftest import Repo
+
+    r = Repo(tmp_path / "empty")
+    monkeypatch.chdir(r.root)
+    result = cli("validate")
+    assert result.exit_code == 2 and "ok:" not in result.output
+    assert "no registry in" in result.stderr and "foureyes init" in result.stderr
+    result = cli("inventory")
+    assert result.exit_code == 2 and "the repository has no commits yet" in result.stderr
+
+
+# --- 6: unknown names are errors with a suggestion ------------------------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    ("deploy --env staging --only frad-scorer", "no deployment 'frad-scorer' in staging; did you mean 'fraud-scorer'?"),
+    ("deploy --env stagin", "no environment 'stagin' in registry/environments.yaml; did you mean 'staging'?"),
+    ("history frad-scorer", "no deployment 'frad-scorer' in registry/deployments; did you mean 'fraud-scorer'?"),
+    ("history --env prod --at 1d", "no environment 'prod' in registry/environments.yaml; did you mean 'production'?"),
+    ("events --type deplo", "no event type 'deplo'; did you mean 'deploy'?"),
+    ("events --type bogus", "no event type 'bogus' (known: deploy, gate, notification, provenance_violation, timeout)"),
+    ("resolve fraud-scorer --env prod", "no environment 'prod' in registry/environments.yaml; did you mean 'production'?"),
+    ("resolve frad-scorer --env staging", "no deployment 'frad-scorer' in registry/deployments; did you mean 'fraud-scorer'?"),
+])
+def test_unknown_names_exit_2_with_the_closest_name(env_repo, cli, args, message):
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    result = cli(*args.split())
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"foureyes: error: {message}"
+
+
+def test_a_deleted_deployment_still_has_a_history(env_repo, cli):
+    env_repo.rm(RECS)
+    env_repo.commit("retire product-recs", "Mo Admin <mo@acme.example>")
+    result = cli("history", "product-recs")
+    assert result.exit_code == 0 and "delete" in result.stdout

@@ -46,10 +46,47 @@ def fail_closed(func):
     return wrapper
 
 
-def repo_root() -> Path:
+class SetupError(click.ClickException):
+    """Something the command needs is not there (a repository, a registry): exit 2, said plainly."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file=None) -> None:
+        click.echo(f"foureyes: error: {self.format_message()}", err=True)
+
+
+def repo_root(required: bool = True) -> Path:
     from .gitrepo import toplevel
 
-    return toplevel(Path.cwd()) or Path.cwd()
+    root = toplevel(Path.cwd())
+    if root is None and required:
+        raise SetupError(f"{Path.cwd()} is not inside a git repository: run foureyes in the repository that "
+                         "holds registry/ (`foureyes init` sets one up)")
+    return root or Path.cwd()
+
+
+def _unknown(kind: str, name: str, known, where: str = "") -> SetupError:
+    """An unknown name is an error (exit 2) that offers the closest known one."""
+    from .registry import unknown_name
+
+    return SetupError(unknown_name(kind, name, known, where))
+
+
+def _check_names(root: Path, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD") -> None:
+    """Environment and deployment names must exist in the registry at ``ref``."""
+    from .gitrepo import GitTree, resolve
+    from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
+
+    tree = GitTree(root, resolve(root, ref))
+    if env_name:
+        data = tree.read(ENVIRONMENTS_FILE)
+        names = [e.name for e in parse_environments(data)] if data is not None else []
+        if env_name not in names:
+            raise _unknown("environment", env_name, names, ENVIRONMENTS_FILE)
+    if deployment:
+        names = [p.rsplit("/", 1)[1][:-5] for p in tree.list(DEPLOYMENTS_DIR) if p.endswith(".yaml")]
+        if deployment not in names:
+            raise _unknown("deployment", deployment, names, DEPLOYMENTS_DIR)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,6 +113,9 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
         files = targets(root, list(paths), Path.cwd())
     except LoadError as err:
         raise click.UsageError(str(err)) from None
+    if not paths and not files:
+        raise SetupError(f"no registry in {root}: registry/deployments/ and registry/environments.yaml are "
+                         "missing (`foureyes init` writes them)")
     result = run(root, files)
     reporter(fmt).validation(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
@@ -229,6 +269,7 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
     from .deploy.record import DEFAULT_PATH, SqliteRecord
 
     root = repo_root()
+    _check_names(root, env_name)
     path = Path(record_path) if record_path else root / DEFAULT_PATH
     if not path.exists():
         raise click.ClickException(f"no deploy record at {path}: nothing has been deployed")
@@ -237,6 +278,8 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
         entry = record.entries(env_name).get(name)
     finally:
         record.close()
+    if entry is None:
+        _check_names(root, deployment=name)  # a typo is not "not deployed"
     if entry is None or entry.status != "success":
         state = "is not deployed" if entry is None else f"is {entry.status}"
         click.echo(f"foureyes: {name} {state} in {env_name}", err=True)
@@ -406,6 +449,7 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
             when = iso(parse_time(moment, datetime.now(timezone.utc)))
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--at") from None
+        _check_names(root, env_name, ref=ref)
         with open_record(root, record_path, repo_name if not record_path else None, token) as record:
             live = live_at(record.history(env_name), when)
         rows = [{"deployment": n, "model": h["data"].get("model", {}).get("name"),
@@ -421,6 +465,8 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
         raise click.UsageError("give a deployment NAME, or --env and --at")
     checker = Checker(root, provenance_source(root, Path(ledger), repo_name, token))
     rows = [r.to_json() for r in governance_history(root, name, ref, checker)]
+    if not rows:  # never in the history: a typo (a deleted deployment still has its history)
+        _check_names(root, deployment=name, ref=ref)
     lines = [f"{r['date'][:16]}  {r['event']:<17} {change_text(r):<40} by {r['changed_by']:<14} "
              f"{'approved by ' + ', '.join(r['approved_by']) + ' in PR #' + str(r['pr']) if r['pr'] else r['approval']}"
              for r in rows]
@@ -460,6 +506,11 @@ def events(deployment, environment, event_type, status, since, until, text, prun
         raise click.BadParameter(str(exc)) from None
     record = _local_record(root, record_path)
     try:
+        if event_type:
+            from .eventlog import known_types
+
+            if event_type not in known_types(record.db):
+                raise _unknown("event type", event_type, known_types(record.db))
         if repo_name:
             from .github.client import make_client
             from .github.events import pull_events
@@ -526,7 +577,7 @@ def init(force: bool, action_repo: str, ref: str | None) -> None:
     from .codeowners import render, write_or_check
     from .init import release, scaffold, write
 
-    root = repo_root()
+    root = repo_root(required=False)
     result = write(root, scaffold(action_repo, ref or release()), force)
     from .registry import ConfigError
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from .. import gitrepo
 from ..registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, ConfigError, Deployment, Environment, Problem, Schemas
-from ..registry import cross_check, parse_deployment, parse_environments
+from ..registry import cross_check, parse_deployment, parse_environments, unknown_name
 from ..yamlload import LoadError
 from .provenance import Approval, Checker, Violation, commits_touching
 from .record import Entry, Record
-from .targets import Change, TargetError, load_target
+from .targets import Change, TargetError, check_settings, load_target
 
 
 @dataclass
@@ -66,7 +66,7 @@ def environment(root: Path, commit: str, name: str) -> tuple[Environment, list[E
     for env in envs:
         if env.name == name:
             return env, envs
-    raise ConfigError(f"no environment {name!r} in {ENVIRONMENTS_FILE} (known: {', '.join(e.name for e in envs)})")
+    raise ConfigError(unknown_name("environment", name, [e.name for e in envs], ENVIRONMENTS_FILE))
 
 
 def current_branch(root: Path) -> str:
@@ -119,6 +119,7 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     commit then stays where it is, for the run without ``only`` that converges everything."""
     head = gitrepo.resolve(root, commit)
     env, all_envs = environment(root, head, env_name)
+    check_settings(env.target, env.name)  # a typo in the target is a configuration error, found first
     result = DeployResult(env.name, head, dry_run=dry_run)
     wanted, result.problems = desired_state(root, head, env, all_envs)
     if result.problems:
@@ -127,6 +128,8 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     last_target = record.last_target(env.name)
     result.steps = plan_steps(wanted, deployed, retarget=last_target is not None and last_target != env.target)
     if only is not None:
+        for name in sorted(only - set(wanted) - set(deployed)):  # a typo must not read as "nothing to do"
+            raise ConfigError(unknown_name("deployment", name, [*wanted, *deployed], env.name))
         result.steps = [s for s in result.steps if s.name in only]
     if not result.steps:
         return result
@@ -146,7 +149,7 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
                              data={"commit": v.commit, "reason": v.reason})
         return result
 
-    target = load_target(env.target, root)
+    target = load_target(env.target, root, env.name)
     last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
     for step in result.steps:
         dep = wanted.get(step.name)
