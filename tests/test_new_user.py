@@ -207,3 +207,35 @@ def test_a_deleted_deployment_still_has_a_history(env_repo, cli):
     env_repo.commit("retire product-recs", "Mo Admin <mo@acme.example>")
     result = cli("history", "product-recs")
     assert result.exit_code == 0 and "delete" in result.stdout
+
+
+# --- 8: every changed field, before -> after, in every format -------------------------------------
+
+
+def test_plan_describes_every_changed_field_in_every_format(repo, cli):
+    repo.branch("change")
+    repo.replace(FRAUD, "auc: 0.91", "auc: 0.93")
+    repo.replace("policies/approval.yaml", "require_reason: true", "require_reason: false")
+    repo.commit()
+    text = cli("plan", "--base", "main", "--format", "text").stdout
+    assert "metrics.auc 0.91 -> 0.93" in text
+    assert "policy at base" not in text and "governance        policies/approval.yaml" in text
+    markdown = cli("plan", "--base", "main", "--format", "markdown").stdout
+    assert "| `fraud-scorer` | update | metrics.auc: 0.91 | metrics.auc: 0.93 |" in markdown
+    assert "policy at base" not in markdown
+    events = json.loads(cli("plan", "--base", "main", "--format", "json").stdout)["events"]
+    update = next(e for e in events if e["type"] == "update")
+    assert update["changes"] == {"metrics.auc": {"before": 0.91, "after": 0.93}}
+
+
+def test_deploy_shows_what_an_update_changes(env_repo, cli):
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    merge_pr(env_repo, 42, lambda r: r.replace(CHURN, "importance: moderate", "importance: low"), reviews=TWO[:1])
+    text = cli("deploy", "--env", "staging", "--dry-run", "--format", "text").stdout
+    assert "churn-predictor          update         importance moderate -> low  [dry run]" in text
+    assert "churn-logreg v31 -> churn-logreg v31" not in text
+    markdown = cli("deploy", "--env", "staging", "--dry-run", "--format", "markdown").stdout
+    assert "| `churn-predictor` | update | importance: moderate | importance: low |" in markdown or \
+        "| churn-predictor | update | importance: moderate | importance: low |" in markdown
+    steps = json.loads(cli("deploy", "--env", "staging", "--format", "json").stdout)["steps"]
+    assert steps[0]["changes"] == {"importance": {"before": "moderate", "after": "low"}}

@@ -79,14 +79,32 @@ def _model(m: dict | None) -> str:
     return text + (f" ({m['digest'][:19]}…)" if m.get("digest") else "")
 
 
+def _value(v) -> str:
+    if v is None:
+        return "(none)"
+    text = v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def describe_changes(changes: dict) -> tuple[str, str]:
+    """(from, to) for changed fields: `metrics.auc: 0.91`, `metrics.auc: 0.93`."""
+    return ("; ".join(f"{k}: {_value(b)}" for k, (b, _) in changes.items()),
+            "; ".join(f"{k}: {_value(a)}" for k, (_, a) in changes.items()))
+
+
+def changes_text(changes: dict) -> str:
+    """One line: `metrics.auc 0.91 -> 0.93; importance moderate -> low`."""
+    return "; ".join(f"{k} {_value(b)} -> {_value(a)}" for k, (b, a) in changes.items())
+
+
 def event_change(e: Event) -> tuple[str, str]:
-    """(from, to) as a person reads them."""
+    """(from, to) as a person reads them; a governance change is a file that changed (no from/to)."""
     if e.type == "governance":
-        return "policy at base", e.file
+        return "", ""
     if e.type == "change_importance":
         return e.importance_before, e.importance_after
     if e.type == "update":
-        return ", ".join(e.fields), ""
+        return describe_changes(e.changes) if e.changes else (", ".join(e.fields), "")
     return _model(e.model_before), _model(e.model_after)
 
 
@@ -126,7 +144,8 @@ class TextReporter(Reporter):
         self.write(f"change {plan.base[:12]}..{plan.head[:12]}: {len(plan.events)} event(s)")
         for e in plan.events:
             before, after = event_change(e)
-            arrow = f"{before} -> {after}" if after else before
+            arrow = (changes_text(e.changes) if e.type == "update" and e.changes else f"{before} -> {after}" if after
+                     else before or "changed")
             need = "" if e.requires_approval else " (no approval required)"
             self.write(f"  {e.type:<17} {e.deployment or e.file:<28} {arrow}  [{e.level}]{need}")
         for p in plan.problems:
@@ -234,14 +253,30 @@ def plan_markdown(plan) -> str:
 
 def deploy_table(result, markdown: bool) -> str:
     pending = "refused" if result.violations else "dry run" if result.dry_run else "not applied"
-    rows = [(s.name, s.action.replace("_", " "), _model(s.before), _model(s.after),
-             pending if s.ok is None else "ok" if s.ok else "failed", s.message) for s in result.steps]
+    rows = []
+    for s in result.steps:
+        before, after = _model(s.before), _model(s.after)
+        if s.action == "update":  # the model stays: show what did change
+            before, after = describe_changes(s.changes) if s.changes else ("(unchanged: re-applied)", "")
+        elif s.changes:  # a new model, and other fields with it
+            more = describe_changes(s.changes)
+            before, after = f"{before}; {more[0]}", f"{after}; {more[1]}"
+        rows.append((s.name, s.action.replace("_", " "), before, after,
+                     pending if s.ok is None else "ok" if s.ok else "failed", s.message, s))
     if markdown:
         head = ["| deployment | change | from | to | result | detail |", "|---|---|---|---|---|---|"]
-        return "\n".join(head + ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows])
+        return "\n".join(head + ["| " + " | ".join(_md_cell(c) for c in r[:6]) + " |" for r in rows])
     if not rows:
         return "  nothing to do: the environment matches the registry"
-    return "\n".join(f"  {r[0]:<24} {r[1]:<14} {r[2]} -> {r[3]}  [{r[4]}]" for r in rows)
+    lines = []
+    for r in rows:
+        s = r[6]
+        if s.action == "update":
+            what = changes_text(s.changes) if s.changes else "unchanged: re-applied"
+        else:
+            what = f"{_model(s.before)} -> {_model(s.after)}" + (f"; {changes_text(s.changes)}" if s.changes else "")
+        lines.append(f"  {r[0]:<24} {r[1]:<14} {what}  [{r[4]}]")
+    return "\n".join(lines)
 
 
 class GithubReporter(TextReporter):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import gitrepo
+from ..changes import field_changes
 from ..registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, ConfigError, Deployment, Environment, Problem, Schemas
 from ..registry import cross_check, parse_deployment, parse_environments, unknown_name
 from ..yamlload import LoadError
@@ -30,6 +31,7 @@ class Step:
     after: dict | None  # model after
     ok: bool | None = None  # None: not run (dry run)
     message: str = ""
+    changes: dict = field(default_factory=dict)  # every changed field: name -> (before, after)
 
 
 @dataclass
@@ -49,6 +51,7 @@ class DeployResult:
         return {
             "environment": self.environment, "commit": self.commit, "dry_run": self.dry_run, "ok": self.ok,
             "steps": [{"deployment": s.name, "action": s.action, "model": {"before": s.before, "after": s.after},
+                       "changes": {k: {"before": b, "after": a} for k, (b, a) in s.changes.items()},
                        "ok": s.ok, "message": s.message} for s in self.steps],
             "violations": [{"commit": v.commit, "subject": v.subject, "reason": v.reason} for v in self.violations],
             "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in self.problems],
@@ -105,9 +108,10 @@ def plan_steps(wanted: dict[str, Deployment], deployed: dict[str, Entry], retarg
         if entry is None:
             steps.append(Step(name, "create", None, dep.model))
         elif entry.data.get("model") != dep.model:
-            steps.append(Step(name, "replace_model", entry.model, dep.model))
+            steps.append(Step(name, "replace_model", entry.model, dep.model,
+                              changes=field_changes(entry.data, dep.data, skip=("model",))))
         elif entry.data != dep.data or entry.status != "success" or retarget:
-            steps.append(Step(name, "update", entry.model, dep.model))
+            steps.append(Step(name, "update", entry.model, dep.model, changes=field_changes(entry.data, dep.data)))
     for name in sorted(set(deployed) - set(wanted)):
         steps.append(Step(name, "delete", deployed[name].model, None))
     return steps
