@@ -595,6 +595,8 @@ def init(force: bool, action_repo: str, ref: str | None) -> None:
         click.echo(f"wrote {rel}")
     for rel in result.kept:
         click.echo(f"kept  {rel} (exists; --force overwrites)")
+    for rel, why in result.skipped:
+        click.echo(f"left out {rel} ({why}; --force writes it)")
     if skipped:
         click.echo(skipped)
     click.echo("next: edit policies/approval.yaml (approvers) and registry/, then `foureyes validate`; "
