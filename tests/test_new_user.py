@@ -239,3 +239,55 @@ def test_deploy_shows_what_an_update_changes(env_repo, cli):
         "| churn-predictor | update | importance: moderate | importance: low |" in markdown
     steps = json.loads(cli("deploy", "--env", "staging", "--format", "json").stdout)["steps"]
     assert steps[0]["changes"] == {"importance": {"before": "moderate", "after": "low"}}
+
+
+# --- 12: init run again never re-creates what the user deleted -------------------------------------
+
+
+def test_init_again_leaves_deleted_files_deleted(tmp_path, cli, monkeypatch):
+    from conftest import Repo
+
+    repo = Repo(tmp_path / "fresh")
+    monkeypatch.chdir(repo.root)
+    assert cli("init").exit_code == 0
+    repo.commit("foureyes init", "Mo Admin <mo@acme.example>")
+    repo.write(DEP.format("churn"), (repo.root / DEP.format("example-model")).read_text().replace("example-model", "churn"))
+    repo.rm(DEP.format("example-model"))
+    repo.rm(".github/workflows/foureyes-deploy.yml")
+    repo.commit("our own deployment; no deploy workflow", "Mo Admin <mo@acme.example>")
+    again = cli("init")
+    assert again.exit_code == 0
+    assert not (repo.root / DEP.format("example-model")).exists()
+    assert not (repo.root / ".github/workflows/foureyes-deploy.yml").exists()
+    assert "left out registry/deployments/example-model.yaml" in again.stdout
+    assert "left out .github/workflows/foureyes-deploy.yml (it was deleted from the repository" in again.stdout
+    assert cli("init", "--force").exit_code == 0
+    assert (repo.root / ".github/workflows/foureyes-deploy.yml").exists()
+
+
+def test_init_writes_no_example_into_a_registry_that_has_deployments(repo, cli):
+    result = cli("init")
+    assert result.exit_code == 0 and not (repo.root / DEP.format("example-model")).exists()
+    assert "left out registry/deployments/example-model.yaml (the registry already has deployments" in result.stdout
+
+
+# --- 13: files written for others to read honour the umask ----------------------------------------
+
+
+@pytest.fixture
+def umask_022():
+    import os
+
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_manifests_and_the_inventory_page_honour_the_umask(env_repo, cli, umask_022, tmp_path):
+    import stat
+
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    manifest = env_repo.root / ".foureyes" / "serving" / "staging" / "fraud-scorer.json"
+    assert stat.S_IMODE(manifest.stat().st_mode) == 0o644
+    assert cli("inventory", "--html", str(tmp_path / "site")).exit_code == 0
+    assert stat.S_IMODE((tmp_path / "site" / "index.html").stat().st_mode) == 0o644
