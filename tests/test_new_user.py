@@ -291,3 +291,27 @@ def test_manifests_and_the_inventory_page_honour_the_umask(env_repo, cli, umask_
     assert stat.S_IMODE(manifest.stat().st_mode) == 0o644
     assert cli("inventory", "--html", str(tmp_path / "site")).exit_code == 0
     assert stat.S_IMODE((tmp_path / "site" / "index.html").stat().st_mode) == 0o644
+
+
+# --- 9: an unset webhook variable is a warning only for subscribed events, once per run -----------
+
+
+def test_no_slack_warning_for_a_deploy_nobody_subscribed_to(env_repo, cli):
+    result = cli("deploy", "--env", "staging")  # deploy_succeeded: the example policy's Slack does not want it
+    assert result.exit_code == 0 and "FOUREYES_SLACK_WEBHOOK_URL" not in result.stderr
+    env_repo.replace(FRAUD, 'version: "12"', 'version: "13"')
+    env_repo.commit("direct push", "Eve Hurry <eve@acme.example>")
+    refused = cli("deploy", "--env", "staging")  # provenance_violation: subscribed, so say the URL is unset
+    assert refused.stderr.count("$FOUREYES_SLACK_WEBHOOK_URL is not set") == 1
+
+
+def test_the_unset_variable_is_said_once_for_several_notifications():
+    from foureyes.notify import Notification, notify
+    from foureyes.registry import parse_policy
+    from pulltest import POLICY
+
+    policy = parse_policy(POLICY)
+    warnings, warned = [], set()
+    for event in ("approved", "blocked", "review_requested"):
+        notify(policy, Notification(event, "t", "x"), warn=warnings.append, environ={}, warned=warned)
+    assert warnings == ["notification slack: $FOUREYES_SLACK_WEBHOOK_URL is not set, nothing sent"]

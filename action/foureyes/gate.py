@@ -100,8 +100,9 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
     if pr is not None:
         comment, requested = publish_result(gh, repo_name, pr, result, warn=warn)
         if result.plan is not None:
+            warned: set = set()  # an unset webhook variable is said once per run
             for note in gate_notifications(result, comment, requested, getattr(pr, "html_url", "") or ""):
-                notify(result.plan.policy, note, warn=warn)
+                notify(result.plan.policy, note, warn=warn, warned=warned)
     elif pull_event.get("head", {}).get("sha"):
         # the PR could not be read: still mark its head, so nothing merges on a missing check
         post_status(gh, repo_name, pull_event["head"]["sha"], result.decision)

@@ -81,24 +81,33 @@ class SlackNotifier(WebhookNotifier):
 KINDS = {"slack": SlackNotifier, "webhook": WebhookNotifier}
 
 
-def notifiers(policy, environ=os.environ) -> tuple[list[WebhookNotifier], list[str]]:
-    """The configured notifiers whose URL is set, and a warning for each one that is not."""
+def notifiers(policy, environ=os.environ, event: str | None = None) -> tuple[list[WebhookNotifier], list[str]]:
+    """The configured notifiers whose URL is set, and a warning for each one that is not; with
+    ``event``, only the notifiers subscribed to it (an unset URL nobody would use is no news)."""
     found, warnings = [], []
     for entry in policy.notifications:
+        events = frozenset(entry.get("events", EVENTS))
+        if event is not None and event not in events:
+            continue
         url = environ.get(entry["url_from"], "")
         if not url:
             warnings.append(f"notification {entry['type']}: ${entry['url_from']} is not set, nothing sent")
             continue
-        found.append(KINDS[entry["type"]](url, frozenset(entry.get("events", EVENTS))))
+        found.append(KINDS[entry["type"]](url, events))
     return found, warnings
 
 
-def notify(policy, notification: Notification, warn=lambda message: None, record=None, environ=os.environ) -> int:
-    """Send to every notifier that wants this event. Never raises; returns how many were sent."""
+def notify(policy, notification: Notification, warn=lambda message: None, record=None, environ=os.environ,
+           warned: set | None = None) -> int:
+    """Send to every notifier that wants this event. Never raises; returns how many were sent.
+    ``warned``: the warnings already given in this run (each is given once per run)."""
     sent = 0
-    targets, warnings = notifiers(policy, environ)
+    targets, warnings = notifiers(policy, environ, notification.event)
+    warned = set() if warned is None else warned
     for message in warnings:
-        warn(message)
+        if message not in warned:
+            warned.add(message)
+            warn(message)
     for notifier in targets:
         if notification.event not in notifier.events:
             continue
@@ -170,5 +179,6 @@ def notify_deploy(root, result, record, warn) -> None:
     except ConfigError as exc:
         warn(f"notifications skipped: {exc}")
         return
+    warned: set = set()
     for note in notes:
-        notify(policy, note, warn=warn, record=record)
+        notify(policy, note, warn=warn, record=record, warned=warned)
