@@ -315,3 +315,25 @@ def test_the_unset_variable_is_said_once_for_several_notifications():
     for event in ("approved", "blocked", "review_requested"):
         notify(policy, Notification(event, "t", "x"), warn=warnings.append, environ={}, warned=warned)
     assert warnings == ["notification slack: $FOUREYES_SLACK_WEBHOOK_URL is not set, nothing sent"]
+
+
+# --- 10: the inventory shows owners, and an unapproved change stands out -------------------------
+
+
+def test_inventory_owners_and_an_unapproved_change_that_stands_out(env_repo, cli, tmp_path):
+    env_repo.replace(FRAUD, 'version: "12"', 'version: "13"')
+    env_repo.commit("direct push", "Eve Hurry <eve@acme.example>")
+    open_pr(env_repo, 50, CREDIT, 'version: "7"', 'version: "8"')
+    text = cli("inventory").stdout.splitlines()
+    assert "owners" in text[0].split()
+    fraud = next(line for line in text if line.startswith("fraud-scorer"))
+    credit = next(line for line in text if line.startswith("credit-limit"))
+    assert "Unapproved change" in fraud and "@acme/fraud-team" in fraud
+    assert "Needs approval #50" in credit and "@acme/risk-models, @hana-k" in credit
+    assert cli("inventory", "--html", str(tmp_path / "site")).exit_code == 0
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert '<span class="badge unapproved"' in page and '<span class="badge needs"' in page
+    assert 'class=unapproved-row' in page
+    unapproved_css = page.split(".unapproved{", 1)[1].split("}", 1)[0]
+    needs_css = page.split(".needs{", 1)[1].split("}", 1)[0]
+    assert unapproved_css != needs_css  # two different badges, not one red for both
