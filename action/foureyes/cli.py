@@ -530,7 +530,7 @@ def events(deployment, environment, event_type, status, since, until, text, prun
 
 
 @main.command()
-@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", required=True, help="owner/name (default: $GITHUB_REPOSITORY).")
+@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="owner/name (default: $GITHUB_REPOSITORY).")
 @click.option("--dry-run", is_flag=True, help="Say what is due; comment, request and close nothing.")
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
 @click.option("--now", "now_text", hidden=True, help="The time to judge by (tests and what-if checks).")
@@ -546,6 +546,8 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
     from .github.client import make_client
     from .timeout import run
 
+    if not repo_name:  # not click's required=True: $GITHUB_REPOSITORY satisfies it, --help should not say [required]
+        raise click.UsageError("give --repo owner/name (or set $GITHUB_REPOSITORY)")
     root = repo_root()
     now = parse_time(now_text, datetime.now(timezone.utc)) if now_text else datetime.now(timezone.utc)
     verb = "due" if dry_run else "done"
