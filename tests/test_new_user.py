@@ -349,3 +349,11 @@ def test_timeout_repo_is_not_marked_required_but_is_still_needed(repo, cli, monk
     assert "[required]" not in repo_line and "GITHUB_REPOSITORY" in help_text
     result = cli("timeout")
     assert result.exit_code == 2 and "give --repo owner/name (or set $GITHUB_REPOSITORY)" in result.output
+
+
+def test_history_shows_what_an_update_changed(env_repo, cli):
+    merge_pr(env_repo, 42, lambda r: r.replace(FRAUD, "auc: 0.91", "auc: 0.93"))
+    text = cli("history", "fraud-scorer").stdout
+    assert "metrics.auc 0.91 -> 0.93" in text and "approved by alice, bob in PR #42" in text
+    rows = json.loads(cli("history", "fraud-scorer", "--format", "json").stdout)
+    assert rows[-1]["changes"] == {"metrics.auc": {"before": 0.91, "after": 0.93}}
