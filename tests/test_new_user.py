@@ -357,3 +357,36 @@ def test_history_shows_what_an_update_changed(env_repo, cli):
     assert "metrics.auc 0.91 -> 0.93" in text and "approved by alice, bob in PR #42" in text
     rows = json.loads(cli("history", "fraud-scorer", "--format", "json").stdout)
     assert rows[-1]["changes"] == {"metrics.auc": {"before": 0.91, "after": 0.93}}
+
+
+# --- the README documents every file a user writes by hand, and its examples work --------------------
+
+
+def _readme_block(after: str) -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    return text.split(after, 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_examples_of_hand_written_files_are_valid(repo, cli, tmp_path):
+    from foureyes.deploy.targets import environment_problems
+    from foureyes.local import load_local_facts, pr_number, read_pr_files
+    from foureyes.registry import parse_environments
+
+    envs = _readme_block("### `registry/environments.yaml`").encode()
+    assert environment_problems(envs, parse_environments(envs)) == []
+
+    repo.branch("pr")
+    repo.replace(RECS, "team: shop", "team: web")
+    repo.commit()
+    facts = tmp_path / "pr-42.yaml"
+    facts.write_text(_readme_block("### PR facts for `gate --local`").replace("commit: head~1", "commit: head"))
+    loaded = load_local_facts(facts, repo.root, "main", repo.git("rev-parse", "HEAD"))
+    assert loaded.number == 42 and loaded.author.login == "dana" and len(loaded.reviews) == 2
+
+    ledger = tmp_path / "prs"
+    ledger.mkdir()
+    (ledger / "42.yaml").write_text(_readme_block("### Offline PR files"))
+    [(path, doc)] = read_pr_files(ledger)
+    assert doc["number"] == 42 == pr_number(path, doc) and {"base", "head", "merge_commit", "merged_at"} <= set(doc)
