@@ -390,3 +390,14 @@ def test_readme_examples_of_hand_written_files_are_valid(repo, cli, tmp_path):
     (ledger / "42.yaml").write_text(_readme_block("### Offline PR files"))
     [(path, doc)] = read_pr_files(ledger)
     assert doc["number"] == 42 == pr_number(path, doc) and {"base", "head", "merge_commit", "merged_at"} <= set(doc)
+
+
+def test_resolve_and_events_still_work_from_a_copied_record_outside_a_repository(env_repo, cli, tmp_path, monkeypatch):
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    record = str(env_repo.root / ".foureyes" / "record.sqlite")
+    elsewhere = tmp_path / "pipeline"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    resolved = cli("resolve", "fraud-scorer", "--env", "staging", "--record", record)
+    assert resolved.exit_code == 0 and json.loads(resolved.stdout)["model"]["version"] == "12"
+    assert cli("events", "--record", record, "--type", "deploy").exit_code == 0

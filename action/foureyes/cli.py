@@ -74,9 +74,11 @@ def _unknown(kind: str, name: str, known, where: str = "") -> SetupError:
 
 def _check_names(root: Path, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD") -> None:
     """Environment and deployment names must exist in the registry at ``ref``."""
-    from .gitrepo import GitTree, resolve
+    from .gitrepo import GitTree, resolve, toplevel
     from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
 
+    if toplevel(root) is None:  # resolve/events with --record can run where there is no registry to ask
+        return
     tree = GitTree(root, resolve(root, ref))
     if env_name:
         data = tree.read(ENVIRONMENTS_FILE)
@@ -268,7 +270,7 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
 
     from .deploy.record import DEFAULT_PATH, SqliteRecord
 
-    root = repo_root()
+    root = repo_root(required=False)  # an inference pipeline may resolve from a copied record
     _check_names(root, env_name)
     path = Path(record_path) if record_path else root / DEFAULT_PATH
     if not path.exists():
@@ -497,7 +499,7 @@ def events(deployment, environment, event_type, status, since, until, text, prun
 
     from .eventlog import Filters, parse_time, prune as prune_events, query
 
-    root = repo_root()
+    root = repo_root(required=False)  # the log can be read from a copied --record
     now = datetime.now(timezone.utc)
     try:
         filters = Filters(deployment, environment, event_type, status,
