@@ -401,3 +401,14 @@ def test_resolve_and_events_still_work_from_a_copied_record_outside_a_repository
     resolved = cli("resolve", "fraud-scorer", "--env", "staging", "--record", record)
     assert resolved.exit_code == 0 and json.loads(resolved.stdout)["model"]["version"] == "12"
     assert cli("events", "--record", record, "--type", "deploy").exit_code == 0
+
+
+def test_a_malformed_pr_file_is_a_configuration_error_not_a_refused_commit(env_repo, cli):
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    merge_pr(env_repo, 42, lambda r: r.replace(FRAUD, 'version: "12"', 'version: "13"'))
+    prs = env_repo.root / ".foureyes" / "prs"
+    (prs / "42.yaml").rename(prs / "fraud-v13.yaml")
+    _without_number(prs / "fraud-v13.yaml")
+    result = cli("deploy", "--env", "staging")
+    assert result.exit_code == 2 and "fraud-v13.yaml: which PR is this?" in result.stderr
+    assert not [e for e in events(cli) if e["type"] == "provenance_violation"]

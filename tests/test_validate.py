@@ -40,6 +40,7 @@ def problems_of(cli, *args):
     (GOOD.replace("models:/m/1", "not a uri"), 7, "Where the model lives"),
     (GOOD + "  digest: md5:abc\n", 8, "sha256"),
     (GOOD + "apply: sometimes\n", 8, "'sometimes' is not one of"),
+    (GOOD.replace("importance: low", "importance: moderat"), 3, "'moderat' is not one of critical, high, moderate, low; did you mean 'moderate'?"),
     (GOOD + "metrics:\n  auc: high\n", 9, "is not of type 'number'"),
     (GOOD + "labels:\n  team: 3\n", 9, "YAML read the unquoted 3 as the number 3"),
     (GOOD.replace("name: {name}", "name: Bad_Name"), 1, "does not match"),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import gitrepo, yamlload
 from .errors import EvaluationError
+from .registry import ConfigError
 from .facts import Account, Commit, PRFacts, Review, account_from_noreply, resolve_co_authors
 
 STATES = {"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"}
@@ -31,6 +32,10 @@ _NUMBERED = re.compile(r"(?:pr-?)?(\d+)", re.IGNORECASE)  # 42.yaml, pr-42.yaml
 
 def _fail(file: str, message: str) -> EvaluationError:
     return EvaluationError(f"{file}: {message}")
+
+
+class PRFileError(ConfigError):
+    """An offline PR file is malformed: a configuration error (exit 2), never a refused commit."""
 
 
 def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | None = None) -> PRFacts:
@@ -121,6 +126,9 @@ def pr_number(file: Path, doc: dict, required: bool = True) -> int | None:
     """The PR number of a facts file: its name (``42.yaml``, ``pr-42.yaml``) or its ``number:``
     field; when both are there they must agree. An offline PR file needs one of them: without it
     every PR was "#0", and two of them collided."""
+    def _fail(name: str, message: str) -> PRFileError:
+        return PRFileError(f"{name}: {message}")
+
     match = _NUMBERED.fullmatch(file.stem)
     from_name = int(match.group(1)) if match else None
     given = doc.get("number")
@@ -138,6 +146,9 @@ def read_pr_files(directory: Path) -> list[tuple[Path, dict]]:
     """The offline PR files (``.foureyes/prs/*.yaml``): `gate --local` facts plus ``base``, ``head``
     and, once merged, ``merge_commit`` and ``merged_at``. Each gets its ``number`` checked and filled in;
     two files for one PR are an error."""
+    def _fail(name: str, message: str) -> PRFileError:
+        return PRFileError(f"{name}: {message}")
+
     out: list[tuple[Path, dict]] = []
     seen: dict[int, Path] = {}
     for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:

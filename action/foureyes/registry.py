@@ -230,6 +230,11 @@ def _plain_message(leaf, message: str) -> str:
     if leaf.validator == "type" and "string" in _as_list(leaf.validator_value) and isinstance(leaf.instance, (int, float)) \
             and not isinstance(leaf.instance, bool):
         return f"{NUMBER_HINT}{leaf.instance!r}"
+    if leaf.validator == "enum" and isinstance(leaf.instance, str):
+        options = [str(o) for o in leaf.validator_value]
+        close = _close(leaf.instance, options)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{leaf.instance!r} is not one of {', '.join(options)}{hint}"
     if leaf.validator == "pattern":
         if "description" in leaf.schema:
             return f"{leaf.instance!r} does not match: {leaf.schema['description']}"
