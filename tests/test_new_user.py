@@ -219,10 +219,12 @@ def test_plan_describes_every_changed_field_in_every_format(repo, cli):
     repo.commit()
     text = cli("plan", "--base", "main", "--format", "text").stdout
     assert "metrics.auc 0.91 -> 0.93" in text
-    assert "policy at base" not in text and "governance        policies/approval.yaml" in text
+    assert "policy at base" not in text
+    assert "governance        policies/approval.yaml       require_reason true -> false" in text
     markdown = cli("plan", "--base", "main", "--format", "markdown").stdout
     assert "| `fraud-scorer` | update | metrics.auc: 0.91 | metrics.auc: 0.93 |" in markdown
     assert "policy at base" not in markdown
+    assert "| `policies/approval.yaml` | governance | require_reason: true | require_reason: false |" in markdown
     events = json.loads(cli("plan", "--base", "main", "--format", "json").stdout)["events"]
     update = next(e for e in events if e["type"] == "update")
     assert update["changes"] == {"metrics.auc": {"before": 0.91, "after": 0.93}}

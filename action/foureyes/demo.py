@@ -275,7 +275,9 @@ def promotion_demo(root: Path, out) -> None:
     result = run("staging")
     claim("\nThe unapproved commit never reaches staging: nothing was applied, and the refusal is in the event log.",
           [v.commit for v in result.violations] == [hotfix] and all(s.ok is None for s in result.steps)
-          and record.entries("staging")["product-recs"].model.get("version") == "2026.11.3")
+          and record.entries("staging")["product-recs"].model.get("version") == "2026.11.3"
+          and hotfix[:12] in " ".join(m for (m,) in record.db.execute(
+              "SELECT message FROM events WHERE type = 'provenance_violation'")))
     record.close()
 
     say("Mo takes the hotfix off main again (on GitHub: a revert through a reviewed PR):")

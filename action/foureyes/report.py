@@ -100,7 +100,7 @@ def changes_text(changes: dict) -> str:
 def event_change(e: Event) -> tuple[str, str]:
     """(from, to) as a person reads them; a governance change is a file that changed (no from/to)."""
     if e.type == "governance":
-        return "", ""
+        return describe_changes(e.changes) if e.changes else ("", "")
     if e.type == "change_importance":
         return e.importance_before, e.importance_after
     if e.type == "update":
@@ -144,8 +144,8 @@ class TextReporter(Reporter):
         self.write(f"change {plan.base[:12]}..{plan.head[:12]}: {len(plan.events)} event(s)")
         for e in plan.events:
             before, after = event_change(e)
-            arrow = (changes_text(e.changes) if e.type == "update" and e.changes else f"{before} -> {after}" if after
-                     else before or "changed")
+            arrow = (changes_text(e.changes) if e.type in ("update", "governance") and e.changes
+                     else f"{before} -> {after}" if after else before or "changed")
             need = "" if e.requires_approval else " (no approval required)"
             self.write(f"  {e.type:<17} {e.deployment or e.file:<28} {arrow}  [{e.level}]{need}")
         for p in plan.problems:
