@@ -130,8 +130,9 @@ class _Schema:
         except fastjsonschema.JsonSchemaException:
             return False
 
-    def errors(self, data):
-        """(json path, message, points at a key) for each violation, most specific first."""
+    def errors(self, data, text: str | None = None):
+        """(json path, message, points at a key) for each violation, most specific first. With the
+        file's ``text``, a message can quote what was written (an unquoted 1.10 YAML read as 1.1)."""
         import jsonschema
 
         leaves = []
@@ -170,7 +171,7 @@ class _Schema:
                     elif allowed:
                         message += f" (allowed: {', '.join(allowed)})"
             else:
-                message = _plain_message(leaf, message)
+                message = _plain_message(leaf, message, text)
             where = ".".join(str(p) for p in path)
             out.append((path, f"{where}: {message}" if where else message, leaf.validator == "additionalProperties"))
         return out
@@ -193,20 +194,16 @@ class _Schema:
         return cls(title, schema, file)
 
 
-NUMBER_HINT = "\x00number:"  # completed by _located, which has the text as written
-
-
-def _number_message(message: str, text: str, line: int | None, col: int | None) -> str:
+def _number_message(leaf, text: str | None) -> str:
     """'1.1 is not of type string' -> say what happened: YAML read the unquoted 1.10 as the number 1.1."""
-    value = message.split(NUMBER_HINT, 1)[1]
-    head = message.split(NUMBER_HINT, 1)[0]
+    value = repr(leaf.instance)
     written = value
-    if line and col:
-        source = text.splitlines()[line - 1][col - 1:]
-        token = re.match(r"[^\s,\]}#]+", source)
-        written = token.group(0) if token else value
-    return (f"{head}expected text, but YAML read the unquoted {written} as the number {value}: "
-            f"quote it ({json.dumps(written)})")
+    if text:
+        line, col = yamlload.line_of(text, tuple(leaf.absolute_path))
+        if line and col:
+            token = re.match(r"[^\s,\]}#]+", text.splitlines()[line - 1][col - 1:])
+            written = token.group(0) if token else value
+    return f"expected text, but YAML read the unquoted {written} as the number {value}: quote it ({json.dumps(written)})"
 
 
 def unknown_name(kind: str, name: str, known, where: str = "") -> str:
@@ -225,11 +222,11 @@ def _close(word: str, candidates) -> list[str]:
     return prefixed[:1] or difflib.get_close_matches(str(word), candidates, n=1, cutoff=0.6)
 
 
-def _plain_message(leaf, message: str) -> str:
+def _plain_message(leaf, message: str, text: str | None = None) -> str:
     """jsonschema's message, said the way a person editing YAML needs it."""
     if leaf.validator == "type" and "string" in _as_list(leaf.validator_value) and isinstance(leaf.instance, (int, float)) \
             and not isinstance(leaf.instance, bool):
-        return f"{NUMBER_HINT}{leaf.instance!r}"
+        return _number_message(leaf, text)
     if leaf.validator == "enum" and isinstance(leaf.instance, str):
         options = [str(o) for o in leaf.validator_value]
         close = _close(leaf.instance, options)
@@ -294,10 +291,8 @@ def parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployme
 
 def _located(schema: _Schema, doc, text: str, file: str, title: str, rule_message: bool = False) -> list[Problem]:
     problems = []
-    for path, message, at_key in schema.errors(doc):
+    for path, message, at_key in schema.errors(doc, text):
         line, col = yamlload.line_of(text, path, at_key)
-        if NUMBER_HINT in message:
-            message = _number_message(message, text, line, col)
         if rule_message:
             detail = schema.schema.get("description") or message
             message = f"{schema.title}: {detail}" if detail != schema.title else detail
@@ -338,10 +333,8 @@ def _load_checked(data: bytes, file: str, schema_name: str):
         raise LoadError(file, "the file is empty", 1, 1)
     schema = _bundled_schema(schema_name)
     if not schema.is_valid(doc):
-        path, message, at_key = schema.errors(doc)[0]
+        path, message, at_key = schema.errors(doc, text)[0]
         line, col = yamlload.line_of(text, path, at_key)
-        if NUMBER_HINT in message:
-            message = _number_message(message, text, line, col)
         raise LoadError(file, message, line, col)
     return doc
 
