@@ -27,6 +27,63 @@ def test_demo_runs_offline_and_shows_the_loop(tmp_path, cli, monkeypatch):
     assert '"pr": 42' in served
 
 
+STATEMENTS = (
+    "The lowered importance is judged at the old, higher level (moderate); the change as a whole needs 2 approvals "
+    "because fraud-scorer is critical.",
+    "Pending: Dana's own approval never counts; Alice's is one of 2.",
+    "Still pending: self-approval, stale approval and a pending team member never count.",
+    "The decision is approved: the foureyes/approval status turns green.",
+    "Running it again changed nothing (idempotent).",
+    "Production serves what staging serves (product-recs is staging-only).",
+    "It serves fraud-xgb v13, approved by alice, bob in PR #42 at ",
+    "The unapproved commit never reaches staging: nothing was applied, and the refusal is in the event log.",
+    "$ git reset --hard HEAD~1",
+    "main is back at the approved merge of PR #42",
+    "It asks @acme/mlops-admins to review again. An hour later the job does nothing: the reminder is less than 48h old.",
+    "credit-limit needs approval (PR #43 is open); everything else on main came through approved PRs or the bootstrap.",
+    "Gate decisions, deploys, the refused hotfix and the timeout reminder are all in the log.",
+)
+
+
+def test_every_statement_of_the_demo_is_checked_and_true(tmp_path, cli, monkeypatch):
+    """Each statement is printed only once the demo has checked it; here they are checked again
+    against the scratch repository the demo leaves behind."""
+    import json
+    import sqlite3
+    import subprocess
+
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    root = tmp_path / "demo"
+    result = cli("demo", "--dir", str(root))
+    assert result.exit_code == 0, result.output
+    for statement in STATEMENTS:
+        assert statement in result.stdout, statement
+    for wrong in ("None.", "#0", "internal error", "Traceback"):
+        assert wrong not in result.output
+    db = sqlite3.connect(root / ".foureyes" / "record.sqlite")
+    types = {t for (t,) in db.execute("SELECT type FROM events")}
+    assert {"gate", "deploy", "provenance_violation", "timeout"} <= types
+    gate_events = [m for (m,) in db.execute("SELECT message FROM events WHERE type = 'gate' ORDER BY id")]
+    assert [m.split(":")[1].strip() for m in gate_events] == ["pending", "pending", "approved"]
+    served = json.loads((root / ".foureyes" / "serving" / "production" / "fraud-scorer.json").read_text())
+    entry = db.execute("SELECT updated_at FROM current WHERE environment = 'production' AND name = 'fraud-scorer'").fetchone()
+    assert served["approval"]["approved_at"] <= entry[0]  # approved before it was deployed
+    head = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%s", "main"], capture_output=True, text=True)
+    assert head.stdout.strip() == "Merge pull request #42 from acme/change"  # the hotfix is gone, as said
+    assert "credit-limit-lgbm v8" in (root / ".foureyes" / "prs" / "43.yaml").read_text()  # #43 has its own story
+    assert "fraud-xgb" not in (root / ".foureyes" / "prs" / "43.yaml").read_text()
+
+
+def test_a_statement_that_does_not_hold_stops_the_demo(tmp_path, cli, monkeypatch):
+    import foureyes.timeout
+
+    monkeypatch.setattr(foureyes.timeout, "due_action", lambda *args: "remind")  # would remind every hour
+    result = cli("demo", "--dir", str(tmp_path / "demo"))
+    assert result.exit_code == 1
+    assert "this statement did not hold" in result.stderr and "An hour later the job does nothing" in result.stderr
+    assert "Done." not in result.stdout
+
+
 def test_demo_refuses_a_folder_that_is_not_empty(tmp_path, cli):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "file").write_text("keep me")

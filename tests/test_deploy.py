@@ -248,7 +248,7 @@ def test_cli_deploy_resolve_and_branch_guard(env_repo, cli):
     assert resolved.exit_code == 0
     data = json.loads(resolved.stdout)
     assert data["model"]["version"] == "12" and data["approval"]["status"] == "bootstrap"
-    assert cli("resolve", "nope", "--env", "staging").exit_code == 1
+    assert cli("resolve", "nope", "--env", "staging").exit_code == 2  # unknown name: a usage error
     wrong = cli("deploy", "--env", "production")
     assert wrong.exit_code == 2 and "production deploys from 'release/*', and this is 'main'" in wrong.output
 

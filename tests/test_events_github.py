@@ -90,7 +90,7 @@ def test_gate_decisions_are_in_the_event_log(repo, cli, tmp_path):
     assert cli("gate", "--local", str(facts), "--base", "main").exit_code == 1
     rows = json.loads(cli("events", "--type", "gate", "--format", "json").stdout)
     assert [(r["status"], r["deployment"]) for r in rows] == [("info", "product-recs")]
-    assert rows[0]["message"].startswith("PR #1: pending: 0 of 1 approvals")
+    assert rows[0]["message"].startswith("pending: 0 of 1 approvals")  # no number: no "PR #"
 
 
 FORGED = [{"at": "2026-01-01T00:00:00Z", "type": "deploy", "status": "ok", "deployment": "fraud-scorer",

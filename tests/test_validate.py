@@ -32,14 +32,17 @@ def problems_of(cli, *args):
     (GOOD.replace("importance: low", "importance: urgent"), 3, "'urgent' is not one of"),
     (GOOD.replace("importance: low\n", ""), 1, "'importance' is a required property"),
     (GOOD + "colour: blue\n", 8, "unknown field 'colour'"),
-    (GOOD.replace('"1"', "1"), 6, "is not of type 'string'"),
-    (GOOD.replace('"@acme/team"', "acme-team"), 2, "GitHub user (@login) or team"),
+    (GOOD.replace('"1"', "1.10"), 6, 'YAML read the unquoted 1.10 as the number 1.1: quote it ("1.10")'),
+    (GOOD.replace('"@acme/team"', "acme-team"), 2, "'acme-team' does not match: a GitHub user or team with its @, in quotes: \"@dana\""),
+    (GOOD.replace('"@acme/team"', "@acme/team"), 2, "cannot start with '@' unquoted; quote it"),
+    (GOOD.replace("  version:", "\tversion:"), 6, "tabs are not allowed in YAML indentation"),
     (GOOD.replace('"@acme/team"', '["@a", "@a"]'), 2, "non-unique"),
     (GOOD.replace("models:/m/1", "not a uri"), 7, "Where the model lives"),
     (GOOD + "  digest: md5:abc\n", 8, "sha256"),
     (GOOD + "apply: sometimes\n", 8, "'sometimes' is not one of"),
+    (GOOD.replace("importance: low", "importance: moderat"), 3, "'moderat' is not one of critical, high, moderate, low; did you mean 'moderate'?"),
     (GOOD + "metrics:\n  auc: high\n", 9, "is not of type 'number'"),
-    (GOOD + "labels:\n  team: 3\n", 9, "is not of type 'string'"),
+    (GOOD + "labels:\n  team: 3\n", 9, "YAML read the unquoted 3 as the number 3"),
     (GOOD.replace("name: {name}", "name: Bad_Name"), 1, "does not match"),
     (GOOD + "importance: high\n", 8, "duplicate key 'importance'"),
     (GOOD + "x: &a 1\n", 8, "anchors and aliases"),
@@ -55,6 +58,15 @@ def test_schema_and_yaml_rules(repo, cli, text, line, fragment):
     assert p["file"] == DEP.format("bad")
     assert p["line"] == line
     assert fragment in p["message"], p["message"]
+    assert len(p["message"]) < 160  # a person's message, never a regular expression
+
+
+def test_a_misspelled_field_is_one_problem_with_a_suggestion(repo, cli):
+    repo.write(DEP.format("bad"), GOOD.replace("{name}", "bad").replace("  version:", "  verison:"))
+    code, problems = problems_of(cli)
+    assert code == 1 and len(problems) == 1
+    assert problems[0]["message"] == "model.verison: unknown field 'verison'; did you mean 'version'?"
+    assert problems[0]["line"] == 6
 
 
 def test_yes_is_not_a_boolean_so_it_fails_the_schema(repo, cli):

@@ -25,6 +25,7 @@ class Event:
     fields: list[str] = field(default_factory=list)
     requires_approval: bool = True
     importance_at_base: str | None = None  # at the base tip, when the base moved since the fork
+    changes: dict = field(default_factory=dict)  # for updates: "metrics.auc" -> (before, after)
 
     def to_json(self) -> dict:
         return {
@@ -37,7 +38,23 @@ class Event:
                            **({"base_tip": self.importance_at_base} if self.importance_at_base else {})},
             "model": {"before": self.model_before, "after": self.model_after},
             "fields": self.fields,
+            "changes": {k: {"before": b, "after": a} for k, (b, a) in self.changes.items()},
         }
+
+
+def field_changes(before: dict, after: dict, skip=()) -> dict[str, tuple]:
+    """Every changed value, before and after; mappings (metrics, labels) one level deep, so a
+    person reads `metrics.auc: 0.91 -> 0.93`, not just `metrics`."""
+    out = {}
+    for key in sorted(set(before) | set(after)):
+        if key in skip or before.get(key) == after.get(key):
+            continue
+        b, a = before.get(key), after.get(key)
+        if isinstance(b, dict) and isinstance(a, dict):
+            out.update({f"{key}.{k}": v for k, v in field_changes(b, a).items()})
+        else:
+            out[key] = (b, a)
+    return out
 
 
 def is_deployment_path(path: str) -> bool:
@@ -66,6 +83,7 @@ def deployment_events(path: str, before: Deployment | None, after: Deployment | 
     if others or not events:
         # a change that only touches comments or layout is still a change to an approved file
         events.append(_event("update", path, level, before, after, others or ["(formatting only)"]))
+        events[-1].changes = field_changes(before.data, after.data, skip=_OWN_EVENT_FIELDS)
     return events
 
 

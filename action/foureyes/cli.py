@@ -57,10 +57,49 @@ def _echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def repo_root() -> Path:
+class SetupError(click.ClickException):
+    """Something the command needs is not there (a repository, a registry): exit 2, said plainly."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file=None) -> None:
+        _echo_err(f"foureyes: error: {self.format_message()}")
+
+
+def repo_root(required: bool = True) -> Path:
     from .gitrepo import toplevel
 
-    return toplevel(Path.cwd()) or Path.cwd()
+    root = toplevel(Path.cwd())
+    if root is None and required:
+        raise SetupError(f"{Path.cwd()} is not inside a git repository: run foureyes in the repository that "
+                         "holds registry/ (`foureyes init` sets one up)")
+    return root or Path.cwd()
+
+
+def _unknown(kind: str, name: str, known, where: str = "") -> SetupError:
+    """An unknown name is an error (exit 2) that offers the closest known one."""
+    from .registry import unknown_name
+
+    return SetupError(unknown_name(kind, name, known, where))
+
+
+def _check_names(root: Path, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD") -> None:
+    """Environment and deployment names must exist in the registry at ``ref``."""
+    from .gitrepo import GitTree, resolve, toplevel
+    from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
+
+    if toplevel(root) is None:  # resolve/events with --record can run where there is no registry to ask
+        return
+    tree = GitTree(root, resolve(root, ref))
+    if env_name:
+        data = tree.read(ENVIRONMENTS_FILE)
+        names = [e.name for e in parse_environments(data)] if data is not None else []
+        if env_name not in names:
+            raise _unknown("environment", env_name, names, ENVIRONMENTS_FILE)
+    if deployment:
+        names = [p.rsplit("/", 1)[1][:-5] for p in tree.list(DEPLOYMENTS_DIR) if p.endswith(".yaml")]
+        if deployment not in names:
+            raise _unknown("deployment", deployment, names, DEPLOYMENTS_DIR)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,6 +126,9 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
         files = targets(root, list(paths), Path.cwd())
     except LoadError as err:
         raise click.UsageError(str(err)) from None
+    if not paths and not files:
+        raise SetupError(f"no registry in {root}: registry/deployments/ and registry/environments.yaml are "
+                         "missing (`foureyes init` writes them)")
     result = run(root, files)
     reporter(fmt).validation(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
@@ -266,7 +308,8 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
 
     from .deploy.record import DEFAULT_PATH, SqliteRecord
 
-    root = repo_root()
+    root = repo_root(required=False)  # an inference pipeline may resolve from a copied record
+    _check_names(root, env_name)
     path = Path(record_path) if record_path else root / DEFAULT_PATH
     if not path.exists():
         raise click.ClickException(f"no deploy record at {path}: nothing has been deployed")
@@ -275,6 +318,8 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
         entry = record.entries(env_name).get(name)
     finally:
         record.close()
+    if entry is None:
+        _check_names(root, deployment=name)  # a typo is not "not deployed"
     if entry is None or entry.status != "success":
         state = "is not deployed" if entry is None else f"is {entry.status}"
         click.echo(f"foureyes: {name} {state} in {env_name}", err=True)
@@ -450,6 +495,7 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
             when = iso(parse_time(moment, datetime.now(timezone.utc)))
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--at") from None
+        _check_names(root, env_name, ref=ref)
         with open_record(root, record_path, repo_name if not record_path else None, token) as record:
             live = live_at(record.history(env_name), when)
         rows = [{"deployment": n, "model": h["data"].get("model", {}).get("name"),
@@ -465,6 +511,8 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
         raise click.UsageError("give a deployment NAME, or --env and --at")
     checker = Checker(root, provenance_source(root, Path(ledger), repo_name, token))
     rows = [r.to_json() for r in governance_history(root, name, ref, checker)]
+    if not rows:  # never in the history: a typo (a deleted deployment still has its history)
+        _check_names(root, deployment=name, ref=ref)
     lines = [f"{r['date'][:16]}  {r['event']:<17} {change_text(r):<40} by {r['changed_by']:<14} "
              f"{'approved by ' + ', '.join(r['approved_by']) + ' in PR #' + str(r['pr']) if r['pr'] else r['approval']}"
              for r in rows]
@@ -495,7 +543,7 @@ def events(deployment, environment, event_type, status, since, until, text, prun
 
     from .eventlog import Filters, parse_time, prune as prune_events, query
 
-    root = repo_root()
+    root = repo_root(required=False)  # the log can be read from a copied --record
     now = datetime.now(timezone.utc)
     try:
         filters = Filters(deployment, environment, event_type, status,
@@ -504,6 +552,11 @@ def events(deployment, environment, event_type, status, since, until, text, prun
         raise click.BadParameter(str(exc)) from None
     record = _local_record(root, record_path)
     try:
+        if event_type:
+            from .eventlog import known_types
+
+            if event_type not in known_types(record.db):
+                raise _unknown("event type", event_type, known_types(record.db))
         if repo_name:
             from .github.client import make_client
             from .github.events import pull_events
@@ -523,7 +576,7 @@ def events(deployment, environment, event_type, status, since, until, text, prun
 
 
 @main.command()
-@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", required=True, help="owner/name (default: $GITHUB_REPOSITORY).")
+@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="owner/name (default: $GITHUB_REPOSITORY).")
 @click.option("--dry-run", is_flag=True, help="Say what is due; comment, request and close nothing.")
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
 @click.option("--now", "now_text", hidden=True, help="The time to judge by (tests and what-if checks).")
@@ -539,6 +592,8 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
     from .github.client import make_client
     from .timeout import run
 
+    if not repo_name:  # not click's required=True: $GITHUB_REPOSITORY satisfies it, --help should not say [required]
+        raise click.UsageError("give --repo owner/name (or set $GITHUB_REPOSITORY)")
     root = repo_root()
     now = parse_time(now_text, datetime.now(timezone.utc)) if now_text else datetime.now(timezone.utc)
     verb = "due" if dry_run else "done"
@@ -571,7 +626,7 @@ def init(force: bool, action_repo: str, ref: str | None) -> None:
     from .codeowners import render, write_or_check
     from .init import scaffold, write
 
-    root = repo_root()
+    root = repo_root(required=False)
     result = write(root, scaffold(action_repo, ref), force)
     from .registry import ConfigError
 
@@ -589,6 +644,8 @@ def init(force: bool, action_repo: str, ref: str | None) -> None:
         click.echo(f"wrote {rel}")
     for rel in result.kept:
         click.echo(f"kept  {rel} (exists; --force overwrites)")
+    for rel, why in result.skipped:
+        click.echo(f"left out {rel} ({why}; --force writes it)")
     if skipped:
         click.echo(skipped)
     click.echo("next: edit policies/approval.yaml (approvers) and registry/, then `foureyes validate`; "

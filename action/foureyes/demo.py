@@ -21,6 +21,25 @@ def say(text: str) -> None:
     click.echo(click.style(f"\n== {text}", bold=True))
 
 
+class DemoError(Exception):
+    """A statement the demo was about to make did not hold: the demo says so instead."""
+
+
+def claim(text: str, holds: bool) -> None:
+    """Print a statement about what just happened, only once it is checked to be true."""
+    if not holds:
+        raise DemoError(text)
+    click.echo(text)
+
+
+def utc_of(root: Path, commit: str) -> str:
+    """A commit's committer time as the record writes times (ISO UTC)."""
+    from datetime import datetime, timezone
+
+    seconds = int(gitrepo.git(root, "log", "-1", "--format=%ct", commit).decode().strip())
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def copy_template(dest: Path) -> None:
     """Copy the bundled example repository (policies and registry) into ``dest``."""
     for part in ("policies", "registry"):
@@ -82,17 +101,29 @@ def run(directory: Path | None) -> int:
     result = validate(root, targets(root, [], root))
     out.validation(result)
 
+    if not result.ok:
+        raise DemoError("the example registry is valid")
+
     say("What the change means, judged by the policy on main (foureyes plan --base main):")
     plan = make_plan(root, "main", "change")
     out.plan(plan)
-    click.echo("\nThe lowered importance is judged at the old, higher level; the fraud model needs "
-               f"{plan.required_approvals} approvals because fraud-scorer is {plan.level}.")
+    by_type = {(e.type, e.deployment): e for e in plan.events}
+    churn = by_type.get(("change_importance", "churn-predictor"))
+    fraud = by_type.get(("replace_model", "fraud-scorer"))
+    claim(f"\nThe lowered importance is judged at the old, higher level ({churn and churn.level}); the change as a "
+          f"whole needs {plan.required_approvals} approvals because fraud-scorer is {fraud and fraud.level}.",
+          churn is not None and fraud is not None and churn.level == churn.importance_before == "moderate"
+          and plan.level == fraud.level and plan.required_approvals == plan.policy.rule(fraud.level).approvals)
 
     say("The PR comment foureyes would post (foureyes plan --format markdown):")
     click.echo(plan_markdown(plan))
-    gate_demo(root, out)
-    promotion_demo(root, out)
-    governance_demo(root, out)
+    try:
+        gate_demo(root, out)
+        promotion_demo(root, out)
+        governance_demo(root, out)
+    except DemoError as exc:
+        click.echo(f"\ndemo: this statement did not hold, so the demo stops here: {exc}", err=True)
+        return 1
     click.echo(f"\nDone. The scratch repository stays in {root}.")
     return 0
 
@@ -100,11 +131,9 @@ def run(directory: Path | None) -> int:
 FACTS = """\
 # PR facts for `foureyes gate --local`: who is who (GitHub links commit emails to accounts),
 # the admin team, and the reviews so far. The commits themselves are read from git.
-number: 42
 author: dana
 body: |
-  Serve fraud-xgb v13 (AUC 0.91 -> 0.93 on the November holdout).
-  churn-predictor only feeds weekly campaigns now, so it is lowered to low importance.
+{body}
 accounts:
   dana: {{id: 104, emails: [dana@acme.example]}}
   mo: {{id: 101, emails: [mo@acme.example]}}
@@ -118,15 +147,27 @@ reviews:
 """
 
 
-def write_facts(root: Path, reviews: list[str], extra: str = "") -> Path:
-    path = root / ".foureyes" / "pr-42.yaml"  # beside the repository's data, not in its history
+BODY_42 = """Serve fraud-xgb v13 (AUC 0.91 -> 0.93 on the November holdout).
+churn-predictor only feeds weekly campaigns now, so it is lowered to low importance."""
+BODY_43 = "Serve credit-limit-lgbm v8, retrained on Q3 applications (RMSE 412.5 -> 398.1)."
+
+
+def facts_text(reviews: list[str], body: str, extra: str = "") -> str:
+    return FACTS.format(reviews="\n".join(f"  - {r}" for r in reviews) or "  []",
+                        body="\n".join("  " + line for line in body.splitlines())) + extra
+
+
+def write_facts(root: Path, reviews: list[str], extra: str = "", path: Path | None = None, body: str = BODY_42) -> Path:
+    """A PR facts file; its name carries the PR number (pr-42.yaml)."""
+    path = path or root / ".foureyes" / "pr-42.yaml"  # beside the repository's data, not in its history
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(FACTS.format(reviews="\n".join(f"  - {r}" for r in reviews) or "  []") + extra, "utf-8")
+    path.write_text(facts_text(reviews, body, extra), "utf-8")
     return path
 
 
 def gate_demo(root: Path, out) -> None:
-    from .gate import decide
+    from .deploy.record import DEFAULT_PATH, SqliteRecord
+    from .gate import decide, record_decision
     from .local import load_local_facts
 
     def gate(reviews: list[str]):
@@ -134,25 +175,39 @@ def gate_demo(root: Path, out) -> None:
         head = gitrepo.resolve(root, "change")
         result = decide(root, lambda: load_local_facts(facts_file, root, "main", head))
         click.echo(f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head change")
+        record = SqliteRecord(root / DEFAULT_PATH)  # like the command, each decision goes into the event log
+        try:
+            record_decision(record, result)
+        finally:
+            record.close()
         out.gate(result)
         return result
 
-    say("Dana opens PR #42 and approves it herself; Alice approves the first version.")
-    gate(["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head}"])
+    def ignored(result) -> dict[str, str]:
+        return {i.login: i.reason for i in result.decision.ignored}
 
-    say("Dana pushes one more commit (a better description). Alice's approval was for the old head:")
+    say("Dana opens PR #42 and approves it herself; Alice approves it.")
+    result = gate(["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head}"])
+    claim(f"\n{result.decision.state.capitalize()}: Dana's own approval never counts; Alice's is one of "
+          f"{result.decision.required}.", result.decision.state == "pending" and ignored(result).get("dana") == "author"
+          and [a.login for a in result.decision.approvals] == ["alice"])
+
+    say("Dana pushes one more commit (a better description); Carol, whose team membership is still "
+        "pending, approves it. Alice's approval was for the old head:")
     edit(root / "registry" / "deployments" / "fraud-scorer.yaml", "before authorisation.",
          "before authorisation; v13 adds merchant-category features.")
     commit_all(root, "fraud-scorer: describe v13")
     result = gate(["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head~1}",
                    "{user: carol, state: APPROVED, commit: head}"])
-    click.echo(f"\nStill {result.decision.state}: self-approval, stale approval and a pending team member "
-               "never count.")
+    why = ignored(result)
+    claim(f"\nStill {result.decision.state}: self-approval, stale approval and a pending team member never count.",
+          result.decision.state == "pending" and not result.decision.approvals
+          and why.get("dana") == "author" and why.get("alice") == "stale" and "carol" in why)
 
     say("Alice and Bob, both active admins who did not touch the change, approve the current head:")
-    result = gate(["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head}",
-                   "{user: bob, state: APPROVED, commit: head}"])
-    click.echo(f"\nThe decision is {result.decision.state}: the foureyes/approval status turns green.")
+    result = gate(APPROVED)
+    claim(f"\nThe decision is {result.decision.state}: the foureyes/approval status turns green.",
+          result.decision.state == "approved" and sorted(a.login for a in result.decision.approvals) == ["alice", "bob"])
 
 
 APPROVED = ["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head}",
@@ -171,9 +226,10 @@ def promotion_demo(root: Path, out) -> None:
                 "-m", "Merge pull request #42 from acme/change", "change")
     merge = gitrepo.resolve(root, "HEAD")
     ledger = root / ".foureyes" / "prs"
-    ledger.mkdir(parents=True, exist_ok=True)
-    write_facts(root, APPROVED, f"base: {base}\nhead: {head}\nmerge_commit: {merge}\nmerged_at: '2026-11-22T12:00:00Z'\n"
-                ).replace(ledger / "42.yaml")
+    write_facts(root, APPROVED, f"base: {base}\nhead: {head}\nmerge_commit: {merge}\nmerged_at: '{utc_of(root, merge)}'\n",
+                path=ledger / "42.yaml")
+    click.echo(f"(recorded in {(ledger / '42.yaml').relative_to(root)}: the gate facts plus base, head, merge_commit "
+               "and merged_at; in Actions the deploy asks GitHub instead)")
     record = SqliteRecord(root / DEFAULT_PATH)
     source = LocalLedger(root, ledger)
 
@@ -185,18 +241,29 @@ def promotion_demo(root: Path, out) -> None:
 
     say("A merge to main deploys to staging. First the provenance re-check: every commit since the last "
         "deploy must come from an approved PR; then the local target writes each manifest.")
-    run("staging")
-    click.echo("\nRunning it again changes nothing (idempotent):")
-    run("staging")
+    first = run("staging")
+    if not first.ok:
+        raise DemoError("the approved merge deploys to staging")
+    click.echo("")
+    again = run("staging")
+    claim("Running it again changed nothing (idempotent).", again.ok and not again.steps)
 
     say("Cutting release/2026.11 deploys the same approved state to production:")
     gitrepo.git(root, "checkout", "-q", "-b", "release/2026.11")
-    run("production")
+    prod = run("production")
+    staged = {n: e.model for n, e in record.entries("staging").items()}
+    claim("\nProduction serves what staging serves (product-recs is staging-only).",
+          prod.ok and {n: e.model for n, e in record.entries("production").items()}
+          == {n: m for n, m in staged.items() if n != "product-recs"})
     click.echo("\n$ foureyes resolve fraud-scorer --env production")
     import json
 
-    entry = record.entries("production")["fraud-scorer"]
-    click.echo(json.dumps(entry.to_json(), indent=2, sort_keys=True))
+    entry = record.entries("production")["fraud-scorer"].to_json()
+    click.echo(json.dumps(entry, indent=2, sort_keys=True))
+    claim(f"It serves fraud-xgb v{entry['model']['version']}, approved by {', '.join(entry['approval']['approvers'])} "
+          f"in PR #{entry['approval']['pr']} at {entry['approval']['approved_at']} (the merge), deployed at "
+          f"{entry['deployed_at']}.", entry["model"]["version"] == "13" and entry["approval"]["pr"] == 42
+          and entry["approval"]["approved_at"] <= entry["deployed_at"])
     click.echo(f"(manifests: {root / '.foureyes' / 'serving'})")
 
     say("Someone pushes straight to main, bumping product-recs without a PR:")
@@ -204,10 +271,19 @@ def promotion_demo(root: Path, out) -> None:
     edit(root / "registry" / "deployments" / "product-recs.yaml", '"2026.11.3"', '"2026.11.9"')
     edit(root / "registry" / "deployments" / "product-recs.yaml", "2026.11.3", "2026.11.9")
     commit_all(root, "hotfix: product-recs 2026.11.9", "Eve Hurry <eve@acme.example>")
+    hotfix = gitrepo.resolve(root, "HEAD")
     result = run("staging")
-    click.echo(f"\nThe unapproved commit never reaches staging ({'refused' if result.violations else 'ERROR'}).")
+    claim("\nThe unapproved commit never reaches staging: nothing was applied, and the refusal is in the event log.",
+          [v.commit for v in result.violations] == [hotfix] and all(s.ok is None for s in result.steps)
+          and record.entries("staging")["product-recs"].model.get("version") == "2026.11.3"
+          and hotfix[:12] in " ".join(m for (m,) in record.db.execute(
+              "SELECT message FROM events WHERE type = 'provenance_violation'")))
     record.close()
-    gitrepo.git(root, "reset", "-q", "--hard", "HEAD~1")  # the hotfix is reverted; main is approved again
+
+    say("Mo takes the hotfix off main again (on GitHub: a revert through a reviewed PR):")
+    click.echo("$ git reset --hard HEAD~1")
+    gitrepo.git(root, "reset", "-q", "--hard", "HEAD~1")
+    claim(f"main is back at the approved merge of PR #42 ({merge[:12]}).", gitrepo.resolve(root, "HEAD") == merge)
 
 
 def governance_demo(root: Path, out) -> None:
@@ -228,22 +304,31 @@ def governance_demo(root: Path, out) -> None:
     gitrepo.git(root, "checkout", "-q", "-b", "credit-v8")
     edit(root / "registry" / "deployments" / "credit-limit.yaml", 'version: "7"', 'version: "8"')
     edit(root / "registry" / "deployments" / "credit-limit.yaml", "/7/", "/8/")
+    edit(root / "registry" / "deployments" / "credit-limit.yaml",
+         "sha256:0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c",
+         "sha256:7e8f9a0b1c0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d")
+    edit(root / "registry" / "deployments" / "credit-limit.yaml", "rmse: 412.5", "rmse: 398.1")
     head = commit_all(root, "credit-limit: serve v8")
     gitrepo.git(root, "checkout", "-q", "main")
-    (ledger / "43.yaml").write_text(FACTS.format(reviews="  []").replace("number: 42", "number: 43")
-                                    + f"base: {base}\nhead: {head}\n", "utf-8")
+    write_facts(root, [], f"base: {base}\nhead: {head}\n", path=ledger / "43.yaml", body=BODY_43)
+    click.echo(f"(an open PR, offline: {(ledger / '43.yaml').relative_to(root)} with base and head, no merge_commit)")
 
-    say("The scheduled `foureyes timeout` job finds it pending past the 48h timeout of its level:")
     policy = load_policy(gitrepo.GitTree(root, base))
     rule = policy.rule("high")
+    hours = rule.review_timeout // 3600
+    say(f"Suppose nobody reviews it for 50 hours. The hourly `foureyes timeout` job (simulated here, 50 hours "
+        f"on) finds it pending past the {hours}h timeout of its level:")
     now = datetime.now(timezone.utc)
     since = now - timedelta(hours=50)
     action = due_action(rule, since, None, now)
+    if action is None:
+        raise DemoError(f"a high change pending for 50h is past its {hours}h timeout")
     planned = plan_action(43, action, "high", rule, now - since, policy, "0 of 2 approvals", "acme")
-    click.echo(f"PR #43: {action} (pending 50h, timeout 48h). The comment it posts:\n  "
+    click.echo(f"PR #43: {action} (pending 50h, timeout {hours}h). The comment it posts:\n  "
                + planned.comment.splitlines()[1])
-    click.echo(f"It asks {', '.join('@acme/' + t for t in planned.teams)} to review again; a second run "
-               f"within 48h does nothing: {due_action(rule, since, now, now + timedelta(hours=1))}.")
+    later = due_action(rule, since, now, now + timedelta(hours=1))
+    claim(f"It asks {', '.join('@acme/' + t for t in planned.teams)} to review again. An hour later the job "
+          f"does nothing: the reminder is less than {hours}h old.", later is None)
     record = SqliteRecord(root / DEFAULT_PATH)
     record.add_event("timeout", "warning", f"PR #43: {action} after 50.0h pending (high)", data=planned.to_json())
 
@@ -251,6 +336,10 @@ def governance_demo(root: Path, out) -> None:
     source = LocalLedger(root, ledger)
     rows, envs = build(root, "main", record, source.open_prs(), checker=Checker(root, source))
     click.echo(to_text(rows, envs))
+    status = {r.name: (r.status, r.prs) for r in rows}
+    claim("\ncredit-limit needs approval (PR #43 is open); everything else on main came through approved PRs or "
+          "the bootstrap.", status.pop("credit-limit") == ("Needs approval", [43])
+          and all(s == ("Approved", []) for s in status.values()))
     page = root / ".foureyes" / "site" / "index.html"
     write_atomically(page, render(rows, envs, now.strftime("%Y-%m-%d %H:%M UTC"), "acme/models (demo)"))
     click.echo(f"\n$ foureyes inventory --html {page.parent}   -> open {page.as_uri()} in a browser")
@@ -263,6 +352,9 @@ def governance_demo(root: Path, out) -> None:
     say("$ foureyes events   (the event log of everything above)")
     from .eventlog import Filters, query
 
-    for e in query(record.db, Filters()):
+    logged = query(record.db, Filters())
+    for e in logged:
         click.echo(f"  {e['status']:<8} {e['type']:<21} {e['environment'] or '-':<11} {e['message'][:90]}")
     record.close()
+    claim("\nGate decisions, deploys, the refused hotfix and the timeout reminder are all in the log.",
+          {"gate", "deploy", "provenance_violation", "timeout"} <= {e["type"] for e in logged})

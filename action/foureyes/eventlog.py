@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 STATUSES = ("ok", "warning", "failing", "unknown", "info")
+TYPES = ("deploy", "gate", "timeout", "provenance_violation", "notification")
+
+
+def known_types(db) -> set[str]:
+    """The event types foureyes writes, and any other type already in the log (imported ones)."""
+    return set(TYPES) | {t for (t,) in db.execute("SELECT DISTINCT type FROM events")}
 RETENTION_DAYS = 90
 
 

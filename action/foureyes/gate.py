@@ -127,9 +127,11 @@ EVENT_STATUS = {"approved": "ok", "pending": "info", "blocked": "warning", "erro
 def record_decision(record, result: GateResult) -> None:
     """Put the decision in the event log."""
     d = result.decision
-    pr = f"PR #{result.facts.number}: " if result.facts is not None else ""
+    from .report import labelled
+
+    pr = f"PR #{result.facts.number}: " if result.facts is not None and result.facts.number else ""
     deployments = sorted({e.deployment for e in result.plan.events if e.deployment}) if result.plan else []
-    record.add_event("gate", EVENT_STATUS[d.state], f"{pr}{d.state}: {d.description}",
+    record.add_event("gate", EVENT_STATUS[d.state], f"{pr}{labelled(d.state, d.description)}",
                      deployments[0] if len(deployments) == 1 else None, None,
                      {"decision": d.state, "level": d.level, "approvals": [a.login for a in d.approvals],
                       "deployments": deployments, "head": result.plan.head if result.plan else None})
@@ -180,8 +182,9 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
     if pr is not None:
         comment, requested = publish_result(gh, repo_name, pr, result, warn=warn, app_slug=app_slug)
         if result.plan is not None:
+            warned: set = set()  # an unset webhook variable is said once per run
             for note in gate_notifications(result, comment, requested, getattr(pr, "html_url", "") or ""):
-                notify(result.plan.policy, note, warn=warn)
+                notify(result.plan.policy, note, warn=warn, warned=warned)
     else:
         # the PR could not be read: still mark the head the event names (pull_request_target or the
         # relay's workflow_run), so an earlier success does not stay on it

@@ -45,7 +45,8 @@ def resolve(root: Path, ref: str) -> str:
     try:
         return git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
     except GitError:
-        raise GitError(f"unknown git revision {ref!r}") from None
+        hint = ": the repository has no commits yet" if ref == "HEAD" else ""
+        raise GitError(f"unknown git revision {ref!r}{hint}") from None
 
 
 def branch_tip(root: Path, name: str) -> str:

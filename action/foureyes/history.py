@@ -8,7 +8,7 @@ which PR (traced with the same provenance check the deploy uses).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import gitrepo
@@ -31,9 +31,12 @@ class HistoryRow:
     pr: int | None
     approval: str  # approved | bootstrap | unapproved
     fields: list[str]  # for updates: which fields changed
+    changes: dict = field(default_factory=dict)  # for updates: field -> (before, after)
 
     def to_json(self) -> dict:
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        data["changes"] = {k: {"before": b, "after": a} for k, (b, a) in self.changes.items()}
+        return data
 
 
 def _deployment(data: bytes | None, path: str) -> Deployment | None:
@@ -76,6 +79,7 @@ def governance_history(root: Path, name: str, ref: str, checker) -> list[History
                 pr=approval.pr if approval else None,
                 approval=approval.status if approval else "unapproved",
                 fields=ev.fields,
+                changes=ev.changes,
             ))
     return rows
 
@@ -86,6 +90,10 @@ def change_text(row: dict) -> str:
         return f"{row['importance_before']} -> {row['importance_after']}"
     if row["event"] in ("replace_model", "create", "delete"):
         return f"{row['model_before'] or '-'} -> {row['model_after'] or '-'}"
+    if row.get("changes"):
+        from .report import changes_text
+
+        return changes_text({k: (v["before"], v["after"]) for k, v in row["changes"].items()})
     return ", ".join(row["fields"])
 
 

@@ -36,6 +36,7 @@ COMMIT = re.compile(r"^[0-9a-f]{40}$")
 class InitResult:
     written: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): what the user removed
 
 
 def scaffold(action_repo: str, ref: str) -> dict[str, str]:
@@ -72,10 +73,32 @@ def write(root: Path, files: dict[str, str], force: bool) -> InitResult:
         if target.exists() and not force:
             result.kept.append(rel)
             continue
+        why = None if force else _removed_by_user(root, rel)
+        if why:
+            result.skipped.append((rel, why))
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, "utf-8")
         result.written.append(rel)
     return result
+
+
+EXAMPLE_PATH = "registry/deployments/example-model.yaml"
+
+
+def _removed_by_user(root: Path, rel: str) -> str | None:
+    """Why a missing file is not written again without --force: it was in the repository's history
+    (the user deleted it), or, for the example deployment, the registry already has deployments."""
+    from .gitrepo import GitError, git
+
+    if rel == EXAMPLE_PATH and any((root / "registry" / "deployments").glob("*.yaml")):
+        return "the registry already has deployments"
+    try:
+        if git(root, "log", "--all", "-1", "--format=%h", "--", rel).strip():
+            return "it was deleted from the repository"
+    except GitError:  # not a git repository (or no commits yet): nothing was ever deleted
+        pass
+    return None
 
 
 def _ensure_ignored(root: Path, lines: str, result: InitResult) -> None:

@@ -95,10 +95,13 @@ def to_csv(rows: list[Row], env_names: list[str]) -> str:
 
 
 def to_text(rows: list[Row], env_names: list[str]) -> str:
-    head = f"{'deployment':<24} {'importance':<10} {'status':<20} {'model':<28}" + "".join(f" {e:<12}" for e in env_names)
-    lines = [head]
+    owners = {r.name: ", ".join(r.owners) for r in rows}
+    width = max([len("owners")] + [len(o) for o in owners.values()])
+    head = (f"{'deployment':<24} {'importance':<10} {'status':<20} {'owners':<{width}} {'model':<28}"
+            + "".join(f" {e:<12}" for e in env_names))
+    lines = [head.rstrip()]
     for r in rows:
         status = r.status + (" " + ",".join(f"#{n}" for n in r.prs) if r.prs else "")
-        lines.append(f"{r.name:<24} {r.importance:<10} {status:<20} {r.model:<28}"
-                     + "".join(f" {(r.environments.get(e) or '-'):<12}" for e in env_names))
+        lines.append((f"{r.name:<24} {r.importance:<10} {status:<20} {owners[r.name]:<{width}} {r.model:<28}"
+                      + "".join(f" {(r.environments.get(e) or '-'):<12}" for e in env_names)).rstrip())
     return "\n".join(lines)

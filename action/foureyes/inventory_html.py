@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .inventory import APPROVED, Row
+from .inventory import APPROVED, UNAPPROVED, Row
 
 LEVEL_ORDER = {"critical": 0, "high": 1, "moderate": 2, "low": 3}
 
@@ -25,7 +25,9 @@ th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}
 .critical{background:#ffebe9;color:#a40e26}.high{background:#fff1e5;color:#9a4c00}
 .moderate{background:#fff8c5;color:#7d4e00}.low{background:#dafbe1;color:#116329}
-.approved{background:#dafbe1;color:#116329}.needs{background:#ffebe9;color:#a40e26}
+.approved{background:#dafbe1;color:#116329}.needs{background:#fff8c5;color:#7d4e00}
+.unapproved{background:#cf222e;color:#fff}tr.unapproved-row td{background:#fff5f5}
+tr.unapproved-row td:first-child{box-shadow:inset 4px 0 0 #cf222e}
 .none{color:#8c959f}details summary{cursor:pointer;color:#0969da}
 .hist{margin:6px 0 0;padding-left:18px;color:#59636e;font-size:12px}
 #count{color:#59636e;align-self:center}
@@ -82,16 +84,22 @@ def render(rows: list[Row], env_names: list[str], generated_at: str, repository:
     head = "".join(f"<th>{escape(e)}</th>" for e in env_names)
     body = []
     for r in rows:
-        status_class = "approved" if r.status == APPROVED else "needs"
+        # an unapproved change (on the default branch without approval) is the serious one: solid red,
+        # its row marked; needing approval (an open PR) is routine: amber
+        status_class = {APPROVED: "approved", UNAPPROVED: "unapproved"}.get(r.status, "needs")
+        mark = "⚠ " if r.status == UNAPPROVED else ""
+        why = {UNAPPROVED: "its last change on the default branch came from no approved pull request",
+               APPROVED: "as on the default branch, approved"}.get(r.status, "an open pull request changes it")
         prs = " ".join(f"#{n}" for n in r.prs)
         envs = "".join(
             f"<td>{escape(v) if v else '<span class=none>–</span>'}</td>" for v in (r.environments.get(e) for e in env_names))
         body.append(
-            f'<tr data-importance="{escape(r.importance)}" data-status="{escape(r.status)}">'
+            f'<tr data-importance="{escape(r.importance)}" data-status="{escape(r.status)}"'
+            f'{" class=unapproved-row" if r.status == UNAPPROVED else ""}>'
             f'<td><strong>{escape(r.name)}</strong><br><span class="none">{escape(r.description)}</span></td>'
             f'<td data-sort="{LEVEL_ORDER.get(r.importance, 9)}"><span class="badge {escape(r.importance)}">'
             f'{escape(r.importance)}</span></td>'
-            f'<td><span class="badge {status_class}">{escape(r.status)}</span> {escape(prs)}</td>'
+            f'<td><span class="badge {status_class}" title="{escape(why)}">{mark}{escape(r.status)}</span> {escape(prs)}</td>'
             f"<td>{escape(', '.join(r.owners))}</td><td>{escape(r.model)}</td>{envs}<td>{_history(r)}</td></tr>")
     options = "".join(f'<option value="{lv}">{lv}</option>' for lv in LEVEL_ORDER)
     return f"""<!doctype html>

@@ -17,17 +17,25 @@ head, and attributed the way GitHub does it: by linked email, or by a no-reply a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from . import gitrepo, yamlload
 from .errors import EvaluationError
+from .registry import ConfigError
 from .facts import Account, Commit, PRFacts, Review, account_from_noreply, resolve_co_authors
 
 STATES = {"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"}
+PR_FILE_FIELDS = ("base", "head", "merge_commit", "merged_at")  # what an offline PR file adds to the facts
+_NUMBERED = re.compile(r"(?:pr-?)?(\d+)", re.IGNORECASE)  # 42.yaml, pr-42.yaml
 
 
 def _fail(file: str, message: str) -> EvaluationError:
     return EvaluationError(f"{file}: {message}")
+
+
+class PRFileError(ConfigError):
+    """An offline PR file is malformed: a configuration error (exit 2), never a refused commit."""
 
 
 def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | None = None) -> PRFacts:
@@ -36,7 +44,7 @@ def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | N
     name = str(file)
     if not isinstance(doc, dict):
         raise _fail(name, "a PR facts file must be a mapping")
-    unknown = set(doc) - {"number", "author", "body", "accounts", "teams", "reviews", "labels"}
+    unknown = set(doc) - {"number", "author", "body", "accounts", "teams", "reviews", "labels", *PR_FILE_FIELDS}
     if unknown:
         raise _fail(name, f"unknown field {sorted(unknown)[0]!r}")
     accounts = {}
@@ -83,7 +91,7 @@ def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | N
     if "author" not in doc:
         raise _fail(name, "author is required")
     return PRFacts(
-        number=int(doc.get("number", 1)),
+        number=pr_number(file, doc, required=False) or 0,
         author=account(doc["author"]),
         base_sha=base_sha,
         head_sha=head,
@@ -112,3 +120,44 @@ def read_commits(root: Path, fork: str, head: str, by_email: dict[str, Account])
         co_authors, missing = resolve_co_authors(message, by_email)
         commits.append(Commit(sha, link(author_email), link(committer_email), co_authors, missing))
     return commits
+
+
+def pr_number(file: Path, doc: dict, required: bool = True) -> int | None:
+    """The PR number of a facts file: its name (``42.yaml``, ``pr-42.yaml``) or its ``number:``
+    field; when both are there they must agree. An offline PR file needs one of them: without it
+    every PR was "#0", and two of them collided."""
+    def _fail(name: str, message: str) -> PRFileError:
+        return PRFileError(f"{name}: {message}")
+
+    match = _NUMBERED.fullmatch(file.stem)
+    from_name = int(match.group(1)) if match else None
+    given = doc.get("number")
+    if given is not None and (not isinstance(given, int) or isinstance(given, bool) or given < 1):
+        raise _fail(str(file), f"number must be a positive whole number (the PR's number), not {given!r}")
+    if given is not None and from_name is not None and given != from_name:
+        raise _fail(str(file), f"number: {given} differs from the file name, which says PR #{from_name}")
+    number = given if given is not None else from_name
+    if number is None and required:
+        raise _fail(str(file), "which PR is this? name the file after its number (42.yaml) or add `number: 42`")
+    return number
+
+
+def read_pr_files(directory: Path) -> list[tuple[Path, dict]]:
+    """The offline PR files (``.foureyes/prs/*.yaml``): `gate --local` facts plus ``base``, ``head``
+    and, once merged, ``merge_commit`` and ``merged_at``. Each gets its ``number`` checked and filled in;
+    two files for one PR are an error."""
+    def _fail(name: str, message: str) -> PRFileError:
+        return PRFileError(f"{name}: {message}")
+
+    out: list[tuple[Path, dict]] = []
+    seen: dict[int, Path] = {}
+    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+        doc = yamlload.load_file(path)
+        if not isinstance(doc, dict) or "base" not in doc or "head" not in doc:
+            raise _fail(str(path), "a PR file needs base and head (and merge_commit and merged_at once merged)")
+        number = pr_number(path, doc)
+        if number in seen:
+            raise _fail(str(path), f"PR #{number} is also described by {seen[number].name}")
+        seen[number] = path
+        out.append((path, {**doc, "number": number}))
+    return out

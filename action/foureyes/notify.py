@@ -81,24 +81,33 @@ class SlackNotifier(WebhookNotifier):
 KINDS = {"slack": SlackNotifier, "webhook": WebhookNotifier}
 
 
-def notifiers(policy, environ=os.environ) -> tuple[list[WebhookNotifier], list[str]]:
-    """The configured notifiers whose URL is set, and a warning for each one that is not."""
+def notifiers(policy, environ=os.environ, event: str | None = None) -> tuple[list[WebhookNotifier], list[str]]:
+    """The configured notifiers whose URL is set, and a warning for each one that is not; with
+    ``event``, only the notifiers subscribed to it (an unset URL nobody would use is no news)."""
     found, warnings = [], []
     for entry in policy.notifications:
+        events = frozenset(entry.get("events", EVENTS))
+        if event is not None and event not in events:
+            continue
         url = environ.get(entry["url_from"], "")
         if not url:
             warnings.append(f"notification {entry['type']}: ${entry['url_from']} is not set, nothing sent")
             continue
-        found.append(KINDS[entry["type"]](url, frozenset(entry.get("events", EVENTS))))
+        found.append(KINDS[entry["type"]](url, events))
     return found, warnings
 
 
-def notify(policy, notification: Notification, warn=lambda message: None, record=None, environ=os.environ) -> int:
-    """Send to every notifier that wants this event. Never raises; returns how many were sent."""
+def notify(policy, notification: Notification, warn=lambda message: None, record=None, environ=os.environ,
+           warned: set | None = None) -> int:
+    """Send to every notifier that wants this event. Never raises; returns how many were sent.
+    ``warned``: the warnings already given in this run (each is given once per run)."""
     sent = 0
-    targets, warnings = notifiers(policy, environ)
+    targets, warnings = notifiers(policy, environ, notification.event)
+    warned = set() if warned is None else warned
     for message in warnings:
-        warn(message)
+        if message not in warned:
+            warned.add(message)
+            warn(message)
     for notifier in targets:
         if notification.event not in notifier.events:
             continue
@@ -138,12 +147,14 @@ def gate_notifications(result, comment_outcome: str, requested: tuple[list[str],
 
 
 def deploy_notifications(result) -> list[Notification]:
+    if result.dry_run:  # a dry run tells nobody anything: nothing happened
+        return []
     env = result.environment
     if result.violations:
         return [Notification("provenance_violation", f"Deploy to {env} refused",
                              "\n".join(str(v) for v in result.violations),
                              data={"environment": env, "commits": [v.commit for v in result.violations]})]
-    if result.dry_run or not result.steps:
+    if not result.steps:
         return []
     failed = [s for s in result.steps if s.ok is False]
     if failed:
@@ -168,5 +179,6 @@ def notify_deploy(root, result, record, warn) -> None:
     except ConfigError as exc:
         warn(f"notifications skipped: {exc}")
         return
+    warned: set = set()
     for note in notes:
-        notify(policy, note, warn=warn, record=record)
+        notify(policy, note, warn=warn, record=record, warned=warned)

@@ -113,6 +113,7 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
 
     modes = {c.path: c.new_mode if c.new_sha != gitrepo.ZERO_SHA else c.old_mode for c in diff}
     events += changes.governance_events([c.path for c in diff], policy, modes)
+    _describe_governance(root, events, diff)
     changes.apply_policy(events, policy)
     return Plan(base, head, policy, events, problems, frozenset(owners), head_deps)
 
@@ -144,3 +145,29 @@ def _at_base_tip(path: str, data: bytes | None, schemas) -> Deployment | None:
 def _unknown_deployment(path: str) -> Deployment:
     name = Path(path).name.rsplit(".", 1)[0]
     return Deployment(path, {"name": name, "owner": [], "importance": "critical", "model": {}})
+
+
+def _describe_governance(root: Path, events: list[Event], diff) -> None:
+    """A changed YAML or JSON governance file (the policy, the environments) says which values
+    changed, before -> after; read as data, like every head file."""
+    import json
+
+    from . import yamlload
+
+    by_path = {c.path: c for c in diff}
+    wanted = [e for e in events if e.type == "governance" and e.file.endswith((".yaml", ".yml", ".json"))]
+    shas = [s for e in wanted for s in (by_path[e.file].old_sha, by_path[e.file].new_sha) if s != gitrepo.ZERO_SHA]
+    blobs = gitrepo.cat_blobs(root, shas) if shas else {}
+
+    def parse(sha: str, path: str):
+        if sha == gitrepo.ZERO_SHA or blobs.get(sha) is None:
+            return {}
+        try:
+            doc = json.loads(blobs[sha]) if path.endswith(".json") else yamlload.loads(blobs[sha], path)
+        except (ValueError, UnicodeDecodeError, LoadError):
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    for e in wanted:
+        c = by_path[e.file]
+        e.changes = changes.field_changes(parse(c.old_sha, c.path), parse(c.new_sha, c.path))

@@ -151,29 +151,48 @@ class _Schema:
         except fastjsonschema.JsonSchemaException:
             return False
 
-    def errors(self, data):
-        """(json path, message, points at a key) for each violation, most specific first."""
+    def errors(self, data, text: str | None = None):
+        """(json path, message, points at a key) for each violation, most specific first. With the
+        file's ``text``, a message can quote what was written (an unquoted 1.10 YAML read as 1.1)."""
         import jsonschema
 
-        out = []
+        leaves = []
         for err in sorted(self._detailed.iter_errors(data), key=jsonschema.exceptions.relevance):
             leaf = err
             # oneOf/anyOf: report the branch that got furthest instead of "is not valid under any"
             while leaf.context:
                 # prefer the branch of the right type, then the one that got deepest into the data
                 leaf = max(leaf.context, key=lambda e: (e.validator != "type", len(e.absolute_path)))
+            leaves.append(leaf)
+        # a misspelled field is one mistake: "unknown field 'verison'; did you mean 'version'?", not
+        # that plus "'version' is a required property"
+        suggested = set()
+        for leaf in leaves:
+            if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
+                allowed = list(leaf.schema.get("properties", {}))
+                for extra in (k for k in leaf.instance if k not in allowed):
+                    suggested.update((tuple(leaf.absolute_path), m) for m in _close(extra, allowed))
+        out = []
+        for leaf in leaves:
             path = tuple(leaf.absolute_path)
             message = leaf.message
+            if leaf.validator == "required" and isinstance(leaf.instance, dict):
+                missing = [k for k in leaf.validator_value if k not in leaf.instance]
+                if missing and all((path, k) in suggested for k in missing):
+                    continue
             if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
-                allowed = leaf.schema.get("properties", {})
+                allowed = list(leaf.schema.get("properties", {}))
                 extras = [k for k in leaf.instance if k not in allowed]
                 if extras:
                     path = path + (extras[0],)
                     message = f"unknown field {extras[0]!r}"
-                    if allowed:
+                    close = _close(extras[0], allowed)
+                    if close:
+                        message += f"; did you mean {close[0]!r}?"
+                    elif allowed:
                         message += f" (allowed: {', '.join(allowed)})"
-            elif leaf.validator == "pattern" and "description" in leaf.schema:
-                message = f"{leaf.message} ({leaf.schema['description']})"
+            else:
+                message = _plain_message(leaf, message, text)
             where = ".".join(str(p) for p in path)
             out.append((path, f"{where}: {message}" if where else message, leaf.validator == "additionalProperties"))
         return out
@@ -194,6 +213,55 @@ class _Schema:
             raise ConfigError(f"{file}: not a valid JSON Schema: {exc.message}") from None
         title = schema.get("title") or Path(file).name.removesuffix(".schema.json")
         return cls(title, schema, file)
+
+
+def _number_message(leaf, text: str | None) -> str:
+    """'1.1 is not of type string' -> say what happened: YAML read the unquoted 1.10 as the number 1.1."""
+    value = repr(leaf.instance)
+    written = value
+    if text:
+        line, col = yamlload.line_of(text, tuple(leaf.absolute_path))
+        if line and col:
+            token = re.match(r"[^\s,\]}#]+", text.splitlines()[line - 1][col - 1:])
+            written = token.group(0) if token else value
+    return f"expected text, but YAML read the unquoted {written} as the number {value}: quote it ({json.dumps(written)})"
+
+
+def unknown_name(kind: str, name: str, known, where: str = "") -> str:
+    """'no deployment 'frad-scorer' in staging; did you mean 'fraud-scorer'?' (or the known names)."""
+    known = sorted({str(k) for k in known})
+    close = _close(name, known)
+    hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known) or 'none'})"
+    return f"no {kind} {name!r}{' in ' + where if where else ''}{hint}"
+
+
+def _close(word: str, candidates) -> list[str]:
+    import difflib
+
+    candidates = [str(c) for c in candidates]
+    prefixed = [c for c in candidates if word and c.startswith(str(word))]  # prod -> production
+    return prefixed[:1] or difflib.get_close_matches(str(word), candidates, n=1, cutoff=0.6)
+
+
+def _plain_message(leaf, message: str, text: str | None = None) -> str:
+    """jsonschema's message, said the way a person editing YAML needs it."""
+    if leaf.validator == "type" and "string" in _as_list(leaf.validator_value) and isinstance(leaf.instance, (int, float)) \
+            and not isinstance(leaf.instance, bool):
+        return _number_message(leaf, text)
+    if leaf.validator == "enum" and isinstance(leaf.instance, str):
+        options = [str(o) for o in leaf.validator_value]
+        close = _close(leaf.instance, options)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{leaf.instance!r} is not one of {', '.join(options)}{hint}"
+    if leaf.validator == "pattern":
+        if "description" in leaf.schema:
+            return f"{leaf.instance!r} does not match: {leaf.schema['description']}"
+        return f"{leaf.instance!r} does not have the expected form"
+    return message
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 @dataclass
@@ -244,7 +312,7 @@ def parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployme
 
 def _located(schema: _Schema, doc, text: str, file: str, title: str, rule_message: bool = False) -> list[Problem]:
     problems = []
-    for path, message, at_key in schema.errors(doc):
+    for path, message, at_key in schema.errors(doc, text):
         line, col = yamlload.line_of(text, path, at_key)
         if rule_message:
             detail = schema.schema.get("description") or message
@@ -286,7 +354,7 @@ def _load_checked(data: bytes, file: str, schema_name: str):
         raise LoadError(file, "the file is empty", 1, 1)
     schema = _bundled_schema(schema_name)
     if not schema.is_valid(doc):
-        path, message, at_key = schema.errors(doc)[0]
+        path, message, at_key = schema.errors(doc, text)[0]
         line, col = yamlload.line_of(text, path, at_key)
         raise LoadError(file, message, line, col)
     return doc

@@ -85,6 +85,12 @@ def set_outputs(values: dict) -> None:
                 fh.write(f"{key}={text}\n")
 
 
+def labelled(label: str, text: str) -> str:
+    """``label: text``, unless the text already starts with that label (a decision's description
+    starts with "blocked:" or "error:"): never `blocked: blocked: ...`."""
+    return text if text.lower().startswith(label.lower() + ":") else f"{label}: {text}"
+
+
 def _md_cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ") if value not in (None, "") else "–"
 
@@ -96,14 +102,32 @@ def _model(m: dict | None) -> str:
     return text + (f" ({m['digest'][:19]}…)" if m.get("digest") else "")
 
 
+def _value(v) -> str:
+    if v is None:
+        return "(none)"
+    text = v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def describe_changes(changes: dict) -> tuple[str, str]:
+    """(from, to) for changed fields: `metrics.auc: 0.91`, `metrics.auc: 0.93`."""
+    return ("; ".join(f"{k}: {_value(b)}" for k, (b, _) in changes.items()),
+            "; ".join(f"{k}: {_value(a)}" for k, (_, a) in changes.items()))
+
+
+def changes_text(changes: dict) -> str:
+    """One line: `metrics.auc 0.91 -> 0.93; importance moderate -> low`."""
+    return "; ".join(f"{k} {_value(b)} -> {_value(a)}" for k, (b, a) in changes.items())
+
+
 def event_change(e: Event) -> tuple[str, str]:
-    """(from, to) as a person reads them."""
+    """(from, to) as a person reads them; a governance change is a file that changed (no from/to)."""
     if e.type == "governance":
-        return "policy at base", e.file
+        return describe_changes(e.changes) if e.changes else ("", "")
     if e.type == "change_importance":
         return e.importance_before, e.importance_after
     if e.type == "update":
-        return ", ".join(e.fields), ""
+        return describe_changes(e.changes) if e.changes else (", ".join(e.fields), "")
     return _model(e.model_before), _model(e.model_after)
 
 
@@ -143,7 +167,8 @@ class TextReporter(Reporter):
         self.write(f"change {plan.base[:12]}..{plan.head[:12]}: {len(plan.events)} event(s)")
         for e in plan.events:
             before, after = event_change(e)
-            arrow = f"{before} -> {after}" if after else before
+            arrow = (changes_text(e.changes) if e.type in ("update", "governance") and e.changes
+                     else f"{before} -> {after}" if after else before or "changed")
             need = "" if e.requires_approval else " (no approval required)"
             self.write(f"  {e.type:<17} {e.deployment or e.file:<28} {arrow}  [{e.level}]{need}")
         for p in plan.problems:
@@ -160,13 +185,13 @@ class TextReporter(Reporter):
         d = result.decision
         if result.plan is not None:
             self.plan(result.plan)
-        self.write(f"decision: {d.state}: {d.description}")
+        self.write(f"decision: {labelled(d.state, d.description)}")
         for a in d.approvals:
             self.write(f"  counted: @{a.login}")
         for i in d.ignored:
             self.write(f"  ignored: @{i.login} ({i.reason}: {i.detail})")
         for b in d.blocking:
-            self.write(f"  blocking: {b.reason}: {b.detail}")
+            self.write(f"  blocking: {labelled(b.reason, b.detail)}")
 
     def deploy_step(self, step) -> None:
         mark = "ok" if step.ok else "FAILED"
@@ -252,16 +277,31 @@ def plan_markdown(plan) -> str:
 
 def _deploy_rows(result) -> list[tuple]:
     pending = "refused" if result.violations else "dry run" if result.dry_run else "not applied"
-    return [(s.name, s.action.replace("_", " "), _model(s.before), _model(s.after),
-             pending if s.ok is None else "ok" if s.ok else "failed", s.message) for s in result.steps]
+    rows = []
+    for s in result.steps:
+        before, after = _model(s.before), _model(s.after)
+        if s.action == "update":  # the model stays: show what did change
+            before, after = describe_changes(s.changes) if s.changes else ("(unchanged: re-applied)", "")
+        elif s.changes:  # a new model, and other fields with it
+            more = describe_changes(s.changes)
+            before, after = f"{before}; {more[0]}", f"{after}; {more[1]}"
+        rows.append((s.name, s.action.replace("_", " "), before, after,
+                     pending if s.ok is None else "ok" if s.ok else "failed", s.message))
+    return rows
 
 
 def deploy_lines(result) -> list[str]:
     """One text line per change (a list, so that each value stays on its own line)."""
-    rows = _deploy_rows(result)
-    if not rows:
+    if not result.steps:
         return ["  nothing to do: the environment matches the registry"]
-    return [f"  {r[0]:<24} {r[1]:<14} {r[2]} -> {r[3]}  [{r[4]}]" for r in rows]
+    lines = []
+    for s, r in zip(result.steps, _deploy_rows(result)):
+        if s.action == "update":
+            what = changes_text(s.changes) if s.changes else "unchanged: re-applied"
+        else:
+            what = f"{_model(s.before)} -> {_model(s.after)}" + (f"; {changes_text(s.changes)}" if s.changes else "")
+        lines.append(f"  {r[0]:<24} {r[1]:<14} {what}  [{r[4]}]")
+    return lines
 
 
 def deploy_table(result, markdown: bool) -> str:
@@ -364,7 +404,7 @@ def gate_markdown(result) -> str:
         parts.append(f"- not counted: @{i.login} ({i.reason}: {i.detail})")
     missing = max(d.required - len(d.approvals), 0)
     if d.blocking:
-        parts += ["", "### Blocking", ""] + [f"- **{b.reason}**: {_md_cell(b.detail)}" for b in d.blocking]
+        parts += ["", "### Blocking", ""] + [f"- **{b.reason}**: {_md_cell(b.detail.removeprefix(b.reason + ': '))}" for b in d.blocking]
     elif missing:
         parts += ["", f"**Missing:** {missing} more approval(s) from {d.approvers}."]
     notes = getattr(result, "notes", None)

@@ -120,7 +120,13 @@ def _check_file(root: Path, rel: str, schemas: Schemas) -> tuple[list[Problem], 
 def _environment_names(tree: WorkTree, result: Validation) -> list[str] | None:
     try:
         data = tree.read(ENVIRONMENTS_FILE)
-        return [e.name for e in parse_environments(data)] if data is not None else None
+        if data is None:
+            return None
+        envs = parse_environments(data)
+        from .deploy.targets import environment_problems  # types from the installed plugins
+
+        result.problems += environment_problems(data, envs)
+        return [e.name for e in envs]
     except LoadError as err:
         result.problems.append(Problem.from_load_error(err, "invalid environments"))
         return None

@@ -118,7 +118,7 @@ def _refuse_aliases(text: str, file: str) -> None:
                 mark = event.start_mark
                 raise LoadError(file, "anchors and aliases are not allowed", mark.line + 1, mark.column + 1)
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
+        raise _yaml_error(exc, file, text) from None
     finally:
         loader.dispose()
 
@@ -144,19 +144,33 @@ def _refuse_deep_nesting(text: str, file: str) -> None:
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
+        raise _yaml_error(exc, file, text) from None
     finally:
         loader.dispose()
 
 
-def _yaml_error(exc: yaml.YAMLError, file: str) -> LoadError:
+def _yaml_error(exc: yaml.YAMLError, file: str, text: str = "") -> LoadError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     message = f"invalid YAML: {context + ', ' if context else ''}{problem}"
     if mark is None:
         return LoadError(file, message)
+    message = _plain_yaml_message(problem, mark, text) or message
     return LoadError(file, message, mark.line + 1, mark.column + 1)
+
+
+def _plain_yaml_message(problem: str, mark, text: str) -> str | None:
+    """libyaml's wording for the mistakes people make most, said as what to do."""
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    char = line[mark.column] if mark.column < len(line) else ""
+    if char == "\t" or "tab character" in problem:
+        return "invalid YAML: a tab; tabs are not allowed in YAML indentation, indent with spaces"
+    if "cannot start any token" in problem:
+        if char in "@`":
+            return f"invalid YAML: a value cannot start with {char!r} unquoted; quote it, e.g. owner: \"@acme/team\""
+    return None
 
 
 def decode(data: bytes, file: str) -> str:
@@ -181,7 +195,7 @@ def loads(data: bytes | str, file: str):
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
+        raise _yaml_error(exc, file, text) from None
     except RecursionError:
         raise LoadError(file, "document is nested too deeply") from None
     finally:

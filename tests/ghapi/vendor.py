@@ -49,6 +49,7 @@ ENDPOINTS = [
     ("/orgs/{org}/teams/{team_slug}/teams", "get", "200"),
     # rollback: a branch, a file change on it, a PR
     ("/repos/{owner}/{repo}/git/refs", "post", "201"),
+    ("/repos/{owner}/{repo}/git/refs/{ref}", "patch", "200"),
     ("/repos/{owner}/{repo}/contents/{path}", "put", "200"),
     ("/repos/{owner}/{repo}/pulls", "post", "201"),
     # timeout: open PRs, when the gate's status went pending, closing a PR

@@ -10,7 +10,7 @@ import subprocess
 
 import yaml
 
-from .targets import Change, Target, TargetError, write_atomically
+from .targets import STRING, Change, Target, TargetError, settings_schema, write_atomically
 
 DOMAIN = "foureyes.dev"
 _LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -62,6 +62,10 @@ def render(change: Change, settings: dict) -> dict:
 
 
 class KubernetesTarget(Target):
+    settings_schema = settings_schema(
+        {k: STRING for k in ("namespace", "model_format", "runtime", "context", "path", "kubectl")},
+        anyOf=[{"required": ["context"]}, {"required": ["path"]}])
+
     def apply(self, change: Change) -> str:
         namespace = str(self.settings.get("namespace", "default"))
         context = self.settings.get("context")

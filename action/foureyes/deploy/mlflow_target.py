@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 
-from .targets import Change, Target, TargetError
+from .targets import STRING, Change, Target, TargetError, settings_schema
 
 
 class MlflowTarget(Target):
+    settings_schema = settings_schema({k: STRING for k in ("tracking_uri", "registry_uri", "alias")})
+
     def __init__(self, settings: dict, root):
         super().__init__(settings, root)
         from mlflow import MlflowClient  # the extra is only needed where this target is configured

@@ -23,7 +23,7 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import gitrepo, yamlload
+from .. import gitrepo
 from ..errors import EvaluationError
 from ..plan import make_plan
 from ..policy import evaluate
@@ -262,12 +262,9 @@ class LocalLedger:
     def _entries(self) -> list[tuple[Path, dict]]:
         """The ledger's files, read once per run."""
         if self._loaded is None:
-            self._loaded = []
-            for path in sorted(self.directory.glob("*.yaml")) if self.directory.is_dir() else []:
-                doc = yamlload.load_file(path)
-                if not isinstance(doc, dict) or "base" not in doc or "head" not in doc:
-                    raise EvaluationError(f"{path}: a ledger entry needs base and head (and merge_commit once merged)")
-                self._loaded.append((path, doc))
+            from ..local import read_pr_files  # checks each file, its PR number included
+
+            self._loaded = read_pr_files(self.directory)
         return self._loaded
 
     def merged_prs_containing(self, commit: str) -> list[MergedPR]:
@@ -279,7 +276,7 @@ class LocalLedger:
                 continue  # still open
             base, head, merge = (gitrepo.resolve(self.root, str(doc[k])) for k in ("base", "head", "merge_commit"))
             facts_doc = {k: v for k, v in doc.items() if k not in self.META}
-            pr = MergedPR(int(doc.get("number", 0)), base, head, merge, str(doc.get("merged_at", "")),
+            pr = MergedPR(doc["number"], base, head, merge, str(doc.get("merged_at", "")),
                           lambda p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d),
                           str(doc.get("base_ref") or self.default_branch()))
             if commit == merge or commit in pr_commits(self.root, pr):
@@ -297,5 +294,5 @@ class LocalLedger:
                 continue
             base, head = gitrepo.resolve(self.root, str(doc["base"])), gitrepo.resolve(self.root, str(doc["head"]))
             fork = gitrepo.merge_base(self.root, base, head)
-            out[int(doc.get("number", 0))] = [c.path for c in gitrepo.changed(self.root, fork, head)]
+            out[doc["number"]] = [c.path for c in gitrepo.changed(self.root, fork, head)]
         return out

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import gitrepo
+from ..changes import field_changes
 from ..registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, ConfigError, Deployment, Environment, Problem, Schemas
 from ..registry import cross_check, deployment_file, is_deployment_file, layout_problem, parse_deployment
-from ..registry import parse_environments
+from ..registry import parse_environments, unknown_name
 from ..yamlload import LoadError
 from .provenance import Approval, Checker, Violation, commits_touching
 from .record import Entry, Record
-from .targets import Change, TargetError, load_target
+from .targets import Change, TargetError, check_settings, load_target
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Step:
     after: dict | None  # model after
     ok: bool | None = None  # None: not run (dry run)
     message: str = ""
+    changes: dict = field(default_factory=dict)  # every changed field: name -> (before, after)
 
 
 @dataclass
@@ -50,6 +52,7 @@ class DeployResult:
         return {
             "environment": self.environment, "commit": self.commit, "dry_run": self.dry_run, "ok": self.ok,
             "steps": [{"deployment": s.name, "action": s.action, "model": {"before": s.before, "after": s.after},
+                       "changes": {k: {"before": b, "after": a} for k, (b, a) in s.changes.items()},
                        "ok": s.ok, "message": s.message} for s in self.steps],
             "violations": [{"commit": v.commit, "subject": v.subject, "reason": v.reason} for v in self.violations],
             "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in self.problems],
@@ -67,7 +70,7 @@ def environment(root: Path, commit: str, name: str) -> tuple[Environment, list[E
     for env in envs:
         if env.name == name:
             return env, envs
-    raise ConfigError(f"no environment {name!r} in {ENVIRONMENTS_FILE} (known: {', '.join(e.name for e in envs)})")
+    raise ConfigError(unknown_name("environment", name, [e.name for e in envs], ENVIRONMENTS_FILE))
 
 
 def current_branch(root: Path) -> str:
@@ -107,9 +110,10 @@ def plan_steps(wanted: dict[str, Deployment], deployed: dict[str, Entry], retarg
         if entry is None:
             steps.append(Step(name, "create", None, dep.model))
         elif entry.data.get("model") != dep.model:
-            steps.append(Step(name, "replace_model", entry.model, dep.model))
+            steps.append(Step(name, "replace_model", entry.model, dep.model,
+                              changes=field_changes(entry.data, dep.data, skip=("model",))))
         elif entry.data != dep.data or entry.status != "success" or retarget:
-            steps.append(Step(name, "update", entry.model, dep.model))
+            steps.append(Step(name, "update", entry.model, dep.model, changes=field_changes(entry.data, dep.data)))
     for name in sorted(set(deployed) - set(wanted)):
         steps.append(Step(name, "delete", deployed[name].model, None))
     return steps
@@ -124,6 +128,7 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     default branch); without it, the default branch only."""
     head = gitrepo.resolve(root, commit)
     env, all_envs = environment(root, head, env_name)
+    check_settings(env.target, env.name)  # a typo in the target is a configuration error, found first
     result = DeployResult(env.name, head, dry_run=dry_run)
     wanted, result.problems = desired_state(root, head, env, all_envs)
     if result.problems:
@@ -132,6 +137,8 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     last_target = record.last_target(env.name)
     result.steps = plan_steps(wanted, deployed, retarget=last_target is not None and last_target != env.target)
     if only is not None:
+        for name in sorted(only - set(wanted) - set(deployed)):  # a typo must not read as "nothing to do"
+            raise ConfigError(unknown_name("deployment", name, [*wanted, *deployed], env.name))
         result.steps = [s for s in result.steps if s.name in only]
     if not result.steps:
         return result
@@ -143,15 +150,15 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     paths = [deployment_file(s.name) for s in result.steps] + [ENVIRONMENTS_FILE]
     commits = commits_touching(root, since, head, paths)
     approvals, result.violations = Checker(root, provenance_source, branch).check(commits)
+    if dry_run:  # a dry run changes nothing, the event log included: it only reports
+        return result
     if result.violations:
         for v in result.violations:
             record.add_event("provenance_violation", "failing", str(v), environment=env.name,
                              data={"commit": v.commit, "reason": v.reason})
         return result
-    if dry_run:
-        return result
 
-    target = load_target(env.target, root)
+    target = load_target(env.target, root, env.name)
     last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
     for step in result.steps:
         dep = wanted.get(step.name)

@@ -45,11 +45,17 @@ class Rollback:
     @property
     def body(self) -> str:
         pr = self.approval.get("pr")
-        by = ", ".join(f"@{a}" for a in self.approval.get("approvers") or []) or "(bootstrap)"
+        commit = str(self.approval.get("commit", ""))[:12]
+        approvers = ", ".join(f"@{a}" for a in self.approval.get("approvers") or [])
+        if pr:
+            how = f"approved in PR #{pr}" + (f" by {approvers}" if approvers else "") + f" (commit {commit})"
+        elif self.approval.get("status") == "bootstrap":
+            how = f"deployed from the bootstrap, before four-eyes approval applied (commit {commit})"
+        else:
+            how = "with no approval on record"
         return (f"Restores `{self.target['name']}` v{self.target['version']} for `{self.name}`, which served "
-                f"{self.environment} before, approved {'in PR #' + str(pr) if pr else 'at bootstrap'} by {by} "
-                f"(commit {str(self.approval.get('commit', ''))[:12]}).\n\nPrepared by `foureyes rollback`; "
-                f"it needs the same approvals as any model replacement.")
+                f"{self.environment} before, {how}. Its metrics come back with it.\n\nPrepared by `foureyes "
+                f"rollback`; it needs the same approvals as any model replacement.")
 
 
 def choose(history: list[dict], name: str, environment: str, current: dict, to_version: str | None) -> dict:
@@ -68,20 +74,87 @@ def choose(history: list[dict], name: str, environment: str, current: dict, to_v
     raise RollbackError(f"{name} has no earlier model in {environment} to return to")
 
 
-def replace_model_block(text: str, model: dict) -> str:
-    """Rewrite only the `model:` mapping of a deployment file, in block style."""
+def _scalar(value, old_node=None) -> str:
+    """A YAML scalar for ``value``: plain when the old one was plain and plain reads back the same,
+    else double-quoted (JSON strings are YAML); numbers and booleans plain."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    text = str(value)
+    if old_node is not None and not old_node.style and "\n" not in text:
+        try:
+            if loads(f"x: {text}\n", "<rollback>") == {"x": text}:
+                return text
+        except Exception:  # not safe as a plain scalar: quote it
+            pass
+    return json.dumps(text)
+
+
+def _flow(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in value.items()) + "}"
+    return _scalar(value)
+
+
+def _line_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The whole lines from ``start`` to ``end`` (a block's end already sits on the next line)."""
+    first = text.rfind("\n", 0, start) + 1
+    if end > 0 and text[end - 1] == "\n":
+        return first, end
+    nl = text.find("\n", end)
+    return first, len(text) if nl < 0 else nl + 1
+
+
+def rewrite_fields(text: str, new: dict) -> str:
+    """Set top-level fields to new values with the smallest edit: inside a block mapping only the
+    changed values are rewritten (every other line stays byte for byte); a flow mapping is rewritten
+    whole; None removes the field."""
     root = yaml.compose(text, Loader=StrictLoader)
-    for key, value in root.value if isinstance(root, yaml.MappingNode) else []:
-        if key.value == "model":
-            indent = " " * (key.start_mark.column + 2)
-            # JSON strings are YAML double-quoted scalars: every value stays a string
-            lines = [f"{key.value}:"] + [f"{indent}{k}: {json.dumps(str(model[k]))}"
-                                         for k in ("name", "version", "uri", "digest") if k in model]
-            start, end = key.start_mark.index, value.end_mark.index
-            block = "\n".join(lines)
-            rest = text[end:]
-            return text[:start] + block + ("" if rest.startswith("\n") else "\n") + rest
-    raise RollbackError("the deployment file has no model block")
+    doc = loads(text, "<rollback>") or {}
+    if not isinstance(root, yaml.MappingNode):
+        raise RollbackError("the deployment file is not a mapping")
+    top = {k.value: (k, v) for k, v in root.value}
+    edits: list[tuple[int, int, str]] = []
+    for name, value in new.items():
+        if doc.get(name) == value:
+            continue
+        if name not in top:
+            if value is not None:
+                edits.append((len(text), len(text), ("" if text.endswith("\n") else "\n") + f"{name}: {_flow(value)}\n"))
+            continue
+        key, node = top[name]
+        if value is None:
+            edits.append((*_line_span(text, key.start_mark.index, node.end_mark.index), ""))
+        elif isinstance(node, yaml.MappingNode) and not node.flow_style and isinstance(value, dict):
+            edits += _block_edits(text, node, doc[name] or {}, value)
+        else:
+            edits.append((node.start_mark.index, node.end_mark.index, _flow(value)))
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _block_edits(text: str, node, current: dict, value: dict) -> list[tuple[int, int, str]]:
+    edits = []
+    children = {k.value: (k, v) for k, v in node.value}
+    for k, (key, child) in children.items():
+        if k not in value:
+            edits.append((*_line_span(text, key.start_mark.index, child.end_mark.index), ""))
+        elif current.get(k) != value[k]:
+            edits.append((child.start_mark.index, child.end_mark.index, _scalar(value[k], child)))
+    added = [k for k in value if k not in children]
+    if added:
+        last_key, last = node.value[-1]
+        indent = " " * last_key.start_mark.column
+        at = last.end_mark.index
+        edits.append((at, at, "".join(f"\n{indent}{k}: {_scalar(value[k])}" for k in added)))
+    return edits
+
+
+def replace_model_block(text: str, model: dict, metrics=...) -> str:
+    """Restore a model (and, when given, its metrics) with the smallest change to the file."""
+    return rewrite_fields(text, {"model": model} if metrics is ... else {"model": model, "metrics": metrics})
 
 
 def prepare(root: Path, base_sha: str, name: str, environment: str, history: list[dict],
@@ -97,7 +170,7 @@ def prepare(root: Path, base_sha: str, name: str, environment: str, history: lis
     target = entry["data"]["model"]
     blob = gitrepo.git(root, "rev-parse", f"{base_sha}:{path}").decode().strip()
     return Rollback(name, environment, path, current, target, entry.get("approval", {}),
-                    replace_model_block(text, target), blob)
+                    replace_model_block(text, target, entry["data"].get("metrics")), blob)
 
 
 def commit_locally(root: Path, rollback: Rollback) -> str:
@@ -105,7 +178,7 @@ def commit_locally(root: Path, rollback: Rollback) -> str:
     git = gitrepo.git
     if git(root, "status", "--porcelain", "--", rollback.path).strip():
         raise RollbackError(f"{rollback.path} has uncommitted changes")
-    git(root, "checkout", "-q", "-b", rollback.branch)
+    git(root, "checkout", "-q", "-B", rollback.branch)  # a second run refreshes the branch
     try:
         (root / rollback.path).write_text(rollback.text, "utf-8")
         git(root, "add", "--", rollback.path)
@@ -116,8 +189,12 @@ def commit_locally(root: Path, rollback: Rollback) -> str:
 
 
 def open_pull_request(gh, repo_name: str, rollback: Rollback, base_branch: str, base_sha: str) -> str:
-    """A branch at the base commit, the file changed on it, and a PR: three API calls."""
+    """A branch at the base commit, the file changed on it, and a PR: three API calls. A second run
+    refreshes the branch (force-moved back to the base, the change committed again) and reuses the
+    PR that is already open for it."""
     import base64
+
+    from github import GithubException
 
     from ..errors import EvaluationError
     from ..github.client import api_errors, describe
@@ -125,12 +202,29 @@ def open_pull_request(gh, repo_name: str, rollback: Rollback, base_branch: str, 
     repo = f"/repos/{repo_name}"
     req = gh.requester
     try:
-        req.requestJsonAndCheck("POST", f"{repo}/git/refs", input={"ref": f"refs/heads/{rollback.branch}", "sha": base_sha})
+        try:
+            req.requestJsonAndCheck("POST", f"{repo}/git/refs", input={"ref": f"refs/heads/{rollback.branch}", "sha": base_sha})
+        except GithubException as exc:
+            if exc.status != 422:  # 422: "Reference already exists" (POST /repos/{owner}/{repo}/git/refs)
+                raise
+            # https://docs.github.com/rest/git/refs#update-a-reference: force moves it back to the base
+            req.requestJsonAndCheck("PATCH", f"{repo}/git/refs/heads/{rollback.branch}",
+                                    input={"sha": base_sha, "force": True})
         req.requestJsonAndCheck("PUT", f"{repo}/contents/{rollback.path}", input={
             "message": rollback.title, "branch": rollback.branch, "sha": rollback.blob_sha,
             "content": base64.b64encode(rollback.text.encode()).decode()})
-        _, pr = req.requestJsonAndCheck("POST", f"{repo}/pulls", input={
-            "title": rollback.title, "head": rollback.branch, "base": base_branch, "body": rollback.body})
+        try:
+            _, pr = req.requestJsonAndCheck("POST", f"{repo}/pulls", input={
+                "title": rollback.title, "head": rollback.branch, "base": base_branch, "body": rollback.body})
+        except GithubException as exc:
+            if exc.status != 422:  # 422: a pull request already exists for this head (POST .../pulls)
+                raise
+            owner = repo_name.split("/")[0]
+            _, open_prs = req.requestJsonAndCheck("GET", f"{repo}/pulls", parameters={
+                "head": f"{owner}:{rollback.branch}", "base": base_branch, "state": "open"})
+            if not open_prs:
+                raise
+            pr = open_prs[0]
     except api_errors() as exc:
         raise EvaluationError(describe(exc)) from None
     return pr["html_url"]
