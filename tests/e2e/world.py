@@ -37,6 +37,7 @@ class World:
         self.comments: dict[int, list[dict]] = {}
         self.deployments: list[dict] = []
         self.deployment_statuses: dict[int, list[dict]] = {}
+        self.deployment_tokens: dict[int, dict | None] = {}   # deployment id -> permissions of its creator
         self.commit_pulls: dict[str, list[dict]] = {}
         self.broken: set[str] = set()   # templates that answer 500
         self.run_artifacts: dict[int, list[tuple[int, str, Path]]] = {}
@@ -246,7 +247,10 @@ class World:
                     statuses_url=f"{base}/statuses/{head_sha}", user=author)
         item["base"].update(sha=base_sha, ref="main")
         item["head"].update(sha=head_sha, ref="change")
-        self.commit_pulls.setdefault(merge_sha, []).append(item)
+        # GitHub lists a PR for its merge commit and for each commit the PR brought
+        # (https://docs.github.com/rest/commits/commits#list-pull-requests-associated-with-a-commit)
+        for sha in {merge_sha, head_sha}:
+            self.commit_pulls.setdefault(sha, []).append(item)
 
     def get_commit_pulls(self, call, owner, repo, commit_sha):
         return 200, self.commit_pulls.get(commit_sha, [])
@@ -267,7 +271,13 @@ class World:
                  statuses_url=f"{self.api}/repos/{REPO}/deployments/{n}/statuses")
         self.deployments.append(d)
         self.deployment_statuses[n] = []
+        self.deployment_tokens[n] = self.token_permissions(call)
         return 201, d
+
+    def recorded(self, environment: str, task: str) -> list[tuple[dict, list[str]]]:
+        """Deployments of ``task`` in ``environment`` (oldest first), each with its status states."""
+        return [(d, [st["state"] for st in self.deployment_statuses[d["id"]]]) for d in self.deployments
+                if d["environment"] == environment and d["task"] == task]
 
     def list_deployment_statuses(self, call, owner, repo, deployment_id):
         items = list(reversed(self.deployment_statuses.get(int(deployment_id), [])))
@@ -371,4 +381,17 @@ def workflow_run_event(run_id: int, head_sha: str, pull_requests: list | None = 
                               status="completed", name="foureyes review relay", head_branch=head_branch,
                               pull_requests=pull_requests or [])
     _ours(ev)
+    return ev
+
+
+def push_event(ref: str, before: str, after: str, created: bool = False) -> dict:
+    """push (a branch) from GitHub's webhook examples, for our repository."""
+    examples = json.loads((Path(__file__).parents[1] / "ghapi" / "webhook-push.json").read_text())["examples"]
+    ev = json.loads(json.dumps(next(e for e in examples if e["ref"].startswith("refs/heads/"))))
+    ev.update(ref=ref, before=before, after=after, created=created, deleted=False, forced=False, base_ref=None,
+              compare=f"https://github.com/{REPO}/compare/{before[:12]}...{after[:12]}")
+    ev["head_commit"].update(id=after, tree_id=after)
+    ev["commits"] = [dict(ev["commits"][0], id=after)] if ev["commits"] else []
+    ev["repository"].update(full_name=REPO, name=NAME, default_branch="main", master_branch="main")
+    ev["repository"]["owner"].update(login=OWNER, name=OWNER)
     return ev

@@ -69,7 +69,7 @@ ENDPOINTS = [
 ]
 ERROR_SCHEMA = "basic-error"
 WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed"),
-            "workflow_run": ("completed",)}
+            "workflow_run": ("completed",), "push": (None,)}  # a push event has no `action`
 
 
 def refs(node, found: set[str]) -> None:

@@ -141,6 +141,8 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
             raise ConfigError(unknown_name("deployment", name, [*wanted, *deployed], env.name))
         result.steps = [s for s in result.steps if s.name in only]
     if not result.steps:
+        if only is None and not dry_run:
+            _record_in_sync(record, env, head, last_target)
         return result
 
     # provenance: every commit since the last complete deploy that touched what is about to change
@@ -182,6 +184,13 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     if result.ok and only is None:
         record.set_last_commit(env.name, head, env.target)
     return result
+
+
+def _record_in_sync(record: Record, env: Environment, head: str, last_target: dict | None) -> None:
+    """Nothing left to apply: ENV matches ``head`` (the matrix jobs applied it, or nothing changed), so
+    the next deploy re-checks only the commits after it. Recorded once per commit and target."""
+    if record.last_commit(env.name) != head or last_target != env.target:
+        record.set_last_commit(env.name, head, env.target)
 
 
 def _is_ancestor(root: Path, a: str, b: str) -> bool:

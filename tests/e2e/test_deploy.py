@@ -1,0 +1,161 @@
+"""foureyes-deploy.yml on push, run by a real runner (act) against the GitHub stand-in: the plan job
+re-checks provenance and fans out a matrix, each matrix job deploys one deployment and records it as
+a GitHub deployment with the App's token, and the converging job records the environment as in sync
+at the pushed commit (finding 13). A push that changes no deployment runs green with the matrix
+skipped (finding 2); a direct push is refused, naming the commit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from foureyes.deploy.github_record import SYNC_TASK, GitHubRecord
+from foureyes.deploy.provenance import LocalLedger
+from foureyes.deploy.reconcile import deploy
+
+from .harness import RemoteRepo
+from .test_gate import app_settings
+from .world import ALICE, DANA, World, push_event
+
+DEP = "registry/deployments/churn-predictor.yaml"   # importance moderate: one approval; staging + production
+
+
+class _Requester:
+    """PyGithub's requester, answered by the stand-in in-process (same routes, same validation)."""
+
+    def __init__(self, standin, token: str):
+        self.standin, self.token = standin, token
+
+    def requestJsonAndCheck(self, method, url, parameters=None, input=None):
+        query = {k: str(v) for k, v in (parameters or {}).items()}
+        raw = json.dumps(input).encode() if input is not None else b""
+        status, body = self.standin.rest(method, url, query, raw, {"Authorization": f"token {self.token}"})
+        assert status < 300, (method, url, status, body)
+        return {}, body
+
+
+class _GitHub:
+    def __init__(self, standin):
+        self.requester = _Requester(standin, standin.issue_token({"deployments": "write"}))
+
+
+def deployed_earlier(standin, repo: RemoteRepo, environment: str, tmp_path: Path) -> None:
+    """An earlier run deployed ENV at the bootstrap commit: its GitHub deploy record and sync."""
+    record = GitHubRecord(_GitHub(standin), "acme/models", tmp_path / f"seed-{environment}.sqlite")
+    try:
+        result = deploy(repo.root, environment, record, LocalLedger(repo.root, tmp_path / "no-prs"),
+                        commit=repo.sha("main"))
+    finally:
+        record.close()
+    assert result.ok and result.steps, result
+
+
+def bump(repo: RemoteRepo) -> None:
+    text = (repo.root / DEP).read_text()
+    old = next(line for line in text.splitlines() if line.strip().startswith("version:"))
+    repo.replace(DEP, old, old.replace(old.split(":", 1)[1].strip(), '"999"'))
+
+
+def merge_approved_change(repo: RemoteRepo, world: World, number: int = 7) -> tuple[str, str]:
+    """PR #7 (Dana's new churn-predictor version, approved by Alice) merged into main."""
+    base = repo.sha("main")
+    repo.git("checkout", "-q", "-b", "change")
+    bump(repo)
+    head = repo.commit("churn-predictor: new model version")
+    repo.git("checkout", "-q", "main")
+    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
+             "-m", f"Merge pull request #{number} from acme/change", "change")
+    merge = repo.sha()
+    repo.push("main")
+    world.merged(number, DANA, base, head, merge, [ALICE])
+    return base, merge
+
+
+def run_deploy(act, standin, repo, payload):
+    secrets, variables = app_settings(standin)
+    return act.run(repo, "foureyes-deploy.yml", "push", payload, secrets=secrets, variables=variables)
+
+
+def test_an_approved_change_on_main_is_deployed_recorded_and_the_environment_synced(act, standin, tmp_path):
+    world = World(standin)
+    repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
+    deployed_earlier(standin, repo, "staging", tmp_path)
+    base, merge = merge_approved_change(repo, world)
+
+    result = run_deploy(act, standin, repo, push_event("refs/heads/main", base, merge))
+
+    assert result.returncode == 0, result.output[-6000:]
+    assert not standin.failures, standin.failures
+    records = world.recorded("staging", "deploy:churn-predictor")
+    shipped = [(d, states) for d, states in records if d["sha"] == merge]
+    assert len(shipped) == 1, records                       # once: the converge job found nothing left
+    d, states = shipped[0]
+    assert states == ["in_progress", "success"]
+    assert d["payload"]["model"]["version"] == "999"
+    assert d["payload"]["approval"]["pr"] == 7 and d["payload"]["approval"]["approvers"] == ["alice"]
+    assert world.deployment_tokens[d["id"]]["deployments"] == "write"   # the App's token wrote it
+    # finding 13: the converge job, with nothing left to apply, records the environment in sync at the push
+    syncs = world.recorded("staging", SYNC_TASK)
+    assert [s["sha"] for s, states in syncs if states == ["success"]][-1] == merge
+    assert world.deployment_tokens[syncs[-1][0]["id"]]["deployments"] == "write"
+    assert not world.recorded("production", "deploy:churn-predictor")
+
+
+def test_a_push_changing_no_deployment_runs_green_with_the_matrix_skipped(act, standin, tmp_path):
+    world = World(standin)
+    repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
+    deployed_earlier(standin, repo, "staging", tmp_path)
+    before = repo.sha()
+    repo.write("docs/notes.md", "How we deploy.\n")
+    after = repo.commit("docs: how we deploy", "Mo Admin <mo@acme.example>")
+    repo.push("main")
+    shipped_before = len(world.deployments)
+
+    result = run_deploy(act, standin, repo, push_event("refs/heads/main", before, after))
+
+    assert result.returncode == 0, result.output[-6000:]
+    assert "Matrix must define at least one vector" not in result.output
+    assert "[foureyes deploy/plan the deploy]" in result.output
+    assert "[foureyes deploy/deploy" not in result.output        # the matrix job is skipped, not failed
+    assert "[foureyes deploy/converge and record] 🏁  Job succeeded" in result.output
+    assert not standin.failures, standin.failures
+    new = world.deployments[shipped_before:]
+    assert [d["task"] for d in new] == [SYNC_TASK] and new[0]["sha"] == after   # in sync, nothing shipped
+
+
+def test_a_new_release_branch_deploys_to_production(act, standin, tmp_path):
+    world = World(standin)
+    repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
+    deployed_earlier(standin, repo, "production", tmp_path)
+    _, merge = merge_approved_change(repo, world)
+    repo.git("checkout", "-q", "-b", "release/2026.11")
+    repo.push("release/2026.11")
+
+    result = run_deploy(act, standin, repo, push_event("refs/heads/release/2026.11", "0" * 40, merge, created=True))
+
+    assert result.returncode == 0, result.output[-6000:]
+    assert not standin.failures, standin.failures
+    shipped = [(d, states) for d, states in world.recorded("production", "deploy:churn-predictor")
+               if d["sha"] == merge]
+    assert len(shipped) == 1 and shipped[0][1] == ["in_progress", "success"]
+    assert shipped[0][0]["payload"]["approval"]["pr"] == 7
+    assert [s["sha"] for s, _ in world.recorded("production", SYNC_TASK)][-1] == merge
+    assert not world.recorded("staging", "deploy:churn-predictor")
+
+
+def test_an_unapproved_direct_push_is_refused_naming_the_commit(act, standin, tmp_path):
+    world = World(standin)
+    repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
+    deployed_earlier(standin, repo, "staging", tmp_path)
+    before = repo.sha()
+    bump(repo)
+    pushed = repo.commit("churn-predictor: quick fix", "Mallory <mallory@acme.example>")
+    repo.push("main")
+    shipped_before = len(world.deployments)
+
+    result = run_deploy(act, standin, repo, push_event("refs/heads/main", before, pushed))
+
+    assert result.returncode != 0
+    assert f"commit {pushed[:12]}" in result.output and "direct push" in result.output
+    assert not standin.failures, standin.failures
+    assert world.deployments[shipped_before:] == []       # nothing deployed, the sync stays where it was
