@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from openapi_schema_validator import OAS30Validator
 
@@ -195,6 +195,7 @@ class StandIn:
             call.status = 404
             return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
         template, params = match
+        params = {k: unquote(v) for k, v in params.items()}  # a path parameter arrives percent-encoded (`%5Bbot%5D`)
         spec = SLICE["paths"][template][method.lower()]
         request_schema = spec.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
         if request_schema is not None and body is not None:

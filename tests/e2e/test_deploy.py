@@ -15,7 +15,7 @@ from foureyes.deploy.reconcile import deploy
 
 from .harness import RemoteRepo
 from .test_gate import app_settings
-from .world import ALICE, DANA, World, push_event
+from .world import ALICE, APP_BOT, DANA, World, push_event
 
 DEP = "registry/deployments/churn-predictor.yaml"   # importance moderate: one approval; staging + production
 
@@ -41,7 +41,7 @@ class _GitHub:
 
 def deployed_earlier(standin, repo: RemoteRepo, environment: str, tmp_path: Path) -> None:
     """An earlier run deployed ENV at the bootstrap commit: its GitHub deploy record and sync."""
-    record = GitHubRecord(_GitHub(standin), "acme/models", tmp_path / f"seed-{environment}.sqlite")
+    record = GitHubRecord(_GitHub(standin), "acme/models", tmp_path / f"seed-{environment}.sqlite", APP_BOT["id"])
     try:
         result = deploy(repo.root, environment, record, LocalLedger(repo.root, tmp_path / "no-prs"),
                         commit=repo.sha("main"))

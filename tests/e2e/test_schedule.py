@@ -62,6 +62,6 @@ def test_the_inventory_page_shows_a_direct_push_as_unapproved(act, standin, tmp_
 
 def inventory_rows(page: str) -> dict[str, str]:
     """deployment -> the status the page shows for it (each row carries data-status)."""
-    rows = re.findall(r'<tr data-importance="[^"]*" data-status="([^"]*)"><td><strong>([^<]+)</strong>', page)
+    rows = re.findall(r'<tr data-importance="[^"]*" data-status="([^"]*)"[^>]*><td><strong>([^<]+)</strong>', page)
     assert rows, page[:2000]
     return {name: status for status, name in rows}

@@ -23,6 +23,12 @@ DANA = user("dana", 101)
 ALICE = user("alice", 102)
 BOB = user("bob", 103)
 MALLORY = user("mallory", 104)
+# foureyes' App: its installation tokens act as its bot account `<slug>[bot]`
+# (https://docs.github.com/apps/creating-github-apps/about-creating-github-apps/about-creating-github-apps)
+APP_SLUG = "foureyes-app"
+APP_BOT = user(f"{APP_SLUG}[bot]", 900, "Bot")
+# anyone else with write access (a PAT or a PR branch's GITHUB_TOKEN) writing to the same API
+WRITER = user("github-actions[bot]", 41898282, "Bot")
 
 
 class World:
@@ -46,6 +52,7 @@ class World:
         r[("POST", "/app/installations/{installation_id}/access_tokens")] = self.access_token
         r[("DELETE", "/installation/token")] = lambda call: (204, None)
         r[("GET", "/repos/{owner}/{repo}")] = self.repository
+        r[("GET", "/users/{username}")] = self.get_user
         r[("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")] = self.get_pull
         r[("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits")] = self.get_pull_commits
         r[("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")] = self.get_reviews
@@ -81,7 +88,7 @@ class World:
         if (owner, repo) != (OWNER, NAME):
             raise Reply(404, "Not Found")
         body = example("installation")
-        body.update(id=self.s.installation_id, app_id=1, client_id=claims["iss"],
+        body.update(id=self.s.installation_id, app_id=1, client_id=claims["iss"], app_slug=APP_SLUG,
                     access_tokens_url=f"{self.api}/app/installations/{self.s.installation_id}/access_tokens")
         body["account"].update(login=OWNER)
         return 200, body
@@ -112,6 +119,20 @@ class World:
 
     def token_permissions(self, call) -> dict | None:
         return self.s.tokens.get(call.token)
+
+    def actor(self, call) -> dict:
+        """Who a write is credited to: the App's bot for its installation tokens, else another writer."""
+        return APP_BOT if call.token in self.s.tokens else WRITER
+
+    def get_user(self, call, username):
+        known = {u["login"].lower(): u for u in (APP_BOT, WRITER, DANA, ALICE, BOB, MALLORY)}
+        found = known.get(username.lower())
+        if found is None:
+            raise Reply(404, "Not Found")
+        body = example("public-user-default-response")
+        body.update({k: found[k] for k in ("login", "id", "type", "node_id", "avatar_url") if k in found})
+        body["user_view_type"] = "public"  # GitHub now sends it (the schema discriminates on it); the example predates it
+        return 200, body
 
     def repository(self, call, owner, repo):
         body = example("full-repository-default-response")
@@ -213,7 +234,7 @@ class World:
     def post_comment(self, call, owner, repo, issue_number):
         items = self.comments.setdefault(int(issue_number), [])
         body = example("issue-comment")
-        body.update(id=500 + len(items), body=call.body["body"], user=user("foureyes-app[bot]", 900, "Bot"),
+        body.update(id=500 + len(items), body=call.body["body"], user=self.actor(call),
                     url=f"{self.api}/repos/{REPO}/issues/comments/{500 + len(items)}")
         items.append(body)
         return 201, body
@@ -268,7 +289,7 @@ class World:
         d.update(id=n, node_id=f"DE_{n}", sha=sent["ref"], ref=sent["ref"], task=sent.get("task", "deploy"),
                  payload=sent.get("payload", {}), environment=sent.get("environment", "production"),
                  description=sent.get("description"), url=f"{self.api}/repos/{REPO}/deployments/{n}",
-                 statuses_url=f"{self.api}/repos/{REPO}/deployments/{n}/statuses")
+                 statuses_url=f"{self.api}/repos/{REPO}/deployments/{n}/statuses", creator=self.actor(call))
         self.deployments.append(d)
         self.deployment_statuses[n] = []
         self.deployment_tokens[n] = self.token_permissions(call)
@@ -288,7 +309,7 @@ class World:
         st = example("deployment-status")
         st.update(id=1000 + sum(map(len, self.deployment_statuses.values())), state=call.body["state"],
                   description=call.body.get("description", ""),
-                  deployment_url=f"{self.api}/repos/{REPO}/deployments/{n}")
+                  deployment_url=f"{self.api}/repos/{REPO}/deployments/{n}", creator=self.actor(call))
         self.deployment_statuses[n].append(st)
         return 201, st
 
