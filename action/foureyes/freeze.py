@@ -462,7 +462,7 @@ def listing(freezes: Freezes, now: datetime, environment: str | None = None, lev
     envs = {environment} if environment else None
     in_force = freezes.in_force(now, envs, level)
     until, at_least = freezes.until(now, envs, level) if in_force else (None, False)
-    return {"now": _iso(now), "environment": environment, "importance": level,
+    return {"now": _iso(now.replace(microsecond=0)), "environment": environment, "importance": level,
             "frozen": bool(in_force), "until": _iso(until) if in_force else None, "at_least": at_least,
             "in_force": [o.to_json() for o in in_force],
             "next": [o.to_json() for o in freezes.upcoming(now, count, envs, level)],
