@@ -28,6 +28,9 @@ def test_demo_runs_offline_and_shows_the_loop(tmp_path, cli, monkeypatch):
 
 
 STATEMENTS = (
+    "Production is frozen until the incident entry is removed; staging is not.",
+    'Held: the status says "blocked: frozen until the incident freeze is lifted (INC-2041)',
+    "Pending: break-glass (INC-2041): 2 of 3 approvals from @acme/mlops-admins (critical).",
     "The lowered importance is judged at the old, higher level (moderate); the change as a whole needs 2 approvals "
     "because fraud-scorer is critical.",
     "Pending: Dana's own approval never counts; Alice's is one of 2.",
@@ -64,12 +67,16 @@ def test_every_statement_of_the_demo_is_checked_and_true(tmp_path, cli, monkeypa
     types = {t for (t,) in db.execute("SELECT type FROM events")}
     assert {"gate", "deploy", "provenance_violation", "timeout"} <= types
     gate_events = [m for (m,) in db.execute("SELECT message FROM events WHERE type = 'gate' ORDER BY id")]
-    assert [m.split(":")[1].strip() for m in gate_events] == ["pending", "pending", "approved"]
+    assert [m.split(":")[1].strip() for m in gate_events] == ["pending", "pending", "approved",
+                                                              "blocked", "pending", "approved"]  # #45 in a freeze
+    glass = [m for (m,) in db.execute("SELECT message FROM events WHERE type = 'break_glass' ORDER BY id")]
+    assert len(glass) == 2 and "PR #45" in glass[-1] and "3 approvals required, 3 counted" in glass[-1]
     served = json.loads((root / ".foureyes" / "serving" / "production" / "fraud-scorer.json").read_text())
     entry = db.execute("SELECT updated_at FROM current WHERE environment = 'production' AND name = 'fraud-scorer'").fetchone()
     assert served["approval"]["approved_at"] <= entry[0]  # approved before it was deployed
-    head = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%s", "main"], capture_output=True, text=True)
+    head = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%s", "main~1"], capture_output=True, text=True)
     assert head.stdout.strip() == "Merge pull request #42 from acme/change"  # the hotfix is gone, as said
+    assert "INC-2041" in (root / "policies" / "freeze.yaml").read_text()  # then the incident freeze (#44)
     assert "credit-limit-lgbm v8" in (root / ".foureyes" / "prs" / "43.yaml").read_text()  # #43 has its own story
     assert "fraud-xgb" not in (root / ".foureyes" / "prs" / "43.yaml").read_text()
 

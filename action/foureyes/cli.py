@@ -25,6 +25,25 @@ MATRIX_FORMAT = click.option(
 )
 
 
+def _now(text: str | None):
+    """--now: the instant freeze windows are judged at (tests, what-ifs); default the clock."""
+    from datetime import datetime, timezone
+
+    if not text:
+        return datetime.now(timezone.utc)
+    from .freeze import parse_now
+
+    try:
+        return parse_now(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected an ISO 8601 time such as 2026-12-24T18:00:00Z",
+                                 param_hint="--now") from None
+
+
+NOW = click.option("--now", "now_text", metavar="TIME",
+                   help="Judge freeze windows at this ISO 8601 time (default: now).")
+
+
 def fail_closed(func):
     """Known errors become a one-line message and exit 2; an unexpected one too, never a traceback."""
 
@@ -173,9 +192,10 @@ def demo(directory: str | None) -> None:
                    "default: github-actions[bot], the GITHUB_TOKEN's identity).")
 @click.option("--publish/--no-publish", default=True, show_default=True,
               help="On GitHub: set the status, the sticky comment and review requests.")
+@NOW
 @FORMAT
 @fail_closed
-def gate(repo_name, number, token, local_file, base, head, app_slug, publish, fmt) -> None:
+def gate(repo_name, number, token, local_file, base, head, app_slug, publish, now_text, fmt) -> None:
     """Decide whether a PR has the approvals its change needs.
 
     Exit 0 approved, 1 pending or blocked, 2 error (never approved by mistake).
@@ -190,7 +210,7 @@ def gate(repo_name, number, token, local_file, base, head, app_slug, publish, fm
     if local_file:
         if not base:
             raise click.UsageError("--local needs --base")
-        result = decide_local(root, Path(local_file), base, head)
+        result = decide_local(root, Path(local_file), base, head, now=_now(now_text))
     else:
         event = {}
         if os.environ.get("GITHUB_EVENT_PATH"):
@@ -204,7 +224,7 @@ def gate(repo_name, number, token, local_file, base, head, app_slug, publish, fm
         if not repo_name or not number:
             raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
         result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn,
-                                  token=token, app_slug=app_slug)
+                                  token=token, app_slug=app_slug, now=_now(now_text))
     from .gate import record_decision
 
     record = _local_record(root, None)
@@ -244,6 +264,32 @@ def _warn(message: str) -> None:
     click.echo(annotation("warning", message, title="foureyes") if in_actions else f"warning: {message}", err=True)
 
 
+@main.command(name="freeze")
+@NOW
+@click.option("--env", "env_name", help="Only windows that freeze this environment.")
+@click.option("--importance", type=click.Choice(["critical", "high", "moderate", "low"]),
+              help="Only windows that freeze this importance level.")
+@click.option("--ref", help="Read the policy and policies/freeze.yaml at this ref (default: the working tree).")
+@click.option("--next", "count", type=click.IntRange(0, 100), default=5, show_default=True,
+              help="How many upcoming windows to list.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@fail_closed
+def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
+    """List the freeze windows in force and the next ones (policy windows and incident freezes)."""
+    import json
+
+    from . import freeze
+    from .gitrepo import GitTree, WorkTree, resolve
+
+    root = repo_root()
+    now = _now(now_text)
+    tree = GitTree(root, resolve(root, ref)) if ref else WorkTree(root)
+    if env_name:
+        _check_names(root, env_name, ref=ref or "HEAD")
+    data = freeze.listing(freeze.load(tree), now, env_name, importance, count)
+    click.echo(json.dumps(data, indent=2) if fmt == "json" else freeze.listing_text(data))
+
+
 @main.command()
 @click.option("--check", is_flag=True, help="Exit 1 if .github/CODEOWNERS differs from the policy.")
 @fail_closed
@@ -267,9 +313,10 @@ def codeowners(check: bool) -> None:
 @click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="Check provenance on GitHub (default in Actions).")
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
 @click.option("--only", "only", multiple=True, help="Apply only this deployment (repeatable): one matrix job each.")
+@NOW
 @MATRIX_FORMAT
 @fail_closed
-def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, fmt) -> None:
+def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, now_text, fmt) -> None:
     """Reconcile ENV with the registry at HEAD, after re-checking every change's approval."""
     import os
 
@@ -290,7 +337,7 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, fmt) 
     with open_record(root, record_path, repo_name if on_github and not record_path else None, token) as rec:
         source = provenance_source(root, Path(ledger), repo_name if on_github else None, token)
         result = run_deploy(root, env_name, rec, source, dry_run=dry_run, progress=out.deploy_step,
-                            only=set(only) if only else None, branch=branch)
+                            only=set(only) if only else None, branch=branch, now=_now(now_text))
         notify_deploy(root, result, rec, warn=_warn)
     out.deploy(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)

@@ -121,6 +121,7 @@ def run(directory: Path | None) -> int:
         gate_demo(root, out)
         promotion_demo(root, out)
         governance_demo(root, out)
+        freeze_demo(root, out)
     except DemoError as exc:
         click.echo(f"\ndemo: this statement did not hold, so the demo stops here: {exc}", err=True)
         return 1
@@ -358,3 +359,81 @@ def governance_demo(root: Path, out) -> None:
     record.close()
     claim("\nGate decisions, deploys, the refused hotfix and the timeout reminder are all in the log.",
           {"gate", "deploy", "provenance_violation", "timeout"} <= {e["type"] for e in logged})
+
+
+INCIDENT = """\
+# yaml-language-server: $schema=freeze.schema.json
+freezes:
+  - name: INC-2041
+    reason: card payments outage; no model changes in production until the root cause is fixed
+    declared_by: "@mo"
+    environments: [production]
+    importance: [critical, high]
+"""
+
+
+def freeze_demo(root: Path, out) -> None:
+    from datetime import datetime, timezone
+
+    from . import freeze
+    from .deploy.record import DEFAULT_PATH, SqliteRecord
+    from .gate import decide, record_decision
+    from .local import load_local_facts
+
+    now = datetime.now(timezone.utc)
+    say("An incident: Mo, the platform lead, freezes production for critical and high deployments. "
+        "His PR #44 adds INC-2041 to policies/freeze.yaml (a governance change, approved like any other):")
+    gitrepo.git(root, "checkout", "-q", "-b", "incident", "main")
+    (root / "policies" / "freeze.yaml").write_text(INCIDENT, "utf-8")
+    commit_all(root, "INC-2041: freeze production", "Mo Admin <mo@acme.example>")
+    gitrepo.git(root, "checkout", "-q", "main")
+    gitrepo.git(root, "-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
+                "-m", "Merge pull request #44 from acme/incident", "incident")
+    click.echo("$ foureyes freeze --env production")
+    listed = freeze.listing(freeze.load(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))), now, "production")
+    click.echo(freeze.listing_text(listed))
+    claim("\nProduction is frozen until the incident entry is removed; staging is not.",
+          listed["frozen"] and listed["until"] is None
+          and not freeze.listing(freeze.load(gitrepo.GitTree(root, "main")), now, "staging")["frozen"])
+
+    say("Dana's PR #45 moves fraud-scorer (critical, served in production) to v14; Alice and Bob approve:")
+    gitrepo.git(root, "checkout", "-q", "-b", "fraud-v14", "main")
+    edit(root / "registry" / "deployments" / "fraud-scorer.yaml", 'version: "13"', 'version: "14"')
+    edit(root / "registry" / "deployments" / "fraud-scorer.yaml", "models:/fraud-xgb/13", "models:/fraud-xgb/14")
+    commit_all(root, "fraud-scorer: serve fraud-xgb v14 (fixes the outage's false declines)")
+    gitrepo.git(root, "checkout", "-q", "main")
+
+    def gate(reviews: list[str], labels: str = ""):
+        facts_file = write_facts(root, reviews, labels, path=root / ".foureyes" / "pr-45.yaml",
+                                 body="Serve fraud-xgb v14: it stops the false declines behind INC-2041.")
+        click.echo(f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head fraud-v14")
+        result = decide(root, lambda: load_local_facts(facts_file, root, "main", gitrepo.resolve(root, "fraud-v14")),
+                        now=now)
+        record = SqliteRecord(root / DEFAULT_PATH)
+        try:
+            record_decision(record, result)
+        finally:
+            record.close()
+        out.gate(result)
+        return result
+
+    result = gate(APPROVED)
+    claim(f"\nHeld: the status says \"{result.decision.description}\".",
+          result.decision.state == "blocked" and result.decision.blocking[0].reason == "freeze"
+          and "INC-2041" in result.decision.description)
+
+    say("The fix cannot wait: Mo labels the PR break-glass. The policy asks for one more approval, "
+        "counted by the same four-eyes rule:")
+    result = gate(APPROVED, "labels: [break-glass]\n")
+    claim(f"\n{result.decision.state.capitalize()}: {result.decision.description}.",
+          result.decision.state == "pending" and result.decision.required == 3 and len(result.decision.approvals) == 2)
+    say("Mo, an admin who did not touch the change, approves as the third pair of eyes:")
+    result = gate(APPROVED + ["{user: mo, state: APPROVED, commit: head}"], "labels: [break-glass]\n")
+    record = SqliteRecord(root / DEFAULT_PATH)
+    try:
+        logged = [m for (m,) in record.db.execute("SELECT message FROM events WHERE type = 'break_glass'")]
+    finally:
+        record.close()
+    claim(f"\nApproved through the freeze with break-glass; the event log says so: {logged[-1] if logged else ''}",
+          result.decision.state == "approved" and len(result.decision.approvals) == 3
+          and any("PR #45" in m and "INC-2041" in m for m in logged))

@@ -74,11 +74,15 @@ def judged_base(root: Path, facts) -> str:
     return branch_tip(root, facts.base_ref)
 
 
-def decide(root: Path, load_facts, resolve_owners=None) -> GateResult:
+def decide(root: Path, load_facts, resolve_owners=None, now=None) -> GateResult:
     """``load_facts()`` returns PR facts; the plan is made between the judged base (see
     ``judged_base``) and the head; ``resolve_owners(plan)``, when given, maps the plan's owner
-    logins to accounts (see github.facts.resolve_owners). Every failure becomes an ``error``."""
+    logins to accounts (see github.facts.resolve_owners); ``now`` (default: the clock) is when
+    freeze windows are judged. Every failure becomes an ``error``."""
     from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from . import freeze
 
     from .errors import known_errors
 
@@ -100,7 +104,9 @@ def decide(root: Path, load_facts, resolve_owners=None) -> GateResult:
                 if todo:
                     owners.update(resolve_owners(SimpleNamespace(owners=todo, policy=p.policy)))
             facts = replace(facts, owner_accounts=owners)
-        judged = [(p, evaluate(p, facts)) for p in plans]
+        now = now or datetime.now(timezone.utc)
+        judged = [(p, freeze.apply_hold(evaluate(p, facts), freeze.check_plan(root, p, facts.labels, now)))
+                  for p in plans]
         plan, decision = max(judged, key=lambda pd: (_STRICTNESS[pd[1].state], pd[1].required))
         return GateResult(plan, decision, facts)
     except UntrustedBase as exc:
@@ -134,18 +140,25 @@ def record_decision(record, result: GateResult) -> None:
     record.add_event("gate", EVENT_STATUS[d.state], f"{pr}{labelled(d.state, d.description)}",
                      deployments[0] if len(deployments) == 1 else None, None,
                      {"decision": d.state, "level": d.level, "approvals": [a.login for a in d.approvals],
-                      "deployments": deployments, "head": result.plan.head if result.plan else None})
+                      "deployments": deployments, "head": result.plan.head if result.plan else None,
+                      **({"freeze": d.freeze} if d.freeze else {})})
+    if d.freeze and d.freeze.get("break_glass"):  # break-glass use is an event of its own, for audits
+        windows = ", ".join(w["name"] for w in d.freeze["windows"])
+        record.add_event("break_glass", "warning" if d.state != "approved" else "info",
+                         f"{pr}break-glass label during freeze ({windows}): {d.required} approvals required, "
+                         f"{len(d.approvals)} counted", deployments[0] if len(deployments) == 1 else None, None,
+                         {"decision": d.state, "freeze": d.freeze, "approvals": [a.login for a in d.approvals]})
 
 
-def decide_local(root: Path, facts_file: Path, base: str, head: str) -> GateResult:
+def decide_local(root: Path, facts_file: Path, base: str, head: str, now=None) -> GateResult:
     from .gitrepo import resolve
     from .local import load_local_facts
 
-    return decide(root, lambda: load_local_facts(facts_file, root, base, resolve(root, head)))
+    return decide(root, lambda: load_local_facts(facts_file, root, base, resolve(root, head)), now=now)
 
 
 def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, publish: bool, warn,
-                     token: str | None = None, app_slug: str | None = None) -> GateResult:
+                     token: str | None = None, app_slug: str | None = None, now=None) -> GateResult:
     """Fetch the PR, decide, and (with ``publish``) set the status, the sticky comment, review
     requests and notifications. ``event`` is the webhook payload, when there is one."""
     from .github.facts import fetch_facts, resolve_owners
@@ -175,7 +188,7 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         ensure_commits(root, [facts.base_sha, facts.head_sha], token)
         return facts
 
-    result = decide(root, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids))
+    result = decide(root, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids), now=now)
     if not publish:
         return result
     pr = fetched.get("pr")

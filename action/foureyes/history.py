@@ -32,6 +32,7 @@ class HistoryRow:
     approval: str  # approved | bootstrap | unapproved
     fields: list[str]  # for updates: which fields changed
     changes: dict = field(default_factory=dict)  # for updates: field -> (before, after)
+    break_glass: bool = False  # the approving PR went through a freeze with break-glass (freeze.py)
 
     def to_json(self) -> dict:
         data = dict(self.__dict__)
@@ -80,6 +81,7 @@ def governance_history(root: Path, name: str, ref: str, checker) -> list[History
                 approval=approval.status if approval else "unapproved",
                 fields=ev.fields,
                 changes=ev.changes,
+                break_glass=bool(approval and approval.break_glass),
             ))
     return rows
 

@@ -28,6 +28,7 @@ class Row:
     environments: dict[str, str | None] = field(default_factory=dict)  # env -> version served, or None
     history: list[dict] = field(default_factory=list)  # recent deploys, newest first
     description: str = ""
+    break_glass: bool = False  # its last change went through a freeze with break-glass (freeze.py)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -54,11 +55,13 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
                 touched.setdefault(path.rsplit("/", 1)[1][:-5], []).append(number)
     served = {env: record.entries(env) for env in env_names}
     unapproved: dict[str, str] = {}
+    glass: set[str] = set()
     if checker is not None:
         last = gitrepo.last_changes(root, commit, [DEPLOYMENTS_DIR], first_parent=True)
-        _, violations = checker.check(sorted({last[p] for p in paths if p in last}))
+        approvals, violations = checker.check(sorted({last[p] for p in paths if p in last}))
         bad = {v.commit for v in violations}
         unapproved = {p: sha for p, sha in last.items() if sha in bad}
+        glass = {p for p, sha in last.items() if sha in approvals and approvals[sha].break_glass}
     deploys = record.history()
     rows = []
     for path, data in sorted(tree.read_many(paths).items()):
@@ -80,6 +83,7 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
                                 and served[env][name].status == "success" else None) for env in env_names},
             history=[h for h in reversed(deploys) if h["name"] == name and h["status"] != "in_progress"][:history_depth],
             description=str(doc.get("description", "")),
+            break_glass=path in glass,
         ))
     return rows, env_names
 
@@ -101,7 +105,9 @@ def to_text(rows: list[Row], env_names: list[str]) -> str:
             + "".join(f" {e:<12}" for e in env_names))
     lines = [head.rstrip()]
     for r in rows:
-        status = r.status + (" " + ",".join(f"#{n}" for n in r.prs) if r.prs else "")
+        status = r.status + ("*" if r.break_glass else "") + (" " + ",".join(f"#{n}" for n in r.prs) if r.prs else "")
         lines.append((f"{r.name:<24} {r.importance:<10} {status:<20} {owners[r.name]:<{width}} {r.model:<28}"
                       + "".join(f" {(r.environments.get(e) or '-'):<12}" for e in env_names)).rstrip())
+    if any(r.break_glass for r in rows):
+        lines.append("* approved through a freeze with break-glass")
     return "\n".join(lines)

@@ -44,6 +44,7 @@ class Decision:
     ignored: list[Ignored] = field(default_factory=list)
     blocking: list[Block] = field(default_factory=list)
     approvers: str = ""
+    freeze: dict | None = None  # the freeze window holding the change (freeze.Hold.to_json), if any
 
     @property
     def description(self) -> str:
@@ -58,6 +59,8 @@ class Decision:
             text = f"{len(self.approvals)} of {self.required} approvals from {self.approvers}"
             if self.level:
                 text += f" ({self.level})"
+            if self.freeze:  # first, so that GitHub's cut at 140 characters keeps it
+                text = f"break-glass ({self.freeze['windows'][0]['name']}): {text}"
         return text if len(text) <= 140 else text[:139] + "…"
 
     def to_json(self) -> dict:
@@ -69,6 +72,7 @@ class Decision:
             "ignored": [i.to_json() for i in self.ignored],
             "blocking": [b.to_json() for b in self.blocking],
             "description": self.description,
+            **({"freeze": self.freeze} if self.freeze else {}),
         }
 
 

@@ -192,6 +192,8 @@ class TextReporter(Reporter):
             self.write(f"  ignored: @{i.login} ({i.reason}: {i.detail})")
         for b in d.blocking:
             self.write(f"  blocking: {labelled(b.reason, b.detail)}")
+        if d.freeze:
+            self.write(f"  freeze: {freeze_text(d.freeze)}")
 
     def deploy_step(self, step) -> None:
         mark = "ok" if step.ok else "FAILED"
@@ -202,6 +204,8 @@ class TextReporter(Reporter):
             self.write(f"invalid: {p}")
         for v in result.violations:
             self.write(f"refused: {v}")
+        for line in getattr(result, "frozen", ()):
+            self.write(f"frozen: {line}")
         verb = "refused" if result.violations else "would apply" if result.dry_run else "applied"
         self.write(f"{result.environment} @ {result.commit[:12]}: {len(result.steps)} change(s) {verb}")
         for line in deploy_lines(result):
@@ -369,6 +373,8 @@ class GithubReporter(SafeTextReporter):
     def deploy(self, result) -> None:
         for v in result.violations:
             self.command(annotation("error", str(v), title="provenance: deploy refused"))
+        for line in getattr(result, "frozen", ()):
+            self.command(annotation("error", line, title="freeze: deploy refused"))
         SafeTextReporter(self.out).deploy(result)
         summary = f"## foureyes deploy: {result.environment} @ {result.commit[:12]}\n\n" + deploy_table(result, True)
         if result.violations:
@@ -382,6 +388,17 @@ class GithubReporter(SafeTextReporter):
 
 STICKY_MARKER = "<!-- foureyes:approval -->"
 _ICONS = {"approved": "✅", "pending": "⏳", "blocked": "⛔", "error": "❗"}
+
+
+def freeze_text(held: dict) -> str:
+    """One line on the freeze a change is held by (freeze.Hold.to_json) and the way through it."""
+    windows = ", ".join(f"{w['name']} ({w['kind']})" for w in held["windows"])
+    until = held["until"] or "the incident freeze is lifted"
+    text = f"{', '.join(held['deployments'])} frozen by {windows} until {'at least ' if held['at_least'] else ''}{until}."
+    if held["break_glass"]:
+        return text + (f" Break-glass (label {held['label']!r}): {held['extra_approvals']} more approval(s) "
+                       "than the level needs, counted by the same rule.")
+    return text + f" Held until then; label the PR {held['label']!r} to break glass, if the policy allows it."
 
 
 def gate_markdown(result) -> str:
@@ -407,6 +424,8 @@ def gate_markdown(result) -> str:
         parts += ["", "### Blocking", ""] + [f"- **{b.reason}**: {_md_cell(b.detail.removeprefix(b.reason + ': '))}" for b in d.blocking]
     elif missing:
         parts += ["", f"**Missing:** {missing} more approval(s) from {d.approvers}."]
+    if d.freeze:
+        parts += ["", "### Freeze", "", freeze_text(d.freeze)]
     notes = getattr(result, "notes", None)
     if notes:
         parts += ["", "### Auto-merge (`apply: auto`)", ""] + [f"- {_md_cell(n)}" for n in notes]
@@ -430,7 +449,7 @@ class MatrixReporter(Reporter):
         pass
 
     def deploy(self, result) -> None:
-        if result.violations or result.problems:
+        if result.violations or result.problems or getattr(result, "frozen", None):
             TextReporter(sys.stderr).deploy(result)
         self._emit(s.name for s in result.steps)
 

@@ -40,10 +40,12 @@ class Approval:
     base: str = ""
     head: str = ""
     author: str = ""  # the PR author: who made the change
+    break_glass: bool = False  # labelled break-glass, with the policy's extra approvals (freeze.py)
 
     def to_json(self) -> dict:
         return {"status": self.status, "commit": self.commit, "pr": self.pr, "approvers": self.approvers,
-                "approved_at": self.approved_at, "base": self.base, "head": self.head, "author": self.author}
+                "approved_at": self.approved_at, "base": self.base, "head": self.head, "author": self.author,
+                **({"break_glass": True} if self.break_glass else {})}
 
 
 @dataclass
@@ -150,13 +152,19 @@ def check_membership(root: Path, commit: str, pr: MergedPR) -> None:
 
 def evaluate_pr(root: Path, pr: MergedPR) -> Approval:
     """The PR's approval at merge time, evaluated again with the gate's policy code."""
+    from .. import freeze
+
     plan = make_plan(root, pr.base, pr.head)
     facts = pr.load_facts()
     decision = evaluate(plan, facts)
+    if pr.merged_at:  # a PR merged during a freeze (an admin bypass) needed break-glass at that time
+        held = freeze.check_plan(root, plan, facts.labels, freeze.parse_now(pr.merged_at))
+        decision = freeze.apply_hold(decision, held)
     if decision.state != "approved":
         raise Unapproved(f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}")
     return Approval("approved", pr.merge_commit, pr.number, [a.login for a in decision.approvals], pr.merged_at,
-                    pr.base, pr.head, facts.author.login)
+                    pr.base, pr.head, facts.author.login,
+                    freeze.break_glass_used(root, plan, facts.labels, len(decision.approvals)))
 
 
 class Checker:

@@ -43,10 +43,12 @@ class DeployResult:
     violations: list[Violation] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     dry_run: bool = False
+    frozen: list[str] = field(default_factory=list)  # changes a freeze window refused (freeze.py)
 
     @property
     def ok(self) -> bool:
-        return not self.violations and not self.problems and all(s.ok is not False for s in self.steps)
+        return (not self.violations and not self.problems and not self.frozen
+                and all(s.ok is not False for s in self.steps))
 
     def to_json(self) -> dict:
         return {
@@ -56,6 +58,7 @@ class DeployResult:
                        "ok": s.ok, "message": s.message} for s in self.steps],
             "violations": [{"commit": v.commit, "subject": v.subject, "reason": v.reason} for v in self.violations],
             "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in self.problems],
+            "frozen": self.frozen,
         }
 
 
@@ -121,11 +124,12 @@ def plan_steps(wanted: dict[str, Deployment], deployed: dict[str, Entry], retarg
 
 def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run: bool = False,
            progress=lambda step: None, commit: str = "HEAD", only: set[str] | None = None,
-           branch: str | None = None) -> DeployResult:
+           branch: str | None = None, now=None) -> DeployResult:
     """``only``: apply just these deployments (one matrix job each); the environment's last deployed
     commit then stays where it is, for the run without ``only`` that converges everything.
     ``branch``: the branch being deployed, which approving PRs must have been merged into (or the
-    default branch); without it, the default branch only."""
+    default branch); without it, the default branch only. ``now`` (default: the clock) is when
+    freeze windows are judged."""
     head = gitrepo.resolve(root, commit)
     env, all_envs = environment(root, head, env_name)
     check_settings(env.target, env.name)  # a typo in the target is a configuration error, found first
@@ -152,6 +156,8 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     paths = [deployment_file(s.name) for s in result.steps] + [ENVIRONMENTS_FILE]
     commits = commits_touching(root, since, head, paths)
     approvals, result.violations = Checker(root, provenance_source, branch).check(commits)
+    last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
+    glass, frozen = _hold_frozen(root, head, env, result, wanted, deployed, approvals, last, now, provenance_source)
     if dry_run:  # a dry run changes nothing, the event log included: it only reports
         return result
     if result.violations:
@@ -160,9 +166,13 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
                              data={"commit": v.commit, "reason": v.reason})
         return result
 
+    for line in result.frozen:
+        record.add_event("freeze", "warning", f"refused {line}", deployment=line.split(":", 1)[0],
+                         environment=env.name, data={"commit": head})
     target = load_target(env.target, root, env.name)
-    last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
     for step in result.steps:
+        if step.name in frozen:
+            continue
         dep = wanted.get(step.name)
         data = dep.data if dep else deployed[step.name].data
         approval = _approval_for(last.get(deployment_file(step.name)), approvals, deployed.get(step.name))
@@ -181,9 +191,51 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
         record.add_event("deploy", "ok" if step.ok else "failing", f"{step.action} {step.name}: {step.message}",
                          deployment=step.name, environment=env.name, data={"commit": head, "approval": approval})
         progress(step)
+        if step.name in glass:
+            record.add_event("break_glass", "warning", f"{step.action} {step.name} during freeze ({glass[step.name]}) "
+                             f"under break-glass: {step.message}", deployment=step.name, environment=env.name,
+                             data={"commit": head, "approval": approval, "windows": glass[step.name]})
     if result.ok and only is None:
         record.set_last_commit(env.name, head, env.target)
     return result
+
+
+def _hold_frozen(root: Path, head: str, env: Environment, result: DeployResult, wanted, deployed, approvals,
+                 last, now, source) -> tuple[dict, set]:
+    """Freeze windows in force for ENV at ``now`` refuse the changes they cover (``result.frozen``;
+    their steps stay unapplied), unless the change's approving PR broke the glass (labelled, with
+    the policy's extra approvals). Windows are read at the deployed commit and at the default
+    branch's tip, so an incident freeze merged to main also stops a release branch. Returns
+    ({name: windows} of break-glass steps, the refused names)."""
+    from datetime import datetime, timezone
+
+    from .. import freeze
+    from ..registry import max_level
+
+    now = now or datetime.now(timezone.utc)
+    trees = {head, gitrepo.branch_tip(root, source.default_branch())}
+    found = [freeze.load(gitrepo.GitTree(root, c)) for c in sorted(trees)]
+    freezes = freeze.Freezes(tuple(w for f in found for w in f.windows))
+    glass: dict = {}
+    frozen: set = set()
+    if not freezes.windows:
+        return glass, frozen
+    for step in result.steps:
+        levels = [d.importance for d in (wanted.get(step.name),) if d is not None]
+        if step.name in deployed:
+            levels.append(deployed[step.name].data.get("importance") or "critical")
+        held = freeze.hold(freezes, now, [freeze.Touched(step.name, frozenset({env.name}), max_level(*levels))])
+        if held is None:
+            continue
+        approval = _approval_for(last.get(deployment_file(step.name)), approvals, deployed.get(step.name))
+        if approval.get("break_glass"):
+            glass[step.name] = held.names
+            continue
+        step.message = held.describe()
+        result.frozen.append(f"{step.name}: {held.describe()} in {env.name}; only a PR labelled "
+                             f"{held.label!r} with the policy's extra approvals goes through")
+        frozen.add(step.name)
+    return glass, frozen
 
 
 def _record_in_sync(record: Record, env: Environment, head: str, last_target: dict | None) -> None:
