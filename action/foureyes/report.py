@@ -407,6 +407,8 @@ def gate_markdown(result) -> str:
         parts += ["", "### Blocking", ""] + [f"- **{b.reason}**: {_md_cell(b.detail.removeprefix(b.reason + ': '))}" for b in d.blocking]
     elif missing:
         parts += ["", f"**Missing:** {missing} more approval(s) from {d.approvers}."]
+    if getattr(result, "what_if", None):
+        parts += ["", result.what_if]
     notes = getattr(result, "notes", None)
     if notes:
         parts += ["", "### Auto-merge (`apply: auto`)", ""] + [f"- {_md_cell(n)}" for n in notes]
