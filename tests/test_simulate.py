@@ -247,6 +247,9 @@ def test_simulate_on_github_reads_one_listing_and_caches_merged_prs(gh_world, cl
     assert code == 0 and by_pr(data) == {43: ("pending", "pending", "more_approvals"),
                                           41: ("approved", "pending", "now_pending")}
     first = calls(w.rsps)
+    listing = next(c.request.url for c in w.rsps.calls if re.search(r"/pulls\?", c.request.url))
+    # sort=updated lists oldest first unless direction=desc is sent (OpenAPI: pulls/list, direction)
+    assert all(p in listing for p in ("state=all", "sort=updated", "direction=desc", "per_page=100"))
     assert first.count("GET /pulls") == 1 and "GET /pulls/30" not in first  # stopped at the period's end
     assert sorted(c for c in first if c.startswith("GET /pulls/")) == [
         "GET /pulls/41", "GET /pulls/41/commits", "GET /pulls/41/reviews",

@@ -245,7 +245,9 @@ class GitHubSource:
     facts never change (reviews until the merge), so they are cached in the record (table
     simulate_facts) and a rerun does not fetch them again; open PRs are read fresh.
 
-    A merged PR's `updated_at` is at or after its `merged_at`, so stopping at updated_at < since
+    `direction=desc` must be sent: with sort=updated GitHub's default direction is `asc` (OpenAPI
+    description of GET /repos/{owner}/{repo}/pulls, parameter `direction`). A merged PR's
+    `updated_at` is at or after its `merged_at`, so stopping at updated_at < since
     never misses a PR merged in the period (OpenAPI: pulls/list, `sort` "updated", `direction`).
     Closed, unmerged PRs are skipped: nothing of theirs was ever judged final."""
 
