@@ -173,6 +173,11 @@ def test_a_broken_candidate_is_a_one_line_error_with_file_and_line(world, cli, t
     assert re.search(r"candidate\.yaml:\d+:\d+: levels\.critical\.approvals", result.stderr), result.stderr
 
 
+def test_a_bad_since_is_a_usage_error(world, cli, tmp_path):
+    result = cli("simulate", "--policy", candidate(world, tmp_path), "--since", "last spring")
+    assert result.exit_code == 2 and "is not a time" in result.output and "Traceback" not in result.output
+
+
 def test_the_candidate_is_data_never_code(world, cli, tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "candidate.yaml"
@@ -261,6 +266,17 @@ def test_simulate_on_github_reads_one_listing_and_caches_merged_prs(gh_world, cl
     rerun = calls(w.rsps, n)
     assert not [c for c in rerun if c.startswith("GET /pulls/41")]  # merged: from the record
     assert [c for c in rerun if c.startswith("GET /pulls/43")]  # open: read fresh
+
+
+def test_a_pr_whose_commits_cannot_be_fetched_is_not_replayed_the_rest_is(gh_world, cli, tmp_path):
+    w = gh_world
+    _, merged = github_pr(w, 41, fraud("13"), (ALICE, BOB), merged_at=MERGED)
+    gone = pull_simple(42, w.git("rev-parse", "main"), "f" * 40, None, None)  # a head this clone cannot fetch
+    gone["updated_at"] = MERGED
+    open_pulls(w.rsps, [gone, merged])
+    team(w.rsps, ALICE, BOB)
+    code, data = simulate(cli, "--policy", candidate(w, tmp_path), "--since", "2026-11-01", "--repo", "acme/models")
+    assert code == 1 and list(by_pr(data)) == [41] and [f["pr"] for f in data["not_replayed"]] == [42]
 
 
 def test_a_github_failure_is_exit_2(gh_world, cli, tmp_path):

@@ -292,6 +292,10 @@ class GitHubSource:
                     break
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
+        try:  # one fetch for every commit the checkout lacks, not one per PR
+            gitrepo.ensure_commits(self.root, sorted({s for p in found for s in (p.base, p.head)}), self.token)
+        except gitrepo.GitError:
+            pass  # one unfetchable head: each PR tries its own, and only that PR is not replayed
         return found
 
     def facts(self, pr: PRRef, teams) -> PRFacts:
