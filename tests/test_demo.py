@@ -45,6 +45,7 @@ STATEMENTS = (
     "It asks @acme/mlops-admins to review again. An hour later the job does nothing: the reminder is less than 48h old.",
     "credit-limit needs approval (PR #43 is open); everything else on main came through approved PRs or the bootstrap.",
     "Gate decisions, deploys, the refused hotfix and the timeout reminder are all in the log.",
+    "PR #42 (critical, merged with 2 approvals) would have needed a third; PR #43 (high) is unchanged.",
 )
 
 

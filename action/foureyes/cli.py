@@ -569,6 +569,51 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
 
 
 @main.command()
+@click.option("--policy", "policy_file", required=True, type=click.Path(dir_okay=False),
+              help="The candidate policies/approval.yaml (read as data, never run).")
+@click.option("--since", default="90d", show_default=True, help="PRs merged from this time (ISO 8601) or span back (90d).")
+@click.option("--last", "limit", type=click.IntRange(min=1), help="At most this many PRs, newest first.")
+@click.option("--repo", "repo_name", help="Replay PRs from GitHub (default: the local PR files).")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
+@RECORD
+@LEDGER
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@fail_closed
+def simulate(policy_file, since, limit, repo_name, token, record_path, ledger, fmt) -> None:
+    """Policy what-if: replay the period's merged and open PRs under a candidate policy.
+
+    Per PR the decision then (the policy at its base) and now (the candidate), and totals.
+    Exit 0 when every PR was replayed, 1 when some could not be, 2 on a bad candidate or source.
+    """
+    from datetime import datetime, timezone
+
+    from .eventlog import iso, parse_time
+    from .simulate import GitHubSource, LedgerSource, load_candidate, render, simulate as run
+
+    root = repo_root()
+    try:
+        start = parse_time(since, datetime.now(timezone.utc))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    candidate = load_candidate(Path(policy_file))
+    period = f"merged since {iso(start)} and open" + (f" (at most {limit})" if limit else "")
+    if repo_name:
+        from .github.client import make_client
+
+        record = _local_record(root, record_path)  # caches merged PRs' facts: a rerun does not refetch
+        try:
+            source = GitHubSource(make_client(token), repo_name, root, token, start, limit, record.db)
+            sim = run(root, source, candidate, policy_file, period)
+        finally:
+            record.close()
+    else:
+        ledger_dir = Path(ledger) if Path(ledger).is_absolute() else root / ledger
+        sim = run(root, LedgerSource(root, ledger_dir, start, limit), candidate, policy_file, period)
+    click.echo(render(sim, fmt))
+    sys.exit(EXIT_FAILED if sim.failed else EXIT_OK)
+
+
+@main.command()
 @click.option("--deployment", help="Only events about this deployment.")
 @click.option("--env", "environment", help="Only events in this environment.")
 @click.option("--type", "event_type", help="Only this type (deploy, gate, timeout, provenance_violation, notification).")

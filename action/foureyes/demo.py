@@ -121,6 +121,7 @@ def run(directory: Path | None) -> int:
         gate_demo(root, out)
         promotion_demo(root, out)
         governance_demo(root, out)
+        what_if_demo(root)
         freeze_demo(root, out)
     except DemoError as exc:
         click.echo(f"\ndemo: this statement did not hold, so the demo stops here: {exc}", err=True)
@@ -437,3 +438,32 @@ def freeze_demo(root: Path, out) -> None:
     claim(f"\nApproved through the freeze with break-glass; the event log says so: {logged[-1] if logged else ''}",
           result.decision.state == "approved" and len(result.decision.approvals) == 3
           and any("PR #45" in m and "INC-2041" in m for m in logged))
+
+
+def what_if_demo(root: Path) -> None:
+    """Policy what-if: the same replay `foureyes simulate` runs, over the demo's ledger."""
+    from .simulate import LedgerSource, load_candidate, simulate, to_text
+
+    say("Mo considers asking three approvals for critical changes. Before proposing it, he replays "
+        "the PRs so far under the candidate policy:")
+    candidate_file = root / ".foureyes" / "candidate-approval.yaml"  # outside git, like the ledger
+    text = (root / "policies" / "approval.yaml").read_text("utf-8")
+    edit_from = "  critical:\n    approvals: 2"
+    if edit_from not in text:
+        raise DemoError("the example policy asks 2 approvals for critical changes")
+    candidate_file.write_text(text.replace(edit_from, "  critical:\n    approvals: 3", 1), "utf-8")
+    click.echo(f"$ foureyes simulate --policy {candidate_file.relative_to(root)}")
+    source = LedgerSource(root, root / ".foureyes" / "prs", since=None)
+    sim = simulate(root, source, load_candidate(candidate_file), str(candidate_file.relative_to(root)), "in the ledger")
+    click.echo(to_text(sim))
+    changed = {r.number: r.change for r in sim.replays}
+    claim("\nPR #42 (critical, merged with 2 approvals) would have needed a third; PR #43 (high) is unchanged. "
+          "Nothing was decided: the policy on main still judges every PR.",
+          changed == {42: "now_pending", 43: "unchanged"} and not sim.failed
+          and load_policy_approvals(root) == 2)
+
+
+def load_policy_approvals(root: Path) -> int:
+    from .plan import load_policy
+
+    return load_policy(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))).rule("critical").approvals

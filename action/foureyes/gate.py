@@ -20,6 +20,7 @@ class GateResult:
     decision: Decision
     facts: object | None = None
     notes: list[str] = field(default_factory=list)  # what publishing did (auto-merge), for the comment
+    what_if: str | None = None  # a policy PR: its policy replayed over the last PRs (simulate.py), for the comment
 
     def to_json(self) -> dict:
         data = self.plan.to_json() if self.plan else {"events": [], "level": None, "required_approvals": 0}
@@ -189,6 +190,10 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         return facts
 
     result = decide(root, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids), now=now)
+    from .simulate import GitHubSource, gate_what_if
+
+    # after the decision, which it never changes: the head's policy is only data to replay
+    result.what_if = gate_what_if(root, result, lambda last: GitHubSource(gh, repo_name, root, token, None, last))
     if not publish:
         return result
     pr = fetched.get("pr")

@@ -426,6 +426,8 @@ def gate_markdown(result) -> str:
         parts += ["", f"**Missing:** {missing} more approval(s) from {d.approvers}."]
     if d.freeze:
         parts += ["", "### Freeze", "", freeze_text(d.freeze)]
+    if getattr(result, "what_if", None):
+        parts += ["", result.what_if]
     notes = getattr(result, "notes", None)
     if notes:
         parts += ["", "### Auto-merge (`apply: auto`)", ""] + [f"- {_md_cell(n)}" for n in notes]

@@ -1,0 +1,479 @@
+"""`foureyes simulate`: policy what-if. Replays the merged and open PRs of a period under a
+candidate policy and says, per PR, the decision then (the policy at the PR's base) and now (the
+candidate), and totals.
+
+The core is pure over what the gate already computes: a PR's plan (plan.make_plan, policy at its
+base) and its facts; the candidate's plan is the same change with the policy-dependent parts
+(governance events, which events need approval, the levels' counts) worked out again for the
+candidate (``replan``); both are judged by policy.evaluate. Sources list the PRs of the period: the
+offline ledger (`.foureyes/prs/<n>.yaml`, local.read_pr_files) or GitHub (one listing, then the PR's
+facts through github.facts.fetch_facts, merged PRs cached in the record so a rerun does not refetch).
+
+The candidate is only ever data: a YAML file parsed by registry.parse_policy, never executed. A
+simulation never decides anything: the gate's decision on a policy PR is still made by the base
+policy (DESIGN.md invariant 1); the what-if is a section of its comment.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from . import changes, gitrepo
+from .facts import Account, Commit, PRFacts, Review
+from .plan import Plan, make_plan
+from .policy import Decision, error_decision, evaluate
+from .registry import POLICY_FILE, ConfigError, Policy, parse_policy
+from .yamlload import LoadError
+
+# what changed for a PR, worst first (the order of the totals)
+CHANGES = {
+    "now_error": "now an evaluation error",
+    "now_blocked": "now blocked",
+    "now_pending": "now needs more approvals",
+    "more_approvals": "more approvals required",
+    "now_approved": "now approved",
+    "now_auto_approved": "now auto-approved (no approval required)",
+    "now_unblocked": "no longer blocked",
+    "fewer_approvals": "fewer approvals required",
+    "unchanged": "unchanged",
+}
+
+
+# --- the candidate -------------------------------------------------------------------------------
+
+def load_candidate(path: Path) -> Policy:
+    """The candidate policy from a file: data only; a broken file is a configuration error with
+    its file and line (exit 2)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the candidate policy ({exc.strerror})") from None
+    return candidate_from_bytes(data, str(path))
+
+
+def candidate_from_bytes(data: bytes, label: str) -> Policy:
+    try:
+        return parse_policy(data, label)
+    except LoadError as err:
+        raise ConfigError(f"{err} (the candidate policy)") from None
+
+
+# --- the pure core -------------------------------------------------------------------------------
+
+def replan(plan: Plan, candidate: Policy, changed: list[gitrepo.Change]) -> Plan:
+    """The same change judged by ``candidate``: deployment events keep their levels (importance is
+    the registry's), governance events are worked out again (the candidate's paths, ungoverned globs
+    and level), and which events need approval is the candidate's. ``changed``: the PR's diff."""
+    deployment_events = [copy.copy(e) for e in plan.events if e.type != "governance"]
+    modes = {c.path: c.new_mode if c.new_sha != gitrepo.ZERO_SHA else c.old_mode for c in changed}
+    governance = changes.governance_events([c.path for c in changed], candidate, modes)
+    described = {e.file: e.changes for e in plan.events if e.type == "governance"}
+    for e in governance:
+        e.changes = described.get(e.file, {})
+    events = changes.apply_policy(deployment_events + governance, candidate)
+    return dataclasses.replace(plan, policy=candidate, events=events)
+
+
+def compare(then: Decision, now: Decision) -> str:
+    """What the candidate changes for one PR (a key of CHANGES)."""
+    if now.state == "error" and then.state != "error":
+        return "now_error"
+    if now.state == "blocked" and then.state != "blocked":
+        return "now_blocked"
+    if then.state == "approved" and now.state == "pending":
+        return "now_pending"
+    if then.state != "approved" and now.state == "approved":
+        return "now_auto_approved" if now.required == 0 else "now_approved"
+    if then.state == "blocked" and now.state != "blocked":
+        return "now_unblocked"
+    if now.required > then.required:
+        return "more_approvals"
+    if now.required < then.required:
+        return "fewer_approvals"
+    return "unchanged"
+
+
+@dataclass
+class Replay:
+    number: int
+    state: str  # merged | open
+    title: str
+    then: Decision
+    now: Decision
+
+    @property
+    def change(self) -> str:
+        return compare(self.then, self.now)
+
+    def to_json(self) -> dict:
+        def side(d: Decision) -> dict:
+            return {"decision": d.state, "level": d.level, "required_approvals": d.required,
+                    "approvals": [a.login for a in d.approvals], "description": d.description,
+                    "blocking": [b.to_json() for b in d.blocking]}
+
+        return {"pr": self.number, "state": self.state, "title": self.title, "change": self.change,
+                "then": side(self.then), "now": side(self.now)}
+
+
+@dataclass
+class Simulation:
+    candidate: str  # where the candidate policy came from
+    period: str  # "since 2026-08-24T00:00:00Z" or "last 20 PRs"
+    replays: list[Replay] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)  # PRs that could not be replayed
+
+    @property
+    def totals(self) -> dict[str, int]:
+        counts = {key: 0 for key in CHANGES}
+        for r in self.replays:
+            counts[r.change] += 1
+        return {"prs": len(self.replays), **counts, "not_replayed": len(self.failed)}
+
+    def to_json(self) -> dict:
+        return {"candidate": self.candidate, "period": self.period, "totals": self.totals,
+                "prs": [r.to_json() for r in self.replays],
+                "not_replayed": [{"pr": n, "error": m} for n, m in self.failed]}
+
+
+@dataclass
+class PRRef:
+    """One PR of the period, as a source lists it."""
+    number: int
+    state: str  # merged | open
+    base: str
+    head: str
+    title: str = ""
+    merged_at: str = ""
+
+
+def replay(root: Path, pr: PRRef, candidate: Policy, load_facts: Callable[[tuple[str, ...]], PRFacts]) -> Replay:
+    """``load_facts(teams)``: the PR's facts, with the members of ``teams`` (the approver teams of
+    both policies). Only data is read: the plan reads the PR's files with git, never runs them."""
+    plan = make_plan(root, pr.base, pr.head)
+    fork = gitrepo.merge_base(root, plan.base, plan.head)
+    candidate_plan = replan(plan, candidate, gitrepo.changed(root, fork, plan.head))
+    teams = tuple(dict.fromkeys(plan.policy.approver_teams + candidate.approver_teams))
+    facts = load_facts(teams)
+    then = evaluate(plan, facts)
+    try:
+        now = evaluate(candidate_plan, facts)
+    except KeyError as exc:  # a level the candidate does not define: fail closed, say which
+        now = error_decision(f"the candidate policy has no rule for level {exc.args[0]!r}")
+    return Replay(pr.number, pr.state, pr.title, then, now)
+
+
+def simulate(root: Path, source, candidate: Policy, label: str, period: str) -> Simulation:
+    """Replay every PR the source lists; a PR that cannot be replayed is listed, never dropped."""
+    from .errors import known_errors
+
+    sim = Simulation(label, period)
+    for pr in source.prs():
+        try:
+            sim.replays.append(replay(root, pr, candidate, lambda teams, pr=pr: source.facts(pr, teams)))
+        except known_errors() as exc:
+            sim.failed.append((pr.number, str(exc)))
+        except Exception as exc:  # a report, not a decision: name the failure and go on
+            sim.failed.append((pr.number, f"{type(exc).__name__}: {exc}"))
+    return sim
+
+
+# --- sources -------------------------------------------------------------------------------------
+
+def _at(text: str) -> datetime:
+    value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class LedgerSource:
+    """The offline ledger (`.foureyes/prs/<n>.yaml`): merged PRs (with merge_commit and merged_at)
+    merged since ``since``, and every open PR. The ledger's rules hold (deploy.provenance.LocalLedger:
+    a ledger tracked by git is refused)."""
+
+    def __init__(self, root: Path, directory: Path, since: datetime | None, limit: int | None = None):
+        from .deploy.provenance import LocalLedger
+
+        self.root = root
+        self.ledger = LocalLedger(root, directory)
+        self.since = since
+        self.limit = limit
+        self._docs: dict[int, tuple[Path, dict]] = {}
+
+    def prs(self) -> list[PRRef]:
+        from .errors import EvaluationError
+        from .local import read_pr_files
+
+        found = []
+        for path, doc in read_pr_files(self.ledger.directory):
+            merged = bool(doc.get("merge_commit"))
+            if merged:
+                if not doc.get("merged_at"):
+                    raise EvaluationError(f"{path}: a merged PR file needs merged_at (when it was merged)")
+                try:
+                    when = _at(doc["merged_at"])
+                except ValueError:
+                    raise EvaluationError(f"{path}: merged_at {doc['merged_at']!r} is not an ISO 8601 time") from None
+                if self.since is not None and when < self.since:
+                    continue
+            self._docs[doc["number"]] = (path, doc)
+            found.append((str(doc.get("merged_at") or "~open"), PRRef(
+                doc["number"], "merged" if merged else "open", str(doc["base"]), str(doc["head"]),
+                "", str(doc.get("merged_at") or ""))))
+        found.sort(key=lambda item: (item[0], item[1].number), reverse=True)  # newest first, open PRs on top
+        refs = [ref for _, ref in found]
+        return refs[: self.limit] if self.limit else refs
+
+    def facts(self, pr: PRRef, teams) -> PRFacts:
+        from .deploy.provenance import LocalLedger
+        from .local import load_local_facts
+
+        path, doc = self._docs[pr.number]
+        facts_doc = {k: v for k, v in doc.items() if k not in LocalLedger.META}
+        return load_local_facts(path, self.root, pr.base, gitrepo.resolve(self.root, pr.head), facts_doc)
+
+
+class GitHubSource:
+    """PRs from GitHub in a bounded number of requests: ONE listing (GET /repos/{owner}/{repo}/pulls,
+    state=all, sort=updated, direction=desc, 100 per page, stopping at the first PR last updated
+    before the period or once ``limit`` PRs are found), then per PR its facts (github.facts.fetch_facts:
+    the pull, its commits, its reviews) and once per run each approver team's members. A merged PR's
+    facts never change (reviews until the merge), so they are cached in the record (table
+    simulate_facts) and a rerun does not fetch them again; open PRs are read fresh.
+
+    `direction=desc` must be sent: with sort=updated GitHub's default direction is `asc` (OpenAPI
+    description of GET /repos/{owner}/{repo}/pulls, parameter `direction`). A merged PR's
+    `updated_at` is at or after its `merged_at`, so stopping at updated_at < since
+    never misses a PR merged in the period (OpenAPI: pulls/list, `sort` "updated", `direction`).
+    Closed, unmerged PRs are skipped: nothing of theirs was ever judged final."""
+
+    def __init__(self, gh, repo_name: str, root: Path, token: str | None, since: datetime | None,
+                 limit: int | None = None, cache_db=None):
+        self.gh = gh  # make_client is lazy: get_repo and get_pull cost nothing until read
+        self.repo_name = repo_name
+        self.root = root
+        self.token = token
+        self.since = since
+        self.limit = limit
+        self.db = cache_db
+        self._members: dict[str, frozenset[int]] = {}
+        self._listed: dict[int, object] = {}
+        if self.db is not None:
+            self.db.execute("CREATE TABLE IF NOT EXISTS simulate_facts (repo TEXT NOT NULL, number INTEGER NOT NULL, "
+                            "head TEXT NOT NULL, merge_commit TEXT NOT NULL, facts TEXT NOT NULL, "
+                            "PRIMARY KEY (repo, number, head, merge_commit))")
+
+    def prs(self) -> list[PRRef]:
+        from .errors import EvaluationError
+        from .github.client import api_errors, describe
+
+        found = []
+        try:
+            repo = self.gh.get_repo(self.repo_name)
+            for pr in repo.get_pulls(state="all", sort="updated", direction="desc"):
+                if self.since is not None and pr.updated_at.replace(tzinfo=pr.updated_at.tzinfo or timezone.utc) < self.since:
+                    break
+                if pr.merged_at is not None:
+                    if self.since is not None and pr.merged_at.replace(tzinfo=pr.merged_at.tzinfo or timezone.utc) < self.since:
+                        continue
+                    state = "merged"
+                elif pr.state == "open":
+                    state = "open"
+                else:
+                    continue  # closed without merging
+                self._listed[pr.number] = pr
+                found.append(PRRef(pr.number, state, pr.base.sha, pr.head.sha, pr.title or "",
+                                   pr.merged_at.isoformat() if pr.merged_at else ""))
+                if self.limit and len(found) >= self.limit:
+                    break
+        except api_errors() as exc:
+            raise EvaluationError(describe(exc)) from None
+        try:  # one fetch for every commit the checkout lacks, not one per PR
+            gitrepo.ensure_commits(self.root, sorted({s for p in found for s in (p.base, p.head)}), self.token)
+        except gitrepo.GitError:
+            pass  # one unfetchable head: each PR tries its own, and only that PR is not replayed
+        return found
+
+    def facts(self, pr: PRRef, teams) -> PRFacts:
+        from .errors import EvaluationError
+        from .github.client import api_errors, describe
+        from .github.facts import fetch_facts
+        from .github.teams import direct_members
+
+        listed = self._listed[pr.number]
+        merge_commit = getattr(listed, "merge_commit_sha", None) or "" if pr.state == "merged" else ""
+        try:
+            gitrepo.ensure_commits(self.root, [pr.base, pr.head], self.token)
+            facts = self._cached(pr, merge_commit) if pr.state == "merged" else None
+            if facts is None:
+                facts, _ = fetch_facts(self.gh, self.repo_name, pr.number, ())
+                if pr.state == "merged":  # the approval that counts is the one it had when merged
+                    merged_at = listed.merged_at.replace(tzinfo=listed.merged_at.tzinfo or timezone.utc)
+                    facts.reviews = [r for r in facts.reviews if r.submitted_at and _at(r.submitted_at) <= merged_at]
+                    self._store(pr, merge_commit, facts)
+            for team in teams:
+                if team not in self._members:
+                    self._members[team] = direct_members(self.gh, *team.split("/", 1))
+        except EvaluationError:
+            raise
+        except api_errors() as exc:
+            raise EvaluationError(describe(exc)) from None
+        # the listing's head is the one replayed: a head that moved since is read at the next run
+        return dataclasses.replace(facts, head_sha=pr.head, base_sha=pr.base,
+                                   team_members={t: self._members[t] for t in teams})
+
+    def _cached(self, pr: PRRef, merge_commit: str) -> PRFacts | None:
+        if self.db is None:
+            return None
+        row = self.db.execute("SELECT facts FROM simulate_facts WHERE repo = ? AND number = ? AND head = ? "
+                              "AND merge_commit = ?", (self.repo_name, pr.number, pr.head, merge_commit)).fetchone()
+        return facts_from_json(json.loads(row[0])) if row else None
+
+    def _store(self, pr: PRRef, merge_commit: str, facts: PRFacts) -> None:
+        if self.db is None:
+            return
+        self.db.execute("INSERT OR REPLACE INTO simulate_facts VALUES (?, ?, ?, ?, ?)",
+                        (self.repo_name, pr.number, pr.head, merge_commit, json.dumps(facts_to_json(facts))))
+        self.db.commit()
+
+
+# --- the facts cache: PRFacts as JSON ------------------------------------------------------------
+
+def _account(a: Account | None) -> dict | None:
+    return None if a is None else {"login": a.login, "id": a.id, "type": a.type}
+
+
+def _from_account(d: dict | None) -> Account | None:
+    return None if d is None else Account(d["login"], d.get("id"), d.get("type", "User"))
+
+
+def facts_to_json(f: PRFacts) -> dict:
+    return {
+        "number": f.number, "author": _account(f.author), "base_sha": f.base_sha, "head_sha": f.head_sha,
+        "body": f.body, "labels": list(f.labels), "base_ref": f.base_ref, "default_branch": f.default_branch,
+        "commits": [{"sha": c.sha, "author": _account(c.author), "committer": _account(c.committer),
+                     "co_authors": [_account(a) for a in c.co_authors], "unattributed": list(c.unattributed)}
+                    for c in f.commits],
+        "reviews": [{"id": r.id, "user": _account(r.user), "state": r.state, "commit_id": r.commit_id,
+                     "submitted_at": r.submitted_at} for r in f.reviews],
+    }
+
+
+def facts_from_json(d: dict) -> PRFacts:
+    return PRFacts(
+        number=d["number"], author=_from_account(d["author"]), base_sha=d["base_sha"], head_sha=d["head_sha"],
+        body=d["body"], labels=tuple(d.get("labels", ())), base_ref=d.get("base_ref", ""),
+        default_branch=d.get("default_branch", ""), team_members={},
+        commits=[Commit(c["sha"], _from_account(c["author"]), _from_account(c["committer"]),
+                        tuple(_from_account(a) for a in c["co_authors"]), tuple(c["unattributed"]))
+                 for c in d["commits"]],
+        reviews=[Review(r["id"], _from_account(r["user"]), r["state"], r["commit_id"], r["submitted_at"])
+                 for r in d["reviews"]],
+    )
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+def _side(d: Decision) -> str:
+    if d.state == "approved" and d.required == 0:
+        return "approved (none required)"
+    if d.state in ("blocked", "error"):
+        return d.state
+    return f"{d.state} {len(d.approvals)}/{d.required}"
+
+
+def _why(r: Replay) -> str:
+    if r.now.state in ("blocked", "error") and r.now.blocking and r.change in ("now_blocked", "now_error"):
+        return r.now.blocking[0].detail
+    return ""
+
+
+def to_text(sim: Simulation) -> str:
+    lines = [f"Candidate policy {sim.candidate}, PRs {sim.period}:"]
+    for r in sim.replays:
+        why = _why(r)
+        lines.append(f"  PR #{r.number:<5} {r.state:<6} then {_side(r.then):<26} now {_side(r.now):<26} "
+                     f"{CHANGES[r.change]}" + (f" ({why})" if why else ""))
+    for number, message in sim.failed:
+        lines.append(f"  PR #{number:<5} not replayed: {message}")
+    if not sim.replays and not sim.failed:
+        lines.append("  no PRs in the period")
+    lines.append(totals_line(sim))
+    return "\n".join(lines)
+
+
+def totals_line(sim: Simulation) -> str:
+    t = sim.totals
+    parts = [f"{t[k]} {CHANGES[k]}" for k in CHANGES if t[k] and k != "unchanged"]
+    parts.append(f"{t['unchanged']} unchanged")
+    if t["not_replayed"]:
+        parts.append(f"{t['not_replayed']} not replayed")
+    return f"Totals: {t['prs']} PRs replayed: " + ", ".join(parts)
+
+
+def _cell(value) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;") or "–"
+
+
+def to_markdown(sim: Simulation, heading: str = "## Policy what-if") -> str:
+    parts = [heading, "", f"Candidate policy `{_cell(sim.candidate)}`, PRs {sim.period}.", "",
+             f"**{totals_line(sim)}**", ""]
+    if sim.replays or sim.failed:
+        parts += ["| PR | state | then | now | change |", "|---|---|---|---|---|"]
+        for r in sim.replays:
+            why = _why(r)
+            parts.append(f"| #{r.number} | {r.state} | {_side(r.then)} | {_side(r.now)} | "
+                         f"{_cell(CHANGES[r.change] + (f': {why}' if why else ''))} |")
+        for number, message in sim.failed:
+            parts.append(f"| #{number} | – | – | – | not replayed: {_cell(message)} |")
+    return "\n".join(parts)
+
+
+def render(sim: Simulation, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(sim.to_json(), indent=2, sort_keys=True)
+    if fmt == "markdown":
+        return to_markdown(sim)
+    return to_text(sim)
+
+
+# --- the gate's hook -----------------------------------------------------------------------------
+
+GATE_LAST = 20  # PRs the gate's comment replays on a policy PR (FOUREYES_SIMULATE_LAST overrides)
+
+
+def edits_policy(plan: Plan | None) -> bool:
+    return plan is not None and any(e.type == "governance" and e.file == POLICY_FILE for e in plan.events)
+
+
+def gate_what_if(root: Path, result, make_source) -> str | None:
+    """The what-if section for the sticky comment of a PR that edits the policy, or None. The
+    candidate is the PR head's policy file, read with git as data; the decision stays the base
+    policy's. ``make_source(limit)`` lists the last PRs. Never raises: a failure is said in the
+    section, and changes nothing else."""
+    import os
+
+    if result.facts is None or not edits_policy(result.plan):
+        return None
+    try:
+        last = int(os.environ.get("FOUREYES_SIMULATE_LAST", GATE_LAST))
+    except ValueError:
+        last = GATE_LAST
+    if last <= 0:
+        return None
+    heading = f"### Policy what-if: the last {last} PRs under this PR's {POLICY_FILE}"
+    note = ("_This PR itself is still judged by the policy at its base; the table shows what the proposed "
+            "policy would have decided._")
+    try:
+        data = gitrepo.GitTree(root, result.facts.head_sha).read(POLICY_FILE)
+        if data is None:
+            return f"{heading}\n\nThe PR deletes {POLICY_FILE}: there is no candidate policy to replay."
+        candidate = candidate_from_bytes(data, f"{POLICY_FILE} at {result.facts.head_sha[:12]}")
+        sim = simulate(root, make_source(last), candidate, candidate.source, f"of the last {last} updated")
+    except Exception as exc:  # the what-if is a convenience: it never turns the decision
+        return f"{heading}\n\nNot available: {_cell(str(exc) or type(exc).__name__)}"
+    return to_markdown(sim, heading) + "\n\n" + note
