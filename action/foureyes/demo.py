@@ -60,11 +60,25 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), "utf-8")
 
 
+AUC_RULE = "policies/rules/critical-auc-no-drop.yaml"
+AUC_RULE_TEXT = """\
+# yaml-language-server: $schema=../rules.schema.json
+# A transition rule: judged on the change itself, before and after, in CEL.
+match: {events: [replace_model], importance: [critical]}
+expression: |
+  !has(before.metrics.auc)
+    || (has(after.metrics.auc) && after.metrics.auc >= before.metrics.auc - 0.01)
+message: a critical model may not lose more than 0.01 AUC
+action: deny
+"""
+
+
 def build_scratch_repo(root: Path) -> tuple[str, str]:
     """main with the example registry; branch `change` replacing a model and lowering an importance."""
     gitrepo.git(root, "init", "-q", "-b", "main")
     copy_template(root)
     (root / ".gitignore").write_text(".foureyes/\n", "utf-8")
+    (root / AUC_RULE).write_text(AUC_RULE_TEXT, "utf-8")
     base = commit_all(root, "Registry: initial deployments", "Mo Admin <mo@acme.example>")
     gitrepo.git(root, "checkout", "-q", "-b", "change")
     deps = root / "registry" / "deployments"
@@ -115,6 +129,13 @@ def run(directory: Path | None) -> int:
           churn is not None and fraud is not None and churn.level == churn.importance_before == "moderate"
           and plan.level == fraud.level and plan.required_approvals == plan.policy.rule(fraud.level).approvals)
 
+    outcomes = {(o.rule.name, o.deployment): o for o in plan.rule_outcomes}
+    auc = outcomes.get(("critical-auc-no-drop", "fraud-scorer"))
+    claim(f"The organisation's transition rule {AUC_RULE} (CEL over before and after) applies to fraud-scorer's "
+          f"new model and {auc and auc.result}: its AUC rises from 0.91 to 0.93. A v13 at 0.85 would be blocked, "
+          f"whoever approves it.", auc is not None and auc.result == "holds"
+          and _auc_rule_blocks(auc.rule, plan, 0.85))
+
     say("The PR comment foureyes would post (foureyes plan --format markdown):")
     click.echo(plan_markdown(plan))
     try:
@@ -128,6 +149,15 @@ def run(directory: Path | None) -> int:
         return 1
     click.echo(f"\nDone. The scratch repository stays in {root}.")
     return 0
+
+
+def _auc_rule_blocks(rule, plan, auc: float) -> bool:
+    """The same rule on the same event, with a worse model: the rule is violated (it denies)."""
+    from .rules import Subject, check
+
+    subject = next(s for s in plan.subjects if s.event.deployment == "fraud-scorer" and s.event.type == "replace_model")
+    worse = Subject(subject.event, subject.before, {**subject.after, "metrics": {"auc": auc}}, subject.environments)
+    return [o.result for o in check([rule], [worse], None)] == ["violated"] and rule.action == "deny"
 
 
 FACTS = """\

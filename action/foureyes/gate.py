@@ -175,12 +175,16 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         # the teams to read come from the policies that will judge the PR (none for an untrusted
         # base; a deploy branch's and the default branch's for a PR into a deploy branch)
         probe = SimpleNamespace(base_ref=base_ref, default_branch=default_branch, base_sha="")
+        from .rules import approver_teams as rule_teams
+
         try:
-            found = list(load_policy(GitTree(root, judged_base(root, probe))).approver_teams)
+            judged = GitTree(root, judged_base(root, probe))
         except UntrustedBase:
             return ()
+        found = list(load_policy(judged).approver_teams) + list(rule_teams(judged))  # `require` rules' teams too
         if base_ref != default_branch:
-            found += load_policy(GitTree(root, branch_tip(root, default_branch))).approver_teams
+            tip = GitTree(root, branch_tip(root, default_branch))
+            found += list(load_policy(tip).approver_teams) + list(rule_teams(tip))
         return tuple(dict.fromkeys(found))
 
     def load():

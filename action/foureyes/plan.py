@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import changes, gitrepo
+from . import changes, gitrepo, rules
 from .changes import Event
 from .registry import (
     ENVIRONMENTS_FILE, POLICY_FILE, ConfigError, Deployment, Policy, Problem, Schemas,
@@ -23,6 +23,13 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)  # invalid files at head
     owners: frozenset[str] = frozenset()  # user owners of touched deployments (may not approve)
     head_deployments: dict[str, Deployment] = field(default_factory=dict)
+    rules: list = field(default_factory=list)  # transition rules (rules.Rule), read at base
+    subjects: list = field(default_factory=list)  # the deployment events as rules see them
+
+    @property
+    def rule_outcomes(self) -> list:
+        """What the rules say without PR facts (the gate decides the rules that read the PR)."""
+        return rules.check(self.rules, self.subjects, None)
 
     @property
     def level(self) -> str | None:
@@ -45,6 +52,7 @@ class Plan:
                 "teams": list(self.policy.approver_teams),
             },
             "excluded_owners": sorted(self.owners),
+            "rules": [o.to_json() for o in self.rule_outcomes],
             "problems": [
                 {"file": p.file, "line": p.line, "col": p.col, "title": p.title, "message": p.message}
                 for p in self.problems
@@ -74,6 +82,7 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
         schemas = Schemas.from_snapshot(base_tree)
         env_data = base_tree.read(ENVIRONMENTS_FILE)
         env_names = [e.name for e in parse_environments(env_data)] if env_data else None
+        transition_rules = rules.load_rules(base_tree)
     except LoadError as err:
         raise ConfigError(str(err)) from None
 
@@ -86,6 +95,7 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
     events: list[Event] = []
     owners: set[str] = set()
     head_deps: dict[str, Deployment] = {}
+    subjects: list[rules.Subject] = []
     # the base may have moved since the PR forked: what it holds now counts too (see _at_base_tip)
     tip_files = base_tree.read_many([c.path for c in dep_changes]) if fork != base else {}
     for c in dep_changes:
@@ -110,12 +120,37 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
                 ev.importance_at_base = at_tip.importance
                 ev.level = max_level(ev.level, at_tip.importance)
         events += found
+        serves = _serves(env_names, before, after)
+        subjects += [rules.Subject(ev, before.data if c.old_sha != gitrepo.ZERO_SHA else None,
+                                   after.data if after is not None else None, serves) for ev in found]
 
     modes = {c.path: c.new_mode if c.new_sha != gitrepo.ZERO_SHA else c.old_mode for c in diff}
     events += changes.governance_events([c.path for c in diff], policy, modes)
     _describe_governance(root, events, diff)
     changes.apply_policy(events, policy)
-    return Plan(base, head, policy, events, problems, frozenset(owners), head_deps)
+    # a PR's own rule files are data (the base's rules judge it), but a broken one must not reach
+    # the base, where it would stop every later gate: it is an invalid file like a broken deployment
+    changed_rules = [c for c in diff if rules.is_rule_path(c.path) and c.new_sha != gitrepo.ZERO_SHA]
+    if changed_rules:
+        rule_blobs = gitrepo.cat_blobs(root, [c.new_sha for c in changed_rules])
+        problems += rules.rule_problems({c.path: rule_blobs[c.new_sha] for c in changed_rules})
+    return Plan(base, head, policy, events, problems, frozenset(owners), head_deps, transition_rules, subjects)
+
+
+def _serves(env_names, *deployments) -> tuple[str, ...] | None:
+    """The environments a deployment serves on either side (no `environments`: all of them);
+    None when the registry names none."""
+    found: set[str] = set()
+    for dep in deployments:
+        if dep is None:
+            continue
+        if dep.environments is None:
+            if env_names is None:
+                return None
+            found |= set(env_names)
+        else:
+            found |= set(dep.environments)
+    return tuple(sorted(found))
 
 
 def _parse_side(path, data, mode, schemas, problems) -> Deployment | None:

@@ -45,6 +45,8 @@ class Decision:
     blocking: list[Block] = field(default_factory=list)
     approvers: str = ""
     freeze: dict | None = None  # the freeze window holding the change (freeze.Hold.to_json), if any
+    rules: list = field(default_factory=list)  # rules.Outcome of every transition rule that applied
+    requirements: list["Requirement"] = field(default_factory=list)  # approvals `require` rules add
 
     @property
     def description(self) -> str:
@@ -61,6 +63,9 @@ class Decision:
                 text += f" ({self.level})"
             if self.freeze:  # first, so that GitHub's cut at 140 characters keeps it
                 text = f"break-glass ({self.freeze['windows'][0]['name']}): {text}"
+        for req in self.requirements:
+            if not req.met:
+                text += f"; {req.short}"
         return text if len(text) <= 140 else text[:139] + "…"
 
     def to_json(self) -> dict:
@@ -73,7 +78,29 @@ class Decision:
             "blocking": [b.to_json() for b in self.blocking],
             "description": self.description,
             **({"freeze": self.freeze} if self.freeze else {}),
+            "rules": [o.to_json() for o in self.rules],
+            "requirements": [r.to_json() for r in self.requirements],
         }
+
+
+@dataclass
+class Requirement:
+    """Approvals a violated `require` rule adds: counted like any approval, from its own people."""
+
+    rule: object  # rules.Rule
+    counted: list[Account] = field(default_factory=list)
+
+    @property
+    def met(self) -> bool:
+        return len(self.counted) >= self.rule.approvals
+
+    @property
+    def short(self) -> str:
+        return f"rule {self.rule.name}: {len(self.counted)} of {self.rule.approvals} from {self.rule.describe_approvers()}"
+
+    def to_json(self) -> dict:
+        return {"rule": self.rule.name, "message": self.rule.message, "approvals": self.rule.approvals,
+                "from": list(self.rule.approvers), "counted": [a.login for a in self.counted], "met": self.met}
 
 
 def error_decision(message: str, level: str | None = None, required: int = 0) -> Decision:
@@ -101,21 +128,28 @@ def latest_verdicts(reviews: list[Review]) -> tuple[dict, list[Review]]:
 
 
 def is_approver(account: Account, policy: Policy, facts: PRFacts) -> tuple[bool, str]:
+    return in_group(account, policy.approver_users, policy.approver_teams, policy.approver_ids, facts,
+                    policy.describe_approvers())
+
+
+def in_group(account: Account, users, teams, pinned_ids: dict, facts: PRFacts, described: str) -> tuple[bool, str]:
+    """Whether an account is one of ``users`` (an id the policy pins must match) or an active
+    member of one of ``teams``; if not, why not."""
     login = account.login.lower()
-    if login in policy.approver_users:
-        pinned = policy.approver_ids.get(login)
+    if login in users:
+        pinned = pinned_ids.get(login)
         if pinned is None or pinned == account.id:
             return True, ""
         return False, f"@{account.login} is listed with account id {pinned}, and this account is {account.id}"
     pending_in = []
-    for team in policy.approver_teams:
+    for team in teams:
         if account.id is not None and account.id in facts.team_members.get(team, frozenset()):
             return True, ""
         if account.id is not None and account.id in facts.pending_members.get(team, frozenset()):
             pending_in.append(team)
     if pending_in:
         return False, f"membership of @{pending_in[0]} is pending, not active"
-    return False, f"not in {policy.describe_approvers()}"
+    return False, f"not in {described}"
 
 
 def evaluate(plan, facts: PRFacts) -> Decision:
@@ -153,10 +187,23 @@ def evaluate(plan, facts: PRFacts) -> Decision:
                 f"update the owner field, or pin the id in the policy"))
     owner_accounts = [a for a in facts.owner_accounts.values() if a is not None]
 
+    _apply_rules(plan, facts, decision)
+    groups = [(req, (req.rule.users, req.rule.teams, policy.approver_ids, facts, req.rule.describe_approvers()))
+              for req in decision.requirements]
+
     counted: list[Account] = []
     for review in latest.values():
         user = review.user
         approver, why_not = is_approver(user, policy, facts)
+        # the people a `require` rule names count for it with the same exclusions as any approver
+        for req, group in groups:
+            member, why_not_member = in_group(user, *group)
+            if review.state == "CHANGES_REQUESTED" and member and not approver:
+                decision.blocking.append(Block("changes_requested", f"@{user.login} requested changes "
+                                                                    f"(rule {req.rule.name})"))
+            elif (review.state == "APPROVED" and not user.is_bot and not _why_not_counted(
+                    review, user, member, why_not_member, facts, contributors, plan.owners, owner_accounts)):
+                req.counted.append(user)
         if review.state == "DISMISSED":
             decision.ignored.append(Ignored(user.login, "dismissed", "the review was dismissed"))
             continue
@@ -176,11 +223,34 @@ def evaluate(plan, facts: PRFacts) -> Decision:
             counted.append(user)
 
     decision.approvals = counted
-    if decision.blocking:
+    errors = [b for b in decision.blocking if b.reason == "rule_error"]
+    if errors:  # a rule that cannot be evaluated fails closed: error, never approved
+        decision.blocking = errors + [b for b in decision.blocking if b.reason != "rule_error"]
+        decision.state = "error"
+    elif decision.blocking:
         decision.state = "blocked"
-    elif len(counted) >= decision.required:
+    elif len(counted) >= decision.required and all(r.met for r in decision.requirements):
         decision.state = "approved"
     return decision
+
+
+def _apply_rules(plan, facts: PRFacts, decision: Decision) -> None:
+    """Transition rules of the base (plan.rules), with the PR's facts: a violated `deny` blocks,
+    a violated `require` adds a requirement, an evaluation error fails closed."""
+    from . import rules
+
+    decision.rules = rules.check(getattr(plan, "rules", []), getattr(plan, "subjects", []), rules.pr_context(facts))
+    seen = set()
+    for outcome in decision.rules:
+        rule = outcome.rule
+        if outcome.result == "error":
+            decision.blocking.append(Block("rule_error", f"rule {rule.name} ({rule.file}) cannot be evaluated "
+                                                         f"for {outcome.deployment}: {outcome.detail}"))
+        elif outcome.result == "violated" and rule.action == "deny":
+            decision.blocking.append(Block("rule", f"rule {rule.name}: {rule.message} ({outcome.deployment})"))
+        elif outcome.result == "violated" and rule.name not in seen:
+            seen.add(rule.name)  # one requirement per rule, however many deployments violate it
+            decision.requirements.append(Requirement(rule))
 
 
 def _why_not_counted(review, user, approver, why_not, facts, contributors, owners,

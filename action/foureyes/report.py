@@ -163,7 +163,7 @@ class TextReporter(Reporter):
             self.write(f"{p}")
         self.write(f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)")
 
-    def plan(self, plan) -> None:
+    def plan(self, plan, outcomes=None) -> None:
         self.write(f"change {plan.base[:12]}..{plan.head[:12]}: {len(plan.events)} event(s)")
         for e in plan.events:
             before, after = event_change(e)
@@ -180,11 +180,13 @@ class TextReporter(Reporter):
             self.write("no approval required")
         if plan.owners:
             self.write("may not approve (owners): " + ", ".join(f"@{o}" for o in sorted(plan.owners)))
+        for o in plan.rule_outcomes if outcomes is None else outcomes:
+            self.write(f"  rule {o.summary}")
 
     def gate(self, result) -> None:
         d = result.decision
         if result.plan is not None:
-            self.plan(result.plan)
+            self.plan(result.plan, d.rules)
         self.write(f"decision: {labelled(d.state, d.description)}")
         for a in d.approvals:
             self.write(f"  counted: @{a.login}")
@@ -194,6 +196,9 @@ class TextReporter(Reporter):
             self.write(f"  blocking: {labelled(b.reason, b.detail)}")
         if d.freeze:
             self.write(f"  freeze: {freeze_text(d.freeze)}")
+        for r in d.requirements:
+            self.write(f"  rule {r.rule.name} requires {r.rule.requirement()}: "
+                       f"{'met' if r.met else 'missing'} (counted: {_logins(r.counted)})")
 
     def deploy_step(self, step) -> None:
         mark = "ok" if step.ok else "FAILED"
@@ -259,7 +264,29 @@ class MarkdownReporter(Reporter):
         self.write(deploy_table(result, markdown=True))
 
 
-def plan_markdown(plan) -> str:
+def _logins(accounts) -> str:
+    return ", ".join(f"@{a.login}" for a in accounts) or "none yet"
+
+
+_RULE_RESULT = {"holds": "holds", "violated": "**violated**", "error": "**cannot be evaluated**",
+                "needs_pr": "decided by the gate (reads the PR)"}
+
+
+def rules_markdown(outcomes) -> str:
+    """Which transition rules applied to which event, and why: the expression, its result, what follows."""
+    lines = ["| rule | deployment | event | expression | result | then |", "|---|---|---|---|---|---|"]
+    for o in outcomes:
+        r = o.rule
+        then = ("–" if o.result in ("holds", "needs_pr") else "fails closed: " + o.detail if o.result == "error"
+                else f"{r.message}: blocked" if r.action == "deny" else f"{r.message}: needs {r.requirement()}")
+        expression = r.expression if len(r.expression) <= 120 else r.expression[:119] + "…"
+        lines.append("| " + " | ".join(_md_cell(x) for x in (
+            f"`{r.name}`", f"`{o.deployment}`", o.event.replace("_", " "), f"`{expression}`",
+            _RULE_RESULT[o.result], then)) + " |")
+    return "\n".join(lines)
+
+
+def plan_markdown(plan, outcomes=None) -> str:
     parts = ["### What this change means", ""]
     if plan.events:
         parts.append(plan_markdown_table(plan))
@@ -276,6 +303,9 @@ def plan_markdown(plan) -> str:
         parts.append("No approval required by the policy.")
     if plan.owners:
         parts.append("Owners who may not approve: " + ", ".join(f"@{o}" for o in sorted(plan.owners)) + ".")
+    outcomes = plan.rule_outcomes if outcomes is None else outcomes
+    if outcomes:
+        parts += ["", "#### Transition rules (`policies/rules/`, read at the base)", "", rules_markdown(outcomes)]
     return "\n".join(parts)
 
 
@@ -407,7 +437,7 @@ def gate_markdown(result) -> str:
     d = result.decision
     parts = [STICKY_MARKER, f"## {_ICONS[d.state]} foureyes: {d.state}", "", f"**{d.description}**", ""]
     if result.plan is not None:
-        parts += [plan_markdown(result.plan), ""]
+        parts += [plan_markdown(result.plan, d.rules), ""]
     if result.facts is not None:
         reason = (result.facts.body or "").strip()
         quoted = "\n".join("> " + line for line in reason.splitlines()[:20]) if reason else "> (none given)"
@@ -428,6 +458,11 @@ def gate_markdown(result) -> str:
         parts += ["", "### Freeze", "", freeze_text(d.freeze)]
     if getattr(result, "what_if", None):
         parts += ["", result.what_if]
+    if d.requirements:
+        parts += ["", "### Required by rules", ""]
+        parts += [f"- `{r.rule.name}` ({_md_cell(r.rule.message)}): {r.rule.requirement()}, "
+                  f"{'met' if r.met else 'missing ' + str(r.rule.approvals - len(r.counted))}; counted: "
+                  f"{_logins(r.counted)}" for r in d.requirements]
     notes = getattr(result, "notes", None)
     if notes:
         parts += ["", "### Auto-merge (`apply: auto`)", ""] + [f"- {_md_cell(n)}" for n in notes]

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .gitrepo import WorkTree
+from .rules import is_rule_path, rule_problems
 from .registry import (
-    DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, POLICY_FILE, Deployment, Problem, Schemas, cross_check,
+    DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, POLICY_FILE, RULES_DIR, Deployment, Problem, Schemas, cross_check,
     layout_problem, parse_deployment, parse_environments, parse_policy,
 )
 from .yamlload import LoadError
@@ -27,6 +28,8 @@ class Validation:
 
 def classify(rel: str) -> str:
     name = rel.rsplit("/", 1)[-1]
+    if is_rule_path(rel):
+        return "rule"
     if rel == ENVIRONMENTS_FILE or name == "environments.yaml":
         return "environments"
     if rel == POLICY_FILE or name == "approval.yaml":
@@ -39,6 +42,7 @@ def targets(root: Path, paths: list[str], cwd: Path) -> list[str]:
     tree = WorkTree(root)
     if not paths:
         found = tree.list(DEPLOYMENTS_DIR)  # every file: anything but <name>.yaml is a layout error
+        found += [p for p in tree.list(RULES_DIR) if is_rule_path(p)]  # transition rules must compile
         return found + [p for p in (ENVIRONMENTS_FILE, POLICY_FILE) if (root / p).exists()]
     out = []
     for given in paths:
@@ -95,6 +99,9 @@ def _check_chunk(files: list[str]):
 
 def _check_file(root: Path, rel: str, schemas: Schemas) -> tuple[list[Problem], Deployment | None]:
     kind = classify(rel)
+    if kind == "rule":
+        data = WorkTree(root).read(rel)
+        return (rule_problems({rel: data}) if data is not None else [Problem(rel, "no such file", title="missing")]), None
     misplaced = layout_problem(rel)
     if misplaced is not None:
         return [misplaced], None
