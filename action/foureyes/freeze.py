@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import yamlload
-from .registry import POLICY_FILE, _load_checked, level_rank
+from .registry import POLICY_FILE, load_checked, level_rank
 from .yamlload import LoadError
 
 INCIDENT_FILE = "policies/freeze.yaml"
@@ -260,7 +260,7 @@ def load(snapshot) -> Freezes:
 
 
 def parse_policy_section(data: bytes, file: str = POLICY_FILE) -> tuple[list[Window], BreakGlass | None]:
-    doc = _load_checked(data, file, "approval.schema.json")
+    doc = load_checked(data, file, "approval.schema.json")
     section = doc.get("freeze") or {}
     text = yamlload.decode(data, file)
     zone = _zone(section.get("timezone", "UTC"), file, text, ("freeze", "timezone"))
@@ -271,7 +271,7 @@ def parse_policy_section(data: bytes, file: str = POLICY_FILE) -> tuple[list[Win
 
 
 def parse_incidents(data: bytes, file: str = INCIDENT_FILE, zone: ZoneInfo | None = None) -> list[Window]:
-    doc = _load_checked(data, file, "freeze.schema.json")
+    doc = load_checked(data, file, "freeze.schema.json")
     text = yamlload.decode(data, file)
     zone = _zone(doc["timezone"], file, text, ("timezone",)) if "timezone" in doc else (zone or ZoneInfo("UTC"))
     windows = [_window(w, "incident", i, file, text, zone, incident=True) for i, w in enumerate(doc.get("freezes", []))]

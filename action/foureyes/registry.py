@@ -346,12 +346,13 @@ def _env_line(dep: Deployment, env: str) -> tuple[int | None, int | None]:
 # --- environments and policy --------------------------------------------------------------------
 
 
-def _load_checked(data: bytes, file: str, schema_name: str):
-    """Load a YAML config file and check it against a bundled schema; raises LoadError."""
+def load_checked(data: bytes, file: str, schema_name: str, empty: str = "the file is empty"):
+    """Load a YAML config file and check it against a bundled schema; raises LoadError
+    (``empty``: what to say of an empty file)."""
     text = yamlload.decode(data, file)
     doc = yamlload.loads(text, file)
     if doc is None:
-        raise LoadError(file, "the file is empty", 1, 1)
+        raise LoadError(file, empty, 1, 1)
     schema = _bundled_schema(schema_name)
     if not schema.is_valid(doc):
         path, message, at_key = schema.errors(doc, text)[0]
@@ -383,7 +384,7 @@ class Environment:
 
 
 def parse_environments(data: bytes, file: str = ENVIRONMENTS_FILE) -> list[Environment]:
-    doc = _load_checked(data, file, "environments.schema.json")
+    doc = load_checked(data, file, "environments.schema.json")
     envs = [Environment(**{k: v for k, v in e.items()}) for e in doc["environments"]]
     names = [e.name for e in envs]
     dupes = {n for n in names if names.count(n) > 1}
@@ -440,7 +441,7 @@ class Policy:
 
 
 def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
-    doc = _load_checked(data, file, "approval.schema.json")
+    doc = load_checked(data, file, "approval.schema.json")
     approvers = doc["approvers"]
     entries = [u if isinstance(u, dict) else {"login": u} for u in approvers.get("users", [])]
     users = frozenset(e["login"][1:].lower() for e in entries)

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import yamlload
-from .registry import RULES_DIR, Problem, _bundled_schema
+from .registry import RULES_DIR, Problem, load_checked
 from .yamlload import LoadError
 
 RULE_SCHEMA = "rules.schema.json"
@@ -148,15 +148,8 @@ def rule_problems(files: dict[str, bytes]) -> list[Problem]:
 
 
 def parse_rule(data: bytes, file: str) -> Rule:
-    text = yamlload.decode(data, file)
-    doc = yamlload.loads(text, file)
-    if doc is None:
-        raise LoadError(file, "the file is empty: a rule needs expression, message and action", 1, 1)
-    schema = _bundled_schema(RULE_SCHEMA)
-    if not schema.is_valid(doc):
-        path, message, at_key = schema.errors(doc, text)[0]
-        raise LoadError(file, message, *yamlload.line_of(text, path, at_key))
-    program = compile_expression(doc["expression"], file, text)
+    doc = load_checked(data, file, RULE_SCHEMA, "the file is empty: a rule needs expression, message and action")
+    program = compile_expression(doc["expression"], file, yamlload.decode(data, file))
     match = doc.get("match", {})
     require = doc.get("require", {})
     name = file.rsplit("/", 1)[-1].removesuffix(".yaml")
