@@ -431,6 +431,9 @@ def freeze_demo(root: Path, out) -> None:
     gitrepo.git(root, "checkout", "-q", "-b", "fraud-v14", "main")
     edit(root / "registry" / "deployments" / "fraud-scorer.yaml", 'version: "13"', 'version: "14"')
     edit(root / "registry" / "deployments" / "fraud-scorer.yaml", "models:/fraud-xgb/13", "models:/fraud-xgb/14")
+    edit(root / "registry" / "deployments" / "fraud-scorer.yaml",  # v14's own bytes: the approval binds to them
+         "sha256:9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a",
+         "sha256:5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a9c1e3b")
     commit_all(root, "fraud-scorer: serve fraud-xgb v14 (fixes the outage's false declines)")
     gitrepo.git(root, "checkout", "-q", "main")
 
