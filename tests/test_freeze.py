@@ -454,3 +454,62 @@ def test_a_label_without_the_extra_approvals_does_not_break_glass_at_deploy(depl
     declare(deployed)
     result = deploy(deployed)
     assert not result.ok and result.frozen and served(deployed)["deployment"]["model"]["version"] == "12"
+
+
+# --- the same through GitHub (the mocked API: bodies from GitHub's examples, schema-checked) ---------
+
+
+@pytest.fixture
+def frozen_on_github(repo, tmp_path, monkeypatch):
+    """Dana's PR (fraud-scorer v13, critical) opened before main declared INC-2041."""
+    from ghapi.mockgithub import HERE
+
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("change")
+    repo.replace(FRAUD, 'version: "12"', 'version: "13"')
+    head = repo.commit("fraud-scorer v13")
+    repo.git("checkout", "-q", "main")
+    repo.write("policies/freeze.yaml", INCIDENT)
+    repo.commit("INC-2041: freeze production", "Mo Admin <mo@acme.example>")
+    event = json.loads((HERE / "webhook-pull_request.json").read_text())["examples"][0]
+    event["pull_request"].update(number=7)
+    event["pull_request"]["base"]["sha"], event["pull_request"]["head"]["sha"] = base, head
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    for name, value in (("GITHUB_EVENT_PATH", str(tmp_path / "event.json")), ("GITHUB_REPOSITORY", "acme/models"),
+                        ("GITHUB_TOKEN", "ghs_test")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    repo.base, repo.head = base, head
+    return repo
+
+
+@pytest.mark.parametrize("labels, approvers, decision, status", [
+    ((), ("alice", "bob"), "blocked", "failure"),                      # held, whatever the approvals
+    (("break-glass",), ("alice", "bob"), "pending", "pending"),        # break-glass asks one more pair of eyes
+    (("break-glass",), ("alice", "bob", "dana"), "pending", "pending"),  # the author's own is no extra pair
+    (("break-glass",), ("alice", "bob", "erin"), "approved", "success"),
+])
+def test_a_freeze_holds_the_pr_on_github_and_break_glass_counts_by_the_four_eyes_rule(
+        frozen_on_github, cli, labels, approvers, decision, status):
+    """Labels come from the PR GitHub serves; the freeze from the base branch's tip, as on the gate."""
+    import responses
+
+    from ghapi.mockgithub import MockGitHub, user
+
+    people = {"dana": user("dana", 104), "alice": user("alice", 201), "bob": user("bob", 202), "erin": user("erin", 205)}
+    repo = frozen_on_github
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        gh = MockGitHub(rsps)
+        gh.pull(people["dana"], repo.base, repo.head, body="v13 stops the false declines.", labels=labels)
+        gh.commits({"sha": repo.head, "author": people["dana"], "email": "dana@acme.example"})
+        gh.reviews(*[{"user": people[a], "state": "APPROVED", "commit_id": repo.head} for a in approvers])
+        gh.team("acme/mlops-admins", people["alice"], people["bob"], people["erin"], people["dana"])
+        gh.existing_comments()
+        gh.accept_writes()
+        result = cli("gate", "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["decision"] == decision, result.output
+    assert gh.statuses[-1]["state"] == status
+    assert data["freeze"]["windows"][0]["name"] == "INC-2041"
+    if decision == "approved":
+        assert "break-glass (INC-2041)" in gh.statuses[-1]["description"]

@@ -108,12 +108,14 @@ class MockGitHub:
 
     def pull(self, author: dict, base_sha: str, head_sha: str, body: str | None = "A reason.",
              requested_reviewers=(), requested_teams=(), status: int = 200, base_ref: str = "main",
-             mergeable_state: str = "blocked"):
+             mergeable_state: str = "blocked", labels=()):
         pr = example("pull-request")
         owner, name = self.repo.split("/")
         pr.update(number=self.number, user=author, body=body, url=f"{self.base}/pulls/{self.number}",
                   requested_reviewers=list(requested_reviewers), requested_teams=list(requested_teams),
-                  node_id=f"PR_kw{self.number}", labels=[], draft=False,
+                  node_id=f"PR_kw{self.number}", draft=False,
+                  labels=[{"id": 900 + i, "node_id": f"LA_{i}", "url": f"{self.base}/labels/{n}", "name": n,
+                           "description": None, "color": "ededed", "default": False} for i, n in enumerate(labels)],
                   issue_url=f"{self.base}/issues/{self.number}",
                   comments_url=f"{self.base}/issues/{self.number}/comments",
                   commits_url=f"{self.base}/pulls/{self.number}/commits",
