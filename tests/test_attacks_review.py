@@ -1,0 +1,60 @@
+"""Adversarial review of the trust chain (helper V): each test plays one attack end to end.
+
+A test marked xfail(strict=True) is a confirmed hole not fixed here: it fails on the code as it is
+and will start passing (and so fail the suite, strict) once the hole is closed."""
+
+import json
+
+import pytest
+
+from conftest import DEP
+from test_deploy import FACTS, FRAUD, TWO, bump, env_repo, merge_pr, run, served  # noqa: F401 (fixture)
+
+POLICY = "policies/approval.yaml"
+
+
+# --- 1. the policy that judges a PR at deploy time is itself never provenance-checked -------------
+
+@pytest.mark.xfail(strict=True, reason="deploy re-evaluates a PR under the policy at its base, but a direct "
+                                       "push (admin bypass) to policies/ is never provenance-checked itself")
+def test_a_directly_pushed_policy_cannot_approve_an_unreviewed_deploy(env_repo):
+    assert run(env_repo).ok
+    # an admin bypasses the ruleset once, for a commit that touches no deployment file
+    env_repo.replace(POLICY, "require_approval_for: [create, replace_model, change_importance, delete, update]",
+                     "require_approval_for: []")
+    env_repo.commit("tidy the policy", "Eve Hurry <eve@acme.example>")
+    assert run(env_repo).ok  # nothing to deploy: the environment is recorded in sync past that commit
+    merge_pr(env_repo, 77, bump("66"), reviews=[])  # no review at all
+    result = run(env_repo)
+    assert not result.ok, "an unreviewed model change reached staging"
+    assert served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "12"
+
+
+# --- 2. a PR into a deploy branch: the gate judges it by that branch AND the default branch, the
+#        deploy only by that branch ------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="provenance.evaluate_pr judges a PR merged into release/* only by the "
+                                       "release branch's policy; the gate also applies the default branch's")
+def test_an_old_release_branch_policy_does_not_approve_a_production_deploy(repo):
+    # bootstrap: critical needs one approval; .foureyes/ ignored, all in the root of trust
+    repo.replace(POLICY, "  critical:\n    approvals: 2", "  critical:\n    approvals: 1")
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--amend", "--no-edit")
+    old = repo.git("rev-parse", "HEAD")
+    # an approved policy PR raises critical to two approvals on main
+    merge_pr(repo, 90, lambda r: r.replace(POLICY, "  critical:\n    approvals: 1", "  critical:\n    approvals: 2"))
+    # anyone who may create branches cuts release/old from the old commit (no new commit: no PR needed)
+    repo.git("checkout", "-q", "-b", "release/old", old)
+    repo.git("checkout", "-q", "-b", "pr-91")
+    bump("66")(repo)
+    head = repo.commit("fraud-scorer v66")
+    repo.git("checkout", "-q", "release/old")
+    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "pr-91")
+    merge = repo.git("rev-parse", "HEAD")
+    (repo.root / ".foureyes" / "prs" / "91.yaml").write_text(
+        FACTS.format(number=91, base=old, head=head, merge=merge, reviews=json.dumps(TWO[:1]))
+        + "base_ref: release/old\n")
+    result = run(repo, "production", branch="release/old")
+    assert not result.ok, "one approval shipped a critical model to production; main's policy requires two"
+    assert "fraud-scorer" not in served(repo, "production")
