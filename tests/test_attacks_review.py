@@ -15,15 +15,15 @@ POLICY = "policies/approval.yaml"
 
 # --- 1. the policy that judges a PR at deploy time is itself never provenance-checked -------------
 
-@pytest.mark.xfail(strict=True, reason="deploy re-evaluates a PR under the policy at its base, but a direct "
-                                       "push (admin bypass) to policies/ is never provenance-checked itself")
 def test_a_directly_pushed_policy_cannot_approve_an_unreviewed_deploy(env_repo):
     assert run(env_repo).ok
     # an admin bypasses the ruleset once, for a commit that touches no deployment file
     env_repo.replace(POLICY, "require_approval_for: [create, replace_model, change_importance, delete, update]",
                      "require_approval_for: []")
     env_repo.commit("tidy the policy", "Eve Hurry <eve@acme.example>")
-    assert run(env_repo).ok  # nothing to deploy: the environment is recorded in sync past that commit
+    pushed = env_repo.git("rev-parse", "HEAD")
+    refused = run(env_repo)  # nothing to deploy, yet the environment is not recorded in sync past it
+    assert not refused.ok and [v.commit for v in refused.violations] == [pushed]
     merge_pr(env_repo, 77, bump("66"), reviews=[])  # no review at all
     result = run(env_repo)
     assert not result.ok, "an unreviewed model change reached staging"

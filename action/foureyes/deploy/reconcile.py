@@ -20,6 +20,9 @@ from ..registry import cross_check, deployment_file, is_deployment_file, layout_
 from ..registry import parse_environments, unknown_name
 from ..yamlload import LoadError
 from .provenance import Approval, Checker, Violation, commits_touching
+
+# what judges every change: a commit here must itself come from an approved PR before anything deploys
+JUDGING_PATHS = (ENVIRONMENTS_FILE, "policies/")
 from .record import Entry, Record
 from .targets import Change, TargetError, check_settings, load_target
 
@@ -144,16 +147,22 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
         for name in sorted(only - set(wanted) - set(deployed)):  # a typo must not read as "nothing to do"
             raise ConfigError(unknown_name("deployment", name, [*wanted, *deployed], env.name))
         result.steps = [s for s in result.steps if s.name in only]
-    if not result.steps:
-        if only is None and not dry_run:
-            _record_in_sync(record, env, head, last_target)
-        return result
-
-    # provenance: every commit since the last complete deploy that touched what is about to change
+    # provenance: every commit since the last complete deploy that touched what is about to change,
+    # or what judges every change (the policy, its rules and freezes, the environments): a policy
+    # pushed past the PR rules would otherwise approve the next change itself
     since = record.last_commit(env.name)
     if since and not _is_ancestor(root, since, head):
         since = None  # history was rewritten: check all of it
-    paths = [deployment_file(s.name) for s in result.steps] + [ENVIRONMENTS_FILE]
+    if not result.steps:
+        if only is None and not dry_run:
+            _, result.violations = Checker(root, provenance_source, branch).check(
+                commits_touching(root, since, head, list(JUDGING_PATHS)))
+            if result.violations:
+                _record_violations(record, env, result.violations)
+                return result
+            _record_in_sync(record, env, head, last_target)
+        return result
+    paths = [deployment_file(s.name) for s in result.steps] + list(JUDGING_PATHS)
     commits = commits_touching(root, since, head, paths)
     approvals, result.violations = Checker(root, provenance_source, branch).check(commits)
     last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
@@ -161,9 +170,7 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     if dry_run:  # a dry run changes nothing, the event log included: it only reports
         return result
     if result.violations:
-        for v in result.violations:
-            record.add_event("provenance_violation", "failing", str(v), environment=env.name,
-                             data={"commit": v.commit, "reason": v.reason})
+        _record_violations(record, env, result.violations)
         return result
 
     for line in result.frozen:
@@ -236,6 +243,12 @@ def _hold_frozen(root: Path, head: str, env: Environment, result: DeployResult, 
                              f"{held.label!r} with the policy's extra approvals goes through")
         frozen.add(step.name)
     return glass, frozen
+
+
+def _record_violations(record: Record, env: Environment, violations: list[Violation]) -> None:
+    for v in violations:
+        record.add_event("provenance_violation", "failing", str(v), environment=env.name,
+                         data={"commit": v.commit, "reason": v.reason})
 
 
 def _record_in_sync(record: Record, env: Environment, head: str, last_target: dict | None) -> None:
