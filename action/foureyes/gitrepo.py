@@ -221,8 +221,12 @@ def ensure_commits(root: Path, shas: list[str], token: str | None = None) -> Non
     With ``token``, the fetch authenticates: the deploy checks out with `persist-credentials:
     false`, and on a private repository the head of a squash-merged PR whose branch is gone can
     only be fetched with credentials."""
-    missing = [s for s in shas if subprocess.run(
-        ["git", "-C", str(root), "cat-file", "-e", f"{s}^{{commit}}"], capture_output=True).returncode != 0]
+    wanted = list(dict.fromkeys(s for s in shas if s))
+    if not wanted:
+        return
+    out = git(root, "cat-file", "--batch-check=%(objecttype)",  # one process, whatever the number of commits
+              input="".join(f"{s}^{{commit}}\n" for s in wanted).encode()).decode().splitlines()
+    missing = [s for s, kind in zip(wanted, out) if kind != "commit"]
     if missing:
         git(root, "fetch", "--no-tags", "--quiet", "origin", *missing, env_extra=token_auth_env(token))
 
@@ -240,3 +244,138 @@ def token_auth_env(token: str | None) -> dict:
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     return {"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}": "http.extraheader",
             f"GIT_CONFIG_VALUE_{count}": f"AUTHORIZATION: basic {basic}"}
+
+
+# --- whole-history reads: one git process per question, however many commits it covers ----------
+
+
+def resolve_many(root: Path, refs: list[str]) -> dict[str, str]:
+    """Each ref's commit in one `git cat-file --batch-check` (``<ref>^{commit}``); an unknown ref is
+    the same error `resolve` gives."""
+    wanted = list(dict.fromkeys(refs))
+    if not wanted:
+        return {}
+    for ref in wanted:
+        if "\n" in ref or not ref.strip():
+            raise GitError(f"unknown git revision {ref!r}")
+    out = git(root, "cat-file", "--batch-check=%(objectname) %(objecttype)",
+              input="".join(f"{r}^{{commit}}\n" for r in wanted).encode()).decode().splitlines()
+    found = {}
+    for ref, line in zip(wanted, out):
+        sha, _, kind = line.partition(" ")
+        if kind != "commit":
+            raise GitError(f"unknown git revision {ref!r}")
+        found[ref] = sha
+    return found
+
+
+def blob_ids(root: Path, names: list[str]) -> dict[str, str | None]:
+    """The blob id of each ``<commit>:<path>`` (None: missing or not a blob), one process."""
+    if not names:
+        return {}
+    for name in names:
+        if "\n" in name:
+            raise GitError(f"object name with a newline: {name!r}")
+    out = git(root, "cat-file", "--batch-check=%(objectname) %(objecttype)",
+              input="".join(n + "\n" for n in names).encode()).decode().splitlines()
+    return {n: (line.split(" ")[0] if line.endswith(" blob") else None) for n, line in zip(names, out)}
+
+
+def subjects(root: Path, commits: list[str]) -> dict[str, str]:
+    """Each commit's subject line (first 80 characters), in one `git log --no-walk`."""
+    if not commits:
+        return {}
+    out = git(root, "log", "--no-walk=unsorted", "--format=%H%x1f%s%x1e", *dict.fromkeys(commits))
+    found = {}
+    for record in out.decode("utf-8", "replace").split("\x1e"):
+        if "\x1f" in record:
+            sha, text = record.strip("\n").split("\x1f", 1)
+            found[sha] = text.strip()[:80]
+    return found
+
+
+def first_parent_changes(root: Path, commits: list[str]) -> dict[str, list[Change]]:
+    """What each commit changed over its first parent (as `changed(parent, commit)`), for many
+    commits in one `git diff-tree --stdin`. A root commit changes nothing here."""
+    if not commits:
+        return {}
+    out = git(root, "diff-tree", "--stdin", "-r", "-z", "-m", "--first-parent", "--no-renames", "--no-abbrev",
+              input="".join(c + "\n" for c in dict.fromkeys(commits)).encode())
+    found: dict[str, list[Change]] = {c: [] for c in commits}
+    parts = out.split(b"\0")
+    current = None
+    i = 0
+    while i < len(parts):
+        token = parts[i]
+        if token.startswith(b":"):
+            old_mode, new_mode, old_sha, new_sha, status = token.decode().lstrip(":").split(" ")
+            path = parts[i + 1].decode("utf-8", "surrogateescape")
+            found[current].append(Change(path, status[0], old_mode, new_mode, old_sha, new_sha))
+            i += 2
+            continue
+        if token.strip():
+            current = token.decode().strip()
+        i += 1
+    return found
+
+
+class Graph:
+    """The commit graph reachable from some tips, read once (`git rev-list --parents`), so that
+    ancestry and "the commits a PR brought" are answered without a git process per question."""
+
+    def __init__(self, root: Path, tips: list[str]):
+        self.parents: dict[str, list[str]] = {}
+        self.generation: dict[str, int] = {}
+        tips = list(dict.fromkeys(t for t in tips if t))
+        if not tips:
+            return
+        out = git(root, "rev-list", "--topo-order", "--reverse", "--parents", *tips).decode()
+        for line in out.splitlines():  # parents come before their children
+            commit, *parents = line.split()
+            self.parents[commit] = parents
+            self.generation[commit] = 1 + max((self.generation[p] for p in parents), default=0)
+        self._ancestors: dict[str, frozenset[str]] = {}
+
+    def __contains__(self, commit: str) -> bool:
+        return commit in self.parents
+
+    def ancestors(self, commit: str) -> frozenset[str]:
+        """``commit`` and every commit before it."""
+        if commit not in self._ancestors:
+            seen = {commit}
+            stack = [commit]
+            while stack:
+                for parent in self.parents.get(stack.pop(), ()):
+                    if parent not in seen:
+                        seen.add(parent)
+                        stack.append(parent)
+            self._ancestors[commit] = frozenset(seen)
+        return self._ancestors[commit]
+
+    def only_in(self, head: str, base: str) -> frozenset[str]:
+        """`git rev-list head ^base`: commits reachable from head and not from base. Walks down
+        from both by generation (a parent's is always lower than its child's) and stops once every
+        commit left to visit is reachable from base."""
+        import heapq
+
+        HEAD, BASE = 1, 2
+        flags: dict[str, int] = {head: HEAD}
+        flags[base] = flags.get(base, 0) | BASE
+        queue = [(-self.generation[c], c) for c in {head, base}]
+        heapq.heapify(queue)
+        done: set[str] = set()
+        result = set()
+        while queue and any(flags[c] == HEAD for _, c in queue):
+            _, commit = heapq.heappop(queue)
+            if commit in done:
+                continue
+            done.add(commit)
+            flag = flags[commit]
+            if flag == HEAD:
+                result.add(commit)
+            for parent in self.parents[commit]:
+                before = flags.get(parent, 0)
+                flags[parent] = before | flag
+                if parent not in done:
+                    heapq.heappush(queue, (-self.generation[parent], parent))
+        return frozenset(result)

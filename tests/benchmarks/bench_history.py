@@ -71,7 +71,7 @@ def bench_size(deployments: int, commits: int, sides: dict[str, Path], repeat: i
     try:
         h = gen.bootstrap(work / "gen", deployments)
         subprocess.run(fe("deploy", "--env", "staging"), cwd=h.root, check=True, capture_output=True,
-                       env={**os.environ, "PYTHONPATH": str(ACTION)})
+                       env={**os.environ, "PYTHONPATH": str(next(iter(sides.values())))})
         gen.grow(h, commits)
         name = most_changed(h)
         rows: dict[str, dict[str, str]] = {}
@@ -117,13 +117,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100x100,1000x100,100x2000,1000x2000")
     parser.add_argument("--before", type=Path, help="a checkout of the code to compare with (its action/ is used)")
+    parser.add_argument("--skip-now", action="store_true", help="with --before: run only the older code")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--count-git", action="store_true", help="also count the git processes of each command")
     args = parser.parse_args()
     sides = {"now": ACTION}
     if args.before:
-        sides = {"before": args.before / "action", **sides}
+        sides = {"before": args.before / "action", **({} if args.skip_now else sides)}
     columns = ["floor", *sides]
     print("| size | command | " + " | ".join(columns) + " |")
     print("|---|---|" + "---|" * len(columns))

@@ -151,7 +151,8 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
         since = None  # history was rewritten: check all of it
     paths = [deployment_file(s.name) for s in result.steps] + [ENVIRONMENTS_FILE]
     commits = commits_touching(root, since, head, paths)
-    approvals, result.violations = Checker(root, provenance_source, branch).check(commits)
+    checker = Checker(root, provenance_source, branch, cache=record, save=not dry_run)  # record: evaluations kept
+    approvals, result.violations = checker.check(commits)
     if dry_run:  # a dry run changes nothing, the event log included: it only reports
         return result
     if result.violations:
