@@ -6,6 +6,7 @@ number of changed files, never the size of the registry. PR code is only ever re
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 from dataclasses import dataclass
@@ -41,7 +42,25 @@ def toplevel(start: Path | str = ".") -> Path | None:
         return None
 
 
+def _is_sha(text: str) -> bool:
+    return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
+
+
+_IMMUTABLE: dict[tuple, str] = {}  # answers about full SHAs, which never change: (question, root, shas) -> answer
+
+
 def resolve(root: Path, ref: str) -> str:
+    """A ref's commit. A full SHA's answer is kept for the run (the commit it names never changes),
+    so re-checking the same PR base and head costs no new git process."""
+    if _is_sha(ref):
+        key = ("resolve", str(root), ref)
+        if key not in _IMMUTABLE:
+            _IMMUTABLE[key] = _resolve(root, ref)
+        return _IMMUTABLE[key]
+    return _resolve(root, ref)
+
+
+def _resolve(root: Path, ref: str) -> str:
     try:
         return git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
     except GitError:
@@ -90,10 +109,16 @@ def clean_merge_tree(root: Path, ours: str, theirs: str) -> str | None:
 
 
 def merge_base(root: Path, a: str, b: str) -> str:
+    key = ("merge-base", str(root), a, b)
+    if key in _IMMUTABLE:
+        return _IMMUTABLE[key]
     try:
-        return git(root, "merge-base", a, b).decode().strip()
+        found = git(root, "merge-base", a, b).decode().strip()
     except GitError:
         raise GitError(f"{a[:12]} and {b[:12]} share no history") from None
+    if _is_sha(a) and _is_sha(b):
+        _IMMUTABLE[key] = found
+    return found
 
 
 def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
@@ -103,6 +128,8 @@ def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
     for name in names:
         if "\n" in name:
             raise GitError(f"object name with a newline: {name!r}")
+    if all(_is_sha(n.split(":", 1)[0]) for n in names):  # immutable names: the run's open reader answers
+        return _reader(root).read(names)
     out = git(root, "cat-file", "--batch", input="".join(n + "\n" for n in names).encode())
     result: dict[str, bytes | None] = {}
     pos = 0
@@ -118,6 +145,94 @@ def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
         result[name] = out[pos:pos + size_n] if kind == "blob" else None
         pos += size_n + 1
     return result
+
+
+class _BatchReader:
+    """One `git cat-file --batch` process kept open for the run: reading a PR's files costs a
+    round trip on a pipe, not a new git process. Only names that start with a full SHA are asked
+    (their answer never changes, whatever happens to refs meanwhile); one name at a time, so the
+    pipes never fill up."""
+
+    def __init__(self, root: Path):
+        self.proc = subprocess.Popen(["git", "-C", str(root), "cat-file", "--batch"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+
+    def read(self, names: list[str]) -> dict[str, bytes | None]:
+        result: dict[str, bytes | None] = {}
+        for name in names:
+            kind, data = self.object(name)
+            result[name] = data if kind == "blob" else None
+        return result
+
+    def object(self, name: str) -> tuple[str | None, bytes | None]:
+        self.proc.stdin.write(name.encode() + b"\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.readline().decode()
+        if not header:
+            raise GitError("git cat-file --batch stopped")
+        if header.endswith(" missing\n") or header.endswith(" ambiguous\n"):
+            return None, None
+        _sha, kind, size = header.split()
+        return kind, self.proc.stdout.read(int(size) + 1)[:-1]
+
+    def modes(self, commit: str, paths: list[str]) -> dict[str, str]:
+        """The mode of each path that exists at ``commit`` (what `git ls-tree <commit> -- <path>`
+        lists), read from the tree objects."""
+        found = {}
+        for path in paths:
+            parts = path.strip("/").split("/")
+            tree, mode = f"{commit}^{{tree}}", None
+            for i, part in enumerate(parts):
+                kind, data = self.object(tree)
+                if kind != "tree":
+                    mode = None
+                    break
+                entry = _tree_entry(data, part.encode("utf-8", "surrogateescape"))
+                if entry is None:
+                    mode = None
+                    break
+                mode, tree = entry
+            if mode is not None:
+                found[path] = mode
+        return found
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait()
+
+
+def _tree_entry(data: bytes, name: bytes) -> tuple[str, str] | None:
+    """(mode, object id) of ``name`` in a raw tree object (`<mode> <name>\\0<20-byte id>` entries)."""
+    pos = 0
+    while pos < len(data):
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        if data[space + 1:nul] == name:
+            mode = data[pos:space].decode()
+            return mode.rjust(6, "0"), data[nul + 1:nul + 21].hex()
+        pos = nul + 21
+    return None
+
+
+_READERS: dict[str, _BatchReader] = {}
+
+
+def _reader(root: Path) -> _BatchReader:
+    key = str(Path(root).resolve())
+    reader = _READERS.get(key)
+    if reader is None or reader.proc.poll() is not None:
+        while len(_READERS) >= 4:  # a few repositories at a time (tests make many)
+            _READERS.pop(next(iter(_READERS))).close()
+        reader = _READERS[key] = _BatchReader(Path(root))
+    return reader
+
+
+@atexit.register
+def close_readers() -> None:
+    while _READERS:
+        _READERS.popitem()[1].close()
 
 
 @dataclass(frozen=True)
@@ -183,6 +298,8 @@ class GitTree:
     def _modes(self, paths: list[str]) -> dict[str, str]:
         if not paths:
             return {}
+        if _is_sha(self.commit) and not any(p.endswith("/") or any(c in p for c in "*?[\\\n") for p in paths):
+            return _reader(self.root).modes(self.commit, paths)
         out = git(self.root, "ls-tree", "-z", self.commit, "--", *paths)
         modes = {}
         for entry in out.split(b"\0"):
