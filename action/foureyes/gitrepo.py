@@ -220,7 +220,12 @@ _READERS: dict[str, _BatchReader] = {}
 
 
 def _reader(root: Path) -> _BatchReader:
-    key = str(Path(root).resolve())
+    path = Path(root).resolve()
+    try:  # a repository removed and made again at the same place gets a new reader
+        stat = (path / ".git").stat()
+        key = f"{path}\0{stat.st_dev}:{stat.st_ino}"
+    except OSError:
+        key = str(path)
     reader = _READERS.get(key)
     if reader is None or reader.proc.poll() is not None:
         while len(_READERS) >= 4:  # a few repositories at a time (tests make many)
