@@ -18,6 +18,7 @@ from foureyes import gitrepo, inventory  # noqa: E402
 from foureyes.deploy import provenance  # noqa: E402
 from foureyes.deploy.record import SqliteRecord  # noqa: E402
 from foureyes.history import governance_history  # noqa: E402
+from test_deploy import env_repo  # noqa: E402,F401  (fixture)
 
 
 def git(root: Path, *args: str) -> str:
@@ -135,3 +136,23 @@ def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history,
         assert as_data(third.check(commits)) == expected and third.evaluated == 1
     finally:
         record.close()
+
+
+def test_an_evil_merge_is_refused_for_every_pr_that_names_it(env_repo, cli):
+    """Each (commit, PR) pair gets its own merge-content verdict: a second ledger entry naming the
+    same merge commit (another approved PR) must not leave the first one's pair unchecked."""
+    import json
+
+    from test_deploy import FACTS, RECS, TWO, bump, merge_pr
+
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    merge = merge_pr(env_repo, 46, bump("17"), evil=lambda r: r.replace(RECS, "importance: low", "importance: moderate"))
+    first = (env_repo.root / ".foureyes" / "prs" / "46.yaml").read_text()
+    base = next(line.split(": ")[1] for line in first.splitlines() if line.startswith("base:"))
+    head = next(line.split(": ")[1] for line in first.splitlines() if line.startswith("head:"))
+    (env_repo.root / ".foureyes" / "prs" / "45.yaml").write_text(
+        FACTS.format(number=45, base=base, head=head, merge=merge, reviews=json.dumps(TWO)))
+    result = cli("deploy", "--env", "staging", "--dry-run", "--format", "json")
+    assert result.exit_code == 1, result.output
+    reasons = [v["reason"] for v in json.loads(result.output)["violations"] if v["commit"] == merge]
+    assert reasons and "PR #45 approved" in reasons[0] and "PR #46 approved" in reasons[0]

@@ -200,9 +200,8 @@ class Checker:
                                          pr.merge_commit]):
                 if commit in brought:
                     brought[commit].append(pr)
-        verdicts = merge_verdicts(self.root, list({(c, pr.merge_commit): (c, pr) for c, prs in brought.items()
-                                                   for pr in prs if c == pr.merge_commit
-                                                   and pr.base_ref in bases}.values()))
+        verdicts = merge_verdicts(self.root, [(c, pr) for c, prs in brought.items() for pr in prs
+                                              if c == pr.merge_commit and pr.base_ref in bases])
         for commit in commits:
             if commit in bootstrap:
                 approvals[commit] = Approval("bootstrap", commit)
@@ -224,7 +223,7 @@ class Checker:
                 if pr.base_ref not in bases:
                     raise Unapproved(f"PR #{pr.number} was merged into {pr.base_ref or 'an unknown branch'!r}, "
                                      f"not {' or '.join(repr(b) for b in sorted(bases))}")
-                if commit == pr.merge_commit and verdicts.get((commit, pr.number)):
+                if commit == pr.merge_commit and verdicts[(commit, pr.number)] is not None:
                     raise Unapproved(verdicts[(commit, pr.number)])
                 return dataclasses.replace(self._evaluated(pr), commit=commit)
             except Unapproved as exc:
