@@ -6,6 +6,7 @@ Exit codes: 0 ok/approved/valid, 1 the check failed, 2 usage, configuration or e
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -499,7 +500,7 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
     # with --repo, open PRs and (unless --record is given) the deploy record come from GitHub
     with open_record(root, record_path, repo_name if not record_path else None, token) as record:
         source = provenance_source(root, Path(ledger), repo_name, token)
-        rows, envs = build(root, ref, record, source.open_prs(), checker=Checker(root, source))
+        rows, envs = build(root, ref, record, source.open_prs(), checker=Checker(root, source, cache=record))
     if fmt == "csv":
         click.echo(to_csv(rows, envs), nl=False)
     else:
@@ -556,8 +557,13 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
         return
     if not name:
         raise click.UsageError("give a deployment NAME, or --env and --at")
-    checker = Checker(root, provenance_source(root, Path(ledger), repo_name, token))
-    rows = [r.to_json() for r in governance_history(root, name, ref, checker)]
+    from .deploy.record import DEFAULT_PATH
+
+    # approvals kept by earlier deploys are read back from a local record, when there is one
+    kept = Path(record_path) if record_path else None if repo_name else root / DEFAULT_PATH
+    with contextlib.closing(_local_record(root, str(kept))) if kept and kept.is_file() else contextlib.nullcontext() as cache:
+        checker = Checker(root, provenance_source(root, Path(ledger), repo_name, token), cache=cache)
+        rows = [r.to_json() for r in governance_history(root, name, ref, checker)]
     if not rows:  # never in the history: a typo (a deleted deployment still has its history)
         _check_names(root, deployment=name, ref=ref)
     lines = [f"{r['date'][:16]}  {r['event']:<17} {change_text(r):<40} by {r['changed_by']:<14} "

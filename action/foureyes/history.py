@@ -57,18 +57,23 @@ def _model_text(model: dict | None) -> str | None:
 
 
 def governance_history(root: Path, name: str, ref: str, checker) -> list[HistoryRow]:
+    """One `git log` (with parents), one `git cat-file --batch` for both sides of every change, and
+    one provenance check for all the commits: the cost follows the file's history, not one git
+    process per commit."""
     path = deployment_file(name)
     head = gitrepo.resolve(root, ref)
-    out = gitrepo.git(root, "log", "--first-parent", "--reverse", "--format=%H%x1f%aI%x1f%an", head, "--", path)
-    rows: list[HistoryRow] = []
+    out = gitrepo.git(root, "log", "--first-parent", "--reverse", "--format=%H%x1f%P%x1f%aI%x1f%an", head, "--", path)
+    changes = []
     for line in out.decode().splitlines():
-        commit, date, author = line.split("\x1f")
-        parents = gitrepo.git(root, "rev-list", "--parents", "-n", "1", commit).decode().split()[1:]
-        names = [f"{parents[0]}:{path}"] if parents else []
-        blobs = gitrepo.cat_blobs(root, names + [f"{commit}:{path}"])
-        before = _deployment(blobs.get(names[0]) if names else None, path)
+        commit, parents, date, author = line.split("\x1f")
+        changes.append((commit, parents.split()[:1], date, author))
+    blobs = gitrepo.cat_blobs(root, [n for commit, parent, _, _ in changes
+                                     for n in [*(f"{p}:{path}" for p in parent), f"{commit}:{path}"]])
+    approvals, _ = checker.check([commit for commit, _, _, _ in changes])
+    rows: list[HistoryRow] = []
+    for commit, parent, date, author in changes:
+        before = _deployment(blobs.get(f"{parent[0]}:{path}") if parent else None, path)
         after = _deployment(blobs.get(f"{commit}:{path}"), path)
-        approvals, violations = checker.check([commit])
         approval = approvals.get(commit)
         for ev in deployment_events(path, before, after):
             rows.append(HistoryRow(

@@ -120,6 +120,9 @@ class Deployment:
 # --- schemas -------------------------------------------------------------------------------------
 
 
+_COMPILED: dict[str, object] = {}  # canonical schema text -> its fastjsonschema validator
+
+
 @dataclass
 class _Schema:
     """One JSON Schema: compiled with fastjsonschema for the happy path, with jsonschema's
@@ -131,9 +134,16 @@ class _Schema:
 
     @cached_property
     def _fast(self):
+        """Compiled once per run for each distinct schema: every PR a deploy re-checks reads the
+        schemas at its own base, and they are almost always the same."""
+        import json
+
         import fastjsonschema
 
-        return fastjsonschema.compile(self.schema)
+        key = json.dumps(self.schema, sort_keys=True)
+        if key not in _COMPILED:
+            _COMPILED[key] = fastjsonschema.compile(self.schema)
+        return _COMPILED[key]
 
     @cached_property
     def _detailed(self):

@@ -19,7 +19,6 @@ commit deleting the policy (or an orphan branch) could arrange on demand.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from ..errors import EvaluationError
 from ..plan import make_plan
 from ..policy import evaluate
 from ..registry import POLICY_FILE
+from ..yamlload import LoadError
 
 
 @dataclass
@@ -85,7 +85,7 @@ def commits_touching(root: Path, since: str | None, head: str, paths: list[str])
 
 
 def subject(root: Path, commit: str) -> str:
-    return gitrepo.git(root, "log", "-1", "--format=%s", commit).decode().strip()[:80]
+    return gitrepo.subjects(root, [commit]).get(commit, "")
 
 
 def root_of_trust(root: Path, default_branch: str) -> str:
@@ -94,8 +94,9 @@ def root_of_trust(root: Path, default_branch: str) -> str:
     this answer never changes once the policy exists."""
     tip = gitrepo.branch_tip(root, default_branch)
     touched = gitrepo.git(root, "rev-list", "--first-parent", "--reverse", tip, "--", POLICY_FILE).decode().split()
+    present = gitrepo.blob_ids(root, [f"{commit}:{POLICY_FILE}" for commit in touched])
     for commit in touched:
-        if gitrepo.cat_blobs(root, [f"{commit}:{POLICY_FILE}"])[f"{commit}:{POLICY_FILE}"] is not None:
+        if present[f"{commit}:{POLICY_FILE}"] is not None:
             return commit
     raise EvaluationError(f"no commit of {default_branch!r} carries {POLICY_FILE}: there is no root of trust")
 
@@ -105,49 +106,41 @@ def allowed_bases(branch: str | None, default_branch: str) -> frozenset[str]:
     return frozenset({default_branch} | ({branch} if branch else set()))
 
 
-def pr_commits(root: Path, pr: MergedPR) -> frozenset[str]:
-    return _commits_between(root, pr.base, pr.head)
+def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]]) -> dict[tuple[str, int], str | None]:
+    """For each (merge or squash commit, its PR): None when the commit brings only approved content,
+    else why not. Approved content is what the PR head had, or (the PR merged without updating its
+    branch) the clean three-way merge of the PR head into the branch as it was (`git merge-tree
+    --write-tree`), whose other side was itself approved and is checked commit by commit. Anything
+    else is an 'evil merge' edit no PR approved.
+
+    Every commit's changes come from one `git diff-tree --stdin` and the PR heads' blobs from one
+    `git cat-file --batch-check`; `git merge-tree` only runs for a commit whose content differs
+    from its PR head (both sides changed one file), which no batch answers."""
+    changes = gitrepo.first_parent_changes(root, [c for c, _ in pairs])
+    for commit, _ in pairs:
+        for c in changes.get(commit, []):
+            if c.new_mode == gitrepo.SYMLINK_MODE:
+                raise LoadError(c.path, "symlinks are not allowed in the registry or policies")
+    at_head = gitrepo.blob_ids(root, [f"{pr.head}:{c.path}" for commit, pr in pairs for c in changes.get(commit, [])])
+    verdicts: dict[tuple[str, int], str | None] = {}
+    for commit, pr in pairs:
+        mine = {c.path: (c.new_sha if c.new_sha != gitrepo.ZERO_SHA and c.new_mode != "160000" else None)
+                for c in changes.get(commit, [])}
+        differs = [p for p, blob in mine.items() if blob != at_head[f"{pr.head}:{p}"]]
+        verdicts[(commit, pr.number)] = _differing(root, commit, pr, differs, mine) if differs else None
+    return verdicts
 
 
-@functools.lru_cache(maxsize=1024)
-def _commits_between(root: Path, base: str, head: str) -> frozenset[str]:
-    """The commits a PR brought (cached: every commit of a PR asks the same question)."""
-    fork = gitrepo.merge_base(root, base, head)
-    return frozenset(gitrepo.git(root, "rev-list", f"{fork}..{head}").decode().split())
-
-
-def verify_merge_content(root: Path, commit: str, pr: MergedPR) -> None:
-    """A merge or squash commit may only bring approved content: what the PR head had, or (the
-    PR merged without updating its branch) the clean three-way merge of the PR head into the
-    branch as it was (`git merge-tree --write-tree`), whose other side was itself approved and is
-    checked commit by commit. Anything else is an 'evil merge' edit no PR approved."""
-    parents = gitrepo.git(root, "rev-list", "--parents", "-n", "1", commit).decode().split()[1:]
-    if not parents:
-        return
-    changed = [c.path for c in gitrepo.changed(root, parents[0], commit)]
-    if not changed:
-        return
-    at_commit = gitrepo.GitTree(root, commit).read_many(changed)
-    at_head = gitrepo.GitTree(root, pr.head).read_many(changed)
-    differs = [p for p in changed if at_commit.get(p) != at_head.get(p)]
-    if not differs:
-        return
-    merged = gitrepo.clean_merge_tree(root, parents[0], pr.head)
+def _differing(root: Path, commit: str, pr: MergedPR, differs: list[str], mine: dict) -> str | None:
+    parent = gitrepo.git(root, "rev-parse", f"{commit}^1").decode().strip()
+    merged = gitrepo.clean_merge_tree(root, parent, pr.head)
     if merged is not None:
-        at_merge = gitrepo.GitTree(root, merged).read_many(differs)
-        differs = [p for p in differs if at_commit.get(p) != at_merge.get(p)]
+        at_merge = gitrepo.blob_ids(root, [f"{merged}:{p}" for p in differs])
+        differs = [p for p in differs if mine[p] != at_merge[f"{merged}:{p}"]]
         if not differs:
-            return
-    raise Unapproved(f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
-                     + ("" if merged is None else " and from a clean merge of it into the branch"))
-
-
-def check_membership(root: Path, commit: str, pr: MergedPR) -> None:
-    """The commit is the PR's own or its merge commit, and a merge commit adds nothing of its own."""
-    if commit != pr.merge_commit and commit not in pr_commits(root, pr):
-        raise Unapproved(f"PR #{pr.number} does not contain it")
-    if commit == pr.merge_commit:
-        verify_merge_content(root, commit, pr)
+            return None
+    return (f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
+            + ("" if merged is None else " and from a clean merge of it into the branch"))
 
 
 def evaluate_pr(root: Path, pr: MergedPR) -> Approval:
@@ -168,17 +161,29 @@ def evaluate_pr(root: Path, pr: MergedPR) -> Approval:
 
 
 class Checker:
-    """Checks commits against a source of merged PRs (local ledger or GitHub). Each PR is
-    evaluated once, however many of its commits are checked."""
+    """Checks commits against a source of merged PRs (local ledger or GitHub).
 
-    def __init__(self, root: Path, source, branch: str | None = None):
+    The work is done once per run, whatever the number of commits and PRs: the commit graph is
+    read in one `git rev-list`, the map from commit to the merged PRs that brought it is built
+    from it, merge contents are checked in two batched git calls, and each PR is evaluated once.
+    With a ``cache`` (the deploy record), a PR evaluated by an earlier run is read back instead:
+    an approval of a merged PR is immutable (policy at its base, reviews until the merge), so it
+    is kept by (PR number, merge commit) and used only when base, head and base branch agree."""
+
+    def __init__(self, root: Path, source, branch: str | None = None, cache=None, save: bool = False):
         """``branch``: the branch being deployed; without one (inventory, history) PRs must have
-        been merged into the default branch."""
+        been merged into the default branch. ``cache``: a record with `evaluations()` and
+        `keep_evaluations()`; ``save``: write new approvals to it."""
         self.root = root
         self.source = source
         self.branch = branch
+        self.cache = cache
+        self.save = save
         self._by_pr: dict[int, Approval | Unapproved] = {}
         self._trust: tuple[str, frozenset[str]] | None = None
+        self._cached: dict | None = None
+        self._prs: dict[int, MergedPR] = {}
+        self.evaluated = 0  # PRs evaluated from scratch in this run
 
     def _trust_anchor(self) -> tuple[str, frozenset[str]]:
         """(root of trust, allowed PR bases), worked out once per run."""
@@ -189,21 +194,35 @@ class Checker:
 
     def check(self, commits: list[str]) -> tuple[dict[str, Approval], list[Violation]]:
         approvals: dict[str, Approval] = {}
-        violations: list[Violation] = []
-        if commits:
-            self._trust_anchor()  # no root of trust: an evaluation error for the whole run, not per commit
+        refused: list[tuple[str, str]] = []
+        if not commits:
+            return approvals, []
+        trusted_root, bases = self._trust_anchor()  # none: an evaluation error for the whole run
+        bootstrap = gitrepo.Graph(self.root, [trusted_root]).ancestors(trusted_root)
+        brought: dict[str, list[MergedPR]] = {c: [] for c in commits if c not in bootstrap}
+        merged = self.source.merged_prs(list(brought)) if brought else []
+        graph = gitrepo.Graph(self.root, [*brought] + [x for pr in merged for x in (pr.base, pr.head)])
+        for pr in merged:  # the commit -> PRs map, built once from the PRs' own commits
+            own = graph.only_in(pr.head, pr.base) if pr.head in graph and pr.base in graph else frozenset()
+            for commit in dict.fromkeys([*(c for c in own if c in brought and c != pr.merge_commit),
+                                         pr.merge_commit]):
+                if commit in brought:
+                    brought[commit].append(pr)
+        verdicts = merge_verdicts(self.root, [(c, pr) for c, prs in brought.items() for pr in prs
+                                              if c == pr.merge_commit and pr.base_ref in bases])
         for commit in commits:
+            if commit in bootstrap:
+                approvals[commit] = Approval("bootstrap", commit)
+                continue
             try:
-                approvals[commit] = self._approval(commit)
+                approvals[commit] = self._approval(commit, brought[commit], bases, verdicts)
             except (Unapproved, EvaluationError) as exc:
-                violations.append(Violation(commit, subject(self.root, commit), str(exc)))
-        return approvals, violations
+                refused.append((commit, str(exc)))
+        self._keep()
+        names = gitrepo.subjects(self.root, [c for c, _ in refused])
+        return approvals, [Violation(c, names.get(c, ""), reason) for c, reason in refused]
 
-    def _approval(self, commit: str) -> Approval:
-        trusted_root, bases = self._trust_anchor()
-        if gitrepo.is_ancestor(self.root, commit, trusted_root):
-            return Approval("bootstrap", commit)
-        prs = self.source.merged_prs_containing(commit)
+    def _approval(self, commit: str, prs: list[MergedPR], bases, verdicts) -> Approval:
         if not prs:
             raise Unapproved("no merged pull request brought it in (a direct push or an admin bypass)")
         problems = []
@@ -212,7 +231,8 @@ class Checker:
                 if pr.base_ref not in bases:
                     raise Unapproved(f"PR #{pr.number} was merged into {pr.base_ref or 'an unknown branch'!r}, "
                                      f"not {' or '.join(repr(b) for b in sorted(bases))}")
-                check_membership(self.root, commit, pr)
+                if commit == pr.merge_commit and verdicts[(commit, pr.number)] is not None:
+                    raise Unapproved(verdicts[(commit, pr.number)])
                 return dataclasses.replace(self._evaluated(pr), commit=commit)
             except Unapproved as exc:
                 problems.append(str(exc))
@@ -220,14 +240,53 @@ class Checker:
 
     def _evaluated(self, pr: MergedPR) -> Approval:
         if pr.number not in self._by_pr:
-            try:
-                self._by_pr[pr.number] = evaluate_pr(self.root, pr)
-            except Unapproved as exc:
-                self._by_pr[pr.number] = exc
+            cached = self._from_cache(pr)
+            if cached is not None:
+                self._by_pr[pr.number] = cached
+            else:
+                self._prs[pr.number] = pr
+                try:
+                    self.evaluated += 1
+                    self._by_pr[pr.number] = evaluate_pr(self.root, pr)
+                except Unapproved as exc:
+                    self._by_pr[pr.number] = exc
         outcome = self._by_pr[pr.number]
         if isinstance(outcome, Unapproved):
             raise outcome
         return outcome
+
+    # --- the evaluation cache in the deploy record ------------------------------------------------
+
+    def _from_cache(self, pr: MergedPR) -> Approval | None:
+        if self.cache is None or not pr.merge_commit:
+            return None
+        if self._cached is None:
+            self._cached = self.cache.evaluations()
+        kept = self._cached.get((pr.number, pr.merge_commit))
+        if not isinstance(kept, dict) or kept.get("status") != "approved":
+            return None
+        if (kept.get("base"), kept.get("head"), kept.get("base_ref")) != (pr.base, pr.head, pr.base_ref):
+            return None  # not the PR this approval was worked out for
+        try:
+            return Approval("approved", pr.merge_commit, pr.number, list(kept["approvers"]), str(kept["approved_at"]),
+                            pr.base, pr.head, str(kept["author"]), kept.get("break_glass") is True)
+        except (KeyError, TypeError):
+            return None
+
+    def _keep(self) -> None:
+        """Only approvals are kept: a refusal is worked out again (its cause may be fixed in the ledger)."""
+        if self.cache is None or not self.save:
+            return
+        cached = self._cached if self._cached is not None else self.cache.evaluations()
+        new = {}
+        for number, outcome in self._by_pr.items():
+            pr = self._prs.get(number)
+            if isinstance(outcome, Approval) and pr is not None and (number, pr.merge_commit) not in cached:
+                new[(number, pr.merge_commit)] = {**outcome.to_json(), "base_ref": pr.base_ref}
+        if new:
+            self.cache.keep_evaluations(new)
+            cached.update(new)
+            self._cached = cached
 
 
 def refuse_tracked_ledger(root: Path, directory: Path) -> None:
@@ -265,6 +324,7 @@ class LocalLedger:
         self.root = root
         self.directory = directory
         self._loaded: list[tuple[Path, dict]] | None = None
+        self._default: str | None = None
         refuse_tracked_ledger(root, directory)
 
     def _entries(self) -> list[tuple[Path, dict]]:
@@ -275,24 +335,26 @@ class LocalLedger:
             self._loaded = read_pr_files(self.directory)
         return self._loaded
 
-    def merged_prs_containing(self, commit: str) -> list[MergedPR]:
+    def merged_prs(self, commits: list[str]) -> list[MergedPR]:
+        """Every merged PR of the ledger, in file order (its refs resolved in one git call): the
+        checker works out which commits each one brought."""
         from ..local import load_local_facts
 
+        entries = [(path, doc) for path, doc in self._entries() if doc.get("merge_commit")]  # else still open
+        sha = gitrepo.resolve_many(self.root, [str(doc[k]) for _, doc in entries for k in ("base", "head", "merge_commit")])
         found = []
-        for path, doc in self._entries():
-            if not doc.get("merge_commit"):
-                continue  # still open
-            base, head, merge = (gitrepo.resolve(self.root, str(doc[k])) for k in ("base", "head", "merge_commit"))
+        for path, doc in entries:
+            base, head, merge = (sha[str(doc[k])] for k in ("base", "head", "merge_commit"))
             facts_doc = {k: v for k, v in doc.items() if k not in self.META}
-            pr = MergedPR(doc["number"], base, head, merge, str(doc.get("merged_at", "")),
-                          lambda p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d),
-                          str(doc.get("base_ref") or self.default_branch()))
-            if commit == merge or commit in pr_commits(self.root, pr):
-                found.append(pr)
+            found.append(MergedPR(doc["number"], base, head, merge, str(doc.get("merged_at", "")),
+                                  lambda p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d),
+                                  str(doc.get("base_ref") or self.default_branch())))
         return found
 
     def default_branch(self) -> str:
-        return gitrepo.default_branch(self.root)
+        if self._default is None:
+            self._default = gitrepo.default_branch(self.root)
+        return self._default
 
     def open_prs(self) -> dict[int, list[str]]:
         """Open PRs (entries with no merge_commit) and the registry paths each one changes."""

@@ -164,7 +164,8 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
         return result
     paths = [deployment_file(s.name) for s in result.steps] + list(JUDGING_PATHS)
     commits = commits_touching(root, since, head, paths)
-    approvals, result.violations = Checker(root, provenance_source, branch).check(commits)
+    checker = Checker(root, provenance_source, branch, cache=record, save=not dry_run)  # record: evaluations kept
+    approvals, result.violations = checker.check(commits)
     last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
     glass, frozen = _hold_frozen(root, head, env, result, wanted, deployed, approvals, last, now, provenance_source)
     if dry_run:  # a dry run changes nothing, the event log included: it only reports

@@ -71,6 +71,13 @@ class Record:
                   environment: str | None = None, data: dict | None = None) -> None:
         raise NotImplementedError
 
+    def evaluations(self) -> dict[tuple[int, str], dict]:
+        """Approvals of merged PRs worked out by earlier runs, by (PR number, merge commit)."""
+        return {}
+
+    def keep_evaluations(self, approvals: dict[tuple[int, str], dict]) -> None:
+        """Keep approvals of merged PRs for later runs (immutable: policy at base, reviews until merge)."""
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS current (
@@ -87,6 +94,8 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
     deployment TEXT, environment TEXT, message TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
+CREATE TABLE IF NOT EXISTS evaluations (
+    pr INTEGER NOT NULL, merge_commit TEXT NOT NULL, approval TEXT NOT NULL, PRIMARY KEY (pr, merge_commit));
 """
 
 
@@ -160,6 +169,15 @@ class SqliteRecord(Record):
         self.db.execute(
             "INSERT INTO events (at, type, status, deployment, environment, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (at or utcnow(), type, status, deployment, environment, message, json.dumps(data or {}, sort_keys=True)))
+
+    def evaluations(self) -> dict[tuple[int, str], dict]:
+        return {(pr, merge): json.loads(approval)
+                for pr, merge, approval in self.db.execute("SELECT pr, merge_commit, approval FROM evaluations")}
+
+    def keep_evaluations(self, approvals: dict[tuple[int, str], dict]) -> None:
+        with self._tx():
+            self.db.executemany("INSERT OR IGNORE INTO evaluations VALUES (?, ?, ?)",
+                                [(pr, merge, json.dumps(a, sort_keys=True)) for (pr, merge), a in approvals.items()])
 
     def history(self, environment: str | None = None, name: str | None = None) -> list[dict]:
         query = "SELECT environment, name, action, data, commit_sha, approval, status, message, at FROM history WHERE 1=1"

@@ -1,0 +1,20 @@
+"""Issue 11 on GitHub: the API cost of a deploy's provenance check follows the merged PRs, not the
+commits (the OpenAPI-validated mock counts the requests; tests/benchmarks/bench_deploy_requests.py
+prints them at 200 commits from 20 PRs)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+from bench_deploy_requests import count_requests  # noqa: E402
+
+
+def test_requests_follow_the_merged_prs_not_their_commits(tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    prs, per_pr = 4, 5
+    ok, commits, total, by_endpoint = count_requests(tmp_path / "repo", prs, per_pr)
+    assert ok and commits == 24
+    # one association per PR (its merge commit), three reads of its facts, the repository and the team once
+    assert by_endpoint[":443/repos/acme/models/commits/{sha}/pulls"] == prs
+    assert by_endpoint[":443/orgs/acme/teams/mlops-admins/members"] == 1
+    assert total <= 2 + 4 * prs, by_endpoint
