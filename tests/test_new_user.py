@@ -346,12 +346,13 @@ def test_inventory_owners_and_an_unapproved_change_that_stands_out(env_repo, cli
 # --- 15: timeout --help does not call --repo required: $GITHUB_REPOSITORY satisfies it -------------
 
 
-def test_timeout_repo_is_not_marked_required_but_is_still_needed(repo, cli, monkeypatch):
+@pytest.mark.parametrize("command", ["timeout", "protect"])
+def test_timeout_repo_is_not_marked_required_but_is_still_needed(repo, cli, monkeypatch, command):
     monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
-    help_text = cli("timeout", "--help").stdout
+    help_text = cli(command, "--help").stdout
     repo_line = next(line for line in help_text.splitlines() if "--repo" in line)
     assert "[required]" not in repo_line and "GITHUB_REPOSITORY" in help_text
-    result = cli("timeout")
+    result = cli(command)
     assert result.exit_code == 2 and "give --repo owner/name (or set $GITHUB_REPOSITORY)" in result.output
 
 

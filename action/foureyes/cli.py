@@ -96,6 +96,12 @@ def repo_root(required: bool = True) -> Path:
     return root or Path.cwd()
 
 
+def _need_repo(repo_name: str | None) -> None:
+    """Not click's required=True: $GITHUB_REPOSITORY satisfies it, so --help must not say [required]."""
+    if not repo_name:
+        raise click.UsageError("give --repo owner/name (or set $GITHUB_REPOSITORY)")
+
+
 def _unknown(kind: str, name: str, known, where: str = "") -> SetupError:
     """An unknown name is an error (exit 2) that offers the closest known one."""
     from .registry import unknown_name
@@ -376,7 +382,7 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
 
 
 @main.command()
-@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", required=True, help="owner/name.")
+@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="owner/name (default: $GITHUB_REPOSITORY).")
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 and name every setting that drifted.")
 @click.option("--app-id", type=int, envvar="FOUREYES_APP_ID",
               help="Pin the required foureyes/approval status to this GitHub App (recommended).")
@@ -384,6 +390,7 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
 @fail_closed
 def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) -> None:
     """Apply (or verify) the GitHub environments and branch ruleset that back the gate."""
+    _need_repo(repo_name)
     from .github.client import make_client
     from .github.protect import protect as run
     from .gitrepo import WorkTree
@@ -690,8 +697,7 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
     from .github.client import make_client
     from .timeout import run
 
-    if not repo_name:  # not click's required=True: $GITHUB_REPOSITORY satisfies it, --help should not say [required]
-        raise click.UsageError("give --repo owner/name (or set $GITHUB_REPOSITORY)")
+    _need_repo(repo_name)
     root = repo_root()
     now = parse_time(now_text, datetime.now(timezone.utc)) if now_text else datetime.now(timezone.utc)
     verb = "due" if dry_run else "done"
