@@ -30,6 +30,7 @@ from foureyes import gitrepo
 from foureyes.errors import EvaluationError
 from foureyes.plan import make_plan
 from foureyes.policy import evaluate
+from foureyes.deploy.provenance import refuse_tracked_ledger  # not what the comparison is about
 from foureyes.registry import POLICY_FILE
 
 
@@ -224,29 +225,6 @@ class Checker:
         if isinstance(outcome, Unapproved):
             raise outcome
         return outcome
-
-
-def refuse_tracked_ledger(root: Path, directory: Path) -> None:
-    """A ledger inside the repository's tracked tree is evidence anyone who can push could write:
-    a direct push could carry its own "approval". Ledger files tracked by git (in the index or at
-    HEAD) are refused, whatever they say."""
-    try:
-        rel = directory.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return  # outside the repository
-    spec = rel if rel != "." else ""
-    tracked = gitrepo.git(root, "ls-files", "-z", "--", spec or ".").split(b"\0")
-    try:
-        gitrepo.resolve(root, "HEAD")
-        tracked += gitrepo.git(root, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", spec or ".").split(b"\0")
-    except gitrepo.GitError:
-        pass  # no commit yet
-    found = sorted({p.decode("utf-8", "replace") for p in tracked if p.endswith(b".yaml")})
-    if found:
-        raise EvaluationError(
-            f"{found[0]}: the offline PR ledger is committed to the repository, so a push could approve "
-            f"itself; it is refused. Keep {rel}/ out of git (list it in .gitignore) and untrack it: "
-            f"git rm -r --cached {rel}")
 
 
 class LocalLedger:
