@@ -285,7 +285,10 @@ class _Handler(BaseHTTPRequestHandler):
             if url.path.startswith(API_PREFIX + "/") or url.path == API_PREFIX:
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 status, body = self.standin.rest(method, url.path[len(API_PREFIX):], query, raw, self.headers)
-                payload = b"" if status in (204, 302) else json.dumps(body).encode()
+                # GitHub's examples point their links at api.github.com; GitHub itself (and GHES) points
+                # them at the API that answered, and clients follow them (PyGithub refuses another host)
+                payload = b"" if status in (204, 302) else json.dumps(body).replace(
+                    '"https://api.github.com', f'"{self.standin.api_url}').encode()
                 self.send_response(status)
                 if status == 302:
                     self.send_header("Location", body["Location"])
