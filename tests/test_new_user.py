@@ -44,6 +44,14 @@ def test_dry_run_writes_no_event_and_sends_no_notification(env_repo, cli):
     assert [e["type"] for e in events(cli)].count("provenance_violation") == 1
 
 
+def test_a_dry_run_creates_no_record(env_repo, cli):
+    record = env_repo.root / ".foureyes" / "record.sqlite"
+    assert not record.exists()
+    result = cli("deploy", "--env", "staging", "--dry-run")
+    assert result.exit_code == 0 and "dry run" in result.stdout
+    assert not record.exists()  # a dry run changes nothing, not even by creating an empty record
+
+
 def test_dry_run_then_approved_deploy_leaves_no_stale_violation(env_repo, cli):
     assert cli("deploy", "--env", "staging").exit_code == 0
     merge_pr(env_repo, 42, lambda r: r.replace(FRAUD, 'version: "12"', 'version: "13"'))

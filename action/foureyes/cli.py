@@ -341,7 +341,8 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, now_t
     wrong = branch_mismatch(root, env_name, branch)
     if wrong:
         raise click.UsageError(wrong)
-    with open_record(root, record_path, repo_name if on_github and not record_path else None, token) as rec:
+    with open_record(root, record_path, repo_name if on_github and not record_path else None, token,
+                     read_only=dry_run) as rec:
         source = provenance_source(root, Path(ledger), repo_name if on_github else None, token)
         result = run_deploy(root, env_name, rec, source, dry_run=dry_run, progress=out.deploy_step,
                             only=set(only) if only else None, branch=branch, now=_now(now_text))

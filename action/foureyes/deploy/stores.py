@@ -39,17 +39,22 @@ def record_identity(gh, identity: int | None = None) -> int:
                           f"(the App's bot account id) or {SLUG_ENV} (the App's slug)")
 
 
-def open_record(root: Path, path: str | None, repo_name: str | None, token: str | None, identity: int | None = None):
+def open_record(root: Path, path: str | None, repo_name: str | None, token: str | None, identity: int | None = None,
+                read_only: bool = False):
     """A context manager around the deploy record: the GitHub Deployments API when ``repo_name`` is
     given (records written by ``identity`` only), else the SQLite file at ``path`` (default
-    .foureyes/record.sqlite)."""
+    .foureyes/record.sqlite). ``read_only`` (a dry run): a record that does not exist yet is read as
+    an empty one, and no file is created."""
     if repo_name:
         from ..github.client import make_client
         from .github_record import GitHubRecord
 
         gh = make_client(token)
         return contextlib.closing(GitHubRecord(gh, repo_name, root / DEFAULT_PATH, record_identity(gh, identity)))
-    return contextlib.closing(SqliteRecord(Path(path) if path else root / DEFAULT_PATH))
+    file = Path(path) if path else root / DEFAULT_PATH
+    if read_only and not file.exists():
+        return contextlib.closing(SqliteRecord(":memory:"))
+    return contextlib.closing(SqliteRecord(file))
 
 
 def provenance_source(root: Path, ledger: Path, repo_name: str | None, token: str | None):
