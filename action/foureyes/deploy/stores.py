@@ -4,7 +4,6 @@ repository given) or the local SQLite file and PR folder."""
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 from ..errors import EvaluationError
@@ -12,31 +11,19 @@ from ..errors import EvaluationError
 from .record import DEFAULT_PATH, SqliteRecord
 
 
-IDENTITY_ENV = "FOUREYES_APP_BOT_ID"  # the numeric id of the App's bot account, e.g. foureyes[bot]
-SLUG_ENV = "FOUREYES_APP_SLUG"  # or the App's slug (actions/create-github-app-token's app-slug output)
-
-
 def record_identity(gh, identity: int | None = None) -> int:
-    """The account the GitHub deploy record is written as: only its records are trusted.
-    Given, or $FOUREYES_APP_BOT_ID, or looked up from $FOUREYES_APP_SLUG (GET /users/<slug>[bot]:
-    an App's bot user is `<slug>[bot]`). Without one the record cannot be trusted: fail closed."""
+    """The account id the GitHub deploy record is written as: only its records are trusted. Given,
+    or foureyes' App account (github/identity.py). Without one the record cannot be trusted: fail
+    closed."""
+    from ..github.identity import IDENTITY_ENV, SLUG_ENV, app_account
+
     if identity is not None:
         return identity
-    text = os.environ.get(IDENTITY_ENV, "").strip()
-    if text:
-        if not text.isdigit():
-            raise EvaluationError(f"{IDENTITY_ENV}={text!r}: expected the numeric id of the App's bot account")
-        return int(text)
-    slug = os.environ.get(SLUG_ENV, "").strip()
-    if slug:
-        from ..github.client import api_errors, describe
-
-        try:
-            return gh.get_user(f"{slug}[bot]").id
-        except api_errors() as exc:
-            raise EvaluationError(f"{SLUG_ENV}={slug!r}: {describe(exc)}") from None
-    raise EvaluationError(f"the GitHub deploy record trusts only foureyes' own identity: set {IDENTITY_ENV} "
-                          f"(the App's bot account id) or {SLUG_ENV} (the App's slug)")
+    account = app_account(gh)
+    if account is None:
+        raise EvaluationError(f"the GitHub deploy record trusts only foureyes' own identity: set {IDENTITY_ENV} "
+                              f"(the App's bot account id) or {SLUG_ENV} (the App's slug)")
+    return account.id
 
 
 def open_record(root: Path, path: str | None, repo_name: str | None, token: str | None, identity: int | None = None,

@@ -22,36 +22,17 @@ def post_status(gh, repo_name: str, sha: str, decision, target_url: str | None =
         raise EvaluationError(f"could not set the {STATUS_CONTEXT} status: {describe(exc)}") from None
 
 
-# The identity the gate writes as. With the workflow's GITHUB_TOKEN it is github-actions[bot], whose
-# account id is 41898282 (the no-reply address 41898282+github-actions[bot]@users.noreply.github.com
-# in actions/checkout's README). With a GitHub App installation token it is the app's bot user,
-# `<app-slug>[bot]`: an installation token may not call GET /app, so the id is read from
-# GET /users/<app-slug>[bot] (the way actions/create-github-app-token's README finds it; its
-# `app-slug` output gives the slug), unless FOUREYES_APP_BOT_ID gives it.
+# Without an App (the workflow's GITHUB_TOKEN) the gate writes as github-actions[bot], account id
+# 41898282 (the no-reply address 41898282+github-actions[bot]@users.noreply.github.com in
+# actions/checkout's README); with one, as the App's bot (github/identity.py).
 GITHUB_ACTIONS_BOT = Account("github-actions[bot]", 41898282, "Bot")
 
 
-def gate_identity(gh, app_slug: str | None = None, bot_id: str | None = None) -> Account:
+def gate_identity(gh, app_slug: str | None = None) -> Account:
     """The account whose comments are the gate's own; any other author's marker is a forgery."""
-    import os
-    from urllib.parse import quote
+    from .identity import app_account
 
-    app_slug = app_slug or os.environ.get("FOUREYES_APP_SLUG") or None
-    bot_id = bot_id or os.environ.get("FOUREYES_APP_BOT_ID") or None
-    if not app_slug:
-        return GITHUB_ACTIONS_BOT
-    login = f"{app_slug}[bot]"
-    if bot_id:
-        if not bot_id.isdigit():
-            raise EvaluationError(f"FOUREYES_APP_BOT_ID must be the numeric id of {login}, not {bot_id!r}")
-        return Account(login, int(bot_id), "Bot")
-    try:
-        _, data = gh.requester.requestJsonAndCheck("GET", f"/users/{quote(login)}")
-    except api_errors() as exc:
-        raise EvaluationError(f"cannot resolve the gate's own account {login}: {describe(exc)}") from None
-    if data.get("type") != "Bot" or data.get("login", "").lower() != login.lower():
-        raise EvaluationError(f"{login} is not a GitHub App's bot account")
-    return Account(data["login"], data["id"], "Bot")
+    return app_account(gh, app_slug) or GITHUB_ACTIONS_BOT
 
 
 def is_own_comment(comment, identity: Account) -> bool:

@@ -1,0 +1,39 @@
+"""foureyes' own account on GitHub: what the sticky comment and the deploy record are trusted by.
+
+With a GitHub App installation token foureyes writes as the App's bot user, `<app-slug>[bot]`. An
+installation token may not call GET /app, so the account is read from GET /users/<app-slug>[bot]
+(as actions/create-github-app-token's README does; its `app-slug` output gives the slug), unless
+FOUREYES_APP_BOT_ID gives the id. Compared by id, never by login."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import quote
+
+from ..errors import EvaluationError
+from ..facts import Account
+from .client import api_errors, describe
+
+IDENTITY_ENV = "FOUREYES_APP_BOT_ID"  # the numeric id of the App's bot account
+SLUG_ENV = "FOUREYES_APP_SLUG"  # the App's slug (actions/create-github-app-token's app-slug output)
+
+
+def app_account(gh, app_slug: str | None = None) -> Account | None:
+    """The App's bot account, or None when neither FOUREYES_APP_BOT_ID nor a slug is configured."""
+    slug = (app_slug or os.environ.get(SLUG_ENV, "")).strip() or None
+    bot_id = os.environ.get(IDENTITY_ENV, "").strip()
+    login = f"{slug}[bot]" if slug else "foureyes[bot]"
+    if bot_id:
+        if not bot_id.isdigit():
+            raise EvaluationError(f"{IDENTITY_ENV}={bot_id!r}: expected the numeric id of the App's bot account {login}")
+        return Account(login, int(bot_id), "Bot")
+    if slug is None:
+        return None
+    try:
+        _, data = gh.requester.requestJsonAndCheck("GET", f"/users/{quote(login)}")
+    except api_errors() as exc:
+        raise EvaluationError(f"cannot resolve foureyes' own account {login} ({SLUG_ENV}={slug!r}): "
+                              f"{describe(exc)}") from None
+    if data.get("type") != "Bot" or data.get("login", "").lower() != login.lower():
+        raise EvaluationError(f"{login} is not a GitHub App's bot account")
+    return Account(data["login"], data["id"], "Bot")
