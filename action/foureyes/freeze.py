@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import yamlload
-from .registry import POLICY_FILE, load_checked, level_rank
+from .registry import POLICY_FILE, by_content, load_checked, level_rank
 from .yamlload import LoadError
 
 INCIDENT_FILE = "policies/freeze.yaml"
@@ -259,7 +259,8 @@ def load(snapshot) -> Freezes:
     return Freezes(tuple(windows), glass)
 
 
-def parse_policy_section(data: bytes, file: str = POLICY_FILE) -> tuple[list[Window], BreakGlass | None]:
+@by_content
+def parse_policy_section(data: bytes, file: str = POLICY_FILE) -> tuple[tuple[Window, ...], BreakGlass | None]:
     doc = load_checked(data, file, "approval.schema.json")
     section = doc.get("freeze") or {}
     text = yamlload.decode(data, file)
@@ -267,22 +268,26 @@ def parse_policy_section(data: bytes, file: str = POLICY_FILE) -> tuple[list[Win
     windows = [_window(w, "freeze", i, file, text, zone) for i, w in enumerate(section.get("windows", []))]
     _no_duplicates(windows, file)
     glass = section.get("break_glass")
-    return windows, (BreakGlass(glass.get("label", DEFAULT_LABEL), glass["extra_approvals"]) if glass else None)
+    return tuple(windows), (BreakGlass(glass.get("label", DEFAULT_LABEL), glass["extra_approvals"]) if glass else None)
 
 
-def parse_incidents(data: bytes, file: str = INCIDENT_FILE, zone: ZoneInfo | None = None) -> list[Window]:
+@by_content
+def parse_incidents(data: bytes, file: str = INCIDENT_FILE, zone: ZoneInfo | None = None) -> tuple[Window, ...]:
     doc = load_checked(data, file, "freeze.schema.json")
     text = yamlload.decode(data, file)
     zone = _zone(doc["timezone"], file, text, ("timezone",)) if "timezone" in doc else (zone or ZoneInfo("UTC"))
     windows = [_window(w, "incident", i, file, text, zone, incident=True) for i, w in enumerate(doc.get("freezes", []))]
     _no_duplicates(windows, file)
-    return windows
+    return tuple(windows)
 
 
 def _policy_zone(snapshot) -> ZoneInfo:
     data = snapshot.read(POLICY_FILE)
-    if data is None:
-        return ZoneInfo("UTC")
+    return ZoneInfo("UTC") if data is None else _zone_of_policy(data)
+
+
+@by_content
+def _zone_of_policy(data: bytes) -> ZoneInfo:
     try:
         doc = yamlload.loads(data, POLICY_FILE)
         return ZoneInfo(((doc or {}).get("freeze") or {}).get("timezone", "UTC"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,20 +43,29 @@ def toplevel(start: Path | str = ".") -> Path | None:
         return None
 
 
+_SHA = re.compile(r"[0-9a-f]{40}")
+
+
 def _is_sha(text: str) -> bool:
-    return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
+    return _SHA.fullmatch(text) is not None
 
 
 _IMMUTABLE: dict[tuple, str] = {}  # answers about full SHAs, which never change: (question, root, shas) -> answer
 
 
+_FIXED_NAME = re.compile(r"[0-9a-f]{40}(?:[~^][0-9]*)*")  # a full SHA, maybe with ~N / ^N after it
+
+
 def resolve(root: Path, ref: str) -> str:
-    """A ref's commit. A full SHA's answer is kept for the run (the commit it names never changes),
-    so re-checking the same PR base and head costs no new git process."""
-    if _is_sha(ref):
+    """A ref's commit. A name that starts with a full SHA (``<sha>``, ``<sha>~1``) always names the
+    same commit: it is asked of the run's open `cat-file --batch` (no new git process) and kept."""
+    if _FIXED_NAME.fullmatch(ref):
         key = ("resolve", str(root), ref)
         if key not in _IMMUTABLE:
-            _IMMUTABLE[key] = _resolve(root, ref)
+            found = _reader(root).peel(ref)
+            if found is None:
+                raise GitError(f"unknown git revision {ref!r}")
+            _IMMUTABLE[key] = found
         return _IMMUTABLE[key]
     return _resolve(root, ref)
 
@@ -108,6 +118,29 @@ def clean_merge_tree(root: Path, ours: str, theirs: str) -> str | None:
     return proc.stdout.decode().split("\n", 1)[0].strip()
 
 
+def clean_merge_trees(root: Path, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    """`clean_merge_tree` of many pairs in one `git merge-tree --write-tree --stdin` (git >= 2.39:
+    with -z, each merge answers `<1 clean | 0 conflicts>\\0<tree>\\0[<conflicted path>\\0...]\\0`)."""
+    wanted = list(dict.fromkeys(pairs))
+    if not wanted:
+        return {}
+    out = git(root, "merge-tree", "--write-tree", "--stdin", "-z", "--no-messages", "--name-only",
+              input="".join(f"{ours} {theirs}\n" for ours, theirs in wanted).encode()).decode("utf-8", "surrogateescape")
+    tokens = out.split("\0")
+    found: dict[tuple[str, str], str | None] = {}
+    pos = 0
+    for pair in wanted:
+        status, tree = (tokens[pos:pos + 2] + ["", ""])[:2]
+        if status not in ("0", "1") or not _is_sha(tree):
+            raise GitError(f"git merge-tree --stdin: unexpected answer {status!r} for {pair[0][:12]} {pair[1][:12]}")
+        found[pair] = tree if status == "1" else None
+        pos += 2
+        while pos < len(tokens) and tokens[pos]:  # the conflicted paths, up to the empty end marker
+            pos += 1
+        pos += 1
+    return found
+
+
 def merge_base(root: Path, a: str, b: str) -> str:
     key = ("merge-base", str(root), a, b)
     if key in _IMMUTABLE:
@@ -119,6 +152,67 @@ def merge_base(root: Path, a: str, b: str) -> str:
     if _is_sha(a) and _is_sha(b):
         _IMMUTABLE[key] = found
     return found
+
+
+def prefetch_merge_bases(root: Path, graph: "Graph", pairs: list[tuple[str, str]]) -> None:
+    """`merge_base` of many pairs of full SHAs worked out from a graph already read, for
+    `merge_base` to answer from memory; a pair with several best common ancestors is left to git."""
+    for a, b in pairs:
+        key = ("merge-base", str(root), a, b)
+        if key not in _IMMUTABLE and _is_sha(a) and _is_sha(b):
+            found = graph.merge_base(a, b)
+            if found is not None:
+                _IMMUTABLE[key] = found
+
+
+_LOG_FORMAT = "%H%x1f%ae%x1f%ce%x1f%B%x1e"
+
+
+def commit_log(root: Path, fork: str, head: str) -> list[tuple[str, str, str, str]]:
+    """(sha, author email, committer email, message) of each commit of `fork..head`, oldest first
+    (`git log --reverse`)."""
+    key = ("log", str(root), fork, head)
+    if key in _IMMUTABLE:
+        return list(_IMMUTABLE[key])
+    out = git(root, "log", "--reverse", f"--format={_LOG_FORMAT}", f"{fork}..{head}")
+    found = _log_records(out)
+    if _is_sha(fork) and _is_sha(head):
+        _IMMUTABLE[key] = tuple(found)
+    return found
+
+
+def _log_records(out: bytes) -> list[tuple[str, str, str, str]]:
+    found = []
+    for record in out.decode("utf-8", "replace").split("\x1e"):
+        record = record.strip("\n")
+        if record:
+            sha, author, committer, message = record.split("\x1f", 3)
+            found.append((sha, author, committer, message))
+    return found
+
+
+def prefetch_commit_logs(root: Path, graph: "Graph", pairs: list[tuple[str, str]]) -> None:
+    """`commit_log(fork, head)` for many pairs of full SHAs: the commits of each range from the graph,
+    all their messages in one `git log --no-walk --stdin`. Oldest first by committer date (ties:
+    parents first), which is `git log --reverse` order on any history whose dates do not go back."""
+    wanted = [(f, h) for f, h in dict.fromkeys(pairs) if _is_sha(f) and _is_sha(h) and f in graph and h in graph
+              and ("log", str(root), f, h) not in _IMMUTABLE]
+    if not wanted:
+        return
+    ranges = {(f, h): graph.only_in(h, f) for f, h in wanted}
+    commits = list(dict.fromkeys(c for r in ranges.values() for c in r))
+    by_sha: dict[str, tuple] = {}
+    if commits:
+        out = git(root, "log", "--no-walk=unsorted", "--stdin", f"--format=%ct%x1f{_LOG_FORMAT}",
+                  input="".join(c + "\n" for c in commits).encode())
+        for record in out.decode("utf-8", "replace").split("\x1e"):
+            record = record.strip("\n")
+            if record:
+                when, sha, author, committer, message = record.split("\x1f", 4)
+                by_sha[sha] = (int(when), (sha, author, committer, message))
+    for (f, h), own in ranges.items():
+        order = sorted(own, key=lambda c: (by_sha[c][0], graph.generation[c]))
+        _IMMUTABLE[("log", str(root), f, h)] = tuple(by_sha[c][1] for c in order)
 
 
 def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
@@ -153,10 +247,15 @@ class _BatchReader:
     (their answer never changes, whatever happens to refs meanwhile); one name at a time, so the
     pipes never fill up."""
 
+    TREE_CACHE_BYTES = 32 << 20  # trees are kept by id (they never change), up to this much
+
     def __init__(self, root: Path):
         self.proc = subprocess.Popen(["git", "-C", str(root), "cat-file", "--batch"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        self._trees: dict[str, bytes] = {}  # insertion order = age: the oldest go first
+        self._tree_bytes = 0
+        self._root_trees: dict[str, str | None] = {}
 
     def read(self, names: list[str]) -> dict[str, bytes | None]:
         result: dict[str, bytes | None] = {}
@@ -176,26 +275,78 @@ class _BatchReader:
         _sha, kind, size = header.split()
         return kind, self.proc.stdout.read(int(size) + 1)[:-1]
 
-    def modes(self, commit: str, paths: list[str]) -> dict[str, str]:
-        """The mode of each path that exists at ``commit`` (what `git ls-tree <commit> -- <path>`
-        lists), read from the tree objects."""
-        found = {}
-        for path in paths:
-            parts = path.strip("/").split("/")
-            tree, mode = f"{commit}^{{tree}}", None
-            for i, part in enumerate(parts):
-                kind, data = self.object(tree)
-                if kind != "tree":
-                    mode = None
-                    break
-                entry = _tree_entry(data, part.encode("utf-8", "surrogateescape"))
-                if entry is None:
-                    mode = None
-                    break
-                mode, tree = entry
-            if mode is not None:
-                found[path] = mode
+    def peel(self, name: str) -> str | None:
+        """The commit ``name`` names (what `rev-parse --verify name^{commit}` answers), or None."""
+        self.proc.stdin.write(name.encode() + b"^{commit}\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.readline().decode()
+        if not header:
+            raise GitError("git cat-file --batch stopped")
+        if header.endswith(" missing\n") or header.endswith(" ambiguous\n"):
+            return None
+        sha, _kind, size = header.split()
+        self.proc.stdout.read(int(size) + 1)
+        return sha
+
+    def tree(self, sha: str) -> bytes | None:
+        """A tree object's raw entries, kept (by id) for the run within TREE_CACHE_BYTES: every PR
+        a deploy re-checks reads the same policy and schema directories at its own base."""
+        if sha in self._trees:
+            return self._trees[sha]
+        kind, data = self.object(sha)
+        if kind != "tree":
+            return None
+        self._trees[sha] = data
+        self._tree_bytes += len(data)
+        while self._tree_bytes > self.TREE_CACHE_BYTES and len(self._trees) > 1:
+            self._tree_bytes -= len(self._trees.pop(next(iter(self._trees))))
+        return data
+
+    def root_tree(self, commit: str) -> str | None:
+        if commit not in self._root_trees:
+            kind, data = self.object(f"{commit}^{{commit}}")
+            self._root_trees[commit] = data[5:45].decode() if kind == "commit" and data.startswith(b"tree ") else None
+        return self._root_trees[commit]
+
+    def entry(self, commit: str, path: str) -> tuple[str, str] | None:
+        """(mode, object id) of ``path`` at ``commit`` (what `git ls-tree <commit> -- <path>` lists)."""
+        found = ("040000", self.root_tree(commit))
+        for part in path.strip("/").split("/"):
+            data = self.tree(found[1]) if found[1] is not None and found[0] == "040000" else None
+            found = _tree_entry(data, part.encode("utf-8", "surrogateescape")) if data is not None else None
+            if found is None:
+                return None
         return found
+
+    def list(self, commit: str, prefix: str) -> list[str]:
+        """Every file at or under ``prefix`` at ``commit``, as `git ls-tree -r --name-only commit --
+        prefix` lists them (blobs, symlinks and submodules; sorted as git sorts tree entries)."""
+        at = "/".join(p for p in prefix.split("/") if p)
+        found = self.entry(commit, at) if at else ("040000", self.root_tree(commit))
+        if found is None or found[1] is None:
+            return []
+        return self._walk(found[1], at) if found[0] == "040000" else [at]
+
+    def _walk(self, tree: str, at: str) -> list[str]:
+        found = []
+        for mode, name, sha in _tree_entries(self.tree(tree) or b""):
+            path = f"{at}/{name}" if at else name
+            found += self._walk(sha, path) if mode == "040000" else [path]
+        return found
+
+    def modes(self, commit: str, paths: list[str]) -> dict[str, str]:
+        """The mode of each path that exists at ``commit``, read from the tree objects."""
+        return {path: found[0] for path in paths if (found := self.entry(commit, path)) is not None}
+
+    def files(self, commit: str, paths: list[str]) -> dict[str, tuple[str, bytes | None]]:
+        """(mode, content) of each path that exists at ``commit``; content None when it is not a blob."""
+        out = {}
+        for path in paths:
+            found = self.entry(commit, path)
+            if found is not None:
+                kind, data = self.object(found[1]) if found[0] not in ("040000", "160000") else (None, None)
+                out[path] = (found[0], data if kind == "blob" else None)
+        return out
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -216,16 +367,26 @@ def _tree_entry(data: bytes, name: bytes) -> tuple[str, str] | None:
     return None
 
 
+def _tree_entries(data: bytes):
+    """(mode, name, object id) of each entry of a raw tree object."""
+    pos = 0
+    while pos < len(data):
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        yield (data[pos:space].decode().rjust(6, "0"), data[space + 1:nul].decode("utf-8", "surrogateescape"),
+               data[nul + 1:nul + 21].hex())
+        pos = nul + 21
+
+
 _READERS: dict[str, _BatchReader] = {}
 
 
 def _reader(root: Path) -> _BatchReader:
-    path = Path(root).resolve()
     try:  # a repository removed and made again at the same place gets a new reader
-        stat = (path / ".git").stat()
-        key = f"{path}\0{stat.st_dev}:{stat.st_ino}"
+        stat = os.stat(os.path.join(root, ".git"))
+        key = f"{root}\0{stat.st_dev}:{stat.st_ino}"
     except OSError:
-        key = str(path)
+        key = str(root)
     reader = _READERS.get(key)
     if reader is None or reader.proc.poll() is not None:
         while len(_READERS) >= 4:  # a few repositories at a time (tests make many)
@@ -253,6 +414,9 @@ class Change:
 
 
 def changed(root: Path, base: str, head: str) -> list[Change]:
+    key = ("diff", str(root), base, head)
+    if key in _IMMUTABLE:
+        return list(_IMMUTABLE[key])
     out = git(root, "diff", "--raw", "-z", "--no-renames", "--no-abbrev", base, head)
     parts = out.split(b"\0")
     changes = []
@@ -260,7 +424,55 @@ def changed(root: Path, base: str, head: str) -> list[Change]:
         meta, path = parts[i].decode(), parts[i + 1].decode("utf-8", "surrogateescape")
         old_mode, new_mode, old_sha, new_sha, status = meta.lstrip(":").split(" ")
         changes.append(Change(path, status[0], old_mode, new_mode, old_sha, new_sha))
+    if _is_sha(base) and _is_sha(head):
+        _IMMUTABLE[key] = tuple(changes)
     return changes
+
+
+def prefetch_changes(root: Path, pairs: list[tuple[str, str]]) -> None:
+    """Work out `changed(base, head)` for many pairs of full SHAs in one `git diff-tree --stdin`
+    (a line `<head> <base>` is "head, as if its parent were base"; `--always` prints the header of an
+    empty diff too, so the answers come in the order asked), for `changed` to answer from memory."""
+    wanted = list(dict.fromkeys((b, h) for b, h in pairs if _is_sha(b) and _is_sha(h)
+                                and ("diff", str(root), b, h) not in _IMMUTABLE))
+    if not wanted:
+        return
+    out = git(root, "diff-tree", "--stdin", "--always", "-r", "-z", "--no-renames", "--no-abbrev",
+              input="".join(f"{h} {b}\n" for b, h in wanted).encode())
+    blocks: list[list[Change]] = []
+    parts = out.split(b"\0")
+    i = 0
+    while i < len(parts):
+        token = parts[i]
+        if token.startswith(b":"):
+            old_mode, new_mode, old_sha, new_sha, status = token.decode().lstrip(":").split(" ")
+            blocks[-1].append(Change(parts[i + 1].decode("utf-8", "surrogateescape"), status[0], old_mode, new_mode,
+                                     old_sha, new_sha))
+            i += 2
+            continue
+        if token.strip():
+            blocks.append([])
+        i += 1
+    if len(blocks) != len(wanted):
+        raise GitError(f"git diff-tree --stdin: {len(blocks)} answers for {len(wanted)} questions")
+    for (b, h), block in zip(wanted, blocks):
+        _IMMUTABLE[("diff", str(root), b, h)] = tuple(block)
+
+
+class PathSet:
+    """Paths asked about (files, and directories ending in "/"), with the few directories that
+    cover them. git matches every changed entry of every commit against every pathspec, so a
+    thousand file names cost a thousand comparisons per entry: asking for their directories and
+    keeping the asked names here answers the same at the cost of a handful."""
+
+    def __init__(self, paths: list[str]):
+        self.exact = frozenset(p.rstrip("/") for p in paths)  # a name without "/" may be a directory too
+        self.dirs = tuple(sorted({p.rstrip("/") + "/" for p in paths}))
+        self.pathspec = sorted({p if p.endswith("/") else p.rsplit("/", 1)[0] + "/" if "/" in p else p
+                                for p in paths})
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.exact or name.startswith(self.dirs)
 
 
 def last_changes(root: Path, span: str, paths: list[str], first_parent: bool = False) -> dict[str, str]:
@@ -268,14 +480,35 @@ def last_changes(root: Path, span: str, paths: list[str], first_parent: bool = F
     (a merge counts as changing what it brought in over its first parent)."""
     if not paths:
         return {}
+    asked = PathSet(paths)
     history = ["--first-parent"] if first_parent else ["--full-history"]
-    out = git(root, "log", *history, "--diff-merges=first-parent", "--format=%x00%H", "--name-only", span, "--", *paths)
+    out = git(root, "log", *history, "--diff-merges=first-parent", "--format=%x00%H", "--name-only", span, "--",
+              *asked.pathspec)
     last: dict[str, str] = {}
     for block in out.decode("utf-8", "surrogateescape").split("\x00")[1:]:
         sha, *names = block.split("\n")
         for name in filter(None, names):
-            last.setdefault(name, sha)
+            if name in asked:
+                last.setdefault(name, sha)
     return last
+
+
+def commits_touching(root: Path, span: str, paths: list[str]) -> list[str]:
+    """Commits (oldest first) in ``span`` that changed any of ``paths``: `git log --full-history
+    -- <paths>`, which keeps a merge unless it matches every parent at those paths. Asked for the
+    covering directories with each commit's changes against each of its parents (`-m`), and a
+    commit is kept when any of them is an asked path, so the answer is the same."""
+    if not paths:
+        return []
+    asked = PathSet(paths)
+    out = git(root, "log", "--format=%x00%H", "--full-history", "--reverse", "-m", "--name-only", span, "--",
+              *asked.pathspec)
+    found: dict[str, None] = {}
+    for block in out.decode("utf-8", "surrogateescape").split("\x00")[1:]:
+        sha, *names = block.split("\n")
+        if any(name in asked for name in names if name):
+            found[sha] = None
+    return list(found)
 
 
 class GitTree:
@@ -289,6 +522,12 @@ class GitTree:
         return self.read_many([path]).get(path)
 
     def read_many(self, paths: list[str]) -> dict[str, bytes]:
+        if self._fixed(paths):  # one walk of the (kept) trees per path, then the blob by its id
+            files = _reader(self.root).files(self.commit, paths)
+            for path, (mode, _) in files.items():
+                if mode == SYMLINK_MODE:
+                    raise LoadError(path, "symlinks are not allowed in the registry or policies")
+            return {p: data for p, (_, data) in files.items() if data is not None}
         modes = self._modes(paths)
         for path, mode in modes.items():
             if mode == SYMLINK_MODE:
@@ -297,13 +536,19 @@ class GitTree:
         return {p: data for p in paths if (data := blobs[f"{self.commit}:{p}"]) is not None}
 
     def list(self, prefix: str) -> list[str]:
+        if _is_sha(self.commit) and not any(c in prefix for c in "*?[\\\n"):
+            return _reader(self.root).list(self.commit, prefix)
         out = git(self.root, "ls-tree", "-r", "-z", "--name-only", self.commit, "--", prefix)
         return [p.decode() for p in out.split(b"\0") if p]
+
+    def _fixed(self, paths: list[str]) -> bool:
+        """Plain file names at a full SHA: the open reader answers them from tree objects."""
+        return _is_sha(self.commit) and not any(p.endswith("/") or any(c in p for c in "*?[\\\n") for p in paths)
 
     def _modes(self, paths: list[str]) -> dict[str, str]:
         if not paths:
             return {}
-        if _is_sha(self.commit) and not any(p.endswith("/") or any(c in p for c in "*?[\\\n") for p in paths):
+        if self._fixed(paths):
             return _reader(self.root).modes(self.commit, paths)
         out = git(self.root, "ls-tree", "-z", self.commit, "--", *paths)
         modes = {}
@@ -473,6 +718,40 @@ class Graph:
                         stack.append(parent)
             self._ancestors[commit] = frozenset(seen)
         return self._ancestors[commit]
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of ``a`` and ``b`` when there is exactly one (what `git
+        merge-base a b` answers then), else None. git's own walk: down from both by generation,
+        painting each commit with the sides it is reachable from; a commit painted by both is a
+        common ancestor, and everything below it is stale. Commits come off the queue in falling
+        generation, so no later common ancestor can be above an earlier one."""
+        import heapq
+
+        if a not in self.parents or b not in self.parents:
+            return None
+        if a == b:
+            return a
+        A, B, STALE = 1, 2, 4
+        flags = {a: A, b: B}
+        queue = [(-self.generation[a], a), (-self.generation[b], b)]
+        heapq.heapify(queue)
+        done: set[str] = set()
+        found: list[str] = []
+        while queue and not all(flags[c] & STALE for _, c in queue):
+            _, commit = heapq.heappop(queue)
+            if commit in done:
+                continue
+            done.add(commit)
+            flag = flags[commit]
+            if flag & (A | B) == A | B:
+                if not flag & STALE:
+                    found.append(commit)
+                flag |= STALE
+            for parent in self.parents[commit]:
+                if flags.get(parent, 0) | flag != flags.get(parent, 0):
+                    flags[parent] = flags.get(parent, 0) | flag
+                    heapq.heappush(queue, (-self.generation[parent], parent))
+        return found[0] if len(found) == 1 else None
 
     def only_in(self, head: str, base: str) -> frozenset[str]:
         """`git rev-list head ^base`: commits reachable from head and not from base. Walks down

@@ -105,18 +105,11 @@ def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | N
 
 
 def read_commits(root: Path, fork: str, head: str, by_email: dict[str, Account]) -> list[Commit]:
-    fmt = "%H%x1f%ae%x1f%ce%x1f%B%x1e"
-    out = gitrepo.git(root, "log", "--reverse", f"--format={fmt}", f"{fork}..{head}").decode("utf-8", "replace")
+    def link(email: str) -> Account | None:
+        return account_from_noreply(email) or by_email.get(email.lower())
+
     commits = []
-    for record in out.split("\x1e"):
-        record = record.strip("\n")
-        if not record:
-            continue
-        sha, author_email, committer_email, message = record.split("\x1f", 3)
-
-        def link(email: str) -> Account | None:
-            return account_from_noreply(email) or by_email.get(email.lower())
-
+    for sha, author_email, committer_email, message in gitrepo.commit_log(root, fork, head):
         co_authors, missing = resolve_co_authors(message, by_email)
         commits.append(Commit(sha, link(author_email), link(committer_email), co_authors, missing))
     return commits

@@ -6,6 +6,7 @@ Everything here works on bytes and file names, so the same code validates the wo
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -119,6 +120,12 @@ class Deployment:
 
 # --- schemas -------------------------------------------------------------------------------------
 
+# Parsed configuration is kept by content for the run: every PR a deploy re-checks reads the policy,
+# the schemas and the environments at its own base, and across a history they are almost always the
+# same bytes. Parsing is a pure function of (bytes, file name) and its results are not changed after.
+by_content = functools.lru_cache(maxsize=512)
+
+
 
 _COMPILED: dict[str, object] = {}  # canonical schema text -> its fastjsonschema validator
 
@@ -225,6 +232,9 @@ class _Schema:
         return cls(title, schema, file)
 
 
+_schema = by_content(_Schema.from_bytes)
+
+
 def _number_message(leaf, text: str | None) -> str:
     """'1.1 is not of type string' -> say what happened: YAML read the unquoted 1.10 as the number 1.1."""
     value = repr(leaf.instance)
@@ -289,8 +299,8 @@ class Schemas:
         if data is None:
             data = (BUNDLED / DEPLOYMENT_SCHEMA).read_bytes()
         rule_paths = [p for p in snapshot.list(RULES_DIR) if p.endswith(".schema.json")]
-        rules = [_Schema.from_bytes(data, path) for path, data in snapshot.read_many(rule_paths).items()]
-        return cls(_Schema.from_bytes(data, DEPLOYMENT_SCHEMA), rules)
+        rules = [_schema(data, path) for path, data in snapshot.read_many(rule_paths).items()]
+        return cls(_schema(data, DEPLOYMENT_SCHEMA), rules)
 
 
 # --- deployments --------------------------------------------------------------------------------
@@ -394,13 +404,18 @@ class Environment:
 
 
 def parse_environments(data: bytes, file: str = ENVIRONMENTS_FILE) -> list[Environment]:
+    return list(_parse_environments(data, file))
+
+
+@by_content
+def _parse_environments(data: bytes, file: str) -> tuple[Environment, ...]:
     doc = load_checked(data, file, "environments.schema.json")
     envs = [Environment(**{k: v for k, v in e.items()}) for e in doc["environments"]]
     names = [e.name for e in envs]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
         raise LoadError(file, f"environment {sorted(dupes)[0]!r} is listed twice")
-    return envs
+    return tuple(envs)
 
 
 @dataclass(frozen=True)
@@ -450,6 +465,7 @@ class Policy:
         return False
 
 
+@by_content
 def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
     doc = load_checked(data, file, "approval.schema.json")
     approvers = doc["approvers"]

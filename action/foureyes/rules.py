@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import yamlload
-from .registry import RULES_DIR, Problem, load_checked
+from .registry import RULES_DIR, Problem, by_content, load_checked
 from .yamlload import LoadError
 
 RULE_SCHEMA = "rules.schema.json"
@@ -147,6 +147,7 @@ def rule_problems(files: dict[str, bytes]) -> list[Problem]:
     return problems
 
 
+@by_content  # a rule compiled once per run, whatever the number of bases that carry it
 def parse_rule(data: bytes, file: str) -> Rule:
     doc = load_checked(data, file, RULE_SCHEMA, "the file is empty: a rule needs expression, message and action")
     program = compile_expression(doc["expression"], file, yamlload.decode(data, file))

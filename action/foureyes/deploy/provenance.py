@@ -77,11 +77,7 @@ class Unapproved(Exception):
 
 def commits_touching(root: Path, since: str | None, head: str, paths: list[str]) -> list[str]:
     """Commits (oldest first) in since..head that touched any of ``paths``, merges' sides included."""
-    if not paths:
-        return []
-    span = f"{since}..{head}" if since else head
-    out = gitrepo.git(root, "log", "--format=%H", "--full-history", "--reverse", span, "--", *paths)
-    return out.decode().split()
+    return gitrepo.commits_touching(root, f"{since}..{head}" if since else head, paths)
 
 
 def subject(root: Path, commit: str) -> str:
@@ -113,9 +109,9 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]]) -> dict[tuple[
     --write-tree`), whose other side was itself approved and is checked commit by commit. Anything
     else is an 'evil merge' edit no PR approved.
 
-    Every commit's changes come from one `git diff-tree --stdin` and the PR heads' blobs from one
-    `git cat-file --batch-check`; `git merge-tree` only runs for a commit whose content differs
-    from its PR head (both sides changed one file), which no batch answers."""
+    Every commit's changes come from one `git diff-tree --stdin`, the PR heads' blobs from one
+    `git cat-file --batch-check`, and the merges of the commits whose content differs from their
+    PR head (both sides changed one file) from one `git merge-tree --stdin`."""
     changes = gitrepo.first_parent_changes(root, [c for c, _ in pairs])
     for commit, _ in pairs:
         for c in changes.get(commit, []):
@@ -123,24 +119,31 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]]) -> dict[tuple[
                 raise LoadError(c.path, "symlinks are not allowed in the registry or policies")
     at_head = gitrepo.blob_ids(root, [f"{pr.head}:{c.path}" for commit, pr in pairs for c in changes.get(commit, [])])
     verdicts: dict[tuple[str, int], str | None] = {}
+    differing = {}
     for commit, pr in pairs:
         mine = {c.path: (c.new_sha if c.new_sha != gitrepo.ZERO_SHA and c.new_mode != "160000" else None)
                 for c in changes.get(commit, [])}
         differs = [p for p, blob in mine.items() if blob != at_head[f"{pr.head}:{p}"]]
-        verdicts[(commit, pr.number)] = _differing(root, commit, pr, differs, mine) if differs else None
+        verdicts[(commit, pr.number)] = None
+        if differs:
+            differing[(commit, pr.number)] = (commit, pr, differs, mine)
+    if not differing:
+        return verdicts
+    # the content of a commit differing from its PR head: the clean merge of that head into the
+    # branch as it was, every one in one `git merge-tree --stdin`, their blobs in one batch
+    parents = {c: gitrepo.resolve(root, f"{c}^1") for c, *_ in differing.values()}
+    merged = gitrepo.clean_merge_trees(root, [(parents[c], pr.head) for c, pr, *_ in differing.values()])
+    at_merge = gitrepo.blob_ids(root, [f"{tree}:{p}" for c, pr, differs, _ in differing.values()
+                                       if (tree := merged[(parents[c], pr.head)]) is not None for p in differs])
+    for key, (commit, pr, differs, mine) in differing.items():
+        tree = merged[(parents[commit], pr.head)]
+        if tree is not None:
+            differs = [p for p in differs if mine[p] != at_merge[f"{tree}:{p}"]]
+            if not differs:
+                continue
+        verdicts[key] = (f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
+                         + ("" if tree is None else " and from a clean merge of it into the branch"))
     return verdicts
-
-
-def _differing(root: Path, commit: str, pr: MergedPR, differs: list[str], mine: dict) -> str | None:
-    parent = gitrepo.git(root, "rev-parse", f"{commit}^1").decode().strip()
-    merged = gitrepo.clean_merge_tree(root, parent, pr.head)
-    if merged is not None:
-        at_merge = gitrepo.blob_ids(root, [f"{merged}:{p}" for p in differs])
-        differs = [p for p in differs if mine[p] != at_merge[f"{merged}:{p}"]]
-        if not differs:
-            return None
-    return (f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
-            + ("" if merged is None else " and from a clean merge of it into the branch"))
 
 
 def evaluate_pr(root: Path, pr: MergedPR) -> Approval:
@@ -210,6 +213,7 @@ class Checker:
                     brought[commit].append(pr)
         verdicts = merge_verdicts(self.root, [(c, pr) for c, prs in brought.items() for pr in prs
                                               if c == pr.merge_commit and pr.base_ref in bases])
+        self._prefetch(graph, [pr for pr in merged if pr.base_ref in bases and self._from_cache(pr) is None])
         for commit in commits:
             if commit in bootstrap:
                 approvals[commit] = Approval("bootstrap", commit)
@@ -221,6 +225,18 @@ class Checker:
         self._keep()
         names = gitrepo.subjects(self.root, [c for c, _ in refused])
         return approvals, [Violation(c, names.get(c, ""), reason) for c, reason in refused]
+
+    def _prefetch(self, graph: gitrepo.Graph, prs: list[MergedPR]) -> None:
+        """What evaluating these PRs will ask git, asked for all of them at once: merge bases from
+        the graph, their changes in one `diff-tree --stdin`, and what the source reads (the offline
+        ledger: the PRs' commits). The evaluations then answer from memory."""
+        pairs = [(pr.base, pr.head) for pr in prs if pr.base in graph and pr.head in graph]
+        gitrepo.prefetch_merge_bases(self.root, graph, pairs)
+        forks = [(gitrepo.merge_base(self.root, base, head), head) for base, head in pairs]
+        gitrepo.prefetch_changes(self.root, forks)
+        prefetch = getattr(self.source, "prefetch", None)
+        if prefetch is not None:
+            prefetch(graph, forks)
 
     def _approval(self, commit: str, prs: list[MergedPR], bases, verdicts) -> Approval:
         if not prs:
@@ -350,6 +366,10 @@ class LocalLedger:
                                   lambda p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d),
                                   str(doc.get("base_ref") or self.default_branch())))
         return found
+
+    def prefetch(self, graph: gitrepo.Graph, ranges: list[tuple[str, str]]) -> None:
+        """The commits of many PRs (``(fork, head)`` ranges) read in one git call."""
+        gitrepo.prefetch_commit_logs(self.root, graph, ranges)
 
     def default_branch(self) -> str:
         if self._default is None:
