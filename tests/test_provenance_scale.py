@@ -115,6 +115,25 @@ def test_git_processes_do_not_grow_with_commits_or_prs(history, monkeypatch):
     assert len(commits) > 40 and len(calls) <= 20, calls
 
 
+def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(history, monkeypatch):
+    """The PRs' own evaluations too (plan, facts, freeze): merge bases, diffs, commit logs and
+    merges are asked for all PRs at once, names starting with a full SHA through the open reader."""
+    h, _ = history
+    gitrepo._IMMUTABLE.clear()  # nothing known from earlier tests
+    calls = []
+    real_run = gitrepo.subprocess.run
+
+    def run(argv, **kw):  # every git process gitrepo starts (`git -C <root> <command> ...`)
+        calls.append(argv[3])
+        return real_run(argv, **kw)
+
+    monkeypatch.setattr(gitrepo.subprocess, "run", run)
+    commits = all_commits(h.root)
+    checker = provenance.Checker(h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs"))
+    checker.check(commits)
+    assert checker.evaluated >= 30 and len(calls) <= 20, calls
+
+
 def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history, tmp_path):
     h, _ = history
     ledger = h.root / ".foureyes" / "prs"

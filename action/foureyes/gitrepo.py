@@ -193,8 +193,7 @@ def _log_records(out: bytes) -> list[tuple[str, str, str, str]]:
 
 def prefetch_commit_logs(root: Path, graph: "Graph", pairs: list[tuple[str, str]]) -> None:
     """`commit_log(fork, head)` for many pairs of full SHAs: the commits of each range from the graph,
-    all their messages in one `git log --no-walk --stdin`. Oldest first by committer date (ties:
-    parents first), which is `git log --reverse` order on any history whose dates do not go back."""
+    all their messages and dates in one `git log --no-walk --stdin`, in `git log`'s own order."""
     wanted = [(f, h) for f, h in dict.fromkeys(pairs) if _is_sha(f) and _is_sha(h) and f in graph and h in graph
               and ("log", str(root), f, h) not in _IMMUTABLE]
     if not wanted:
@@ -211,8 +210,30 @@ def prefetch_commit_logs(root: Path, graph: "Graph", pairs: list[tuple[str, str]
                 when, sha, author, committer, message = record.split("\x1f", 4)
                 by_sha[sha] = (int(when), (sha, author, committer, message))
     for (f, h), own in ranges.items():
-        order = sorted(own, key=lambda c: (by_sha[c][0], graph.generation[c]))
-        _IMMUTABLE[("log", str(root), f, h)] = tuple(by_sha[c][1] for c in order)
+        order = _log_order(graph, h, own, {c: by_sha[c][0] for c in own})
+        _IMMUTABLE[("log", str(root), f, h)] = tuple(by_sha[c][1] for c in reversed(order))
+
+
+def _log_order(graph: "Graph", head: str, own: frozenset[str], dates: dict[str, int]) -> list[str]:
+    """The order `git log fork..head` prints ``own`` in: git walks from head taking the newest
+    committer date first, equal dates in the order they were queued, and queues a commit's parents
+    (in order) the first time it sees them. Only commits of the range queue commits of the range,
+    so walking them alone gives their order."""
+    import heapq
+
+    if head not in own:
+        return []
+    queue = [(-dates[head], 0, head)]
+    seen = {head}
+    order: list[str] = []
+    while queue:
+        _, _, commit = heapq.heappop(queue)
+        order.append(commit)
+        for parent in graph.parents[commit]:
+            if parent in own and parent not in seen:
+                seen.add(parent)
+                heapq.heappush(queue, (-dates[parent], len(seen), parent))
+    return order
 
 
 def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:

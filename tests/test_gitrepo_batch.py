@@ -1,0 +1,161 @@
+"""Issue 11: the batched git reads give exactly what the one-question-per-process reads give, on a
+generated history with merges, stale merges, squash merges, reverts and direct pushes."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+import generate_history as gen  # noqa: E402
+
+from foureyes import gitrepo  # noqa: E402
+from foureyes.local import read_pr_files  # noqa: E402
+
+
+def git(root: Path, *args: str) -> str:
+    return gitrepo.git(root, *args).decode()
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    h = gen.bootstrap(tmp_path_factory.mktemp("gen") / "repo", 12)
+    gen.grow(h, 60, seed=3, direct=0.1)
+    prs = [doc for _, doc in read_pr_files(h.root / ".foureyes" / "prs") if doc.get("merge_commit")]
+    assert len(prs) > 20
+    return h.root, prs
+
+
+def pairs_of(prs) -> list[tuple[str, str]]:
+    return [(str(doc["base"]), str(doc["head"])) for doc in prs]
+
+
+def test_merge_bases_from_the_graph_are_gits(history):
+    root, prs = history
+    commits = git(root, "rev-list", "--all").split()
+    graph = gitrepo.Graph(root, commits)
+    random.seed(4)
+    pairs = pairs_of(prs) + [tuple(random.sample(commits, 2)) for _ in range(60)]
+    for a, b in pairs:
+        found = graph.merge_base(a, b)
+        every = git(root, "merge-base", "--all", a, b).split()
+        assert found == (every[0] if len(every) == 1 else None), (a, b, every)
+
+
+def test_a_criss_cross_merge_has_two_merge_bases_and_is_left_to_git(tmp_path):
+    from conftest import Repo
+
+    repo = Repo(tmp_path)
+    repo.write("f", "0\n")
+    repo.commit("root")
+    repo.branch("a")
+    repo.write("a", "1\n")
+    repo.commit("a1")
+    repo.git("checkout", "-q", "main")
+    repo.write("b", "1\n")
+    repo.commit("b1")
+    a1, b1 = repo.git("rev-parse", "a"), repo.git("rev-parse", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "m1", "a")
+    m1 = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "a")
+    repo.git("merge", "-q", "--no-ff", "-m", "m2", b1)
+    m2 = repo.git("rev-parse", "HEAD")
+    graph = gitrepo.Graph(tmp_path, [m1, m2])
+    assert sorted(repo.git("merge-base", "--all", m1, m2).split()) == sorted([a1, b1])
+    assert graph.merge_base(m1, m2) is None
+    gitrepo.prefetch_merge_bases(tmp_path, graph, [(m1, m2)])
+    assert gitrepo.merge_base(tmp_path, m1, m2) in (a1, b1)  # git answered
+
+
+def test_prefetched_changes_and_commit_logs_are_those_of_one_git_call_each(history):
+    root, prs = history
+    graph = gitrepo.Graph(root, [x for pair in pairs_of(prs) for x in pair])
+    forks = [(gitrepo.git(root, "merge-base", b, h).decode().strip(), h) for b, h in pairs_of(prs)]
+    expected_changes = {pair: gitrepo.changed(root, *pair) for pair in forks}
+    expected_logs = {pair: gitrepo.commit_log(root, *pair) for pair in forks}
+    gitrepo._IMMUTABLE.clear()
+    gitrepo.prefetch_changes(root, forks)
+    gitrepo.prefetch_commit_logs(root, graph, forks)
+    assert all(("diff", str(root), *pair) in gitrepo._IMMUTABLE for pair in forks)
+    assert {pair: gitrepo.changed(root, *pair) for pair in forks} == expected_changes
+    assert {pair: gitrepo.commit_log(root, *pair) for pair in forks} == expected_logs
+
+
+def test_a_branch_with_many_commits_and_a_merge_is_logged_in_gits_order(tmp_path):
+    """Same-second commits (a script, a rebase) and a merge of the base into the branch."""
+    from conftest import Repo
+
+    repo = Repo(tmp_path)
+    repo.write("f", "0\n")
+    repo.commit("root")
+    fork = repo.git("rev-parse", "HEAD")
+    repo.branch("pr")
+    for i in range(4):
+        repo.write("f", f"{i}\n")
+        repo.commit(f"pr {i}")
+    repo.git("checkout", "-q", "main")
+    repo.write("g", "1\n")
+    repo.commit("main moves")
+    repo.git("checkout", "-q", "pr")
+    repo.git("merge", "-q", "--no-ff", "-m", "update branch", "main")
+    repo.write("f", "8\n")
+    repo.git("add", "-A")
+    gitrepo.git(tmp_path, "commit", "-q", "-m", "a clock that went back", env_extra={
+        "GIT_COMMITTER_DATE": "2001-01-01T00:00:00Z", "GIT_AUTHOR_DATE": "2001-01-01T00:00:00Z"})
+    repo.write("f", "9\n")
+    repo.commit("pr last")
+    head = repo.git("rev-parse", "HEAD")
+    expected = gitrepo.commit_log(tmp_path, fork, head)
+    gitrepo._IMMUTABLE.clear()
+    gitrepo.prefetch_commit_logs(tmp_path, gitrepo.Graph(tmp_path, [head]), [(fork, head)])
+    assert gitrepo.commit_log(tmp_path, fork, head) == expected and len(expected) == 8
+
+
+def test_clean_merge_trees_in_one_call_are_those_of_one_call_each(history):
+    root, prs = history
+    commits = git(root, "rev-list", "main").split()
+    random.seed(9)
+    pairs = [(commits[random.randrange(len(commits))], str(doc["head"])) for doc in prs]
+    batched = gitrepo.clean_merge_trees(root, pairs)
+    assert batched == {pair: gitrepo.clean_merge_tree(root, *pair) for pair in pairs}
+    assert None in batched.values() and any(batched.values())  # conflicts and clean merges both seen
+
+
+@pytest.mark.parametrize("prefix", ["registry/deployments", "registry/deployments/", "registry", "policies/rules",
+                                    "registry/environments.yaml", "nope", "registry/environments.yaml/x"])
+def test_listing_through_the_reader_is_ls_tree(history, prefix):
+    root, _ = history
+    head = gitrepo.resolve(root, "HEAD")
+    assert gitrepo.GitTree(root, head).list(prefix) == git(root, "ls-tree", "-r", "--name-only", head, "--",
+                                                           prefix).split()
+
+
+def test_names_after_a_full_sha_resolve_through_the_reader_as_rev_parse(history):
+    root, prs = history
+    merge = str(prs[-1]["merge_commit"])
+    for name in (merge, f"{merge}^1", f"{merge}^2", f"{merge}~2", f"{merge}^"):
+        assert gitrepo.resolve(root, name) == git(root, "rev-parse", f"{name}^{{commit}}").strip()
+    with pytest.raises(gitrepo.GitError, match="unknown git revision"):
+        gitrepo.resolve(root, f"{merge}~100000")
+
+
+def test_commits_touching_many_paths_is_git_log_with_every_path(history):
+    """git is asked for the covering directories; the answer must be that of the paths themselves."""
+    root, _ = history
+    files = git(root, "ls-tree", "-r", "--name-only", "HEAD", "--", "registry/").split()
+    random.seed(2)
+    for paths in (random.sample(files, 3), files, ["registry/deployments"], ["policies/", "registry/environments.yaml"],
+                  random.sample(files, 5) + ["policies/"]):
+        expected = git(root, "log", "--format=%H", "--full-history", "--reverse", "main", "--", *paths).split()
+        assert gitrepo.commits_touching(root, "main", paths) == expected, paths
+        last = {}
+        out = git(root, "log", "--full-history", "--diff-merges=first-parent", "--format=%x00%H", "--name-only",
+                  "main", "--", *paths)
+        for block in out.split("\x00")[1:]:
+            sha, *names = block.split("\n")
+            for name in filter(None, names):
+                last.setdefault(name, sha)
+        assert gitrepo.last_changes(root, "main", paths) == last, paths
