@@ -360,10 +360,25 @@ class _BatchReader:
         return {path: found[0] for path in paths if (found := self.entry(commit, path)) is not None}
 
     def files(self, commit: str, paths: list[str]) -> dict[str, tuple[str, bytes | None]]:
-        """(mode, content) of each path that exists at ``commit``; content None when it is not a blob."""
+        """(mode, content) of each path that exists at ``commit``; content None when it is not a blob.
+        Many files of one directory (a registry of thousands) are looked up in that directory's
+        entries read once, not by a scan of the directory per file."""
         out = {}
+        by_dir: dict[str, list[str]] = {}
         for path in paths:
-            found = self.entry(commit, path)
+            by_dir.setdefault(path.rsplit("/", 1)[0] if "/" in path else "", []).append(path)
+        entries: dict[str, dict[bytes, tuple[str, str]]] = {}
+        for directory, names in by_dir.items():
+            if len(names) >= 16:
+                tree = self.entry(commit, directory) if directory else ("040000", self.root_tree(commit))
+                data = self.tree(tree[1]) if tree is not None and tree[0] == "040000" and tree[1] else None
+                entries[directory] = _tree_dict(data or b"")
+        for path in paths:
+            directory, _, name = path.rpartition("/")
+            if directory in entries:
+                found = entries[directory].get(name.encode("utf-8", "surrogateescape"))
+            else:
+                found = self.entry(commit, path)
             if found is not None:
                 kind, data = self.object(found[1]) if found[0] not in ("040000", "160000") else (None, None)
                 out[path] = (found[0], data if kind == "blob" else None)
@@ -386,6 +401,14 @@ def _tree_entry(data: bytes, name: bytes) -> tuple[str, str] | None:
             return mode.rjust(6, "0"), data[nul + 1:nul + 21].hex()
         pos = nul + 21
     return None
+
+
+_TREE_ENTRY = re.compile(rb"([0-7]+) ([^\0]*)\0(.{20})", re.S)  # entries are contiguous: each match starts the next
+
+
+def _tree_dict(data: bytes) -> dict[bytes, tuple[str, str]]:
+    """{name: (mode, object id)} of a raw tree object, parsed in one pass."""
+    return {m[2]: (m[1].decode().rjust(6, "0"), m[3].hex()) for m in _TREE_ENTRY.finditer(data)}
 
 
 def _tree_entries(data: bytes):
@@ -458,8 +481,14 @@ def prefetch_changes(root: Path, pairs: list[tuple[str, str]]) -> None:
                                 and ("diff", str(root), b, h) not in _IMMUTABLE))
     if not wanted:
         return
+    for (b, h), block in zip(wanted, _diff_pairs(root, wanted)):
+        _IMMUTABLE[("diff", str(root), b, h)] = tuple(block)
+
+
+def _diff_pairs(root: Path, pairs: list[tuple[str, str]], pathspec: list[str] | None = None) -> list[list[Change]]:
+    """`changed(base, head)` of each pair, in order, from one `git diff-tree --stdin --always`."""
     out = git(root, "diff-tree", "--stdin", "--always", "-r", "-z", "--no-renames", "--no-abbrev",
-              input="".join(f"{h} {b}\n" for b, h in wanted).encode())
+              *(["--", *pathspec] if pathspec else []), input="".join(f"{h} {b}\n" for b, h in pairs).encode())
     blocks: list[list[Change]] = []
     parts = out.split(b"\0")
     i = 0
@@ -474,10 +503,9 @@ def prefetch_changes(root: Path, pairs: list[tuple[str, str]]) -> None:
         if token.strip():
             blocks.append([])
         i += 1
-    if len(blocks) != len(wanted):
-        raise GitError(f"git diff-tree --stdin: {len(blocks)} answers for {len(wanted)} questions")
-    for (b, h), block in zip(wanted, blocks):
-        _IMMUTABLE[("diff", str(root), b, h)] = tuple(block)
+    if len(blocks) != len(pairs):
+        raise GitError(f"git diff-tree --stdin: {len(blocks)} answers for {len(pairs)} questions")
+    return blocks
 
 
 class PathSet:
@@ -496,40 +524,67 @@ class PathSet:
         return name in self.exact or name.startswith(self.dirs)
 
 
+def _log_changes(root: Path, span: str, first_parent: bool = False, reverse: bool = False):
+    """(commit, parents, what it changed over its first parent) of every commit of ``span`` in
+    `git log` order, in one pass; each non-root commit's changes are kept for `first_parent_changes`.
+    No pathspec: git would work out for every commit and every parent whether it matches there (the
+    cost of the whole diff, again per parent) before printing anything; callers filter the paths."""
+    out = git(root, "log", *(["--first-parent"] if first_parent else []), *(["--reverse"] if reverse else []),
+              "--diff-merges=first-parent", "--no-renames", "--no-abbrev", "--format=%x00%H %P", "--raw", "-z", span)
+    # -z: each commit is "\0<sha> <parents>\0", then "\n:<modes> <ids> <status>\0<path>\0:...\0<path>\0"
+    # when it changed anything; a path is never empty, so an empty token announces the next commit
+    tokens = out.split(b"\0")
+    i = 0
+    while i + 1 < len(tokens):
+        if tokens[i] or not tokens[i + 1]:
+            raise GitError(f"git log --raw: unexpected output at {tokens[i][:60]!r}")
+        commit, *parents = tokens[i + 1].decode().split()
+        i += 2
+        changes = []
+        while i < len(tokens) and tokens[i]:
+            old_mode, new_mode, old_sha, new_sha, status = tokens[i].decode().lstrip("\n:").split(" ")
+            changes.append(Change(tokens[i + 1].decode("utf-8", "surrogateescape"), status[0], old_mode, new_mode,
+                                  old_sha, new_sha))
+            i += 2
+        if parents:
+            _IMMUTABLE[("first-parent", str(root), commit)] = tuple(changes)
+        yield commit, parents, changes
+        if i == len(tokens) - 1 and not tokens[i]:
+            break
+
+
 def last_changes(root: Path, span: str, paths: list[str], first_parent: bool = False) -> dict[str, str]:
     """The newest commit in ``span`` that changed each path under ``paths``, in one `git log`
     (a merge counts as changing what it brought in over its first parent)."""
     if not paths:
         return {}
     asked = PathSet(paths)
-    history = ["--first-parent"] if first_parent else ["--full-history"]
-    out = git(root, "log", *history, "--diff-merges=first-parent", "--format=%x00%H", "--name-only", span, "--",
-              *asked.pathspec)
     last: dict[str, str] = {}
-    for block in out.decode("utf-8", "surrogateescape").split("\x00")[1:]:
-        sha, *names = block.split("\n")
-        for name in filter(None, names):
-            if name in asked:
-                last.setdefault(name, sha)
+    for commit, _, changes in _log_changes(root, span, first_parent=first_parent):
+        for c in changes:
+            if c.path in asked:
+                last.setdefault(c.path, commit)
     return last
 
 
 def commits_touching(root: Path, span: str, paths: list[str]) -> list[str]:
-    """Commits (oldest first) in ``span`` that changed any of ``paths``: `git log --full-history
-    -- <paths>`, which keeps a merge unless it matches every parent at those paths. Asked for the
-    covering directories with each commit's changes against each of its parents (`-m`), and a
-    commit is kept when any of them is an asked path, so the answer is the same."""
+    """Commits (oldest first) in ``span`` that changed any of ``paths``: what `git log
+    --full-history -- <paths>` lists, which keeps a merge unless it matches every parent at those
+    paths. Each commit's changes over its first parent come from one pass; a merge that matches its
+    first parent is then compared with its other parents, all of them in one `git diff-tree`."""
     if not paths:
         return []
     asked = PathSet(paths)
-    out = git(root, "log", "--format=%x00%H", "--full-history", "--reverse", "-m", "--name-only", span, "--",
-              *asked.pathspec)
-    found: dict[str, None] = {}
-    for block in out.decode("utf-8", "surrogateescape").split("\x00")[1:]:
-        sha, *names = block.split("\n")
-        if any(name in asked for name in names if name):
-            found[sha] = None
-    return list(found)
+    found: dict[str, bool] = {}
+    others: list[tuple[str, str]] = []
+    for commit, parents, changes in _log_changes(root, span, reverse=True):
+        found[commit] = any(c.path in asked for c in changes)
+        if not found[commit] and len(parents) > 1:
+            others += [(parent, commit) for parent in parents[1:]]
+    if others:
+        for (_, merge), block in zip(others, _diff_pairs(root, others, asked.pathspec)):
+            found[merge] = found[merge] or any(c.path in asked for c in block)
+    return [commit for commit, touched in found.items() if touched]
 
 
 class GitTree:
@@ -687,9 +742,15 @@ def first_parent_changes(root: Path, commits: list[str]) -> dict[str, list[Chang
     commits in one `git diff-tree --stdin`. A root commit changes nothing here."""
     if not commits:
         return {}
-    out = git(root, "diff-tree", "--stdin", "-r", "-z", "-m", "--first-parent", "--no-renames", "--no-abbrev",
-              input="".join(c + "\n" for c in dict.fromkeys(commits)).encode())
     found: dict[str, list[Change]] = {c: [] for c in commits}
+    for c in commits:  # what a pass over the history (commits_touching, last_changes) has seen
+        if ("first-parent", str(root), c) in _IMMUTABLE:
+            found[c] = list(_IMMUTABLE[("first-parent", str(root), c)])
+    asked = [c for c in dict.fromkeys(commits) if ("first-parent", str(root), c) not in _IMMUTABLE]
+    if not asked:
+        return found
+    out = git(root, "diff-tree", "--stdin", "-r", "-z", "-m", "--first-parent", "--no-renames", "--no-abbrev",
+              input="".join(c + "\n" for c in asked).encode())
     parts = out.split(b"\0")
     current = None
     i = 0
