@@ -102,7 +102,8 @@ def allowed_bases(branch: str | None, default_branch: str) -> frozenset[str]:
     return frozenset({default_branch} | ({branch} if branch else set()))
 
 
-def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]]) -> dict[tuple[str, int], str | None]:
+def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo.Graph | None = None
+                   ) -> dict[tuple[str, int], str | None]:
     """For each (merge or squash commit, its PR): None when the commit brings only approved content,
     else why not. Approved content is what the PR head had, or (the PR merged without updating its
     branch) the clean three-way merge of the PR head into the branch as it was (`git merge-tree
@@ -130,8 +131,14 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]]) -> dict[tuple[
     if not differing:
         return verdicts
     # the content of a commit differing from its PR head: the clean merge of that head into the
-    # branch as it was, every one in one `git merge-tree --stdin`, their blobs in one batch
+    # branch as it was. Most often the PR simply did not touch those files and the commit keeps the
+    # branch's version (a stale PR branch): that is its three-way merge, read from blob ids alone.
     parents = {c: gitrepo.resolve(root, f"{c}^1") for c, *_ in differing.values()}
+    kept = _kept_branch_versions(root, graph, parents, differing)
+    differing = {k: v for k, v in differing.items() if k not in kept}
+    if not differing:
+        return verdicts
+    # the rest (both sides changed a file, renames): `git merge-tree`, all of them in one call
     merged = gitrepo.clean_merge_trees(root, [(parents[c], pr.head) for c, pr, *_ in differing.values()])
     at_merge = gitrepo.blob_ids(root, [f"{tree}:{p}" for c, pr, differs, _ in differing.values()
                                        if (tree := merged[(parents[c], pr.head)]) is not None for p in differs])
@@ -144,6 +151,28 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]]) -> dict[tuple[
         verdicts[key] = (f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
                          + ("" if tree is None else " and from a clean merge of it into the branch"))
     return verdicts
+
+
+def _kept_branch_versions(root: Path, graph, parents: dict, differing: dict) -> set:
+    """The commits whose every differing file is one the PR never changed (same at the merge base
+    of the branch and the PR head as at the head) and that keep the branch's version of it: the
+    outcome a three-way merge gives. One batch for every blob id; a pair with no single merge base
+    is left to `git merge-tree`."""
+    forks = {}
+    for key, (commit, pr, _, _) in differing.items():
+        fork = graph.merge_base(parents[commit], pr.head) if graph is not None else None
+        if fork is not None:
+            forks[key] = fork
+    names = [f"{rev}:{p}" for key, fork in forks.items() for p in differing[key][2]
+             for rev in (fork, differing[key][1].head, parents[differing[key][0]])]
+    blobs = gitrepo.blob_ids(root, names)
+    kept = set()
+    for key, fork in forks.items():
+        commit, pr, differs, mine = differing[key]
+        if all(blobs[f"{fork}:{p}"] == blobs[f"{pr.head}:{p}"] and mine[p] == blobs[f"{parents[commit]}:{p}"]
+               for p in differs):
+            kept.add(key)
+    return kept
 
 
 def evaluate_pr(root: Path, pr: MergedPR) -> Approval:
@@ -212,7 +241,7 @@ class Checker:
                 if commit in brought:
                     brought[commit].append(pr)
         verdicts = merge_verdicts(self.root, [(c, pr) for c, prs in brought.items() for pr in prs
-                                              if c == pr.merge_commit and pr.base_ref in bases])
+                                              if c == pr.merge_commit and pr.base_ref in bases], graph)
         self._prefetch(graph, [pr for pr in merged if pr.base_ref in bases and self._from_cache(pr) is None])
         for commit in commits:
             if commit in bootstrap:
