@@ -177,7 +177,9 @@ def test_github_record_history_answers_what_was_live(repo, rsps):
     record.close()
     live = live_at(history, "2100-01-01T00:00:00Z")
     assert "churn-predictor" not in live and {"fraud-scorer", "credit-limit", "product-recs"} <= set(live)
-    assert fake.latest(next(d for d in fake.deployments if d["task"] == "deploy:churn-predictor")["id"]) == "inactive"
+    # the delete is a deployment of its own: a sync named the first one's state, which stays final
+    first, delete = [d for d in fake.deployments if d["task"] == "deploy:churn-predictor"]
+    assert fake.latest(first["id"]) == "success" and fake.latest(delete["id"]) == "inactive"
 
 
 # --- C: the approving PR must have been merged into the branch being deployed --------------------
@@ -340,8 +342,8 @@ def test_a_delete_after_more_than_a_page_of_records_is_applied(repo, rsps, on_gi
     result = github_deploy(cli)
     assert result.exit_code == 0, result.output
     assert [(s["deployment"], s["action"]) for s in json.loads(result.stdout)["steps"]] == [("churn-predictor", "delete")]
-    churn = next(d for d in on_github.deployments if d["task"] == "deploy:churn-predictor")
-    assert on_github.latest(churn["id"]) == "inactive"
+    churn = [d for d in on_github.deployments if d["task"] == "deploy:churn-predictor"][-1]
+    assert on_github.latest(churn["id"]) == "inactive" and churn["payload"]["action"] == "delete"
     assert github_deploy(cli).exit_code == 0 and json.loads(github_deploy(cli).stdout)["steps"] == []
 
 
