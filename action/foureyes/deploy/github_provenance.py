@@ -24,9 +24,11 @@ def _listing_bound(root, commits: list[str]) -> datetime | None:
     """How far back the closed-PR listing must go: the oldest committer date among the commits,
     less CLOCK_SKEW (None: nothing to look for).
 
-    Why it is safe: a PR that brought commit C in was merged after C was pushed, and a PR's
-    `updated_at` is never before its `merged_at` (a merge updates the PR), so a PR merged after
-    the bound is listed before the listing, sorted by update, passes it. Committer dates are
+    Why it is safe: a PR that brought commit C in was merged after C was pushed (GitHub cannot
+    merge what it does not have), and a PR's `updated_at` is never before its `merged_at` (a
+    merge updates the PR; an assumption: GitHub's docs do not state it, and were it wrong, the
+    fallback below would still ask), so a PR merged after the bound is listed before the
+    listing, sorted by update, passes it. Committer dates are
     written by whoever committed, so they prove nothing: a date forged into the past only widens
     the listing (more pages, never fewer PRs); one forged into the future can leave the PR that
     brought C unlisted, and then C is simply asked about on its own (`merged_prs`' fallback).
