@@ -18,7 +18,7 @@ from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
 from ghapi.mockgithub import API, FOUREYES_BOT, FakeDeployments, MockGitHub, check, commit_pulls, example, pull_simple
-from ghapi.mockgithub import repository, user
+from ghapi.mockgithub import closed_pulls, repository, user
 
 FRAUD = DEP.format("fraud-scorer")
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
@@ -29,6 +29,7 @@ def rsps(monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as r:
         repository(r)
+        closed_pulls(r)  # GitHubPRs lists the closed PRs first; none unless a test adds them
         yield r
 
 
@@ -52,6 +53,7 @@ def merged(repo, rsps):
 
 def github_pr(rsps, repo, reviews, merged_at="2026-11-22T12:00:00Z"):
     pr = pull_simple(42, repo.base, repo.head, merged_at, repo.merge)
+    closed_pulls(rsps, pr)
     for commit in (repo.head, repo.merge):
         commit_pulls(rsps, commit, [pr])
     gh = MockGitHub(rsps, number=42)
@@ -175,7 +177,9 @@ def test_github_record_history_answers_what_was_live(repo, rsps):
     record.close()
     live = live_at(history, "2100-01-01T00:00:00Z")
     assert "churn-predictor" not in live and {"fraud-scorer", "credit-limit", "product-recs"} <= set(live)
-    assert fake.latest(next(d for d in fake.deployments if d["task"] == "deploy:churn-predictor")["id"]) == "inactive"
+    # the delete is a deployment of its own: a sync named the first one's state, which stays final
+    first, delete = [d for d in fake.deployments if d["task"] == "deploy:churn-predictor"]
+    assert fake.latest(first["id"]) == "success" and fake.latest(delete["id"]) == "inactive"
 
 
 # --- C: the approving PR must have been merged into the branch being deployed --------------------
@@ -196,6 +200,7 @@ def via_side_branch(repo, rsps, side: str, deploy_branch: str = "main"):
     if deploy_branch != side:
         repo.git("checkout", "-q", "-B", deploy_branch, side)
     pr = pull_simple(42, base, head, "2026-11-22T12:00:00Z", merge, base_ref=side)
+    closed_pulls(rsps, pr)
     for commit in (head, merge):
         commit_pulls(rsps, commit, [pr])
     gh = MockGitHub(rsps, number=42)
@@ -327,6 +332,7 @@ def test_a_delete_after_more_than_a_page_of_records_is_applied(repo, rsps, on_gi
     gone = repo.commit("retire churn-predictor", "Mo Admin <mo@acme.example>")
     base = repo.git("rev-parse", "HEAD~1")
     pr = pull_simple(44, base, gone, "2026-11-22T12:00:00Z", gone)
+    closed_pulls(rsps, pr)
     commit_pulls(rsps, gone, [pr])
     gh = MockGitHub(rsps, number=44)
     gh.pull(DANA, base, gone)
@@ -336,8 +342,8 @@ def test_a_delete_after_more_than_a_page_of_records_is_applied(repo, rsps, on_gi
     result = github_deploy(cli)
     assert result.exit_code == 0, result.output
     assert [(s["deployment"], s["action"]) for s in json.loads(result.stdout)["steps"]] == [("churn-predictor", "delete")]
-    churn = next(d for d in on_github.deployments if d["task"] == "deploy:churn-predictor")
-    assert on_github.latest(churn["id"]) == "inactive"
+    churn = [d for d in on_github.deployments if d["task"] == "deploy:churn-predictor"][-1]
+    assert on_github.latest(churn["id"]) == "inactive" and churn["payload"]["action"] == "delete"
     assert github_deploy(cli).exit_code == 0 and json.loads(github_deploy(cli).stdout)["steps"] == []
 
 
@@ -381,6 +387,7 @@ def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(tmp_
         monkeypatch.setenv("GITHUB_TOKEN", secret)
         monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
         pr = pull_simple(42, base, head, "2026-11-22T12:00:00Z", squash)
+        closed_pulls(rsps, pr)
         commit_pulls(rsps, squash, [pr])
         gh = MockGitHub(rsps, number=42)
         gh.pull(DANA, base, head)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parents[1]))  # tests/: conftest.Repo, ghapi
 import responses  # noqa: E402
 
 from conftest import Repo  # noqa: E402
-from ghapi.mockgithub import MockGitHub, commit_pulls, pull_simple, repository, user  # noqa: E402
+from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user  # noqa: E402
 
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
 FRAUD = "registry/deployments/fraud-scorer.yaml"
@@ -50,14 +50,26 @@ def make_history(root: Path, prs: int, per_pr: int) -> tuple[Repo, list[dict]]:
         repo.git("checkout", "-q", "main")
         repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
                  "-m", f"Merge #{n}", f"pr-{n}")
-        made.append({"number": n, "base": base, "head": head, "merge": repo.git("rev-parse", "HEAD"), "own": own})
+        made.append({"number": n, "base": base, "head": head, "merge": repo.git("rev-parse", "HEAD"), "own": own,
+                     "merged_at": _iso(repo.git("log", "-1", "--format=%ct"))})
     return repo, made
 
 
+def _iso(epoch: str) -> str:
+    """GitHub's timestamp for a commit time: a merge on GitHub is stamped when its commit is made."""
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def mock_github(rsps: responses.RequestsMock, made: list[dict]) -> None:
+    """Every merged PR as GitHub shows it: in the closed-PR listing (merged when its merge commit
+    was made) and for each of its commits (commits/{sha}/pulls, which older code asks)."""
     repository(rsps)
     for pr in made:
-        simple = pull_simple(pr["number"], pr["base"], pr["head"], "2026-11-22T12:00:00Z", pr["merge"])
+        simple = pull_simple(pr["number"], pr["base"], pr["head"], pr["merged_at"],
+                             pr["merge"])
+        closed_pulls(rsps, simple)
         for commit in [*pr["own"], pr["merge"]]:
             commit_pulls(rsps, commit, [simple])
         gh = MockGitHub(rsps, number=pr["number"])

@@ -186,14 +186,19 @@ class World:
         return 200, pr
 
     def list_pulls(self, call, owner, repo):
+        """GET /repos/{owner}/{repo}/pulls: `state`, and `sort` created|updated with `direction`
+        (default desc for created, else asc), as https://docs.github.com/rest/pulls/pulls#list-pull-requests"""
         items = []
         for pr in self.pulls.values():
             if pr["state"] == (call.query.get("state") or "open"):
                 item = example("pull-request-simple-items")[0]
                 item.update({k: pr[k] for k in item if k in pr and k not in ("head", "base")})
-                item["head"].update(sha=pr["head"]["sha"], ref=pr["head"]["ref"])
-                item["base"].update(sha=pr["base"]["sha"], ref=pr["base"]["ref"])
+                for side in ("head", "base"):
+                    item[side].update(sha=pr[side]["sha"], ref=pr[side]["ref"], repo=pr[side]["repo"])
                 items.append(item)
+        key = "updated_at" if call.query.get("sort") == "updated" else "created_at"
+        default = "desc" if key == "created_at" else "asc"
+        items.sort(key=lambda i: (i[key], i["number"]), reverse=call.query.get("direction", default) == "desc")
         return 200, items
 
     def get_pull_commits(self, call, owner, repo, pull_number):
@@ -258,6 +263,7 @@ class World:
         self.open_pull(number, author, base_sha, head_sha)
         pr = self.pulls[number]
         pr.update(state="closed", merged=True, merged_at="2026-11-22T11:00:00Z", merge_commit_sha=merge_sha)
+        pr.update(updated_at=pr["merged_at"], closed_at=pr["merged_at"])  # a merge updates and closes the PR
         for a in approvers:
             self.review(number, a, "APPROVED", head_sha)
         item = example("pull-request-simple-items")[0]
@@ -265,7 +271,8 @@ class World:
         item.update(number=number, merged_at=pr["merged_at"], merge_commit_sha=merge_sha, draft=False,
                     url=f"{base}/pulls/{number}", state="closed", issue_url=f"{base}/issues/{number}",
                     comments_url=f"{base}/issues/{number}/comments", commits_url=f"{base}/pulls/{number}/commits",
-                    statuses_url=f"{base}/statuses/{head_sha}", user=author)
+                    statuses_url=f"{base}/statuses/{head_sha}", user=author, updated_at=pr["updated_at"],
+                    closed_at=pr["closed_at"])
         item["base"].update(sha=base_sha, ref="main")
         item["head"].update(sha=head_sha, ref="change")
         # GitHub lists a PR for its merge commit and for each commit the PR brought

@@ -398,16 +398,64 @@ def repository(rsps: responses.RequestsMock, default_branch: str = "main", repo:
 
 
 def pull_simple(number: int, base_sha: str, head_sha: str, merged_at: str | None, merge_commit: str | None,
-                repo: str = "acme/models", base_ref: str = "main") -> dict:
+                repo: str = "acme/models", base_ref: str = "main", updated_at: str | None = None) -> dict:
+    """A PR as listings show it; a merge updates the PR, so `updated_at` is `merged_at` unless given."""
     item = example("pull-request-simple-items")[0]
     base = f"{API}/repos/{repo}"
     item.update(number=number, merged_at=merged_at, merge_commit_sha=merge_commit, draft=False,
+                updated_at=updated_at or merged_at or item["updated_at"], closed_at=merged_at,
                 url=f"{base}/pulls/{number}", state="closed" if merged_at else "open",
                 issue_url=f"{base}/issues/{number}", comments_url=f"{base}/issues/{number}/comments",
                 commits_url=f"{base}/pulls/{number}/commits", statuses_url=f"{base}/statuses/{head_sha}")
     item["base"]["sha"], item["head"]["sha"] = base_sha, head_sha
     item["base"]["ref"] = base_ref
     return item
+
+
+class ClosedPulls:
+    """GET /repos/{owner}/{repo}/pulls?state=closed as GitHub answers it: sorted by `sort`
+    (created, or updated) in `direction` (default desc for created, asc otherwise), `per_page`
+    (default 30, max 100) with a Link header to the next page; items are pull-request-simple
+    (https://docs.github.com/rest/pulls/pulls#list-pull-requests). Counts the pages served."""
+
+    def __init__(self, rsps: responses.RequestsMock, repo: str = "acme/models"):
+        self.repo = repo
+        self.pulls: list[dict] = []
+        self.pages = 0
+        url = re.compile("^" + re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}/pulls") + r"(?:\?.*)?$")
+        rsps.add_callback(responses.GET, url, self.on_list,
+                          match=[responses.matchers.query_param_matcher({"state": "closed"}, strict_match=False)])
+
+    def add(self, *pulls: dict) -> None:
+        for pr in pulls:
+            check("/repos/{owner}/{repo}/pulls", "get", "200", [pr])
+            self.pulls = [p for p in self.pulls if p["number"] != pr["number"]] + [pr]
+
+    def on_list(self, request):
+        from urllib.parse import parse_qs, urlencode, urlparse
+
+        self.pages += 1
+        query = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
+        key = "updated_at" if query.get("sort") == "updated" else "created_at"
+        default = "desc" if key == "created_at" else "asc"
+        items = sorted((p for p in self.pulls if p["state"] == "closed"), key=lambda p: (p[key], p["number"]),
+                       reverse=query.get("direction", default) == "desc")
+        size, page = min(int(query.get("per_page", 30)), 100), int(query.get("page", 1))
+        chunk = items[(page - 1) * size:page * size]
+        headers = {}
+        if page * size < len(items):
+            headers["Link"] = f'<{API}/repos/{self.repo}/pulls?{urlencode({**query, "page": page + 1})}>; rel="next"'
+        check("/repos/{owner}/{repo}/pulls", "get", "200", chunk)
+        return 200, headers, json.dumps(chunk)
+
+
+def closed_pulls(rsps: responses.RequestsMock, *pulls: dict, repo: str = "acme/models") -> ClosedPulls:
+    """The closed-PR listing of ``repo`` on this mock (registered on first use), with ``pulls`` added."""
+    listings = rsps.__dict__.setdefault("_closed_pulls", {})
+    if repo not in listings:
+        listings[repo] = ClosedPulls(rsps, repo)
+    listings[repo].add(*pulls)
+    return listings[repo]
 
 
 def commit_pulls(rsps: responses.RequestsMock, commit: str, pulls: list[dict], repo: str = "acme/models") -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from .. import gitrepo
 from ..errors import EvaluationError
@@ -15,6 +15,30 @@ from .provenance import MergedPR
 
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+CLOCK_SKEW = timedelta(days=1)  # committer clocks run ahead of GitHub's by less than this, or cost a request
+
+
+def _listing_bound(root, commits: list[str]) -> datetime | None:
+    """How far back the closed-PR listing must go: the oldest committer date among the commits,
+    less CLOCK_SKEW (None: nothing to look for).
+
+    Why it is safe: a PR that brought commit C in was merged after C was pushed (GitHub cannot
+    merge what it does not have), and a PR's `updated_at` is never before its `merged_at` (a
+    merge updates the PR; an assumption: GitHub's docs do not state it, and were it wrong, the
+    fallback below would still ask), so a PR merged after the bound is listed before the
+    listing, sorted by update, passes it. Committer dates are
+    written by whoever committed, so they prove nothing: a date forged into the past only widens
+    the listing (more pages, never fewer PRs); one forged into the future can leave the PR that
+    brought C unlisted, and then C is simply asked about on its own (`merged_prs`' fallback).
+    Either way a forged date costs requests; it never decides provenance, which the checker
+    works out in git from whatever PRs are found."""
+    if not commits:
+        return None
+    out = gitrepo.git(root, "log", "--no-walk=unsorted", "--stdin", "--format=%ct",
+                      input="".join(f"{c}\n" for c in commits).encode()).decode().split()
+    return datetime.fromtimestamp(min(int(t) for t in out), timezone.utc) - CLOCK_SKEW
 
 
 class GitHubPRs:
@@ -40,19 +64,38 @@ class GitHubPRs:
         """The merged PRs that brought the commits in, each PR once; the checker then decides in git
         which commits each one brought, so this is only where to look.
 
-        GitHub is asked per commit (GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls: "the merged
-        pull request that introduced the commit", https://docs.github.com/en/rest/commits/commits#list-pull-requests-associated-with-a-commit),
-        newest first, and a commit already among the own commits of a PR found so far (`rev-list
-        head ^base`, from one graph read) is not asked about again: the requests follow the merged
-        PRs (their merge or squash commits) and the direct pushes, not every commit of every PR.
-        PR commits the checkout lacks are fetched in one git call at the end."""
+        First one listing of the closed PRs, newest update first, down to the bound of
+        `_listing_bound` (`_listed`): a listed PR is kept when it was merged and its merge (or
+        squash) commit is among the commits, or its own commits (`rev-list head ^base`, from one
+        graph read) are. Then, failing closed, every commit no kept PR explains is asked about
+        on its own, newest first (GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls: "the merged
+        pull request that introduced the commit",
+        https://docs.github.com/en/rest/commits/commits#list-pull-requests-associated-with-a-commit),
+        as before: direct pushes, PRs past the bound, PRs the listing missed while it was paged. A
+        commit among the own commits of a PR found so far is not asked about again. So the requests
+        follow the pages of PRs merged since the oldest commit, not the commits. PR commits the
+        checkout lacks are fetched in one git call at the end."""
         from github.PaginatedList import PaginatedList
         from github.PullRequest import PullRequest
 
         graph = gitrepo.Graph(self.root, commits)
+        wanted = set(commits)
         covered: set[str] = set()
         found: dict[int, object] = {}
+
+        def own(pr) -> frozenset[str]:
+            if pr.head.sha in graph and pr.base.sha in graph:
+                return graph.only_in(pr.head.sha, pr.base.sha)
+            return frozenset()
+
         try:
+            for pr in self._listed(_listing_bound(self.root, commits)):
+                if pr.merged_at is None or pr.number in found:
+                    continue
+                mine = own(pr)
+                if pr.merge_commit_sha in wanted or mine & wanted:
+                    found[pr.number] = pr
+                    covered |= mine | {pr.merge_commit_sha}
             for commit in reversed(commits):
                 if commit in covered:
                     continue
@@ -61,14 +104,29 @@ class GitHubPRs:
                     if pr.merged_at is None or pr.number in found:
                         continue
                     found[pr.number] = pr
-                    if pr.head.sha in graph and pr.base.sha in graph:
-                        covered |= graph.only_in(pr.head.sha, pr.base.sha)
+                    covered |= own(pr)
             gitrepo.ensure_commits(self.root, [s for pr in found.values() for s in (pr.base.sha, pr.head.sha)], self.token)
             return [MergedPR(pr.number, pr.base.sha, pr.head.sha, pr.merge_commit_sha or "", pr.merged_at.isoformat(),
-                             self._facts_loader(pr.number, pr.base.sha, pr.merged_at), pr.base.ref)
+                             self._facts_loader(pr), pr.base.ref)
                     for pr in found.values()]
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
+
+    def _listed(self, bound: datetime | None):
+        """Closed PRs, most recently updated first, until one was last updated before ``bound``
+        (GET /repos/{owner}/{repo}/pulls, https://docs.github.com/rest/pulls/pulls#list-pull-requests:
+        `state` open|closed|all, `sort` created|updated|popularity|long-running, `direction`
+        asc|desc, `per_page` at most 100; items are `pull-request-simple`). The client asks 100 per
+        page (client.make_client) and PyGithub follows the Link header lazily, so stopping here
+        stops the paging. All bases are listed: the checker, not the listing, decides which base
+        counts, and a PR into another branch only adds a candidate it refuses."""
+        if bound is None:
+            return
+        repo = self.gh.get_repo(self.repo_name)
+        for pr in repo.get_pulls(state="closed", sort="updated", direction="desc"):
+            if pr.updated_at is not None and pr.updated_at < bound:
+                return
+            yield pr
 
     def open_prs(self) -> dict[int, list[str]]:
         """Open PRs and the paths each one changes (one request per PR for its files)."""
@@ -84,11 +142,14 @@ class GitHubPRs:
             self._teams[team] = direct_members(self.gh, *team.split("/", 1))
         return self._teams[team]
 
-    def _facts_loader(self, number: int, base: str, merged_at: datetime):
+    def _facts_loader(self, listed):
+        """Facts of a listed PR (pull-request-simple): its commits and reviews, no GET pulls/{n}."""
+        number, base, merged_at = listed.number, listed.base.sha, listed.merged_at
+
         def load():
             policy = load_policy(gitrepo.GitTree(self.root, base))
             try:
-                facts, _ = fetch_facts(self.gh, self.repo_name, number, [])
+                facts, _ = fetch_facts(self.gh, self.repo_name, number, [], listed=listed)
                 facts.team_members = {team: self._members(team) for team in policy.approver_teams}
             except api_errors() as exc:
                 raise EvaluationError(describe(exc)) from None

@@ -21,6 +21,20 @@ only when foureyes wrote it with its delete marker, so a job's automatic `inacti
 deletes a record. Lists are read page by page (Link rel="next"), filtered by environment, task
 and sha where the API allows (GET /repos/{owner}/{repo}/deployments: `sha`, `ref`, `task`,
 `environment`), so records past the first 100 are seen.
+
+States without a request per deployment: a deployment's state is its newest status foureyes
+wrote (GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses, one request each). So that
+reading the record does not cost one request per deployment, each `foureyes:sync` deployment
+carries in its payload (`states`) the final state of every deployment its run wrote or had to ask
+GitHub about; a reader takes a deployment's state from the newest of foureyes' own syncs that
+names it, and asks `/statuses` only for deployments no sync names (a run cut short, a matrix job,
+records written before syncs carried states), which the next sync then names. A named state is
+final: foureyes never posts a status to a deployment a sync names (a retry or a delete creates a
+new deployment), so a sync cannot go stale. Syncs are trusted only when foureyes' own identity
+created them, as every record. Payload size: GitHub documents no limit for a deployment's
+`payload` (OpenAPI: POST /repos/{owner}/{repo}/deployments, `payload`: object or string; the one
+documented JSON payload limit nearby is repository_dispatch's `client_payload`, under 64 KB), so
+a sync names at most STATES_BUDGET bytes of ids; those left out are asked about, as unnamed ones.
 """
 
 from __future__ import annotations
@@ -34,6 +48,7 @@ from .record import Entry, Record, SqliteRecord
 TASK_PREFIX = "deploy:"
 SYNC_TASK = "foureyes:sync"
 DELETED = "foureyes: deleted. "  # the description prefix of the inactive status that records a delete
+STATES_BUDGET = 60_000  # bytes of deployment ids one sync names (see the module docstring)
 
 
 class GitHubRecord(Record):
@@ -47,6 +62,11 @@ class GitHubRecord(Record):
         self.ids: dict[tuple[str, str], int] = {}
         self.local = SqliteRecord(events_path)
         self._warned: set[int] = set()
+        self._synced: dict[int, str] = {}  # deployment id -> state, from the newest own sync naming it
+        self._seen_syncs: set[int] = set()
+        self._syncs_read: set[str | None] = set()  # environments (None: all) whose syncs were listed
+        self._written: dict[int, str] = {}  # states this run wrote: the next sync names them first
+        self._asked: dict[int, str] = {}  # states read from /statuses: the next sync names them too
 
     def close(self) -> None:
         self.local.close()
@@ -107,18 +127,67 @@ class GitHubRecord(Record):
             return status["state"]
         return "pending"
 
+    def _learn_syncs(self, deployments: list[dict]) -> None:
+        """Take the states named by foureyes' own syncs among ``deployments`` (listed newest first):
+        for each deployment id, the newest sync that names it wins."""
+        for d in deployments:
+            if d.get("task") != SYNC_TASK or d["id"] in self._seen_syncs or not self._ours(d):
+                continue
+            self._seen_syncs.add(d["id"])
+            states = (d.get("payload") if isinstance(d.get("payload"), dict) else {}).get("states")
+            if not isinstance(states, dict):
+                continue  # a sync from before syncs named states
+            for state, ids in states.items():
+                if isinstance(state, str) and isinstance(ids, list):
+                    for i in ids:
+                        if isinstance(i, int) and not isinstance(i, bool):
+                            self._synced.setdefault(i, state)
+
+    def _syncs(self, environment: str | None) -> None:
+        """Read the syncs (of one environment, or of all: None) unless a listing already held them."""
+        if environment in self._syncs_read or None in self._syncs_read:
+            return
+        params = {"task": SYNC_TASK, **({"environment": environment} if environment else {})}
+        self._learn_syncs(self._owned(self._get(f"{self.base}/deployments", params), environment))
+        self._syncs_read.add(environment)
+
+    def _state(self, deployment_id: int) -> str:
+        """The deployment's state: what this run wrote, else what a sync names, else its statuses."""
+        if deployment_id in self._written:
+            return self._written[deployment_id]
+        if deployment_id in self._synced:
+            return self._synced[deployment_id]
+        if deployment_id not in self._asked:
+            self._asked[deployment_id] = self._latest_status(deployment_id)
+        return self._asked[deployment_id]
+
+    def _sync_states(self) -> dict[str, list[int]]:
+        """The states the next sync names: those written first, then those asked about, within budget."""
+        named: dict[str, list[int]] = {}
+        size = 0
+        asked = ((i, state) for i, state in self._asked.items() if i not in self._written)
+        for deployment_id, state in [*self._written.items(), *asked]:
+            size += len(str(deployment_id)) + 1
+            if size > STATES_BUDGET:
+                break
+            named.setdefault(state, []).append(deployment_id)
+        return named
+
     # --- Record ------------------------------------------------------------------------------------
 
     def entries(self, environment: str) -> dict[str, Entry]:
         """The newest deployment per name (GitHub lists newest first) and its latest status."""
         newest: dict[str, dict] = {}
-        for d in self._owned(self._get(f"{self.base}/deployments", {"environment": environment}), environment):
+        listed = self._owned(self._get(f"{self.base}/deployments", {"environment": environment}), environment)
+        self._learn_syncs(listed)  # the environment's syncs are in the same listing
+        self._syncs_read.add(environment)
+        for d in listed:
             task = d.get("task") or ""
             if task.startswith(TASK_PREFIX):
                 newest.setdefault(task[len(TASK_PREFIX):], d)
         entries = {}
         for name, d in newest.items():
-            status = self._latest_status(d["id"])
+            status = self._state(d["id"])
             if status == "inactive":
                 continue  # deleted
             payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
@@ -135,18 +204,22 @@ class GitHubRecord(Record):
                    "digest": entry.data.get("model", {}).get("digest"), "commit": entry.commit,
                    "pr": entry.approval.get("pr"), "approvers": entry.approval.get("approvers", []),
                    "approval": entry.approval, "action": action}
-        if action == "delete" and (entry.environment, entry.name) in self.ids:
-            deployment_id = self.ids[(entry.environment, entry.name)]
-        else:
+        current = self.ids.get((entry.environment, entry.name))
+        if action == "delete" and current is not None and current not in self._synced:
+            deployment_id = current  # a sync names none of its states yet: the delete goes on it
+        else:  # a state a sync names is final (module docstring): a delete gets its own deployment
             deployment_id = self._find_or_create(entry, task, payload)
         self.ids[(entry.environment, entry.name)] = deployment_id
         self._post(f"{self.base}/deployments/{deployment_id}/statuses",
                    {"state": "in_progress", "description": f"{action} {entry.name}"[:140], "auto_inactive": False})
+        self._written[deployment_id] = "in_progress"
 
     def _find_or_create(self, entry: Entry, task: str, payload: dict) -> int:
         found = self._get(f"{self.base}/deployments", {"environment": entry.environment, "task": task, "sha": entry.commit})
-        for d in self._owned(found, entry.environment):
-            if d.get("payload") == payload:
+        owned = self._owned(found, entry.environment)
+        self._syncs(entry.environment)  # which of them a sync names, so a retry never reopens those
+        for d in owned:
+            if d.get("payload") == payload and d["id"] not in self._synced:
                 return d["id"]
         created = self._post(f"{self.base}/deployments", {
             "ref": entry.commit, "task": task, "environment": entry.environment, "payload": payload,
@@ -163,6 +236,7 @@ class GitHubRecord(Record):
         description = (DELETED + message) if state == "inactive" else message
         self._post(f"{self.base}/deployments/{deployment_id}/statuses",
                    {"state": state, "description": description[:140], "auto_inactive": False})
+        self._written[deployment_id] = state
 
     def last_commit(self, environment: str) -> str | None:
         sync = self._last_sync(environment)
@@ -173,15 +247,19 @@ class GitHubRecord(Record):
         return (sync.get("payload") or {}).get("target") if sync else None
 
     def _last_sync(self, environment: str) -> dict | None:
-        for d in self._owned(self._get(f"{self.base}/deployments", {"environment": environment, "task": SYNC_TASK}),
-                             environment):
+        syncs = self._owned(self._get(f"{self.base}/deployments", {"environment": environment, "task": SYNC_TASK}),
+                            environment)
+        self._learn_syncs(syncs)
+        self._syncs_read.add(environment)
+        for d in syncs:
             if self._latest_status(d["id"]) == "success":
                 return d
         return None
 
     def set_last_commit(self, environment: str, commit: str, target: dict | None = None) -> None:
         created = self._post(f"{self.base}/deployments", {
-            "ref": commit, "task": SYNC_TASK, "environment": environment, "payload": {"target": target or {}},
+            "ref": commit, "task": SYNC_TASK, "environment": environment,
+            "payload": {"target": target or {}, "states": self._sync_states()},
             "auto_merge": False, "required_contexts": [], "description": "foureyes: environment in sync",
         })
         self._post(f"{self.base}/deployments/{created['id']}/statuses", {"state": "success", "auto_inactive": False})
@@ -190,12 +268,18 @@ class GitHubRecord(Record):
         params = {"environment": environment} if environment else {}
         if name:
             params["task"] = TASK_PREFIX + name
+        listed = self._owned(self._get(f"{self.base}/deployments", params), environment)
+        if name:
+            self._syncs(environment)  # the task filter left the syncs out
+        else:
+            self._learn_syncs(listed)
+            self._syncs_read.add(environment)
         out = []
-        for d in reversed(self._owned(self._get(f"{self.base}/deployments", params), environment)):
+        for d in reversed(listed):
             if not (d.get("task") or "").startswith(TASK_PREFIX):
                 continue
             payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
-            status = self._latest_status(d["id"])
+            status = self._state(d["id"])
             if status == "inactive" and payload.get("action") == "delete":
                 status = "success"  # a delete that went through leaves its deployment inactive
             out.append({"environment": d["environment"], "name": d["task"][len(TASK_PREFIX):],

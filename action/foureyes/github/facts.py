@@ -16,14 +16,20 @@ def account(user) -> Account | None:
     return Account(user.login, user.id, user.type or "User")
 
 
-def fetch_facts(gh, repo_name: str, number: int, teams):
+def fetch_facts(gh, repo_name: str, number: int, teams, listed=None):
     """Returns (PRFacts, the PyGithub PullRequest for publishing). ``teams`` are the approver
     teams to read, or a function of (base branch, default branch) that returns them, so that they
-    come from the policy that will judge the PR."""
+    come from the policy that will judge the PR.
+
+    ``listed``: the PR as a listing already returned it (`pull-request-simple`, from GET
+    /repos/{owner}/{repo}/pulls or .../commits/{commit_sha}/pulls), which saves GET .../pulls/{n}.
+    pull-request-simple carries every field read here but `mergeable_state` (full PR only, OpenAPI
+    components/schemas/pull-request-simple); it is left empty then, as only the gate's auto-merge
+    reads it. Reading it from a listed object would make PyGithub fetch the full PR after all."""
 
     try:
         repo = gh.get_repo(repo_name)
-        pr = repo.get_pull(number)
+        pr = listed if listed is not None else repo.get_pull(number)
         head_sha = pr.head.sha  # the client is lazy: read the PR first, so its errors come first
         raw_commits = list(pr.get_commits())
         if len(raw_commits) >= 250:
@@ -70,7 +76,7 @@ def fetch_facts(gh, repo_name: str, number: int, teams):
         draft=bool(pr.draft),
         base_ref=base_ref,
         default_branch=default_branch,
-        mergeable_state=pr.mergeable_state or "",
+        mergeable_state="" if listed is not None else (pr.mergeable_state or ""),
     )
     return facts, pr
 
