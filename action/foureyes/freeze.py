@@ -19,9 +19,11 @@ croniter is deprecated upstream.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import yamlload
@@ -246,7 +248,23 @@ def touched_by(events, head_deployments: dict, base_deployments: dict) -> list[T
 
 def load(snapshot) -> Freezes:
     """Windows from the policy and the incident file as ``snapshot`` (a GitTree or WorkTree) has
-    them. A policy the gate has already checked against its schema is read again here for lines."""
+    them. A policy the gate has already checked against its schema is read again here for lines.
+    At a commit (never changes) the answer is kept: a PR's evaluation asks twice."""
+    from .gitrepo import GitTree, _is_sha
+
+    if isinstance(snapshot, GitTree) and _is_sha(snapshot.commit):
+        return _load_at(str(snapshot.root), snapshot.commit)
+    return _load(snapshot)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_at(root: str, commit: str) -> Freezes:
+    from .gitrepo import GitTree
+
+    return _load(GitTree(Path(root), commit))
+
+
+def _load(snapshot) -> Freezes:
     windows: list[Window] = []
     glass = None
     data = snapshot.read(POLICY_FILE)

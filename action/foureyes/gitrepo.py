@@ -275,6 +275,7 @@ class _BatchReader:
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
         self._trees: dict[str, bytes] = {}  # insertion order = age: the oldest go first
+        self._blobs: dict[str, bytes] = {}
         self._tree_bytes = 0
         self._root_trees: dict[str, str | None] = {}
 
@@ -380,9 +381,22 @@ class _BatchReader:
             else:
                 found = self.entry(commit, path)
             if found is not None:
-                kind, data = self.object(found[1]) if found[0] not in ("040000", "160000") else (None, None)
-                out[path] = (found[0], data if kind == "blob" else None)
+                out[path] = (found[0], self.blob(found[1]) if found[0] not in ("040000", "160000") else None)
         return out
+
+    def blob(self, sha: str) -> bytes | None:
+        """A blob's content; small ones are kept by id (the policy, the schemas: every PR's base
+        has the same) within the tree budget."""
+        if sha in self._blobs:
+            return self._blobs[sha]
+        kind, data = self.object(sha)
+        data = data if kind == "blob" else None
+        if data is not None and len(data) <= 64 * 1024:
+            self._blobs[sha] = data
+            self._tree_bytes += len(data)
+            while self._tree_bytes > self.TREE_CACHE_BYTES and len(self._blobs) > 1:
+                self._tree_bytes -= len(self._blobs.pop(next(iter(self._blobs))))
+        return data
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -525,11 +539,24 @@ class PathSet:
 
 
 def _log_changes(root: Path, span: str, first_parent: bool = False, reverse: bool = False):
+    """`_read_log_changes`, kept for the run when the span is made of full SHAs (commits_touching
+    and last_changes read the same span in one deploy)."""
+    fixed = all(_is_sha(part) for part in span.split(".."))
+    key = ("log-changes", str(root), span, first_parent)
+    if not fixed or key not in _IMMUTABLE:
+        found = tuple(_read_log_changes(root, span, first_parent))
+        if not fixed:
+            return list(reversed(found)) if reverse else list(found)
+        _IMMUTABLE[key] = found
+    return list(reversed(_IMMUTABLE[key])) if reverse else list(_IMMUTABLE[key])
+
+
+def _read_log_changes(root: Path, span: str, first_parent: bool = False):
     """(commit, parents, what it changed over its first parent) of every commit of ``span`` in
     `git log` order, in one pass; each non-root commit's changes are kept for `first_parent_changes`.
     No pathspec: git would work out for every commit and every parent whether it matches there (the
     cost of the whole diff, again per parent) before printing anything; callers filter the paths."""
-    out = git(root, "log", *(["--first-parent"] if first_parent else []), *(["--reverse"] if reverse else []),
+    out = git(root, "log", *(["--first-parent"] if first_parent else []),
               "--diff-merges=first-parent", "--no-renames", "--no-abbrev", "--format=%x00%H %P", "--raw", "-z", span)
     # -z: each commit is "\0<sha> <parents>\0", then "\n:<modes> <ids> <status>\0<path>\0:...\0<path>\0"
     # when it changed anything; a path is never empty, so an empty token announces the next commit

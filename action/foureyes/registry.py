@@ -290,6 +290,7 @@ class Schemas:
 
     deployment: _Schema
     rules: list[_Schema]
+    key: tuple = ()  # the schema files' (path, bytes): equal keys, equal schemas
 
     @classmethod
     def from_snapshot(cls, snapshot) -> "Schemas":
@@ -299,8 +300,9 @@ class Schemas:
         if data is None:
             data = (BUNDLED / DEPLOYMENT_SCHEMA).read_bytes()
         rule_paths = [p for p in snapshot.list(RULES_DIR) if p.endswith(".schema.json")]
-        rules = [_schema(data, path) for path, data in snapshot.read_many(rule_paths).items()]
-        return cls(_schema(data, DEPLOYMENT_SCHEMA), rules)
+        rule_files = snapshot.read_many(rule_paths)
+        rules = [_schema(rule, path) for path, rule in rule_files.items()]
+        return cls(_schema(data, DEPLOYMENT_SCHEMA), rules, ((DEPLOYMENT_SCHEMA, data), *sorted(rule_files.items())))
 
 
 # --- deployments --------------------------------------------------------------------------------
@@ -308,7 +310,25 @@ class Schemas:
 
 def parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployment | None, list[Problem]]:
     """Load and check one deployment file. Returns the deployment when it is schema-valid (it may
-    still break organisation rules, reported as problems) and every problem found."""
+    still break organisation rules, reported as problems) and every problem found. Kept by content
+    (file, bytes, schemas) for the run: a deploy re-checking many PRs meets each version several
+    times (one PR's head is the next one's base). Deployments are not changed after parsing."""
+    if not schemas.key:
+        return _parse_deployment(data, file, schemas)
+    key = (data, file, schemas.key)
+    if key not in _PARSED:
+        dep, problems = _parse_deployment(data, file, schemas)
+        while len(_PARSED) >= 8192:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = (dep, tuple(problems))
+    dep, problems = _PARSED[key]
+    return dep, list(problems)
+
+
+_PARSED: dict[tuple, tuple] = {}  # (bytes, file, schemas key) -> (deployment, problems); the oldest go first
+
+
+def _parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployment | None, list[Problem]]:
     try:
         text = yamlload.decode(data, file)
         doc = yamlload.loads(text, file)
