@@ -493,6 +493,11 @@ def prefetch_changes(root: Path, pairs: list[tuple[str, str]]) -> None:
     empty diff too, so the answers come in the order asked), for `changed` to answer from memory."""
     wanted = list(dict.fromkeys((b, h) for b, h in pairs if _is_sha(b) and _is_sha(h)
                                 and ("diff", str(root), b, h) not in _IMMUTABLE))
+    for b, h in wanted:  # a one-commit PR's changes are its commit's, seen by a history pass
+        seen = _IMMUTABLE.get(("first-parent", str(root), h))
+        if seen is not None and _IMMUTABLE.get(("parent", str(root), h)) == b:
+            _IMMUTABLE[("diff", str(root), b, h)] = seen
+    wanted = [(b, h) for b, h in wanted if ("diff", str(root), b, h) not in _IMMUTABLE]
     if not wanted:
         return
     for (b, h), block in zip(wanted, _diff_pairs(root, wanted)):
@@ -575,6 +580,7 @@ def _read_log_changes(root: Path, span: str, first_parent: bool = False):
             i += 2
         if parents:
             _IMMUTABLE[("first-parent", str(root), commit)] = tuple(changes)
+            _IMMUTABLE[("parent", str(root), commit)] = parents[0]
         yield commit, parents, changes
         if i == len(tokens) - 1 and not tokens[i]:
             break
