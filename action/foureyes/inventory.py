@@ -62,7 +62,10 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
         bad = {v.commit for v in violations}
         unapproved = {p: sha for p, sha in last.items() if sha in bad}
         glass = {p for p, sha in last.items() if sha in approvals and approvals[sha].break_glass}
-    deploys = record.history()
+    recent: dict[str, list[dict]] = {}  # newest first, per name: one pass over the record's history
+    for h in reversed(record.history()):
+        if h["status"] != "in_progress" and len(recent.setdefault(h["name"], [])) < history_depth:
+            recent[h["name"]].append(h)
     rows = []
     for path, data in sorted(tree.read_many(paths).items()):
         try:
@@ -81,7 +84,7 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
             prs=touched.get(name, []),
             environments={env: (served[env][name].model.get("version") if name in served[env]
                                 and served[env][name].status == "success" else None) for env in env_names},
-            history=[h for h in reversed(deploys) if h["name"] == name and h["status"] != "in_progress"][:history_depth],
+            history=recent.get(name, []),
             description=str(doc.get("description", "")),
             break_glass=path in glass,
         ))
