@@ -427,13 +427,8 @@ def _tree_dict(data: bytes) -> dict[bytes, tuple[str, str]]:
 
 def _tree_entries(data: bytes):
     """(mode, name, object id) of each entry of a raw tree object."""
-    pos = 0
-    while pos < len(data):
-        space = data.index(b" ", pos)
-        nul = data.index(b"\0", space)
-        yield (data[pos:space].decode().rjust(6, "0"), data[space + 1:nul].decode("utf-8", "surrogateescape"),
-               data[nul + 1:nul + 21].hex())
-        pos = nul + 21
+    for m in _TREE_ENTRY.finditer(data):
+        yield m[1].decode().rjust(6, "0"), m[2].decode("utf-8", "surrogateescape"), m[3].hex()
 
 
 _READERS: dict[str, _BatchReader] = {}
