@@ -1,4 +1,5 @@
 import pytest
+import yaml
 
 from foureyes import yamlload
 from foureyes.yamlload import LoadError, loads
@@ -60,3 +61,55 @@ def test_line_of_points_at_the_field():
     text = "name: x\nmodel:\n  name: m\n  uri: bad\n"
     assert yamlload.line_of(text, ("model", "uri")) == (4, 8)
     assert yamlload.line_of(text, ("model", "missing")) == (3, 3)
+
+
+# the loader builds plain documents itself; these are the cases where its shortcut could differ from
+# PyYAML's constructor (explicit tags, merge keys, complex and duplicate keys, YAML 1.2 scalars)
+CONSTRUCTOR_CASES = [
+    "a: 1\nb: [x, 2, 0x1f, 012, 1.5, .inf, -.INF, true, False, null, ~, '']\nc: {d: {e: [f]}}\n",
+    "owner: \"@acme/team\"\nmodel: {uri: 's3://b/k', version: 3}\n",
+    "a: !!str 12\nb: !!int '7'\nc: !!float '1e3'\nd: !!bool yes\ne: !!binary aGVsbG8=\n",
+    "when: 2026-01-01\nat: !!timestamp 2026-01-01T10:00:00Z\n",
+    "<<: {a: 1}\nb: 2\n",
+    "!!merge <<: {a: 1}\nb: 2\n",
+    "? [a, b]\n: 1\n",
+    "? {a: 1}\n: 1\n",
+    "a: 1\na: 2\n",
+    "1: x\n1.0: y\n",
+    "!!omap [a: 1, b: 2]\n",
+    "!!set {a, b}\n",
+    "!!str [a]\n",
+    "!!map [a]\n",
+    "!custom x\n",
+    "- !custom {a: 1}\n",
+    "",
+    "plain\n",
+    "[1, [2, [3, {x: ~}]]]\n",
+]
+
+
+@pytest.mark.parametrize("text", CONSTRUCTOR_CASES)
+def test_loader_builds_what_pyyaml_s_constructor_builds(text):
+    """Result or error: identical to the constructor's own ``construct_document``."""
+    def reference():
+        loader = yamlload.StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            return None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
+
+    def ours():
+        loader = yamlload.StrictLoader(text)
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+
+    outcomes = []
+    for build in (reference, ours):
+        try:
+            outcomes.append(("value", build()))
+        except yaml.YAMLError as exc:
+            outcomes.append(("error", str(exc)))
+    assert outcomes[0] == outcomes[1]

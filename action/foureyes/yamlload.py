@@ -74,6 +74,29 @@ _CoreResolver.add_implicit_resolver(
 )
 
 
+class _CachedCoreResolver(_CoreResolver):
+    """The same tags, remembered: registry files repeat their keys and values, and with no path
+    resolvers a tag depends on (kind, value, implicit) alone."""
+
+    def resolve(self, kind, value, implicit):
+        key = (kind, value, implicit)
+        tag = _TAGS.get(key)
+        if tag is None:
+            if len(_TAGS) > 100_000:
+                _TAGS.clear()
+            tag = _TAGS[key] = super().resolve(kind, value, implicit)
+        return tag
+
+    def descend_resolver(self, current_node, current_index):
+        pass  # path resolvers only
+
+    def ascend_resolver(self):
+        pass
+
+
+_TAGS: dict = {}
+
+
 class _StrictConstructor(yaml.constructor.SafeConstructor):
     def construct_mapping(self, node, deep=False):
         mapping = super().construct_mapping(node, deep=deep)
@@ -99,11 +122,53 @@ def _construct_int(loader, node):
 _StrictConstructor.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
-class StrictLoader(_Parser, _StrictConstructor, _CoreResolver):
+_STR, _NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_SCALAR_TAGS = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+_KEY_TAGS_FLATTENED = {"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"}  # SafeConstructor.flatten_mapping
+
+
+class StrictLoader(_Parser, _StrictConstructor, _CachedCoreResolver):
     def __init__(self, stream):
         _Parser.__init__(self, stream)
         _StrictConstructor.__init__(self)
-        _CoreResolver.__init__(self)
+        _CachedCoreResolver.__init__(self)
+
+    def get_single_data(self):
+        node = self.get_single_node()
+        return None if node is None else self._build(node)
+
+    def _build(self, node):
+        """What ``construct_document`` returns, without its per-node bookkeeping (the recursion
+        guard, deferred generators, the constructed-object memo are for aliases, refused before
+        parsing). Plain maps, lists, strings and nulls are built here; every other tag, and any
+        mapping ``flatten_mapping`` would change or an unhashable key, goes to the constructor
+        itself, so results and errors are the constructor's."""
+        tag, kind = node.tag, type(node)
+        if kind is yaml.ScalarNode:
+            if tag == _STR:
+                return node.value
+            if tag == _NULL:
+                return None
+            if tag in _SCALAR_TAGS:
+                return self.yaml_constructors[tag](self, node)  # the constructor's own functions
+            return self.construct_object(node, deep=True)
+        if tag == _MAP and kind is yaml.MappingNode:
+            mapping = {}
+            for key_node, value_node in node.value:
+                if key_node.tag in _KEY_TAGS_FLATTENED:
+                    return self.construct_object(node, deep=True)
+                key = self._build(key_node)
+                try:
+                    mapping[key] = self._build(value_node)
+                except TypeError:  # unhashable key: the constructor's own error
+                    return self.construct_object(node, deep=True)
+            if len(mapping) != len(node.value):
+                self._raise_duplicate(node)
+            return mapping
+        if tag == _SEQ and kind is yaml.SequenceNode:
+            return [self._build(item) for item in node.value]
+        return self.construct_object(node, deep=True)
 
 
 def _refuse_aliases(text: str, file: str) -> None:
