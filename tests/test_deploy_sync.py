@@ -31,3 +31,60 @@ def test_a_push_changing_no_deployment_moves_the_sync_but_a_dry_run_does_not(env
     docs = env_repo.commit("docs", "Mo Admin <mo@acme.example>")
     assert run(env_repo, dry_run=True).steps == [] and last_commit(env_repo) != docs
     assert run(env_repo).steps == [] and last_commit(env_repo) == docs
+
+
+# --- "nothing new" without reading every deployment: the record's in-sync state ------------------
+import pytest  # noqa: E402
+
+from foureyes.deploy import reconcile  # noqa: E402
+from foureyes.deploy.record import Entry  # noqa: E402
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How many times a deploy worked out the desired state from the deployment files."""
+    calls = []
+    real = reconcile.desired_state
+    monkeypatch.setattr(reconcile, "desired_state", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    return calls
+
+
+def test_a_deploy_with_nothing_new_does_not_read_the_deployments_again(env_repo, counted):
+    run(env_repo)
+    assert len(counted) == 1
+    assert run(env_repo).steps == [] and len(counted) == 1      # same commit: answered from the record
+    env_repo.write("README.md", "docs only\n")
+    docs = env_repo.commit("docs", "Mo Admin <mo@acme.example>")
+    assert run(env_repo).steps == [] and len(counted) == 1      # nothing deployed changed: same state
+    assert last_commit(env_repo) == docs                         # ... and the sync still moves
+
+
+def test_a_changed_deployment_is_never_skipped(env_repo, counted):
+    run(env_repo)
+    merge_pr(env_repo, 1, bump("13"))
+    steps = run(env_repo).steps
+    assert [(s.name, s.action) for s in steps] == [("fraud-scorer", "replace_model")] and len(counted) == 2
+
+
+def test_a_record_written_after_the_sync_is_compared_in_full(env_repo, counted):
+    """Anything written for the environment after the last complete deploy (a matrix job, a run cut
+    short, a failure) means the record may differ from the registry: the full comparison repairs it."""
+    run(env_repo)
+    record = SqliteRecord(env_repo.root / ".foureyes" / "record.sqlite")
+    try:
+        entry = record.entries("staging")["fraud-scorer"]
+        record.finish(Entry("staging", "fraud-scorer", {**entry.data, "model": {"name": "other"}}, entry.commit),
+                      "update", ok=False, message="cut short")
+    finally:
+        record.close()
+    again = run(env_repo)
+    assert len(counted) == 2 and [(s.name, s.action) for s in again.steps] == [("fraud-scorer", "replace_model")]
+    assert again.ok and run(env_repo).steps == [] and len(counted) == 2  # in sync again, answered from the record
+
+
+def test_another_environment_s_writes_do_not_matter_but_a_new_foureyes_does(env_repo, counted, monkeypatch):
+    run(env_repo)
+    assert run(env_repo, env="production").ok and len(counted) == 2  # production's own deploy writes its entries
+    assert run(env_repo).steps == [] and len(counted) == 2          # staging: still answered from the record
+    monkeypatch.setattr(reconcile, "_own_digest", lambda: "another foureyes, with other checks")
+    assert run(env_repo).steps == [] and len(counted) == 3      # its checks may judge the files differently

@@ -159,3 +159,18 @@ def test_commits_touching_many_paths_is_git_log_with_every_path(history):
             for name in filter(None, names):
                 last.setdefault(name, sha)
         assert gitrepo.last_changes(root, "main", paths) == last, paths
+
+
+def test_object_ids_through_the_reader_are_rev_parse(history):
+    root, prs = history
+    paths = ["registry/deployments", "registry/environments.yaml", "policies/rules", "registry/nothing-here",
+             "registry/environments.yaml/not-a-dir"]
+    for commit in [str(prs[0]["merge_commit"]), git(root, "rev-parse", "HEAD").strip()]:
+        expected = {}
+        for path in paths:
+            try:
+                expected[path] = git(root, "rev-parse", "--verify", "-q", f"{commit}:{path}").strip()
+            except gitrepo.GitError:
+                expected[path] = None
+        assert gitrepo.GitTree(root, commit).object_ids(paths) == expected
+    assert gitrepo.GitTree(root, "HEAD").object_ids(paths) == gitrepo.GitTree(root, commit).object_ids(paths)

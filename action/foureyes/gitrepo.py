@@ -645,6 +645,14 @@ class GitTree:
         out = git(self.root, "ls-tree", "-r", "-z", "--name-only", self.commit, "--", prefix)
         return [p.decode() for p in out.split(b"\0") if p]
 
+    def object_ids(self, paths: list[str]) -> dict[str, str | None]:
+        """The id of the tree or blob at each path (None: not there); equal ids, equal contents."""
+        if _is_sha(self.commit):
+            return {p: (found[1] if (found := _reader(self.root).entry(self.commit, p)) else None) for p in paths}
+        out = git(self.root, "cat-file", "--batch-check=%(objectname) %(objecttype)",
+                  input="".join(f"{self.commit}:{p}\n" for p in paths).encode()).decode().splitlines()
+        return {p: (line.split(" ")[0] if not line.endswith(" missing") else None) for p, line in zip(paths, out)}
+
     def _fixed(self, paths: list[str]) -> bool:
         """Plain file names at a full SHA: the open reader answers them from tree objects."""
         return _is_sha(self.commit) and not any(p.endswith("/") or any(c in p for c in "*?[\\\n") for p in paths)

@@ -256,7 +256,10 @@ class GitHubRecord(Record):
                 return d
         return None
 
-    def set_last_commit(self, environment: str, commit: str, target: dict | None = None) -> None:
+    def set_last_commit(self, environment: str, commit: str, target: dict | None = None,
+                        state: str | None = None) -> None:
+        # ``state`` is not kept: "nothing written since" would need every status of every deployment
+        # read back, which is what `entries` costs anyway, so `in_sync` stays False (full comparison)
         created = self._post(f"{self.base}/deployments", {
             "ref": commit, "task": SYNC_TASK, "environment": environment,
             "payload": {"target": target or {}, "states": self._sync_states()},

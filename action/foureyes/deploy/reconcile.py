@@ -10,12 +10,16 @@ and the environment's last deployed commit only moves when everything succeeded.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import gitrepo
 from ..changes import field_changes
-from ..registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, ConfigError, Deployment, Environment, Problem, Schemas
+from ..registry import DEPLOYMENT_SCHEMA, DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, RULES_DIR, ConfigError, Deployment
+from ..registry import Environment, Problem, Schemas
 from ..registry import cross_check, deployment_file, is_deployment_file, layout_problem, parse_deployment
 from ..registry import parse_environments, unknown_name
 from ..yamlload import LoadError
@@ -107,6 +111,23 @@ def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Envi
     return wanted, problems
 
 
+def state_key(root: Path, commit: str, env: Environment) -> str:
+    """A digest of everything that decides ENV's desired state at ``commit`` (`desired_state`):
+    the deployment files, the schemas and rules they are checked with, the environments file, the
+    environment's settings, and this foureyes itself (its checks and its bundled schema)."""
+    ids = gitrepo.GitTree(root, commit).object_ids([DEPLOYMENTS_DIR, DEPLOYMENT_SCHEMA, RULES_DIR, ENVIRONMENTS_FILE])
+    return hashlib.sha256(json.dumps([ids, env.name, env.target, _own_digest()], sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _own_digest() -> str:
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def plan_steps(wanted: dict[str, Deployment], deployed: dict[str, Entry], retarget: bool = False) -> list[Step]:
     """``retarget``: the environment's target changed since the last deploy, so everything is applied."""
     steps = []
@@ -137,12 +158,16 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     env, all_envs = environment(root, head, env_name)
     check_settings(env.target, env.name)  # a typo in the target is a configuration error, found first
     result = DeployResult(env.name, head, dry_run=dry_run)
-    wanted, result.problems = desired_state(root, head, env, all_envs)
-    if result.problems:
-        return result
-    deployed = record.entries(env.name)
     last_target = record.last_target(env.name)
-    result.steps = plan_steps(wanted, deployed, retarget=last_target is not None and last_target != env.target)
+    state = state_key(root, head, env)
+    if only is None and last_target == env.target and record.in_sync(env.name, state):
+        wanted, deployed = {}, {}  # applied in full, nothing written since: nothing can differ
+    else:
+        wanted, result.problems = desired_state(root, head, env, all_envs)
+        if result.problems:
+            return result
+        deployed = record.entries(env.name)
+        result.steps = plan_steps(wanted, deployed, retarget=last_target is not None and last_target != env.target)
     if only is not None:
         for name in sorted(only - set(wanted) - set(deployed)):  # a typo must not read as "nothing to do"
             raise ConfigError(unknown_name("deployment", name, [*wanted, *deployed], env.name))
@@ -160,7 +185,7 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
             if result.violations:
                 _record_violations(record, env, result.violations)
                 return result
-            _record_in_sync(record, env, head, last_target)
+            _record_in_sync(record, env, head, last_target, state)
         return result
     paths = [deployment_file(s.name) for s in result.steps] + list(JUDGING_PATHS)
     commits = commits_touching(root, since, head, paths)
@@ -204,7 +229,7 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
                              f"under break-glass: {step.message}", deployment=step.name, environment=env.name,
                              data={"commit": head, "approval": approval, "windows": glass[step.name]})
     if result.ok and only is None:
-        record.set_last_commit(env.name, head, env.target)
+        record.set_last_commit(env.name, head, env.target, state)
     return result
 
 
@@ -252,11 +277,12 @@ def _record_violations(record: Record, env: Environment, violations: list[Violat
                          data={"commit": v.commit, "reason": v.reason})
 
 
-def _record_in_sync(record: Record, env: Environment, head: str, last_target: dict | None) -> None:
+def _record_in_sync(record: Record, env: Environment, head: str, last_target: dict | None, state: str) -> None:
     """Nothing left to apply: ENV matches ``head`` (the matrix jobs applied it, or nothing changed), so
-    the next deploy re-checks only the commits after it. Recorded once per commit and target."""
-    if record.last_commit(env.name) != head or last_target != env.target:
-        record.set_last_commit(env.name, head, env.target)
+    the next deploy re-checks only the commits after it. Recorded once per commit, target and state."""
+    if (record.last_commit(env.name) != head or last_target != env.target
+            or (record.keeps_sync_state and not record.in_sync(env.name, state))):
+        record.set_last_commit(env.name, head, env.target, state)
 
 
 def _is_ancestor(root: Path, a: str, b: str) -> bool:

@@ -45,6 +45,8 @@ class Entry:
 class Record:
     """The interface both stores implement."""
 
+    keeps_sync_state = False  # whether `set_last_commit` keeps ``state`` for `in_sync`
+
     def entries(self, environment: str) -> dict[str, Entry]:
         raise NotImplementedError
 
@@ -61,8 +63,17 @@ class Record:
         """The target settings of the last complete deploy: a new target gets everything again."""
         raise NotImplementedError
 
-    def set_last_commit(self, environment: str, commit: str, target: dict | None = None) -> None:
+    def set_last_commit(self, environment: str, commit: str, target: dict | None = None,
+                        state: str | None = None) -> None:
+        """``state``: what decided ENVIRONMENT's desired state at ``commit`` (`reconcile.state_key`),
+        now applied in full; `in_sync` answers from it."""
         raise NotImplementedError
+
+    def in_sync(self, environment: str, state: str) -> bool:
+        """True only when the last complete deploy of ENVIRONMENT recorded ``state`` and nothing was
+        written for ENVIRONMENT since: then the record matches what ``state`` decides, and a deploy
+        has nothing to apply. False whenever that is not known (the default)."""
+        return False
 
     def history(self, environment: str | None = None, name: str | None = None) -> list[dict]:
         raise NotImplementedError
@@ -94,12 +105,17 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
     deployment TEXT, environment TEXT, message TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
+CREATE TABLE IF NOT EXISTS in_sync (
+    environment TEXT PRIMARY KEY, state TEXT NOT NULL, history_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS history_environment ON history (environment, id);
 CREATE TABLE IF NOT EXISTS evaluations (
     pr INTEGER NOT NULL, merge_commit TEXT NOT NULL, approval TEXT NOT NULL, PRIMARY KEY (pr, merge_commit));
 """
 
 
 class SqliteRecord(Record):
+    keeps_sync_state = True
+
     def __init__(self, path: Path | str):
         self.path = Path(path)
         if str(path) != ":memory:":
@@ -159,11 +175,25 @@ class SqliteRecord(Record):
         row = self.db.execute("SELECT target FROM environments WHERE environment = ?", (environment,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def set_last_commit(self, environment: str, commit: str, target: dict | None = None) -> None:
-        self.db.execute(
-            "INSERT INTO environments VALUES (?, ?, ?, ?) ON CONFLICT (environment) DO UPDATE SET "
-            "commit_sha = excluded.commit_sha, at = excluded.at, target = excluded.target",
-            (environment, commit, utcnow(), json.dumps(target or {}, sort_keys=True)))
+    def set_last_commit(self, environment: str, commit: str, target: dict | None = None,
+                        state: str | None = None) -> None:
+        with self._tx():
+            self.db.execute(
+                "INSERT INTO environments VALUES (?, ?, ?, ?) ON CONFLICT (environment) DO UPDATE SET "
+                "commit_sha = excluded.commit_sha, at = excluded.at, target = excluded.target",
+                (environment, commit, utcnow(), json.dumps(target or {}, sort_keys=True)))
+            self.db.execute("DELETE FROM in_sync WHERE environment = ?", (environment,))
+            if state:  # every write for an environment adds a history row: its newest id marks "nothing since"
+                self.db.execute("INSERT INTO in_sync VALUES (?, ?, ?)",
+                                (environment, state, self._newest_history_id(environment)))
+
+    def in_sync(self, environment: str, state: str) -> bool:
+        row = self.db.execute("SELECT state, history_id FROM in_sync WHERE environment = ?", (environment,)).fetchone()
+        return row is not None and row[0] == state and row[1] == self._newest_history_id(environment)
+
+    def _newest_history_id(self, environment: str) -> int:
+        return self.db.execute("SELECT coalesce(max(id), 0) FROM history WHERE environment = ?",
+                               (environment,)).fetchone()[0]
 
     def add_event(self, type: str, status: str, message: str, deployment: str | None = None,
                   environment: str | None = None, data: dict | None = None, at: str | None = None) -> None:
