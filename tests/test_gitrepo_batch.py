@@ -174,3 +174,62 @@ def test_object_ids_through_the_reader_are_rev_parse(history):
                 expected[path] = None
         assert gitrepo.GitTree(root, commit).object_ids(paths) == expected
     assert gitrepo.GitTree(root, "HEAD").object_ids(paths) == gitrepo.GitTree(root, commit).object_ids(paths)
+
+
+@pytest.mark.parametrize("first_parent", [False, True])
+def test_the_history_pass_gives_every_commit_s_first_parent_diff_as_git_log_does(history, first_parent):
+    """Merges are not diffed by the pass itself: an up-to-date PR merge takes its branch commit's
+    diff, the rest one `diff-tree`. Both must equal `git log --diff-merges=first-parent --raw`."""
+    root, _ = history
+    args = ["log", *(["--first-parent"] if first_parent else []), "--diff-merges=first-parent", "--no-renames",
+            "--no-abbrev", "--format=%x00%H", "--raw", "-z", "HEAD"]
+    expected: dict[str, list] = {}
+    tokens = gitrepo.git(root, *args).split(b"\0")
+    i, commit = 0, None
+    while i < len(tokens):
+        if not tokens[i] and i + 1 < len(tokens) and len(tokens[i + 1]) == 40:
+            commit, i = tokens[i + 1].decode(), i + 2
+            expected[commit] = []
+        elif tokens[i]:
+            meta = tokens[i].decode().lstrip("\n:").split(" ")
+            expected[commit].append((tokens[i + 1].decode(), meta[4], meta[0], meta[1], meta[2], meta[3]))
+            i += 2
+        else:
+            i += 1
+    head = gitrepo.resolve(root, "HEAD")
+    gitrepo.read_history_ahead(root, head, first_parent)  # through the thread, as a deploy reads it
+    found = gitrepo._log_changes(root, head, first_parent)
+    assert [c for c, _, _ in found] == list(expected)
+    merges = [c for c, parents, _ in found if len(parents) > 1]
+    trees = dict(line.split() for line in git(root, "log", "--all", "--format=%H %T").splitlines())
+    parents = {c: p for c, p, _ in found}
+    up_to_date = [m for m in merges if len(parents[m]) == 2 and trees[parents[m][1]] == trees[m]]
+    assert up_to_date and len(up_to_date) < len(merges)  # both kinds of merge are met
+    for commit, _, changes in found:
+        assert [(c.path, c.status, c.old_mode, c.new_mode, c.old_sha, c.new_sha) for c in changes] == expected[commit]
+
+
+def test_prefetched_trees_and_blobs_are_read_without_a_round_trip_each(history, monkeypatch):
+    root, prs = history
+    bases = [str(doc["base"]) for doc in prs]
+    paths = ["policies/approval.yaml", "registry/environments.yaml", "policies/deployment.schema.json"]
+
+    def read_all():
+        return [(gitrepo.GitTree(root, b).read_many(paths), gitrepo.GitTree(root, b).list("policies/rules"))
+                for b in bases]
+
+    gitrepo.close_readers()
+    fresh = read_all()
+    changes = [c for doc in prs for c in gitrepo.changed(root, str(doc["base"]), str(doc["head"]))]
+    versions = [c.new_sha for c in changes if c.new_sha != gitrepo.ZERO_SHA]
+    gitrepo.close_readers()
+    gitrepo.prefetch_trees(root, bases, ["policies", "policies/rules", "registry"], versions)
+    asked = []
+    real = gitrepo._BatchReader.object
+    monkeypatch.setattr(gitrepo._BatchReader, "object", lambda self, name: asked.append(name) or real(self, name))
+    assert read_all() == fresh
+    files = set(gitrepo.blob_ids(root, [f"{b}:{p}" for b in bases for p in paths]).values())
+    assert set(asked) <= files and len(asked) == len(set(asked))  # no commit or tree asked; each file once
+    asked.clear()
+    assert gitrepo.cat_blobs(root, versions) == {v: gitrepo.git(root, "cat-file", "blob", v) for v in versions}
+    assert asked == []

@@ -502,9 +502,10 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
 
     from .deploy.provenance import Checker
     from .deploy.stores import open_record, provenance_source
-    from .inventory import build, to_csv, to_text
+    from .inventory import build, read_ahead, to_csv, to_text
 
     root = repo_root()
+    read_ahead(root, ref)
     # with --repo, open PRs and (unless --record is given) the deploy record come from GitHub
     with open_record(root, record_path, repo_name if not record_path else None, token) as record:
         source = provenance_source(root, Path(ledger), repo_name, token)

@@ -10,6 +10,7 @@ import atexit
 import os
 import re
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -282,9 +283,68 @@ class _BatchReader:
     def read(self, names: list[str]) -> dict[str, bytes | None]:
         result: dict[str, bytes | None] = {}
         for name in names:
+            if _is_sha(name):
+                result[name] = self.blob(name)
+                continue
             kind, data = self.object(name)
             result[name] = data if kind == "blob" else None
         return result
+
+    def objects(self, names: list[str]) -> list[tuple[str | None, bytes | None]]:
+        """Many objects in one exchange: a thread writes every name while this one reads the
+        answers (written one by one, a question waits for each answer; all at once with no reader,
+        both pipes fill up and neither side moves)."""
+        if not names:
+            return []
+        payload = b"".join(n.encode() + b"\n" for n in names)
+
+        def write():
+            try:
+                self.proc.stdin.write(payload)
+                self.proc.stdin.flush()
+            except OSError:
+                pass  # the reader below meets the same end
+
+        writer = threading.Thread(target=write, name="foureyes-cat-file", daemon=True)
+        writer.start()
+        out = []
+        try:
+            for _ in names:
+                header = self.proc.stdout.readline().decode()
+                if not header:
+                    raise GitError("git cat-file --batch stopped")
+                if header.endswith(" missing\n") or header.endswith(" ambiguous\n"):
+                    out.append((None, None))
+                    continue
+                _sha, kind, size = header.split()
+                out.append((kind, self.proc.stdout.read(int(size) + 1)[:-1]))
+        except BaseException:
+            self.proc.kill()  # half an exchange left on the pipes: the next `_reader` starts afresh
+            raise
+        writer.join()
+        return out
+
+    def prefetch(self, commits: list[str], dirs: list[str], blobs: list[str]) -> None:
+        """Keep, in as many exchanges as the deepest directory has levels: each commit's root tree,
+        the trees of ``dirs`` at each commit, and the blobs ``blobs`` (ids). What plans of many PRs
+        read at their bases then costs no round trip each."""
+        commits = [c for c in dict.fromkeys(commits) if c not in self._root_trees]
+        for commit, (kind, data) in zip(commits, self.objects([f"{c}^{{commit}}" for c in commits])):
+            self._root_trees[commit] = data[5:45].decode() if kind == "commit" and data.startswith(b"tree ") else None
+        level = {tree for c in commits if (tree := self._root_trees.get(c))}
+        parts = [d.strip("/").split("/") for d in dirs]
+        for depth in range(max((len(p) for p in parts), default=0) + 1):
+            wanted = [t for t in level if t not in self._trees]
+            for tree, (kind, data) in zip(wanted, self.objects(wanted)):
+                if kind == "tree":
+                    self._keep_tree(tree, data)
+            names = {p[depth].encode("utf-8", "surrogateescape") for p in parts if len(p) > depth}
+            level = {found[1] for t in level if (data := self._trees.get(t)) is not None for n in names
+                     if (found := _tree_entry(data, n)) is not None and found[0] == "040000"}
+        wanted = [b for b in dict.fromkeys(blobs) if b not in self._blobs and b != ZERO_SHA]
+        for sha, (kind, data) in zip(wanted, self.objects(wanted)):
+            if kind == "blob":
+                self._keep_blob(sha, data)
 
     def object(self, name: str) -> tuple[str | None, bytes | None]:
         self.proc.stdin.write(name.encode() + b"\n")
@@ -318,11 +378,14 @@ class _BatchReader:
         kind, data = self.object(sha)
         if kind != "tree":
             return None
+        self._keep_tree(sha, data)
+        return data
+
+    def _keep_tree(self, sha: str, data: bytes) -> None:
         self._trees[sha] = data
         self._tree_bytes += len(data)
         while self._tree_bytes > self.TREE_CACHE_BYTES and len(self._trees) > 1:
             self._tree_bytes -= len(self._trees.pop(next(iter(self._trees))))
-        return data
 
     def root_tree(self, commit: str) -> str | None:
         if commit not in self._root_trees:
@@ -391,12 +454,16 @@ class _BatchReader:
             return self._blobs[sha]
         kind, data = self.object(sha)
         data = data if kind == "blob" else None
-        if data is not None and len(data) <= 64 * 1024:
+        if data is not None:
+            self._keep_blob(sha, data)
+        return data
+
+    def _keep_blob(self, sha: str, data: bytes) -> None:
+        if len(data) <= 64 * 1024:
             self._blobs[sha] = data
             self._tree_bytes += len(data)
             while self._tree_bytes > self.TREE_CACHE_BYTES and len(self._blobs) > 1:
                 self._tree_bytes -= len(self._blobs.pop(next(iter(self._blobs))))
-        return data
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -482,10 +549,11 @@ def changed(root: Path, base: str, head: str) -> list[Change]:
     return changes
 
 
-def prefetch_changes(root: Path, pairs: list[tuple[str, str]]) -> None:
+def prefetch_changes(root: Path, pairs: list[tuple[str, str]], generation: dict[str, int] | None = None) -> None:
     """Work out `changed(base, head)` for many pairs of full SHAs in one `git diff-tree --stdin`
     (a line `<head> <base>` is "head, as if its parent were base"; `--always` prints the header of an
-    empty diff too, so the answers come in the order asked), for `changed` to answer from memory."""
+    empty diff too, so the answers come in the order asked), for `changed` to answer from memory.
+    ``generation``: pairs are asked newest head first (see `blob_ids`)."""
     wanted = list(dict.fromkeys((b, h) for b, h in pairs if _is_sha(b) and _is_sha(h)
                                 and ("diff", str(root), b, h) not in _IMMUTABLE))
     for b, h in wanted:  # a one-commit PR's changes are its commit's, seen by a history pass
@@ -495,6 +563,8 @@ def prefetch_changes(root: Path, pairs: list[tuple[str, str]]) -> None:
     wanted = [(b, h) for b, h in wanted if ("diff", str(root), b, h) not in _IMMUTABLE]
     if not wanted:
         return
+    if generation:
+        wanted.sort(key=lambda pair: -generation.get(pair[1], 0))
     for (b, h), block in zip(wanted, _diff_pairs(root, wanted)):
         _IMMUTABLE[("diff", str(root), b, h)] = tuple(block)
 
@@ -538,34 +608,83 @@ class PathSet:
         return name in self.exact or name.startswith(self.dirs)
 
 
+def read_history_ahead(root: Path, span: str, first_parent: bool = False) -> None:
+    """Start the history pass `_log_changes` will want for ``span`` (full SHAs only) in a thread,
+    so that git walks the history on the other core while the caller parses the registry and the
+    ledger; `_log_changes` then waits for it. Nothing is shared but the answer, handed over once."""
+    key = ("log-changes", str(root), span, first_parent)
+    if not all(_is_sha(part) for part in span.split("..")) or key in _IMMUTABLE or key in _AHEAD:
+        return
+    _AHEAD[key] = _Ahead(lambda: _read_log_changes(root, span, first_parent))
+
+
+class _Ahead:
+    """A result computed in a daemon thread (a run that ends early does not wait for it)."""
+
+    def __init__(self, work):
+        self._done = threading.Event()
+        self._value = self._error = None
+
+        def run():
+            try:
+                self._value = work()
+            except BaseException as exc:  # handed to the caller, who would have met it anyway
+                self._error = exc
+            finally:
+                self._done.set()
+
+        threading.Thread(target=run, name="foureyes-history", daemon=True).start()
+
+    def result(self):
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+_AHEAD: dict[tuple, _Ahead] = {}
+
+
 def _log_changes(root: Path, span: str, first_parent: bool = False, reverse: bool = False):
     """`_read_log_changes`, kept for the run when the span is made of full SHAs (commits_touching
-    and last_changes read the same span in one deploy)."""
+    and last_changes read the same span in one deploy). Each non-root commit's changes are kept for
+    `first_parent_changes` and `prefetch_changes`."""
     fixed = all(_is_sha(part) for part in span.split(".."))
     key = ("log-changes", str(root), span, first_parent)
     if not fixed or key not in _IMMUTABLE:
-        found = tuple(_read_log_changes(root, span, first_parent))
+        ahead = _AHEAD.pop(key, None)
+        found = ahead.result() if ahead is not None else _read_log_changes(root, span, first_parent)
+        for commit, parents, changes in found:
+            if parents:
+                _IMMUTABLE[("first-parent", str(root), commit)] = changes
+                _IMMUTABLE[("parent", str(root), commit)] = parents[0]
         if not fixed:
             return list(reversed(found)) if reverse else list(found)
         _IMMUTABLE[key] = found
     return list(reversed(_IMMUTABLE[key])) if reverse else list(_IMMUTABLE[key])
 
 
-def _read_log_changes(root: Path, span: str, first_parent: bool = False):
+def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tuple:
     """(commit, parents, what it changed over its first parent) of every commit of ``span`` in
-    `git log` order, in one pass; each non-root commit's changes are kept for `first_parent_changes`.
-    No pathspec: git would work out for every commit and every parent whether it matches there (the
-    cost of the whole diff, again per parent) before printing anything; callers filter the paths."""
+    `git log` order, in one pass. No pathspec: git would work out for every commit and every parent
+    whether it matches there (the cost of the whole diff, again per parent) before printing
+    anything; callers filter the paths. Merges print no diff in this pass (git log's default): a
+    merge whose tree is its second parent's, where that parent's only parent is the first (a PR
+    branch up to date when merged), changed over its first parent exactly what that parent changed
+    (the same two trees); the other merges are diffed in one `git diff-tree --stdin`, as
+    `--diff-merges=first-parent` would (a generated history: 86% of merges are the first kind)."""
     out = git(root, "log", *(["--first-parent"] if first_parent else []),
-              "--diff-merges=first-parent", "--no-renames", "--no-abbrev", "--format=%x00%H %P", "--raw", "-z", span)
-    # -z: each commit is "\0<sha> <parents>\0", then "\n:<modes> <ids> <status>\0<path>\0:...\0<path>\0"
+              "--diff-merges=off", "--no-renames", "--no-abbrev", "--format=%x00%H %T %P", "--raw", "-z", span)
+    # -z: each commit is "\0<sha> <tree> <parents>\0", then "\n:<modes> <ids> <status>\0<path>\0:...\0<path>\0"
     # when it changed anything; a path is never empty, so an empty token announces the next commit
     tokens = out.split(b"\0")
+    found: list[tuple[str, list[str], tuple]] = []
+    trees: dict[str, str] = {}
     i = 0
     while i + 1 < len(tokens):
         if tokens[i] or not tokens[i + 1]:
             raise GitError(f"git log --raw: unexpected output at {tokens[i][:60]!r}")
-        commit, *parents = tokens[i + 1].decode().split()
+        commit, trees[commit], *parents = tokens[i + 1].decode().split()
         i += 2
         changes = []
         while i < len(tokens) and tokens[i]:
@@ -573,12 +692,23 @@ def _read_log_changes(root: Path, span: str, first_parent: bool = False):
             changes.append(Change(tokens[i + 1].decode("utf-8", "surrogateescape"), status[0], old_mode, new_mode,
                                   old_sha, new_sha))
             i += 2
-        if parents:
-            _IMMUTABLE[("first-parent", str(root), commit)] = tuple(changes)
-            _IMMUTABLE[("parent", str(root), commit)] = parents[0]
-        yield commit, parents, changes
+        found.append((commit, parents, tuple(changes)))
         if i == len(tokens) - 1 and not tokens[i]:
             break
+    seen = {commit: (parents, changes) for commit, parents, changes in found}
+    merged: dict[str, tuple] = {}
+    unknown: list[tuple[str, str]] = []
+    for commit, parents, _ in found:
+        if len(parents) < 2:
+            continue
+        side = seen.get(parents[1])
+        if len(parents) == 2 and side is not None and trees[parents[1]] == trees[commit] and side[0] == parents[:1]:
+            merged[commit] = side[1]
+        else:
+            unknown.append((parents[0], commit))
+    for (_, commit), block in zip(unknown, _diff_pairs(root, unknown) if unknown else []):
+        merged[commit] = tuple(block)
+    return tuple((commit, parents, merged.get(commit, changes)) for commit, parents, changes in found)
 
 
 def last_changes(root: Path, span: str, paths: list[str], first_parent: bool = False) -> dict[str, str]:
@@ -745,19 +875,35 @@ def resolve_many(root: Path, refs: list[str]) -> dict[str, str]:
         if kind != "commit":
             raise GitError(f"unknown git revision {ref!r}")
         found[ref] = sha
+        if _FIXED_NAME.fullmatch(ref):  # `resolve` of it later answers from memory
+            _IMMUTABLE[("resolve", str(root), ref)] = sha
     return found
 
 
-def blob_ids(root: Path, names: list[str]) -> dict[str, str | None]:
-    """The blob id of each ``<commit>:<path>`` (None: missing or not a blob), one process."""
+def prefetch_trees(root: Path, commits: list[str], dirs: list[str], blobs: list[str] = ()) -> None:
+    """What many reads at ``commits`` (full SHAs) will need, fetched in a few exchanges with the
+    run's `cat-file --batch`: root trees, the trees of ``dirs`` (small directories: every one is
+    kept), and blobs by id."""
+    _reader(root).prefetch([c for c in commits if _is_sha(c)], dirs, [b for b in blobs if _is_sha(b)])
+
+
+def blob_ids(root: Path, names: list[str], generation: dict[str, int] | None = None) -> dict[str, str | None]:
+    """The blob id of each ``<commit>:<path>`` (None: missing or not a blob), one process.
+    ``generation`` (`Graph.generation`): names are asked newest commit first, so consecutive
+    lookups read trees along the same delta chains and git's delta-base cache serves them; in an
+    arbitrary order each lookup may rebuild a large tree from its chain (1,500 lookups in a
+    10,000-entry directory: 6.9 s in PR order, 0.4 s in history order)."""
     if not names:
         return {}
     for name in names:
         if "\n" in name:
             raise GitError(f"object name with a newline: {name!r}")
+    asked = list(dict.fromkeys(names))
+    if generation:
+        asked.sort(key=lambda n: -generation.get(n.split(":", 1)[0], 0))
     out = git(root, "cat-file", "--batch-check=%(objectname) %(objecttype)",
-              input="".join(n + "\n" for n in names).encode()).decode().splitlines()
-    return {n: (line.split(" ")[0] if line.endswith(" blob") else None) for n, line in zip(names, out)}
+              input="".join(n + "\n" for n in asked).encode()).decode().splitlines()
+    return {n: (line.split(" ")[0] if line.endswith(" blob") else None) for n, line in zip(asked, out)}
 
 
 def subjects(root: Path, commits: list[str]) -> dict[str, str]:

@@ -34,12 +34,20 @@ class Row:
         return dict(self.__dict__)
 
 
+def read_ahead(root: Path, ref: str) -> None:
+    """Start the history pass `build` reads (each deployment's last change on ``ref``), so that git
+    walks it on the other core while the caller reads open PRs and `build` reads the registry."""
+    gitrepo.read_history_ahead(root, gitrepo.resolve(root, ref), first_parent=True)
+
+
 def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_depth: int = 5,
           checker=None) -> tuple[list[Row], list[str]]:
     """Rows for the deployments at ``ref``, and the environment names (in promotion order).
     With a provenance ``checker``, a deployment whose last change on ``ref`` did not come through
     an approved PR (a direct push) is an "Unapproved change"."""
     commit = gitrepo.resolve(root, ref)
+    if checker is not None:
+        read_ahead(root, commit)
     tree = gitrepo.GitTree(root, commit)
     env_data = tree.read(ENVIRONMENTS_FILE)
     env_names = [e.name for e in parse_environments(env_data)] if env_data else []
@@ -54,7 +62,19 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
             if is_deployment_file(path):
                 touched.setdefault(path.rsplit("/", 1)[1][:-5], []).append(number)
     served = {env: record.entries(env) for env in env_names}
-    unapproved: dict[str, str] = {}
+    docs = []
+    for path, data in sorted(tree.read_many(paths).items()):
+        try:
+            doc = loads(data, path)
+        except LoadError:
+            continue  # validate reports broken files; the inventory lists what can be read
+        if isinstance(doc, dict) and "name" in doc:
+            docs.append((path, doc))
+    recent: dict[str, list[dict]] = {}  # newest first, per name: one pass over the record's history
+    for h in reversed(record.history()):
+        if h["status"] != "in_progress" and len(recent.setdefault(h["name"], [])) < history_depth:
+            recent[h["name"]].append(h)
+    unapproved: dict[str, str] = {}  # the provenance check last: its git pass has run meanwhile
     glass: set[str] = set()
     if checker is not None:
         last = gitrepo.last_changes(root, commit, [DEPLOYMENTS_DIR], first_parent=True)
@@ -62,18 +82,8 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
         bad = {v.commit for v in violations}
         unapproved = {p: sha for p, sha in last.items() if sha in bad}
         glass = {p for p, sha in last.items() if sha in approvals and approvals[sha].break_glass}
-    recent: dict[str, list[dict]] = {}  # newest first, per name: one pass over the record's history
-    for h in reversed(record.history()):
-        if h["status"] != "in_progress" and len(recent.setdefault(h["name"], [])) < history_depth:
-            recent[h["name"]].append(h)
     rows = []
-    for path, data in sorted(tree.read_many(paths).items()):
-        try:
-            doc = loads(data, path)
-        except LoadError:
-            continue  # validate reports broken files; the inventory lists what can be read
-        if not isinstance(doc, dict) or "name" not in doc:
-            continue
+    for path, doc in docs:
         name = doc["name"]
         owners = [doc["owner"]] if isinstance(doc.get("owner"), str) else list(doc.get("owner") or [])
         model = doc.get("model") or {}

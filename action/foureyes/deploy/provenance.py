@@ -26,7 +26,8 @@ from .. import gitrepo
 from ..errors import EvaluationError
 from ..plan import make_plan
 from ..policy import evaluate
-from ..registry import POLICY_FILE
+from ..changes import is_deployment_path
+from ..registry import DEPLOYMENT_SCHEMA, ENVIRONMENTS_FILE, POLICY_FILE, RULES_DIR
 from ..yamlload import LoadError
 
 
@@ -97,6 +98,11 @@ def root_of_trust(root: Path, default_branch: str) -> str:
     raise EvaluationError(f"no commit of {default_branch!r} carries {POLICY_FILE}: there is no root of trust")
 
 
+# the directories a plan reads at its base (policy, freeze windows, schema, rules, environments)
+JUDGED_AT_BASE = sorted({POLICY_FILE.rsplit("/", 1)[0], DEPLOYMENT_SCHEMA.rsplit("/", 1)[0], RULES_DIR,
+                         ENVIRONMENTS_FILE.rsplit("/", 1)[0]})
+
+
 def allowed_bases(branch: str | None, default_branch: str) -> frozenset[str]:
     """The branches an approving PR may have been merged into."""
     return frozenset({default_branch} | ({branch} if branch else set()))
@@ -118,7 +124,9 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo
         for c in changes.get(commit, []):
             if c.new_mode == gitrepo.SYMLINK_MODE:
                 raise LoadError(c.path, "symlinks are not allowed in the registry or policies")
-    at_head = gitrepo.blob_ids(root, [f"{pr.head}:{c.path}" for commit, pr in pairs for c in changes.get(commit, [])])
+    order = graph.generation if graph is not None else None
+    at_head = gitrepo.blob_ids(root, [f"{pr.head}:{c.path}" for commit, pr in pairs for c in changes.get(commit, [])],
+                               order)
     verdicts: dict[tuple[str, int], str | None] = {}
     differing = {}
     for commit, pr in pairs:
@@ -141,7 +149,8 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo
     # the rest (both sides changed a file, renames): `git merge-tree`, all of them in one call
     merged = gitrepo.clean_merge_trees(root, [(parents[c], pr.head) for c, pr, *_ in differing.values()])
     at_merge = gitrepo.blob_ids(root, [f"{tree}:{p}" for c, pr, differs, _ in differing.values()
-                                       if (tree := merged[(parents[c], pr.head)]) is not None for p in differs])
+                                       if (tree := merged[(parents[c], pr.head)]) is not None for p in differs],
+                                 order)
     for key, (commit, pr, differs, mine) in differing.items():
         tree = merged[(parents[commit], pr.head)]
         if tree is not None:
@@ -165,7 +174,7 @@ def _kept_branch_versions(root: Path, graph, parents: dict, differing: dict) -> 
             forks[key] = fork
     names = [f"{rev}:{p}" for key, fork in forks.items() for p in differing[key][2]
              for rev in (fork, differing[key][1].head, parents[differing[key][0]])]
-    blobs = gitrepo.blob_ids(root, names)
+    blobs = gitrepo.blob_ids(root, names, graph.generation if graph is not None else None)
     kept = set()
     for key, fork in forks.items():
         commit, pr, differs, mine = differing[key]
@@ -262,7 +271,12 @@ class Checker:
         pairs = [(pr.base, pr.head) for pr in prs if pr.base in graph and pr.head in graph]
         gitrepo.prefetch_merge_bases(self.root, graph, pairs)
         forks = [(gitrepo.merge_base(self.root, base, head), head) for base, head in pairs]
-        gitrepo.prefetch_changes(self.root, forks)
+        gitrepo.prefetch_changes(self.root, forks, graph.generation)
+        # what each plan reads: the policy, rules, schema and environments at its base, and the
+        # versions of the deployments the PR changed
+        versions = [sha for fork, head in forks for c in gitrepo.changed(self.root, fork, head)
+                    if is_deployment_path(c.path) for sha in (c.old_sha, c.new_sha)]
+        gitrepo.prefetch_trees(self.root, [base for base, _ in pairs], JUDGED_AT_BASE, versions)
         prefetch = getattr(self.source, "prefetch", None)
         if prefetch is not None:
             prefetch(graph, forks)
@@ -371,6 +385,10 @@ class LocalLedger:
         self._loaded: list[tuple[Path, dict]] | None = None
         self._default: str | None = None
         refuse_tracked_ledger(root, directory)
+
+    def read_ahead(self) -> None:
+        """Read the ledger now (a deploy does it while git walks the history)."""
+        self._entries()
 
     def _entries(self) -> list[tuple[Path, dict]]:
         """The ledger's files, read once per run."""

@@ -158,6 +158,13 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     env, all_envs = environment(root, head, env_name)
     check_settings(env.target, env.name)  # a typo in the target is a configuration error, found first
     result = DeployResult(env.name, head, dry_run=dry_run)
+    # provenance: every commit since the last complete deploy that touched what is about to change,
+    # or what judges every change (the policy, its rules and freezes, the environments): a policy
+    # pushed past the PR rules would otherwise approve the next change itself
+    since = record.last_commit(env.name)
+    if since and not _is_ancestor(root, since, head):
+        since = None  # history was rewritten: check all of it
+    gitrepo.read_history_ahead(root, f"{since}..{head}" if since else head)  # git walks it while we parse
     last_target = record.last_target(env.name)
     state = state_key(root, head, env)
     if only is None and last_target == env.target and record.in_sync(env.name, state):
@@ -167,17 +174,12 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
         if result.problems:
             return result
         deployed = record.entries(env.name)
+        getattr(provenance_source, "read_ahead", lambda: None)()  # e.g. the offline ledger's files, meanwhile
         result.steps = plan_steps(wanted, deployed, retarget=last_target is not None and last_target != env.target)
     if only is not None:
         for name in sorted(only - set(wanted) - set(deployed)):  # a typo must not read as "nothing to do"
             raise ConfigError(unknown_name("deployment", name, [*wanted, *deployed], env.name))
         result.steps = [s for s in result.steps if s.name in only]
-    # provenance: every commit since the last complete deploy that touched what is about to change,
-    # or what judges every change (the policy, its rules and freezes, the environments): a policy
-    # pushed past the PR rules would otherwise approve the next change itself
-    since = record.last_commit(env.name)
-    if since and not _is_ancestor(root, since, head):
-        since = None  # history was rewritten: check all of it
     if not result.steps:
         if only is None and not dry_run:
             _, result.violations = Checker(root, provenance_source, branch).check(
