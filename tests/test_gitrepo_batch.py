@@ -161,19 +161,17 @@ def test_commits_touching_many_paths_is_git_log_with_every_path(history):
         assert gitrepo.last_changes(root, "main", paths) == last, paths
 
 
-def test_object_ids_through_the_reader_are_rev_parse(history):
+def test_entries_through_the_reader_are_ls_tree(history):
     root, prs = history
     paths = ["registry/deployments", "registry/environments.yaml", "policies/rules", "registry/nothing-here",
-             "registry/environments.yaml/not-a-dir"]
+             "registry/environments.yaml/not-a-dir", "policies"]
     for commit in [str(prs[0]["merge_commit"]), git(root, "rev-parse", "HEAD").strip()]:
         expected = {}
         for path in paths:
-            try:
-                expected[path] = git(root, "rev-parse", "--verify", "-q", f"{commit}:{path}").strip()
-            except gitrepo.GitError:
-                expected[path] = None
-        assert gitrepo.GitTree(root, commit).object_ids(paths) == expected
-    assert gitrepo.GitTree(root, "HEAD").object_ids(paths) == gitrepo.GitTree(root, commit).object_ids(paths)
+            listed = git(root, "ls-tree", commit, "--", path).split()
+            expected[path] = (listed[0], listed[2]) if listed and listed[3] == path else None
+        assert gitrepo.GitTree(root, commit).entries(paths) == expected
+    assert gitrepo.GitTree(root, "HEAD").entries(paths) == gitrepo.GitTree(root, commit).entries(paths)
 
 
 @pytest.mark.parametrize("first_parent", [False, True])

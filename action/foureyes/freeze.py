@@ -19,11 +19,9 @@ croniter is deprecated upstream.
 
 from __future__ import annotations
 
-import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import yamlload
@@ -249,19 +247,21 @@ def touched_by(events, head_deployments: dict, base_deployments: dict) -> list[T
 def load(snapshot) -> Freezes:
     """Windows from the policy and the incident file as ``snapshot`` (a GitTree or WorkTree) has
     them. A policy the gate has already checked against its schema is read again here for lines.
-    At a commit (never changes) the answer is kept: a PR's evaluation asks twice."""
+    At a commit the answer is kept by the entries of the two files (a PR's evaluation asks twice,
+    and a deploy re-checking many PRs meets the same files at most of their bases)."""
     from .gitrepo import GitTree, _is_sha
 
     if isinstance(snapshot, GitTree) and _is_sha(snapshot.commit):
-        return _load_at(str(snapshot.root), snapshot.commit)
+        key = (str(snapshot.root), tuple(snapshot.entries([POLICY_FILE, INCIDENT_FILE]).values()))
+        if key not in _LOADED:
+            if len(_LOADED) >= 256:
+                _LOADED.clear()
+            _LOADED[key] = _load(snapshot)
+        return _LOADED[key]
     return _load(snapshot)
 
 
-@functools.lru_cache(maxsize=64)
-def _load_at(root: str, commit: str) -> Freezes:
-    from .gitrepo import GitTree
-
-    return _load(GitTree(Path(root), commit))
+_LOADED: dict[tuple, Freezes] = {}
 
 
 def _load(snapshot) -> Freezes:

@@ -155,6 +155,14 @@ def merge_base(root: Path, a: str, b: str) -> str:
     return found
 
 
+def known_changes(root: Path, base: str, head: str) -> list["Change"] | None:
+    """`changed(merge_base(base, head), head)` (what the PR base..head changed) when this run has
+    already worked it out, else None: no git process."""
+    fork = _IMMUTABLE.get(("merge-base", str(root), base, head))
+    found = _IMMUTABLE.get(("diff", str(root), fork, head)) if fork else None
+    return None if found is None else list(found)
+
+
 def prefetch_merge_bases(root: Path, graph: "Graph", pairs: list[tuple[str, str]]) -> None:
     """`merge_base` of many pairs of full SHAs worked out from a graph already read, for
     `merge_base` to answer from memory; a pair with several best common ancestors is left to git."""
@@ -775,13 +783,20 @@ class GitTree:
         out = git(self.root, "ls-tree", "-r", "-z", "--name-only", self.commit, "--", prefix)
         return [p.decode() for p in out.split(b"\0") if p]
 
-    def object_ids(self, paths: list[str]) -> dict[str, str | None]:
-        """The id of the tree or blob at each path (None: not there); equal ids, equal contents."""
+    def entries(self, paths: list[str]) -> dict[str, tuple[str, str] | None]:
+        """(mode, object id) of the file or directory at each path (None: not there), as `git
+        ls-tree` lists them: equal entries, equal contents."""
         if _is_sha(self.commit):
-            return {p: (found[1] if (found := _reader(self.root).entry(self.commit, p)) else None) for p in paths}
-        out = git(self.root, "cat-file", "--batch-check=%(objectname) %(objecttype)",
-                  input="".join(f"{self.commit}:{p}\n" for p in paths).encode()).decode().splitlines()
-        return {p: (line.split(" ")[0] if not line.endswith(" missing") else None) for p, line in zip(paths, out)}
+            return {p: _reader(self.root).entry(self.commit, p) for p in paths}
+        found: dict[str, tuple[str, str] | None] = dict.fromkeys(paths)
+        for path in paths:
+            out = git(self.root, "ls-tree", "-z", "--full-tree", self.commit, "--", path.strip("/"))
+            for entry in out.split(b"\0"):
+                meta, _, name = entry.partition(b"\t")
+                if name.decode("utf-8", "surrogateescape") == path.strip("/"):
+                    mode, _kind, sha = meta.decode().split(" ")
+                    found[path] = (mode, sha)
+        return found
 
     def _fixed(self, paths: list[str]) -> bool:
         """Plain file names at a full SHA: the open reader answers them from tree objects."""

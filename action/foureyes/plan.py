@@ -8,7 +8,7 @@ from pathlib import Path
 from . import changes, gitrepo, rules
 from .changes import Event
 from .registry import (
-    ENVIRONMENTS_FILE, POLICY_FILE, ConfigError, Deployment, Policy, Problem, Schemas,
+    DEPLOYMENT_SCHEMA, ENVIRONMENTS_FILE, POLICY_FILE, RULES_DIR, ConfigError, Deployment, Policy, Problem, Schemas,
     cross_check, layout_problem, max_level, parse_deployment, parse_environments, parse_policy,
 )
 from .yamlload import LoadError
@@ -70,13 +70,19 @@ def load_policy(tree) -> Policy:
         raise ConfigError(str(err)) from None
 
 
-def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
-    """Everything policy-relevant is read at ``base``: the policy, the schemas, the organisation
-    rules and the environments. Head files are only data to be judged."""
-    base = gitrepo.resolve(root, base_ref)
-    head = gitrepo.resolve(root, head_ref)
-    fork = gitrepo.merge_base(root, base, head)
-    base_tree = gitrepo.GitTree(root, base)
+# where everything that judges a change is read at the base: equal entries, equal judging
+BASE_INPUTS = [POLICY_FILE.rsplit("/", 1)[0], DEPLOYMENT_SCHEMA.rsplit("/", 1)[0], RULES_DIR, ENVIRONMENTS_FILE]
+_JUDGING: dict[tuple, tuple] = {}
+
+
+def _judging(root: Path, base_tree) -> tuple:
+    """(policy, schemas, environment names, rules) at the base. Kept by the entries they are read
+    from (a deploy re-checking many PRs meets the same policy directory and environments file at
+    most of their bases); an error is raised again each time, never kept."""
+    key = (str(root), tuple(base_tree.entries(BASE_INPUTS).values())) if gitrepo._is_sha(base_tree.commit) else None
+    if key is not None and key in _JUDGING:
+        policy, schemas, env_names, transition_rules = _JUDGING[key]
+        return policy, schemas, env_names, list(transition_rules)
     policy = load_policy(base_tree)
     try:
         schemas = Schemas.from_snapshot(base_tree)
@@ -85,6 +91,21 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
         transition_rules = rules.load_rules(base_tree)
     except LoadError as err:
         raise ConfigError(str(err)) from None
+    if key is not None:
+        if len(_JUDGING) >= 256:
+            _JUDGING.clear()
+        _JUDGING[key] = (policy, schemas, env_names, tuple(transition_rules))
+    return policy, schemas, env_names, transition_rules
+
+
+def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
+    """Everything policy-relevant is read at ``base``: the policy, the schemas, the organisation
+    rules and the environments. Head files are only data to be judged."""
+    base = gitrepo.resolve(root, base_ref)
+    head = gitrepo.resolve(root, head_ref)
+    fork = gitrepo.merge_base(root, base, head)
+    base_tree = gitrepo.GitTree(root, base)
+    policy, schemas, env_names, transition_rules = _judging(root, base_tree)
 
     diff = gitrepo.changed(root, fork, head)
     problems: list[Problem] = []

@@ -116,8 +116,8 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo
     --write-tree`), whose other side was itself approved and is checked commit by commit. Anything
     else is an 'evil merge' edit no PR approved.
 
-    Every commit's changes come from one `git diff-tree --stdin`, the PR heads' blobs from one
-    `git cat-file --batch-check`, and the merges of the commits whose content differs from their
+    Every commit's changes come from one `git diff-tree --stdin`, the PR heads' blobs from the PRs'
+    own diffs (worked out for their evaluation) or else one `git cat-file --batch-check`, and the merges of the commits whose content differs from their
     PR head (both sides changed one file) from one `git merge-tree --stdin`."""
     changes = gitrepo.first_parent_changes(root, [c for c, _ in pairs])
     for commit, _ in pairs:
@@ -125,8 +125,20 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo
             if c.new_mode == gitrepo.SYMLINK_MODE:
                 raise LoadError(c.path, "symlinks are not allowed in the registry or policies")
     order = graph.generation if graph is not None else None
-    at_head = gitrepo.blob_ids(root, [f"{pr.head}:{c.path}" for commit, pr in pairs for c in changes.get(commit, [])],
-                               order)
+    at_head: dict[str, str | None] = {}  # "<head>:<path>" -> blob id
+    unknown = []
+    for commit, pr in pairs:
+        # what the PR changed, when the run knows it: its head has each such file as the diff says,
+        # and every other file as at the fork, which needs a lookup
+        by_path = {c.path: c for c in gitrepo.known_changes(root, pr.base, pr.head) or []}
+        for c in changes.get(commit, []):
+            theirs = by_path.get(c.path)
+            if theirs is None:
+                unknown.append(f"{pr.head}:{c.path}")
+            else:
+                at_head[f"{pr.head}:{c.path}"] = (theirs.new_sha if theirs.new_sha != gitrepo.ZERO_SHA
+                                                  and theirs.new_mode != "160000" else None)
+    at_head.update(gitrepo.blob_ids(root, unknown, order))
     verdicts: dict[tuple[str, int], str | None] = {}
     differing = {}
     for commit, pr in pairs:
@@ -249,9 +261,9 @@ class Checker:
                                          pr.merge_commit]):
                 if commit in brought:
                     brought[commit].append(pr)
+        self._prefetch(graph, [pr for pr in merged if pr.base_ref in bases and self._from_cache(pr) is None])
         verdicts = merge_verdicts(self.root, [(c, pr) for c, prs in brought.items() for pr in prs
                                               if c == pr.merge_commit and pr.base_ref in bases], graph)
-        self._prefetch(graph, [pr for pr in merged if pr.base_ref in bases and self._from_cache(pr) is None])
         for commit in commits:
             if commit in bootstrap:
                 approvals[commit] = Approval("bootstrap", commit)

@@ -115,8 +115,8 @@ def state_key(root: Path, commit: str, env: Environment) -> str:
     """A digest of everything that decides ENV's desired state at ``commit`` (`desired_state`):
     the deployment files, the schemas and rules they are checked with, the environments file, the
     environment's settings, and this foureyes itself (its checks and its bundled schema)."""
-    ids = gitrepo.GitTree(root, commit).object_ids([DEPLOYMENTS_DIR, DEPLOYMENT_SCHEMA, RULES_DIR, ENVIRONMENTS_FILE])
-    return hashlib.sha256(json.dumps([ids, env.name, env.target, _own_digest()], sort_keys=True).encode()).hexdigest()
+    found = gitrepo.GitTree(root, commit).entries([DEPLOYMENTS_DIR, DEPLOYMENT_SCHEMA, RULES_DIR, ENVIRONMENTS_FILE])
+    return hashlib.sha256(json.dumps([found, env.name, env.target, _own_digest()], sort_keys=True).encode()).hexdigest()
 
 
 @functools.cache
