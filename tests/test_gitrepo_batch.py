@@ -231,3 +231,30 @@ def test_prefetched_trees_and_blobs_are_read_without_a_round_trip_each(history, 
     asked.clear()
     assert gitrepo.cat_blobs(root, versions) == {v: gitrepo.git(root, "cat-file", "blob", v) for v in versions}
     assert asked == []
+
+
+def test_the_first_parent_view_of_the_whole_pass_is_git_log_first_parent(history):
+    root, _ = history
+    head = gitrepo.resolve(root, "HEAD")
+    span = f"{gitrepo.resolve(root, 'HEAD~7')}..{head}"
+    for asked in (head, span):
+        direct, _ = gitrepo._read_log_changes(root, asked, first_parent=True)
+        gitrepo.read_history_ahead(root, asked)
+        assert gitrepo._log_changes(root, asked, first_parent=True) == list(direct)
+        assert len(direct) < len(gitrepo._log_changes(root, asked))  # the view is not the whole pass
+
+
+def test_pr_diffs_found_in_the_history_pass_are_git_s_diffs(history, monkeypatch):
+    """A PR whose base is some commit's parent and whose head has that commit's tree (its own one
+    commit, or the merge or squash of an up-to-date PR) is not diffed again: the pass has it."""
+    root, prs = history
+    forks = [(gitrepo.git(root, "merge-base", b, h).decode().strip(), h) for b, h in pairs_of(prs)]
+    expected = dict(zip(forks, gitrepo._diff_pairs(root, forks)))
+    gitrepo._IMMUTABLE.clear()
+    gitrepo._log_changes(root, gitrepo.resolve(root, "HEAD"))
+    asked = []
+    real = gitrepo._diff_pairs
+    monkeypatch.setattr(gitrepo, "_diff_pairs", lambda root, pairs, *a: asked.extend(pairs) or real(root, pairs, *a))
+    gitrepo.prefetch_changes(root, forks)
+    assert {pair: gitrepo.changed(root, *pair) for pair in forks} == expected
+    assert len(asked) < len(set(forks)) / 2

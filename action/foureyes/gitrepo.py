@@ -10,6 +10,7 @@ import atexit
 import os
 import re
 import subprocess
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,15 +27,21 @@ class GitError(Exception):
 
 
 def git(root: Path | str, *args: str, input: bytes | None = None, env_extra: dict | None = None) -> bytes:
+    """git's output. It is written to a temporary file, not a pipe: a pipe fills up whenever the
+    thread reading it waits for the interpreter lock (a history pass read in a thread while the main
+    thread parses YAML), and git then stops until it is drained."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env_extra or {})}
-    try:
-        proc = subprocess.run(["git", "-C", str(root), *args], input=input, capture_output=True, env=env, check=False)
-    except FileNotFoundError:
-        raise GitError("git is not installed") from None
-    if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {' '.join(args[:2])}: {message[-1] if message else 'failed'}")
-    return proc.stdout
+    with tempfile.TemporaryFile() as spool:
+        try:
+            proc = subprocess.run(["git", "-C", str(root), *args], input=input, stdout=spool, stderr=subprocess.PIPE,
+                                  env=env, check=False)
+        except FileNotFoundError:
+            raise GitError("git is not installed") from None
+        if proc.returncode != 0:
+            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git {' '.join(args[:2])}: {message[-1] if message else 'failed'}")
+        spool.seek(0)
+        return spool.read()
 
 
 def toplevel(start: Path | str = ".") -> Path | None:
@@ -564,10 +571,15 @@ def prefetch_changes(root: Path, pairs: list[tuple[str, str]], generation: dict[
     ``generation``: pairs are asked newest head first (see `blob_ids`)."""
     wanted = list(dict.fromkeys((b, h) for b, h in pairs if _is_sha(b) and _is_sha(h)
                                 and ("diff", str(root), b, h) not in _IMMUTABLE))
-    for b, h in wanted:  # a one-commit PR's changes are its commit's, seen by a history pass
-        seen = _IMMUTABLE.get(("first-parent", str(root), h))
-        if seen is not None and _IMMUTABLE.get(("parent", str(root), h)) == b:
-            _IMMUTABLE[("diff", str(root), b, h)] = seen
+    # a diff depends on the two trees alone: when a history pass met a commit whose parent is base
+    # and whose tree is head's (a one-commit PR's own commit; the merge or squash of a PR that was
+    # up to date), base..head changed what that commit changed
+    reader = _reader(root)
+    reader.prefetch([h for _, h in wanted], [], [])  # the heads' trees, in one exchange
+    for b, h in wanted:
+        seen = _IMMUTABLE.get(("from-to", str(root), b, reader.root_tree(h)))
+        if seen is not None:
+            _IMMUTABLE[("diff", str(root), b, h)] = _IMMUTABLE[("first-parent", str(root), seen)]
     wanted = [(b, h) for b, h in wanted if ("diff", str(root), b, h) not in _IMMUTABLE]
     if not wanted:
         return
@@ -659,40 +671,75 @@ def _log_changes(root: Path, span: str, first_parent: bool = False, reverse: boo
     `first_parent_changes` and `prefetch_changes`."""
     fixed = all(_is_sha(part) for part in span.split(".."))
     key = ("log-changes", str(root), span, first_parent)
+    whole = ("log-changes", str(root), span, False)
+    if fixed and first_parent and key not in _IMMUTABLE and (whole in _IMMUTABLE or whole in _AHEAD):
+        _IMMUTABLE[key] = _first_parent_chain(_log_changes(root, span))  # the whole pass has it already
     if not fixed or key not in _IMMUTABLE:
         ahead = _AHEAD.pop(key, None)
-        found = ahead.result() if ahead is not None else _read_log_changes(root, span, first_parent)
+        found, trees = ahead.result() if ahead is not None else _read_log_changes(root, span, first_parent)
         for commit, parents, changes in found:
             if parents:
                 _IMMUTABLE[("first-parent", str(root), commit)] = changes
                 _IMMUTABLE[("parent", str(root), commit)] = parents[0]
+                _IMMUTABLE[("from-to", str(root), parents[0], trees[commit])] = commit
         if not fixed:
             return list(reversed(found)) if reverse else list(found)
         _IMMUTABLE[key] = found
     return list(reversed(_IMMUTABLE[key])) if reverse else list(_IMMUTABLE[key])
 
 
-def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tuple:
+def _first_parent_chain(found: list) -> tuple:
+    """What `git log --first-parent` lists of a span, from what `git log` lists of it: the tip
+    (always listed first) and each first parent in turn while it is in the span."""
+    by_commit = {entry[0]: entry for entry in found}
+    chain = []
+    commit = found[0][0] if found else None
+    while commit in by_commit:
+        chain.append(by_commit[commit])
+        parents = by_commit[commit][1]
+        commit = parents[0] if parents else None
+    return tuple(chain)
+
+
+def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tuple[tuple, dict[str, str]]:
     """(commit, parents, what it changed over its first parent) of every commit of ``span`` in
-    `git log` order, in one pass. No pathspec: git would work out for every commit and every parent
-    whether it matches there (the cost of the whole diff, again per parent) before printing
-    anything; callers filter the paths. Merges print no diff in this pass (git log's default): a
-    merge whose tree is its second parent's, where that parent's only parent is the first (a PR
-    branch up to date when merged), changed over its first parent exactly what that parent changed
-    (the same two trees); the other merges are diffed in one `git diff-tree --stdin`, as
-    `--diff-merges=first-parent` would (a generated history: 86% of merges are the first kind)."""
-    out = git(root, "log", *(["--first-parent"] if first_parent else []),
-              "--diff-merges=off", "--no-renames", "--no-abbrev", "--format=%x00%H %T %P", "--raw", "-z", span)
-    # -z: each commit is "\0<sha> <tree> <parents>\0", then "\n:<modes> <ids> <status>\0<path>\0:...\0<path>\0"
+    `git log` order, and each commit's tree. No pathspec: git would work out for every commit and every parent whether it
+    matches there (the cost of the whole diff, again per parent) before printing anything; callers
+    filter the paths.
+
+    Merges are not diffed by `git log` here. A merge whose tree is its second parent's, where that
+    parent's only parent is the first (a PR branch up to date when merged), changed over its first
+    parent exactly what that parent changed (the same two trees). The other merges are diffed as
+    `--diff-merges=first-parent` would, by one `git diff-tree --stdin` that runs on the other core
+    while `git log` diffs the rest: the commits and their trees come first, from a `git log` with no
+    diff (a fraction of a second), so which merges need it is known before either starts."""
+    only_first = ["--first-parent"] if first_parent else []
+    shape: dict[str, tuple[str, list[str]]] = {}
+    for line in git(root, "log", *only_first, "--format=%H %T %P", span).decode().splitlines():
+        commit, tree, *parents = line.split()
+        shape[commit] = (tree, parents)
+    derived: dict[str, str] = {}  # merge -> the side commit whose changes are its own
+    unknown: list[tuple[str, str]] = []
+    for commit, (tree, parents) in shape.items():
+        if len(parents) < 2:
+            continue
+        side = shape.get(parents[1])
+        if len(parents) == 2 and side is not None and side[0] == tree and side[1] == parents[:1]:
+            derived[commit] = parents[1]
+        else:
+            unknown.append((parents[0], commit))
+    pending = _Ahead(lambda: _diff_pairs(root, unknown)) if unknown else None
+    out = git(root, "log", *only_first, "--diff-merges=off", "--no-renames", "--no-abbrev", "--format=%x00%H %P",
+              "--raw", "-z", span)
+    # -z: each commit is "\0<sha> <parents>\0", then "\n:<modes> <ids> <status>\0<path>\0:...\0<path>\0"
     # when it changed anything; a path is never empty, so an empty token announces the next commit
     tokens = out.split(b"\0")
     found: list[tuple[str, list[str], tuple]] = []
-    trees: dict[str, str] = {}
     i = 0
     while i + 1 < len(tokens):
         if tokens[i] or not tokens[i + 1]:
             raise GitError(f"git log --raw: unexpected output at {tokens[i][:60]!r}")
-        commit, trees[commit], *parents = tokens[i + 1].decode().split()
+        commit, *parents = tokens[i + 1].decode().split()
         i += 2
         changes = []
         while i < len(tokens) and tokens[i]:
@@ -703,20 +750,15 @@ def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tupl
         found.append((commit, parents, tuple(changes)))
         if i == len(tokens) - 1 and not tokens[i]:
             break
-    seen = {commit: (parents, changes) for commit, parents, changes in found}
-    merged: dict[str, tuple] = {}
-    unknown: list[tuple[str, str]] = []
-    for commit, parents, _ in found:
-        if len(parents) < 2:
-            continue
-        side = seen.get(parents[1])
-        if len(parents) == 2 and side is not None and trees[parents[1]] == trees[commit] and side[0] == parents[:1]:
-            merged[commit] = side[1]
-        else:
-            unknown.append((parents[0], commit))
-    for (_, commit), block in zip(unknown, _diff_pairs(root, unknown) if unknown else []):
+    own = {commit: changes for commit, _, changes in found}
+    merged = {commit: own[side] for commit, side in derived.items() if side in own}
+    for (_, commit), block in zip(unknown, pending.result() if pending is not None else []):
         merged[commit] = tuple(block)
-    return tuple((commit, parents, merged.get(commit, changes)) for commit, parents, changes in found)
+    late = [(parents[0], commit) for commit, parents, _ in found if len(parents) > 1 and commit not in merged]
+    for (_, commit), block in zip(late, _diff_pairs(root, late) if late else []):  # a ref moved between the two
+        merged[commit] = tuple(block)
+    return (tuple((commit, parents, merged.get(commit, changes)) for commit, parents, changes in found),
+            {commit: tree for commit, (tree, _) in shape.items()})
 
 
 def last_changes(root: Path, span: str, paths: list[str], first_parent: bool = False) -> dict[str, str]:

@@ -35,9 +35,11 @@ class Row:
 
 
 def read_ahead(root: Path, ref: str) -> None:
-    """Start the history pass `build` reads (each deployment's last change on ``ref``), so that git
-    walks it on the other core while the caller reads open PRs and `build` reads the registry."""
-    gitrepo.read_history_ahead(root, gitrepo.resolve(root, ref), first_parent=True)
+    """Start the history pass `build` reads, so that git walks it on the other core while the
+    caller reads open PRs and `build` reads the registry. The whole history, not only the first
+    parents: each deployment's last change on ``ref`` comes from its first-parent chain, and the
+    provenance check finds there what each PR's own commit changed (no diff of its own)."""
+    gitrepo.read_history_ahead(root, gitrepo.resolve(root, ref))
 
 
 def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_depth: int = 5,
