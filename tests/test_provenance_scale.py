@@ -134,6 +134,19 @@ def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(
     assert checker.evaluated >= 30 and len(calls) <= 20, calls
 
 
+def test_a_check_of_a_few_commits_reads_only_the_prs_that_brought_them(history, monkeypatch):
+    """`history NAME` checks one deployment's commits: the other PRs of the ledger are not diffed."""
+    h, _ = history
+    gitrepo._IMMUTABLE.clear()
+    asked = []
+    real = gitrepo.prefetch_changes
+    monkeypatch.setattr(gitrepo, "prefetch_changes", lambda root, pairs, *a: asked.extend(pairs) or real(root, pairs, *a))
+    commits = all_commits(h.root)
+    checker = provenance.Checker(h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs"))
+    approvals, _ = checker.check(commits[-1:])
+    assert commits[-1] in approvals and checker.evaluated == 1 and len(asked) == 1
+
+
 def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history, tmp_path):
     h, _ = history
     ledger = h.root / ".foureyes" / "prs"

@@ -261,7 +261,9 @@ class Checker:
                                          pr.merge_commit]):
                 if commit in brought:
                     brought[commit].append(pr)
-        self._prefetch(graph, [pr for pr in merged if pr.base_ref in bases and self._from_cache(pr) is None])
+        wanted = {id(pr) for prs in brought.values() for pr in prs}  # only the PRs that brought these commits
+        self._prefetch(graph, [pr for pr in merged if id(pr) in wanted and pr.base_ref in bases
+                               and self._from_cache(pr) is None])
         verdicts = merge_verdicts(self.root, [(c, pr) for c, prs in brought.items() for pr in prs
                                               if c == pr.merge_commit and pr.base_ref in bases], graph)
         for commit in commits:
