@@ -31,17 +31,34 @@ def git(root: Path | str, *args: str, input: bytes | None = None, env_extra: dic
     thread reading it waits for the interpreter lock (a history pass read in a thread while the main
     thread parses YAML), and git then stops until it is drained."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env_extra or {})}
-    with tempfile.TemporaryFile() as spool:
-        try:
-            proc = subprocess.run(["git", "-C", str(root), *args], input=input, stdout=spool, stderr=subprocess.PIPE,
-                                  env=env, check=False)
-        except FileNotFoundError:
-            raise GitError("git is not installed") from None
-        if proc.returncode != 0:
-            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(f"git {' '.join(args[:2])}: {message[-1] if message else 'failed'}")
-        spool.seek(0)
-        return spool.read()
+    try:
+        with tempfile.TemporaryFile() as spool:
+            proc = subprocess.Popen(["git", "-C", str(root), *args], stdin=subprocess.PIPE if input is not None else None,
+                                    stdout=spool, stderr=subprocess.PIPE, env=env)
+            _RUNNING.add(proc)
+            try:
+                _, stderr = proc.communicate(input)
+            finally:
+                _RUNNING.discard(proc)
+            if proc.returncode != 0:
+                message = stderr.decode("utf-8", "replace").strip().splitlines()
+                raise GitError(f"git {' '.join(args[:2])}: {message[-1] if message else 'failed'}")
+            spool.seek(0)
+            return spool.read()
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    except OSError as exc:  # no room for the spool file, too many processes
+        raise GitError(f"git {' '.join(args[:2])}: {exc}") from None
+
+
+_RUNNING: set = set()  # git processes under way, e.g. a history pass read ahead that nobody needed
+
+
+@atexit.register
+def _stop_running() -> None:
+    """A run that ends (done, or on an error) does not leave git working for nobody."""
+    for proc in list(_RUNNING):
+        proc.kill()
 
 
 def toplevel(start: Path | str = ".") -> Path | None:
@@ -335,6 +352,7 @@ class _BatchReader:
                 out.append((kind, self.proc.stdout.read(int(size) + 1)[:-1]))
         except BaseException:
             self.proc.kill()  # half an exchange left on the pipes: the next `_reader` starts afresh
+            self.proc.wait()
             raise
         writer.join()
         return out
@@ -348,7 +366,7 @@ class _BatchReader:
             self._root_trees[commit] = data[5:45].decode() if kind == "commit" and data.startswith(b"tree ") else None
         level = {tree for c in commits if (tree := self._root_trees.get(c))}
         parts = [d.strip("/").split("/") for d in dirs]
-        for depth in range(max((len(p) for p in parts), default=0) + 1):
+        for depth in range(max((len(p) for p in parts), default=-1) + 1):  # no dirs: the commits only
             wanted = [t for t in level if t not in self._trees]
             for tree, (kind, data) in zip(wanted, self.objects(wanted)):
                 if kind == "tree":
@@ -673,7 +691,7 @@ def _log_changes(root: Path, span: str, first_parent: bool = False, reverse: boo
     key = ("log-changes", str(root), span, first_parent)
     whole = ("log-changes", str(root), span, False)
     if fixed and first_parent and key not in _IMMUTABLE and (whole in _IMMUTABLE or whole in _AHEAD):
-        _IMMUTABLE[key] = _first_parent_chain(_log_changes(root, span))  # the whole pass has it already
+        _IMMUTABLE[key] = _first_parent_chain(_log_changes(root, span), span.split("..")[-1])  # from the whole pass
     if not fixed or key not in _IMMUTABLE:
         ahead = _AHEAD.pop(key, None)
         found, trees = ahead.result() if ahead is not None else _read_log_changes(root, span, first_parent)
@@ -681,19 +699,20 @@ def _log_changes(root: Path, span: str, first_parent: bool = False, reverse: boo
             if parents:
                 _IMMUTABLE[("first-parent", str(root), commit)] = changes
                 _IMMUTABLE[("parent", str(root), commit)] = parents[0]
-                _IMMUTABLE[("from-to", str(root), parents[0], trees[commit])] = commit
+                if commit in trees:  # (a ref that moved between the pass's two git calls: not known)
+                    _IMMUTABLE[("from-to", str(root), parents[0], trees[commit])] = commit
         if not fixed:
             return list(reversed(found)) if reverse else list(found)
         _IMMUTABLE[key] = found
     return list(reversed(_IMMUTABLE[key])) if reverse else list(_IMMUTABLE[key])
 
 
-def _first_parent_chain(found: list) -> tuple:
-    """What `git log --first-parent` lists of a span, from what `git log` lists of it: the tip
-    (always listed first) and each first parent in turn while it is in the span."""
+def _first_parent_chain(found: list, tip: str) -> tuple:
+    """What `git log --first-parent` lists of a span, from what `git log` lists of it: the tip and
+    each first parent in turn while it is in the span."""
     by_commit = {entry[0]: entry for entry in found}
     chain = []
-    commit = found[0][0] if found else None
+    commit = tip
     while commit in by_commit:
         chain.append(by_commit[commit])
         parents = by_commit[commit][1]
@@ -715,7 +734,7 @@ def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tupl
     diff (a fraction of a second), so which merges need it is known before either starts."""
     only_first = ["--first-parent"] if first_parent else []
     shape: dict[str, tuple[str, list[str]]] = {}
-    for line in git(root, "log", *only_first, "--format=%H %T %P", span).decode().splitlines():
+    for line in git(root, "log", *only_first, "--no-show-signature", "--format=%H %T %P", span).decode().splitlines():
         commit, tree, *parents = line.split()
         shape[commit] = (tree, parents)
     derived: dict[str, str] = {}  # merge -> the side commit whose changes are its own
@@ -729,7 +748,7 @@ def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tupl
         else:
             unknown.append((parents[0], commit))
     pending = _Ahead(lambda: _diff_pairs(root, unknown)) if unknown else None
-    out = git(root, "log", *only_first, "--diff-merges=off", "--no-renames", "--no-abbrev", "--format=%x00%H %P",
+    out = git(root, "log", *only_first, "--no-show-signature", "--diff-merges=off", "--no-renames", "--no-abbrev", "--format=%x00%H %P",
               "--raw", "-z", span)
     # -z: each commit is "\0<sha> <parents>\0", then "\n:<modes> <ids> <status>\0<path>\0:...\0<path>\0"
     # when it changed anything; a path is never empty, so an empty token announces the next commit

@@ -82,7 +82,7 @@ def _judging(root: Path, base_tree) -> tuple:
     key = (str(root), tuple(base_tree.entries(BASE_INPUTS).values())) if gitrepo._is_sha(base_tree.commit) else None
     if key is not None and key in _JUDGING:
         policy, schemas, env_names, transition_rules = _JUDGING[key]
-        return policy, schemas, env_names, list(transition_rules)
+        return policy, schemas, None if env_names is None else list(env_names), list(transition_rules)
     policy = load_policy(base_tree)
     try:
         schemas = Schemas.from_snapshot(base_tree)
@@ -94,7 +94,7 @@ def _judging(root: Path, base_tree) -> tuple:
     if key is not None:
         if len(_JUDGING) >= 256:
             _JUDGING.clear()
-        _JUDGING[key] = (policy, schemas, env_names, tuple(transition_rules))
+        _JUDGING[key] = (policy, schemas, None if env_names is None else tuple(env_names), tuple(transition_rules))
     return policy, schemas, env_names, transition_rules
 
 

@@ -79,6 +79,8 @@ class _CachedCoreResolver(_CoreResolver):
     resolvers a tag depends on (kind, value, implicit) alone."""
 
     def resolve(self, kind, value, implicit):
+        if value is not None and len(value) > 64:  # keys and short values repeat; long text is not kept
+            return super().resolve(kind, value, implicit)
         key = (kind, value, implicit)
         tag = _TAGS.get(key)
         if tag is None:

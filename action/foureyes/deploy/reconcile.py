@@ -121,8 +121,18 @@ def state_key(root: Path, commit: str, env: Environment) -> str:
 
 @functools.cache
 def _own_digest() -> str:
+    """This foureyes' files and the versions of what parses and checks with it (an upgrade that
+    judges the same files differently must not be skipped)."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
     package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(sys.version.encode())
+    for name in ("PyYAML", "jsonschema", "fastjsonschema", "common-expression-language"):
+        try:
+            digest.update(f"\0{name}={version(name)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"\0{name}=?".encode())
     for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
