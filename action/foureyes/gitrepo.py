@@ -33,8 +33,8 @@ def git(root: Path | str, *args: str, input: bytes | None = None, env_extra: dic
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env_extra or {})}
     try:
         with tempfile.TemporaryFile() as spool:
-            proc = subprocess.Popen(["git", "-C", str(root), *args], stdin=subprocess.PIPE if input is not None else None,
-                                    stdout=spool, stderr=subprocess.PIPE, env=env)
+            proc = subprocess.Popen(["git", "-C", str(root), *args], stdout=spool, stderr=subprocess.PIPE, env=env,
+                                    stdin=subprocess.PIPE if input is not None else None)
             _RUNNING.add(proc)
             try:
                 _, stderr = proc.communicate(input)
@@ -722,9 +722,9 @@ def _first_parent_chain(found: list, tip: str) -> tuple:
 
 def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tuple[tuple, dict[str, str]]:
     """(commit, parents, what it changed over its first parent) of every commit of ``span`` in
-    `git log` order, and each commit's tree. No pathspec: git would work out for every commit and every parent whether it
-    matches there (the cost of the whole diff, again per parent) before printing anything; callers
-    filter the paths.
+    `git log` order, and each commit's tree. No pathspec: git would work out for every commit and
+    every parent whether it matches there (the cost of the whole diff, again per parent) before
+    printing anything; callers filter the paths.
 
     Merges are not diffed by `git log` here. A merge whose tree is its second parent's, where that
     parent's only parent is the first (a PR branch up to date when merged), changed over its first
@@ -734,7 +734,8 @@ def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tupl
     diff (a fraction of a second), so which merges need it is known before either starts."""
     only_first = ["--first-parent"] if first_parent else []
     shape: dict[str, tuple[str, list[str]]] = {}
-    for line in git(root, "log", *only_first, "--no-show-signature", "--format=%H %T %P", span).decode().splitlines():
+    listed = git(root, "log", *only_first, "--no-show-signature", "--format=%H %T %P", span)
+    for line in listed.decode().splitlines():
         commit, tree, *parents = line.split()
         shape[commit] = (tree, parents)
     derived: dict[str, str] = {}  # merge -> the side commit whose changes are its own
@@ -748,8 +749,8 @@ def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tupl
         else:
             unknown.append((parents[0], commit))
     pending = _Ahead(lambda: _diff_pairs(root, unknown)) if unknown else None
-    out = git(root, "log", *only_first, "--no-show-signature", "--diff-merges=off", "--no-renames", "--no-abbrev", "--format=%x00%H %P",
-              "--raw", "-z", span)
+    out = git(root, "log", *only_first, "--no-show-signature", "--diff-merges=off", "--no-renames", "--no-abbrev",
+              "--format=%x00%H %P", "--raw", "-z", span)
     # -z: each commit is "\0<sha> <parents>\0", then "\n:<modes> <ids> <status>\0<path>\0:...\0<path>\0"
     # when it changed anything; a path is never empty, so an empty token announces the next commit
     tokens = out.split(b"\0")

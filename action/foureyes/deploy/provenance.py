@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import gitrepo
+from ..changes import is_deployment_path
 from ..errors import EvaluationError
 from ..plan import make_plan
 from ..policy import evaluate
-from ..changes import is_deployment_path
 from ..registry import DEPLOYMENT_SCHEMA, ENVIRONMENTS_FILE, POLICY_FILE, RULES_DIR
 from ..yamlload import LoadError
 
@@ -117,8 +117,9 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo
     else is an 'evil merge' edit no PR approved.
 
     Every commit's changes come from one `git diff-tree --stdin`, the PR heads' blobs from the PRs'
-    own diffs (worked out for their evaluation) or else one `git cat-file --batch-check`, and the merges of the commits whose content differs from their
-    PR head (both sides changed one file) from one `git merge-tree --stdin`."""
+    own diffs (worked out for their evaluation) or else one `git cat-file --batch-check`, and the
+    merges of the commits whose content differs from their PR head (both sides changed one file)
+    from one `git merge-tree --stdin`."""
     changes = gitrepo.first_parent_changes(root, [c for c, _ in pairs])
     for commit, _ in pairs:
         for c in changes.get(commit, []):
