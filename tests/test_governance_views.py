@@ -146,3 +146,20 @@ def test_inventory_flags_a_direct_push_as_an_unapproved_change(scripted, cli):
     rows = {r["name"]: r for r in json.loads(cli("inventory", "--format", "json").stdout)}
     assert rows["fraud-scorer"]["status"] == "Unapproved change"
     assert rows["eta-model"]["status"] == "Approved" and rows["credit-limit"]["status"] == "Needs approval"
+
+
+def test_inventory_lists_a_deployment_its_schema_refuses_and_reads_past_a_broken_schema(scripted, cli):
+    """The inventory lists what can be read: a file the schema refuses is still a row (validate is
+    the place for the error), and a broken schema does not hide the registry."""
+    scripted.replace(DEP.format("credit-limit"), "importance: high", "importance: sky-high")
+    scripted.commit("a direct push the schema refuses", "Mo Admin <mo@acme.example>")
+    out = cli("inventory", "--format", "json")
+    assert out.exit_code == 0, out.output
+    rows = {r["name"]: r for r in json.loads(out.stdout)}
+    assert rows["credit-limit"]["importance"] == "sky-high" and rows["credit-limit"]["status"] == "Unapproved change"
+    scripted.write("policies/deployment.schema.json", "{ not json")
+    scripted.commit("break the schema", "Mo Admin <mo@acme.example>")
+    out = cli("inventory", "--format", "json")
+    assert out.exit_code == 0, out.output
+    rows = {r["name"]: r for r in json.loads(out.stdout)}
+    assert set(rows) == {"fraud-scorer", "credit-limit", "churn-predictor", "eta-model"}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import gitrepo
 from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, ConfigError, is_deployment_file, layout_problem
-from .registry import parse_environments
+from .registry import Schemas, parse_deployment, parse_environments
 from .yamlload import LoadError, loads
 
 APPROVED, NEEDS_APPROVAL, UNAPPROVED = "Approved", "Needs approval", "Unapproved change"
@@ -64,10 +64,15 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
             if is_deployment_file(path):
                 touched.setdefault(path.rsplit("/", 1)[1][:-5], []).append(number)
     served = {env: record.entries(env) for env in env_names}
+    try:  # parsed as the provenance check parses them, so each PR head still current is parsed once
+        schemas = Schemas.from_snapshot(tree)
+    except (LoadError, ConfigError):
+        schemas = None  # a broken schema is validate's to report; the inventory lists what can be read
     docs = []
     for path, data in sorted(tree.read_many(paths).items()):
+        dep = parse_deployment(data, path, schemas)[0] if schemas is not None else None
         try:
-            doc = loads(data, path)
+            doc = dep.data if dep is not None else loads(data, path)
         except LoadError:
             continue  # validate reports broken files; the inventory lists what can be read
         if isinstance(doc, dict) and "name" in doc:

@@ -318,7 +318,7 @@ def parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployme
     key = (data, file, schemas.key)
     if key not in _PARSED:
         dep, problems = _parse_deployment(data, file, schemas)
-        while len(_PARSED) >= 8192:
+        while len(_PARSED) >= PARSED_KEPT:
             _PARSED.pop(next(iter(_PARSED)))
         _PARSED[key] = (dep, tuple(problems))
     dep, problems = _PARSED[key]
@@ -326,6 +326,7 @@ def parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployme
 
 
 _PARSED: dict[tuple, tuple] = {}  # (bytes, file, schemas key) -> (deployment, problems); the oldest go first
+PARSED_KEPT = 32768  # a run at 10,000 deployments meets each current version and the ones PRs changed
 
 
 def _parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployment | None, list[Problem]]:
