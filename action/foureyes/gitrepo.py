@@ -342,14 +342,8 @@ class _BatchReader:
         out = []
         try:
             for _ in names:
-                header = self.proc.stdout.readline().decode()
-                if not header:
-                    raise GitError("git cat-file --batch stopped")
-                if header.endswith(" missing\n") or header.endswith(" ambiguous\n"):
-                    out.append((None, None))
-                    continue
-                _sha, kind, size = header.split()
-                out.append((kind, self.proc.stdout.read(int(size) + 1)[:-1]))
+                found = self._answer()
+                out.append((None, None) if found is None else found[1:])
         except BaseException:
             self.proc.kill()  # half an exchange left on the pipes: the next `_reader` starts afresh
             self.proc.wait()
@@ -382,26 +376,25 @@ class _BatchReader:
     def object(self, name: str) -> tuple[str | None, bytes | None]:
         self.proc.stdin.write(name.encode() + b"\n")
         self.proc.stdin.flush()
-        header = self.proc.stdout.readline().decode()
-        if not header:
-            raise GitError("git cat-file --batch stopped")
-        if header.endswith(" missing\n") or header.endswith(" ambiguous\n"):
-            return None, None
-        _sha, kind, size = header.split()
-        return kind, self.proc.stdout.read(int(size) + 1)[:-1]
+        found = self._answer()
+        return (None, None) if found is None else found[1:]
 
     def peel(self, name: str) -> str | None:
         """The commit ``name`` names (what `rev-parse --verify name^{commit}` answers), or None."""
         self.proc.stdin.write(name.encode() + b"^{commit}\n")
         self.proc.stdin.flush()
+        found = self._answer()
+        return None if found is None else found[0]
+
+    def _answer(self) -> tuple[str, str, bytes] | None:
+        """The next answer on the pipe: (object id, type, content), or None for a missing name."""
         header = self.proc.stdout.readline().decode()
         if not header:
             raise GitError("git cat-file --batch stopped")
         if header.endswith(" missing\n") or header.endswith(" ambiguous\n"):
             return None
-        sha, _kind, size = header.split()
-        self.proc.stdout.read(int(size) + 1)
-        return sha
+        sha, kind, size = header.split()
+        return sha, kind, self.proc.stdout.read(int(size) + 1)[:-1]
 
     def tree(self, sha: str) -> bytes | None:
         """A tree object's raw entries, kept (by id) for the run within TREE_CACHE_BYTES: every PR
@@ -850,15 +843,20 @@ class GitTree:
         ls-tree` lists them: equal entries, equal contents."""
         if _is_sha(self.commit):
             return {p: _reader(self.root).entry(self.commit, p) for p in paths}
-        found: dict[str, tuple[str, str] | None] = dict.fromkeys(paths)
-        for path in paths:
-            out = git(self.root, "ls-tree", "-z", "--full-tree", self.commit, "--", path.strip("/"))
-            for entry in out.split(b"\0"):
-                meta, _, name = entry.partition(b"\t")
-                if name.decode("utf-8", "surrogateescape") == path.strip("/"):
-                    mode, _kind, sha = meta.decode().split(" ")
-                    found[path] = (mode, sha)
-        return found
+        # one path per call: given a directory and a path inside it, ls-tree lists the directory's
+        # contents instead of its own entry
+        return {p: self._ls_tree([p.strip("/")]).get(p.strip("/")) for p in paths}
+
+    def _ls_tree(self, paths: list[str]) -> dict[str, tuple[str, str]]:
+        """{path: (mode, object id)} of what `git ls-tree <commit> -- <paths>` lists, in one call."""
+        out = git(self.root, "ls-tree", "-z", "--full-tree", self.commit, "--", *paths)
+        listed = {}
+        for entry in out.split(b"\0"):
+            if entry:
+                meta, path = entry.split(b"\t", 1)
+                mode, _kind, sha = meta.decode().split(" ")
+                listed[path.decode("utf-8", "surrogateescape")] = (mode, sha)
+        return listed
 
     def _fixed(self, paths: list[str]) -> bool:
         """Plain file names at a full SHA: the open reader answers them from tree objects."""
@@ -869,13 +867,7 @@ class GitTree:
             return {}
         if self._fixed(paths):
             return _reader(self.root).modes(self.commit, paths)
-        out = git(self.root, "ls-tree", "-z", self.commit, "--", *paths)
-        modes = {}
-        for entry in out.split(b"\0"):
-            if entry:
-                meta, path = entry.split(b"\t", 1)
-                modes[path.decode()] = meta.decode().split(" ")[0]
-        return modes
+        return {path: mode for path, (mode, _) in self._ls_tree(paths).items()}
 
 
 class WorkTree:

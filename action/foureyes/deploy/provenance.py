@@ -25,9 +25,9 @@ from pathlib import Path
 from .. import gitrepo
 from ..changes import is_deployment_path
 from ..errors import EvaluationError
-from ..plan import make_plan
+from ..plan import BASE_INPUTS, make_plan
 from ..policy import evaluate
-from ..registry import DEPLOYMENT_SCHEMA, ENVIRONMENTS_FILE, POLICY_FILE, RULES_DIR
+from ..registry import POLICY_FILE
 from ..yamlload import LoadError
 
 
@@ -98,9 +98,9 @@ def root_of_trust(root: Path, default_branch: str) -> str:
     raise EvaluationError(f"no commit of {default_branch!r} carries {POLICY_FILE}: there is no root of trust")
 
 
-# the directories a plan reads at its base (policy, freeze windows, schema, rules, environments)
-JUDGED_AT_BASE = sorted({POLICY_FILE.rsplit("/", 1)[0], DEPLOYMENT_SCHEMA.rsplit("/", 1)[0], RULES_DIR,
-                         ENVIRONMENTS_FILE.rsplit("/", 1)[0]})
+# the trees a plan walks at its base: what it reads there and the directories holding it (a file
+# named here is passed over by the prefetch, which keeps trees only)
+JUDGED_AT_BASE = sorted({*BASE_INPUTS, *(p.rsplit("/", 1)[0] for p in BASE_INPUTS if "/" in p)})
 
 
 def allowed_bases(branch: str | None, default_branch: str) -> frozenset[str]:
