@@ -1,6 +1,8 @@
 """Finding 13: the converging run records the environment as in sync at the commit whenever nothing
 is left to apply, so the next deploy re-checks only the commits after it."""
 
+import json
+
 from foureyes.deploy.record import SqliteRecord
 from test_deploy import bump, env_repo, merge_pr, run  # noqa: F401 (env_repo is a fixture)
 
@@ -88,3 +90,19 @@ def test_another_environment_s_writes_do_not_matter_but_a_new_foureyes_does(env_
     assert run(env_repo).steps == [] and len(counted) == 2          # staging: still answered from the record
     monkeypatch.setattr(reconcile, "_own_digest", lambda: "another foureyes, with other checks")
     assert run(env_repo).steps == [] and len(counted) == 3      # its checks may judge the files differently
+
+
+def test_cli_a_failed_apply_recorded_after_the_sync_is_applied_again(env_repo, cli):
+    """The same through the CLI: the registry did not change, the record did (a run cut short left a
+    failure), so the deploy compares in full and applies the deployment again."""
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    record = SqliteRecord(env_repo.root / ".foureyes" / "record.sqlite")
+    try:
+        entry = record.entries("staging")["fraud-scorer"]
+        record.finish(Entry("staging", "fraud-scorer", entry.data, entry.commit), "update", ok=False, message="cut short")
+    finally:
+        record.close()
+    result = cli("deploy", "--env", "staging", "--format", "json")
+    assert result.exit_code == 0
+    assert [(s["deployment"], s["ok"]) for s in json.loads(result.stdout)["steps"]] == [("fraud-scorer", True)]
+    assert json.loads(cli("deploy", "--env", "staging", "--format", "json").stdout)["steps"] == []
