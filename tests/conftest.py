@@ -5,20 +5,26 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import os
+
 import pytest
 
 from foureyes.demo import copy_template
+from support.clock import GitClock
 
 
 class Repo:
+    """A real git repository whose commits are dated by the suite's clock, never by the wall clock."""
+
     def __init__(self, root: Path):
         self.root = root
+        self.clock = GitClock()
         root.mkdir(parents=True, exist_ok=True)
         self.git("init", "-q", "-b", "main")
 
     def git(self, *args: str) -> str:
         return subprocess.run(["git", "-C", str(self.root), *args], check=True, capture_output=True,
-                              text=True).stdout.strip()
+                              text=True, env={**os.environ, **self.clock.env()}).stdout.strip()
 
     def write(self, rel: str, text: str | bytes) -> Path:
         path = self.root / rel
@@ -49,7 +55,8 @@ class Repo:
             ["git", "-C", str(self.root), "commit", "-q", "--allow-empty", "-m", message],
             check=True, capture_output=True,
             env={"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": cname,
-                 "GIT_COMMITTER_EMAIL": cemail, "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(self.root)},
+                 "GIT_COMMITTER_EMAIL": cemail, "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(self.root),
+                 **self.clock.env()},
         )
         return self.git("rev-parse", "HEAD")
 

@@ -10,6 +10,7 @@ from foureyes.changes import Event
 from foureyes.facts import Account, Commit, PRFacts, Review
 from foureyes.plan import Plan
 from foureyes.registry import parse_policy
+from support.clock import review_time
 
 POLICY = (Path(__file__).parents[1] / "policies" / "approval.yaml").read_bytes()
 HEAD, OLD = "h" * 40, "o" * 40
@@ -44,7 +45,7 @@ def commit(sha="c1", author=DANA, committer=None, co_authors=(), unattributed=()
 def approve(user, commit_id=HEAD, state="APPROVED", id=None, at=None) -> Review:
     approve.counter += 1
     n = id or approve.counter
-    return Review(n, user, state, commit_id, at or f"2026-11-22T10:{n % 60:02d}:00Z")
+    return Review(n, user, state, commit_id, at or review_time(n))
 
 
 approve.counter = 0

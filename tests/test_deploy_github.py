@@ -19,6 +19,7 @@ from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
 from ghapi.mockgithub import API, FOUREYES_BOT, FakeDeployments, MockGitHub, check, commit_pulls, example, pull_simple
 from ghapi.mockgithub import closed_pulls, repository, user
+from support.clock import NOW, at, iso
 
 FRAUD = DEP.format("fraud-scorer")
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
@@ -51,7 +52,7 @@ def merged(repo, rsps):
     return repo
 
 
-def github_pr(rsps, repo, reviews, merged_at="2026-11-22T12:00:00Z"):
+def github_pr(rsps, repo, reviews, merged_at=iso(NOW)):
     pr = pull_simple(42, repo.base, repo.head, merged_at, repo.merge)
     closed_pulls(rsps, pr)
     for commit in (repo.head, repo.merge):
@@ -78,8 +79,8 @@ def test_approved_merge_on_github_deploys(merged, rsps):
 
 
 def test_reviews_after_the_merge_do_not_count(merged, rsps, monkeypatch):
-    # GitHub lists reviews in order; the mock stamps them 2026-11-22T10:MM, so a merge at 09:00 precedes them
-    github_pr(rsps, merged, [ALICE, BOB], merged_at="2026-11-22T09:00:00Z")
+    # GitHub lists reviews in order; the mock stamps them NOW - 2h, so a merge at NOW - 3h precedes them
+    github_pr(rsps, merged, [ALICE, BOB], merged_at=iso(at(hours=-3)))
     result = run_with_github_provenance(merged)
     assert not result.ok and "merged without the approval" in result.violations[0].reason
 
@@ -199,7 +200,7 @@ def via_side_branch(repo, rsps, side: str, deploy_branch: str = "main"):
     merge = repo.git("rev-parse", "HEAD")
     if deploy_branch != side:
         repo.git("checkout", "-q", "-B", deploy_branch, side)
-    pr = pull_simple(42, base, head, "2026-11-22T12:00:00Z", merge, base_ref=side)
+    pr = pull_simple(42, base, head, iso(NOW), merge, base_ref=side)
     closed_pulls(rsps, pr)
     for commit in (head, merge):
         commit_pulls(rsps, commit, [pr])
@@ -331,7 +332,7 @@ def test_a_delete_after_more_than_a_page_of_records_is_applied(repo, rsps, on_gi
     repo.rm(DEP.format("churn-predictor"))
     gone = repo.commit("retire churn-predictor", "Mo Admin <mo@acme.example>")
     base = repo.git("rev-parse", "HEAD~1")
-    pr = pull_simple(44, base, gone, "2026-11-22T12:00:00Z", gone)
+    pr = pull_simple(44, base, gone, iso(NOW), gone)
     closed_pulls(rsps, pr)
     commit_pulls(rsps, gone, [pr])
     gh = MockGitHub(rsps, number=44)
@@ -386,7 +387,7 @@ def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(tmp_
         monkeypatch.chdir(work)
         monkeypatch.setenv("GITHUB_TOKEN", secret)
         monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-        pr = pull_simple(42, base, head, "2026-11-22T12:00:00Z", squash)
+        pr = pull_simple(42, base, head, iso(NOW), squash)
         closed_pulls(rsps, pr)
         commit_pulls(rsps, squash, [pr])
         gh = MockGitHub(rsps, number=42)

@@ -44,7 +44,7 @@ def gh():
         yield MockGitHub(rsps)
 
 
-def setup(gh, pr, reviews, commits=None, members=(ALICE, BOB, BOT), body="v13 is better: AUC 0.93.", **pull):
+def given_pr(gh, pr, reviews, commits=None, members=(ALICE, BOB, BOT), body="v13 is better: AUC 0.93.", **pull):
     gh.pull(DANA, pr.base, pr.head, body=body, **pull)
     gh.commits(*(commits or [{"sha": pr.head, "author": DANA, "email": "dana@acme.example"}]))
     gh.reviews(*[{"user": u, "state": s, "commit_id": c or pr.head} for u, s, c in reviews])
@@ -60,7 +60,7 @@ def run(cli):
 
 
 def test_honest_approvals_pass_and_are_published(pr, gh, cli):
-    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
+    given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
     code, data = run(cli)
     assert code == 0 and data["decision"] == "approved" and data["approvals"] == ["alice", "bob"]
     assert gh.statuses == [{"state": "success", "context": "foureyes/approval",
@@ -85,7 +85,7 @@ def test_attacks_stay_pending(pr, gh, cli, reviews, commits, reason):
     elif commits == "bob-coauthor":
         commit_list = [{"sha": pr.head, "author": DANA,
                         "message": "v13\n\nCo-authored-by: Bob <202+bob@users.noreply.github.com>"}]
-    setup(gh, pr, reviews, commit_list)
+    given_pr(gh, pr, reviews, commit_list)
     code, data = run(cli)
     assert code == 1 and data["decision"] == "pending"
     assert reason in {i["reason"] for i in data["ignored"]}
@@ -93,20 +93,20 @@ def test_attacks_stay_pending(pr, gh, cli, reviews, commits, reason):
 
 
 def test_changes_requested_blocks(pr, gh, cli):
-    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None), (BOB, "CHANGES_REQUESTED", None)])
+    given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None), (BOB, "CHANGES_REQUESTED", None)])
     code, data = run(cli)
     assert code == 1 and data["decision"] == "blocked" and gh.statuses[0]["state"] == "failure"
 
 
 def test_commit_with_no_linked_account_blocks(pr, gh, cli):
-    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)],
+    given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)],
           [{"sha": pr.head, "author": None, "committer": None, "email": "ghost@nowhere.example"}])
     code, data = run(cli)
     assert code == 1 and data["blocking"][0]["reason"] == "unattributed_commit"
 
 
 def test_empty_description_blocks(pr, gh, cli):
-    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], body=None)
+    given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], body=None)
     code, data = run(cli)
     assert code == 1 and data["blocking"][0]["reason"] == "no_reason"
 
@@ -125,7 +125,7 @@ def test_sticky_comment_is_edited_in_place_and_spoofed_markers_are_left_alone(pr
 
 
 def test_review_requests_go_to_approver_teams_not_yet_requested(pr, gh, cli):
-    setup(gh, pr, [(ALICE, "APPROVED", None)])
+    given_pr(gh, pr, [(ALICE, "APPROVED", None)])
     code, _ = run(cli)
     assert code == 1
     assert gh.review_requests == [{"reviewers": [], "team_reviewers": ["mlops-admins"]}]
@@ -136,7 +136,7 @@ def test_no_review_request_when_the_team_was_already_asked(pr, gh, cli):
             "name": "MLOps admins", "slug": "mlops-admins", "type": "organization", "description": None, "privacy": "closed",
             "notification_setting": "notifications_enabled", "permission": "pull",
             "members_url": f"{API}/teams/1/members{{/member}}", "repositories_url": f"{API}/teams/1/repos", "parent": None}
-    setup(gh, pr, [(ALICE, "APPROVED", None)], requested_teams=[team])
+    given_pr(gh, pr, [(ALICE, "APPROVED", None)], requested_teams=[team])
     run(cli)
     assert gh.review_requests == []
 
@@ -205,7 +205,7 @@ def test_a_refused_merge_says_what_is_missing(auto_pr, gh, cli, monkeypatch, gra
 
 
 def test_no_auto_merge_for_manual_deployments(pr, gh, cli):
-    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
+    given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
     assert run(cli)[0] == 0 and gh.graphql == []
 
 
@@ -213,7 +213,7 @@ def test_no_auto_merge_for_manual_deployments(pr, gh, cli):
 
 def test_5xx_then_success_is_retried(pr, gh, cli):
     gh.rsps.get(gh.url("/repos/acme/models/pulls/7"), json={"message": "Server Error"}, status=502)
-    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
+    given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
     code, data = run(cli)
     assert code == 0 and data["decision"] == "approved"
 
@@ -292,7 +292,7 @@ def test_review_webhook_payload_gives_the_pr(pr, gh, cli, tmp_path, monkeypatch)
     path = tmp_path / "review.json"
     path.write_text(json.dumps(event))
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
-    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
+    given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
     assert run(cli)[0] == 0
 
 
@@ -318,7 +318,7 @@ def test_request_count_is_small_and_fixed(pr, gh, cli, n_reviews, extra_files):
         pr.commit("bulk")  # in the PR too, so base and head both hold a big registry
         pr.git("checkout", "-q", "main")
     reviewers = [user(f"r{i}", 5000 + i) for i in range(n_reviews)]
-    setup(gh, pr, [(u, "COMMENTED", None) for u in reviewers[:-2]] + [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
+    given_pr(gh, pr, [(u, "COMMENTED", None) for u in reviewers[:-2]] + [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
     run(cli)
     assert gh.request_count() <= 8, [c.request.url for c in gh.rsps.calls]
 
@@ -501,7 +501,7 @@ def test_without_its_own_comment_the_gate_writes_a_new_one(pr, gh, cli, monkeypa
 def test_an_app_slug_that_is_no_bot_is_not_trusted(pr, gh, cli, monkeypatch):
     monkeypatch.setenv("FOUREYES_APP_SLUG", "mallory")
     gh.users(**{"mallory[bot]": (666, "User")})
-    setup(gh, pr, [])
+    given_pr(gh, pr, [])
     result = cli("gate", "--format", "json")
     assert result.exit_code == 1 and gh.comments == []
     assert "comment failed: mallory[bot] is not a GitHub App's bot account" in result.stderr

@@ -6,7 +6,7 @@ import copy
 import re
 
 from ghapi.mockgithub import API, check, example
-from test_gate_github import ALICE, BOB, TEAM, gh, pr, run, setup  # noqa: F401  (fixtures)
+from test_gate_github import ALICE, BOB, TEAM, gh, pr, run, given_pr  # noqa: F401  (fixtures)
 
 
 def inherited(member: dict) -> dict:
@@ -16,7 +16,7 @@ def inherited(member: dict) -> dict:
 
 
 def test_a_huge_pr_description_still_gets_its_sticky_comment(pr, gh, cli):
-    setup(gh, pr, [(ALICE, "APPROVED", None)], body="Because. " * 9000)  # the reason is quoted in the comment
+    given_pr(gh, pr, [(ALICE, "APPROVED", None)], body="Because. " * 9000)  # the reason is quoted in the comment
     code, data = run(cli)
     assert data["decision"] == "pending"
     assert gh.refused == []  # GitHub answers 422 "Body is too long (maximum is 65536 characters)"
@@ -27,7 +27,7 @@ def test_a_huge_pr_description_still_gets_its_sticky_comment(pr, gh, cli):
 
 def test_members_of_a_child_team_do_not_count_as_approvers(pr, gh, cli):
     # bob is in @acme/mlops-admins only through a child team: his approval is not an admin's
-    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], members=(ALICE, inherited(BOB)))
+    given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], members=(ALICE, inherited(BOB)))
     code, data = run(cli)
     assert code == 1 and data["decision"] == "pending" and data["approvals"] == ["alice"]
     assert {"login": "bob", "reason": "not_approver"}.items() <= next(
@@ -41,7 +41,7 @@ def test_without_the_inherited_flag_child_team_members_are_left_out(pr, gh, cli)
         m = copy.deepcopy(u)
         m.pop("inherited"), m.pop("role")
         bare.append(m)
-    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], members=tuple(bare))
+    given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], members=tuple(bare))
     child = example("team-items-response-if-child-teams-exist")[:1]
     child[0].update(slug="fraud-squad", name="fraud squad")
     check("/orgs/{org}/teams/{team_slug}/teams", "get", "200", child)
@@ -53,7 +53,7 @@ def test_without_the_inherited_flag_child_team_members_are_left_out(pr, gh, cli)
 
 
 def test_direct_members_still_count(pr, gh, cli):
-    setup(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], members=(ALICE, BOB))
+    given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], members=(ALICE, BOB))
     code, data = run(cli)
     assert code == 0 and data["decision"] == "approved"
     assert not any(re.search(r"/teams/[^/]+/teams", c.request.url) for c in gh.rsps.calls)  # no extra calls

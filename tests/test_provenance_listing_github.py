@@ -16,10 +16,11 @@ from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
 from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user
+from support.clock import NOW, iso
 
 FRAUD = DEP.format("fraud-scorer")
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
-MERGED_AT = "2026-11-22T12:00:00Z"  # after the reviews the mock stamps 2026-11-22T10:MM
+MERGED_AT = iso(NOW)  # after the reviews the mock stamps (NOW - 2h) and the commits (NOW - 2 days)
 
 
 @pytest.fixture
@@ -45,7 +46,8 @@ def commit_at(repo, message: str, date: str | None = None) -> str:
     """A commit whose committer date says ``date`` (anyone who commits can write any date)."""
     repo.git("add", "-A")
     env = {"GIT_AUTHOR_NAME": "Dana", "GIT_AUTHOR_EMAIL": "dana@acme.example", "GIT_COMMITTER_NAME": "Dana",
-           "GIT_COMMITTER_EMAIL": "dana@acme.example", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(repo.root)}
+           "GIT_COMMITTER_EMAIL": "dana@acme.example", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(repo.root),
+           **repo.clock.env()}
     if date:
         env["GIT_COMMITTER_DATE"] = env["GIT_AUTHOR_DATE"] = date
     subprocess.run(["git", "-C", str(repo.root), "commit", "-q", "--allow-empty", "-m", message], check=True, env=env)

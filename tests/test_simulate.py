@@ -12,11 +12,14 @@ from conftest import DEP
 from foureyes.policy import Block, Decision
 from foureyes.simulate import compare
 from ghapi.mockgithub import API, HERE, MockGitHub, open_pulls, pull_simple, user
+from support.clock import NOW, at, iso
 
 POLICY = "policies/approval.yaml"
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
 TEAM = "acme/mlops-admins"
-MERGED = "2026-11-22T12:00:00Z"  # after the mock's reviews (2026-11-22T10:0x): they count
+MERGED = iso(NOW)  # after the mock's reviews (NOW - 2h): they count
+BEFORE_REVIEWS = iso(at(days=-2, hours=-2))  # merged before the reviews were submitted
+SINCE = at(days=-21).date().isoformat()  # the period replayed: the three weeks up to NOW
 
 FACTS = """\
 author: dana
@@ -115,15 +118,15 @@ def by_pr(data):
 
 
 def test_a_stricter_candidate_names_the_merged_prs_it_would_have_held(world, cli, tmp_path):
-    pr(world, 41, fraud("13"), ["alice", "bob"], merged_at="2026-11-20T10:00:00Z")
+    pr(world, 41, fraud("13"), ["alice", "bob"], merged_at=BEFORE_REVIEWS)
     pr(world, 43, fraud("14"))  # open, unreviewed
     policy = candidate(world, tmp_path, ("approvals: 2", "approvals: 3"))
-    code, data = simulate(cli, "--policy", policy, "--since", "2026-11-01")
+    code, data = simulate(cli, "--policy", policy, "--since", SINCE)
     assert code == 0
     assert by_pr(data) == {41: ("approved", "pending", "now_pending"), 43: ("pending", "pending", "more_approvals")}
     assert data["totals"]["prs"] == 2 and data["totals"]["now_pending"] == 1 and data["totals"]["more_approvals"] == 1
     assert [p["now"]["required_approvals"] for p in data["prs"]] == [3, 3]
-    text = cli("simulate", "--policy", policy, "--since", "2026-11-01").stdout
+    text = cli("simulate", "--policy", policy, "--since", SINCE).stdout
     assert "PR #41" in text and "now needs more approvals" in text and "Totals: 2 PRs replayed" in text
 
 
@@ -139,9 +142,9 @@ def test_a_candidate_that_drops_an_event_type_auto_approves(world, cli, tmp_path
 def test_a_candidate_that_governs_more_paths_is_replayed_on_the_diff(world, cli, tmp_path):
     """docs/** is ungoverned today: a PR changing only docs needs nobody. Without the glob the
     same PR is a critical governance change."""
-    pr(world, 44, docs, merged_at="2026-11-20T10:00:00Z")
+    pr(world, 44, docs, merged_at=BEFORE_REVIEWS)
     policy = candidate(world, tmp_path, ('    - "docs/**"\n', ""))
-    code, data = simulate(cli, "--policy", policy, "--since", "2026-11-01")
+    code, data = simulate(cli, "--policy", policy, "--since", SINCE)
     assert by_pr(data) == {44: ("approved", "pending", "now_pending")}
     assert data["prs"][0]["now"]["level"] == "critical"
 
@@ -149,20 +152,20 @@ def test_a_candidate_that_governs_more_paths_is_replayed_on_the_diff(world, cli,
 def test_a_candidate_requiring_a_reason_blocks_a_pr_without_one(world, cli, tmp_path):
     world.replace(POLICY, "require_reason: true", "require_reason: false")
     world.commit("no reason needed", "Mo Admin <mo@acme.example>")
-    pr(world, 45, fraud("13"), ["alice", "bob"], merged_at="2026-11-20T10:00:00Z", body="''")
+    pr(world, 45, fraud("13"), ["alice", "bob"], merged_at=BEFORE_REVIEWS, body="''")
     policy = candidate(world, tmp_path, ("require_reason: false", "require_reason: true"))
-    code, data = simulate(cli, "--policy", policy, "--since", "2026-11-01")
+    code, data = simulate(cli, "--policy", policy, "--since", SINCE)
     assert by_pr(data) == {45: ("approved", "blocked", "now_blocked")}
-    assert "explain the change" in cli("simulate", "--policy", policy, "--since", "2026-11-01").stdout
+    assert "explain the change" in cli("simulate", "--policy", policy, "--since", SINCE).stdout
 
 
 def test_since_leaves_out_prs_merged_before_the_period(world, cli, tmp_path):
-    pr(world, 40, fraud("13"), ["alice", "bob"], merged_at="2026-10-01T10:00:00Z")
-    pr(world, 41, fraud("14"), ["alice", "bob"], merged_at="2026-11-20T10:00:00Z")
+    pr(world, 40, fraud("13"), ["alice", "bob"], merged_at=iso(at(days=-52)))
+    pr(world, 41, fraud("14"), ["alice", "bob"], merged_at=BEFORE_REVIEWS)
     policy = candidate(world, tmp_path)
-    code, data = simulate(cli, "--policy", policy, "--since", "2026-11-01")
+    code, data = simulate(cli, "--policy", policy, "--since", SINCE)
     assert list(by_pr(data)) == [41] and by_pr(data)[41][2] == "unchanged"
-    code, data = simulate(cli, "--policy", policy, "--since", "2026-09-01", "--last", "1")
+    code, data = simulate(cli, "--policy", policy, "--since", at(days=-82).date().isoformat(), "--last", "1")
     assert list(by_pr(data)) == [41]  # newest first
 
 
@@ -187,9 +190,9 @@ def test_the_candidate_is_data_never_code(world, cli, tmp_path):
 
 
 def test_a_pr_that_cannot_be_replayed_is_listed_and_the_run_fails(world, cli, tmp_path):
-    pr(world, 41, fraud("13"), ["alice", "bob"], merged_at="2026-11-20T10:00:00Z")
+    pr(world, 41, fraud("13"), ["alice", "bob"], merged_at=BEFORE_REVIEWS)
     pr(world, 43, fraud("14"), ["zed"])  # zed is not among the file's accounts
-    code, data = simulate(cli, "--policy", candidate(world, tmp_path), "--since", "2026-11-01")
+    code, data = simulate(cli, "--policy", candidate(world, tmp_path), "--since", SINCE)
     assert code == 1 and list(by_pr(data)) == [41]
     assert data["not_replayed"][0]["pr"] == 43 and "'zed' is not listed under accounts" in data["not_replayed"][0]["error"]
 
@@ -214,7 +217,7 @@ def gh_world(world, monkeypatch):
         yield world
 
 
-def github_pr(repo, number, edit, reviewers=(), merged_at=None, updated_at="2026-11-22T12:00:00Z"):
+def github_pr(repo, number, edit, reviewers=(), merged_at=None, updated_at=MERGED):
     """A PR on the mock: its branch (merged into main when ``merged_at``), GET pull/commits/reviews,
     and its item for the listing."""
     base = repo.git("rev-parse", "main")
@@ -247,7 +250,7 @@ def test_simulate_on_github_reads_one_listing_and_caches_merged_prs(gh_world, cl
     open_pulls(w.rsps, [opened, merged, old])  # sort=updated, direction=desc
     team(w.rsps, ALICE, BOB)
     policy = candidate(w, tmp_path, ("approvals: 2", "approvals: 3"))
-    args = ("--policy", policy, "--since", "2026-11-01", "--repo", "acme/models")
+    args = ("--policy", policy, "--since", SINCE, "--repo", "acme/models")
     code, data = simulate(cli, *args)
     assert code == 0 and by_pr(data) == {43: ("pending", "pending", "more_approvals"),
                                           41: ("approved", "pending", "now_pending")}
@@ -275,7 +278,7 @@ def test_a_pr_whose_commits_cannot_be_fetched_is_not_replayed_the_rest_is(gh_wor
     gone["updated_at"] = MERGED
     open_pulls(w.rsps, [gone, merged])
     team(w.rsps, ALICE, BOB)
-    code, data = simulate(cli, "--policy", candidate(w, tmp_path), "--since", "2026-11-01", "--repo", "acme/models")
+    code, data = simulate(cli, "--policy", candidate(w, tmp_path), "--since", SINCE, "--repo", "acme/models")
     assert code == 1 and list(by_pr(data)) == [41] and [f["pr"] for f in data["not_replayed"]] == [42]
 
 

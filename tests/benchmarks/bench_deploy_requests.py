@@ -25,6 +25,7 @@ import responses  # noqa: E402
 
 from conftest import Repo  # noqa: E402
 from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user  # noqa: E402
+from support.clock import GitClock, at  # noqa: E402
 
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
 FRAUD = "registry/deployments/fraud-scorer.yaml"
@@ -34,6 +35,8 @@ def make_history(root: Path, prs: int, per_pr: int) -> tuple[Repo, list[dict]]:
     from foureyes.demo import copy_template
 
     repo = Repo(root)
+    # merges are stamped when their commit is made: after the reviews the mock stamps (NOW - 2h)
+    repo.clock = GitClock(start=at(hours=-1))
     copy_template(root)
     repo.write(".gitignore", ".foureyes/\n")
     repo.commit("initial registry", "Mo Admin <mo@acme.example>")

@@ -15,6 +15,7 @@ import jwt
 from ghapi.mockgithub import example, user
 
 from .standin import Redirect, Reply, StandIn
+from support.clock import at, iso, review_time
 
 OWNER, NAME = "acme", "models"
 REPO = f"{OWNER}/{NAME}"
@@ -176,7 +177,7 @@ class World:
         item = example("pull-request-review-items")[0]
         i = len(items) + 1
         item.update(id=1000 + i, user=reviewer, state=state, commit_id=commit_id, node_id=f"PRR_{i}",
-                    submitted_at=f"2026-11-22T10:{i:02d}:00Z")
+                    submitted_at=review_time(i))
         items.append(item)
 
     def get_pull(self, call, owner, repo, pull_number):
@@ -262,7 +263,7 @@ class World:
         """A PR merged as `merge_sha`, with approvals of its head."""
         self.open_pull(number, author, base_sha, head_sha)
         pr = self.pulls[number]
-        pr.update(state="closed", merged=True, merged_at="2026-11-22T11:00:00Z", merge_commit_sha=merge_sha)
+        pr.update(state="closed", merged=True, merged_at=iso(at(hours=-1)), merge_commit_sha=merge_sha)
         pr.update(updated_at=pr["merged_at"], closed_at=pr["merged_at"])  # a merge updates and closes the PR
         for a in approvers:
             self.review(number, a, "APPROVED", head_sha)

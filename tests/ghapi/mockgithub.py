@@ -11,6 +11,7 @@ from pathlib import Path
 
 import responses
 from openapi_schema_validator import OAS30Validator
+from support.clock import review_time
 
 HERE = Path(__file__).parent
 SLICE = json.loads((HERE / "openapi-slice.json").read_text())
@@ -152,7 +153,7 @@ class MockGitHub:
         for i, r in enumerate(reviews, start=1):
             item = example("pull-request-review-items")[0]
             item.update(id=1000 + i, user=r["user"], state=r["state"], commit_id=r["commit_id"],
-                        submitted_at=f"2026-11-22T10:{i % 60:02d}:{i // 60:02d}Z", node_id=f"PRR_{i}")
+                        submitted_at=review_time(i), node_id=f"PRR_{i}")
             items.append(item)
         check("/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "get", "200", items)
         url = f"{self.base}/pulls/{self.number}/reviews"

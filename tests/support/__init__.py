@@ -1,0 +1,1 @@
+"""Builders shared by the test modules (no test module imports another)."""
