@@ -3,12 +3,13 @@ stand-in foureyes: inputs reach the command as arguments, and exit codes map as 
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-ACTION = yaml.safe_load((Path(__file__).parents[1] / "action" / "action.yml").read_text())
+ACTION = yaml.safe_load((Path(__file__).parents[1] / "action.yml").read_text())
 SCRIPT = next(s for s in ACTION["runs"]["steps"] if s.get("id") == "run")["run"]
 
 
@@ -18,6 +19,7 @@ def runner_temp(tmp_path):
     fake.parent.mkdir(parents=True)
     fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "arg:$a"; done\nexit "${FAKE_RC:-0}"\n')
     fake.chmod(0o755)
+    (fake.parent / "python").symlink_to(sys.executable)  # the step splits args with the venv's Python
     return tmp_path
 
 
@@ -40,6 +42,23 @@ def test_arguments_are_words_not_code(runner_temp):
     result = run(runner_temp, "plan", args="--base main; touch /tmp/pwned $(id)")
     assert "arg:main;" in result.stdout and "arg:$(id)" in result.stdout
     assert result.returncode == 0
+
+
+def test_quoted_arguments_stay_one_word(runner_temp):
+    result = run(runner_temp, "inventory", args="--policy 'candidate policy.yaml' --since \"30 days\" --last=2")
+    assert result.stdout.splitlines()[1:] == ["arg:--policy", "arg:candidate policy.yaml", "arg:--since",
+                                              "arg:30 days", "arg:--last=2"]
+    assert result.returncode == 0
+
+
+def test_no_arguments_pass_no_empty_word(runner_temp):
+    assert run(runner_temp, "timeout").stdout.splitlines() == ["arg:timeout"]
+
+
+def test_unbalanced_quotes_are_an_error_not_a_guess(runner_temp):
+    result = run(runner_temp, "plan", args="--base 'main")
+    assert result.returncode == 2 and "::error title=foureyes::the args input" in result.stdout
+    assert "arg:" not in result.stdout
 
 
 def test_unknown_command_is_refused(runner_temp):

@@ -28,7 +28,7 @@ def test_init_in_an_empty_repository_then_the_whole_flow(tmp_path, cli, monkeypa
         text = (repo.root / ".github" / "workflows" / name).read_text()
         assert "uses: ./" not in text and "@v0" not in text
         if name != "foureyes-review-relay.yml":
-            assert f"uses: foureyes/foureyes/action@{SHA}" in text
+            assert f"uses: foureyes/foureyes@{SHA}" in text
         yaml.safe_load(text)
     repo.commit("foureyes init", "Mo Admin <mo@acme.example>")
 
@@ -67,7 +67,7 @@ def test_init_pins_the_ref_it_is_given(tmp_path, cli, monkeypatch):
     monkeypatch.chdir(repo.root)
     cli("init", "--action-repo", "acme/foureyes", "--ref", "0123456789abcdef0123456789abcdef01234567")
     text = (repo.root / ".github" / "workflows" / "foureyes-gate.yml").read_text()
-    assert "uses: acme/foureyes/action@0123456789abcdef0123456789abcdef01234567" in text
+    assert "uses: acme/foureyes@0123456789abcdef0123456789abcdef01234567" in text
 
 
 def test_init_refuses_a_tag_it_cannot_vouch_for(tmp_path, cli, monkeypatch):

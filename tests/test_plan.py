@@ -136,7 +136,7 @@ def test_rename_hiding_a_model_replacement_is_delete_plus_create(repo, cli):
 
 
 @pytest.mark.parametrize("path", [
-    "policies/approval.yaml", ".github/workflows/gate.yml", ".github/CODEOWNERS", "action/action.yml",
+    "policies/approval.yaml", ".github/workflows/gate.yml", ".github/CODEOWNERS", "action.yml", "action/foureyes/gate.py", "requirements/action.txt",
     "registry/environments.yaml", "CODEOWNERS", "policies/rules/new.schema.json",
 ])
 def test_governance_paths(repo, cli, path):

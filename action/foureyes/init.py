@@ -54,11 +54,10 @@ def scaffold(action_repo: str, ref: str) -> dict[str, str]:
                 files[path.relative_to(BUNDLED).as_posix()] = path.read_text("utf-8")
     files["registry/environments.yaml"] = (BUNDLED / "registry" / "environments.yaml").read_text("utf-8")
     files["registry/deployments/example-model.yaml"] = EXAMPLE
-    uses = f"{action_repo}/action@{ref}"
+    uses = f"{action_repo}@{ref}"  # action.yml sits at the repository root
     for name in WORKFLOWS:
         text = (BUNDLED / "workflows" / name).read_text("utf-8")
-        files[f".github/workflows/{name}"] = text.replace("uses: ./base/action", f"uses: {uses}").replace(
-            "uses: ./action", f"uses: {uses}")
+        files[f".github/workflows/{name}"] = re.sub(r"(?m)^(\s*(?:- )?uses: )\./(?:base)?$", rf"\g<1>{uses}", text)
     files[".gitignore-foureyes"] = ".foureyes/\nartifacts/\n"
     return files
 
