@@ -34,19 +34,20 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def wheelhouse() -> Path:
-    """The wheels the action's `pip install` resolves from inside the runs (PIP_NO_INDEX): built here,
-    once, before any workflow runs and outside the network namespace (it needs the package index),
-    and again when pyproject.toml changes."""
+    """The wheels the action's hash-checked `pip install` takes inside the runs (PIP_NO_INDEX): the
+    exact files requirements/action.txt pins, downloaded here once, before any workflow runs and
+    outside the network namespace (it needs the package index), and again when the lock changes."""
     path = Path(os.environ.get("FOUREYES_E2E_WHEELHOUSE", ROOT / ".e2e-wheelhouse"))
-    pyproject = (ROOT / "pyproject.toml").read_bytes()
+    lock = ROOT / "requirements" / "action.txt"
     stamp = path / ".built-from"
-    wanted = hashlib.sha256(pyproject).hexdigest()
+    wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != wanted:
         path.mkdir(parents=True, exist_ok=True)
-        built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
-                                "-w", str(path), str(ROOT), "setuptools"], capture_output=True, text=True)
+        built = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+                                "--require-hashes", "--only-binary", ":all:", "-r", str(lock), "-d", str(path)],
+                               capture_output=True, text=True)
         if built.returncode != 0:
-            missing(f"could not build the wheelhouse at {path} (pip wheel needs the package index): "
+            missing(f"could not fill the wheelhouse at {path} (pip download needs the package index): "
                     f"{built.stderr.strip().splitlines()[-1:] or built.returncode}")
         stamp.write_text(wanted)
     return path

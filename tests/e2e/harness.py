@@ -1,7 +1,7 @@
 """Runs a workflow of this repository in `act` (a real Actions runner, no Docker: `-self-hosted`)
 against the GitHub stand-in, offline.
 
-The repository the workflow runs in is a copy of this worktree (so `uses: ./action` runs the code
+The repository the workflow runs in is a copy of this worktree (so `uses: ./` runs the code
 under test), pushed to the stand-in's git server as acme/models; the event payload starts from
 GitHub's webhook examples. The pinned third-party actions come from local folders
 (`--local-repository`), upload-artifact from a local composite stand-in. `pip install` inside the
@@ -25,14 +25,17 @@ REPO = "acme/models"
 CLONE_NEWNET = 0x40000000
 
 # actions the workflows pin -> the folder holding that action (action.yml + dist)
-SHARED_ACTIONS = Path(os.environ.get("FOUREYES_E2E_ACTIONS", "/work/shared/github-actions"))
+# the pinned actions' folders (action.yml + dist of each): by default the shared folder beside this
+# repository's checkout (../shared/github-actions); elsewhere, point FOUREYES_E2E_ACTIONS at a folder
+# holding <name>/ for each action the workflows pin (see the README's test section)
+SHARED_ACTIONS = Path(os.environ.get("FOUREYES_E2E_ACTIONS", ROOT.parent / "shared" / "github-actions"))
 STUB_ACTIONS = HERE / "stub-actions"
 
 
 def pinned_actions() -> dict[str, Path]:
     """Every `owner/name@sha` the workflows and action.yml use -> a local folder for it."""
     found: dict[str, Path] = {}
-    files = list((ROOT / ".github" / "workflows").glob("*.yml")) + [ROOT / "action" / "action.yml"]
+    files = list((ROOT / ".github" / "workflows").glob("*.yml")) + [ROOT / "action.yml"]
     for path in files:
         for ref in re.findall(r"(?m)^\s*(?:- )?uses:\s*([^\s#]+)", path.read_text()):
             if ref.startswith("./"):
