@@ -30,11 +30,9 @@ def test_a_directly_pushed_policy_cannot_approve_an_unreviewed_deploy(env_repo):
     assert served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "12"
 
 
-# --- 2. a PR into a deploy branch: the gate judges it by that branch AND the default branch, the
-#        deploy only by that branch ------------------------------------------------------------------
+# --- 2. a PR into a deploy branch: the gate and the deploy both judge it by that branch AND the
+#        default branch (judgment.judging_commits) -------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="provenance.evaluate_pr judges a PR merged into release/* only by the "
-                                       "release branch's policy; the gate also applies the default branch's")
 def test_an_old_release_branch_policy_does_not_approve_a_production_deploy(repo):
     # bootstrap: critical needs one approval; .foureyes/ ignored, all in the root of trust
     repo.replace(POLICY, "  critical:\n    approvals: 2", "  critical:\n    approvals: 1")

@@ -417,3 +417,44 @@ def test_a_forged_per_deployment_record_is_not_what_was_live(repo, rsps, on_gith
     assert {r["deployment"]: r["version"] for r in live}["fraud-scorer"] == "12"
     again = github_deploy(cli)
     assert again.exit_code == 0 and json.loads(again.stdout)["steps"] == []
+
+
+# --- one judgment: the deploy reads the teams the gate read ------------------------------------
+
+SAME_STORE = """\
+match: {events: [replace_model]}
+expression: >-
+  ["models:/", "s3://acme-models-prod/"].exists(s, before.model.uri.startsWith(s) && after.model.uri.startsWith(s))
+message: the model must come from the same store as before
+action: require
+require: {approvals: 1, from: ["@acme/ml-platform-leads"]}
+"""
+
+
+@pytest.mark.parametrize("reviewers, served", [((ALICE, BOB, user("lena", 203)), True), ((ALICE, BOB), False)],
+                         ids=["lead-approved", "lead-missing"])
+def test_a_require_rule_team_counts_at_the_deploy_as_at_the_gate(repo, rsps, reviewers, served):
+    """A `require` rule naming a team was met at the gate, then every deploy on GitHub refused the PR
+    ("0 of 1 from @acme/ml-platform-leads"): the deploy read only the policy's approver teams.
+    Both now ask judgment.teams_to_read; without the lead's approval the deploy still refuses."""
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.write("policies/rules/same-store.yaml", SAME_STORE)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--amend", "--no-edit")  # the rule is part of the root of trust
+    record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
+    assert deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none")).ok
+    record.close()
+    repo.base = repo.git("rev-parse", "HEAD")
+    repo.branch("pr-42")
+    repo.replace(FRAUD, 'version: "12"', 'version: "13"')
+    repo.replace(FRAUD, "uri: models:/fraud-xgb/12", "uri: gs://acme-ml/fraud-xgb/13")
+    repo.head = repo.commit("fraud-scorer v13 from another store")
+    repo.git("checkout", "-q", "main")
+    repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #42", "pr-42")
+    repo.merge = repo.git("rev-parse", "HEAD")
+    github_pr(rsps, repo, reviewers)
+    MockGitHub(rsps, number=42).team("acme/ml-platform-leads", user("lena", 203))
+    result = run_with_github_provenance(repo)
+    assert result.ok is served, result.violations
+    if not served:
+        assert any("0 of 1 from @acme/ml-platform-leads" in v.reason for v in result.violations)

@@ -520,7 +520,7 @@ def test_a_kept_evaluation_keeps_its_break_glass(tmp_path):
     back must still say so, or a later run would refuse the change it let through the freeze."""
     from foureyes.deploy.provenance import Approval, Checker, MergedPR
 
-    pr = MergedPR(44, "b" * 40, "h" * 40, "m" * 40, NOW, lambda: None, "main")
+    pr = MergedPR(44, "b" * 40, "h" * 40, "m" * 40, NOW, lambda teams=(): None, "main")
     kept = {**Approval("approved", pr.merge_commit, 44, ["alice", "bob", "erin"], NOW, pr.base, pr.head, "dana",
                        True).to_json(), "base_ref": "main"}
 

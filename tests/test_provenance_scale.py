@@ -107,7 +107,7 @@ def test_git_processes_do_not_grow_with_commits_or_prs(history, monkeypatch):
     calls = []
     real = gitrepo.git
     monkeypatch.setattr(gitrepo, "git", lambda root, *args, **kw: calls.append(args[0]) or real(root, *args, **kw))
-    monkeypatch.setattr(provenance, "evaluate_pr", lambda root, pr: provenance.Approval(
+    monkeypatch.setattr(provenance, "evaluate_pr", lambda root, pr, default_branch=None: provenance.Approval(
         "approved", pr.merge_commit, pr.number, ["alice", "bob"], pr.merged_at, pr.base, pr.head, "dana"))
     commits = all_commits(h.root)
     calls.clear()

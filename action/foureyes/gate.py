@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from .plan import Plan, make_plan
-from .policy import Block, Decision, error_decision, evaluate
+from .plan import Plan
+from .policy import Block, Decision, error_decision
 
 
 class UntrustedBase(Exception):
@@ -83,21 +83,17 @@ def decide(root: Path, load_facts, resolve_owners=None, now=None) -> GateResult:
     from dataclasses import replace
     from datetime import datetime, timezone
 
-    from . import freeze
-
+    from . import judgment
     from .errors import known_errors
 
     plan = facts = None
     try:
         facts = load_facts()
         facts = replace(facts, base_sha=judged_base(root, facts))
-        plan = make_plan(root, facts.base_sha, facts.head_sha)
-        plans = [plan]
-        if facts.base_ref and facts.base_ref != facts.default_branch:
-            # A deploy branch is judged by its own policy AND by the default branch's: anyone who
-            # can push a new `release/...` branch with a weak policy or lowered levels would
-            # otherwise earn a success on the head commit, which the PR into main shows too.
-            plans.append(make_plan(root, branch_tip(root, facts.default_branch), facts.head_sha))
+        into_deploy_branch = facts.base_ref and facts.base_ref != facts.default_branch
+        default_at = branch_tip(root, facts.default_branch) if into_deploy_branch else None
+        plans = judgment.plans_for(root, judgment.judging_commits(facts.base_sha, default_at), facts.head_sha)
+        plan = plans[0]
         if resolve_owners is not None:
             owners: dict = {}
             for p in plans:
@@ -105,10 +101,7 @@ def decide(root: Path, load_facts, resolve_owners=None, now=None) -> GateResult:
                 if todo:
                     owners.update(resolve_owners(SimpleNamespace(owners=todo, policy=p.policy)))
             facts = replace(facts, owner_accounts=owners)
-        now = now or datetime.now(timezone.utc)
-        judged = [(p, freeze.apply_hold(evaluate(p, facts), freeze.check_plan(root, p, facts.labels, now)))
-                  for p in plans]
-        plan, decision = max(judged, key=lambda pd: (_STRICTNESS[pd[1].state], pd[1].required))
+        plan, decision = judgment.judge(root, plans, facts, now or datetime.now(timezone.utc))
         return GateResult(plan, decision, facts)
     except UntrustedBase as exc:
         return GateResult(None, Decision("blocked", None, 0, blocking=[Block("untrusted_base", str(exc))]), facts)
@@ -116,9 +109,6 @@ def decide(root: Path, load_facts, resolve_owners=None, now=None) -> GateResult:
         return GateResult(plan, _error(plan, str(exc)), facts)
     except Exception as exc:  # fail closed on the unexpected too
         return GateResult(plan, _error(plan, f"{type(exc).__name__}: {exc}"), facts)
-
-
-_STRICTNESS = {"approved": 0, "pending": 1, "blocked": 2, "error": 3}
 
 
 def _error(plan: Plan | None, message: str) -> Decision:
@@ -158,37 +148,34 @@ def decide_local(root: Path, facts_file: Path, base: str, head: str, now=None) -
     return decide(root, lambda: load_local_facts(facts_file, root, base, resolve(root, head)), now=now)
 
 
+def teams_of_pr(root: Path, base_ref: str, default_branch: str) -> tuple[str, ...]:
+    """The teams to read for an open PR into ``base_ref``: those of the policies that will judge
+    it (none for an untrusted base)."""
+    from . import judgment
+
+    probe = SimpleNamespace(base_ref=base_ref, default_branch=default_branch, base_sha="")
+    try:
+        base = judged_base(root, probe)
+    except UntrustedBase:
+        return ()
+    default_at = branch_tip(root, default_branch) if base_ref != default_branch else None
+    return judgment.teams_to_read(root, judgment.judging_commits(base, default_at))
+
+
 def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, publish: bool, warn,
                      token: str | None = None, app_slug: str | None = None, now=None) -> GateResult:
     """Fetch the PR, decide, and (with ``publish``) set the status, the sticky comment, review
     requests and notifications. ``event`` is the webhook payload, when there is one."""
     from .github.facts import fetch_facts, resolve_owners
     from .github.publish import post_status, publish as publish_result
-    from .gitrepo import GitTree, ensure_commits
+    from .gitrepo import ensure_commits
     from .notify import gate_notifications, notify
-    from .plan import load_policy
 
     pull_event = event.get("pull_request") or {}
     fetched = {}
 
-    def teams(base_ref: str, default_branch: str) -> tuple[str, ...]:
-        # the teams to read come from the policies that will judge the PR (none for an untrusted
-        # base; a deploy branch's and the default branch's for a PR into a deploy branch)
-        probe = SimpleNamespace(base_ref=base_ref, default_branch=default_branch, base_sha="")
-        from .rules import approver_teams as rule_teams
-
-        try:
-            judged = GitTree(root, judged_base(root, probe))
-        except UntrustedBase:
-            return ()
-        found = list(load_policy(judged).approver_teams) + list(rule_teams(judged))  # `require` rules' teams too
-        if base_ref != default_branch:
-            tip = GitTree(root, branch_tip(root, default_branch))
-            found += list(load_policy(tip).approver_teams) + list(rule_teams(tip))
-        return tuple(dict.fromkeys(found))
-
     def load():
-        facts, pr = fetch_facts(gh, repo_name, number, teams)
+        facts, pr = fetch_facts(gh, repo_name, number, lambda ref, default: teams_of_pr(root, ref, default))
         fetched["pr"] = pr
         ensure_commits(root, [facts.base_sha, facts.head_sha], token)
         return facts

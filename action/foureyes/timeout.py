@@ -87,25 +87,24 @@ def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=N
         token: str | None = None) -> list[TimeoutAction]:
     """Evaluate every open, non-draft PR with the gate; act on the pending ones that are due."""
     from . import gitrepo
-    from .gate import decide
+    from .gate import decide, teams_of_pr
     from .github.client import api_errors, describe
     from .github.facts import fetch_facts
     from .notify import Notification, notify
-    from .plan import load_policy
     from github.CommitStatus import CommitStatus
     from github.PaginatedList import PaginatedList
 
     repo = gh.get_repo(repo_name)
     owner = repo_name.split("/")[0]
     actions = []
-    default_policy = load_policy(gitrepo.GitTree(root, gitrepo.resolve(root, "HEAD")))
     for pr in repo.get_pulls(state="open"):
         if pr.draft:
             continue
         fetched = {}
 
         def load(number=pr.number, fetched=fetched):
-            facts, full = fetch_facts(gh, repo_name, number, default_policy.approver_teams)
+            # the teams the gate reads for this PR (judgment.teams_to_read), `require` rules' included
+            facts, full = fetch_facts(gh, repo_name, number, lambda ref, default: teams_of_pr(root, ref, default))
             fetched["pr"] = full
             gitrepo.ensure_commits(root, [facts.base_sha, facts.head_sha], token)
             return facts

@@ -9,7 +9,6 @@ from ..errors import EvaluationError
 from ..github.client import api_errors, describe
 from ..github.facts import fetch_facts
 from ..github.teams import direct_members
-from ..plan import load_policy
 from .provenance import MergedPR
 
 
@@ -146,11 +145,10 @@ class GitHubPRs:
         """Facts of a listed PR (pull-request-simple): its commits and reviews, no GET pulls/{n}."""
         number, base, merged_at = listed.number, listed.base.sha, listed.merged_at
 
-        def load():
-            policy = load_policy(gitrepo.GitTree(self.root, base))
+        def load(teams: tuple[str, ...]):
             try:
                 facts, _ = fetch_facts(self.gh, self.repo_name, number, [], listed=listed)
-                facts.team_members = {team: self._members(team) for team in policy.approver_teams}
+                facts.team_members = {team: self._members(team) for team in teams}
             except api_errors() as exc:
                 raise EvaluationError(describe(exc)) from None
             # the approval that counts is the one the PR had when it was merged

@@ -25,8 +25,7 @@ from pathlib import Path
 from .. import gitrepo
 from ..changes import is_deployment_path
 from ..errors import EvaluationError
-from ..plan import BASE_INPUTS, make_plan
-from ..policy import evaluate
+from ..plan import BASE_INPUTS
 from ..registry import POLICY_FILE
 from ..yamlload import LoadError
 
@@ -68,7 +67,7 @@ class MergedPR:
     head: str
     merge_commit: str
     merged_at: str
-    load_facts: object  # () -> PRFacts with the reviews made until the merge
+    load_facts: object  # (teams) -> PRFacts with the reviews made until the merge, and those teams' members
     base_ref: str = ""  # the branch the PR was merged into
 
 
@@ -197,16 +196,29 @@ def _kept_branch_versions(root: Path, graph, parents: dict, differing: dict) -> 
     return kept
 
 
-def evaluate_pr(root: Path, pr: MergedPR) -> Approval:
-    """The PR's approval at merge time, evaluated again with the gate's policy code."""
-    from .. import freeze
+def default_branch_at(root: Path, default_branch: str, moment: str) -> str:
+    """The default branch's commit when a PR was merged (``moment``, GitHub's merged_at): the
+    newest first-parent commit of its tip made by then, else the tip itself."""
+    tip = gitrepo.branch_tip(root, default_branch)
+    if not moment:
+        return tip
+    found = gitrepo.git(root, "rev-list", "-1", "--first-parent", f"--before={moment}", tip).decode().strip()
+    return found or tip
 
-    plan = make_plan(root, pr.base, pr.head)
-    facts = pr.load_facts()
-    decision = evaluate(plan, facts)
-    if pr.merged_at:  # a PR merged during a freeze (an admin bypass) needed break-glass at that time
-        held = freeze.check_plan(root, plan, facts.labels, freeze.parse_now(pr.merged_at))
-        decision = freeze.apply_hold(decision, held)
+
+def evaluate_pr(root: Path, pr: MergedPR, default_branch: str | None = None) -> Approval:
+    """The PR's approval at merge time, judged by the one judgment (see judgment.py) with the
+    policies that judged it at the gate: its base's, and for a PR into a deploy branch the default
+    branch's as it was at the merge too; the stricter wins."""
+    from .. import freeze, judgment
+
+    into_deploy_branch = bool(default_branch and pr.base_ref and pr.base_ref != default_branch)
+    default_at = default_branch_at(root, default_branch, pr.merged_at) if into_deploy_branch else None
+    commits = judgment.judging_commits(pr.base, default_at)
+    plans = judgment.plans_for(root, commits, pr.head)
+    facts = pr.load_facts(judgment.teams_to_read(root, commits))
+    # a PR merged during a freeze (an admin bypass) needed break-glass at that time
+    plan, decision = judgment.judge(root, plans, facts, freeze.parse_now(pr.merged_at) if pr.merged_at else None)
     if decision.state != "approved":
         raise Unapproved(f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}")
     return Approval("approved", pr.merge_commit, pr.number, [a.login for a in decision.approvals], pr.merged_at,
@@ -321,7 +333,7 @@ class Checker:
                 self._prs[pr.number] = pr
                 try:
                     self.evaluated += 1
-                    self._by_pr[pr.number] = evaluate_pr(self.root, pr)
+                    self._by_pr[pr.number] = evaluate_pr(self.root, pr, self.source.default_branch())
                 except Unapproved as exc:
                     self._by_pr[pr.number] = exc
         outcome = self._by_pr[pr.number]
@@ -425,7 +437,7 @@ class LocalLedger:
             base, head, merge = (sha[str(doc[k])] for k in ("base", "head", "merge_commit"))
             facts_doc = {k: v for k, v in doc.items() if k not in self.META}
             found.append(MergedPR(doc["number"], base, head, merge, str(doc.get("merged_at", "")),
-                                  lambda p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d),
+                                  lambda teams=(), p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d),
                                   str(doc.get("base_ref") or self.default_branch())))
         return found
 

@@ -1,0 +1,64 @@
+"""The one judgment: is this change approved?
+
+The gate, the deploy's provenance check and the review timeout all ask it here, so they cannot
+disagree about which policies judge a PR, which teams must be read for it, or how freezes hold it:
+
+- ``judging_commits``: the commits whose policy, rules and freezes judge a PR. A PR into the
+  default branch is judged by that branch's policy; a PR into a deploy branch by the deploy
+  branch's AND the default branch's (anyone who can cut a `release/...` branch with a weak policy
+  would otherwise approve with it). The stricter decision wins.
+- ``teams_to_read``: every team those commits' policies and `require` rules name, so the facts
+  hold the members each of them counts.
+- ``judge``: each plan evaluated against the same facts at the same moment, freezes applied,
+  the strictest outcome returned.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from . import freeze
+from .plan import Plan, make_plan
+from .policy import Decision, evaluate
+
+# the order in which outcomes are worse: when two policies judge a PR, the worse outcome stands
+STRICTNESS = {"approved": 0, "pending": 1, "blocked": 2, "error": 3}
+
+
+def judging_commits(base: str, default_at: str | None) -> list[str]:
+    """``base``: the commit of the PR's own base branch that judges it; ``default_at``: the default
+    branch's commit when the PR goes into another (a deploy) branch, else None."""
+    return [base] if default_at is None or default_at == base else [base, default_at]
+
+
+def teams_to_read(root: Path, commits: list[str]) -> tuple[str, ...]:
+    """The teams whose members the facts must hold for a PR judged at ``commits``: the policies'
+    approver teams and the teams `require` rules name, in a stable order, each once."""
+    from .gitrepo import GitTree
+    from .plan import load_policy
+    from .rules import approver_teams as rule_teams
+
+    found: list[str] = []
+    for commit in commits:
+        tree = GitTree(root, commit)
+        found += list(load_policy(tree).approver_teams) + list(rule_teams(tree))
+    return tuple(dict.fromkeys(found))
+
+
+def plans_for(root: Path, commits: list[str], head: str) -> list[Plan]:
+    """One plan per judging commit, each between that commit and the PR head."""
+    return [make_plan(root, commit, head) for commit in commits]
+
+
+def judge(root: Path, plans: list[Plan], facts, now: datetime | None) -> tuple[Plan, Decision]:
+    """Every plan evaluated with the same facts and freezes judged at ``now`` (None: a moment
+    nobody recorded, as for an offline ledger entry without merged_at, judges no freeze); the worst
+    outcome (then the one needing more approvals) is the decision."""
+    judged = []
+    for p in plans:
+        decision = evaluate(p, facts)
+        if now is not None:
+            decision = freeze.apply_hold(decision, freeze.check_plan(root, p, facts.labels, now))
+        judged.append((p, decision))
+    return max(judged, key=lambda pd: (STRICTNESS[pd[1].state], pd[1].required))
