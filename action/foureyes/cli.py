@@ -473,6 +473,8 @@ def _emit_table(fmt: str, rows: list[dict], text: str, csv_columns: list[str]) -
     import io
     import json
 
+    from .escape import csv_cell
+
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, sort_keys=True))
     elif fmt == "csv":
@@ -480,8 +482,9 @@ def _emit_table(fmt: str, rows: list[dict], text: str, csv_columns: list[str]) -
         writer = csv.DictWriter(out, fieldnames=csv_columns, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: (" ".join(map(str, v)) if isinstance(v, list) else
-                                 json.dumps(v, sort_keys=True) if isinstance(v, dict) else v) for k, v in row.items()})
+            writer.writerow({k: csv_cell(" ".join(map(str, v)) if isinstance(v, list) else
+                                         json.dumps(v, sort_keys=True) if isinstance(v, dict) else v)
+                             for k, v in row.items()})
         click.echo(out.getvalue(), nl=False)
     else:
         click.echo(text)

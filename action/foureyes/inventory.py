@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import gitrepo
+from .escape import csv_cell
 from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, ConfigError, is_deployment_file, layout_problem
 from .registry import Schemas, parse_deployment, parse_environments
 from .yamlload import LoadError, loads
@@ -113,8 +114,8 @@ def to_csv(rows: list[Row], env_names: list[str]) -> str:
     writer = csv.writer(out)
     writer.writerow(["name", "importance", "owners", "model", "status", "prs"] + [f"served_{e}" for e in env_names])
     for r in rows:
-        writer.writerow([r.name, r.importance, " ".join(r.owners), r.model, r.status,
-                         " ".join(f"#{n}" for n in r.prs)] + [r.environments.get(e) or "" for e in env_names])
+        writer.writerow([csv_cell(v) for v in [r.name, r.importance, " ".join(r.owners), r.model, r.status,
+                         " ".join(f"#{n}" for n in r.prs)] + [r.environments.get(e) or "" for e in env_names]])
     return out.getvalue()
 
 

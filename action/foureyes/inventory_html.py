@@ -6,7 +6,7 @@ filter box, the importance and status selects, and sorting by clicking a column 
 
 from __future__ import annotations
 
-from html import escape
+from .escape import html as escape
 
 from .inventory import APPROVED, UNAPPROVED, Row
 

@@ -74,8 +74,10 @@ class SlackNotifier(WebhookNotifier):
     kind = "slack"
 
     def body(self, n: Notification) -> dict:
-        link = f" <{n.url}|open>" if n.url else ""
-        return {"text": f"*{n.title}*\n{n.text}{link}"}
+        from .escape import slack
+
+        link = f" <{slack(n.url).replace('|', '%7C')}|open>" if n.url else ""
+        return {"text": f"*{slack(n.title)}*\n{slack(n.text)}{link}"}
 
 
 KINDS = {"slack": SlackNotifier, "webhook": WebhookNotifier}
