@@ -34,7 +34,8 @@ def judging_commits(base: str, default_at: str | None) -> list[str]:
 
 def teams_to_read(root: Path, commits: list[str]) -> tuple[str, ...]:
     """The teams whose members the facts must hold for a PR judged at ``commits``: the policies'
-    approver teams and the teams `require` rules name, in a stable order, each once."""
+    approver teams and the teams `require` rules name, in a stable order, each once. (Before the
+    plans exist: the gate reads the PR's facts, teams included, before it plans.)"""
     from .gitrepo import GitTree
     from .plan import load_policy
     from .rules import approver_teams as rule_teams
@@ -43,6 +44,14 @@ def teams_to_read(root: Path, commits: list[str]) -> tuple[str, ...]:
     for commit in commits:
         tree = GitTree(root, commit)
         found += list(load_policy(tree).approver_teams) + list(rule_teams(tree))
+    return tuple(dict.fromkeys(found))
+
+
+def teams_of_plans(plans: list[Plan]) -> tuple[str, ...]:
+    """``teams_to_read`` for plans already made, from the policy and rules each read at its base."""
+    found: list[str] = []
+    for p in plans:
+        found += list(p.policy.approver_teams) + [t for r in p.rules if r.action == "require" for t in r.teams]
     return tuple(dict.fromkeys(found))
 
 

@@ -216,7 +216,7 @@ def evaluate_pr(root: Path, pr: MergedPR, default_branch: str | None = None) -> 
     default_at = default_branch_at(root, default_branch, pr.merged_at) if into_deploy_branch else None
     commits = judgment.judging_commits(pr.base, default_at)
     plans = judgment.plans_for(root, commits, pr.head)
-    facts = pr.load_facts(judgment.teams_to_read(root, commits))
+    facts = pr.load_facts(judgment.teams_of_plans(plans))
     # a PR merged during a freeze (an admin bypass) needed break-glass at that time
     plan, decision = judgment.judge(root, plans, facts, freeze.parse_now(pr.merged_at) if pr.merged_at else None)
     if decision.state != "approved":
