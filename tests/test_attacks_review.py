@@ -6,6 +6,7 @@ and will start passing (and so fail the suite, strict) once the hole is closed."
 import json
 
 import pytest
+import yaml
 
 from conftest import DEP
 from test_deploy import FACTS, FRAUD, TWO, bump, env_repo, merge_pr, run, served  # noqa: F401 (fixture)
@@ -33,7 +34,10 @@ def test_a_directly_pushed_policy_cannot_approve_an_unreviewed_deploy(env_repo):
 # --- 2. a PR into a deploy branch: the gate and the deploy both judge it by that branch AND the
 #        default branch (judgment.judging_commits) -------------------------------------------------
 
-def test_an_old_release_branch_policy_does_not_approve_a_production_deploy(repo):
+@pytest.fixture
+def approved_by_an_old_release_policy(repo):
+    """main requires two approvals for critical; release/old, cut before that, requires one; PR #91
+    into release/old has one approval. Returns (repo, merge commit)."""
     # bootstrap: critical needs one approval; .foureyes/ ignored, all in the root of trust
     repo.replace(POLICY, "  critical:\n    approvals: 2", "  critical:\n    approvals: 1")
     repo.write(".gitignore", ".foureyes/\n")
@@ -53,6 +57,31 @@ def test_an_old_release_branch_policy_does_not_approve_a_production_deploy(repo)
     (repo.root / ".foureyes" / "prs" / "91.yaml").write_text(
         FACTS.format(number=91, base=old, head=head, merge=merge, reviews=json.dumps(TWO[:1]))
         + "base_ref: release/old\n")
+    return repo, merge
+
+
+def test_an_old_release_branch_policy_does_not_approve_a_production_deploy(approved_by_an_old_release_policy):
+    repo, _ = approved_by_an_old_release_policy
     result = run(repo, "production", branch="release/old")
     assert not result.ok, "one approval shipped a critical model to production; main's policy requires two"
     assert "fraud-scorer" not in served(repo, "production")
+
+
+def test_an_approval_cached_by_an_older_judgment_is_judged_again(approved_by_an_old_release_policy):
+    """The deploy record keeps approvals for later runs. One that an older foureyes worked out (by
+    the release branch's policy alone) must not carry PR #91 past today's judgment."""
+    from foureyes.deploy.record import SqliteRecord
+
+    repo, merge = approved_by_an_old_release_policy
+    doc = yaml.safe_load((repo.root / ".foureyes" / "prs" / "91.yaml").read_text())
+    record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
+    record.keep_evaluations({(91, merge): {
+        "status": "approved", "commit": merge, "pr": 91, "approvers": ["alice"], "approved_at": doc["merged_at"],
+        "base": repo.git("rev-parse", f"{merge}^1"), "head": repo.git("rev-parse", f"{merge}^2"), "author": "dana",
+        "base_ref": "release/old"}})  # as version 1 kept it: no judged_by
+    record.close()
+    result = run(repo, "production", branch="release/old")
+    assert not result.ok and "fraud-scorer" not in served(repo, "production")
+    record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
+    assert record.evaluations()[(91, merge)].get("judged_by") is None  # a refusal is never kept
+    record.close()

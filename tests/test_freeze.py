@@ -518,11 +518,12 @@ def test_a_freeze_holds_the_pr_on_github_and_break_glass_counts_by_the_four_eyes
 def test_a_kept_evaluation_keeps_its_break_glass(tmp_path):
     """The deploy keeps approvals of merged PRs (the evaluations cache); a break-glass approval read
     back must still say so, or a later run would refuse the change it let through the freeze."""
+    from foureyes import judgment
     from foureyes.deploy.provenance import Approval, Checker, MergedPR
 
     pr = MergedPR(44, "b" * 40, "h" * 40, "m" * 40, NOW, lambda teams=(): None, "main")
     kept = {**Approval("approved", pr.merge_commit, 44, ["alice", "bob", "erin"], NOW, pr.base, pr.head, "dana",
-                       True).to_json(), "base_ref": "main"}
+                       True).to_json(), "base_ref": "main", "judged_by": judgment.VERSION}
 
     class Cache:
         def evaluations(self):

@@ -107,7 +107,7 @@ def test_git_processes_do_not_grow_with_commits_or_prs(history, monkeypatch):
     calls = []
     real = gitrepo.git
     monkeypatch.setattr(gitrepo, "git", lambda root, *args, **kw: calls.append(args[0]) or real(root, *args, **kw))
-    monkeypatch.setattr(provenance, "evaluate_pr", lambda root, pr, default_branch=None: provenance.Approval(
+    monkeypatch.setattr(provenance, "evaluate_pr", lambda root, pr, default=None: provenance.Approval(
         "approved", pr.merge_commit, pr.number, ["alice", "bob"], pr.merged_at, pr.base, pr.head, "dana"))
     commits = all_commits(h.root)
     calls.clear()
@@ -166,6 +166,33 @@ def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history,
                           (__import__("json").dumps({**approval, "head": "0" * 40}), number))
         third = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record)
         assert as_data(third.check(commits)) == expected and third.evaluated == 1
+    finally:
+        record.close()
+
+
+def test_an_approval_kept_by_an_older_judgment_is_worked_out_again_and_replaced(history, tmp_path):
+    """An approval without the judgment's version (an older foureyes kept it) is not read back: it
+    is evaluated again and the record keeps the new one, so later runs read it back again."""
+    import json
+
+    from foureyes import judgment
+
+    h, _ = history
+    ledger = h.root / ".foureyes" / "prs"
+    commits = all_commits(h.root)
+    record = SqliteRecord(tmp_path / "record.sqlite")
+    try:
+        first = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record, save=True)
+        expected = as_data(first.check(commits))
+        (number, merge), approval = next(iter(sorted(record.evaluations().items())))
+        assert approval["judged_by"] == judgment.VERSION
+        old = {k: v for k, v in approval.items() if k != "judged_by"}
+        record.db.execute("UPDATE evaluations SET approval = ? WHERE pr = ?", (json.dumps(old), number))
+        again = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record, save=True)
+        assert as_data(again.check(commits)) == expected and again.evaluated == 1
+        assert record.evaluations()[(number, merge)]["judged_by"] == judgment.VERSION
+        third = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record)
+        assert as_data(third.check(commits)) == expected and third.evaluated == 0
     finally:
         record.close()
 

@@ -22,6 +22,11 @@ from . import freeze
 from .plan import Plan, make_plan
 from .policy import Decision, evaluate
 
+# Kept with every approval the deploy record caches: an approval worked out by another version of
+# the judgment is worked out again. Raise it whenever the judgment could approve less than before.
+# 1: a PR into a deploy branch judged by that branch's policy only, no `require` rule teams read at deploy.
+VERSION = 2
+
 # the order in which outcomes are worse: when two policies judge a PR, the worse outcome stands
 STRICTNESS = {"approved": 0, "pending": 1, "blocked": 2, "error": 3}
 
@@ -40,19 +45,19 @@ def teams_to_read(root: Path, commits: list[str]) -> tuple[str, ...]:
     from .plan import load_policy
     from .rules import approver_teams as rule_teams
 
-    found: list[str] = []
-    for commit in commits:
-        tree = GitTree(root, commit)
-        found += list(load_policy(tree).approver_teams) + list(rule_teams(tree))
-    return tuple(dict.fromkeys(found))
+    trees = [GitTree(root, commit) for commit in commits]
+    return _each_once([team for tree in trees for team in (*load_policy(tree).approver_teams, *rule_teams(tree))])
 
 
 def teams_of_plans(plans: list[Plan]) -> tuple[str, ...]:
     """``teams_to_read`` for plans already made, from the policy and rules each read at its base."""
-    found: list[str] = []
-    for p in plans:
-        found += list(p.policy.approver_teams) + [t for r in p.rules if r.action == "require" for t in r.teams]
-    return tuple(dict.fromkeys(found))
+    from .rules import require_teams
+
+    return _each_once([team for p in plans for team in (*p.policy.approver_teams, *require_teams(p.rules))])
+
+
+def _each_once(names: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
 
 
 def plans_for(root: Path, commits: list[str], head: str) -> list[Plan]:

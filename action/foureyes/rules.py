@@ -224,11 +224,16 @@ def _file_position(text: str, line: int, col: int) -> tuple[int | None, int | No
 
 
 def approver_teams(snapshot) -> tuple[str, ...]:
-    """Teams named by `require` rules (their members must be read, as the policy's are)."""
+    """Teams named by the `require` rules of a snapshot (their members must be read, as the policy's are)."""
     try:
         rules = load_rules(snapshot)
     except LoadError:
         return ()  # the plan reports it; nothing to fetch for a broken rule
+    return require_teams(rules)
+
+
+def require_teams(rules: list[Rule]) -> tuple[str, ...]:
+    """Teams named by `require` rules, each once, in the rules' order."""
     return tuple(dict.fromkeys(t for r in rules if r.action == "require" for t in r.teams))
 
 

@@ -22,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import gitrepo
+from .. import gitrepo, judgment
 from ..changes import is_deployment_path
 from ..errors import EvaluationError
 from ..plan import BASE_INPUTS
@@ -196,24 +196,27 @@ def _kept_branch_versions(root: Path, graph, parents: dict, differing: dict) -> 
     return kept
 
 
-def default_branch_at(root: Path, default_branch: str, moment: str) -> str:
+def default_branch_at(root: Path, tip: str, moment: str) -> str:
     """The default branch's commit when a PR was merged (``moment``, GitHub's merged_at): the
-    newest first-parent commit of its tip made by then, else the tip itself."""
-    tip = gitrepo.branch_tip(root, default_branch)
+    newest first-parent commit of its ``tip`` committed by then, else the tip itself. The
+    first-parent commits of a protected default branch are GitHub's merge and squash commits (the
+    ruleset allows no other merge method and no direct push), whose committer date is the moment
+    GitHub made them."""
     if not moment:
         return tip
     found = gitrepo.git(root, "rev-list", "-1", "--first-parent", f"--before={moment}", tip).decode().strip()
     return found or tip
 
 
-def evaluate_pr(root: Path, pr: MergedPR, default_branch: str | None = None) -> Approval:
+def evaluate_pr(root: Path, pr: MergedPR, default: tuple[str, str] | None = None) -> Approval:
     """The PR's approval at merge time, judged by the one judgment (see judgment.py) with the
     policies that judged it at the gate: its base's, and for a PR into a deploy branch the default
-    branch's as it was at the merge too; the stricter wins."""
-    from .. import freeze, judgment
+    branch's as it was at the merge too; the stricter wins. ``default``: the default branch's name
+    and tip."""
+    from .. import freeze
 
-    into_deploy_branch = bool(default_branch and pr.base_ref and pr.base_ref != default_branch)
-    default_at = default_branch_at(root, default_branch, pr.merged_at) if into_deploy_branch else None
+    into_deploy_branch = bool(default and pr.base_ref and pr.base_ref != default[0])
+    default_at = default_branch_at(root, default[1], pr.merged_at) if into_deploy_branch else None
     commits = judgment.judging_commits(pr.base, default_at)
     plans = judgment.plans_for(root, commits, pr.head)
     facts = pr.load_facts(judgment.teams_of_plans(plans))
@@ -247,9 +250,17 @@ class Checker:
         self.save = save
         self._by_pr: dict[int, Approval | Unapproved] = {}
         self._trust: tuple[str, frozenset[str]] | None = None
+        self._default_tip: tuple[str, str] | None = None
         self._cached: dict | None = None
         self._prs: dict[int, MergedPR] = {}
         self.evaluated = 0  # PRs evaluated from scratch in this run
+
+    def _default(self) -> tuple[str, str]:
+        """The default branch's name and tip, read once per run."""
+        if self._default_tip is None:
+            name = self.source.default_branch()
+            self._default_tip = (name, gitrepo.branch_tip(self.root, name))
+        return self._default_tip
 
     def _trust_anchor(self) -> tuple[str, frozenset[str]]:
         """(root of trust, allowed PR bases), worked out once per run."""
@@ -333,7 +344,7 @@ class Checker:
                 self._prs[pr.number] = pr
                 try:
                     self.evaluated += 1
-                    self._by_pr[pr.number] = evaluate_pr(self.root, pr, self.source.default_branch())
+                    self._by_pr[pr.number] = evaluate_pr(self.root, pr, self._default())
                 except Unapproved as exc:
                     self._by_pr[pr.number] = exc
         outcome = self._by_pr[pr.number]
@@ -353,6 +364,8 @@ class Checker:
             return None
         if (kept.get("base"), kept.get("head"), kept.get("base_ref")) != (pr.base, pr.head, pr.base_ref):
             return None  # not the PR this approval was worked out for
+        if kept.get("judged_by") != judgment.VERSION:
+            return None  # worked out by another version of the judgment: judged again
         try:
             return Approval("approved", pr.merge_commit, pr.number, list(kept["approvers"]), str(kept["approved_at"]),
                             pr.base, pr.head, str(kept["author"]), kept.get("break_glass") is True)
@@ -367,8 +380,11 @@ class Checker:
         new = {}
         for number, outcome in self._by_pr.items():
             pr = self._prs.get(number)
-            if isinstance(outcome, Approval) and pr is not None and (number, pr.merge_commit) not in cached:
-                new[(number, pr.merge_commit)] = {**outcome.to_json(), "base_ref": pr.base_ref}
+            kept = cached.get((number, pr.merge_commit)) if pr is not None else None
+            if isinstance(outcome, Approval) and pr is not None and (
+                    not isinstance(kept, dict) or kept.get("judged_by") != judgment.VERSION):
+                new[(number, pr.merge_commit)] = {**outcome.to_json(), "base_ref": pr.base_ref,
+                                                  "judged_by": judgment.VERSION}
         if new:
             self.cache.keep_evaluations(new)
             cached.update(new)

@@ -207,7 +207,8 @@ class SqliteRecord(Record):
 
     def keep_evaluations(self, approvals: dict[tuple[int, str], dict]) -> None:
         with self._tx():
-            self.db.executemany("INSERT OR IGNORE INTO evaluations VALUES (?, ?, ?)",
+            # an approval worked out again by a newer judgment replaces the one kept before
+            self.db.executemany("INSERT OR REPLACE INTO evaluations VALUES (?, ?, ?)",
                                 [(pr, merge, json.dumps(a, sort_keys=True)) for (pr, merge), a in approvals.items()])
 
     def history(self, environment: str | None = None, name: str | None = None) -> list[dict]:
