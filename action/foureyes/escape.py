@@ -23,6 +23,12 @@ def slack(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_link(url: str, label: str) -> str:
+    """A Slack link <url|label>: both escaped, and a `|` in the URL percent-encoded so it cannot end
+    the URL early and put attacker text in the label."""
+    return f"<{slack(url).replace('|', '%7C')}|{slack(label)}>"
+
+
 def html(text: object) -> str:
     """Text and attribute values in HTML (quotes included)."""
     return _html.escape(str(text), quote=True)

@@ -74,9 +74,9 @@ class SlackNotifier(WebhookNotifier):
     kind = "slack"
 
     def body(self, n: Notification) -> dict:
-        from .escape import slack
+        from .escape import slack, slack_link
 
-        link = f" <{slack(n.url).replace('|', '%7C')}|open>" if n.url else ""
+        link = f" {slack_link(n.url, 'open')}" if n.url else ""
         return {"text": f"*{slack(n.title)}*\n{slack(n.text)}{link}"}
 
 
