@@ -331,23 +331,24 @@ accounts:
   erin: {{id: 205}}
 teams:
   acme/mlops-admins: {{members: [alice, bob, erin]}}
+base_ref: {into}
 reviews: {reviews}
 labels: {labels}
 """
 
 
-def merge_pr(repo, number, edit, reviews, labels=(), merged_at=NOW):
-    base = repo.git("rev-parse", "main")
-    repo.git("checkout", "-q", "-b", f"pr-{number}", "main")
+def merge_pr(repo, number, edit, reviews, labels=(), merged_at=NOW, into="main"):
+    base = repo.git("rev-parse", into)
+    repo.git("checkout", "-q", "-b", f"pr-{number}", into)
     edit(repo)
     head = repo.commit(f"change for #{number}")
-    repo.git("checkout", "-q", "main")
+    repo.git("checkout", "-q", into)
     repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", f"pr-{number}")
     merge = repo.git("rev-parse", "HEAD")
     ledger = repo.root / ".foureyes" / "prs"
     ledger.mkdir(parents=True, exist_ok=True)
     (ledger / f"{number}.yaml").write_text(LEDGER.format(
-        number=number, base=base, head=head, merge=merge, merged_at=merged_at, reviews=json.dumps(reviews),
+        number=number, base=base, head=head, merge=merge, merged_at=merged_at, into=into, reviews=json.dumps(reviews),
         labels=json.dumps(list(labels))))
     return merge
 
@@ -359,7 +360,8 @@ def deploy(repo, env="production", now=NOW):
 
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     try:
-        return run(repo.root, env, record, LocalLedger(repo.root, repo.root / ".foureyes" / "prs"), now=at(now))
+        return run(repo.root, env, record, LocalLedger(repo.root, repo.root / ".foureyes" / "prs"), now=at(now),
+                   branch=repo.git("rev-parse", "--abbrev-ref", "HEAD"))
     finally:
         record.close()
 
@@ -440,13 +442,28 @@ def test_a_break_glass_pr_deploys_through_the_freeze_and_is_recorded(deployed, c
 
 
 def test_a_pr_merged_during_a_freeze_without_break_glass_never_deploys(deployed):
-    """An admin merges past the held status: its approval did not satisfy the policy at merge time,
-    so the deploy refuses it, even once the freeze is over."""
+    """An admin merges past the held status into the frozen environment's branch: its approval did
+    not satisfy the policy at merge time, so the deploy refuses it, even once the freeze is over."""
     declare(deployed)
-    merge_pr(deployed, 45, bump("13"), ok("alice", "bob"), merged_at="2026-11-22T11:00:00Z")
-    merge_pr(deployed, 51, lambda r: r.write("policies/freeze.yaml", "freezes: []\n"), ok("alice", "bob"))
+    deployed.git("branch", "release/2026.11", "main")
+    merge_pr(deployed, 45, bump("13"), ok("alice", "bob"), merged_at="2026-11-22T11:00:00Z", into="release/2026.11")
+    merge_pr(deployed, 51, lambda r: r.write("policies/freeze.yaml", "freezes: []\n"), ok("alice", "bob"),
+             into="release/2026.11")
     result = deploy(deployed, now="2026-11-30T10:00:00Z")
     assert not result.ok and "frozen until the incident freeze is lifted (INC-2041)" in result.violations[0].reason
+
+
+def test_a_production_freeze_does_not_hold_a_pr_into_the_default_branch(deployed):
+    """What a freeze holds is what would reach its environment: a PR into main reaches staging, so
+    a production freeze does not hold it; production receives it later, through its own branch
+    and its own deploy, both of which the freeze holds. The gate and the deploy judge it alike."""
+    declare(deployed)
+    merge_pr(deployed, 45, bump("13"), ok("alice", "bob"), merged_at="2026-11-22T11:00:00Z")
+    assert deploy(deployed, "staging").ok and served(deployed, "staging")["deployment"]["model"]["version"] == "13"
+    held = deploy(deployed, now="2026-11-22T12:00:00Z")  # production, while frozen: held at the deploy
+    assert not held.ok and held.frozen and not held.violations
+    merge_pr(deployed, 51, lambda r: r.write("policies/freeze.yaml", "freezes: []\n"), ok("alice", "bob"))
+    assert deploy(deployed, now="2026-11-30T10:00:00Z").ok  # lifted: nothing about #45 was unapproved
 
 
 def test_a_label_without_the_extra_approvals_does_not_break_glass_at_deploy(deployed):
@@ -461,7 +478,7 @@ def test_a_label_without_the_extra_approvals_does_not_break_glass_at_deploy(depl
 
 @pytest.fixture
 def frozen_on_github(repo, tmp_path, monkeypatch):
-    """Dana's PR (fraud-scorer v13, critical) opened before main declared INC-2041."""
+    """Dana's PR (fraud-scorer v13, critical) into release/2026.11, opened before main declared INC-2041."""
     from ghapi.mockgithub import HERE
 
     base = repo.git("rev-parse", "HEAD")
@@ -471,6 +488,7 @@ def frozen_on_github(repo, tmp_path, monkeypatch):
     repo.git("checkout", "-q", "main")
     repo.write("policies/freeze.yaml", INCIDENT)
     repo.commit("INC-2041: freeze production", "Mo Admin <mo@acme.example>")
+    repo.git("branch", "release/2026.11", "main")  # production's branch: what the freeze holds
     event = json.loads((HERE / "webhook-pull_request.json").read_text())["examples"][0]
     event["pull_request"].update(number=7)
     event["pull_request"]["base"]["sha"], event["pull_request"]["head"]["sha"] = base, head
@@ -490,7 +508,7 @@ def frozen_on_github(repo, tmp_path, monkeypatch):
     (("break-glass",), ("alice", "bob", "erin"), "approved", "success"),
 ])
 def test_a_freeze_holds_the_pr_on_github_and_break_glass_counts_by_the_four_eyes_rule(
-        frozen_on_github, cli, labels, approvers, decision, status):
+        frozen_on_github, cli, labels, approvers, decision, status, into="release/2026.11"):
     """Labels come from the PR GitHub serves; the freeze from the base branch's tip, as on the gate."""
     import responses
 
@@ -500,7 +518,8 @@ def test_a_freeze_holds_the_pr_on_github_and_break_glass_counts_by_the_four_eyes
     repo = frozen_on_github
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         gh = MockGitHub(rsps)
-        gh.pull(people["dana"], repo.base, repo.head, body="v13 stops the false declines.", labels=labels)
+        gh.pull(people["dana"], repo.base, repo.head, body="v13 stops the false declines.", labels=labels,
+                base_ref=into)
         gh.commits({"sha": repo.head, "author": people["dana"], "email": "dana@acme.example"})
         gh.reviews(*[{"user": people[a], "state": "APPROVED", "commit_id": repo.head} for a in approvers])
         gh.team("acme/mlops-admins", people["alice"], people["bob"], people["erin"], people["dana"])
@@ -513,6 +532,28 @@ def test_a_freeze_holds_the_pr_on_github_and_break_glass_counts_by_the_four_eyes
     assert data["freeze"]["windows"][0]["name"] == "INC-2041"
     if decision == "approved":
         assert "break-glass (INC-2041)" in gh.statuses[-1]["description"]
+
+
+def test_a_production_freeze_does_not_hold_a_pr_on_github_into_the_default_branch(frozen_on_github, cli):
+    """The same PR into main reaches staging only: the production freeze does not hold it."""
+    import responses
+
+    from ghapi.mockgithub import MockGitHub, user
+
+    people = {"dana": user("dana", 104), "alice": user("alice", 201), "bob": user("bob", 202)}
+    repo = frozen_on_github
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        gh = MockGitHub(rsps)
+        gh.pull(people["dana"], repo.base, repo.head, body="v13 stops the false declines.")
+        gh.commits({"sha": repo.head, "author": people["dana"], "email": "dana@acme.example"})
+        gh.reviews(*[{"user": people[a], "state": "APPROVED", "commit_id": repo.head} for a in ("alice", "bob")])
+        gh.team("acme/mlops-admins", people["alice"], people["bob"], people["dana"])
+        gh.existing_comments()
+        gh.accept_writes()
+        result = cli("gate", "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["decision"] == "approved" and "freeze" not in data, result.output
+    assert gh.statuses[-1]["state"] == "success"
 
 
 def test_a_kept_evaluation_keeps_its_break_glass(tmp_path):
@@ -530,3 +571,16 @@ def test_a_kept_evaluation_keeps_its_break_glass(tmp_path):
             return {(44, pr.merge_commit): kept}
 
     assert Checker(tmp_path, None, cache=Cache())._from_cache(pr).break_glass is True
+
+
+def test_a_later_break_glass_pr_does_not_carry_an_earlier_frozen_change(deployed):
+    """PR #45 replaces the model without break-glass; PR #46, labelled and with the extra
+    approvals, only rewords the description. The production deploy during the freeze would serve
+    both: break-glass belongs to #46's change alone, so the step is refused."""
+    declare(deployed)
+    merge_pr(deployed, 45, bump("13"), ok("alice", "bob"), merged_at="2026-11-22T11:00:00Z")
+    merge_pr(deployed, 46, lambda r: r.replace(FRAUD, "description: Scores", "description: Reworded, scores"),
+             ok("alice", "bob", "erin"), labels=["break-glass"], merged_at="2026-11-22T11:30:00Z")
+    result = deploy(deployed, now="2026-11-22T12:00:00Z")
+    assert not result.ok and result.frozen and result.frozen[0].startswith("fraud-scorer:")
+    assert served(deployed)["deployment"]["model"]["version"] == "12"

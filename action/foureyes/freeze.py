@@ -447,9 +447,12 @@ def _iso(dt: datetime | None) -> str | None:
 # --- adapters: read the windows and the touched deployments from git --------------------------------
 
 
-def check_plan(root, plan, labels, now: datetime) -> Hold | None:
+def check_plan(root, plan, labels, now: datetime, branch: str = "") -> Hold | None:
     """The freeze holding a plan at ``now``: windows as the plan's base has them (the policy that
-    judges the change), deployments as the base and the head have them."""
+    judges the change), deployments as the base and the head have them. A freeze holds what would
+    reach its environments: a PR into ``branch`` is held only for the environments deployed from
+    that branch (``served_from``); a production freeze holds PRs into release branches, the
+    promotion and the production deploy, not PRs into the default branch."""
     from .gitrepo import GitTree
     from .registry import Schemas, parse_deployment
 
@@ -464,7 +467,36 @@ def check_plan(root, plan, labels, now: datetime) -> Hold | None:
         dep, _ = parse_deployment(data, path, schemas)
         if dep is not None:
             base_deps[path] = dep
-    return hold(freezes, now, touched_by(plan.events, plan.head_deployments, base_deps), labels)
+    return hold(freezes, now, within(touched_by(plan.events, plan.head_deployments, base_deps),
+                                     served_from(tree, branch)), labels)
+
+
+def served_from(tree, branch: str) -> frozenset[str] | None:
+    """The environments ``tree``'s environments file deploys from ``branch``; None (every
+    environment) when the branch is unknown or the file cannot be read: deny by default."""
+    from .registry import ENVIRONMENTS_FILE, parse_environments
+
+    data = tree.read(ENVIRONMENTS_FILE) if branch else None
+    if data is None:
+        return None
+    try:
+        envs = parse_environments(data)
+    except LoadError:
+        return None
+    return frozenset(e.name for e in envs if e.matches_branch(branch))
+
+
+def within(touched: list[Touched], served: frozenset[str] | None) -> list[Touched]:
+    """What of each touched deployment reaches ``served`` (None: everything); a deployment served
+    in none of them is not held."""
+    if served is None:
+        return touched
+    out = []
+    for t in touched:
+        envs = served if t.environments is None else t.environments & served
+        if envs:
+            out.append(Touched(t.deployment, envs, t.level))
+    return out
 
 
 def break_glass_used(root, plan, labels, approvals: int) -> bool:

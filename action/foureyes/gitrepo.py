@@ -788,6 +788,19 @@ def last_changes(root: Path, span: str, paths: list[str], first_parent: bool = F
     return last
 
 
+def commits_changing(root: Path, span: str, paths: list[str]) -> dict[str, list[str]]:
+    """Every commit in ``span`` (newest first) that changed each path under ``paths``, over its
+    first parent (a merge counts as changing what it brought in), from the same pass as
+    ``last_changes``."""
+    asked = PathSet(paths)
+    found: dict[str, list[str]] = {}
+    for commit, _, changes in _log_changes(root, span):
+        for c in changes:
+            if c.path in asked and commit not in found.setdefault(c.path, []):
+                found[c.path].append(commit)
+    return found
+
+
 def commits_touching(root: Path, span: str, paths: list[str]) -> list[str]:
     """Commits (oldest first) in ``span`` that changed any of ``paths``: what `git log
     --full-history -- <paths>` lists, which keeps a merge unless it matches every parent at those

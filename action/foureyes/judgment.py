@@ -37,6 +37,28 @@ def judging_commits(base: str, default_at: str | None) -> list[str]:
     return [base] if default_at is None or default_at == base else [base, default_at]
 
 
+def commits_at_merge(root: Path, base: str, base_ref: str, default: tuple[str, str] | None, moment: str) -> list[str]:
+    """``judging_commits`` for a PR merged at ``moment`` (GitHub's merged_at) into ``base_ref``:
+    for a PR into a deploy branch, the default branch as it was then. ``default``: the default
+    branch's name and tip (None: judged by its base alone, as an offline ledger without one)."""
+    into_deploy_branch = bool(default and base_ref and base_ref != default[0])
+    return judging_commits(base, default_branch_at(root, default[1], moment) if into_deploy_branch else None)
+
+
+def default_branch_at(root: Path, tip: str, moment: str) -> str:
+    """The default branch's commit when a PR was merged (``moment``, GitHub's merged_at): the
+    newest first-parent commit of its ``tip`` committed by then, else the tip itself. The
+    first-parent commits of a protected default branch are GitHub's merge and squash commits (the
+    ruleset allows no other merge method and no direct push), whose committer date is the moment
+    GitHub made them."""
+    from .gitrepo import git
+
+    if not moment:
+        return tip
+    found = git(root, "rev-list", "-1", "--first-parent", f"--before={moment}", tip).decode().strip()
+    return found or tip
+
+
 def teams_to_read(root: Path, commits: list[str]) -> tuple[str, ...]:
     """The teams whose members the facts must hold for a PR judged at ``commits``: the policies'
     approver teams and the teams `require` rules name, in a stable order, each once. (Before the
@@ -73,6 +95,6 @@ def judge(root: Path, plans: list[Plan], facts, now: datetime | None) -> tuple[P
     for p in plans:
         decision = evaluate(p, facts)
         if now is not None:
-            decision = freeze.apply_hold(decision, freeze.check_plan(root, p, facts.labels, now))
+            decision = freeze.apply_hold(decision, freeze.check_plan(root, p, facts.labels, now, facts.base_ref))
         judged.append((p, decision))
     return max(judged, key=lambda pd: (STRICTNESS[pd[1].state], pd[1].required))

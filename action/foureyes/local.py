@@ -38,8 +38,11 @@ class PRFileError(ConfigError):
     """An offline PR file is malformed: a configuration error (exit 2), never a refused commit."""
 
 
-def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | None = None) -> PRFacts:
-    """``doc`` is the file's content when the caller has already read it (the deploy ledger)."""
+def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | None = None,
+                     base_ref: str = "") -> PRFacts:
+    """``doc`` is the file's content when the caller has already read it (the deploy ledger).
+    ``base_ref``: the branch the PR goes into, when known (a ledger entry's); the offline gate's
+    facts carry none, so every environment's freeze holds them."""
     doc = yamlload.load_file(file) if doc is None else doc
     name = str(file)
     if not isinstance(doc, dict):
@@ -101,6 +104,7 @@ def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | N
         team_members=teams,
         pending_members=pending,
         labels=tuple(doc.get("labels") or ()),
+        base_ref=base_ref or "",
     )
 
 

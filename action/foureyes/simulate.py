@@ -1,17 +1,17 @@
 """`foureyes simulate`: policy what-if. Replays the merged and open PRs of a period under a
-candidate policy and says, per PR, the decision then (the policy at the PR's base) and now (the
-candidate), and totals.
+candidate policy and says, per PR, the decision then and now, and totals.
 
-The core is pure over what the gate already computes: a PR's plan (plan.make_plan, policy at its
-base) and its facts; the candidate's plan is the same change with the policy-dependent parts
-(governance events, which events need approval, the levels' counts) worked out again for the
-candidate (``replan``); both are judged by policy.evaluate. Sources list the PRs of the period: the
-offline ledger (`.foureyes/prs/<n>.yaml`, local.read_pr_files) or GitHub (one listing, then the PR's
-facts through github.facts.fetch_facts, merged PRs cached in the record so a rerun does not refetch).
+Both sides are the one judgment (judgment.py), as the gate and the deploy make it: "then" with the
+policies that judged the PR, "now" with the candidate in place of the default branch's policy. The
+candidate's plan is the same change with the policy-dependent parts (governance events, which
+events need approval, the levels' counts) worked out again (``replan``). Sources list the PRs of
+the period: the offline ledger (`.foureyes/prs/<n>.yaml`, local.read_pr_files) or GitHub (one
+listing, then the PR's facts through github.facts.fetch_facts, merged PRs cached in the record so a
+rerun does not refetch).
 
 The candidate is only ever data: a YAML file parsed by registry.parse_policy, never executed. A
 simulation never decides anything: the gate's decision on a policy PR is still made by the base
-policy (DESIGN.md invariant 1); the what-if is a section of its comment.
+policy; the what-if is a section of its comment.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Callable
 
 from . import changes, gitrepo
 from .facts import Account, Commit, PRFacts, Review
-from .plan import Plan, make_plan
-from .policy import Decision, error_decision, evaluate
+from .plan import Plan
+from .policy import Decision, error_decision
 from .registry import POLICY_FILE, ConfigError, Policy, parse_policy
 from .yamlload import LoadError
 
@@ -150,37 +150,59 @@ class PRRef:
     head: str
     title: str = ""
     merged_at: str = ""
+    base_ref: str = ""  # the branch the PR goes into ("": the ledger's default branch)
 
 
-def replay(root: Path, pr: PRRef, candidate: Policy, load_facts: Callable[[tuple[str, ...]], PRFacts]) -> Replay:
-    """``load_facts(teams)``: the PR's facts, with the members of ``teams`` (the approver teams of
-    both policies). Only data is read: the plan reads the PR's files with git, never runs them."""
-    plan = make_plan(root, pr.base, pr.head)
-    fork = gitrepo.merge_base(root, plan.base, plan.head)
-    candidate_plan = replan(plan, candidate, gitrepo.changed(root, fork, plan.head))
-    teams = tuple(dict.fromkeys(plan.policy.approver_teams + candidate.approver_teams))
-    facts = load_facts(teams)
-    then = evaluate(plan, facts)
+def replay(root: Path, pr: PRRef, candidate: Policy, load_facts: Callable[[tuple[str, ...]], PRFacts],
+           default: tuple[str, str] | None = None, now: datetime | None = None) -> Replay:
+    """``then``: the one judgment (judgment.py) as the gate and the deploy make it, with the
+    policies that judge the PR (its base's, and for a PR into a deploy branch the default
+    branch's at the merge) and the freezes of the PR's moment (its merge; ``now`` for an open PR).
+    ``now``: the same judgment with ``candidate`` in place of the default branch's policy (the
+    policy the candidate would replace); freeze windows stay those of the judging commits.
+    ``load_facts(teams)``: the PR's facts, with the members of the teams both sides count. Only
+    data is read: the plan reads the PR's files with git, never runs them."""
+    from . import judgment
+    from .freeze import parse_now
+
+    commits = judgment.commits_at_merge(root, pr.base, pr.base_ref, default, pr.merged_at)
+    plans = judgment.plans_for(root, commits, pr.head)
+    fork = gitrepo.merge_base(root, plans[-1].base, plans[-1].head)
+    # the last judging commit is the default branch's (or the PR's own base, when that is it)
+    candidate_plans = plans[:-1] + [replan(plans[-1], candidate, gitrepo.changed(root, fork, plans[-1].head))]
+    facts = load_facts(judgment.teams_of_plans(plans + candidate_plans))
+    moment = parse_now(pr.merged_at) if pr.merged_at else now
+    _, then = judgment.judge(root, plans, facts, moment)
     try:
-        now = evaluate(candidate_plan, facts)
+        _, after = judgment.judge(root, candidate_plans, facts, moment)
     except KeyError as exc:  # a level the candidate does not define: fail closed, say which
-        now = error_decision(f"the candidate policy has no rule for level {exc.args[0]!r}")
-    return Replay(pr.number, pr.state, pr.title, then, now)
+        after = error_decision(f"the candidate policy has no rule for level {exc.args[0]!r}")
+    return Replay(pr.number, pr.state, pr.title, then, after)
 
 
-def simulate(root: Path, source, candidate: Policy, label: str, period: str) -> Simulation:
-    """Replay every PR the source lists; a PR that cannot be replayed is listed, never dropped."""
+def simulate(root: Path, source, candidate: Policy, label: str, period: str, now: datetime | None = None) -> Simulation:
+    """Replay every PR the source lists; a PR that cannot be replayed is listed, never dropped.
+    ``now``: the moment open PRs are judged at (freezes), default the clock."""
     from .errors import known_errors
 
+    now = now or datetime.now(timezone.utc)
     sim = Simulation(label, period)
     for pr in source.prs():
         try:
-            sim.replays.append(replay(root, pr, candidate, lambda teams, pr=pr: source.facts(pr, teams)))
+            default = _default(root, source, pr)
+            sim.replays.append(replay(root, pr, candidate, lambda teams, pr=pr: source.facts(pr, teams), default, now))
         except known_errors() as exc:
             sim.failed.append((pr.number, str(exc)))
         except Exception as exc:  # a report, not a decision: name the failure and go on
             sim.failed.append((pr.number, f"{type(exc).__name__}: {exc}"))
     return sim
+
+
+def _default(root: Path, source, pr: PRRef) -> tuple[str, str]:
+    """The default branch's name, and its tip when the PR goes into another branch (the only case
+    the judgment reads it)."""
+    name = source.default_branch()
+    return name, (gitrepo.branch_tip(root, name) if pr.base_ref and pr.base_ref != name else "")
 
 
 # --- sources -------------------------------------------------------------------------------------
@@ -223,10 +245,13 @@ class LedgerSource:
             self._docs[doc["number"]] = (path, doc)
             found.append((str(doc.get("merged_at") or "~open"), PRRef(
                 doc["number"], "merged" if merged else "open", str(doc["base"]), str(doc["head"]),
-                "", str(doc.get("merged_at") or ""))))
+                "", str(doc.get("merged_at") or ""), str(doc.get("base_ref") or self.ledger.default_branch()))))
         found.sort(key=lambda item: (item[0], item[1].number), reverse=True)  # newest first, open PRs on top
         refs = [ref for _, ref in found]
         return refs[: self.limit] if self.limit else refs
+
+    def default_branch(self) -> str:
+        return self.ledger.default_branch()
 
     def facts(self, pr: PRRef, teams) -> PRFacts:
         from .deploy.provenance import LocalLedger
@@ -234,7 +259,7 @@ class LedgerSource:
 
         path, doc = self._docs[pr.number]
         facts_doc = {k: v for k, v in doc.items() if k not in LocalLedger.META}
-        return load_local_facts(path, self.root, pr.base, gitrepo.resolve(self.root, pr.head), facts_doc)
+        return load_local_facts(path, self.root, pr.base, gitrepo.resolve(self.root, pr.head), facts_doc, pr.base_ref)
 
 
 class GitHubSource:
@@ -262,6 +287,7 @@ class GitHubSource:
         self.db = cache_db
         self._members: dict[str, frozenset[int]] = {}
         self._listed: dict[int, object] = {}
+        self._default_name: str | None = None
         if self.db is not None:
             self.db.execute("CREATE TABLE IF NOT EXISTS simulate_facts (repo TEXT NOT NULL, number INTEGER NOT NULL, "
                             "head TEXT NOT NULL, merge_commit TEXT NOT NULL, facts TEXT NOT NULL, "
@@ -287,7 +313,9 @@ class GitHubSource:
                     continue  # closed without merging
                 self._listed[pr.number] = pr
                 found.append(PRRef(pr.number, state, pr.base.sha, pr.head.sha, pr.title or "",
-                                   pr.merged_at.isoformat() if pr.merged_at else ""))
+                                   pr.merged_at.isoformat() if pr.merged_at else "", pr.base.ref))
+                # the listing's base repository is this one: its default branch costs no request
+                self._default_name = self._default_name or pr.base.repo.default_branch
                 if self.limit and len(found) >= self.limit:
                     break
         except api_errors() as exc:
@@ -297,6 +325,14 @@ class GitHubSource:
         except gitrepo.GitError:
             pass  # one unfetchable head: each PR tries its own, and only that PR is not replayed
         return found
+
+    def default_branch(self) -> str:
+        """The default branch, as the PR listing names it."""
+        from .errors import EvaluationError
+
+        if not self._default_name:
+            raise EvaluationError("the PR listing names no default branch")
+        return self._default_name
 
     def facts(self, pr: PRRef, teams) -> PRFacts:
         from .errors import EvaluationError

@@ -399,7 +399,8 @@ def repository(rsps: responses.RequestsMock, default_branch: str = "main", repo:
 
 
 def pull_simple(number: int, base_sha: str, head_sha: str, merged_at: str | None, merge_commit: str | None,
-                repo: str = "acme/models", base_ref: str = "main", updated_at: str | None = None) -> dict:
+                repo: str = "acme/models", base_ref: str = "main", updated_at: str | None = None,
+                default_branch: str = "main") -> dict:
     """A PR as listings show it; a merge updates the PR, so `updated_at` is `merged_at` unless given."""
     item = example("pull-request-simple-items")[0]
     base = f"{API}/repos/{repo}"
@@ -410,6 +411,7 @@ def pull_simple(number: int, base_sha: str, head_sha: str, merged_at: str | None
                 commits_url=f"{base}/pulls/{number}/commits", statuses_url=f"{base}/statuses/{head_sha}")
     item["base"]["sha"], item["head"]["sha"] = base_sha, head_sha
     item["base"]["ref"] = base_ref
+    item["base"]["repo"]["default_branch"] = default_branch
     return item
 
 

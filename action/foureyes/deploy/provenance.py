@@ -196,18 +196,6 @@ def _kept_branch_versions(root: Path, graph, parents: dict, differing: dict) -> 
     return kept
 
 
-def default_branch_at(root: Path, tip: str, moment: str) -> str:
-    """The default branch's commit when a PR was merged (``moment``, GitHub's merged_at): the
-    newest first-parent commit of its ``tip`` committed by then, else the tip itself. The
-    first-parent commits of a protected default branch are GitHub's merge and squash commits (the
-    ruleset allows no other merge method and no direct push), whose committer date is the moment
-    GitHub made them."""
-    if not moment:
-        return tip
-    found = gitrepo.git(root, "rev-list", "-1", "--first-parent", f"--before={moment}", tip).decode().strip()
-    return found or tip
-
-
 def evaluate_pr(root: Path, pr: MergedPR, default: tuple[str, str] | None = None) -> Approval:
     """The PR's approval at merge time, judged by the one judgment (see judgment.py) with the
     policies that judged it at the gate: its base's, and for a PR into a deploy branch the default
@@ -215,9 +203,7 @@ def evaluate_pr(root: Path, pr: MergedPR, default: tuple[str, str] | None = None
     and tip."""
     from .. import freeze
 
-    into_deploy_branch = bool(default and pr.base_ref and pr.base_ref != default[0])
-    default_at = default_branch_at(root, default[1], pr.merged_at) if into_deploy_branch else None
-    commits = judgment.judging_commits(pr.base, default_at)
+    commits = judgment.commits_at_merge(root, pr.base, pr.base_ref, default, pr.merged_at)
     plans = judgment.plans_for(root, commits, pr.head)
     facts = pr.load_facts(judgment.teams_of_plans(plans))
     # a PR merged during a freeze (an admin bypass) needed break-glass at that time
@@ -452,9 +438,10 @@ class LocalLedger:
         for path, doc in entries:
             base, head, merge = (sha[str(doc[k])] for k in ("base", "head", "merge_commit"))
             facts_doc = {k: v for k, v in doc.items() if k not in self.META}
+            base_ref = str(doc.get("base_ref") or self.default_branch())
             found.append(MergedPR(doc["number"], base, head, merge, str(doc.get("merged_at", "")),
-                                  lambda teams=(), p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d),
-                                  str(doc.get("base_ref") or self.default_branch())))
+                                  lambda teams=(), p=path, d=facts_doc, b=base, h=head, r=base_ref:
+                                  load_local_facts(p, self.root, b, h, d, r), base_ref))
         return found
 
     def prefetch(self, graph: gitrepo.Graph, ranges: list[tuple[str, str]]) -> None:

@@ -204,7 +204,7 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     checker = Checker(root, provenance_source, branch, cache=record, save=not dry_run)  # record: evaluations kept
     approvals, result.violations = checker.check(commits)
     last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
-    glass, frozen = _hold_frozen(root, head, env, result, wanted, deployed, approvals, last, now, provenance_source)
+    glass, frozen = _hold_frozen(root, head, env, result, wanted, deployed, approvals, since, now, provenance_source)
     if dry_run:  # a dry run changes nothing, the event log included: it only reports
         return result
     if result.violations:
@@ -246,12 +246,12 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
 
 
 def _hold_frozen(root: Path, head: str, env: Environment, result: DeployResult, wanted, deployed, approvals,
-                 last, now, source) -> tuple[dict, set]:
+                 since, now, source) -> tuple[dict, set]:
     """Freeze windows in force for ENV at ``now`` refuse the changes they cover (``result.frozen``;
-    their steps stay unapplied), unless the change's approving PR broke the glass (labelled, with
-    the policy's extra approvals). Windows are read at the deployed commit and at the default
-    branch's tip, so an incident freeze merged to main also stops a release branch. Returns
-    ({name: windows} of break-glass steps, the refused names)."""
+    their steps stay unapplied), unless break-glass covers the whole change (``_broke_glass``).
+    Windows are read at the deployed commit and at the default branch's tip, so an incident freeze
+    merged to main also stops a release branch. Returns ({name: windows} of break-glass steps,
+    the refused names)."""
     from datetime import datetime, timezone
 
     from .. import freeze
@@ -272,8 +272,7 @@ def _hold_frozen(root: Path, head: str, env: Environment, result: DeployResult, 
         held = freeze.hold(freezes, now, [freeze.Touched(step.name, frozenset({env.name}), max_level(*levels))])
         if held is None:
             continue
-        approval = _approval_for(last.get(deployment_file(step.name)), approvals, deployed.get(step.name))
-        if approval.get("break_glass"):
+        if _broke_glass(root, head, step.name, deployed.get(step.name), since, approvals):
             glass[step.name] = held.names
             continue
         step.message = held.describe()
@@ -281,6 +280,21 @@ def _hold_frozen(root: Path, head: str, env: Environment, result: DeployResult, 
                              f"{held.label!r} with the policy's extra approvals goes through")
         frozen.add(step.name)
     return glass, frozen
+
+
+def _broke_glass(root: Path, head: str, name: str, entry: Entry | None, since: str | None, approvals) -> bool:
+    """Break-glass belongs to the PR that carries the frozen change: every commit that changed the
+    deployment's file since it was last served here (else since the last complete deploy) must
+    come from a PR that broke the glass. A later break-glass PR touching the same file does not
+    carry an earlier, frozen change through."""
+    start = since
+    served_at = entry.commit if entry is not None else None  # newer than ``since`` after a matrix job
+    if served_at and _is_ancestor(root, served_at, head) and (since is None or _is_ancestor(root, since, served_at)):
+        start = served_at
+    commits = gitrepo.commits_changing(root, f"{start}..{head}" if start else head,
+                                       [deployment_file(name)]).get(deployment_file(name), [])
+    judged = [approvals[c] for c in commits if c in approvals]
+    return bool(judged) and len(judged) == len(commits) and all(a.break_glass for a in judged)
 
 
 def _record_violations(record: Record, env: Environment, violations: list[Violation]) -> None:
