@@ -433,3 +433,47 @@ def test_inventory_names_a_misplaced_deployment_file(env_repo, cli):
     env_repo.commit("misplaced", "Mo Admin <mo@acme.example>")
     result = cli("inventory", "--format", "json")
     assert result.exit_code == 2 and "registry/deployments/extra/sneaky.yaml: not a deployment file" in result.output
+
+
+def test_a_merge_putting_back_the_forks_stale_version_of_another_deployment_is_refused(env_repo):
+    """PR #7 forks main when fraud-scorer is v12 and changes only product-recs. Meanwhile #8 moves
+    fraud-scorer to v13. The merge of #7 takes the PR head's copy of fraud-scorer (v12, "equal to
+    what #7 approved"): a rollback nobody approved, which would be recorded under #7's approvers."""
+    run(env_repo)
+    fork = env_repo.git("rev-parse", "main")
+    env_repo.git("checkout", "-q", "-b", "pr-7", fork)
+    env_repo.replace(RECS, "importance: low", "importance: moderate")
+    head = env_repo.commit("recs: moderate")
+    env_repo.git("checkout", "-q", "main")
+    merge_pr(env_repo, 8, bump("13"))
+    assert run(env_repo).ok and served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "13"
+    base = env_repo.git("rev-parse", "main")
+    env_repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
+                 "--no-commit", "pr-7")
+    env_repo.git("checkout", head, "--", FRAUD)  # the fork's stale version, byte for byte the PR head's
+    merge = env_repo.commit("Merge pull request #7", "Mo Admin <mo@acme.example>")
+    (env_repo.root / ".foureyes" / "prs" / "7.yaml").write_text(FACTS.format(
+        number=7, base=base, head=head, merge=merge, reviews=json.dumps(TWO)))
+    result = run(env_repo)
+    assert not result.ok and result.violations[0].commit == merge
+    assert FRAUD in result.violations[0].reason and "did not change it" in result.violations[0].reason
+    assert served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "13"
+
+
+def test_a_merge_adding_a_gitlink_under_policies_is_refused(env_repo):
+    """A submodule entry under policies/ is no file foureyes can judge: the merge is refused."""
+    run(env_repo)
+
+    def vendor(r):  # a repository inside the checkout: `git add` records it as a gitlink
+        from conftest import Repo
+
+        inner = Repo(r.root / "policies" / "rules" / "vendored")
+        inner.write("rule.yaml", "anything: true\n")
+        inner.commit("vendored rules")
+
+    merge_pr(env_repo, 48, bump("14"), evil=vendor)
+    assert "160000" in env_repo.git("ls-tree", "HEAD", "policies/rules/vendored")
+    result = run(env_repo)
+    assert not result.ok and (result.problems or result.violations)
+    said = " ".join([p.message for p in result.problems] + [v.reason for v in result.violations])
+    assert "policies/rules/vendored" in said and "gitlink" in said

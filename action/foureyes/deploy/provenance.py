@@ -97,6 +97,11 @@ def root_of_trust(root: Path, default_branch: str) -> str:
     raise EvaluationError(f"no commit of {default_branch!r} carries {POLICY_FILE}: there is no root of trust")
 
 
+# what a merge may not bring in under the governed paths: only regular files are judged
+GOVERNED = ("registry/", "policies/")
+FILE_MODES = frozenset({"100644", "100755"})
+GITLINK_MODE = "160000"
+
 # the trees a plan walks at its base: what it reads there and the directories holding it (a file
 # named here is passed over by the prefetch, which keeps trees only)
 JUDGED_AT_BASE = sorted({*BASE_INPUTS, *(p.rsplit("/", 1)[0] for p in BASE_INPUTS if "/" in p)})
@@ -140,8 +145,12 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo
                                                   and theirs.new_mode != "160000" else None)
     at_head.update(gitrepo.blob_ids(root, unknown, order))
     verdicts: dict[tuple[str, int], str | None] = {}
+    verdicts.update(_outside_the_pr(root, graph, pairs, changes, at_head))
+    verdicts.update(_not_files(pairs, changes))
     differing = {}
     for commit, pr in pairs:
+        if verdicts.get((commit, pr.number)):
+            continue
         mine = {c.path: (c.new_sha if c.new_sha != gitrepo.ZERO_SHA and c.new_mode != "160000" else None)
                 for c in changes.get(commit, [])}
         differs = [p for p, blob in mine.items() if blob != at_head[f"{pr.head}:{p}"]]
@@ -172,6 +181,49 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo
         verdicts[key] = (f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
                          + ("" if tree is None else " and from a clean merge of it into the branch"))
     return verdicts
+
+
+def _not_files(pairs, changes: dict) -> dict:
+    """Under the governed paths only regular files are judged: a gitlink (a submodule's commit) or
+    any other kind of entry a merge brings in is content no plan read."""
+    found = {}
+    for commit, pr in pairs:
+        for c in changes.get(commit, []):
+            if c.path.startswith(GOVERNED) and c.new_sha != gitrepo.ZERO_SHA and c.new_mode not in FILE_MODES:
+                kind = "a submodule (gitlink)" if c.new_mode == GITLINK_MODE else f"an entry of mode {c.new_mode}"
+                found[(commit, pr.number)] = f"{c.path} is {kind}: only regular files are judged under {', '.join(GOVERNED)}"
+                break
+    return found
+
+
+def _outside_the_pr(root: Path, graph, pairs, changes: dict, at_head: dict) -> dict:
+    """A merge or squash commit may differ from its first parent only where the PR changed
+    something: in a three-way merge a path the PR's side left as at the merge base keeps the
+    branch's version. A path the commit changes that the PR head has as at the merge base (a stale
+    copy from the PR's fork point, say) is content no PR approved, even when it "equals the PR
+    head". All merge bases from the commit graph, all their blob ids in one batch."""
+    changed = [c for c, _ in pairs if changes.get(c)]
+    known = graph.parents if graph is not None else {}
+    parents = {c: known[c][0] for c in changed if known.get(c)}
+    rest = [c for c in changed if c not in parents]  # outside the graph: one batch
+    found = gitrepo.resolve_many(root, [f"{c}^1" for c in rest])
+    parents.update({c: found[f"{c}^1"] for c in rest})
+    forks = {}
+    for commit, pr in pairs:
+        if commit in parents:
+            fork = graph.merge_base(parents[commit], pr.head) if graph is not None else None
+            forks[(commit, pr.number)] = fork or gitrepo.merge_base(root, parents[commit], pr.head)
+    names = [f"{forks[(c, pr.number)]}:{ch.path}" for c, pr in pairs if (c, pr.number) in forks for ch in changes[c]]
+    at_fork = gitrepo.blob_ids(root, names, graph.generation if graph is not None else None)
+    found = {}
+    for commit, pr in pairs:
+        fork = forks.get((commit, pr.number))
+        for ch in changes.get(commit, []) if fork else []:
+            if at_fork[f"{fork}:{ch.path}"] == at_head[f"{pr.head}:{ch.path}"]:
+                found[(commit, pr.number)] = (f"{ch.path} differs from what PR #{pr.number} approved: the PR "
+                                              "did not change it, and the merge changed the branch's version")
+                break
+    return found
 
 
 def _kept_branch_versions(root: Path, graph, parents: dict, differing: dict) -> set:
