@@ -458,3 +458,108 @@ def test_a_require_rule_team_counts_at_the_deploy_as_at_the_gate(repo, rsps, rev
     assert result.ok is served, result.violations
     if not served:
         assert any("0 of 1 from @acme/ml-platform-leads" in v.reason for v in result.violations)
+
+
+# --- evidence: the deploy judges by the facts the gate recorded -----------------------------------
+
+@pytest.fixture
+def opened(repo, rsps):
+    """main deployed to staging; PR #42 (fraud-scorer v13) open, not merged yet."""
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore", "Mo Admin <mo@acme.example>")
+    record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
+    assert deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none")).ok
+    record.close()
+    repo.base = repo.git("rev-parse", "HEAD")
+    repo.branch("pr-42")
+    repo.replace(FRAUD, 'version: "12"', 'version: "13"')
+    repo.head = repo.commit("fraud-scorer v13")
+    repo.git("checkout", "-q", "main")
+    return repo
+
+
+def gate_then_merge(rsps, repo, reviewers, members, body="v13 stops the false declines."):
+    """The gate judges the open PR on GitHub (recording its evidence), then GitHub merges it."""
+    from foureyes.gate import decide_on_github
+
+    gh = MockGitHub(rsps, number=42)
+    gh.pull(DANA, repo.base, repo.head, body=body)
+    gh.commits({"sha": repo.head, "author": DANA})
+    gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": repo.head} for u in reviewers])
+    gh.team("acme/mlops-admins", *members)
+    gh.existing_comments()
+    gh.accept_writes()
+    result = decide_on_github(repo.root, make_client(), "acme/models", 42, {}, publish=True, warn=print)
+    repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #42", "pr-42")
+    repo.merge = repo.git("rev-parse", "HEAD")
+    pr = pull_simple(42, repo.base, repo.head, iso(NOW), repo.merge)
+    closed_pulls(rsps, pr)
+    for commit in (repo.head, repo.merge):
+        commit_pulls(rsps, commit, [pr])
+    return result, gh
+
+
+def members_now(rsps, *members):
+    """The team as it is at the deploy, after the merge."""
+    url = MockGitHub(rsps).url("/orgs/acme/teams/mlops-admins/members")
+    rsps.remove(responses.GET, url)
+    rsps.get(url, json=list(members))
+
+
+def test_an_approval_recorded_by_the_gate_survives_an_approver_leaving_the_team(opened, rsps):
+    result, gh = gate_then_merge(rsps, opened, [ALICE, BOB], [ALICE, BOB])
+    assert result.decision.state == "approved" and len(gh.check_runs.runs) == 1
+    members_now(rsps, BOB)  # alice left the team after the merge
+    deployed = run_with_github_provenance(opened)
+    assert deployed.ok, deployed.violations
+
+
+def test_a_reviewer_who_joins_the_team_after_the_merge_does_not_count(opened, rsps):
+    result, _ = gate_then_merge(rsps, opened, [ALICE, BOB], [ALICE])  # bob is no admin yet
+    assert result.decision.state == "pending"  # an admin merged it anyway
+    members_now(rsps, ALICE, BOB)
+    deployed = run_with_github_provenance(opened)
+    assert not deployed.ok and "1 of 2 approvals" in deployed.violations[0].reason
+
+
+def test_an_emptied_description_after_the_merge_changes_nothing(opened, rsps):
+    result, gh = gate_then_merge(rsps, opened, [ALICE, BOB], [ALICE, BOB])
+    assert result.decision.state == "approved"
+    listed = pull_simple(42, opened.base, opened.head, iso(NOW), opened.merge)
+    listed["body"] = ""  # the author empties it after the merge
+    closed_pulls(rsps, listed)
+    commit_pulls(rsps, opened.merge, [listed])
+    commit_pulls(rsps, opened.head, [listed])
+    assert run_with_github_provenance(opened).ok
+
+
+def test_evidence_written_by_another_app_is_ignored(opened, rsps):
+    """Anyone with write access can install an App that writes a check run named foureyes/evidence:
+    only the trusted App's runs count (by app id), so the forged 'team' does not lift the PR."""
+    import json as _json
+
+    result, gh = gate_then_merge(rsps, opened, [ALICE, BOB], [ALICE])
+    assert result.decision.state == "pending"
+    recorded = _json.loads(gh.check_runs.runs[-1]["output"]["text"])
+    forged = {**recorded, "teams": {"acme/mlops-admins": [201, 202]}, "decision": "approved"}
+    gh.check_runs.add({"name": "foureyes/evidence", "head_sha": opened.head, "external_id": "pr-42",
+                       "output": {"title": "decision: approved", "summary": "x", "text": _json.dumps(forged)}},
+                      app=777)
+    deployed = run_with_github_provenance(opened)
+    assert not deployed.ok and "1 of 2 approvals" in deployed.violations[0].reason
+
+
+def test_a_gate_that_cannot_record_its_evidence_posts_an_error(opened, rsps):
+    """No evidence, no success: the deploy could not verify it later."""
+    from foureyes.gate import decide_on_github
+
+    gh = MockGitHub(rsps, number=42)
+    gh.pull(DANA, opened.base, opened.head, body="A reason.")
+    gh.commits({"sha": opened.head, "author": DANA})
+    gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": opened.head} for u in (ALICE, BOB)])
+    gh.team("acme/mlops-admins", ALICE, BOB)
+    gh.existing_comments()
+    gh.accept_writes()
+    gh.check_runs.refusal = (403, "Resource not accessible by integration")  # no checks: write
+    result = decide_on_github(opened.root, make_client(), "acme/models", 42, {}, publish=True, warn=print)
+    assert result.decision.state == "error" and gh.statuses[-1]["state"] == "error"

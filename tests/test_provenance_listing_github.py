@@ -93,7 +93,7 @@ def run(repo, rsps):
         record.close()
     asked = collections.Counter(re.sub(r"/[0-9a-f]{40}/", "/{sha}/", c.request.url.split("?")[0].split(":443")[-1])
                                 for c in rsps.calls)
-    return result, asked, [c.request.url for c in rsps.calls if "/commits/" in c.request.url]
+    return result, asked, [c.request.url for c in rsps.calls if re.search(r"/commits/[0-9a-f]{40}/pulls", c.request.url)]
 
 
 def test_listed_prs_are_not_asked_about_commit_by_commit(deployed, rsps):

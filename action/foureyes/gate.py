@@ -189,6 +189,7 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         return result
     pr = fetched.get("pr")
     if pr is not None:
+        result = record_evidence(gh, repo_name, pr, result, app_slug)
         comment, requested = publish_result(gh, repo_name, pr, result, warn=warn, app_slug=app_slug)
         if result.plan is not None:
             warned: set = set()  # an unset webhook variable is said once per run
@@ -202,4 +203,23 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         head = head_sha_of(event)
         if head:
             post_status(gh, repo_name, head, result.decision)
+    return result
+
+
+def record_evidence(gh, repo_name: str, pr, result: GateResult, app_slug: str | None) -> GateResult:
+    """Record the facts of this decision before its status is posted (evidence.py); a decision
+    whose evidence cannot be recorded is an error, never a success the deploy could not verify.
+    A closed PR records nothing: what judged it is the evidence from before its merge."""
+    import dataclasses
+
+    from . import evidence
+    from .errors import EvaluationError
+    from .github import evidence as on_github
+
+    if result.facts is None or getattr(pr, "state", "open") != "open":
+        return result
+    try:
+        on_github.record(gh, repo_name, evidence.of(result.facts, result.decision.state))
+    except EvaluationError as exc:
+        return dataclasses.replace(result, decision=_error(result.plan, str(exc)))
     return result

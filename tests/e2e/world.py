@@ -48,6 +48,7 @@ class World:
         self.commit_pulls: dict[str, list[dict]] = {}
         self.broken: set[str] = set()   # templates that answer 500
         self.run_artifacts: dict[int, list[tuple[int, str, Path]]] = {}
+        self.check_runs: list[dict] = []
         r = standin.routes
         r[("GET", "/repos/{owner}/{repo}/installation")] = self.installation
         r[("POST", "/app/installations/{installation_id}/access_tokens")] = self.access_token
@@ -72,6 +73,9 @@ class World:
         r[("GET", "/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}")] = self.download_artifact
         r[("GET", "/repos/{owner}/{repo}/pulls")] = self.list_pulls
         r[("GET", "/repos/{owner}/{repo}/commits/{ref}/statuses")] = self.list_commit_statuses
+        r[("POST", "/repos/{owner}/{repo}/check-runs")] = self.create_check_run
+        r[("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs")] = self.list_check_runs
+        r[("GET", "/apps/{app_slug}")] = self.get_app
         for key, route in list(r.items()):
             r[key] = self._maybe_broken(key[1], route)
 
@@ -225,6 +229,32 @@ class World:
     def status_on(self, sha: str, context: str = "foureyes/approval") -> str | None:
         found = [s["state"] for s in self.statuses if s["sha"] == sha and s.get("context") == context]
         return found[-1] if found else None
+
+    def create_check_run(self, call, owner, repo):
+        """Check runs are written by an App: foureyes' for its installation tokens, else the
+        github-actions App (a workflow's GITHUB_TOKEN)."""
+        run = example("check-run-example-of-completed-conclusion")
+        run.update(id=4000 + len(self.check_runs), name=call.body["name"], head_sha=call.body["head_sha"],
+                   external_id=call.body.get("external_id", ""), status=call.body.get("status", "completed"),
+                   conclusion=call.body.get("conclusion", "neutral"))
+        run["output"] = {**run["output"], **call.body.get("output", {}), "annotations_count": 0}
+        run["app"] = {**run["app"], "id": 1 if call.token in self.s.tokens else 15368,
+                      "slug": APP_SLUG if call.token in self.s.tokens else "github-actions"}
+        self.check_runs.append(run)
+        return 201, run
+
+    def list_check_runs(self, call, owner, repo, ref):
+        q = call.query
+        found = [r for r in self.check_runs if r["head_sha"] == ref and r["name"] == q.get("check_name", r["name"])
+                 and ("app_id" not in q or r["app"]["id"] == int(q["app_id"]))]
+        return 200, {"total_count": len(found), "check_runs": found}
+
+    def get_app(self, call, app_slug):
+        if app_slug != APP_SLUG:
+            raise Reply(404, "Not Found")
+        body = example("integration")
+        body.update(id=1, slug=APP_SLUG, client_id=self.s.app_client_id)
+        return 200, body
 
     def list_commit_statuses(self, call, owner, repo, ref):
         items = []

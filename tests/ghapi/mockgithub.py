@@ -267,6 +267,7 @@ class MockGitHub:
             return 200, {}, json.dumps(body)
 
         b = self.base_re
+        self.check_runs = check_runs_of(self.rsps)
         self.rsps.add_callback(responses.POST, re.compile(b + r"/statuses/[0-9a-f]{40}$"), on_status)
         self.rsps.add_callback(responses.POST, re.compile(b + rf"/issues/{self.number}/comments$"), on_comment)
         self.rsps.add_callback(responses.PATCH, re.compile(b + r"/issues/comments/\d+$"), on_comment)
@@ -284,6 +285,62 @@ class MockGitHub:
 
 
 FOUREYES_BOT = 9001  # the numeric id of foureyes' App bot account in these tests
+GITHUB_ACTIONS_APP = 15368  # the App a workflow's GITHUB_TOKEN writes check runs as
+
+
+class CheckRuns:
+    """Check runs as GitHub keeps them: POST /repos/{owner}/{repo}/check-runs stores one, written by
+    ``writer`` (the App of the token in use: github-actions unless a test says otherwise); GET
+    .../commits/{ref}/check-runs lists a commit's, filtered by check_name and app_id. One per
+    RequestsMock (``check_runs_of``), so the gate's writes are what a later deploy reads."""
+
+    def __init__(self, rsps: responses.RequestsMock, repo: str = "acme/models"):
+        self.runs: list[dict] = []
+        self.writer = GITHUB_ACTIONS_APP
+        self.refusal: tuple[int, str] | None = None  # (status, message) GitHub answers every create with
+        base = "^" + re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}")
+        rsps.add_callback(responses.POST, re.compile(base + r"/check-runs$"), self._create)
+        rsps.add_callback(responses.GET, re.compile(base + r"/commits/([0-9a-f]{40})/check-runs(?:\?.*)?$"), self._list)
+
+    def add(self, sent: dict, app: int | None = None) -> dict:
+        run = example("check-run-example-of-completed-conclusion")
+        run.update(id=4000 + len(self.runs), name=sent["name"], head_sha=sent["head_sha"],
+                   external_id=sent.get("external_id", ""), status=sent.get("status", "completed"),
+                   conclusion=sent.get("conclusion", "neutral"))
+        run["output"] = {**run["output"], **sent.get("output", {}), "annotations_count": 0}
+        run["app"] = {**run["app"], "id": app or self.writer}
+        check("/repos/{owner}/{repo}/check-runs", "post", "201", run)
+        self.runs.append(run)
+        return run
+
+    def _create(self, request):
+        sent = json.loads(request.body)
+        check_request("/repos/{owner}/{repo}/check-runs", "post", sent)
+        if self.refusal:
+            return self.refusal[0], {}, json.dumps({"message": self.refusal[1], "documentation_url":
+                                                    "https://docs.github.com/rest/checks/runs#create-a-check-run"})
+        return 201, {}, json.dumps(self.add(sent))
+
+    def _list(self, request):
+        from urllib.parse import parse_qs, urlparse
+
+        query = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
+        sha = re.search(r"/commits/([0-9a-f]{40})/check-runs", request.url).group(1)
+        found = [r for r in self.runs if r["head_sha"] == sha
+                 and r["name"] == query.get("check_name", r["name"])
+                 and ("app_id" not in query or r["app"]["id"] == int(query["app_id"]))]
+        body = {"total_count": len(found), "check_runs": found}
+        check("/repos/{owner}/{repo}/commits/{ref}/check-runs", "get", "200", body)
+        return 200, {}, json.dumps(body)
+
+
+_CHECK_RUNS: dict[int, tuple] = {}  # id(rsps) -> (rsps, its CheckRuns)
+
+
+def check_runs_of(rsps: responses.RequestsMock) -> CheckRuns:
+    if id(rsps) not in _CHECK_RUNS or _CHECK_RUNS[id(rsps)][0] is not rsps:
+        _CHECK_RUNS[id(rsps)] = (rsps, CheckRuns(rsps))
+    return _CHECK_RUNS[id(rsps)][1]
 
 
 class FakeDeployments:
@@ -395,6 +452,7 @@ def repository(rsps: responses.RequestsMock, default_branch: str = "main", repo:
             body[fork_parent].setdefault("language", None)
     check("/repos/{owner}/{repo}", "get", "200", body)
     rsps.get(re.compile("^" + re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}") + r"(?:\?.*)?$"), json=body)
+    check_runs_of(rsps)  # the deploy reads the gate's evidence
     return body
 
 

@@ -66,6 +66,10 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts", "get", "200"),
     ("/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}", "get", "302"),
     ("/repos/{owner}/{repo}/actions/runs/{run_id}", "get", "200"),  # whose run uploaded an artifact
+    # evidence: the gate's check run on the PR head, read back by the deploy; the App it trusts
+    ("/repos/{owner}/{repo}/check-runs", "post", "201"),
+    ("/repos/{owner}/{repo}/commits/{ref}/check-runs", "get", "200"),
+    ("/apps/{app_slug}", "get", "200"),
 ]
 ERROR_SCHEMA = "basic-error"
 WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed"),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from .. import gitrepo
+from .. import evidence, gitrepo
 from ..errors import EvaluationError
+from ..github import evidence as on_github
 from ..github.client import api_errors, describe
 from ..github.facts import fetch_facts
 from ..github.teams import direct_members
@@ -49,6 +50,7 @@ class GitHubPRs:
         self.token = token
         self._default: str | None = None
         self._teams: dict[str, object] = {}
+        self._app: int | None = None
 
     def default_branch(self) -> str:
         """The repository's default branch (GET /repos/{owner}/{repo}: `default_branch`)."""
@@ -148,13 +150,22 @@ class GitHubPRs:
         def load(teams: tuple[str, ...]):
             try:
                 facts, _ = fetch_facts(self.gh, self.repo_name, number, [], listed=listed)
-                facts.team_members = {team: self._members(team) for team in teams}
+                # the approval that counts is the one the PR had when it was merged
+                facts.reviews = [r for r in facts.reviews if r.submitted_at and _at(r.submitted_at) <= merged_at]
+                recorded = on_github.latest(self.gh, self.repo_name, number, facts.head_sha, self._trusted_app())
+                known = recorded["teams"] if recorded is not None else {}
+                facts.team_members = {team: self._members(team) for team in teams if team not in known}
             except api_errors() as exc:
                 raise EvaluationError(describe(exc)) from None
-            # the approval that counts is the one the PR had when it was merged
-            facts.reviews = [r for r in facts.reviews if r.submitted_at and _at(r.submitted_at) <= merged_at]
-            return facts
+            # the facts of the decision, where the gate recorded them; today's otherwise
+            return evidence.apply(recorded, facts) if recorded is not None else facts
         return load
+
+    def _trusted_app(self) -> int:
+        """The App whose evidence counts, resolved once per run."""
+        if self._app is None:
+            self._app = on_github.app_id(self.gh)
+        return self._app
 
 
 class _RepoOnce:
