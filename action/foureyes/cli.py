@@ -320,10 +320,13 @@ def codeowners(check: bool) -> None:
 @click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="Check provenance on GitHub (default in Actions).")
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
 @click.option("--only", "only", multiple=True, help="Apply only this deployment (repeatable): one matrix job each.")
+@click.option("--branch", "branch_name", envvar="FOUREYES_BRANCH", default=None,
+              help="The branch being deployed (default: $FOUREYES_BRANCH, $GITHUB_REF_NAME, else the checkout's "
+                   "branch). A workflow_run job runs on the default branch and deploys another one.")
 @NOW
 @MATRIX_FORMAT
 @fail_closed
-def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, now_text, fmt) -> None:
+def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, branch_name, now_text, fmt) -> None:
     """Reconcile ENV with the registry at HEAD, after re-checking every change's approval."""
     import os
 
@@ -337,7 +340,7 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, now_t
     # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local file
     given = click.get_current_context().get_parameter_source("repo_name") == click.core.ParameterSource.COMMANDLINE
     on_github = bool(repo_name) and (os.environ.get("GITHUB_ACTIONS") == "true" or given)
-    branch = os.environ.get("GITHUB_REF_NAME") or current_branch(root)
+    branch = branch_name or os.environ.get("GITHUB_REF_NAME") or current_branch(root)
     wrong = branch_mismatch(root, env_name, branch)
     if wrong:
         raise click.UsageError(wrong)
