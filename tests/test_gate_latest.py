@@ -84,3 +84,11 @@ def test_a_pr_at_the_same_head_into_another_base_does_not_count(pr, gh, cli):
     run(cli)
     assert [s["state"] for s in gh.statuses] == ["pending"]
     assert TEAM  # the approver team is the same either way
+
+
+def test_which_pr_names_the_pr_and_posts_nothing(pr, gh, cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
+    result = cli("gate", "--which-pr")
+    assert result.exit_code == 0 and result.stdout.strip() == "7"
+    assert (tmp_path / "output").read_text() == "pr=7\n"
+    assert gh.statuses == [] and gh.comments == []

@@ -169,3 +169,18 @@ def test_init_writes_a_deploy_that_runs_the_pinned_action_with_the_pushed_commit
         checkouts = [s for s in _steps(job) if s.get("uses", "").startswith("actions/checkout@")]
         assert [c["with"]["path"] for c in checkouts] == ["repo"]
     assert ".github/workflows/foureyes-release.yml" in files
+
+
+def test_one_gate_run_per_pr_whatever_started_it():
+    """pull_request_target was keyed by PR number and the relay's workflow_run by branch: two runs for
+    one PR could overlap and the older post a stale success after a newer failure. The gate job's
+    group is the PR number, derived by `gate --which-pr` for every trigger; a newer run cancels."""
+    wf = load(ROOT / ".github" / "workflows" / "foureyes-gate.yml")
+    assert "concurrency" not in wf            # no workflow-level group keyed by something else
+    which, gate = wf["jobs"]["which"], wf["jobs"]["gate"]
+    step = next(s for s in which["steps"] if s.get("id") == "which")
+    assert step["with"] == {"command": "gate", "args": "--which-pr"}
+    assert "secrets." not in str(which) and "environment" not in which
+    assert gate["needs"] == "which"
+    assert gate["concurrency"]["group"].startswith("foureyes-gate-pr-${{ needs.which.outputs.pr ")
+    assert gate["concurrency"]["cancel-in-progress"] == "true"

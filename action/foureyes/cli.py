@@ -199,10 +199,13 @@ def demo(directory: str | None) -> None:
                    "default: github-actions[bot], the GITHUB_TOKEN's identity).")
 @click.option("--publish/--no-publish", default=True, show_default=True,
               help="On GitHub: set the status, the sticky comment and review requests.")
+@click.option("--which-pr", is_flag=True,
+              help="Only name the PR the event is about (checked as the gate checks it, nothing posted) "
+                   "as the step output `pr`: the gate job's per-PR concurrency group.")
 @NOW
 @FORMAT
 @fail_closed
-def gate(repo_name, number, token, local_file, base, head, app_slug, publish, now_text, fmt) -> None:
+def gate(repo_name, number, token, local_file, base, head, app_slug, publish, which_pr, now_text, fmt) -> None:
     """Decide whether a PR has the approvals its change needs.
 
     Exit 0 approved, 1 pending or blocked, 2 error (never approved by mistake).
@@ -227,9 +230,15 @@ def gate(repo_name, number, token, local_file, base, head, app_slug, publish, no
         from .github.client import make_client
 
         if not number and event.get("workflow_run") and repo_name:
-            number = _pr_from_workflow_run(make_client(token), repo_name, event, token, publish)
+            number = _pr_from_workflow_run(make_client(token), repo_name, event, token, publish and not which_pr)
         if not repo_name or not number:
             raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
+        if which_pr:
+            from .report import set_outputs
+
+            set_outputs({"pr": str(number)})
+            click.echo(number)
+            sys.exit(0)
         result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn,
                                   token=token, app_slug=app_slug, now=_now(now_text))
     from .gate import record_decision
