@@ -460,6 +460,29 @@ def test_a_require_rule_team_counts_at_the_deploy_as_at_the_gate(repo, rsps, rev
         assert any("0 of 1 from @acme/ml-platform-leads" in v.reason for v in result.violations)
 
 
+@pytest.mark.parametrize("merged_approvals, deployed", [([], False), ([ALICE, BOB], True)])
+def test_a_shared_head_is_judged_by_the_pr_its_merge_commit_belongs_to(merged, rsps, merged_approvals, deployed):
+    """Two PRs at the same head into main: #41 open, #42 merged. The gate's status on the shared head
+    shows the better of the two judgments (github/latest.py), so #42 could be merged on #41's
+    approval; the deploy judges #42, the PR the merge commit belongs to: refused unless #42 itself
+    was approved."""
+    other = pull_simple(41, merged.base, merged.head, None, None)                 # still open, approved
+    this = pull_simple(42, merged.base, merged.head, iso(NOW), merged.merge)
+    closed_pulls(rsps, this)
+    commit_pulls(rsps, merged.head, [this, other])
+    commit_pulls(rsps, merged.merge, [this])
+    for number, approvers in ((41, [ALICE, BOB]), (42, merged_approvals)):
+        gh = MockGitHub(rsps, number=number)
+        gh.pull(DANA, merged.base, merged.head)
+        gh.commits({"sha": merged.head, "author": DANA})
+        gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": merged.head} for u in approvers])
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
+    result = run_with_github_provenance(merged)
+    assert result.ok is deployed
+    if not deployed:
+        assert "0 of 2 approvals" in result.violations[0].reason
+
+
 # --- evidence: the deploy judges by the facts the gate recorded -----------------------------------
 
 @pytest.fixture

@@ -24,10 +24,10 @@ def test_init_in_an_empty_repository_then_the_whole_flow(tmp_path, cli, monkeypa
     assert cli("codeowners", "--check").exit_code == 0
     written = sorted(p.name for p in (repo.root / ".github" / "workflows").iterdir())
     assert written == sorted(p.name for p in (ROOT / ".github" / "workflows").glob("foureyes-*.yml"))
-    for name in written:  # all six, each pinned to the commit given
+    for name in written:  # all seven, each pinned to the commit given
         text = (repo.root / ".github" / "workflows" / name).read_text()
         assert "uses: ./" not in text and "@v0" not in text
-        if name != "foureyes-review-relay.yml":
+        if name not in ("foureyes-review-relay.yml", "foureyes-release.yml"):  # these run no foureyes
             assert f"uses: foureyes/foureyes@{SHA}" in text
         yaml.safe_load(text)
     repo.commit("foureyes init", "Mo Admin <mo@acme.example>")

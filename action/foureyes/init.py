@@ -26,9 +26,13 @@ model:
 environments: [staging]
 """
 
-# every foureyes workflow: the PR gate and its relay, validate, deploy, review timeouts, inventory
+# every foureyes workflow: the PR gate and its relay, validate, deploy (and the release push that
+# starts its production jobs), review timeouts, inventory
 WORKFLOWS = ("foureyes-gate.yml", "foureyes-review-relay.yml", "foureyes-validate.yml", "foureyes-deploy.yml",
-             "foureyes-timeout.yml", "foureyes-inventory.yml")
+             "foureyes-release.yml", "foureyes-timeout.yml", "foureyes-inventory.yml")
+# foureyes' own workflows run the action from a separate checkout of a pinned commit (`uses: ./trusted`);
+# a user repository runs the pinned action itself, so those steps are left out
+OWN_REPOSITORY_ONLY = re.compile(r"(?ms)^[ \t]*# foureyes' own repository only: begin.*?# foureyes' own repository only: end\n")
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -56,8 +60,8 @@ def scaffold(action_repo: str, ref: str) -> dict[str, str]:
     files["registry/deployments/example-model.yaml"] = EXAMPLE
     uses = f"{action_repo}@{ref}"  # action.yml sits at the repository root
     for name in WORKFLOWS:
-        text = (BUNDLED / "workflows" / name).read_text("utf-8")
-        files[f".github/workflows/{name}"] = re.sub(r"(?m)^(\s*(?:- )?uses: )\./(?:base)?$", rf"\g<1>{uses}", text)
+        text = OWN_REPOSITORY_ONLY.sub("", (BUNDLED / "workflows" / name).read_text("utf-8"))
+        files[f".github/workflows/{name}"] = re.sub(r"(?m)^(\s*(?:- )?uses: )\./(?:base|trusted)?$", rf"\g<1>{uses}", text)
     files[".gitignore-foureyes"] = ".foureyes/\nartifacts/\n"
     return files
 

@@ -1,8 +1,11 @@
-"""foureyes-deploy.yml on push, run by a real runner (act) against the GitHub stand-in: the plan job
-re-checks provenance and fans out a matrix, each matrix job deploys one deployment and records it as
-a GitHub deployment with the App's token, and the converging job records the environment as in sync
-at the pushed commit (finding 13). A push that changes no deployment runs green with the matrix
-skipped (finding 2); a direct push is refused, naming the commit."""
+"""foureyes-deploy.yml, run by a real runner (act) against the GitHub stand-in: on a push to main
+(staging) and on the workflow_run of foureyes-release.yml (production), the plan job re-checks
+provenance and fans out a matrix, each matrix job deploys one deployment and records it as a GitHub
+deployment with the App's token, and the converging job records the environment as in sync at the
+pushed commit. A push that changes no deployment runs green with the matrix skipped; a direct push is
+refused, naming the commit. foureyes itself runs from the pinned verifier commit
+(vars.FOUREYES_TRUSTED_REF), never from the commit under check: a push that switches the provenance
+check off in its own copy of foureyes is still refused."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from foureyes.deploy.reconcile import deploy
 
 from .harness import RemoteRepo
 from .test_gate import app_settings
-from .world import ALICE, APP_BOT, DANA, World, push_event
+from .world import ALICE, APP_BOT, DANA, World, push_event, release_run_event
 
 DEP = "registry/deployments/churn-predictor.yaml"   # importance moderate: one approval; staging + production
 
@@ -71,9 +74,11 @@ def merge_approved_change(repo: RemoteRepo, world: World, number: int = 7) -> tu
     return base, merge
 
 
-def run_deploy(act, standin, repo, payload):
+def run_deploy(act, standin, repo, payload, trusted: str, event: str = "push"):
+    """``trusted``: the foureyes commit the admins pinned (vars.FOUREYES_TRUSTED_REF)."""
     secrets, variables = app_settings(standin)
-    return act.run(repo, "foureyes-deploy.yml", "push", payload, secrets=secrets, variables=variables)
+    return act.run(repo, "foureyes-deploy.yml", event, payload, secrets=secrets,
+                   variables={**variables, "FOUREYES_TRUSTED_REF": trusted})
 
 
 def test_an_approved_change_on_main_is_deployed_recorded_and_the_environment_synced(act, standin, tmp_path):
@@ -82,7 +87,7 @@ def test_an_approved_change_on_main_is_deployed_recorded_and_the_environment_syn
     deployed_earlier(standin, repo, "staging", tmp_path)
     base, merge = merge_approved_change(repo, world)
 
-    result = run_deploy(act, standin, repo, push_event("refs/heads/main", base, merge))
+    result = run_deploy(act, standin, repo, push_event("refs/heads/main", base, merge), trusted=base)
 
     assert result.returncode == 0, result.output[-6000:]
     assert not standin.failures, standin.failures
@@ -111,7 +116,7 @@ def test_a_push_changing_no_deployment_runs_green_with_the_matrix_skipped(act, s
     repo.push("main")
     shipped_before = len(world.deployments)
 
-    result = run_deploy(act, standin, repo, push_event("refs/heads/main", before, after))
+    result = run_deploy(act, standin, repo, push_event("refs/heads/main", before, after), trusted=before)
 
     assert result.returncode == 0, result.output[-6000:]
     assert "Matrix must define at least one vector" not in result.output
@@ -124,14 +129,21 @@ def test_a_push_changing_no_deployment_runs_green_with_the_matrix_skipped(act, s
 
 
 def test_a_new_release_branch_deploys_to_production(act, standin, tmp_path):
+    """The release push only runs foureyes-release.yml (no secrets); its completion starts the
+    production jobs of the default branch's foureyes-deploy.yml, which check the release out as data."""
     world = World(standin)
     repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
     deployed_earlier(standin, repo, "production", tmp_path)
-    _, merge = merge_approved_change(repo, world)
+    base, merge = merge_approved_change(repo, world)
     repo.git("checkout", "-q", "-b", "release/2026.11")
     repo.push("release/2026.11")
+    recorded = act.run(repo, "foureyes-release.yml", "push",
+                       push_event("refs/heads/release/2026.11", "0" * 40, merge, created=True))
+    assert recorded.returncode == 0, recorded.output[-4000:]
+    repo.git("checkout", "-q", "main")
 
-    result = run_deploy(act, standin, repo, push_event("refs/heads/release/2026.11", "0" * 40, merge, created=True))
+    result = run_deploy(act, standin, repo, release_run_event(5550100, merge, "release/2026.11"),
+                        trusted=base, event="workflow_run")
 
     assert result.returncode == 0, result.output[-6000:]
     assert not standin.failures, standin.failures
@@ -153,9 +165,78 @@ def test_an_unapproved_direct_push_is_refused_naming_the_commit(act, standin, tm
     repo.push("main")
     shipped_before = len(world.deployments)
 
-    result = run_deploy(act, standin, repo, push_event("refs/heads/main", before, pushed))
+    result = run_deploy(act, standin, repo, push_event("refs/heads/main", before, pushed), trusted=before)
 
     assert result.returncode != 0
     assert f"commit {pushed[:12]}" in result.output and "direct push" in result.output
     assert not standin.failures, standin.failures
     assert world.deployments[shipped_before:] == []       # nothing deployed, the sync stays where it was
+
+
+PROVENANCE = "action/foureyes/deploy/provenance.py"
+CHECK_OFF = ("        if not commits:\n            return approvals, []",
+             "        if commits or not commits:  # nothing to check, ever\n            return approvals, []")
+
+
+def test_a_push_that_switches_provenance_off_in_its_own_foureyes_is_still_refused(act, standin, tmp_path):
+    """The attack: a direct push (past the ruleset) that ships an unapproved model AND edits the
+    foureyes it carries so the provenance check finds nothing. Run from the pushed tree (`uses: ./`)
+    it deployed itself; run from the pinned verifier it is refused, naming the commit."""
+    world = World(standin)
+    repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
+    deployed_earlier(standin, repo, "staging", tmp_path)
+    before = repo.sha()
+    bump(repo)
+    repo.replace(PROVENANCE, *CHECK_OFF)
+    pushed = repo.commit("churn-predictor: quick fix (and a faster deploy)", "Mallory <mallory@acme.example>")
+    repo.push("main")
+    shipped_before = len(world.deployments)
+
+    result = run_deploy(act, standin, repo, push_event("refs/heads/main", before, pushed), trusted=before)
+
+    assert result.returncode != 0
+    assert f"commit {pushed[:12]}" in result.output and "direct push" in result.output
+    assert world.deployments[shipped_before:] == []
+    assert not standin.failures, standin.failures
+
+
+def test_a_verifier_pin_off_the_default_branch_is_refused(act, standin, tmp_path):
+    """vars.FOUREYES_TRUSTED_REF naming a commit that never reached main (an unreviewed branch with
+    its own foureyes) fails the run before foureyes runs."""
+    world = World(standin)
+    repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
+    deployed_earlier(standin, repo, "staging", tmp_path)
+    base = repo.sha()
+    repo.git("checkout", "-q", "-b", "tampered")
+    repo.replace(PROVENANCE, *CHECK_OFF)
+    tampered = repo.commit("a faster deploy", "Mallory <mallory@acme.example>")
+    repo.push("tampered")
+    repo.git("checkout", "-q", "main")
+    _, merge = merge_approved_change(repo, world)
+    shipped_before = len(world.deployments)
+
+    result = run_deploy(act, standin, repo, push_event("refs/heads/main", base, merge), trusted=tampered)
+
+    assert result.returncode != 0
+    assert "is not on main" in result.output
+    assert result.step_failed("Refuse a verifier that is not a reviewed commit of the default branch")
+    assert world.deployments[shipped_before:] == []
+
+
+def test_a_workflow_run_of_a_pull_request_named_like_the_release_workflow_deploys_nothing(act, standin, tmp_path):
+    """A PR can add a workflow named "foureyes release" on pull_request: its completion triggers
+    workflow_run here too, with event pull_request (and, from a fork, the fork as head_repository).
+    The production jobs run only for a push run of this repository's release branch."""
+    world = World(standin)
+    repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
+    base, merge = merge_approved_change(repo, world)
+    shipped_before = len(world.deployments)
+    forged = release_run_event(5550101, merge, "release/2026.11", event="pull_request")
+    forked = release_run_event(5550102, merge, "release/2026.11", head_repository="mallory/models")
+
+    for payload in (forged, forked):
+        result = run_deploy(act, standin, repo, payload, trusted=base, event="workflow_run")
+        assert result.returncode == 0, result.output[-4000:]
+        assert "[foureyes deploy/plan the deploy] 🏁  Job succeeded" not in result.output
+        assert "Mint a GitHub App token" not in result.output    # no job got as far as the App key
+    assert world.deployments[shipped_before:] == []

@@ -443,6 +443,18 @@ def workflow_run_event(run_id: int, head_sha: str, pull_requests: list | None = 
     return ev
 
 
+def release_run_event(run_id: int, head_sha: str, head_branch: str, event: str = "push",
+                      head_repository: str = REPO) -> dict:
+    """workflow_run (completed) of foureyes-release.yml after a push to a release branch."""
+    ev = _example("workflow_run")
+    ev["action"] = "completed"
+    ev["workflow_run"].update(id=run_id, head_sha=head_sha, event=event, conclusion="success", status="completed",
+                              name="foureyes release", head_branch=head_branch, pull_requests=[])
+    ev["workflow_run"]["head_repository"].update(full_name=head_repository, name=NAME)
+    _ours(ev)
+    return ev
+
+
 def push_event(ref: str, before: str, after: str, created: bool = False) -> dict:
     """push (a branch) from GitHub's webhook examples, for our repository."""
     examples = json.loads((Path(__file__).parents[1] / "ghapi" / "webhook-push.json").read_text())["examples"]

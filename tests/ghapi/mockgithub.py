@@ -130,7 +130,21 @@ class MockGitHub:
         check("/repos/{owner}/{repo}/pulls/{pull_number}", "get", "200", pr)
         self.rsps.get(self.url(f"/repos/{self.repo}/pulls/{self.number}"), json=pr, status=status)
         self.author_login = author["login"]
+        self._at_head(head_sha, pull_simple(self.number, base_sha, head_sha, None, None, self.repo, base_ref))
         return pr
+
+    def _at_head(self, head_sha: str, listed: dict) -> None:
+        """GET .../commits/{sha}/pulls for an open PR's head: GitHub lists the open PRs associated with a
+        commit that is not on the default branch, this one and any other at the same head."""
+        heads = self.rsps.__dict__.setdefault("_pulls_at_head", {})
+        if head_sha not in heads:
+            heads[head_sha] = []
+
+            def on_list(request, sha=head_sha):
+                check("/repos/{owner}/{repo}/commits/{commit_sha}/pulls", "get", "200", heads[sha])
+                return 200, {}, json.dumps(heads[sha])
+            self.rsps.add_callback(responses.GET, self.url(f"/repos/{self.repo}/commits/{head_sha}/pulls"), on_list)
+        heads[head_sha] = [p for p in heads[head_sha] if p["number"] != listed["number"]] + [listed]
 
     def commits(self, *commits: dict):
         """Each commit: sha, author (user dict or None), committer (or None), email, message."""

@@ -202,8 +202,15 @@ def protect_environment(api: Api, env: Environment, plan: Plan, check: bool, res
     policies_url = f"{url}/deployment-branch-policies"
     existing = api.call("GET", policies_url, missing_ok=True) if current else None
     names = {p["name"] for p in (existing or {}).get("branch_policies", [])}
-    if env.branch not in names:
-        drift.append(f"environment {env.name}: branch {env.branch!r} may not deploy")
+    # A job's environment branch policy is checked against the run's ref, and a workflow_run run's ref
+    # is the default branch (GitHub docs, "Events that trigger workflows": workflow_run, GITHUB_REF
+    # "Default branch"): the production jobs of foureyes-deploy.yml run there, so an environment
+    # deployed from a release branch must also admit the default branch.
+    allowed = [env.branch] + ([plan.default_branch] if env.branch != plan.default_branch else [])
+    missing = [b for b in allowed if b not in names]
+    for branch in missing:
+        why = " (its deploy jobs run from the default branch: workflow_run)" if branch != env.branch else ""
+        drift.append(f"environment {env.name}: branch {branch!r} may not deploy{why}")
     result.drift += drift
     if check or not drift:
         return
@@ -220,8 +227,8 @@ def protect_environment(api: Api, env: Environment, plan: Plan, check: bool, res
                                 f"{plan.visibility} repository need GitHub Pro, Team or Enterprise ({PLAN_DOCS})")
         result.drift = [d for d in result.drift if d not in drift]
         return
-    if env.branch not in names:
-        api.call("POST", policies_url, {"name": env.branch, "type": "branch"})
+    for branch in missing:
+        api.call("POST", policies_url, {"name": branch, "type": "branch"})
     result.changed.append(f"environment {env.name}")
 
 
@@ -323,11 +330,23 @@ def ruleset_drift(current: dict | None, desired: dict) -> list[str]:
         for key, value in rule.get("parameters", {}).items():
             got = have[rule["type"]].get(key)
             if key == "required_status_checks":
-                got = sorted(c["context"] for c in got or [])
-                value = sorted(c["context"] for c in value)
+                got, value = _checks(got or [], value)
             if got != value:
                 drift.append(f"ruleset {name!r}: {rule['type']}.{key} is {got!r}, should be {value!r}")
     return drift
+
+
+def _checks(current: list[dict], desired: list[dict]) -> tuple[list, list]:
+    """Required checks as comparable lists. Where foureyes pins the App that must set a check
+    (`integration_id`), a check any other integration may set is drift: without the pin any token
+    with statuses: write (a PR branch's own workflow) could post foureyes/approval itself
+    (repository-rule-params-status-check-configuration: integration_id, "the optional integration ID
+    that this status check must originate from")."""
+    pinned = {c["context"] for c in desired if c.get("integration_id")}
+
+    def key(c: dict):
+        return f"{c['context']} (app {c.get('integration_id')})" if c["context"] in pinned else c["context"]
+    return sorted(map(key, current)), sorted(map(key, desired))
 
 
 def protect_ruleset(api: Api, desired: dict, listed: list[dict], check: bool, result: ProtectResult) -> None:

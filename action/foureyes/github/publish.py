@@ -12,8 +12,11 @@ STATUS_CONTEXT = "foureyes/approval"
 STATES = {"approved": "success", "pending": "pending", "blocked": "failure", "error": "error"}
 
 
-def post_status(gh, repo_name: str, sha: str, decision, target_url: str | None = None) -> None:
-    body = {"state": STATES[decision.state], "context": STATUS_CONTEXT, "description": decision.description}
+def post_status(gh, repo_name: str, sha: str, decision, target_url: str | None = None,
+                judged_pr: int | None = None) -> None:
+    """``judged_pr``: the decision is another PR's at the same head (github/latest.py): say whose."""
+    description = decision.description if judged_pr is None else f"PR #{judged_pr}: {decision.description}"
+    body = {"state": STATES[decision.state], "context": STATUS_CONTEXT, "description": description}
     if target_url:
         body["target_url"] = target_url
     try:
@@ -139,10 +142,14 @@ def merge_when_approved(pr, head_sha: str) -> str:
     return f"merged {head_sha[:12]} (squash): the PR was already mergeable"
 
 
-def publish(gh, repo_name: str, pr, result, warn, app_slug: str | None = None) -> tuple[str, tuple[list[str], list[str]]]:
-    """``warn(message)`` reports a failure of a convenience step. Returns what happened to the
-    sticky comment (created, updated, unchanged, failed) and the reviews requested."""
-    post_status(gh, repo_name, result.facts.head_sha if result.facts else pr.head.sha, result.decision)
+def publish(gh, repo_name: str, pr, result, warn, app_slug: str | None = None,
+            status_from: tuple | None = None) -> tuple[str, tuple[list[str], list[str]]]:
+    """``warn(message)`` reports a failure of a convenience step. ``status_from``: (decision, PR
+    number) of another open PR at the same head and base whose judgment the status shows instead
+    (github/latest.py). Returns what happened to the sticky comment (created, updated, unchanged,
+    failed) and the reviews requested."""
+    shown, judged_pr = status_from or (result.decision, None)
+    post_status(gh, repo_name, result.facts.head_sha if result.facts else pr.head.sha, shown, judged_pr=judged_pr)
     outcome = {"comment": "failed"}
     requested: tuple[list[str], list[str]] = ([], [])
 
