@@ -167,10 +167,10 @@ def pull_events(gh, repo_name: str, token: str, record, warn=lambda m: None, roo
             warn(f"skipped {artifact['name']}: {exc}")
             continue
         db.execute("BEGIN IMMEDIATE")
-        for e in events:
-            record.add_event(e["type"], e["status"], e["message"], e.get("deployment"), e.get("environment"),
-                             e.get("data") or {}, at=e["at"])
-            added += 1
+        for e in events:  # an event two runs' logs both hold (the same key) is kept once
+            key = e.get("key") if isinstance(e.get("key"), str) else None
+            added += record.add_event(e["type"], e["status"], e["message"], e.get("deployment"), e.get("environment"),
+                                      e.get("data") or {}, at=e["at"], key=key)
         db.execute("INSERT INTO imported_artifacts VALUES (?, ?)", (artifact["id"], artifact["name"]))
         db.execute("COMMIT")
     return added
