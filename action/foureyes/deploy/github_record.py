@@ -276,6 +276,8 @@ class GitHubRecord(Record):
                             {"state": state, "description": description[:140], "auto_inactive": False})
         self._written[deployment_id] = state
         status_id = posted.get("id") if isinstance(posted, dict) else None
+        if not events:
+            return
         with self.local._tx():
             for e in events:
                 self.local.add_event(e.type, e.status, e.message, e.deployment, e.environment, e.data,
