@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 STATUSES = ("ok", "warning", "failing", "unknown", "info")
@@ -38,6 +38,20 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
+class Event:
+    """One event, as a record writes it together with the outcome it describes (`Record.finish`).
+    ``key``: what makes it unique; the log keeps one event per key (none: every write is new)."""
+
+    type: str
+    status: str
+    message: str
+    deployment: str | None = None
+    environment: str | None = None
+    data: dict = field(default_factory=dict)
+    key: str | None = None
+
+
 @dataclass
 class Filters:
     deployment: str | None = None
@@ -50,7 +64,7 @@ class Filters:
 
 
 def query(db, filters: Filters) -> list[dict]:
-    sql = "SELECT id, at, type, status, deployment, environment, message, data FROM events WHERE 1=1"
+    sql = "SELECT id, at, type, status, deployment, environment, message, data, key FROM events WHERE 1=1"
     args: list = []
     for column in ("deployment", "environment", "type", "status"):
         value = getattr(filters, column)
@@ -69,7 +83,8 @@ def query(db, filters: Filters) -> list[dict]:
         args += [pattern, pattern]
     rows = db.execute(sql + " ORDER BY at, id", args)
     return [{"id": i, "at": at, "type": t, "status": s, "deployment": d, "environment": e, "message": m,
-             "data": json.loads(data or "{}")} for i, at, t, s, d, e, m, data in rows]
+             "data": json.loads(data or "{}"), **({"key": key} if key else {})}
+            for i, at, t, s, d, e, m, data, key in rows]
 
 
 def prune(db, now: datetime, days: int = RETENTION_DAYS) -> int:

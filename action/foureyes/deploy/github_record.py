@@ -35,13 +35,24 @@ created them, as every record. Payload size: GitHub documents no limit for a dep
 `payload` (OpenAPI: POST /repos/{owner}/{repo}/deployments, `payload`: object or string; the one
 documented JSON payload limit nearby is repository_dispatch's `client_payload`, under 64 KB), so
 a sync names at most STATES_BUDGET bytes of ids; those left out are asked about, as unnamed ones.
+
+Events survive a run killed at any instant: GitHub and the run's event log cannot change in one
+transaction, so a deploy event is derivable from what was recorded. The status that records an
+outcome is posted first; its event follows with the key `<type>:github-status:<status id>`. A
+run killed between the two leaves a final status that no sync names (the sync is written only
+after every step), so the next run asks its statuses, finds the outcome, and writes the deploy
+event from the deployment's payload and the status, under the same key. The event log keeps one
+event per key, so an event written by both runs, or imported from both runs' logs, counts once.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Sequence
+
 from ..errors import EvaluationError
+from ..eventlog import Event
 from ..github.client import api_errors, describe
 from .record import Entry, Record, SqliteRecord
 
@@ -67,6 +78,7 @@ class GitHubRecord(Record):
         self._syncs_read: set[str | None] = set()  # environments (None: all) whose syncs were listed
         self._written: dict[int, str] = {}  # states this run wrote: the next sync names them first
         self._asked: dict[int, str] = {}  # states read from /statuses: the next sync names them too
+        self._asked_status: dict[int, dict] = {}  # ... and the status each was read from
 
     def close(self) -> None:
         self.local.close()
@@ -117,6 +129,10 @@ class GitHubRecord(Record):
         return mine
 
     def _latest_status(self, deployment_id: int) -> str:
+        status = self._latest_own_status(deployment_id)
+        return status["state"] if status else "pending"
+
+    def _latest_own_status(self, deployment_id: int) -> dict | None:
         """The newest status foureyes wrote; an `inactive` counts only with foureyes' delete marker
         (GitHub's automatic inactive statuses do not delete anything)."""
         for status in self._get(f"{self.base}/deployments/{deployment_id}/statuses"):
@@ -124,8 +140,8 @@ class GitHubRecord(Record):
                 continue
             if status["state"] == "inactive" and not (status.get("description") or "").startswith(DELETED):
                 continue
-            return status["state"]
-        return "pending"
+            return status
+        return None
 
     def _learn_syncs(self, deployments: list[dict]) -> None:
         """Take the states named by foureyes' own syncs among ``deployments`` (listed newest first):
@@ -158,7 +174,10 @@ class GitHubRecord(Record):
         if deployment_id in self._synced:
             return self._synced[deployment_id]
         if deployment_id not in self._asked:
-            self._asked[deployment_id] = self._latest_status(deployment_id)
+            status = self._latest_own_status(deployment_id)
+            self._asked[deployment_id] = status["state"] if status else "pending"
+            if status:
+                self._asked_status[deployment_id] = status
         return self._asked[deployment_id]
 
     def _sync_states(self) -> dict[str, list[int]]:
@@ -188,6 +207,8 @@ class GitHubRecord(Record):
         entries = {}
         for name, d in newest.items():
             status = self._state(d["id"])
+            if d["id"] in self._asked_status:
+                self._derive_event(d, name, self._asked_status[d["id"]])
             if status == "inactive":
                 continue  # deleted
             payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
@@ -197,6 +218,21 @@ class GitHubRecord(Record):
                                   payload.get("approval", {}), state, d.get("updated_at", ""))
             self.ids[(environment, name)] = d["id"]
         return entries
+
+    def _derive_event(self, deployment: dict, name: str, status: dict) -> None:
+        """The deploy event of an outcome read from GitHub (a run may have died before writing it):
+        what `deploy` writes, from the deployment's payload and foureyes' status, under its key."""
+        state = status["state"]
+        if state not in ("success", "failure", "inactive"):
+            return  # no outcome yet: the next run applies it again
+        payload = deployment.get("payload") if isinstance(deployment.get("payload"), dict) else {}
+        said = status.get("description") or ""
+        said = said[len(DELETED):] if state == "inactive" else said
+        self.local.add_event(
+            "deploy", "failing" if state == "failure" else "ok", f"{payload.get('action', '')} {name}: {said}",
+            name, deployment.get("environment"),
+            {"commit": payload.get("commit", deployment["sha"]), "approval": payload.get("approval", {})},
+            at=status.get("created_at"), key=event_key("deploy", status["id"]))
 
     def begin(self, entry: Entry, action: str) -> None:
         task = TASK_PREFIX + entry.name
@@ -230,13 +266,22 @@ class GitHubRecord(Record):
             raise EvaluationError(f"deploy record: GitHub did not create a deployment: {created.get('message')}")
         return created["id"]
 
-    def finish(self, entry: Entry, action: str, ok: bool, message: str = "") -> None:
+    def finish(self, entry: Entry, action: str, ok: bool, message: str = "", events: Sequence[Event] = ()) -> None:
+        """The status first, then its events under its key (module docstring: a run killed between
+        the two leaves the next run to derive the deploy event)."""
         deployment_id = self.ids[(entry.environment, entry.name)]
         state = ("inactive" if action == "delete" else "success") if ok else "failure"
         description = (DELETED + message) if state == "inactive" else message
-        self._post(f"{self.base}/deployments/{deployment_id}/statuses",
-                   {"state": state, "description": description[:140], "auto_inactive": False})
+        posted = self._post(f"{self.base}/deployments/{deployment_id}/statuses",
+                            {"state": state, "description": description[:140], "auto_inactive": False})
         self._written[deployment_id] = state
+        status_id = posted.get("id") if isinstance(posted, dict) else None
+        if not events:
+            return
+        with self.local._tx():
+            for e in events:
+                self.local.add_event(e.type, e.status, e.message, e.deployment, e.environment, e.data,
+                                     key=event_key(e.type, status_id) if status_id is not None else e.key)
 
     def last_commit(self, environment: str) -> str | None:
         sync = self._last_sync(environment)
@@ -295,6 +340,11 @@ class GitHubRecord(Record):
     def add_event(self, type: str, status: str, message: str, deployment: str | None = None,
                   environment: str | None = None, data: dict | None = None) -> None:
         self.local.add_event(type, status, message, deployment, environment, data)
+
+
+def event_key(type: str, status_id: int) -> str:
+    """The key of the event of TYPE that foureyes' deployment status ``status_id`` raised."""
+    return f"{type}:github-status:{status_id}"
 
 
 def _next_link(headers: dict) -> str | None:

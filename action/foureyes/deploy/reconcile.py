@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import gitrepo
+from ..eventlog import Event
 from ..changes import field_changes
 from ..registry import DEPLOYMENT_SCHEMA, DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, RULES_DIR, ConfigError, Deployment
 from ..registry import Environment, Problem, Schemas
@@ -232,14 +233,16 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
             step.ok, step.message = False, str(exc)
         except Exception as exc:  # a plugin's bug fails this deployment, not the record
             step.ok, step.message = False, f"{type(exc).__name__}: {exc}"
-        record.finish(entry, step.action, step.ok, step.message)
-        record.add_event("deploy", "ok" if step.ok else "failing", f"{step.action} {step.name}: {step.message}",
-                         deployment=step.name, environment=env.name, data={"commit": head, "approval": approval})
-        progress(step)
+        # the outcome and its events are written together: a run killed between them would leave an
+        # applied change the event log never heard of (the next run sees success and applies nothing)
+        events = [Event("deploy", "ok" if step.ok else "failing", f"{step.action} {step.name}: {step.message}",
+                        step.name, env.name, {"commit": head, "approval": approval})]
         if step.name in glass:
-            record.add_event("break_glass", "warning", f"{step.action} {step.name} during freeze ({glass[step.name]}) "
-                             f"under break-glass: {step.message}", deployment=step.name, environment=env.name,
-                             data={"commit": head, "approval": approval, "windows": glass[step.name]})
+            events.append(Event("break_glass", "warning", f"{step.action} {step.name} during freeze "
+                                f"({glass[step.name]}) under break-glass: {step.message}", step.name, env.name,
+                                {"commit": head, "approval": approval, "windows": glass[step.name]}))
+        record.finish(entry, step.action, step.ok, step.message, events)
+        progress(step)
     if result.ok and only is None:
         record.set_last_commit(env.name, head, env.target, state)
     return result

@@ -3,6 +3,11 @@
 One interface, two stores: SQLite (locally, the demo) and the GitHub Deployments API (in Actions,
 `github_record.py`). A deployment is marked in_progress before its target is called and
 success/failure after, so a run cut short leaves a record the next run converges from.
+
+The outcome and its events change together: `finish` takes the events an outcome raises (the
+deploy event, a break-glass warning) and writes them in the same SQLite transaction as the record,
+so a run killed at any instant leaves both or neither. An event may carry a `key`; the log keeps
+one event per key, so an event written again (re-derived, or imported twice) is not duplicated.
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Sequence
+
+from ..eventlog import Event
 
 DEFAULT_PATH = ".foureyes/record.sqlite"
 
@@ -53,7 +61,8 @@ class Record:
     def begin(self, entry: Entry, action: str) -> None:
         raise NotImplementedError
 
-    def finish(self, entry: Entry, action: str, ok: bool, message: str = "") -> None:
+    def finish(self, entry: Entry, action: str, ok: bool, message: str = "", events: Sequence[Event] = ()) -> None:
+        """Record the outcome, and ``events`` with it: both are written, or neither."""
         raise NotImplementedError
 
     def last_commit(self, environment: str) -> str | None:
@@ -103,7 +112,7 @@ CREATE TABLE IF NOT EXISTS environments (
     environment TEXT PRIMARY KEY, commit_sha TEXT NOT NULL, at TEXT NOT NULL, target TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
-    deployment TEXT, environment TEXT, message TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}');
+    deployment TEXT, environment TEXT, message TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}', key TEXT);
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
 CREATE TABLE IF NOT EXISTS in_sync (
     environment TEXT PRIMARY KEY, state TEXT NOT NULL, history_id INTEGER NOT NULL);
@@ -123,6 +132,10 @@ class SqliteRecord(Record):
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
+        if "key" not in {row[1] for row in self.db.execute("PRAGMA table_info(events)")}:
+            self.db.execute("ALTER TABLE events ADD COLUMN key TEXT")  # a log written before events had keys
+        # one event per key (SQLite lets any number of rows have no key: NULLs are distinct)
+        self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_key ON events (key)")
 
     def close(self) -> None:
         self.db.close()
@@ -137,16 +150,17 @@ class SqliteRecord(Record):
     def begin(self, entry: Entry, action: str) -> None:
         self._write(entry, action, "in_progress", "")
 
-    def finish(self, entry: Entry, action: str, ok: bool, message: str = "") -> None:
+    def finish(self, entry: Entry, action: str, ok: bool, message: str = "", events: Sequence[Event] = ()) -> None:
         status = "success" if ok else "failure"
         if ok and action == "delete":
             with self._tx():
                 self.db.execute("DELETE FROM current WHERE environment = ? AND name = ?", (entry.environment, entry.name))
                 self._history(entry, action, status, message)
+                self._events(events)
             return
-        self._write(entry, action, status, message)
+        self._write(entry, action, status, message, events)
 
-    def _write(self, entry: Entry, action: str, status: str, message: str) -> None:
+    def _write(self, entry: Entry, action: str, status: str, message: str, events: Sequence[Event] = ()) -> None:
         entry.status, entry.updated_at = status, utcnow()
         with self._tx():
             self.db.execute(
@@ -156,6 +170,11 @@ class SqliteRecord(Record):
                 (entry.environment, entry.name, json.dumps(entry.data, sort_keys=True), entry.commit,
                  json.dumps(entry.approval, sort_keys=True), status, entry.updated_at))
             self._history(entry, action, status, message)
+            self._events(events)
+
+    def _events(self, events: Sequence[Event]) -> None:
+        for e in events:
+            self.add_event(e.type, e.status, e.message, e.deployment, e.environment, e.data, key=e.key)
 
     def _history(self, entry: Entry, action: str, status: str, message: str) -> None:
         self.db.execute(
@@ -196,10 +215,15 @@ class SqliteRecord(Record):
                                (environment,)).fetchone()[0]
 
     def add_event(self, type: str, status: str, message: str, deployment: str | None = None,
-                  environment: str | None = None, data: dict | None = None, at: str | None = None) -> None:
-        self.db.execute(
-            "INSERT INTO events (at, type, status, deployment, environment, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (at or utcnow(), type, status, deployment, environment, message, json.dumps(data or {}, sort_keys=True)))
+                  environment: str | None = None, data: dict | None = None, at: str | None = None,
+                  key: str | None = None) -> bool:
+        """Add an event; False when the log already holds one with ``key`` (nothing is added)."""
+        cursor = self.db.execute(
+            "INSERT INTO events (at, type, status, deployment, environment, message, data, key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (at or utcnow(), type, status, deployment, environment, message, json.dumps(data or {}, sort_keys=True),
+             key))
+        return cursor.rowcount == 1
 
     def evaluations(self) -> dict[tuple[int, str], dict]:
         return {(pr, merge): json.loads(approval)

@@ -1,44 +1,146 @@
-"""A PyGithub client that retries what is worth retrying, within bounds, and nothing else."""
+"""A PyGithub client that retries what is worth retrying, within bounds, and nothing else.
+
+What GitHub documents, and what foureyes does with it:
+
+- Rate limits ("Rate limits for the REST API", "Troubleshooting the REST API"): "If you exceed
+  your primary rate limit, you will receive a 403 or 429 response, and the x-ratelimit-remaining
+  header will be 0. If you exceed a secondary rate limit, you will receive a 403 or 429 response
+  and an error message that indicates that you exceeded a secondary rate limit." Then: "If the
+  retry-after response header is present, you should not retry your request until after that many
+  seconds has elapsed. If the x-ratelimit-remaining header is 0, you should not make another
+  request until after the time specified by the x-ratelimit-reset header [UTC epoch seconds].
+  Otherwise, wait for at least one minute before retrying. If your request continues to fail due
+  to a secondary rate limit, wait for an exponentially increasing amount of time between retries."
+  A rate-limited request was refused, not applied, so any method (POST included) is waited out
+  and sent again, as long as the waits of one request stay within MAX_WAIT; a longer wait fails
+  closed with a clear error instead of holding the job.
+- Writes are never sent twice when they may have been applied. A connection that could not be
+  established (refused, DNS, connect timeout: urllib3's "connection errors", raised before the
+  request is sent) is retried for every method. After the request went out (a read timeout, a
+  dropped connection, any other error) only idempotent methods are retried: a POST whose answer
+  was lost may have created a comment or a deployment. The same for 5xx: "If GitHub takes more
+  than 10 seconds to process an API request, GitHub will terminate the request and you will
+  receive a timeout response" ("Troubleshooting the REST API") says nothing of what was applied
+  before, and a 502 from a proxy says even less, so a 5xx is retried for idempotent methods only;
+  a write fails, and the deploy's find-before-create converges on the next run.
+
+PyGithub's `GithubRetry` knows the 403 message forms (`Requester.isRateLimitError`) and how to
+read a body inside the retry; it waits a fixed time for secondary limits, bounds neither
+Retry-After nor 429s, and retries POSTs after read errors, so `BoundedRetry` decides the waits
+itself with GitHub's rules above.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 
+from github.GithubRetry import GithubRetry
+from github.Requester import Requester
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
+from urllib3.util.util import reraise
 
 from ..errors import EvaluationError
 
 DEFAULT_API = "https://api.github.com"
-MAX_WAIT = 60  # seconds: a longer Retry-After fails closed instead of holding the job
+MAX_WAIT = 300  # seconds one request may wait for rate limits in all; past it fails closed
+SECONDARY_WAIT = 60  # GitHub: "wait for at least one minute", then exponentially longer
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})  # HTTP: sending twice changes nothing more
+RATE_LIMITED = (403, 429)
+
+# the clock and the sleep the waits use: tests pin the one and record the other (no real waiting)
+now = time.time
+pause = time.sleep
 
 
-class BoundedRetry(Retry):
-    """5xx and secondary rate limits (429, or 403 with Retry-After) are retried with backoff;
-    a Retry-After longer than MAX_WAIT ends the run with a clear error."""
+class BoundedRetry(GithubRetry):
+    """GitHub's retry rules (module docstring): rate limits waited out within MAX_WAIT, for any
+    method; errors after sending and 5xx retried for idempotent methods only."""
+
+    def __init__(self, waited: float = 0.0, limited: int = 0, **kwargs):
+        kwargs["allowed_methods"] = kwargs.get("allowed_methods", IDEMPOTENT)
+        super().__init__(**kwargs)
+        self.waited = waited  # seconds this request already waited for rate limits
+        self.limited = limited  # secondary rate limits met without Retry-After (the exponent)
+        self.wait: float | None = None  # the rate-limit wait before the next attempt
+
+    def new(self, **kw):
+        kw.setdefault("waited", self.waited)
+        kw.setdefault("limited", self.limited)
+        return super().new(**kw)
 
     def is_retry(self, method, status_code, has_retry_after=False):
-        if status_code == 403:
-            return has_retry_after and self.total is not None and self.total > 0
-        return super().is_retry(method, status_code, has_retry_after)
+        if status_code in RATE_LIMITED:  # maybe a rate limit, refused whatever the method: increment decides
+            return bool(self.total)
+        return super().is_retry(method, status_code, has_retry_after)  # 5xx: idempotent methods only
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if error is not None and not self._is_connection_error(error) and not self._is_method_retryable(method or ""):
+            raise reraise(type(error), error, _stacktrace)  # the request went out: it may have been applied
+        wait, why = (None, "")
         if response is not None:
+            wait, why = self._rate_limit_wait(response, url)
+        if wait is not None and self.waited + wait > MAX_WAIT:
+            raise EvaluationError(
+                f"GitHub rate limit ({why}): the next try would have to wait {int(wait)}s, past foureyes' "
+                f"bound of {MAX_WAIT}s of waiting per request; failing closed (re-run the job later)")
+        try:
+            retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
+        except MaxRetryError:
+            if wait is None or response is None or response.status not in RATE_LIMITED:
+                raise
+            raise EvaluationError(f"GitHub rate limit ({why}): still limited after {len(self.history) + 1} "
+                                  "tries; failing closed (re-run the job later)") from None
+        if wait is not None:
+            retry.wait, retry.waited = wait, self.waited + wait
+            retry.limited = self.limited + (why == "secondary rate limit")
+        return retry
+
+    def _rate_limit_wait(self, response, url) -> tuple[float | None, str]:
+        """How long GitHub says to wait before sending again, and why; (None, "") if this is no rate limit."""
+        retry_after = self.get_retry_after(response)
+        if response.status not in RATE_LIMITED:
+            return (retry_after, "Retry-After") if retry_after is not None else (None, "")
+        if retry_after is not None:
+            return retry_after, "Retry-After"
+        headers = response.headers
+        reset = str(headers.get("x-ratelimit-reset") or "")
+        if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+            return max(int(reset) - now(), 0) + 1, f"primary rate limit, resets at epoch {reset}"  # +1: within that second
+        if response.status == 429:
+            return SECONDARY_WAIT * 2 ** self.limited, "secondary rate limit"
+        content = self.get_content(response, url)  # a 403: only its message tells a rate limit from a refusal
+        try:
+            body = json.loads(content)
+        except ValueError:
+            body = {}
+        message = body.get("message") if isinstance(body, dict) else None
+        if Requester.isRateLimitError(message or ""):
+            return SECONDARY_WAIT * 2 ** self.limited, "secondary rate limit"
+        # a refusal, not retried; the body is read, so the answer is raised here (as GithubRetry does)
+        raise Requester.createException(response.status, dict(headers), body if isinstance(body, dict) else {})
+
+    def sleep(self, response=None):
+        wait = self.wait
+        if wait is None and response is not None and self.respect_retry_after_header:
             wait = self.get_retry_after(response)
-            if wait is not None and wait > MAX_WAIT:
-                raise EvaluationError(
-                    f"GitHub asks to wait {int(wait)}s before retrying (rate limited); failing closed")
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        if wait is None:
+            wait = self.get_backoff_time()
+        if wait > 0:
+            pause(wait)
 
 
 def make_retry() -> Retry:
     return BoundedRetry(
         total=3, connect=3, read=2, backoff_factor=0.5, backoff_max=10,
-        status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None, raise_on_status=False,
+        status_forcelist=[500, 502, 503, 504], raise_on_status=False,
         respect_retry_after_header=True,
     )
 
 
-def make_client(token: str | None = None, api_url: str | None = None):
+def make_client(token: str | None = None, api_url: str | None = None, timeout: int = 30):
     from github import Auth, Github
 
     token = token or os.environ.get("GITHUB_TOKEN")
@@ -49,7 +151,7 @@ def make_client(token: str | None = None, api_url: str | None = None):
         base_url=(api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/"),
         per_page=100,
         retry=make_retry(),
-        timeout=30,
+        timeout=timeout,
         seconds_between_requests=None,
         seconds_between_writes=None,
         lazy=True,  # objects are fetched when read, so no request is made for what is never used

@@ -167,12 +167,21 @@ def pull_events(gh, repo_name: str, token: str, record, warn=lambda m: None, roo
             warn(f"skipped {artifact['name']}: {exc}")
             continue
         db.execute("BEGIN IMMEDIATE")
-        for e in events:
-            record.add_event(e["type"], e["status"], e["message"], e.get("deployment"), e.get("environment"),
-                             e.get("data") or {}, at=e["at"])
-            added += 1
+        added += import_events(record, events)
         db.execute("INSERT INTO imported_artifacts VALUES (?, ?)", (artifact["id"], artifact["name"]))
         db.execute("COMMIT")
+    return added
+
+
+def import_events(record, events: list[dict]) -> int:
+    """Add one job's exported events to ``record``'s log; an event the log already holds under the
+    same key (two runs' logs both hold it: written, then derived again) is kept once. Returns how
+    many were added."""
+    added = 0
+    for e in events:
+        key = e.get("key") if isinstance(e.get("key"), str) else None
+        added += record.add_event(e["type"], e["status"], e["message"], e.get("deployment"), e.get("environment"),
+                                  e.get("data") or {}, at=e["at"], key=key)
     return added
 
 
