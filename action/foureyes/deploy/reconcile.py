@@ -128,7 +128,7 @@ def _own_digest() -> str:
 
     package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256(sys.version.encode())
-    for name in ("PyYAML", "jsonschema", "fastjsonschema", "common-expression-language"):
+    for name in ("PyYAML", "jsonschema", "jsonschema-rs", "common-expression-language"):
         try:
             digest.update(f"\0{name}={version(name)}".encode())
         except PackageNotFoundError:
