@@ -282,17 +282,23 @@ def identity_problems(deployments, environments, root: Path, file: str = ENVIRON
         if len(claimants) < 2:
             continue
         for dep, env_name, found in claimants:
-            others = []
+            others, across = [], False
             for other, other_env, other_found in claimants:
                 if (other.file, other_env) == (dep.file, env_name):
                     continue
                 line, _ = yamlload.line_of(other.text, other_found.field)
+                across |= other_env != env_name
                 where = f" in {other_env!r}" if other_env != env_name else ""
                 others.append(f"{other.file}:{line or 1} ({other.name!r}{where})")
             line, col = yamlload.line_of(dep.text, found.field)
             problems.append(Problem(
                 dep.file, f"{found.describe} in environment {env_name!r} is also served by {', '.join(others)}: "
-                          "a serving identity belongs to one deployment; give each its own "
-                          f"{'model name' if found.field == ('model', 'name') else 'name'} or environments",
+                          f"one deployment per serving identity; {_identity_hint(found, across, file)}",
                 line, col, "serving identity"))
     return problems
+
+
+def _identity_hint(found: Identity, across: bool, file: str) -> str:
+    if across:
+        return f"give each environment its own alias, namespace or path in {file}"
+    return f"give each its own {'model name' if found.field == ('model', 'name') else 'name'} or environments"
