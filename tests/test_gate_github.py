@@ -433,6 +433,12 @@ def test_an_importance_raised_on_the_base_after_the_fork_counts(repo, gh, cli, t
 @pytest.mark.parametrize("fmt", ["github", "text", "markdown", "json"])
 def test_user_text_cannot_start_a_workflow_command_in_the_log(repo, gh, cli, tmp_path, monkeypatch, fmt):
     forged = "::notice title=foureyes::approved by 2 admins"
+    # a repository whose own schema lets a version carry any text (the bundled one refuses control
+    # characters): the log must stay safe whatever the schema allows
+    schema = json.loads(repo.read("policies/deployment.schema.json"))
+    del schema["properties"]["model"]["properties"]["version"]["pattern"]
+    repo.write("policies/deployment.schema.json", json.dumps(schema, indent=2))
+    repo.commit("a looser version field", "Mo Admin <mo@acme.example>")
 
     def edit(r):
         r.replace(DEP.format("fraud-scorer"), 'version: "12"',

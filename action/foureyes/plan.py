@@ -8,8 +8,8 @@ from pathlib import Path
 from . import changes, gitrepo, rules
 from .changes import Event
 from .registry import (
-    DEPLOYMENT_SCHEMA, ENVIRONMENTS_FILE, POLICY_FILE, RULES_DIR, ConfigError, Deployment, Policy, Problem, Schemas,
-    cross_check, layout_problem, max_level, parse_deployment, parse_environments, parse_policy,
+    DEPLOYMENT_SCHEMA, DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, POLICY_FILE, RULES_DIR, ConfigError, Deployment, Policy, Problem, Schemas,
+    cross_check, is_deployment_file, layout_problem, max_level, parse_deployment, parse_environments, parse_policy,
 )
 from .yamlload import LoadError
 
@@ -116,6 +116,7 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
     events: list[Event] = []
     owners: set[str] = set()
     head_deps: dict[str, Deployment] = {}
+    sides: list[tuple[Deployment | None, Deployment]] = []  # (at the fork, at the head) of changed files
     subjects: list[rules.Subject] = []
     # the base may have moved since the PR forked: what it holds now counts too (see _at_base_tip)
     tip_files = base_tree.read_many([c.path for c in dep_changes]) if fork != base else {}
@@ -131,6 +132,7 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
                 continue
             head_deps[c.path] = after
             problems += cross_check([after], env_names)
+            sides.append((before if c.old_sha != gitrepo.ZERO_SHA else None, after))
         at_tip = _at_base_tip(c.path, tip_files.get(c.path), schemas)
         for dep in (before, after, at_tip):
             if dep is not None:
@@ -145,6 +147,8 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
         subjects += [rules.Subject(ev, before.data if c.old_sha != gitrepo.ZERO_SHA else None,
                                    after.data if after is not None else None, serves) for ev in found]
 
+    problems += shared_identities(root, base_tree, head, sides, schemas,
+                                  any(c.path == ENVIRONMENTS_FILE for c in diff))
     modes = {c.path: c.new_mode if c.new_sha != gitrepo.ZERO_SHA else c.old_mode for c in diff}
     events += changes.governance_events([c.path for c in diff], policy, modes)
     _describe_governance(root, events, diff)
@@ -156,6 +160,45 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
         rule_blobs = gitrepo.cat_blobs(root, [c.new_sha for c in changed_rules])
         problems += rules.rule_problems({c.path: rule_blobs[c.new_sha] for c in changed_rules})
     return Plan(base, head, policy, events, problems, frozenset(owners), head_deps, transition_rules, subjects)
+
+
+def shared_identities(root: Path, base_tree, head: str, sides, schemas, environments_changed: bool) -> list[Problem]:
+    """Problems of changed deployments that share a serving identity (an MLflow alias, an
+    InferenceService, a file) with another deployment at the head, under the base's and the head's
+    environments. The whole head registry is read only when a change can create a shared identity:
+    a new or renamed file, an identity-bearing field or `environments` changed, or the environments
+    file changed; a new model version is not one of those."""
+    from .deploy.targets import identities, identity_problems
+
+    head_tree = gitrepo.GitTree(root, head)
+    env_sets = []
+    for tree in (base_tree, head_tree):
+        data = tree.read(ENVIRONMENTS_FILE)
+        try:
+            envs = parse_environments(data) if data else None
+        except LoadError:
+            envs = None  # a broken head file is reported as such; the base's is a ConfigError earlier
+        if envs and envs not in env_sets:
+            env_sets.append(envs)
+    if not env_sets or not sides:
+        return []
+    if not environments_changed and all(
+            before is not None and all(identities(before, envs, root) == identities(after, envs, root) for envs in env_sets)
+            for before, after in sides):
+        return []
+    changed = {after.file for _, after in sides}
+    listed = [p for p in head_tree.list(DEPLOYMENTS_DIR) if is_deployment_file(p)]
+    everyone = {d.file: d for _, d in sides}
+    for path, data in head_tree.read_many([p for p in listed if p not in everyone]).items():
+        dep, _ = parse_deployment(data, path, schemas)
+        if dep is not None:
+            everyone[path] = dep
+    found: dict[str, Problem] = {}
+    for envs in env_sets:
+        for problem in identity_problems(list(everyone.values()), envs, root):
+            if problem.file in changed:
+                found.setdefault(str(problem), problem)
+    return list(found.values())
 
 
 def _serves(env_names, *deployments) -> tuple[str, ...] | None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from . import yamlload
+from . import drafts, yamlload
+from .errors import ConfigError
 from .yamlload import LoadError
 
 LEVELS = ("low", "moderate", "high", "critical")  # ascending
@@ -55,10 +56,6 @@ def level_rank(level: str) -> int:
 
 def max_level(*levels: str | None) -> str:
     return max((lv for lv in levels if lv), key=level_rank)
-
-
-class ConfigError(Exception):
-    """The policy, a schema or the environments file is unusable: evaluation cannot proceed."""
 
 
 @dataclass
@@ -127,54 +124,47 @@ by_content = functools.lru_cache(maxsize=512)
 
 
 
-_COMPILED: dict[str, object] = {}  # canonical schema text -> its fastjsonschema validator
-
-
 @dataclass
 class _Schema:
-    """One JSON Schema: compiled with fastjsonschema for the happy path, with jsonschema's
-    validator kept for precise messages when the fast check fails."""
+    """One JSON Schema, enforced for the draft its `$schema` declares (drafts.py): jsonschema-rs
+    decides valid or not; the Python validator of the same draft words the messages."""
 
     title: str
     schema: dict
     file: str
 
     @cached_property
-    def _fast(self):
-        """Compiled once per run for each distinct schema: every PR a deploy re-checks reads the
-        schemas at its own base, and they are almost always the same."""
-        import json
+    def draft(self) -> str:
+        return drafts.draft_of(self.schema, self.file)
 
-        import fastjsonschema
-
-        key = json.dumps(self.schema, sort_keys=True)
-        if key not in _COMPILED:
-            _COMPILED[key] = fastjsonschema.compile(self.schema)
-        return _COMPILED[key]
+    @cached_property
+    def _enforced(self):
+        return drafts.enforcer(self.schema, self.draft, self.file)
 
     @cached_property
     def _detailed(self):
-        import jsonschema
-
-        cls = jsonschema.validators.validator_for(self.schema, default=jsonschema.Draft7Validator)
-        return cls(self.schema, format_checker=None)
+        cls = drafts.python_validator(self.schema, self.draft)
+        return cls(self.schema, format_checker=cls.FORMAT_CHECKER)
 
     def is_valid(self, data) -> bool:
-        import fastjsonschema
-
-        try:
-            self._fast(data)
-            return True
-        except fastjsonschema.JsonSchemaException:
-            return False
+        return self._enforced.is_valid(data)
 
     def errors(self, data, text: str | None = None):
         """(json path, message, points at a key) for each violation, most specific first. With the
         file's ``text``, a message can quote what was written (an unquoted 1.10 YAML read as 1.1)."""
         import jsonschema
+        import referencing.exceptions
 
+        if self.is_valid(data):  # the validator of the draft decides; the messages only explain
+            return []
         leaves = []
-        for err in sorted(self._detailed.iter_errors(data), key=jsonschema.exceptions.relevance):
+        try:
+            found = sorted(self._detailed.iter_errors(data), key=jsonschema.exceptions.relevance)
+        except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable):
+            found = []
+        if not found:
+            return self._enforced_errors(data)
+        for err in found:
             leaf = err
             # oneOf/anyOf: report the branch that got furthest instead of "is not valid under any"
             while leaf.context:
@@ -214,6 +204,16 @@ class _Schema:
             out.append((path, f"{where}: {message}" if where else message, leaf.validator == "additionalProperties"))
         return out
 
+    def _enforced_errors(self, data):
+        """jsonschema-rs's own messages, where the Python validator accepts what it refuses (a
+        format or regular-expression edge): the refusal stands and is never left unexplained."""
+        out = []
+        for err in self._enforced.iter_errors(data):
+            path = tuple(err.instance_path)
+            where = ".".join(str(p) for p in path)
+            out.append((path, f"{where}: {err.message}" if where else err.message, False))
+        return out
+
     @classmethod
     def from_bytes(cls, data: bytes, file: str) -> "_Schema":
         try:
@@ -224,12 +224,15 @@ class _Schema:
             raise ConfigError(f"{file}: a schema must be a JSON object")
         import jsonschema
 
+        draft = drafts.draft_of(schema, file)
         try:
-            jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator).check_schema(schema)
+            drafts.python_validator(schema, draft).check_schema(schema)
         except jsonschema.SchemaError as exc:
-            raise ConfigError(f"{file}: not a valid JSON Schema: {exc.message}") from None
+            raise ConfigError(f"{file}: not a valid {drafts.name_of(draft)} JSON Schema: {exc.message}") from None
         title = schema.get("title") or Path(file).name.removesuffix(".schema.json")
-        return cls(title, schema, file)
+        found = cls(title, schema, file)
+        found._enforced  # compiled now: a schema jsonschema-rs cannot enforce is refused on loading
+        return found
 
 
 _schema = by_content(_Schema.from_bytes)

@@ -67,14 +67,35 @@ def validate(root: Path, files: list[str]) -> Validation:
     tree = WorkTree(root)
     schemas = Schemas.from_snapshot(tree)
     result = Validation(files=len(files))
-    env_names = _environment_names(tree, result)
+    envs = _environments(tree, result)
     deployments: list[Deployment] = []
     for problems, dep in _check_all(root, files, schemas):
         result.problems += problems
         if dep is not None:
             deployments.append(dep)
-    result.problems += cross_check(deployments, env_names)
+    result.problems += cross_check(deployments, None if envs is None else [e.name for e in envs])
+    if envs is not None:
+        from .deploy.targets import identity_problems
+
+        # every deployment claims its identities, also those not named on the command line: a new
+        # file must not share what an existing one serves
+        named = {d.file for d in deployments}
+        rest = _other_deployments(tree, schemas, set(files))
+        result.problems += [p for p in identity_problems(deployments + rest, envs, root) if p.file in named]
     return result
+
+
+def _other_deployments(tree: WorkTree, schemas: Schemas, checked: set[str]) -> list[Deployment]:
+    """The registry's valid deployments that were not among the files checked."""
+    from .registry import is_deployment_file
+
+    paths = [p for p in tree.list(DEPLOYMENTS_DIR) if is_deployment_file(p) and p not in checked]
+    found = []
+    for path, data in tree.read_many(paths).items():
+        dep, _ = parse_deployment(data, path, schemas)
+        if dep is not None:
+            found.append(dep)
+    return found
 
 
 def _check_all(root: Path, files: list[str], schemas: Schemas):
@@ -124,7 +145,7 @@ def _check_file(root: Path, rel: str, schemas: Schemas) -> tuple[list[Problem], 
     return [], None
 
 
-def _environment_names(tree: WorkTree, result: Validation) -> list[str] | None:
+def _environments(tree: WorkTree, result: Validation) -> list | None:
     try:
         data = tree.read(ENVIRONMENTS_FILE)
         if data is None:
@@ -133,7 +154,7 @@ def _environment_names(tree: WorkTree, result: Validation) -> list[str] | None:
         from .deploy.targets import environment_problems  # types from the installed plugins
 
         result.problems += environment_problems(data, envs)
-        return [e.name for e in envs]
+        return envs
     except LoadError as err:
         result.problems.append(Problem.from_load_error(err, "invalid environments"))
         return None

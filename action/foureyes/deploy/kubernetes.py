@@ -10,7 +10,7 @@ import subprocess
 
 import yaml
 
-from .targets import STRING, Change, Target, TargetError, settings_schema, write_atomically
+from .targets import STRING, Change, Identity, Target, TargetError, file_identity, settings_schema, write_atomically
 
 DOMAIN = "foureyes.dev"
 _LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -65,6 +65,16 @@ class KubernetesTarget(Target):
     settings_schema = settings_schema(
         {k: STRING for k in ("namespace", "model_format", "runtime", "context", "path", "kubectl")},
         anyOf=[{"required": ["context"]}, {"required": ["path"]}])
+
+    @classmethod
+    def serving_identity(cls, settings, deployment, environment, root):
+        """With `context`: the InferenceService (named after the deployment) in that cluster and
+        namespace; with `path`: the manifest file a GitOps controller syncs."""
+        if settings.get("context"):
+            namespace = str(settings.get("namespace", "default"))
+            return Identity(("kserve", str(settings["context"]), namespace, deployment["name"]),
+                            f"the InferenceService {namespace}/{deployment['name']} in context {settings['context']}")
+        return file_identity(settings, "path", f"{deployment['name']}.yaml", root)
 
     def apply(self, change: Change) -> str:
         namespace = str(self.settings.get("namespace", "default"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from .targets import STRING, Change, Target, TargetError, settings_schema
+from .targets import STRING, Change, Identity, Target, TargetError, settings_schema
 
 
 class MlflowTarget(Target):
@@ -20,6 +20,18 @@ class MlflowTarget(Target):
 
     def alias(self, change: Change) -> str:
         return str(self.settings.get("alias", change.environment))
+
+    @classmethod
+    def serving_identity(cls, settings, deployment, environment, root):
+        """The registered model's alias this target moves, in the registry it talks to (without
+        `registry_uri` MLflow uses the tracking server's, and without either MLFLOW_TRACKING_URI).
+        Names are compared case-folded: whether the registry treats `Fraud-XGB` and `fraud-xgb` as
+        one model depends on its database's collation."""
+        registry = settings.get("registry_uri") or settings.get("tracking_uri") or ""
+        model = str(deployment["model"]["name"])
+        alias = str(settings.get("alias", environment))
+        return Identity(("mlflow", registry, model.casefold(), alias.casefold()),
+                        f"the MLflow registered model {model}@{alias}", ("model", "name"))
 
     def apply(self, change: Change) -> str:
         from mlflow.exceptions import MlflowException

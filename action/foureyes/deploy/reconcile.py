@@ -29,7 +29,7 @@ from .provenance import Approval, Checker, Violation, commits_touching
 # what judges every change: a commit here must itself come from an approved PR before anything deploys
 JUDGING_PATHS = (ENVIRONMENTS_FILE, "policies/")
 from .record import Entry, Record
-from .targets import Change, TargetError, check_settings, load_target
+from .targets import Change, TargetError, check_settings, identity_problems, load_target
 
 
 @dataclass
@@ -108,6 +108,9 @@ def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Envi
         if dep is not None:
             deployments.append(dep)
     problems += cross_check(deployments, [e.name for e in all_envs])
+    # two deployments moving one alias, InferenceService or file: refuse the whole state, since
+    # applying either would change what the other serves under an approval that did not cover it
+    problems += identity_problems(deployments, all_envs, root)
     wanted = {d.name: d for d in deployments if env.name in (d.environments or [e.name for e in all_envs])}
     return wanted, problems
 
@@ -129,7 +132,7 @@ def _own_digest() -> str:
 
     package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256(sys.version.encode())
-    for name in ("PyYAML", "jsonschema", "fastjsonschema", "common-expression-language"):
+    for name in ("PyYAML", "jsonschema", "jsonschema-rs", "common-expression-language"):
         try:
             digest.update(f"\0{name}={version(name)}".encode())
         except PackageNotFoundError:

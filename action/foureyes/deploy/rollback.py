@@ -8,6 +8,7 @@ rewritten; comments and the rest of the file stay as they are.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,15 @@ from ..yamlload import StrictLoader, loads
 
 class RollbackError(Exception):
     pass
+
+
+def ref_component(text: str) -> str:
+    """``text`` as one component of a git ref (git check-ref-format): no `/`, `..`, control or
+    special characters, no leading `.` or `-`, no trailing `.` or `.lock`."""
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", str(text))
+    text = re.sub(r"\.{2,}", ".", text).strip(".-")
+    text = text.removesuffix(".lock").rstrip(".-")
+    return text or "model"
 
 
 @dataclass
@@ -35,7 +45,11 @@ class Rollback:
 
     @property
     def branch(self) -> str:
-        return f"rollback/{self.name}-{self.environment}-{self.target['version']}".replace(" ", "-")
+        """A branch name that is a valid git ref and one URL path segment after `rollback/` (it goes
+        into `git/refs/heads/...`): the model version comes from the repository's own schema, which
+        may allow anything, so it is reduced to [A-Za-z0-9._-] here."""
+        version = self.target["version"]
+        return f"rollback/{ref_component(f'{self.name}-{self.environment}-{version}')}"
 
     @property
     def title(self) -> str:

@@ -57,6 +57,14 @@ class Target:
     def apply(self, change: Change) -> str:
         raise NotImplementedError
 
+    @classmethod
+    def serving_identity(cls, settings: dict, deployment: dict, environment: str, root: Path) -> "Identity | None":
+        """What this target moves when it applies ``deployment`` in ``environment`` (an alias, a
+        resource, a file). Two deployments that move one thing would let the lower one's approval
+        change what the higher one serves, so `foureyes validate` and the deploy refuse that.
+        None: the target cannot say (a third-party target without this method)."""
+        return None
+
     def path_setting(self, key: str = "path", default: str | None = None) -> Path:
         value = self.settings.get(key, default)
         if not value:
@@ -72,6 +80,27 @@ def settings_schema(properties: dict, required: tuple[str, ...] = (), **extra) -
 
 
 STRING = {"type": "string", "minLength": 1}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One thing a target moves. ``key`` compares (two equal keys: one thing); ``field`` is the
+    deployment field that decides it, for the line of a problem."""
+
+    key: tuple
+    describe: str
+    field: tuple = ("name",)
+
+
+def file_identity(settings: dict, key: str, name: str, root: Path) -> Identity | None:
+    """The file a folder-writing target writes for ``name`` (as `Target.path_setting` finds it)."""
+    value = settings.get(key)
+    if not value:
+        return None
+    folder = Path(os.path.expandvars(str(value)))
+    path = os.path.normpath(folder if folder.is_absolute() else root / folder)
+    shown = os.path.relpath(os.path.join(path, name), root) if not folder.is_absolute() else os.path.join(path, name)
+    return Identity(("file", os.path.join(path, name)), f"the file {shown}")
 
 
 def _target_class(kind) -> type[Target]:
@@ -169,6 +198,10 @@ class LocalTarget(Target):
 
     settings_schema = settings_schema({"path": STRING}, ("path",))
 
+    @classmethod
+    def serving_identity(cls, settings, deployment, environment, root):
+        return file_identity(settings, "path", f"{deployment['name']}.json", root)
+
     def apply(self, change: Change) -> str:
         path = self.path_setting() / f"{change.name}.json"
         if change.action == "delete":
@@ -189,6 +222,9 @@ class CommandTarget(Target):
         "timeout": {"type": "number", "exclusiveMinimum": 0},
     }, ("command",))
 
+    # serving_identity: None. The program decides what it moves and foureyes cannot see it; it
+    # receives the deployment's name, which is unique, and must key what it moves on that name.
+
     def apply(self, change: Change) -> str:
         command = self.settings.get("command")
         if not command or not isinstance(command, (list, str)):
@@ -207,3 +243,62 @@ class CommandTarget(Target):
         except ValueError:
             raise TargetError("command printed something that is not JSON on stdout") from None
         return str(result.get("message", "ok")) if isinstance(result, dict) else "ok"
+
+
+def identities(deployment, environments, root: Path) -> set[tuple]:
+    """The keys of what ``deployment`` is served through in each environment it runs in."""
+    return {key for key, _, _ in _claims([deployment], environments, root)}
+
+
+def _claims(deployments, environments, root: Path):
+    """(identity key, (deployment, environment name), identity) for each deployment in each
+    environment it runs in whose target can say what it moves."""
+    every = [e.name for e in environments]
+    for env in environments:
+        try:
+            cls = _target_class(env.target.get("type"))
+        except TargetConfigError:
+            continue  # reported with its line by environment_problems
+        for dep in sorted(deployments, key=lambda d: d.file):
+            if env.name not in (dep.environments or every):
+                continue
+            found = getattr(cls, "serving_identity", Target.serving_identity)(env.target, dep.data, env.name, root)
+            if found is not None:
+                yield found.key, (dep, env.name), found
+
+
+def identity_problems(deployments, environments, root: Path, file: str = ENVIRONMENTS_FILE) -> list[Problem]:
+    """A serving identity (an MLflow registered model's alias, an InferenceService, a file) belongs
+    to exactly one deployment in one environment: otherwise a change approved at one deployment's
+    level moves what another, perhaps more important one, serves. One problem per claimant, each
+    naming the others with their line."""
+    from .. import yamlload
+
+    claims: dict[tuple, list] = {}
+    for key, (dep, env_name), found in _claims(deployments, environments, root):
+        claims.setdefault(key, []).append((dep, env_name, found))
+    problems = []
+    for claimants in claims.values():
+        if len(claimants) < 2:
+            continue
+        for dep, env_name, found in claimants:
+            others, across = [], False
+            for other, other_env, other_found in claimants:
+                if (other.file, other_env) == (dep.file, env_name):
+                    continue
+                line, _ = yamlload.line_of(other.text, other_found.field)
+                across |= other_env != env_name
+                where = f" in {other_env!r}" if other_env != env_name else ""
+                others.append(f"{other.file}:{line or 1} ({other.name!r}{where})")
+            line, col = yamlload.line_of(dep.text, found.field)
+            problems.append(Problem(
+                dep.file, f"{found.describe} in environment {env_name!r} is also served by {', '.join(others)}: "
+                          f"one deployment per serving identity; {_identity_hint(found, across, file)}",
+                line, col, "serving identity"))
+    return problems
+
+
+def _identity_hint(found: Identity, across: bool, file: str) -> str:
+    if across:
+        return f"give each environment its own alias, namespace or path in {file}"
+    return f"give each its own {'model name' if found.field == ('model', 'name') else 'name'} or environments"
