@@ -184,8 +184,8 @@ def test_dry_run_changes_nothing_and_approved_prs_are_left_alone(world, cli):
 
 def test_a_reminder_never_asks_the_pr_author(world, cli):
     repo, rsps = world
-    repo.replace("policies/approval.yaml", "users: []", 'users: ["@dana", "@erin"]')  # dana opens the PR below
-    repo.commit("approvers by login")
+    repo.replace("policies/approval.yaml", "users: []", 'users: [{login: "@dana", id: 104}, {login: "@erin", id: 204}]')  # dana opens the PR below
+    repo.commit("approvers by account")
     gh, item = open_pr(repo, rsps, 9, lambda r: r.replace(DEP.format("churn-predictor"), 'version: "31"', 'version: "32"'))
     rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
     open_pulls(rsps, [item])

@@ -311,6 +311,39 @@ def codeowners(check: bool) -> None:
 
 
 @main.command()
+@click.option("--check", is_flag=True, help="Look nothing up, write nothing: exit 1 if a user is not pinned.")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
+@fail_closed
+def pin(check: bool, token: str | None) -> None:
+    """Pin each "@login" of the policy and the rules to its account id (only the id counts)."""
+    import os
+
+    from .errors import EvaluationError
+    from .pins import pin as pin_users
+
+    root = repo_root()
+    _, unpinned = pin_users(root, None, check=True)
+    if not unpinned:
+        click.echo("every policy user is pinned to an account id")
+        sys.exit(EXIT_OK)
+    for entry in unpinned:
+        click.echo(f"{entry.file}:{entry.line}: @{entry.login} is not pinned")
+    if check:
+        sys.exit(EXIT_FAILED)
+    if not (token or os.environ.get("GITHUB_TOKEN")):
+        raise EvaluationError("no GitHub token: pinning looks each login up on GitHub (GET /users/{username}); "
+                              "set GITHUB_TOKEN (any token, e.g. `gh auth token`) or pass --token, or write "
+                              '{login: "@name", id: N} by hand from https://api.github.com/users/<name>')
+    from .github.accounts import pin_lookup
+    from .github.client import make_client
+
+    result, _ = pin_users(root, pin_lookup(make_client(token)))
+    for file, login, account_id in result.pinned:
+        click.echo(f"pinned @{login} to account {account_id} in {file}")
+    click.echo("review and commit: " + " ".join(result.files))
+
+
+@main.command()
 @click.option("--env", "env_name", required=True, help="The environment to reconcile (registry/environments.yaml).")
 @click.option("--dry-run", is_flag=True, help="Show what would change, after the provenance check; apply nothing.")
 @click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
@@ -729,8 +762,9 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
               help="The repository of the foureyes action the workflows use.")
 @click.option("--action-ref", "--ref", "ref", required=True, metavar="SHA",
               help="The commit of the foureyes action the workflows pin (40 hex digits; a tag can move or not exist).")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token to pin policy users with (default: $GITHUB_TOKEN).")
 @fail_closed
-def init(force: bool, action_repo: str, ref: str | None) -> None:
+def init(force: bool, action_repo: str, ref: str | None, token: str | None) -> None:
     """Scaffold foureyes into this repository: policies, registry, workflows, CODEOWNERS."""
     from .codeowners import render, write_or_check
     from .init import scaffold, write
@@ -757,5 +791,29 @@ def init(force: bool, action_repo: str, ref: str | None) -> None:
         click.echo(f"left out {rel} ({why}; --force writes it)")
     if skipped:
         click.echo(skipped)
-    click.echo("next: edit policies/approval.yaml (approvers) and registry/, then `foureyes validate`; "
+    _pin_after_init(root, token)
+    click.echo("next: edit policies/approval.yaml (approvers; then `foureyes pin`) and registry/, then `foureyes validate`; "
                "see the README for the GitHub App and environments")
+
+
+def _pin_after_init(root: Path, token: str | None) -> None:
+    """A policy kept from before may list bare logins: pin them now if there is a token, else say how."""
+    from .pins import pin as pin_users
+    from .yamlload import LoadError
+
+    try:
+        _, unpinned = pin_users(root, None, check=True)
+    except LoadError as exc:  # a kept file that does not parse: validate says more
+        click.echo(f"not pinned: {exc}")
+        return
+    if not unpinned:
+        return
+    if not token:
+        click.echo(f"{len(unpinned)} policy user(s) not pinned to an account id: run `foureyes pin` with GITHUB_TOKEN")
+        return
+    from .github.accounts import pin_lookup
+    from .github.client import make_client
+
+    result, _ = pin_users(root, pin_lookup(make_client(token)))
+    for file, login, account_id in result.pinned:
+        click.echo(f"pinned @{login} to account {account_id} in {file}")
