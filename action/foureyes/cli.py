@@ -67,14 +67,14 @@ def fail_closed(func):
 
 
 def _echo_err(message: str) -> None:
-    """An error message may quote user text: in Actions it must not start a workflow command."""
-    import os
-
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        from .report import log_line
-
-        message = log_line(message)
+    """An error message may quote user text: in Actions the stream guard (output.py) escapes it."""
     click.echo(message, err=True)
+
+
+def _json_text(text: str) -> str:
+    from .output import json_text
+
+    return json_text(text)
 
 
 class SetupError(click.ClickException):
@@ -130,8 +130,12 @@ def _check_names(root: Path, env_name: str | None = None, deployment: str | None
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="foureyes")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """foureyes: four-eyes approval for ML model deployments, the GitOps way."""
+    from .output import guard_streams
+
+    ctx.call_on_close(guard_streams())  # in Actions no line foureyes prints can start a workflow command
 
 
 @main.command()
@@ -268,7 +272,12 @@ def _warn(message: str) -> None:
     from .report import annotation
 
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
-    click.echo(annotation("warning", message, title="foureyes") if in_actions else f"warning: {message}", err=True)
+    if in_actions:
+        from .output import command
+
+        command(annotation("warning", message, title="foureyes"), sys.stderr)
+    else:
+        click.echo(f"warning: {message}", err=True)
 
 
 @main.command(name="freeze")
@@ -294,7 +303,7 @@ def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
     if env_name:
         _check_names(root, env_name, ref=ref or "HEAD")
     data = freeze.listing(freeze.load(tree), now, env_name, importance, count)
-    click.echo(json.dumps(data, indent=2) if fmt == "json" else freeze.listing_text(data))
+    click.echo(_json_text(json.dumps(data, indent=2)) if fmt == "json" else freeze.listing_text(data))
 
 
 @main.command()
@@ -412,7 +421,7 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
         state = "is not deployed" if entry is None else f"is {entry.status}"
         click.echo(f"foureyes: {name} {state} in {env_name}", err=True)
         sys.exit(EXIT_FAILED)
-    click.echo(json.dumps(entry.to_json(), indent=2, sort_keys=True))
+    click.echo(_json_text(json.dumps(entry.to_json(), indent=2, sort_keys=True)))
 
 
 @main.command()
@@ -509,7 +518,7 @@ def _emit_table(fmt: str, rows: list[dict], text: str, csv_columns: list[str]) -
     from .escape import csv_cell
 
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+        click.echo(_json_text(json.dumps(rows, indent=2, sort_keys=True)))
     elif fmt == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=csv_columns, extrasaction="ignore")
@@ -660,7 +669,8 @@ def simulate(policy_file, since, limit, repo_name, token, record_path, ledger, f
     else:
         ledger_dir = Path(ledger) if Path(ledger).is_absolute() else root / ledger
         sim = run(root, LedgerSource(root, ledger_dir, start, limit), candidate, policy_file, period)
-    click.echo(render(sim, fmt))
+    text = render(sim, fmt)
+    click.echo(_json_text(text) if fmt == "json" else text)
     sys.exit(EXIT_FAILED if sim.failed else EXIT_OK)
 
 
@@ -751,7 +761,7 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
     finally:
         record.close()
     if fmt == "json":
-        click.echo(json.dumps([{**a.to_json(), "done": not dry_run} for a in actions], indent=2))
+        click.echo(_json_text(json.dumps([{**a.to_json(), "done": not dry_run} for a in actions], indent=2)))
     elif not actions:
         click.echo("no review timeouts due")
 
