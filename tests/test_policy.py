@@ -183,7 +183,7 @@ def test_governance_change_needs_the_governance_level():
 
 
 def test_listed_user_approver_counts():
-    pol = with_policy_change('users: []\n  teams: ["@acme/mlops-admins"]', 'users: ["@Erin"]\n  teams: []')
+    pol = with_policy_change('users: []\n  teams: ["@acme/mlops-admins"]', 'users: [{login: "@Erin", id: 204}]\n  teams: []')
     d = evaluate(make_plan(event(level="low"), pol=pol), facts(approve(ERIN), members=()))
     assert d.state == "approved"
     d = evaluate(make_plan(event(level="low"), pol=pol), facts(approve(ALICE)))

@@ -116,6 +116,37 @@ def test_a_spoofed_timeout_comment_does_not_silence_the_timeout(world, cli):
     assert [a["action"] for a in run(cli, "2026-11-21T09:00:00Z")] == ["escalate"]
 
 
+OTHER_BOT = user("renovate[bot]", 29139614, "Bot")
+APP_BOT = user("foureyes-acme[bot]", 149000001, "Bot")
+
+
+@pytest.mark.parametrize("writer", [OTHER_BOT, ALICE], ids=["another_bot", "a_user"])
+def test_a_marker_written_by_anyone_but_foureyes_does_not_reset_the_clock(world, cli, writer):
+    """Another bot (or an approver) posts the timeout marker inside the period: it is not foureyes'
+    own comment, so the escalation still happens when due."""
+    repo, rsps = world
+    gh, item = open_pr(repo, rsps, 7, fraud("13"), comments=[
+        {"body": f"{MARKER}\nescalated", "user": writer, "created_at": "2026-11-21T08:30:00Z"}])
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    open_pulls(rsps, [item])
+    assert [a["action"] for a in run(cli, "2026-11-21T20:00:00Z")] == ["escalate"]
+    assert len(gh.comments) == 1
+
+
+def test_with_an_app_only_the_apps_bot_writes_the_marker(world, cli, monkeypatch):
+    """With foureyes' GitHub App, github-actions[bot] is just another bot: its marker (a workflow
+    any PR can trigger writes as it) does not count; the App's own does."""
+    repo, rsps = world
+    monkeypatch.setenv("FOUREYES_APP_BOT_ID", str(APP_BOT["id"]))
+    gh, item = open_pr(repo, rsps, 7, fraud("13"), comments=[
+        {"body": f"{MARKER}\nescalated", "user": GHA, "created_at": "2026-11-21T08:30:00Z"}])
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    open_pulls(rsps, [item])
+    assert [a["action"] for a in run(cli, "2026-11-21T20:00:00Z", "--dry-run")] == ["escalate"]
+    gh.existing_comments({"body": f"{MARKER}\nescalated", "user": APP_BOT, "created_at": "2026-11-21T08:30:00Z"})
+    assert run(cli, "2026-11-21T20:00:00Z", "--dry-run") == []
+
+
 def test_low_pr_is_cancelled_after_a_week(world, cli):
     repo, rsps = world
     gh, item = open_pr(repo, rsps, 8, lambda r: r.replace(DEP.format("product-recs"), "team: shop", "team: web"))
@@ -153,8 +184,8 @@ def test_dry_run_changes_nothing_and_approved_prs_are_left_alone(world, cli):
 
 def test_a_reminder_never_asks_the_pr_author(world, cli):
     repo, rsps = world
-    repo.replace("policies/approval.yaml", "users: []", 'users: ["@dana", "@erin"]')  # dana opens the PR below
-    repo.commit("approvers by login")
+    repo.replace("policies/approval.yaml", "users: []", 'users: [{login: "@dana", id: 104}, {login: "@erin", id: 204}]')  # dana opens the PR below
+    repo.commit("approvers by account")
     gh, item = open_pr(repo, rsps, 9, lambda r: r.replace(DEP.format("churn-predictor"), 'version: "31"', 'version: "32"'))
     rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
     open_pulls(rsps, [item])

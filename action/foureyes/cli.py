@@ -67,14 +67,14 @@ def fail_closed(func):
 
 
 def _echo_err(message: str) -> None:
-    """An error message may quote user text: in Actions it must not start a workflow command."""
-    import os
-
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        from .report import log_line
-
-        message = log_line(message)
+    """An error message may quote user text: in Actions the stream guard (output.py) escapes it."""
     click.echo(message, err=True)
+
+
+def _json_text(text: str) -> str:
+    from .output import json_text
+
+    return json_text(text)
 
 
 class SetupError(click.ClickException):
@@ -130,8 +130,12 @@ def _check_names(root: Path, env_name: str | None = None, deployment: str | None
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="foureyes")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """foureyes: four-eyes approval for ML model deployments, the GitOps way."""
+    from .output import guard_streams
+
+    ctx.call_on_close(guard_streams())  # in Actions no line foureyes prints can start a workflow command
 
 
 @main.command()
@@ -277,7 +281,12 @@ def _warn(message: str) -> None:
     from .report import annotation
 
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
-    click.echo(annotation("warning", message, title="foureyes") if in_actions else f"warning: {message}", err=True)
+    if in_actions:
+        from .output import command
+
+        command(annotation("warning", message, title="foureyes"), sys.stderr)
+    else:
+        click.echo(f"warning: {message}", err=True)
 
 
 @main.command(name="freeze")
@@ -303,7 +312,7 @@ def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
     if env_name:
         _check_names(root, env_name, ref=ref or "HEAD")
     data = freeze.listing(freeze.load(tree), now, env_name, importance, count)
-    click.echo(json.dumps(data, indent=2) if fmt == "json" else freeze.listing_text(data))
+    click.echo(_json_text(json.dumps(data, indent=2)) if fmt == "json" else freeze.listing_text(data))
 
 
 @main.command()
@@ -317,6 +326,39 @@ def codeowners(check: bool) -> None:
     status, message = write_or_check(root, render(root), check)
     click.echo(message)
     sys.exit(status)
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Look nothing up, write nothing: exit 1 if a user is not pinned.")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
+@fail_closed
+def pin(check: bool, token: str | None) -> None:
+    """Pin each "@login" of the policy and the rules to its account id (only the id counts)."""
+    import os
+
+    from .errors import EvaluationError
+    from .pins import pin as pin_users
+
+    root = repo_root()
+    _, unpinned = pin_users(root, None, check=True)
+    if not unpinned:
+        click.echo("every policy user is pinned to an account id")
+        sys.exit(EXIT_OK)
+    for entry in unpinned:
+        click.echo(f"{entry.file}:{entry.line}: @{entry.login} is not pinned")
+    if check:
+        sys.exit(EXIT_FAILED)
+    if not (token or os.environ.get("GITHUB_TOKEN")):
+        raise EvaluationError("no GitHub token: pinning looks each login up on GitHub (GET /users/{username}); "
+                              "set GITHUB_TOKEN (any token, e.g. `gh auth token`) or pass --token, or write "
+                              '{login: "@name", id: N} by hand from https://api.github.com/users/<name>')
+    from .github.accounts import pin_lookup
+    from .github.client import make_client
+
+    result, _ = pin_users(root, pin_lookup(make_client(token)))
+    for file, login, account_id in result.pinned:
+        click.echo(f"pinned @{login} to account {account_id} in {file}")
+    click.echo("review and commit: " + " ".join(result.files))
 
 
 @main.command()
@@ -391,7 +433,7 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
         state = "is not deployed" if entry is None else f"is {entry.status}"
         click.echo(f"foureyes: {name} {state} in {env_name}", err=True)
         sys.exit(EXIT_FAILED)
-    click.echo(json.dumps(entry.to_json(), indent=2, sort_keys=True))
+    click.echo(_json_text(json.dumps(entry.to_json(), indent=2, sort_keys=True)))
 
 
 @main.command()
@@ -488,7 +530,7 @@ def _emit_table(fmt: str, rows: list[dict], text: str, csv_columns: list[str]) -
     from .escape import csv_cell
 
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+        click.echo(_json_text(json.dumps(rows, indent=2, sort_keys=True)))
     elif fmt == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=csv_columns, extrasaction="ignore")
@@ -639,7 +681,8 @@ def simulate(policy_file, since, limit, repo_name, token, record_path, ledger, f
     else:
         ledger_dir = Path(ledger) if Path(ledger).is_absolute() else root / ledger
         sim = run(root, LedgerSource(root, ledger_dir, start, limit), candidate, policy_file, period)
-    click.echo(render(sim, fmt))
+    text = render(sim, fmt)
+    click.echo(_json_text(text) if fmt == "json" else text)
     sys.exit(EXIT_FAILED if sim.failed else EXIT_OK)
 
 
@@ -730,7 +773,7 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
     finally:
         record.close()
     if fmt == "json":
-        click.echo(json.dumps([{**a.to_json(), "done": not dry_run} for a in actions], indent=2))
+        click.echo(_json_text(json.dumps([{**a.to_json(), "done": not dry_run} for a in actions], indent=2)))
     elif not actions:
         click.echo("no review timeouts due")
 
@@ -741,8 +784,9 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
               help="The repository of the foureyes action the workflows use.")
 @click.option("--action-ref", "--ref", "ref", required=True, metavar="SHA",
               help="The commit of the foureyes action the workflows pin (40 hex digits; a tag can move or not exist).")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token to pin policy users with (default: $GITHUB_TOKEN).")
 @fail_closed
-def init(force: bool, action_repo: str, ref: str | None) -> None:
+def init(force: bool, action_repo: str, ref: str | None, token: str | None) -> None:
     """Scaffold foureyes into this repository: policies, registry, workflows, CODEOWNERS."""
     from .codeowners import render, write_or_check
     from .init import scaffold, write
@@ -769,5 +813,29 @@ def init(force: bool, action_repo: str, ref: str | None) -> None:
         click.echo(f"left out {rel} ({why}; --force writes it)")
     if skipped:
         click.echo(skipped)
-    click.echo("next: edit policies/approval.yaml (approvers) and registry/, then `foureyes validate`; "
+    _pin_after_init(root, token)
+    click.echo("next: edit policies/approval.yaml (approvers; then `foureyes pin`) and registry/, then `foureyes validate`; "
                "see the README for the GitHub App and environments")
+
+
+def _pin_after_init(root: Path, token: str | None) -> None:
+    """A policy kept from before may list bare logins: pin them now if there is a token, else say how."""
+    from .pins import pin as pin_users
+    from .yamlload import LoadError
+
+    try:
+        _, unpinned = pin_users(root, None, check=True)
+    except LoadError as exc:  # a kept file that does not parse: validate says more
+        click.echo(f"not pinned: {exc}")
+        return
+    if not unpinned:
+        return
+    if not token:
+        click.echo(f"{len(unpinned)} policy user(s) not pinned to an account id: run `foureyes pin` with GITHUB_TOKEN")
+        return
+    from .github.accounts import pin_lookup
+    from .github.client import make_client
+
+    result, _ = pin_users(root, pin_lookup(make_client(token)))
+    for file, login, account_id in result.pinned:
+        click.echo(f"pinned @{login} to account {account_id} in {file}")

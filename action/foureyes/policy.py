@@ -128,19 +128,19 @@ def latest_verdicts(reviews: list[Review]) -> tuple[dict, list[Review]]:
 
 
 def is_approver(account: Account, policy: Policy, facts: PRFacts) -> tuple[bool, str]:
-    return in_group(account, policy.approver_users, policy.approver_teams, policy.approver_ids, facts,
-                    policy.describe_approvers())
+    return in_group(account, policy.approver_ids, policy.approver_teams, facts, policy.describe_approvers())
 
 
-def in_group(account: Account, users, teams, pinned_ids: dict, facts: PRFacts, described: str) -> tuple[bool, str]:
-    """Whether an account is one of ``users`` (an id the policy pins must match) or an active
-    member of one of ``teams``; if not, why not."""
-    login = account.login.lower()
-    if login in users:
-        pinned = pinned_ids.get(login)
-        if pinned is None or pinned == account.id:
-            return True, ""
-        return False, f"@{account.login} is listed with account id {pinned}, and this account is {account.id}"
+def in_group(account: Account, user_ids: dict, teams, facts: PRFacts, described: str) -> tuple[bool, str]:
+    """Whether an account is one of the users ``user_ids`` pins (login -> account id: only the id
+    counts, a login can be reclaimed by another account) or an active member of one of ``teams``;
+    if not, why not."""
+    if account.id is not None and account.id in user_ids.values():
+        return True, ""
+    pinned = user_ids.get(account.login.lower())
+    if pinned is not None:
+        return False, (f"@{account.login} is listed with account id {pinned}, and this account is {account.id}: "
+                       f"the login belongs to another account now")
     pending_in = []
     for team in teams:
         if account.id is not None and account.id in facts.team_members.get(team, frozenset()):
@@ -188,7 +188,7 @@ def evaluate(plan, facts: PRFacts) -> Decision:
     owner_accounts = [a for a in facts.owner_accounts.values() if a is not None]
 
     _apply_rules(plan, facts, decision)
-    groups = [(req, (req.rule.users, req.rule.teams, policy.approver_ids, facts, req.rule.describe_approvers()))
+    groups = [(req, (req.rule.user_ids, req.rule.teams, facts, req.rule.describe_approvers()))
               for req in decision.requirements]
 
     counted: list[Account] = []

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import drafts, yamlload
 from .errors import ConfigError
+from .pins import pinned_users
 from .yamlload import LoadError
 
 LEVELS = ("low", "moderate", "high", "critical")  # ascending
@@ -459,9 +460,9 @@ def parse_duration(text: str) -> int:
 
 @dataclass(frozen=True)
 class Policy:
-    approver_users: frozenset[str]  # lower-case logins
+    approver_users: frozenset[str]  # lower-case logins, for people to read and to ask for reviews
     approver_teams: tuple[str, ...]  # "org/slug"
-    approver_ids: dict  # lower-case login -> the numeric id the policy pins, when it pins one
+    approver_ids: dict  # lower-case login -> the account id it is pinned to: what counts (pins.py)
     levels: dict
     require_approval_for: frozenset[str]
     governance_level: str
@@ -493,9 +494,8 @@ class Policy:
 def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
     doc = load_checked(data, file, "approval.schema.json")
     approvers = doc["approvers"]
-    entries = [u if isinstance(u, dict) else {"login": u} for u in approvers.get("users", [])]
-    users = frozenset(e["login"][1:].lower() for e in entries)
-    pinned = {e["login"][1:].lower(): e["id"] for e in entries if "id" in e}
+    pinned = pinned_users(approvers.get("users", []), file, data, ("approvers", "users"))
+    users = frozenset(pinned)
     teams = tuple(t[1:].lower() for t in approvers.get("teams", []))
     if not users and not teams:
         raise LoadError(file, "approvers: list at least one user or team, or nobody can ever approve", 1, 1)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sys
 
 from .changes import Event
+from .escape import (actions_log_json, actions_log_line, command_data, command_property, markdown, markdown_code,
+                     markdown_lines)
 
 # the runner shows at most 10 error annotations per step; the rest go to the job summary
 MAX_ANNOTATIONS = 10
@@ -20,22 +23,8 @@ def resolve_format(fmt: str) -> str:
     return fmt
 
 
-# Workflow commands (https://docs.github.com/actions/reference/workflow-commands-for-github-actions):
-# the runner reads its output line by line (\r, \n), takes a line whose text starts with `::` after
-# leading spaces as a command, and (the older form) `##[` anywhere in a line (actions/runner,
-# src/Runner.Common/ActionCommand.cs: TryParseV2 trims, TryParse uses IndexOf). So no user text may
-# bring a line break, a leading `::` or a `##[`: a model version "1\n::add-mask::..." would
-# otherwise print a line of its own that the runner obeys.
-def _defuse(s: str) -> str:
-    return s.replace("##[", "#%23[")
-
-
-def _escape_data(s: str) -> str:
-    return _defuse(s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
-
-
-def _escape_property(s: str) -> str:
-    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+# workflow commands and the log: escape.py (one function per medium)
+_escape_data, _escape_property, log_line = command_data, command_property, actions_log_line
 
 
 def annotation(kind: str, message: str, file: str | None = None, line: int | None = None,
@@ -51,15 +40,6 @@ def annotation(kind: str, message: str, file: str | None = None, line: int | Non
         props.append(f"title={_escape_property(title)}")
     head = f"::{kind} {','.join(props)}" if props else f"::{kind}"
     return f"{head}::{_escape_data(message)}"
-
-
-def log_line(text: str) -> str:
-    """Plain text made safe for a workflow log: one physical line that cannot start a command."""
-    text = _defuse(text.replace("\r", "%0D").replace("\n", "%0A"))
-    body = text.lstrip()
-    if body.startswith("::"):
-        text = text[: len(text) - len(body)] + "%3A%3A" + body[2:]
-    return text
 
 
 def append_step_summary(markdown: str) -> None:
@@ -92,7 +72,28 @@ def labelled(label: str, text: str) -> str:
 
 
 def _md_cell(value) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ") if value not in (None, "") else "–"
+    """Text in Markdown (a table cell, a list item): escaped so it renders as itself; "–" if empty."""
+    return markdown(value) if value not in (None, "") else "–"
+
+
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?")
+
+
+def _mention(login: str) -> str:
+    """@login as GitHub spells logins (letters, digits, hyphens; a bot's [bot]) stays a mention;
+    anything else (a hand-written facts file) is escaped text."""
+    return f"@{login}" if _LOGIN.fullmatch(login) else f"@{markdown(login)}"
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._/-]+")
+
+
+def _code(value) -> str:
+    """A name or path as inline code when it is a plain one; anything else (a path a PR chose
+    with backticks or tags in it) as escaped text, which no HTML parser can read as a tag."""
+    if value in (None, ""):
+        return "–"
+    return f"`{value}`" if _PLAIN_NAME.fullmatch(str(value)) else markdown(value)
 
 
 def _model(m: dict | None) -> str:
@@ -136,16 +137,16 @@ def plan_markdown_table(plan) -> str:
     for e in plan.events:
         before, after = event_change(e)
         needs = f"{plan.policy.rule(e.level).approvals}" if e.requires_approval else "not required"
-        lines.append("| " + " | ".join(_md_cell(x) for x in (
-            f"`{e.deployment}`" if e.deployment else f"`{e.file}`", e.type.replace("_", " "), before, after,
-            f"**{e.level}**", needs,
+        lines.append("| " + " | ".join((
+            _code(e.deployment or e.file), _md_cell(e.type.replace("_", " ")), _md_cell(before), _md_cell(after),
+            f"**{_md_cell(e.level)}**", _md_cell(needs),
         )) + " |")
     return "\n".join(lines)
 
 
 def problems_markdown(problems) -> str:
     lines = ["| file | line | problem |", "|---|---|---|"]
-    lines += [f"| `{p.file}` | {p.line or ''} | {_md_cell(p.message)} |" for p in problems]
+    lines += [f"| {_code(p.file)} | {p.line or ''} | {_md_cell(p.message)} |" for p in problems]
     return "\n".join(lines)
 
 
@@ -280,9 +281,9 @@ def rules_markdown(outcomes) -> str:
         then = ("–" if o.result in ("holds", "needs_pr") else "fails closed: " + o.detail if o.result == "error"
                 else f"{r.message}: blocked" if r.action == "deny" else f"{r.message}: needs {r.requirement()}")
         expression = r.expression if len(r.expression) <= 120 else r.expression[:119] + "…"
-        lines.append("| " + " | ".join(_md_cell(x) for x in (
-            f"`{r.name}`", f"`{o.deployment}`", o.event.replace("_", " "), f"`{expression}`",
-            _RULE_RESULT[o.result], then)) + " |")
+        lines.append("| " + " | ".join((
+            _code(r.name), _code(o.deployment), _md_cell(o.event.replace("_", " ")), markdown_code(expression),
+            _RULE_RESULT[o.result], _md_cell(then))) + " |")
     return "\n".join(lines)
 
 
@@ -353,7 +354,9 @@ class SafeTextReporter(TextReporter):
 
     def command(self, line: str) -> None:
         """A workflow command foureyes built itself (its values escaped by ``annotation``)."""
-        self.out.write(line + "\n")
+        from .output import command
+
+        command(line, self.out)
 
 
 class GithubReporter(SafeTextReporter):
@@ -408,7 +411,7 @@ class GithubReporter(SafeTextReporter):
         SafeTextReporter(self.out).deploy(result)
         summary = f"## foureyes deploy: {result.environment} @ {result.commit[:12]}\n\n" + deploy_table(result, True)
         if result.violations:
-            summary += "\n\n**Refused:**\n" + "\n".join(f"- {v}" for v in result.violations)
+            summary += "\n\n**Refused:**\n" + "\n".join(f"- {_md_cell(v)}" for v in result.violations)
         append_step_summary(summary)
         set_outputs({"ok": str(result.ok).lower(), "changes": str(len(result.steps))})
 
@@ -435,32 +438,32 @@ def gate_markdown(result) -> str:
     """The sticky PR comment: what the change means, the owner's reason, who counted, who did not
     and why, what is missing."""
     d = result.decision
-    parts = [STICKY_MARKER, f"## {_ICONS[d.state]} foureyes: {d.state}", "", f"**{d.description}**", ""]
+    parts = [STICKY_MARKER, f"## {_ICONS[d.state]} foureyes: {d.state}", "", f"**{_md_cell(d.description)}**", ""]
     if result.plan is not None:
         parts += [plan_markdown(result.plan, d.rules), ""]
     if result.facts is not None:
         reason = (result.facts.body or "").strip()
-        quoted = "\n".join("> " + line for line in reason.splitlines()[:20]) if reason else "> (none given)"
+        quoted = "\n".join("> " + line for line in markdown_lines(reason)[:20]) if reason else "> (none given)"
         parts += ["### The owner's reason", "", quoted, ""]
     parts += ["### Approvals", ""]
     if d.approvals:
-        parts += ["- counted: " + ", ".join(f"@{a.login}" for a in d.approvals)]
+        parts += ["- counted: " + ", ".join(_mention(a.login) for a in d.approvals)]
     else:
         parts += ["- counted: none yet"]
     for i in d.ignored:
-        parts.append(f"- not counted: @{i.login} ({i.reason}: {i.detail})")
+        parts.append(f"- not counted: {_mention(i.login)} ({i.reason}: {_md_cell(i.detail)})")
     missing = max(d.required - len(d.approvals), 0)
     if d.blocking:
         parts += ["", "### Blocking", ""] + [f"- **{b.reason}**: {_md_cell(b.detail.removeprefix(b.reason + ': '))}" for b in d.blocking]
     elif missing:
         parts += ["", f"**Missing:** {missing} more approval(s) from {d.approvers}."]
     if d.freeze:
-        parts += ["", "### Freeze", "", freeze_text(d.freeze)]
+        parts += ["", "### Freeze", "", _md_cell(freeze_text(d.freeze))]
     if getattr(result, "what_if", None):
         parts += ["", result.what_if]
     if d.requirements:
         parts += ["", "### Required by rules", ""]
-        parts += [f"- `{r.rule.name}` ({_md_cell(r.rule.message)}): {r.rule.requirement()}, "
+        parts += [f"- {_code(r.rule.name)} ({_md_cell(r.rule.message)}): {_md_cell(r.rule.requirement())}, "
                   f"{'met' if r.met else 'missing ' + str(r.rule.approvals - len(r.counted))}; counted: "
                   f"{_logins(r.counted)}" for r in d.requirements]
     notes = getattr(result, "notes", None)
@@ -504,7 +507,7 @@ class _LogGuard:
 
     def write(self, text: str) -> None:
         if self.is_json:
-            self.out.write(text.replace("##[", "#\\u0023["))
+            self.out.write(actions_log_json(text))
             return
         lines = text.replace("\r", "%0D").split("\n")
         self.out.write("\n".join(log_line(line) for line in lines))

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import yamlload
+from .pins import pinned_users
 from .registry import RULES_DIR, Problem, by_content, load_checked
 from .yamlload import LoadError
 
@@ -48,12 +49,13 @@ class Rule:
     environments: tuple[str, ...] | None = None  # None: any environment
     approvals: int = 0  # require: how many approvals from `approvers`
     approvers: tuple[str, ...] = ()  # require: "@login" or "@org/team", as written
+    user_ids: dict = field(default_factory=dict)  # require: lower-case login -> pinned account id (pins.py)
     description: str = ""
     uses_pr: bool = False  # the expression reads `pr`: only the gate (with PR facts) can decide it
 
     @property
     def users(self) -> frozenset[str]:
-        return frozenset(a[1:].lower() for a in self.approvers if "/" not in a)
+        return frozenset(self.user_ids)
 
     @property
     def teams(self) -> tuple[str, ...]:
@@ -160,7 +162,9 @@ def parse_rule(data: bytes, file: str) -> Rule:
         events=tuple(match.get("events", DEPLOYMENT_EVENTS)),
         importance=tuple(match["importance"]) if "importance" in match else None,
         environments=tuple(match["environments"]) if "environments" in match else None,
-        approvals=require.get("approvals", 0), approvers=tuple(require.get("from", ())),
+        approvals=require.get("approvals", 0),
+        approvers=tuple(a["login"] if isinstance(a, dict) else a for a in require.get("from", ())),
+        user_ids=pinned_users(require.get("from", ()), file, data, ("require", "from")),
         description=doc.get("description", ""),
         uses_pr="pr" in program.variables(),
     )

@@ -3,7 +3,9 @@
 The action is the level's `on_timeout`: remind (comment and ask the approvers again), escalate (ask
 the `escalate_to` users or teams and comment) or cancel (comment with the reason and close the PR).
 At most one action per period: the period is the level's review_timeout, counted from when the
-approval went pending on the current head (a new push starts again), and from the last action.
+approval went pending on the current head (a new push starts again), and from the last action. The
+last action is read from foureyes' own marker comments only: a comment anyone else writes (another
+bot, the PR author) with the marker could otherwise silence the timeout for a period.
 The clock is passed in, so the rule is tested at the edges of the period.
 """
 
@@ -83,6 +85,12 @@ def plan_action(number: int, action: str, level: str, rule: LevelRule, waited: t
                          teams if action != "cancel" else [], cap_comment(f"{MARKER}\n{lines[action]}"))
 
 
+def is_own_marker(comment, identity) -> bool:
+    """A timeout marker counts only in a comment foureyes' own account wrote, compared by id: any
+    bot or user can write the marker text."""
+    return comment.user is not None and comment.user.id == identity.id and MARKER in (comment.body or "")
+
+
 def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=None, warn=lambda m: None,
         token: str | None = None) -> list[TimeoutAction]:
     """Evaluate every open, non-draft PR with the gate; act on the pending ones that are due."""
@@ -94,8 +102,11 @@ def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=N
     from github.CommitStatus import CommitStatus
     from github.PaginatedList import PaginatedList
 
+    from .github.publish import gate_identity
+
     repo = gh.get_repo(repo_name)
     owner = repo_name.split("/")[0]
+    identity = gate_identity(gh)  # the account foureyes comments as; resolved once, errors fail closed
     actions = []
     for pr in repo.get_pulls(state="open"):
         if pr.draft:
@@ -120,8 +131,7 @@ def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=N
                                                  f"/repos/{repo_name}/commits/{result.facts.head_sha}/statuses", None)
                         if s.context == "foureyes/approval"]
             since = min((s.created_at for s in statuses), default=pr.created_at)
-            ours = [c for c in pr.get_issue_comments()
-                    if MARKER in (c.body or "") and c.user is not None and c.user.type == "Bot"]
+            ours = [c for c in pr.get_issue_comments() if is_own_marker(c, identity)]
         except api_errors() as exc:
             warn(f"PR #{pr.number}: {describe(exc)}")
             continue
