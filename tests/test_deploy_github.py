@@ -34,22 +34,31 @@ def rsps(monkeypatch):
         yield r
 
 
-@pytest.fixture
-def merged(repo, rsps):
-    """main: the example registry (bootstrap), then PR #42 (fraud-scorer v13) merged with a merge commit."""
+def open_pr_42(repo):
+    """main: the example registry (bootstrap), deployed to staging; PR #42 (fraud-scorer v13) open."""
     repo.write(".gitignore", ".foureyes/\n")
     repo.commit("ignore", "Mo Admin <mo@acme.example>")
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     assert deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none")).ok
     record.close()
-    base = repo.git("rev-parse", "HEAD")
+    repo.base = repo.git("rev-parse", "HEAD")
     repo.branch("pr-42")
     repo.replace(FRAUD, 'version: "12"', 'version: "13"')
-    head = repo.commit("fraud-scorer v13")
+    repo.head = repo.commit("fraud-scorer v13")
     repo.git("checkout", "-q", "main")
-    repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #42", "pr-42")
-    repo.base, repo.head, repo.merge = base, head, repo.git("rev-parse", "HEAD")
     return repo
+
+
+def merge_pr_42(repo):
+    repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #42", "pr-42")
+    repo.merge = repo.git("rev-parse", "HEAD")
+    return repo
+
+
+@pytest.fixture
+def merged(repo, rsps):
+    """PR #42 merged with a merge commit."""
+    return merge_pr_42(open_pr_42(repo))
 
 
 def github_pr(rsps, repo, reviews, merged_at=iso(NOW)):
@@ -487,22 +496,12 @@ def test_a_shared_head_is_judged_by_the_pr_its_merge_commit_belongs_to(merged, r
 
 @pytest.fixture
 def opened(repo, rsps):
-    """main deployed to staging; PR #42 (fraud-scorer v13) open, not merged yet."""
-    repo.write(".gitignore", ".foureyes/\n")
-    repo.commit("ignore", "Mo Admin <mo@acme.example>")
-    record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
-    assert deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none")).ok
-    record.close()
-    repo.base = repo.git("rev-parse", "HEAD")
-    repo.branch("pr-42")
-    repo.replace(FRAUD, 'version: "12"', 'version: "13"')
-    repo.head = repo.commit("fraud-scorer v13")
-    repo.git("checkout", "-q", "main")
-    return repo
+    """PR #42 open, not merged yet."""
+    return open_pr_42(repo)
 
 
-def gate_then_merge(rsps, repo, reviewers, members, body="v13 stops the false declines."):
-    """The gate judges the open PR on GitHub (recording its evidence), then GitHub merges it."""
+def gate_on_github(rsps, repo, reviewers, members, body="v13 stops the false declines.", evidence_refused=False):
+    """The gate judges the open PR on GitHub, recording its evidence (unless GitHub refuses it)."""
     from foureyes.gate import decide_on_github
 
     gh = MockGitHub(rsps, number=42)
@@ -512,9 +511,15 @@ def gate_then_merge(rsps, repo, reviewers, members, body="v13 stops the false de
     gh.team("acme/mlops-admins", *members)
     gh.existing_comments()
     gh.accept_writes()
-    result = decide_on_github(repo.root, make_client(), "acme/models", 42, {}, publish=True, warn=print)
-    repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #42", "pr-42")
-    repo.merge = repo.git("rev-parse", "HEAD")
+    if evidence_refused:
+        gh.check_runs.refusal = (403, "Resource not accessible by integration")  # no checks: write
+    return decide_on_github(repo.root, make_client(), "acme/models", 42, {}, publish=True, warn=print), gh
+
+
+def gate_then_merge(rsps, repo, reviewers, members):
+    """The gate's run, then GitHub merges the PR."""
+    result, gh = gate_on_github(rsps, repo, reviewers, members)
+    merge_pr_42(repo)
     pr = pull_simple(42, repo.base, repo.head, iso(NOW), repo.merge)
     closed_pulls(rsps, pr)
     for commit in (repo.head, repo.merge):
@@ -574,15 +579,5 @@ def test_evidence_written_by_another_app_is_ignored(opened, rsps):
 
 def test_a_gate_that_cannot_record_its_evidence_posts_an_error(opened, rsps):
     """No evidence, no success: the deploy could not verify it later."""
-    from foureyes.gate import decide_on_github
-
-    gh = MockGitHub(rsps, number=42)
-    gh.pull(DANA, opened.base, opened.head, body="A reason.")
-    gh.commits({"sha": opened.head, "author": DANA})
-    gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": opened.head} for u in (ALICE, BOB)])
-    gh.team("acme/mlops-admins", ALICE, BOB)
-    gh.existing_comments()
-    gh.accept_writes()
-    gh.check_runs.refusal = (403, "Resource not accessible by integration")  # no checks: write
-    result = decide_on_github(opened.root, make_client(), "acme/models", 42, {}, publish=True, warn=print)
+    result, gh = gate_on_github(rsps, opened, [ALICE, BOB], [ALICE, BOB], evidence_refused=True)
     assert result.decision.state == "error" and gh.statuses[-1]["state"] == "error"
