@@ -222,3 +222,32 @@ def test_timeout_comments_are_capped_at_githubs_limit():
     assert "cut this comment at GitHub's limit of 65,536 characters" in planned.comment
     assert len(cap_comment("😀" * 40000).encode("utf-16-le")) // 2 <= MAX_COMMENT  # UTF-16 units, the strict count
     assert cap_comment("short") == "short"
+
+
+SAME_STORE = """\
+match: {events: [replace_model]}
+expression: >-
+  ["models:/", "s3://acme-models-prod/"].exists(s, before.model.uri.startsWith(s) && after.model.uri.startsWith(s))
+message: the model must come from the same store as before
+action: require
+require: {approvals: 1, from: ["@acme/ml-platform-leads"]}
+"""
+
+
+def test_a_pr_approved_through_a_require_rule_team_is_not_timed_out(world, cli):
+    """The gate counts a `require` rule's team; the timeout judges with the same teams
+    (judgment.teams_to_read), so it does not escalate or close the PR the gate approved."""
+    repo, rsps = world
+    repo.write("policies/rules/same-store.yaml", SAME_STORE)
+    repo.commit("rule: same store", "Mo Admin <mo@acme.example>")
+    lena = user("lena", 203)
+
+    def other_store(r):
+        r.replace(DEP.format("fraud-scorer"), 'version: "12"', 'version: "13"')
+        r.replace(DEP.format("fraud-scorer"), "uri: models:/fraud-xgb/12", "uri: gs://acme-ml/fraud-xgb/13")
+
+    gh, item = open_pr(repo, rsps, 7, other_store, reviews=[ALICE, BOB, lena])
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/ml-platform-leads/members"), json=[lena])
+    open_pulls(rsps, [item])
+    assert run(cli, "2026-12-30T00:00:00Z") == [] and gh.comments == [] and gh.closes == []
