@@ -25,7 +25,8 @@ from .policy import Decision, evaluate
 # Kept with every approval the deploy record caches: an approval worked out by another version of
 # the judgment is worked out again. Raise it whenever the judgment could approve less than before.
 # 1: a PR into a deploy branch judged by that branch's policy only, no `require` rule teams read at deploy.
-VERSION = 2
+# 2: people, labels and description read at the deploy, not from the gate's evidence.
+VERSION = 3
 
 # the order in which outcomes are worse: when two policies judge a PR, the worse outcome stands
 STRICTNESS = {"approved": 0, "pending": 1, "blocked": 2, "error": 3}
