@@ -354,3 +354,27 @@ def test_a_pr_that_does_not_edit_the_policy_gets_no_what_if(gh_world, cli, tmp_p
     result = cli("gate", "--repo", "acme/models", "--pr", "7", "--format", "json")
     assert json.loads(result.stdout)["decision"] == "pending"
     assert "what-if" not in gh.comments[0]["body"] and "GET /pulls" not in calls(w.rsps)
+
+
+def test_then_is_the_judgment_the_gate_and_the_deploy_make_for_a_pr_into_a_release_branch(world, cli, tmp_path):
+    """A release branch cut with a weaker policy (one approval for critical) approves nothing the
+    default branch's policy would not: "then" is the one judgment, both policies, the stricter
+    winning, exactly as the gate and the deploy decide."""
+    world.git("checkout", "-q", "-b", "release/2026.12", "main")
+    world.replace(POLICY, "approvals: 2", "approvals: 1")
+    world.commit("release policy: one approval", "Mo Admin <mo@acme.example>")
+    base = world.git("rev-parse", "HEAD")
+    world.git("checkout", "-q", "-b", "pr-44")
+    fraud("13")(world)
+    head = world.commit("fraud-scorer v13")
+    world.git("checkout", "-q", "release/2026.12")
+    world.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m",
+              "Merge #44", "pr-44")
+    (world.ledger / "44.yaml").write_text(FACTS.format(body="A reason.", reviews="{user: alice, state: APPROVED, "
+                                                       "commit: head}") +
+                                          f"base: {base}\nhead: {head}\nmerge_commit: {world.git('rev-parse', 'HEAD')}\n"
+                                          f"merged_at: '{MERGED}'\nbase_ref: release/2026.12\n", "utf-8")
+    world.git("checkout", "-q", "main")
+    code, data = simulate(cli, "--policy", candidate(world, tmp_path), "--since", SINCE)
+    assert code == 0 and by_pr(data) == {44: ("pending", "pending", "unchanged")}
+    assert data["prs"][0]["then"]["required_approvals"] == 2
