@@ -6,6 +6,7 @@ import json
 import sys
 
 import pytest
+import yaml
 
 from conftest import DEP
 from test_serving_identity import use_target
@@ -141,3 +142,119 @@ def test_incomplete_target_settings_fail_with_their_line(repo, cli):
     use_target(repo, "staging", "{type: local, env: {}}")
     code, problems = problems_of(cli)
     assert code == 1 and "'path' is a required property" in problems[0]["message"]
+
+
+# --- the workflow wiring init writes and validate checks ------------------------------------------
+
+WIRED_ENVS = """\
+environments:
+  - name: staging
+    branch: main
+    target:
+      type: mlflow
+      registry_uri: https://mlflow.acme.example
+      env:
+        MLFLOW_TRACKING_TOKEN: {secret: MLFLOW_TOKEN}
+        MLFLOW_TRACKING_USERNAME: {secret: MLFLOW_STAGING_USER}
+  - name: production
+    branch: release/*
+    target:
+      type: mlflow
+      registry_uri: https://mlflow.acme.example
+      env:
+        MLFLOW_TRACKING_TOKEN: {secret: MLFLOW_TOKEN}
+        MLFLOW_TRACKING_USERNAME: {secret: MLFLOW_PROD_USER}
+"""
+SHA = "0123456789abcdef0123456789abcdef01234567"
+DEPLOY_WF, VALIDATE_WF = ".github/workflows/foureyes-deploy.yml", ".github/workflows/foureyes-validate.yml"
+
+
+def action_steps(repo, workflow, command):
+    doc = yaml.safe_load(repo.read(workflow))
+    return [s for job in doc["jobs"].values() for s in job["steps"] if (s.get("with") or {}).get("command") == command]
+
+
+@pytest.fixture
+def wired(tmp_path, cli, monkeypatch):
+    """A repository whose own environments.yaml (kept by init) deploys to MLflow with credentials."""
+    from conftest import Repo
+
+    r = Repo(tmp_path / "wired")
+    r.write(ENVS, WIRED_ENVS)
+    monkeypatch.chdir(r.root)
+    result = cli("init", "--action-ref", SHA)
+    assert result.exit_code == 0, result.output
+    return r
+
+
+def test_init_wires_the_extras_and_each_credential_from_its_secret(wired):
+    deploys = action_steps(wired, DEPLOY_WF, "deploy")
+    assert len(deploys) == 3  # plan (dry run), the matrix jobs, converge: each loads the target
+    for step in deploys:
+        assert step["with"]["extras"] == "mlflow"
+        assert step["env"]["MLFLOW_TRACKING_TOKEN"] == "${{ secrets.MLFLOW_TOKEN }}"
+        # a name that differs per environment: each job takes its own, and nothing else when unset
+        assert step["env"]["MLFLOW_TRACKING_USERNAME"] == (
+            "${{ github.event_name == 'workflow_run' && secrets.MLFLOW_PROD_USER || "
+            "github.event_name != 'workflow_run' && secrets.MLFLOW_STAGING_USER || '' }}")
+    assert [s["with"]["extras"] for s in action_steps(wired, VALIDATE_WF, "validate")] == ["mlflow"]
+    assert "extras" not in action_steps(wired, VALIDATE_WF, "plan")[0]["with"]
+
+
+def test_the_job_conditions_init_assumes_are_the_deploy_workflow_s(wired):
+    """The credentials' conditions mirror how the deploy jobs pick their GitHub environment."""
+    from foureyes.wiring import JOB_ENVIRONMENTS
+
+    doc = yaml.safe_load(wired.read(DEPLOY_WF))
+    for job in doc["jobs"].values():
+        assert job["environment"] == "${{ github.event_name == 'workflow_run' && 'production' || 'staging' }}"
+    assert JOB_ENVIRONMENTS == {"production": "github.event_name == 'workflow_run'",
+                                "staging": "github.event_name != 'workflow_run'"}
+
+
+def test_validate_accepts_what_init_wrote(wired, cli):
+    pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
+    result = cli("validate", "--format", "json")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    # a credential added to environments.yaml after init: the deploy would run without it
+    (lambda r: r.replace(ENVS, "{secret: MLFLOW_STAGING_USER}\n",
+                         "{secret: MLFLOW_STAGING_USER}\n        MLFLOW_TRACKING_PASSWORD: {secret: MLFLOW_PASSWORD}\n"),
+     "names the credential MLFLOW_TRACKING_PASSWORD"),
+    # production's job handed the staging user's secret
+    (lambda r: r.write(DEPLOY_WF, r.read(DEPLOY_WF).replace("secrets.MLFLOW_PROD_USER", "secrets.MLFLOW_STAGING_USER")),
+     "names the credential MLFLOW_TRACKING_USERNAME"),
+    # the extra dropped from the validate step: validate in Actions could not load the target
+    (lambda r: r.write(VALIDATE_WF, r.read(VALIDATE_WF).replace("          extras: mlflow\n", "")), "lacks `extras: mlflow`"),
+    # a workflow foureyes cannot read cannot be shown to pass anything
+    (lambda r: r.write(DEPLOY_WF, r.read(DEPLOY_WF) + "  broken: [\n"), "cannot check"),
+])
+def test_validate_refuses_workflows_that_do_not_pass_what_the_targets_need(wired, cli, edit, fragment):
+    pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
+    edit(wired)
+    result = cli("validate", "--format", "json")
+    assert result.exit_code == 1, result.output
+    wiring = [p for p in json.loads(result.output)["problems"] if p["title"] == "target wiring"]
+    assert wiring and all(fragment in p["message"] for p in wiring) and all(p["line"] for p in wiring)
+    assert wiring[0]["file"] in (DEPLOY_WF, VALIDATE_WF)
+
+
+def test_init_refuses_to_wire_a_reserved_credential(tmp_path, cli, monkeypatch):
+    from conftest import Repo
+
+    r = Repo(tmp_path / "bad")
+    r.write(ENVS, WIRED_ENVS.replace("MLFLOW_TRACKING_USERNAME: {secret: MLFLOW_PROD_USER}", "LD_PRELOAD: {secret: X}"))
+    monkeypatch.chdir(r.root)
+    result = cli("init", "--action-ref", SHA)
+    assert result.exit_code == 2 and "LD_PRELOAD is reserved" in result.output
+    assert not (r.root / DEPLOY_WF).exists()
+
+
+def test_the_bundled_workflows_stay_unwired(repo, cli):
+    """foureyes' own registry deploys to folders: nothing to install, nothing to pass."""
+    from foureyes.init import scaffold
+
+    files = scaffold("acme/foureyes", SHA)
+    assert "extras:" not in files[DEPLOY_WF] and "extras:" not in files[VALIDATE_WF]

@@ -17,6 +17,9 @@ RESERVED = ("GITHUB_*", "RUNNER_*", "ACTIONS_*", "INPUT_*", "FOUREYES_*", "STATE
             "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "*_PROXY", "LANG", "LC_*", "TZ")
 
 
+NOT_INSTALLED = "extra, which is not installed here"
+
+
 def missing_extra(cls) -> str | None:
     """The problem of a target whose extra is not installed (None: it can load). A target names its
     extra and the modules that extra brings (``extra``, ``extra_modules``); the modules are looked up,
@@ -25,7 +28,7 @@ def missing_extra(cls) -> str | None:
     absent = [m for m in getattr(cls, "extra_modules", ()) if _absent(m)]
     if not extra or not absent:
         return None
-    return (f"the {extra} target needs the `{extra}` extra, which is not installed here ({absent[0]} cannot be "
+    return (f"the {extra} target needs the `{extra}` {NOT_INSTALLED} ({absent[0]} cannot be "
             f"imported): pip install 'foureyes[{extra}]'; in GitHub Actions give the foureyes action "
             f"`extras: {extra}` (`foureyes init` writes it from this file)")
 
