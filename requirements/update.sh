@@ -3,11 +3,17 @@
 # new releases (pass --upgrade, or --upgrade-package NAME). Needs uv (pip install uv); review the diff
 # as you would code, since these files decide what runs beside a token with merge rights.
 #   action.txt  what the action installs (--require-hashes): the runtime dependencies and the build backend
+#   action-mlflow.txt  what the action adds for `extras: mlflow` (the mlflow target): the action.txt
+#               pins plus the extra's packages, installed on top with --require-hashes
 #   ci.txt      the same pins plus the test and mlflow extras: what .ci/run and the README's test command install
 set -euo pipefail
 cd "$(dirname "$0")/.."
 common=(--universal --python-version 3.11 --generate-hashes --quiet
         --custom-compile-command "bash requirements/update.sh")
 uv pip compile pyproject.toml requirements/build.in "${common[@]}" "$@" -o requirements/action.txt
+# one lock per runtime extra a target needs (not `test`): the action's `extras` input picks them; the
+# constraint keeps every pin the two share equal, so installing both never changes a base package
+uv pip compile pyproject.toml requirements/build.in --extra mlflow --constraint requirements/action.txt \
+    "${common[@]}" "$@" -o requirements/action-mlflow.txt
 uv pip compile pyproject.toml requirements/build.in --all-extras --constraint requirements/action.txt \
     "${common[@]}" "$@" -o requirements/ci.txt

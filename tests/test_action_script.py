@@ -64,3 +64,54 @@ def test_unbalanced_quotes_are_an_error_not_a_guess(runner_temp):
 def test_unknown_command_is_refused(runner_temp):
     result = run(runner_temp, "rm")
     assert result.returncode == 2 and "unknown command 'rm'" in result.stdout
+
+
+# --- the install step: the extras input picks hash locks, nothing else -------------------------
+
+INSTALL = next(s for s in ACTION["runs"]["steps"] if s.get("name", "").startswith("Install"))["run"]
+ACTION_ROOT = Path(__file__).parents[1]
+
+
+def install(tmp_path, extras):
+    """The install step with a stand-in `python` whose venv's pip records its arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "pip.log"
+    (bin_dir / "python").write_text(
+        '#!/bin/sh\n# python -m venv DIR: a venv whose python logs every pip call\n'
+        f'mkdir -p "$3/bin"; printf \'#!/bin/sh\\necho "$*" >> {log}\\n\' > "$3/bin/python"; chmod +x "$3/bin/python"\n')
+    (bin_dir / "python").chmod(0o755)
+    env = dict(os.environ, RUNNER_TEMP=str(tmp_path), ACTION_PATH=str(ACTION_ROOT), FOUREYES_EXTRAS=extras,
+               PATH=f"{bin_dir}:{os.environ['PATH']}")
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", INSTALL], env=env,
+                          capture_output=True, text=True)
+    return done, (log.read_text().splitlines() if log.exists() else [])
+
+
+def test_an_extra_is_installed_from_its_hash_lock(tmp_path):
+    done, calls = install(tmp_path, "mlflow")
+    assert done.returncode == 0, done.stderr
+    locks = f"-r {ACTION_ROOT}/requirements/action.txt -r {ACTION_ROOT}/requirements/action-mlflow.txt"
+    assert calls[0].endswith(f"install --require-hashes {locks}")
+    assert "--no-deps --no-build-isolation --no-index" in calls[1]
+
+
+def test_no_extras_installs_the_base_lock_only(tmp_path):
+    done, calls = install(tmp_path, "")
+    assert done.returncode == 0, done.stderr
+    assert calls[0].endswith(f"install --require-hashes -r {ACTION_ROOT}/requirements/action.txt")
+
+
+def test_changed_extras_reinstall_the_venv(tmp_path):
+    install(tmp_path, "")
+    done, calls = install(tmp_path, "mlflow")
+    assert done.returncode == 0 and any("action-mlflow.txt" in c for c in calls)
+
+
+@pytest.mark.parametrize("extras", ["nosuch", "../action", "mlflow[all]", "mlflow,test", "--index-url=http://evil"])
+def test_an_extra_without_a_lock_is_refused_before_any_install(tmp_path, extras):
+    """An extra is a lock file's name, never a requirement pip would resolve (an unpinned package, a
+    path, an index option): anything else stops the step before pip runs."""
+    done, calls = install(tmp_path, extras)
+    assert done.returncode == 2 and calls == []
+    assert "::error title=foureyes::unknown extra" in done.stdout

@@ -35,10 +35,13 @@ def pins(lock: Path) -> dict[str, tuple[str, list[str]]]:
 
 ACTION_LOCK = pins(ROOT / "requirements" / "action.txt")
 CI_LOCK = pins(ROOT / "requirements" / "ci.txt")
+# the runtime extras a deploy target needs, each with the lock the action's `extras` input installs
+TARGET_EXTRAS = sorted(set(PYPROJECT["project"]["optional-dependencies"]) - {"test"})
+EXTRA_LOCKS = {extra: pins(ROOT / "requirements" / f"action-{extra}.txt") for extra in TARGET_EXTRAS}
 
 
 def test_every_locked_package_is_hash_pinned():
-    for lock in (ACTION_LOCK, CI_LOCK):
+    for lock in (ACTION_LOCK, CI_LOCK, *EXTRA_LOCKS.values()):
         assert lock and all(hashes for _, hashes in lock.values())
 
 
@@ -46,8 +49,23 @@ def test_ci_installs_what_the_action_installs():
     assert {name: ACTION_LOCK[name][0] for name in ACTION_LOCK} == {name: CI_LOCK[name][0] for name in ACTION_LOCK}
 
 
-@pytest.mark.parametrize("lock, extras", [(ACTION_LOCK, ()), (CI_LOCK, tuple(PYPROJECT["project"]["optional-dependencies"]))],
-                         ids=["action", "ci"])
+@pytest.mark.parametrize("extra", TARGET_EXTRAS)
+def test_an_extra_lock_keeps_the_action_pins_and_matches_ci(extra):
+    """Installed on top of action.txt: a shared package pinned differently would make pip refuse the
+    pair (or the action run other code than CI tests)."""
+    lock = EXTRA_LOCKS[extra]
+    assert {name: lock[name] for name in ACTION_LOCK} == ACTION_LOCK
+    assert {name: lock[name][0] for name in lock} == {name: CI_LOCK[name][0] for name in lock}
+
+
+def test_every_extra_lock_is_an_extra_of_pyproject():
+    locks = sorted(p.name[len("action-"):-len(".txt")] for p in (ROOT / "requirements").glob("action-*.txt"))
+    assert locks == TARGET_EXTRAS
+
+
+@pytest.mark.parametrize("lock, extras", [(ACTION_LOCK, ()), (CI_LOCK, tuple(PYPROJECT["project"]["optional-dependencies"])),
+                                          *((EXTRA_LOCKS[e], (e,)) for e in TARGET_EXTRAS)],
+                         ids=["action", "ci", *(f"action-{e}" for e in TARGET_EXTRAS)])
 def test_the_locks_satisfy_pyproject(lock, extras):
     """A floor raised in pyproject.toml without regenerating the locks fails here (bash requirements/update.sh)."""
     wanted = list(PYPROJECT["project"]["dependencies"]) + ["setuptools>=77"]
@@ -65,6 +83,7 @@ def test_the_action_installs_the_lock_with_hashes_only():
     install = next(s["run"] for s in action["runs"]["steps"] if s.get("name", "").startswith("Install"))
     pip_lines = [line.strip() for line in install.splitlines() if " install " in line]
     assert pip_lines and all("--require-hashes" in line or "--no-index" in line for line in pip_lines)
+    assert 'requirements/action-$extra.txt' in install  # the extras come from their locks, nothing else
 
 
 def test_every_output_the_code_writes_is_declared():
@@ -112,7 +131,8 @@ def test_the_wheel_carries_licence_metadata_and_typing(built):
 def test_the_sdist_carries_licence_changelog_and_locks(built):
     with tarfile.open(next(built.glob("foureyes-*.tar.gz"))) as sdist:
         names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
-    assert {"LICENSE", "CHANGELOG.md", "action.yml", "requirements/action.txt", "action/foureyes/py.typed"} <= names
+    assert {"LICENSE", "CHANGELOG.md", "action.yml", "requirements/action.txt", "action/foureyes/py.typed",
+            *(f"requirements/action-{e}.txt" for e in TARGET_EXTRAS)} <= names
 
 
 def test_the_readme_pins_a_release_the_changelog_lists():

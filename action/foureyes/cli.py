@@ -792,7 +792,8 @@ def init(force: bool, action_repo: str, ref: str | None, token: str | None) -> N
     from .init import scaffold, write
 
     root = repo_root(required=False)
-    result = write(root, scaffold(action_repo, ref), force)
+    own = root / "registry" / "environments.yaml"  # kept unless --force: wire the workflows for its targets
+    result = write(root, scaffold(action_repo, ref, own.read_bytes() if own.exists() and not force else None), force)
     from .registry import ConfigError
 
     codeowners = root / ".github" / "CODEOWNERS"

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import wiring
 from .registry import BUNDLED
 
 EXAMPLE = """\
@@ -43,9 +44,11 @@ class InitResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): what the user removed
 
 
-def scaffold(action_repo: str, ref: str) -> dict[str, str]:
+def scaffold(action_repo: str, ref: str, environments: bytes | None = None) -> dict[str, str]:
     """Repository path -> content of every file init writes (CODEOWNERS is rendered afterwards).
-    The workflows pin the action to a commit: a tag may not exist, or move."""
+    The workflows pin the action to a commit: a tag may not exist, or move. ``environments``: the
+    repository's own registry/environments.yaml, kept, whose targets the workflows are wired for
+    (their extras and credentials); None: the bundled one."""
     from .registry import ConfigError
 
     if not COMMIT.match(ref):
@@ -58,12 +61,29 @@ def scaffold(action_repo: str, ref: str) -> dict[str, str]:
                 files[path.relative_to(BUNDLED).as_posix()] = path.read_text("utf-8")
     files["registry/environments.yaml"] = (BUNDLED / "registry" / "environments.yaml").read_text("utf-8")
     files["registry/deployments/example-model.yaml"] = EXAMPLE
+    wired = _wired_environments(environments if environments is not None else files["registry/environments.yaml"].encode())
     uses = f"{action_repo}@{ref}"  # action.yml sits at the repository root
     for name in WORKFLOWS:
         text = OWN_REPOSITORY_ONLY.sub("", (BUNDLED / "workflows" / name).read_text("utf-8"))
+        text = wiring.render(text, f".github/workflows/{name}", wired)
         files[f".github/workflows/{name}"] = re.sub(r"(?m)^(\s*(?:- )?uses: )\./(?:base|trusted)?$", rf"\g<1>{uses}", text)
     files[".gitignore-foureyes"] = ".foureyes/\nartifacts/\n"
     return files
+
+
+def _wired_environments(data: bytes):
+    """The environments to wire the workflows for; a problem in their targets (a reserved credential
+    name, say) stops init rather than write it into a workflow."""
+    from .deploy.target_env import NOT_INSTALLED
+    from .deploy.targets import environment_problems
+    from .registry import ConfigError, parse_environments
+
+    envs = parse_environments(data)
+    # an extra missing here is fine: the workflows install it
+    found = [p for p in environment_problems(data, envs) if NOT_INSTALLED not in p.message]
+    if found:
+        raise ConfigError(f"{found[0]} (fix it, then run foureyes init again)")
+    return envs
 
 
 def write(root: Path, files: dict[str, str], force: bool) -> InitResult:

@@ -153,7 +153,12 @@ def _environments(tree: WorkTree, result: Validation) -> list | None:
         envs = parse_environments(data)
         from .deploy.targets import environment_problems  # types from the installed plugins
 
-        result.problems += environment_problems(data, envs)
+        found = environment_problems(data, envs)
+        result.problems += found
+        if not found:  # the workflows are checked against targets that are themselves right
+            from . import wiring
+
+            result.problems += wiring.problems(tree.read, envs)
         return envs
     except LoadError as err:
         result.problems.append(Problem.from_load_error(err, "invalid environments"))

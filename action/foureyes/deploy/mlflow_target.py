@@ -11,6 +11,11 @@ from .targets import STRING, Change, Identity, Target, TargetError, settings_sch
 
 class MlflowTarget(Target):
     settings_schema = settings_schema({k: STRING for k in ("tracking_uri", "registry_uri", "alias")})
+    extra, extra_modules = "mlflow", ("mlflow", "sqlalchemy", "alembic")
+    # MLflow's client reads MLFLOW_TRACKING_TOKEN/USERNAME/PASSWORD and the like; a `databricks`
+    # registry reads DATABRICKS_HOST/TOKEN (MLflow docs, "MLflow Authentication"; Databricks docs, "Access the MLflow
+    # tracking server from outside Databricks")
+    reads_env = ("MLFLOW_*", "DATABRICKS_*")
 
     def __init__(self, settings: dict, root):
         super().__init__(settings, root)

@@ -50,6 +50,11 @@ class Target:
     check the settings before any deploy; a plugin without one gets only its type checked."""
 
     settings_schema: dict | None = None
+    # the environment variables the target reads (fnmatch patterns): `target.env` may pass only these
+    reads_env: tuple[str, ...] = ()
+    # the foureyes extra the target needs and the top-level modules it brings (None: no extra)
+    extra: str | None = None
+    extra_modules: tuple[str, ...] = ()
 
     def __init__(self, settings: dict, root: Path):
         self.settings = settings
@@ -133,12 +138,17 @@ def settings_problems(settings: dict) -> list[tuple[tuple, str]]:
         cls = _target_class(settings.get("type"))
     except TargetConfigError as exc:
         return [(("type",), str(exc))]
+    from .target_env import env_problems, missing_extra, without_env
+
+    extra = missing_extra(cls)
+    found = [(("type",), extra)] if extra else []
+    found += env_problems(settings, cls, str(settings.get("type")))
     if not getattr(cls, "settings_schema", None):
-        return []
+        return found
     from ..registry import _Schema
 
     schema = _Schema(f"{settings.get('type')} target", cls.settings_schema, "target")
-    return [(path, message) for path, message, _ in schema.errors(settings)[:1]]
+    return found + [(path, message) for path, message, _ in schema.errors(without_env(settings))[:1]]
 
 
 def environment_problems(data: bytes, environments, file: str = ENVIRONMENTS_FILE) -> list[Problem]:
@@ -229,6 +239,8 @@ class CommandTarget(Target):
                     "description": "the program and its arguments, e.g. [./deploy.sh, --env, prod]"},
         "timeout": {"type": "number", "exclusiveMinimum": 0},
     }, ("command",))
+
+    reads_env = ("*",)  # the user's own program: any credential it needs, but no reserved name
 
     # serving_identity: None. The program decides what it moves and foureyes cannot see it; it
     # receives the deployment's name, which is unique, and must key what it moves on that name.
