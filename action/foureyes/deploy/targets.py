@@ -9,6 +9,7 @@ says what it verified, or raises TargetError for what would fail at apply.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -111,12 +112,19 @@ def file_identity(settings: dict, key: str, name: str, root: Path) -> Identity |
     return Identity(("file", os.path.join(path, name)), f"the file {shown}")
 
 
+@functools.cache
+def _installed() -> tuple:
+    """The installed target plugins: scanning every distribution's entry points costs milliseconds,
+    and a deploy asks for its target several times (validate, identities, check, apply)."""
+    return tuple(entry_points(group=GROUP))
+
+
 def _target_class(kind) -> type[Target]:
-    found = [ep for ep in entry_points(group=GROUP) if ep.name == kind]
+    found = [ep for ep in _installed() if ep.name == kind]
     if not found:
         import difflib
 
-        known = sorted({ep.name for ep in entry_points(group=GROUP)})
+        known = sorted({ep.name for ep in _installed()})
         close = difflib.get_close_matches(str(kind), known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise TargetConfigError(f"unknown deploy target type {kind!r} (installed: {', '.join(known) or 'none'}){hint}")
@@ -220,8 +228,13 @@ class LocalTarget(Target):
         return f"wrote {path.name}"
 
     def check(self, change: Change) -> str:
-        """Only that the folder can be written (or created); the file itself holds no state to check."""
-        return "checked: " + writable_folder(self.path_setting())
+        """Only that the folder can be written (or created); the file itself holds no state to check.
+        Asked once per run: every step writes into the same folder."""
+        if self._checked is None:
+            self._checked = "checked: " + writable_folder(self.path_setting())
+        return self._checked
+
+    _checked: str | None = None
 
 
 def writable_folder(folder: Path) -> str:
