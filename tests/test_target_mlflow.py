@@ -20,7 +20,7 @@ def registry(tmp_path):
     for name in ("fraud-xgb", "fraud-lgbm"):
         client.create_registered_model(name)
         for v in range(1, 15):  # MLflow numbers versions itself: 1..14
-            client.create_model_version(name, source=f"s3://acme-models-prod/{name}/{v}")
+            client.create_model_version(name, source=f"s3://acme-models-prod/fraud/{v}")  # FRAUD's uri
     return uri, client
 
 
@@ -34,7 +34,7 @@ def test_mlflow_moves_the_environment_alias_and_tags_the_version(registry, tmp_p
     assert tags["foureyes.staging.approvers"] == "alice,bob"
 
     newer = json.loads(json.dumps(FRAUD))
-    newer["model"]["version"] = "14"
+    newer["model"].update(version="14", uri="models:/fraud-xgb/14")
     target.apply(Change("replace_model", "staging", "fraud-scorer", newer, APPROVAL, FRAUD))
     assert str(client.get_model_version_by_alias("fraud-xgb", "staging").version) == "14"
 

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from foureyes.deploy.kubernetes import KubernetesTarget, render
+from foureyes.deploy.kubernetes import SCHEMA, KubernetesTarget, render
 from foureyes.deploy.targets import Change, TargetError, load_target
 
 HERE = Path(__file__).parent
@@ -34,7 +34,7 @@ def strict(schema):
 
 @pytest.fixture(scope="module")
 def isvc_validator():
-    schema = strict(json.loads((HERE / "kserve" / "inferenceservice-v1beta1.schema.json").read_text()))
+    schema = strict(json.loads(SCHEMA.read_text()))
     return jsonschema.Draft7Validator(schema)
 
 

@@ -216,6 +216,13 @@ class TextReporter(Reporter):
         self.write(f"{result.environment} @ {result.commit[:12]}: {len(result.steps)} change(s) {verb}")
         for line in deploy_lines(result):
             self.write(line)
+        if result.dry_run:  # what each target's check verified, or why it failed
+            for s in result.steps:
+                if s.message:
+                    self.write(f"  {s.name}: {s.message}")
+        failed = [s.name for s in result.steps if s.ok is False]
+        if result.dry_run and failed:
+            self.write(f"dry run failed: the target's check failed for {', '.join(failed)}; nothing was applied")
         if result.violations:
             self.write(f"deploy refused: {len(result.violations)} commit(s) without an approved pull request")
 
@@ -408,6 +415,10 @@ class GithubReporter(SafeTextReporter):
             self.command(annotation("error", str(v), title="provenance: deploy refused"))
         for line in getattr(result, "frozen", ()):
             self.command(annotation("error", line, title="freeze: deploy refused"))
+        if result.dry_run:  # a real run annotates each failed step as it goes (deploy_step)
+            for s in result.steps:
+                if s.ok is False:
+                    self.command(annotation("error", f"{s.name}: {s.message}", title=f"check failed: {s.name}"))
         SafeTextReporter(self.out).deploy(result)
         summary = f"## foureyes deploy: {result.environment} @ {result.commit[:12]}\n\n" + deploy_table(result, True)
         if result.violations:
@@ -489,7 +500,7 @@ class MatrixReporter(Reporter):
         pass
 
     def deploy(self, result) -> None:
-        if result.violations or result.problems or getattr(result, "frozen", None):
+        if not result.ok:  # refused, invalid, frozen or a failed check: say why where the log shows it
             TextReporter(sys.stderr).deploy(result)
         self._emit(s.name for s in result.steps)
 

@@ -1,16 +1,26 @@
 """The kubernetes target: KServe InferenceService manifests whose labels and annotations carry the
 approval record. With `context` set it runs `kubectl apply`; without, it writes the manifests to
-`path` for a GitOps controller (Argo CD, Flux) to sync."""
+`path` for a GitOps controller (Argo CD, Flux) to sync.
+
+The check (the dry run's) validates the rendered manifest against KServe's InferenceService
+schema, vendored in kserve/, closed against unknown fields (the API server would prune them
+silently, so a misspelt field would serve something else than approved), and the object's name and
+namespace against Kubernetes' naming rules; with `context` it also sends the manifest to the
+cluster with `kubectl apply --dry-run=server` (admission and validation run, nothing is persisted).
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import yaml
 
 from .targets import STRING, Change, Identity, Target, TargetError, file_identity, settings_schema, write_atomically
+from .targets import writable_folder
 
 DOMAIN = "foureyes.dev"
 _LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -61,6 +71,49 @@ def render(change: Change, settings: dict) -> dict:
     }
 
 
+SCHEMA = Path(__file__).with_name("kserve") / "inferenceservice-v1beta1.schema.json"
+# "Object Names and IDs" (Kubernetes docs): a namespace is an RFC 1123 label (at most 63 characters),
+# most objects' names, an InferenceService's included, RFC 1123 subdomains (at most 253)
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def closed(schema):
+    """The CRD's structural schema with every object closed: an unknown field is an error."""
+    if isinstance(schema, list):
+        return [closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: closed(v) for k, v in schema.items()}
+    if "properties" in out and not out.get("x-kubernetes-preserve-unknown-fields"):
+        out.setdefault("additionalProperties", False)
+    return out
+
+
+@functools.cache
+def _isvc_validator():
+    """The CRD's openAPIV3Schema read as draft 7 (the draft OpenAPI 3.0 schemas follow), its
+    OpenAPI formats (int32, int64, byte) left unchecked as the draft does not know them."""
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft7Validator(closed(json.loads(SCHEMA.read_text())), validate_formats=False)
+
+
+def manifest_problems(manifest: dict) -> list[str]:
+    """What the API server would refuse or prune in ``manifest``: each as `path: message`."""
+    problems = [f"{'.'.join(map(str, err.instance_path)) or '(manifest)'}: {err.message}"
+                for err in _isvc_validator().iter_errors(manifest)]
+    meta = manifest.get("metadata") or {}
+    name, namespace = str(meta.get("name", "")), str(meta.get("namespace", ""))
+    if not (len(name) <= 253 and _DNS_SUBDOMAIN.fullmatch(name)):
+        problems.append(f"metadata.name: {name!r} is not a DNS subdomain name (lower-case letters, digits, '-', '.'; "
+                        f"a letter or digit at both ends)")
+    if not (len(namespace) <= 63 and _DNS_LABEL.fullmatch(namespace)):
+        problems.append(f"metadata.namespace: {namespace!r} is not a DNS label (at most 63 lower-case letters, "
+                        f"digits and '-'; a letter or digit at both ends)")
+    return problems
+
+
 class KubernetesTarget(Target):
     settings_schema = settings_schema(
         {k: STRING for k in ("namespace", "model_format", "runtime", "context", "path", "kubectl")},
@@ -89,14 +142,33 @@ class KubernetesTarget(Target):
         write_atomically(path, yaml.safe_dump(render(change, self.settings), sort_keys=False))
         return f"wrote {path.name}"
 
-    def _kubectl(self, change: Change, context: str, namespace: str) -> str:
+    def check(self, change: Change) -> str:
+        namespace = str(self.settings.get("namespace", "default"))
+        context = self.settings.get("context")
+        if change.action != "delete":
+            problems = manifest_problems(render(change, self.settings))
+            if problems:
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                raise TargetError(f"the InferenceService manifest is invalid: {problems[0]}{more}")
+        if context:
+            found = self._kubectl(change, str(context), namespace, dry_run=True)
+            return f"checked: {'schema, then ' if change.action != 'delete' else ''}server-side dry run in " \
+                   f"context {context}: {found}"
+        if change.action == "delete":
+            return f"checked: {writable_folder(self.path_setting())}"
+        return f"checked: manifest valid for KServe v1beta1; {writable_folder(self.path_setting())}"
+
+    def _kubectl(self, change: Change, context: str, namespace: str, dry_run: bool = False) -> str:
         kubectl = str(self.settings.get("kubectl", "kubectl"))
+        # --dry-run=server: "submit server-side request without persisting the resource" (kubectl
+        # reference, kubectl apply / kubectl delete)
+        server_dry_run = ["--dry-run=server"] if dry_run else []
         if change.action == "delete":
             argv = [kubectl, "--context", context, "-n", namespace, "delete", "inferenceservice", change.name,
-                    "--ignore-not-found"]
+                    "--ignore-not-found", *server_dry_run]
             stdin = None
         else:
-            argv = [kubectl, "--context", context, "apply", "-f", "-"]
+            argv = [kubectl, "--context", context, "apply", *server_dry_run, "-f", "-"]
             stdin = json.dumps(render(change, self.settings))
         try:
             proc = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=300)

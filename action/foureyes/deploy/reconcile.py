@@ -210,6 +210,8 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
     glass, frozen = _hold_frozen(root, head, env, result, wanted, deployed, approvals, since, now, provenance_source)
     if dry_run:  # a dry run changes nothing, the event log included: it only reports
+        if not result.violations:  # a check runs target code on the change: only on an approved one
+            _check_steps(root, env, result, frozen, wanted, deployed, last, approvals)
         return result
     if result.violations:
         _record_violations(record, env, result.violations)
@@ -222,12 +224,9 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     for step in result.steps:
         if step.name in frozen:
             continue
-        dep = wanted.get(step.name)
-        data = dep.data if dep else deployed[step.name].data
-        approval = _approval_for(last.get(deployment_file(step.name)), approvals, deployed.get(step.name))
-        entry = Entry(env.name, step.name, data, head, approval)
-        change = Change(step.action, env.name, step.name, data, approval,
-                        deployed[step.name].data if step.name in deployed else None)
+        change = _change_for(step, env, wanted, deployed, last, approvals)
+        entry = Entry(env.name, step.name, change.deployment, head, change.approval)
+        approval = change.approval
         record.begin(entry, step.action)
         try:
             step.message = target.apply(change)
@@ -249,6 +248,34 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     if result.ok and only is None:
         record.set_last_commit(env.name, head, env.target, state)
     return result
+
+
+def _change_for(step: Step, env: Environment, wanted, deployed, last, approvals) -> Change:
+    """What the target receives for ``step``: the deployment as it should be (for a delete, as it
+    was served) with the approval of the commit that last changed it."""
+    dep = wanted.get(step.name)
+    data = dep.data if dep else deployed[step.name].data
+    approval = _approval_for(last.get(deployment_file(step.name)), approvals, deployed.get(step.name))
+    return Change(step.action, env.name, step.name, data, approval,
+                  deployed[step.name].data if step.name in deployed else None)
+
+
+def _check_steps(root: Path, env: Environment, result: DeployResult, frozen: set, wanted, deployed, last,
+                 approvals) -> None:
+    """The dry run asks ENV's target to check each change it would apply (read-only): the message
+    says what was verified; a failed check fails the step, so the dry run (the plan job) fails
+    naming the deployment before anything is applied. Frozen steps keep the freeze's message."""
+    target = load_target(env.target, root, env.name)
+    for step in result.steps:
+        if step.name in frozen:
+            continue
+        change = _change_for(step, env, wanted, deployed, last, approvals)
+        try:
+            step.message = target.check(change)
+        except TargetError as exc:
+            step.ok, step.message = False, f"check failed: {exc}"
+        except Exception as exc:  # a plugin's bug fails this check, not the run
+            step.ok, step.message = False, f"check failed: {type(exc).__name__}: {exc}"
 
 
 def _hold_frozen(root: Path, head: str, env: Environment, result: DeployResult, wanted, deployed, approvals,

@@ -3,6 +3,8 @@
 A target receives one change (create, replace_model, update or delete) with the deployment as it
 should be and its approval record, applies it idempotently, and returns a short result. Raising
 TargetError marks that deployment failed; the record keeps it in_progress/failure for the next run.
+Before that, `foureyes deploy --dry-run` asks the target to `check` the same change: read-only, it
+says what it verified, or raises TargetError for what would fail at apply.
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ class Target:
 
     def apply(self, change: Change) -> str:
         raise NotImplementedError
+
+    def check(self, change: Change) -> str:
+        """Read-only: what would make ``apply(change)`` fail or serve something else than approved.
+        Returns what was verified; raises TargetError otherwise. A plugin without its own check
+        is reported as unchecked (never as checked)."""
+        return f"not checked: the {self.settings.get('type')} target has no check"
 
     @classmethod
     def serving_identity(cls, settings: dict, deployment: dict, environment: str, root: Path) -> "Identity | None":
@@ -229,15 +237,41 @@ class LocalTarget(Target):
         write_atomically(path, json.dumps(manifest(change), indent=2, sort_keys=True) + "\n")
         return f"wrote {path.name}"
 
+    def check(self, change: Change) -> str:
+        """Only that the folder can be written (or created); the file itself holds no state to check.
+        Asked once per run: every step writes into the same folder."""
+        if self._checked is None:
+            self._checked = "checked: " + writable_folder(self.path_setting())
+        return self._checked
+
+    _checked: str | None = None
+
+
+def writable_folder(folder: Path) -> str:
+    """The folder exists and this process may create files in it, or its nearest existing parent
+    may create it. Raises TargetError naming the path otherwise."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise TargetError(f"{probe} is not a folder: cannot write into {folder}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise TargetError(f"{probe} is not writable: cannot {'write into' if probe == folder else 'create'} {folder}")
+    return f"{folder} is writable" if probe == folder else f"{folder} can be created"
+
 
 class CommandTarget(Target):
     """Runs the user's executable with the change as JSON on stdin (DataRobot-style custom plugin).
-    Exit code 0 and a JSON object on stdout (optionally with "message") is success."""
+    Exit code 0 and a JSON object on stdout (optionally with "message") is success. The check runs
+    it with `"dry_run": true` in that JSON (and FOUREYES_DRY_RUN=1): it must then change nothing."""
 
     settings_schema = settings_schema({
         "command": {"oneOf": [STRING, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
                     "description": "the program and its arguments, e.g. [./deploy.sh, --env, prod]"},
         "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "check": {"type": "boolean", "description": "false: the program cannot dry-run; the plan does not run it"},
     }, ("command",))
 
     reads_env = ("*",)  # the user's own program: any credential it needs, but no reserved name
@@ -246,13 +280,22 @@ class CommandTarget(Target):
     # receives the deployment's name, which is unique, and must key what it moves on that name.
 
     def apply(self, change: Change) -> str:
+        return self._run(change.to_json(), {})
+
+    def check(self, change: Change) -> str:
+        if self.settings.get("check") is False:
+            return "not checked: `check: false` (the program is only run to apply)"
+        return "checked: " + self._run({**change.to_json(), "dry_run": True}, {"FOUREYES_DRY_RUN": "1"})
+
+    def _run(self, payload: dict, env: dict) -> str:
         command = self.settings.get("command")
         if not command or not isinstance(command, (list, str)):
             raise TargetError("the command target needs `command`: a list of arguments")
         argv = command if isinstance(command, list) else [command]
         try:
-            proc = subprocess.run([str(a) for a in argv], input=json.dumps(change.to_json()), capture_output=True,
-                                  text=True, cwd=self.root, timeout=float(self.settings.get("timeout", 600)))
+            proc = subprocess.run([str(a) for a in argv], input=json.dumps(payload), capture_output=True,
+                                  text=True, cwd=self.root, timeout=float(self.settings.get("timeout", 600)),
+                                  env={**{k: v for k, v in os.environ.items() if k != "FOUREYES_DRY_RUN"}, **env})
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise TargetError(f"command failed to run: {exc}") from None
         if proc.returncode != 0:
