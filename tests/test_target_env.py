@@ -65,10 +65,12 @@ def test_deploy_with_the_extra_moves_the_alias_in_the_registry(repo, cli):
     uri = f"sqlite:///{repo.root / '.foureyes' / 'mlflow.db'}"
     (repo.root / ".foureyes").mkdir()
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    # each version's source as the example registry's `uri` names it (the target checks they agree)
+    sources = {"credit-limit-lgbm": "s3://acme-models-prod/credit-limit/7/model.tar.gz"}
     for name, version in (("fraud-xgb", 12), ("churn-logreg", 31), ("credit-limit-lgbm", 7)):
         client.create_registered_model(name)
         for _ in range(version):
-            client.create_model_version(name, source=f"s3://models/{name}")
+            client.create_model_version(name, source=sources.get(name, f"s3://models/{name}"))
     repo.write(".gitignore", ".foureyes/\n")
     use_target(repo, "staging", f"{{type: mlflow, registry_uri: '{uri}', tracking_uri: '{uri}'}}")
     repo.rm(DEP.format("product-recs"))  # a version MLflow cannot number (2026.11.3)
