@@ -20,6 +20,7 @@ from foureyes.github.client import make_client
 from ghapi.mockgithub import API, FOUREYES_BOT, FakeDeployments, MockGitHub, check, commit_pulls, example, pull_simple
 from ghapi.mockgithub import closed_pulls, repository, user
 from support.clock import NOW, at, iso
+from support.rules import SAME_STORE
 
 FRAUD = DEP.format("fraud-scorer")
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
@@ -429,15 +430,6 @@ def test_a_forged_per_deployment_record_is_not_what_was_live(repo, rsps, on_gith
 
 
 # --- one judgment: the deploy reads the teams the gate read ------------------------------------
-
-SAME_STORE = """\
-match: {events: [replace_model]}
-expression: >-
-  ["models:/", "s3://acme-models-prod/"].exists(s, before.model.uri.startsWith(s) && after.model.uri.startsWith(s))
-message: the model must come from the same store as before
-action: require
-require: {approvals: 1, from: ["@acme/ml-platform-leads"]}
-"""
 
 
 @pytest.mark.parametrize("reviewers, served", [((ALICE, BOB, user("lena", 203)), True), ((ALICE, BOB), False)],

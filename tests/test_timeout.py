@@ -12,6 +12,7 @@ from conftest import DEP
 from foureyes.registry import LevelRule
 from foureyes.timeout import MARKER, due_action
 from ghapi.mockgithub import API, MockGitHub, check, commit_statuses, example, open_pulls, pull_simple, user
+from support.rules import SAME_STORE
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 DAY = LevelRule(approvals=2, review_timeout=24 * 3600, on_timeout="escalate", escalate_to=("@acme/leads",))
@@ -222,16 +223,6 @@ def test_timeout_comments_are_capped_at_githubs_limit():
     assert "cut this comment at GitHub's limit of 65,536 characters" in planned.comment
     assert len(cap_comment("😀" * 40000).encode("utf-16-le")) // 2 <= MAX_COMMENT  # UTF-16 units, the strict count
     assert cap_comment("short") == "short"
-
-
-SAME_STORE = """\
-match: {events: [replace_model]}
-expression: >-
-  ["models:/", "s3://acme-models-prod/"].exists(s, before.model.uri.startsWith(s) && after.model.uri.startsWith(s))
-message: the model must come from the same store as before
-action: require
-require: {approvals: 1, from: ["@acme/ml-platform-leads"]}
-"""
 
 
 def test_a_pr_approved_through_a_require_rule_team_is_not_timed_out(world, cli):
