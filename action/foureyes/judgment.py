@@ -26,7 +26,8 @@ from .policy import Decision, evaluate
 # the judgment is worked out again. Raise it whenever the judgment could approve less than before.
 # 1: a PR into a deploy branch judged by that branch's policy only, no `require` rule teams read at deploy.
 # 2: people, labels and description read at the deploy, not from the gate's evidence.
-VERSION = 3
+# 3: a PR into a deploy branch planned from the default branch itself (a promotion: no change at all).
+VERSION = 4
 
 # the order in which outcomes are worse: when two policies judge a PR, the worse outcome stands
 STRICTNESS = {"approved": 0, "pending": 1, "blocked": 2, "error": 3}
@@ -84,8 +85,10 @@ def _each_once(names: list[str]) -> tuple[str, ...]:
 
 
 def plans_for(root: Path, commits: list[str], head: str) -> list[Plan]:
-    """One plan per judging commit, each between that commit and the PR head."""
-    return [make_plan(root, commit, head) for commit in commits]
+    """One plan per judging commit: the PR's change (its head over its fork from its base,
+    ``commits[0]``), judged by what each commit holds. A promotion's head is a commit of the default
+    branch: planned from the default branch itself it would be no change at all."""
+    return [make_plan(root, commits[0], head, judged_at=commit) for commit in commits]
 
 
 def judge(root: Path, plans: list[Plan], facts, now: datetime | None) -> tuple[Plan, Decision]:

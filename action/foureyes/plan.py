@@ -98,12 +98,14 @@ def _judging(root: Path, base_tree) -> tuple:
     return policy, schemas, env_names, transition_rules
 
 
-def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD") -> Plan:
-    """Everything policy-relevant is read at ``base``: the policy, the schemas, the organisation
-    rules and the environments. Head files are only data to be judged."""
-    base = gitrepo.resolve(root, base_ref)
+def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD", judged_at: str | None = None) -> Plan:
+    """The change is what ``head`` holds over its fork from ``base``. Everything policy-relevant is
+    read at ``judged_at`` (default ``base``): the policy, the schemas, the organisation rules, the
+    environments and the importance there now. Head files are only data to be judged. (A PR into a
+    deploy branch is judged at the default branch too: the same change, that branch's policy.)"""
+    fork = gitrepo.merge_base(root, gitrepo.resolve(root, base_ref), gitrepo.resolve(root, head_ref))
+    base = gitrepo.resolve(root, judged_at or base_ref)
     head = gitrepo.resolve(root, head_ref)
-    fork = gitrepo.merge_base(root, base, head)
     base_tree = gitrepo.GitTree(root, base)
     policy, schemas, env_names, transition_rules = _judging(root, base_tree)
 

@@ -167,7 +167,7 @@ def replay(root: Path, pr: PRRef, candidate: Policy, load_facts: Callable[[tuple
 
     commits = judgment.commits_at_merge(root, pr.base, pr.base_ref, default, pr.merged_at)
     plans = judgment.plans_for(root, commits, pr.head)
-    fork = gitrepo.merge_base(root, plans[-1].base, plans[-1].head)
+    fork = gitrepo.merge_base(root, pr.base, plans[-1].head)  # the PR's change, whichever commit judges it
     # the last judging commit is the default branch's (or the PR's own base, when that is it)
     candidate_plans = plans[:-1] + [replan(plans[-1], candidate, gitrepo.changed(root, fork, plans[-1].head))]
     facts = load_facts(judgment.teams_of_plans(plans + candidate_plans))
