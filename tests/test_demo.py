@@ -18,13 +18,13 @@ def test_demo_runs_offline_and_shows_the_loop(tmp_path, cli, monkeypatch):
         "refused: commit",
         "PR #43: remind (pending 50h, timeout 48h)",
         "Needs approval #43",
-        "approved by alice, bob in PR #42",
+        "approved by alice, bob in PR #50",
         "provenance_violation",
     ):
         assert expected in out, expected
     assert (tmp_path / "demo" / ".foureyes" / "site" / "index.html").exists()
     served = Path(tmp_path / "demo" / ".foureyes" / "serving" / "production" / "fraud-scorer.json").read_text()
-    assert '"pr": 42' in served
+    assert '"pr": 50' in served  # the promotion into release/2026.11
 
 
 STATEMENTS = (
@@ -38,14 +38,16 @@ STATEMENTS = (
     "The decision is approved: the foureyes/approval status turns green.",
     "Running it again changed nothing (idempotent).",
     "Production serves what staging serves (product-recs is staging-only).",
-    "It serves fraud-xgb v13, approved by alice, bob in PR #42 at ",
+    "Refused: production serves only what an approved PR into its branch brought in.",
+    "It serves fraud-xgb v13, approved by alice, bob in PR #50 (the promotion) at ",
     "The unapproved commit never reaches staging: nothing was applied, and the refusal is in the event log.",
     "$ git reset --hard HEAD~1",
     "main is back at the approved merge of PR #42",
     "It asks @acme/mlops-admins to review again. An hour later the job does nothing: the reminder is less than 48h old.",
     "credit-limit needs approval (PR #43 is open); everything else on main came through approved PRs or the bootstrap.",
     "Gate decisions, deploys, the refused hotfix and the timeout reminder are all in the log.",
-    "PR #42 (critical, merged with 2 approvals) would have needed a third; PR #43 (high) is unchanged.",
+    "PR #42 (critical, merged with 2 approvals) and its promotion #50 would each have needed a third; "
+    "PR #43 (high) is unchanged.",
 )
 
 

@@ -359,12 +359,69 @@ def test_an_orphan_release_branch_is_not_a_new_root_of_trust(env_repo, cli):
     assert served(env_repo, "production") == {}
 
 
-def test_release_branch_deploys_what_was_approved_into_main(env_repo, cli):
+def promote(repo, number, branch, reviews=TWO, to="main"):
+    """A promotion: a PR into ``branch`` whose head is ``to`` (a commit of main), merged by Mo."""
+    base = repo.git("rev-parse", branch)
+    head = repo.git("rev-parse", to)
+    repo.git("checkout", "-q", branch)
+    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
+             "-m", f"Merge pull request #{number}: promote {head[:12]}", head)
+    merge = repo.git("rev-parse", "HEAD")
+    (repo.root / ".foureyes" / "prs" / f"{number}.yaml").write_text(
+        FACTS.format(number=number, base=base, head=head, merge=merge, reviews=json.dumps(reviews))
+        + f"base_ref: {branch}\n")
+    return merge
+
+
+def first_release(repo, branch="release/1"):
+    """A first release branch, cut at the root of trust (the bootstrap registry production may serve)."""
+    repo.git("branch", branch, repo.git("rev-list", "--max-parents=0", "main"))
+
+
+def test_release_branch_deploys_what_a_promotion_pr_brought_in(env_repo, cli):
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    promote(env_repo, 61, "release/1")
+    result = cli("deploy", "--env", "production", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert served(env_repo, "production")["fraud-scorer"]["deployment"]["model"]["version"] == "13"
+    assert served(env_repo, "production")["fraud-scorer"]["approval"]["pr"] == 61
+
+
+def test_a_release_branch_cut_at_main_serves_nothing(env_repo, cli):
+    """Cutting release/1 at main's tip would serve #60's change in production with nobody approving
+    its promotion."""
     merge_pr(env_repo, 60, bump("13"))
     env_repo.branch("release/1")
     result = cli("deploy", "--env", "production", "--format", "json")
-    assert result.exit_code == 0, result.output
-    assert served(env_repo, "production")["fraud-scorer"]["approval"]["pr"] == 60
+    assert result.exit_code == 1 and served(env_repo, "production") == {}
+    assert "no approved PR into release/1 brought in" in json.loads(result.stdout)["violations"][0]["reason"]
+
+
+def test_a_promotion_needs_its_own_approvals(env_repo, cli):
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    promote(env_repo, 61, "release/1", reviews=TWO[:1])
+    result = cli("deploy", "--env", "production", "--format", "json")
+    assert result.exit_code == 1 and "1 of 2 approvals" in result.output
+    assert served(env_repo, "production") == {}
+
+
+def test_a_release_branch_moved_without_a_promotion_is_refused_forward_and_backward(env_repo, cli):
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    promote(env_repo, 61, "release/1")
+    assert cli("deploy", "--env", "production").exit_code == 0
+    old = env_repo.git("rev-parse", "main~1")  # before #60: fraud-scorer v12
+    merge_pr(env_repo, 62, lambda r: r.replace(FRAUD, 'version: "13"', 'version: "14"'))
+    env_repo.git("branch", "-f", "release/1", "main")  # a fast-forward push past the promotion
+    env_repo.git("checkout", "-q", "release/1")
+    forward = cli("deploy", "--env", "production", "--format", "json")
+    assert forward.exit_code == 1 and "no approved PR into release/1" in forward.output
+    env_repo.git("checkout", "-q", "-b", "release/2", old)  # a new branch cut at an old commit
+    backward = cli("deploy", "--env", "production", "--format", "json")
+    assert backward.exit_code == 1 and "no approved PR into release/2" in backward.output
+    assert served(env_repo, "production")["fraud-scorer"]["deployment"]["model"]["version"] == "13"
 
 
 def test_a_committed_ledger_is_refused(repo, cli):
@@ -477,3 +534,27 @@ def test_a_merge_adding_a_gitlink_under_policies_is_refused(env_repo):
     assert not result.ok and (result.problems or result.violations)
     said = " ".join([p.message for p in result.problems] + [v.reason for v in result.violations])
     assert "policies/rules/vendored" in said and "gitlink" in said
+
+
+def test_a_promotion_is_judged_by_the_default_branch_policy_too(env_repo, cli):
+    """release/1 lowers critical changes to one approval (itself approved by two admins). A
+    promotion's head is a commit of main, so the default branch's policy must judge the promoted
+    change too: planned from main itself it would be no change at all, and one approval would do."""
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    env_repo.git("checkout", "-q", "-b", "weaker", "release/1")
+    env_repo.replace("policies/approval.yaml", "approvals: 2", "approvals: 1")
+    env_repo.git("-c", "user.name=Dana", "-c", "user.email=dana@acme.example", "commit", "-q", "-am",
+                 "release/1: one approval is enough")  # tracked files only: this old tree ignores nothing
+    head = env_repo.git("rev-parse", "HEAD")
+    base = env_repo.git("rev-parse", "release/1")
+    env_repo.git("checkout", "-q", "release/1")
+    env_repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
+                 "-m", "Merge pull request #59", "weaker")
+    (env_repo.root / ".foureyes" / "prs" / "59.yaml").write_text(FACTS.format(
+        number=59, base=base, head=head, merge=env_repo.git("rev-parse", "HEAD"), reviews=json.dumps(TWO))
+        + "base_ref: release/1\n")
+    promote(env_repo, 61, "release/1", reviews=TWO[:1])
+    result = cli("deploy", "--env", "production", "--format", "json")
+    assert result.exit_code == 1 and "1 of 2 approvals" in result.output, result.output
+    assert served(env_repo, "production") == {}

@@ -263,11 +263,10 @@ def promotion_demo(root: Path, out) -> None:
     click.echo(f"(recorded in {(ledger / '42.yaml').relative_to(root)}: the gate facts plus base, head, merge_commit "
                "and merged_at; in Actions the deploy asks GitHub instead)")
     record = SqliteRecord(root / DEFAULT_PATH)
-    source = LocalLedger(root, ledger)
 
-    def run(env: str):
+    def run(env: str, branch: str = "main"):  # the ledger read afresh, as each command does
         click.echo(f"$ foureyes deploy --env {env}")
-        result = deploy(root, env, record, source, progress=out.deploy_step)
+        result = deploy(root, env, record, LocalLedger(root, ledger), progress=out.deploy_step, branch=branch)
         out.deploy(result)
         return result
 
@@ -280,9 +279,24 @@ def promotion_demo(root: Path, out) -> None:
     again = run("staging")
     claim("Running it again changed nothing (idempotent).", again.ok and not again.steps)
 
-    say("Cutting release/2026.11 deploys the same approved state to production:")
+    say("Mo cuts release/2026.11 at main's tip and deploys production: nobody approved promoting PR #42.")
     gitrepo.git(root, "checkout", "-q", "-b", "release/2026.11")
-    prod = run("production")
+    cut = run("production", "release/2026.11")
+    claim("Refused: production serves only what an approved PR into its branch brought in.",
+          not cut.ok and not record.entries("production"))
+    say("So Mo cuts it at the registry production may start from (the root of trust), and Dana opens PR #50 "
+        "promoting main into it; Alice and Bob approve (the promoter's own approval would not count).")
+    gitrepo.git(root, "checkout", "-q", "main")
+    gitrepo.git(root, "branch", "-f", "release/2026.11", gitrepo.git(root, "rev-list", "--max-parents=0", "main").decode().strip())
+    release_base = gitrepo.resolve(root, "release/2026.11")
+    gitrepo.git(root, "checkout", "-q", "release/2026.11")
+    gitrepo.git(root, "-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
+                "-m", "Merge pull request #50: promote main to production", merge)
+    promoted = gitrepo.resolve(root, "HEAD")
+    write_facts(root, APPROVED[1:], f"base: {release_base}\nhead: {merge}\nmerge_commit: {promoted}\n"
+                f"merged_at: '{utc_of(root, promoted)}'\nbase_ref: release/2026.11\n",
+                path=ledger / "50.yaml", body="Promote main to production: fraud-xgb v13.")
+    prod = run("production", "release/2026.11")
     staged = {n: e.model for n, e in record.entries("staging").items()}
     claim("\nProduction serves what staging serves (product-recs is staging-only).",
           prod.ok and {n: e.model for n, e in record.entries("production").items()}
@@ -293,8 +307,8 @@ def promotion_demo(root: Path, out) -> None:
     entry = record.entries("production")["fraud-scorer"].to_json()
     click.echo(json.dumps(entry, indent=2, sort_keys=True))
     claim(f"It serves fraud-xgb v{entry['model']['version']}, approved by {', '.join(entry['approval']['approvers'])} "
-          f"in PR #{entry['approval']['pr']} at {entry['approval']['approved_at']} (the merge), deployed at "
-          f"{entry['deployed_at']}.", entry["model"]["version"] == "13" and entry["approval"]["pr"] == 42
+          f"in PR #{entry['approval']['pr']} (the promotion) at {entry['approval']['approved_at']}, deployed at "
+          f"{entry['deployed_at']}.", entry["model"]["version"] == "13" and entry["approval"]["pr"] == 50
           and entry["approval"]["approved_at"] <= entry["deployed_at"])
     click.echo(f"(manifests: {root / '.foureyes' / 'serving'})")
 
@@ -490,9 +504,9 @@ def what_if_demo(root: Path) -> None:
     sim = simulate(root, source, load_candidate(candidate_file), str(candidate_file.relative_to(root)), "in the ledger")
     click.echo(to_text(sim))
     changed = {r.number: r.change for r in sim.replays}
-    claim("\nPR #42 (critical, merged with 2 approvals) would have needed a third; PR #43 (high) is unchanged. "
-          "Nothing was decided: the policy on main still judges every PR.",
-          changed == {42: "now_pending", 43: "unchanged"} and not sim.failed
+    claim("\nPR #42 (critical, merged with 2 approvals) and its promotion #50 would each have needed a third; "
+          "PR #43 (high) is unchanged. Nothing was decided: the policy on main still judges every PR.",
+          changed == {42: "now_pending", 50: "now_pending", 43: "unchanged"} and not sim.failed
           and load_policy_approvals(root) == 2)
 
 

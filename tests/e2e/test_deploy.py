@@ -128,31 +128,59 @@ def test_a_push_changing_no_deployment_runs_green_with_the_matrix_skipped(act, s
     assert [d["task"] for d in new] == [SYNC_TASK] and new[0]["sha"] == after   # in sync, nothing shipped
 
 
-def test_a_new_release_branch_deploys_to_production(act, standin, tmp_path):
-    """The release push only runs foureyes-release.yml (no secrets); its completion starts the
+def release(act, repo, branch: str, tip: str):
+    """The push of ``branch`` at ``tip``: it only runs foureyes-release.yml (no secrets)."""
+    repo.push(branch)
+    recorded = act.run(repo, "foureyes-release.yml", "push", push_event(f"refs/heads/{branch}", "0" * 40, tip, created=True))
+    assert recorded.returncode == 0, recorded.output[-4000:]
+    repo.git("checkout", "-q", "main")
+
+
+def test_a_promotion_deploys_to_production(act, standin, tmp_path):
+    """The release branch is cut at what production serves, and PR #8 promotes main into it,
+    approved by Alice. The release push only runs foureyes-release.yml; its completion starts the
     production jobs of the default branch's foureyes-deploy.yml, which check the release out as data."""
     world = World(standin)
     repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
     deployed_earlier(standin, repo, "production", tmp_path)
+    served = repo.sha("main")
     base, merge = merge_approved_change(repo, world)
-    repo.git("checkout", "-q", "-b", "release/2026.11")
-    repo.push("release/2026.11")
-    recorded = act.run(repo, "foureyes-release.yml", "push",
-                       push_event("refs/heads/release/2026.11", "0" * 40, merge, created=True))
-    assert recorded.returncode == 0, recorded.output[-4000:]
-    repo.git("checkout", "-q", "main")
+    repo.git("checkout", "-q", "-b", "release/2026.11", served)
+    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
+             "-m", "Merge pull request #8 from acme/main", merge)
+    promoted = repo.sha()
+    world.merged(8, DANA, served, merge, promoted, [ALICE], base_ref="release/2026.11")
+    release(act, repo, "release/2026.11", promoted)
 
-    result = run_deploy(act, standin, repo, release_run_event(5550100, merge, "release/2026.11"),
+    result = run_deploy(act, standin, repo, release_run_event(5550100, promoted, "release/2026.11"),
                         trusted=base, event="workflow_run")
 
     assert result.returncode == 0, result.output[-6000:]
     assert not standin.failures, standin.failures
     shipped = [(d, states) for d, states in world.recorded("production", "deploy:churn-predictor")
-               if d["sha"] == merge]
+               if d["sha"] == promoted]
     assert len(shipped) == 1 and shipped[0][1] == ["in_progress", "success"]
-    assert shipped[0][0]["payload"]["approval"]["pr"] == 7
-    assert [s["sha"] for s, _ in world.recorded("production", SYNC_TASK)][-1] == merge
+    assert shipped[0][0]["payload"]["approval"]["pr"] == 8
+    assert [s["sha"] for s, _ in world.recorded("production", SYNC_TASK)][-1] == promoted
     assert not world.recorded("staging", "deploy:churn-predictor")
+
+
+def test_a_release_branch_cut_at_main_without_a_promotion_serves_nothing(act, standin, tmp_path):
+    """Cutting release/2026.11 at main's tip would serve PR #7 in production, a change nobody
+    approved promoting: the plan job refuses it, naming the commit, and nothing ships."""
+    world = World(standin)
+    repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
+    deployed_earlier(standin, repo, "production", tmp_path)
+    base, merge = merge_approved_change(repo, world)
+    repo.git("checkout", "-q", "-b", "release/2026.11")
+    release(act, repo, "release/2026.11", merge)
+
+    result = run_deploy(act, standin, repo, release_run_event(5550100, merge, "release/2026.11"),
+                        trusted=base, event="workflow_run")
+
+    assert result.returncode != 0
+    assert "no approved PR into release/2026.11 brought in" in result.output
+    assert not [d for d, _ in world.recorded("production", "deploy:churn-predictor") if d["sha"] == merge]
 
 
 def test_an_unapproved_direct_push_is_refused_naming_the_commit(act, standin, tmp_path):

@@ -289,10 +289,11 @@ class World:
     # --- deploy ----------------------------------------------------------------------------------
 
     def merged(self, number: int, author: dict, base_sha: str, head_sha: str, merge_sha: str,
-               approvers: list[dict]) -> None:
-        """A PR merged as `merge_sha`, with approvals of its head."""
+               approvers: list[dict], base_ref: str = "main") -> None:
+        """A PR into ``base_ref`` merged as `merge_sha`, with approvals of its head."""
         self.open_pull(number, author, base_sha, head_sha)
         pr = self.pulls[number]
+        pr["base"]["ref"] = base_ref
         pr.update(state="closed", merged=True, merged_at=iso(at(hours=-1)), merge_commit_sha=merge_sha)
         pr.update(updated_at=pr["merged_at"], closed_at=pr["merged_at"])  # a merge updates and closes the PR
         for a in approvers:
@@ -304,7 +305,7 @@ class World:
                     comments_url=f"{base}/issues/{number}/comments", commits_url=f"{base}/pulls/{number}/commits",
                     statuses_url=f"{base}/statuses/{head_sha}", user=author, updated_at=pr["updated_at"],
                     closed_at=pr["closed_at"])
-        item["base"].update(sha=base_sha, ref="main")
+        item["base"].update(sha=base_sha, ref=base_ref)
         item["head"].update(sha=head_sha, ref="change")
         # GitHub lists a PR for its merge commit and for each commit the PR brought
         # (https://docs.github.com/rest/commits/commits#list-pull-requests-associated-with-a-commit)

@@ -80,6 +80,33 @@ def commits_touching(root: Path, since: str | None, head: str, paths: list[str])
     return gitrepo.commits_touching(root, f"{since}..{head}" if since else head, paths)
 
 
+def unpromoted(root: Path, head: str, since: str | None, branch: str | None, checker: "Checker",
+               never_deployed: bool) -> str | None:
+    """Why the registry state at ``head`` may not be served from ``branch``, or None.
+
+    Promotion: an environment deployed from a branch other than the default branch serves only a
+    state that an approved PR into that branch brought in (a promotion from the default branch, or
+    a hotfix). The state is the newest first-parent commit of ``head`` that changed the registry or
+    the policies; it must be the merge or squash commit of an approved PR merged into ``branch``
+    (as ``checker`` found it), be what the last complete deploy already served (an ancestor of
+    ``since``), or, for an environment ``never_deployed``, lie in the bootstrap (how a first
+    release branch starts: cut at the root of trust, then promoted). A branch cut at an old commit,
+    pushed forward to another branch's commit or cut at an unmerged one serves nothing, whichever
+    way it moves the models."""
+    default = checker.source.default_branch()
+    if not branch or branch == default:
+        return None
+    state = gitrepo.git(root, "rev-list", "-1", "--first-parent", head, "--", "registry/", "policies/").decode().strip()
+    if not state or checker.merged_into.get(state) == branch:
+        return None
+    if since and gitrepo.is_ancestor(root, state, since):
+        return None
+    if never_deployed and gitrepo.is_ancestor(root, state, checker._trust_anchor()[0]):
+        return None
+    return (f"{branch} serves the registry as commit {state[:12]} left it, which no approved PR into {branch} "
+            f"brought in (cut or pushed there from {default} or elsewhere): promote it with a PR into {branch}")
+
+
 def subject(root: Path, commit: str) -> str:
     return gitrepo.subjects(root, [commit]).get(commit, "")
 
@@ -292,6 +319,7 @@ class Checker:
         self._cached: dict | None = None
         self._prs: dict[int, MergedPR] = {}
         self.evaluated = 0  # PRs evaluated from scratch in this run
+        self.merged_into: dict[str, str] = {}  # merge or squash commit of an approved PR -> its base branch
 
     def _default(self) -> tuple[str, str]:
         """The default branch's name and tip, read once per run."""
@@ -368,7 +396,10 @@ class Checker:
                                      f"not {' or '.join(repr(b) for b in sorted(bases))}")
                 if commit == pr.merge_commit and verdicts[(commit, pr.number)] is not None:
                     raise Unapproved(verdicts[(commit, pr.number)])
-                return dataclasses.replace(self._evaluated(pr), commit=commit)
+                approval = dataclasses.replace(self._evaluated(pr), commit=commit)
+                if commit == pr.merge_commit:
+                    self.merged_into[commit] = pr.base_ref
+                return approval
             except Unapproved as exc:
                 problems.append(str(exc))
         raise Unapproved("; ".join(problems))

@@ -24,7 +24,7 @@ from ..registry import Environment, Problem, Schemas
 from ..registry import cross_check, deployment_file, is_deployment_file, layout_problem, parse_deployment
 from ..registry import parse_environments, unknown_name
 from ..yamlload import LoadError
-from .provenance import Approval, Checker, Violation, commits_touching
+from .provenance import Approval, Checker, Violation, commits_touching, subject, unpromoted
 
 # what judges every change: a commit here must itself come from an approved PR before anything deploys
 JUDGING_PATHS = (ENVIRONMENTS_FILE, "policies/")
@@ -207,6 +207,10 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     commits = commits_touching(root, since, head, paths)
     checker = Checker(root, provenance_source, branch, cache=record, save=not dry_run)  # record: evaluations kept
     approvals, result.violations = checker.check(commits)
+    if not result.violations:
+        why = unpromoted(root, head, since, branch, checker, never_deployed=record.last_commit(env.name) is None)
+        if why:
+            result.violations.append(Violation(head, subject(root, head), why))
     last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
     glass, frozen = _hold_frozen(root, head, env, result, wanted, deployed, approvals, since, now, provenance_source)
     if dry_run:  # a dry run changes nothing, the event log included: it only reports
