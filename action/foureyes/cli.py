@@ -508,6 +508,51 @@ def rollback(name, env_name, to_version, record_path, repo_name, base_branch, to
     click.echo(f"# branch {change.branch} holds the rollback: push it and open a PR", err=True)
 
 
+@main.command()
+@click.option("--env", "env_name", required=True, help="The environment to promote to (e.g. production).")
+@click.option("--into", help="The environment's branch (needed when it is a pattern such as release/*).")
+@click.option("--to", "to_commit", help="The commit of the default branch to promote (default: its tip).")
+@click.option("--repo", "repo_name", help="Open the promotion as a PR on this GitHub repository.")
+@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
+@fail_closed
+def promote(env_name, into, to_commit, repo_name, token) -> None:
+    """Prepare the change request that promotes a commit of the default branch into ENV's branch.
+
+    Locally: a branch promote/ENV-SHA at the commit, to push and open as a PR into the branch.
+    With --repo: the branch and the PR. Either way the PR is judged and approved like any change,
+    and ENV serves only what an approved PR into its branch brought in.
+    """
+    from .deploy.promote import PromoteError, branch_locally, open_pull_request, prepare
+    from .errors import EvaluationError
+    from .gitrepo import default_branch
+
+    root = repo_root()
+    gh = None
+    if repo_name:
+        from .github.client import api_errors, describe, make_client
+
+        gh = make_client(token)
+        try:
+            default = gh.get_repo(repo_name).default_branch
+        except api_errors() as exc:
+            raise EvaluationError(describe(exc)) from None
+    else:
+        default = default_branch(root)
+    try:
+        promotion = prepare(root, env_name, into, to_commit, default)
+    except PromoteError as exc:
+        click.echo(f"foureyes: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    for step in promotion.steps:
+        click.echo(f"  {step.describe()}")
+    if gh is not None:
+        click.echo(f"opened {open_pull_request(gh, repo_name, promotion)}: {promotion.title}")
+        return
+    branch_locally(root, promotion)
+    click.echo(f"# branch {promotion.branch} is at {promotion.commit[:12]}: push it and open a PR into "
+               f"{promotion.into} ({promotion.title})", err=True)
+
+
 TABLE_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
                             show_default=True, help="Output format.")
 RECORD = click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,

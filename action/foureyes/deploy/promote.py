@@ -1,0 +1,142 @@
+"""`foureyes promote`: open the change request that promotes a commit of the default branch into
+an environment's branch.
+
+A promotion is a PR like any other: its head is the commit (a branch `promote/<env>-<sha>` at it),
+its base the environment's branch, and the gate judges what it changes there under the branch's
+policy and the default branch's. Only what an approved PR into the branch brought in is served
+(deploy/provenance.unpromoted), so the release branch cannot be moved some other way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import gitrepo
+from ..errors import ConfigError
+from .rollback import ref_component
+
+
+class PromoteError(Exception):
+    """Nothing to promote, or a commit that cannot be promoted (exit 1)."""
+
+
+@dataclass
+class Step:
+    name: str
+    before: dict | None  # the model the environment's branch serves now
+    after: dict | None  # the model the promoted commit serves
+
+    def describe(self) -> str:
+        def model(m):
+            return f"{m['name']} v{m['version']}" if m else "nothing"
+
+        return f"{self.name}: {model(self.before)} -> {model(self.after)}"
+
+
+@dataclass
+class Promotion:
+    environment: str
+    into: str  # the environment's branch
+    commit: str  # the commit of the default branch being promoted
+    steps: list[Step]
+
+    @property
+    def branch(self) -> str:
+        return f"promote/{ref_component(f'{self.environment}-{self.commit[:12]}')}"
+
+    @property
+    def title(self) -> str:
+        return f"Promote {self.commit[:12]} to {self.environment}"
+
+    @property
+    def body(self) -> str:
+        lines = [f"Promotes {self.commit} of the default branch into `{self.into}`, which deploys "
+                 f"**{self.environment}**. What {self.environment} serves changes:", ""]
+        lines += [f"- {s.describe()}" for s in self.steps]
+        lines += ["", "_Opened by `foureyes promote`; approved like any change, by someone other than its author._"]
+        return "\n".join(lines)
+
+
+def prepare(root: Path, env_name: str, into: str | None, to: str | None, default_branch: str) -> Promotion:
+    """What promoting ``to`` (default: the default branch's tip) into ENV's branch changes there."""
+    from .reconcile import desired_state, environment
+
+    tip = gitrepo.branch_tip(root, default_branch)
+    env, all_envs = environment(root, tip, env_name)
+    if env.matches_branch(default_branch):
+        raise ConfigError(f"{env.name} deploys from the default branch {default_branch!r}: every merge there "
+                          "is its promotion")
+    if into is None:
+        if "*" in env.branch:
+            raise ConfigError(f"{env.name} deploys from {env.branch!r}: name the branch with --into, "
+                              f"e.g. --into {env.branch.replace('*', 'YYYY.MM')}")
+        into = env.branch
+    if not env.matches_branch(into):
+        raise ConfigError(f"{into!r} is not a branch {env.name} deploys from ({env.branch!r})")
+    commit = gitrepo.resolve(root, to or tip)
+    if not gitrepo.is_ancestor(root, commit, tip):
+        raise PromoteError(f"{commit[:12]} is not a commit of {default_branch}: only what was merged there is promoted")
+    current = _branch_or_none(root, into)
+    if current is not None and gitrepo.is_ancestor(root, commit, current):
+        raise PromoteError(f"{commit[:12]} is already in {into}: to go back, roll the deployment back "
+                           f"(foureyes rollback NAME --env {env.name})")
+    wanted, problems = desired_state(root, commit, env, all_envs)
+    if problems:
+        raise PromoteError(f"the registry at {commit[:12]} has {len(problems)} problem(s), e.g. {problems[0]}")
+    served = desired_state(root, current, env, all_envs)[0] if current is not None else {}
+    steps = [Step(name, served[name].model if name in served else None,
+                  wanted[name].model if name in wanted else None)
+             for name in sorted({*wanted, *served})
+             if (served[name].data if name in served else None) != (wanted[name].data if name in wanted else None)]
+    if not steps:
+        raise PromoteError(f"{commit[:12]} changes nothing {env.name} serves from {into}")
+    return Promotion(env.name, into, commit, steps)
+
+
+def _branch_or_none(root: Path, name: str) -> str | None:
+    try:
+        return gitrepo.branch_tip(root, name)
+    except gitrepo.GitError:
+        return None
+
+
+def branch_locally(root: Path, promotion: Promotion) -> None:
+    """The promotion's head branch at the commit (moved there if it exists)."""
+    gitrepo.git(root, "branch", "-f", promotion.branch, promotion.commit)
+
+
+def open_pull_request(gh, repo_name: str, promotion: Promotion) -> str:
+    """A branch at the commit and a PR into the environment's branch: two API calls. A second run
+    moves the branch (force) and reuses the PR already open for it."""
+    from github import GithubException
+
+    from ..errors import EvaluationError
+    from ..github.client import api_errors, describe
+
+    repo = f"/repos/{repo_name}"
+    req = gh.requester
+    try:
+        try:
+            req.requestJsonAndCheck("POST", f"{repo}/git/refs",
+                                    input={"ref": f"refs/heads/{promotion.branch}", "sha": promotion.commit})
+        except GithubException as exc:
+            if exc.status != 422:  # 422: "Reference already exists" (POST /repos/{owner}/{repo}/git/refs)
+                raise
+            req.requestJsonAndCheck("PATCH", f"{repo}/git/refs/heads/{promotion.branch}",
+                                    input={"sha": promotion.commit, "force": True})
+        try:
+            _, pr = req.requestJsonAndCheck("POST", f"{repo}/pulls", input={
+                "title": promotion.title, "head": promotion.branch, "base": promotion.into, "body": promotion.body})
+        except GithubException as exc:
+            if exc.status != 422:  # 422: a pull request already exists for this head (POST .../pulls)
+                raise
+            owner = repo_name.split("/")[0]
+            _, found = req.requestJsonAndCheck("GET", f"{repo}/pulls", parameters={
+                "head": f"{owner}:{promotion.branch}", "base": promotion.into, "state": "open"})
+            if not found:
+                raise
+            pr = found[0]
+    except api_errors() as exc:
+        raise EvaluationError(f"could not open the promotion PR: {describe(exc)}") from None
+    return pr["html_url"]

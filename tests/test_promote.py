@@ -1,0 +1,79 @@
+"""`foureyes promote`: the change request that promotes a commit of main into an environment's
+branch, offline (a branch) and on GitHub (a branch and a PR), and the deploy that follows it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import responses
+
+from ghapi.mockgithub import API, check, check_request, example, repository
+from test_deploy import FRAUD, bump, env_repo, first_release, merge_pr, promote, served  # noqa: F401  (fixture)
+
+
+def test_promote_prepares_a_branch_at_main_listing_what_production_changes(env_repo, cli):
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    result = cli("promote", "--env", "production", "--into", "release/1")
+    assert result.exit_code == 0, result.output
+    main = env_repo.git("rev-parse", "main")
+    assert "fraud-scorer: fraud-xgb v12 -> fraud-xgb v13" in result.stdout
+    assert env_repo.git("rev-parse", f"promote/production-{main[:12]}") == main
+    assert "open a PR into release/1" in result.stderr
+
+
+def test_promote_refuses_what_cannot_be_promoted(env_repo, cli):
+    first_release(env_repo)
+    assert cli("promote", "--env", "production").exit_code == 2  # release/*: which branch?
+    assert cli("promote", "--env", "staging", "--into", "main").exit_code == 2  # deploys from main itself
+    nothing = cli("promote", "--env", "production", "--into", "release/1", "--to", "release/1")
+    assert nothing.exit_code == 1 and "already in release/1" in nothing.stderr
+    env_repo.git("checkout", "-q", "-b", "side", "main")
+    env_repo.replace(FRAUD, 'version: "12"', 'version: "66"')
+    side = env_repo.commit("not merged")
+    env_repo.git("checkout", "-q", "main")
+    unmerged = cli("promote", "--env", "production", "--into", "release/1", "--to", side)
+    assert unmerged.exit_code == 1 and "not a commit of main" in unmerged.stderr
+    unchanged = cli("promote", "--env", "production", "--into", "release/1")
+    assert unchanged.exit_code == 1 and "changes nothing production serves" in unchanged.stderr
+
+
+def test_promote_on_github_opens_the_pr_into_the_release_branch(env_repo, cli, monkeypatch):
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    sent = {}
+    base = re.escape(API) + "(?::443)?/repos/acme/models"
+
+    def on(path, method, status, name, answer_example):
+        def callback(request):
+            body = json.loads(request.body)
+            check_request(path, method, body)
+            sent[name] = body
+            answer = example(answer_example)
+            check(path, method, status, answer)
+            return int(status), {}, json.dumps(answer)
+        return callback
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        repository(rsps)
+        rsps.add_callback(responses.POST, re.compile(base + "/git/refs$"),
+                          on("/repos/{owner}/{repo}/git/refs", "post", "201", "refs", "git-ref"))
+        rsps.add_callback(responses.POST, re.compile(base + "/pulls$"),
+                          on("/repos/{owner}/{repo}/pulls", "post", "201", "pulls", "pull-request"))
+        result = cli("promote", "--env", "production", "--into", "release/1", "--repo", "acme/models")
+    assert result.exit_code == 0, result.output
+    main = env_repo.git("rev-parse", "main")
+    assert sent["refs"] == {"ref": f"refs/heads/promote/production-{main[:12]}", "sha": main}
+    assert sent["pulls"]["base"] == "release/1" and sent["pulls"]["head"] == f"promote/production-{main[:12]}"
+    assert "fraud-scorer: fraud-xgb v12 -> fraud-xgb v13" in sent["pulls"]["body"]
+
+
+def test_the_promoted_branch_deploys_once_its_pr_is_approved(env_repo, cli):
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    assert cli("promote", "--env", "production", "--into", "release/1").exit_code == 0
+    promote(env_repo, 61, "release/1", to=f"promote/production-{env_repo.git('rev-parse', 'main')[:12]}")
+    assert cli("deploy", "--env", "production").exit_code == 0
+    assert served(env_repo, "production")["fraud-scorer"]["deployment"]["model"]["version"] == "13"
