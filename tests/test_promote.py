@@ -9,7 +9,7 @@ import re
 import responses
 
 from ghapi.mockgithub import API, check, check_request, example, repository
-from test_deploy import FRAUD, bump, env_repo, first_release, merge_pr, promote, served  # noqa: F401  (fixture)
+from test_deploy import FRAUD, TWO, bump, env_repo, first_release, merge_pr, promote, served  # noqa: F401  (fixture)
 
 
 def test_promote_prepares_a_branch_at_main_listing_what_production_changes(env_repo, cli):
@@ -77,3 +77,36 @@ def test_the_promoted_branch_deploys_once_its_pr_is_approved(env_repo, cli):
     promote(env_repo, 61, "release/1", to=f"promote/production-{env_repo.git('rev-parse', 'main')[:12]}")
     assert cli("deploy", "--env", "production").exit_code == 0
     assert served(env_repo, "production")["fraud-scorer"]["deployment"]["model"]["version"] == "13"
+
+
+def policy_with(repo, section: str) -> None:
+    """main's policy gains ``section`` through an approved PR (the policy is governance)."""
+    merge_pr(repo, 58, lambda r: r.write("policies/approval.yaml", r.read("policies/approval.yaml") + section))
+
+
+def test_a_promotion_needs_the_approvals_the_policy_sets_for_the_environment(env_repo, cli):
+    """`promotion: {production: {approvals: 3}}`: a promotion of a critical change (two approvals
+    at its level) into production's branch needs three."""
+    policy_with(env_repo, "promotion:\n  production: {approvals: 3}\n")
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    promote(env_repo, 61, "release/1", reviews=TWO)
+    result = cli("deploy", "--env", "production", "--format", "json")
+    assert result.exit_code == 1 and "2 of 3 approvals" in result.output, result.output
+    assert served(env_repo, "production") == {}
+
+
+def test_promotion_off_for_an_environment_serves_what_its_branch_holds(env_repo, cli):
+    """`promotion: {production: false}`: a branch cut at main deploys (each commit still needs an
+    approved PR)."""
+    policy_with(env_repo, "promotion:\n  production: false\n")
+    merge_pr(env_repo, 60, bump("13"))
+    env_repo.branch("release/1")
+    assert cli("deploy", "--env", "production").exit_code == 0
+    assert served(env_repo, "production")["fraud-scorer"]["deployment"]["model"]["version"] == "13"
+
+
+def test_the_promotion_section_is_validated(repo, cli):
+    repo.write("policies/approval.yaml", repo.read("policies/approval.yaml") + "promotion:\n  production: {approvals: 0}\n")
+    result = cli("validate")
+    assert result.exit_code == 1 and "policies/approval.yaml" in result.output

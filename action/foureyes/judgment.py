@@ -100,5 +100,21 @@ def judge(root: Path, plans: list[Plan], facts, now: datetime | None) -> tuple[P
         decision = evaluate(p, facts)
         if now is not None:
             decision = freeze.apply_hold(decision, freeze.check_plan(root, p, facts.labels, now, facts.base_ref))
-        judged.append((p, decision))
+        judged.append((p, promotion_floor(root, p, decision, facts.base_ref)))
     return max(judged, key=lambda pd: (STRICTNESS[pd[1].state], pd[1].required))
+
+
+def promotion_floor(root: Path, plan: Plan, decision: Decision, branch: str) -> Decision:
+    """A PR into the branch of an environment whose policy sets `promotion: {ENV: {approvals: N}}`
+    needs at least N approvals, whatever its level; counted by the same rule as the others."""
+    from .gitrepo import GitTree
+
+    if plan.level is None or not branch or not plan.policy.promotion:
+        return decision
+    served = freeze.served_from(GitTree(root, plan.base), branch) or ()
+    floor = max([plan.policy.promotion_approvals(env) for env in served] or [0])
+    if floor > decision.required:
+        decision.required = floor
+        if decision.state == "approved" and len(decision.approvals) < floor:
+            decision.state = "pending"
+    return decision

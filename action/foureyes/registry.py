@@ -472,6 +472,15 @@ class Policy:
     source: str = POLICY_FILE
     notifications: tuple = ()
     ungoverned: tuple[str, ...] = ()  # globs (changes.glob_match) of paths that are not governance
+    # `promotion:` per environment: the fewest approvals a PR into its branch needs, or None: off
+    promotion: dict = field(default_factory=dict)
+
+    def promotion_on(self, environment: str) -> bool:
+        """On unless the policy says `<environment>: false` (deny by default)."""
+        return self.promotion.get(environment, 0) is not None
+
+    def promotion_approvals(self, environment: str) -> int:
+        return self.promotion.get(environment) or 0
 
 
     def rule(self, level: str) -> LevelRule:
@@ -523,4 +532,5 @@ def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
         source=file,
         notifications=tuple(doc.get("notifications", ())),
         ungoverned=tuple(governance.get("ungoverned", ())),
+        promotion={env: (None if rule is False else rule["approvals"]) for env, rule in doc.get("promotion", {}).items()},
     )

@@ -81,7 +81,7 @@ def commits_touching(root: Path, since: str | None, head: str, paths: list[str])
 
 
 def unpromoted(root: Path, head: str, since: str | None, branch: str | None, checker: "Checker",
-               never_deployed: bool) -> str | None:
+               never_deployed: bool, environment: str = "") -> str | None:
     """Why the registry state at ``head`` may not be served from ``branch``, or None.
 
     Promotion: an environment deployed from a branch other than the default branch serves only a
@@ -93,9 +93,13 @@ def unpromoted(root: Path, head: str, since: str | None, branch: str | None, che
     release branch starts: cut at the root of trust, then promoted). A branch cut at an old commit,
     pushed forward to another branch's commit or cut at an unmerged one serves nothing, whichever
     way it moves the models."""
+    from ..plan import load_policy
+
     default = checker.source.default_branch()
     if not branch or branch == default:
         return None
+    if not load_policy(gitrepo.GitTree(root, gitrepo.branch_tip(root, default))).promotion_on(environment):
+        return None  # `promotion: {ENV: false}` on the default branch: the branch's commits are checked, not its state
     state = gitrepo.git(root, "rev-list", "-1", "--first-parent", head, "--", "registry/", "policies/").decode().strip()
     if not state or checker.merged_into.get(state) == branch:
         return None

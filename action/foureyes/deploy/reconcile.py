@@ -208,7 +208,8 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     checker = Checker(root, provenance_source, branch, cache=record, save=not dry_run)  # record: evaluations kept
     approvals, result.violations = checker.check(commits)
     if not result.violations:
-        why = unpromoted(root, head, since, branch, checker, never_deployed=record.last_commit(env.name) is None)
+        why = unpromoted(root, head, since, branch, checker, never_deployed=record.last_commit(env.name) is None,
+                         environment=env.name)
         if why:
             result.violations.append(Violation(head, subject(root, head), why))
     last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
