@@ -96,13 +96,61 @@ def test_a_promotion_needs_the_approvals_the_policy_sets_for_the_environment(env
     assert served(env_repo, "production") == {}
 
 
-def test_promotion_off_for_an_environment_serves_what_its_branch_holds(env_repo, cli):
-    """`promotion: {production: false}`: a branch cut at main deploys (each commit still needs an
-    approved PR)."""
+def test_promotion_off_for_an_environment_serves_what_its_branch_holds(repo, cli):
+    """`promotion: {production: false}` in the policy production serves (here the root of trust):
+    a branch cut at main deploys (each commit still needs an approved PR)."""
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.write("policies/approval.yaml", repo.read("policies/approval.yaml") + "promotion:\n  production: false\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--amend", "--no-edit")  # the bootstrap carries it
+    merge_pr(repo, 60, bump("13"))
+    repo.branch("release/1")
+    assert cli("deploy", "--env", "production").exit_code == 0
+    assert served(repo, "production")["fraud-scorer"]["deployment"]["model"]["version"] == "13"
+
+
+def test_main_turning_promotion_off_does_not_reach_production_without_a_promotion(env_repo, cli):
+    """An approved PR into main sets `production: false`; a release branch cut at main is still
+    judged by the policy production serves, where promotion is on."""
     policy_with(env_repo, "promotion:\n  production: false\n")
     merge_pr(env_repo, 60, bump("13"))
     env_repo.branch("release/1")
+    result = cli("deploy", "--env", "production", "--format", "json")
+    assert result.exit_code == 1 and "no approved PR into release/1" in result.output
+    assert served(env_repo, "production") == {}
+
+
+def test_a_later_hotfix_does_not_launder_a_state_pushed_past_the_promotion(env_repo, cli):
+    """release/1 is pushed to main's tip (v14, refused), then an approved hotfix into release/1
+    rewords a description: every state commit since the last deploy must be a PR into release/1,
+    so v14 still does not reach production."""
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    promote(env_repo, 61, "release/1")
     assert cli("deploy", "--env", "production").exit_code == 0
+    merge_pr(env_repo, 62, lambda r: r.replace(FRAUD, 'version: "13"', 'version: "14"'))
+    env_repo.git("branch", "-f", "release/1", "main")  # pushed past the promotion
+    env_repo.git("checkout", "-q", "release/1")
+    assert cli("deploy", "--env", "production").exit_code == 1
+    env_repo.git("checkout", "-q", "-b", "hotfix", "release/1")
+    env_repo.replace(FRAUD, "description: Scores", "description: Reworded, scores")
+    head = env_repo.commit("reword")
+    promote(env_repo, 63, "release/1", to=head)  # the hotfix PR into release/1, approved
+    result = cli("deploy", "--env", "production", "--format", "json")
+    assert result.exit_code == 1 and "no approved PR into release/1" in result.output
+    assert served(env_repo, "production")["fraud-scorer"]["deployment"]["model"]["version"] == "13"
+
+
+def test_a_first_deploy_cut_short_does_not_leave_the_bootstrap_open(env_repo, cli):
+    """Production's first deploy applied one deployment (a matrix job) and never converged; a branch
+    cut at the root of trust may not roll that back as "the bootstrap"."""
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    promote(env_repo, 61, "release/1")
+    assert cli("deploy", "--env", "production", "--only", "fraud-scorer").exit_code == 0
+    env_repo.git("checkout", "-q", "-b", "release/2", env_repo.git("rev-list", "--max-parents=0", "main"))
+    result = cli("deploy", "--env", "production", "--format", "json")
+    assert result.exit_code == 1
     assert served(env_repo, "production")["fraud-scorer"]["deployment"]["model"]["version"] == "13"
 
 
@@ -110,3 +158,17 @@ def test_the_promotion_section_is_validated(repo, cli):
     repo.write("policies/approval.yaml", repo.read("policies/approval.yaml") + "promotion:\n  production: {approvals: 0}\n")
     result = cli("validate")
     assert result.exit_code == 1 and "policies/approval.yaml" in result.output
+
+
+def test_a_policy_pushed_past_the_promotion_is_not_recorded_as_served(env_repo, cli):
+    """Nothing to apply is no excuse: release/1 pushed to a main whose policy now asks one approval
+    would otherwise be recorded in sync, and the weaker policy would judge the next hotfix."""
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    promote(env_repo, 61, "release/1")
+    assert cli("deploy", "--env", "production").exit_code == 0
+    merge_pr(env_repo, 62, lambda r: r.replace("policies/approval.yaml", "approvals: 2", "approvals: 1"))
+    env_repo.git("branch", "-f", "release/1", "main")
+    env_repo.git("checkout", "-q", "release/1")
+    result = cli("deploy", "--env", "production", "--format", "json")
+    assert result.exit_code == 1 and "no approved PR into release/1" in result.output

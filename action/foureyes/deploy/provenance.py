@@ -80,35 +80,58 @@ def commits_touching(root: Path, since: str | None, head: str, paths: list[str])
     return gitrepo.commits_touching(root, f"{since}..{head}" if since else head, paths)
 
 
+STATE_PATHS = ("registry/", "policies/")  # what a served state is made of
+
+
+def promoted_branch(checker: "Checker", branch: str | None) -> bool:
+    """Whether ``branch`` deploys under the promotion rule: any branch but the default branch."""
+    return bool(branch) and branch != checker.source.default_branch()
+
+
+def state_commits(root: Path, head: str, since: str | None) -> list[str]:
+    """The first-parent commits of ``head`` since ``since`` that changed what a state is made of,
+    newest first: each one set the registry the branch then served."""
+    span = f"{since}..{head}" if since else head
+    return [commit for commit, _, changes in gitrepo._log_changes(root, span, first_parent=True)
+            if any(c.path.startswith(STATE_PATHS) for c in changes)]
+
+
 def unpromoted(root: Path, head: str, since: str | None, branch: str | None, checker: "Checker",
-               never_deployed: bool, environment: str = "") -> str | None:
+               states: list[str], never_deployed: bool, environment: str = "") -> str | None:
     """Why the registry state at ``head`` may not be served from ``branch``, or None.
 
-    Promotion: an environment deployed from a branch other than the default branch serves only a
-    state that an approved PR into that branch brought in (a promotion from the default branch, or
-    a hotfix). The state is the newest first-parent commit of ``head`` that changed the registry or
-    the policies; it must be the merge or squash commit of an approved PR merged into ``branch``
-    (as ``checker`` found it), be what the last complete deploy already served (an ancestor of
-    ``since``), or, for an environment ``never_deployed``, lie in the bootstrap (how a first
-    release branch starts: cut at the root of trust, then promoted). A branch cut at an old commit,
-    pushed forward to another branch's commit or cut at an unmerged one serves nothing, whichever
-    way it moves the models."""
+    Promotion: an environment deployed from a branch other than the default branch serves only
+    states that approved PRs into that branch brought in (a promotion from the default branch, or
+    a hotfix). Every first-parent commit since the last complete deploy that changed the registry or
+    the policies (``states``, checked by ``checker`` beforehand) must be the merge or squash commit
+    of an approved PR merged into ``branch``, and the line must grow from what that deploy served
+    (``since``). Without one (the first deploy) the line may start in the bootstrap, the registry
+    the root of trust holds, but only for an environment ``never_deployed``: a branch cut at the
+    root of trust later would roll it back. A branch cut at an old commit, pushed forward to
+    another branch's commit, or grown from such a state by a later PR, serves nothing.
+
+    `promotion: {ENV: false}` is honoured as the served state's policy says it (the last deploy's
+    commit, else the root of trust): a change of it reaches the environment only through a
+    promotion, judged while promotion is still on."""
     from ..plan import load_policy
 
+    if not promoted_branch(checker, branch):
+        return None
+    trusted_root = checker._trust_anchor()[0]
+    if not load_policy(gitrepo.GitTree(root, since or trusted_root)).promotion_on(environment):
+        return None
     default = checker.source.default_branch()
-    if not branch or branch == default:
-        return None
-    if not load_policy(gitrepo.GitTree(root, gitrepo.branch_tip(root, default))).promotion_on(environment):
-        return None  # `promotion: {ENV: false}` on the default branch: the branch's commits are checked, not its state
-    state = gitrepo.git(root, "rev-list", "-1", "--first-parent", head, "--", "registry/", "policies/").decode().strip()
-    if not state or checker.merged_into.get(state) == branch:
-        return None
-    if since and gitrepo.is_ancestor(root, state, since):
-        return None
-    if never_deployed and gitrepo.is_ancestor(root, state, checker._trust_anchor()[0]):
-        return None
-    return (f"{branch} serves the registry as commit {state[:12]} left it, which no approved PR into {branch} "
-            f"brought in (cut or pushed there from {default} or elsewhere): promote it with a PR into {branch}")
+    for commit in states:
+        if checker.merged_into.get(commit) == branch:
+            continue
+        if never_deployed and gitrepo.is_ancestor(root, commit, trusted_root):
+            continue
+        return (f"{branch} serves the registry as commit {commit[:12]} set it, which no approved PR into "
+                f"{branch} brought in (cut or pushed there from {default} or elsewhere): promote it with a "
+                f"PR into {branch}")
+    if since is None and not never_deployed and not states:
+        return f"{branch} does not grow from what the environment last served: promote it with a PR into {branch}"
+    return None
 
 
 def subject(root: Path, commit: str) -> str:

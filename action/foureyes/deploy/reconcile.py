@@ -24,7 +24,8 @@ from ..registry import Environment, Problem, Schemas
 from ..registry import cross_check, deployment_file, is_deployment_file, layout_problem, parse_deployment
 from ..registry import parse_environments, unknown_name
 from ..yamlload import LoadError
-from .provenance import Approval, Checker, Violation, commits_touching, subject, unpromoted
+from .provenance import Approval, Checker, Violation, commits_touching, promoted_branch, state_commits, subject
+from .provenance import unpromoted
 
 # what judges every change: a commit here must itself come from an approved PR before anything deploys
 JUDGING_PATHS = (ENVIRONMENTS_FILE, "policies/")
@@ -194,24 +195,25 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
         for name in sorted(only - set(wanted) - set(deployed)):  # a typo must not read as "nothing to do"
             raise ConfigError(unknown_name("deployment", name, [*wanted, *deployed], env.name))
         result.steps = [s for s in result.steps if s.name in only]
+    never_deployed = since is None and record.last_commit(env.name) is None and not record.entries(env.name)
     if not result.steps:
         if only is None and not dry_run:
-            _, result.violations = Checker(root, provenance_source, branch).check(
-                commits_touching(root, since, head, list(JUDGING_PATHS)))
+            checker = Checker(root, provenance_source, branch)
+            states = state_commits(root, head, since) if promoted_branch(checker, branch) else []
+            _, result.violations = checker.check(_each_once(
+                commits_touching(root, since, head, list(JUDGING_PATHS)) + states))
+            _check_promotion(root, head, since, branch, checker, states, never_deployed, env, result)
             if result.violations:
                 _record_violations(record, env, result.violations)
                 return result
             _record_in_sync(record, env, head, last_target, state)
         return result
     paths = [deployment_file(s.name) for s in result.steps] + list(JUDGING_PATHS)
-    commits = commits_touching(root, since, head, paths)
     checker = Checker(root, provenance_source, branch, cache=record, save=not dry_run)  # record: evaluations kept
+    states = state_commits(root, head, since) if promoted_branch(checker, branch) else []
+    commits = _each_once(commits_touching(root, since, head, paths) + states)
     approvals, result.violations = checker.check(commits)
-    if not result.violations:
-        why = unpromoted(root, head, since, branch, checker, never_deployed=record.last_commit(env.name) is None,
-                         environment=env.name)
-        if why:
-            result.violations.append(Violation(head, subject(root, head), why))
+    _check_promotion(root, head, since, branch, checker, states, never_deployed, env, result)
     last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
     glass, frozen = _hold_frozen(root, head, env, result, wanted, deployed, approvals, since, now, provenance_source)
     if dry_run:  # a dry run changes nothing, the event log included: it only reports
@@ -347,6 +349,19 @@ def _record_in_sync(record: Record, env: Environment, head: str, last_target: di
     if (record.last_commit(env.name) != head or last_target != env.target
             or (record.keeps_sync_state and not record.in_sync(env.name, state))):
         record.set_last_commit(env.name, head, env.target, state)
+
+
+def _each_once(commits: list[str]) -> list[str]:
+    return list(dict.fromkeys(commits))
+
+
+def _check_promotion(root: Path, head: str, since, branch, checker, states, never_deployed, env, result) -> None:
+    """The promotion rule (provenance.unpromoted), once every commit it names has been checked."""
+    if result.violations:
+        return
+    why = unpromoted(root, head, since, branch, checker, states, never_deployed, env.name)
+    if why:
+        result.violations.append(Violation(head, subject(root, head), why))
 
 
 def _is_ancestor(root: Path, a: str, b: str) -> bool:
