@@ -1,6 +1,6 @@
 """The one judgment: is this change approved?
 
-The gate, the deploy's provenance check and the review timeout all ask it here, so they cannot
+The gate, the deploy's provenance check, simulate and the review timeout all ask it here, so they cannot
 disagree about which policies judge a PR, which teams must be read for it, or how freezes hold it:
 
 - ``judging_commits``: the commits whose policy, rules and freezes judge a PR. A PR into the
@@ -9,8 +9,11 @@ disagree about which policies judge a PR, which teams must be read for it, or ho
   would otherwise approve with it). The stricter decision wins.
 - ``teams_to_read``: every team those commits' policies and `require` rules name, so the facts
   hold the members each of them counts.
-- ``judge``: each plan evaluated against the same facts at the same moment, freezes applied,
-  the strictest outcome returned.
+- ``plans_for``: the PR's change (its head over its fork from its base) once per judging commit,
+  each judged by what that commit holds.
+- ``judge``: each plan evaluated against the same facts at the same moment, freezes applied for
+  the environments the PR's branch deploys, the policy's promotion floor applied to a PR into an
+  environment's branch, the strictest outcome returned.
 """
 
 from __future__ import annotations
