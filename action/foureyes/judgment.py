@@ -1,7 +1,8 @@
 """The one judgment: is this change approved?
 
-The gate, the deploy's provenance check, simulate and the review timeout all ask it here, so they cannot
-disagree about which policies judge a PR, which teams must be read for it, or how freezes hold it:
+The gate, the deploy's provenance check, simulate and the review timeout all ask it here, so they
+cannot disagree about which policies judge a PR, which teams must be read for it, or how freezes
+hold it:
 
 - ``judging_commits``: the commits whose policy, rules and freezes judge a PR. A PR into the
   default branch is judged by that branch's policy; a PR into a deploy branch by the deploy
