@@ -172,3 +172,47 @@ def test_a_policy_pushed_past_the_promotion_is_not_recorded_as_served(env_repo, 
     env_repo.git("checkout", "-q", "release/1")
     result = cli("deploy", "--env", "production", "--format", "json")
     assert result.exit_code == 1 and "no approved PR into release/1" in result.output
+
+
+def test_promote_on_github_run_again_moves_the_branch_and_rewrites_the_open_prs_description(env_repo, cli, monkeypatch):
+    from ghapi.mockgithub import COMPONENTS
+    from openapi_schema_validator import OAS30Validator
+
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    base = re.escape(API) + "(?::443)?/repos/acme/models"
+    sent = {}
+
+    def refused(message):  # GitHub's 422 "Validation Failed" body (basic-error)
+        body = {"message": message, "documentation_url": "https://docs.github.com/rest", "status": "422"}
+        OAS30Validator({"components": COMPONENTS, "$ref": "#/components/schemas/basic-error"}).validate(body)
+        return lambda request: (422, {}, json.dumps(body))
+
+    def ok(path, method, status, name, answer):
+        def callback(request):
+            if request.body:
+                check_request(path, method, json.loads(request.body))
+                sent[name] = json.loads(request.body)
+            check(path, method, status, answer)
+            return int(status), {}, json.dumps(answer)
+        return callback
+
+    main = env_repo.git("rev-parse", "main")
+    branch = f"promote/production-{main[:12]}"
+    existing = example("pull-request-simple-items")[:1]
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        repository(rsps)
+        rsps.add_callback(responses.POST, re.compile(base + "/git/refs$"), refused("Reference already exists"))
+        rsps.add_callback(responses.PATCH, re.compile(base + f"/git/refs/heads/{re.escape(branch)}$"),
+                          ok("/repos/{owner}/{repo}/git/refs/{ref}", "patch", "200", "ref", example("git-ref")))
+        rsps.add_callback(responses.POST, re.compile(base + "/pulls$"),
+                          refused(f"A pull request already exists for acme:{branch}."))
+        rsps.add_callback(responses.GET, re.compile(base + r"/pulls\?.*head=acme%3Apromote%2F"),
+                          ok("/repos/{owner}/{repo}/pulls", "get", "200", "list", existing))
+        rsps.add_callback(responses.PATCH, re.compile(base + rf"/pulls/{existing[0]['number']}$"),
+                          ok("/repos/{owner}/{repo}/pulls/{pull_number}", "patch", "200", "pr", example("pull-request")))
+        result = cli("promote", "--env", "production", "--into", "release/1", "--repo", "acme/models")
+    assert result.exit_code == 0, result.output
+    assert sent["ref"] == {"sha": main, "force": True}
+    assert "fraud-scorer: fraud-xgb v12 -> fraud-xgb v13" in sent["pr"]["body"]

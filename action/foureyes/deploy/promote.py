@@ -108,7 +108,7 @@ def branch_locally(root: Path, promotion: Promotion) -> None:
 
 def open_pull_request(gh, repo_name: str, promotion: Promotion) -> str:
     """A branch at the commit and a PR into the environment's branch: two API calls. A second run
-    moves the branch (force) and reuses the PR already open for it."""
+    moves the branch (force) and reuses the PR already open for it, its description rewritten."""
     from github import GithubException
 
     from ..errors import EvaluationError
@@ -136,7 +136,9 @@ def open_pull_request(gh, repo_name: str, promotion: Promotion) -> str:
                 "head": f"{owner}:{promotion.branch}", "base": promotion.into, "state": "open"})
             if not found:
                 raise
-            pr = found[0]
+            # the open PR keeps its number and reviews; its description says what it promotes now
+            _, pr = req.requestJsonAndCheck("PATCH", f"{repo}/pulls/{found[0]['number']}",
+                                            input={"title": promotion.title, "body": promotion.body})
     except api_errors() as exc:
         raise EvaluationError(f"could not open the promotion PR: {describe(exc)}") from None
     return pr["html_url"]
