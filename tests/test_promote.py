@@ -175,8 +175,7 @@ def test_a_policy_pushed_past_the_promotion_is_not_recorded_as_served(env_repo, 
 
 
 def test_promote_on_github_run_again_moves_the_branch_and_rewrites_the_open_prs_description(env_repo, cli, monkeypatch):
-    from ghapi.mockgithub import COMPONENTS
-    from openapi_schema_validator import OAS30Validator
+    from ghapi.mockgithub import recording, validation_failed as refused
 
     merge_pr(env_repo, 60, bump("13"))
     first_release(env_repo)
@@ -184,19 +183,8 @@ def test_promote_on_github_run_again_moves_the_branch_and_rewrites_the_open_prs_
     base = re.escape(API) + "(?::443)?/repos/acme/models"
     sent = {}
 
-    def refused(message):  # GitHub's 422 "Validation Failed" body (basic-error)
-        body = {"message": message, "documentation_url": "https://docs.github.com/rest", "status": "422"}
-        OAS30Validator({"components": COMPONENTS, "$ref": "#/components/schemas/basic-error"}).validate(body)
-        return lambda request: (422, {}, json.dumps(body))
-
     def ok(path, method, status, name, answer):
-        def callback(request):
-            if request.body:
-                check_request(path, method, json.loads(request.body))
-                sent[name] = json.loads(request.body)
-            check(path, method, status, answer)
-            return int(status), {}, json.dumps(answer)
-        return callback
+        return recording(sent, name, path, method, status, answer)
 
     main = env_repo.git("rev-parse", "main")
     branch = f"promote/production-{main[:12]}"

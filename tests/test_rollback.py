@@ -107,27 +107,16 @@ def test_rollback_twice_restores_the_old_metrics_with_a_minimal_diff_and_a_true_
 
 
 def test_rollback_on_github_run_twice_refreshes_the_branch_and_reuses_the_pr(repo, cli, monkeypatch):
-    from ghapi.mockgithub import COMPONENTS
-    from openapi_schema_validator import OAS30Validator
+    from ghapi.mockgithub import recording, validation_failed
 
     deployed_twice(repo)
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     base = re.escape(API) + "(?::443)?/repos/acme/models"
     sent = {}
-
-    def exists(message):  # GitHub's 422 "Validation Failed" body (basic-error)
-        body = {"message": message, "documentation_url": "https://docs.github.com/rest", "status": "422"}
-        OAS30Validator({"components": COMPONENTS, "$ref": "#/components/schemas/basic-error"}).validate(body)
-        return lambda request: (422, {}, json.dumps(body))
+    exists = validation_failed
 
     def ok(path, method, status, name, answer):
-        def callback(request):
-            if request.body:
-                check_request(path, method, json.loads(request.body))
-                sent[name] = json.loads(request.body)
-            check(path, method, status, answer)
-            return int(status), {}, json.dumps(answer)
-        return callback
+        return recording(sent, name, path, method, status, answer)
 
     existing = example("pull-request-simple-items")
     with responses.RequestsMock() as rsps:

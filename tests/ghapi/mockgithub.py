@@ -783,3 +783,23 @@ def commit_statuses(rsps: responses.RequestsMock, sha: str, created: list[str], 
     check("/repos/{owner}/{repo}/commits/{ref}/statuses", "get", "200", items)
     rsps.get(re.compile("^" + re.escape(API) + "(?::443)?" + re.escape(f"/repos/{repo}/commits/{sha}/statuses")
                         + r"(?:\?.*)?$"), json=items)
+
+
+def validation_failed(message: str):
+    """A `responses` callback answering GitHub's 422 "Validation Failed" (basic-error body)."""
+    body = {"message": message, "documentation_url": "https://docs.github.com/rest", "status": "422"}
+    OAS30Validator({"components": COMPONENTS, "$ref": "#/components/schemas/basic-error"}).validate(body)
+    return lambda request: (422, {}, json.dumps(body))
+
+
+def recording(sent: dict, name: str, path: str, method: str, status: str, answer):
+    """A `responses` callback that checks the request body against the API description, keeps it
+    in ``sent[name]`` and answers ``answer`` (checked too)."""
+    def callback(request):
+        if request.body:
+            check_request(path, method, json.loads(request.body))
+            sent[name] = json.loads(request.body)
+        check(path, method, status, answer)
+        return int(status), {}, json.dumps(answer)
+    return callback
+
