@@ -109,36 +109,15 @@ def branch_locally(root: Path, promotion: Promotion) -> None:
 def open_pull_request(gh, repo_name: str, promotion: Promotion) -> str:
     """A branch at the commit and a PR into the environment's branch: two API calls. A second run
     moves the branch (force) and reuses the PR already open for it, its description rewritten."""
-    from github import GithubException
-
     from ..errors import EvaluationError
     from ..github.client import api_errors, describe
+    from ..github.pulls import open_pull, put_branch
 
-    repo = f"/repos/{repo_name}"
-    req = gh.requester
     try:
-        try:
-            req.requestJsonAndCheck("POST", f"{repo}/git/refs",
-                                    input={"ref": f"refs/heads/{promotion.branch}", "sha": promotion.commit})
-        except GithubException as exc:
-            if exc.status != 422:  # 422: "Reference already exists" (POST /repos/{owner}/{repo}/git/refs)
-                raise
-            req.requestJsonAndCheck("PATCH", f"{repo}/git/refs/heads/{promotion.branch}",
-                                    input={"sha": promotion.commit, "force": True})
-        try:
-            _, pr = req.requestJsonAndCheck("POST", f"{repo}/pulls", input={
-                "title": promotion.title, "head": promotion.branch, "base": promotion.into, "body": promotion.body})
-        except GithubException as exc:
-            if exc.status != 422:  # 422: a pull request already exists for this head (POST .../pulls)
-                raise
-            owner = repo_name.split("/")[0]
-            _, found = req.requestJsonAndCheck("GET", f"{repo}/pulls", parameters={
-                "head": f"{owner}:{promotion.branch}", "base": promotion.into, "state": "open"})
-            if not found:
-                raise
-            # the open PR keeps its number and reviews; its description says what it promotes now
-            _, pr = req.requestJsonAndCheck("PATCH", f"{repo}/pulls/{found[0]['number']}",
-                                            input={"title": promotion.title, "body": promotion.body})
+        put_branch(gh.requester, repo_name, promotion.branch, promotion.commit)
+        # a reused PR keeps its number and reviews; its description says what it promotes now
+        pr = open_pull(gh.requester, repo_name, promotion.branch, promotion.into, promotion.title, promotion.body,
+                       rewrite=True)
     except api_errors() as exc:
         raise EvaluationError(f"could not open the promotion PR: {describe(exc)}") from None
     return pr["html_url"]

@@ -208,37 +208,17 @@ def open_pull_request(gh, repo_name: str, rollback: Rollback, base_branch: str, 
     PR that is already open for it."""
     import base64
 
-    from github import GithubException
-
     from ..errors import EvaluationError
     from ..github.client import api_errors, describe
+    from ..github.pulls import open_pull, put_branch
 
-    repo = f"/repos/{repo_name}"
     req = gh.requester
     try:
-        try:
-            req.requestJsonAndCheck("POST", f"{repo}/git/refs", input={"ref": f"refs/heads/{rollback.branch}", "sha": base_sha})
-        except GithubException as exc:
-            if exc.status != 422:  # 422: "Reference already exists" (POST /repos/{owner}/{repo}/git/refs)
-                raise
-            # https://docs.github.com/rest/git/refs#update-a-reference: force moves it back to the base
-            req.requestJsonAndCheck("PATCH", f"{repo}/git/refs/heads/{rollback.branch}",
-                                    input={"sha": base_sha, "force": True})
-        req.requestJsonAndCheck("PUT", f"{repo}/contents/{rollback.path}", input={
+        put_branch(req, repo_name, rollback.branch, base_sha)  # a second run: back to the base
+        req.requestJsonAndCheck("PUT", f"/repos/{repo_name}/contents/{rollback.path}", input={
             "message": rollback.title, "branch": rollback.branch, "sha": rollback.blob_sha,
             "content": base64.b64encode(rollback.text.encode()).decode()})
-        try:
-            _, pr = req.requestJsonAndCheck("POST", f"{repo}/pulls", input={
-                "title": rollback.title, "head": rollback.branch, "base": base_branch, "body": rollback.body})
-        except GithubException as exc:
-            if exc.status != 422:  # 422: a pull request already exists for this head (POST .../pulls)
-                raise
-            owner = repo_name.split("/")[0]
-            _, open_prs = req.requestJsonAndCheck("GET", f"{repo}/pulls", parameters={
-                "head": f"{owner}:{rollback.branch}", "base": base_branch, "state": "open"})
-            if not open_prs:
-                raise
-            pr = open_prs[0]
+        pr = open_pull(req, repo_name, rollback.branch, base_branch, rollback.title, rollback.body)
     except api_errors() as exc:
         raise EvaluationError(describe(exc)) from None
     return pr["html_url"]
