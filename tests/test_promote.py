@@ -204,3 +204,13 @@ def test_promote_on_github_run_again_moves_the_branch_and_rewrites_the_open_prs_
     assert result.exit_code == 0, result.output
     assert sent["ref"] == {"sha": main, "force": True}
     assert "fraud-scorer: fraud-xgb v12 -> fraud-xgb v13" in sent["pr"]["body"]
+
+
+def test_a_model_name_reaches_the_promotion_pr_only_escaped(env_repo):
+    """The PR body quotes model names and versions from registry files: Markdown and HTML in them
+    render as text."""
+    from foureyes.deploy.promote import Promotion, Step
+
+    evil = {"name": "fraud<img src=x onerror=alert(1)>", "version": "[approve](https://evil.example)"}
+    body = Promotion("production", "release/1", "a" * 40, [Step("fraud-scorer", None, evil)]).body
+    assert "<img" not in body and "](https://" not in body and "&lt;img" in body

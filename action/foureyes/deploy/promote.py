@@ -27,11 +27,12 @@ class Step:
     before: dict | None  # the model the environment's branch serves now
     after: dict | None  # the model the promoted commit serves
 
-    def describe(self) -> str:
+    def describe(self, text=str) -> str:
+        """``text``: the escaping of the medium it goes to (the names come from registry files)."""
         def model(m):
-            return f"{m['name']} v{m['version']}" if m else "nothing"
+            return text(f"{m['name']} v{m['version']}") if m else "nothing"
 
-        return f"{self.name}: {model(self.before)} -> {model(self.after)}"
+        return f"{text(self.name)}: {model(self.before)} -> {model(self.after)}"
 
 
 @dataclass
@@ -51,9 +52,11 @@ class Promotion:
 
     @property
     def body(self) -> str:
-        lines = [f"Promotes {self.commit} of the default branch into `{self.into}`, which deploys "
-                 f"**{self.environment}**. What {self.environment} serves changes:", ""]
-        lines += [f"- {s.describe()}" for s in self.steps]
+        from ..escape import markdown  # names and versions come from registry files any PR may edit
+
+        lines = [f"Promotes {self.commit} of the default branch into {markdown(self.into)}, which deploys "
+                 f"**{markdown(self.environment)}**. What it serves changes:", ""]
+        lines += [f"- {s.describe(markdown)}" for s in self.steps]
         lines += ["", "_Opened by `foureyes promote`; approved like any change, by someone other than its author._"]
         return "\n".join(lines)
 
