@@ -35,14 +35,19 @@ def rsps(monkeypatch):
         yield r
 
 
-def open_pr_42(repo):
-    """main: the example registry (bootstrap), deployed to staging; PR #42 (fraud-scorer v13) open."""
-    repo.write(".gitignore", ".foureyes/\n")
-    repo.commit("ignore", "Mo Admin <mo@acme.example>")
+def deployed_from_bootstrap(repo):
+    """Staging deployed from the bootstrap commit (no PR to check); ``repo.base`` is that commit."""
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     assert deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none")).ok
     record.close()
     repo.base = repo.git("rev-parse", "HEAD")
+
+
+def open_pr_42(repo):
+    """main: the example registry (bootstrap), deployed to staging; PR #42 (fraud-scorer v13) open."""
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore", "Mo Admin <mo@acme.example>")
+    deployed_from_bootstrap(repo)
     repo.branch("pr-42")
     repo.replace(FRAUD, 'version: "12"', 'version: "13"')
     repo.head = repo.commit("fraud-scorer v13")
@@ -442,10 +447,7 @@ def test_a_require_rule_team_counts_at_the_deploy_as_at_the_gate(repo, rsps, rev
     repo.write("policies/rules/same-store.yaml", SAME_STORE)
     repo.git("add", "-A")
     repo.git("commit", "-q", "--amend", "--no-edit")  # the rule is part of the root of trust
-    record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
-    assert deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none")).ok
-    record.close()
-    repo.base = repo.git("rev-parse", "HEAD")
+    deployed_from_bootstrap(repo)
     repo.branch("pr-42")
     repo.replace(FRAUD, 'version: "12"', 'version: "13"')
     repo.replace(FRAUD, "uri: models:/fraud-xgb/12", "uri: gs://acme-ml/fraud-xgb/13")
