@@ -212,8 +212,11 @@ def test_a_ledger_tracked_by_git_is_refused(repo, cli, tmp_path):
 def gh_world(world, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_test")
     monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    from ghapi.mockgithub import check_runs_of
+
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         world.rsps = rsps
+        check_runs_of(rsps)  # merged PRs are replayed with the gate's evidence, where it recorded any
         yield world
 
 
@@ -378,3 +381,27 @@ def test_then_is_the_judgment_the_gate_and_the_deploy_make_for_a_pr_into_a_relea
     code, data = simulate(cli, "--policy", candidate(world, tmp_path), "--since", SINCE)
     assert code == 0 and by_pr(data) == {44: ("pending", "pending", "unchanged")}
     assert data["prs"][0]["then"]["required_approvals"] == 2
+
+
+def test_a_merged_pr_is_replayed_with_the_facts_the_gate_recorded(gh_world, cli, tmp_path):
+    """Alice left the admin team after PR #41 was merged: "then" is the decision the gate recorded
+    evidence for (both approvals counted), as the deploy judges it, not today's team."""
+    from foureyes import evidence
+    from foureyes.facts import Account, PRFacts, Review
+    from ghapi.mockgithub import check_runs_of
+
+    w = gh_world
+    _, merged = github_pr(w, 41, fraud("13"), (ALICE, BOB), merged_at=MERGED)
+    head = merged["head"]["sha"]
+    open_pulls(w.rsps, [merged])
+    team(w.rsps, BOB)  # today
+    accounts = [Account(u["login"], u["id"]) for u in (ALICE, BOB)]
+    facts = PRFacts(41, Account("dana", 104), merged["base"]["sha"], head, "A reason.", [],
+                    [Review(1001 + i, a, "APPROVED", head) for i, a in enumerate(accounts)],
+                    {TEAM: frozenset(a.id for a in accounts)})
+    check_runs_of(w.rsps).add({"name": "foureyes/evidence", "head_sha": head, "external_id": "pr-41",
+                               "output": {"title": "decision: approved", "summary": "-",
+                                          "text": json.dumps(evidence.of(facts, "approved"))}})
+    policy = candidate(w, tmp_path, ("approvals: 2", "approvals: 3"))
+    code, data = simulate(cli, "--policy", policy, "--since", SINCE, "--repo", "acme/models")
+    assert code == 0 and by_pr(data) == {41: ("approved", "pending", "now_pending")}

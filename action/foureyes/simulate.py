@@ -288,6 +288,7 @@ class GitHubSource:
         self._members: dict[str, frozenset[int]] = {}
         self._listed: dict[int, object] = {}
         self._default_name: str | None = None
+        self._app: int | None = None  # the App whose evidence counts, resolved once
         if self.db is not None:
             self.db.execute("CREATE TABLE IF NOT EXISTS simulate_facts (repo TEXT NOT NULL, number INTEGER NOT NULL, "
                             "head TEXT NOT NULL, merge_commit TEXT NOT NULL, facts TEXT NOT NULL, "
@@ -350,9 +351,10 @@ class GitHubSource:
                 if pr.state == "merged":  # the approval that counts is the one it had when merged
                     merged_at = listed.merged_at.replace(tzinfo=listed.merged_at.tzinfo or timezone.utc)
                     facts.reviews = [r for r in facts.reviews if r.submitted_at and _at(r.submitted_at) <= merged_at]
+                    facts = self._as_decided(pr, facts)
                     self._store(pr, merge_commit, facts)
             for team in teams:
-                if team not in self._members:
+                if team not in self._members and team not in facts.team_members:
                     self._members[team] = direct_members(self.gh, *team.split("/", 1))
         except EvaluationError:
             raise
@@ -360,7 +362,18 @@ class GitHubSource:
             raise EvaluationError(describe(exc)) from None
         # the listing's head is the one replayed: a head that moved since is read at the next run
         return dataclasses.replace(facts, head_sha=pr.head, base_sha=pr.base,
-                                   team_members={t: self._members[t] for t in teams})
+                                   team_members={t: facts.team_members.get(t, self._members.get(t)) for t in teams})
+
+    def _as_decided(self, pr: PRRef, facts: PRFacts) -> PRFacts:
+        """A merged PR's facts as the gate recorded them when it decided (evidence.py), as the
+        deploy reads them; today's where no evidence was recorded."""
+        from . import evidence
+        from .github import evidence as on_github
+
+        if self._app is None:
+            self._app = on_github.app_id(self.gh)
+        recorded = on_github.latest(self.gh, self.repo_name, pr.number, pr.head, self._app)
+        return evidence.apply(recorded, dataclasses.replace(facts, team_members={})) if recorded else facts
 
     def _cached(self, pr: PRRef, merge_commit: str) -> PRFacts | None:
         if self.db is None:
