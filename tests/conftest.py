@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
-
-import os
 
 import pytest
 
@@ -23,8 +22,13 @@ class Repo:
         self.git("init", "-q", "-b", "main")
 
     def git(self, *args: str) -> str:
-        return subprocess.run(["git", "-C", str(self.root), *args], check=True, capture_output=True,
-                              text=True, env={**os.environ, **self.clock.env()}).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(self.root), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.clock.env()},
+        ).stdout.strip()
 
     def write(self, rel: str, text: str | bytes) -> Path:
         path = self.root / rel
@@ -46,17 +50,28 @@ class Repo:
     def rm(self, rel: str) -> None:
         self.git("rm", "-q", rel)
 
-    def commit(self, message: str = "change", author: str = "Dana Scientist <dana@acme.example>",
-               committer: str | None = None) -> str:
+    def commit(
+        self,
+        message: str = "change",
+        author: str = "Dana Scientist <dana@acme.example>",
+        committer: str | None = None,
+    ) -> str:
         name, email = author[:-1].split(" <")
         cname, cemail = (committer or author)[:-1].split(" <")
         self.git("add", "-A")
         subprocess.run(
             ["git", "-C", str(self.root), "commit", "-q", "--allow-empty", "-m", message],
-            check=True, capture_output=True,
-            env={"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": cname,
-                 "GIT_COMMITTER_EMAIL": cemail, "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(self.root),
-                 **self.clock.env()},
+            check=True,
+            capture_output=True,
+            env={
+                "GIT_AUTHOR_NAME": name,
+                "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": cname,
+                "GIT_COMMITTER_EMAIL": cemail,
+                "PATH": "/usr/bin:/bin:/usr/local/bin",
+                "HOME": str(self.root),
+                **self.clock.env(),
+            },
         )
         return self.git("rev-parse", "HEAD")
 

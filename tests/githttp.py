@@ -41,14 +41,24 @@ class PrivateGitServer:
                     return
                 path, _, query = self.path.partition("?")
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                env = {**os.environ, "GIT_PROJECT_ROOT": str(server.project_root), "GIT_HTTP_EXPORT_ALL": "1",
-                       "PATH_INFO": path, "QUERY_STRING": query, "REQUEST_METHOD": self.command,
-                       "CONTENT_TYPE": self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(body)),
-                       "REMOTE_ADDR": "127.0.0.1", "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
-                       "HTTP_GIT_PROTOCOL": self.headers.get("Git-Protocol", "")}
+                env = {
+                    **os.environ,
+                    "GIT_PROJECT_ROOT": str(server.project_root),
+                    "GIT_HTTP_EXPORT_ALL": "1",
+                    "PATH_INFO": path,
+                    "QUERY_STRING": query,
+                    "REQUEST_METHOD": self.command,
+                    "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                    "CONTENT_LENGTH": str(len(body)),
+                    "REMOTE_ADDR": "127.0.0.1",
+                    "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+                    "HTTP_GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+                }
                 if self.headers.get("Content-Encoding"):
                     env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
-                out = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True).stdout
+                out = subprocess.run(
+                    ["git", "http-backend"], input=body, env=env, capture_output=True
+                ).stdout
                 head, _, payload = out.partition(b"\r\n\r\n")
                 status, headers = 200, []
                 for line in head.decode().split("\r\n"):

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from foureyes import gitrepo
+from foureyes.deploy.provenance import refuse_tracked_ledger  # not what the comparison is about
 from foureyes.errors import EvaluationError
 from foureyes.plan import make_plan
 from foureyes.policy import evaluate
-from foureyes.deploy.provenance import refuse_tracked_ledger  # not what the comparison is about
 from foureyes.registry import POLICY_FILE
 
 
@@ -47,8 +47,16 @@ class Approval:
     break_glass: bool = False  # added with freeze windows, which the generated histories never use
 
     def to_json(self) -> dict:
-        return {"status": self.status, "commit": self.commit, "pr": self.pr, "approvers": self.approvers,
-                "approved_at": self.approved_at, "base": self.base, "head": self.head, "author": self.author}
+        return {
+            "status": self.status,
+            "commit": self.commit,
+            "pr": self.pr,
+            "approvers": self.approvers,
+            "approved_at": self.approved_at,
+            "base": self.base,
+            "head": self.head,
+            "author": self.author,
+        }
 
 
 @dataclass
@@ -96,11 +104,20 @@ def root_of_trust(root: Path, default_branch: str) -> str:
     First-parent history of a protected default branch cannot be rewritten (no force push), so
     this answer never changes once the policy exists."""
     tip = gitrepo.branch_tip(root, default_branch)
-    touched = gitrepo.git(root, "rev-list", "--first-parent", "--reverse", tip, "--", POLICY_FILE).decode().split()
+    touched = (
+        gitrepo.git(root, "rev-list", "--first-parent", "--reverse", tip, "--", POLICY_FILE)
+        .decode()
+        .split()
+    )
     for commit in touched:
-        if gitrepo.cat_blobs(root, [f"{commit}:{POLICY_FILE}"])[f"{commit}:{POLICY_FILE}"] is not None:
+        if (
+            gitrepo.cat_blobs(root, [f"{commit}:{POLICY_FILE}"])[f"{commit}:{POLICY_FILE}"]
+            is not None
+        ):
             return commit
-    raise EvaluationError(f"no commit of {default_branch!r} carries {POLICY_FILE}: there is no root of trust")
+    raise EvaluationError(
+        f"no commit of {default_branch!r} carries {POLICY_FILE}: there is no root of trust"
+    )
 
 
 def allowed_bases(branch: str | None, default_branch: str) -> frozenset[str]:
@@ -141,8 +158,10 @@ def verify_merge_content(root: Path, commit: str, pr: MergedPR) -> None:
         differs = [p for p in differs if at_commit.get(p) != at_merge.get(p)]
         if not differs:
             return
-    raise Unapproved(f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
-                     + ("" if merged is None else " and from a clean merge of it into the branch"))
+    raise Unapproved(
+        f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
+        + ("" if merged is None else " and from a clean merge of it into the branch")
+    )
 
 
 def check_membership(root: Path, commit: str, pr: MergedPR) -> None:
@@ -159,9 +178,19 @@ def evaluate_pr(root: Path, pr: MergedPR) -> Approval:
     facts = pr.load_facts()
     decision = evaluate(plan, facts)
     if decision.state != "approved":
-        raise Unapproved(f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}")
-    return Approval("approved", pr.merge_commit, pr.number, [a.login for a in decision.approvals], pr.merged_at,
-                    pr.base, pr.head, facts.author.login)
+        raise Unapproved(
+            f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}"
+        )
+    return Approval(
+        "approved",
+        pr.merge_commit,
+        pr.number,
+        [a.login for a in decision.approvals],
+        pr.merged_at,
+        pr.base,
+        pr.head,
+        facts.author.login,
+    )
 
 
 class Checker:
@@ -202,13 +231,17 @@ class Checker:
             return Approval("bootstrap", commit)
         prs = self.source.merged_prs_containing(commit)
         if not prs:
-            raise Unapproved("no merged pull request brought it in (a direct push or an admin bypass)")
+            raise Unapproved(
+                "no merged pull request brought it in (a direct push or an admin bypass)"
+            )
         problems = []
         for pr in prs:
             try:
                 if pr.base_ref not in bases:
-                    raise Unapproved(f"PR #{pr.number} was merged into {pr.base_ref or 'an unknown branch'!r}, "
-                                     f"not {' or '.join(repr(b) for b in sorted(bases))}")
+                    raise Unapproved(
+                        f"PR #{pr.number} was merged into {pr.base_ref or 'an unknown branch'!r}, "
+                        f"not {' or '.join(repr(b) for b in sorted(bases))}"
+                    )
                 check_membership(self.root, commit, pr)
                 return dataclasses.replace(self._evaluated(pr), commit=commit)
             except Unapproved as exc:
@@ -256,11 +289,19 @@ class LocalLedger:
         for path, doc in self._entries():
             if not doc.get("merge_commit"):
                 continue  # still open
-            base, head, merge = (gitrepo.resolve(self.root, str(doc[k])) for k in ("base", "head", "merge_commit"))
+            base, head, merge = (
+                gitrepo.resolve(self.root, str(doc[k])) for k in ("base", "head", "merge_commit")
+            )
             facts_doc = {k: v for k, v in doc.items() if k not in self.META}
-            pr = MergedPR(doc["number"], base, head, merge, str(doc.get("merged_at", "")),
-                          lambda p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d),
-                          str(doc.get("base_ref") or self.default_branch()))
+            pr = MergedPR(
+                doc["number"],
+                base,
+                head,
+                merge,
+                str(doc.get("merged_at", "")),
+                lambda p=path, d=facts_doc, b=base, h=head: load_local_facts(p, self.root, b, h, d),
+                str(doc.get("base_ref") or self.default_branch()),
+            )
             if commit == merge or commit in pr_commits(self.root, pr):
                 found.append(pr)
         return found
@@ -274,7 +315,10 @@ class LocalLedger:
         for _, doc in self._entries():
             if doc.get("merge_commit"):
                 continue
-            base, head = gitrepo.resolve(self.root, str(doc["base"])), gitrepo.resolve(self.root, str(doc["head"]))
+            base, head = (
+                gitrepo.resolve(self.root, str(doc["base"])),
+                gitrepo.resolve(self.root, str(doc["head"])),
+            )
             fork = gitrepo.merge_base(self.root, base, head)
             out[doc["number"]] = [c.path for c in gitrepo.changed(self.root, fork, head)]
         return out

@@ -15,12 +15,12 @@ from support.clock import review_time
 POLICY = (Path(__file__).parents[1] / "policies" / "approval.yaml").read_bytes()
 HEAD, OLD = "h" * 40, "o" * 40
 
-DANA = Account("dana", 104)          # the PR author
-ALICE = Account("alice", 201)        # admins
+DANA = Account("dana", 104)  # the PR author
+ALICE = Account("alice", 201)  # admins
 BOB = Account("bob", 202)
 ERIN = Account("erin", 204)
-CAROL = Account("carol", 203)        # invited to the admin team, not yet a member
-MALLORY = Account("mallory", 666)    # not an approver
+CAROL = Account("carol", 203)  # invited to the admin team, not yet a member
+MALLORY = Account("mallory", 666)  # not an approver
 RENOVATE = Account("renovate[bot]", 29139614, "Bot")
 TEAM = "acme/mlops-admins"
 
@@ -34,12 +34,24 @@ def event(kind="replace_model", level="critical", deployment="fraud-scorer", **k
 
 
 def make_plan(*events: Event, owners=(), problems=(), pol=None) -> Plan:
-    return Plan("b" * 40, HEAD, pol or policy(), list(events) or [event()], list(problems), frozenset(owners))
+    return Plan(
+        "b" * 40,
+        HEAD,
+        pol or policy(),
+        list(events) or [event()],
+        list(problems),
+        frozenset(owners),
+    )
 
 
 def commit(sha="c1", author=DANA, committer=None, co_authors=(), unattributed=()) -> Commit:
-    return Commit(sha * 20 if len(sha) < 40 else sha, author, committer or author, tuple(co_authors),
-                  tuple(unattributed))
+    return Commit(
+        sha * 20 if len(sha) < 40 else sha,
+        author,
+        committer or author,
+        tuple(co_authors),
+        tuple(unattributed),
+    )
 
 
 def approve(user, commit_id=HEAD, state="APPROVED", id=None, at=None) -> Review:
@@ -51,10 +63,20 @@ def approve(user, commit_id=HEAD, state="APPROVED", id=None, at=None) -> Review:
 approve.counter = 0
 
 
-def facts(*reviews: Review, commits=None, body="Replace fraud-xgb v12 by v13: AUC 0.91 -> 0.93.",
-          author=DANA, members=(ALICE, BOB, ERIN, RENOVATE), pending=(CAROL,)) -> PRFacts:
+def facts(
+    *reviews: Review,
+    commits=None,
+    body="Replace fraud-xgb v12 by v13: AUC 0.91 -> 0.93.",
+    author=DANA,
+    members=(ALICE, BOB, ERIN, RENOVATE),
+    pending=(CAROL,),
+) -> PRFacts:
     return PRFacts(
-        number=7, author=author, base_sha="b" * 40, head_sha=HEAD, body=body,
+        number=7,
+        author=author,
+        base_sha="b" * 40,
+        head_sha=HEAD,
+        body=body,
         commits=list(commits) if commits is not None else [commit()],
         reviews=list(reviews),
         team_members={TEAM: frozenset(a.id for a in members)},

@@ -19,21 +19,42 @@ def runner_temp(tmp_path):
     fake.parent.mkdir(parents=True)
     fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "arg:$a"; done\nexit "${FAKE_RC:-0}"\n')
     fake.chmod(0o755)
-    (fake.parent / "python").symlink_to(sys.executable)  # the step splits args with the venv's Python
+    (fake.parent / "python").symlink_to(
+        sys.executable
+    )  # the step splits args with the venv's Python
     return tmp_path
 
 
 def run(runner_temp, command, args="", rc=0, fail_on_pending="false"):
-    env = dict(os.environ, RUNNER_TEMP=str(runner_temp), FOUREYES_COMMAND=command, FOUREYES_ARGS=args,
-               FOUREYES_FORMAT="auto", FOUREYES_FAIL_ON_PENDING=fail_on_pending, FAKE_RC=str(rc))
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", SCRIPT], env=env,
-                          capture_output=True, text=True)
+    env = dict(
+        os.environ,
+        RUNNER_TEMP=str(runner_temp),
+        FOUREYES_COMMAND=command,
+        FOUREYES_ARGS=args,
+        FOUREYES_FORMAT="auto",
+        FOUREYES_FAIL_ON_PENDING=fail_on_pending,
+        FAKE_RC=str(rc),
+    )
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
-@pytest.mark.parametrize("command, rc, fail_on_pending, expected", [
-    ("gate", 0, "false", 0), ("gate", 1, "false", 0), ("gate", 1, "true", 1), ("gate", 2, "false", 2),
-    ("validate", 1, "false", 1), ("deploy", 1, "false", 1), ("timeout", 2, "false", 2),
-])
+@pytest.mark.parametrize(
+    "command, rc, fail_on_pending, expected",
+    [
+        ("gate", 0, "false", 0),
+        ("gate", 1, "false", 0),
+        ("gate", 1, "true", 1),
+        ("gate", 2, "false", 2),
+        ("validate", 1, "false", 1),
+        ("deploy", 1, "false", 1),
+        ("timeout", 2, "false", 2),
+    ],
+)
 def test_exit_codes(runner_temp, command, rc, fail_on_pending, expected):
     assert run(runner_temp, command, rc=rc, fail_on_pending=fail_on_pending).returncode == expected
 
@@ -45,9 +66,18 @@ def test_arguments_are_words_not_code(runner_temp):
 
 
 def test_quoted_arguments_stay_one_word(runner_temp):
-    result = run(runner_temp, "inventory", args="--policy 'candidate policy.yaml' --since \"30 days\" --last=2")
-    assert result.stdout.splitlines()[1:] == ["arg:--policy", "arg:candidate policy.yaml", "arg:--since",
-                                              "arg:30 days", "arg:--last=2"]
+    result = run(
+        runner_temp,
+        "inventory",
+        args="--policy 'candidate policy.yaml' --since \"30 days\" --last=2",
+    )
+    assert result.stdout.splitlines()[1:] == [
+        "arg:--policy",
+        "arg:candidate policy.yaml",
+        "arg:--since",
+        "arg:30 days",
+        "arg:--last=2",
+    ]
     assert result.returncode == 0
 
 
@@ -78,20 +108,32 @@ def install(tmp_path, extras):
     bin_dir.mkdir(exist_ok=True)
     log = tmp_path / "pip.log"
     (bin_dir / "python").write_text(
-        '#!/bin/sh\n# python -m venv DIR: a venv whose python logs every pip call\n'
-        f'mkdir -p "$3/bin"; printf \'#!/bin/sh\\necho "$*" >> {log}\\n\' > "$3/bin/python"; chmod +x "$3/bin/python"\n')
+        "#!/bin/sh\n# python -m venv DIR: a venv whose python logs every pip call\n"
+        f'mkdir -p "$3/bin"; printf \'#!/bin/sh\\necho "$*" >> {log}\\n\' > "$3/bin/python"; chmod +x "$3/bin/python"\n'
+    )
     (bin_dir / "python").chmod(0o755)
-    env = dict(os.environ, RUNNER_TEMP=str(tmp_path), ACTION_PATH=str(ACTION_ROOT), FOUREYES_EXTRAS=extras,
-               PATH=f"{bin_dir}:{os.environ['PATH']}")
-    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", INSTALL], env=env,
-                          capture_output=True, text=True)
+    env = dict(
+        os.environ,
+        RUNNER_TEMP=str(tmp_path),
+        ACTION_PATH=str(ACTION_ROOT),
+        FOUREYES_EXTRAS=extras,
+        PATH=f"{bin_dir}:{os.environ['PATH']}",
+    )
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", INSTALL],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     return done, (log.read_text().splitlines() if log.exists() else [])
 
 
 def test_an_extra_is_installed_from_its_hash_lock(tmp_path):
     done, calls = install(tmp_path, "mlflow")
     assert done.returncode == 0, done.stderr
-    locks = f"-r {ACTION_ROOT}/requirements/action.txt -r {ACTION_ROOT}/requirements/action-mlflow.txt"
+    locks = (
+        f"-r {ACTION_ROOT}/requirements/action.txt -r {ACTION_ROOT}/requirements/action-mlflow.txt"
+    )
     assert calls[0].endswith(f"install --require-hashes {locks}")
     assert "--no-deps --no-build-isolation --no-index" in calls[1]
 
@@ -108,7 +150,9 @@ def test_changed_extras_reinstall_the_venv(tmp_path):
     assert done.returncode == 0 and any("action-mlflow.txt" in c for c in calls)
 
 
-@pytest.mark.parametrize("extras", ["nosuch", "../action", "mlflow[all]", "mlflow,test", "--index-url=http://evil"])
+@pytest.mark.parametrize(
+    "extras", ["nosuch", "../action", "mlflow[all]", "mlflow,test", "--index-url=http://evil"]
+)
 def test_an_extra_without_a_lock_is_refused_before_any_install(tmp_path, extras):
     """An extra is a lock file's name, never a requirement pip would resolve (an unpinned package, a
     path, an index option): anything else stops the step before pip runs."""

@@ -8,7 +8,6 @@ import json
 import pytest
 import yaml
 
-from conftest import DEP
 from test_deploy import FACTS, FRAUD, TWO, bump, env_repo, merge_pr, run, served  # noqa: F401 (fixture)
 
 POLICY = "policies/approval.yaml"
@@ -16,14 +15,20 @@ POLICY = "policies/approval.yaml"
 
 # --- 1. the policy that judges a PR at deploy time is itself never provenance-checked -------------
 
+
 def test_a_directly_pushed_policy_cannot_approve_an_unreviewed_deploy(env_repo):
     assert run(env_repo).ok
     # an admin bypasses the ruleset once, for a commit that touches no deployment file
-    env_repo.replace(POLICY, "require_approval_for: [create, replace_model, change_importance, delete, update]",
-                     "require_approval_for: []")
+    env_repo.replace(
+        POLICY,
+        "require_approval_for: [create, replace_model, change_importance, delete, update]",
+        "require_approval_for: []",
+    )
     env_repo.commit("tidy the policy", "Eve Hurry <eve@acme.example>")
     pushed = env_repo.git("rev-parse", "HEAD")
-    refused = run(env_repo)  # nothing to deploy, yet the environment is not recorded in sync past it
+    refused = run(
+        env_repo
+    )  # nothing to deploy, yet the environment is not recorded in sync past it
     assert not refused.ok and [v.commit for v in refused.violations] == [pushed]
     merge_pr(env_repo, 77, bump("66"), reviews=[])  # no review at all
     result = run(env_repo)
@@ -33,6 +38,7 @@ def test_a_directly_pushed_policy_cannot_approve_an_unreviewed_deploy(env_repo):
 
 # --- 2. a PR into a deploy branch: the gate and the deploy both judge it by that branch AND the
 #        default branch (judgment.judging_commits) -------------------------------------------------
+
 
 @pytest.fixture
 def approved_by_an_old_release_policy(repo):
@@ -45,25 +51,45 @@ def approved_by_an_old_release_policy(repo):
     repo.git("commit", "-q", "--amend", "--no-edit")
     old = repo.git("rev-parse", "HEAD")
     # an approved policy PR raises critical to two approvals on main
-    merge_pr(repo, 90, lambda r: r.replace(POLICY, "  critical:\n    approvals: 1", "  critical:\n    approvals: 2"))
+    merge_pr(
+        repo,
+        90,
+        lambda r: r.replace(
+            POLICY, "  critical:\n    approvals: 1", "  critical:\n    approvals: 2"
+        ),
+    )
     # anyone who may create branches cuts release/old from the old commit (no new commit: no PR needed)
     repo.git("checkout", "-q", "-b", "release/old", old)
     repo.git("checkout", "-q", "-b", "pr-91")
     bump("66")(repo)
     head = repo.commit("fraud-scorer v66")
     repo.git("checkout", "-q", "release/old")
-    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "pr-91")
+    repo.git(
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "pr-91",
+    )
     merge = repo.git("rev-parse", "HEAD")
     (repo.root / ".foureyes" / "prs" / "91.yaml").write_text(
         FACTS.format(number=91, base=old, head=head, merge=merge, reviews=json.dumps(TWO[:1]))
-        + "base_ref: release/old\n")
+        + "base_ref: release/old\n"
+    )
     return repo, merge
 
 
-def test_an_old_release_branch_policy_does_not_approve_a_production_deploy(approved_by_an_old_release_policy):
+def test_an_old_release_branch_policy_does_not_approve_a_production_deploy(
+    approved_by_an_old_release_policy,
+):
     repo, _ = approved_by_an_old_release_policy
     result = run(repo, "production", branch="release/old")
-    assert not result.ok, "one approval shipped a critical model to production; main's policy requires two"
+    assert not result.ok, (
+        "one approval shipped a critical model to production; main's policy requires two"
+    )
     assert "fraud-scorer" not in served(repo, "production")
 
 
@@ -75,10 +101,21 @@ def test_an_approval_cached_by_an_older_judgment_is_judged_again(approved_by_an_
     repo, merge = approved_by_an_old_release_policy
     doc = yaml.safe_load((repo.root / ".foureyes" / "prs" / "91.yaml").read_text())
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
-    record.keep_evaluations({(91, merge): {
-        "status": "approved", "commit": merge, "pr": 91, "approvers": ["alice"], "approved_at": doc["merged_at"],
-        "base": repo.git("rev-parse", f"{merge}^1"), "head": repo.git("rev-parse", f"{merge}^2"), "author": "dana",
-        "base_ref": "release/old"}})  # as version 1 kept it: no judged_by
+    record.keep_evaluations(
+        {
+            (91, merge): {
+                "status": "approved",
+                "commit": merge,
+                "pr": 91,
+                "approvers": ["alice"],
+                "approved_at": doc["merged_at"],
+                "base": repo.git("rev-parse", f"{merge}^1"),
+                "head": repo.git("rev-parse", f"{merge}^2"),
+                "author": "dana",
+                "base_ref": "release/old",
+            }
+        }
+    )  # as version 1 kept it: no judged_by
     record.close()
     result = run(repo, "production", branch="release/old")
     assert not result.ok and "fraud-scorer" not in served(repo, "production")

@@ -23,7 +23,9 @@ def test_demo_runs_offline_and_shows_the_loop(tmp_path, cli, monkeypatch):
     ):
         assert expected in out, expected
     assert (tmp_path / "demo" / ".foureyes" / "site" / "index.html").exists()
-    served = Path(tmp_path / "demo" / ".foureyes" / "serving" / "production" / "fraud-scorer.json").read_text()
+    served = Path(
+        tmp_path / "demo" / ".foureyes" / "serving" / "production" / "fraud-scorer.json"
+    ).read_text()
     assert '"pr": 50' in served  # the promotion into release/2026.11
 
 
@@ -69,28 +71,60 @@ def test_every_statement_of_the_demo_is_checked_and_true(tmp_path, cli, monkeypa
     db = sqlite3.connect(root / ".foureyes" / "record.sqlite")
     types = {t for (t,) in db.execute("SELECT type FROM events")}
     assert {"gate", "deploy", "provenance_violation", "timeout"} <= types
-    gate_events = [m for (m,) in db.execute("SELECT message FROM events WHERE type = 'gate' ORDER BY id")]
-    assert [m.split(":")[1].strip() for m in gate_events] == ["pending", "pending", "approved",
-                                                              "blocked", "pending", "approved"]  # #45 in a freeze
-    glass = [m for (m,) in db.execute("SELECT message FROM events WHERE type = 'break_glass' ORDER BY id")]
-    assert len(glass) == 2 and "PR #45" in glass[-1] and "3 approvals required, 3 counted" in glass[-1]
-    served = json.loads((root / ".foureyes" / "serving" / "production" / "fraud-scorer.json").read_text())
-    entry = db.execute("SELECT updated_at FROM current WHERE environment = 'production' AND name = 'fraud-scorer'").fetchone()
+    gate_events = [
+        m for (m,) in db.execute("SELECT message FROM events WHERE type = 'gate' ORDER BY id")
+    ]
+    assert [m.split(":")[1].strip() for m in gate_events] == [
+        "pending",
+        "pending",
+        "approved",
+        "blocked",
+        "pending",
+        "approved",
+    ]  # #45 in a freeze
+    glass = [
+        m
+        for (m,) in db.execute("SELECT message FROM events WHERE type = 'break_glass' ORDER BY id")
+    ]
+    assert (
+        len(glass) == 2 and "PR #45" in glass[-1] and "3 approvals required, 3 counted" in glass[-1]
+    )
+    served = json.loads(
+        (root / ".foureyes" / "serving" / "production" / "fraud-scorer.json").read_text()
+    )
+    entry = db.execute(
+        "SELECT updated_at FROM current WHERE environment = 'production' AND name = 'fraud-scorer'"
+    ).fetchone()
     assert served["approval"]["approved_at"] <= entry[0]  # approved before it was deployed
-    head = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%s", "main~1"], capture_output=True, text=True)
-    assert head.stdout.strip() == "Merge pull request #42 from acme/change"  # the hotfix is gone, as said
-    assert "INC-2041" in (root / "policies" / "freeze.yaml").read_text()  # then the incident freeze (#44)
-    assert "credit-limit-lgbm v8" in (root / ".foureyes" / "prs" / "43.yaml").read_text()  # #43 has its own story
+    head = subprocess.run(
+        ["git", "-C", str(root), "log", "-1", "--format=%s", "main~1"],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        head.stdout.strip() == "Merge pull request #42 from acme/change"
+    )  # the hotfix is gone, as said
+    assert (
+        "INC-2041" in (root / "policies" / "freeze.yaml").read_text()
+    )  # then the incident freeze (#44)
+    assert (
+        "credit-limit-lgbm v8" in (root / ".foureyes" / "prs" / "43.yaml").read_text()
+    )  # #43 has its own story
     assert "fraud-xgb" not in (root / ".foureyes" / "prs" / "43.yaml").read_text()
 
 
 def test_a_statement_that_does_not_hold_stops_the_demo(tmp_path, cli, monkeypatch):
     import foureyes.timeout
 
-    monkeypatch.setattr(foureyes.timeout, "due_action", lambda *args: "remind")  # would remind every hour
+    monkeypatch.setattr(
+        foureyes.timeout, "due_action", lambda *args: "remind"
+    )  # would remind every hour
     result = cli("demo", "--dir", str(tmp_path / "demo"))
     assert result.exit_code == 1
-    assert "this statement did not hold" in result.stderr and "An hour later the job does nothing" in result.stderr
+    assert (
+        "this statement did not hold" in result.stderr
+        and "An hour later the job does nothing" in result.stderr
+    )
     assert "Done." not in result.stdout
 
 

@@ -12,7 +12,11 @@ from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
 
-FRAUD, RECS, CHURN = DEP.format("fraud-scorer"), DEP.format("product-recs"), DEP.format("churn-predictor")
+FRAUD, RECS, CHURN = (
+    DEP.format("fraud-scorer"),
+    DEP.format("product-recs"),
+    DEP.format("churn-predictor"),
+)
 
 FACTS = """\
 number: {number}
@@ -31,14 +35,19 @@ teams:
   acme/mlops-admins: {{members: [alice, bob]}}
 reviews: {reviews}
 """
-TWO = [{"user": "alice", "state": "APPROVED", "commit": "head"}, {"user": "bob", "state": "APPROVED", "commit": "head"}]
+TWO = [
+    {"user": "alice", "state": "APPROVED", "commit": "head"},
+    {"user": "bob", "state": "APPROVED", "commit": "head"},
+]
 
 
 @pytest.fixture
 def env_repo(repo):
     """The example repository with .foureyes/ ignored, like a real one."""
     repo.write(".gitignore", ".foureyes/\n")
-    repo.commit("ignore local state", "Mo Admin <mo@acme.example>")  # touches nothing deployed: not checked
+    repo.commit(
+        "ignore local state", "Mo Admin <mo@acme.example>"
+    )  # touches nothing deployed: not checked
     return repo
 
 
@@ -52,41 +61,63 @@ def merge_pr(repo, number, edit, reviews=TWO, squash=False, evil=None):
     if squash:
         repo.git("merge", "-q", "--squash", f"pr-{number}")
     else:
-        repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-                 "--no-commit", f"pr-{number}")
+        repo.git(
+            "-c",
+            "user.name=Mo Admin",
+            "-c",
+            "user.email=mo@acme.example",
+            "merge",
+            "-q",
+            "--no-ff",
+            "--no-commit",
+            f"pr-{number}",
+        )
     if evil:
         evil(repo)
     merge = repo.commit(f"Merge pull request #{number}", "Mo Admin <mo@acme.example>")
     ledger = repo.root / ".foureyes" / "prs"
     ledger.mkdir(parents=True, exist_ok=True)
-    (ledger / f"{number}.yaml").write_text(FACTS.format(number=number, base=base, head=head, merge=merge,
-                                                        reviews=json.dumps(reviews)))
+    (ledger / f"{number}.yaml").write_text(
+        FACTS.format(number=number, base=base, head=head, merge=merge, reviews=json.dumps(reviews))
+    )
     return merge
 
 
 def run(repo, env="staging", **kw):
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     try:
-        return deploy(repo.root, env, record, LocalLedger(repo.root, repo.root / ".foureyes" / "prs"), **kw)
+        return deploy(
+            repo.root, env, record, LocalLedger(repo.root, repo.root / ".foureyes" / "prs"), **kw
+        )
     finally:
         record.close()
 
 
 def served(repo, env="staging"):
     folder = repo.root / ".foureyes" / "serving" / env
-    return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")} if folder.exists() else {}
+    return (
+        {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
+        if folder.exists()
+        else {}
+    )
 
 
 def bump(version):
     def edit(repo):
         repo.replace(FRAUD, 'version: "12"', f'version: "{version}"')
+
     return edit
 
 
 def test_first_deploy_creates_everything_then_nothing_to_do(env_repo):
     result = run(env_repo)
     assert result.ok and [s.action for s in result.steps] == ["create"] * 4
-    assert set(served(env_repo)) == {"fraud-scorer", "credit-limit", "churn-predictor", "product-recs"}
+    assert set(served(env_repo)) == {
+        "fraud-scorer",
+        "credit-limit",
+        "churn-predictor",
+        "product-recs",
+    }
     assert served(env_repo)["fraud-scorer"]["approval"]["status"] == "bootstrap"
     again = run(env_repo)
     assert again.ok and again.steps == []
@@ -101,9 +132,15 @@ def test_approved_pr_is_deployed_with_its_approval_record(env_repo):
     run(env_repo)
     merge = merge_pr(env_repo, 42, bump("13"))
     result = run(env_repo)
-    assert result.ok and [(s.name, s.action) for s in result.steps] == [("fraud-scorer", "replace_model")]
+    assert result.ok and [(s.name, s.action) for s in result.steps] == [
+        ("fraud-scorer", "replace_model")
+    ]
     approval = served(env_repo)["fraud-scorer"]["approval"]
-    assert approval["status"] == "approved" and approval["pr"] == 42 and approval["approvers"] == ["alice", "bob"]
+    assert (
+        approval["status"] == "approved"
+        and approval["pr"] == 42
+        and approval["approvers"] == ["alice", "bob"]
+    )
     assert approval["commit"] == merge
 
 
@@ -115,7 +152,9 @@ def test_squash_merge_is_accepted(env_repo):
 
 def test_unapproved_change_to_the_environments_file_is_refused(env_repo):
     run(env_repo)
-    env_repo.replace("registry/environments.yaml", "path: .foureyes/serving/staging", "path: .foureyes/elsewhere")
+    env_repo.replace(
+        "registry/environments.yaml", "path: .foureyes/serving/staging", "path: .foureyes/elsewhere"
+    )
     env_repo.commit("retarget staging", "Eve Hurry <eve@acme.example>")
     result = run(env_repo)
     assert not result.ok and result.violations[0].subject == "retarget staging"
@@ -123,8 +162,15 @@ def test_unapproved_change_to_the_environments_file_is_refused(env_repo):
 
 def test_approved_retarget_redeploys_everything_to_the_new_target(env_repo):
     run(env_repo)
-    merge_pr(env_repo, 51, lambda r: r.replace("registry/environments.yaml", "path: .foureyes/serving/staging",
-                                                "path: .foureyes/serving/staging-2"))
+    merge_pr(
+        env_repo,
+        51,
+        lambda r: r.replace(
+            "registry/environments.yaml",
+            "path: .foureyes/serving/staging",
+            "path: .foureyes/serving/staging-2",
+        ),
+    )
     result = run(env_repo)
     assert result.ok and len(result.steps) == 4
     assert len(list((env_repo.root / ".foureyes" / "serving" / "staging-2").glob("*.json"))) == 4
@@ -137,10 +183,13 @@ def test_direct_push_is_refused_and_recorded(env_repo):
     result = run(env_repo)
     assert not result.ok and [v.commit for v in result.violations] == [bad]
     assert "no merged pull request" in result.violations[0].reason
-    assert served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "12"  # nothing applied
+    assert (
+        served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "12"
+    )  # nothing applied
     db = sqlite3.connect(env_repo.root / ".foureyes" / "record.sqlite")
-    assert db.execute("SELECT type, status FROM events WHERE type = 'provenance_violation'").fetchall() == [
-        ("provenance_violation", "failing")]
+    assert db.execute(
+        "SELECT type, status FROM events WHERE type = 'provenance_violation'"
+    ).fetchall() == [("provenance_violation", "failing")]
 
 
 def test_merge_without_enough_approvals_is_refused(env_repo):
@@ -152,13 +201,23 @@ def test_merge_without_enough_approvals_is_refused(env_repo):
 
 def test_self_approved_merge_is_refused(env_repo):
     run(env_repo)
-    merge_pr(env_repo, 45, bump("16"), reviews=[{"user": "dana", "state": "APPROVED", "commit": "head"}] + TWO[:1])
+    merge_pr(
+        env_repo,
+        45,
+        bump("16"),
+        reviews=[{"user": "dana", "state": "APPROVED", "commit": "head"}] + TWO[:1],
+    )
     assert not run(env_repo).ok
 
 
 def test_evil_merge_is_refused(env_repo):
     run(env_repo)
-    merge_pr(env_repo, 46, bump("17"), evil=lambda r: r.replace(RECS, "importance: low", "importance: moderate"))
+    merge_pr(
+        env_repo,
+        46,
+        bump("17"),
+        evil=lambda r: r.replace(RECS, "importance: low", "importance: moderate"),
+    )
     result = run(env_repo)
     assert not result.ok and "differs from what PR #46 approved" in result.violations[0].reason
 
@@ -176,7 +235,9 @@ def test_delete_removes_what_was_served(env_repo):
     run(env_repo)
     merge_pr(env_repo, 48, lambda r: r.rm(CHURN))
     result = run(env_repo)
-    assert result.ok and [(s.name, s.action) for s in result.steps] == [("churn-predictor", "delete")]
+    assert result.ok and [(s.name, s.action) for s in result.steps] == [
+        ("churn-predictor", "delete")
+    ]
     assert "churn-predictor" not in served(env_repo)
 
 
@@ -187,10 +248,15 @@ def test_dry_run_applies_nothing(env_repo):
 
 def command_target(repo, script: str):
     """Switch staging to the command target, through an approved PR (a governance change)."""
+
     def edit(r):
         r.write("deploy-hook.py", textwrap.dedent(script))
-        r.replace("registry/environments.yaml", "    target:\n      type: local\n      path: .foureyes/serving/staging",
-                  "    target:\n      type: command\n      command: [python3, deploy-hook.py]")
+        r.replace(
+            "registry/environments.yaml",
+            "    target:\n      type: local\n      path: .foureyes/serving/staging",
+            "    target:\n      type: command\n      command: [python3, deploy-hook.py]",
+        )
+
     merge_pr(repo, 50, edit)
 
 
@@ -213,17 +279,33 @@ def test_failing_target_part_way_then_the_next_run_converges(env_repo):
     first = run(repo)
     assert not first.ok
     outcome = {s.name: s.ok for s in first.steps}
-    assert outcome == {"churn-predictor": True, "credit-limit": False, "fraud-scorer": True, "product-recs": True}
+    assert outcome == {
+        "churn-predictor": True,
+        "credit-limit": False,
+        "fraud-scorer": True,
+        "product-recs": True,
+    }
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
-    assert record.entries("staging")["credit-limit"].status == "failure" and record.last_commit("staging") is None
+    assert (
+        record.entries("staging")["credit-limit"].status == "failure"
+        and record.last_commit("staging") is None
+    )
     record.close()
     second = run(repo)
     assert second.ok and [(s.name, s.action) for s in second.steps] == [("credit-limit", "update")]
     assert run(repo).steps == []
     hook = repo.root / ".foureyes" / "hook"
-    assert {p.stem for p in hook.glob("*.json")} == {"churn-predictor", "credit-limit", "fraud-scorer", "product-recs"}
+    assert {p.stem for p in hook.glob("*.json")} == {
+        "churn-predictor",
+        "credit-limit",
+        "fraud-scorer",
+        "product-recs",
+    }
     change = json.loads((hook / "credit-limit.json").read_text())
-    assert change["approval"]["status"] == "bootstrap" and change["deployment"]["model"]["version"] == "7"
+    assert (
+        change["approval"]["status"] == "bootstrap"
+        and change["deployment"]["model"]["version"] == "7"
+    )
 
 
 def test_command_target_output_must_be_json(env_repo):
@@ -241,6 +323,7 @@ def test_invalid_registry_at_head_is_not_deployed(env_repo):
 
 # --- CLI -------------------------------------------------------------------------------------------
 
+
 def test_cli_deploy_resolve_and_branch_guard(env_repo, cli):
     result = cli("deploy", "--env", "staging", "--format", "json")
     assert result.exit_code == 0 and json.loads(result.stdout)["ok"] is True
@@ -250,7 +333,10 @@ def test_cli_deploy_resolve_and_branch_guard(env_repo, cli):
     assert data["model"]["version"] == "12" and data["approval"]["status"] == "bootstrap"
     assert cli("resolve", "nope", "--env", "staging").exit_code == 2  # unknown name: a usage error
     wrong = cli("deploy", "--env", "production")
-    assert wrong.exit_code == 2 and "production deploys from 'release/*', and this is 'main'" in wrong.output
+    assert (
+        wrong.exit_code == 2
+        and "production deploys from 'release/*', and this is 'main'" in wrong.output
+    )
 
 
 def test_cli_refusal_exits_1_and_names_the_commit(env_repo, cli):
@@ -265,20 +351,28 @@ def test_cli_github_format_groups_and_summary(env_repo, cli, tmp_path, monkeypat
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     monkeypatch.setenv("GITHUB_REF_NAME", "main")
-    result = cli("deploy", "--env", "staging", "--format", "github", "--record", str(tmp_path / "r.sqlite"))
+    result = cli(
+        "deploy", "--env", "staging", "--format", "github", "--record", str(tmp_path / "r.sqlite")
+    )
     assert result.exit_code == 0
     assert "::group::create fraud-scorer" in result.output and "::endgroup::" in result.output
     assert "| fraud-scorer | create |" in summary.read_text()
 
 
-def test_matrix_fans_out_and_only_applies_one_without_moving_the_environment(env_repo, cli, tmp_path, monkeypatch):
+def test_matrix_fans_out_and_only_applies_one_without_moving_the_environment(
+    env_repo, cli, tmp_path, monkeypatch
+):
     outputs = tmp_path / "out.txt"
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
     dry = cli("deploy", "--env", "staging", "--dry-run", "--format", "matrix")
     assert dry.exit_code == 0
     matrix = json.loads(dry.stdout)
-    assert [m["deployment"] for m in matrix["include"]] == ["churn-predictor", "credit-limit", "fraud-scorer",
-                                                             "product-recs"]
+    assert [m["deployment"] for m in matrix["include"]] == [
+        "churn-predictor",
+        "credit-limit",
+        "fraud-scorer",
+        "product-recs",
+    ]
     assert "count=4" in outputs.read_text()
     assert cli("deploy", "--env", "staging", "--only", "fraud-scorer").exit_code == 0
     assert set(served(env_repo)) == {"fraud-scorer"}
@@ -288,7 +382,9 @@ def test_matrix_fans_out_and_only_applies_one_without_moving_the_environment(env
     rest = json.loads(cli("deploy", "--env", "staging", "--dry-run", "--format", "matrix").stdout)
     assert len(rest["include"]) == 3
     assert cli("deploy", "--env", "staging").exit_code == 0
-    assert json.loads(cli("deploy", "--env", "staging", "--dry-run", "--format", "matrix").stdout) == {"include": []}
+    assert json.loads(
+        cli("deploy", "--env", "staging", "--dry-run", "--format", "matrix").stdout
+    ) == {"include": []}
 
 
 def test_plan_matrix_lists_changed_deployments(env_repo, cli):
@@ -297,10 +393,13 @@ def test_plan_matrix_lists_changed_deployments(env_repo, cli):
     env_repo.rm(CHURN)
     env_repo.commit()
     result = cli("plan", "--base", "main", "--format", "matrix")
-    assert json.loads(result.stdout) == {"include": [{"deployment": "churn-predictor"}, {"deployment": "fraud-scorer"}]}
+    assert json.loads(result.stdout) == {
+        "include": [{"deployment": "churn-predictor"}, {"deployment": "fraud-scorer"}]
+    }
 
 
 # --- trust chain: attacks played end to end through the CLI ---------------------------------------
+
 
 def test_deployment_in_a_subfolder_is_a_layout_error_not_a_deploy(env_repo, cli):
     """A direct push adding registry/deployments/extra/x.yaml used to deploy with no provenance check
@@ -321,7 +420,9 @@ def test_registry_yml_and_stray_files_are_layout_errors(env_repo, cli):
     env_repo.commit("stray file", "Mo Admin <mo@acme.example>")
     result = cli("deploy", "--env", "staging", "--dry-run", "--format", "json")
     assert result.exit_code == 1
-    assert [p["file"] for p in json.loads(result.stdout)["problems"]] == ["registry/deployments/notes.txt"]
+    assert [p["file"] for p in json.loads(result.stdout)["problems"]] == [
+        "registry/deployments/notes.txt"
+    ]
 
 
 def delete_and_restore_policy(repo):
@@ -364,12 +465,23 @@ def promote(repo, number, branch, reviews=TWO, to="main"):
     base = repo.git("rev-parse", branch)
     head = repo.git("rev-parse", to)
     repo.git("checkout", "-q", branch)
-    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-             "-m", f"Merge pull request #{number}: promote {head[:12]}", head)
+    repo.git(
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        f"Merge pull request #{number}: promote {head[:12]}",
+        head,
+    )
     merge = repo.git("rev-parse", "HEAD")
     (repo.root / ".foureyes" / "prs" / f"{number}.yaml").write_text(
         FACTS.format(number=number, base=base, head=head, merge=merge, reviews=json.dumps(reviews))
-        + f"base_ref: {branch}\n")
+        + f"base_ref: {branch}\n"
+    )
     return merge
 
 
@@ -395,7 +507,10 @@ def test_a_release_branch_cut_at_main_serves_nothing(env_repo, cli):
     env_repo.branch("release/1")
     result = cli("deploy", "--env", "production", "--format", "json")
     assert result.exit_code == 1 and served(env_repo, "production") == {}
-    assert "no approved PR into release/1 brought in" in json.loads(result.stdout)["violations"][0]["reason"]
+    assert (
+        "no approved PR into release/1 brought in"
+        in json.loads(result.stdout)["violations"][0]["reason"]
+    )
 
 
 def test_a_promotion_needs_its_own_approvals(env_repo, cli):
@@ -429,11 +544,17 @@ def test_a_committed_ledger_is_refused(repo, cli):
     assert cli("deploy", "--env", "staging").exit_code == 0
     repo.replace(FRAUD, 'version: "12"', 'version: "66"')
     bad = repo.commit("direct push")  # as dana, whom the ledger's reviewers may approve
-    repo.write(".foureyes/prs/99.yaml", FACTS.format(number=99, base=f"{bad}~1", head=bad, merge=bad, reviews=json.dumps(TWO)))
+    repo.write(
+        ".foureyes/prs/99.yaml",
+        FACTS.format(number=99, base=f"{bad}~1", head=bad, merge=bad, reviews=json.dumps(TWO)),
+    )
     repo.git("add", "-f", ".foureyes/prs/99.yaml")
     repo.commit("my approval", "Eve Hurry <eve@acme.example>")
     result = cli("deploy", "--env", "staging", "--format", "text")
-    assert result.exit_code == 2 and ".foureyes/prs/99.yaml: the offline PR ledger is committed" in result.output
+    assert (
+        result.exit_code == 2
+        and ".foureyes/prs/99.yaml: the offline PR ledger is committed" in result.output
+    )
     assert "Traceback" not in result.output
     assert served(repo)["fraud-scorer"]["deployment"]["model"]["version"] == "12"
 
@@ -447,22 +568,35 @@ def test_a_ledger_staged_for_commit_is_refused_too(env_repo, cli):
 
 # --- I: two approved PRs to one file, the second merged without updating its branch ---------------
 
+
 def two_prs_from_one_base(repo, second_edit, evil=None):
     """PR #70 (description) and PR #71 (``second_edit``) both branch from main; #70 is merged,
     then #71 is merged without updating its branch, so its merge commit differs from its head."""
     base = repo.git("rev-parse", "main")
-    merge_pr(repo, 70, lambda r: r.replace(FRAUD, "before authorisation.", "before authorisation (v2)."))
+    merge_pr(
+        repo, 70, lambda r: r.replace(FRAUD, "before authorisation.", "before authorisation (v2).")
+    )
     repo.git("checkout", "-q", "-b", "pr-71", base)
     second_edit(repo)
     head = repo.commit("change for #71")
     repo.git("checkout", "-q", "main")
-    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "--no-commit",
-             "pr-71")
+    repo.git(
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-commit",
+        "pr-71",
+    )
     if evil:
         evil(repo)
     merge = repo.commit("Merge pull request #71", "Mo Admin <mo@acme.example>")
     (repo.root / ".foureyes" / "prs" / "71.yaml").write_text(
-        FACTS.format(number=71, base=base, head=head, merge=merge, reviews=json.dumps(TWO)))
+        FACTS.format(number=71, base=base, head=head, merge=merge, reviews=json.dumps(TWO))
+    )
     return merge
 
 
@@ -473,13 +607,19 @@ def test_two_approved_prs_to_one_file_merged_without_update_deploy(env_repo, cli
     assert result.exit_code == 0, result.output
     served_fraud = served(env_repo)["fraud-scorer"]
     assert served_fraud["deployment"]["labels"]["tier"] == "batch"
-    assert served_fraud["deployment"]["description"].endswith("(v2).") and served_fraud["approval"]["pr"] == 71
+    assert (
+        served_fraud["deployment"]["description"].endswith("(v2).")
+        and served_fraud["approval"]["pr"] == 71
+    )
 
 
 def test_an_evil_edit_inside_a_clean_merge_is_still_refused(env_repo, cli):
     assert cli("deploy", "--env", "staging").exit_code == 0
-    bad = two_prs_from_one_base(env_repo, lambda r: r.replace(FRAUD, "tier: realtime", "tier: batch"),
-                                evil=lambda r: r.replace(FRAUD, 'version: "12"', 'version: "66"'))
+    bad = two_prs_from_one_base(
+        env_repo,
+        lambda r: r.replace(FRAUD, "tier: realtime", "tier: batch"),
+        evil=lambda r: r.replace(FRAUD, 'version: "12"', 'version: "66"'),
+    )
     result = cli("deploy", "--env", "staging", "--format", "text")
     assert result.exit_code == 1 and f"refused: commit {bad[:12]}" in result.output
     assert "and from a clean merge of it into the branch" in result.output
@@ -489,7 +629,10 @@ def test_inventory_names_a_misplaced_deployment_file(env_repo, cli):
     env_repo.write("registry/deployments/extra/sneaky.yaml", env_repo.read(FRAUD))
     env_repo.commit("misplaced", "Mo Admin <mo@acme.example>")
     result = cli("inventory", "--format", "json")
-    assert result.exit_code == 2 and "registry/deployments/extra/sneaky.yaml: not a deployment file" in result.output
+    assert (
+        result.exit_code == 2
+        and "registry/deployments/extra/sneaky.yaml: not a deployment file" in result.output
+    )
 
 
 def test_a_merge_putting_back_the_forks_stale_version_of_another_deployment_is_refused(env_repo):
@@ -503,17 +646,34 @@ def test_a_merge_putting_back_the_forks_stale_version_of_another_deployment_is_r
     head = env_repo.commit("recs: moderate")
     env_repo.git("checkout", "-q", "main")
     merge_pr(env_repo, 8, bump("13"))
-    assert run(env_repo).ok and served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "13"
+    assert (
+        run(env_repo).ok
+        and served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "13"
+    )
     base = env_repo.git("rev-parse", "main")
-    env_repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-                 "--no-commit", "pr-7")
-    env_repo.git("checkout", head, "--", FRAUD)  # the fork's stale version, byte for byte the PR head's
+    env_repo.git(
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-commit",
+        "pr-7",
+    )
+    env_repo.git(
+        "checkout", head, "--", FRAUD
+    )  # the fork's stale version, byte for byte the PR head's
     merge = env_repo.commit("Merge pull request #7", "Mo Admin <mo@acme.example>")
-    (env_repo.root / ".foureyes" / "prs" / "7.yaml").write_text(FACTS.format(
-        number=7, base=base, head=head, merge=merge, reviews=json.dumps(TWO)))
+    (env_repo.root / ".foureyes" / "prs" / "7.yaml").write_text(
+        FACTS.format(number=7, base=base, head=head, merge=merge, reviews=json.dumps(TWO))
+    )
     result = run(env_repo)
     assert not result.ok and result.violations[0].commit == merge
-    assert FRAUD in result.violations[0].reason and "did not change it" in result.violations[0].reason
+    assert (
+        FRAUD in result.violations[0].reason and "did not change it" in result.violations[0].reason
+    )
     assert served(env_repo)["fraud-scorer"]["deployment"]["model"]["version"] == "13"
 
 
@@ -544,16 +704,41 @@ def test_a_promotion_is_judged_by_the_default_branch_policy_too(env_repo, cli):
     first_release(env_repo)
     env_repo.git("checkout", "-q", "-b", "weaker", "release/1")
     env_repo.replace("policies/approval.yaml", "approvals: 2", "approvals: 1")
-    env_repo.git("-c", "user.name=Dana", "-c", "user.email=dana@acme.example", "commit", "-q", "-am",
-                 "release/1: one approval is enough")  # tracked files only: this old tree ignores nothing
+    env_repo.git(
+        "-c",
+        "user.name=Dana",
+        "-c",
+        "user.email=dana@acme.example",
+        "commit",
+        "-q",
+        "-am",
+        "release/1: one approval is enough",
+    )  # tracked files only: this old tree ignores nothing
     head = env_repo.git("rev-parse", "HEAD")
     base = env_repo.git("rev-parse", "release/1")
     env_repo.git("checkout", "-q", "release/1")
-    env_repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-                 "-m", "Merge pull request #59", "weaker")
-    (env_repo.root / ".foureyes" / "prs" / "59.yaml").write_text(FACTS.format(
-        number=59, base=base, head=head, merge=env_repo.git("rev-parse", "HEAD"), reviews=json.dumps(TWO))
-        + "base_ref: release/1\n")
+    env_repo.git(
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge pull request #59",
+        "weaker",
+    )
+    (env_repo.root / ".foureyes" / "prs" / "59.yaml").write_text(
+        FACTS.format(
+            number=59,
+            base=base,
+            head=head,
+            merge=env_repo.git("rev-parse", "HEAD"),
+            reviews=json.dumps(TWO),
+        )
+        + "base_ref: release/1\n"
+    )
     promote(env_repo, 61, "release/1", reviews=TWO[:1])
     result = cli("deploy", "--env", "production", "--format", "json")
     assert result.exit_code == 1 and "1 of 2 approvals" in result.output, result.output

@@ -17,8 +17,19 @@ from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
-from ghapi.mockgithub import API, FOUREYES_BOT, FakeDeployments, MockGitHub, check, commit_pulls, example, pull_simple
-from ghapi.mockgithub import closed_pulls, repository, user
+from ghapi.mockgithub import (
+    API,
+    FOUREYES_BOT,
+    FakeDeployments,
+    MockGitHub,
+    check,
+    closed_pulls,
+    commit_pulls,
+    example,
+    pull_simple,
+    repository,
+    user,
+)
 from support.clock import NOW, at, iso
 from support.rules import SAME_STORE
 
@@ -56,7 +67,18 @@ def open_pr_42(repo):
 
 
 def merge_pr_42(repo):
-    repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #42", "pr-42")
+    repo.git(
+        "-c",
+        "user.name=Mo",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge #42",
+        "pr-42",
+    )
     repo.merge = repo.git("rev-parse", "HEAD")
     return repo
 
@@ -82,7 +104,9 @@ def github_pr(rsps, repo, reviews, merged_at=iso(NOW)):
 def run_with_github_provenance(repo):
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     try:
-        return deploy(repo.root, "staging", record, GitHubPRs(make_client(), "acme/models", repo.root))
+        return deploy(
+            repo.root, "staging", record, GitHubPRs(make_client(), "acme/models", repo.root)
+        )
     finally:
         record.close()
 
@@ -90,7 +114,9 @@ def run_with_github_provenance(repo):
 def test_approved_merge_on_github_deploys(merged, rsps):
     github_pr(rsps, merged, [ALICE, BOB])
     result = run_with_github_provenance(merged)
-    assert result.ok and [(s.name, s.action) for s in result.steps] == [("fraud-scorer", "replace_model")]
+    assert result.ok and [(s.name, s.action) for s in result.steps] == [
+        ("fraud-scorer", "replace_model")
+    ]
 
 
 def test_reviews_after_the_merge_do_not_count(merged, rsps, monkeypatch):
@@ -125,8 +151,11 @@ def test_open_pr_containing_the_commit_is_not_a_merge(merged, rsps):
 
 # --- the Deployments API as the record ----------------------------------------------------------
 
+
 def run_with_github_record(repo, fake=None):
-    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT)
+    record = GitHubRecord(
+        make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT
+    )
     try:
         return deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none"))
     finally:
@@ -138,8 +167,13 @@ def test_deployments_api_record_is_idempotent(repo, rsps):
     first = run_with_github_record(repo)
     assert first.ok and len(first.steps) == 4
     tasks = sorted(d["task"] for d in fake.deployments)
-    assert tasks == ["deploy:churn-predictor", "deploy:credit-limit", "deploy:fraud-scorer", "deploy:product-recs",
-                     "foureyes:sync"]
+    assert tasks == [
+        "deploy:churn-predictor",
+        "deploy:credit-limit",
+        "deploy:fraud-scorer",
+        "deploy:product-recs",
+        "foureyes:sync",
+    ]
     fraud = next(d for d in fake.deployments if d["task"] == "deploy:fraud-scorer")
     assert fraud["environment"] == "staging" and fraud["payload"]["model"]["version"] == "12"
     assert fraud["payload"]["approval"]["status"] == "bootstrap"
@@ -151,14 +185,23 @@ def test_deployments_api_record_is_idempotent(repo, rsps):
 
 def test_retried_deploy_reuses_the_deployment_it_created(repo, rsps):
     fake = FakeDeployments(rsps)
-    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT)
+    record = GitHubRecord(
+        make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT
+    )
     from foureyes.deploy.record import Entry
 
     head = repo.git("rev-parse", "HEAD")
-    entry = Entry("staging", "fraud-scorer", {"name": "fraud-scorer", "model": {"name": "m", "version": "1"}}, head,
-                  {"status": "bootstrap", "commit": head})
+    entry = Entry(
+        "staging",
+        "fraud-scorer",
+        {"name": "fraud-scorer", "model": {"name": "m", "version": "1"}},
+        head,
+        {"status": "bootstrap", "commit": head},
+    )
     record.begin(entry, "create")  # the run dies here: in_progress, never finished
-    record2 = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT)
+    record2 = GitHubRecord(
+        make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT
+    )
     assert record2.entries("staging")["fraud-scorer"].status == "in_progress"
     record2.begin(entry, "create")
     record2.finish(entry, "create", True, "ok")
@@ -182,23 +225,36 @@ def test_deleted_deployment_is_inactive_and_gone_from_the_record(repo, rsps):
 def test_github_record_history_answers_what_was_live(repo, rsps):
     fake = FakeDeployments(rsps)
     assert run_with_github_record(repo).ok
-    record = GitHubRecord(make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT)
+    record = GitHubRecord(
+        make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT
+    )
     from foureyes.deploy.record import Entry
     from foureyes.history import live_at
 
     churn = record.entries("staging")["churn-predictor"]
-    record.begin(Entry("staging", "churn-predictor", churn.data, churn.commit, churn.approval), "delete")
-    record.finish(Entry("staging", "churn-predictor", churn.data, churn.commit, churn.approval), "delete", True)
+    record.begin(
+        Entry("staging", "churn-predictor", churn.data, churn.commit, churn.approval), "delete"
+    )
+    record.finish(
+        Entry("staging", "churn-predictor", churn.data, churn.commit, churn.approval),
+        "delete",
+        True,
+    )
     history = record.history("staging")
     record.close()
     live = live_at(history, "2100-01-01T00:00:00Z")
-    assert "churn-predictor" not in live and {"fraud-scorer", "credit-limit", "product-recs"} <= set(live)
+    assert "churn-predictor" not in live and {
+        "fraud-scorer",
+        "credit-limit",
+        "product-recs",
+    } <= set(live)
     # the delete is a deployment of its own: a sync named the first one's state, which stays final
     first, delete = [d for d in fake.deployments if d["task"] == "deploy:churn-predictor"]
     assert fake.latest(first["id"]) == "success" and fake.latest(delete["id"]) == "inactive"
 
 
 # --- C: the approving PR must have been merged into the branch being deployed --------------------
+
 
 def via_side_branch(repo, rsps, side: str, deploy_branch: str = "main"):
     """PR #42 (fraud-scorer v13, approved) merged on GitHub into ``side``; then ``side`` reaches
@@ -211,7 +267,18 @@ def via_side_branch(repo, rsps, side: str, deploy_branch: str = "main"):
     repo.replace(FRAUD, 'version: "12"', 'version: "13"')
     head = repo.commit("fraud-scorer v13")
     repo.git("checkout", "-q", side)
-    repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #42", "pr-42")
+    repo.git(
+        "-c",
+        "user.name=Mo",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge #42",
+        "pr-42",
+    )
     merge = repo.git("rev-parse", "HEAD")
     if deploy_branch != side:
         repo.git("checkout", "-q", "-B", deploy_branch, side)
@@ -228,8 +295,17 @@ def via_side_branch(repo, rsps, side: str, deploy_branch: str = "main"):
 
 
 def deploy_cli(cli, env):
-    return cli("deploy", "--env", env, "--repo", "acme/models", "--record", ".foureyes/record.sqlite",
-               "--format", "text")
+    return cli(
+        "deploy",
+        "--env",
+        env,
+        "--repo",
+        "acme/models",
+        "--record",
+        ".foureyes/record.sqlite",
+        "--format",
+        "text",
+    )
 
 
 def test_pr_merged_into_another_branch_does_not_approve_a_staging_deploy(repo, rsps, cli):
@@ -242,11 +318,16 @@ def test_pr_merged_into_another_branch_does_not_approve_a_staging_deploy(repo, r
 def test_pr_merged_into_another_branch_does_not_approve_a_new_release_branch(repo, rsps, cli):
     via_side_branch(repo, rsps, "feature", deploy_branch="release/9")
     result = deploy_cli(cli, "production")
-    assert result.exit_code == 1 and "merged into 'feature', not 'main' or 'release/9'" in result.output
+    assert (
+        result.exit_code == 1
+        and "merged into 'feature', not 'main' or 'release/9'" in result.output
+    )
 
 
 def test_pr_merged_into_the_release_branch_itself_deploys_to_production(repo, rsps, cli):
-    via_side_branch(repo, rsps, "release/9", "release/9")  # cut from main; the PR targets the release branch
+    via_side_branch(
+        repo, rsps, "release/9", "release/9"
+    )  # cut from main; the PR targets the release branch
     result = deploy_cli(cli, "production")
     assert result.exit_code == 0, result.output
 
@@ -285,23 +366,33 @@ def direct_push(repo, rsps, version="66"):
 def test_a_forged_sync_record_does_not_skip_provenance(repo, rsps, on_github, cli):
     assert github_deploy(cli).exit_code == 0
     bad = direct_push(repo, rsps)
-    forged = on_github.add(bad, "foureyes:sync", "staging", {"target": {}}, creator=EVE)  # eve's own token
+    forged = on_github.add(
+        bad, "foureyes:sync", "staging", {"target": {}}, creator=EVE
+    )  # eve's own token
     on_github.set_status(forged["id"], "success", creator=EVE, auto_inactive=False)
     result = github_deploy(cli)
-    assert result.exit_code == 1 and [v["commit"] for v in json.loads(result.stdout)["violations"]] == [bad]
+    assert result.exit_code == 1 and [
+        v["commit"] for v in json.loads(result.stdout)["violations"]
+    ] == [bad]
     warnings = json.loads(cli("events", "--type", "record_ignored", "--format", "json").stdout)
-    assert [w["status"] for w in warnings] == ["warning"] and "by eve (id 666)" in warnings[0]["message"]
+    assert [w["status"] for w in warnings] == ["warning"] and "by eve (id 666)" in warnings[0][
+        "message"
+    ]
 
 
 def test_a_forged_status_on_foureyes_record_does_not_count(repo, rsps, on_github, cli):
     assert github_deploy(cli).exit_code == 0
     sync = next(d for d in on_github.deployments if d["task"] == "foureyes:sync")
     bad = direct_push(repo, rsps)
-    fake_sync = on_github.add(bad, "foureyes:sync", "staging", {"target": {}})  # as if foureyes had begun one
+    fake_sync = on_github.add(
+        bad, "foureyes:sync", "staging", {"target": {}}
+    )  # as if foureyes had begun one
     on_github.set_status(fake_sync["id"], "success", creator=EVE, auto_inactive=False)
     assert sync["id"] != fake_sync["id"]
     result = github_deploy(cli)
-    assert result.exit_code == 1 and [v["commit"] for v in json.loads(result.stdout)["violations"]] == [bad]
+    assert result.exit_code == 1 and [
+        v["commit"] for v in json.loads(result.stdout)["violations"]
+    ] == [bad]
 
 
 def test_without_foureyes_identity_the_github_record_fails_closed(repo, rsps, cli, monkeypatch):
@@ -309,7 +400,11 @@ def test_without_foureyes_identity_the_github_record_fails_closed(repo, rsps, cl
     monkeypatch.delenv("FOUREYES_APP_BOT_ID", raising=False)
     monkeypatch.delenv("FOUREYES_APP_SLUG", raising=False)
     result = github_deploy(cli)
-    assert result.exit_code == 2 and "FOUREYES_APP_BOT_ID" in result.output and "Traceback" not in result.output
+    assert (
+        result.exit_code == 2
+        and "FOUREYES_APP_BOT_ID" in result.output
+        and "Traceback" not in result.output
+    )
 
 
 def test_identity_from_the_app_slug(repo, rsps, on_github, cli, monkeypatch):
@@ -318,19 +413,26 @@ def test_identity_from_the_app_slug(repo, rsps, on_github, cli, monkeypatch):
     body = example("public-user-default-response")
     body.update(login="foureyes[bot]", id=FOUREYES_BOT, type="Bot", user_view_type="public")
     check("/users/{username}", "get", "200", body)
-    rsps.get(re.compile(re.escape(API) + r"(?::443)?/users/foureyes(?:\[|%5B)bot(?:\]|%5D)$"), json=body)
+    rsps.get(
+        re.compile(re.escape(API) + r"(?::443)?/users/foureyes(?:\[|%5B)bot(?:\]|%5D)$"), json=body
+    )
     assert github_deploy(cli).exit_code == 0
-    assert github_deploy(cli).exit_code == 0 and len(on_github.deployments) == 5  # found its own records again
+    assert (
+        github_deploy(cli).exit_code == 0 and len(on_github.deployments) == 5
+    )  # found its own records again
 
 
 # --- issue 8 item 10: past the first page, and GitHub's own job deployments ------------------------
+
 
 def test_records_survive_job_deployments_and_paging(repo, rsps, on_github, cli):
     assert github_deploy(cli).exit_code == 0
     head = repo.git("rev-parse", "HEAD")
     for _ in range(150):  # one deployment per job that names the environment, by GitHub Actions
         job = on_github.add(head, "deploy", "staging", creator=ACTIONS_BOT)
-        on_github.set_status(job["id"], "success", creator=ACTIONS_BOT)  # auto_inactive: GitHub's default
+        on_github.set_status(
+            job["id"], "success", creator=ACTIONS_BOT
+        )  # auto_inactive: GitHub's default
     ours = [d for d in on_github.deployments if d["creator"]["id"] == FOUREYES_BOT]
     assert {on_github.latest(d["id"]) for d in ours} == {"inactive"}  # GitHub marked them all
     before = len(on_github.deployments)
@@ -357,15 +459,22 @@ def test_a_delete_after_more_than_a_page_of_records_is_applied(repo, rsps, on_gi
     gh.team("acme/mlops-admins", ALICE, BOB)
     result = github_deploy(cli)
     assert result.exit_code == 0, result.output
-    assert [(s["deployment"], s["action"]) for s in json.loads(result.stdout)["steps"]] == [("churn-predictor", "delete")]
+    assert [(s["deployment"], s["action"]) for s in json.loads(result.stdout)["steps"]] == [
+        ("churn-predictor", "delete")
+    ]
     churn = [d for d in on_github.deployments if d["task"] == "deploy:churn-predictor"][-1]
     assert on_github.latest(churn["id"]) == "inactive" and churn["payload"]["action"] == "delete"
-    assert github_deploy(cli).exit_code == 0 and json.loads(github_deploy(cli).stdout)["steps"] == []
+    assert (
+        github_deploy(cli).exit_code == 0 and json.loads(github_deploy(cli).stdout)["steps"] == []
+    )
 
 
 # --- issue 8 item 9: provenance fetches with the token ---------------------------------------------
 
-def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(tmp_path, rsps, cli, monkeypatch):
+
+def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(
+    tmp_path, rsps, cli, monkeypatch
+):
     """The checkout has no credentials (persist-credentials: false) and the PR's branch is gone:
     its head is only on the server, which answers nobody without the token."""
     from conftest import Repo
@@ -388,17 +497,40 @@ def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(tmp_
     upstream.git("branch", "-q", "-D", "pr-42")  # the PR branch was deleted after the merge
     served = tmp_path / "served"
     served.mkdir()
-    subprocess.run(["git", "clone", "-q", "--bare", str(upstream.root), str(served / "models.git")], check=True)
-    subprocess.run(["git", "-C", str(served / "models.git"), "config", "uploadpack.allowAnySHA1InWant", "true"], check=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(upstream.root), str(served / "models.git")], check=True
+    )
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(served / "models.git"),
+            "config",
+            "uploadpack.allowAnySHA1InWant",
+            "true",
+        ],
+        check=True,
+    )
 
     with PrivateGitServer(served, secret) as server:
         work = tmp_path / "work"
         basic = base64.b64encode(f"x-access-token:{secret}".encode()).decode()
-        auth = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraheader",
-                "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}
-        subprocess.run(["git", "clone", "-q", server.url("models.git"), str(work)], check=True,
-                       env={**os.environ, **auth, "GIT_TERMINAL_PROMPT": "0"})  # actions/checkout, then forgets
-        assert subprocess.run(["git", "-C", str(work), "cat-file", "-e", head], capture_output=True).returncode != 0
+        auth = {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraheader",
+            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+        }
+        subprocess.run(
+            ["git", "clone", "-q", server.url("models.git"), str(work)],
+            check=True,
+            env={**os.environ, **auth, "GIT_TERMINAL_PROMPT": "0"},
+        )  # actions/checkout, then forgets
+        assert (
+            subprocess.run(
+                ["git", "-C", str(work), "cat-file", "-e", head], capture_output=True
+            ).returncode
+            != 0
+        )
         monkeypatch.chdir(work)
         monkeypatch.setenv("GITHUB_TOKEN", secret)
         monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
@@ -427,8 +559,19 @@ def test_a_forged_per_deployment_record_is_not_what_was_live(repo, rsps, on_gith
     payload["deployment"] = {**payload["deployment"], "model": payload["model"]}
     forged = on_github.add(head, "deploy:fraud-scorer", "staging", payload, creator=EVE)
     on_github.set_status(forged["id"], "success", creator=EVE, auto_inactive=False)
-    live = json.loads(cli("history", "--env", "staging", "--at", "2100-01-01", "--repo", "acme/models",
-                          "--format", "json").stdout)
+    live = json.loads(
+        cli(
+            "history",
+            "--env",
+            "staging",
+            "--at",
+            "2100-01-01",
+            "--repo",
+            "acme/models",
+            "--format",
+            "json",
+        ).stdout
+    )
     assert {r["deployment"]: r["version"] for r in live}["fraud-scorer"] == "12"
     again = github_deploy(cli)
     assert again.exit_code == 0 and json.loads(again.stdout)["steps"] == []
@@ -437,8 +580,11 @@ def test_a_forged_per_deployment_record_is_not_what_was_live(repo, rsps, on_gith
 # --- one judgment: the deploy reads the teams the gate read ------------------------------------
 
 
-@pytest.mark.parametrize("reviewers, served", [((ALICE, BOB, user("lena", 203)), True), ((ALICE, BOB), False)],
-                         ids=["lead-approved", "lead-missing"])
+@pytest.mark.parametrize(
+    "reviewers, served",
+    [((ALICE, BOB, user("lena", 203)), True), ((ALICE, BOB), False)],
+    ids=["lead-approved", "lead-missing"],
+)
 def test_a_require_rule_team_counts_at_the_deploy_as_at_the_gate(repo, rsps, reviewers, served):
     """A `require` rule naming a team was met at the gate, then every deploy on GitHub refused the PR
     ("0 of 1 from @acme/ml-platform-leads"): the deploy read only the policy's approver teams.
@@ -453,7 +599,18 @@ def test_a_require_rule_team_counts_at_the_deploy_as_at_the_gate(repo, rsps, rev
     repo.replace(FRAUD, "uri: models:/fraud-xgb/12", "uri: gs://acme-ml/fraud-xgb/13")
     repo.head = repo.commit("fraud-scorer v13 from another store")
     repo.git("checkout", "-q", "main")
-    repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #42", "pr-42")
+    repo.git(
+        "-c",
+        "user.name=Mo",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge #42",
+        "pr-42",
+    )
     repo.merge = repo.git("rev-parse", "HEAD")
     github_pr(rsps, repo, reviewers)
     MockGitHub(rsps, number=42).team("acme/ml-platform-leads", user("lena", 203))
@@ -464,12 +621,14 @@ def test_a_require_rule_team_counts_at_the_deploy_as_at_the_gate(repo, rsps, rev
 
 
 @pytest.mark.parametrize("merged_approvals, deployed", [([], False), ([ALICE, BOB], True)])
-def test_a_shared_head_is_judged_by_the_pr_its_merge_commit_belongs_to(merged, rsps, merged_approvals, deployed):
+def test_a_shared_head_is_judged_by_the_pr_its_merge_commit_belongs_to(
+    merged, rsps, merged_approvals, deployed
+):
     """Two PRs at the same head into main: #41 open, #42 merged. The gate's status on the shared head
     shows the better of the two judgments (github/latest.py), so #42 could be merged on #41's
     approval; the deploy judges #42, the PR the merge commit belongs to: refused unless #42 itself
     was approved."""
-    other = pull_simple(41, merged.base, merged.head, None, None)                 # still open, approved
+    other = pull_simple(41, merged.base, merged.head, None, None)  # still open, approved
     this = pull_simple(42, merged.base, merged.head, iso(NOW), merged.merge)
     closed_pulls(rsps, this)
     commit_pulls(rsps, merged.head, [this, other])
@@ -488,13 +647,16 @@ def test_a_shared_head_is_judged_by_the_pr_its_merge_commit_belongs_to(merged, r
 
 # --- evidence: the deploy judges by the facts the gate recorded -----------------------------------
 
+
 @pytest.fixture
 def opened(repo, rsps):
     """PR #42 open, not merged yet."""
     return open_pr_42(repo)
 
 
-def gate_on_github(rsps, repo, reviewers, members, body="v13 stops the false declines.", evidence_refused=False):
+def gate_on_github(
+    rsps, repo, reviewers, members, body="v13 stops the false declines.", evidence_refused=False
+):
     """The gate judges the open PR on GitHub, recording its evidence (unless GitHub refuses it)."""
     from foureyes.gate import decide_on_github
 
@@ -507,7 +669,9 @@ def gate_on_github(rsps, repo, reviewers, members, body="v13 stops the false dec
     gh.accept_writes()
     if evidence_refused:
         gh.check_runs.refusal = (403, "Resource not accessible by integration")  # no checks: write
-    return decide_on_github(repo.root, make_client(), "acme/models", 42, {}, publish=True, warn=print), gh
+    return decide_on_github(
+        repo.root, make_client(), "acme/models", 42, {}, publish=True, warn=print
+    ), gh
 
 
 def gate_then_merge(rsps, repo, reviewers, members):
@@ -564,9 +728,15 @@ def test_evidence_written_by_another_app_is_ignored(opened, rsps):
     assert result.decision.state == "pending"
     recorded = _json.loads(gh.check_runs.runs[-1]["output"]["text"])
     forged = {**recorded, "teams": {"acme/mlops-admins": [201, 202]}, "decision": "approved"}
-    gh.check_runs.add({"name": "foureyes/evidence", "head_sha": opened.head, "external_id": "pr-42",
-                       "output": {"title": "decision: approved", "summary": "x", "text": _json.dumps(forged)}},
-                      app=777)
+    gh.check_runs.add(
+        {
+            "name": "foureyes/evidence",
+            "head_sha": opened.head,
+            "external_id": "pr-42",
+            "output": {"title": "decision: approved", "summary": "x", "text": _json.dumps(forged)},
+        },
+        app=777,
+    )
     deployed = run_with_github_provenance(opened)
     assert not deployed.ok and "1 of 2 approvals" in deployed.violations[0].reason
 

@@ -83,7 +83,7 @@ def once_each(fake, events) -> set:
         if d["task"].startswith(TASK_PREFIX):
             n = sum(s["state"] == "success" for s in fake.statuses[d["id"]])
             if n:
-                successes[(d["task"][len(TASK_PREFIX):], d["sha"])] += n
+                successes[(d["task"][len(TASK_PREFIX) :], d["sha"])] += n
     evented = Counter((e["deployment"], e["data"]["commit"]) for e in events if e["status"] == "ok")
     assert set(successes.values()) == {1}, successes  # one success status per applied change
     assert successes == evented, (successes, evented)  # ... and one deploy event for each
@@ -91,7 +91,9 @@ def once_each(fake, events) -> set:
 
 
 @pytest.mark.parametrize("upload", ["uploaded", "lost"])
-def test_a_deploy_killed_at_any_write_converges_recorded_once_and_evented_once(repo, monkeypatch, tmp_path, upload):
+def test_a_deploy_killed_at_any_write_converges_recorded_once_and_evented_once(
+    repo, monkeypatch, tmp_path, upload
+):
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     repo.write(".gitignore", ".foureyes/\n")
     repo.commit("ignore", "Mo Admin <mo@acme.example>")
@@ -102,7 +104,9 @@ def test_a_deploy_killed_at_any_write_converges_recorded_once_and_evented_once(r
         expected = once_each(fake, merged_log(logs, tmp_path))
     points = probe_faults.names
     assert len(expected) == 4 and len(points) > 20
-    sync_at = points.index("before POST deployment", max(i for i, p in enumerate(points) if "deployment" in p) - 1)
+    sync_at = points.index(
+        "before POST deployment", max(i for i, p in enumerate(points) if "deployment" in p) - 1
+    )
     for at in range(1, len(points) + 1):
         if upload == "lost" and at > sync_at:
             continue  # a runner lost after the sync named the states: see the report's residual

@@ -8,7 +8,6 @@ enumerates them), then re-run; the record and the event log must agree exactly."
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -34,9 +33,13 @@ def deploy(root: Path, faults: Faults | None = None, monkeypatch=None):
     if faults is not None:
         record.db = DyingConnection(record.db, faults)
     try:
-        return reconcile.deploy(root, "staging", record, LocalLedger(root, root / ".foureyes" / "prs"))
+        return reconcile.deploy(
+            root, "staging", record, LocalLedger(root, root / ".foureyes" / "prs")
+        )
     finally:
-        (record.db._db if faults is not None else record.db).close()  # a dead process's locks go with it
+        (
+            record.db._db if faults is not None else record.db
+        ).close()  # a dead process's locks go with it
 
 
 def kill_at(root: Path, at: int, monkeypatch) -> Faults:
@@ -62,17 +65,24 @@ def applied_once_and_evented_once(root: Path) -> dict:
     one ok deploy event, of the same action, and no deploy event lacks its success."""
     record = SqliteRecord(root / RECORD)
     try:
-        successes = Counter((h["name"], h["commit"], h["action"]) for h in record.history("staging")
-                            if h["status"] == "success")
-        events = Counter((e["deployment"], e["data"]["commit"], e["message"].split(" ", 1)[0])
-                         for e in query(record.db, Filters(type="deploy", environment="staging")))
+        successes = Counter(
+            (h["name"], h["commit"], h["action"])
+            for h in record.history("staging")
+            if h["status"] == "success"
+        )
+        events = Counter(
+            (e["deployment"], e["data"]["commit"], e["message"].split(" ", 1)[0])
+            for e in query(record.db, Filters(type="deploy", environment="staging"))
+        )
         assert all(e["status"] == "ok" for e in query(record.db, Filters(type="deploy")))
     finally:
         record.close()
     assert successes == events, (successes, events)
     assert set(successes.values()) == {1}
     per_change = Counter((name, commit) for name, commit, _ in successes)
-    assert set(per_change.values()) == {1}  # one applied change, one record, whatever action the re-run took
+    assert set(per_change.values()) == {
+        1
+    }  # one applied change, one record, whatever action the re-run took
     return dict(successes)
 
 
@@ -93,7 +103,8 @@ def scenarios(env_repo):
 
 
 def test_a_sync_killed_before_any_of_its_writes_converges_with_each_change_recorded_and_evented_once(
-        env_repo, monkeypatch, tmp_path):
+    env_repo, monkeypatch, tmp_path
+):
     for label, root in scenarios(env_repo):
         probe = tmp_path / "probe"
         shutil.copytree(root, probe)
@@ -107,7 +118,10 @@ def test_a_sync_killed_before_any_of_its_writes_converges_with_each_change_recor
             faults = kill_at(trial, at, monkeypatch)
             converge(trial)
             got = applied_once_and_evented_once(trial)
-            assert {(n, c) for n, c, _ in got} == {(n, c) for n, c, _ in expected}, (label, faults.names[-1])
+            assert {(n, c) for n, c, _ in got} == {(n, c) for n, c, _ in expected}, (
+                label,
+                faults.names[-1],
+            )
             assert served(type("R", (), {"root": trial})) == wanted, (label, faults.names[-1])
             shutil.rmtree(trial)
         shutil.rmtree(probe)
@@ -134,16 +148,26 @@ def test_a_real_sigkill_at_a_few_instants_converges_the_same(env_repo, monkeypat
     shutil.copytree(env_repo.root, probe)
     points = count_points(probe, monkeypatch)
     expected = {(n, c) for n, c, _ in applied_once_and_evented_once(probe)}
-    instants = [points.index("sql: INSERT INTO events") + 1,
-                next(i for i, p in enumerate(points, 1) if p.startswith("applied")),
-                len(points)]
+    instants = [
+        points.index("sql: INSERT INTO events") + 1,
+        next(i for i, p in enumerate(points, 1) if p.startswith("applied")),
+        len(points),
+    ]
     tests = Path(__file__).parent
-    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests.parent / "action"), str(tests)])}
+    environ = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tests.parent / "action"), str(tests)]),
+    }
     for at in instants:
         trial = tmp_path / f"sigkill-{at}"
         shutil.copytree(env_repo.root, trial)
-        done = subprocess.run([sys.executable, "-c", KILLED_RUN, str(trial), str(at)], env=environ, cwd=tests,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", KILLED_RUN, str(trial), str(at)],
+            env=environ,
+            cwd=tests,
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == -9, done.stderr  # killed by SIGKILL, not finished
         converge(trial)
         assert {(n, c) for n, c, _ in applied_once_and_evented_once(trial)} == expected

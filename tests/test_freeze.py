@@ -2,7 +2,7 @@
 gate and the deploy played on real git repositories through the CLI."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +10,11 @@ from conftest import DEP
 from foureyes import freeze
 from foureyes.yamlload import LoadError
 
-FRAUD, RECS, CHURN = DEP.format("fraud-scorer"), DEP.format("product-recs"), DEP.format("churn-predictor")
+FRAUD, RECS, CHURN = (
+    DEP.format("fraud-scorer"),
+    DEP.format("product-recs"),
+    DEP.format("churn-predictor"),
+)
 
 LEVELS = b"""
 approvers: {teams: ["@acme/mlops-admins"]}
@@ -32,7 +36,7 @@ def at(text: str) -> datetime:
 
 
 def utc(dt) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 WEEKEND = """
@@ -46,21 +50,31 @@ freeze:
 # --- time zones and DST -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("now, start, end", [
-    # the clocks go back on Sunday 25 Oct 2026: Friday 18:00 CEST to Monday 08:00 CET is 63 hours
-    ("2026-10-23T16:00:00Z", "2026-10-23T16:00Z", "2026-10-26T07:00Z"),
-    ("2026-10-26T06:59:59Z", "2026-10-23T16:00Z", "2026-10-26T07:00Z"),
-    # they go forward on Sunday 29 Mar 2026: Friday 18:00 CET to Monday 08:00 CEST is 61 hours
-    ("2026-03-27T17:00:00Z", "2026-03-27T17:00Z", "2026-03-30T06:00Z"),
-    ("2026-03-30T05:59:00Z", "2026-03-27T17:00Z", "2026-03-30T06:00Z"),
-])
+@pytest.mark.parametrize(
+    "now, start, end",
+    [
+        # the clocks go back on Sunday 25 Oct 2026: Friday 18:00 CEST to Monday 08:00 CET is 63 hours
+        ("2026-10-23T16:00:00Z", "2026-10-23T16:00Z", "2026-10-26T07:00Z"),
+        ("2026-10-26T06:59:59Z", "2026-10-23T16:00Z", "2026-10-26T07:00Z"),
+        # they go forward on Sunday 29 Mar 2026: Friday 18:00 CET to Monday 08:00 CEST is 61 hours
+        ("2026-03-27T17:00:00Z", "2026-03-27T17:00Z", "2026-03-30T06:00Z"),
+        ("2026-03-30T05:59:00Z", "2026-03-27T17:00Z", "2026-03-30T06:00Z"),
+    ],
+)
 def test_a_weekly_window_keeps_its_wall_clock_times_across_dst(now, start, end):
     found = windows(WEEKEND).in_force(at(now))
     assert [(o.window.name, utc(o.start), utc(o.end)) for o in found] == [("weekend", start, end)]
 
 
-@pytest.mark.parametrize("now", ["2026-10-23T15:59:59Z", "2026-10-26T07:00:00Z", "2026-03-30T06:00:00Z",
-                                 "2026-03-27T16:59:00Z"])
+@pytest.mark.parametrize(
+    "now",
+    [
+        "2026-10-23T15:59:59Z",
+        "2026-10-26T07:00:00Z",
+        "2026-03-30T06:00:00Z",
+        "2026-03-27T16:59:00Z",
+    ],
+)
 def test_outside_the_weekly_window_nothing_is_in_force(now):
     assert windows(WEEKEND).in_force(at(now)) == []
 
@@ -75,7 +89,9 @@ freeze:
 def test_a_start_in_the_skipped_hour_fires_right_after_the_gap():
     # 29 Mar 2026: 02:00 CET jumps to 03:00 CEST; 02:30 never happens, the window starts at 03:00
     found = windows(NIGHTLY).in_force(at("2026-03-29T01:30:00Z"))
-    assert [(utc(o.start), utc(o.end)) for o in found] == [("2026-03-29T01:00Z", "2026-03-29T02:00Z")]
+    assert [(utc(o.start), utc(o.end)) for o in found] == [
+        ("2026-03-29T01:00Z", "2026-03-29T02:00Z")
+    ]
     assert windows(NIGHTLY).in_force(at("2026-03-29T00:59:00Z")) == []
 
 
@@ -84,7 +100,9 @@ def test_a_start_in_the_repeated_hour_fires_once_and_holds_through_the_second_pa
     # 02:10 CET (01:10Z, the second pass, wall time "before" 02:30) it is still in force
     nightly = windows(NIGHTLY)
     found = nightly.in_force(at("2026-10-25T01:10:00Z"))
-    assert [(utc(o.start), utc(o.end)) for o in found] == [("2026-10-25T00:30Z", "2026-10-25T02:30Z")]
+    assert [(utc(o.start), utc(o.end)) for o in found] == [
+        ("2026-10-25T00:30Z", "2026-10-25T02:30Z")
+    ]
     assert nightly.in_force(at("2026-10-25T00:10:00Z")) == []
     starts = [utc(o.start) for o in nightly.upcoming(at("2026-10-24T12:00:00Z"), 2)]
     assert starts == ["2026-10-25T00:30Z", "2026-10-26T01:30Z"]
@@ -93,9 +111,15 @@ def test_a_start_in_the_repeated_hour_fires_once_and_holds_through_the_second_pa
 def test_an_end_the_clocks_skip_moves_past_the_gap_and_a_repeated_one_is_the_later():
     zone = freeze.ZoneInfo("Europe/Berlin")
     # 01:30 CET + 1h wall = 02:30, which does not exist: the freeze ends at 03:30 CEST (01:30Z), not earlier
-    assert utc(freeze.wall_add(at("2026-03-29T00:30:00Z"), freeze.timedelta(hours=1), zone)) == "2026-03-29T01:30Z"
+    assert (
+        utc(freeze.wall_add(at("2026-03-29T00:30:00Z"), freeze.timedelta(hours=1), zone))
+        == "2026-03-29T01:30Z"
+    )
     # 01:30 CEST + 1h wall = 02:30, which happens twice: the later one (02:30 CET = 01:30Z)
-    assert utc(freeze.wall_add(at("2026-10-24T23:30:00Z"), freeze.timedelta(hours=1), zone)) == "2026-10-25T01:30Z"
+    assert (
+        utc(freeze.wall_add(at("2026-10-24T23:30:00Z"), freeze.timedelta(hours=1), zone))
+        == "2026-10-25T01:30Z"
+    )
 
 
 # --- overlapping windows ----------------------------------------------------------------------------
@@ -132,28 +156,51 @@ def test_an_open_incident_freeze_holds_until_it_is_lifted():
 
 def test_the_hold_of_a_change_names_the_windows_and_the_latest_end():
     f = windows(OVERLAP)
-    touched = [freeze.Touched("fraud-scorer", frozenset({"production"}), "critical"),
-               freeze.Touched("product-recs", frozenset({"staging"}), "low")]
+    touched = [
+        freeze.Touched("fraud-scorer", frozenset({"production"}), "critical"),
+        freeze.Touched("product-recs", frozenset({"staging"}), "low"),
+    ]
     held = freeze.hold(f, at("2026-12-28T10:00:00Z"), touched)
-    assert held.deployments == ["fraud-scorer"] and held.names == "year-end" and held.break_glass is None
+    assert (
+        held.deployments == ["fraud-scorer"]
+        and held.names == "year-end"
+        and held.break_glass is None
+    )
     assert held.describe() == "frozen until 2027-01-04 08:00 CET (year-end)"
-    assert freeze.hold(f, at("2026-12-28T10:00:00Z"), touched, labels=["Break-Glass"]).break_glass.extra_approvals == 1
+    assert (
+        freeze.hold(
+            f, at("2026-12-28T10:00:00Z"), touched, labels=["Break-Glass"]
+        ).break_glass.extra_approvals
+        == 1
+    )
     assert freeze.hold(f, at("2026-12-21T10:00:00Z"), touched) is None
 
 
 # --- bad input: one line with file and line ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("window, message", [
-    ('{name: w, cron: "0 18 * *", duration: 2h}', "expected 5 fields"),
-    ('{name: w, cron: "0 25 * * *", duration: 2h}', "cron '0 25 * * *'"),
-    ('{name: w, cron: "0 1 * * *", duration: 40d}', "longer than 31d"),
-    ('{name: w, start: "2026-03-29T02:30", end: "2026-03-30T00:00", timezone: Europe/Berlin}', "does not exist"),
-    ('{name: w, start: "2026-10-25T02:30", end: "2026-10-26T00:00", timezone: Europe/Berlin}', "happens twice"),
-    ('{name: w, start: "2026-12-24", end: "2026-12-23"}', "is not after start"),
-    ('{name: w, start: "christmas", end: "2026-12-23"}', "is not a time"),
-    ('{name: w, start: "2026-12-24", end: "2026-12-25", timezone: Mars/Olympus}', "unknown time zone"),
-])
+@pytest.mark.parametrize(
+    "window, message",
+    [
+        ('{name: w, cron: "0 18 * *", duration: 2h}', "expected 5 fields"),
+        ('{name: w, cron: "0 25 * * *", duration: 2h}', "cron '0 25 * * *'"),
+        ('{name: w, cron: "0 1 * * *", duration: 40d}', "longer than 31d"),
+        (
+            '{name: w, start: "2026-03-29T02:30", end: "2026-03-30T00:00", timezone: Europe/Berlin}',
+            "does not exist",
+        ),
+        (
+            '{name: w, start: "2026-10-25T02:30", end: "2026-10-26T00:00", timezone: Europe/Berlin}',
+            "happens twice",
+        ),
+        ('{name: w, start: "2026-12-24", end: "2026-12-23"}', "is not after start"),
+        ('{name: w, start: "christmas", end: "2026-12-23"}', "is not a time"),
+        (
+            '{name: w, start: "2026-12-24", end: "2026-12-25", timezone: Mars/Olympus}',
+            "unknown time zone",
+        ),
+    ],
+)
 def test_a_bad_window_is_an_error_with_file_and_line(window, message):
     with pytest.raises(LoadError) as err:
         windows(f"freeze:\n  windows:\n    - {window}\n")
@@ -163,8 +210,10 @@ def test_a_bad_window_is_an_error_with_file_and_line(window, message):
 
 def test_two_windows_with_one_name_are_refused():
     with pytest.raises(LoadError, match="listed twice"):
-        windows('freeze:\n  windows:\n    - {name: w, cron: "0 1 * * *", duration: 1h}\n'
-                '    - {name: w, cron: "0 2 * * *", duration: 1h}\n')
+        windows(
+            'freeze:\n  windows:\n    - {name: w, cron: "0 1 * * *", duration: 1h}\n'
+            '    - {name: w, cron: "0 2 * * *", duration: 1h}\n'
+        )
 
 
 def test_the_schema_wants_either_cron_and_duration_or_start_and_end():
@@ -205,7 +254,19 @@ def ok(*users):
 def gate(cli, repo, reviews, labels=(), head="pr", now=NOW):
     path = repo.root.parent / "facts.yaml"
     path.write_text(FACTS.format(reviews=json.dumps(reviews), labels=json.dumps(list(labels))))
-    result = cli("gate", "--local", str(path), "--base", "main", "--head", head, "--format", "json", "--now", now)
+    result = cli(
+        "gate",
+        "--local",
+        str(path),
+        "--base",
+        "main",
+        "--head",
+        head,
+        "--format",
+        "json",
+        "--now",
+        now,
+    )
     return result.exit_code, json.loads(result.output)
 
 
@@ -224,8 +285,12 @@ def test_the_gate_holds_a_change_during_a_freeze_and_says_until_when(frozen, cli
     code, data = gate(cli, frozen, ok("alice", "bob"))
     assert code == 1 and data["decision"] == "blocked"
     assert data["blocking"][0]["reason"] == "freeze"
-    assert data["description"].startswith("blocked: frozen until the incident freeze is lifted (INC-2041)")
-    assert data["freeze"]["deployments"] == ["fraud-scorer"] and data["freeze"]["break_glass"] is False
+    assert data["description"].startswith(
+        "blocked: frozen until the incident freeze is lifted (INC-2041)"
+    )
+    assert (
+        data["freeze"]["deployments"] == ["fraud-scorer"] and data["freeze"]["break_glass"] is False
+    )
 
 
 def test_a_change_outside_the_freeze_scope_is_not_held(frozen, cli):
@@ -251,7 +316,11 @@ def test_break_glass_is_recorded_in_the_event_log(frozen, cli):
     gate(cli, frozen, ok("alice", "bob", "erin"), labels=["break-glass"])
     out = cli("events", "--type", "break_glass", "--format", "json")
     events = json.loads(out.output)
-    assert len(events) == 1 and "INC-2041" in events[0]["message"] and events[0]["data"]["decision"] == "approved"
+    assert (
+        len(events) == 1
+        and "INC-2041" in events[0]["message"]
+        and events[0]["data"]["decision"] == "approved"
+    )
 
 
 def test_a_pr_cannot_lift_the_freeze_that_judges_it(frozen, cli):
@@ -271,8 +340,11 @@ def test_the_pr_that_lifts_an_incident_freeze_is_not_held(frozen, cli):
 
 
 def test_a_policy_window_holds_at_its_time_only(repo, cli):
-    repo.replace("policies/approval.yaml", "  windows: []\n",
-                 '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: Europe/Berlin}\n')
+    repo.replace(
+        "policies/approval.yaml",
+        "  windows: []\n",
+        '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: Europe/Berlin}\n',
+    )
     repo.commit("weekend freeze", "Mo Admin <mo@acme.example>")
     repo.branch("pr")
     repo.replace(FRAUD, 'version: "12"', 'version: "13"')
@@ -288,20 +360,30 @@ def test_a_broken_freeze_file_fails_closed(frozen, cli):
     frozen.write("policies/freeze.yaml", 'freezes:\n  - {name: x, start: "soon"}\n')
     frozen.commit("typo", "Mo Admin <mo@acme.example>")
     code, data = gate(cli, frozen, ok("alice", "bob"))
-    assert code == 2 and data["decision"] == "error" and "policies/freeze.yaml:2" in data["description"]
+    assert (
+        code == 2
+        and data["decision"] == "error"
+        and "policies/freeze.yaml:2" in data["description"]
+    )
 
 
 # --- `foureyes freeze` ------------------------------------------------------------------------------
 
 
 def test_the_freeze_command_lists_windows_in_force_and_the_next_ones(frozen, cli):
-    frozen.replace("policies/approval.yaml", "  windows: []\n",
-                   '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: Europe/Berlin}\n')
+    frozen.replace(
+        "policies/approval.yaml",
+        "  windows: []\n",
+        '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: Europe/Berlin}\n',
+    )
     out = cli("freeze", "--now", "2026-11-26T10:00:00Z", "--env", "production", "--format", "json")
     data = json.loads(out.output)
     assert out.exit_code == 0 and data["frozen"] and data["until"] is None
     assert [w["name"] for w in data["in_force"]] == ["INC-2041"]
-    assert [w["start"] for w in data["next"][:2]] == ["2026-11-27T17:00:00Z", "2026-12-04T17:00:00Z"]
+    assert [w["start"] for w in data["next"][:2]] == [
+        "2026-11-27T17:00:00Z",
+        "2026-12-04T17:00:00Z",
+    ]
     text = cli("freeze", "--now", "2026-11-26T10:00:00Z", "--importance", "low").output
     assert "is not frozen" in text and "weekend" in text and "2026-11-27 18:00 CET" in text
 
@@ -310,7 +392,11 @@ def test_the_freeze_command_refuses_bad_input_with_exit_2(repo, cli):
     assert cli("freeze", "--now", "yesterday").exit_code == 2
     repo.write("policies/freeze.yaml", "freezes:\n  - {name: x, timezone: Europe/Bern}\n")
     out = cli("freeze")
-    assert out.exit_code == 2 and "policies/freeze.yaml:2" in out.output and "unknown time zone" in out.output
+    assert (
+        out.exit_code == 2
+        and "policies/freeze.yaml:2" in out.output
+        and "unknown time zone" in out.output
+    )
 
 
 # --- the deploy, on a real repository with the offline ledger ------------------------------------------
@@ -343,13 +429,31 @@ def merge_pr(repo, number, edit, reviews, labels=(), merged_at=NOW, into="main")
     edit(repo)
     head = repo.commit(f"change for #{number}")
     repo.git("checkout", "-q", into)
-    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", f"pr-{number}")
+    repo.git(
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        f"pr-{number}",
+    )
     merge = repo.git("rev-parse", "HEAD")
     ledger = repo.root / ".foureyes" / "prs"
     ledger.mkdir(parents=True, exist_ok=True)
-    (ledger / f"{number}.yaml").write_text(LEDGER.format(
-        number=number, base=base, head=head, merge=merge, merged_at=merged_at, into=into, reviews=json.dumps(reviews),
-        labels=json.dumps(list(labels))))
+    (ledger / f"{number}.yaml").write_text(
+        LEDGER.format(
+            number=number,
+            base=base,
+            head=head,
+            merge=merge,
+            merged_at=merged_at,
+            into=into,
+            reviews=json.dumps(reviews),
+            labels=json.dumps(list(labels)),
+        )
+    )
     return merge
 
 
@@ -360,8 +464,14 @@ def deploy(repo, env="production", now=NOW):
 
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     try:
-        return run(repo.root, env, record, LocalLedger(repo.root, repo.root / ".foureyes" / "prs"), now=at(now),
-                   branch=repo.git("rev-parse", "--abbrev-ref", "HEAD"))
+        return run(
+            repo.root,
+            env,
+            record,
+            LocalLedger(repo.root, repo.root / ".foureyes" / "prs"),
+            now=at(now),
+            branch=repo.git("rev-parse", "--abbrev-ref", "HEAD"),
+        )
     finally:
         record.close()
 
@@ -383,15 +493,24 @@ def served(repo, env="production"):
 
 def bump(version):
     def edit(repo):
-        repo.replace(FRAUD, repo.read(FRAUD).split('version: "')[1].split('"')[0].join(['version: "', '"']),
-                     f'version: "{version}"')
+        repo.replace(
+            FRAUD,
+            repo.read(FRAUD).split('version: "')[1].split('"')[0].join(['version: "', '"']),
+            f'version: "{version}"',
+        )
+
     return edit
 
 
 def declare(repo, merged_at="2026-11-22T09:00:00Z"):
     """INC-2041 through PR #50, approved as governance (critical: two approvals)."""
-    return merge_pr(repo, 50, lambda r: r.write("policies/freeze.yaml", INCIDENT), ok("alice", "bob"),
-                    merged_at=merged_at)
+    return merge_pr(
+        repo,
+        50,
+        lambda r: r.write("policies/freeze.yaml", INCIDENT),
+        ok("alice", "bob"),
+        merged_at=merged_at,
+    )
 
 
 @pytest.fixture
@@ -405,17 +524,30 @@ def deployed(repo):
 def test_deploy_refuses_a_frozen_change_and_applies_the_rest(deployed):
     # approved before the freeze: fraud-scorer (critical) and churn-predictor (moderate: not in scope)
     merge_pr(deployed, 42, bump("13"), ok("alice", "bob"), merged_at="2026-11-21T09:00:00Z")
-    merge_pr(deployed, 43, lambda r: r.replace(CHURN, "auc: 0.78", "auc: 0.79"), ok("alice"), merged_at="2026-11-21T09:00:00Z")
+    merge_pr(
+        deployed,
+        43,
+        lambda r: r.replace(CHURN, "auc: 0.78", "auc: 0.79"),
+        ok("alice"),
+        merged_at="2026-11-21T09:00:00Z",
+    )
     declare(deployed)
     result = deploy(deployed)
-    assert not result.ok and len(result.frozen) == 1 and result.frozen[0].startswith(
-        "fraud-scorer: frozen until the incident freeze is lifted (INC-2041) in production")
+    assert (
+        not result.ok
+        and len(result.frozen) == 1
+        and result.frozen[0].startswith(
+            "fraud-scorer: frozen until the incident freeze is lifted (INC-2041) in production"
+        )
+    )
     assert served(deployed)["deployment"]["model"]["version"] == "12"  # nothing reached production
     assert {s.name: s.ok for s in result.steps} == {"fraud-scorer": None, "churn-predictor": True}
     assert any("INC-2041" in m for m in events(deployed, "freeze"))
     assert deploy(deployed, "staging").ok  # staging is not frozen
     # lifted: the same change deploys
-    merge_pr(deployed, 51, lambda r: r.write("policies/freeze.yaml", "freezes: []\n"), ok("alice", "bob"))
+    merge_pr(
+        deployed, 51, lambda r: r.write("policies/freeze.yaml", "freezes: []\n"), ok("alice", "bob")
+    )
     assert deploy(deployed).ok and served(deployed)["deployment"]["model"]["version"] == "13"
 
 
@@ -426,7 +558,11 @@ def test_an_incident_freeze_on_main_stops_a_release_branch_that_lacks_it(deploye
     declare(deployed)
     deployed.git("checkout", "-q", "release/2026.11")
     result = deploy(deployed)
-    assert not result.ok and result.frozen and served(deployed)["deployment"]["model"]["version"] == "12"
+    assert (
+        not result.ok
+        and result.frozen
+        and served(deployed)["deployment"]["model"]["version"] == "12"
+    )
 
 
 def test_a_break_glass_pr_deploys_through_the_freeze_and_is_recorded(deployed, cli):
@@ -446,11 +582,26 @@ def test_a_pr_merged_during_a_freeze_without_break_glass_never_deploys(deployed)
     not satisfy the policy at merge time, so the deploy refuses it, even once the freeze is over."""
     declare(deployed)
     deployed.git("branch", "release/2026.11", "main")
-    merge_pr(deployed, 45, bump("13"), ok("alice", "bob"), merged_at="2026-11-22T11:00:00Z", into="release/2026.11")
-    merge_pr(deployed, 51, lambda r: r.write("policies/freeze.yaml", "freezes: []\n"), ok("alice", "bob"),
-             into="release/2026.11")
+    merge_pr(
+        deployed,
+        45,
+        bump("13"),
+        ok("alice", "bob"),
+        merged_at="2026-11-22T11:00:00Z",
+        into="release/2026.11",
+    )
+    merge_pr(
+        deployed,
+        51,
+        lambda r: r.write("policies/freeze.yaml", "freezes: []\n"),
+        ok("alice", "bob"),
+        into="release/2026.11",
+    )
     result = deploy(deployed, now="2026-11-30T10:00:00Z")
-    assert not result.ok and "frozen until the incident freeze is lifted (INC-2041)" in result.violations[0].reason
+    assert (
+        not result.ok
+        and "frozen until the incident freeze is lifted (INC-2041)" in result.violations[0].reason
+    )
 
 
 def test_a_production_freeze_does_not_hold_a_pr_into_the_default_branch(deployed):
@@ -459,18 +610,38 @@ def test_a_production_freeze_does_not_hold_a_pr_into_the_default_branch(deployed
     and its own deploy, both of which the freeze holds. The gate and the deploy judge it alike."""
     declare(deployed)
     merge_pr(deployed, 45, bump("13"), ok("alice", "bob"), merged_at="2026-11-22T11:00:00Z")
-    assert deploy(deployed, "staging").ok and served(deployed, "staging")["deployment"]["model"]["version"] == "13"
-    held = deploy(deployed, now="2026-11-22T12:00:00Z")  # production, while frozen: held at the deploy
+    assert (
+        deploy(deployed, "staging").ok
+        and served(deployed, "staging")["deployment"]["model"]["version"] == "13"
+    )
+    held = deploy(
+        deployed, now="2026-11-22T12:00:00Z"
+    )  # production, while frozen: held at the deploy
     assert not held.ok and held.frozen and not held.violations
-    merge_pr(deployed, 51, lambda r: r.write("policies/freeze.yaml", "freezes: []\n"), ok("alice", "bob"))
-    assert deploy(deployed, now="2026-11-30T10:00:00Z").ok  # lifted: nothing about #45 was unapproved
+    merge_pr(
+        deployed, 51, lambda r: r.write("policies/freeze.yaml", "freezes: []\n"), ok("alice", "bob")
+    )
+    assert deploy(
+        deployed, now="2026-11-30T10:00:00Z"
+    ).ok  # lifted: nothing about #45 was unapproved
 
 
 def test_a_label_without_the_extra_approvals_does_not_break_glass_at_deploy(deployed):
-    merge_pr(deployed, 42, bump("13"), ok("alice", "bob"), labels=["break-glass"], merged_at="2026-11-21T09:00:00Z")
+    merge_pr(
+        deployed,
+        42,
+        bump("13"),
+        ok("alice", "bob"),
+        labels=["break-glass"],
+        merged_at="2026-11-21T09:00:00Z",
+    )
     declare(deployed)
     result = deploy(deployed)
-    assert not result.ok and result.frozen and served(deployed)["deployment"]["model"]["version"] == "12"
+    assert (
+        not result.ok
+        and result.frozen
+        and served(deployed)["deployment"]["model"]["version"] == "12"
+    )
 
 
 # --- the same through GitHub (the mocked API: bodies from GitHub's examples, schema-checked) ---------
@@ -493,35 +664,65 @@ def frozen_on_github(repo, tmp_path, monkeypatch):
     event["pull_request"].update(number=7)
     event["pull_request"]["base"]["sha"], event["pull_request"]["head"]["sha"] = base, head
     (tmp_path / "event.json").write_text(json.dumps(event))
-    for name, value in (("GITHUB_EVENT_PATH", str(tmp_path / "event.json")), ("GITHUB_REPOSITORY", "acme/models"),
-                        ("GITHUB_TOKEN", "ghs_test")):
+    for name, value in (
+        ("GITHUB_EVENT_PATH", str(tmp_path / "event.json")),
+        ("GITHUB_REPOSITORY", "acme/models"),
+        ("GITHUB_TOKEN", "ghs_test"),
+    ):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("GITHUB_API_URL", raising=False)
     repo.base, repo.head = base, head
     return repo
 
 
-@pytest.mark.parametrize("labels, approvers, decision, status", [
-    ((), ("alice", "bob"), "blocked", "failure"),                      # held, whatever the approvals
-    (("break-glass",), ("alice", "bob"), "pending", "pending"),        # break-glass asks one more pair of eyes
-    (("break-glass",), ("alice", "bob", "dana"), "pending", "pending"),  # the author's own is no extra pair
-    (("break-glass",), ("alice", "bob", "erin"), "approved", "success"),
-])
+@pytest.mark.parametrize(
+    "labels, approvers, decision, status",
+    [
+        ((), ("alice", "bob"), "blocked", "failure"),  # held, whatever the approvals
+        (
+            ("break-glass",),
+            ("alice", "bob"),
+            "pending",
+            "pending",
+        ),  # break-glass asks one more pair of eyes
+        (
+            ("break-glass",),
+            ("alice", "bob", "dana"),
+            "pending",
+            "pending",
+        ),  # the author's own is no extra pair
+        (("break-glass",), ("alice", "bob", "erin"), "approved", "success"),
+    ],
+)
 def test_a_freeze_holds_the_pr_on_github_and_break_glass_counts_by_the_four_eyes_rule(
-        frozen_on_github, cli, labels, approvers, decision, status, into="release/2026.11"):
+    frozen_on_github, cli, labels, approvers, decision, status, into="release/2026.11"
+):
     """Labels come from the PR GitHub serves; the freeze from the base branch's tip, as on the gate."""
     import responses
 
     from ghapi.mockgithub import MockGitHub, user
 
-    people = {"dana": user("dana", 104), "alice": user("alice", 201), "bob": user("bob", 202), "erin": user("erin", 205)}
+    people = {
+        "dana": user("dana", 104),
+        "alice": user("alice", 201),
+        "bob": user("bob", 202),
+        "erin": user("erin", 205),
+    }
     repo = frozen_on_github
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         gh = MockGitHub(rsps)
-        gh.pull(people["dana"], repo.base, repo.head, body="v13 stops the false declines.", labels=labels,
-                base_ref=into)
+        gh.pull(
+            people["dana"],
+            repo.base,
+            repo.head,
+            body="v13 stops the false declines.",
+            labels=labels,
+            base_ref=into,
+        )
         gh.commits({"sha": repo.head, "author": people["dana"], "email": "dana@acme.example"})
-        gh.reviews(*[{"user": people[a], "state": "APPROVED", "commit_id": repo.head} for a in approvers])
+        gh.reviews(
+            *[{"user": people[a], "state": "APPROVED", "commit_id": repo.head} for a in approvers]
+        )
         gh.team("acme/mlops-admins", people["alice"], people["bob"], people["erin"], people["dana"])
         gh.existing_comments()
         gh.accept_writes()
@@ -534,7 +735,9 @@ def test_a_freeze_holds_the_pr_on_github_and_break_glass_counts_by_the_four_eyes
         assert "break-glass (INC-2041)" in gh.statuses[-1]["description"]
 
 
-def test_a_production_freeze_does_not_hold_a_pr_on_github_into_the_default_branch(frozen_on_github, cli):
+def test_a_production_freeze_does_not_hold_a_pr_on_github_into_the_default_branch(
+    frozen_on_github, cli
+):
     """The same PR into main reaches staging only: the production freeze does not hold it."""
     import responses
 
@@ -546,7 +749,12 @@ def test_a_production_freeze_does_not_hold_a_pr_on_github_into_the_default_branc
         gh = MockGitHub(rsps)
         gh.pull(people["dana"], repo.base, repo.head, body="v13 stops the false declines.")
         gh.commits({"sha": repo.head, "author": people["dana"], "email": "dana@acme.example"})
-        gh.reviews(*[{"user": people[a], "state": "APPROVED", "commit_id": repo.head} for a in ("alice", "bob")])
+        gh.reviews(
+            *[
+                {"user": people[a], "state": "APPROVED", "commit_id": repo.head}
+                for a in ("alice", "bob")
+            ]
+        )
         gh.team("acme/mlops-admins", people["alice"], people["bob"], people["dana"])
         gh.existing_comments()
         gh.accept_writes()
@@ -563,8 +771,21 @@ def test_a_kept_evaluation_keeps_its_break_glass(tmp_path):
     from foureyes.deploy.provenance import Approval, Checker, MergedPR
 
     pr = MergedPR(44, "b" * 40, "h" * 40, "m" * 40, NOW, lambda teams=(): None, "main")
-    kept = {**Approval("approved", pr.merge_commit, 44, ["alice", "bob", "erin"], NOW, pr.base, pr.head, "dana",
-                       True).to_json(), "base_ref": "main", "judged_by": judgment.VERSION}
+    kept = {
+        **Approval(
+            "approved",
+            pr.merge_commit,
+            44,
+            ["alice", "bob", "erin"],
+            NOW,
+            pr.base,
+            pr.head,
+            "dana",
+            True,
+        ).to_json(),
+        "base_ref": "main",
+        "judged_by": judgment.VERSION,
+    }
 
     class Cache:
         def evaluations(self):
@@ -579,8 +800,14 @@ def test_a_later_break_glass_pr_does_not_carry_an_earlier_frozen_change(deployed
     both: break-glass belongs to #46's change alone, so the step is refused."""
     declare(deployed)
     merge_pr(deployed, 45, bump("13"), ok("alice", "bob"), merged_at="2026-11-22T11:00:00Z")
-    merge_pr(deployed, 46, lambda r: r.replace(FRAUD, "description: Scores", "description: Reworded, scores"),
-             ok("alice", "bob", "erin"), labels=["break-glass"], merged_at="2026-11-22T11:30:00Z")
+    merge_pr(
+        deployed,
+        46,
+        lambda r: r.replace(FRAUD, "description: Scores", "description: Reworded, scores"),
+        ok("alice", "bob", "erin"),
+        labels=["break-glass"],
+        merged_at="2026-11-22T11:30:00Z",
+    )
     result = deploy(deployed, now="2026-11-22T12:00:00Z")
     assert not result.ok and result.frozen and result.frozen[0].startswith("fraud-scorer:")
     assert served(deployed)["deployment"]["model"]["version"] == "12"

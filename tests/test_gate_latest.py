@@ -10,11 +10,10 @@ repository:
 The deploy half (a merge of the unapproved PR is refused even though the shared head showed success)
 is in tests/test_deploy_github.py."""
 
-from test_gate_github import ALICE, BOB, BOT, DANA, MALLORY, TEAM, given_pr, gh, pr, run  # noqa: F401 (fixtures)
-
 import json
 
 from ghapi.mockgithub import MockGitHub
+from test_gate_github import ALICE, BOB, BOT, DANA, MALLORY, TEAM, gh, given_pr, pr, run  # noqa: F401 (fixtures)
 
 
 def second_pr_at_the_same_head(gh, pr, author, reviews, number=8):
@@ -29,9 +28,9 @@ def second_pr_at_the_same_head(gh, pr, author, reviews, number=8):
 def test_a_run_whose_pr_moved_on_posts_nothing(pr, gh, cli):
     """Read at head H (approved there), the PR then got a new push: the late run posts no success."""
     given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
-    gh.pull(DANA, pr.base, "f" * 40)        # what GitHub answers the re-read just before posting
+    gh.pull(DANA, pr.base, "f" * 40)  # what GitHub answers the re-read just before posting
     code, data = run(cli)
-    assert data["decision"] == "approved"   # the judgment itself stands, for the log
+    assert data["decision"] == "approved"  # the judgment itself stands, for the log
     assert gh.statuses == [] and gh.comments == []
 
 
@@ -40,7 +39,9 @@ def test_a_run_whose_pr_was_closed_posts_nothing(pr, gh, cli):
     opened = next(r for r in gh.rsps.registered() if r.url == gh.url(f"/repos/{gh.repo}/pulls/7"))
     closed = json.loads(opened.body)
     closed.update(state="closed", closed_at=closed["updated_at"])
-    gh.rsps.get(gh.url(f"/repos/{gh.repo}/pulls/7"), json=closed)  # answers the re-read before posting
+    gh.rsps.get(
+        gh.url(f"/repos/{gh.repo}/pulls/7"), json=closed
+    )  # answers the re-read before posting
     run(cli)
     assert gh.statuses == []
 
@@ -48,12 +49,13 @@ def test_a_run_whose_pr_was_closed_posts_nothing(pr, gh, cli):
 def test_an_unapproved_pr_at_an_approved_prs_head_does_not_knock_its_status_down(pr, gh, cli):
     """Mallory opens PR #7 at the head of Dana's approved PR #8, into the same base. #7's run
     judges #7 pending (its comment says so) but the status on the shared head stays #8's success."""
-    given_pr(gh, pr, [])                              # PR #7: no reviews
+    given_pr(gh, pr, [])  # PR #7: no reviews
     second_pr_at_the_same_head(gh, pr, DANA, [(ALICE, "APPROVED"), (BOB, "APPROVED")])
     code, data = run(cli)
     assert code == 1 and data["decision"] == "pending"
     assert [(s["state"], s["description"]) for s in gh.statuses] == [
-        ("success", "PR #8: 2 of 2 approvals from @acme/mlops-admins (critical)")]
+        ("success", "PR #8: 2 of 2 approvals from @acme/mlops-admins (critical)")
+    ]
     assert "0 of 2" in gh.comments[0]["body"] or "pending" in gh.comments[0]["body"].lower()
 
 
@@ -71,7 +73,8 @@ def test_an_approved_pr_at_a_shared_head_posts_its_own_success(pr, gh, cli):
     code, _ = run(cli)
     assert code == 0
     assert [(s["state"], s["description"]) for s in gh.statuses] == [
-        ("success", "2 of 2 approvals from @acme/mlops-admins (critical)")]
+        ("success", "2 of 2 approvals from @acme/mlops-admins (critical)")
+    ]
 
 
 def test_a_pr_at_the_same_head_into_another_base_does_not_count(pr, gh, cli):
@@ -79,8 +82,10 @@ def test_a_pr_at_the_same_head_into_another_base_does_not_count(pr, gh, cli):
     other = MockGitHub(gh.rsps, number=8)
     other.pull(DANA, pr.base, pr.head, base_ref="release/2026.11")
     other.commits({"sha": pr.head, "author": DANA, "email": "dana@acme.example"})
-    other.reviews({"user": ALICE, "state": "APPROVED", "commit_id": pr.head},
-                  {"user": BOB, "state": "APPROVED", "commit_id": pr.head})
+    other.reviews(
+        {"user": ALICE, "state": "APPROVED", "commit_id": pr.head},
+        {"user": BOB, "state": "APPROVED", "commit_id": pr.head},
+    )
     run(cli)
     assert [s["state"] for s in gh.statuses] == ["pending"]
     assert TEAM  # the approver team is the same either way

@@ -63,21 +63,28 @@ def test_one_approval_is_pending(pr, cli):
 def test_self_approval_and_bot_ignored(pr, cli):
     code, data, _ = gate(cli, pr, ok("dana", "renovate[bot]", "alice"))
     assert code == 1
-    assert {(i["login"], i["reason"]) for i in data["ignored"]} == {("dana", "author"), ("renovate[bot]", "bot")}
+    assert {(i["login"], i["reason"]) for i in data["ignored"]} == {
+        ("dana", "author"),
+        ("renovate[bot]", "bot"),
+    }
 
 
 def test_approval_by_someone_who_pushed_a_commit(pr, cli):
     pr.write(FRAUD, pr.read(FRAUD) + "# tweak\n")
     pr.commit("tweak", "Alice Admin <alice@acme.example>")
     code, data, _ = gate(cli, pr, ok("alice", "bob"))
-    assert code == 1 and ("alice", "contributor") in {(i["login"], i["reason"]) for i in data["ignored"]}
+    assert code == 1 and ("alice", "contributor") in {
+        (i["login"], i["reason"]) for i in data["ignored"]
+    }
 
 
 def test_co_author_by_noreply_trailer(pr, cli):
     pr.write(FRAUD, pr.read(FRAUD) + "# pairing\n")
     pr.commit("pairing\n\nCo-authored-by: Bob <202+bob@users.noreply.github.com>")
     code, data, _ = gate(cli, pr, ok("alice", "bob"))
-    assert code == 1 and ("bob", "contributor") in {(i["login"], i["reason"]) for i in data["ignored"]}
+    assert code == 1 and ("bob", "contributor") in {
+        (i["login"], i["reason"]) for i in data["ignored"]
+    }
 
 
 def test_stale_approval(pr, cli):
@@ -110,7 +117,11 @@ def test_empty_description_blocks(pr, cli):
 
 
 def test_pr_that_edits_the_policy_to_lower_its_own_requirement(pr, cli):
-    policy = pr.read("policies/approval.yaml").replace("approvals: 2", "approvals: 1").replace("level: critical", "level: low")
+    policy = (
+        pr.read("policies/approval.yaml")
+        .replace("approvals: 2", "approvals: 1")
+        .replace("level: critical", "level: low")
+    )
     pr.write("policies/approval.yaml", policy)
     pr.commit("lower the bar")
     code, data, _ = gate(cli, pr, ok("alice"))
@@ -129,8 +140,12 @@ def test_pr_that_edits_codeowners_or_a_workflow_needs_governance_approval(repo, 
 
 def test_rename_that_hides_a_model_replacement(repo, cli):
     repo.branch("pr")
-    text = repo.read(FRAUD).replace("fraud-scorer", "fraud-scorer-2").replace(
-        "importance: critical", "importance: low").replace('version: "12"', 'version: "13"')
+    text = (
+        repo.read(FRAUD)
+        .replace("fraud-scorer", "fraud-scorer-2")
+        .replace("importance: critical", "importance: low")
+        .replace('version: "12"', 'version: "13"')
+    )
     repo.rm(FRAUD)
     repo.write(DEP.format("fraud-scorer-2"), text)
     repo.commit()
@@ -164,9 +179,13 @@ def test_unreadable_policy_is_an_error_never_approved(repo, cli):
 def test_text_and_markdown_output(pr, cli, tmp_path):
     path = tmp_path / "f.yaml"
     path.write_text(FACTS.format(body='"why"', reviews=json.dumps(ok("dana", "alice"))))
-    text = cli("gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "text").output
+    text = cli(
+        "gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "text"
+    ).output
     assert "decision: pending: 1 of 2 approvals from @acme/mlops-admins (critical)" in text
-    md = cli("gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "markdown").output
+    md = cli(
+        "gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "markdown"
+    ).output
     assert md.startswith("<!-- foureyes:approval -->") and "> why" in md
     assert "not counted: @dana (author" in md and "**Missing:** 1 more approval(s)" in md
 
@@ -175,4 +194,7 @@ def test_unknown_base_is_named_as_such(pr, cli, tmp_path):
     path = tmp_path / "f.yaml"
     path.write_text(FACTS.format(body='"why"', reviews="[]"))
     result = cli("gate", "--local", str(path), "--base", "nope", "--head", "pr", "--format", "json")
-    assert result.exit_code == 2 and "unknown git revision 'nope'" in json.loads(result.stdout)["blocking"][0]["detail"]
+    assert (
+        result.exit_code == 2
+        and "unknown git revision 'nope'" in json.loads(result.stdout)["blocking"][0]["detail"]
+    )

@@ -5,8 +5,8 @@ of an approver team do not count as approvers (GitHub lists them as members of t
 import copy
 import re
 
-from ghapi.mockgithub import API, check, example
-from test_gate_github import ALICE, BOB, TEAM, gh, pr, run, given_pr  # noqa: F401  (fixtures)
+from ghapi.mockgithub import check, example
+from test_gate_github import ALICE, BOB, TEAM, gh, given_pr, pr, run  # noqa: F401  (fixtures)
 
 
 def inherited(member: dict) -> dict:
@@ -16,22 +16,32 @@ def inherited(member: dict) -> dict:
 
 
 def test_a_huge_pr_description_still_gets_its_sticky_comment(pr, gh, cli):
-    given_pr(gh, pr, [(ALICE, "APPROVED", None)], body="Because. " * 9000)  # the reason is quoted in the comment
+    given_pr(
+        gh, pr, [(ALICE, "APPROVED", None)], body="Because. " * 9000
+    )  # the reason is quoted in the comment
     code, data = run(cli)
     assert data["decision"] == "pending"
     assert gh.refused == []  # GitHub answers 422 "Body is too long (maximum is 65536 characters)"
     (comment,) = gh.comments
-    assert len(comment["body"]) <= 65536 and comment["body"].startswith("<!-- foureyes:approval -->")
+    assert len(comment["body"]) <= 65536 and comment["body"].startswith(
+        "<!-- foureyes:approval -->"
+    )
     assert "cut this comment at GitHub's limit of 65,536 characters" in comment["body"]
 
 
 def test_members_of_a_child_team_do_not_count_as_approvers(pr, gh, cli):
     # bob is in @acme/mlops-admins only through a child team: his approval is not an admin's
-    given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], members=(ALICE, inherited(BOB)))
+    given_pr(
+        gh,
+        pr,
+        [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)],
+        members=(ALICE, inherited(BOB)),
+    )
     code, data = run(cli)
     assert code == 1 and data["decision"] == "pending" and data["approvals"] == ["alice"]
     assert {"login": "bob", "reason": "not_approver"}.items() <= next(
-        i for i in data["ignored"] if i["login"] == "bob").items()
+        i for i in data["ignored"] if i["login"] == "bob"
+    ).items()
 
 
 def test_without_the_inherited_flag_child_team_members_are_left_out(pr, gh, cli):
@@ -56,4 +66,6 @@ def test_direct_members_still_count(pr, gh, cli):
     given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)], members=(ALICE, BOB))
     code, data = run(cli)
     assert code == 0 and data["decision"] == "approved"
-    assert not any(re.search(r"/teams/[^/]+/teams", c.request.url) for c in gh.rsps.calls)  # no extra calls
+    assert not any(
+        re.search(r"/teams/[^/]+/teams", c.request.url) for c in gh.rsps.calls
+    )  # no extra calls

@@ -17,19 +17,30 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from jsonschema import Draft4Validator
-from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ReadTimeout
 
 from foureyes.errors import EvaluationError
 from foureyes.github import client
 from ghapi.mockgithub import COMPONENTS, check, check_request, example
 
 DEPLOYMENTS = "/repos/acme/models/deployments"
-BODY = {"ref": "main", "task": "deploy:fraud-scorer", "environment": "staging", "payload": {},
-        "auto_merge": False, "required_contexts": []}
-SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-             "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}
-PRIMARY = {"message": "API rate limit exceeded for installation ID 1.",
-           "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}
+BODY = {
+    "ref": "main",
+    "task": "deploy:fraud-scorer",
+    "environment": "staging",
+    "payload": {},
+    "auto_merge": False,
+    "required_contexts": [],
+}
+SECONDARY = {
+    "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+}
+PRIMARY = {
+    "message": "API rate limit exceeded for installation ID 1.",
+    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+}
 EPOCH = 1_795_000_000  # the pinned clock: 2026-11-18, a fixed instant
 for error in (SECONDARY, PRIMARY):  # GitHub's error bodies are its "basic-error" schema
     assert not list(Draft4Validator(COMPONENTS["schemas"]["basic-error"]).iter_errors(error))
@@ -60,7 +71,11 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length)) if length else None
         self.server.seen.append((self.command, self.path.split("?")[0], body))
-        step = self.server.script.pop(0) if self.server.script else ("answer", 500, {}, {"message": "unscripted"})
+        step = (
+            self.server.script.pop(0)
+            if self.server.script
+            else ("answer", 500, {}, {"message": "unscripted"})
+        )
         if step[0] == "drop":
             self.connection.shutdown(socket.SHUT_RDWR)
             return
@@ -89,7 +104,9 @@ def github(monkeypatch):
 
     def start(*script):
         server = GitHubStandIn(script)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         servers.append(server)
         return server, waits
 
@@ -135,14 +152,18 @@ def test_a_post_whose_read_times_out_is_not_sent_again(github):
 
 def test_a_post_answered_502_is_not_sent_again(github):
     # GitHub documents no guarantee that a timed-out or proxied write was not applied
-    server, waits = github(("answer", 502, {}, {"message": "Server Error"}), ("answer", 201, {}, created()))
+    server, waits = github(
+        ("answer", 502, {}, {"message": "Server Error"}), ("answer", 201, {}, created())
+    )
     with pytest.raises(Exception) as failed:
         request(server, "POST")
     assert getattr(failed.value, "status", None) == 502 and len(server.seen) == 1
 
 
 def test_a_get_whose_answer_is_lost_or_502_is_retried(github):
-    server, waits = github(("drop",), ("answer", 502, {}, {"message": "Server Error"}), ("answer", 200, {}, listed()))
+    server, waits = github(
+        ("drop",), ("answer", 502, {}, {"message": "Server Error"}), ("answer", 200, {}, listed())
+    )
     _, data = request(server, "GET")
     assert data == listed() and [m for m, _, _ in server.seen] == ["GET"] * 3
     assert all(w <= 10 for w in waits)  # backoff, bounded
@@ -161,13 +182,16 @@ def test_a_connection_refused_before_sending_is_retried_even_for_a_post(github, 
             refused.append(1)
             raise urllib3.exceptions.NewConnectionError(self, "Connection refused")
         return real(self)
+
     monkeypatch.setattr(urllib3.connection.HTTPConnection, "_new_conn", refuse_once)
     _, data = request(server, "POST")
     assert data["id"] == created()["id"] and len(server.seen) == 1 and refused == [1]
 
 
 @pytest.mark.parametrize("status", [403, 429])
-def test_a_secondary_rate_limit_without_retry_after_is_waited_a_minute_then_succeeds(github, status):
+def test_a_secondary_rate_limit_without_retry_after_is_waited_a_minute_then_succeeds(
+    github, status
+):
     server, waits = github(("answer", status, {}, SECONDARY), ("answer", 201, {}, created()))
     _, data = request(server, "POST")  # refused, not applied: a POST is sent again
     assert data["id"] == created()["id"] and len(server.seen) == 2 and waits == [60]
@@ -191,13 +215,18 @@ def test_remaining_zero_waits_until_the_reset(github):
 
 
 def test_retry_after_is_waited_as_given(github):
-    server, waits = github(("answer", 403, {"Retry-After": "7"}, SECONDARY), ("answer", 200, {}, listed()))
+    server, waits = github(
+        ("answer", 403, {"Retry-After": "7"}, SECONDARY), ("answer", 200, {}, listed())
+    )
     request(server, "GET")
     assert waits == [7]
 
 
 def test_a_403_that_is_no_rate_limit_is_not_retried(github):
-    refusal = {"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com"}
+    refusal = {
+        "message": "Resource not accessible by integration",
+        "documentation_url": "https://docs.github.com",
+    }
     server, waits = github(("answer", 403, {}, refusal), ("answer", 200, {}, listed()))
     with pytest.raises(Exception) as failed:
         request(server, "GET")
@@ -214,5 +243,9 @@ def test_a_reset_past_the_bound_fails_the_deploy_closed_with_exit_2(github, cli,
     monkeypatch.setenv("FOUREYES_APP_BOT_ID", "9001")
     result = cli("deploy", "--env", "staging", "--repo", "acme/models", "--format", "text")
     assert result.exit_code == 2, result.output
-    assert "rate limit" in result.output and f"{3601}s" in result.output and "failing closed" in result.output
+    assert (
+        "rate limit" in result.output
+        and f"{3601}s" in result.output
+        and "failing closed" in result.output
+    )
     assert "Traceback" not in result.output and waits == [] and len(server.seen) == 1

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
-import generate_history as gen  # noqa: E402
+import generate_history as gen
 
-from foureyes import gitrepo  # noqa: E402
-from foureyes.local import read_pr_files  # noqa: E402
+from foureyes import gitrepo
+from foureyes.local import read_pr_files
 
 
 def git(root: Path, *args: str) -> str:
@@ -103,8 +103,17 @@ def test_a_branch_with_many_commits_and_a_merge_is_logged_in_gits_order(tmp_path
     repo.git("merge", "-q", "--no-ff", "-m", "update branch", "main")
     repo.write("f", "8\n")
     repo.git("add", "-A")
-    gitrepo.git(tmp_path, "commit", "-q", "-m", "a clock that went back", env_extra={
-        "GIT_COMMITTER_DATE": "2001-01-01T00:00:00Z", "GIT_AUTHOR_DATE": "2001-01-01T00:00:00Z"})
+    gitrepo.git(
+        tmp_path,
+        "commit",
+        "-q",
+        "-m",
+        "a clock that went back",
+        env_extra={
+            "GIT_COMMITTER_DATE": "2001-01-01T00:00:00Z",
+            "GIT_AUTHOR_DATE": "2001-01-01T00:00:00Z",
+        },
+    )
     repo.write("f", "9\n")
     repo.commit("pr last")
     head = repo.git("rev-parse", "HEAD")
@@ -121,16 +130,30 @@ def test_clean_merge_trees_in_one_call_are_those_of_one_call_each(history):
     pairs = [(commits[random.randrange(len(commits))], str(doc["head"])) for doc in prs]
     batched = gitrepo.clean_merge_trees(root, pairs)
     assert batched == {pair: gitrepo.clean_merge_tree(root, *pair) for pair in pairs}
-    assert None in batched.values() and any(batched.values())  # conflicts and clean merges both seen
+    assert None in batched.values() and any(
+        batched.values()
+    )  # conflicts and clean merges both seen
 
 
-@pytest.mark.parametrize("prefix", ["registry/deployments", "registry/deployments/", "registry", "policies/rules",
-                                    "registry/environments.yaml", "nope", "registry/environments.yaml/x"])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "registry/deployments",
+        "registry/deployments/",
+        "registry",
+        "policies/rules",
+        "registry/environments.yaml",
+        "nope",
+        "registry/environments.yaml/x",
+    ],
+)
 def test_listing_through_the_reader_is_ls_tree(history, prefix):
     root, _ = history
     head = gitrepo.resolve(root, "HEAD")
-    assert gitrepo.GitTree(root, head).list(prefix) == git(root, "ls-tree", "-r", "--name-only", head, "--",
-                                                           prefix).split()
+    assert (
+        gitrepo.GitTree(root, head).list(prefix)
+        == git(root, "ls-tree", "-r", "--name-only", head, "--", prefix).split()
+    )
 
 
 def test_names_after_a_full_sha_resolve_through_the_reader_as_rev_parse(history):
@@ -147,13 +170,29 @@ def test_commits_touching_many_paths_is_git_log_with_every_path(history):
     root, _ = history
     files = git(root, "ls-tree", "-r", "--name-only", "HEAD", "--", "registry/").split()
     random.seed(2)
-    for paths in (random.sample(files, 3), files, ["registry/deployments"], ["policies/", "registry/environments.yaml"],
-                  random.sample(files, 5) + ["policies/"]):
-        expected = git(root, "log", "--format=%H", "--full-history", "--reverse", "main", "--", *paths).split()
+    for paths in (
+        random.sample(files, 3),
+        files,
+        ["registry/deployments"],
+        ["policies/", "registry/environments.yaml"],
+        random.sample(files, 5) + ["policies/"],
+    ):
+        expected = git(
+            root, "log", "--format=%H", "--full-history", "--reverse", "main", "--", *paths
+        ).split()
         assert gitrepo.commits_touching(root, "main", paths) == expected, paths
         last = {}
-        out = git(root, "log", "--full-history", "--diff-merges=first-parent", "--format=%x00%H", "--name-only",
-                  "main", "--", *paths)
+        out = git(
+            root,
+            "log",
+            "--full-history",
+            "--diff-merges=first-parent",
+            "--format=%x00%H",
+            "--name-only",
+            "main",
+            "--",
+            *paths,
+        )
         for block in out.split("\x00")[1:]:
             sha, *names = block.split("\n")
             for name in filter(None, names):
@@ -163,24 +202,43 @@ def test_commits_touching_many_paths_is_git_log_with_every_path(history):
 
 def test_entries_through_the_reader_are_ls_tree(history):
     root, prs = history
-    paths = ["registry/deployments", "registry/environments.yaml", "policies/rules", "registry/nothing-here",
-             "registry/environments.yaml/not-a-dir", "policies"]
+    paths = [
+        "registry/deployments",
+        "registry/environments.yaml",
+        "policies/rules",
+        "registry/nothing-here",
+        "registry/environments.yaml/not-a-dir",
+        "policies",
+    ]
     for commit in [str(prs[0]["merge_commit"]), git(root, "rev-parse", "HEAD").strip()]:
         expected = {}
         for path in paths:
             listed = git(root, "ls-tree", commit, "--", path).split()
             expected[path] = (listed[0], listed[2]) if listed and listed[3] == path else None
         assert gitrepo.GitTree(root, commit).entries(paths) == expected
-    assert gitrepo.GitTree(root, "HEAD").entries(paths) == gitrepo.GitTree(root, commit).entries(paths)
+    assert gitrepo.GitTree(root, "HEAD").entries(paths) == gitrepo.GitTree(root, commit).entries(
+        paths
+    )
 
 
 @pytest.mark.parametrize("first_parent", [False, True])
-def test_the_history_pass_gives_every_commit_s_first_parent_diff_as_git_log_does(history, first_parent):
+def test_the_history_pass_gives_every_commit_s_first_parent_diff_as_git_log_does(
+    history, first_parent
+):
     """Merges are not diffed by the pass itself: an up-to-date PR merge takes its branch commit's
     diff, the rest one `diff-tree`. Both must equal `git log --diff-merges=first-parent --raw`."""
     root, _ = history
-    args = ["log", *(["--first-parent"] if first_parent else []), "--diff-merges=first-parent", "--no-renames",
-            "--no-abbrev", "--format=%x00%H", "--raw", "-z", "HEAD"]
+    args = [
+        "log",
+        *(["--first-parent"] if first_parent else []),
+        "--diff-merges=first-parent",
+        "--no-renames",
+        "--no-abbrev",
+        "--format=%x00%H",
+        "--raw",
+        "-z",
+        "HEAD",
+    ]
     expected: dict[str, list] = {}
     tokens = gitrepo.git(root, *args).split(b"\0")
     i, commit = 0, None
@@ -190,7 +248,9 @@ def test_the_history_pass_gives_every_commit_s_first_parent_diff_as_git_log_does
             expected[commit] = []
         elif tokens[i]:
             meta = tokens[i].decode().lstrip("\n:").split(" ")
-            expected[commit].append((tokens[i + 1].decode(), meta[4], meta[0], meta[1], meta[2], meta[3]))
+            expected[commit].append(
+                (tokens[i + 1].decode(), meta[4], meta[0], meta[1], meta[2], meta[3])
+            )
             i += 2
         else:
             i += 1
@@ -204,17 +264,28 @@ def test_the_history_pass_gives_every_commit_s_first_parent_diff_as_git_log_does
     up_to_date = [m for m in merges if len(parents[m]) == 2 and trees[parents[m][1]] == trees[m]]
     assert up_to_date and len(up_to_date) < len(merges)  # both kinds of merge are met
     for commit, _, changes in found:
-        assert [(c.path, c.status, c.old_mode, c.new_mode, c.old_sha, c.new_sha) for c in changes] == expected[commit]
+        assert [
+            (c.path, c.status, c.old_mode, c.new_mode, c.old_sha, c.new_sha) for c in changes
+        ] == expected[commit]
 
 
 def test_prefetched_trees_and_blobs_are_read_without_a_round_trip_each(history, monkeypatch):
     root, prs = history
     bases = [str(doc["base"]) for doc in prs]
-    paths = ["policies/approval.yaml", "registry/environments.yaml", "policies/deployment.schema.json"]
+    paths = [
+        "policies/approval.yaml",
+        "registry/environments.yaml",
+        "policies/deployment.schema.json",
+    ]
 
     def read_all():
-        return [(gitrepo.GitTree(root, b).read_many(paths), gitrepo.GitTree(root, b).list("policies/rules"))
-                for b in bases]
+        return [
+            (
+                gitrepo.GitTree(root, b).read_many(paths),
+                gitrepo.GitTree(root, b).list("policies/rules"),
+            )
+            for b in bases
+        ]
 
     gitrepo.close_readers()
     fresh = read_all()
@@ -224,12 +295,18 @@ def test_prefetched_trees_and_blobs_are_read_without_a_round_trip_each(history, 
     gitrepo.prefetch_trees(root, bases, ["policies", "policies/rules", "registry"], versions)
     asked = []
     real = gitrepo._BatchReader.object
-    monkeypatch.setattr(gitrepo._BatchReader, "object", lambda self, name: asked.append(name) or real(self, name))
+    monkeypatch.setattr(
+        gitrepo._BatchReader, "object", lambda self, name: asked.append(name) or real(self, name)
+    )
     assert read_all() == fresh
     files = set(gitrepo.blob_ids(root, [f"{b}:{p}" for b in bases for p in paths]).values())
-    assert set(asked) <= files and len(asked) == len(set(asked))  # no commit or tree asked; each file once
+    assert set(asked) <= files and len(asked) == len(
+        set(asked)
+    )  # no commit or tree asked; each file once
     asked.clear()
-    assert gitrepo.cat_blobs(root, versions) == {v: gitrepo.git(root, "cat-file", "blob", v) for v in versions}
+    assert gitrepo.cat_blobs(root, versions) == {
+        v: gitrepo.git(root, "cat-file", "blob", v) for v in versions
+    }
     assert asked == []
 
 
@@ -241,7 +318,9 @@ def test_the_first_parent_view_of_the_whole_pass_is_git_log_first_parent(history
         direct, _ = gitrepo._read_log_changes(root, asked, first_parent=True)
         gitrepo.read_history_ahead(root, asked)
         assert gitrepo._log_changes(root, asked, first_parent=True) == list(direct)
-        assert len(direct) < len(gitrepo._log_changes(root, asked))  # the view is not the whole pass
+        assert len(direct) < len(
+            gitrepo._log_changes(root, asked)
+        )  # the view is not the whole pass
 
 
 def test_pr_diffs_found_in_the_history_pass_are_git_s_diffs(history, monkeypatch):
@@ -254,7 +333,9 @@ def test_pr_diffs_found_in_the_history_pass_are_git_s_diffs(history, monkeypatch
     gitrepo._log_changes(root, gitrepo.resolve(root, "HEAD"))
     asked = []
     real = gitrepo._diff_pairs
-    monkeypatch.setattr(gitrepo, "_diff_pairs", lambda root, pairs, *a: asked.extend(pairs) or real(root, pairs, *a))
+    monkeypatch.setattr(
+        gitrepo, "_diff_pairs", lambda root, pairs, *a: asked.extend(pairs) or real(root, pairs, *a)
+    )
     gitrepo.prefetch_changes(root, forks)
     assert {pair: gitrepo.changed(root, *pair) for pair in forks} == expected
     assert len(asked) < len(set(forks)) / 2

@@ -3,7 +3,6 @@ deploy work; it never overwrites without --force."""
 
 import json
 import subprocess
-
 from pathlib import Path
 
 import yaml
@@ -19,15 +18,23 @@ def test_init_in_an_empty_repository_then_the_whole_flow(tmp_path, cli, monkeypa
     monkeypatch.chdir(repo.root)
     result = cli("init", "--action-ref", SHA)
     assert result.exit_code == 0
-    assert "wrote policies/approval.yaml" in result.output and "wrote .github/CODEOWNERS" in result.output
+    assert (
+        "wrote policies/approval.yaml" in result.output
+        and "wrote .github/CODEOWNERS" in result.output
+    )
     assert cli("validate").exit_code == 0
     assert cli("codeowners", "--check").exit_code == 0
     written = sorted(p.name for p in (repo.root / ".github" / "workflows").iterdir())
-    assert written == sorted(p.name for p in (ROOT / ".github" / "workflows").glob("foureyes-*.yml"))
+    assert written == sorted(
+        p.name for p in (ROOT / ".github" / "workflows").glob("foureyes-*.yml")
+    )
     for name in written:  # all seven, each pinned to the commit given
         text = (repo.root / ".github" / "workflows" / name).read_text()
         assert "uses: ./" not in text and "@v0" not in text
-        if name not in ("foureyes-review-relay.yml", "foureyes-release.yml"):  # these run no foureyes
+        if name not in (
+            "foureyes-review-relay.yml",
+            "foureyes-release.yml",
+        ):  # these run no foureyes
             assert f"uses: foureyes/foureyes@{SHA}" in text
         yaml.safe_load(text)
     repo.commit("foureyes init", "Mo Admin <mo@acme.example>")
@@ -38,15 +45,24 @@ def test_init_in_an_empty_repository_then_the_whole_flow(tmp_path, cli, monkeypa
     plan = json.loads(cli("plan", "--base", "main", "--format", "json").stdout)
     assert [(e["type"], e["level"]) for e in plan["events"]] == [("replace_model", "low")]
     facts = tmp_path / "facts.yaml"
-    facts.write_text("author: dana\nbody: v2 is better\naccounts:\n  dana: {id: 1, emails: [dana@acme.example]}\n"
-                     "  alice: {id: 2}\nteams:\n  acme/mlops-admins: {members: [alice]}\n"
-                     "reviews: [{user: alice, state: APPROVED, commit: head}]\n")
+    facts.write_text(
+        "author: dana\nbody: v2 is better\naccounts:\n  dana: {id: 1, emails: [dana@acme.example]}\n"
+        "  alice: {id: 2}\nteams:\n  acme/mlops-admins: {members: [alice]}\n"
+        "reviews: [{user: alice, state: APPROVED, commit: head}]\n"
+    )
     assert cli("gate", "--local", str(facts), "--base", "main").exit_code == 0
     repo.git("checkout", "-q", "main")
     deployed = cli("deploy", "--env", "staging", "--format", "json")
-    assert deployed.exit_code == 0 and json.loads(deployed.stdout)["steps"][0]["deployment"] == "example-model"
-    assert "?? " not in subprocess.run(["git", "-C", str(repo.root), "status", "--porcelain"],
-                                       capture_output=True, text=True).stdout  # .foureyes/ is ignored
+    assert (
+        deployed.exit_code == 0
+        and json.loads(deployed.stdout)["steps"][0]["deployment"] == "example-model"
+    )
+    assert (
+        "?? "
+        not in subprocess.run(
+            ["git", "-C", str(repo.root), "status", "--porcelain"], capture_output=True, text=True
+        ).stdout
+    )  # .foureyes/ is ignored
 
 
 def test_init_never_overwrites_without_force(tmp_path, cli, monkeypatch):
@@ -65,7 +81,13 @@ def test_init_never_overwrites_without_force(tmp_path, cli, monkeypatch):
 def test_init_pins_the_ref_it_is_given(tmp_path, cli, monkeypatch):
     repo = Repo(tmp_path / "pinned")
     monkeypatch.chdir(repo.root)
-    cli("init", "--action-repo", "acme/foureyes", "--ref", "0123456789abcdef0123456789abcdef01234567")
+    cli(
+        "init",
+        "--action-repo",
+        "acme/foureyes",
+        "--ref",
+        "0123456789abcdef0123456789abcdef01234567",
+    )
     text = (repo.root / ".github" / "workflows" / "foureyes-gate.yml").read_text()
     assert "uses: acme/foureyes@0123456789abcdef0123456789abcdef01234567" in text
 

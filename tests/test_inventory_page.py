@@ -26,27 +26,48 @@ from selenium.webdriver.support.ui import Select  # noqa: E402
 def browser(tmp_path):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,800"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1400,800",
+    ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=DRIVER))
+    driver = webdriver.Chrome(
+        options=options, service=webdriver.ChromeService(executable_path=DRIVER)
+    )
     yield driver
     driver.quit()
 
 
 def visible_names(browser):
-    return [r.find_element(By.TAG_NAME, "strong").text
-            for r in browser.find_elements(By.CSS_SELECTOR, "#inventory tbody tr") if r.is_displayed()]
+    return [
+        r.find_element(By.TAG_NAME, "strong").text
+        for r in browser.find_elements(By.CSS_SELECTOR, "#inventory tbody tr")
+        if r.is_displayed()
+    ]
 
 
 def test_inventory_page_renders_and_filters(scripted, cli, browser):  # noqa: F811
     site = scripted.root / "site"
     assert cli("inventory", "--html", str(site)).exit_code == 0
     page = site / "index.html"
-    assert "http://" not in page.read_text() and "https://" not in page.read_text()  # nothing to fetch
+    assert (
+        "http://" not in page.read_text() and "https://" not in page.read_text()
+    )  # nothing to fetch
     browser.get(page.as_uri())
-    assert sorted(visible_names(browser)) == ["churn-predictor", "credit-limit", "eta-model", "fraud-scorer"]
+    assert sorted(visible_names(browser)) == [
+        "churn-predictor",
+        "credit-limit",
+        "eta-model",
+        "fraud-scorer",
+    ]
     assert browser.find_element(By.ID, "count").text == "4 of 4 deployments"
     badge = browser.find_element(By.CSS_SELECTOR, "tr[data-status='Needs approval'] .badge.needs")
     assert badge.text == "Needs approval"

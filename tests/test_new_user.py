@@ -8,7 +8,9 @@ import pytest
 from conftest import DEP
 from test_deploy import FACTS, TWO, merge_pr
 
-FRAUD, RECS, CHURN, CREDIT = (DEP.format(n) for n in ("fraud-scorer", "product-recs", "churn-predictor", "credit-limit"))
+FRAUD, RECS, CHURN, CREDIT = (
+    DEP.format(n) for n in ("fraud-scorer", "product-recs", "churn-predictor", "credit-limit")
+)
 
 ACTION_REF = "0123456789abcdef0123456789abcdef01234567"  # init pins the action to a commit
 
@@ -69,7 +71,11 @@ def test_dry_run_then_approved_deploy_leaves_no_stale_violation(env_repo, cli):
 
 
 def _without_number(path):
-    path.write_text("".join(line for line in path.read_text().splitlines(True) if not line.startswith("number:")))
+    path.write_text(
+        "".join(
+            line for line in path.read_text().splitlines(True) if not line.startswith("number:")
+        )
+    )
 
 
 def open_pr(repo, number, rel, old, new, name=None):
@@ -80,8 +86,11 @@ def open_pr(repo, number, rel, old, new, name=None):
     repo.git("checkout", "-q", "main")
     path = repo.root / ".foureyes" / "prs" / (name or f"{number}.yaml")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(FACTS.format(number=number, base=base, head=head, merge="", reviews="[]")
-                    .replace("merge_commit: \n", ""))
+    path.write_text(
+        FACTS.format(number=number, base=base, head=head, merge="", reviews="[]").replace(
+            "merge_commit: \n", ""
+        )
+    )
     _without_number(path)
     return path
 
@@ -99,7 +108,10 @@ def test_pr_number_comes_from_the_file_name(env_repo, cli):
     open_pr(env_repo, 51, CHURN, "importance: moderate", "importance: low")
     rows = {r["name"]: r for r in json.loads(cli("inventory", "--format", "json").stdout)}
     assert (rows["credit-limit"]["status"], rows["credit-limit"]["prs"]) == ("Needs approval", [50])
-    assert (rows["churn-predictor"]["status"], rows["churn-predictor"]["prs"]) == ("Needs approval", [51])
+    assert (rows["churn-predictor"]["status"], rows["churn-predictor"]["prs"]) == (
+        "Needs approval",
+        [51],
+    )
     assert rows["fraud-scorer"]["status"] == "Approved"
 
 
@@ -114,18 +126,28 @@ def test_pr_number_field_must_agree_with_the_file_name(env_repo, cli):
     path = open_pr(env_repo, 50, CREDIT, 'version: "7"', 'version: "8"')
     path.write_text("number: 51\n" + path.read_text())
     result = cli("inventory")
-    assert result.exit_code == 2 and "number: 51 differs from the file name, which says PR #50" in result.stderr
+    assert (
+        result.exit_code == 2
+        and "number: 51 differs from the file name, which says PR #50" in result.stderr
+    )
 
 
 # --- 7: no doubled prefixes ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("facts, line", [
-    ('author: dana\nbody: ""\naccounts: {dana: {id: 104, emails: [dana@acme.example]}}\n',
-     "decision: blocked: the PR description must explain the change"),
-    ("author: dana\nbody: why\naccounts: {dana: {id: 104}}\nreviews: [{user: zed, state: APPROVED}]\n",
-     "decision: error: "),
-])
+@pytest.mark.parametrize(
+    "facts, line",
+    [
+        (
+            'author: dana\nbody: ""\naccounts: {dana: {id: 104, emails: [dana@acme.example]}}\n',
+            "decision: blocked: the PR description must explain the change",
+        ),
+        (
+            "author: dana\nbody: why\naccounts: {dana: {id: 104}}\nreviews: [{user: zed, state: APPROVED}]\n",
+            "decision: error: ",
+        ),
+    ],
+)
 def test_decision_and_event_log_say_each_state_once(repo, cli, tmp_path, facts, line):
     repo.branch("pr")
     repo.replace(RECS, "team: shop", "team: web")
@@ -147,25 +169,47 @@ def test_decision_and_event_log_say_each_state_once(repo, cli, tmp_path, facts, 
 ENVS = "registry/environments.yaml"
 
 
-@pytest.mark.parametrize("old, new, line, message", [
-    ("type: local", "type: locl", 8,
-     "environment 'staging': target.type: unknown deploy target type 'locl' (installed: command, kubernetes, "
-     "local, mlflow); did you mean 'local'?"),
-    ("path: .foureyes/serving/staging", "pth: .foureyes/serving/staging", 9,
-     "environment 'staging': target.pth: unknown field 'pth'; did you mean 'path'?"),
-    ("path: .foureyes/serving/staging", "path: [a, b]", 9, "environment 'staging': target.path: "),
-])
-def test_a_typo_in_a_target_fails_validate_and_deploy_says_why(env_repo, cli, old, new, line, message):
+@pytest.mark.parametrize(
+    "old, new, line, message",
+    [
+        (
+            "type: local",
+            "type: locl",
+            8,
+            "environment 'staging': target.type: unknown deploy target type 'locl' (installed: command, kubernetes, "
+            "local, mlflow); did you mean 'local'?",
+        ),
+        (
+            "path: .foureyes/serving/staging",
+            "pth: .foureyes/serving/staging",
+            9,
+            "environment 'staging': target.pth: unknown field 'pth'; did you mean 'path'?",
+        ),
+        (
+            "path: .foureyes/serving/staging",
+            "path: [a, b]",
+            9,
+            "environment 'staging': target.path: ",
+        ),
+    ],
+)
+def test_a_typo_in_a_target_fails_validate_and_deploy_says_why(
+    env_repo, cli, old, new, line, message
+):
     env_repo.replace(ENVS, old, new)
     result = cli("validate", "--format", "json")
     assert result.exit_code == 1
     problems = json.loads(result.stdout)["problems"]
-    assert [(p["file"], p["line"]) for p in problems] == [(ENVS, line)] and problems[0]["message"].startswith(message)
+    assert [(p["file"], p["line"]) for p in problems] == [(ENVS, line)] and problems[0][
+        "message"
+    ].startswith(message)
     env_repo.commit("typo", "Mo Admin <mo@acme.example>")
     deployed = cli("deploy", "--env", "staging")
     assert deployed.exit_code == 2 and "internal error" not in deployed.stderr
     assert f"foureyes: error: {ENVS}: {message}" in deployed.stderr
-    assert cli("deploy", "--env", "staging", "--dry-run").exit_code == 2  # found before anything else
+    assert (
+        cli("deploy", "--env", "staging", "--dry-run").exit_code == 2
+    )  # found before anything else
     assert not (env_repo.root / ".foureyes" / "serving").exists()
 
 
@@ -177,7 +221,10 @@ def test_validate_and_inventory_outside_a_repository(tmp_path, cli, monkeypatch)
     for command in ("validate", "inventory", "plan --base main", "history x"):
         result = cli(*command.split())
         assert result.exit_code == 2, command
-        assert "is not inside a git repository" in result.stderr and "unknown git revision" not in result.output
+        assert (
+            "is not inside a git repository" in result.stderr
+            and "unknown git revision" not in result.output
+        )
 
 
 def test_validate_in_a_repository_without_a_registry(tmp_path, cli, monkeypatch):
@@ -195,16 +242,40 @@ def test_validate_in_a_repository_without_a_registry(tmp_path, cli, monkeypatch)
 # --- 6: unknown names are errors with a suggestion ------------------------------------------------
 
 
-@pytest.mark.parametrize("args, message", [
-    ("deploy --env staging --only frad-scorer", "no deployment 'frad-scorer' in staging; did you mean 'fraud-scorer'?"),
-    ("deploy --env stagin", "no environment 'stagin' in registry/environments.yaml; did you mean 'staging'?"),
-    ("history frad-scorer", "no deployment 'frad-scorer' in registry/deployments; did you mean 'fraud-scorer'?"),
-    ("history --env prod --at 1d", "no environment 'prod' in registry/environments.yaml; did you mean 'production'?"),
-    ("events --type deplo", "no event type 'deplo'; did you mean 'deploy'?"),
-    ("events --type bogus", "no event type 'bogus' (known: deploy, gate, notification, provenance_violation, timeout)"),
-    ("resolve fraud-scorer --env prod", "no environment 'prod' in registry/environments.yaml; did you mean 'production'?"),
-    ("resolve frad-scorer --env staging", "no deployment 'frad-scorer' in registry/deployments; did you mean 'fraud-scorer'?"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            "deploy --env staging --only frad-scorer",
+            "no deployment 'frad-scorer' in staging; did you mean 'fraud-scorer'?",
+        ),
+        (
+            "deploy --env stagin",
+            "no environment 'stagin' in registry/environments.yaml; did you mean 'staging'?",
+        ),
+        (
+            "history frad-scorer",
+            "no deployment 'frad-scorer' in registry/deployments; did you mean 'fraud-scorer'?",
+        ),
+        (
+            "history --env prod --at 1d",
+            "no environment 'prod' in registry/environments.yaml; did you mean 'production'?",
+        ),
+        ("events --type deplo", "no event type 'deplo'; did you mean 'deploy'?"),
+        (
+            "events --type bogus",
+            "no event type 'bogus' (known: deploy, gate, notification, provenance_violation, timeout)",
+        ),
+        (
+            "resolve fraud-scorer --env prod",
+            "no environment 'prod' in registry/environments.yaml; did you mean 'production'?",
+        ),
+        (
+            "resolve frad-scorer --env staging",
+            "no deployment 'frad-scorer' in registry/deployments; did you mean 'fraud-scorer'?",
+        ),
+    ],
+)
 def test_unknown_names_exit_2_with_the_closest_name(env_repo, cli, args, message):
     assert cli("deploy", "--env", "staging").exit_code == 0
     result = cli(*args.split())
@@ -234,7 +305,10 @@ def test_plan_describes_every_changed_field_in_every_format(repo, cli):
     markdown = cli("plan", "--base", "main", "--format", "markdown").stdout
     assert "| `fraud-scorer` | update | metrics.auc: 0.91 | metrics.auc: 0.93 |" in markdown
     assert "policy at base" not in markdown
-    assert "| `policies/approval.yaml` | governance | require_reason: true | require_reason: false |" in markdown
+    assert (
+        "| `policies/approval.yaml` | governance | require_reason: true | require_reason: false |"
+        in markdown
+    )
     events = json.loads(cli("plan", "--base", "main", "--format", "json").stdout)["events"]
     update = next(e for e in events if e["type"] == "update")
     assert update["changes"] == {"metrics.auc": {"before": 0.91, "after": 0.93}}
@@ -242,13 +316,20 @@ def test_plan_describes_every_changed_field_in_every_format(repo, cli):
 
 def test_deploy_shows_what_an_update_changes(env_repo, cli):
     assert cli("deploy", "--env", "staging").exit_code == 0
-    merge_pr(env_repo, 42, lambda r: r.replace(CHURN, "importance: moderate", "importance: low"), reviews=TWO[:1])
+    merge_pr(
+        env_repo,
+        42,
+        lambda r: r.replace(CHURN, "importance: moderate", "importance: low"),
+        reviews=TWO[:1],
+    )
     text = cli("deploy", "--env", "staging", "--dry-run", "--format", "text").stdout
     assert "churn-predictor          update         importance moderate -> low  [dry run]" in text
     assert "churn-logreg v31 -> churn-logreg v31" not in text
     markdown = cli("deploy", "--env", "staging", "--dry-run", "--format", "markdown").stdout
-    assert "| `churn-predictor` | update | importance: moderate | importance: low |" in markdown or \
-        "| churn-predictor | update | importance: moderate | importance: low |" in markdown
+    assert (
+        "| `churn-predictor` | update | importance: moderate | importance: low |" in markdown
+        or "| churn-predictor | update | importance: moderate | importance: low |" in markdown
+    )
     steps = json.loads(cli("deploy", "--env", "staging", "--format", "json").stdout)["steps"]
     assert steps[0]["changes"] == {"importance": {"before": "moderate", "after": "low"}}
 
@@ -263,7 +344,10 @@ def test_init_again_leaves_deleted_files_deleted(tmp_path, cli, monkeypatch):
     monkeypatch.chdir(repo.root)
     assert cli("init", "--action-ref", ACTION_REF).exit_code == 0
     repo.commit("foureyes init", "Mo Admin <mo@acme.example>")
-    repo.write(DEP.format("churn"), (repo.root / DEP.format("example-model")).read_text().replace("example-model", "churn"))
+    repo.write(
+        DEP.format("churn"),
+        (repo.root / DEP.format("example-model")).read_text().replace("example-model", "churn"),
+    )
     repo.rm(DEP.format("example-model"))
     repo.rm(".github/workflows/foureyes-deploy.yml")
     repo.commit("our own deployment; no deploy workflow", "Mo Admin <mo@acme.example>")
@@ -272,7 +356,10 @@ def test_init_again_leaves_deleted_files_deleted(tmp_path, cli, monkeypatch):
     assert not (repo.root / DEP.format("example-model")).exists()
     assert not (repo.root / ".github/workflows/foureyes-deploy.yml").exists()
     assert "left out registry/deployments/example-model.yaml" in again.stdout
-    assert "left out .github/workflows/foureyes-deploy.yml (it was deleted from the repository" in again.stdout
+    assert (
+        "left out .github/workflows/foureyes-deploy.yml (it was deleted from the repository"
+        in again.stdout
+    )
     assert cli("init", "--force", "--action-ref", ACTION_REF).exit_code == 0
     assert (repo.root / ".github/workflows/foureyes-deploy.yml").exists()
 
@@ -280,7 +367,10 @@ def test_init_again_leaves_deleted_files_deleted(tmp_path, cli, monkeypatch):
 def test_init_writes_no_example_into_a_registry_that_has_deployments(repo, cli):
     result = cli("init", "--action-ref", ACTION_REF)
     assert result.exit_code == 0 and not (repo.root / DEP.format("example-model")).exists()
-    assert "left out registry/deployments/example-model.yaml (the registry already has deployments" in result.stdout
+    assert (
+        "left out registry/deployments/example-model.yaml (the registry already has deployments"
+        in result.stdout
+    )
 
 
 # --- 13: files written for others to read honour the umask ----------------------------------------
@@ -309,11 +399,15 @@ def test_manifests_and_the_inventory_page_honour_the_umask(env_repo, cli, umask_
 
 
 def test_no_slack_warning_for_a_deploy_nobody_subscribed_to(env_repo, cli):
-    result = cli("deploy", "--env", "staging")  # deploy_succeeded: the example policy's Slack does not want it
+    result = cli(
+        "deploy", "--env", "staging"
+    )  # deploy_succeeded: the example policy's Slack does not want it
     assert result.exit_code == 0 and "FOUREYES_SLACK_WEBHOOK_URL" not in result.stderr
     env_repo.replace(FRAUD, 'version: "12"', 'version: "13"')
     env_repo.commit("direct push", "Eve Hurry <eve@acme.example>")
-    refused = cli("deploy", "--env", "staging")  # provenance_violation: subscribed, so say the URL is unset
+    refused = cli(
+        "deploy", "--env", "staging"
+    )  # provenance_violation: subscribed, so say the URL is unset
     assert refused.stderr.count("$FOUREYES_SLACK_WEBHOOK_URL is not set") == 1
 
 
@@ -325,7 +419,9 @@ def test_the_unset_variable_is_said_once_for_several_notifications():
     policy = parse_policy(POLICY)
     warnings, warned = [], set()
     for event in ("approved", "blocked", "review_requested"):
-        notify(policy, Notification(event, "t", "x"), warn=warnings.append, environ={}, warned=warned)
+        notify(
+            policy, Notification(event, "t", "x"), warn=warnings.append, environ={}, warned=warned
+        )
     assert warnings == ["notification slack: $FOUREYES_SLACK_WEBHOOK_URL is not set, nothing sent"]
 
 
@@ -345,7 +441,7 @@ def test_inventory_owners_and_an_unapproved_change_that_stands_out(env_repo, cli
     assert cli("inventory", "--html", str(tmp_path / "site")).exit_code == 0
     page = (tmp_path / "site" / "index.html").read_text()
     assert '<span class="badge unapproved"' in page and '<span class="badge needs"' in page
-    assert 'class=unapproved-row' in page
+    assert "class=unapproved-row" in page
     unapproved_css = page.split(".unapproved{", 1)[1].split("}", 1)[0]
     needs_css = page.split(".needs{", 1)[1].split("}", 1)[0]
     assert unapproved_css != needs_css  # two different badges, not one red for both
@@ -361,7 +457,10 @@ def test_timeout_repo_is_not_marked_required_but_is_still_needed(repo, cli, monk
     repo_line = next(line for line in help_text.splitlines() if "--repo" in line)
     assert "[required]" not in repo_line and "GITHUB_REPOSITORY" in help_text
     result = cli(command)
-    assert result.exit_code == 2 and "give --repo owner/name (or set $GITHUB_REPOSITORY)" in result.output
+    assert (
+        result.exit_code == 2
+        and "give --repo owner/name (or set $GITHUB_REPOSITORY)" in result.output
+    )
 
 
 def test_history_shows_what_an_update_changed(env_repo, cli):
@@ -394,7 +493,9 @@ def test_readme_examples_of_hand_written_files_are_valid(repo, cli, tmp_path):
     repo.replace(RECS, "team: shop", "team: web")
     repo.commit()
     facts = tmp_path / "pr-42.yaml"
-    facts.write_text(_readme_block("### PR facts for `gate --local`").replace("commit: head~1", "commit: head"))
+    facts.write_text(
+        _readme_block("### PR facts for `gate --local`").replace("commit: head~1", "commit: head")
+    )
     loaded = load_local_facts(facts, repo.root, "main", repo.git("rev-parse", "HEAD"))
     assert loaded.number == 42 and loaded.author.login == "dana" and len(loaded.reviews) == 2
 
@@ -402,10 +503,17 @@ def test_readme_examples_of_hand_written_files_are_valid(repo, cli, tmp_path):
     ledger.mkdir()
     (ledger / "42.yaml").write_text(_readme_block("### Offline PR files"))
     [(path, doc)] = read_pr_files(ledger)
-    assert doc["number"] == 42 == pr_number(path, doc) and {"base", "head", "merge_commit", "merged_at"} <= set(doc)
+    assert doc["number"] == 42 == pr_number(path, doc) and {
+        "base",
+        "head",
+        "merge_commit",
+        "merged_at",
+    } <= set(doc)
 
 
-def test_resolve_and_events_still_work_from_a_copied_record_outside_a_repository(env_repo, cli, tmp_path, monkeypatch):
+def test_resolve_and_events_still_work_from_a_copied_record_outside_a_repository(
+    env_repo, cli, tmp_path, monkeypatch
+):
     assert cli("deploy", "--env", "staging").exit_code == 0
     record = str(env_repo.root / ".foureyes" / "record.sqlite")
     elsewhere = tmp_path / "pipeline"

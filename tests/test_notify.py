@@ -13,17 +13,28 @@ from pulltest import ALICE, BOB, POLICY, approve, event, facts, make_plan
 
 SLACK = "https://hooks.slack.com/services/T000/B000/XXXX"
 HOOK = "https://ops.acme.example/foureyes"
-POLICY_WITH_HOOKS = parse_policy(POLICY.replace(b"""notifications:
+POLICY_WITH_HOOKS = parse_policy(
+    POLICY.replace(
+        b"""notifications:
   - type: slack
     url_from: FOUREYES_SLACK_WEBHOOK_URL
-    events: [approved, changes_requested, blocked, timeout, deploy_failed, provenance_violation]""", b"""notifications:
+    events: [approved, changes_requested, blocked, timeout, deploy_failed, provenance_violation]""",
+        b"""notifications:
   - type: slack
     url_from: SLACK_URL
     events: [approved, blocked]
   - type: webhook
-    url_from: HOOK_URL"""))
+    url_from: HOOK_URL""",
+    )
+)
 ENV = {"SLACK_URL": SLACK, "HOOK_URL": HOOK}
-NOTE = Notification("approved", "PR #7 approved", "2 of 2 approvals", "https://github.com/acme/models/pull/7", {"pr": 7})
+NOTE = Notification(
+    "approved",
+    "PR #7 approved",
+    "2 of 2 approvals",
+    "https://github.com/acme/models/pull/7",
+    {"pr": 7},
+)
 
 
 def test_slack_and_webhook_bodies():
@@ -32,15 +43,24 @@ def test_slack_and_webhook_bodies():
         rsps.post(HOOK, json={})
         assert notify(POLICY_WITH_HOOKS, NOTE, environ=ENV) == 2
         slack, hook = (json.loads(c.request.body) for c in rsps.calls)
-    assert slack == {"text": "*PR #7 approved*\n2 of 2 approvals <https://github.com/acme/models/pull/7|open>"}
-    assert hook == {"event": "approved", "title": "PR #7 approved", "text": "2 of 2 approvals",
-                    "url": "https://github.com/acme/models/pull/7", "data": {"pr": 7}}
+    assert slack == {
+        "text": "*PR #7 approved*\n2 of 2 approvals <https://github.com/acme/models/pull/7|open>"
+    }
+    assert hook == {
+        "event": "approved",
+        "title": "PR #7 approved",
+        "text": "2 of 2 approvals",
+        "url": "https://github.com/acme/models/pull/7",
+        "data": {"pr": 7},
+    }
 
 
 def test_events_filter_per_notifier():
     with responses.RequestsMock() as rsps:
         rsps.post(HOOK, json={})
-        assert notify(POLICY_WITH_HOOKS, Notification("deploy_succeeded", "t", "x"), environ=ENV) == 1
+        assert (
+            notify(POLICY_WITH_HOOKS, Notification("deploy_succeeded", "t", "x"), environ=ENV) == 1
+        )
 
 
 def test_5xx_is_retried_then_succeeds():
@@ -60,8 +80,12 @@ def test_failure_is_a_warning_and_an_event_never_an_exception(tmp_path):
         for _ in range(4):
             rsps.post(SLACK, status=500, body="no")
         rsps.post(HOOK, body=requests.exceptions.ConnectionError("down"))
-        assert notify(POLICY_WITH_HOOKS, NOTE, warn=warnings.append, record=record, environ=ENV) == 0
-    assert any("slack answered 500" in w for w in warnings) and any("webhook unreachable" in w for w in warnings)
+        assert (
+            notify(POLICY_WITH_HOOKS, NOTE, warn=warnings.append, record=record, environ=ENV) == 0
+        )
+    assert any("slack answered 500" in w for w in warnings) and any(
+        "webhook unreachable" in w for w in warnings
+    )
     rows = record.db.execute("SELECT type, status FROM events").fetchall()
     assert rows == [("notification", "warning"), ("notification", "warning")]
     record.close()
@@ -70,8 +94,10 @@ def test_failure_is_a_warning_and_an_event_never_an_exception(tmp_path):
 def test_missing_url_variable_is_reported_and_nothing_is_sent():
     warnings = []
     assert notify(POLICY_WITH_HOOKS, NOTE, warn=warnings.append, environ={}) == 0
-    assert warnings == ["notification slack: $SLACK_URL is not set, nothing sent",
-                        "notification webhook: $HOOK_URL is not set, nothing sent"]
+    assert warnings == [
+        "notification slack: $SLACK_URL is not set, nothing sent",
+        "notification webhook: $HOOK_URL is not set, nothing sent",
+    ]
 
 
 def test_the_url_cannot_come_from_the_repository():
@@ -93,16 +119,22 @@ def test_gate_notifications_only_when_the_decision_changed():
     blocked_facts = facts(approve(BOB, state="CHANGES_REQUESTED"))
     blocked = GateResult(plan, evaluate(plan, blocked_facts), blocked_facts)
     assert [n.event for n in gate_notifications(blocked, "created", ([], ["mlops-admins"]))] == [
-        "changes_requested", "review_requested"]
+        "changes_requested",
+        "review_requested",
+    ]
 
 
 def test_deploy_notifications():
     from foureyes.deploy.provenance import Violation
     from foureyes.deploy.reconcile import DeployResult, Step
 
-    ok = DeployResult("staging", "c" * 40, [Step("fraud-scorer", "replace_model", {}, {}, True, "wrote")])
+    ok = DeployResult(
+        "staging", "c" * 40, [Step("fraud-scorer", "replace_model", {}, {}, True, "wrote")]
+    )
     assert [n.event for n in deploy_notifications(ok)] == ["deploy_succeeded"]
-    failed = DeployResult("staging", "c" * 40, [Step("fraud-scorer", "create", None, {}, False, "boom")])
+    failed = DeployResult(
+        "staging", "c" * 40, [Step("fraud-scorer", "create", None, {}, False, "boom")]
+    )
     assert deploy_notifications(failed)[0].text == "fraud-scorer: boom"
     refused = DeployResult("staging", "c" * 40, violations=[Violation("d" * 40, "hotfix", "no PR")])
     assert deploy_notifications(refused)[0].event == "provenance_violation"
@@ -113,7 +145,9 @@ def test_a_failing_notification_does_not_change_a_deploy(repo, cli, monkeypatch)
     repo.write(".gitignore", ".foureyes/\n")
     repo.commit("ignore", "Mo Admin <mo@acme.example>")
     repo.replace("registry/deployments/fraud-scorer.yaml", 'version: "12"', 'version: "13"')
-    repo.commit("direct push", "Eve <eve@acme.example>")  # refused -> provenance_violation notification
+    repo.commit(
+        "direct push", "Eve <eve@acme.example>"
+    )  # refused -> provenance_violation notification
     with responses.RequestsMock() as rsps:
         for _ in range(4):
             rsps.post(SLACK, status=500, body="no")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -50,6 +50,7 @@ def version_bump(path):
         text = repo.read(path)
         current = text.split('version: "')[1].split('"')[0]
         repo.write(path, text.replace(f'version: "{current}"', f'version: "{current}.1"', 1))
+
     return edit
 
 
@@ -64,7 +65,9 @@ def lift(repo):
 def generated_prs(rng: random.Random, count: int):
     for number in range(100, 100 + count):
         into = rng.choice(("main", RELEASE))
-        edit = rng.choices((version_bump(FRAUD), version_bump(RECS), declare, lift), weights=(4, 3, 1, 1))[0]
+        edit = rng.choices(
+            (version_bump(FRAUD), version_bump(RECS), declare, lift), weights=(4, 3, 1, 1)
+        )[0]
         reviewers = rng.sample(PEOPLE, rng.randint(0, 4))
         labels = ["break-glass"] if rng.random() < 0.3 else []
         yield number, into, edit, reviewers, labels
@@ -80,23 +83,44 @@ def gate_then_merge(repo, number, into, edit, reviewers, labels) -> tuple[str, s
     edit(repo)
     head = repo.commit(f"change for #{number}")
     repo.git("checkout", "-q", into)
-    doc = FACTS.format(number=number, reviews=json.dumps([{"user": u, "state": "APPROVED", "commit": "head"}
-                                                           for u in reviewers]), labels=json.dumps(labels))
+    doc = FACTS.format(
+        number=number,
+        reviews=json.dumps([{"user": u, "state": "APPROVED", "commit": "head"} for u in reviewers]),
+        labels=json.dumps(labels),
+    )
     facts_file = repo.root.parent / f"facts-{number}.yaml"
     facts_file.write_text(doc)
     # the moment of the merge: one second after the branch's tip (the suite's git clock)
     moment = int(repo.git("log", "-1", "--format=%ct", into)) + 1
-    when = datetime.fromtimestamp(moment, timezone.utc)
-    decision = decide(repo.root, lambda: dataclasses.replace(
-        load_local_facts(facts_file, repo.root, into, head, base_ref=into), default_branch="main"), now=when).decision
-    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-             "-m", f"Merge pull request #{number}", f"pr-{number}")
+    when = datetime.fromtimestamp(moment, UTC)
+    decision = decide(
+        repo.root,
+        lambda: dataclasses.replace(
+            load_local_facts(facts_file, repo.root, into, head, base_ref=into),
+            default_branch="main",
+        ),
+        now=when,
+    ).decision
+    repo.git(
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        f"Merge pull request #{number}",
+        f"pr-{number}",
+    )
     merge = repo.git("rev-parse", "HEAD")
     merged_at = repo.git("log", "-1", "--format=%cI", merge)
     ledger = repo.root / ".foureyes" / "prs"
     ledger.mkdir(parents=True, exist_ok=True)
-    (ledger / f"{number}.yaml").write_text(doc + f"base: {base}\nhead: {head}\nmerge_commit: {merge}\n"
-                                                 f"merged_at: \"{merged_at}\"\nbase_ref: {into}\n")
+    (ledger / f"{number}.yaml").write_text(
+        doc + f"base: {base}\nhead: {head}\nmerge_commit: {merge}\n"
+        f'merged_at: "{merged_at}"\nbase_ref: {into}\n'
+    )
     return decision.state, merge
 
 
@@ -108,7 +132,9 @@ def test_the_deploy_accepts_exactly_what_the_gate_approved_at_the_merge(repo, se
     repo.commit("ignore local state", "Mo Admin <mo@acme.example>")
     repo.git("branch", RELEASE, "main")
     rng = random.Random(seed)
-    decided: dict[str, tuple[str, int, str]] = {}  # merge commit -> (branch, PR, the gate's decision)
+    decided: dict[
+        str, tuple[str, int, str]
+    ] = {}  # merge commit -> (branch, PR, the gate's decision)
     for number, into, edit, reviewers, labels in generated_prs(rng, 14):
         state, merge = gate_then_merge(repo, number, into, edit, reviewers, labels)
         decided[merge] = (into, number, state)
@@ -116,12 +142,14 @@ def test_the_deploy_accepts_exactly_what_the_gate_approved_at_the_merge(repo, se
     assert {"approved"} < states, f"seed {seed} generated no refusal to compare: {states}"
     for branch in ("main", RELEASE):
         merges = [c for c, (into, _, _) in decided.items() if into == branch]
-        approvals, violations = Checker(repo.root, LocalLedger(repo.root, repo.root / ".foureyes" / "prs"),
-                                        branch).check(merges)
+        approvals, violations = Checker(
+            repo.root, LocalLedger(repo.root, repo.root / ".foureyes" / "prs"), branch
+        ).check(merges)
         refused = {v.commit for v in violations}
         for commit in merges:
             _, number, state = decided[commit]
             accepted = commit in approvals and commit not in refused
             assert accepted == (state == "approved"), (
                 f"PR #{number} into {branch}: the gate said {state}, the deploy "
-                f"{'accepted' if accepted else 'refused'} ({[v.reason for v in violations if v.commit == commit]})")
+                f"{'accepted' if accepted else 'refused'} ({[v.reason for v in violations if v.commit == commit]})"
+            )

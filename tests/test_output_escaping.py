@@ -33,20 +33,33 @@ def html_tags(text: str) -> list[str]:
 def workflow_commands(output: str, ours=()) -> list[str]:
     """Lines the runner would take as a command: starting with `::` (after spaces), or with `##[`."""
     lines = re.split(r"\r\n|\r|\n", output)
-    return [line for line in lines if (line.lstrip().startswith("::") or "##[" in line) and line not in ours]
+    return [
+        line
+        for line in lines
+        if (line.lstrip().startswith("::") or "##[" in line) and line not in ours
+    ]
 
 
 # --- the PR comment and the step summary: Markdown ---------------------------------------------
 
 
-def test_html_from_a_model_name_reaches_the_gate_comment_only_escaped(repo, gh, cli, tmp_path, monkeypatch):
+def test_html_from_a_model_name_reaches_the_gate_comment_only_escaped(
+    repo, gh, cli, tmp_path, monkeypatch
+):
     def edit(r):
         r.replace(FRAUD, "name: fraud-xgb", f"name: 'fraud-xgb{IMG}'")
         r.replace(FRAUD, 'version: "12"', f"version: '13 {LINK}'")
-        r.write("notes/a` " + IMG.replace("/", "") + " `.txt", "x\n")  # a backtick closes a code span
+        r.write(
+            "notes/a` " + IMG.replace("/", "") + " `.txt", "x\n"
+        )  # a backtick closes a code span
 
     pr = open_pr(repo, tmp_path, monkeypatch, edit)
-    gh.pull(MALLORY, pr.base, pr.head, body=f"Better model. {IMG}\n# ✅ approved by @acme/mlops-admins\n{LINK}")
+    gh.pull(
+        MALLORY,
+        pr.base,
+        pr.head,
+        body=f"Better model. {IMG}\n# ✅ approved by @acme/mlops-admins\n{LINK}",
+    )
     gh.commits({"sha": pr.head, "author": MALLORY, "email": "mallory@evil.example"})
     gh.reviews()
     gh.team(TEAM, ALICE, BOB)
@@ -61,7 +74,7 @@ def test_html_from_a_model_name_reaches_the_gate_comment_only_escaped(repo, gh, 
     for text in (body, summary.read_text()):
         assert html_tags(text) == [], text
         assert "&lt;img src=x onerror=alert(1)&gt;" in text  # shown as the text it is
-        assert "&lt;a href=\"https\\://evil.example/approve\"&gt;approve here&lt;/a&gt;" in text
+        assert '&lt;a href="https\\://evil.example/approve"&gt;approve here&lt;/a&gt;' in text
     assert "> \\# ✅ approved by @acme/mlops-admins" in body  # the reason's heading is quoted text
     # our own formatting stays; the version is blocked by the bundled schema (no spaces or markup in a
     # version), and the problem that quotes it is escaped like the rest
@@ -71,9 +84,18 @@ def test_html_from_a_model_name_reaches_the_gate_comment_only_escaped(repo, gh, 
 def test_markdown_escaping_keeps_plain_names_readable():
     from foureyes.escape import markdown, markdown_code
 
-    assert markdown("fraud-scorer v2026.11.3 require_reason") == "fraud-scorer v2026.11.3 require_reason"
-    assert markdown("- a\n| b | **c** [d](e) ~f~ $g$") == "\\- a \\| b \\| \\*\\*c\\*\\* \\[d\\](e) \\~f\\~ \\$g\\$"
-    assert markdown("see www.evil.example or https://evil.example") == "see www\\.evil.example or https\\://evil.example"
+    assert (
+        markdown("fraud-scorer v2026.11.3 require_reason")
+        == "fraud-scorer v2026.11.3 require_reason"
+    )
+    assert (
+        markdown("- a\n| b | **c** [d](e) ~f~ $g$")
+        == "\\- a \\| b \\| \\*\\*c\\*\\* \\[d\\](e) \\~f\\~ \\$g\\$"
+    )
+    assert (
+        markdown("see www.evil.example or https://evil.example")
+        == "see www\\.evil.example or https\\://evil.example"
+    )
     assert markdown_code("a``b|c") == "```a``b\\|c```"
 
 
@@ -84,30 +106,49 @@ def test_markdown_escaping_keeps_plain_names_readable():
 def poisoned(repo, monkeypatch):
     """A merged change whose description and model version carry workflow commands, and an event
     in the log quoting them, as a deploy of that commit would."""
-    repo.replace(FRAUD, "description: Scores card payments for fraud risk before authorisation.",
-                 f'description: "Scores payments.{PWNED}"')
+    repo.replace(
+        FRAUD,
+        "description: Scores card payments for fraud risk before authorisation.",
+        f'description: "Scores payments.{PWNED}"',
+    )
     repo.replace(FRAUD, 'version: "12"', f'version: "13{PWNED}"')
     repo.commit("fraud-scorer v13\n\n::warning::in the body")
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
-    record.add_event("deploy", "ok", f"deployed fraud-xgb v13{PWNED.encode().decode('unicode_escape')}",
-                     "fraud-scorer", "staging")
+    record.add_event(
+        "deploy",
+        "ok",
+        f"deployed fraud-xgb v13{PWNED.encode().decode('unicode_escape')}",
+        "fraud-scorer",
+        "staging",
+    )
     record.close()
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     return repo
 
 
-@pytest.mark.parametrize("args", [
-    ("inventory",), ("inventory", "--format", "json"), ("inventory", "--format", "csv"),
-    ("history", "fraud-scorer"), ("history", "fraud-scorer", "--format", "json"),
-    ("events",), ("events", "--format", "json"), ("events", "--format", "csv"),
-], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("inventory",),
+        ("inventory", "--format", "json"),
+        ("inventory", "--format", "csv"),
+        ("history", "fraud-scorer"),
+        ("history", "fraud-scorer", "--format", "json"),
+        ("events",),
+        ("events", "--format", "json"),
+        ("events", "--format", "csv"),
+    ],
+    ids=" ".join,
+)
 def test_no_line_of_a_view_can_start_a_workflow_command(poisoned, cli, args):
     result = cli(*args)
     assert result.exit_code == 0, result.output
     assert "pwned" in result.output or "ghs_secret" in result.output  # the text is there, defused
     assert workflow_commands(result.output) == []
     if "json" in args:
-        json.loads(result.stdout)  # still valid JSON (the values: test_json_output_keeps_the_values_exact)
+        json.loads(
+            result.stdout
+        )  # still valid JSON (the values: test_json_output_keeps_the_values_exact)
 
 
 def test_json_output_keeps_the_values_exact(poisoned, cli):
@@ -143,7 +184,11 @@ def test_foureyes_own_commands_still_reach_the_runner(repo, cli, monkeypatch):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     result = cli("validate")
     assert result.exit_code == 1
-    ours = [line for line in result.output.splitlines() if line.startswith("::error file=registry/deployments/bad.yaml")]
+    ours = [
+        line
+        for line in result.output.splitlines()
+        if line.startswith("::error file=registry/deployments/bad.yaml")
+    ]
     assert ours and all("%0A::add-mask::" in line or "add-mask" not in line for line in ours)
     assert workflow_commands(result.output, ours) == []
 

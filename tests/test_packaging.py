@@ -29,7 +29,10 @@ def pins(lock: Path) -> dict[str, tuple[str, list[str]]]:
     found = {}
     for block in re.split(r"\n(?=\S)", lock.read_text()):
         if m := re.match(r"([A-Za-z0-9._-]+)==(\S+)", block):
-            found[m.group(1).lower().replace("_", "-")] = (m.group(2), re.findall(r"--hash=sha256:([0-9a-f]{64})", block))
+            found[m.group(1).lower().replace("_", "-")] = (
+                m.group(2),
+                re.findall(r"--hash=sha256:([0-9a-f]{64})", block),
+            )
     return found
 
 
@@ -37,7 +40,9 @@ ACTION_LOCK = pins(ROOT / "requirements" / "action.txt")
 CI_LOCK = pins(ROOT / "requirements" / "ci.txt")
 # the runtime extras a deploy target needs, each with the lock the action's `extras` input installs
 TARGET_EXTRAS = sorted(set(PYPROJECT["project"]["optional-dependencies"]) - {"test"})
-EXTRA_LOCKS = {extra: pins(ROOT / "requirements" / f"action-{extra}.txt") for extra in TARGET_EXTRAS}
+EXTRA_LOCKS = {
+    extra: pins(ROOT / "requirements" / f"action-{extra}.txt") for extra in TARGET_EXTRAS
+}
 
 
 def test_every_locked_package_is_hash_pinned():
@@ -46,7 +51,9 @@ def test_every_locked_package_is_hash_pinned():
 
 
 def test_ci_installs_what_the_action_installs():
-    assert {name: ACTION_LOCK[name][0] for name in ACTION_LOCK} == {name: CI_LOCK[name][0] for name in ACTION_LOCK}
+    assert {name: ACTION_LOCK[name][0] for name in ACTION_LOCK} == {
+        name: CI_LOCK[name][0] for name in ACTION_LOCK
+    }
 
 
 @pytest.mark.parametrize("extra", TARGET_EXTRAS)
@@ -59,13 +66,21 @@ def test_an_extra_lock_keeps_the_action_pins_and_matches_ci(extra):
 
 
 def test_every_extra_lock_is_an_extra_of_pyproject():
-    locks = sorted(p.name[len("action-"):-len(".txt")] for p in (ROOT / "requirements").glob("action-*.txt"))
+    locks = sorted(
+        p.name[len("action-") : -len(".txt")] for p in (ROOT / "requirements").glob("action-*.txt")
+    )
     assert locks == TARGET_EXTRAS
 
 
-@pytest.mark.parametrize("lock, extras", [(ACTION_LOCK, ()), (CI_LOCK, tuple(PYPROJECT["project"]["optional-dependencies"])),
-                                          *((EXTRA_LOCKS[e], (e,)) for e in TARGET_EXTRAS)],
-                         ids=["action", "ci", *(f"action-{e}" for e in TARGET_EXTRAS)])
+@pytest.mark.parametrize(
+    "lock, extras",
+    [
+        (ACTION_LOCK, ()),
+        (CI_LOCK, tuple(PYPROJECT["project"]["optional-dependencies"])),
+        *((EXTRA_LOCKS[e], (e,)) for e in TARGET_EXTRAS),
+    ],
+    ids=["action", "ci", *(f"action-{e}" for e in TARGET_EXTRAS)],
+)
 def test_the_locks_satisfy_pyproject(lock, extras):
     """A floor raised in pyproject.toml without regenerating the locks fails here (bash requirements/update.sh)."""
     wanted = list(PYPROJECT["project"]["dependencies"]) + ["setuptools>=77"]
@@ -75,15 +90,23 @@ def test_the_locks_satisfy_pyproject(lock, extras):
         req = Requirement(text)
         name = req.name.lower().replace("_", "-")
         assert name in lock, f"{name} is not in the lock"
-        assert req.specifier.contains(lock[name][0], prereleases=True), f"{name}=={lock[name][0]} vs {req}"
+        assert req.specifier.contains(lock[name][0], prereleases=True), (
+            f"{name}=={lock[name][0]} vs {req}"
+        )
 
 
 def test_the_action_installs_the_lock_with_hashes_only():
     action = yaml.safe_load((ROOT / "action.yml").read_text())
-    install = next(s["run"] for s in action["runs"]["steps"] if s.get("name", "").startswith("Install"))
+    install = next(
+        s["run"] for s in action["runs"]["steps"] if s.get("name", "").startswith("Install")
+    )
     pip_lines = [line.strip() for line in install.splitlines() if " install " in line]
-    assert pip_lines and all("--require-hashes" in line or "--no-index" in line for line in pip_lines)
-    assert 'requirements/action-$extra.txt' in install  # the extras come from their locks, nothing else
+    assert pip_lines and all(
+        "--require-hashes" in line or "--no-index" in line for line in pip_lines
+    )
+    assert (
+        "requirements/action-$extra.txt" in install
+    )  # the extras come from their locks, nothing else
 
 
 def test_every_output_the_code_writes_is_declared():
@@ -99,10 +122,28 @@ def test_every_output_the_code_writes_is_declared():
 def built(tmp_path_factory) -> Path:
     """The wheel and sdist, built with the PEP 517 hooks from a copy of the tracked files (no build/ in the tree)."""
     src, out = tmp_path_factory.mktemp("src"), tmp_path_factory.mktemp("dist")
-    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                             check=True, capture_output=True).stdout.decode().split("\0")
+    tracked = (
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(ROOT),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, tracked):
-        if rel.startswith("tests/") or not os.path.lexists(ROOT / rel):  # a deleted file git still lists
+        if rel.startswith("tests/") or not os.path.lexists(
+            ROOT / rel
+        ):  # a deleted file git still lists
             continue
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         if (ROOT / rel).is_symlink():
@@ -110,8 +151,17 @@ def built(tmp_path_factory) -> Path:
         else:
             shutil.copy2(ROOT / rel, src / rel)
     for hook in ("build_wheel", "build_sdist"):  # one process each, as a build frontend calls them
-        done = subprocess.run([sys.executable, "-c", f"import sys; from setuptools import build_meta; build_meta.{hook}(sys.argv[1])",
-                               str(out)], cwd=src, capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import sys; from setuptools import build_meta; build_meta.{hook}(sys.argv[1])",
+                str(out),
+            ],
+            cwd=src,
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
     return out
 
@@ -131,8 +181,14 @@ def test_the_wheel_carries_licence_metadata_and_typing(built):
 def test_the_sdist_carries_licence_changelog_and_locks(built):
     with tarfile.open(next(built.glob("foureyes-*.tar.gz"))) as sdist:
         names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
-    assert {"LICENSE", "CHANGELOG.md", "action.yml", "requirements/action.txt", "action/foureyes/py.typed",
-            *(f"requirements/action-{e}.txt" for e in TARGET_EXTRAS)} <= names
+    assert {
+        "LICENSE",
+        "CHANGELOG.md",
+        "action.yml",
+        "requirements/action.txt",
+        "action/foureyes/py.typed",
+        *(f"requirements/action-{e}.txt" for e in TARGET_EXTRAS),
+    } <= names
 
 
 def test_the_readme_pins_a_release_the_changelog_lists():
@@ -145,8 +201,13 @@ def test_the_pre_commit_hook_validates_the_whole_registry():
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["pass_filenames"] is False and hook["entry"] == "foureyes validate"
     files = re.compile(hook["files"])
-    for path in ("registry/environments.yaml", "registry/deployments/a.yaml", "policies/approval.yaml",
-                 "policies/rules/labels.schema.json", "policies/deployment.schema.json"):
+    for path in (
+        "registry/environments.yaml",
+        "registry/deployments/a.yaml",
+        "policies/approval.yaml",
+        "policies/rules/labels.schema.json",
+        "policies/deployment.schema.json",
+    ):
         assert files.search(path), path
     assert not files.search("README.md") and not files.search("docs/registry/x.yaml")
 
@@ -154,6 +215,8 @@ def test_the_pre_commit_hook_validates_the_whole_registry():
 def test_what_the_hook_runs_catches_a_cross_file_problem(repo, cli):
     """Removing an environment that deployments name: the staged file alone looks fine, the registry is not."""
     text = repo.read("registry/environments.yaml")
-    repo.write("registry/environments.yaml", text[:text.index("  - name: production")])
-    assert cli("validate", "registry/environments.yaml").exit_code == 0  # what passing filenames ran
+    repo.write("registry/environments.yaml", text[: text.index("  - name: production")])
+    assert (
+        cli("validate", "registry/environments.yaml").exit_code == 0
+    )  # what passing filenames ran
     assert cli("validate").exit_code == 1  # what the hook runs now

@@ -71,11 +71,14 @@ def test_replace_model(repo, cli):
     assert data["excluded_owners"] == ["lena-m"]
 
 
-@pytest.mark.parametrize("field, old, new", [
-    ("digest", "sha256:3f9a", "sha256:4f9a"),
-    ("uri", "uri: models:/fraud-xgb/12", "uri: models:/fraud-xgb/12b"),
-    ("name", "name: fraud-xgb", "name: fraud-lgbm"),
-])
+@pytest.mark.parametrize(
+    "field, old, new",
+    [
+        ("digest", "sha256:3f9a", "sha256:4f9a"),
+        ("uri", "uri: models:/fraud-xgb/12", "uri: models:/fraud-xgb/12b"),
+        ("name", "name: fraud-xgb", "name: fraud-lgbm"),
+    ],
+)
 def test_any_model_field_is_a_replacement(repo, cli, field, old, new):
     repo.branch("pr")
     repo.replace(FRAUD, old, new)
@@ -108,9 +111,11 @@ def test_update_and_several_events_in_one_file(repo, cli):
     repo.replace(CHURN, "apply: auto", "apply: manual")
     repo.commit()
     _, data = plan_json(cli)
-    assert events(data) == [("churn-predictor", "change_importance", "high"),
-                            ("churn-predictor", "replace_model", "high"),
-                            ("churn-predictor", "update", "high")]
+    assert events(data) == [
+        ("churn-predictor", "change_importance", "high"),
+        ("churn-predictor", "replace_model", "high"),
+        ("churn-predictor", "update", "high"),
+    ]
     update = next(e for e in data["events"] if e["type"] == "update")
     assert update["fields"] == ["apply"]
 
@@ -125,26 +130,43 @@ def test_comment_only_edit_is_still_an_update(repo, cli):
 
 def test_rename_hiding_a_model_replacement_is_delete_plus_create(repo, cli):
     repo.branch("pr")
-    text = repo.read(FRAUD).replace("name: fraud-scorer", "name: fraud-scorer-v2").replace(
-        "importance: critical", "importance: low").replace('version: "12"', 'version: "13"')
+    text = (
+        repo.read(FRAUD)
+        .replace("name: fraud-scorer", "name: fraud-scorer-v2")
+        .replace("importance: critical", "importance: low")
+        .replace('version: "12"', 'version: "13"')
+    )
     repo.rm(FRAUD)
     repo.write(DEP.format("fraud-scorer-v2"), text)
     repo.commit()
     _, data = plan_json(cli)
-    assert events(data) == [("fraud-scorer", "delete", "critical"), ("fraud-scorer-v2", "create", "low")]
+    assert events(data) == [
+        ("fraud-scorer", "delete", "critical"),
+        ("fraud-scorer-v2", "create", "low"),
+    ]
     assert data["level"] == "critical"
 
 
-@pytest.mark.parametrize("path", [
-    "policies/approval.yaml", ".github/workflows/gate.yml", ".github/CODEOWNERS", "action.yml", "action/foureyes/gate.py", "requirements/action.txt",
-    "registry/environments.yaml", "CODEOWNERS", "policies/rules/new.schema.json",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "policies/approval.yaml",
+        ".github/workflows/gate.yml",
+        ".github/CODEOWNERS",
+        "action.yml",
+        "action/foureyes/gate.py",
+        "requirements/action.txt",
+        "registry/environments.yaml",
+        "CODEOWNERS",
+        "policies/rules/new.schema.json",
+    ],
+)
 def test_governance_paths(repo, cli, path):
     repo.branch("pr")
     repo.write(path, (repo.read(path) if (repo.root / path).exists() else "") + "\n# touched\n")
     repo.commit()
     _, data = plan_json(cli)
-    assert ("governance" in [e["type"] for e in data["events"]])
+    assert "governance" in [e["type"] for e in data["events"]]
     assert data["level"] == "critical"
 
 
@@ -201,8 +223,11 @@ def test_diff_is_from_the_merge_base(repo, cli):
 
 
 def test_events_not_requiring_approval(repo, cli):
-    repo.replace("policies/approval.yaml", "require_approval_for: [create, replace_model, change_importance, delete, update]",
-                 "require_approval_for: [create, replace_model, change_importance, delete]")
+    repo.replace(
+        "policies/approval.yaml",
+        "require_approval_for: [create, replace_model, change_importance, delete, update]",
+        "require_approval_for: [create, replace_model, change_importance, delete]",
+    )
     repo.commit("policy")
     repo.branch("pr")
     repo.replace(RECS, "team: shop", "team: web-shop")
@@ -247,7 +272,9 @@ def test_cost_follows_changed_files(repo, cli, monkeypatch):
     repo.commit()
     read = []
     real = gitrepo.cat_blobs
-    monkeypatch.setattr(gitrepo, "cat_blobs", lambda root, names: read.extend(names) or real(root, names))
+    monkeypatch.setattr(
+        gitrepo, "cat_blobs", lambda root, names: read.extend(names) or real(root, names)
+    )
     plan_json(cli)
     assert len(read) <= 8
 
@@ -262,10 +289,22 @@ def test_symlink_in_the_registry_at_head_is_refused(repo, cli):
 
 # --- governance is deny-by-default (issue 9 A) ----------------------------------------------------
 
-@pytest.mark.parametrize("path", [
-    "pyproject.toml", "setup.py", "evil/foureyes/policy.py", "build/lib/x.pth", "action/README.md",
-    "action/foureyes/notes.md", "docs.md/x.py", "tests/test_x.py", "registry/notes.txt", ".pth",
-])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "pyproject.toml",
+        "setup.py",
+        "evil/foureyes/policy.py",
+        "build/lib/x.pth",
+        "action/README.md",
+        "action/foureyes/notes.md",
+        "docs.md/x.py",
+        "tests/test_x.py",
+        "registry/notes.txt",
+        ".pth",
+    ],
+)
 def test_every_path_that_is_not_a_deployment_is_governance(repo, cli, path):
     repo.branch("pr")
     repo.write(path, "import os  # runs at every Python start when it is a .pth\n")
@@ -314,13 +353,25 @@ def test_paths_listed_as_governance_win_over_an_ungoverned_glob(repo, cli):
     assert [e["file"] for e in data["events"]] == ["action/foureyes/template/notes.md"]
 
 
-@pytest.mark.parametrize("pattern, path, expected", [
-    ("*.md", "README.md", True), ("*.md", "action/README.md", False), ("*.md", "a.md/b", False),
-    ("docs/**", "docs/a/b/c.md", True), ("docs/**", "docs", False), ("docs/**", "docsx/a", False),
-    ("docs/", "docs/a/b", True), ("**/*.md", "README.md", True), ("**/*.md", "a/b/c.md", True),
-    ("docs/*.md", "docs/a/b.md", False), ("?.md", "a.md", True), ("?.md", "/.md", False),
-    ("a+b(c).md", "a+b(c).md", True), ("a.md", "aXmd", False),
-])
+@pytest.mark.parametrize(
+    "pattern, path, expected",
+    [
+        ("*.md", "README.md", True),
+        ("*.md", "action/README.md", False),
+        ("*.md", "a.md/b", False),
+        ("docs/**", "docs/a/b/c.md", True),
+        ("docs/**", "docs", False),
+        ("docs/**", "docsx/a", False),
+        ("docs/", "docs/a/b", True),
+        ("**/*.md", "README.md", True),
+        ("**/*.md", "a/b/c.md", True),
+        ("docs/*.md", "docs/a/b.md", False),
+        ("?.md", "a.md", True),
+        ("?.md", "/.md", False),
+        ("a+b(c).md", "a+b(c).md", True),
+        ("a.md", "aXmd", False),
+    ],
+)
 def test_glob_semantics(pattern, path, expected):
     from foureyes.changes import glob_match
 
@@ -344,4 +395,8 @@ def test_each_event_is_judged_at_the_highest_of_merge_base_head_and_base_tip(rep
     repo.commit("main raised product-recs")
     _, data = plan_json(cli, head="pr")
     assert events(data) == [("product-recs", "replace_model", "critical")]
-    assert data["events"][0]["importance"] == {"before": "low", "after": "low", "base_tip": "critical"}
+    assert data["events"][0]["importance"] == {
+        "before": "low",
+        "after": "low",
+        "base_tip": "critical",
+    }

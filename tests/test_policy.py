@@ -3,8 +3,23 @@ approvals (DESIGN.md invariants 2-6)."""
 
 from foureyes.facts import Account, account_from_noreply, resolve_co_authors
 from foureyes.policy import evaluate, has_reason
-from pulltest import (ALICE, BOB, CAROL, DANA, ERIN, HEAD, MALLORY, OLD, RENOVATE, approve, commit, event, facts,
-                      make_plan, with_policy_change)
+from pulltest import (
+    ALICE,
+    BOB,
+    CAROL,
+    DANA,
+    ERIN,
+    HEAD,
+    MALLORY,
+    OLD,
+    RENOVATE,
+    approve,
+    commit,
+    event,
+    facts,
+    make_plan,
+    with_policy_change,
+)
 
 
 def ignored(decision):
@@ -53,12 +68,16 @@ def test_a_co_author_cannot_approve():
 
 
 def test_co_author_trailers_resolve_by_noreply_address_or_linked_email():
-    message = ("Fix\n\nCo-authored-by: Bob <202+bob@users.noreply.github.com>\n"
-               "co-authored-by: Alice A. <alice@acme.example>\nCo-authored-by: Ghost <ghost@nowhere.example>\n")
+    message = (
+        "Fix\n\nCo-authored-by: Bob <202+bob@users.noreply.github.com>\n"
+        "co-authored-by: Alice A. <alice@acme.example>\nCo-authored-by: Ghost <ghost@nowhere.example>\n"
+    )
     found, missing = resolve_co_authors(message, {"alice@acme.example": ALICE})
     assert found == (Account("bob", 202), ALICE)
     assert missing == ("co-author Ghost <ghost@nowhere.example>",)
-    assert account_from_noreply("dependabot[bot]@users.noreply.github.com").login == "dependabot[bot]"
+    assert (
+        account_from_noreply("dependabot[bot]@users.noreply.github.com").login == "dependabot[bot]"
+    )
 
 
 def test_approval_on_an_older_head_is_stale():
@@ -74,14 +93,18 @@ def test_non_approver_does_not_count():
 def test_pending_team_member_does_not_count():
     d = evaluate(make_plan(event(level="low")), facts(approve(CAROL)))
     assert d.state == "pending"
-    assert [i.detail for i in d.ignored] == ["membership of @acme/mlops-admins is pending, not active"]
+    assert [i.detail for i in d.ignored] == [
+        "membership of @acme/mlops-admins is pending, not active"
+    ]
 
 
 def test_bot_does_not_count_even_as_a_team_member():
     d = evaluate(make_plan(event(level="low")), facts(approve(RENOVATE)))
     assert d.state == "pending" and ("renovate[bot]", "bot") in ignored(d)
     looks_like_bot = Account("sneaky[bot]", 999, "User")
-    d = evaluate(make_plan(event(level="low")), facts(approve(looks_like_bot), members=(looks_like_bot,)))
+    d = evaluate(
+        make_plan(event(level="low")), facts(approve(looks_like_bot), members=(looks_like_bot,))
+    )
     assert ("sneaky[bot]", "bot") in ignored(d)
 
 
@@ -91,43 +114,61 @@ def test_owner_of_the_deployment_does_not_count():
 
 
 def test_one_of_two_approvers_requesting_changes_later_blocks():
-    d = evaluate(make_plan(), facts(approve(ALICE), approve(BOB), approve(BOB, state="CHANGES_REQUESTED")))
+    d = evaluate(
+        make_plan(), facts(approve(ALICE), approve(BOB), approve(BOB, state="CHANGES_REQUESTED"))
+    )
     assert d.state == "blocked"
     assert [b.reason for b in d.blocking] == ["changes_requested"]
     assert ("bob", "superseded") in ignored(d)
 
 
 def test_changes_requested_on_an_older_commit_still_blocks():
-    d = evaluate(make_plan(event(level="low")), facts(approve(ALICE), approve(BOB, OLD, "CHANGES_REQUESTED")))
+    d = evaluate(
+        make_plan(event(level="low")), facts(approve(ALICE), approve(BOB, OLD, "CHANGES_REQUESTED"))
+    )
     assert d.state == "blocked"
 
 
 def test_changes_requested_then_approved_unblocks():
-    d = evaluate(make_plan(event(level="low")), facts(approve(BOB, state="CHANGES_REQUESTED"), approve(BOB)))
+    d = evaluate(
+        make_plan(event(level="low")), facts(approve(BOB, state="CHANGES_REQUESTED"), approve(BOB))
+    )
     assert d.state == "approved"
 
 
 def test_a_later_comment_does_not_replace_a_verdict():
-    d = evaluate(make_plan(event(level="low")), facts(approve(BOB), approve(BOB, state="COMMENTED")))
+    d = evaluate(
+        make_plan(event(level="low")), facts(approve(BOB), approve(BOB, state="COMMENTED"))
+    )
     assert d.state == "approved"
-    d = evaluate(make_plan(event(level="low")), facts(approve(BOB, state="CHANGES_REQUESTED"), approve(BOB, state="COMMENTED")))
+    d = evaluate(
+        make_plan(event(level="low")),
+        facts(approve(BOB, state="CHANGES_REQUESTED"), approve(BOB, state="COMMENTED")),
+    )
     assert d.state == "blocked"
 
 
 def test_dismissed_approval_does_not_count_and_dismissed_change_request_unblocks():
     d = evaluate(make_plan(event(level="low")), facts(approve(ALICE, state="DISMISSED")))
     assert d.state == "pending" and ("alice", "dismissed") in ignored(d)
-    d = evaluate(make_plan(event(level="low")), facts(approve(BOB, state="DISMISSED"), approve(ALICE)))
+    d = evaluate(
+        make_plan(event(level="low")), facts(approve(BOB, state="DISMISSED"), approve(ALICE))
+    )
     assert d.state == "approved"
 
 
 def test_non_approver_requesting_changes_does_not_block():
-    d = evaluate(make_plan(event(level="low")), facts(approve(MALLORY, state="CHANGES_REQUESTED"), approve(ALICE)))
+    d = evaluate(
+        make_plan(event(level="low")),
+        facts(approve(MALLORY, state="CHANGES_REQUESTED"), approve(ALICE)),
+    )
     assert d.state == "approved"
 
 
 def test_importance_lowered_from_critical_to_low_needs_critical_approvals():
-    plan = make_plan(event("change_importance", "critical", importance_before="critical", importance_after="low"))
+    plan = make_plan(
+        event("change_importance", "critical", importance_before="critical", importance_after="low")
+    )
     assert evaluate(plan, facts(approve(ALICE))).state == "pending"
     assert evaluate(plan, facts(approve(ALICE), approve(BOB))).state == "approved"
 
@@ -141,7 +182,10 @@ def test_commit_linked_to_no_account_blocks_by_default():
     commits = [commit("c1"), commit("c2", author=None)]
     d = evaluate(make_plan(event(level="low")), facts(approve(ALICE), commits=commits))
     assert d.state == "blocked" and d.blocking[0].reason == "unattributed_commit"
-    assert d.blocking[0].detail.startswith("commit c2c2c2c2c2c2: author") and "not linked" in d.blocking[0].detail
+    assert (
+        d.blocking[0].detail.startswith("commit c2c2c2c2c2c2: author")
+        and "not linked" in d.blocking[0].detail
+    )
 
 
 def test_unresolved_co_author_blocks_by_default():
@@ -166,13 +210,18 @@ def test_empty_description_blocks_when_a_reason_is_required():
 
 def test_reason_not_required_when_the_policy_says_so():
     pol = with_policy_change("require_reason: true", "require_reason: false")
-    assert evaluate(make_plan(event(level="low"), pol=pol), facts(approve(ALICE), body="")).state == "approved"
+    assert (
+        evaluate(make_plan(event(level="low"), pol=pol), facts(approve(ALICE), body="")).state
+        == "approved"
+    )
 
 
 def test_invalid_head_file_blocks():
     from foureyes.registry import Problem
 
-    plan = make_plan(event(level="low"), problems=[Problem("registry/deployments/x.yaml", "bad", 3, 1)])
+    plan = make_plan(
+        event(level="low"), problems=[Problem("registry/deployments/x.yaml", "bad", 3, 1)]
+    )
     d = evaluate(plan, facts(approve(ALICE)))
     assert d.state == "blocked" and d.blocking[0].reason == "invalid_file"
 
@@ -183,7 +232,10 @@ def test_governance_change_needs_the_governance_level():
 
 
 def test_listed_user_approver_counts():
-    pol = with_policy_change('users: []\n  teams: ["@acme/mlops-admins"]', 'users: [{login: "@Erin", id: 204}]\n  teams: []')
+    pol = with_policy_change(
+        'users: []\n  teams: ["@acme/mlops-admins"]',
+        'users: [{login: "@Erin", id: 204}]\n  teams: []',
+    )
     d = evaluate(make_plan(event(level="low"), pol=pol), facts(approve(ERIN), members=()))
     assert d.state == "approved"
     d = evaluate(make_plan(event(level="low"), pol=pol), facts(approve(ALICE)))
@@ -207,17 +259,31 @@ def test_json_shape():
     d = evaluate(make_plan(), facts(approve(ALICE), approve(DANA)))
     data = d.to_json()
     assert data["decision"] == "pending" and data["approvals"] == ["alice"]
-    assert data["ignored"] == [{"login": "dana", "reason": "author", "detail": "the PR author cannot approve their own change"}]
+    assert data["ignored"] == [
+        {
+            "login": "dana",
+            "reason": "author",
+            "detail": "the PR author cannot approve their own change",
+        }
+    ]
     assert HEAD  # the head used by every fixture
 
 
 def test_a_pinned_user_id_stops_a_renamed_or_reused_login():
-    pol = with_policy_change('users: []\n  teams: ["@acme/mlops-admins"]',
-                             'users: [{login: "@erin", id: 204}]\n  teams: []')
-    assert evaluate(make_plan(event(level="low"), pol=pol), facts(approve(ERIN), members=())).state == "approved"
+    pol = with_policy_change(
+        'users: []\n  teams: ["@acme/mlops-admins"]',
+        'users: [{login: "@erin", id: 204}]\n  teams: []',
+    )
+    assert (
+        evaluate(make_plan(event(level="low"), pol=pol), facts(approve(ERIN), members=())).state
+        == "approved"
+    )
     impostor = Account("erin", 9999)  # the login now belongs to someone else
     d = evaluate(make_plan(event(level="low"), pol=pol), facts(approve(impostor), members=()))
-    assert d.state == "pending" and "listed with account id 204, and this account is 9999" in d.ignored[0].detail
+    assert (
+        d.state == "pending"
+        and "listed with account id 204, and this account is 9999" in d.ignored[0].detail
+    )
 
 
 def test_owners_are_excluded_by_id_and_an_unresolved_owner_blocks():

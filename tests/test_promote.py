@@ -26,7 +26,9 @@ def test_promote_prepares_a_branch_at_main_listing_what_production_changes(env_r
 def test_promote_refuses_what_cannot_be_promoted(env_repo, cli):
     first_release(env_repo)
     assert cli("promote", "--env", "production").exit_code == 2  # release/*: which branch?
-    assert cli("promote", "--env", "staging", "--into", "main").exit_code == 2  # deploys from main itself
+    assert (
+        cli("promote", "--env", "staging", "--into", "main").exit_code == 2
+    )  # deploys from main itself
     nothing = cli("promote", "--env", "production", "--into", "release/1", "--to", "release/1")
     assert nothing.exit_code == 1 and "already in release/1" in nothing.stderr
     env_repo.git("checkout", "-q", "-b", "side", "main")
@@ -54,19 +56,31 @@ def test_promote_on_github_opens_the_pr_into_the_release_branch(env_repo, cli, m
             answer = example(answer_example)
             check(path, method, status, answer)
             return int(status), {}, json.dumps(answer)
+
         return callback
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         repository(rsps)
-        rsps.add_callback(responses.POST, re.compile(base + "/git/refs$"),
-                          on("/repos/{owner}/{repo}/git/refs", "post", "201", "refs", "git-ref"))
-        rsps.add_callback(responses.POST, re.compile(base + "/pulls$"),
-                          on("/repos/{owner}/{repo}/pulls", "post", "201", "pulls", "pull-request"))
-        result = cli("promote", "--env", "production", "--into", "release/1", "--repo", "acme/models")
+        rsps.add_callback(
+            responses.POST,
+            re.compile(base + "/git/refs$"),
+            on("/repos/{owner}/{repo}/git/refs", "post", "201", "refs", "git-ref"),
+        )
+        rsps.add_callback(
+            responses.POST,
+            re.compile(base + "/pulls$"),
+            on("/repos/{owner}/{repo}/pulls", "post", "201", "pulls", "pull-request"),
+        )
+        result = cli(
+            "promote", "--env", "production", "--into", "release/1", "--repo", "acme/models"
+        )
     assert result.exit_code == 0, result.output
     main = env_repo.git("rev-parse", "main")
     assert sent["refs"] == {"ref": f"refs/heads/promote/production-{main[:12]}", "sha": main}
-    assert sent["pulls"]["base"] == "release/1" and sent["pulls"]["head"] == f"promote/production-{main[:12]}"
+    assert (
+        sent["pulls"]["base"] == "release/1"
+        and sent["pulls"]["head"] == f"promote/production-{main[:12]}"
+    )
     assert "fraud-scorer: fraud-xgb v12 -> fraud-xgb v13" in sent["pulls"]["body"]
 
 
@@ -74,14 +88,20 @@ def test_the_promoted_branch_deploys_once_its_pr_is_approved(env_repo, cli):
     merge_pr(env_repo, 60, bump("13"))
     first_release(env_repo)
     assert cli("promote", "--env", "production", "--into", "release/1").exit_code == 0
-    promote(env_repo, 61, "release/1", to=f"promote/production-{env_repo.git('rev-parse', 'main')[:12]}")
+    promote(
+        env_repo, 61, "release/1", to=f"promote/production-{env_repo.git('rev-parse', 'main')[:12]}"
+    )
     assert cli("deploy", "--env", "production").exit_code == 0
     assert served(env_repo, "production")["fraud-scorer"]["deployment"]["model"]["version"] == "13"
 
 
 def policy_with(repo, section: str) -> None:
     """main's policy gains ``section`` through an approved PR (the policy is governance)."""
-    merge_pr(repo, 58, lambda r: r.write("policies/approval.yaml", r.read("policies/approval.yaml") + section))
+    merge_pr(
+        repo,
+        58,
+        lambda r: r.write("policies/approval.yaml", r.read("policies/approval.yaml") + section),
+    )
 
 
 def test_a_promotion_needs_the_approvals_the_policy_sets_for_the_environment(env_repo, cli):
@@ -100,7 +120,10 @@ def test_promotion_off_for_an_environment_serves_what_its_branch_holds(repo, cli
     """`promotion: {production: false}` in the policy production serves (here the root of trust):
     a branch cut at main deploys (each commit still needs an approved PR)."""
     repo.write(".gitignore", ".foureyes/\n")
-    repo.write("policies/approval.yaml", repo.read("policies/approval.yaml") + "promotion:\n  production: false\n")
+    repo.write(
+        "policies/approval.yaml",
+        repo.read("policies/approval.yaml") + "promotion:\n  production: false\n",
+    )
     repo.git("add", "-A")
     repo.git("commit", "-q", "--amend", "--no-edit")  # the bootstrap carries it
     merge_pr(repo, 60, bump("13"))
@@ -148,14 +171,19 @@ def test_a_first_deploy_cut_short_does_not_leave_the_bootstrap_open(env_repo, cl
     first_release(env_repo)
     promote(env_repo, 61, "release/1")
     assert cli("deploy", "--env", "production", "--only", "fraud-scorer").exit_code == 0
-    env_repo.git("checkout", "-q", "-b", "release/2", env_repo.git("rev-list", "--max-parents=0", "main"))
+    env_repo.git(
+        "checkout", "-q", "-b", "release/2", env_repo.git("rev-list", "--max-parents=0", "main")
+    )
     result = cli("deploy", "--env", "production", "--format", "json")
     assert result.exit_code == 1
     assert served(env_repo, "production")["fraud-scorer"]["deployment"]["model"]["version"] == "13"
 
 
 def test_the_promotion_section_is_validated(repo, cli):
-    repo.write("policies/approval.yaml", repo.read("policies/approval.yaml") + "promotion:\n  production: {approvals: 0}\n")
+    repo.write(
+        "policies/approval.yaml",
+        repo.read("policies/approval.yaml") + "promotion:\n  production: {approvals: 0}\n",
+    )
     result = cli("validate")
     assert result.exit_code == 1 and "policies/approval.yaml" in result.output
 
@@ -167,15 +195,20 @@ def test_a_policy_pushed_past_the_promotion_is_not_recorded_as_served(env_repo, 
     first_release(env_repo)
     promote(env_repo, 61, "release/1")
     assert cli("deploy", "--env", "production").exit_code == 0
-    merge_pr(env_repo, 62, lambda r: r.replace("policies/approval.yaml", "approvals: 2", "approvals: 1"))
+    merge_pr(
+        env_repo, 62, lambda r: r.replace("policies/approval.yaml", "approvals: 2", "approvals: 1")
+    )
     env_repo.git("branch", "-f", "release/1", "main")
     env_repo.git("checkout", "-q", "release/1")
     result = cli("deploy", "--env", "production", "--format", "json")
     assert result.exit_code == 1 and "no approved PR into release/1" in result.output
 
 
-def test_promote_on_github_run_again_moves_the_branch_and_rewrites_the_open_prs_description(env_repo, cli, monkeypatch):
-    from ghapi.mockgithub import recording, validation_failed as refused
+def test_promote_on_github_run_again_moves_the_branch_and_rewrites_the_open_prs_description(
+    env_repo, cli, monkeypatch
+):
+    from ghapi.mockgithub import recording
+    from ghapi.mockgithub import validation_failed as refused
 
     merge_pr(env_repo, 60, bump("13"))
     first_release(env_repo)
@@ -191,16 +224,38 @@ def test_promote_on_github_run_again_moves_the_branch_and_rewrites_the_open_prs_
     existing = example("pull-request-simple-items")[:1]
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         repository(rsps)
-        rsps.add_callback(responses.POST, re.compile(base + "/git/refs$"), refused("Reference already exists"))
-        rsps.add_callback(responses.PATCH, re.compile(base + f"/git/refs/heads/{re.escape(branch)}$"),
-                          ok("/repos/{owner}/{repo}/git/refs/{ref}", "patch", "200", "ref", example("git-ref")))
-        rsps.add_callback(responses.POST, re.compile(base + "/pulls$"),
-                          refused(f"A pull request already exists for acme:{branch}."))
-        rsps.add_callback(responses.GET, re.compile(base + r"/pulls\?.*head=acme%3Apromote%2F"),
-                          ok("/repos/{owner}/{repo}/pulls", "get", "200", "list", existing))
-        rsps.add_callback(responses.PATCH, re.compile(base + rf"/pulls/{existing[0]['number']}$"),
-                          ok("/repos/{owner}/{repo}/pulls/{pull_number}", "patch", "200", "pr", example("pull-request")))
-        result = cli("promote", "--env", "production", "--into", "release/1", "--repo", "acme/models")
+        rsps.add_callback(
+            responses.POST, re.compile(base + "/git/refs$"), refused("Reference already exists")
+        )
+        rsps.add_callback(
+            responses.PATCH,
+            re.compile(base + f"/git/refs/heads/{re.escape(branch)}$"),
+            ok("/repos/{owner}/{repo}/git/refs/{ref}", "patch", "200", "ref", example("git-ref")),
+        )
+        rsps.add_callback(
+            responses.POST,
+            re.compile(base + "/pulls$"),
+            refused(f"A pull request already exists for acme:{branch}."),
+        )
+        rsps.add_callback(
+            responses.GET,
+            re.compile(base + r"/pulls\?.*head=acme%3Apromote%2F"),
+            ok("/repos/{owner}/{repo}/pulls", "get", "200", "list", existing),
+        )
+        rsps.add_callback(
+            responses.PATCH,
+            re.compile(base + rf"/pulls/{existing[0]['number']}$"),
+            ok(
+                "/repos/{owner}/{repo}/pulls/{pull_number}",
+                "patch",
+                "200",
+                "pr",
+                example("pull-request"),
+            ),
+        )
+        result = cli(
+            "promote", "--env", "production", "--into", "release/1", "--repo", "acme/models"
+        )
     assert result.exit_code == 0, result.output
     assert sent["ref"] == {"sha": main, "force": True}
     assert "fraud-scorer: fraud-xgb v12 -> fraud-xgb v13" in sent["pr"]["body"]
@@ -211,6 +266,9 @@ def test_a_model_name_reaches_the_promotion_pr_only_escaped(env_repo):
     render as text."""
     from foureyes.deploy.promote import Promotion, Step
 
-    evil = {"name": "fraud<img src=x onerror=alert(1)>", "version": "[approve](https://evil.example)"}
+    evil = {
+        "name": "fraud<img src=x onerror=alert(1)>",
+        "version": "[approve](https://evil.example)",
+    }
     body = Promotion("production", "release/1", "a" * 40, [Step("fraud-scorer", None, evil)]).body
     assert "<img" not in body and "](https://" not in body and "&lt;img" in body

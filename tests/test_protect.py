@@ -12,7 +12,9 @@ from ghapi.mockgithub import FakeRepoSettings
 def gh(repo, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield FakeRepoSettings(rsps, users={"hana-k": 77}, teams={"acme/mlops-admins": 5, "acme/release-managers": 9})
+        yield FakeRepoSettings(
+            rsps, users={"hana-k": 77}, teams={"acme/mlops-admins": 5, "acme/release-managers": 9}
+        )
 
 
 def rulesets(gh) -> dict[str, dict]:
@@ -26,16 +28,31 @@ def test_protect_then_check_reports_no_drift(gh, cli):
     prod = gh.environments["production"]
     assert prod["reviewers"] == [{"type": "Team", "id": 5}] and prod["prevent_self_review"] is True
     assert prod["wait_timer"] == 5
-    assert prod["deployment_branch_policy"] == {"protected_branches": False, "custom_branch_policies": True}
-    assert gh.branch_policies == {"staging": ["main"], "production": ["release/*", "main"]}  # workflow_run: main
+    assert prod["deployment_branch_policy"] == {
+        "protected_branches": False,
+        "custom_branch_policies": True,
+    }
+    assert gh.branch_policies == {
+        "staging": ["main"],
+        "production": ["release/*", "main"],
+    }  # workflow_run: main
     ruleset = rulesets(gh)["foureyes: approved changes only"]
     rules = {r["type"]: r.get("parameters") for r in ruleset["rules"]}
-    assert rules["pull_request"]["require_code_owner_review"] and rules["pull_request"]["require_last_push_approval"]
+    assert (
+        rules["pull_request"]["require_code_owner_review"]
+        and rules["pull_request"]["require_last_push_approval"]
+    )
     assert rules["pull_request"]["dismiss_stale_reviews_on_push"]
     assert rules["pull_request"]["allowed_merge_methods"] == ["merge", "squash"]
-    assert {"context": "foureyes/approval", "integration_id": 4242} in rules["required_status_checks"]["required_status_checks"]
+    assert {"context": "foureyes/approval", "integration_id": 4242} in rules[
+        "required_status_checks"
+    ]["required_status_checks"]
     assert "non_fast_forward" in rules and "deletion" in rules
-    assert ruleset["conditions"]["ref_name"]["include"] == ["~DEFAULT_BRANCH", "refs/heads/main", "refs/heads/release/*"]
+    assert ruleset["conditions"]["ref_name"]["include"] == [
+        "~DEFAULT_BRANCH",
+        "refs/heads/main",
+        "refs/heads/release/*",
+    ]
 
     writes = len(gh.writes)
     check = cli("protect", "--repo", "acme/models", "--check")
@@ -56,22 +73,29 @@ def test_changing_one_setting_is_named_by_check(gh, cli):
 def test_ruleset_drift_is_named_and_fixed(gh, cli):
     cli("protect", "--repo", "acme/models")
     rid = next(k for k, r in gh.rulesets.items() if r["name"] == "foureyes: approved changes only")
-    gh.rulesets[rid]["bypass_actors"] = [{"actor_id": 1, "actor_type": "RepositoryRole", "bypass_mode": "always"}]
+    gh.rulesets[rid]["bypass_actors"] = [
+        {"actor_id": 1, "actor_type": "RepositoryRole", "bypass_mode": "always"}
+    ]
     gh.rulesets[rid]["rules"][0]["parameters"]["require_code_owner_review"] = False
     check = cli("protect", "--repo", "acme/models", "--check")
     assert check.exit_code == 1
     assert "ruleset 'foureyes: approved changes only': has bypass actors" in check.output
-    assert ("ruleset 'foureyes: approved changes only': pull_request.require_code_owner_review is False, "
-            "should be True") in check.output
+    assert (
+        "ruleset 'foureyes: approved changes only': pull_request.require_code_owner_review is False, "
+        "should be True"
+    ) in check.output
     assert cli("protect", "--repo", "acme/models").exit_code == 0
     assert cli("protect", "--repo", "acme/models", "--check").exit_code == 0
 
 
 def test_settings_foureyes_does_not_manage_are_kept(gh, cli, repo):
     # staging's protection does not name reviewers: a reviewer someone set by hand must survive
-    gh.environments["staging"] = {"wait_timer": 0, "prevent_self_review": False,
-                                  "reviewers": [{"type": "User", "id": 77}],
-                                  "deployment_branch_policy": None}
+    gh.environments["staging"] = {
+        "wait_timer": 0,
+        "prevent_self_review": False,
+        "reviewers": [{"type": "User", "id": 77}],
+        "deployment_branch_policy": None,
+    }
     cli("protect", "--repo", "acme/models")
     assert gh.environments["staging"]["reviewers"] == [{"type": "User", "id": 77}]
     assert gh.environments["staging"]["deployment_branch_policy"]["custom_branch_policies"] is True
@@ -85,13 +109,15 @@ def test_unknown_reviewer_team_is_a_clear_error(gh, cli, repo):
 
 # --- item 5: release branches can be cut, by release managers only; main and release/* stay put ---------
 
+
 def test_release_managers_can_cut_a_release_branch_and_nobody_else_can(gh, cli):
     assert cli("protect", "--repo", "acme/models").exit_code == 0
     # GitHub evaluates every active ruleset on the new ref: the status check must not block the
     # creation itself (no status exists yet), the creation rule must stop anyone who is not a release manager
     assert gh.create_branch("release/2026-11", teams=(9,)) == []
     assert gh.create_branch("release/2026-11", teams=(5,), role="write") == [
-        "Cannot create ref due to creations being restricted."]
+        "Cannot create ref due to creations being restricted."
+    ]
     assert gh.create_branch("release/2026-11", role="maintain") != []
     assert gh.create_branch("feature/x") == []  # other branches are not foureyes' business
 
@@ -99,16 +125,22 @@ def test_release_managers_can_cut_a_release_branch_and_nobody_else_can(gh, cli):
     release = sets["foureyes: release branches are cut by release managers"]
     assert release["conditions"]["ref_name"]["include"] == ["refs/heads/release/*"]
     assert release["rules"] == [{"type": "creation"}]
-    assert release["bypass_actors"] == [{"actor_id": 9, "actor_type": "Team", "bypass_mode": "always"}]
+    assert release["bypass_actors"] == [
+        {"actor_id": 9, "actor_type": "Team", "bypass_mode": "always"}
+    ]
     # the approval ruleset has no bypass at all: a release manager cannot skip the approval
     approval = sets["foureyes: approved changes only"]
     assert approval["bypass_actors"] == []
     assert {"deletion", "non_fast_forward"} <= {r["type"] for r in approval["rules"]}
-    assert {"refs/heads/main", "refs/heads/release/*"} <= set(approval["conditions"]["ref_name"]["include"])
+    assert {"refs/heads/main", "refs/heads/release/*"} <= set(
+        approval["conditions"]["ref_name"]["include"]
+    )
 
 
 def test_without_release_managers_only_repository_admins_cut_release_branches(gh, cli, repo):
-    repo.replace("registry/environments.yaml", '      release_managers: ["@acme/release-managers"]\n', "")
+    repo.replace(
+        "registry/environments.yaml", '      release_managers: ["@acme/release-managers"]\n', ""
+    )
     assert cli("protect", "--repo", "acme/models").exit_code == 0
     assert gh.create_branch("release/1", role="admin") == []
     assert gh.create_branch("release/1", teams=(9,), role="maintain") != []
@@ -120,24 +152,38 @@ def test_a_ruleset_that_blocks_release_creation_is_drift(gh, cli):
     checks = next(r for r in gh.rulesets[rid]["rules"] if r["type"] == "required_status_checks")
     checks["parameters"]["do_not_enforce_on_create"] = False
     rel = next(k for k, r in gh.rulesets.items() if r["name"].startswith("foureyes: release"))
-    gh.rulesets[rel]["bypass_actors"].append({"actor_id": 4, "actor_type": "RepositoryRole", "bypass_mode": "always"})
+    gh.rulesets[rel]["bypass_actors"].append(
+        {"actor_id": 4, "actor_type": "RepositoryRole", "bypass_mode": "always"}
+    )
     check = cli("protect", "--repo", "acme/models", "--check")
     assert check.exit_code == 1
-    assert "required_status_checks.do_not_enforce_on_create is False, should be True" in check.output
+    assert (
+        "required_status_checks.do_not_enforce_on_create is False, should be True" in check.output
+    )
     assert "release branches are cut by release managers': bypass actors are" in check.output
     assert cli("protect", "--repo", "acme/models").exit_code == 0
-    assert gh.create_branch("release/2", teams=(9,)) == [] and gh.create_branch("release/2", role="write") != []
+    assert (
+        gh.create_branch("release/2", teams=(9,)) == []
+        and gh.create_branch("release/2", role="write") != []
+    )
 
 
 # --- item 6: reviewers and wait timers need GitHub Enterprise on private repositories -----------------
+
 
 @pytest.fixture
 def private_gh(repo, monkeypatch, request):
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     plan, visible = request.param
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield FakeRepoSettings(rsps, users={"hana-k": 77}, teams={"acme/mlops-admins": 5, "acme/release-managers": 9},
-                               visibility="private", plan=plan, plan_visible=visible)
+        yield FakeRepoSettings(
+            rsps,
+            users={"hana-k": 77},
+            teams={"acme/mlops-admins": 5, "acme/release-managers": 9},
+            visibility="private",
+            plan=plan,
+            plan_visible=visible,
+        )
 
 
 UNAPPLIED = [
@@ -148,8 +194,12 @@ UNAPPLIED = [
 ]
 
 
-@pytest.mark.parametrize("private_gh", [("team", True), ("team", False)], indirect=True,
-                         ids=["plan shown", "plan hidden: GitHub's 422 tells"])
+@pytest.mark.parametrize(
+    "private_gh",
+    [("team", True), ("team", False)],
+    indirect=True,
+    ids=["plan shown", "plan hidden: GitHub's 422 tells"],
+)
 def test_a_private_repository_without_enterprise_names_what_it_could_not_apply(private_gh, cli):
     gh = private_gh
     result = cli("protect", "--repo", "acme/models")
@@ -160,13 +210,18 @@ def test_a_private_repository_without_enterprise_names_what_it_could_not_apply(p
     # what the plan does offer is applied: the environments, their branches, both rulesets
     assert set(gh.environments) == {"staging", "production"}
     assert gh.environments["production"].get("reviewers") is None
-    assert gh.branch_policies == {"staging": ["main"], "production": ["release/*", "main"]}  # workflow_run: main
+    assert gh.branch_policies == {
+        "staging": ["main"],
+        "production": ["release/*", "main"],
+    }  # workflow_run: main
     assert len(gh.rulesets) == 2
     # and the check says the same, every time
     check = cli("protect", "--repo", "acme/models", "--check")
     assert check.exit_code == 1
     if gh.plan_visible:  # the same three lines, and nothing else differs
-        assert [line for line in check.output.splitlines() if line.startswith("not applied:")] == lines
+        assert [
+            line for line in check.output.splitlines() if line.startswith("not applied:")
+        ] == lines
         assert "no drift" in check.output
     else:  # a check writes nothing, so it cannot ask GitHub: it names the settings that differ
         assert "drift: environment production: required reviewers differ" in check.output
@@ -184,7 +239,10 @@ def test_a_private_repository_on_free_has_no_environments_and_says_so(private_gh
     result = cli("protect", "--repo", "acme/models")
     assert result.exit_code == 1
     assert "not applied: environment staging: not created: GitHub API returned 404" in result.output
-    assert "not applied: ruleset 'foureyes: approved changes only': GitHub API returned 403" in result.output
+    assert (
+        "not applied: ruleset 'foureyes: approved changes only': GitHub API returned 403"
+        in result.output
+    )
     assert "Traceback" not in result.output and private_gh.rulesets == {}
 
 
@@ -198,10 +256,16 @@ def test_check_names_every_setting_that_lets_a_push_past_the_approval(gh, cli):
     rid = next(k for k, r in gh.rulesets.items() if r["name"] == "foureyes: approved changes only")
     ruleset = gh.rulesets[rid]
     ruleset["enforcement"] = "evaluate"
-    ruleset["bypass_actors"] = [{"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}]
+    ruleset["bypass_actors"] = [
+        {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}
+    ]
     ruleset["rules"] = [r for r in ruleset["rules"] if r["type"] != "pull_request"]
-    checks = next(r for r in ruleset["rules"] if r["type"] == "required_status_checks")["parameters"]
-    checks["required_status_checks"] = [{"context": c["context"]} for c in checks["required_status_checks"]]
+    checks = next(r for r in ruleset["rules"] if r["type"] == "required_status_checks")[
+        "parameters"
+    ]
+    checks["required_status_checks"] = [
+        {"context": c["context"]} for c in checks["required_status_checks"]
+    ]
     gh.branch_policies["production"] = ["release/*"]
 
     result = cli("protect", "--repo", "acme/models", "--check", "--app-id", "4242")

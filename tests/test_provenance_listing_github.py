@@ -45,29 +45,67 @@ def deployed(repo):
 def commit_at(repo, message: str, date: str | None = None) -> str:
     """A commit whose committer date says ``date`` (anyone who commits can write any date)."""
     repo.git("add", "-A")
-    env = {"GIT_AUTHOR_NAME": "Dana", "GIT_AUTHOR_EMAIL": "dana@acme.example", "GIT_COMMITTER_NAME": "Dana",
-           "GIT_COMMITTER_EMAIL": "dana@acme.example", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(repo.root),
-           **repo.clock.env()}
+    env = {
+        "GIT_AUTHOR_NAME": "Dana",
+        "GIT_AUTHOR_EMAIL": "dana@acme.example",
+        "GIT_COMMITTER_NAME": "Dana",
+        "GIT_COMMITTER_EMAIL": "dana@acme.example",
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "HOME": str(repo.root),
+        **repo.clock.env(),
+    }
     if date:
         env["GIT_COMMITTER_DATE"] = env["GIT_AUTHOR_DATE"] = date
-    subprocess.run(["git", "-C", str(repo.root), "commit", "-q", "--allow-empty", "-m", message], check=True, env=env)
+    subprocess.run(
+        ["git", "-C", str(repo.root), "commit", "-q", "--allow-empty", "-m", message],
+        check=True,
+        env=env,
+    )
     return repo.git("rev-parse", "HEAD")
 
 
-def merged_pr(repo, rsps, number: int, version: str, into: str = "main", date: str | None = None,
-              merged_at: str = MERGED_AT, listed: bool = True) -> dict:
+def merged_pr(
+    repo,
+    rsps,
+    number: int,
+    version: str,
+    into: str = "main",
+    date: str | None = None,
+    merged_at: str = MERGED_AT,
+    listed: bool = True,
+) -> dict:
     """PR #number (fraud-scorer to ``version``) approved by two admins and merged into ``into`` with a
     merge commit; GitHub lists it (closed PRs) and answers commits/{sha}/pulls for its commits."""
     base = repo.git("rev-parse", into)
     repo.git("checkout", "-q", "-b", f"pr-{number}", into)
-    repo.replace(FRAUD, re.search(r'version: "[^"]*"', repo.read(FRAUD)).group(0), f'version: "{version}"')
+    repo.replace(
+        FRAUD, re.search(r'version: "[^"]*"', repo.read(FRAUD)).group(0), f'version: "{version}"'
+    )
     head = commit_at(repo, f"fraud-scorer v{version}", date)
     repo.git("checkout", "-q", into)
     env = ["-c", "user.name=Mo", "-c", "user.email=mo@acme.example"]
     if date:
-        subprocess.run(["git", "-C", str(repo.root), *env, "merge", "-q", "--no-ff", "-m", f"Merge #{number}",
-                        f"pr-{number}"], check=True, env={"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date,
-                                                          "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(repo.root)})
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(repo.root),
+                *env,
+                "merge",
+                "-q",
+                "--no-ff",
+                "-m",
+                f"Merge #{number}",
+                f"pr-{number}",
+            ],
+            check=True,
+            env={
+                "GIT_COMMITTER_DATE": date,
+                "GIT_AUTHOR_DATE": date,
+                "PATH": "/usr/bin:/bin:/usr/local/bin",
+                "HOME": str(repo.root),
+            },
+        )
     else:
         repo.git(*env, "merge", "-q", "--no-ff", "-m", f"Merge #{number}", f"pr-{number}")
     merge = repo.git("rev-parse", "HEAD")
@@ -88,12 +126,28 @@ def run(repo, rsps):
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     try:
         rsps.calls.reset()
-        result = deploy(repo.root, "staging", record, GitHubPRs(make_client(), "acme/models", repo.root), dry_run=True)
+        result = deploy(
+            repo.root,
+            "staging",
+            record,
+            GitHubPRs(make_client(), "acme/models", repo.root),
+            dry_run=True,
+        )
     finally:
         record.close()
-    asked = collections.Counter(re.sub(r"/[0-9a-f]{40}/", "/{sha}/", c.request.url.split("?")[0].split(":443")[-1])
-                                for c in rsps.calls)
-    return result, asked, [c.request.url for c in rsps.calls if re.search(r"/commits/[0-9a-f]{40}/pulls", c.request.url)]
+    asked = collections.Counter(
+        re.sub(r"/[0-9a-f]{40}/", "/{sha}/", c.request.url.split("?")[0].split(":443")[-1])
+        for c in rsps.calls
+    )
+    return (
+        result,
+        asked,
+        [
+            c.request.url
+            for c in rsps.calls
+            if re.search(r"/commits/[0-9a-f]{40}/pulls", c.request.url)
+        ],
+    )
 
 
 def test_listed_prs_are_not_asked_about_commit_by_commit(deployed, rsps):
@@ -124,8 +178,18 @@ def test_a_listed_pr_merged_into_another_branch_does_not_approve(deployed, rsps)
     deployed.replace(FRAUD, 'version: "12"', 'version: "66"')
     bad = deployed.commit("direct push", "Eve <eve@acme.example>")
     deployed.git("checkout", "-q", "feature")
-    deployed.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m", "Merge #50",
-                 bad)
+    deployed.git(
+        "-c",
+        "user.name=Mo",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge #50",
+        bad,
+    )
     side_merge = deployed.git("rev-parse", "HEAD")
     deployed.git("checkout", "-q", "main")
     base = deployed.git("rev-parse", "feature~1")
@@ -148,7 +212,9 @@ def test_a_pr_past_the_listing_bound_is_still_found_commit_by_commit(deployed, r
     pr = merged_pr(deployed, rsps, 42, "13", date="2031-01-01T00:00:00Z")
     result, asked, per_commit = run(deployed, rsps)
     assert result.ok, result.violations
-    assert asked["/repos/acme/models/pulls"] == 1  # one page, stopped at the first PR older than the bound
+    assert (
+        asked["/repos/acme/models/pulls"] == 1
+    )  # one page, stopped at the first PR older than the bound
     assert any(pr["merge"] in url for url in per_commit)
 
 
@@ -162,10 +228,17 @@ def test_a_pr_missing_from_the_listing_is_found_commit_by_commit(deployed, rsps)
 
 
 def test_the_listing_stops_paging_at_the_bound(deployed, rsps):
-    listing = closed_pulls(rsps, *[pull_simple(n, "a" * 40, "b" * 40, "2020-01-01T00:00:00Z", "c" * 40)
-                                   for n in range(1000, 1150)])
+    listing = closed_pulls(
+        rsps,
+        *[
+            pull_simple(n, "a" * 40, "b" * 40, "2020-01-01T00:00:00Z", "c" * 40)
+            for n in range(1000, 1150)
+        ],
+    )
     merged_pr(deployed, rsps, 42, "13")
     listing.pages = 0
     result, _, per_commit = run(deployed, rsps)
     assert result.ok and per_commit == []
-    assert listing.pages == 1  # 151 closed PRs, 100 a page: the second page is older than every commit
+    assert (
+        listing.pages == 1
+    )  # 151 closed PRs, 100 a page: the second page is older than every commit

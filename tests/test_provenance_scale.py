@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
-import generate_history as gen  # noqa: E402
-import legacy_provenance as legacy  # noqa: E402
+import generate_history as gen
 
-from foureyes import gitrepo, inventory  # noqa: E402
-from foureyes.deploy import provenance  # noqa: E402
-from foureyes.deploy.record import SqliteRecord  # noqa: E402
-from foureyes.history import governance_history  # noqa: E402
-from test_deploy import env_repo  # noqa: E402,F401  (fixture)
+import legacy_provenance as legacy
+from foureyes import gitrepo, inventory
+from foureyes.deploy import provenance
+from foureyes.deploy.record import SqliteRecord
+from foureyes.history import governance_history
+from test_deploy import env_repo  # noqa: F401  (fixture)
 
 
 def git(root: Path, *args: str) -> str:
@@ -43,8 +43,11 @@ def add_evil_merge(h: gen.History) -> str:
     git(root, "add", "-A")
     git(root, *env, "commit", "-q", "-m", f"Merge pull request #{number}")
     merge = git(root, "rev-parse", "HEAD")
-    (root / ".foureyes" / "prs" / f"{number}.yaml").write_text(gen.LEDGER.format(
-        number=number, base=base, head=head, merge=merge, at="2026-11-21T12:00:00Z"))
+    (root / ".foureyes" / "prs" / f"{number}.yaml").write_text(
+        gen.LEDGER.format(
+            number=number, base=base, head=head, merge=merge, at="2026-11-21T12:00:00Z"
+        )
+    )
     return merge
 
 
@@ -64,8 +67,10 @@ def all_commits(root: Path) -> list[str]:
 
 def as_data(result):
     approvals, violations = result
-    return ({c: a.to_json() for c, a in approvals.items()},
-            sorted((v.commit, v.subject, v.reason) for v in violations))
+    return (
+        {c: a.to_json() for c, a in approvals.items()},
+        sorted((v.commit, v.subject, v.reason) for v in violations),
+    )
 
 
 def test_the_rewrite_gives_the_old_checkers_results_on_a_generated_history(history):
@@ -75,10 +80,14 @@ def test_the_rewrite_gives_the_old_checkers_results_on_a_generated_history(histo
     old = as_data(legacy.Checker(h.root, legacy.LocalLedger(h.root, ledger)).check(commits))
     new = as_data(provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger)).check(commits))
     # the evil merge is refused by both; the rewrite says why in its own words (a path the PR never changed)
-    assert new[0] == old[0] and [v for v in new[1] if v[0] != evil] == [v for v in old[1] if v[0] != evil]
+    assert new[0] == old[0] and [v for v in new[1] if v[0] != evil] == [
+        v for v in old[1] if v[0] != evil
+    ]
     approvals, violations = new
     refused = {c for c, _, _ in violations}
-    assert evil in refused and len(refused) == h.kinds["direct"] + 1  # direct pushes and the evil merge
+    assert (
+        evil in refused and len(refused) == h.kinds["direct"] + 1
+    )  # direct pushes and the evil merge
     assert {a["status"] for a in approvals.values()} == {"approved", "bootstrap"}
 
 
@@ -87,18 +96,32 @@ def test_inventory_and_history_are_those_of_the_old_checker(history):
     ledger = h.root / ".foureyes" / "prs"
     record = SqliteRecord(h.root / ".foureyes" / "inventory-test.sqlite")
     try:
-        rows_old, _ = inventory.build(h.root, "HEAD", record, {},
-                                      checker=legacy.Checker(h.root, legacy.LocalLedger(h.root, ledger)))
-        rows_new, _ = inventory.build(h.root, "HEAD", record, {},
-                                      checker=provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger)))
+        rows_old, _ = inventory.build(
+            h.root,
+            "HEAD",
+            record,
+            {},
+            checker=legacy.Checker(h.root, legacy.LocalLedger(h.root, ledger)),
+        )
+        rows_new, _ = inventory.build(
+            h.root,
+            "HEAD",
+            record,
+            {},
+            checker=provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger)),
+        )
     finally:
         record.close()
     assert [r.to_json() for r in rows_new] == [r.to_json() for r in rows_old]
     assert any(r.status == inventory.UNAPPROVED for r in rows_new)
     for i in range(3):
         name = gen.dep_name(i)
-        old = governance_history(h.root, name, "HEAD", legacy.Checker(h.root, legacy.LocalLedger(h.root, ledger)))
-        new = governance_history(h.root, name, "HEAD", provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger)))
+        old = governance_history(
+            h.root, name, "HEAD", legacy.Checker(h.root, legacy.LocalLedger(h.root, ledger))
+        )
+        new = governance_history(
+            h.root, name, "HEAD", provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger))
+        )
         assert [r.to_json() for r in new] == [r.to_json() for r in old]
 
 
@@ -107,16 +130,34 @@ def test_git_processes_do_not_grow_with_commits_or_prs(history, monkeypatch):
     h, _ = history
     calls = []
     real = gitrepo.git
-    monkeypatch.setattr(gitrepo, "git", lambda root, *args, **kw: calls.append(args[0]) or real(root, *args, **kw))
-    monkeypatch.setattr(provenance, "evaluate_pr", lambda root, pr, default=None: provenance.Approval(
-        "approved", pr.merge_commit, pr.number, ["alice", "bob"], pr.merged_at, pr.base, pr.head, "dana"))
+    monkeypatch.setattr(
+        gitrepo, "git", lambda root, *args, **kw: calls.append(args[0]) or real(root, *args, **kw)
+    )
+    monkeypatch.setattr(
+        provenance,
+        "evaluate_pr",
+        lambda root, pr, default=None: provenance.Approval(
+            "approved",
+            pr.merge_commit,
+            pr.number,
+            ["alice", "bob"],
+            pr.merged_at,
+            pr.base,
+            pr.head,
+            "dana",
+        ),
+    )
     commits = all_commits(h.root)
     calls.clear()
-    provenance.Checker(h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs")).check(commits)
+    provenance.Checker(h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs")).check(
+        commits
+    )
     assert len(commits) > 40 and len(calls) <= 20, calls
 
 
-def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(history, monkeypatch):
+def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(
+    history, monkeypatch
+):
     """The PRs' own evaluations too (plan, facts, freeze): merge bases, diffs, commit logs and
     merges are asked for all PRs at once, names starting with a full SHA through the open reader."""
     h, _ = history
@@ -130,9 +171,13 @@ def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(
 
     monkeypatch.setattr(gitrepo.subprocess, "Popen", popen)
     commits = all_commits(h.root)
-    checker = provenance.Checker(h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs"))
+    checker = provenance.Checker(
+        h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs")
+    )
     checker.check(commits)
-    assert checker.evaluated >= 30 and 0 < len(calls) <= 24, " ".join(calls)  # the cat-file reader included
+    assert checker.evaluated >= 30 and 0 < len(calls) <= 24, " ".join(
+        calls
+    )  # the cat-file reader included
 
 
 def test_a_check_of_a_few_commits_reads_only_the_prs_that_brought_them(history, monkeypatch):
@@ -141,9 +186,15 @@ def test_a_check_of_a_few_commits_reads_only_the_prs_that_brought_them(history, 
     gitrepo._IMMUTABLE.clear()
     asked = []
     real = gitrepo.prefetch_changes
-    monkeypatch.setattr(gitrepo, "prefetch_changes", lambda root, pairs, *a: asked.extend(pairs) or real(root, pairs, *a))
+    monkeypatch.setattr(
+        gitrepo,
+        "prefetch_changes",
+        lambda root, pairs, *a: asked.extend(pairs) or real(root, pairs, *a),
+    )
     commits = all_commits(h.root)
-    checker = provenance.Checker(h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs"))
+    checker = provenance.Checker(
+        h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs")
+    )
     approvals, _ = checker.check(commits[-1:])
     assert commits[-1] in approvals and checker.evaluated == 1 and len(asked) == 1
 
@@ -154,7 +205,9 @@ def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history,
     commits = all_commits(h.root)
     record = SqliteRecord(tmp_path / "record.sqlite")
     try:
-        first = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record, save=True)
+        first = provenance.Checker(
+            h.root, provenance.LocalLedger(h.root, ledger), cache=record, save=True
+        )
         expected = as_data(first.check(commits))
         assert first.evaluated > 15
         again = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record)
@@ -163,8 +216,10 @@ def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history,
         # with another head (a rewritten ledger entry) is evaluated again, not taken from the record
         kept = record.evaluations()
         (number, merge), approval = next(iter(sorted(kept.items())))
-        record.db.execute("UPDATE evaluations SET approval = ? WHERE pr = ?",
-                          (__import__("json").dumps({**approval, "head": "0" * 40}), number))
+        record.db.execute(
+            "UPDATE evaluations SET approval = ? WHERE pr = ?",
+            (__import__("json").dumps({**approval, "head": "0" * 40}), number),
+        )
         third = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record)
         assert as_data(third.check(commits)) == expected and third.evaluated == 1
     finally:
@@ -183,13 +238,19 @@ def test_an_approval_kept_by_an_older_judgment_is_worked_out_again_and_replaced(
     commits = all_commits(h.root)
     record = SqliteRecord(tmp_path / "record.sqlite")
     try:
-        first = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record, save=True)
+        first = provenance.Checker(
+            h.root, provenance.LocalLedger(h.root, ledger), cache=record, save=True
+        )
         expected = as_data(first.check(commits))
         (number, merge), approval = next(iter(sorted(record.evaluations().items())))
         assert approval["judged_by"] == judgment.VERSION
         old = {k: v for k, v in approval.items() if k != "judged_by"}
-        record.db.execute("UPDATE evaluations SET approval = ? WHERE pr = ?", (json.dumps(old), number))
-        again = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record, save=True)
+        record.db.execute(
+            "UPDATE evaluations SET approval = ? WHERE pr = ?", (json.dumps(old), number)
+        )
+        again = provenance.Checker(
+            h.root, provenance.LocalLedger(h.root, ledger), cache=record, save=True
+        )
         assert as_data(again.check(commits)) == expected and again.evaluated == 1
         assert record.evaluations()[(number, merge)]["judged_by"] == judgment.VERSION
         third = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record)
@@ -206,12 +267,18 @@ def test_an_evil_merge_is_refused_for_every_pr_that_names_it(env_repo, cli):
     from test_deploy import FACTS, RECS, TWO, bump, merge_pr
 
     assert cli("deploy", "--env", "staging").exit_code == 0
-    merge = merge_pr(env_repo, 46, bump("17"), evil=lambda r: r.replace(RECS, "importance: low", "importance: moderate"))
+    merge = merge_pr(
+        env_repo,
+        46,
+        bump("17"),
+        evil=lambda r: r.replace(RECS, "importance: low", "importance: moderate"),
+    )
     first = (env_repo.root / ".foureyes" / "prs" / "46.yaml").read_text()
     base = next(line.split(": ")[1] for line in first.splitlines() if line.startswith("base:"))
     head = next(line.split(": ")[1] for line in first.splitlines() if line.startswith("head:"))
     (env_repo.root / ".foureyes" / "prs" / "45.yaml").write_text(
-        FACTS.format(number=45, base=base, head=head, merge=merge, reviews=json.dumps(TWO)))
+        FACTS.format(number=45, base=base, head=head, merge=merge, reviews=json.dumps(TWO))
+    )
     result = cli("deploy", "--env", "staging", "--dry-run", "--format", "json")
     assert result.exit_code == 1, result.output
     reasons = [v["reason"] for v in json.loads(result.output)["violations"] if v["commit"] == merge]

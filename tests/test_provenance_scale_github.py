@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
-from bench_deploy_requests import count_requests  # noqa: E402
+from bench_deploy_requests import count_requests
 
 
 def test_requests_follow_the_merged_prs_not_their_commits(tmp_path, monkeypatch):

@@ -28,8 +28,13 @@ def record(tmp_path, cls=GitHubRecord):
 
 
 def entry(name: str, commit: str, version: str = "1") -> Entry:
-    return Entry("staging", name, {"name": name, "importance": "low", "model": {"name": name, "version": version}},
-                 commit, {"status": "approved", "pr": 1})
+    return Entry(
+        "staging",
+        name,
+        {"name": name, "importance": "low", "model": {"name": name, "version": version}},
+        commit,
+        {"status": "approved", "pr": 1},
+    )
 
 
 def apply(rec, e: Entry, action: str, ok: bool = True, finish: bool = True) -> None:
@@ -61,7 +66,9 @@ def history_of(fake_and_rsps, tmp_path):
     run2 = record(tmp_path)
     current = run2.entries("staging")
     for name in names[:2]:
-        apply(run2, Entry("staging", name, current[name].data, SHA2, current[name].approval), "delete")
+        apply(
+            run2, Entry("staging", name, current[name].data, SHA2, current[name].approval), "delete"
+        )
     apply(run2, entry(names[2], SHA2, "2"), "replace_model")
     apply(run2, entry(names[5], SHA1), "create")  # the failed create, retried at the same commit
     run2.set_last_commit("staging", SHA2)
@@ -70,27 +77,47 @@ def history_of(fake_and_rsps, tmp_path):
     run3 = record(tmp_path)
     run3.entries("staging")
     apply(run3, entry(names[3], SHA3, "3"), "replace_model")
-    apply(run3, entry(names[4], SHA3, "3"), "replace_model", finish=False)  # cut short: no finish, no sync
+    apply(
+        run3, entry(names[4], SHA3, "3"), "replace_model", finish=False
+    )  # cut short: no finish, no sync
     run3.close()
 
-    eve = fake.add(SHA3, "deploy:model-006", "staging", {"deployment": {"name": "model-006"}}, creator=EVE)
+    eve = fake.add(
+        SHA3, "deploy:model-006", "staging", {"deployment": {"name": "model-006"}}, creator=EVE
+    )
     fake.set_status(eve["id"], "success", creator=EVE, auto_inactive=False)
     unnamed = [d["id"] for d in fake.deployments if d["task"] == "deploy:model-004"][-1]
     failed = next(d["id"] for d in fake.deployments if d["task"] == "deploy:model-007")
-    fake.add(SHA3, SYNC_TASK, "staging", {"target": {}, "states": {"success": [failed, unnamed]}}, creator=EVE)
+    fake.add(
+        SHA3,
+        SYNC_TASK,
+        "staging",
+        {"target": {}, "states": {"success": [failed, unnamed]}},
+        creator=EVE,
+    )
     return names, unnamed
 
 
 def statuses_asked(rsps) -> list[str]:
-    return [c.request.url for c in rsps.calls if c.request.method == "GET" and "/statuses" in c.request.url]
+    return [
+        c.request.url
+        for c in rsps.calls
+        if c.request.method == "GET" and "/statuses" in c.request.url
+    ]
 
 
-def test_entries_and_history_cost_pages_not_deployments_and_say_what_the_statuses_say(fake, tmp_path):
+def test_entries_and_history_cost_pages_not_deployments_and_say_what_the_statuses_say(
+    fake, tmp_path
+):
     names, unnamed = history_of(fake, tmp_path)
     _, rsps = fake
     reference = record(tmp_path, StatusesOnly)
-    want = reference.entries("staging"), reference.history("staging"), reference.history(), \
-        reference.history("staging", names[3])
+    want = (
+        reference.entries("staging"),
+        reference.history("staging"),
+        reference.history(),
+        reference.history("staging", names[3]),
+    )
     reference.close()
     assert len(statuses_asked(rsps)) > N  # the old way: one request per deployment
 
@@ -108,15 +135,24 @@ def test_entries_and_history_cost_pages_not_deployments_and_say_what_the_statuse
     # newest of their names, which no sync names
     assert entries_calls <= pages + 2, entries_calls
     asked = statuses_asked(rsps)
-    assert any(f"/deployments/{unnamed}/statuses" in url for url in asked)  # the interrupted run: its statuses
-    assert len(asked) <= 2 * 4  # two unnamed deployments, read by each reader of the four calls at most
+    assert any(
+        f"/deployments/{unnamed}/statuses" in url for url in asked
+    )  # the interrupted run: its statuses
+    assert (
+        len(asked) <= 2 * 4
+    )  # two unnamed deployments, read by each reader of the four calls at most
     # what the record says, spelled out: deletes gone, the retried create live, the failures failing
     got = want[0]
     assert names[0] not in got and names[1] not in got
     assert got[names[5]].status == "success" and got[names[6]].status == "failure"
     assert got[names[7]].status == "failure"  # Eve's sync claims success: ignored
-    assert got[names[4]].status == "in_progress"  # Eve's sync claims success for the run cut short: ignored
-    assert got[names[2]].data["model"]["version"] == "2" and got[names[3]].data["model"]["version"] == "3"
+    assert (
+        got[names[4]].status == "in_progress"
+    )  # Eve's sync claims success for the run cut short: ignored
+    assert (
+        got[names[2]].data["model"]["version"] == "2"
+        and got[names[3]].data["model"]["version"] == "3"
+    )
 
 
 def test_a_forged_sync_names_nothing(fake, tmp_path):
@@ -128,10 +164,17 @@ def test_a_forged_sync_names_nothing(fake, tmp_path):
     apply(rec, entry("fraud-scorer", SHA1), "create", ok=False)
     rec.close()
     failed = fake_deployments.deployments[-1]["id"]
-    fake_deployments.add(SHA2, SYNC_TASK, "staging", {"target": {}, "states": {"success": [failed]}}, creator=EVE)
+    fake_deployments.add(
+        SHA2, SYNC_TASK, "staging", {"target": {}, "states": {"success": [failed]}}, creator=EVE
+    )
     reader = record(tmp_path)
     assert reader.entries("staging")["fraud-scorer"].status == "failure"
-    events = [m for (m,) in reader.local.db.execute("SELECT message FROM events WHERE type = 'record_ignored'")]
+    events = [
+        m
+        for (m,) in reader.local.db.execute(
+            "SELECT message FROM events WHERE type = 'record_ignored'"
+        )
+    ]
     reader.close()
     assert any(SYNC_TASK in m and "eve" in m for m in events)
 
@@ -148,8 +191,12 @@ def test_a_state_a_sync_names_is_final(fake, tmp_path):
     rec = record(tmp_path)
     current = rec.entries("staging")
     apply(rec, entry("fraud-scorer", SHA1), "create")  # same commit, same payload
-    first, retry = [d["id"] for d in fake_deployments.deployments if d["task"] == "deploy:fraud-scorer"]
-    assert fake_deployments.latest(first) == "failure" and fake_deployments.latest(retry) == "success"
+    first, retry = [
+        d["id"] for d in fake_deployments.deployments if d["task"] == "deploy:fraud-scorer"
+    ]
+    assert (
+        fake_deployments.latest(first) == "failure" and fake_deployments.latest(retry) == "success"
+    )
     rec.set_last_commit("staging", SHA2)
     rec.close()
     rec = record(tmp_path)

@@ -28,9 +28,25 @@ def test_local_rollback_makes_a_branch_the_gate_judges_as_a_model_replacement(re
     assert "Subject: [PATCH] Roll back fraud-scorer in staging: fraud-xgb v13 ->" in result.stdout
     assert repo.git("rev-parse", "--abbrev-ref", "HEAD") == "main"
     text = repo.git("show", "rollback/fraud-scorer-staging-12:" + FRAUD)
-    assert 'version: "12"' in text and "# yaml-language-server" in text and "labels: {team: payments" in text
-    plan = json.loads(cli("plan", "--base", "main", "--head", "rollback/fraud-scorer-staging-12", "--format", "json").stdout)
-    assert [(e["type"], e["model"]["after"]["version"]) for e in plan["events"]] == [("replace_model", "12")]
+    assert (
+        'version: "12"' in text
+        and "# yaml-language-server" in text
+        and "labels: {team: payments" in text
+    )
+    plan = json.loads(
+        cli(
+            "plan",
+            "--base",
+            "main",
+            "--head",
+            "rollback/fraud-scorer-staging-12",
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert [(e["type"], e["model"]["after"]["version"]) for e in plan["events"]] == [
+        ("replace_model", "12")
+    ]
     body = repo.git("log", "-1", "--format=%b", "rollback/fraud-scorer-staging-12")
     assert "from the bootstrap" in body
 
@@ -38,7 +54,10 @@ def test_local_rollback_makes_a_branch_the_gate_judges_as_a_model_replacement(re
 def test_rollback_to_a_version_never_served_is_refused(repo, cli):
     deployed_twice(repo)
     result = cli("rollback", "fraud-scorer", "--env", "staging", "--to", "7")
-    assert result.exit_code == 1 and "never served version 7 in staging (served: 12, 13)" in result.output
+    assert (
+        result.exit_code == 1
+        and "never served version 7 in staging (served: 12, 13)" in result.output
+    )
 
 
 def test_rollback_with_nothing_earlier(repo, cli):
@@ -60,20 +79,49 @@ def test_rollback_on_github_opens_a_pr(repo, cli, monkeypatch):
             body = json.loads(request.body)
             check_request(path, method, body)
             sent[name] = body
-            answer = example({"refs": "git-ref", "contents": "file-commit-example-for-updating-a-file", "pulls": "pull-request"}[name])
+            answer = example(
+                {
+                    "refs": "git-ref",
+                    "contents": "file-commit-example-for-updating-a-file",
+                    "pulls": "pull-request",
+                }[name]
+            )
             check(path, method, status, answer)
             return int(status), {}, json.dumps(answer)
+
         return callback
 
     with responses.RequestsMock() as rsps:
-        rsps.add_callback(responses.POST, re.compile(base + "/git/refs$"), on("/repos/{owner}/{repo}/git/refs", "post", "201", "refs"))
-        rsps.add_callback(responses.PUT, re.compile(base + "/contents/registry/deployments/fraud-scorer.yaml$"),
-                          on("/repos/{owner}/{repo}/contents/{path}", "put", "200", "contents"))
-        rsps.add_callback(responses.POST, re.compile(base + "/pulls$"), on("/repos/{owner}/{repo}/pulls", "post", "201", "pulls"))
-        result = cli("rollback", "fraud-scorer", "--env", "staging", "--repo", "acme/models",
-                     "--record", str(repo.root / ".foureyes" / "record.sqlite"))
+        rsps.add_callback(
+            responses.POST,
+            re.compile(base + "/git/refs$"),
+            on("/repos/{owner}/{repo}/git/refs", "post", "201", "refs"),
+        )
+        rsps.add_callback(
+            responses.PUT,
+            re.compile(base + "/contents/registry/deployments/fraud-scorer.yaml$"),
+            on("/repos/{owner}/{repo}/contents/{path}", "put", "200", "contents"),
+        )
+        rsps.add_callback(
+            responses.POST,
+            re.compile(base + "/pulls$"),
+            on("/repos/{owner}/{repo}/pulls", "post", "201", "pulls"),
+        )
+        result = cli(
+            "rollback",
+            "fraud-scorer",
+            "--env",
+            "staging",
+            "--repo",
+            "acme/models",
+            "--record",
+            str(repo.root / ".foureyes" / "record.sqlite"),
+        )
     assert result.exit_code == 0, result.output
-    assert sent["refs"] == {"ref": "refs/heads/rollback/fraud-scorer-staging-12", "sha": repo.git("rev-parse", "main")}
+    assert sent["refs"] == {
+        "ref": "refs/heads/rollback/fraud-scorer-staging-12",
+        "sha": repo.git("rev-parse", "main"),
+    }
     assert 'version: "12"' in base64.b64decode(sent["contents"]["content"]).decode()
     assert sent["contents"]["sha"] == repo.git("rev-parse", f"main:{FRAUD}")
     assert sent["pulls"]["base"] == "main" and "from the bootstrap" in sent["pulls"]["body"]
@@ -88,25 +136,42 @@ def test_rollback_twice_restores_the_old_metrics_with_a_minimal_diff_and_a_true_
         bump("13")(r)
         r.replace(FRAUD, "models:/fraud-xgb/12", "models:/fraud-xgb/13")
         r.replace(FRAUD, "auc: 0.91", "auc: 0.93")
+
     merge_pr(repo, 42, v13)
     assert run(repo).ok
-    for _ in range(2):  # a second run refreshes the branch instead of failing on git's "already exists"
+    for _ in range(
+        2
+    ):  # a second run refreshes the branch instead of failing on git's "already exists"
         result = cli("rollback", "fraud-scorer", "--env", "staging", "--to", "12")
         assert result.exit_code == 0, result.output
     branch = "rollback/fraud-scorer-staging-12"
     assert repo.git("rev-list", "--count", f"main..{branch}") == "1"
     diff = repo.git("diff", "-U0", "main", branch)
-    changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-    assert sorted(changed) == sorted([
-        '-  version: "13"', '+  version: "12"',
-        "-  uri: models:/fraud-xgb/13", "+  uri: models:/fraud-xgb/12",
-        "-metrics: {auc: 0.93, precision_at_1pct: 0.62}", "+metrics: {auc: 0.91, precision_at_1pct: 0.62}",
-    ])  # name: stays as written; the old model's metrics come back
+    changed = [
+        line
+        for line in diff.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert sorted(changed) == sorted(
+        [
+            '-  version: "13"',
+            '+  version: "12"',
+            "-  uri: models:/fraud-xgb/13",
+            "+  uri: models:/fraud-xgb/12",
+            "-metrics: {auc: 0.93, precision_at_1pct: 0.62}",
+            "+metrics: {auc: 0.91, precision_at_1pct: 0.62}",
+        ]
+    )  # name: stays as written; the old model's metrics come back
     body = repo.git("log", "-1", "--format=%b", branch)
-    assert "from the bootstrap, before four-eyes approval applied" in body and "(bootstrap)" not in body
+    assert (
+        "from the bootstrap, before four-eyes approval applied" in body
+        and "(bootstrap)" not in body
+    )
 
 
-def test_rollback_on_github_run_twice_refreshes_the_branch_and_reuses_the_pr(repo, cli, monkeypatch):
+def test_rollback_on_github_run_twice_refreshes_the_branch_and_reuses_the_pr(
+    repo, cli, monkeypatch
+):
     from ghapi.mockgithub import recording, validation_failed
 
     deployed_twice(repo)
@@ -120,18 +185,45 @@ def test_rollback_on_github_run_twice_refreshes_the_branch_and_reuses_the_pr(rep
 
     existing = example("pull-request-simple-items")
     with responses.RequestsMock() as rsps:
-        rsps.add_callback(responses.POST, re.compile(base + "/git/refs$"), exists("Reference already exists"))
-        rsps.add_callback(responses.PATCH, re.compile(base + "/git/refs/heads/rollback/fraud-scorer-staging-12$"),
-                          ok("/repos/{owner}/{repo}/git/refs/{ref}", "patch", "200", "patch", example("git-ref")))
-        rsps.add_callback(responses.PUT, re.compile(base + "/contents/registry/deployments/fraud-scorer.yaml$"),
-                          ok("/repos/{owner}/{repo}/contents/{path}", "put", "200", "contents",
-                             example("file-commit-example-for-updating-a-file")))
-        rsps.add_callback(responses.POST, re.compile(base + "/pulls$"),
-                          exists("A pull request already exists for acme:rollback/fraud-scorer-staging-12."))
-        rsps.add_callback(responses.GET, re.compile(base + "/pulls\\?.*head=acme%3Arollback%2Ffraud-scorer-staging-12"),
-                          ok("/repos/{owner}/{repo}/pulls", "get", "200", "list", existing[:1]))
-        result = cli("rollback", "fraud-scorer", "--env", "staging", "--repo", "acme/models",
-                     "--record", str(repo.root / ".foureyes" / "record.sqlite"))
+        rsps.add_callback(
+            responses.POST, re.compile(base + "/git/refs$"), exists("Reference already exists")
+        )
+        rsps.add_callback(
+            responses.PATCH,
+            re.compile(base + "/git/refs/heads/rollback/fraud-scorer-staging-12$"),
+            ok("/repos/{owner}/{repo}/git/refs/{ref}", "patch", "200", "patch", example("git-ref")),
+        )
+        rsps.add_callback(
+            responses.PUT,
+            re.compile(base + "/contents/registry/deployments/fraud-scorer.yaml$"),
+            ok(
+                "/repos/{owner}/{repo}/contents/{path}",
+                "put",
+                "200",
+                "contents",
+                example("file-commit-example-for-updating-a-file"),
+            ),
+        )
+        rsps.add_callback(
+            responses.POST,
+            re.compile(base + "/pulls$"),
+            exists("A pull request already exists for acme:rollback/fraud-scorer-staging-12."),
+        )
+        rsps.add_callback(
+            responses.GET,
+            re.compile(base + "/pulls\\?.*head=acme%3Arollback%2Ffraud-scorer-staging-12"),
+            ok("/repos/{owner}/{repo}/pulls", "get", "200", "list", existing[:1]),
+        )
+        result = cli(
+            "rollback",
+            "fraud-scorer",
+            "--env",
+            "staging",
+            "--repo",
+            "acme/models",
+            "--record",
+            str(repo.root / ".foureyes" / "record.sqlite"),
+        )
     assert result.exit_code == 0, result.output
     assert sent["patch"] == {"sha": repo.git("rev-parse", "main"), "force": True}
     assert f"opened {existing[0]['html_url']}" in result.stdout

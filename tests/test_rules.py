@@ -60,8 +60,11 @@ def ok(*users, commit="head"):
 
 def gate(cli, repo, reviews, labels=(), body="Serve the new model."):
     path = repo.root.parent / "facts.yaml"
-    path.write_text(FACTS.format(body=json.dumps(body), labels=json.dumps(list(labels)),
-                                 reviews=json.dumps(reviews)))
+    path.write_text(
+        FACTS.format(
+            body=json.dumps(body), labels=json.dumps(list(labels)), reviews=json.dumps(reviews)
+        )
+    )
     result = cli("gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "json")
     data = json.loads(result.output) if result.output.startswith("{") else None
     return result.exit_code, data, result.output
@@ -108,7 +111,9 @@ def test_a_syntax_error_in_a_plain_expression_is_on_the_key_line():
 def test_an_unknown_variable_is_a_compile_error_but_macro_bindings_are_not():
     with pytest.raises(LoadError, match="unknown variable 'aftr'"):
         parse_rule(b"expression: aftr.importance == 'low'\nmessage: m\naction: deny\n", AUC_RULE)
-    rule = parse_rule(b"expression: pr.labels.all(x, x != 'y')\nmessage: m\naction: deny\n", AUC_RULE)
+    rule = parse_rule(
+        b"expression: pr.labels.all(x, x != 'y')\nmessage: m\naction: deny\n", AUC_RULE
+    )
     assert rule.uses_pr
 
 
@@ -116,11 +121,16 @@ def test_require_needs_its_approvers_and_deny_takes_none():
     with pytest.raises(LoadError, match="'require' is a required property"):
         parse_rule(b"expression: 'true'\nmessage: m\naction: require\n", AUC_RULE)
     with pytest.raises(LoadError):
-        parse_rule(b"expression: 'true'\nmessage: m\naction: deny\nrequire: {approvals: 1, from: ['@x']}\n", AUC_RULE)
+        parse_rule(
+            b"expression: 'true'\nmessage: m\naction: deny\nrequire: {approvals: 1, from: ['@x']}\n",
+            AUC_RULE,
+        )
 
 
 def test_validate_reports_a_rule_that_does_not_compile_with_file_and_line(repo, cli):
-    repo.write(AUC_RULE, AUC.replace("after.metrics.auc >= before", "after.metrics.auc >= >= before"))
+    repo.write(
+        AUC_RULE, AUC.replace("after.metrics.auc >= before", "after.metrics.auc >= >= before")
+    )
     result = cli("validate")
     assert result.exit_code == 1
     assert f"{AUC_RULE}:6:" in result.output and "does not compile" in result.output
@@ -139,12 +149,20 @@ def test_plan_shows_which_rules_matched_and_why(repo, cli):
     results = {r["rule"]: r for r in data["rules"]}
     assert results["auc-no-drop"]["result"] == "needs_pr"  # reads pr.labels: the gate decides
     assert results["same-store"]["result"] == "violated"
-    assert results["same-store"]["requires"] == {"approvals": 1, "from": ["@acme/ml-platform-leads"]}
+    assert results["same-store"]["requires"] == {
+        "approvals": 1,
+        "from": ["@acme/ml-platform-leads"],
+    }
     text = cli("plan", "--base", "main", "--head", "pr").output
-    assert "rule same-store (fraud-scorer, replace_model): the model must come from the same store" in text
+    assert (
+        "rule same-store (fraud-scorer, replace_model): the model must come from the same store"
+        in text
+    )
     assert "requires 1 approval(s) from @acme/ml-platform-leads" in text
     markdown = cli("plan", "--base", "main", "--head", "pr", "--format", "markdown").output
-    assert "Transition rules" in markdown and "`same-store`" in markdown and "**violated**" in markdown
+    assert (
+        "Transition rules" in markdown and "`same-store`" in markdown and "**violated**" in markdown
+    )
 
 
 def test_a_rule_applies_only_to_the_events_and_levels_it_matches(repo, cli):
@@ -155,13 +173,18 @@ def test_a_rule_applies_only_to_the_events_and_levels_it_matches(repo, cli):
 
 
 def test_a_downgrade_is_matched_at_its_old_level(repo, cli):
-    rule = ("match: {events: [change_importance], importance: [critical]}\n"
-            "expression: pr.body.contains('Downgrade:')\nmessage: a downgrade needs a Downgrade line\naction: deny\n")
+    rule = (
+        "match: {events: [change_importance], importance: [critical]}\n"
+        "expression: pr.body.contains('Downgrade:')\nmessage: a downgrade needs a Downgrade line\naction: deny\n"
+    )
     with_rules(repo, ("policies/rules/downgrade-reason.yaml", rule))
     change(repo, ("importance: critical", "importance: low"), message="fraud-scorer is low now")
     code, data, _ = gate(cli, repo, ok("alice", "bob"), body="Less traffic now.")
     assert code == 1 and data["decision"] == "blocked"
-    assert data["blocking"][0]["detail"] == "rule downgrade-reason: a downgrade needs a Downgrade line (fraud-scorer)"
+    assert (
+        data["blocking"][0]["detail"]
+        == "rule downgrade-reason: a downgrade needs a Downgrade line (fraud-scorer)"
+    )
     code, data, _ = gate(cli, repo, ok("alice", "bob"), body="Downgrade: traffic moved to v2.")
     assert code == 0 and data["decision"] == "approved"
 
@@ -174,9 +197,16 @@ def test_a_deny_rule_blocks_a_worse_model_and_lets_a_better_one_through(repo, cl
     change(repo, V13, WORSE)
     code, data, _ = gate(cli, repo, ok("alice", "bob"))
     assert code == 1 and data["decision"] == "blocked"
-    assert data["blocking"] == [{"reason": "rule", "detail": "rule auc-no-drop: AUC may not drop by more than 0.01 (fraud-scorer)"}]
+    assert data["blocking"] == [
+        {
+            "reason": "rule",
+            "detail": "rule auc-no-drop: AUC may not drop by more than 0.01 (fraud-scorer)",
+        }
+    ]
     assert data["rules"][0]["result"] == "violated"
-    code, data, _ = gate(cli, repo, ok("alice", "bob"), labels=["accept-regression"])  # the rule's own escape
+    code, data, _ = gate(
+        cli, repo, ok("alice", "bob"), labels=["accept-regression"]
+    )  # the rule's own escape
     assert code == 0 and data["rules"][0]["result"] == "holds"
 
 
@@ -203,11 +233,16 @@ def test_a_pr_cannot_relax_the_rule_that_judges_it(repo, cli):
 
 def test_a_pr_adding_a_rule_that_does_not_compile_is_blocked_before_it_can_break_main(repo, cli):
     repo.branch("pr")
-    repo.write(AUC_RULE, AUC.replace("after.metrics.auc >= before", "after.metrics.auc >= >= before"))
+    repo.write(
+        AUC_RULE, AUC.replace("after.metrics.auc >= before", "after.metrics.auc >= >= before")
+    )
     repo.commit("a new rule")
     code, data, _ = gate(cli, repo, ok("alice", "bob"))
     assert code == 1 and data["decision"] == "blocked"
-    assert data["blocking"][0]["reason"] == "invalid_file" and f"{AUC_RULE}:6:" in data["blocking"][0]["detail"]
+    assert (
+        data["blocking"][0]["reason"] == "invalid_file"
+        and f"{AUC_RULE}:6:" in data["blocking"][0]["detail"]
+    )
 
 
 # --- errors fail closed -------------------------------------------------------------------------
@@ -220,13 +255,19 @@ def test_a_rule_that_fails_at_evaluation_is_an_error_never_approved(repo, cli):
     code, data, output = gate(cli, repo, ok("alice", "bob"))
     assert code == 2 and data["decision"] == "error"
     assert data["blocking"][0]["reason"] == "rule_error"
-    assert "rule recall (policies/rules/recall.yaml) cannot be evaluated for fraud-scorer" in data["description"]
+    assert (
+        "rule recall (policies/rules/recall.yaml) cannot be evaluated for fraud-scorer"
+        in data["description"]
+    )
     assert "has(" in data["blocking"][0]["detail"]  # the hint: guard optional fields
     assert "Traceback" not in output
 
 
 def test_a_rule_giving_no_boolean_is_an_error(repo, cli):
-    with_rules(repo, ("policies/rules/number.yaml", "expression: after.metrics.auc\nmessage: m\naction: deny\n"))
+    with_rules(
+        repo,
+        ("policies/rules/number.yaml", "expression: after.metrics.auc\nmessage: m\naction: deny\n"),
+    )
     change(repo, V13)
     code, data, _ = gate(cli, repo, ok("alice", "bob"))
     assert code == 2 and "not true or false" in data["blocking"][0]["detail"]
@@ -247,7 +288,11 @@ def test_a_broken_rule_at_base_is_a_configuration_error(repo, cli):
     code, data, output = gate(cli, repo, ok("alice", "bob"))
     assert code == 2 and data["decision"] == "error" and AUC_RULE in data["description"]
     result = cli("plan", "--base", "main", "--head", "pr")
-    assert result.exit_code == 2 and f"{AUC_RULE}:1:" in result.output and "Traceback" not in result.output
+    assert (
+        result.exit_code == 2
+        and f"{AUC_RULE}:1:" in result.output
+        and "Traceback" not in result.output
+    )
 
 
 # --- require: extra approvals, counted with the four-eyes exclusions -----------------------------
@@ -258,19 +303,34 @@ def test_a_require_rule_adds_approvals_from_its_people(repo, cli):
     change(repo, V13, S3)
     code, data, _ = gate(cli, repo, ok("alice", "bob"))
     assert code == 1 and data["decision"] == "pending"
-    assert data["requirements"] == [{"rule": "same-store", "message": "the model must come from the same store as before",
-                                     "approvals": 1, "from": ["@acme/ml-platform-leads"], "counted": [], "met": False}]
+    assert data["requirements"] == [
+        {
+            "rule": "same-store",
+            "message": "the model must come from the same store as before",
+            "approvals": 1,
+            "from": ["@acme/ml-platform-leads"],
+            "counted": [],
+            "met": False,
+        }
+    ]
     assert "rule same-store: 0 of 1 from @acme/ml-platform-leads" in data["description"]
     code, data, _ = gate(cli, repo, ok("alice", "bob", "lena"))
-    assert code == 0 and data["decision"] == "approved" and data["requirements"][0]["counted"] == ["lena"]
+    assert (
+        code == 0
+        and data["decision"] == "approved"
+        and data["requirements"][0]["counted"] == ["lena"]
+    )
 
 
-@pytest.mark.parametrize("reviews", [
-    ok("alice", "bob", "dana"),  # the author is a platform lead: still the author
-    ok("alice", "bob", "renovate[bot]"),  # a bot in the team
-    ok("alice", "bob") + ok("lena", commit="head~1"),  # approved an earlier head
-    ok("alice", "bob", "mo"),  # not a platform lead
-])
+@pytest.mark.parametrize(
+    "reviews",
+    [
+        ok("alice", "bob", "dana"),  # the author is a platform lead: still the author
+        ok("alice", "bob", "renovate[bot]"),  # a bot in the team
+        ok("alice", "bob") + ok("lena", commit="head~1"),  # approved an earlier head
+        ok("alice", "bob", "mo"),  # not a platform lead
+    ],
+)
 def test_a_require_rule_counts_with_the_four_eyes_exclusions(repo, cli, reviews):
     with_rules(repo, (STORE_RULE, STORE))
     change(repo, V13, S3)
@@ -288,13 +348,18 @@ def test_a_rule_approver_who_committed_to_the_pr_does_not_count(repo, cli):
     code, data, _ = gate(cli, repo, ok("alice", "bob", "lena"))
     assert code == 1 and data["requirements"][0]["counted"] == []
     assert {"login": "lena", "reason": "contributor"}.items() <= next(
-        i for i in data["ignored"] if i["login"] == "lena").items()
+        i for i in data["ignored"] if i["login"] == "lena"
+    ).items()
 
 
 def test_a_rule_approver_requesting_changes_blocks(repo, cli):
     with_rules(repo, (STORE_RULE, STORE))
     change(repo, V13, S3)
-    code, data, _ = gate(cli, repo, ok("alice", "bob") + [{"user": "lena", "state": "CHANGES_REQUESTED", "commit": "head"}])
+    code, data, _ = gate(
+        cli,
+        repo,
+        ok("alice", "bob") + [{"user": "lena", "state": "CHANGES_REQUESTED", "commit": "head"}],
+    )
     assert code == 1 and data["decision"] == "blocked" and "lena" in data["blocking"][0]["detail"]
 
 
@@ -303,10 +368,14 @@ def test_the_gate_comment_says_what_a_rule_requires(repo, cli):
     change(repo, V13, S3)
     path = repo.root.parent / "facts.yaml"
     path.write_text(FACTS.format(body='"v13"', labels="[]", reviews=json.dumps(ok("alice"))))
-    out = cli("gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "markdown").output
+    out = cli(
+        "gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "markdown"
+    ).output
     assert "### Required by rules" in out
-    assert "- `same-store` (the model must come from the same store as before): 1 approval(s) from " \
-           "@acme/ml-platform-leads, missing 1; counted: none yet" in out
+    assert (
+        "- `same-store` (the model must come from the same store as before): 1 approval(s) from "
+        "@acme/ml-platform-leads, missing 1; counted: none yet" in out
+    )
     text = cli("gate", "--local", str(path), "--base", "main", "--head", "pr").output
     assert "rule same-store requires 1 approval(s) from @acme/ml-platform-leads: missing" in text
 
@@ -329,12 +398,19 @@ def test_on_github_a_require_rules_team_is_read_and_counted(repo, tmp_path, monk
     monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_test")
     monkeypatch.delenv("GITHUB_API_URL", raising=False)
-    dana, alice, bob, lena = user("dana", 104), user("alice", 201), user("bob", 202), user("lena", 300)
+    dana, alice, bob, lena = (
+        user("dana", 104),
+        user("alice", 201),
+        user("bob", 202),
+        user("lena", 300),
+    )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         gh = MockGitHub(rsps)
         gh.pull(dana, base, head, body="v13 from the new store")
         gh.commits({"sha": head, "author": dana, "email": "dana@acme.example"})
-        gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": head} for u in (alice, bob, lena)])
+        gh.reviews(
+            *[{"user": u, "state": "APPROVED", "commit_id": head} for u in (alice, bob, lena)]
+        )
         gh.team("acme/mlops-admins", alice, bob)
         gh.team("acme/ml-platform-leads", lena)
         gh.existing_comments()
@@ -343,7 +419,10 @@ def test_on_github_a_require_rules_team_is_read_and_counted(repo, tmp_path, monk
     data = json.loads(result.stdout)
     assert result.exit_code == 0 and data["decision"] == "approved", result.output
     assert data["requirements"][0]["counted"] == ["lena"]
-    assert "### Required by rules" in gh.comments[0]["body"] and "`same-store`" in gh.comments[0]["body"]
+    assert (
+        "### Required by rules" in gh.comments[0]["body"]
+        and "`same-store`" in gh.comments[0]["body"]
+    )
 
 
 def test_the_teams_to_read_are_the_same_before_and_after_planning(repo):

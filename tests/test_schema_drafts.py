@@ -37,18 +37,31 @@ _TEAM_TIER = {"team": {"type": "string"}, "tier": {"type": "string"}}
 CASES = {
     "draft-04": ({"maxProperties": 2}, {"tier": "a"}, {"tier": "a", "b": "1", "c": "2"}),
     "draft-06": ({"propertyNames": {"maxLength": 12}}, {"team": "a"}, {"a-long-label-name": "x"}),
-    "draft-07": ({"if": {"required": ["cost-centre"]}, "then": {"required": ["team"]}},
-                 {"cost-centre": "cc", "team": "t"}, {"cost-centre": "cc"}),
-    "2019-09": ({"dependentRequired": {"cost-centre": ["team"]}},
-                {"cost-centre": "cc", "team": "t"}, {"cost-centre": "cc"}),
-    "2020-12": ({"properties": _TEAM_TIER, "unevaluatedProperties": False},
-                {"team": "t"}, {"team": "t", "extra": "x"}),
+    "draft-07": (
+        {"if": {"required": ["cost-centre"]}, "then": {"required": ["team"]}},
+        {"cost-centre": "cc", "team": "t"},
+        {"cost-centre": "cc"},
+    ),
+    "2019-09": (
+        {"dependentRequired": {"cost-centre": ["team"]}},
+        {"cost-centre": "cc", "team": "t"},
+        {"cost-centre": "cc"},
+    ),
+    "2020-12": (
+        {"properties": _TEAM_TIER, "unevaluatedProperties": False},
+        {"team": "t"},
+        {"team": "t", "extra": "x"},
+    ),
 }
 
 
 def rule(draft: str | None, labels_schema: dict, **extra) -> str:
-    schema = {"title": "labels rule", "description": "labels must follow the labels rule",
-              "properties": {"labels": labels_schema}, **extra}
+    schema = {
+        "title": "labels rule",
+        "description": "labels must follow the labels rule",
+        "properties": {"labels": labels_schema},
+        **extra,
+    }
     if draft:
         schema["$schema"] = URIS.get(draft, draft)
     return json.dumps(schema, indent=2)
@@ -85,7 +98,9 @@ def test_a_2019_09_rule_is_enforced_for_2019_09(repo, cli):
 
 
 @pytest.mark.parametrize("draft", sorted(CASES))
-def test_each_draft_accepts_the_good_and_refuses_the_bad_and_both_validators_agree(repo, cli, draft):
+def test_each_draft_accepts_the_good_and_refuses_the_bad_and_both_validators_agree(
+    repo, cli, draft
+):
     from foureyes.registry import _Schema
 
     labels_schema, good, bad = CASES[draft]
@@ -117,12 +132,15 @@ def test_a_schema_without_dollar_schema_is_draft_07(repo, cli):
     assert validate(cli)[0] == 1
 
 
-@pytest.mark.parametrize("declared", [
-    "https://example.com/my-meta-schema",         # a custom meta-schema: its vocabulary is unknown
-    "http://json-schema.org/draft-03/schema#",    # a draft jsonschema-rs does not implement
-    "https://json-schema.org/draft/2020-12/schem",  # a typo
-    "https://json-schema.org/draft-07/schema#",   # not the draft's canonical URI
-])
+@pytest.mark.parametrize(
+    "declared",
+    [
+        "https://example.com/my-meta-schema",  # a custom meta-schema: its vocabulary is unknown
+        "http://json-schema.org/draft-03/schema#",  # a draft jsonschema-rs does not implement
+        "https://json-schema.org/draft/2020-12/schem",  # a typo
+        "https://json-schema.org/draft-07/schema#",  # not the draft's canonical URI
+    ],
+)
 def test_an_unknown_dollar_schema_is_refused_naming_the_file(repo, cli, declared):
     repo.write("policies/rules/labels.schema.json", rule(declared, {"maxProperties": 1}))
     code, out = validate(cli)
@@ -145,7 +163,11 @@ def test_the_deployment_schema_is_enforced_for_its_draft_too(repo, cli):
     schema["$defs"] = schema.pop("definitions")
     text = json.dumps(schema).replace("#/definitions/", "#/$defs/")
     schema = json.loads(text)
-    schema["properties"]["labels"] = {"type": "object", "properties": _TEAM_TIER, "unevaluatedProperties": False}
+    schema["properties"]["labels"] = {
+        "type": "object",
+        "properties": _TEAM_TIER,
+        "unevaluatedProperties": False,
+    }
     repo.write("policies/deployment.schema.json", json.dumps(schema))
     repo.write(DEP.format("good"), deployment("good", {"team": "t"}))
     assert validate(cli)[0] == 0
@@ -155,16 +177,20 @@ def test_the_deployment_schema_is_enforced_for_its_draft_too(repo, cli):
 
 
 def test_a_remote_ref_is_refused_not_fetched(repo, cli):
-    repo.write("policies/rules/labels.schema.json",
-               rule("2020-12", {"$ref": "https://schemas.example.com/labels.json"}))
+    repo.write(
+        "policies/rules/labels.schema.json",
+        rule("2020-12", {"$ref": "https://schemas.example.com/labels.json"}),
+    )
     code, out = validate(cli)
     assert code == 2, out
     assert "policies/rules/labels.schema.json" in out and "remote $ref" in out
 
 
 def test_an_unknown_format_is_refused(repo, cli):
-    repo.write("policies/rules/labels.schema.json",
-               rule("2020-12", {"properties": {"contact": {"format": "e-mail"}}}))
+    repo.write(
+        "policies/rules/labels.schema.json",
+        rule("2020-12", {"properties": {"contact": {"format": "e-mail"}}}),
+    )
     code, out = validate(cli)
     assert code == 2, out
     assert "policies/rules/labels.schema.json" in out
@@ -173,8 +199,10 @@ def test_an_unknown_format_is_refused(repo, cli):
 @pytest.mark.parametrize("draft", ["draft-07", "2020-12"])
 def test_a_format_is_asserted_in_every_draft(repo, cli, draft):
     """2020-12 only annotates `format` by default; a rule that names one means it."""
-    repo.write("policies/rules/labels.schema.json",
-               rule(draft, {"properties": {"contact": {"format": "email"}}}))
+    repo.write(
+        "policies/rules/labels.schema.json",
+        rule(draft, {"properties": {"contact": {"format": "email"}}}),
+    )
     repo.write(DEP.format("good"), deployment("good", {"contact": "dana@acme.example"}))
     assert validate(cli)[0] == 0
     repo.write(DEP.format("bad"), deployment("bad", {"contact": "nobody"}))
@@ -187,8 +215,12 @@ def test_a_refusal_the_message_validator_misses_is_still_explained():
     stands and carries jsonschema-rs's own message."""
     from foureyes.registry import _Schema
 
-    schema = _Schema.from_bytes(json.dumps({"properties": {"a": {"type": "string"}}}).encode(), "x.schema.json")
-    schema.__dict__["_detailed"] = type("Lenient", (), {"iter_errors": lambda self, data: iter(())})()
+    schema = _Schema.from_bytes(
+        json.dumps({"properties": {"a": {"type": "string"}}}).encode(), "x.schema.json"
+    )
+    schema.__dict__["_detailed"] = type(
+        "Lenient", (), {"iter_errors": lambda self, data: iter(())}
+    )()
     assert not schema.is_valid({"a": 1})
     [(path, message, _)] = schema.errors({"a": 1})
     assert path == ("a",) and message.startswith("a: ")

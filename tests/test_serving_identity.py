@@ -34,7 +34,10 @@ def use_target(repo, env: str, target: str) -> None:
     head, rest = text.split(f"  - name: {env}\n", 1)
     block, tail = rest.split("    protected:", 1)
     branch = block.split("\n", 1)[0]
-    repo.write("registry/environments.yaml", f"{head}  - name: {env}\n{branch}\n    target: {target}\n    protected:{tail}")
+    repo.write(
+        "registry/environments.yaml",
+        f"{head}  - name: {env}\n{branch}\n    target: {target}\n    protected:{tail}",
+    )
 
 
 def validate(cli):
@@ -47,6 +50,7 @@ def identity_problems(problems):
 
 
 # --- validate -------------------------------------------------------------------------------------
+
 
 def test_a_second_deployment_on_one_mlflow_model_is_refused_naming_both_files(repo, cli):
     use_target(repo, "staging", "{type: mlflow, tracking_uri: sqlite:///mlflow.db}")
@@ -101,9 +105,15 @@ def test_two_environments_writing_one_folder_are_refused(repo, cli):
     use_target(repo, "production", "{type: local, path: .foureyes/serving/staging}")
     code, problems = validate(cli)
     assert code == 1
-    [fraud] = [p for p in identity_problems(problems) if p["file"] == FRAUD and "in environment 'staging'" in p["message"]]
+    [fraud] = [
+        p
+        for p in identity_problems(problems)
+        if p["file"] == FRAUD and "in environment 'staging'" in p["message"]
+    ]
     assert "the file .foureyes/serving/staging/fraud-scorer.json" in fraud["message"]
-    assert "registry/environments.yaml" in fraud["message"]  # the hint: the environments share a target
+    assert (
+        "registry/environments.yaml" in fraud["message"]
+    )  # the hint: the environments share a target
 
 
 def test_two_environments_on_one_inference_service_are_refused(repo, cli):
@@ -111,7 +121,11 @@ def test_two_environments_on_one_inference_service_are_refused(repo, cli):
     use_target(repo, "production", "{type: kubernetes, context: prod-cluster, namespace: ml}")
     code, problems = validate(cli)
     assert code == 1
-    assert any("InferenceService ml/fraud-scorer" in p["message"] for p in identity_problems(problems) if p["file"] == FRAUD)
+    assert any(
+        "InferenceService ml/fraud-scorer" in p["message"]
+        for p in identity_problems(problems)
+        if p["file"] == FRAUD
+    )
     use_target(repo, "staging", "{type: kubernetes, context: prod-cluster, namespace: ml-staging}")
     assert validate(cli)[0] == 0
 
@@ -124,6 +138,7 @@ def test_the_command_target_exposes_no_identity(repo, cli):
 
 # --- the gate -------------------------------------------------------------------------------------
 
+
 def test_a_low_deployment_renamed_onto_the_critical_ones_model_is_blocked_by_the_gate(repo, cli):
     """product-recs (low, one approval) changes its model to fraud-xgb: judged at low it would pass
     with one approval and then move the critical deployment's alias."""
@@ -131,8 +146,13 @@ def test_a_low_deployment_renamed_onto_the_critical_ones_model_is_blocked_by_the
     repo.commit("staging on MLflow", "Mo Admin <mo@acme.example>")
     repo.branch("pr")
     text = repo.read(RECS)
-    model = text[text.index("model:"):text.index("environments:")]
-    repo.write(RECS, text.replace(model, 'model:\n  name: fraud-xgb\n  version: "2"\n  uri: models:/fraud-xgb/2\n'))
+    model = text[text.index("model:") : text.index("environments:")]
+    repo.write(
+        RECS,
+        text.replace(
+            model, 'model:\n  name: fraud-xgb\n  version: "2"\n  uri: models:/fraud-xgb/2\n'
+        ),
+    )
     repo.commit("product-recs on the fraud model")
     code, data, out = gate(cli, repo, ok("alice"))
     assert code == 1 and data["decision"] == "blocked", out
@@ -149,7 +169,9 @@ def test_a_new_model_version_does_not_read_the_registry_and_passes(repo, cli, mo
     repo.replace(RECS, "2026.11.3", "2026.11.4")
     repo.commit("product-recs 2026.11.4")
     read = []
-    monkeypatch.setattr(plan, "parse_deployment", lambda *a, **k: read.append(a[1]) or _parse(*a, **k))
+    monkeypatch.setattr(
+        plan, "parse_deployment", lambda *a, **k: read.append(a[1]) or _parse(*a, **k)
+    )
     code, data, out = gate(cli, repo, ok("alice"))
     assert code == 0 and data["decision"] == "approved", out
     assert set(read) <= {RECS}  # only the changed file, at its two sides
@@ -162,6 +184,7 @@ def _parse(*args, **kwargs):
 
 
 # --- the deploy -----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def mlflow_registry(tmp_path):
@@ -176,14 +199,20 @@ def mlflow_registry(tmp_path):
     return uri, client
 
 
-def test_the_deploy_refuses_a_shared_identity_and_leaves_the_alias_where_it_was(repo, mlflow_registry):
+def test_the_deploy_refuses_a_shared_identity_and_leaves_the_alias_where_it_was(
+    repo, mlflow_registry
+):
     uri, client = mlflow_registry
     repo.write(".gitignore", ".foureyes/\n")
     repo.commit("ignore local state", "Mo Admin <mo@acme.example>")
 
     def staging_on_mlflow(r):
         use_target(r, "staging", f"{{type: mlflow, tracking_uri: '{uri}'}}")
-        for name in ("product-recs", "churn-predictor", "credit-limit"):  # fraud-scorer alone, for the test
+        for name in (
+            "product-recs",
+            "churn-predictor",
+            "credit-limit",
+        ):  # fraud-scorer alone, for the test
             r.rm(DEP.format(name))
 
     merge_pr(repo, 1, staging_on_mlflow)
@@ -192,7 +221,12 @@ def test_the_deploy_refuses_a_shared_identity_and_leaves_the_alias_where_it_was(
     assert str(client.get_model_version_by_alias("fraud-xgb", "staging").version) == "12"
 
     # the sneaky deployment, merged with the one approval its level asks for
-    merge_pr(repo, 2, lambda r: r.write(SNEAKY, SNEAKY_TEXT), reviews=[{"user": "alice", "state": "APPROVED", "commit": "head"}])
+    merge_pr(
+        repo,
+        2,
+        lambda r: r.write(SNEAKY, SNEAKY_TEXT),
+        reviews=[{"user": "alice", "state": "APPROVED", "commit": "head"}],
+    )
     result = run(repo)
     assert not result.ok and result.steps == []
     assert any(p.file == SNEAKY and FRAUD in p.message for p in result.problems)

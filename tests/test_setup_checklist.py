@@ -17,12 +17,16 @@ LEVEL = {"read": 1, "write": 2}
 def checklist() -> str:
     text = (ROOT / "README.md").read_text()
     start = text.index("## Set-up on GitHub")
-    return text[start:text.index("\n### ", start)]
+    return text[start : text.index("\n### ", start)]
 
 
 def init_workflows() -> dict[str, dict]:
     files = scaffold("acme/foureyes", "0" * 40)
-    return {path: yaml.safe_load(text) for path, text in files.items() if path.startswith(".github/workflows/")}
+    return {
+        path: yaml.safe_load(text)
+        for path, text in files.items()
+        if path.startswith(".github/workflows/")
+    }
 
 
 def test_the_workflows_init_writes_ask_the_app_for_exactly_the_checklists_permissions():
@@ -34,7 +38,7 @@ def test_the_workflows_init_writes_ask_the_app_for_exactly_the_checklists_permis
                     continue
                 for key, level in step["with"].items():
                     if key.startswith("permission-"):
-                        name = key[len("permission-"):]
+                        name = key[len("permission-") :]
                         asked[name] = max(asked.get(name, level), level, key=LEVEL.get)
     rows = re.findall(r"^\s*\| [^|]+ \| `([a-z-]+): (read|write)` \|", checklist(), re.M)
     granted = dict(rows)
@@ -52,9 +56,15 @@ def test_the_checklist_names_every_variable_secret_and_environment_the_workflows
         for job in workflow["jobs"].values():
             env = job.get("environment")
             env = env.get("name") if isinstance(env, dict) else env
-            environments |= set(re.findall(r"'([a-z-]+)'", env)) if env and "${{" in env else {env} - {None}
+            environments |= (
+                set(re.findall(r"'([a-z-]+)'", env)) if env and "${{" in env else {env} - {None}
+            )
     section = checklist()
-    assert used == {"FOUREYES_APP_CLIENT_ID", "FOUREYES_APP_PRIVATE_KEY", "FOUREYES_SLACK_WEBHOOK_URL"}
+    assert used == {
+        "FOUREYES_APP_CLIENT_ID",
+        "FOUREYES_APP_PRIVATE_KEY",
+        "FOUREYES_SLACK_WEBHOOK_URL",
+    }
     for name in used | environments:
         assert f"`{name}`" in section, name
     assert environments == {"foureyes-gate", "staging", "production", "github-pages"}

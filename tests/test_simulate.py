@@ -38,27 +38,36 @@ reviews: [{reviews}]
 def d(state, required, approvals=0):
     from foureyes.facts import Account
 
-    return Decision(state, "critical", required, approvals=[Account(f"u{i}", i) for i in range(approvals)],
-                    blocking=[Block("error", "x")] if state in ("blocked", "error") else [])
+    return Decision(
+        state,
+        "critical",
+        required,
+        approvals=[Account(f"u{i}", i) for i in range(approvals)],
+        blocking=[Block("error", "x")] if state in ("blocked", "error") else [],
+    )
 
 
-@pytest.mark.parametrize("then, now, change", [
-    (d("approved", 2, 2), d("pending", 3, 2), "now_pending"),
-    (d("pending", 2), d("pending", 3), "more_approvals"),
-    (d("pending", 2), d("pending", 1), "fewer_approvals"),
-    (d("pending", 2, 1), d("approved", 1, 1), "now_approved"),
-    (d("pending", 2), d("approved", 0), "now_auto_approved"),
-    (d("approved", 1, 1), d("blocked", 1, 1), "now_blocked"),
-    (d("blocked", 1, 1), d("approved", 1, 1), "now_approved"),
-    (d("blocked", 1), d("pending", 1), "now_unblocked"),
-    (d("approved", 1, 1), d("error", 1), "now_error"),
-    (d("approved", 2, 2), d("approved", 2, 2), "unchanged"),
-])
+@pytest.mark.parametrize(
+    "then, now, change",
+    [
+        (d("approved", 2, 2), d("pending", 3, 2), "now_pending"),
+        (d("pending", 2), d("pending", 3), "more_approvals"),
+        (d("pending", 2), d("pending", 1), "fewer_approvals"),
+        (d("pending", 2, 1), d("approved", 1, 1), "now_approved"),
+        (d("pending", 2), d("approved", 0), "now_auto_approved"),
+        (d("approved", 1, 1), d("blocked", 1, 1), "now_blocked"),
+        (d("blocked", 1, 1), d("approved", 1, 1), "now_approved"),
+        (d("blocked", 1), d("pending", 1), "now_unblocked"),
+        (d("approved", 1, 1), d("error", 1), "now_error"),
+        (d("approved", 2, 2), d("approved", 2, 2), "unchanged"),
+    ],
+)
 def test_compare_names_what_the_candidate_changes(then, now, change):
     assert compare(then, now) == change
 
 
 # --- offline: the PR ledger ---------------------------------------------------------------------
+
 
 @pytest.fixture
 def world(repo):
@@ -73,6 +82,7 @@ def fraud(version):
     def edit(r):
         path = DEP.format("fraud-scorer")
         r.write(path, re.sub(r'version: "\d+"', f'version: "{version}"', r.read(path), count=1))
+
     return edit
 
 
@@ -89,11 +99,23 @@ def pr(repo, number, edit, reviewers=(), merged_at=None, body="A reason."):
     repo.git("checkout", "-q", "main")
     extra = f"base: {base}\nhead: {head}\n"
     if merged_at:
-        repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-                 "-m", f"Merge #{number}", f"pr-{number}")
+        repo.git(
+            "-c",
+            "user.name=Mo Admin",
+            "-c",
+            "user.email=mo@acme.example",
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            f"Merge #{number}",
+            f"pr-{number}",
+        )
         extra += f"merge_commit: {repo.git('rev-parse', 'HEAD')}\nmerged_at: '{merged_at}'\n"
     reviews = ", ".join(f"{{user: {u}, state: APPROVED, commit: head}}" for u in reviewers)
-    (repo.ledger / f"{number}.yaml").write_text(FACTS.format(body=body, reviews=reviews) + extra, "utf-8")
+    (repo.ledger / f"{number}.yaml").write_text(
+        FACTS.format(body=body, reviews=reviews) + extra, "utf-8"
+    )
     return head
 
 
@@ -114,7 +136,9 @@ def simulate(cli, *args):
 
 
 def by_pr(data):
-    return {p["pr"]: (p["then"]["decision"], p["now"]["decision"], p["change"]) for p in data["prs"]}
+    return {
+        p["pr"]: (p["then"]["decision"], p["now"]["decision"], p["change"]) for p in data["prs"]
+    }
 
 
 def test_a_stricter_candidate_names_the_merged_prs_it_would_have_held(world, cli, tmp_path):
@@ -123,20 +147,36 @@ def test_a_stricter_candidate_names_the_merged_prs_it_would_have_held(world, cli
     policy = candidate(world, tmp_path, ("approvals: 2", "approvals: 3"))
     code, data = simulate(cli, "--policy", policy, "--since", SINCE)
     assert code == 0
-    assert by_pr(data) == {41: ("approved", "pending", "now_pending"), 43: ("pending", "pending", "more_approvals")}
-    assert data["totals"]["prs"] == 2 and data["totals"]["now_pending"] == 1 and data["totals"]["more_approvals"] == 1
+    assert by_pr(data) == {
+        41: ("approved", "pending", "now_pending"),
+        43: ("pending", "pending", "more_approvals"),
+    }
+    assert (
+        data["totals"]["prs"] == 2
+        and data["totals"]["now_pending"] == 1
+        and data["totals"]["more_approvals"] == 1
+    )
     assert [p["now"]["required_approvals"] for p in data["prs"]] == [3, 3]
     text = cli("simulate", "--policy", policy, "--since", SINCE).stdout
-    assert "PR #41" in text and "now needs more approvals" in text and "Totals: 2 PRs replayed" in text
+    assert (
+        "PR #41" in text and "now needs more approvals" in text and "Totals: 2 PRs replayed" in text
+    )
 
 
 def test_a_candidate_that_drops_an_event_type_auto_approves(world, cli, tmp_path):
     pr(world, 43, fraud("14"))
-    policy = candidate(world, tmp_path, ("require_approval_for: [create, replace_model,", "require_approval_for: [create,"))
+    policy = candidate(
+        world,
+        tmp_path,
+        ("require_approval_for: [create, replace_model,", "require_approval_for: [create,"),
+    )
     code, data = simulate(cli, "--policy", policy)
     assert by_pr(data) == {43: ("pending", "approved", "now_auto_approved")}
     md = cli("simulate", "--policy", policy, "--format", "markdown").stdout
-    assert md.startswith("## Policy what-if") and "| #43 | open | pending 0/2 | approved (none required) |" in md
+    assert (
+        md.startswith("## Policy what-if")
+        and "| #43 | open | pending 0/2 | approved (none required) |" in md
+    )
 
 
 def test_a_candidate_that_governs_more_paths_is_replayed_on_the_diff(world, cli, tmp_path):
@@ -165,7 +205,9 @@ def test_since_leaves_out_prs_merged_before_the_period(world, cli, tmp_path):
     policy = candidate(world, tmp_path)
     code, data = simulate(cli, "--policy", policy, "--since", SINCE)
     assert list(by_pr(data)) == [41] and by_pr(data)[41][2] == "unchanged"
-    code, data = simulate(cli, "--policy", policy, "--since", at(days=-82).date().isoformat(), "--last", "1")
+    code, data = simulate(
+        cli, "--policy", policy, "--since", at(days=-82).date().isoformat(), "--last", "1"
+    )
     assert list(by_pr(data)) == [41]  # newest first
 
 
@@ -173,12 +215,18 @@ def test_a_broken_candidate_is_a_one_line_error_with_file_and_line(world, cli, t
     policy = candidate(world, tmp_path, ("approvals: 2", "approvals: two"))
     result = cli("simulate", "--policy", policy)
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert re.search(r"candidate\.yaml:\d+:\d+: levels\.critical\.approvals", result.stderr), result.stderr
+    assert re.search(r"candidate\.yaml:\d+:\d+: levels\.critical\.approvals", result.stderr), (
+        result.stderr
+    )
 
 
 def test_a_bad_since_is_a_usage_error(world, cli, tmp_path):
     result = cli("simulate", "--policy", candidate(world, tmp_path), "--since", "last spring")
-    assert result.exit_code == 2 and "is not a time" in result.output and "Traceback" not in result.output
+    assert (
+        result.exit_code == 2
+        and "is not a time" in result.output
+        and "Traceback" not in result.output
+    )
 
 
 def test_the_candidate_is_data_never_code(world, cli, tmp_path):
@@ -194,7 +242,10 @@ def test_a_pr_that_cannot_be_replayed_is_listed_and_the_run_fails(world, cli, tm
     pr(world, 43, fraud("14"), ["zed"])  # zed is not among the file's accounts
     code, data = simulate(cli, "--policy", candidate(world, tmp_path), "--since", SINCE)
     assert code == 1 and list(by_pr(data)) == [41]
-    assert data["not_replayed"][0]["pr"] == 43 and "'zed' is not listed under accounts" in data["not_replayed"][0]["error"]
+    assert (
+        data["not_replayed"][0]["pr"] == 43
+        and "'zed' is not listed under accounts" in data["not_replayed"][0]["error"]
+    )
 
 
 def test_a_ledger_tracked_by_git_is_refused(repo, cli, tmp_path):
@@ -208,6 +259,7 @@ def test_a_ledger_tracked_by_git_is_refused(repo, cli, tmp_path):
 
 # --- GitHub: the listing, per-PR facts, the cache -----------------------------------------------
 
+
 @pytest.fixture
 def gh_world(world, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_test")
@@ -216,7 +268,9 @@ def gh_world(world, monkeypatch):
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         world.rsps = rsps
-        check_runs_of(rsps)  # merged PRs are replayed with the gate's evidence, where it recorded any
+        check_runs_of(
+            rsps
+        )  # merged PRs are replayed with the gate's evidence, where it recorded any
         yield world
 
 
@@ -236,35 +290,57 @@ def github_pr(repo, number, edit, reviewers=(), merged_at=None, updated_at=MERGE
 
 
 def team(rsps, *members):
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=list(members))
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=list(members),
+    )
 
 
 def calls(rsps, start=0):
-    return [c.request.method + " " + re.sub(r"\?.*", "", c.request.url.split("/repos/acme/models")[-1])
-            for c in rsps.calls[start:]]
+    return [
+        c.request.method + " " + re.sub(r"\?.*", "", c.request.url.split("/repos/acme/models")[-1])
+        for c in rsps.calls[start:]
+    ]
 
 
 def test_simulate_on_github_reads_one_listing_and_caches_merged_prs(gh_world, cli, tmp_path):
     w = gh_world
     _, merged = github_pr(w, 41, fraud("13"), (ALICE, BOB), merged_at=MERGED)
     _, opened = github_pr(w, 43, fraud("14"))
-    _, old = github_pr(w, 30, fraud("15"), (ALICE, BOB), merged_at="2026-01-20T10:00:00Z",
-                       updated_at="2026-01-20T10:00:00Z")
+    _, old = github_pr(
+        w,
+        30,
+        fraud("15"),
+        (ALICE, BOB),
+        merged_at="2026-01-20T10:00:00Z",
+        updated_at="2026-01-20T10:00:00Z",
+    )
     open_pulls(w.rsps, [opened, merged, old])  # sort=updated, direction=desc
     team(w.rsps, ALICE, BOB)
     policy = candidate(w, tmp_path, ("approvals: 2", "approvals: 3"))
     args = ("--policy", policy, "--since", SINCE, "--repo", "acme/models")
     code, data = simulate(cli, *args)
-    assert code == 0 and by_pr(data) == {43: ("pending", "pending", "more_approvals"),
-                                          41: ("approved", "pending", "now_pending")}
+    assert code == 0 and by_pr(data) == {
+        43: ("pending", "pending", "more_approvals"),
+        41: ("approved", "pending", "now_pending"),
+    }
     first = calls(w.rsps)
     listing = next(c.request.url for c in w.rsps.calls if re.search(r"/pulls\?", c.request.url))
     # sort=updated lists oldest first unless direction=desc is sent (OpenAPI: pulls/list, direction)
-    assert all(p in listing for p in ("state=all", "sort=updated", "direction=desc", "per_page=100"))
-    assert first.count("GET /pulls") == 1 and "GET /pulls/30" not in first  # stopped at the period's end
+    assert all(
+        p in listing for p in ("state=all", "sort=updated", "direction=desc", "per_page=100")
+    )
+    assert (
+        first.count("GET /pulls") == 1 and "GET /pulls/30" not in first
+    )  # stopped at the period's end
     assert sorted(c for c in first if c.startswith("GET /pulls/")) == [
-        "GET /pulls/41", "GET /pulls/41/commits", "GET /pulls/41/reviews",
-        "GET /pulls/43", "GET /pulls/43/commits", "GET /pulls/43/reviews"]
+        "GET /pulls/41",
+        "GET /pulls/41/commits",
+        "GET /pulls/41/reviews",
+        "GET /pulls/43",
+        "GET /pulls/43/commits",
+        "GET /pulls/43/reviews",
+    ]
     assert len([c for c in first if "/teams/" in c]) == 1  # once per run, not per PR
     n = len(w.rsps.calls)
     code, again = simulate(cli, *args)
@@ -277,22 +353,32 @@ def test_simulate_on_github_reads_one_listing_and_caches_merged_prs(gh_world, cl
 def test_a_pr_whose_commits_cannot_be_fetched_is_not_replayed_the_rest_is(gh_world, cli, tmp_path):
     w = gh_world
     _, merged = github_pr(w, 41, fraud("13"), (ALICE, BOB), merged_at=MERGED)
-    gone = pull_simple(42, w.git("rev-parse", "main"), "f" * 40, None, None)  # a head this clone cannot fetch
+    gone = pull_simple(
+        42, w.git("rev-parse", "main"), "f" * 40, None, None
+    )  # a head this clone cannot fetch
     gone["updated_at"] = MERGED
     open_pulls(w.rsps, [gone, merged])
     team(w.rsps, ALICE, BOB)
-    code, data = simulate(cli, "--policy", candidate(w, tmp_path), "--since", SINCE, "--repo", "acme/models")
-    assert code == 1 and list(by_pr(data)) == [41] and [f["pr"] for f in data["not_replayed"]] == [42]
+    code, data = simulate(
+        cli, "--policy", candidate(w, tmp_path), "--since", SINCE, "--repo", "acme/models"
+    )
+    assert (
+        code == 1 and list(by_pr(data)) == [41] and [f["pr"] for f in data["not_replayed"]] == [42]
+    )
 
 
 def test_a_github_failure_is_exit_2(gh_world, cli, tmp_path):
-    gh_world.rsps.get(re.compile(re.escape(API) + r"(?::443)?/repos/acme/models/pulls(?:\?.*)?$"), status=500,
-                      json={"message": "Server Error"})
+    gh_world.rsps.get(
+        re.compile(re.escape(API) + r"(?::443)?/repos/acme/models/pulls(?:\?.*)?$"),
+        status=500,
+        json={"message": "Server Error"},
+    )
     result = cli("simulate", "--policy", candidate(gh_world, tmp_path), "--repo", "acme/models")
     assert result.exit_code == 2 and "GitHub API returned 500" in result.stderr
 
 
 # --- the gate's comment on a policy PR -----------------------------------------------------------
+
 
 def weaken(r):
     """Lower critical to 1 approval and governance to `low`."""
@@ -311,20 +397,27 @@ def policy_pr(w, tmp_path, monkeypatch, edit):
     open_pulls(w.rsps, [item, merged])
     event = json.loads((HERE / "webhook-pull_request.json").read_text())["examples"][0]
     event["pull_request"].update(number=7)
-    event["pull_request"]["base"]["sha"], event["pull_request"]["head"]["sha"] = base, item["head"]["sha"]
+    event["pull_request"]["base"]["sha"], event["pull_request"]["head"]["sha"] = (
+        base,
+        item["head"]["sha"],
+    )
     (tmp_path / "event.json").write_text(json.dumps(event))
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(tmp_path / "event.json"))
     monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
     return gh
 
 
-def test_a_policy_pr_changes_its_own_simulation_but_not_its_decision(gh_world, cli, tmp_path, monkeypatch):
+def test_a_policy_pr_changes_its_own_simulation_but_not_its_decision(
+    gh_world, cli, tmp_path, monkeypatch
+):
     """Under its own policy the PR needs one approval (low governance) and has it: the what-if says
     so, while the base policy still judges it (critical governance, 2 approvals)."""
     gh = policy_pr(gh_world, tmp_path, monkeypatch, weaken)
     result = cli("gate", "--format", "json")
     data = json.loads(result.stdout)
-    assert result.exit_code == 1 and data["decision"] == "pending" and data["required_approvals"] == 2
+    assert (
+        result.exit_code == 1 and data["decision"] == "pending" and data["required_approvals"] == 2
+    )
     assert [s["state"] for s in gh.statuses] == ["pending"]
     body = gh.comments[0]["body"]
     assert "### Policy what-if: the last 20 PRs under this PR's policies/approval.yaml" in body
@@ -340,7 +433,9 @@ def test_the_what_if_can_be_turned_off(gh_world, cli, tmp_path, monkeypatch):
     assert "what-if" not in gh.comments[0]["body"] and "GET /pulls" not in calls(gh_world.rsps)
 
 
-def test_a_broken_head_policy_is_said_in_the_comment_and_changes_nothing(gh_world, cli, tmp_path, monkeypatch):
+def test_a_broken_head_policy_is_said_in_the_comment_and_changes_nothing(
+    gh_world, cli, tmp_path, monkeypatch
+):
     gh = policy_pr(gh_world, tmp_path, monkeypatch, lambda r: r.write(POLICY, "levels: [\n"))
     result = cli("gate", "--format", "json")
     assert json.loads(result.stdout)["decision"] == "pending"
@@ -359,7 +454,9 @@ def test_a_pr_that_does_not_edit_the_policy_gets_no_what_if(gh_world, cli, tmp_p
     assert "what-if" not in gh.comments[0]["body"] and "GET /pulls" not in calls(w.rsps)
 
 
-def test_then_is_the_judgment_the_gate_and_the_deploy_make_for_a_pr_into_a_release_branch(world, cli, tmp_path):
+def test_then_is_the_judgment_the_gate_and_the_deploy_make_for_a_pr_into_a_release_branch(
+    world, cli, tmp_path
+):
     """A release branch cut with a weaker policy (one approval for critical) approves nothing the
     default branch's policy would not: "then" is the one judgment, both policies, the stricter
     winning, exactly as the gate and the deploy decide."""
@@ -371,12 +468,24 @@ def test_then_is_the_judgment_the_gate_and_the_deploy_make_for_a_pr_into_a_relea
     fraud("13")(world)
     head = world.commit("fraud-scorer v13")
     world.git("checkout", "-q", "release/2026.12")
-    world.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff", "-m",
-              "Merge #44", "pr-44")
-    (world.ledger / "44.yaml").write_text(FACTS.format(body="A reason.", reviews="{user: alice, state: APPROVED, "
-                                                       "commit: head}") +
-                                          f"base: {base}\nhead: {head}\nmerge_commit: {world.git('rev-parse', 'HEAD')}\n"
-                                          f"merged_at: '{MERGED}'\nbase_ref: release/2026.12\n", "utf-8")
+    world.git(
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge #44",
+        "pr-44",
+    )
+    (world.ledger / "44.yaml").write_text(
+        FACTS.format(body="A reason.", reviews="{user: alice, state: APPROVED, commit: head}")
+        + f"base: {base}\nhead: {head}\nmerge_commit: {world.git('rev-parse', 'HEAD')}\n"
+        f"merged_at: '{MERGED}'\nbase_ref: release/2026.12\n",
+        "utf-8",
+    )
     world.git("checkout", "-q", "main")
     code, data = simulate(cli, "--policy", candidate(world, tmp_path), "--since", SINCE)
     assert code == 0 and by_pr(data) == {44: ("pending", "pending", "unchanged")}
@@ -396,12 +505,28 @@ def test_a_merged_pr_is_replayed_with_the_facts_the_gate_recorded(gh_world, cli,
     open_pulls(w.rsps, [merged])
     team(w.rsps, BOB)  # today
     accounts = [Account(u["login"], u["id"]) for u in (ALICE, BOB)]
-    facts = PRFacts(41, Account("dana", 104), merged["base"]["sha"], head, "A reason.", [],
-                    [Review(1001 + i, a, "APPROVED", head) for i, a in enumerate(accounts)],
-                    {TEAM: frozenset(a.id for a in accounts)})
-    check_runs_of(w.rsps).add({"name": "foureyes/evidence", "head_sha": head, "external_id": "pr-41",
-                               "output": {"title": "decision: approved", "summary": "-",
-                                          "text": json.dumps(evidence.of(facts, "approved"))}})
+    facts = PRFacts(
+        41,
+        Account("dana", 104),
+        merged["base"]["sha"],
+        head,
+        "A reason.",
+        [],
+        [Review(1001 + i, a, "APPROVED", head) for i, a in enumerate(accounts)],
+        {TEAM: frozenset(a.id for a in accounts)},
+    )
+    check_runs_of(w.rsps).add(
+        {
+            "name": "foureyes/evidence",
+            "head_sha": head,
+            "external_id": "pr-41",
+            "output": {
+                "title": "decision: approved",
+                "summary": "-",
+                "text": json.dumps(evidence.of(facts, "approved")),
+            },
+        }
+    )
     policy = candidate(w, tmp_path, ("approvals: 2", "approvals: 3"))
     code, data = simulate(cli, "--policy", policy, "--since", SINCE, "--repo", "acme/models")
     assert code == 0 and by_pr(data) == {41: ("approved", "pending", "now_pending")}

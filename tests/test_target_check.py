@@ -4,14 +4,11 @@ applied. Played through the CLI on real git repositories, against a real SQLite-
 registry, a command program and a fake kubectl."""
 
 import json
-import textwrap
 
 import pytest
 
-from conftest import DEP
 from foureyes.deploy.kubernetes import KubernetesTarget
 from foureyes.deploy.targets import Change, LocalTarget, Target, TargetError
-
 from test_deploy import FRAUD, RECS, command_target, env_repo, merge_pr  # noqa: F401 (a fixture)
 from test_targets import APPROVAL
 from test_targets import FRAUD as FRAUD_DEP
@@ -20,6 +17,7 @@ TAGS = ("approval", "approvers", "commit", "deployment")
 
 
 # --- mlflow, against a real registry ----------------------------------------------------------
+
 
 @pytest.fixture
 def mlflow_repo(env_repo, tmp_path):
@@ -31,17 +29,23 @@ def mlflow_repo(env_repo, tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri)
-    for name, count, source in (("fraud-xgb", 14, "s3://acme-models-prod/fraud-xgb/{}"),
-                                ("churn-logreg", 31, "s3://acme-models-prod/churn/{}"),
-                                ("credit-limit-lgbm", 7, "s3://acme-models-prod/credit-limit/{}/model.tar.gz")):
+    for name, count, source in (
+        ("fraud-xgb", 14, "s3://acme-models-prod/fraud-xgb/{}"),
+        ("churn-logreg", 31, "s3://acme-models-prod/churn/{}"),
+        ("credit-limit-lgbm", 7, "s3://acme-models-prod/credit-limit/{}/model.tar.gz"),
+    ):
         client.create_registered_model(name)
         for v in range(1, count + 1):  # MLflow numbers versions itself
             client.create_model_version(name, source=source.format(v))
 
     def edit(r):
         r.rm(RECS)
-        r.replace("registry/environments.yaml", "    target:\n      type: local\n      path: .foureyes/serving/staging",
-                  f"    target:\n      type: mlflow\n      tracking_uri: {uri}")
+        r.replace(
+            "registry/environments.yaml",
+            "    target:\n      type: local\n      path: .foureyes/serving/staging",
+            f"    target:\n      type: mlflow\n      tracking_uri: {uri}",
+        )
+
     merge_pr(env_repo, 60, edit)
     return env_repo, client
 
@@ -49,7 +53,10 @@ def mlflow_repo(env_repo, tmp_path):
 def fraud_model(version, uri=None):
     def edit(repo):
         repo.replace(FRAUD, 'version: "12"', f'version: "{version}"')
-        repo.replace(FRAUD, "uri: models:/fraud-xgb/12", f"uri: {uri or f'models:/fraud-xgb/{version}'}")
+        repo.replace(
+            FRAUD, "uri: models:/fraud-xgb/12", f"uri: {uri or f'models:/fraud-xgb/{version}'}"
+        )
+
     return edit
 
 
@@ -63,7 +70,9 @@ def staging_alias(client, name="fraud-xgb"):
 
 
 def foureyes_tags(client, name, version, env="staging"):
-    return {k for k in client.get_model_version(name, version).tags if k.startswith(f"foureyes.{env}.")}
+    return {
+        k for k in client.get_model_version(name, version).tags if k.startswith(f"foureyes.{env}.")
+    }
 
 
 def test_an_honest_change_passes_the_registry_check(mlflow_repo, cli):
@@ -78,13 +87,18 @@ def test_an_honest_change_passes_the_registry_check(mlflow_repo, cli):
     assert staging_alias(client) is None  # a check moves nothing
 
 
-def test_a_version_the_registry_lacks_fails_the_dry_run_before_anything_is_applied(mlflow_repo, cli):
+def test_a_version_the_registry_lacks_fails_the_dry_run_before_anything_is_applied(
+    mlflow_repo, cli
+):
     repo, client = mlflow_repo
     merge_pr(repo, 61, fraud_model("99"))  # approved, but the registry has no version 99
     result = cli("deploy", "--env", "staging", "--dry-run", "--format", "text")
     assert result.exit_code == 1
     assert "fraud-scorer: check failed: mlflow: fraud-xgb has no version 99" in result.output
-    assert "dry run failed: the target's check failed for fraud-scorer; nothing was applied" in result.output
+    assert (
+        "dry run failed: the target's check failed for fraud-scorer; nothing was applied"
+        in result.output
+    )
     assert staging_alias(client) is None and staging_alias(client, "churn-logreg") is None
     assert not (repo.root / ".foureyes" / "record.sqlite").exists()
 
@@ -98,7 +112,9 @@ def test_a_uri_naming_another_version_fails_the_dry_run_and_the_deploy(mlflow_re
     assert dry.exit_code == 1
     steps = {s["deployment"]: s for s in json.loads(dry.stdout)["steps"]}
     assert steps["fraud-scorer"]["ok"] is False
-    assert "uri 'models:/fraud-xgb/2' does not name fraud-xgb v1" in steps["fraud-scorer"]["message"]
+    assert (
+        "uri 'models:/fraud-xgb/2' does not name fraud-xgb v1" in steps["fraud-scorer"]["message"]
+    )
     assert steps["churn-predictor"]["ok"] is None  # checked, not failed
     # the deploy itself refuses it too, before the alias moves
     assert cli("deploy", "--env", "staging").exit_code == 1
@@ -113,21 +129,42 @@ def test_a_uri_that_is_neither_the_version_nor_its_source_fails(mlflow_repo, cli
     assert "the version's source 's3://acme-models-prod/fraud-xgb/13'" in result.output
 
 
-def test_after_a_replacement_and_a_rollback_only_the_served_version_carries_the_tags(mlflow_repo, cli):
+def test_after_a_replacement_and_a_rollback_only_the_served_version_carries_the_tags(
+    mlflow_repo, cli
+):
     repo, client = mlflow_repo
     assert cli("deploy", "--env", "staging").exit_code == 0
     assert staging_alias(client) == "12" and foureyes_tags(client, "fraud-xgb", "12") == {
-        f"foureyes.staging.{t}" for t in TAGS}
+        f"foureyes.staging.{t}" for t in TAGS
+    }
     merge_pr(repo, 64, fraud_model("13"))
     assert cli("deploy", "--env", "staging").exit_code == 0
     assert staging_alias(client) == "13"
-    assert foureyes_tags(client, "fraud-xgb", "12") == set()  # the replaced version keeps no approval
-    assert json.loads(client.get_model_version("fraud-xgb", "13").tags["foureyes.staging.approval"])["pr"] == 64
-    merge_pr(repo, 65, lambda r: r.replace(FRAUD, 'version: "13"', 'version: "12"') or r.replace(
-        FRAUD, "uri: models:/fraud-xgb/13", "uri: models:/fraud-xgb/12"))  # the rollback
+    assert (
+        foureyes_tags(client, "fraud-xgb", "12") == set()
+    )  # the replaced version keeps no approval
+    assert (
+        json.loads(client.get_model_version("fraud-xgb", "13").tags["foureyes.staging.approval"])[
+            "pr"
+        ]
+        == 64
+    )
+    merge_pr(
+        repo,
+        65,
+        lambda r: (
+            r.replace(FRAUD, 'version: "13"', 'version: "12"')
+            or r.replace(FRAUD, "uri: models:/fraud-xgb/13", "uri: models:/fraud-xgb/12")
+        ),
+    )  # the rollback
     assert cli("deploy", "--env", "staging").exit_code == 0
     assert staging_alias(client) == "12" and foureyes_tags(client, "fraud-xgb", "13") == set()
-    assert json.loads(client.get_model_version("fraud-xgb", "12").tags["foureyes.staging.approval"])["pr"] == 65
+    assert (
+        json.loads(client.get_model_version("fraud-xgb", "12").tags["foureyes.staging.approval"])[
+            "pr"
+        ]
+        == 65
+    )
 
 
 def test_tags_left_on_an_older_version_are_removed_at_the_next_apply(mlflow_repo, cli):
@@ -138,7 +175,9 @@ def test_tags_left_on_an_older_version_are_removed_at_the_next_apply(mlflow_repo
     client.set_model_version_tag("fraud-xgb", "5", "foureyes.production.deployment", "fraud-scorer")
     assert cli("deploy", "--env", "staging").exit_code == 0
     assert foureyes_tags(client, "fraud-xgb", "5") == set()
-    assert foureyes_tags(client, "fraud-xgb", "5", "production") == {"foureyes.production.deployment"}  # not ours
+    assert foureyes_tags(client, "fraud-xgb", "5", "production") == {
+        "foureyes.production.deployment"
+    }  # not ours
 
 
 def test_a_delete_removes_the_alias_and_the_tags(mlflow_repo, cli):
@@ -146,7 +185,10 @@ def test_a_delete_removes_the_alias_and_the_tags(mlflow_repo, cli):
     assert cli("deploy", "--env", "staging").exit_code == 0
     merge_pr(repo, 66, lambda r: r.rm(FRAUD))
     dry = cli("deploy", "--env", "staging", "--dry-run", "--format", "text")
-    assert dry.exit_code == 0 and "fraud-scorer: checked: would remove alias @staging from fraud-xgb v12" in dry.output
+    assert (
+        dry.exit_code == 0
+        and "fraud-scorer: checked: would remove alias @staging from fraud-xgb v12" in dry.output
+    )
     assert cli("deploy", "--env", "staging").exit_code == 0
     assert staging_alias(client) is None and foureyes_tags(client, "fraud-xgb", "12") == set()
 
@@ -175,15 +217,21 @@ def test_the_command_program_checks_with_dry_run_and_its_failure_fails_the_dry_r
     command_target(env_repo, HOOK)
     honest = cli("deploy", "--env", "staging", "--dry-run", "--format", "text")
     assert honest.exit_code == 0 and "fraud-scorer: checked: would create" in honest.output
-    assert {tuple(c) for c in hook_calls(env_repo)} == {(n, True, "1") for n in (
-        "churn-predictor", "credit-limit", "fraud-scorer", "product-recs")}
+    assert {tuple(c) for c in hook_calls(env_repo)} == {
+        (n, True, "1") for n in ("churn-predictor", "credit-limit", "fraud-scorer", "product-recs")
+    }
     merge_pr(env_repo, 51, lambda r: r.replace(FRAUD, 'version: "12"', 'version: "99"'))
     failed = cli("deploy", "--env", "staging", "--dry-run", "--format", "text")
     assert failed.exit_code == 1
-    assert "fraud-scorer: check failed: command exited 1: version 99 is not in our store" in failed.output
+    assert (
+        "fraud-scorer: check failed: command exited 1: version 99 is not in our store"
+        in failed.output
+    )
     assert all(dry for _, dry, _ in hook_calls(env_repo))  # never asked to apply
     assert cli("deploy", "--env", "staging").exit_code == 0  # the real deploy: the program applies
-    assert [c for c in hook_calls(env_repo) if not c[1]][0][2] is None  # and is not told it is a dry run
+    assert [c for c in hook_calls(env_repo) if not c[1]][0][
+        2
+    ] is None  # and is not told it is a dry run
 
 
 def test_an_unapproved_change_gets_no_target_code_run_by_the_dry_run(env_repo, cli):
@@ -199,13 +247,21 @@ def test_an_unapproved_change_gets_no_target_code_run_by_the_dry_run(env_repo, c
 
 def test_check_false_skips_the_program_and_says_so(env_repo, cli):
     command_target(env_repo, "import sys; sys.exit('must not run')\n")
-    merge_pr(env_repo, 52, lambda r: r.replace("registry/environments.yaml", "command: [python3, deploy-hook.py]",
-                                               "command: [python3, deploy-hook.py]\n      check: false"))
+    merge_pr(
+        env_repo,
+        52,
+        lambda r: r.replace(
+            "registry/environments.yaml",
+            "command: [python3, deploy-hook.py]",
+            "command: [python3, deploy-hook.py]\n      check: false",
+        ),
+    )
     result = cli("deploy", "--env", "staging", "--dry-run", "--format", "text")
     assert result.exit_code == 0 and "fraud-scorer: not checked: `check: false`" in result.output
 
 
 # --- kubernetes -------------------------------------------------------------------------------
+
 
 def k8s_change(deployment=FRAUD_DEP, action="create"):
     return Change(action, "production", deployment["name"], deployment, APPROVAL)
@@ -225,12 +281,20 @@ def test_a_manifest_the_kserve_schema_refuses_fails_the_check(tmp_path):
 
 def test_a_namespace_kubernetes_refuses_fails_the_dry_run(env_repo, cli):
     def edit(r):
-        r.replace("registry/environments.yaml", "    target:\n      type: local\n      path: .foureyes/serving/staging",
-                  "    target:\n      type: kubernetes\n      path: manifests\n      namespace: ML_Prod")
+        r.replace(
+            "registry/environments.yaml",
+            "    target:\n      type: local\n      path: .foureyes/serving/staging",
+            "    target:\n      type: kubernetes\n      path: manifests\n      namespace: ML_Prod",
+        )
+
     merge_pr(env_repo, 53, edit)
     result = cli("deploy", "--env", "staging", "--dry-run", "--format", "text")
-    assert result.exit_code == 1 and "fraud-scorer: check failed: the InferenceService manifest is invalid: " \
-                                      "metadata.namespace: 'ML_Prod' is not a DNS label" in result.output
+    assert (
+        result.exit_code == 1
+        and "fraud-scorer: check failed: the InferenceService manifest is invalid: "
+        "metadata.namespace: 'ML_Prod' is not a DNS label"
+        in result.output
+    )
     assert not (env_repo.root / "manifests").exists()
 
 
@@ -248,11 +312,15 @@ def test_with_a_context_the_check_asks_the_server_and_a_refusal_fails_it(tmp_pat
     fake = tmp_path / "kubectl"
     fake.write_text(FAKE_KUBECTL)
     fake.chmod(0o755)
-    target = KubernetesTarget({"type": "kubernetes", "context": "prod", "kubectl": str(fake)}, tmp_path)
+    target = KubernetesTarget(
+        {"type": "kubernetes", "context": "prod", "kubectl": str(fake)}, tmp_path
+    )
     assert "server-side dry run in context prod" in target.check(k8s_change())
     assert target.check(k8s_change(action="delete")).startswith("checked: server-side dry run")
     (tmp_path / "refuse").touch()
-    with pytest.raises(TargetError, match="kubectl exited 1: Error from server: admission webhook denied"):
+    with pytest.raises(
+        TargetError, match="kubectl exited 1: Error from server: admission webhook denied"
+    ):
         target.check(k8s_change())
     calls = (tmp_path / "calls").read_text().splitlines()
     assert calls[0].split() == ["--context", "prod", "apply", "--dry-run=server", "-f", "-"]
@@ -261,9 +329,12 @@ def test_with_a_context_the_check_asks_the_server_and_a_refusal_fails_it(tmp_pat
 
 # --- local, and a target without a check ------------------------------------------------------
 
+
 def test_the_local_check_is_that_its_folder_can_be_written(tmp_path):
-    assert LocalTarget({"type": "local", "path": "out/staging"}, tmp_path).check(k8s_change()) == \
-        f"checked: {tmp_path / 'out' / 'staging'} can be created"
+    assert (
+        LocalTarget({"type": "local", "path": "out/staging"}, tmp_path).check(k8s_change())
+        == f"checked: {tmp_path / 'out' / 'staging'} can be created"
+    )
     (tmp_path / "file").write_text("")
     with pytest.raises(TargetError, match="is not a folder"):
         LocalTarget({"type": "local", "path": "file/staging"}, tmp_path).check(k8s_change())
@@ -271,4 +342,7 @@ def test_the_local_check_is_that_its_folder_can_be_written(tmp_path):
 
 
 def test_a_plugin_without_a_check_is_reported_unchecked(tmp_path):
-    assert Target({"type": "acme"}, tmp_path).check(k8s_change()) == "not checked: the acme target has no check"
+    assert (
+        Target({"type": "acme"}, tmp_path).check(k8s_change())
+        == "not checked: the acme target has no check"
+    )

@@ -32,6 +32,7 @@ def without_mlflow(monkeypatch):
 
 # --- the extra ------------------------------------------------------------------------------------
 
+
 def test_validate_refuses_a_target_whose_extra_is_missing(repo, cli, without_mlflow):
     """Before: validate said ok and the deploy ended in `ModuleNotFoundError: No module named 'mlflow'`."""
     use_target(repo, "staging", MLFLOW)
@@ -39,7 +40,9 @@ def test_validate_refuses_a_target_whose_extra_is_missing(repo, cli, without_mlf
     assert code == 1 and len(problems) == 1
     assert problems[0]["line"] == line_of(repo, "type: mlflow")
     assert "needs the `mlflow` extra" in problems[0]["message"]
-    assert "foureyes[mlflow]" in problems[0]["message"] and "extras: mlflow" in problems[0]["message"]
+    assert (
+        "foureyes[mlflow]" in problems[0]["message"] and "extras: mlflow" in problems[0]["message"]
+    )
 
 
 def test_validate_passes_the_same_target_with_its_extra(repo, cli):
@@ -48,7 +51,9 @@ def test_validate_passes_the_same_target_with_its_extra(repo, cli):
     assert problems_of(cli) == (0, [])
 
 
-def test_deploy_without_the_extra_is_a_configuration_error_before_anything_moves(repo, cli, without_mlflow):
+def test_deploy_without_the_extra_is_a_configuration_error_before_anything_moves(
+    repo, cli, without_mlflow
+):
     use_target(repo, "staging", MLFLOW)
     repo.write(".gitignore", ".foureyes/\n")
     repo.commit("staging deploys to MLflow", "Mo Admin <mo@acme.example>")
@@ -56,7 +61,9 @@ def test_deploy_without_the_extra_is_a_configuration_error_before_anything_moves
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "needs the `mlflow` extra" in result.output
     assert cli("deploy", "--env", "staging").exit_code == 2
-    assert cli("resolve", "fraud-scorer", "--env", "staging").exit_code != 0  # nothing recorded as served
+    assert (
+        cli("resolve", "fraud-scorer", "--env", "staging").exit_code != 0
+    )  # nothing recorded as served
 
 
 def test_deploy_with_the_extra_moves_the_alias_in_the_registry(repo, cli):
@@ -76,7 +83,16 @@ def test_deploy_with_the_extra_moves_the_alias_in_the_registry(repo, cli):
     repo.rm(DEP.format("product-recs"))  # a version MLflow cannot number (2026.11.3)
     # the registry as first committed (a later direct push would be refused by provenance)
     repo.git("add", "-A")
-    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "commit", "-q", "--amend", "--no-edit")
+    repo.git(
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "commit",
+        "-q",
+        "--amend",
+        "--no-edit",
+    )
     result = cli("deploy", "--env", "staging")
     assert result.exit_code == 0, result.output
     assert str(client.get_model_version_by_alias("fraud-xgb", "staging").version) == "12"
@@ -84,15 +100,36 @@ def test_deploy_with_the_extra_moves_the_alias_in_the_registry(repo, cli):
 
 # --- credentials ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["LD_PRELOAD", "PYTHONPATH", "PATH", "GITHUB_TOKEN", "BASH_ENV", "INPUT_TOKEN",
-                                  "HTTPS_PROXY", "REQUESTS_CA_BUNDLE", "GIT_SSH_COMMAND", "FOUREYES_APP_SLUG"])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "LD_PRELOAD",
+        "PYTHONPATH",
+        "PATH",
+        "GITHUB_TOKEN",
+        "BASH_ENV",
+        "INPUT_TOKEN",
+        "HTTPS_PROXY",
+        "REQUESTS_CA_BUNDLE",
+        "GIT_SSH_COMMAND",
+        "FOUREYES_APP_SLUG",
+    ],
+)
 def test_a_credential_cannot_steer_the_deploy_job(repo, cli, name):
     """A secret wired under a name the runner, the shell or Python act on would run the deploy job (which
     holds the App token) differently: refused even for the command target, which may read any name."""
-    use_target(repo, "staging", f"{{type: command, command: [./deploy.sh], env: {{{name}: {{secret: DEPLOY_KEY}}}}}}")
+    use_target(
+        repo,
+        "staging",
+        f"{{type: command, command: [./deploy.sh], env: {{{name}: {{secret: DEPLOY_KEY}}}}}}",
+    )
     code, problems = problems_of(cli)
     assert code == 1 and len(problems) == 1
-    assert problems[0]["line"] == line_of(repo, name) and f"{name} is reserved" in problems[0]["message"]
+    assert (
+        problems[0]["line"] == line_of(repo, name)
+        and f"{name} is reserved" in problems[0]["message"]
+    )
 
 
 def test_the_deploy_refuses_a_reserved_credential_too(repo, cli):
@@ -104,11 +141,21 @@ def test_the_deploy_refuses_a_reserved_credential_too(repo, cli):
     assert not (repo.root / "out").exists()
 
 
-@pytest.mark.parametrize("target, name, fragment", [
-    ("{type: mlflow, env: {AWS_SECRET_ACCESS_KEY: {secret: AWS_KEY}}}", "AWS_SECRET_ACCESS_KEY",
-     "reads only MLFLOW_*, DATABRICKS_*, not AWS_SECRET_ACCESS_KEY"),
-    ("{type: local, path: out, env: {DEPLOY_TOKEN: {secret: T}}}", "DEPLOY_TOKEN", "reads no environment variables"),
-])
+@pytest.mark.parametrize(
+    "target, name, fragment",
+    [
+        (
+            "{type: mlflow, env: {AWS_SECRET_ACCESS_KEY: {secret: AWS_KEY}}}",
+            "AWS_SECRET_ACCESS_KEY",
+            "reads only MLFLOW_*, DATABRICKS_*, not AWS_SECRET_ACCESS_KEY",
+        ),
+        (
+            "{type: local, path: out, env: {DEPLOY_TOKEN: {secret: T}}}",
+            "DEPLOY_TOKEN",
+            "reads no environment variables",
+        ),
+    ],
+)
 def test_a_credential_goes_only_where_the_target_reads(repo, cli, target, name, fragment):
     pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
     use_target(repo, "staging", target)
@@ -119,19 +166,30 @@ def test_a_credential_goes_only_where_the_target_reads(repo, cli, target, name, 
 
 def test_names_the_targets_read_are_accepted(repo, cli):
     pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
-    use_target(repo, "staging", "{type: command, command: [./deploy.sh], env: {DEPLOY_TOKEN: {secret: DEPLOY_TOKEN}}}")
-    use_target(repo, "production", "{type: mlflow, env: {MLFLOW_TRACKING_URI: {secret: MLFLOW_URI}, "
-                                   "DATABRICKS_TOKEN: {secret: DATABRICKS_TOKEN}}}")
+    use_target(
+        repo,
+        "staging",
+        "{type: command, command: [./deploy.sh], env: {DEPLOY_TOKEN: {secret: DEPLOY_TOKEN}}}",
+    )
+    use_target(
+        repo,
+        "production",
+        "{type: mlflow, env: {MLFLOW_TRACKING_URI: {secret: MLFLOW_URI}, "
+        "DATABRICKS_TOKEN: {secret: DATABRICKS_TOKEN}}}",
+    )
     assert problems_of(cli) == (0, [])
 
 
-@pytest.mark.parametrize("env, fragment", [
-    ("{MLFLOW_TRACKING_TOKEN: {}}", "'secret' is a required property"),
-    ("{MLFLOW_TRACKING_TOKEN: {secret: GITHUB_TOKEN}}", "GITHUB_TOKEN"),
-    ("{MLFLOW_TRACKING_TOKEN: {secret: 'MY TOKEN'}}", "MY TOKEN"),
-    ("{mlflow_tracking_token: {secret: T}}", "mlflow_tracking_token"),
-    ("{MLFLOW_TRACKING_TOKEN: {secret: T, value: hunter2}}", "value"),
-])
+@pytest.mark.parametrize(
+    "env, fragment",
+    [
+        ("{MLFLOW_TRACKING_TOKEN: {}}", "'secret' is a required property"),
+        ("{MLFLOW_TRACKING_TOKEN: {secret: GITHUB_TOKEN}}", "GITHUB_TOKEN"),
+        ("{MLFLOW_TRACKING_TOKEN: {secret: 'MY TOKEN'}}", "MY TOKEN"),
+        ("{mlflow_tracking_token: {secret: T}}", "mlflow_tracking_token"),
+        ("{MLFLOW_TRACKING_TOKEN: {secret: T, value: hunter2}}", "value"),
+    ],
+)
 def test_incomplete_or_malformed_credentials_fail_the_schema(repo, cli, env, fragment):
     """A credential names exactly one GitHub secret (never a value in the file, never GitHub's own token)."""
     use_target(repo, "staging", f"{{type: mlflow, env: {env}}}")
@@ -168,12 +226,20 @@ environments:
         MLFLOW_TRACKING_USERNAME: {secret: MLFLOW_PROD_USER}
 """
 SHA = "0123456789abcdef0123456789abcdef01234567"
-DEPLOY_WF, VALIDATE_WF = ".github/workflows/foureyes-deploy.yml", ".github/workflows/foureyes-validate.yml"
+DEPLOY_WF, VALIDATE_WF = (
+    ".github/workflows/foureyes-deploy.yml",
+    ".github/workflows/foureyes-validate.yml",
+)
 
 
 def action_steps(repo, workflow, command):
     doc = yaml.safe_load(repo.read(workflow))
-    return [s for job in doc["jobs"].values() for s in job["steps"] if (s.get("with") or {}).get("command") == command]
+    return [
+        s
+        for job in doc["jobs"].values()
+        for s in job["steps"]
+        if (s.get("with") or {}).get("command") == command
+    ]
 
 
 @pytest.fixture
@@ -198,7 +264,8 @@ def test_init_wires_the_extras_and_each_credential_from_its_secret(wired):
         # a name that differs per environment: each job takes its own, and nothing else when unset
         assert step["env"]["MLFLOW_TRACKING_USERNAME"] == (
             "${{ github.event_name == 'workflow_run' && secrets.MLFLOW_PROD_USER || "
-            "github.event_name != 'workflow_run' && secrets.MLFLOW_STAGING_USER || '' }}")
+            "github.event_name != 'workflow_run' && secrets.MLFLOW_STAGING_USER || '' }}"
+        )
     assert [s["with"]["extras"] for s in action_steps(wired, VALIDATE_WF, "validate")] == ["mlflow"]
     assert "extras" not in action_steps(wired, VALIDATE_WF, "plan")[0]["with"]
 
@@ -209,9 +276,14 @@ def test_the_job_conditions_init_assumes_are_the_deploy_workflow_s(wired):
 
     doc = yaml.safe_load(wired.read(DEPLOY_WF))
     for job in doc["jobs"].values():
-        assert job["environment"] == "${{ github.event_name == 'workflow_run' && 'production' || 'staging' }}"
-    assert JOB_ENVIRONMENTS == {"production": "github.event_name == 'workflow_run'",
-                                "staging": "github.event_name != 'workflow_run'"}
+        assert (
+            job["environment"]
+            == "${{ github.event_name == 'workflow_run' && 'production' || 'staging' }}"
+        )
+    assert JOB_ENVIRONMENTS == {
+        "production": "github.event_name == 'workflow_run'",
+        "staging": "github.event_name != 'workflow_run'",
+    }
 
 
 def test_validate_accepts_what_init_wrote(wired, cli):
@@ -220,26 +292,50 @@ def test_validate_accepts_what_init_wrote(wired, cli):
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("edit, fragment", [
-    # a credential added to environments.yaml after init: the deploy would run without it
-    (lambda r: r.replace(ENVS, "{secret: MLFLOW_STAGING_USER}\n",
-                         "{secret: MLFLOW_STAGING_USER}\n        MLFLOW_TRACKING_PASSWORD: {secret: MLFLOW_PASSWORD}\n"),
-     "names the credential MLFLOW_TRACKING_PASSWORD"),
-    # production's job handed the staging user's secret
-    (lambda r: r.write(DEPLOY_WF, r.read(DEPLOY_WF).replace("secrets.MLFLOW_PROD_USER", "secrets.MLFLOW_STAGING_USER")),
-     "names the credential MLFLOW_TRACKING_USERNAME"),
-    # the extra dropped from the validate step: validate in Actions could not load the target
-    (lambda r: r.write(VALIDATE_WF, r.read(VALIDATE_WF).replace("          extras: mlflow\n", "")), "lacks `extras: mlflow`"),
-    # a workflow foureyes cannot read cannot be shown to pass anything
-    (lambda r: r.write(DEPLOY_WF, r.read(DEPLOY_WF) + "  broken: [\n"), "cannot check"),
-])
-def test_validate_refuses_workflows_that_do_not_pass_what_the_targets_need(wired, cli, edit, fragment):
+@pytest.mark.parametrize(
+    "edit, fragment",
+    [
+        # a credential added to environments.yaml after init: the deploy would run without it
+        (
+            lambda r: r.replace(
+                ENVS,
+                "{secret: MLFLOW_STAGING_USER}\n",
+                "{secret: MLFLOW_STAGING_USER}\n        MLFLOW_TRACKING_PASSWORD: {secret: MLFLOW_PASSWORD}\n",
+            ),
+            "names the credential MLFLOW_TRACKING_PASSWORD",
+        ),
+        # production's job handed the staging user's secret
+        (
+            lambda r: r.write(
+                DEPLOY_WF,
+                r.read(DEPLOY_WF).replace(
+                    "secrets.MLFLOW_PROD_USER", "secrets.MLFLOW_STAGING_USER"
+                ),
+            ),
+            "names the credential MLFLOW_TRACKING_USERNAME",
+        ),
+        # the extra dropped from the validate step: validate in Actions could not load the target
+        (
+            lambda r: r.write(
+                VALIDATE_WF, r.read(VALIDATE_WF).replace("          extras: mlflow\n", "")
+            ),
+            "lacks `extras: mlflow`",
+        ),
+        # a workflow foureyes cannot read cannot be shown to pass anything
+        (lambda r: r.write(DEPLOY_WF, r.read(DEPLOY_WF) + "  broken: [\n"), "cannot check"),
+    ],
+)
+def test_validate_refuses_workflows_that_do_not_pass_what_the_targets_need(
+    wired, cli, edit, fragment
+):
     pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
     edit(wired)
     result = cli("validate", "--format", "json")
     assert result.exit_code == 1, result.output
     wiring = [p for p in json.loads(result.output)["problems"] if p["title"] == "target wiring"]
-    assert wiring and all(fragment in p["message"] for p in wiring) and all(p["line"] for p in wiring)
+    assert (
+        wiring and all(fragment in p["message"] for p in wiring) and all(p["line"] for p in wiring)
+    )
     assert wiring[0]["file"] in (DEPLOY_WF, VALIDATE_WF)
 
 
@@ -247,7 +343,12 @@ def test_init_refuses_to_wire_a_reserved_credential(tmp_path, cli, monkeypatch):
     from conftest import Repo
 
     r = Repo(tmp_path / "bad")
-    r.write(ENVS, WIRED_ENVS.replace("MLFLOW_TRACKING_USERNAME: {secret: MLFLOW_PROD_USER}", "LD_PRELOAD: {secret: X}"))
+    r.write(
+        ENVS,
+        WIRED_ENVS.replace(
+            "MLFLOW_TRACKING_USERNAME: {secret: MLFLOW_PROD_USER}", "LD_PRELOAD: {secret: X}"
+        ),
+    )
     monkeypatch.chdir(r.root)
     result = cli("init", "--action-ref", SHA)
     assert result.exit_code == 2 and "LD_PRELOAD is reserved" in result.output

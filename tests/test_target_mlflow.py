@@ -5,7 +5,6 @@ import json
 import pytest
 
 from foureyes.deploy.targets import Change, TargetError, load_target
-
 from test_targets import APPROVAL, FRAUD, change
 
 mlflow = pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
@@ -20,7 +19,9 @@ def registry(tmp_path):
     for name in ("fraud-xgb", "fraud-lgbm"):
         client.create_registered_model(name)
         for v in range(1, 15):  # MLflow numbers versions itself: 1..14
-            client.create_model_version(name, source=f"s3://acme-models-prod/fraud/{v}")  # FRAUD's uri
+            client.create_model_version(
+                name, source=f"s3://acme-models-prod/fraud/{v}"
+            )  # FRAUD's uri
     return uri, client
 
 

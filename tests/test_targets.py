@@ -12,11 +12,24 @@ from foureyes.deploy.kubernetes import SCHEMA, KubernetesTarget, render
 from foureyes.deploy.targets import Change, TargetError, load_target
 
 HERE = Path(__file__).parent
-APPROVAL = {"status": "approved", "pr": 42, "approvers": ["alice", "bob"], "approved_at": "2026-11-22T12:00:00Z",
-            "commit": "f" * 40}
-FRAUD = {"name": "fraud-scorer", "owner": "@acme/fraud-team", "importance": "critical",
-         "model": {"name": "fraud-xgb", "version": "13", "uri": "s3://acme-models-prod/fraud/13",
-                   "digest": "sha256:" + "a" * 64}}
+APPROVAL = {
+    "status": "approved",
+    "pr": 42,
+    "approvers": ["alice", "bob"],
+    "approved_at": "2026-11-22T12:00:00Z",
+    "commit": "f" * 40,
+}
+FRAUD = {
+    "name": "fraud-scorer",
+    "owner": "@acme/fraud-team",
+    "importance": "critical",
+    "model": {
+        "name": "fraud-xgb",
+        "version": "13",
+        "uri": "s3://acme-models-prod/fraud/13",
+        "digest": "sha256:" + "a" * 64,
+    },
+}
 
 
 def strict(schema):
@@ -55,7 +68,9 @@ def test_rendered_inferenceservice_is_valid_for_kserve(isvc_validator):
 
 def test_the_strict_schema_catches_a_typo(isvc_validator):
     manifest = render(change(), {})
-    manifest["spec"]["predictor"]["model"]["storageURI"] = manifest["spec"]["predictor"]["model"].pop("storageUri")
+    manifest["spec"]["predictor"]["model"]["storageURI"] = manifest["spec"]["predictor"][
+        "model"
+    ].pop("storageUri")
     assert list(isvc_validator.iter_errors(manifest))
 
 
@@ -71,16 +86,23 @@ def test_label_values_stay_valid_for_odd_versions(isvc_validator):
 def test_gitops_mode_writes_and_removes_manifests(tmp_path):
     target = KubernetesTarget({"type": "kubernetes", "path": "manifests"}, tmp_path)
     assert target.apply(change()) == "wrote fraud-scorer.yaml"
-    assert yaml.safe_load((tmp_path / "manifests" / "fraud-scorer.yaml").read_text())["kind"] == "InferenceService"
+    assert (
+        yaml.safe_load((tmp_path / "manifests" / "fraud-scorer.yaml").read_text())["kind"]
+        == "InferenceService"
+    )
     assert target.apply(change("delete")) == "removed fraud-scorer.yaml"
     assert target.apply(change("delete")) == "fraud-scorer.yaml already absent"
 
 
 def test_kubectl_mode_passes_the_manifest_on_stdin(tmp_path):
     fake = tmp_path / "kubectl"
-    fake.write_text("#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/args\"\ncat > \"$(dirname \"$0\")/stdin\"\necho applied\n")
+    fake.write_text(
+        '#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\ncat > "$(dirname "$0")/stdin"\necho applied\n'
+    )
     fake.chmod(0o755)
-    target = KubernetesTarget({"type": "kubernetes", "context": "prod", "kubectl": str(fake)}, tmp_path)
+    target = KubernetesTarget(
+        {"type": "kubernetes", "context": "prod", "kubectl": str(fake)}, tmp_path
+    )
     assert target.apply(change()) == "applied"
     assert (tmp_path / "args").read_text().split() == ["--context", "prod", "apply", "-f", "-"]
     assert json.loads((tmp_path / "stdin").read_text())["metadata"]["name"] == "fraud-scorer"
@@ -90,7 +112,10 @@ def test_kubectl_mode_passes_the_manifest_on_stdin(tmp_path):
 
 
 def test_unknown_target_is_a_clear_error(tmp_path):
-    with pytest.raises(TargetError, match="unknown deploy target type 'ftp'.*installed: command, kubernetes, local, mlflow"):
+    with pytest.raises(
+        TargetError,
+        match="unknown deploy target type 'ftp'.*installed: command, kubernetes, local, mlflow",
+    ):
         load_target({"type": "ftp"}, tmp_path)
 
 

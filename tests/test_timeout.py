@@ -3,7 +3,7 @@ mocked GitHub on a real repository: one action per period, the level's action, i
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -11,21 +11,43 @@ import responses
 from conftest import DEP
 from foureyes.registry import LevelRule
 from foureyes.timeout import MARKER, due_action
-from ghapi.mockgithub import API, MockGitHub, check, commit_statuses, example, open_pulls, pull_simple, user
+from ghapi.mockgithub import (
+    API,
+    MockGitHub,
+    check,
+    commit_statuses,
+    example,
+    open_pulls,
+    pull_simple,
+    user,
+)
 from support.rules import SAME_STORE
 
-T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
-DAY = LevelRule(approvals=2, review_timeout=24 * 3600, on_timeout="escalate", escalate_to=("@acme/leads",))
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+DAY = LevelRule(
+    approvals=2, review_timeout=24 * 3600, on_timeout="escalate", escalate_to=("@acme/leads",)
+)
 
 
-@pytest.mark.parametrize("now, last, expected", [
-    (T0 + timedelta(hours=24) - timedelta(seconds=1), None, None),  # just before the timeout
-    (T0 + timedelta(hours=24), None, "escalate"),  # exactly at it
-    (T0 + timedelta(hours=30), T0 + timedelta(hours=24), None),  # acted 6h ago: same period
-    (T0 + timedelta(hours=48) - timedelta(seconds=1), T0 + timedelta(hours=24), None),
-    (T0 + timedelta(hours=48), T0 + timedelta(hours=24), "escalate"),  # a period after the last action
-    (T0 + timedelta(hours=25), T0 - timedelta(hours=1), "escalate"),  # acted on an older head: counts anew
-])
+@pytest.mark.parametrize(
+    "now, last, expected",
+    [
+        (T0 + timedelta(hours=24) - timedelta(seconds=1), None, None),  # just before the timeout
+        (T0 + timedelta(hours=24), None, "escalate"),  # exactly at it
+        (T0 + timedelta(hours=30), T0 + timedelta(hours=24), None),  # acted 6h ago: same period
+        (T0 + timedelta(hours=48) - timedelta(seconds=1), T0 + timedelta(hours=24), None),
+        (
+            T0 + timedelta(hours=48),
+            T0 + timedelta(hours=24),
+            "escalate",
+        ),  # a period after the last action
+        (
+            T0 + timedelta(hours=25),
+            T0 - timedelta(hours=1),
+            "escalate",
+        ),  # acted on an older head: counts anew
+    ],
+)
 def test_one_action_per_period(now, last, expected):
     assert due_action(DAY, T0, last, now) == expected
 
@@ -46,7 +68,9 @@ def world(repo, monkeypatch):
         yield repo, rsps
 
 
-def open_pr(repo, rsps, number, path_edit, reviews=(), pending_since="2026-11-20T08:00:00Z", comments=()):
+def open_pr(
+    repo, rsps, number, path_edit, reviews=(), pending_since="2026-11-20T08:00:00Z", comments=()
+):
     base = repo.git("rev-parse", "main")
     repo.git("checkout", "-q", "-b", f"pr-{number}", "main")
     path_edit(repo)
@@ -69,7 +93,11 @@ def open_pr(repo, rsps, number, path_edit, reviews=(), pending_since="2026-11-20
         check("/repos/{owner}/{repo}/pulls/{pull_number}", "patch", "200", pr)
         return 200, {}, json.dumps(pr)
 
-    rsps.add_callback(responses.PATCH, re.compile(re.escape(API) + f"(?::443)?/repos/acme/models/pulls/{number}$"), on_patch)
+    rsps.add_callback(
+        responses.PATCH,
+        re.compile(re.escape(API) + f"(?::443)?/repos/acme/models/pulls/{number}$"),
+        on_patch,
+    )
     gh.closes = closes
     return gh, pull_simple(number, base, head, None, None)
 
@@ -87,11 +115,19 @@ def run(cli, now, *extra):
 def test_critical_pr_past_its_timeout_is_escalated_once(world, cli):
     repo, rsps = world
     gh, item = open_pr(repo, rsps, 7, fraud("13"), reviews=[ALICE])
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=[ALICE, BOB],
+    )
     open_pulls(rsps, [item])
     actions = run(cli, "2026-11-21T09:00:00Z")
-    assert [(a["pr"], a["action"], a["level"], a["teams"]) for a in actions] == [(7, "escalate", "critical", ["ml-platform-leads"])]
-    assert gh.comments[0]["body"].startswith(MARKER) and "escalated to @acme/ml-platform-leads" in gh.comments[0]["body"]
+    assert [(a["pr"], a["action"], a["level"], a["teams"]) for a in actions] == [
+        (7, "escalate", "critical", ["ml-platform-leads"])
+    ]
+    assert (
+        gh.comments[0]["body"].startswith(MARKER)
+        and "escalated to @acme/ml-platform-leads" in gh.comments[0]["body"]
+    )
     assert gh.review_requests == [{"reviewers": [], "team_reviewers": ["ml-platform-leads"]}]
     events = json.loads(cli("events", "--type", "timeout", "--format", "json").stdout)
     assert len(events) == 1 and "PR #7: escalate" in events[0]["message"]
@@ -99,9 +135,19 @@ def test_critical_pr_past_its_timeout_is_escalated_once(world, cli):
 
 def test_the_same_period_is_not_acted_on_twice(world, cli):
     repo, rsps = world
-    gh, item = open_pr(repo, rsps, 7, fraud("13"), comments=[
-        {"body": f"{MARKER}\nescalated", "user": GHA, "created_at": "2026-11-21T08:30:00Z"}])
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    gh, item = open_pr(
+        repo,
+        rsps,
+        7,
+        fraud("13"),
+        comments=[
+            {"body": f"{MARKER}\nescalated", "user": GHA, "created_at": "2026-11-21T08:30:00Z"}
+        ],
+    )
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=[ALICE, BOB],
+    )
     open_pulls(rsps, [item])
     assert run(cli, "2026-11-21T20:00:00Z") == []
     assert gh.comments == [] and gh.review_requests == []
@@ -110,9 +156,23 @@ def test_the_same_period_is_not_acted_on_twice(world, cli):
 
 def test_a_spoofed_timeout_comment_does_not_silence_the_timeout(world, cli):
     repo, rsps = world
-    gh, item = open_pr(repo, rsps, 7, fraud("13"), comments=[
-        {"body": f"{MARKER}\nI already reminded everyone", "user": DANA, "created_at": "2026-11-21T08:30:00Z"}])
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    gh, item = open_pr(
+        repo,
+        rsps,
+        7,
+        fraud("13"),
+        comments=[
+            {
+                "body": f"{MARKER}\nI already reminded everyone",
+                "user": DANA,
+                "created_at": "2026-11-21T08:30:00Z",
+            }
+        ],
+    )
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=[ALICE, BOB],
+    )
     open_pulls(rsps, [item])
     assert [a["action"] for a in run(cli, "2026-11-21T09:00:00Z")] == ["escalate"]
 
@@ -126,9 +186,19 @@ def test_a_marker_written_by_anyone_but_foureyes_does_not_reset_the_clock(world,
     """Another bot (or an approver) posts the timeout marker inside the period: it is not foureyes'
     own comment, so the escalation still happens when due."""
     repo, rsps = world
-    gh, item = open_pr(repo, rsps, 7, fraud("13"), comments=[
-        {"body": f"{MARKER}\nescalated", "user": writer, "created_at": "2026-11-21T08:30:00Z"}])
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    gh, item = open_pr(
+        repo,
+        rsps,
+        7,
+        fraud("13"),
+        comments=[
+            {"body": f"{MARKER}\nescalated", "user": writer, "created_at": "2026-11-21T08:30:00Z"}
+        ],
+    )
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=[ALICE, BOB],
+    )
     open_pulls(rsps, [item])
     assert [a["action"] for a in run(cli, "2026-11-21T20:00:00Z")] == ["escalate"]
     assert len(gh.comments) == 1
@@ -139,19 +209,36 @@ def test_with_an_app_only_the_apps_bot_writes_the_marker(world, cli, monkeypatch
     any PR can trigger writes as it) does not count; the App's own does."""
     repo, rsps = world
     monkeypatch.setenv("FOUREYES_APP_BOT_ID", str(APP_BOT["id"]))
-    gh, item = open_pr(repo, rsps, 7, fraud("13"), comments=[
-        {"body": f"{MARKER}\nescalated", "user": GHA, "created_at": "2026-11-21T08:30:00Z"}])
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    gh, item = open_pr(
+        repo,
+        rsps,
+        7,
+        fraud("13"),
+        comments=[
+            {"body": f"{MARKER}\nescalated", "user": GHA, "created_at": "2026-11-21T08:30:00Z"}
+        ],
+    )
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=[ALICE, BOB],
+    )
     open_pulls(rsps, [item])
     assert [a["action"] for a in run(cli, "2026-11-21T20:00:00Z", "--dry-run")] == ["escalate"]
-    gh.existing_comments({"body": f"{MARKER}\nescalated", "user": APP_BOT, "created_at": "2026-11-21T08:30:00Z"})
+    gh.existing_comments(
+        {"body": f"{MARKER}\nescalated", "user": APP_BOT, "created_at": "2026-11-21T08:30:00Z"}
+    )
     assert run(cli, "2026-11-21T20:00:00Z", "--dry-run") == []
 
 
 def test_low_pr_is_cancelled_after_a_week(world, cli):
     repo, rsps = world
-    gh, item = open_pr(repo, rsps, 8, lambda r: r.replace(DEP.format("product-recs"), "team: shop", "team: web"))
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    gh, item = open_pr(
+        repo, rsps, 8, lambda r: r.replace(DEP.format("product-recs"), "team: shop", "team: web")
+    )
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=[ALICE, BOB],
+    )
     open_pulls(rsps, [item])
     assert run(cli, "2026-11-26T08:00:00Z") == []  # 6 days
     actions = run(cli, "2026-11-27T08:00:00Z")
@@ -161,8 +248,16 @@ def test_low_pr_is_cancelled_after_a_week(world, cli):
 
 def test_moderate_pr_gets_a_reminder_and_approvers_are_asked_again(world, cli):
     repo, rsps = world
-    gh, item = open_pr(repo, rsps, 9, lambda r: r.replace(DEP.format("churn-predictor"), 'version: "31"', 'version: "32"'))
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    gh, item = open_pr(
+        repo,
+        rsps,
+        9,
+        lambda r: r.replace(DEP.format("churn-predictor"), 'version: "31"', 'version: "32"'),
+    )
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=[ALICE, BOB],
+    )
     open_pulls(rsps, [item])
     actions = run(cli, "2026-11-23T09:00:00Z")
     assert [a["action"] for a in actions] == ["remind"]
@@ -172,23 +267,46 @@ def test_moderate_pr_gets_a_reminder_and_approvers_are_asked_again(world, cli):
 def test_dry_run_changes_nothing_and_approved_prs_are_left_alone(world, cli):
     repo, rsps = world
     gh7, item7 = open_pr(repo, rsps, 7, fraud("13"))
-    gh8, item8 = open_pr(repo, rsps, 8, lambda r: r.replace(DEP.format("product-recs"), "team: shop", "team: web"),
-                         reviews=[ALICE])
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    gh8, item8 = open_pr(
+        repo,
+        rsps,
+        8,
+        lambda r: r.replace(DEP.format("product-recs"), "team: shop", "team: web"),
+        reviews=[ALICE],
+    )
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=[ALICE, BOB],
+    )
     open_pulls(rsps, [item7, item8])
     actions = run(cli, "2026-12-30T00:00:00Z", "--dry-run")
-    assert [(a["pr"], a["action"], a["done"]) for a in actions] == [(7, "escalate", False)]  # 8 is approved
+    assert [(a["pr"], a["action"], a["done"]) for a in actions] == [
+        (7, "escalate", False)
+    ]  # 8 is approved
     assert gh7.comments == [] and gh7.review_requests == [] and gh8.comments == []
 
 
 # --- issue 8 item 12: ask only people who can approve; GitHub refuses a request naming the author -----
 
+
 def test_a_reminder_never_asks_the_pr_author(world, cli):
     repo, rsps = world
-    repo.replace("policies/approval.yaml", "users: []", 'users: [{login: "@dana", id: 104}, {login: "@erin", id: 204}]')  # dana opens the PR below
+    repo.replace(
+        "policies/approval.yaml",
+        "users: []",
+        'users: [{login: "@dana", id: 104}, {login: "@erin", id: 204}]',
+    )  # dana opens the PR below
     repo.commit("approvers by account")
-    gh, item = open_pr(repo, rsps, 9, lambda r: r.replace(DEP.format("churn-predictor"), 'version: "31"', 'version: "32"'))
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    gh, item = open_pr(
+        repo,
+        rsps,
+        9,
+        lambda r: r.replace(DEP.format("churn-predictor"), 'version: "31"', 'version: "32"'),
+    )
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=[ALICE, BOB],
+    )
     open_pulls(rsps, [item])
     assert [a["users"] for a in run(cli, "2026-11-23T09:00:00Z")] == [["erin"]]
     assert gh.refused == []  # GitHub answers 422 to the whole request if the author is in it
@@ -198,13 +316,23 @@ def test_a_reminder_never_asks_the_pr_author(world, cli):
 
 def test_escalation_skips_the_author_and_the_owners_it_names(world, cli):
     repo, rsps = world
-    repo.replace("policies/approval.yaml", 'escalate_to: ["@acme/ml-platform-leads"]',
-                 'escalate_to: ["@dana", "@hana-k", "@cto"]')
+    repo.replace(
+        "policies/approval.yaml",
+        'escalate_to: ["@acme/ml-platform-leads"]',
+        'escalate_to: ["@dana", "@hana-k", "@cto"]',
+    )
     repo.commit("escalate to people")
     # dana's PR raises credit-limit (owned by hana-k) to critical
-    gh, item = open_pr(repo, rsps, 8, lambda r: r.replace(DEP.format("credit-limit"), "importance: high",
-                                                          "importance: critical"))
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+    gh, item = open_pr(
+        repo,
+        rsps,
+        8,
+        lambda r: r.replace(DEP.format("credit-limit"), "importance: high", "importance: critical"),
+    )
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=[ALICE, BOB],
+    )
     open_pulls(rsps, [item])
     actions = run(cli, "2026-11-21T09:00:00Z")
     assert [(a["action"], a["users"]) for a in actions] == [("escalate", ["cto"])]
@@ -216,12 +344,20 @@ def test_timeout_comments_are_capped_at_githubs_limit():
     from foureyes.github.client import MAX_COMMENT, cap_comment
     from foureyes.timeout import plan_action
 
-    rule = LevelRule(approvals=1, review_timeout=3600, on_timeout="escalate",
-                     escalate_to=tuple(f"@reviewer-{i:05d}" for i in range(6000)))
-    planned = plan_action(7, "escalate", "critical", rule, timedelta(hours=2), None, "0 of 1", "acme")
+    rule = LevelRule(
+        approvals=1,
+        review_timeout=3600,
+        on_timeout="escalate",
+        escalate_to=tuple(f"@reviewer-{i:05d}" for i in range(6000)),
+    )
+    planned = plan_action(
+        7, "escalate", "critical", rule, timedelta(hours=2), None, "0 of 1", "acme"
+    )
     assert len(planned.comment) <= MAX_COMMENT and planned.comment.startswith(MARKER)
     assert "cut this comment at GitHub's limit of 65,536 characters" in planned.comment
-    assert len(cap_comment("😀" * 40000).encode("utf-16-le")) // 2 <= MAX_COMMENT  # UTF-16 units, the strict count
+    assert (
+        len(cap_comment("😀" * 40000).encode("utf-16-le")) // 2 <= MAX_COMMENT
+    )  # UTF-16 units, the strict count
     assert cap_comment("short") == "short"
 
 
@@ -235,10 +371,20 @@ def test_a_pr_approved_through_a_require_rule_team_is_not_timed_out(world, cli):
 
     def other_store(r):
         r.replace(DEP.format("fraud-scorer"), 'version: "12"', 'version: "13"')
-        r.replace(DEP.format("fraud-scorer"), "uri: models:/fraud-xgb/12", "uri: gs://acme-ml/fraud-xgb/13")
+        r.replace(
+            DEP.format("fraud-scorer"),
+            "uri: models:/fraud-xgb/12",
+            "uri: gs://acme-ml/fraud-xgb/13",
+        )
 
     gh, item = open_pr(repo, rsps, 7, other_store, reviews=[ALICE, BOB, lena])
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
-    rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/ml-platform-leads/members"), json=[lena])
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+        json=[ALICE, BOB],
+    )
+    rsps.get(
+        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/ml-platform-leads/members"),
+        json=[lena],
+    )
     open_pulls(rsps, [item])
     assert run(cli, "2026-12-30T00:00:00Z") == [] and gh.comments == [] and gh.closes == []

@@ -28,27 +28,42 @@ def problems_of(cli, *args):
     return result.exit_code, json.loads(result.output)["problems"]
 
 
-@pytest.mark.parametrize("text, line, fragment", [
-    (GOOD.replace("importance: low", "importance: urgent"), 3, "'urgent' is not one of"),
-    (GOOD.replace("importance: low\n", ""), 1, "'importance' is a required property"),
-    (GOOD + "colour: blue\n", 8, "unknown field 'colour'"),
-    (GOOD.replace('"1"', "1.10"), 6, 'YAML read the unquoted 1.10 as the number 1.1: quote it ("1.10")'),
-    (GOOD.replace('"@acme/team"', "acme-team"), 2, "'acme-team' does not match: a GitHub user or team with its @, in quotes: \"@dana\""),
-    (GOOD.replace('"@acme/team"', "@acme/team"), 2, "cannot start with '@' unquoted; quote it"),
-    (GOOD.replace("  version:", "\tversion:"), 6, "tabs are not allowed in YAML indentation"),
-    (GOOD.replace('"@acme/team"', '["@a", "@a"]'), 2, "non-unique"),
-    (GOOD.replace("models:/m/1", "not a uri"), 7, "Where the model lives"),
-    (GOOD + "  digest: md5:abc\n", 8, "sha256"),
-    (GOOD + "apply: sometimes\n", 8, "'sometimes' is not one of"),
-    (GOOD.replace("importance: low", "importance: moderat"), 3, "'moderat' is not one of critical, high, moderate, low; did you mean 'moderate'?"),
-    (GOOD + "metrics:\n  auc: high\n", 9, "is not of type 'number'"),
-    (GOOD + "labels:\n  team: 3\n", 9, "YAML read the unquoted 3 as the number 3"),
-    (GOOD.replace("name: {name}", "name: Bad_Name"), 1, "does not match"),
-    (GOOD + "importance: high\n", 8, "duplicate key 'importance'"),
-    (GOOD + "x: &a 1\n", 8, "anchors and aliases"),
-    (GOOD + "model: [\n", 9, "invalid YAML"),
-    ("- just\n- a list\n", 1, "must be a YAML mapping"),
-])
+@pytest.mark.parametrize(
+    "text, line, fragment",
+    [
+        (GOOD.replace("importance: low", "importance: urgent"), 3, "'urgent' is not one of"),
+        (GOOD.replace("importance: low\n", ""), 1, "'importance' is a required property"),
+        (GOOD + "colour: blue\n", 8, "unknown field 'colour'"),
+        (
+            GOOD.replace('"1"', "1.10"),
+            6,
+            'YAML read the unquoted 1.10 as the number 1.1: quote it ("1.10")',
+        ),
+        (
+            GOOD.replace('"@acme/team"', "acme-team"),
+            2,
+            "'acme-team' does not match: a GitHub user or team with its @, in quotes: \"@dana\"",
+        ),
+        (GOOD.replace('"@acme/team"', "@acme/team"), 2, "cannot start with '@' unquoted; quote it"),
+        (GOOD.replace("  version:", "\tversion:"), 6, "tabs are not allowed in YAML indentation"),
+        (GOOD.replace('"@acme/team"', '["@a", "@a"]'), 2, "non-unique"),
+        (GOOD.replace("models:/m/1", "not a uri"), 7, "Where the model lives"),
+        (GOOD + "  digest: md5:abc\n", 8, "sha256"),
+        (GOOD + "apply: sometimes\n", 8, "'sometimes' is not one of"),
+        (
+            GOOD.replace("importance: low", "importance: moderat"),
+            3,
+            "'moderat' is not one of critical, high, moderate, low; did you mean 'moderate'?",
+        ),
+        (GOOD + "metrics:\n  auc: high\n", 9, "is not of type 'number'"),
+        (GOOD + "labels:\n  team: 3\n", 9, "YAML read the unquoted 3 as the number 3"),
+        (GOOD.replace("name: {name}", "name: Bad_Name"), 1, "does not match"),
+        (GOOD + "importance: high\n", 8, "duplicate key 'importance'"),
+        (GOOD + "x: &a 1\n", 8, "anchors and aliases"),
+        (GOOD + "model: [\n", 9, "invalid YAML"),
+        ("- just\n- a list\n", 1, "must be a YAML mapping"),
+    ],
+)
 def test_schema_and_yaml_rules(repo, cli, text, line, fragment):
     repo.write(DEP.format("bad"), text.replace("{name}", "bad"))
     code, problems = problems_of(cli)
@@ -65,7 +80,9 @@ def test_a_misspelled_field_is_one_problem_with_a_suggestion(repo, cli):
     repo.write(DEP.format("bad"), GOOD.replace("{name}", "bad").replace("  version:", "  verison:"))
     code, problems = problems_of(cli)
     assert code == 1 and len(problems) == 1
-    assert problems[0]["message"] == "model.verison: unknown field 'verison'; did you mean 'version'?"
+    assert (
+        problems[0]["message"] == "model.verison: unknown field 'verison'; did you mean 'version'?"
+    )
     assert problems[0]["line"] == 6
 
 
@@ -79,7 +96,9 @@ def test_name_must_equal_file_name(repo, cli):
     repo.write(DEP.format("other"), GOOD.format(name="bad"))
     code, problems = problems_of(cli)
     assert code == 1
-    assert problems[0]["line"] == 1 and "differs from the file name 'other'" in problems[0]["message"]
+    assert (
+        problems[0]["line"] == 1 and "differs from the file name 'other'" in problems[0]["message"]
+    )
 
 
 def test_unknown_environment(repo, cli):
@@ -90,7 +109,10 @@ def test_unknown_environment(repo, cli):
 
 
 def test_organisation_rule_message_comes_from_its_title(repo, cli):
-    repo.write(DEP.format("bad"), GOOD.format(name="bad").replace("importance: low", "importance: critical"))
+    repo.write(
+        DEP.format("bad"),
+        GOOD.format(name="bad").replace("importance: low", "importance: critical"),
+    )
     code, problems = problems_of(cli)
     assert code == 1
     assert problems[0]["title"] == "critical deployments pin a digest"
@@ -105,7 +127,10 @@ def test_non_utf8_symlink_and_huge_files(repo, cli, tmp_path):
     code, problems = problems_of(cli)
     assert code == 1
     by_file = {p["file"]: p for p in problems}
-    assert "not UTF-8" in by_file[DEP.format("latin")]["message"] and by_file[DEP.format("latin")]["line"] == 2
+    assert (
+        "not UTF-8" in by_file[DEP.format("latin")]["message"]
+        and by_file[DEP.format("latin")]["line"] == 2
+    )
     assert "outside the repository" in by_file[DEP.format("link")]["message"]
     assert "over the" in by_file[DEP.format("huge")]["message"]
 
@@ -153,7 +178,9 @@ def test_github_format_annotations_summary_and_outputs(repo, cli, tmp_path, monk
     assert result.exit_code == 1
     errors = [line for line in result.output.splitlines() if line.startswith("::error ")]
     assert len(errors) == 10  # the runner's per-step limit
-    assert errors[0].startswith("::error file=registry/deployments/bad0.yaml,line=8,col=1,title=schema::")
+    assert errors[0].startswith(
+        "::error file=registry/deployments/bad0.yaml,line=8,col=1,title=schema::"
+    )
     assert "::notice::3 more problem(s)" in result.output
     assert summary.read_text().count("| `registry/deployments/") == 13
     assert "valid=false" in outputs.read_text()

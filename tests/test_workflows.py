@@ -20,7 +20,9 @@ def load(path):
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_every_job_has_least_privilege_permissions(path):
     wf = load(path)
-    assert wf.get("permissions") in ({}, "{}", ""), f"{path.name}: top-level permissions must be empty"
+    assert wf.get("permissions") in ({}, "{}", ""), (
+        f"{path.name}: top-level permissions must be empty"
+    )
     for name, job in wf["jobs"].items():
         assert "permissions" in job, f"{path.name}: job {name} has no permissions"
         perms = job["permissions"]
@@ -35,7 +37,9 @@ def test_no_expressions_inside_run(path):
     steps += doc.get("runs", {}).get("steps", [])
     for step in steps:
         if "run" in step:
-            assert not EXPRESSION.search(step["run"]), f"{path.name}: step {step.get('name')} interpolates into run:"
+            assert not EXPRESSION.search(step["run"]), (
+                f"{path.name}: step {step.get('name')} interpolates into run:"
+            )
 
 
 def test_gate_runs_from_the_default_branch_and_never_checks_out_pr_code():
@@ -55,7 +59,9 @@ def test_actions_are_pinned_to_commits():
     for path in WORKFLOWS + [ROOT / "action.yml"]:
         for ref in re.findall(r"(?m)^\s*(?:- )?uses:\s*([^\s#]+)", path.read_text()):
             if not ref.startswith("./"):
-                assert re.search(r"@[0-9a-f]{40}$", ref), f"{path.name}: {ref} is not pinned to a commit"
+                assert re.search(r"@[0-9a-f]{40}$", ref), (
+                    f"{path.name}: {ref} is not pinned to a commit"
+                )
 
 
 def test_no_job_is_named_like_the_status_it_guards():
@@ -63,7 +69,9 @@ def test_no_job_is_named_like_the_status_it_guards():
     succeeding; the decision must come from the status the gate sets."""
     for path in WORKFLOWS:
         for job_id, job in load(path)["jobs"].items():
-            assert job.get("name", job_id) not in ("foureyes/approval",), f"{path.name}: job {job_id}"
+            assert job.get("name", job_id) not in ("foureyes/approval",), (
+                f"{path.name}: job {job_id}"
+            )
 
 
 def _run_scripts():
@@ -73,7 +81,9 @@ def _run_scripts():
         steps += doc.get("runs", {}).get("steps", [])
         for step in steps:
             if "run" in step:
-                yield pytest.param(step["run"], id=f"{path.name}:{step.get('name', step.get('id', '?'))}")
+                yield pytest.param(
+                    step["run"], id=f"{path.name}:{step.get('name', step.get('id', '?'))}"
+                )
 
 
 @pytest.mark.parametrize("script", list(_run_scripts()))
@@ -102,7 +112,9 @@ def test_actionlint_finds_nothing():
 
 DEPLOY = ROOT / ".github" / "workflows" / "foureyes-deploy.yml"
 RELEASE = ROOT / ".github" / "workflows" / "foureyes-release.yml"
-PUSHED = "${{ github.event_name == 'workflow_run' && github.event.workflow_run.head_sha || github.sha }}"
+PUSHED = (
+    "${{ github.event_name == 'workflow_run' && github.event.workflow_run.head_sha || github.sha }}"
+)
 
 
 def _steps(job):
@@ -116,7 +128,11 @@ def test_the_deploy_runs_foureyes_from_the_pinned_verifier_never_from_the_pushed
     before it runs; the pushed commit is checked out only into repo/, which nothing runs."""
     for name, job in load(DEPLOY)["jobs"].items():
         steps = _steps(job)
-        checkouts = {s["with"].get("path"): s for s in steps if s.get("uses", "").startswith("actions/checkout@")}
+        checkouts = {
+            s["with"].get("path"): s
+            for s in steps
+            if s.get("uses", "").startswith("actions/checkout@")
+        }
         assert set(checkouts) == {"trusted", "repo"}, name
         assert checkouts["trusted"]["with"]["ref"] == "${{ vars.FOUREYES_TRUSTED_REF }}"
         assert checkouts["repo"]["with"]["ref"] == PUSHED
@@ -124,7 +140,9 @@ def test_the_deploy_runs_foureyes_from_the_pinned_verifier_never_from_the_pushed
         assert local and all(s["uses"] == "./trusted" for s in local), name
         assert all(s["with"]["working-directory"] == "repo" for s in local), name
         first_run = steps.index(local[0])
-        guard = next(i for i, s in enumerate(steps) if "FOUREYES_TRUSTED_REF" in str(s.get("env", {})))
+        guard = next(
+            i for i, s in enumerate(steps) if "FOUREYES_TRUSTED_REF" in str(s.get("env", {}))
+        )
         assert guard < first_run and "merge-base --is-ancestor" in steps[guard]["run"], name
 
 
@@ -135,18 +153,28 @@ def test_production_deploys_run_the_default_branch_workflow_file():
     workflow with no secrets, no permissions, no environment and no action."""
     deploy = load(DEPLOY)
     assert deploy["on"]["push"]["branches"] == ["main"]
-    assert deploy["on"]["workflow_run"] == {"workflows": ["foureyes release"], "types": ["completed"]}
+    assert deploy["on"]["workflow_run"] == {
+        "workflows": ["foureyes release"],
+        "types": ["completed"],
+    }
     guard = deploy["jobs"]["plan"]["if"]
-    for condition in ("github.event.workflow_run.event == 'push'",
-                      "github.event.workflow_run.head_repository.full_name == github.repository",
-                      "startsWith(github.event.workflow_run.head_branch, 'release/')",
-                      "github.event.workflow_run.conclusion == 'success'"):
+    for condition in (
+        "github.event.workflow_run.event == 'push'",
+        "github.event.workflow_run.head_repository.full_name == github.repository",
+        "startsWith(github.event.workflow_run.head_branch, 'release/')",
+        "github.event.workflow_run.conclusion == 'success'",
+    ):
         assert condition in guard
     release = load(RELEASE)
     assert release["name"] == "foureyes release" and set(release["on"]) == {"push"}
     assert release["permissions"] in ({}, "{}", "")
     text = RELEASE.read_text()
-    assert "secrets." not in text and "vars." not in text and "uses:" not in text and "environment:" not in text
+    assert (
+        "secrets." not in text
+        and "vars." not in text
+        and "uses:" not in text
+        and "environment:" not in text
+    )
 
 
 def test_init_writes_a_deploy_that_runs_the_pinned_action_with_the_pushed_commit_as_data(tmp_path):
@@ -156,8 +184,13 @@ def test_init_writes_a_deploy_that_runs_the_pinned_action_with_the_pushed_commit
 
     sha = "0123456789abcdef0123456789abcdef01234567"
     files = scaffold("acme/foureyes", sha)
-    for name in ("foureyes-deploy.yml", "foureyes-gate.yml", "foureyes-timeout.yml", "foureyes-inventory.yml",
-                 "foureyes-validate.yml"):
+    for name in (
+        "foureyes-deploy.yml",
+        "foureyes-gate.yml",
+        "foureyes-timeout.yml",
+        "foureyes-inventory.yml",
+        "foureyes-validate.yml",
+    ):
         text = files[f".github/workflows/{name}"]
         assert "trusted" not in text and "FOUREYES_TRUSTED_REF" not in text, name
         doc = yaml.load(text, Loader=yaml.BaseLoader)
@@ -176,7 +209,7 @@ def test_one_gate_run_per_pr_whatever_started_it():
     one PR could overlap and the older post a stale success after a newer failure. The gate job's
     group is the PR number, derived by `gate --which-pr` for every trigger; a newer run cancels."""
     wf = load(ROOT / ".github" / "workflows" / "foureyes-gate.yml")
-    assert "concurrency" not in wf            # no workflow-level group keyed by something else
+    assert "concurrency" not in wf  # no workflow-level group keyed by something else
     which, gate = wf["jobs"]["which"], wf["jobs"]["gate"]
     step = next(s for s in which["steps"] if s.get("id") == "which")
     assert step["with"] == {"command": "gate", "args": "--which-pr"}

@@ -6,19 +6,39 @@ from foureyes.yamlload import LoadError, loads
 
 
 def test_yaml_1_2_scalars_only_true_false_are_booleans():
-    doc = loads(b"a: on\nb: yes\nc: no\nd: true\ne: False\nf: 012\ng: 2024-01-01\nh: ~\ni: 1.5\nj: 0x10\n", "f")
-    assert doc == {"a": "on", "b": "yes", "c": "no", "d": True, "e": False, "f": 12,
-                   "g": "2024-01-01", "h": None, "i": 1.5, "j": 16}
+    doc = loads(
+        b"a: on\nb: yes\nc: no\nd: true\ne: False\nf: 012\ng: 2024-01-01\nh: ~\ni: 1.5\nj: 0x10\n",
+        "f",
+    )
+    assert doc == {
+        "a": "on",
+        "b": "yes",
+        "c": "no",
+        "d": True,
+        "e": False,
+        "f": 12,
+        "g": "2024-01-01",
+        "h": None,
+        "i": 1.5,
+        "j": 16,
+    }
 
 
-@pytest.mark.parametrize("data, line, fragment", [
-    (b"a: 1\nb: 2\na: 3\n", 3, "duplicate key 'a'"),
-    (b"a: &x [1]\nb: *x\n", 1, "anchors and aliases"),
-    (b"a: &a [x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n", 1, "anchors and aliases"),  # billion laughs
-    (b"a: [1, 2\n", 2, "invalid YAML"),
-    (b"ok: 1\nbad: \xff\xfe\n", 2, "not UTF-8"),
-    (b"? [a, b]\n: 1\n", 1, "unhashable key"),
-])
+@pytest.mark.parametrize(
+    "data, line, fragment",
+    [
+        (b"a: 1\nb: 2\na: 3\n", 3, "duplicate key 'a'"),
+        (b"a: &x [1]\nb: *x\n", 1, "anchors and aliases"),
+        (
+            b"a: &a [x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n",
+            1,
+            "anchors and aliases",
+        ),  # billion laughs
+        (b"a: [1, 2\n", 2, "invalid YAML"),
+        (b"ok: 1\nbad: \xff\xfe\n", 2, "not UTF-8"),
+        (b"? [a, b]\n: 1\n", 1, "unhashable key"),
+    ],
+)
 def test_bad_yaml_is_refused_with_a_line(data, line, fragment):
     with pytest.raises(LoadError) as info:
         loads(data, "f.yaml")
@@ -94,6 +114,7 @@ CONSTRUCTOR_CASES = [
 @pytest.mark.parametrize("text", CONSTRUCTOR_CASES)
 def test_loader_builds_what_pyyaml_s_constructor_builds(text):
     """Result or error: identical to the constructor's own ``construct_document``."""
+
     def reference():
         loader = yamlload.StrictLoader(text)
         try:

@@ -34,8 +34,11 @@ class Event:
             "file": self.file,
             "level": self.level,
             "requires_approval": self.requires_approval,
-            "importance": {"before": self.importance_before, "after": self.importance_after,
-                           **({"base_tip": self.importance_at_base} if self.importance_at_base else {})},
+            "importance": {
+                "before": self.importance_before,
+                "after": self.importance_after,
+                **({"base_tip": self.importance_at_base} if self.importance_at_base else {}),
+            },
             "model": {"before": self.model_before, "after": self.model_after},
             "fields": self.fields,
             "changes": {k: {"before": b, "after": a} for k, (b, a) in self.changes.items()},
@@ -61,7 +64,9 @@ def is_deployment_path(path: str) -> bool:
     return path.startswith(DEPLOYMENTS_DIR + "/")
 
 
-def deployment_events(path: str, before: Deployment | None, after: Deployment | None) -> list[Event]:
+def deployment_events(
+    path: str, before: Deployment | None, after: Deployment | None
+) -> list[Event]:
     """Events for one deployment file. ``before``/``after`` are None when the file is absent on
     that side. A rename arrives as two paths, so it is always a delete plus a create."""
     if before is None and after is None:
@@ -77,7 +82,8 @@ def deployment_events(path: str, before: Deployment | None, after: Deployment | 
     if before.importance != after.importance:
         events.append(_event("change_importance", path, level, before, after))
     others = sorted(
-        k for k in set(before.data) | set(after.data)
+        k
+        for k in set(before.data) | set(after.data)
         if k not in _OWN_EVENT_FIELDS and before.data.get(k) != after.data.get(k)
     )
     if others or not events:
@@ -137,11 +143,16 @@ def is_governance(path: str, policy: Policy, mode: str = "100644") -> bool:
     return not any(glob_match(g, path) for g in policy.ungoverned)
 
 
-def governance_events(paths: list[str], policy: Policy, modes: dict[str, str] | None = None) -> list[Event]:
+def governance_events(
+    paths: list[str], policy: Policy, modes: dict[str, str] | None = None
+) -> list[Event]:
     """``modes``: each path's git mode at head (or at base when deleted)."""
     modes = modes or {}
-    return [Event("governance", p, policy.governance_level) for p in paths
-            if is_governance(p, policy, modes.get(p, "100644"))]
+    return [
+        Event("governance", p, policy.governance_level)
+        for p in paths
+        if is_governance(p, policy, modes.get(p, "100644"))
+    ]
 
 
 def apply_policy(events: list[Event], policy: Policy) -> list[Event]:
@@ -150,8 +161,14 @@ def apply_policy(events: list[Event], policy: Policy) -> list[Event]:
     return events
 
 
-def _event(kind: str, path: str, level: str, before: Deployment | None, after: Deployment | None,
-           fields: list[str] | None = None) -> Event:
+def _event(
+    kind: str,
+    path: str,
+    level: str,
+    before: Deployment | None,
+    after: Deployment | None,
+    fields: list[str] | None = None,
+) -> Event:
     return Event(
         type=kind,
         file=path,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -16,33 +17,46 @@ import click
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(["auto", "text", "json", "github", "markdown"]), default="auto",
-    show_default=True, help="Output format; auto is github inside GitHub Actions, text elsewhere.",
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "text", "json", "github", "markdown"]),
+    default="auto",
+    show_default=True,
+    help="Output format; auto is github inside GitHub Actions, text elsewhere.",
 )
 
 MATRIX_FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(["auto", "text", "json", "github", "markdown", "matrix"]), default="auto",
-    show_default=True, help="Output format; matrix is a GitHub Actions job matrix of the deployments that change.",
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "text", "json", "github", "markdown", "matrix"]),
+    default="auto",
+    show_default=True,
+    help="Output format; matrix is a GitHub Actions job matrix of the deployments that change.",
 )
 
 
 def _now(text: str | None):
     """--now: the instant freeze windows are judged at (tests, what-ifs); default the clock."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if not text:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     from .freeze import parse_now
 
     try:
         return parse_now(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r}: expected an ISO 8601 time such as 2026-12-24T18:00:00Z",
-                                 param_hint="--now") from None
+        raise click.BadParameter(
+            f"{text!r}: expected an ISO 8601 time such as 2026-12-24T18:00:00Z", param_hint="--now"
+        ) from None
 
 
-NOW = click.option("--now", "now_text", metavar="TIME",
-                   help="Judge freeze windows at this ISO 8601 time (default: now).")
+NOW = click.option(
+    "--now",
+    "now_text",
+    metavar="TIME",
+    help="Judge freeze windows at this ISO 8601 time (default: now).",
+)
 
 
 def fail_closed(func):
@@ -91,8 +105,10 @@ def repo_root(required: bool = True) -> Path:
 
     root = toplevel(Path.cwd())
     if root is None and required:
-        raise SetupError(f"{Path.cwd()} is not inside a git repository: run foureyes in the repository that "
-                         "holds registry/ (`foureyes init` sets one up)")
+        raise SetupError(
+            f"{Path.cwd()} is not inside a git repository: run foureyes in the repository that "
+            "holds registry/ (`foureyes init` sets one up)"
+        )
     return root or Path.cwd()
 
 
@@ -109,12 +125,16 @@ def _unknown(kind: str, name: str, known, where: str = "") -> SetupError:
     return SetupError(unknown_name(kind, name, known, where))
 
 
-def _check_names(root: Path, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD") -> None:
+def _check_names(
+    root: Path, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD"
+) -> None:
     """Environment and deployment names must exist in the registry at ``ref``."""
     from .gitrepo import GitTree, resolve, toplevel
     from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
 
-    if toplevel(root) is None:  # resolve/events with --record can run where there is no registry to ask
+    if (
+        toplevel(root) is None
+    ):  # resolve/events with --record can run where there is no registry to ask
         return
     tree = GitTree(root, resolve(root, ref))
     if env_name:
@@ -123,7 +143,9 @@ def _check_names(root: Path, env_name: str | None = None, deployment: str | None
         if env_name not in names:
             raise _unknown("environment", env_name, names, ENVIRONMENTS_FILE)
     if deployment:
-        names = [p.rsplit("/", 1)[1][:-5] for p in tree.list(DEPLOYMENTS_DIR) if p.endswith(".yaml")]
+        names = [
+            p.rsplit("/", 1)[1][:-5] for p in tree.list(DEPLOYMENTS_DIR) if p.endswith(".yaml")
+        ]
         if deployment not in names:
             raise _unknown("deployment", deployment, names, DEPLOYMENTS_DIR)
 
@@ -135,7 +157,9 @@ def main(ctx: click.Context) -> None:
     """foureyes: four-eyes approval for ML model deployments, the GitOps way."""
     from .output import guard_streams
 
-    ctx.call_on_close(guard_streams())  # in Actions no line foureyes prints can start a workflow command
+    ctx.call_on_close(
+        guard_streams()
+    )  # in Actions no line foureyes prints can start a workflow command
 
 
 @main.command()
@@ -148,7 +172,8 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     PATHS are files or folders; default: the registry and policy of the repository you stand in.
     """
     from .report import reporter
-    from .validate import targets, validate as run
+    from .validate import targets
+    from .validate import validate as run
     from .yamlload import LoadError
 
     root = repo_root()
@@ -157,15 +182,19 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     except LoadError as err:
         raise click.UsageError(str(err)) from None
     if not paths and not files:
-        raise SetupError(f"no registry in {root}: registry/deployments/ and registry/environments.yaml are "
-                         "missing (`foureyes init` writes them)")
+        raise SetupError(
+            f"no registry in {root}: registry/deployments/ and registry/environments.yaml are "
+            "missing (`foureyes init` writes them)"
+        )
     result = run(root, files)
     reporter(fmt).validation(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 
 @main.command()
-@click.option("--base", required=True, help="The ref the change goes into (its policy judges the change).")
+@click.option(
+    "--base", required=True, help="The ref the change goes into (its policy judges the change)."
+)
 @click.option("--head", default="HEAD", show_default=True, help="The ref with the change.")
 @MATRIX_FORMAT
 @fail_closed
@@ -180,8 +209,13 @@ def plan(base: str, head: str, fmt: str) -> None:
 
 
 @main.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
-              help="Where to build the scratch repository (default: a new temporary folder).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to build the scratch repository (default: a new temporary folder).",
+)
 @fail_closed
 def demo(directory: str | None) -> None:
     """Run the whole loop on a scratch repository, offline."""
@@ -191,25 +225,46 @@ def demo(directory: str | None) -> None:
 
 
 @main.command()
-@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="owner/name (default: $GITHUB_REPOSITORY).")
+@click.option(
+    "--repo",
+    "repo_name",
+    envvar="GITHUB_REPOSITORY",
+    help="owner/name (default: $GITHUB_REPOSITORY).",
+)
 @click.option("--pr", "number", type=int, help="PR number (default: from $GITHUB_EVENT_PATH).")
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
-@click.option("--local", "local_file", type=click.Path(exists=True, dir_okay=False),
-              help="Decide offline from a YAML file of PR facts instead of GitHub.")
+@click.option(
+    "--local",
+    "local_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Decide offline from a YAML file of PR facts instead of GitHub.",
+)
 @click.option("--base", help="With --local: the ref the PR goes into.")
 @click.option("--head", default="HEAD", show_default=True, help="With --local: the PR's head ref.")
-@click.option("--app-slug", envvar="FOUREYES_APP_SLUG",
-              help="The GitHub App the token belongs to (its bot user writes the sticky comment; "
-                   "default: github-actions[bot], the GITHUB_TOKEN's identity).")
-@click.option("--publish/--no-publish", default=True, show_default=True,
-              help="On GitHub: set the status, the sticky comment and review requests.")
-@click.option("--which-pr", is_flag=True,
-              help="Only name the PR the event is about (checked as the gate checks it, nothing posted) "
-                   "as the step output `pr`: the gate job's per-PR concurrency group.")
+@click.option(
+    "--app-slug",
+    envvar="FOUREYES_APP_SLUG",
+    help="The GitHub App the token belongs to (its bot user writes the sticky comment; "
+    "default: github-actions[bot], the GITHUB_TOKEN's identity).",
+)
+@click.option(
+    "--publish/--no-publish",
+    default=True,
+    show_default=True,
+    help="On GitHub: set the status, the sticky comment and review requests.",
+)
+@click.option(
+    "--which-pr",
+    is_flag=True,
+    help="Only name the PR the event is about (checked as the gate checks it, nothing posted) "
+    "as the step output `pr`: the gate job's per-PR concurrency group.",
+)
 @NOW
 @FORMAT
 @fail_closed
-def gate(repo_name, number, token, local_file, base, head, app_slug, publish, which_pr, now_text, fmt) -> None:
+def gate(
+    repo_name, number, token, local_file, base, head, app_slug, publish, which_pr, now_text, fmt
+) -> None:
     """Decide whether a PR has the approvals its change needs.
 
     Exit 0 approved, 1 pending or blocked, 2 error (never approved by mistake).
@@ -234,7 +289,9 @@ def gate(repo_name, number, token, local_file, base, head, app_slug, publish, wh
         from .github.client import make_client
 
         if not number and event.get("workflow_run") and repo_name:
-            number = _pr_from_workflow_run(make_client(token), repo_name, event, token, publish and not which_pr)
+            number = _pr_from_workflow_run(
+                make_client(token), repo_name, event, token, publish and not which_pr
+            )
         if not repo_name or not number:
             raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
         if which_pr:
@@ -243,8 +300,18 @@ def gate(repo_name, number, token, local_file, base, head, app_slug, publish, wh
             set_outputs({"pr": str(number)})
             click.echo(number)
             sys.exit(0)
-        result = decide_on_github(root, make_client(token), repo_name, number, event, publish, warn=_warn,
-                                  token=token, app_slug=app_slug, now=_now(now_text))
+        result = decide_on_github(
+            root,
+            make_client(token),
+            repo_name,
+            number,
+            event,
+            publish,
+            warn=_warn,
+            token=token,
+            app_slug=app_slug,
+            now=_now(now_text),
+        )
     from .gate import record_decision
 
     record = _local_record(root, None)
@@ -292,12 +359,26 @@ def _warn(message: str) -> None:
 @main.command(name="freeze")
 @NOW
 @click.option("--env", "env_name", help="Only windows that freeze this environment.")
-@click.option("--importance", type=click.Choice(["critical", "high", "moderate", "low"]),
-              help="Only windows that freeze this importance level.")
-@click.option("--ref", help="Read the policy and policies/freeze.yaml at this ref (default: the working tree).")
-@click.option("--next", "count", type=click.IntRange(0, 100), default=5, show_default=True,
-              help="How many upcoming windows to list.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--importance",
+    type=click.Choice(["critical", "high", "moderate", "low"]),
+    help="Only windows that freeze this importance level.",
+)
+@click.option(
+    "--ref",
+    help="Read the policy and policies/freeze.yaml at this ref (default: the working tree).",
+)
+@click.option(
+    "--next",
+    "count",
+    type=click.IntRange(0, 100),
+    default=5,
+    show_default=True,
+    help="How many upcoming windows to list.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @fail_closed
 def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
     """List the freeze windows in force and the next ones (policy windows and incident freezes)."""
@@ -312,7 +393,9 @@ def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
     if env_name:
         _check_names(root, env_name, ref=ref or "HEAD")
     data = freeze.listing(freeze.load(tree), now, env_name, importance, count)
-    click.echo(_json_text(json.dumps(data, indent=2)) if fmt == "json" else freeze.listing_text(data))
+    click.echo(
+        _json_text(json.dumps(data, indent=2)) if fmt == "json" else freeze.listing_text(data)
+    )
 
 
 @main.command()
@@ -329,7 +412,9 @@ def codeowners(check: bool) -> None:
 
 
 @main.command()
-@click.option("--check", is_flag=True, help="Look nothing up, write nothing: exit 1 if a user is not pinned.")
+@click.option(
+    "--check", is_flag=True, help="Look nothing up, write nothing: exit 1 if a user is not pinned."
+)
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
 @fail_closed
 def pin(check: bool, token: str | None) -> None:
@@ -349,9 +434,11 @@ def pin(check: bool, token: str | None) -> None:
     if check:
         sys.exit(EXIT_FAILED)
     if not (token or os.environ.get("GITHUB_TOKEN")):
-        raise EvaluationError("no GitHub token: pinning looks each login up on GitHub (GET /users/{username}); "
-                              "set GITHUB_TOKEN (any token, e.g. `gh auth token`) or pass --token, or write "
-                              '{login: "@name", id: N} by hand from https://api.github.com/users/<name>')
+        raise EvaluationError(
+            "no GitHub token: pinning looks each login up on GitHub (GET /users/{username}); "
+            "set GITHUB_TOKEN (any token, e.g. `gh auth token`) or pass --token, or write "
+            '{login: "@name", id: N} by hand from https://api.github.com/users/<name>'
+        )
     from .github.accounts import pin_lookup
     from .github.client import make_client
 
@@ -362,26 +449,64 @@ def pin(check: bool, token: str | None) -> None:
 
 
 @main.command()
-@click.option("--env", "env_name", required=True, help="The environment to reconcile (registry/environments.yaml).")
-@click.option("--dry-run", is_flag=True, help="Show what would change, after the provenance check; apply nothing.")
-@click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
-              help="SQLite deploy record (default: .foureyes/record.sqlite; in Actions: GitHub Deployments).")
-@click.option("--prs", "ledger", type=click.Path(file_okay=False), default=".foureyes/prs", show_default=True,
-              help="Offline provenance: folder of merged-PR files (gate --local facts plus base, head, merge_commit).")
-@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="Check provenance on GitHub (default in Actions).")
+@click.option(
+    "--env",
+    "env_name",
+    required=True,
+    help="The environment to reconcile (registry/environments.yaml).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what would change, after the provenance check; apply nothing.",
+)
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQLite deploy record (default: .foureyes/record.sqlite; in Actions: GitHub Deployments).",
+)
+@click.option(
+    "--prs",
+    "ledger",
+    type=click.Path(file_okay=False),
+    default=".foureyes/prs",
+    show_default=True,
+    help="Offline provenance: folder of merged-PR files (gate --local facts plus base, head, merge_commit).",
+)
+@click.option(
+    "--repo",
+    "repo_name",
+    envvar="GITHUB_REPOSITORY",
+    help="Check provenance on GitHub (default in Actions).",
+)
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
-@click.option("--only", "only", multiple=True, help="Apply only this deployment (repeatable): one matrix job each.")
-@click.option("--branch", "branch_name", envvar="FOUREYES_BRANCH", default=None,
-              help="The branch being deployed (default: $FOUREYES_BRANCH, $GITHUB_REF_NAME, else the checkout's "
-                   "branch). A workflow_run job runs on the default branch and deploys another one.")
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    help="Apply only this deployment (repeatable): one matrix job each.",
+)
+@click.option(
+    "--branch",
+    "branch_name",
+    envvar="FOUREYES_BRANCH",
+    default=None,
+    help="The branch being deployed (default: $FOUREYES_BRANCH, $GITHUB_REF_NAME, else the checkout's "
+    "branch). A workflow_run job runs on the default branch and deploys another one.",
+)
 @NOW
 @MATRIX_FORMAT
 @fail_closed
-def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, branch_name, now_text, fmt) -> None:
+def deploy(
+    env_name, dry_run, record_path, ledger, repo_name, token, only, branch_name, now_text, fmt
+) -> None:
     """Reconcile ENV with the registry at HEAD, after re-checking every change's approval."""
     import os
 
-    from .deploy.reconcile import branch_mismatch, current_branch, deploy as run_deploy
+    from .deploy.reconcile import branch_mismatch, current_branch
+    from .deploy.reconcile import deploy as run_deploy
     from .deploy.stores import open_record, provenance_source
     from .notify import notify_deploy
     from .report import reporter
@@ -389,17 +514,34 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, branc
     root = repo_root()
     out = reporter(fmt)
     # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local file
-    given = click.get_current_context().get_parameter_source("repo_name") == click.core.ParameterSource.COMMANDLINE
+    given = (
+        click.get_current_context().get_parameter_source("repo_name")
+        == click.core.ParameterSource.COMMANDLINE
+    )
     on_github = bool(repo_name) and (os.environ.get("GITHUB_ACTIONS") == "true" or given)
     branch = branch_name or os.environ.get("GITHUB_REF_NAME") or current_branch(root)
     wrong = branch_mismatch(root, env_name, branch)
     if wrong:
         raise click.UsageError(wrong)
-    with open_record(root, record_path, repo_name if on_github and not record_path else None, token,
-                     read_only=dry_run) as rec:
+    with open_record(
+        root,
+        record_path,
+        repo_name if on_github and not record_path else None,
+        token,
+        read_only=dry_run,
+    ) as rec:
         source = provenance_source(root, Path(ledger), repo_name if on_github else None, token)
-        result = run_deploy(root, env_name, rec, source, dry_run=dry_run, progress=out.deploy_step,
-                            only=set(only) if only else None, branch=branch, now=_now(now_text))
+        result = run_deploy(
+            root,
+            env_name,
+            rec,
+            source,
+            dry_run=dry_run,
+            progress=out.deploy_step,
+            only=set(only) if only else None,
+            branch=branch,
+            now=_now(now_text),
+        )
         notify_deploy(root, result, rec, warn=_warn)
     out.deploy(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
@@ -407,9 +549,16 @@ def deploy(env_name, dry_run, record_path, ledger, repo_name, token, only, branc
 
 @main.command()
 @click.argument("name")
-@click.option("--env", "env_name", required=True, help="The environment whose approved model to resolve.")
-@click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
-              help="SQLite deploy record (default: .foureyes/record.sqlite).")
+@click.option(
+    "--env", "env_name", required=True, help="The environment whose approved model to resolve."
+)
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQLite deploy record (default: .foureyes/record.sqlite).",
+)
 @fail_closed
 def resolve(name: str, env_name: str, record_path: str | None) -> None:
     """Print the approved model NAME serves in ENV, as JSON (pin this version; resolve once)."""
@@ -437,11 +586,26 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
 
 
 @main.command()
-@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="owner/name (default: $GITHUB_REPOSITORY).")
-@click.option("--check", is_flag=True, help="Change nothing; exit 1 and name every setting that drifted.")
-@click.option("--app-id", type=int, envvar="FOUREYES_APP_ID",
-              help="Pin the required foureyes/approval status to this GitHub App (recommended).")
-@click.option("--token", envvar="GITHUB_TOKEN", help="A token with administration rights (default: $GITHUB_TOKEN).")
+@click.option(
+    "--repo",
+    "repo_name",
+    envvar="GITHUB_REPOSITORY",
+    help="owner/name (default: $GITHUB_REPOSITORY).",
+)
+@click.option(
+    "--check", is_flag=True, help="Change nothing; exit 1 and name every setting that drifted."
+)
+@click.option(
+    "--app-id",
+    type=int,
+    envvar="FOUREYES_APP_ID",
+    help="Pin the required foureyes/approval status to this GitHub App (recommended).",
+)
+@click.option(
+    "--token",
+    envvar="GITHUB_TOKEN",
+    help="A token with administration rights (default: $GITHUB_TOKEN).",
+)
 @fail_closed
 def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) -> None:
     """Apply (or verify) the GitHub environments and branch ruleset that back the gate."""
@@ -463,21 +627,38 @@ def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) 
     if check:
         click.echo("no drift" if not result.drift else f"{len(result.drift)} setting(s) drifted")
     else:
-        click.echo("updated: " + ", ".join(result.changed) if result.changed else "already protected")
+        click.echo(
+            "updated: " + ", ".join(result.changed) if result.changed else "already protected"
+        )
     if result.unapplied:
-        click.echo(f"{len(result.unapplied)} setting(s) could not be applied on this plan; see the README, "
-                   "'What protect applies, and what needs GitHub Enterprise'")
+        click.echo(
+            f"{len(result.unapplied)} setting(s) could not be applied on this plan; see the README, "
+            "'What protect applies, and what needs GitHub Enterprise'"
+        )
     sys.exit(EXIT_FAILED if result.unapplied or (check and result.drift) else EXIT_OK)
 
 
 @main.command()
 @click.argument("name")
 @click.option("--env", "env_name", required=True, help="The environment to roll back.")
-@click.option("--to", "to_version", help="The model version to return to (default: the one served before).")
-@click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
-              help="SQLite deploy record (default: .foureyes/record.sqlite).")
+@click.option(
+    "--to", "to_version", help="The model version to return to (default: the one served before)."
+)
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQLite deploy record (default: .foureyes/record.sqlite).",
+)
 @click.option("--repo", "repo_name", help="Open the rollback as a PR on this GitHub repository.")
-@click.option("--base", "base_branch", default="main", show_default=True, help="The branch the rollback PR targets.")
+@click.option(
+    "--base",
+    "base_branch",
+    default="main",
+    show_default=True,
+    help="The branch the rollback PR targets.",
+)
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
 @fail_closed
 def rollback(name, env_name, to_version, record_path, repo_name, base_branch, token) -> None:
@@ -509,9 +690,15 @@ def rollback(name, env_name, to_version, record_path, repo_name, base_branch, to
 
 
 @main.command()
-@click.option("--env", "env_name", required=True, help="The environment to promote to (e.g. production).")
-@click.option("--into", help="The environment's branch (needed when it is a pattern such as release/*).")
-@click.option("--to", "to_commit", help="The commit of the default branch to promote (default: its tip).")
+@click.option(
+    "--env", "env_name", required=True, help="The environment to promote to (e.g. production)."
+)
+@click.option(
+    "--into", help="The environment's branch (needed when it is a pattern such as release/*)."
+)
+@click.option(
+    "--to", "to_commit", help="The commit of the default branch to promote (default: its tip)."
+)
 @click.option("--repo", "repo_name", help="Open the promotion as a PR on this GitHub repository.")
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
 @fail_closed
@@ -549,16 +736,36 @@ def promote(env_name, into, to_commit, repo_name, token) -> None:
         click.echo(f"opened {open_pull_request(gh, repo_name, promotion)}: {promotion.title}")
         return
     branch_locally(root, promotion)
-    click.echo(f"# branch {promotion.branch} is at {promotion.commit[:12]}: push it and open a PR into "
-               f"{promotion.into} ({promotion.title})", err=True)
+    click.echo(
+        f"# branch {promotion.branch} is at {promotion.commit[:12]}: push it and open a PR into "
+        f"{promotion.into} ({promotion.title})",
+        err=True,
+    )
 
 
-TABLE_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
-                            show_default=True, help="Output format.")
-RECORD = click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
-                      help="SQLite deploy record and event log (default: .foureyes/record.sqlite).")
-LEDGER = click.option("--prs", "ledger", type=click.Path(file_okay=False), default=".foureyes/prs", show_default=True,
-                      help="Offline: folder of PR files (open ones have no merge_commit).")
+TABLE_FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+RECORD = click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQLite deploy record and event log (default: .foureyes/record.sqlite).",
+)
+LEDGER = click.option(
+    "--prs",
+    "ledger",
+    type=click.Path(file_okay=False),
+    default=".foureyes/prs",
+    show_default=True,
+    help="Offline: folder of PR files (open ones have no merge_commit).",
+)
 
 
 def _local_record(root: Path, record_path: str | None):
@@ -581,18 +788,36 @@ def _emit_table(fmt: str, rows: list[dict], text: str, csv_columns: list[str]) -
         writer = csv.DictWriter(out, fieldnames=csv_columns, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: csv_cell(" ".join(map(str, v)) if isinstance(v, list) else
-                                         json.dumps(v, sort_keys=True) if isinstance(v, dict) else v)
-                             for k, v in row.items()})
+            writer.writerow(
+                {
+                    k: csv_cell(
+                        " ".join(map(str, v))
+                        if isinstance(v, list)
+                        else json.dumps(v, sort_keys=True)
+                        if isinstance(v, dict)
+                        else v
+                    )
+                    for k, v in row.items()
+                }
+            )
         click.echo(out.getvalue(), nl=False)
     else:
         click.echo(text)
 
 
 @main.command()
-@click.option("--ref", default="HEAD", show_default=True, help="The default branch's commit to list.")
-@click.option("--html", "html_dir", type=click.Path(file_okay=False), help="Also write DIR/index.html, one self-contained page.")
-@click.option("--repo", "repo_name", help="Read open PRs from GitHub (default: the local PR files).")
+@click.option(
+    "--ref", default="HEAD", show_default=True, help="The default branch's commit to list."
+)
+@click.option(
+    "--html",
+    "html_dir",
+    type=click.Path(file_okay=False),
+    help="Also write DIR/index.html, one self-contained page.",
+)
+@click.option(
+    "--repo", "repo_name", help="Read open PRs from GitHub (default: the local PR files)."
+)
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
 @RECORD
 @LEDGER
@@ -600,7 +825,7 @@ def _emit_table(fmt: str, rows: list[dict], text: str, csv_columns: list[str]) -
 @fail_closed
 def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None:
     """Every deployment: importance, owners, model, approval status, what each environment serves."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from .deploy.provenance import Checker
     from .deploy.stores import open_record, provenance_source
@@ -611,7 +836,9 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
     # with --repo, open PRs and (unless --record is given) the deploy record come from GitHub
     with open_record(root, record_path, repo_name if not record_path else None, token) as record:
         source = provenance_source(root, Path(ledger), repo_name, token)
-        rows, envs = build(root, ref, record, source.open_prs(), checker=Checker(root, source, cache=record))
+        rows, envs = build(
+            root, ref, record, source.open_prs(), checker=Checker(root, source, cache=record)
+        )
     if fmt == "csv":
         click.echo(to_csv(rows, envs), nl=False)
     else:
@@ -621,17 +848,30 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
         from .inventory_html import render
 
         page = Path(html_dir) / "index.html"
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         write_atomically(page, render(rows, envs, stamp, repo_name or root.name))
         click.echo(f"wrote {page}", err=True)
 
 
 @main.command()
 @click.argument("name", required=False)
-@click.option("--env", "env_name", help="With --at: the environment whose live deployments to show.")
-@click.option("--at", "moment", help="With --env: a time (2026-11-22T10:00:00Z, 2026-11-22, or 3d for three days ago).")
-@click.option("--ref", default="HEAD", show_default=True, help="The default branch's commit to read history from.")
-@click.option("--repo", "repo_name", help="Trace approvals on GitHub (default: the local PR files).")
+@click.option(
+    "--env", "env_name", help="With --at: the environment whose live deployments to show."
+)
+@click.option(
+    "--at",
+    "moment",
+    help="With --env: a time (2026-11-22T10:00:00Z, 2026-11-22, or 3d for three days ago).",
+)
+@click.option(
+    "--ref",
+    default="HEAD",
+    show_default=True,
+    help="The default branch's commit to read history from.",
+)
+@click.option(
+    "--repo", "repo_name", help="Trace approvals on GitHub (default: the local PR files)."
+)
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
 @RECORD
 @LEDGER
@@ -639,7 +879,7 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
 @fail_closed
 def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, fmt) -> None:
     """The governance history of deployment NAME, or (with --env and --at) what was live then."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from .deploy.provenance import Checker
     from .deploy.stores import open_record, provenance_source
@@ -651,20 +891,38 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
         if not (env_name and moment):
             raise click.UsageError("--env and --at go together")
         try:
-            when = iso(parse_time(moment, datetime.now(timezone.utc)))
+            when = iso(parse_time(moment, datetime.now(UTC)))
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--at") from None
         _check_names(root, env_name, ref=ref)
-        with open_record(root, record_path, repo_name if not record_path else None, token) as record:
+        with open_record(
+            root, record_path, repo_name if not record_path else None, token
+        ) as record:
             live = live_at(record.history(env_name), when)
-        rows = [{"deployment": n, "model": h["data"].get("model", {}).get("name"),
-                 "version": h["data"].get("model", {}).get("version"), "deployed_at": h["at"], "commit": h["commit"],
-                 "pr": h["approval"].get("pr"), "approvers": h["approval"].get("approvers", [])}
-                for n, h in sorted(live.items())]
-        lines = [f"  {r['deployment']:<24} {r['model']} v{r['version']}  (deployed {r['deployed_at']}, "
-                 f"{'PR #' + str(r['pr']) if r['pr'] else 'bootstrap'})" for r in rows]
+        rows = [
+            {
+                "deployment": n,
+                "model": h["data"].get("model", {}).get("name"),
+                "version": h["data"].get("model", {}).get("version"),
+                "deployed_at": h["at"],
+                "commit": h["commit"],
+                "pr": h["approval"].get("pr"),
+                "approvers": h["approval"].get("approvers", []),
+            }
+            for n, h in sorted(live.items())
+        ]
+        lines = [
+            f"  {r['deployment']:<24} {r['model']} v{r['version']}  (deployed {r['deployed_at']}, "
+            f"{'PR #' + str(r['pr']) if r['pr'] else 'bootstrap'})"
+            for r in rows
+        ]
         text = "\n".join([f"{env_name} at {when}:"] + (lines or ["  nothing was live"]))
-        _emit_table(fmt, rows, text, ["deployment", "model", "version", "deployed_at", "commit", "pr", "approvers"])
+        _emit_table(
+            fmt,
+            rows,
+            text,
+            ["deployment", "model", "version", "deployed_at", "commit", "pr", "approvers"],
+        )
         return
     if not name:
         raise click.UsageError("give a deployment NAME, or --env and --at")
@@ -672,29 +930,71 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
 
     # approvals kept by earlier deploys are read back from a local record, when there is one
     kept = Path(record_path) if record_path else None if repo_name else root / DEFAULT_PATH
-    with contextlib.closing(_local_record(root, str(kept))) if kept and kept.is_file() else contextlib.nullcontext() as cache:
-        checker = Checker(root, provenance_source(root, Path(ledger), repo_name, token), cache=cache)
+    with (
+        contextlib.closing(_local_record(root, str(kept)))
+        if kept and kept.is_file()
+        else contextlib.nullcontext() as cache
+    ):
+        checker = Checker(
+            root, provenance_source(root, Path(ledger), repo_name, token), cache=cache
+        )
         rows = [r.to_json() for r in governance_history(root, name, ref, checker)]
     if not rows:  # never in the history: a typo (a deleted deployment still has its history)
         _check_names(root, deployment=name, ref=ref)
-    lines = [f"{r['date'][:16]}  {r['event']:<17} {change_text(r):<40} by {r['changed_by']:<14} "
-             f"{'approved by ' + ', '.join(r['approved_by']) + ' in PR #' + str(r['pr']) if r['pr'] else r['approval']}"
-             for r in rows]
-    _emit_table(fmt, rows, "\n".join(lines) or f"no history for {name}",
-                ["date", "commit", "event", "importance_before", "importance_after", "model_before", "model_after",
-                 "fields", "changed_by", "approved_by", "pr", "approval"])
+    lines = [
+        f"{r['date'][:16]}  {r['event']:<17} {change_text(r):<40} by {r['changed_by']:<14} "
+        f"{'approved by ' + ', '.join(r['approved_by']) + ' in PR #' + str(r['pr']) if r['pr'] else r['approval']}"
+        for r in rows
+    ]
+    _emit_table(
+        fmt,
+        rows,
+        "\n".join(lines) or f"no history for {name}",
+        [
+            "date",
+            "commit",
+            "event",
+            "importance_before",
+            "importance_after",
+            "model_before",
+            "model_after",
+            "fields",
+            "changed_by",
+            "approved_by",
+            "pr",
+            "approval",
+        ],
+    )
 
 
 @main.command()
-@click.option("--policy", "policy_file", required=True, type=click.Path(dir_okay=False),
-              help="The candidate policies/approval.yaml (read as data, never run).")
-@click.option("--since", default="90d", show_default=True, help="PRs merged from this time (ISO 8601) or span back (90d).")
-@click.option("--last", "limit", type=click.IntRange(min=1), help="At most this many PRs, newest first.")
+@click.option(
+    "--policy",
+    "policy_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The candidate policies/approval.yaml (read as data, never run).",
+)
+@click.option(
+    "--since",
+    default="90d",
+    show_default=True,
+    help="PRs merged from this time (ISO 8601) or span back (90d).",
+)
+@click.option(
+    "--last", "limit", type=click.IntRange(min=1), help="At most this many PRs, newest first."
+)
 @click.option("--repo", "repo_name", help="Replay PRs from GitHub (default: the local PR files).")
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
 @RECORD
 @LEDGER
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
 @fail_closed
 def simulate(policy_file, since, limit, repo_name, token, record_path, ledger, fmt) -> None:
     """Policy what-if: replay the period's merged and open PRs under a candidate policy.
@@ -702,14 +1002,15 @@ def simulate(policy_file, since, limit, repo_name, token, record_path, ledger, f
     Per PR the decision then (the policy at its base) and now (the candidate), and totals.
     Exit 0 when every PR was replayed, 1 when some could not be, 2 on a bad candidate or source.
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from .eventlog import iso, parse_time
-    from .simulate import GitHubSource, LedgerSource, load_candidate, render, simulate as run
+    from .simulate import GitHubSource, LedgerSource, load_candidate, render
+    from .simulate import simulate as run
 
     root = repo_root()
     try:
-        start = parse_time(since, datetime.now(timezone.utc))
+        start = parse_time(since, datetime.now(UTC))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     candidate = load_candidate(Path(policy_file))
@@ -717,15 +1018,21 @@ def simulate(policy_file, since, limit, repo_name, token, record_path, ledger, f
     if repo_name:
         from .github.client import make_client
 
-        record = _local_record(root, record_path)  # caches merged PRs' facts: a rerun does not refetch
+        record = _local_record(
+            root, record_path
+        )  # caches merged PRs' facts: a rerun does not refetch
         try:
-            source = GitHubSource(make_client(token), repo_name, root, token, start, limit, record.db)
+            source = GitHubSource(
+                make_client(token), repo_name, root, token, start, limit, record.db
+            )
             sim = run(root, source, candidate, policy_file, period)
         finally:
             record.close()
     else:
         ledger_dir = Path(ledger) if Path(ledger).is_absolute() else root / ledger
-        sim = run(root, LedgerSource(root, ledger_dir, start, limit), candidate, policy_file, period)
+        sim = run(
+            root, LedgerSource(root, ledger_dir, start, limit), candidate, policy_file, period
+        )
     text = render(sim, fmt)
     click.echo(_json_text(text) if fmt == "json" else text)
     sys.exit(EXIT_FAILED if sim.failed else EXIT_OK)
@@ -734,30 +1041,75 @@ def simulate(policy_file, since, limit, repo_name, token, record_path, ledger, f
 @main.command()
 @click.option("--deployment", help="Only events about this deployment.")
 @click.option("--env", "environment", help="Only events in this environment.")
-@click.option("--type", "event_type", help="Only this type (deploy, gate, timeout, provenance_violation, notification).")
-@click.option("--status", type=click.Choice(["ok", "warning", "failing", "unknown", "info"]), help="Only this status.")
+@click.option(
+    "--type",
+    "event_type",
+    help="Only this type (deploy, gate, timeout, provenance_violation, notification).",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["ok", "warning", "failing", "unknown", "info"]),
+    help="Only this status.",
+)
 @click.option("--since", help="From this time (ISO 8601) or span back (7d, 12h).")
 @click.option("--until", help="Up to this time (ISO 8601) or span back.")
 @click.option("--grep", "text", help="Text search in the message and data.")
-@click.option("--prune", is_flag=True, help="Delete events older than the retention window, then list.")
-@click.option("--retention-days", type=click.IntRange(min=1), default=90, show_default=True, envvar="FOUREYES_RETENTION_DAYS")
-@click.option("--repo", "repo_name", help="First import the event logs that workflow runs uploaded as artifacts.")
-@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token with actions: read (default: $GITHUB_TOKEN).")
+@click.option(
+    "--prune", is_flag=True, help="Delete events older than the retention window, then list."
+)
+@click.option(
+    "--retention-days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    envvar="FOUREYES_RETENTION_DAYS",
+)
+@click.option(
+    "--repo",
+    "repo_name",
+    help="First import the event logs that workflow runs uploaded as artifacts.",
+)
+@click.option(
+    "--token",
+    envvar="GITHUB_TOKEN",
+    help="GitHub token with actions: read (default: $GITHUB_TOKEN).",
+)
 @RECORD
 @TABLE_FORMAT
 @fail_closed
-def events(deployment, environment, event_type, status, since, until, text, prune, retention_days, repo_name, token,
-           record_path, fmt):
+def events(
+    deployment,
+    environment,
+    event_type,
+    status,
+    since,
+    until,
+    text,
+    prune,
+    retention_days,
+    repo_name,
+    token,
+    record_path,
+    fmt,
+):
     """The event log: filter, search, export (json, csv) and prune."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from .eventlog import Filters, parse_time, prune as prune_events, query
+    from .eventlog import Filters, parse_time, query
+    from .eventlog import prune as prune_events
 
     root = repo_root(required=False)  # the log can be read from a copied --record
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
-        filters = Filters(deployment, environment, event_type, status,
-                          parse_time(since, now) if since else None, parse_time(until, now) if until else None, text)
+        filters = Filters(
+            deployment,
+            environment,
+            event_type,
+            status,
+            parse_time(since, now) if since else None,
+            parse_time(until, now) if until else None,
+            text,
+        )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     record = _local_record(root, record_path)
@@ -771,7 +1123,9 @@ def events(deployment, environment, event_type, status, since, until, text, prun
             from .github.client import make_client
             from .github.events import pull_events
 
-            added = pull_events(make_client(token), repo_name, token or "", record, warn=_warn, root=root)
+            added = pull_events(
+                make_client(token), repo_name, token or "", record, warn=_warn, root=root
+            )
             click.echo(f"imported {added} event(s) from {repo_name}'s workflow runs", err=True)
         if prune:
             gone = prune_events(record.db, now, retention_days)
@@ -779,24 +1133,42 @@ def events(deployment, environment, event_type, status, since, until, text, prun
         rows = query(record.db, filters)
     finally:
         record.close()
-    lines = [f"{r['at']}  {r['status']:<8} {r['type']:<21} {r['environment'] or '-':<11} {r['deployment'] or '-':<20} "
-             f"{r['message']}" for r in rows]
-    _emit_table(fmt, rows, "\n".join(lines) or "no events", ["at", "type", "status", "deployment", "environment",
-                                                             "message", "data"])
+    lines = [
+        f"{r['at']}  {r['status']:<8} {r['type']:<21} {r['environment'] or '-':<11} {r['deployment'] or '-':<20} "
+        f"{r['message']}"
+        for r in rows
+    ]
+    _emit_table(
+        fmt,
+        rows,
+        "\n".join(lines) or "no events",
+        ["at", "type", "status", "deployment", "environment", "message", "data"],
+    )
 
 
 @main.command()
-@click.option("--repo", "repo_name", envvar="GITHUB_REPOSITORY", help="owner/name (default: $GITHUB_REPOSITORY).")
-@click.option("--dry-run", is_flag=True, help="Say what is due; comment, request and close nothing.")
+@click.option(
+    "--repo",
+    "repo_name",
+    envvar="GITHUB_REPOSITORY",
+    help="owner/name (default: $GITHUB_REPOSITORY).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Say what is due; comment, request and close nothing."
+)
 @click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token (default: $GITHUB_TOKEN).")
-@click.option("--now", "now_text", hidden=True, help="The time to judge by (tests and what-if checks).")
+@click.option(
+    "--now", "now_text", hidden=True, help="The time to judge by (tests and what-if checks)."
+)
 @RECORD
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @fail_closed
 def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
     """Apply review-timeout actions (remind, escalate, cancel) to open PRs pending too long."""
     import json
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from .eventlog import parse_time
     from .github.client import make_client
@@ -804,32 +1176,64 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
 
     _need_repo(repo_name)
     root = repo_root()
-    now = parse_time(now_text, datetime.now(timezone.utc)) if now_text else datetime.now(timezone.utc)
+    now = (
+        parse_time(now_text, datetime.now(UTC)) if now_text else datetime.now(UTC)
+    )
     verb = "due" if dry_run else "done"
 
     def report(action) -> None:
         if fmt == "text":
-            click.echo(f"PR #{action.pr}: {action.action} {verb} ({action.level}, pending "
-                       f"{action.to_json()['waited_hours']}h)")
+            click.echo(
+                f"PR #{action.pr}: {action.action} {verb} ({action.level}, pending "
+                f"{action.to_json()['waited_hours']}h)"
+            )
 
     record = _local_record(root, record_path)
     try:
-        actions = run(make_client(token), repo_name, root, now, dry_run, report, record, warn=_warn, token=token)
+        actions = run(
+            make_client(token),
+            repo_name,
+            root,
+            now,
+            dry_run,
+            report,
+            record,
+            warn=_warn,
+            token=token,
+        )
     finally:
         record.close()
     if fmt == "json":
-        click.echo(_json_text(json.dumps([{**a.to_json(), "done": not dry_run} for a in actions], indent=2)))
+        click.echo(
+            _json_text(
+                json.dumps([{**a.to_json(), "done": not dry_run} for a in actions], indent=2)
+            )
+        )
     elif not actions:
         click.echo("no review timeouts due")
 
 
 @main.command()
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
-@click.option("--action-repo", default="foureyes/foureyes", show_default=True,
-              help="The repository of the foureyes action the workflows use.")
-@click.option("--action-ref", "--ref", "ref", required=True, metavar="SHA",
-              help="The commit of the foureyes action the workflows pin (40 hex digits; a tag can move or not exist).")
-@click.option("--token", envvar="GITHUB_TOKEN", help="GitHub token to pin policy users with (default: $GITHUB_TOKEN).")
+@click.option(
+    "--action-repo",
+    default="foureyes/foureyes",
+    show_default=True,
+    help="The repository of the foureyes action the workflows use.",
+)
+@click.option(
+    "--action-ref",
+    "--ref",
+    "ref",
+    required=True,
+    metavar="SHA",
+    help="The commit of the foureyes action the workflows pin (40 hex digits; a tag can move or not exist).",
+)
+@click.option(
+    "--token",
+    envvar="GITHUB_TOKEN",
+    help="GitHub token to pin policy users with (default: $GITHUB_TOKEN).",
+)
 @fail_closed
 def init(force: bool, action_repo: str, ref: str | None, token: str | None) -> None:
     """Scaffold foureyes into this repository: policies, registry, workflows, CODEOWNERS."""
@@ -837,8 +1241,14 @@ def init(force: bool, action_repo: str, ref: str | None, token: str | None) -> N
     from .init import scaffold, write
 
     root = repo_root(required=False)
-    own = root / "registry" / "environments.yaml"  # kept unless --force: wire the workflows for its targets
-    result = write(root, scaffold(action_repo, ref, own.read_bytes() if own.exists() and not force else None), force)
+    own = (
+        root / "registry" / "environments.yaml"
+    )  # kept unless --force: wire the workflows for its targets
+    result = write(
+        root,
+        scaffold(action_repo, ref, own.read_bytes() if own.exists() and not force else None),
+        force,
+    )
     from .registry import ConfigError
 
     codeowners = root / ".github" / "CODEOWNERS"
@@ -849,7 +1259,9 @@ def init(force: bool, action_repo: str, ref: str | None, token: str | None) -> N
         try:
             write_or_check(root, render(root), check=False)
             result.written.append(".github/CODEOWNERS")
-        except ConfigError as exc:  # a policy kept from before may be broken: say so, write the rest
+        except (
+            ConfigError
+        ) as exc:  # a policy kept from before may be broken: say so, write the rest
             skipped = f"skipped .github/CODEOWNERS: {exc}"
     for rel in result.written:
         click.echo(f"wrote {rel}")
@@ -860,8 +1272,10 @@ def init(force: bool, action_repo: str, ref: str | None, token: str | None) -> N
     if skipped:
         click.echo(skipped)
     _pin_after_init(root, token)
-    click.echo("next: edit policies/approval.yaml (approvers; then `foureyes pin`) and registry/, then `foureyes validate`; "
-               "see the README for the GitHub App and environments")
+    click.echo(
+        "next: edit policies/approval.yaml (approvers; then `foureyes pin`) and registry/, then `foureyes validate`; "
+        "see the README for the GitHub App and environments"
+    )
 
 
 def _pin_after_init(root: Path, token: str | None) -> None:
@@ -877,7 +1291,9 @@ def _pin_after_init(root: Path, token: str | None) -> None:
     if not unpinned:
         return
     if not token:
-        click.echo(f"{len(unpinned)} policy user(s) not pinned to an account id: run `foureyes pin` with GITHUB_TOKEN")
+        click.echo(
+            f"{len(unpinned)} policy user(s) not pinned to an account id: run `foureyes pin` with GITHUB_TOKEN"
+        )
         return
     from .github.accounts import pin_lookup
     from .github.client import make_client

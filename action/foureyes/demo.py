@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -12,8 +13,10 @@ from . import gitrepo
 from .registry import BUNDLED
 
 DEMO_ENV = {
-    "GIT_AUTHOR_NAME": "Dana Scientist", "GIT_AUTHOR_EMAIL": "dana@acme.example",
-    "GIT_COMMITTER_NAME": "Dana Scientist", "GIT_COMMITTER_EMAIL": "dana@acme.example",
+    "GIT_AUTHOR_NAME": "Dana Scientist",
+    "GIT_AUTHOR_EMAIL": "dana@acme.example",
+    "GIT_COMMITTER_NAME": "Dana Scientist",
+    "GIT_COMMITTER_EMAIL": "dana@acme.example",
 }
 
 
@@ -34,10 +37,10 @@ def claim(text: str, holds: bool) -> None:
 
 def utc_of(root: Path, commit: str) -> str:
     """A commit's committer time as the record writes times (ISO UTC)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     seconds = int(gitrepo.git(root, "log", "-1", "--format=%ct", commit).decode().strip())
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def copy_template(dest: Path) -> None:
@@ -49,7 +52,9 @@ def copy_template(dest: Path) -> None:
 def commit_all(root: Path, message: str, author: str = "Dana Scientist <dana@acme.example>") -> str:
     name, email = author[:-1].split(" <")
     gitrepo.git(root, "add", "-A")
-    gitrepo.git(root, "-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "-m", message)
+    gitrepo.git(
+        root, "-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "-m", message
+    )
     return gitrepo.resolve(root, "HEAD")
 
 
@@ -84,12 +89,16 @@ def build_scratch_repo(root: Path) -> tuple[str, str]:
     deps = root / "registry" / "deployments"
     edit(deps / "fraud-scorer.yaml", 'version: "12"', 'version: "13"')
     edit(deps / "fraud-scorer.yaml", "models:/fraud-xgb/12", "models:/fraud-xgb/13")
-    edit(deps / "fraud-scorer.yaml",
-         "sha256:3f9a1c5e7b2d4f6a8c0e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a",
-         "sha256:9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a")
+    edit(
+        deps / "fraud-scorer.yaml",
+        "sha256:3f9a1c5e7b2d4f6a8c0e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a",
+        "sha256:9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a",
+    )
     edit(deps / "fraud-scorer.yaml", "auc: 0.91", "auc: 0.93")
     edit(deps / "churn-predictor.yaml", "importance: moderate", "importance: low")
-    head = commit_all(root, "fraud-scorer: serve fraud-xgb v13; churn-predictor is now low importance")
+    head = commit_all(
+        root, "fraud-scorer: serve fraud-xgb v13; churn-predictor is now low importance"
+    )
     return base, head
 
 
@@ -101,7 +110,9 @@ def run(directory: Path | None) -> int:
     root = Path(directory or tempfile.mkdtemp(prefix="foureyes-demo-")).resolve()
     root.mkdir(parents=True, exist_ok=True)
     if any(root.iterdir()):
-        raise click.UsageError(f"{root} is not empty; the demo builds its repository in an empty folder")
+        raise click.UsageError(
+            f"{root} is not empty; the demo builds its repository in an empty folder"
+        )
     out = TextReporter()
 
     say(f"A scratch repository in {root}: the example registry on main")
@@ -109,8 +120,10 @@ def run(directory: Path | None) -> int:
     for f in sorted((root / "registry" / "deployments").glob("*.yaml")):
         click.echo(f"  {f.relative_to(root)}")
 
-    say("Dana, a data scientist, changes two deployments on branch `change`: fraud-scorer gets "
-        "model v13, churn-predictor is lowered from moderate to low importance. She validates:")
+    say(
+        "Dana, a data scientist, changes two deployments on branch `change`: fraud-scorer gets "
+        "model v13, churn-predictor is lowered from moderate to low importance. She validates:"
+    )
     click.echo("$ foureyes validate")
     result = validate(root, targets(root, [], root))
     out.validation(result)
@@ -124,17 +137,24 @@ def run(directory: Path | None) -> int:
     by_type = {(e.type, e.deployment): e for e in plan.events}
     churn = by_type.get(("change_importance", "churn-predictor"))
     fraud = by_type.get(("replace_model", "fraud-scorer"))
-    claim(f"\nThe lowered importance is judged at the old, higher level ({churn and churn.level}); the change as a "
-          f"whole needs {plan.required_approvals} approvals because fraud-scorer is {fraud and fraud.level}.",
-          churn is not None and fraud is not None and churn.level == churn.importance_before == "moderate"
-          and plan.level == fraud.level and plan.required_approvals == plan.policy.rule(fraud.level).approvals)
+    claim(
+        f"\nThe lowered importance is judged at the old, higher level ({churn and churn.level}); the change as a "
+        f"whole needs {plan.required_approvals} approvals because fraud-scorer is {fraud and fraud.level}.",
+        churn is not None
+        and fraud is not None
+        and churn.level == churn.importance_before == "moderate"
+        and plan.level == fraud.level
+        and plan.required_approvals == plan.policy.rule(fraud.level).approvals,
+    )
 
     outcomes = {(o.rule.name, o.deployment): o for o in plan.rule_outcomes}
     auc = outcomes.get(("critical-auc-no-drop", "fraud-scorer"))
-    claim(f"The organisation's transition rule {AUC_RULE} (CEL over before and after) applies to fraud-scorer's "
-          f"new model and {auc and auc.result}: its AUC rises from 0.91 to 0.93. A v13 at 0.85 would be blocked, "
-          f"whoever approves it.", auc is not None and auc.result == "holds"
-          and _auc_rule_blocks(auc.rule, plan, 0.85))
+    claim(
+        f"The organisation's transition rule {AUC_RULE} (CEL over before and after) applies to fraud-scorer's "
+        f"new model and {auc and auc.result}: its AUC rises from 0.91 to 0.93. A v13 at 0.85 would be blocked, "
+        f"whoever approves it.",
+        auc is not None and auc.result == "holds" and _auc_rule_blocks(auc.rule, plan, 0.85),
+    )
 
     say("The PR comment foureyes would post (foureyes plan --format markdown):")
     click.echo(plan_markdown(plan))
@@ -155,9 +175,20 @@ def _auc_rule_blocks(rule, plan, auc: float) -> bool:
     """The same rule on the same event, with a worse model: the rule is violated (it denies)."""
     from .rules import Subject, check
 
-    subject = next(s for s in plan.subjects if s.event.deployment == "fraud-scorer" and s.event.type == "replace_model")
-    worse = Subject(subject.event, subject.before, {**subject.after, "metrics": {"auc": auc}}, subject.environments)
-    return [o.result for o in check([rule], [worse], None)] == ["violated"] and rule.action == "deny"
+    subject = next(
+        s
+        for s in plan.subjects
+        if s.event.deployment == "fraud-scorer" and s.event.type == "replace_model"
+    )
+    worse = Subject(
+        subject.event,
+        subject.before,
+        {**subject.after, "metrics": {"auc": auc}},
+        subject.environments,
+    )
+    return [o.result for o in check([rule], [worse], None)] == [
+        "violated"
+    ] and rule.action == "deny"
 
 
 FACTS = """\
@@ -185,13 +216,22 @@ BODY_43 = "Serve credit-limit-lgbm v8, retrained on Q3 applications (RMSE 412.5 
 
 
 def facts_text(reviews: list[str], body: str, extra: str = "") -> str:
-    return FACTS.format(reviews="\n".join(f"  - {r}" for r in reviews) or "  []",
-                        body="\n".join("  " + line for line in body.splitlines())) + extra
+    return (
+        FACTS.format(
+            reviews="\n".join(f"  - {r}" for r in reviews) or "  []",
+            body="\n".join("  " + line for line in body.splitlines()),
+        )
+        + extra
+    )
 
 
-def write_facts(root: Path, reviews: list[str], extra: str = "", path: Path | None = None, body: str = BODY_42) -> Path:
+def write_facts(
+    root: Path, reviews: list[str], extra: str = "", path: Path | None = None, body: str = BODY_42
+) -> Path:
     """A PR facts file; its name carries the PR number (pr-42.yaml)."""
-    path = path or root / ".foureyes" / "pr-42.yaml"  # beside the repository's data, not in its history
+    path = (
+        path or root / ".foureyes" / "pr-42.yaml"
+    )  # beside the repository's data, not in its history
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(facts_text(reviews, body, extra), "utf-8")
     return path
@@ -206,8 +246,12 @@ def gate_demo(root: Path, out) -> None:
         facts_file = write_facts(root, reviews)
         head = gitrepo.resolve(root, "change")
         result = decide(root, lambda: load_local_facts(facts_file, root, "main", head))
-        click.echo(f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head change")
-        record = SqliteRecord(root / DEFAULT_PATH)  # like the command, each decision goes into the event log
+        click.echo(
+            f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head change"
+        )
+        record = SqliteRecord(
+            root / DEFAULT_PATH
+        )  # like the command, each decision goes into the event log
         try:
             record_decision(record, result)
         finally:
@@ -219,31 +263,61 @@ def gate_demo(root: Path, out) -> None:
         return {i.login: i.reason for i in result.decision.ignored}
 
     say("Dana opens PR #42 and approves it herself; Alice approves it.")
-    result = gate(["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head}"])
-    claim(f"\n{result.decision.state.capitalize()}: Dana's own approval never counts; Alice's is one of "
-          f"{result.decision.required}.", result.decision.state == "pending" and ignored(result).get("dana") == "author"
-          and [a.login for a in result.decision.approvals] == ["alice"])
+    result = gate(
+        [
+            "{user: dana, state: APPROVED, commit: head}",
+            "{user: alice, state: APPROVED, commit: head}",
+        ]
+    )
+    claim(
+        f"\n{result.decision.state.capitalize()}: Dana's own approval never counts; Alice's is one of "
+        f"{result.decision.required}.",
+        result.decision.state == "pending"
+        and ignored(result).get("dana") == "author"
+        and [a.login for a in result.decision.approvals] == ["alice"],
+    )
 
-    say("Dana pushes one more commit (a better description); Carol, whose team membership is still "
-        "pending, approves it. Alice's approval was for the old head:")
-    edit(root / "registry" / "deployments" / "fraud-scorer.yaml", "before authorisation.",
-         "before authorisation; v13 adds merchant-category features.")
+    say(
+        "Dana pushes one more commit (a better description); Carol, whose team membership is still "
+        "pending, approves it. Alice's approval was for the old head:"
+    )
+    edit(
+        root / "registry" / "deployments" / "fraud-scorer.yaml",
+        "before authorisation.",
+        "before authorisation; v13 adds merchant-category features.",
+    )
     commit_all(root, "fraud-scorer: describe v13")
-    result = gate(["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head~1}",
-                   "{user: carol, state: APPROVED, commit: head}"])
+    result = gate(
+        [
+            "{user: dana, state: APPROVED, commit: head}",
+            "{user: alice, state: APPROVED, commit: head~1}",
+            "{user: carol, state: APPROVED, commit: head}",
+        ]
+    )
     why = ignored(result)
-    claim(f"\nStill {result.decision.state}: self-approval, stale approval and a pending team member never count.",
-          result.decision.state == "pending" and not result.decision.approvals
-          and why.get("dana") == "author" and why.get("alice") == "stale" and "carol" in why)
+    claim(
+        f"\nStill {result.decision.state}: self-approval, stale approval and a pending team member never count.",
+        result.decision.state == "pending"
+        and not result.decision.approvals
+        and why.get("dana") == "author"
+        and why.get("alice") == "stale"
+        and "carol" in why,
+    )
 
     say("Alice and Bob, both active admins who did not touch the change, approve the current head:")
     result = gate(APPROVED)
-    claim(f"\nThe decision is {result.decision.state}: the foureyes/approval status turns green.",
-          result.decision.state == "approved" and sorted(a.login for a in result.decision.approvals) == ["alice", "bob"])
+    claim(
+        f"\nThe decision is {result.decision.state}: the foureyes/approval status turns green.",
+        result.decision.state == "approved"
+        and sorted(a.login for a in result.decision.approvals) == ["alice", "bob"],
+    )
 
 
-APPROVED = ["{user: dana, state: APPROVED, commit: head}", "{user: alice, state: APPROVED, commit: head}",
-            "{user: bob, state: APPROVED, commit: head}"]
+APPROVED = [
+    "{user: dana, state: APPROVED, commit: head}",
+    "{user: alice, state: APPROVED, commit: head}",
+    "{user: bob, state: APPROVED, commit: head}",
+]
 
 
 def promotion_demo(root: Path, out) -> None:
@@ -254,24 +328,45 @@ def promotion_demo(root: Path, out) -> None:
     base, head = gitrepo.resolve(root, "main"), gitrepo.resolve(root, "change")
     say("Mo, the release manager, merges PR #42 into main (the merge is recorded for provenance).")
     gitrepo.git(root, "checkout", "-q", "main")
-    gitrepo.git(root, "-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-                "-m", "Merge pull request #42 from acme/change", "change")
+    gitrepo.git(
+        root,
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge pull request #42 from acme/change",
+        "change",
+    )
     merge = gitrepo.resolve(root, "HEAD")
     ledger = root / ".foureyes" / "prs"
-    write_facts(root, APPROVED, f"base: {base}\nhead: {head}\nmerge_commit: {merge}\nmerged_at: '{utc_of(root, merge)}'\n",
-                path=ledger / "42.yaml")
-    click.echo(f"(recorded in {(ledger / '42.yaml').relative_to(root)}: the gate facts plus base, head, merge_commit "
-               "and merged_at; in Actions the deploy asks GitHub instead)")
+    write_facts(
+        root,
+        APPROVED,
+        f"base: {base}\nhead: {head}\nmerge_commit: {merge}\nmerged_at: '{utc_of(root, merge)}'\n",
+        path=ledger / "42.yaml",
+    )
+    click.echo(
+        f"(recorded in {(ledger / '42.yaml').relative_to(root)}: the gate facts plus base, head, merge_commit "
+        "and merged_at; in Actions the deploy asks GitHub instead)"
+    )
     record = SqliteRecord(root / DEFAULT_PATH)
 
     def run(env: str, branch: str = "main"):  # the ledger read afresh, as each command does
         click.echo(f"$ foureyes deploy --env {env}")
-        result = deploy(root, env, record, LocalLedger(root, ledger), progress=out.deploy_step, branch=branch)
+        result = deploy(
+            root, env, record, LocalLedger(root, ledger), progress=out.deploy_step, branch=branch
+        )
         out.deploy(result)
         return result
 
-    say("A merge to main deploys to staging. First the provenance re-check: every commit since the last "
-        "deploy must come from an approved PR; then the local target writes each manifest.")
+    say(
+        "A merge to main deploys to staging. First the provenance re-check: every commit since the last "
+        "deploy must come from an approved PR; then the local target writes each manifest."
+    )
     first = run("staging")
     if not first.ok:
         raise DemoError("the approved merge deploys to staging")
@@ -279,37 +374,72 @@ def promotion_demo(root: Path, out) -> None:
     again = run("staging")
     claim("Running it again changed nothing (idempotent).", again.ok and not again.steps)
 
-    say("Mo cuts release/2026.11 at main's tip and deploys production: nobody approved promoting PR #42.")
+    say(
+        "Mo cuts release/2026.11 at main's tip and deploys production: nobody approved promoting PR #42."
+    )
     gitrepo.git(root, "checkout", "-q", "-b", "release/2026.11")
     cut = run("production", "release/2026.11")
-    claim("Refused: production serves only what an approved PR into its branch brought in.",
-          not cut.ok and not record.entries("production"))
-    say("So Mo cuts it at the registry production may start from (the root of trust), and Dana opens PR #50 "
-        "promoting main into it; Alice and Bob approve (the promoter's own approval would not count).")
+    claim(
+        "Refused: production serves only what an approved PR into its branch brought in.",
+        not cut.ok and not record.entries("production"),
+    )
+    say(
+        "So Mo cuts it at the registry production may start from (the root of trust), and Dana opens PR #50 "
+        "promoting main into it; Alice and Bob approve (the promoter's own approval would not count)."
+    )
     gitrepo.git(root, "checkout", "-q", "main")
-    gitrepo.git(root, "branch", "-f", "release/2026.11", gitrepo.git(root, "rev-list", "--max-parents=0", "main").decode().strip())
+    gitrepo.git(
+        root,
+        "branch",
+        "-f",
+        "release/2026.11",
+        gitrepo.git(root, "rev-list", "--max-parents=0", "main").decode().strip(),
+    )
     release_base = gitrepo.resolve(root, "release/2026.11")
     gitrepo.git(root, "checkout", "-q", "release/2026.11")
-    gitrepo.git(root, "-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-                "-m", "Merge pull request #50: promote main to production", merge)
+    gitrepo.git(
+        root,
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge pull request #50: promote main to production",
+        merge,
+    )
     promoted = gitrepo.resolve(root, "HEAD")
-    write_facts(root, APPROVED[1:], f"base: {release_base}\nhead: {merge}\nmerge_commit: {promoted}\n"
-                f"merged_at: '{utc_of(root, promoted)}'\nbase_ref: release/2026.11\n",
-                path=ledger / "50.yaml", body="Promote main to production: fraud-xgb v13.")
+    write_facts(
+        root,
+        APPROVED[1:],
+        f"base: {release_base}\nhead: {merge}\nmerge_commit: {promoted}\n"
+        f"merged_at: '{utc_of(root, promoted)}'\nbase_ref: release/2026.11\n",
+        path=ledger / "50.yaml",
+        body="Promote main to production: fraud-xgb v13.",
+    )
     prod = run("production", "release/2026.11")
     staged = {n: e.model for n, e in record.entries("staging").items()}
-    claim("\nProduction serves what staging serves (product-recs is staging-only).",
-          prod.ok and {n: e.model for n, e in record.entries("production").items()}
-          == {n: m for n, m in staged.items() if n != "product-recs"})
+    claim(
+        "\nProduction serves what staging serves (product-recs is staging-only).",
+        prod.ok
+        and {n: e.model for n, e in record.entries("production").items()}
+        == {n: m for n, m in staged.items() if n != "product-recs"},
+    )
     click.echo("\n$ foureyes resolve fraud-scorer --env production")
     import json
 
     entry = record.entries("production")["fraud-scorer"].to_json()
     click.echo(json.dumps(entry, indent=2, sort_keys=True))
-    claim(f"It serves fraud-xgb v{entry['model']['version']}, approved by {', '.join(entry['approval']['approvers'])} "
-          f"in PR #{entry['approval']['pr']} (the promotion) at {entry['approval']['approved_at']}, deployed at "
-          f"{entry['deployed_at']}.", entry["model"]["version"] == "13" and entry["approval"]["pr"] == 50
-          and entry["approval"]["approved_at"] <= entry["deployed_at"])
+    claim(
+        f"It serves fraud-xgb v{entry['model']['version']}, approved by {', '.join(entry['approval']['approvers'])} "
+        f"in PR #{entry['approval']['pr']} (the promotion) at {entry['approval']['approved_at']}, deployed at "
+        f"{entry['deployed_at']}.",
+        entry["model"]["version"] == "13"
+        and entry["approval"]["pr"] == 50
+        and entry["approval"]["approved_at"] <= entry["deployed_at"],
+    )
     click.echo(f"(manifests: {root / '.foureyes' / 'serving'})")
 
     say("Someone pushes straight to main, bumping product-recs without a PR:")
@@ -319,28 +449,39 @@ def promotion_demo(root: Path, out) -> None:
     commit_all(root, "hotfix: product-recs 2026.11.9", "Eve Hurry <eve@acme.example>")
     hotfix = gitrepo.resolve(root, "HEAD")
     result = run("staging")
-    claim("\nThe unapproved commit never reaches staging: nothing was applied, and the refusal is in the event log.",
-          [v.commit for v in result.violations] == [hotfix] and all(s.ok is None for s in result.steps)
-          and record.entries("staging")["product-recs"].model.get("version") == "2026.11.3"
-          and hotfix[:12] in " ".join(m for (m,) in record.db.execute(
-              "SELECT message FROM events WHERE type = 'provenance_violation'")))
+    claim(
+        "\nThe unapproved commit never reaches staging: nothing was applied, and the refusal is in the event log.",
+        [v.commit for v in result.violations] == [hotfix]
+        and all(s.ok is None for s in result.steps)
+        and record.entries("staging")["product-recs"].model.get("version") == "2026.11.3"
+        and hotfix[:12]
+        in " ".join(
+            m
+            for (m,) in record.db.execute(
+                "SELECT message FROM events WHERE type = 'provenance_violation'"
+            )
+        ),
+    )
     record.close()
 
     say("Mo takes the hotfix off main again (on GitHub: a revert through a reviewed PR):")
     click.echo("$ git reset --hard HEAD~1")
     gitrepo.git(root, "reset", "-q", "--hard", "HEAD~1")
-    claim(f"main is back at the approved merge of PR #42 ({merge[:12]}).", gitrepo.resolve(root, "HEAD") == merge)
+    claim(
+        f"main is back at the approved merge of PR #42 ({merge[:12]}).",
+        gitrepo.resolve(root, "HEAD") == merge,
+    )
 
 
 def governance_demo(root: Path, out) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from .deploy.provenance import Checker, LocalLedger
     from .deploy.record import DEFAULT_PATH, SqliteRecord
+    from .deploy.targets import write_atomically
     from .history import change_text, governance_history
     from .inventory import build, to_text
     from .inventory_html import render
-    from .deploy.targets import write_atomically
     from .plan import load_policy
     from .timeout import due_action, plan_action
 
@@ -350,60 +491,88 @@ def governance_demo(root: Path, out) -> None:
     gitrepo.git(root, "checkout", "-q", "-b", "credit-v8")
     edit(root / "registry" / "deployments" / "credit-limit.yaml", 'version: "7"', 'version: "8"')
     edit(root / "registry" / "deployments" / "credit-limit.yaml", "/7/", "/8/")
-    edit(root / "registry" / "deployments" / "credit-limit.yaml",
-         "sha256:0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c",
-         "sha256:7e8f9a0b1c0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d")
+    edit(
+        root / "registry" / "deployments" / "credit-limit.yaml",
+        "sha256:0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c",
+        "sha256:7e8f9a0b1c0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d",
+    )
     edit(root / "registry" / "deployments" / "credit-limit.yaml", "rmse: 412.5", "rmse: 398.1")
     head = commit_all(root, "credit-limit: serve v8")
     gitrepo.git(root, "checkout", "-q", "main")
     write_facts(root, [], f"base: {base}\nhead: {head}\n", path=ledger / "43.yaml", body=BODY_43)
-    click.echo(f"(an open PR, offline: {(ledger / '43.yaml').relative_to(root)} with base and head, no merge_commit)")
+    click.echo(
+        f"(an open PR, offline: {(ledger / '43.yaml').relative_to(root)} with base and head, no merge_commit)"
+    )
 
     policy = load_policy(gitrepo.GitTree(root, base))
     rule = policy.rule("high")
     hours = rule.review_timeout // 3600
-    say(f"Suppose nobody reviews it for 50 hours. The hourly `foureyes timeout` job (simulated here, 50 hours "
-        f"on) finds it pending past the {hours}h timeout of its level:")
-    now = datetime.now(timezone.utc)
+    say(
+        f"Suppose nobody reviews it for 50 hours. The hourly `foureyes timeout` job (simulated here, 50 hours "
+        f"on) finds it pending past the {hours}h timeout of its level:"
+    )
+    now = datetime.now(UTC)
     since = now - timedelta(hours=50)
     action = due_action(rule, since, None, now)
     if action is None:
         raise DemoError(f"a high change pending for 50h is past its {hours}h timeout")
     planned = plan_action(43, action, "high", rule, now - since, policy, "0 of 2 approvals", "acme")
-    click.echo(f"PR #43: {action} (pending 50h, timeout {hours}h). The comment it posts:\n  "
-               + planned.comment.splitlines()[1])
+    click.echo(
+        f"PR #43: {action} (pending 50h, timeout {hours}h). The comment it posts:\n  "
+        + planned.comment.splitlines()[1]
+    )
     later = due_action(rule, since, now, now + timedelta(hours=1))
-    claim(f"It asks {', '.join('@acme/' + t for t in planned.teams)} to review again. An hour later the job "
-          f"does nothing: the reminder is less than {hours}h old.", later is None)
+    claim(
+        f"It asks {', '.join('@acme/' + t for t in planned.teams)} to review again. An hour later the job "
+        f"does nothing: the reminder is less than {hours}h old.",
+        later is None,
+    )
     record = SqliteRecord(root / DEFAULT_PATH)
-    record.add_event("timeout", "warning", f"PR #43: {action} after 50.0h pending (high)", data=planned.to_json())
+    record.add_event(
+        "timeout", "warning", f"PR #43: {action} after 50.0h pending (high)", data=planned.to_json()
+    )
 
     say("$ foureyes inventory   (credit-limit needs approval: PR #43 is open)")
     source = LocalLedger(root, ledger)
     rows, envs = build(root, "main", record, source.open_prs(), checker=Checker(root, source))
     click.echo(to_text(rows, envs))
     status = {r.name: (r.status, r.prs) for r in rows}
-    claim("\ncredit-limit needs approval (PR #43 is open); everything else on main came through approved PRs or "
-          "the bootstrap.", status.pop("credit-limit") == ("Needs approval", [43])
-          and all(s == ("Approved", []) for s in status.values()))
+    claim(
+        "\ncredit-limit needs approval (PR #43 is open); everything else on main came through approved PRs or "
+        "the bootstrap.",
+        status.pop("credit-limit") == ("Needs approval", [43])
+        and all(s == ("Approved", []) for s in status.values()),
+    )
     page = root / ".foureyes" / "site" / "index.html"
-    write_atomically(page, render(rows, envs, now.strftime("%Y-%m-%d %H:%M UTC"), "acme/models (demo)"))
-    click.echo(f"\n$ foureyes inventory --html {page.parent}   -> open {page.as_uri()} in a browser")
+    write_atomically(
+        page, render(rows, envs, now.strftime("%Y-%m-%d %H:%M UTC"), "acme/models (demo)")
+    )
+    click.echo(
+        f"\n$ foureyes inventory --html {page.parent}   -> open {page.as_uri()} in a browser"
+    )
 
     say("$ foureyes history fraud-scorer")
-    for r in governance_history(root, "fraud-scorer", "main", Checker(root, LocalLedger(root, ledger))):
+    for r in governance_history(
+        root, "fraud-scorer", "main", Checker(root, LocalLedger(root, ledger))
+    ):
         who = f"approved by {', '.join(r.approved_by)} in PR #{r.pr}" if r.pr else r.approval
-        click.echo(f"  {r.date[:16]}  {r.event:<17} {change_text(r.to_json()):<32} by {r.changed_by}, {who}")
+        click.echo(
+            f"  {r.date[:16]}  {r.event:<17} {change_text(r.to_json()):<32} by {r.changed_by}, {who}"
+        )
 
     say("$ foureyes events   (the event log of everything above)")
     from .eventlog import Filters, query
 
     logged = query(record.db, Filters())
     for e in logged:
-        click.echo(f"  {e['status']:<8} {e['type']:<21} {e['environment'] or '-':<11} {e['message'][:90]}")
+        click.echo(
+            f"  {e['status']:<8} {e['type']:<21} {e['environment'] or '-':<11} {e['message'][:90]}"
+        )
     record.close()
-    claim("\nGate decisions, deploys, the refused hotfix and the timeout reminder are all in the log.",
-          {"gate", "deploy", "provenance_violation", "timeout"} <= {e["type"] for e in logged})
+    claim(
+        "\nGate decisions, deploys, the refused hotfix and the timeout reminder are all in the log.",
+        {"gate", "deploy", "provenance_violation", "timeout"} <= {e["type"] for e in logged},
+    )
 
 
 INCIDENT = """\
@@ -418,45 +587,86 @@ freezes:
 
 
 def freeze_demo(root: Path, out) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from . import freeze
     from .deploy.record import DEFAULT_PATH, SqliteRecord
     from .gate import decide, record_decision
     from .local import load_local_facts
 
-    now = datetime.now(timezone.utc)
-    say("An incident: Mo, the platform lead, freezes production for critical and high deployments. "
-        "His PR #44 adds INC-2041 to policies/freeze.yaml (a governance change, approved like any other):")
+    now = datetime.now(UTC)
+    say(
+        "An incident: Mo, the platform lead, freezes production for critical and high deployments. "
+        "His PR #44 adds INC-2041 to policies/freeze.yaml (a governance change, approved like any other):"
+    )
     gitrepo.git(root, "checkout", "-q", "-b", "incident", "main")
     (root / "policies" / "freeze.yaml").write_text(INCIDENT, "utf-8")
     commit_all(root, "INC-2041: freeze production", "Mo Admin <mo@acme.example>")
     gitrepo.git(root, "checkout", "-q", "main")
-    gitrepo.git(root, "-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-                "-m", "Merge pull request #44 from acme/incident", "incident")
+    gitrepo.git(
+        root,
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge pull request #44 from acme/incident",
+        "incident",
+    )
     click.echo("$ foureyes freeze --env production")
-    listed = freeze.listing(freeze.load(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))), now, "production")
+    listed = freeze.listing(
+        freeze.load(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))), now, "production"
+    )
     click.echo(freeze.listing_text(listed))
-    claim("\nProduction is frozen until the incident entry is removed; staging is not.",
-          listed["frozen"] and listed["until"] is None
-          and not freeze.listing(freeze.load(gitrepo.GitTree(root, "main")), now, "staging")["frozen"])
+    claim(
+        "\nProduction is frozen until the incident entry is removed; staging is not.",
+        listed["frozen"]
+        and listed["until"] is None
+        and not freeze.listing(freeze.load(gitrepo.GitTree(root, "main")), now, "staging")[
+            "frozen"
+        ],
+    )
 
-    say("Dana's PR #45 moves fraud-scorer (critical, served in production) to v14; Alice and Bob approve:")
+    say(
+        "Dana's PR #45 moves fraud-scorer (critical, served in production) to v14; Alice and Bob approve:"
+    )
     gitrepo.git(root, "checkout", "-q", "-b", "fraud-v14", "main")
     edit(root / "registry" / "deployments" / "fraud-scorer.yaml", 'version: "13"', 'version: "14"')
-    edit(root / "registry" / "deployments" / "fraud-scorer.yaml", "models:/fraud-xgb/13", "models:/fraud-xgb/14")
-    edit(root / "registry" / "deployments" / "fraud-scorer.yaml",  # v14's own bytes: the approval binds to them
-         "sha256:9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a",
-         "sha256:5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a9c1e3b")
+    edit(
+        root / "registry" / "deployments" / "fraud-scorer.yaml",
+        "models:/fraud-xgb/13",
+        "models:/fraud-xgb/14",
+    )
+    edit(
+        root
+        / "registry"
+        / "deployments"
+        / "fraud-scorer.yaml",  # v14's own bytes: the approval binds to them
+        "sha256:9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a",
+        "sha256:5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a9c1e3b",
+    )
     commit_all(root, "fraud-scorer: serve fraud-xgb v14 (fixes the outage's false declines)")
     gitrepo.git(root, "checkout", "-q", "main")
 
     def gate(reviews: list[str], labels: str = ""):
-        facts_file = write_facts(root, reviews, labels, path=root / ".foureyes" / "pr-45.yaml",
-                                 body="Serve fraud-xgb v14: it stops the false declines behind INC-2041.")
-        click.echo(f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head fraud-v14")
-        result = decide(root, lambda: load_local_facts(facts_file, root, "main", gitrepo.resolve(root, "fraud-v14")),
-                        now=now)
+        facts_file = write_facts(
+            root,
+            reviews,
+            labels,
+            path=root / ".foureyes" / "pr-45.yaml",
+            body="Serve fraud-xgb v14: it stops the false declines behind INC-2041.",
+        )
+        click.echo(
+            f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head fraud-v14"
+        )
+        result = decide(
+            root,
+            lambda: load_local_facts(facts_file, root, "main", gitrepo.resolve(root, "fraud-v14")),
+            now=now,
+        )
         record = SqliteRecord(root / DEFAULT_PATH)
         try:
             record_decision(record, result)
@@ -466,33 +676,51 @@ def freeze_demo(root: Path, out) -> None:
         return result
 
     result = gate(APPROVED)
-    claim(f"\nHeld: the status says \"{result.decision.description}\".",
-          result.decision.state == "blocked" and result.decision.blocking[0].reason == "freeze"
-          and "INC-2041" in result.decision.description)
+    claim(
+        f'\nHeld: the status says "{result.decision.description}".',
+        result.decision.state == "blocked"
+        and result.decision.blocking[0].reason == "freeze"
+        and "INC-2041" in result.decision.description,
+    )
 
-    say("The fix cannot wait: Mo labels the PR break-glass. The policy asks for one more approval, "
-        "counted by the same four-eyes rule:")
+    say(
+        "The fix cannot wait: Mo labels the PR break-glass. The policy asks for one more approval, "
+        "counted by the same four-eyes rule:"
+    )
     result = gate(APPROVED, "labels: [break-glass]\n")
-    claim(f"\n{result.decision.state.capitalize()}: {result.decision.description}.",
-          result.decision.state == "pending" and result.decision.required == 3 and len(result.decision.approvals) == 2)
+    claim(
+        f"\n{result.decision.state.capitalize()}: {result.decision.description}.",
+        result.decision.state == "pending"
+        and result.decision.required == 3
+        and len(result.decision.approvals) == 2,
+    )
     say("Mo, an admin who did not touch the change, approves as the third pair of eyes:")
-    result = gate(APPROVED + ["{user: mo, state: APPROVED, commit: head}"], "labels: [break-glass]\n")
+    result = gate(
+        APPROVED + ["{user: mo, state: APPROVED, commit: head}"], "labels: [break-glass]\n"
+    )
     record = SqliteRecord(root / DEFAULT_PATH)
     try:
-        logged = [m for (m,) in record.db.execute("SELECT message FROM events WHERE type = 'break_glass'")]
+        logged = [
+            m for (m,) in record.db.execute("SELECT message FROM events WHERE type = 'break_glass'")
+        ]
     finally:
         record.close()
-    claim(f"\nApproved through the freeze with break-glass; the event log says so: {logged[-1] if logged else ''}",
-          result.decision.state == "approved" and len(result.decision.approvals) == 3
-          and any("PR #45" in m and "INC-2041" in m for m in logged))
+    claim(
+        f"\nApproved through the freeze with break-glass; the event log says so: {logged[-1] if logged else ''}",
+        result.decision.state == "approved"
+        and len(result.decision.approvals) == 3
+        and any("PR #45" in m and "INC-2041" in m for m in logged),
+    )
 
 
 def what_if_demo(root: Path) -> None:
     """Policy what-if: the same replay `foureyes simulate` runs, over the demo's ledger."""
     from .simulate import LedgerSource, load_candidate, simulate, to_text
 
-    say("Mo considers asking three approvals for critical changes. Before proposing it, he replays "
-        "the PRs so far under the candidate policy:")
+    say(
+        "Mo considers asking three approvals for critical changes. Before proposing it, he replays "
+        "the PRs so far under the candidate policy:"
+    )
     candidate_file = root / ".foureyes" / "candidate-approval.yaml"  # outside git, like the ledger
     text = (root / "policies" / "approval.yaml").read_text("utf-8")
     edit_from = "  critical:\n    approvals: 2"
@@ -501,16 +729,27 @@ def what_if_demo(root: Path) -> None:
     candidate_file.write_text(text.replace(edit_from, "  critical:\n    approvals: 3", 1), "utf-8")
     click.echo(f"$ foureyes simulate --policy {candidate_file.relative_to(root)}")
     source = LedgerSource(root, root / ".foureyes" / "prs", since=None)
-    sim = simulate(root, source, load_candidate(candidate_file), str(candidate_file.relative_to(root)), "in the ledger")
+    sim = simulate(
+        root,
+        source,
+        load_candidate(candidate_file),
+        str(candidate_file.relative_to(root)),
+        "in the ledger",
+    )
     click.echo(to_text(sim))
     changed = {r.number: r.change for r in sim.replays}
-    claim("\nPR #42 (critical, merged with 2 approvals) and its promotion #50 would each have needed a third; "
-          "PR #43 (high) is unchanged. Nothing was decided: the policy on main still judges every PR.",
-          changed == {42: "now_pending", 50: "now_pending", 43: "unchanged"} and not sim.failed
-          and load_policy_approvals(root) == 2)
+    claim(
+        "\nPR #42 (critical, merged with 2 approvals) and its promotion #50 would each have needed a third; "
+        "PR #43 (high) is unchanged. Nothing was decided: the policy on main still judges every PR.",
+        changed == {42: "now_pending", 50: "now_pending", 43: "unchanged"}
+        and not sim.failed
+        and load_policy_approvals(root) == 2,
+    )
 
 
 def load_policy_approvals(root: Path) -> int:
     from .plan import load_policy
 
-    return load_policy(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))).rule("critical").approvals
+    return (
+        load_policy(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))).rule("critical").approvals
+    )

@@ -17,10 +17,20 @@ _DRAFTS = {
     "http://json-schema.org/draft-04/schema": ("draft-04", "Draft4Validator", "Draft4Validator"),
     "http://json-schema.org/draft-06/schema": ("draft-06", "Draft6Validator", "Draft6Validator"),
     "http://json-schema.org/draft-07/schema": ("draft-07", "Draft7Validator", "Draft7Validator"),
-    "https://json-schema.org/draft/2019-09/schema": ("2019-09", "Draft201909Validator", "Draft201909Validator"),
-    "https://json-schema.org/draft/2020-12/schema": ("2020-12", "Draft202012Validator", "Draft202012Validator"),
+    "https://json-schema.org/draft/2019-09/schema": (
+        "2019-09",
+        "Draft201909Validator",
+        "Draft201909Validator",
+    ),
+    "https://json-schema.org/draft/2020-12/schema": (
+        "2020-12",
+        "Draft202012Validator",
+        "Draft202012Validator",
+    ),
 }
-DEFAULT = "http://json-schema.org/draft-07/schema"  # a schema without `$schema` (the README says so)
+DEFAULT = (
+    "http://json-schema.org/draft-07/schema"  # a schema without `$schema` (the README says so)
+)
 KNOWN = ", ".join(name for name, _, _ in _DRAFTS.values())
 
 
@@ -28,11 +38,15 @@ def draft_of(schema: dict, file: str) -> str:
     """The meta-schema URI a schema declares, or ConfigError naming the file."""
     declared = schema.get("$schema", DEFAULT)
     if not isinstance(declared, str):
-        raise ConfigError(f"{file}: $schema must be a meta-schema URI (a string); foureyes enforces {KNOWN}")
+        raise ConfigError(
+            f"{file}: $schema must be a meta-schema URI (a string); foureyes enforces {KNOWN}"
+        )
     uri = declared.removesuffix("#")
     if uri not in _DRAFTS:
-        raise ConfigError(f"{file}: $schema {declared!r} is not a JSON Schema draft foureyes can enforce "
-                          f"(it enforces {KNOWN}); use one of {', '.join(u for u in _DRAFTS)}")
+        raise ConfigError(
+            f"{file}: $schema {declared!r} is not a JSON Schema draft foureyes can enforce "
+            f"(it enforces {KNOWN}); use one of {', '.join(u for u in _DRAFTS)}"
+        )
     return uri
 
 
@@ -49,10 +63,14 @@ def python_validator(schema: dict, uri: str):
 
 def _refuse_remote(uri: str):
     # a schema is policy read from a commit: it must not depend on what a server answers today
-    raise ValueError(f"{uri}: remote $ref is not followed; inline the definition under $defs/definitions")
+    raise ValueError(
+        f"{uri}: remote $ref is not followed; inline the definition under $defs/definitions"
+    )
 
 
-_COMPILED: dict[tuple[str, str], object] = {}  # (draft, canonical schema text) -> its jsonschema-rs validator
+_COMPILED: dict[
+    tuple[str, str], object
+] = {}  # (draft, canonical schema text) -> its jsonschema-rs validator
 
 
 def enforcer(schema: dict, uri: str, file: str):
@@ -66,8 +84,12 @@ def enforcer(schema: dict, uri: str, file: str):
 
         cls = getattr(jsonschema_rs, _DRAFTS[uri][1])
         try:
-            _COMPILED[key] = cls(schema, validate_formats=True, ignore_unknown_formats=False,
-                                 retriever=_refuse_remote)
+            _COMPILED[key] = cls(
+                schema,
+                validate_formats=True,
+                ignore_unknown_formats=False,
+                retriever=_refuse_remote,
+            )
         except (jsonschema_rs.ValidationError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(f"{file}: cannot be enforced as {name_of(uri)}: {first}") from None

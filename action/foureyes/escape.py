@@ -58,8 +58,14 @@ def markdown(text: object) -> str:
     plain = re.sub(r"[\r\n]+", " ", "" if text is None else str(text))
     plain = _MARKDOWN_INLINE.sub(r"\\\1", plain)
     plain = _AUTOLINK.sub(lambda m: "\\" + m.group(0), plain)
-    plain = _MARKDOWN_BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2) if not m.group(2).isdigit()
-                                      else m.group(1) + m.group(2) + "\\", plain)
+    plain = _MARKDOWN_BLOCK_START.sub(
+        lambda m: (
+            m.group(1) + "\\" + m.group(2)
+            if not m.group(2).isdigit()
+            else m.group(1) + m.group(2) + "\\"
+        ),
+        plain,
+    )
     return "".join(_HTML_SPECIALS.get(c, c) for c in plain)
 
 

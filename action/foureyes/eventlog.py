@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 STATUSES = ("ok", "warning", "failing", "unknown", "info")
 TYPES = ("deploy", "gate", "timeout", "provenance_violation", "notification")
@@ -19,6 +19,8 @@ TYPES = ("deploy", "gate", "timeout", "provenance_violation", "notification")
 def known_types(db) -> set[str]:
     """The event types foureyes writes, and any other type already in the log (imported ones)."""
     return set(TYPES) | {t for (t,) in db.execute("SELECT DISTINCT type FROM events")}
+
+
 RETENTION_DAYS = 90
 
 
@@ -26,16 +28,20 @@ def parse_time(text: str, now: datetime) -> datetime:
     """ISO 8601 (a date, or a date and time; UTC unless it says otherwise) or a span back from now: 30m, 12h, 7d."""
     m = re.fullmatch(r"(\d+)([mhd])", text.strip())
     if m:
-        return now - timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[m.group(2)]: int(m.group(1))})
+        return now - timedelta(
+            **{{"m": "minutes", "h": "hours", "d": "days"}[m.group(2)]: int(m.group(1))}
+        )
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"{text!r} is not a time (use 2026-11-22, 2026-11-22T10:00:00Z or 7d)") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        raise ValueError(
+            f"{text!r} is not a time (use 2026-11-22, 2026-11-22T10:00:00Z or 7d)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -79,12 +85,25 @@ def query(db, filters: Filters) -> list[dict]:
         args.append(iso(filters.until))
     if filters.text:
         sql += " AND (message LIKE ? ESCAPE '\\' OR data LIKE ? ESCAPE '\\')"
-        pattern = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = (
+            "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
         args += [pattern, pattern]
     rows = db.execute(sql + " ORDER BY at, id", args)
-    return [{"id": i, "at": at, "type": t, "status": s, "deployment": d, "environment": e, "message": m,
-             "data": json.loads(data or "{}"), **({"key": key} if key else {})}
-            for i, at, t, s, d, e, m, data, key in rows]
+    return [
+        {
+            "id": i,
+            "at": at,
+            "type": t,
+            "status": s,
+            "deployment": d,
+            "environment": e,
+            "message": m,
+            "data": json.loads(data or "{}"),
+            **({"key": key} if key else {}),
+        }
+        for i, at, t, s, d, e, m, data, key in rows
+    ]
 
 
 def prune(db, now: datetime, days: int = RETENTION_DAYS) -> int:

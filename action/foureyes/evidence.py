@@ -29,9 +29,15 @@ FORMAT = 1  # the layout of an evidence document; another layout is not read
 def of(facts: PRFacts, decision_state: str) -> dict:
     """The evidence of one gate decision."""
     return {
-        "format": FORMAT, "pr": facts.number, "head": facts.head_sha, "base": facts.base_sha,
-        "base_ref": facts.base_ref, "decision": decision_state,
-        "author": _account(facts.author), "body": facts.body, "labels": list(facts.labels),
+        "format": FORMAT,
+        "pr": facts.number,
+        "head": facts.head_sha,
+        "base": facts.base_sha,
+        "base_ref": facts.base_ref,
+        "decision": decision_state,
+        "author": _account(facts.author),
+        "body": facts.body,
+        "labels": list(facts.labels),
         "teams": {team: sorted(ids) for team, ids in sorted(facts.team_members.items())},
         "pending": {team: sorted(ids) for team, ids in sorted(facts.pending_members.items())},
         "owners": {login: _account(a) for login, a in sorted(facts.owner_accounts.items())},
@@ -41,8 +47,12 @@ def of(facts: PRFacts, decision_state: str) -> dict:
 
 def matches(doc, number: int, head: str) -> bool:
     """The document is evidence, in this layout, about this PR at this head."""
-    return (isinstance(doc, dict) and doc.get("format") == FORMAT and doc.get("pr") == number
-            and doc.get("head") == head)
+    return (
+        isinstance(doc, dict)
+        and doc.get("format") == FORMAT
+        and doc.get("pr") == number
+        and doc.get("head") == head
+    )
 
 
 def apply(doc: dict, facts: PRFacts) -> PRFacts:
@@ -54,14 +64,19 @@ def apply(doc: dict, facts: PRFacts) -> PRFacts:
     for review_id, user_id, _state, commit in doc["reviews"]:
         now = held.get(review_id)
         if now is None or now.user.id != user_id or now.commit_id != commit:
-            raise EvaluationError(f"PR #{facts.number}: the gate's evidence names review {review_id}, which "
-                                  "GitHub does not hold as recorded before the merge")
+            raise EvaluationError(
+                f"PR #{facts.number}: the gate's evidence names review {review_id}, which "
+                "GitHub does not hold as recorded before the merge"
+            )
     return dataclasses.replace(
         facts,
         author=_from_account(doc["author"]),
         body=_body(doc.get("body"), facts),
         labels=tuple(doc["labels"]),
-        team_members={**facts.team_members, **{t: frozenset(ids) for t, ids in doc["teams"].items()}},
+        team_members={
+            **facts.team_members,
+            **{t: frozenset(ids) for t, ids in doc["teams"].items()},
+        },
         pending_members={t: frozenset(ids) for t, ids in doc.get("pending", {}).items()},
         owner_accounts={login: _from_account(a) for login, a in doc.get("owners", {}).items()},
     )
@@ -76,8 +91,10 @@ def _body(recorded, facts: PRFacts) -> str:
     if not isinstance(recorded, dict):
         return str(recorded or "")
     if hashlib.sha256(facts.body.encode()).hexdigest() != recorded.get("sha256"):
-        raise EvaluationError(f"PR #{facts.number}: its description changed after the gate decided, and the "
-                              "evidence holds only the digest of the long description it read")
+        raise EvaluationError(
+            f"PR #{facts.number}: its description changed after the gate decided, and the "
+            "evidence holds only the digest of the long description it read"
+        )
     return facts.body
 
 

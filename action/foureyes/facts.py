@@ -23,7 +23,7 @@ class Account:
     def is_bot(self) -> bool:
         return self.type == "Bot" or self.login.lower().endswith("[bot]")
 
-    def same(self, other: "Account") -> bool:
+    def same(self, other: Account) -> bool:
         if self.id is not None and other.id is not None:
             return self.id == other.id
         return self.login.lower() == other.login.lower()
@@ -35,15 +35,20 @@ class Commit:
     author: Account | None  # None: GitHub linked the commit's author email to no account
     committer: Account | None
     co_authors: tuple[Account, ...] = ()
-    unattributed: tuple[str, ...] = ()  # people named in the commit that no account could be found for
+    unattributed: tuple[
+        str, ...
+    ] = ()  # people named in the commit that no account could be found for
 
     @property
     def people(self) -> list[Account]:
         return [a for a in (self.author, self.committer, *self.co_authors) if a is not None]
 
     def who_is_unattributed(self) -> list[str]:
-        return (["author"] if self.author is None else []) + (
-            ["committer"] if self.committer is None else []) + list(self.unattributed)
+        return (
+            (["author"] if self.author is None else [])
+            + (["committer"] if self.committer is None else [])
+            + list(self.unattributed)
+        )
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,9 @@ class Review:
     user: Account
     state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED | PENDING
     commit_id: str
-    submitted_at: str = ""  # ISO 8601; reviews are also ordered by id, which GitHub assigns increasing
+    submitted_at: str = (
+        ""  # ISO 8601; reviews are also ordered by id, which GitHub assigns increasing
+    )
 
 
 @dataclass
@@ -92,7 +99,9 @@ def account_from_noreply(email: str) -> Account | None:
     return Account(m.group(2), int(m.group(1)) if m.group(1) else None)
 
 
-def resolve_co_authors(message: str, known: dict[str, Account]) -> tuple[tuple[Account, ...], tuple[str, ...]]:
+def resolve_co_authors(
+    message: str, known: dict[str, Account]
+) -> tuple[tuple[Account, ...], tuple[str, ...]]:
     """Resolve co-authors to accounts: by GitHub's no-reply address, else by an email that GitHub
     itself linked to an account elsewhere in this PR (``known``). The rest are unattributed."""
     found, missing = [], []

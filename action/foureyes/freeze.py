@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import yamlload
-from .registry import POLICY_FILE, by_content, load_checked, level_rank
+from .registry import POLICY_FILE, by_content, level_rank, load_checked
 from .yamlload import LoadError
 
 INCIDENT_FILE = "policies/freeze.yaml"
@@ -59,8 +59,8 @@ class Window:
             return True
         return bool(self.environments & set(environments))
 
-    def in_force(self, now: datetime) -> "Occurrence | None":
-        now = now.astimezone(timezone.utc)  # compare instants, never wall times of one zone
+    def in_force(self, now: datetime) -> Occurrence | None:
+        now = now.astimezone(UTC)  # compare instants, never wall times of one zone
         if self.kind != "recurring":
             if (self.start is None or self.start <= now) and (self.end is None or now < self.end):
                 return Occurrence(self, self.start, self.end)
@@ -71,14 +71,18 @@ class Window:
         end = wall_add(start, self.duration, self.zone)
         return Occurrence(self, _utc(start), end) if now < end else None
 
-    def next_starts(self, now: datetime, limit: int) -> list["Occurrence"]:
+    def next_starts(self, now: datetime, limit: int) -> list[Occurrence]:
         """Occurrences that start after ``now`` (at most ``limit``, within the look-ahead)."""
         if self.kind != "recurring":
-            return [Occurrence(self, self.start, self.end)] if self.start is not None and self.start > now else []
+            return (
+                [Occurrence(self, self.start, self.end)]
+                if self.start is not None and self.start > now
+                else []
+            )
         from cronsim import CronSim
 
         out = []
-        now = now.astimezone(timezone.utc)
+        now = now.astimezone(UTC)
         for start in CronSim(self.cron, now.astimezone(self.zone).replace(microsecond=0)):
             if start > now + _LOOKAHEAD or len(out) >= limit:
                 break
@@ -94,11 +98,20 @@ class Occurrence:
 
     def to_json(self) -> dict:
         w = self.window
-        return {"name": w.name, "kind": w.kind, "file": w.file, "line": w.line,
-                "start": _iso(self.start), "end": _iso(self.end), "timezone": w.zone.key,
-                "environments": sorted(w.environments) if w.environments is not None else None,
-                "importance": sorted(w.importance, key=level_rank, reverse=True) if w.importance is not None else None,
-                "reason": w.reason}
+        return {
+            "name": w.name,
+            "kind": w.kind,
+            "file": w.file,
+            "line": w.line,
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "timezone": w.zone.key,
+            "environments": sorted(w.environments) if w.environments is not None else None,
+            "importance": sorted(w.importance, key=level_rank, reverse=True)
+            if w.importance is not None
+            else None,
+            "reason": w.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -112,15 +125,19 @@ class Freezes:
     windows: tuple[Window, ...] = ()
     break_glass: BreakGlass | None = None  # None: the policy offers no way through a freeze
 
-    def in_force(self, now: datetime, environments=None, level: str | None = None) -> list[Occurrence]:
+    def in_force(
+        self, now: datetime, environments=None, level: str | None = None
+    ) -> list[Occurrence]:
         found = [w.in_force(now) for w in self.windows if w.applies_to(environments, level)]
         return [o for o in found if o is not None]
 
-    def until(self, now: datetime, environments=None, level: str | None = None) -> tuple[datetime | None, bool]:
+    def until(
+        self, now: datetime, environments=None, level: str | None = None
+    ) -> tuple[datetime | None, bool]:
         """When the freeze on (environments, level) ends: windows that overlap or touch are one
         freeze. (None, _): not before an incident entry is removed; (t, True): at least until t
         (still frozen at the look-ahead's end)."""
-        now = t = now.astimezone(timezone.utc)
+        now = t = now.astimezone(UTC)
         while t < now + _LOOKAHEAD:
             ends = [o.end for o in self.in_force(t, environments, level)]
             if not ends:
@@ -130,8 +147,15 @@ class Freezes:
             t = max(ends)
         return t, True
 
-    def upcoming(self, now: datetime, limit: int = 5, environments=None, level: str | None = None) -> list[Occurrence]:
-        found = [o for w in self.windows if w.applies_to(environments, level) for o in w.next_starts(now, limit)]
+    def upcoming(
+        self, now: datetime, limit: int = 5, environments=None, level: str | None = None
+    ) -> list[Occurrence]:
+        found = [
+            o
+            for w in self.windows
+            if w.applies_to(environments, level)
+            for o in w.next_starts(now, limit)
+        ]
         return sorted(found, key=lambda o: (o.start, o.window.name))[:limit]
 
 
@@ -170,10 +194,15 @@ class Hold:
         return f"frozen until {self.until_text()} ({self.names})"
 
     def to_json(self) -> dict:
-        return {"until": _iso(self.until), "at_least": self.at_least, "windows": [o.to_json() for o in self.occurrences],
-                "deployments": self.deployments, "break_glass": self.break_glass is not None,
-                "label": self.label,
-                "extra_approvals": self.break_glass.extra_approvals if self.break_glass else 0}
+        return {
+            "until": _iso(self.until),
+            "at_least": self.at_least,
+            "windows": [o.to_json() for o in self.occurrences],
+            "deployments": self.deployments,
+            "break_glass": self.break_glass is not None,
+            "label": self.label,
+            "extra_approvals": self.break_glass.extra_approvals if self.break_glass else 0,
+        }
 
 
 def hold(freezes: Freezes, now: datetime, touched: list[Touched], labels=()) -> Hold | None:
@@ -197,7 +226,11 @@ def hold(freezes: Freezes, now: datetime, touched: list[Touched], labels=()) -> 
     if not occurrences:
         return None
     label = freezes.break_glass.label if freezes.break_glass else DEFAULT_LABEL
-    glass = freezes.break_glass if freezes.break_glass and label.lower() in {lb.lower() for lb in labels} else None
+    glass = (
+        freezes.break_glass
+        if freezes.break_glass and label.lower() in {lb.lower() for lb in labels}
+        else None
+    )
     return Hold(occurrences, until, at_least, sorted(set(deployments)), glass, label)
 
 
@@ -215,7 +248,7 @@ def apply_hold(decision, held: Hold | None):
         if decision.state == "approved" and len(decision.approvals) < decision.required:
             decision.state = "pending"
         return decision
-    how = (f"; to break glass, label {held.label!r}" if held.label else "")
+    how = f"; to break glass, label {held.label!r}" if held.label else ""
     decision.blocking.insert(0, Block("freeze", held.describe() + how))
     if decision.state != "error":
         decision.state = "blocked"
@@ -278,23 +311,38 @@ def _load(snapshot) -> Freezes:
 
 
 @by_content
-def parse_policy_section(data: bytes, file: str = POLICY_FILE) -> tuple[tuple[Window, ...], BreakGlass | None]:
+def parse_policy_section(
+    data: bytes, file: str = POLICY_FILE
+) -> tuple[tuple[Window, ...], BreakGlass | None]:
     doc = load_checked(data, file, "approval.schema.json")
     section = doc.get("freeze") or {}
     text = yamlload.decode(data, file)
     zone = _zone(section.get("timezone", "UTC"), file, text, ("freeze", "timezone"))
-    windows = [_window(w, "freeze", i, file, text, zone) for i, w in enumerate(section.get("windows", []))]
+    windows = [
+        _window(w, "freeze", i, file, text, zone) for i, w in enumerate(section.get("windows", []))
+    ]
     _no_duplicates(windows, file)
     glass = section.get("break_glass")
-    return tuple(windows), (BreakGlass(glass.get("label", DEFAULT_LABEL), glass["extra_approvals"]) if glass else None)
+    return tuple(windows), (
+        BreakGlass(glass.get("label", DEFAULT_LABEL), glass["extra_approvals"]) if glass else None
+    )
 
 
 @by_content
-def parse_incidents(data: bytes, file: str = INCIDENT_FILE, zone: ZoneInfo | None = None) -> tuple[Window, ...]:
+def parse_incidents(
+    data: bytes, file: str = INCIDENT_FILE, zone: ZoneInfo | None = None
+) -> tuple[Window, ...]:
     doc = load_checked(data, file, "freeze.schema.json")
     text = yamlload.decode(data, file)
-    zone = _zone(doc["timezone"], file, text, ("timezone",)) if "timezone" in doc else (zone or ZoneInfo("UTC"))
-    windows = [_window(w, "incident", i, file, text, zone, incident=True) for i, w in enumerate(doc.get("freezes", []))]
+    zone = (
+        _zone(doc["timezone"], file, text, ("timezone",))
+        if "timezone" in doc
+        else (zone or ZoneInfo("UTC"))
+    )
+    windows = [
+        _window(w, "incident", i, file, text, zone, incident=True)
+        for i, w in enumerate(doc.get("freezes", []))
+    ]
     _no_duplicates(windows, file)
     return tuple(windows)
 
@@ -313,23 +361,40 @@ def _zone_of_policy(data: bytes) -> ZoneInfo:
         return ZoneInfo("UTC")  # the policy's own loader reports it
 
 
-def _window(w: dict, key: str, i: int, file: str, text: str, default_zone: ZoneInfo, incident: bool = False) -> Window:
+def _window(
+    w: dict, key: str, i: int, file: str, text: str, default_zone: ZoneInfo, incident: bool = False
+) -> Window:
     path = ("freeze", "windows", i) if not incident else ("freezes", i)
     line, _ = yamlload.line_of(text, path)
-    zone = _zone(w["timezone"], file, text, path + ("timezone",)) if "timezone" in w else default_zone
-    common = dict(name=w["name"], file=file, line=line, zone=zone, reason=w.get("reason", ""),
-                  environments=frozenset(w["environments"]) if "environments" in w else None,
-                  importance=frozenset(w["importance"]) if "importance" in w else None)
+    zone = (
+        _zone(w["timezone"], file, text, path + ("timezone",)) if "timezone" in w else default_zone
+    )
+    common = dict(
+        name=w["name"],
+        file=file,
+        line=line,
+        zone=zone,
+        reason=w.get("reason", ""),
+        environments=frozenset(w["environments"]) if "environments" in w else None,
+        importance=frozenset(w["importance"]) if "importance" in w else None,
+    )
     if "cron" in w:
         _check_cron(w["cron"], file, text, path + ("cron",))
         duration = _duration(w["duration"])
         if duration > MAX_DURATION:
             line, col = yamlload.line_of(text, path + ("duration",))
-            raise LoadError(file, f"duration {w['duration']!r} is longer than {MAX_DURATION.days}d: "
-                                  "use a one-off window (start, end) for a long freeze", line, col)
+            raise LoadError(
+                file,
+                f"duration {w['duration']!r} is longer than {MAX_DURATION.days}d: "
+                "use a one-off window (start, end) for a long freeze",
+                line,
+                col,
+            )
         return Window(kind="recurring", cron=w["cron"], duration=duration, **common)
     start = _instant(w["start"], zone, file, text, path + ("start",)) if "start" in w else None
-    end = _instant(w["end"], zone, file, text, path + ("end",)) if w.get("end") is not None else None
+    end = (
+        _instant(w["end"], zone, file, text, path + ("end",)) if w.get("end") is not None else None
+    )
     if start is not None and end is not None and end <= start:
         line, col = yamlload.line_of(text, path + ("end",))
         raise LoadError(file, f"end {w['end']!r} is not after start {w['start']!r}", line, col)
@@ -340,8 +405,13 @@ def _no_duplicates(windows: list[Window], file: str) -> None:
     seen = set()
     for w in windows:
         if w.name in seen:
-            raise LoadError(file, f"freeze window {w.name!r} is listed twice: names identify windows in "
-                                  "statuses and the event log", w.line, None)
+            raise LoadError(
+                file,
+                f"freeze window {w.name!r} is listed twice: names identify windows in "
+                "statuses and the event log",
+                w.line,
+                None,
+            )
         seen.add(w.name)
 
 
@@ -350,8 +420,12 @@ def _zone(name: str, file: str, text: str, path: tuple) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         line, col = yamlload.line_of(text, path)
-        raise LoadError(file, f"unknown time zone {name!r}: expected an IANA name such as "
-                              "'Europe/Berlin' or 'UTC'", line, col) from None
+        raise LoadError(
+            file,
+            f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Berlin' or 'UTC'",
+            line,
+            col,
+        ) from None
 
 
 def _check_cron(expr: str, file: str, text: str, path: tuple) -> None:
@@ -360,7 +434,9 @@ def _check_cron(expr: str, file: str, text: str, path: tuple) -> None:
     fields = expr.split()
     problem = None
     if len(fields) != 5:
-        problem = f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(fields)}"
+        problem = (
+            f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(fields)}"
+        )
     else:
         try:
             CronSim(expr, datetime(2000, 1, 1))
@@ -368,7 +444,9 @@ def _check_cron(expr: str, file: str, text: str, path: tuple) -> None:
             problem = str(exc)
     if problem:
         line, col = yamlload.line_of(text, path)
-        raise LoadError(file, f"cron {expr!r}: {problem}; e.g. '0 18 * * 5' is Fridays at 18:00", line, col)
+        raise LoadError(
+            file, f"cron {expr!r}: {problem}; e.g. '0 18 * * 5' is Fridays at 18:00", line, col
+        )
 
 
 def _duration(text: str) -> timedelta:
@@ -382,17 +460,32 @@ def _instant(value: str, zone: ZoneInfo, file: str, text: str, path: tuple) -> d
     try:
         dt = datetime.fromisoformat(str(value))
     except ValueError:
-        raise LoadError(file, f"{value!r} is not a time: expected ISO 8601 such as 2026-12-24T18:00 "
-                              "(wall time in the window's zone) or 2026-12-24T17:00Z", line, col) from None
+        raise LoadError(
+            file,
+            f"{value!r} is not a time: expected ISO 8601 such as 2026-12-24T18:00 "
+            "(wall time in the window's zone) or 2026-12-24T17:00Z",
+            line,
+            col,
+        ) from None
     if dt.tzinfo is not None:
         return _utc(dt)
     local = dt.replace(tzinfo=zone)
     if _imaginary(local):
-        raise LoadError(file, f"{value} does not exist in {zone.key} (the clocks skip it): give a time "
-                              "outside the DST gap, or an offset", line, col)
+        raise LoadError(
+            file,
+            f"{value} does not exist in {zone.key} (the clocks skip it): give a time "
+            "outside the DST gap, or an offset",
+            line,
+            col,
+        )
     if local.utcoffset() != dt.replace(tzinfo=zone, fold=1).utcoffset():
-        raise LoadError(file, f"{value} happens twice in {zone.key} (the clocks go back): add the "
-                              "offset you mean, e.g. +02:00 or +01:00", line, col)
+        raise LoadError(
+            file,
+            f"{value} happens twice in {zone.key} (the clocks go back): add the "
+            "offset you mean, e.g. +02:00 or +01:00",
+            line,
+            col,
+        )
     return _utc(local)
 
 
@@ -400,7 +493,9 @@ def _instant(value: str, zone: ZoneInfo, file: str, text: str, path: tuple) -> d
 
 
 def _imaginary(dt: datetime) -> bool:
-    return dt.astimezone(timezone.utc).astimezone(dt.tzinfo).replace(tzinfo=None) != dt.replace(tzinfo=None)
+    return dt.astimezone(UTC).astimezone(dt.tzinfo).replace(tzinfo=None) != dt.replace(
+        tzinfo=None
+    )
 
 
 def wall_add(start: datetime, duration: timedelta, zone: ZoneInfo) -> datetime:
@@ -426,13 +521,13 @@ def _latest_start(cron: str, now: datetime, zone: ZoneInfo) -> datetime | None:
 
 
 def _utc(dt: datetime) -> datetime:
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def parse_now(text: str) -> datetime:
     """--now: an ISO 8601 time with an offset or Z (a time without one is UTC)."""
     dt = datetime.fromisoformat(text)
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 def format_time(dt: datetime, zone: ZoneInfo) -> str:
@@ -440,8 +535,9 @@ def format_time(dt: datetime, zone: ZoneInfo) -> str:
 
 
 def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if dt is not None else None
-
+    return (
+        dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt is not None else None
+    )
 
 
 # --- adapters: read the windows and the touched deployments from git --------------------------------
@@ -467,8 +563,14 @@ def check_plan(root, plan, labels, now: datetime, branch: str = "") -> Hold | No
         dep, _ = parse_deployment(data, path, schemas)
         if dep is not None:
             base_deps[path] = dep
-    return hold(freezes, now, within(touched_by(plan.events, plan.head_deployments, base_deps),
-                                     served_from(tree, branch)), labels)
+    return hold(
+        freezes,
+        now,
+        within(
+            touched_by(plan.events, plan.head_deployments, base_deps), served_from(tree, branch)
+        ),
+        labels,
+    )
 
 
 def served_from(tree, branch: str) -> frozenset[str] | None:
@@ -505,24 +607,44 @@ def break_glass_used(root, plan, labels, approvals: int) -> bool:
     from .gitrepo import GitTree
 
     glass = load(GitTree(root, plan.base)).break_glass
-    return (glass is not None and glass.label.lower() in {lb.lower() for lb in labels}
-            and approvals >= plan.required_approvals + glass.extra_approvals)
+    return (
+        glass is not None
+        and glass.label.lower() in {lb.lower() for lb in labels}
+        and approvals >= plan.required_approvals + glass.extra_approvals
+    )
 
 
 # --- `foureyes freeze`: what is in force, and what comes next ----------------------------------------
 
 
-def listing(freezes: Freezes, now: datetime, environment: str | None = None, level: str | None = None,
-            count: int = 5) -> dict:
+def listing(
+    freezes: Freezes,
+    now: datetime,
+    environment: str | None = None,
+    level: str | None = None,
+    count: int = 5,
+) -> dict:
     envs = {environment} if environment else None
     in_force = freezes.in_force(now, envs, level)
     until, at_least = freezes.until(now, envs, level) if in_force else (None, False)
-    return {"now": _iso(now.replace(microsecond=0)), "environment": environment, "importance": level,
-            "frozen": bool(in_force), "until": _iso(until) if in_force else None, "at_least": at_least,
-            "in_force": [o.to_json() for o in in_force],
-            "next": [o.to_json() for o in freezes.upcoming(now, count, envs, level)],
-            "break_glass": ({"label": freezes.break_glass.label, "extra_approvals": freezes.break_glass.extra_approvals}
-                            if freezes.break_glass else None)}
+    return {
+        "now": _iso(now.replace(microsecond=0)),
+        "environment": environment,
+        "importance": level,
+        "frozen": bool(in_force),
+        "until": _iso(until) if in_force else None,
+        "at_least": at_least,
+        "in_force": [o.to_json() for o in in_force],
+        "next": [o.to_json() for o in freezes.upcoming(now, count, envs, level)],
+        "break_glass": (
+            {
+                "label": freezes.break_glass.label,
+                "extra_approvals": freezes.break_glass.extra_approvals,
+            }
+            if freezes.break_glass
+            else None
+        ),
+    }
 
 
 def listing_text(data: dict) -> str:
@@ -533,7 +655,11 @@ def listing_text(data: dict) -> str:
 
     def when(w: dict) -> str:
         zone = ZoneInfo(w["timezone"])
-        start = format_time(datetime.fromisoformat(w["start"]), zone) if w["start"] else "(since merged)"
+        start = (
+            format_time(datetime.fromisoformat(w["start"]), zone)
+            if w["start"]
+            else "(since merged)"
+        )
         end = format_time(datetime.fromisoformat(w["end"]), zone) if w["end"] else "(until removed)"
         return f"{start} -> {end}"
 
@@ -543,13 +669,22 @@ def listing_text(data: dict) -> str:
         return f"  {w['name']:<20} {w['kind']:<9} {when(w):<44} {scope(w)}  ({where}){reason}"
 
     what = " and ".join(x for x in (data["environment"], data["importance"]) if x) or "any change"
-    lines = [f"at {data['now']}: " + (f"{what} is FROZEN until "
-                                      + ("at least " if data["at_least"] else "")
-                                      + (data["until"] or "an incident freeze is lifted")
-                                      if data["frozen"] else f"{what} is not frozen")]
+    lines = [
+        f"at {data['now']}: "
+        + (
+            f"{what} is FROZEN until "
+            + ("at least " if data["at_least"] else "")
+            + (data["until"] or "an incident freeze is lifted")
+            if data["frozen"]
+            else f"{what} is not frozen"
+        )
+    ]
     lines += ["in force:"] + ([line(w) for w in data["in_force"]] or ["  none"])
     lines += ["next:"] + ([line(w) for w in data["next"]] or ["  none"])
     glass = data["break_glass"]
-    lines.append(f"break-glass: label {glass['label']!r} and {glass['extra_approvals']} extra approval(s)" if glass
-                 else "break-glass: not offered by the policy (nothing goes through a freeze)")
+    lines.append(
+        f"break-glass: label {glass['label']!r} and {glass['extra_approvals']} extra approval(s)"
+        if glass
+        else "break-glass: not offered by the policy (nothing goes through a freeze)"
+    )
     return "\n".join(lines)

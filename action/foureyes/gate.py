@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,11 +20,19 @@ class GateResult:
     plan: Plan | None
     decision: Decision
     facts: object | None = None
-    notes: list[str] = field(default_factory=list)  # what publishing did (auto-merge), for the comment
-    what_if: str | None = None  # a policy PR: its policy replayed over the last PRs (simulate.py), for the comment
+    notes: list[str] = field(
+        default_factory=list
+    )  # what publishing did (auto-merge), for the comment
+    what_if: str | None = (
+        None  # a policy PR: its policy replayed over the last PRs (simulate.py), for the comment
+    )
 
     def to_json(self) -> dict:
-        data = self.plan.to_json() if self.plan else {"events": [], "level": None, "required_approvals": 0}
+        data = (
+            self.plan.to_json()
+            if self.plan
+            else {"events": [], "level": None, "required_approvals": 0}
+        )
         data.update(self.decision.to_json())
         if self.facts is not None:
             data["pr"] = self.facts.number
@@ -44,10 +53,19 @@ def branch_tip(root: Path, branch: str) -> str:
     except GitError:
         pass
     try:
-        git(root, "fetch", "--no-tags", "--quiet", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
+        git(
+            root,
+            "fetch",
+            "--no-tags",
+            "--quiet",
+            "origin",
+            f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
+        )
         return known_tip(root, branch)
     except GitError:
-        raise EvaluationError(f"branch {branch!r} cannot be read from this clone or from origin") from None
+        raise EvaluationError(
+            f"branch {branch!r} cannot be read from this clone or from origin"
+        ) from None
 
 
 def judged_base(root: Path, facts) -> str:
@@ -70,8 +88,9 @@ def judged_base(root: Path, facts) -> str:
         if not any(e.matches_branch(facts.base_ref) for e in envs):
             deploy = sorted({e.branch for e in envs} - {default})
             into = " or ".join([repr(default)] + [repr(b) for b in deploy])
-            raise UntrustedBase(f"PR into {facts.base_ref!r}: only PRs into {into} are judged; "
-                                f"retarget the PR")
+            raise UntrustedBase(
+                f"PR into {facts.base_ref!r}: only PRs into {into} are judged; retarget the PR"
+            )
     return branch_tip(root, facts.base_ref)
 
 
@@ -81,7 +100,7 @@ def decide(root: Path, load_facts, resolve_owners=None, now=None) -> GateResult:
     logins to accounts (see github.facts.resolve_owners); ``now`` (default: the clock) is when
     freeze windows are judged. Every failure becomes an ``error``."""
     from dataclasses import replace
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from . import judgment
     from .errors import known_errors
@@ -92,7 +111,9 @@ def decide(root: Path, load_facts, resolve_owners=None, now=None) -> GateResult:
         facts = replace(facts, base_sha=judged_base(root, facts))
         into_deploy_branch = facts.base_ref and facts.base_ref != facts.default_branch
         default_at = branch_tip(root, facts.default_branch) if into_deploy_branch else None
-        plans = judgment.plans_for(root, judgment.judging_commits(facts.base_sha, default_at), facts.head_sha)
+        plans = judgment.plans_for(
+            root, judgment.judging_commits(facts.base_sha, default_at), facts.head_sha
+        )
         plan = plans[0]
         if resolve_owners is not None:
             owners: dict = {}
@@ -101,10 +122,12 @@ def decide(root: Path, load_facts, resolve_owners=None, now=None) -> GateResult:
                 if todo:
                     owners.update(resolve_owners(SimpleNamespace(owners=todo, policy=p.policy)))
             facts = replace(facts, owner_accounts=owners)
-        plan, decision = judgment.judge(root, plans, facts, now or datetime.now(timezone.utc))
+        plan, decision = judgment.judge(root, plans, facts, now or datetime.now(UTC))
         return GateResult(plan, decision, facts)
     except UntrustedBase as exc:
-        return GateResult(None, Decision("blocked", None, 0, blocking=[Block("untrusted_base", str(exc))]), facts)
+        return GateResult(
+            None, Decision("blocked", None, 0, blocking=[Block("untrusted_base", str(exc))]), facts
+        )
     except known_errors() as exc:
         return GateResult(plan, _error(plan, str(exc)), facts)
     except Exception as exc:  # fail closed on the unexpected too
@@ -127,25 +150,46 @@ def record_decision(record, result: GateResult) -> None:
     from .report import labelled
 
     pr = f"PR #{result.facts.number}: " if result.facts is not None and result.facts.number else ""
-    deployments = sorted({e.deployment for e in result.plan.events if e.deployment}) if result.plan else []
-    record.add_event("gate", EVENT_STATUS[d.state], f"{pr}{labelled(d.state, d.description)}",
-                     deployments[0] if len(deployments) == 1 else None, None,
-                     {"decision": d.state, "level": d.level, "approvals": [a.login for a in d.approvals],
-                      "deployments": deployments, "head": result.plan.head if result.plan else None,
-                      **({"freeze": d.freeze} if d.freeze else {})})
-    if d.freeze and d.freeze.get("break_glass"):  # break-glass use is an event of its own, for audits
+    deployments = (
+        sorted({e.deployment for e in result.plan.events if e.deployment}) if result.plan else []
+    )
+    record.add_event(
+        "gate",
+        EVENT_STATUS[d.state],
+        f"{pr}{labelled(d.state, d.description)}",
+        deployments[0] if len(deployments) == 1 else None,
+        None,
+        {
+            "decision": d.state,
+            "level": d.level,
+            "approvals": [a.login for a in d.approvals],
+            "deployments": deployments,
+            "head": result.plan.head if result.plan else None,
+            **({"freeze": d.freeze} if d.freeze else {}),
+        },
+    )
+    if d.freeze and d.freeze.get(
+        "break_glass"
+    ):  # break-glass use is an event of its own, for audits
         windows = ", ".join(w["name"] for w in d.freeze["windows"])
-        record.add_event("break_glass", "warning" if d.state != "approved" else "info",
-                         f"{pr}break-glass label during freeze ({windows}): {d.required} approvals required, "
-                         f"{len(d.approvals)} counted", deployments[0] if len(deployments) == 1 else None, None,
-                         {"decision": d.state, "freeze": d.freeze, "approvals": [a.login for a in d.approvals]})
+        record.add_event(
+            "break_glass",
+            "warning" if d.state != "approved" else "info",
+            f"{pr}break-glass label during freeze ({windows}): {d.required} approvals required, "
+            f"{len(d.approvals)} counted",
+            deployments[0] if len(deployments) == 1 else None,
+            None,
+            {"decision": d.state, "freeze": d.freeze, "approvals": [a.login for a in d.approvals]},
+        )
 
 
 def decide_local(root: Path, facts_file: Path, base: str, head: str, now=None) -> GateResult:
     from .gitrepo import resolve
     from .local import load_local_facts
 
-    return decide(root, lambda: load_local_facts(facts_file, root, base, resolve(root, head)), now=now)
+    return decide(
+        root, lambda: load_local_facts(facts_file, root, base, resolve(root, head)), now=now
+    )
 
 
 def teams_of_pr(root: Path, base_ref: str, default_branch: str) -> tuple[str, ...]:
@@ -162,14 +206,25 @@ def teams_of_pr(root: Path, base_ref: str, default_branch: str) -> tuple[str, ..
     return judgment.teams_to_read(root, judgment.judging_commits(base, default_at))
 
 
-def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, publish: bool, warn,
-                     token: str | None = None, app_slug: str | None = None, now=None) -> GateResult:
+def decide_on_github(
+    root: Path,
+    gh,
+    repo_name: str,
+    number: int,
+    event: dict,
+    publish: bool,
+    warn,
+    token: str | None = None,
+    app_slug: str | None = None,
+    now=None,
+) -> GateResult:
     """Fetch the PR, decide, and (with ``publish``) set the status, the sticky comment, review
     requests and notifications. ``event`` is the webhook payload, when there is one."""
     from .errors import EvaluationError
     from .github.facts import fetch_facts, resolve_owners
     from .github.latest import still_latest
-    from .github.publish import post_status, publish as publish_result
+    from .github.publish import post_status
+    from .github.publish import publish as publish_result
     from .gitrepo import ensure_commits
     from .notify import gate_notifications, notify
 
@@ -177,16 +232,22 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
     fetched = {}
 
     def load():
-        facts, pr = fetch_facts(gh, repo_name, number, lambda ref, default: teams_of_pr(root, ref, default))
+        facts, pr = fetch_facts(
+            gh, repo_name, number, lambda ref, default: teams_of_pr(root, ref, default)
+        )
         fetched["pr"] = pr
         ensure_commits(root, [facts.base_sha, facts.head_sha], token)
         return facts
 
-    result = decide(root, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids), now=now)
+    result = decide(
+        root, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids), now=now
+    )
     from .simulate import GitHubSource, gate_what_if
 
     # after the decision, which it never changes: the head's policy is only data to replay
-    result.what_if = gate_what_if(root, result, lambda last: GitHubSource(gh, repo_name, root, token, None, last))
+    result.what_if = gate_what_if(
+        root, result, lambda last: GitHubSource(gh, repo_name, root, token, None, last)
+    )
     if not publish:
         return result
     pr = fetched.get("pr")
@@ -195,18 +256,28 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
         try:
             moved = still_latest(gh, repo_name, number, head)
         except EvaluationError:
-            post_status(gh, repo_name, head, _error(result.plan, "the PR could not be re-read before posting"))
+            post_status(
+                gh,
+                repo_name,
+                head,
+                _error(result.plan, "the PR could not be re-read before posting"),
+            )
             raise
-        if moved is not None:  # a newer run judges the new head; this one must not overwrite anything
+        if (
+            moved is not None
+        ):  # a newer run judges the new head; this one must not overwrite anything
             warn(moved.reason)
             return result
         result = record_evidence(gh, repo_name, pr, result, app_slug)
         status_from = best_at_head(root, gh, repo_name, result, warn, token, now)
-        comment, requested = publish_result(gh, repo_name, pr, result, warn=warn, app_slug=app_slug,
-                                            status_from=status_from)
+        comment, requested = publish_result(
+            gh, repo_name, pr, result, warn=warn, app_slug=app_slug, status_from=status_from
+        )
         if result.plan is not None:
             warned: set = set()  # an unset webhook variable is said once per run
-            for note in gate_notifications(result, comment, requested, getattr(pr, "html_url", "") or ""):
+            for note in gate_notifications(
+                result, comment, requested, getattr(pr, "html_url", "") or ""
+            ):
                 notify(result.plan.policy, note, warn=warn, warned=warned)
     else:
         # the PR could not be read: still mark the head the event names (pull_request_target or the
@@ -219,7 +290,9 @@ def decide_on_github(root: Path, gh, repo_name: str, number: int, event: dict, p
     return result
 
 
-def best_at_head(root: Path, gh, repo_name: str, result: GateResult, warn, token: str | None, now=None):
+def best_at_head(
+    root: Path, gh, repo_name: str, result: GateResult, warn, token: str | None, now=None
+):
     """(decision, PR number) of another open PR at the same head and base that is approved, when this
     PR is not: the status on a shared head shows the best judgment among them (github/latest.py);
     None to show this PR's own. A failure to look shows this PR's own (never a success it did not earn)."""
@@ -237,17 +310,31 @@ def best_at_head(root: Path, gh, repo_name: str, result: GateResult, warn, token
         warn(f"other PRs at this head not checked: {exc}")
         return None
     for other in others:
+
         def load(n=other):
-            found, _ = fetch_facts(gh, repo_name, n, lambda ref, default: teams_of_pr(root, ref, default))
+            found, _ = fetch_facts(
+                gh, repo_name, n, lambda ref, default: teams_of_pr(root, ref, default)
+            )
             ensure_commits(root, [found.base_sha, found.head_sha], token)
             return found
 
-        judged = decide(root, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids), now=now)
-        if judged.decision.state == "approved" and judged.facts is not None \
-                and judged.facts.head_sha == facts.head_sha and judged.facts.base_ref == facts.base_ref:
-            warn(f"the foureyes/approval status on {facts.head_sha[:12]} shows PR #{other}'s approval (same head "
-                 f"and base); PR #{facts.number} itself is {result.decision.state}, and its merge is not "
-                 "deployable unless it is approved itself")
+        judged = decide(
+            root,
+            load,
+            lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids),
+            now=now,
+        )
+        if (
+            judged.decision.state == "approved"
+            and judged.facts is not None
+            and judged.facts.head_sha == facts.head_sha
+            and judged.facts.base_ref == facts.base_ref
+        ):
+            warn(
+                f"the foureyes/approval status on {facts.head_sha[:12]} shows PR #{other}'s approval (same head "
+                f"and base); PR #{facts.number} itself is {result.decision.state}, and its merge is not "
+                "deployable unless it is approved itself"
+            )
             return judged.decision, other
     return None
 

@@ -26,15 +26,22 @@ class GitError(Exception):
     pass
 
 
-def git(root: Path | str, *args: str, input: bytes | None = None, env_extra: dict | None = None) -> bytes:
+def git(
+    root: Path | str, *args: str, input: bytes | None = None, env_extra: dict | None = None
+) -> bytes:
     """git's output. It is written to a temporary file, not a pipe: a pipe fills up whenever the
     thread reading it waits for the interpreter lock (a history pass read in a thread while the main
     thread parses YAML), and git then stops until it is drained."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env_extra or {})}
     try:
         with tempfile.TemporaryFile() as spool:
-            proc = subprocess.Popen(["git", "-C", str(root), *args], stdout=spool, stderr=subprocess.PIPE, env=env,
-                                    stdin=subprocess.PIPE if input is not None else None)
+            proc = subprocess.Popen(
+                ["git", "-C", str(root), *args],
+                stdout=spool,
+                stderr=subprocess.PIPE,
+                env=env,
+                stdin=subprocess.PIPE if input is not None else None,
+            )
             _RUNNING.add(proc)
             try:
                 _, stderr = proc.communicate(input)
@@ -75,7 +82,9 @@ def _is_sha(text: str) -> bool:
     return _SHA.fullmatch(text) is not None
 
 
-_IMMUTABLE: dict[tuple, str] = {}  # answers about full SHAs, which never change: (question, root, shas) -> answer
+_IMMUTABLE: dict[
+    tuple, str
+] = {}  # answers about full SHAs, which never change: (question, root, shas) -> answer
 
 
 _FIXED_NAME = re.compile(r"[0-9a-f]{40}(?:[~^][0-9]*)*")  # a full SHA, maybe with ~N / ^N after it
@@ -97,7 +106,11 @@ def resolve(root: Path, ref: str) -> str:
 
 def _resolve(root: Path, ref: str) -> str:
     try:
-        return git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
+        return (
+            git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+            .decode()
+            .strip()
+        )
     except GitError:
         hint = ": the repository has no commits yet" if ref == "HEAD" else ""
         raise GitError(f"unknown git revision {ref!r}{hint}") from None
@@ -108,7 +121,18 @@ def branch_tip(root: Path, name: str) -> str:
     local branch."""
     for ref in (f"refs/remotes/origin/{name}", f"refs/heads/{name}"):
         try:
-            return git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
+            return (
+                git(
+                    root,
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    "--end-of-options",
+                    f"{ref}^{{commit}}",
+                )
+                .decode()
+                .strip()
+            )
         except GitError:
             continue
     raise GitError(f"branch {name!r} is not here: fetch it (actions/checkout with fetch-depth: 0)")
@@ -116,16 +140,25 @@ def branch_tip(root: Path, name: str) -> str:
 
 def is_ancestor(root: Path, a: str, b: str) -> bool:
     """``a`` is ``b`` or one of its ancestors."""
-    proc = subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", a, b], capture_output=True)
+    proc = subprocess.run(
+        ["git", "-C", str(root), "merge-base", "--is-ancestor", a, b], capture_output=True
+    )
     if proc.returncode not in (0, 1):
-        raise GitError(f"git merge-base --is-ancestor: {proc.stderr.decode('utf-8', 'replace').strip()}")
+        raise GitError(
+            f"git merge-base --is-ancestor: {proc.stderr.decode('utf-8', 'replace').strip()}"
+        )
     return proc.returncode == 0
 
 
 def default_branch(root: Path) -> str:
     """The default branch offline: origin's HEAD when known, else main."""
     try:
-        return git(root, "symbolic-ref", "--short", "refs/remotes/origin/HEAD").decode().strip().split("/", 1)[1]
+        return (
+            git(root, "symbolic-ref", "--short", "refs/remotes/origin/HEAD")
+            .decode()
+            .strip()
+            .split("/", 1)[1]
+        )
     except (GitError, IndexError):
         return "main"
 
@@ -134,30 +167,47 @@ def clean_merge_tree(root: Path, ours: str, theirs: str) -> str | None:
     """The tree of a three-way merge of two commits, or None if it does not merge cleanly
     (`git merge-tree --write-tree`, git >= 2.38: exit 0 clean, 1 conflicts; the tree id is the
     first line of its output)."""
-    proc = subprocess.run(["git", "-C", str(root), "merge-tree", "--write-tree", "--no-messages", ours, theirs],
-                          capture_output=True, env={**os.environ, "LC_ALL": "C"})
+    proc = subprocess.run(
+        ["git", "-C", str(root), "merge-tree", "--write-tree", "--no-messages", ours, theirs],
+        capture_output=True,
+        env={**os.environ, "LC_ALL": "C"},
+    )
     if proc.returncode == 1:
         return None
     if proc.returncode != 0:
-        raise GitError(f"git merge-tree: {proc.stderr.decode('utf-8', 'replace').strip() or 'failed'}")
+        raise GitError(
+            f"git merge-tree: {proc.stderr.decode('utf-8', 'replace').strip() or 'failed'}"
+        )
     return proc.stdout.decode().split("\n", 1)[0].strip()
 
 
-def clean_merge_trees(root: Path, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+def clean_merge_trees(
+    root: Path, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], str | None]:
     """`clean_merge_tree` of many pairs in one `git merge-tree --write-tree --stdin` (git >= 2.39:
     with -z, each merge answers `<1 clean | 0 conflicts>\\0<tree>\\0[<conflicted path>\\0...]\\0`)."""
     wanted = list(dict.fromkeys(pairs))
     if not wanted:
         return {}
-    out = git(root, "merge-tree", "--write-tree", "--stdin", "-z", "--no-messages", "--name-only",
-              input="".join(f"{ours} {theirs}\n" for ours, theirs in wanted).encode()).decode("utf-8", "surrogateescape")
+    out = git(
+        root,
+        "merge-tree",
+        "--write-tree",
+        "--stdin",
+        "-z",
+        "--no-messages",
+        "--name-only",
+        input="".join(f"{ours} {theirs}\n" for ours, theirs in wanted).encode(),
+    ).decode("utf-8", "surrogateescape")
     tokens = out.split("\0")
     found: dict[tuple[str, str], str | None] = {}
     pos = 0
     for pair in wanted:
-        status, tree = (tokens[pos:pos + 2] + ["", ""])[:2]
+        status, tree = (tokens[pos : pos + 2] + ["", ""])[:2]
         if status not in ("0", "1") or not _is_sha(tree):
-            raise GitError(f"git merge-tree --stdin: unexpected answer {status!r} for {pair[0][:12]} {pair[1][:12]}")
+            raise GitError(
+                f"git merge-tree --stdin: unexpected answer {status!r} for {pair[0][:12]} {pair[1][:12]}"
+            )
         found[pair] = tree if status == "1" else None
         pos += 2
         while pos < len(tokens) and tokens[pos]:  # the conflicted paths, up to the empty end marker
@@ -179,7 +229,7 @@ def merge_base(root: Path, a: str, b: str) -> str:
     return found
 
 
-def known_changes(root: Path, base: str, head: str) -> list["Change"] | None:
+def known_changes(root: Path, base: str, head: str) -> list[Change] | None:
     """`changed(merge_base(base, head), head)` (what the PR base..head changed) when this run has
     already worked it out, else None: no git process."""
     fork = _IMMUTABLE.get(("merge-base", str(root), base, head))
@@ -187,7 +237,7 @@ def known_changes(root: Path, base: str, head: str) -> list["Change"] | None:
     return None if found is None else list(found)
 
 
-def prefetch_merge_bases(root: Path, graph: "Graph", pairs: list[tuple[str, str]]) -> None:
+def prefetch_merge_bases(root: Path, graph: Graph, pairs: list[tuple[str, str]]) -> None:
     """`merge_base` of many pairs of full SHAs worked out from a graph already read, for
     `merge_base` to answer from memory; a pair with several best common ancestors is left to git."""
     for a, b in pairs:
@@ -224,19 +274,32 @@ def _log_records(out: bytes) -> list[tuple[str, str, str, str]]:
     return found
 
 
-def prefetch_commit_logs(root: Path, graph: "Graph", pairs: list[tuple[str, str]]) -> None:
+def prefetch_commit_logs(root: Path, graph: Graph, pairs: list[tuple[str, str]]) -> None:
     """`commit_log(fork, head)` for many pairs of full SHAs: the commits of each range from the graph,
     all their messages and dates in one `git log --no-walk --stdin`, in `git log`'s own order."""
-    wanted = [(f, h) for f, h in dict.fromkeys(pairs) if _is_sha(f) and _is_sha(h) and f in graph and h in graph
-              and ("log", str(root), f, h) not in _IMMUTABLE]
+    wanted = [
+        (f, h)
+        for f, h in dict.fromkeys(pairs)
+        if _is_sha(f)
+        and _is_sha(h)
+        and f in graph
+        and h in graph
+        and ("log", str(root), f, h) not in _IMMUTABLE
+    ]
     if not wanted:
         return
     ranges = {(f, h): graph.only_in(h, f) for f, h in wanted}
     commits = list(dict.fromkeys(c for r in ranges.values() for c in r))
     by_sha: dict[str, tuple] = {}
     if commits:
-        out = git(root, "log", "--no-walk=unsorted", "--stdin", f"--format=%ct%x1f{_LOG_FORMAT}",
-                  input="".join(c + "\n" for c in commits).encode())
+        out = git(
+            root,
+            "log",
+            "--no-walk=unsorted",
+            "--stdin",
+            f"--format=%ct%x1f{_LOG_FORMAT}",
+            input="".join(c + "\n" for c in commits).encode(),
+        )
         for record in out.decode("utf-8", "replace").split("\x1e"):
             record = record.strip("\n")
             if record:
@@ -247,7 +310,7 @@ def prefetch_commit_logs(root: Path, graph: "Graph", pairs: list[tuple[str, str]
         _IMMUTABLE[("log", str(root), f, h)] = tuple(by_sha[c][1] for c in reversed(order))
 
 
-def _log_order(graph: "Graph", head: str, own: frozenset[str], dates: dict[str, int]) -> list[str]:
+def _log_order(graph: Graph, head: str, own: frozenset[str], dates: dict[str, int]) -> list[str]:
     """The order `git log fork..head` prints ``own`` in: git walks from head taking the newest
     committer date first, equal dates in the order they were queued, and queues a commit's parents
     (in order) the first time it sees them. Only commits of the range queue commits of the range,
@@ -276,7 +339,9 @@ def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
     for name in names:
         if "\n" in name:
             raise GitError(f"object name with a newline: {name!r}")
-    if all(_is_sha(n.split(":", 1)[0]) for n in names):  # immutable names: the run's open reader answers
+    if all(
+        _is_sha(n.split(":", 1)[0]) for n in names
+    ):  # immutable names: the run's open reader answers
         return _reader(root).read(names)
     out = git(root, "cat-file", "--batch", input="".join(n + "\n" for n in names).encode())
     result: dict[str, bytes | None] = {}
@@ -290,7 +355,7 @@ def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
             continue
         _sha, kind, size = header.split(" ")
         size_n = int(size)
-        result[name] = out[pos:pos + size_n] if kind == "blob" else None
+        result[name] = out[pos : pos + size_n] if kind == "blob" else None
         pos += size_n + 1
     return result
 
@@ -304,9 +369,13 @@ class _BatchReader:
     TREE_CACHE_BYTES = 32 << 20  # trees are kept by id (they never change), up to this much
 
     def __init__(self, root: Path):
-        self.proc = subprocess.Popen(["git", "-C", str(root), "cat-file", "--batch"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        self.proc = subprocess.Popen(
+            ["git", "-C", str(root), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+        )
         self._trees: dict[str, bytes] = {}  # insertion order = age: the oldest go first
         self._blobs: dict[str, bytes] = {}
         self._tree_bytes = 0
@@ -356,18 +425,29 @@ class _BatchReader:
         the trees of ``dirs`` at each commit, and the blobs ``blobs`` (ids). What plans of many PRs
         read at their bases then costs no round trip each."""
         commits = [c for c in dict.fromkeys(commits) if c not in self._root_trees]
-        for commit, (kind, data) in zip(commits, self.objects([f"{c}^{{commit}}" for c in commits])):
-            self._root_trees[commit] = data[5:45].decode() if kind == "commit" and data.startswith(b"tree ") else None
+        for commit, (kind, data) in zip(
+            commits, self.objects([f"{c}^{{commit}}" for c in commits])
+        ):
+            self._root_trees[commit] = (
+                data[5:45].decode() if kind == "commit" and data.startswith(b"tree ") else None
+            )
         level = {tree for c in commits if (tree := self._root_trees.get(c))}
         parts = [d.strip("/").split("/") for d in dirs]
-        for depth in range(max((len(p) for p in parts), default=-1) + 1):  # no dirs: the commits only
+        for depth in range(
+            max((len(p) for p in parts), default=-1) + 1
+        ):  # no dirs: the commits only
             wanted = [t for t in level if t not in self._trees]
             for tree, (kind, data) in zip(wanted, self.objects(wanted)):
                 if kind == "tree":
                     self._keep_tree(tree, data)
             names = {p[depth].encode("utf-8", "surrogateescape") for p in parts if len(p) > depth}
-            level = {found[1] for t in level if (data := self._trees.get(t)) is not None for n in names
-                     if (found := _tree_entry(data, n)) is not None and found[0] == "040000"}
+            level = {
+                found[1]
+                for t in level
+                if (data := self._trees.get(t)) is not None
+                for n in names
+                if (found := _tree_entry(data, n)) is not None and found[0] == "040000"
+            }
         wanted = [b for b in dict.fromkeys(blobs) if b not in self._blobs and b != ZERO_SHA]
         for sha, (kind, data) in zip(wanted, self.objects(wanted)):
             if kind == "blob":
@@ -416,7 +496,9 @@ class _BatchReader:
     def root_tree(self, commit: str) -> str | None:
         if commit not in self._root_trees:
             kind, data = self.object(f"{commit}^{{commit}}")
-            self._root_trees[commit] = data[5:45].decode() if kind == "commit" and data.startswith(b"tree ") else None
+            self._root_trees[commit] = (
+                data[5:45].decode() if kind == "commit" and data.startswith(b"tree ") else None
+            )
         return self._root_trees[commit]
 
     def entry(self, commit: str, path: str) -> tuple[str, str] | None:
@@ -424,7 +506,11 @@ class _BatchReader:
         found = ("040000", self.root_tree(commit))
         for part in path.strip("/").split("/"):
             data = self.tree(found[1]) if found[1] is not None and found[0] == "040000" else None
-            found = _tree_entry(data, part.encode("utf-8", "surrogateescape")) if data is not None else None
+            found = (
+                _tree_entry(data, part.encode("utf-8", "surrogateescape"))
+                if data is not None
+                else None
+            )
             if found is None:
                 return None
         return found
@@ -460,8 +546,16 @@ class _BatchReader:
         entries: dict[str, dict[bytes, tuple[str, str]]] = {}
         for directory, names in by_dir.items():
             if len(names) >= 16:
-                tree = self.entry(commit, directory) if directory else ("040000", self.root_tree(commit))
-                data = self.tree(tree[1]) if tree is not None and tree[0] == "040000" and tree[1] else None
+                tree = (
+                    self.entry(commit, directory)
+                    if directory
+                    else ("040000", self.root_tree(commit))
+                )
+                data = (
+                    self.tree(tree[1])
+                    if tree is not None and tree[0] == "040000" and tree[1]
+                    else None
+                )
                 entries[directory] = _tree_dict(data or b"")
         for path in paths:
             directory, _, name = path.rpartition("/")
@@ -470,7 +564,10 @@ class _BatchReader:
             else:
                 found = self.entry(commit, path)
             if found is not None:
-                out[path] = (found[0], self.blob(found[1]) if found[0] not in ("040000", "160000") else None)
+                out[path] = (
+                    found[0],
+                    self.blob(found[1]) if found[0] not in ("040000", "160000") else None,
+                )
         return out
 
     def blob(self, sha: str) -> bytes | None:
@@ -503,14 +600,16 @@ def _tree_entry(data: bytes, name: bytes) -> tuple[str, str] | None:
     while pos < len(data):
         space = data.index(b" ", pos)
         nul = data.index(b"\0", space)
-        if data[space + 1:nul] == name:
+        if data[space + 1 : nul] == name:
             mode = data[pos:space].decode()
-            return mode.rjust(6, "0"), data[nul + 1:nul + 21].hex()
+            return mode.rjust(6, "0"), data[nul + 1 : nul + 21].hex()
         pos = nul + 21
     return None
 
 
-_TREE_ENTRY = re.compile(rb"([0-7]+) ([^\0]*)\0(.{20})", re.S)  # entries are contiguous: each match starts the next
+_TREE_ENTRY = re.compile(
+    rb"([0-7]+) ([^\0]*)\0(.{20})", re.S
+)  # entries are contiguous: each match starts the next
 
 
 def _tree_dict(data: bytes) -> dict[bytes, tuple[str, str]]:
@@ -575,13 +674,20 @@ def changed(root: Path, base: str, head: str) -> list[Change]:
     return changes
 
 
-def prefetch_changes(root: Path, pairs: list[tuple[str, str]], generation: dict[str, int] | None = None) -> None:
+def prefetch_changes(
+    root: Path, pairs: list[tuple[str, str]], generation: dict[str, int] | None = None
+) -> None:
     """Work out `changed(base, head)` for many pairs of full SHAs in one `git diff-tree --stdin`
     (a line `<head> <base>` is "head, as if its parent were base"; `--always` prints the header of an
     empty diff too, so the answers come in the order asked), for `changed` to answer from memory.
     ``generation``: pairs are asked newest head first (see `blob_ids`)."""
-    wanted = list(dict.fromkeys((b, h) for b, h in pairs if _is_sha(b) and _is_sha(h)
-                                and ("diff", str(root), b, h) not in _IMMUTABLE))
+    wanted = list(
+        dict.fromkeys(
+            (b, h)
+            for b, h in pairs
+            if _is_sha(b) and _is_sha(h) and ("diff", str(root), b, h) not in _IMMUTABLE
+        )
+    )
     # a diff depends on the two trees alone: when a history pass met a commit whose parent is base
     # and whose tree is head's (a one-commit PR's own commit; the merge or squash of a PR that was
     # up to date), base..head changed what that commit changed
@@ -600,10 +706,22 @@ def prefetch_changes(root: Path, pairs: list[tuple[str, str]], generation: dict[
         _IMMUTABLE[("diff", str(root), b, h)] = tuple(block)
 
 
-def _diff_pairs(root: Path, pairs: list[tuple[str, str]], pathspec: list[str] | None = None) -> list[list[Change]]:
+def _diff_pairs(
+    root: Path, pairs: list[tuple[str, str]], pathspec: list[str] | None = None
+) -> list[list[Change]]:
     """`changed(base, head)` of each pair, in order, from one `git diff-tree --stdin --always`."""
-    out = git(root, "diff-tree", "--stdin", "--always", "-r", "-z", "--no-renames", "--no-abbrev",
-              *(["--", *pathspec] if pathspec else []), input="".join(f"{h} {b}\n" for b, h in pairs).encode())
+    out = git(
+        root,
+        "diff-tree",
+        "--stdin",
+        "--always",
+        "-r",
+        "-z",
+        "--no-renames",
+        "--no-abbrev",
+        *(["--", *pathspec] if pathspec else []),
+        input="".join(f"{h} {b}\n" for b, h in pairs).encode(),
+    )
     blocks: list[list[Change]] = []
     parts = out.split(b"\0")
     i = 0
@@ -611,8 +729,16 @@ def _diff_pairs(root: Path, pairs: list[tuple[str, str]], pathspec: list[str] | 
         token = parts[i]
         if token.startswith(b":"):
             old_mode, new_mode, old_sha, new_sha, status = token.decode().lstrip(":").split(" ")
-            blocks[-1].append(Change(parts[i + 1].decode("utf-8", "surrogateescape"), status[0], old_mode, new_mode,
-                                     old_sha, new_sha))
+            blocks[-1].append(
+                Change(
+                    parts[i + 1].decode("utf-8", "surrogateescape"),
+                    status[0],
+                    old_mode,
+                    new_mode,
+                    old_sha,
+                    new_sha,
+                )
+            )
             i += 2
             continue
         if token.strip():
@@ -630,10 +756,13 @@ class PathSet:
     keeping the asked names here answers the same at the cost of a handful."""
 
     def __init__(self, paths: list[str]):
-        self.exact = frozenset(p.rstrip("/") for p in paths)  # a name without "/" may be a directory too
+        self.exact = frozenset(
+            p.rstrip("/") for p in paths
+        )  # a name without "/" may be a directory too
         self.dirs = tuple(sorted({p.rstrip("/") + "/" for p in paths}))
-        self.pathspec = sorted({p if p.endswith("/") else p.rsplit("/", 1)[0] + "/" if "/" in p else p
-                                for p in paths})
+        self.pathspec = sorted(
+            {p if p.endswith("/") else p.rsplit("/", 1)[0] + "/" if "/" in p else p for p in paths}
+        )
 
     def __contains__(self, name: str) -> bool:
         return name in self.exact or name.startswith(self.dirs)
@@ -683,16 +812,27 @@ def _log_changes(root: Path, span: str, first_parent: bool = False, reverse: boo
     fixed = all(_is_sha(part) for part in span.split(".."))
     key = ("log-changes", str(root), span, first_parent)
     whole = ("log-changes", str(root), span, False)
-    if fixed and first_parent and key not in _IMMUTABLE and (whole in _IMMUTABLE or whole in _AHEAD):
-        _IMMUTABLE[key] = _first_parent_chain(_log_changes(root, span), span.split("..")[-1])  # from the whole pass
+    if (
+        fixed
+        and first_parent
+        and key not in _IMMUTABLE
+        and (whole in _IMMUTABLE or whole in _AHEAD)
+    ):
+        _IMMUTABLE[key] = _first_parent_chain(
+            _log_changes(root, span), span.split("..")[-1]
+        )  # from the whole pass
     if not fixed or key not in _IMMUTABLE:
         ahead = _AHEAD.pop(key, None)
-        found, trees = ahead.result() if ahead is not None else _read_log_changes(root, span, first_parent)
+        found, trees = (
+            ahead.result() if ahead is not None else _read_log_changes(root, span, first_parent)
+        )
         for commit, parents, changes in found:
             if parents:
                 _IMMUTABLE[("first-parent", str(root), commit)] = changes
                 _IMMUTABLE[("parent", str(root), commit)] = parents[0]
-                if commit in trees:  # (a ref that moved between the pass's two git calls: not known)
+                if (
+                    commit in trees
+                ):  # (a ref that moved between the pass's two git calls: not known)
                     _IMMUTABLE[("from-to", str(root), parents[0], trees[commit])] = commit
         if not fixed:
             return list(reversed(found)) if reverse else list(found)
@@ -713,7 +853,9 @@ def _first_parent_chain(found: list, tip: str) -> tuple:
     return tuple(chain)
 
 
-def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tuple[tuple, dict[str, str]]:
+def _read_log_changes(
+    root: Path, span: str, first_parent: bool = False
+) -> tuple[tuple, dict[str, str]]:
     """(commit, parents, what it changed over its first parent) of every commit of ``span`` in
     `git log` order, and each commit's tree. No pathspec: git would work out for every commit and
     every parent whether it matches there (the cost of the whole diff, again per parent) before
@@ -742,8 +884,19 @@ def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tupl
         else:
             unknown.append((parents[0], commit))
     pending = _Ahead(lambda: _diff_pairs(root, unknown)) if unknown else None
-    out = git(root, "log", *only_first, "--no-show-signature", "--diff-merges=off", "--no-renames", "--no-abbrev",
-              "--format=%x00%H %P", "--raw", "-z", span)
+    out = git(
+        root,
+        "log",
+        *only_first,
+        "--no-show-signature",
+        "--diff-merges=off",
+        "--no-renames",
+        "--no-abbrev",
+        "--format=%x00%H %P",
+        "--raw",
+        "-z",
+        span,
+    )
     # -z: each commit is "\0<sha> <parents>\0", then "\n:<modes> <ids> <status>\0<path>\0:...\0<path>\0"
     # when it changed anything; a path is never empty, so an empty token announces the next commit
     tokens = out.split(b"\0")
@@ -756,9 +909,19 @@ def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tupl
         i += 2
         changes = []
         while i < len(tokens) and tokens[i]:
-            old_mode, new_mode, old_sha, new_sha, status = tokens[i].decode().lstrip("\n:").split(" ")
-            changes.append(Change(tokens[i + 1].decode("utf-8", "surrogateescape"), status[0], old_mode, new_mode,
-                                  old_sha, new_sha))
+            old_mode, new_mode, old_sha, new_sha, status = (
+                tokens[i].decode().lstrip("\n:").split(" ")
+            )
+            changes.append(
+                Change(
+                    tokens[i + 1].decode("utf-8", "surrogateescape"),
+                    status[0],
+                    old_mode,
+                    new_mode,
+                    old_sha,
+                    new_sha,
+                )
+            )
             i += 2
         found.append((commit, parents, tuple(changes)))
         if i == len(tokens) - 1 and not tokens[i]:
@@ -767,14 +930,24 @@ def _read_log_changes(root: Path, span: str, first_parent: bool = False) -> tupl
     merged = {commit: own[side] for commit, side in derived.items() if side in own}
     for (_, commit), block in zip(unknown, pending.result() if pending is not None else []):
         merged[commit] = tuple(block)
-    late = [(parents[0], commit) for commit, parents, _ in found if len(parents) > 1 and commit not in merged]
-    for (_, commit), block in zip(late, _diff_pairs(root, late) if late else []):  # a ref moved between the two
+    late = [
+        (parents[0], commit)
+        for commit, parents, _ in found
+        if len(parents) > 1 and commit not in merged
+    ]
+    for (_, commit), block in zip(
+        late, _diff_pairs(root, late) if late else []
+    ):  # a ref moved between the two
         merged[commit] = tuple(block)
-    return (tuple((commit, parents, merged.get(commit, changes)) for commit, parents, changes in found),
-            {commit: tree for commit, (tree, _) in shape.items()})
+    return (
+        tuple((commit, parents, merged.get(commit, changes)) for commit, parents, changes in found),
+        {commit: tree for commit, (tree, _) in shape.items()},
+    )
 
 
-def last_changes(root: Path, span: str, paths: list[str], first_parent: bool = False) -> dict[str, str]:
+def last_changes(
+    root: Path, span: str, paths: list[str], first_parent: bool = False
+) -> dict[str, str]:
     """The newest commit in ``span`` that changed each path under ``paths``, in one `git log`
     (a merge counts as changing what it brought in over its first parent)."""
     if not paths:
@@ -873,7 +1046,9 @@ class GitTree:
 
     def _fixed(self, paths: list[str]) -> bool:
         """Plain file names at a full SHA: the open reader answers them from tree objects."""
-        return _is_sha(self.commit) and not any(p.endswith("/") or any(c in p for c in "*?[\\\n") for p in paths)
+        return _is_sha(self.commit) and not any(
+            p.endswith("/") or any(c in p for c in "*?[\\\n") for p in paths
+        )
 
     def _modes(self, paths: list[str]) -> dict[str, str]:
         if not paths:
@@ -904,7 +1079,11 @@ class WorkTree:
         base = self.root / prefix
         if not base.is_dir():
             return []
-        return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file() or p.is_symlink())
+        return sorted(
+            p.relative_to(self.root).as_posix()
+            for p in base.rglob("*")
+            if p.is_file() or p.is_symlink()
+        )
 
 
 def ensure_commits(root: Path, shas: list[str], token: str | None = None) -> None:
@@ -915,11 +1094,27 @@ def ensure_commits(root: Path, shas: list[str], token: str | None = None) -> Non
     wanted = list(dict.fromkeys(s for s in shas if s))
     if not wanted:
         return
-    out = git(root, "cat-file", "--batch-check=%(objecttype)",  # one process, whatever the number of commits
-              input="".join(f"{s}^{{commit}}\n" for s in wanted).encode()).decode().splitlines()
+    out = (
+        git(
+            root,
+            "cat-file",
+            "--batch-check=%(objecttype)",  # one process, whatever the number of commits
+            input="".join(f"{s}^{{commit}}\n" for s in wanted).encode(),
+        )
+        .decode()
+        .splitlines()
+    )
     missing = [s for s, kind in zip(wanted, out) if kind != "commit"]
     if missing:
-        git(root, "fetch", "--no-tags", "--quiet", "origin", *missing, env_extra=token_auth_env(token))
+        git(
+            root,
+            "fetch",
+            "--no-tags",
+            "--quiet",
+            "origin",
+            *missing,
+            env_extra=token_auth_env(token),
+        )
 
 
 def token_auth_env(token: str | None) -> dict:
@@ -933,8 +1128,11 @@ def token_auth_env(token: str | None) -> dict:
 
     count = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    return {"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}": "http.extraheader",
-            f"GIT_CONFIG_VALUE_{count}": f"AUTHORIZATION: basic {basic}"}
+    return {
+        "GIT_CONFIG_COUNT": str(count + 1),
+        f"GIT_CONFIG_KEY_{count}": "http.extraheader",
+        f"GIT_CONFIG_VALUE_{count}": f"AUTHORIZATION: basic {basic}",
+    }
 
 
 # --- whole-history reads: one git process per question, however many commits it covers ----------
@@ -949,8 +1147,16 @@ def resolve_many(root: Path, refs: list[str]) -> dict[str, str]:
     for ref in wanted:
         if "\n" in ref or not ref.strip():
             raise GitError(f"unknown git revision {ref!r}")
-    out = git(root, "cat-file", "--batch-check=%(objectname) %(objecttype)",
-              input="".join(f"{r}^{{commit}}\n" for r in wanted).encode()).decode().splitlines()
+    out = (
+        git(
+            root,
+            "cat-file",
+            "--batch-check=%(objectname) %(objecttype)",
+            input="".join(f"{r}^{{commit}}\n" for r in wanted).encode(),
+        )
+        .decode()
+        .splitlines()
+    )
     found = {}
     for ref, line in zip(wanted, out):
         sha, _, kind = line.partition(" ")
@@ -966,10 +1172,14 @@ def prefetch_trees(root: Path, commits: list[str], dirs: list[str], blobs: list[
     """What many reads at ``commits`` (full SHAs) will need, fetched in a few exchanges with the
     run's `cat-file --batch`: root trees, the trees of ``dirs`` (small directories: every one is
     kept), and blobs by id."""
-    _reader(root).prefetch([c for c in commits if _is_sha(c)], dirs, [b for b in blobs if _is_sha(b)])
+    _reader(root).prefetch(
+        [c for c in commits if _is_sha(c)], dirs, [b for b in blobs if _is_sha(b)]
+    )
 
 
-def blob_ids(root: Path, names: list[str], generation: dict[str, int] | None = None) -> dict[str, str | None]:
+def blob_ids(
+    root: Path, names: list[str], generation: dict[str, int] | None = None
+) -> dict[str, str | None]:
     """The blob id of each ``<commit>:<path>`` (None: missing or not a blob), one process.
     ``generation`` (`Graph.generation`): names are asked newest commit first, so consecutive
     lookups read trees along the same delta chains and git's delta-base cache serves them; in an
@@ -983,9 +1193,19 @@ def blob_ids(root: Path, names: list[str], generation: dict[str, int] | None = N
     asked = list(dict.fromkeys(names))
     if generation:
         asked.sort(key=lambda n: -generation.get(n.split(":", 1)[0], 0))
-    out = git(root, "cat-file", "--batch-check=%(objectname) %(objecttype)",
-              input="".join(n + "\n" for n in asked).encode()).decode().splitlines()
-    return {n: (line.split(" ")[0] if line.endswith(" blob") else None) for n, line in zip(asked, out)}
+    out = (
+        git(
+            root,
+            "cat-file",
+            "--batch-check=%(objectname) %(objecttype)",
+            input="".join(n + "\n" for n in asked).encode(),
+        )
+        .decode()
+        .splitlines()
+    )
+    return {
+        n: (line.split(" ")[0] if line.endswith(" blob") else None) for n, line in zip(asked, out)
+    }
 
 
 def subjects(root: Path, commits: list[str]) -> dict[str, str]:
@@ -1013,8 +1233,18 @@ def first_parent_changes(root: Path, commits: list[str]) -> dict[str, list[Chang
     asked = [c for c in dict.fromkeys(commits) if ("first-parent", str(root), c) not in _IMMUTABLE]
     if not asked:
         return found
-    out = git(root, "diff-tree", "--stdin", "-r", "-z", "-m", "--first-parent", "--no-renames", "--no-abbrev",
-              input="".join(c + "\n" for c in asked).encode())
+    out = git(
+        root,
+        "diff-tree",
+        "--stdin",
+        "-r",
+        "-z",
+        "-m",
+        "--first-parent",
+        "--no-renames",
+        "--no-abbrev",
+        input="".join(c + "\n" for c in asked).encode(),
+    )
     parts = out.split(b"\0")
     current = None
     i = 0

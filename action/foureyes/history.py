@@ -62,13 +62,28 @@ def governance_history(root: Path, name: str, ref: str, checker) -> list[History
     process per commit."""
     path = deployment_file(name)
     head = gitrepo.resolve(root, ref)
-    out = gitrepo.git(root, "log", "--first-parent", "--reverse", "--format=%H%x1f%P%x1f%aI%x1f%an", head, "--", path)
+    out = gitrepo.git(
+        root,
+        "log",
+        "--first-parent",
+        "--reverse",
+        "--format=%H%x1f%P%x1f%aI%x1f%an",
+        head,
+        "--",
+        path,
+    )
     changes = []
     for line in out.decode().splitlines():
         commit, parents, date, author = line.split("\x1f")
         changes.append((commit, parents.split()[:1], date, author))
-    blobs = gitrepo.cat_blobs(root, [n for commit, parent, _, _ in changes
-                                     for n in [*(f"{p}:{path}" for p in parent), f"{commit}:{path}"]])
+    blobs = gitrepo.cat_blobs(
+        root,
+        [
+            n
+            for commit, parent, _, _ in changes
+            for n in [*(f"{p}:{path}" for p in parent), f"{commit}:{path}"]
+        ],
+    )
     approvals, _ = checker.check([commit for commit, _, _, _ in changes])
     rows: list[HistoryRow] = []
     for commit, parent, date, author in changes:
@@ -76,18 +91,24 @@ def governance_history(root: Path, name: str, ref: str, checker) -> list[History
         after = _deployment(blobs.get(f"{commit}:{path}"), path)
         approval = approvals.get(commit)
         for ev in deployment_events(path, before, after):
-            rows.append(HistoryRow(
-                date=date, commit=commit, event=ev.type,
-                importance_before=ev.importance_before, importance_after=ev.importance_after,
-                model_before=_model_text(ev.model_before), model_after=_model_text(ev.model_after),
-                changed_by=(approval.author if approval and approval.author else author),
-                approved_by=approval.approvers if approval else [],
-                pr=approval.pr if approval else None,
-                approval=approval.status if approval else "unapproved",
-                fields=ev.fields,
-                changes=ev.changes,
-                break_glass=bool(approval and approval.break_glass),
-            ))
+            rows.append(
+                HistoryRow(
+                    date=date,
+                    commit=commit,
+                    event=ev.type,
+                    importance_before=ev.importance_before,
+                    importance_after=ev.importance_after,
+                    model_before=_model_text(ev.model_before),
+                    model_after=_model_text(ev.model_after),
+                    changed_by=(approval.author if approval and approval.author else author),
+                    approved_by=approval.approvers if approval else [],
+                    pr=approval.pr if approval else None,
+                    approval=approval.status if approval else "unapproved",
+                    fields=ev.fields,
+                    changes=ev.changes,
+                    break_glass=bool(approval and approval.break_glass),
+                )
+            )
     return rows
 
 

@@ -29,11 +29,20 @@ environments: [staging]
 
 # every foureyes workflow: the PR gate and its relay, validate, deploy (and the release push that
 # starts its production jobs), review timeouts, inventory
-WORKFLOWS = ("foureyes-gate.yml", "foureyes-review-relay.yml", "foureyes-validate.yml", "foureyes-deploy.yml",
-             "foureyes-release.yml", "foureyes-timeout.yml", "foureyes-inventory.yml")
+WORKFLOWS = (
+    "foureyes-gate.yml",
+    "foureyes-review-relay.yml",
+    "foureyes-validate.yml",
+    "foureyes-deploy.yml",
+    "foureyes-release.yml",
+    "foureyes-timeout.yml",
+    "foureyes-inventory.yml",
+)
 # foureyes' own workflows run the action from a separate checkout of a pinned commit (`uses: ./trusted`);
 # a user repository runs the pinned action itself, so those steps are left out
-OWN_REPOSITORY_ONLY = re.compile(r"(?ms)^[ \t]*# foureyes' own repository only: begin.*?# foureyes' own repository only: end\n")
+OWN_REPOSITORY_ONLY = re.compile(
+    r"(?ms)^[ \t]*# foureyes' own repository only: begin.*?# foureyes' own repository only: end\n"
+)
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -41,7 +50,9 @@ COMMIT = re.compile(r"^[0-9a-f]{40}$")
 class InitResult:
     written: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): what the user removed
+    skipped: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (path, why): what the user removed
 
 
 def scaffold(action_repo: str, ref: str, environments: bytes | None = None) -> dict[str, str]:
@@ -52,21 +63,29 @@ def scaffold(action_repo: str, ref: str, environments: bytes | None = None) -> d
     from .registry import ConfigError
 
     if not COMMIT.match(ref):
-        raise ConfigError(f"--action-ref {ref!r}: expected the 40-hex commit SHA of the foureyes action to pin "
-                          "(hint: git ls-remote https://github.com/foureyes/foureyes refs/tags/v0.1.0)")
+        raise ConfigError(
+            f"--action-ref {ref!r}: expected the 40-hex commit SHA of the foureyes action to pin "
+            "(hint: git ls-remote https://github.com/foureyes/foureyes refs/tags/v0.1.0)"
+        )
     files: dict[str, str] = {}
     for folder in ("policies",):
         for path in sorted((BUNDLED / folder).rglob("*")):
             if path.is_file():
                 files[path.relative_to(BUNDLED).as_posix()] = path.read_text("utf-8")
-    files["registry/environments.yaml"] = (BUNDLED / "registry" / "environments.yaml").read_text("utf-8")
+    files["registry/environments.yaml"] = (BUNDLED / "registry" / "environments.yaml").read_text(
+        "utf-8"
+    )
     files["registry/deployments/example-model.yaml"] = EXAMPLE
-    wired = _wired_environments(environments if environments is not None else files["registry/environments.yaml"].encode())
+    wired = _wired_environments(
+        environments if environments is not None else files["registry/environments.yaml"].encode()
+    )
     uses = f"{action_repo}@{ref}"  # action.yml sits at the repository root
     for name in WORKFLOWS:
         text = OWN_REPOSITORY_ONLY.sub("", (BUNDLED / "workflows" / name).read_text("utf-8"))
         text = wiring.render(text, f".github/workflows/{name}", wired)
-        files[f".github/workflows/{name}"] = re.sub(r"(?m)^(\s*(?:- )?uses: )\./(?:base|trusted)?$", rf"\g<1>{uses}", text)
+        files[f".github/workflows/{name}"] = re.sub(
+            r"(?m)^(\s*(?:- )?uses: )\./(?:base|trusted)?$", rf"\g<1>{uses}", text
+        )
     files[".gitignore-foureyes"] = ".foureyes/\nartifacts/\n"
     return files
 
@@ -129,5 +148,10 @@ def _ensure_ignored(root: Path, lines: str, result: InitResult) -> None:
     current = gitignore.read_text("utf-8") if gitignore.exists() else ""
     missing = [line for line in lines.splitlines() if line not in current.splitlines()]
     if missing:
-        gitignore.write_text(current + ("" if not current or current.endswith("\n") else "\n") + "\n".join(missing) + "\n")
+        gitignore.write_text(
+            current
+            + ("" if not current or current.endswith("\n") else "\n")
+            + "\n".join(missing)
+            + "\n"
+        )
         result.written.append(".gitignore")

@@ -11,8 +11,16 @@ from pathlib import Path
 
 from . import gitrepo
 from .escape import csv_cell
-from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, ConfigError, is_deployment_file, layout_problem
-from .registry import Schemas, parse_deployment, parse_environments
+from .registry import (
+    DEPLOYMENTS_DIR,
+    ENVIRONMENTS_FILE,
+    ConfigError,
+    Schemas,
+    is_deployment_file,
+    layout_problem,
+    parse_deployment,
+    parse_environments,
+)
 from .yamlload import LoadError, loads
 
 APPROVED, NEEDS_APPROVAL, UNAPPROVED = "Approved", "Needs approval", "Unapproved change"
@@ -26,7 +34,9 @@ class Row:
     model: str
     status: str
     prs: list[int] = field(default_factory=list)
-    environments: dict[str, str | None] = field(default_factory=dict)  # env -> version served, or None
+    environments: dict[str, str | None] = field(
+        default_factory=dict
+    )  # env -> version served, or None
     history: list[dict] = field(default_factory=list)  # recent deploys, newest first
     description: str = ""
     break_glass: bool = False  # its last change went through a freeze with break-glass (freeze.py)
@@ -43,8 +53,14 @@ def read_ahead(root: Path, ref: str) -> None:
     gitrepo.read_history_ahead(root, gitrepo.resolve(root, ref))
 
 
-def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_depth: int = 5,
-          checker=None) -> tuple[list[Row], list[str]]:
+def build(
+    root: Path,
+    ref: str,
+    record,
+    open_prs: dict[int, list[str]],
+    history_depth: int = 5,
+    checker=None,
+) -> tuple[list[Row], list[str]]:
     """Rows for the deployments at ``ref``, and the environment names (in promotion order).
     With a provenance ``checker``, a deployment whose last change on ``ref`` did not come through
     an approved PR (a direct push) is an "Unapproved change"."""
@@ -56,7 +72,9 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
     env_names = [e.name for e in parse_environments(env_data)] if env_data else []
     listed = tree.list(DEPLOYMENTS_DIR)
     misplaced = next((found for p in listed if (found := layout_problem(p))), None)
-    if misplaced is not None:  # listed by nobody, deployed by nobody: the registry must say so, not hide it
+    if (
+        misplaced is not None
+    ):  # listed by nobody, deployed by nobody: the registry must say so, not hide it
         raise ConfigError(str(misplaced))
     paths = [p for p in listed if is_deployment_file(p)]
     touched: dict[str, list[int]] = {}
@@ -68,7 +86,9 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
     try:  # parsed as the provenance check parses them, so each PR head still current is parsed once
         schemas = Schemas.from_snapshot(tree)
     except (LoadError, ConfigError):
-        schemas = None  # a broken schema is validate's to report; the inventory lists what can be read
+        schemas = (
+            None  # a broken schema is validate's to report; the inventory lists what can be read
+        )
     docs = []
     for path, data in sorted(tree.read_many(paths).items()):
         dep = parse_deployment(data, path, schemas)[0] if schemas is not None else None
@@ -93,42 +113,83 @@ def build(root: Path, ref: str, record, open_prs: dict[int, list[str]], history_
     rows = []
     for path, doc in docs:
         name = doc["name"]
-        owners = [doc["owner"]] if isinstance(doc.get("owner"), str) else list(doc.get("owner") or [])
+        owners = (
+            [doc["owner"]] if isinstance(doc.get("owner"), str) else list(doc.get("owner") or [])
+        )
         model = doc.get("model") or {}
-        rows.append(Row(
-            name=name, importance=str(doc.get("importance", "")), owners=owners,
-            model=f"{model.get('name')} v{model.get('version')}",
-            status=UNAPPROVED if path in unapproved else NEEDS_APPROVAL if name in touched else APPROVED,
-            prs=touched.get(name, []),
-            environments={env: (served[env][name].model.get("version") if name in served[env]
-                                and served[env][name].status == "success" else None) for env in env_names},
-            history=recent.get(name, []),
-            description=str(doc.get("description", "")),
-            break_glass=path in glass,
-        ))
+        rows.append(
+            Row(
+                name=name,
+                importance=str(doc.get("importance", "")),
+                owners=owners,
+                model=f"{model.get('name')} v{model.get('version')}",
+                status=UNAPPROVED
+                if path in unapproved
+                else NEEDS_APPROVAL
+                if name in touched
+                else APPROVED,
+                prs=touched.get(name, []),
+                environments={
+                    env: (
+                        served[env][name].model.get("version")
+                        if name in served[env] and served[env][name].status == "success"
+                        else None
+                    )
+                    for env in env_names
+                },
+                history=recent.get(name, []),
+                description=str(doc.get("description", "")),
+                break_glass=path in glass,
+            )
+        )
     return rows, env_names
 
 
 def to_csv(rows: list[Row], env_names: list[str]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["name", "importance", "owners", "model", "status", "prs"] + [f"served_{e}" for e in env_names])
+    writer.writerow(
+        ["name", "importance", "owners", "model", "status", "prs"]
+        + [f"served_{e}" for e in env_names]
+    )
     for r in rows:
-        writer.writerow([csv_cell(v) for v in [r.name, r.importance, " ".join(r.owners), r.model, r.status,
-                         " ".join(f"#{n}" for n in r.prs)] + [r.environments.get(e) or "" for e in env_names]])
+        writer.writerow(
+            [
+                csv_cell(v)
+                for v in [
+                    r.name,
+                    r.importance,
+                    " ".join(r.owners),
+                    r.model,
+                    r.status,
+                    " ".join(f"#{n}" for n in r.prs),
+                ]
+                + [r.environments.get(e) or "" for e in env_names]
+            ]
+        )
     return out.getvalue()
 
 
 def to_text(rows: list[Row], env_names: list[str]) -> str:
     owners = {r.name: ", ".join(r.owners) for r in rows}
     width = max([len("owners")] + [len(o) for o in owners.values()])
-    head = (f"{'deployment':<24} {'importance':<10} {'status':<20} {'owners':<{width}} {'model':<28}"
-            + "".join(f" {e:<12}" for e in env_names))
+    head = (
+        f"{'deployment':<24} {'importance':<10} {'status':<20} {'owners':<{width}} {'model':<28}"
+        + "".join(f" {e:<12}" for e in env_names)
+    )
     lines = [head.rstrip()]
     for r in rows:
-        status = r.status + ("*" if r.break_glass else "") + (" " + ",".join(f"#{n}" for n in r.prs) if r.prs else "")
-        lines.append((f"{r.name:<24} {r.importance:<10} {status:<20} {owners[r.name]:<{width}} {r.model:<28}"
-                      + "".join(f" {(r.environments.get(e) or '-'):<12}" for e in env_names)).rstrip())
+        status = (
+            r.status
+            + ("*" if r.break_glass else "")
+            + (" " + ",".join(f"#{n}" for n in r.prs) if r.prs else "")
+        )
+        lines.append(
+            (
+                f"{r.name:<24} {r.importance:<10} {status:<20} {owners[r.name]:<{width}} {r.model:<28}"
+                + "".join(f" {(r.environments.get(e) or '-'):<12}" for e in env_names)
+            ).rstrip()
+        )
     if any(r.break_glass for r in rows):
         lines.append("* approved through a freeze with break-glass")
     return "\n".join(lines)

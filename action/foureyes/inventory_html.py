@@ -7,7 +7,6 @@ filter box, the importance and status selects, and sorting by clicking a column 
 from __future__ import annotations
 
 from .escape import html as escape
-
 from .inventory import APPROVED, UNAPPROVED, Row
 
 LEVEL_ORDER = {"critical": 0, "high": 1, "moderate": 2, "low": 3}
@@ -74,10 +73,12 @@ def _history(row: Row) -> str:
     for h in row.history:
         model = h["data"].get("model", {})
         pr = h.get("approval", {}).get("pr")
-        items.append(f"<li>{escape(h['at'])}: {escape(h['action'])} in {escape(h['environment'])} "
-                     f"({escape(str(model.get('version', '')))}, {escape(h['status'])}"
-                     f"{', PR #' + escape(str(pr)) if pr else ''})</li>")
-    return f"<details><summary>{len(row.history)} recent</summary><ul class=\"hist\">{''.join(items)}</ul></details>"
+        items.append(
+            f"<li>{escape(h['at'])}: {escape(h['action'])} in {escape(h['environment'])} "
+            f"({escape(str(model.get('version', '')))}, {escape(h['status'])}"
+            f"{', PR #' + escape(str(pr)) if pr else ''})</li>"
+        )
+    return f'<details><summary>{len(row.history)} recent</summary><ul class="hist">{"".join(items)}</ul></details>'
 
 
 def render(rows: list[Row], env_names: list[str], generated_at: str, repository: str = "") -> str:
@@ -88,23 +89,28 @@ def render(rows: list[Row], env_names: list[str], generated_at: str, repository:
         # its row marked; needing approval (an open PR) is routine: amber
         status_class = {APPROVED: "approved", UNAPPROVED: "unapproved"}.get(r.status, "needs")
         mark = "⚠ " if r.status == UNAPPROVED else ""
-        why = {UNAPPROVED: "its last change on the default branch came from no approved pull request",
-               APPROVED: "as on the default branch, approved"}.get(r.status, "an open pull request changes it")
+        why = {
+            UNAPPROVED: "its last change on the default branch came from no approved pull request",
+            APPROVED: "as on the default branch, approved",
+        }.get(r.status, "an open pull request changes it")
         prs = " ".join(f"#{n}" for n in r.prs)
         envs = "".join(
-            f"<td>{escape(v) if v else '<span class=none>–</span>'}</td>" for v in (r.environments.get(e) for e in env_names))
+            f"<td>{escape(v) if v else '<span class=none>–</span>'}</td>"
+            for v in (r.environments.get(e) for e in env_names)
+        )
         body.append(
             f'<tr data-importance="{escape(r.importance)}" data-status="{escape(r.status)}"'
-            f'{" class=unapproved-row" if r.status == UNAPPROVED else ""}>'
+            f"{' class=unapproved-row' if r.status == UNAPPROVED else ''}>"
             f'<td><strong>{escape(r.name)}</strong><br><span class="none">{escape(r.description)}</span></td>'
             f'<td data-sort="{LEVEL_ORDER.get(r.importance, 9)}"><span class="badge {escape(r.importance)}">'
-            f'{escape(r.importance)}</span></td>'
+            f"{escape(r.importance)}</span></td>"
             f'<td><span class="badge {status_class}" title="{escape(why)}">{mark}{escape(r.status)}</span> {escape(prs)}</td>'
-            f"<td>{escape(', '.join(r.owners))}</td><td>{escape(r.model)}</td>{envs}<td>{_history(r)}</td></tr>")
+            f"<td>{escape(', '.join(r.owners))}</td><td>{escape(r.model)}</td>{envs}<td>{_history(r)}</td></tr>"
+        )
     options = "".join(f'<option value="{lv}">{lv}</option>' for lv in LEVEL_ORDER)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>foureyes inventory{' – ' + escape(repository) if repository else ''}</title><style>{CSS}</style></head>
+<title>foureyes inventory{" – " + escape(repository) if repository else ""}</title><style>{CSS}</style></head>
 <body><h1>Model deployments</h1>
 <div class="sub">{escape(repository)} · generated {escape(generated_at)} by foureyes</div>
 <div class="controls"><input id="q" type="search" placeholder="Filter: name, owner, model…" aria-label="Filter">
@@ -113,6 +119,6 @@ def render(rows: list[Row], env_names: list[str], generated_at: str, repository:
 <option>Approved</option><option>Needs approval</option><option>Unapproved change</option></select><span id="count"></span></div>
 <table id="inventory"><thead><tr><th>deployment</th><th>importance</th><th>status</th><th>owners</th>
 <th>model</th>{head}<th>recent history</th></tr></thead>
-<tbody>{''.join(body)}</tbody></table>
+<tbody>{"".join(body)}</tbody></table>
 <script>{SCRIPT}</script></body></html>
 """

@@ -43,12 +43,16 @@ def judging_commits(base: str, default_at: str | None) -> list[str]:
     return [base] if default_at is None or default_at == base else [base, default_at]
 
 
-def commits_at_merge(root: Path, base: str, base_ref: str, default: tuple[str, str] | None, moment: str) -> list[str]:
+def commits_at_merge(
+    root: Path, base: str, base_ref: str, default: tuple[str, str] | None, moment: str
+) -> list[str]:
     """``judging_commits`` for a PR merged at ``moment`` (GitHub's merged_at) into ``base_ref``:
     for a PR into a deploy branch, the default branch as it was then. ``default``: the default
     branch's name and tip (None: judged by its base alone, as an offline ledger without one)."""
     into_deploy_branch = bool(default and base_ref and base_ref != default[0])
-    return judging_commits(base, default_branch_at(root, default[1], moment) if into_deploy_branch else None)
+    return judging_commits(
+        base, default_branch_at(root, default[1], moment) if into_deploy_branch else None
+    )
 
 
 def default_branch_at(root: Path, tip: str, moment: str) -> str:
@@ -61,7 +65,9 @@ def default_branch_at(root: Path, tip: str, moment: str) -> str:
 
     if not moment:
         return tip
-    found = git(root, "rev-list", "-1", "--first-parent", f"--before={moment}", tip).decode().strip()
+    found = (
+        git(root, "rev-list", "-1", "--first-parent", f"--before={moment}", tip).decode().strip()
+    )
     return found or tip
 
 
@@ -74,14 +80,18 @@ def teams_to_read(root: Path, commits: list[str]) -> tuple[str, ...]:
     from .rules import approver_teams as rule_teams
 
     trees = [GitTree(root, commit) for commit in commits]
-    return _each_once([team for tree in trees for team in (*load_policy(tree).approver_teams, *rule_teams(tree))])
+    return _each_once(
+        [team for tree in trees for team in (*load_policy(tree).approver_teams, *rule_teams(tree))]
+    )
 
 
 def teams_of_plans(plans: list[Plan]) -> tuple[str, ...]:
     """``teams_to_read`` for plans already made, from the policy and rules each read at its base."""
     from .rules import require_teams
 
-    return _each_once([team for p in plans for team in (*p.policy.approver_teams, *require_teams(p.rules))])
+    return _each_once(
+        [team for p in plans for team in (*p.policy.approver_teams, *require_teams(p.rules))]
+    )
 
 
 def _each_once(names: list[str]) -> tuple[str, ...]:
@@ -103,7 +113,9 @@ def judge(root: Path, plans: list[Plan], facts, now: datetime | None) -> tuple[P
     for p in plans:
         decision = evaluate(p, facts)
         if now is not None:
-            decision = freeze.apply_hold(decision, freeze.check_plan(root, p, facts.labels, now, facts.base_ref))
+            decision = freeze.apply_hold(
+                decision, freeze.check_plan(root, p, facts.labels, now, facts.base_ref)
+            )
         judged.append((p, promotion_floor(root, p, decision, facts.base_ref)))
     return max(judged, key=lambda pd: (STRICTNESS[pd[1].state], pd[1].required))
 

@@ -22,11 +22,16 @@ from pathlib import Path
 
 from . import gitrepo, yamlload
 from .errors import EvaluationError
-from .registry import ConfigError
 from .facts import Account, Commit, PRFacts, Review, account_from_noreply, resolve_co_authors
+from .registry import ConfigError
 
 STATES = {"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"}
-PR_FILE_FIELDS = ("base", "head", "merge_commit", "merged_at")  # what an offline PR file adds to the facts
+PR_FILE_FIELDS = (
+    "base",
+    "head",
+    "merge_commit",
+    "merged_at",
+)  # what an offline PR file adds to the facts
 _NUMBERED = re.compile(r"(?:pr-?)?(\d+)", re.IGNORECASE)  # 42.yaml, pr-42.yaml
 
 
@@ -38,8 +43,9 @@ class PRFileError(ConfigError):
     """An offline PR file is malformed: a configuration error (exit 2), never a refused commit."""
 
 
-def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | None = None,
-                     base_ref: str = "") -> PRFacts:
+def load_local_facts(
+    file: Path, root: Path, base: str, head: str, doc: dict | None = None, base_ref: str = ""
+) -> PRFacts:
     """``doc`` is the file's content when the caller has already read it (the deploy ledger).
     ``base_ref``: the branch the PR goes into, when known (a ledger entry's); the offline gate's
     facts carry none, so every environment's freeze holds them."""
@@ -47,7 +53,16 @@ def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | N
     name = str(file)
     if not isinstance(doc, dict):
         raise _fail(name, "a PR facts file must be a mapping")
-    unknown = set(doc) - {"number", "author", "body", "accounts", "teams", "reviews", "labels", *PR_FILE_FIELDS}
+    unknown = set(doc) - {
+        "number",
+        "author",
+        "body",
+        "accounts",
+        "teams",
+        "reviews",
+        "labels",
+        *PR_FILE_FIELDS,
+    }
     if unknown:
         raise _fail(name, f"unknown field {sorted(unknown)[0]!r}")
     accounts = {}
@@ -57,7 +72,9 @@ def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | N
     for login, info in (doc.get("accounts") or {}).items():
         info = info or {}
         if not isinstance(info, dict) or not isinstance(info.get("id", 0), int):
-            raise _fail(name, f"accounts.{login}: expected {{id: <number>, type: User|Bot, emails: [...]}}")
+            raise _fail(
+                name, f"accounts.{login}: expected {{id: <number>, type: User|Bot, emails: [...]}}"
+            )
         account = Account(str(login), info.get("id"), info.get("type", "User"))
         accounts[str(login).lower()] = account
         for email in info.get("emails", []):
@@ -90,7 +107,9 @@ def load_local_facts(file: Path, root: Path, base: str, head: str, doc: dict | N
             raise _fail(name, f"reviews[{i - 1}].state must be one of {', '.join(sorted(STATES))}")
         ref = str(item.get("commit", "head"))
         commit = gitrepo.resolve(root, head + ref[4:] if ref.lower().startswith("head") else ref)
-        reviews.append(Review(i, account(item["user"]), state, commit, item.get("submitted_at", f"{i:06d}")))
+        reviews.append(
+            Review(i, account(item["user"]), state, commit, item.get("submitted_at", f"{i:06d}"))
+        )
     if "author" not in doc:
         raise _fail(name, "author is required")
     return PRFacts(
@@ -123,6 +142,7 @@ def pr_number(file: Path, doc: dict, required: bool = True) -> int | None:
     """The PR number of a facts file: its name (``42.yaml``, ``pr-42.yaml``) or its ``number:``
     field; when both are there they must agree. An offline PR file needs one of them: without it
     every PR was "#0", and two of them collided."""
+
     def _fail(name: str, message: str) -> PRFileError:
         return PRFileError(f"{name}: {message}")
 
@@ -130,12 +150,19 @@ def pr_number(file: Path, doc: dict, required: bool = True) -> int | None:
     from_name = int(match.group(1)) if match else None
     given = doc.get("number")
     if given is not None and (not isinstance(given, int) or isinstance(given, bool) or given < 1):
-        raise _fail(str(file), f"number must be a positive whole number (the PR's number), not {given!r}")
+        raise _fail(
+            str(file), f"number must be a positive whole number (the PR's number), not {given!r}"
+        )
     if given is not None and from_name is not None and given != from_name:
-        raise _fail(str(file), f"number: {given} differs from the file name, which says PR #{from_name}")
+        raise _fail(
+            str(file), f"number: {given} differs from the file name, which says PR #{from_name}"
+        )
     number = given if given is not None else from_name
     if number is None and required:
-        raise _fail(str(file), "which PR is this? name the file after its number (42.yaml) or add `number: 42`")
+        raise _fail(
+            str(file),
+            "which PR is this? name the file after its number (42.yaml) or add `number: 42`",
+        )
     return number
 
 
@@ -143,6 +170,7 @@ def read_pr_files(directory: Path) -> list[tuple[Path, dict]]:
     """The offline PR files (``.foureyes/prs/*.yaml``): `gate --local` facts plus ``base``, ``head``
     and, once merged, ``merge_commit`` and ``merged_at``. Each gets its ``number`` checked and filled in;
     two files for one PR are an error."""
+
     def _fail(name: str, message: str) -> PRFileError:
         return PRFileError(f"{name}: {message}")
 
@@ -151,7 +179,10 @@ def read_pr_files(directory: Path) -> list[tuple[Path, dict]]:
     for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
         doc = yamlload.load_file(path)
         if not isinstance(doc, dict) or "base" not in doc or "head" not in doc:
-            raise _fail(str(path), "a PR file needs base and head (and merge_commit and merged_at once merged)")
+            raise _fail(
+                str(path),
+                "a PR file needs base and head (and merge_commit and merged_at once merged)",
+            )
         number = pr_number(path, doc)
         if number in seen:
             raise _fail(str(path), f"PR #{number} is also described by {seen[number].name}")

@@ -15,8 +15,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-EVENTS = ("review_requested", "approved", "changes_requested", "blocked", "timeout", "deploy_succeeded",
-          "deploy_failed", "provenance_violation")
+EVENTS = (
+    "review_requested",
+    "approved",
+    "changes_requested",
+    "blocked",
+    "timeout",
+    "deploy_succeeded",
+    "deploy_failed",
+    "provenance_violation",
+)
 
 
 @dataclass
@@ -38,8 +46,14 @@ def _session():
     from urllib3.util.retry import Retry
 
     session = requests.Session()
-    retry = Retry(total=3, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None,
-                  raise_on_status=False, respect_retry_after_header=True)
+    retry = Retry(
+        total=3,
+        backoff_factor=0.5,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=None,
+        raise_on_status=False,
+        respect_retry_after_header=True,
+    )
     session.mount("https://", HTTPAdapter(max_retries=retry))
     session.mount("http://", HTTPAdapter(max_retries=retry))
     return session
@@ -83,7 +97,9 @@ class SlackNotifier(WebhookNotifier):
 KINDS = {"slack": SlackNotifier, "webhook": WebhookNotifier}
 
 
-def notifiers(policy, environ=os.environ, event: str | None = None) -> tuple[list[WebhookNotifier], list[str]]:
+def notifiers(
+    policy, environ=os.environ, event: str | None = None
+) -> tuple[list[WebhookNotifier], list[str]]:
     """The configured notifiers whose URL is set, and a warning for each one that is not; with
     ``event``, only the notifiers subscribed to it (an unset URL nobody would use is no news)."""
     found, warnings = [], []
@@ -93,14 +109,22 @@ def notifiers(policy, environ=os.environ, event: str | None = None) -> tuple[lis
             continue
         url = environ.get(entry["url_from"], "")
         if not url:
-            warnings.append(f"notification {entry['type']}: ${entry['url_from']} is not set, nothing sent")
+            warnings.append(
+                f"notification {entry['type']}: ${entry['url_from']} is not set, nothing sent"
+            )
             continue
         found.append(KINDS[entry["type"]](url, events))
     return found, warnings
 
 
-def notify(policy, notification: Notification, warn=lambda message: None, record=None, environ=os.environ,
-           warned: set | None = None) -> int:
+def notify(
+    policy,
+    notification: Notification,
+    warn=lambda message: None,
+    record=None,
+    environ=os.environ,
+    warned: set | None = None,
+) -> int:
     """Send to every notifier that wants this event. Never raises; returns how many were sent.
     ``warned``: the warnings already given in this run (each is given once per run)."""
     sent = 0
@@ -121,12 +145,20 @@ def notify(policy, notification: Notification, warn=lambda message: None, record
             warn(f"notification failed: {exc}")
             status, message = "warning", f"{notifier.kind} failed ({exc}): {notification.title}"
         if record is not None:
-            record.add_event("notification", status, message, notification.data.get("deployment"),
-                             notification.data.get("environment"), {"event": notification.event})
+            record.add_event(
+                "notification",
+                status,
+                message,
+                notification.data.get("deployment"),
+                notification.data.get("environment"),
+                {"event": notification.event},
+            )
     return sent
 
 
-def gate_notifications(result, comment_outcome: str, requested: tuple[list[str], list[str]], url: str = "") -> list[Notification]:
+def gate_notifications(
+    result, comment_outcome: str, requested: tuple[list[str], list[str]], url: str = ""
+) -> list[Notification]:
     """What a gate run is worth telling: a decision that changed (the sticky comment changed with it),
     and review requests it sent."""
     d, facts = result.decision, result.facts
@@ -136,15 +168,36 @@ def gate_notifications(result, comment_outcome: str, requested: tuple[list[str],
     data = {"pr": facts.number, "level": d.level, "decision": d.state}
     if comment_outcome in ("created", "updated"):
         if d.state == "approved":
-            out.append(Notification("approved", f"PR #{facts.number} approved", d.description, url, data))
+            out.append(
+                Notification("approved", f"PR #{facts.number} approved", d.description, url, data)
+            )
         elif d.state == "blocked":
-            kind = "changes_requested" if any(b.reason == "changes_requested" for b in d.blocking) else "blocked"
-            out.append(Notification(kind, f"PR #{facts.number} blocked", "; ".join(b.detail for b in d.blocking), url, data))
+            kind = (
+                "changes_requested"
+                if any(b.reason == "changes_requested" for b in d.blocking)
+                else "blocked"
+            )
+            out.append(
+                Notification(
+                    kind,
+                    f"PR #{facts.number} blocked",
+                    "; ".join(b.detail for b in d.blocking),
+                    url,
+                    data,
+                )
+            )
     users, teams = requested
     if users or teams:
         who = ", ".join([f"@{u}" for u in users] + [f"@{t}" for t in teams])
-        out.append(Notification("review_requested", f"PR #{facts.number} needs review",
-                                f"{who}: {d.description}", url, data))
+        out.append(
+            Notification(
+                "review_requested",
+                f"PR #{facts.number} needs review",
+                f"{who}: {d.description}",
+                url,
+                data,
+            )
+        )
     return out
 
 
@@ -153,18 +206,34 @@ def deploy_notifications(result) -> list[Notification]:
         return []
     env = result.environment
     if result.violations:
-        return [Notification("provenance_violation", f"Deploy to {env} refused",
-                             "\n".join(str(v) for v in result.violations),
-                             data={"environment": env, "commits": [v.commit for v in result.violations]})]
+        return [
+            Notification(
+                "provenance_violation",
+                f"Deploy to {env} refused",
+                "\n".join(str(v) for v in result.violations),
+                data={"environment": env, "commits": [v.commit for v in result.violations]},
+            )
+        ]
     if not result.steps:
         return []
     failed = [s for s in result.steps if s.ok is False]
     if failed:
-        return [Notification("deploy_failed", f"Deploy to {env} failed",
-                             "\n".join(f"{s.name}: {s.message}" for s in failed), data={"environment": env})]
-    return [Notification("deploy_succeeded", f"Deployed to {env}",
-                         "\n".join(f"{s.name}: {s.action.replace('_', ' ')}" for s in result.steps),
-                         data={"environment": env})]
+        return [
+            Notification(
+                "deploy_failed",
+                f"Deploy to {env} failed",
+                "\n".join(f"{s.name}: {s.message}" for s in failed),
+                data={"environment": env},
+            )
+        ]
+    return [
+        Notification(
+            "deploy_succeeded",
+            f"Deployed to {env}",
+            "\n".join(f"{s.name}: {s.action.replace('_', ' ')}" for s in result.steps),
+            data={"environment": env},
+        )
+    ]
 
 
 def notify_deploy(root, result, record, warn) -> None:

@@ -37,9 +37,13 @@ def pinned_users(entries, file: str, data: bytes, path: tuple) -> dict[str, int]
             continue
         if isinstance(entry, str):
             line, col = yamlload.line_of(yamlload.decode(data, file), (*path, index))
-            raise LoadError(file, f"{entry} is not pinned to an account id (a login can be reclaimed by "
-                                  f"another account): write {{login: \"{entry}\", id: <account id>}}, or {PIN_HINT}",
-                            line, col)
+            raise LoadError(
+                file,
+                f"{entry} is not pinned to an account id (a login can be reclaimed by "
+                f'another account): write {{login: "{entry}", id: <account id>}}, or {PIN_HINT}',
+                line,
+                col,
+            )
         login = entry["login"][1:].lower()
         if pinned.get(login, entry["id"]) != entry["id"]:
             line, col = yamlload.line_of(yamlload.decode(data, file), (*path, index))
@@ -75,20 +79,37 @@ def _user_lists(file: str, root_node) -> list:
     for key in keys:
         if not isinstance(node, yaml.MappingNode):
             return []
-        node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+        node = next(
+            (v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None
+        )
     return [node] if isinstance(node, yaml.SequenceNode) else []
 
 
 def find_unpinned(file: str, text: str) -> list[Unpinned]:
     """The bare "@login" entries of a policy or rule file, where they are in its text."""
-    yamlload.loads(text, file)  # the strict loader first: no aliases, no duplicate keys, a clear error
-    root_node = yaml.compose(text, Loader=yaml.SafeLoader)  # the pure-Python composer: character offsets
+    yamlload.loads(
+        text, file
+    )  # the strict loader first: no aliases, no duplicate keys, a clear error
+    root_node = yaml.compose(
+        text, Loader=yaml.SafeLoader
+    )  # the pure-Python composer: character offsets
     found = []
     for seq in _user_lists(file, root_node):
         for item in seq.value:
-            if isinstance(item, yaml.ScalarNode) and item.value.startswith("@") and "/" not in item.value:
-                found.append(Unpinned(file, item.value[1:], item.start_mark.index, item.end_mark.index,
-                                      item.start_mark.line + 1))
+            if (
+                isinstance(item, yaml.ScalarNode)
+                and item.value.startswith("@")
+                and "/" not in item.value
+            ):
+                found.append(
+                    Unpinned(
+                        file,
+                        item.value[1:],
+                        item.start_mark.index,
+                        item.end_mark.index,
+                        item.start_mark.line + 1,
+                    )
+                )
     return found
 
 
@@ -97,7 +118,7 @@ def pin_text(text: str, entries: list[Unpinned], ids: dict[str, tuple[str, int]]
     -> (login as GitHub spells it, id)); everything else byte for byte as it was."""
     for entry in sorted(entries, key=lambda e: e.start, reverse=True):
         login, account_id = ids[entry.login.lower()]
-        text = text[:entry.start] + f'{{login: "@{login}", id: {account_id}}}' + text[entry.end:]
+        text = text[: entry.start] + f'{{login: "@{login}", id: {account_id}}}' + text[entry.end :]
     return text
 
 
@@ -106,7 +127,9 @@ def pin_files(root: Path) -> list[Path]:
 
     paths = [root / POLICY_FILE] if (root / POLICY_FILE).is_file() else []
     rules = root / RULES_DIR
-    return paths + (sorted(p for p in rules.glob("*.yaml") if p.is_file()) if rules.is_dir() else [])
+    return paths + (
+        sorted(p for p in rules.glob("*.yaml") if p.is_file()) if rules.is_dir() else []
+    )
 
 
 def pin(root: Path, lookup, check: bool = False) -> tuple[PinResult, list[Unpinned]]:
@@ -124,7 +147,9 @@ def pin(root: Path, lookup, check: bool = False) -> tuple[PinResult, list[Unpinn
     unpinned = [e for _, _, _, entries in plan for e in entries]
     if check or not unpinned:
         return result, unpinned
-    written = {e.login.lower(): e.login for e in reversed(unpinned)}  # each account once, as first written
+    written = {
+        e.login.lower(): e.login for e in reversed(unpinned)
+    }  # each account once, as first written
     ids = {key: lookup(written[key]) for key in sorted(written)}  # every lookup before any write
     for path, rel, text, entries in plan:
         path.write_text(pin_text(text, entries, ids), "utf-8")

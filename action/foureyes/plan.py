@@ -8,8 +8,23 @@ from pathlib import Path
 from . import changes, gitrepo, rules
 from .changes import Event
 from .registry import (
-    DEPLOYMENT_SCHEMA, DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, POLICY_FILE, RULES_DIR, ConfigError, Deployment, Policy, Problem, Schemas,
-    cross_check, is_deployment_file, layout_problem, max_level, parse_deployment, parse_environments, parse_policy,
+    DEPLOYMENT_SCHEMA,
+    DEPLOYMENTS_DIR,
+    ENVIRONMENTS_FILE,
+    POLICY_FILE,
+    RULES_DIR,
+    ConfigError,
+    Deployment,
+    Policy,
+    Problem,
+    Schemas,
+    cross_check,
+    is_deployment_file,
+    layout_problem,
+    max_level,
+    parse_deployment,
+    parse_environments,
+    parse_policy,
 )
 from .yamlload import LoadError
 
@@ -54,7 +69,13 @@ class Plan:
             "excluded_owners": sorted(self.owners),
             "rules": [o.to_json() for o in self.rule_outcomes],
             "problems": [
-                {"file": p.file, "line": p.line, "col": p.col, "title": p.title, "message": p.message}
+                {
+                    "file": p.file,
+                    "line": p.line,
+                    "col": p.col,
+                    "title": p.title,
+                    "message": p.message,
+                }
                 for p in self.problems
             ],
         }
@@ -63,7 +84,9 @@ class Plan:
 def load_policy(tree) -> Policy:
     data = tree.read(POLICY_FILE)
     if data is None:
-        raise ConfigError(f"{POLICY_FILE} not found at the base commit: nothing to judge the change by")
+        raise ConfigError(
+            f"{POLICY_FILE} not found at the base commit: nothing to judge the change by"
+        )
     try:
         return parse_policy(data)
     except LoadError as err:
@@ -71,7 +94,12 @@ def load_policy(tree) -> Policy:
 
 
 # where everything that judges a change is read at the base: equal entries, equal judging
-BASE_INPUTS = [POLICY_FILE.rsplit("/", 1)[0], DEPLOYMENT_SCHEMA.rsplit("/", 1)[0], RULES_DIR, ENVIRONMENTS_FILE]
+BASE_INPUTS = [
+    POLICY_FILE.rsplit("/", 1)[0],
+    DEPLOYMENT_SCHEMA.rsplit("/", 1)[0],
+    RULES_DIR,
+    ENVIRONMENTS_FILE,
+]
 _JUDGING: dict[tuple, tuple] = {}
 
 
@@ -79,10 +107,19 @@ def _judging(root: Path, base_tree) -> tuple:
     """(policy, schemas, environment names, rules) at the base. Kept by the entries they are read
     from (a deploy re-checking many PRs meets the same policy directory and environments file at
     most of their bases); an error is raised again each time, never kept."""
-    key = (str(root), tuple(base_tree.entries(BASE_INPUTS).values())) if gitrepo._is_sha(base_tree.commit) else None
+    key = (
+        (str(root), tuple(base_tree.entries(BASE_INPUTS).values()))
+        if gitrepo._is_sha(base_tree.commit)
+        else None
+    )
     if key is not None and key in _JUDGING:
         policy, schemas, env_names, transition_rules = _JUDGING[key]
-        return policy, schemas, None if env_names is None else list(env_names), list(transition_rules)
+        return (
+            policy,
+            schemas,
+            None if env_names is None else list(env_names),
+            list(transition_rules),
+        )
     policy = load_policy(base_tree)
     try:
         schemas = Schemas.from_snapshot(base_tree)
@@ -94,16 +131,25 @@ def _judging(root: Path, base_tree) -> tuple:
     if key is not None:
         if len(_JUDGING) >= 256:
             _JUDGING.clear()
-        _JUDGING[key] = (policy, schemas, None if env_names is None else tuple(env_names), tuple(transition_rules))
+        _JUDGING[key] = (
+            policy,
+            schemas,
+            None if env_names is None else tuple(env_names),
+            tuple(transition_rules),
+        )
     return policy, schemas, env_names, transition_rules
 
 
-def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD", judged_at: str | None = None) -> Plan:
+def make_plan(
+    root: Path, base_ref: str, head_ref: str = "HEAD", judged_at: str | None = None
+) -> Plan:
     """The change is what ``head`` holds over its fork from ``base``. Everything policy-relevant is
     read at ``judged_at`` (default ``base``): the policy, the schemas, the organisation rules, the
     environments and the importance there now. Head files are only data to be judged. (A PR into a
     deploy branch is judged at the default branch too: the same change, that branch's policy.)"""
-    fork = gitrepo.merge_base(root, gitrepo.resolve(root, base_ref), gitrepo.resolve(root, head_ref))
+    fork = gitrepo.merge_base(
+        root, gitrepo.resolve(root, base_ref), gitrepo.resolve(root, head_ref)
+    )
     base = gitrepo.resolve(root, judged_at or base_ref)
     head = gitrepo.resolve(root, head_ref)
     base_tree = gitrepo.GitTree(root, base)
@@ -118,7 +164,9 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD", judged_at: str 
     events: list[Event] = []
     owners: set[str] = set()
     head_deps: dict[str, Deployment] = {}
-    sides: list[tuple[Deployment | None, Deployment]] = []  # (at the fork, at the head) of changed files
+    sides: list[
+        tuple[Deployment | None, Deployment]
+    ] = []  # (at the fork, at the head) of changed files
     subjects: list[rules.Subject] = []
     # the base may have moved since the PR forked: what it holds now counts too (see _at_base_tip)
     tip_files = base_tree.read_many([c.path for c in dep_changes]) if fork != base else {}
@@ -146,25 +194,47 @@ def make_plan(root: Path, base_ref: str, head_ref: str = "HEAD", judged_at: str 
                 ev.level = max_level(ev.level, at_tip.importance)
         events += found
         serves = _serves(env_names, before, after)
-        subjects += [rules.Subject(ev, before.data if c.old_sha != gitrepo.ZERO_SHA else None,
-                                   after.data if after is not None else None, serves) for ev in found]
+        subjects += [
+            rules.Subject(
+                ev,
+                before.data if c.old_sha != gitrepo.ZERO_SHA else None,
+                after.data if after is not None else None,
+                serves,
+            )
+            for ev in found
+        ]
 
-    problems += shared_identities(root, base_tree, head, sides, schemas,
-                                  any(c.path == ENVIRONMENTS_FILE for c in diff))
+    problems += shared_identities(
+        root, base_tree, head, sides, schemas, any(c.path == ENVIRONMENTS_FILE for c in diff)
+    )
     modes = {c.path: c.new_mode if c.new_sha != gitrepo.ZERO_SHA else c.old_mode for c in diff}
     events += changes.governance_events([c.path for c in diff], policy, modes)
     _describe_governance(root, events, diff)
     changes.apply_policy(events, policy)
     # a PR's own rule files are data (the base's rules judge it), but a broken one must not reach
     # the base, where it would stop every later gate: it is an invalid file like a broken deployment
-    changed_rules = [c for c in diff if rules.is_rule_path(c.path) and c.new_sha != gitrepo.ZERO_SHA]
+    changed_rules = [
+        c for c in diff if rules.is_rule_path(c.path) and c.new_sha != gitrepo.ZERO_SHA
+    ]
     if changed_rules:
         rule_blobs = gitrepo.cat_blobs(root, [c.new_sha for c in changed_rules])
         problems += rules.rule_problems({c.path: rule_blobs[c.new_sha] for c in changed_rules})
-    return Plan(base, head, policy, events, problems, frozenset(owners), head_deps, transition_rules, subjects)
+    return Plan(
+        base,
+        head,
+        policy,
+        events,
+        problems,
+        frozenset(owners),
+        head_deps,
+        transition_rules,
+        subjects,
+    )
 
 
-def shared_identities(root: Path, base_tree, head: str, sides, schemas, environments_changed: bool) -> list[Problem]:
+def shared_identities(
+    root: Path, base_tree, head: str, sides, schemas, environments_changed: bool
+) -> list[Problem]:
     """Problems of changed deployments that share a serving identity (an MLflow alias, an
     InferenceService, a file) with another deployment at the head, under the base's and the head's
     environments. The whole head registry is read only when a change can create a shared identity:
@@ -179,14 +249,20 @@ def shared_identities(root: Path, base_tree, head: str, sides, schemas, environm
         try:
             envs = parse_environments(data) if data else None
         except LoadError:
-            envs = None  # a broken head file is reported as such; the base's is a ConfigError earlier
+            envs = (
+                None  # a broken head file is reported as such; the base's is a ConfigError earlier
+            )
         if envs and envs not in env_sets:
             env_sets.append(envs)
     if not env_sets or not sides:
         return []
     if not environments_changed and all(
-            before is not None and all(identities(before, envs, root) == identities(after, envs, root) for envs in env_sets)
-            for before, after in sides):
+        before is not None
+        and all(
+            identities(before, envs, root) == identities(after, envs, root) for envs in env_sets
+        )
+        for before, after in sides
+    ):
         return []
     changed = {after.file for _, after in sides}
     listed = [p for p in head_tree.list(DEPLOYMENTS_DIR) if is_deployment_file(p)]
@@ -256,15 +332,26 @@ def _describe_governance(root: Path, events: list[Event], diff) -> None:
     from . import yamlload
 
     by_path = {c.path: c for c in diff}
-    wanted = [e for e in events if e.type == "governance" and e.file.endswith((".yaml", ".yml", ".json"))]
-    shas = [s for e in wanted for s in (by_path[e.file].old_sha, by_path[e.file].new_sha) if s != gitrepo.ZERO_SHA]
+    wanted = [
+        e for e in events if e.type == "governance" and e.file.endswith((".yaml", ".yml", ".json"))
+    ]
+    shas = [
+        s
+        for e in wanted
+        for s in (by_path[e.file].old_sha, by_path[e.file].new_sha)
+        if s != gitrepo.ZERO_SHA
+    ]
     blobs = gitrepo.cat_blobs(root, shas) if shas else {}
 
     def parse(sha: str, path: str):
         if sha == gitrepo.ZERO_SHA or blobs.get(sha) is None:
             return {}
         try:
-            doc = json.loads(blobs[sha]) if path.endswith(".json") else yamlload.loads(blobs[sha], path)
+            doc = (
+                json.loads(blobs[sha])
+                if path.endswith(".json")
+                else yamlload.loads(blobs[sha], path)
+            )
         except (ValueError, UnicodeDecodeError, LoadError):
             return {}
         return doc if isinstance(doc, dict) else {}

@@ -46,7 +46,7 @@ class Decision:
     approvers: str = ""
     freeze: dict | None = None  # the freeze window holding the change (freeze.Hold.to_json), if any
     rules: list = field(default_factory=list)  # rules.Outcome of every transition rule that applied
-    requirements: list["Requirement"] = field(default_factory=list)  # approvals `require` rules add
+    requirements: list[Requirement] = field(default_factory=list)  # approvals `require` rules add
 
     @property
     def description(self) -> str:
@@ -99,8 +99,14 @@ class Requirement:
         return f"rule {self.rule.name}: {len(self.counted)} of {self.rule.approvals} from {self.rule.describe_approvers()}"
 
     def to_json(self) -> dict:
-        return {"rule": self.rule.name, "message": self.rule.message, "approvals": self.rule.approvals,
-                "from": list(self.rule.approvers), "counted": [a.login for a in self.counted], "met": self.met}
+        return {
+            "rule": self.rule.name,
+            "message": self.rule.message,
+            "approvals": self.rule.approvals,
+            "from": list(self.rule.approvers),
+            "counted": [a.login for a in self.counted],
+            "met": self.met,
+        }
 
 
 def error_decision(message: str, level: str | None = None, required: int = 0) -> Decision:
@@ -128,10 +134,14 @@ def latest_verdicts(reviews: list[Review]) -> tuple[dict, list[Review]]:
 
 
 def is_approver(account: Account, policy: Policy, facts: PRFacts) -> tuple[bool, str]:
-    return in_group(account, policy.approver_ids, policy.approver_teams, facts, policy.describe_approvers())
+    return in_group(
+        account, policy.approver_ids, policy.approver_teams, facts, policy.describe_approvers()
+    )
 
 
-def in_group(account: Account, user_ids: dict, teams, facts: PRFacts, described: str) -> tuple[bool, str]:
+def in_group(
+    account: Account, user_ids: dict, teams, facts: PRFacts, described: str
+) -> tuple[bool, str]:
     """Whether an account is one of the users ``user_ids`` pins (login -> account id: only the id
     counts, a login can be reclaimed by another account) or an active member of one of ``teams``;
     if not, why not."""
@@ -139,8 +149,10 @@ def in_group(account: Account, user_ids: dict, teams, facts: PRFacts, described:
         return True, ""
     pinned = user_ids.get(account.login.lower())
     if pinned is not None:
-        return False, (f"@{account.login} is listed with account id {pinned}, and this account is {account.id}: "
-                       f"the login belongs to another account now")
+        return False, (
+            f"@{account.login} is listed with account id {pinned}, and this account is {account.id}: "
+            f"the login belongs to another account now"
+        )
     pending_in = []
     for team in teams:
         if account.id is not None and account.id in facts.team_members.get(team, frozenset()):
@@ -155,10 +167,15 @@ def in_group(account: Account, user_ids: dict, teams, facts: PRFacts, described:
 def evaluate(plan, facts: PRFacts) -> Decision:
     """Decide a PR from its plan (events, level, owners, invalid files; policy at base) and facts."""
     policy: Policy = plan.policy
-    decision = Decision("pending", plan.level, plan.required_approvals, approvers=policy.describe_approvers())
+    decision = Decision(
+        "pending", plan.level, plan.required_approvals, approvers=policy.describe_approvers()
+    )
     if facts.head_sha != plan.head:
-        return error_decision(f"the plan is for {plan.head[:12]} but the PR head is {facts.head_sha[:12]}",
-                              plan.level, plan.required_approvals)
+        return error_decision(
+            f"the plan is for {plan.head[:12]} but the PR head is {facts.head_sha[:12]}",
+            plan.level,
+            plan.required_approvals,
+        )
 
     for problem in plan.problems:
         decision.blocking.append(Block("invalid_file", str(problem)))
@@ -170,26 +187,39 @@ def evaluate(plan, facts: PRFacts) -> Decision:
         contributors += commit.people
         missing = commit.who_is_unattributed()
         if missing and policy.block_unattributed:
-            decision.blocking.append(Block(
-                "unattributed_commit",
-                f"commit {commit.sha[:12]}: {', '.join(missing)} not linked to a GitHub account",
-            ))
+            decision.blocking.append(
+                Block(
+                    "unattributed_commit",
+                    f"commit {commit.sha[:12]}: {', '.join(missing)} not linked to a GitHub account",
+                )
+            )
 
     latest, superseded = latest_verdicts(facts.reviews)
     for review in superseded:
-        decision.ignored.append(Ignored(review.user.login, "superseded", f"review {review.id} was replaced by a later one"))
+        decision.ignored.append(
+            Ignored(
+                review.user.login, "superseded", f"review {review.id} was replaced by a later one"
+            )
+        )
 
     for login, owner in sorted(facts.owner_accounts.items()):
-        if owner is None:  # fail closed: an owner we cannot identify could approve under a new login
-            decision.blocking.append(Block(
-                "unresolved_owner",
-                f"owner @{login} of a touched deployment is no GitHub account (renamed or deleted?): "
-                f"update the owner field, or pin the id in the policy"))
+        if (
+            owner is None
+        ):  # fail closed: an owner we cannot identify could approve under a new login
+            decision.blocking.append(
+                Block(
+                    "unresolved_owner",
+                    f"owner @{login} of a touched deployment is no GitHub account (renamed or deleted?): "
+                    f"update the owner field, or pin the id in the policy",
+                )
+            )
     owner_accounts = [a for a in facts.owner_accounts.values() if a is not None]
 
     _apply_rules(plan, facts, decision)
-    groups = [(req, (req.rule.user_ids, req.rule.teams, facts, req.rule.describe_approvers()))
-              for req in decision.requirements]
+    groups = [
+        (req, (req.rule.user_ids, req.rule.teams, facts, req.rule.describe_approvers()))
+        for req in decision.requirements
+    ]
 
     counted: list[Account] = []
     for review in latest.values():
@@ -199,10 +229,26 @@ def evaluate(plan, facts: PRFacts) -> Decision:
         for req, group in groups:
             member, why_not_member = in_group(user, *group)
             if review.state == "CHANGES_REQUESTED" and member and not approver:
-                decision.blocking.append(Block("changes_requested", f"@{user.login} requested changes "
-                                                                    f"(rule {req.rule.name})"))
-            elif (review.state == "APPROVED" and not user.is_bot and not _why_not_counted(
-                    review, user, member, why_not_member, facts, contributors, plan.owners, owner_accounts)):
+                decision.blocking.append(
+                    Block(
+                        "changes_requested",
+                        f"@{user.login} requested changes (rule {req.rule.name})",
+                    )
+                )
+            elif (
+                review.state == "APPROVED"
+                and not user.is_bot
+                and not _why_not_counted(
+                    review,
+                    user,
+                    member,
+                    why_not_member,
+                    facts,
+                    contributors,
+                    plan.owners,
+                    owner_accounts,
+                )
+            ):
                 req.counted.append(user)
         if review.state == "DISMISSED":
             decision.ignored.append(Ignored(user.login, "dismissed", "the review was dismissed"))
@@ -212,11 +258,17 @@ def evaluate(plan, facts: PRFacts) -> Decision:
             continue
         if review.state == "CHANGES_REQUESTED":
             if approver:
-                decision.blocking.append(Block("changes_requested", f"@{user.login} requested changes"))
+                decision.blocking.append(
+                    Block("changes_requested", f"@{user.login} requested changes")
+                )
             else:
-                decision.ignored.append(Ignored(user.login, "not_approver", f"changes requested, but {why_not}"))
+                decision.ignored.append(
+                    Ignored(user.login, "not_approver", f"changes requested, but {why_not}")
+                )
             continue
-        reason = _why_not_counted(review, user, approver, why_not, facts, contributors, plan.owners, owner_accounts)
+        reason = _why_not_counted(
+            review, user, approver, why_not, facts, contributors, plan.owners, owner_accounts
+        )
         if reason:
             decision.ignored.append(Ignored(user.login, *reason))
         else:
@@ -239,22 +291,32 @@ def _apply_rules(plan, facts: PRFacts, decision: Decision) -> None:
     a violated `require` adds a requirement, an evaluation error fails closed."""
     from . import rules
 
-    decision.rules = rules.check(getattr(plan, "rules", []), getattr(plan, "subjects", []), rules.pr_context(facts))
+    decision.rules = rules.check(
+        getattr(plan, "rules", []), getattr(plan, "subjects", []), rules.pr_context(facts)
+    )
     seen = set()
     for outcome in decision.rules:
         rule = outcome.rule
         if outcome.result == "error":
-            decision.blocking.append(Block("rule_error", f"rule {rule.name} ({rule.file}) cannot be evaluated "
-                                                         f"for {outcome.deployment}: {outcome.detail}"))
+            decision.blocking.append(
+                Block(
+                    "rule_error",
+                    f"rule {rule.name} ({rule.file}) cannot be evaluated "
+                    f"for {outcome.deployment}: {outcome.detail}",
+                )
+            )
         elif outcome.result == "violated" and rule.action == "deny":
-            decision.blocking.append(Block("rule", f"rule {rule.name}: {rule.message} ({outcome.deployment})"))
+            decision.blocking.append(
+                Block("rule", f"rule {rule.name}: {rule.message} ({outcome.deployment})")
+            )
         elif outcome.result == "violated" and rule.name not in seen:
             seen.add(rule.name)  # one requirement per rule, however many deployments violate it
             decision.requirements.append(Requirement(rule))
 
 
-def _why_not_counted(review, user, approver, why_not, facts, contributors, owners,
-                     owner_accounts=()) -> tuple[str, str] | None:
+def _why_not_counted(
+    review, user, approver, why_not, facts, contributors, owners, owner_accounts=()
+) -> tuple[str, str] | None:
     if user.same(facts.author):
         return "author", "the PR author cannot approve their own change"
     if any(user.same(c) for c in contributors):
@@ -264,5 +326,8 @@ def _why_not_counted(review, user, approver, why_not, facts, contributors, owner
     if not approver:
         return "not_approver", why_not
     if review.commit_id != facts.head_sha:
-        return "stale", f"approved {review.commit_id[:12]}, not the current head {facts.head_sha[:12]}"
+        return (
+            "stale",
+            f"approved {review.commit_id[:12]}, not the current head {facts.head_sha[:12]}",
+        )
     return None

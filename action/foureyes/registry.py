@@ -43,11 +43,15 @@ def deployment_file(name: str) -> str:
     return f"{DEPLOYMENTS_DIR}/{name}.yaml"
 
 
-def layout_problem(path: str) -> "Problem | None":
+def layout_problem(path: str) -> Problem | None:
     """A file under registry/deployments/ that is not a deployment file is an error, with its path."""
     if path.startswith(DEPLOYMENTS_DIR + "/") and not is_deployment_file(path):
-        return Problem(path, f"not a deployment file: deployments are {DEPLOYMENTS_DIR}/<name>.yaml "
-                             "(no subfolders, no other files); move or remove it", title="layout")
+        return Problem(
+            path,
+            f"not a deployment file: deployments are {DEPLOYMENTS_DIR}/<name>.yaml "
+            "(no subfolders, no other files); move or remove it",
+            title="layout",
+        )
     return None
 
 
@@ -68,7 +72,7 @@ class Problem:
     title: str = "invalid deployment"
 
     @classmethod
-    def from_load_error(cls, err: LoadError, title: str = "unreadable file") -> "Problem":
+    def from_load_error(cls, err: LoadError, title: str = "unreadable file") -> Problem:
         return cls(err.file, err.message, err.line, err.col, title)
 
     def __str__(self) -> str:
@@ -124,7 +128,6 @@ class Deployment:
 by_content = functools.lru_cache(maxsize=512)
 
 
-
 @dataclass
 class _Schema:
     """One JSON Schema, enforced for the draft its `$schema` declares (drafts.py): jsonschema-rs
@@ -170,7 +173,9 @@ class _Schema:
             # oneOf/anyOf: report the branch that got furthest instead of "is not valid under any"
             while leaf.context:
                 # prefer the branch of the right type, then the one that got deepest into the data
-                leaf = max(leaf.context, key=lambda e: (e.validator != "type", len(e.absolute_path)))
+                leaf = max(
+                    leaf.context, key=lambda e: (e.validator != "type", len(e.absolute_path))
+                )
             leaves.append(leaf)
         # a misspelled field is one mistake: "unknown field 'verison'; did you mean 'version'?", not
         # that plus "'version' is a required property"
@@ -202,7 +207,13 @@ class _Schema:
             else:
                 message = _plain_message(leaf, message, text)
             where = ".".join(str(p) for p in path)
-            out.append((path, f"{where}: {message}" if where else message, leaf.validator == "additionalProperties"))
+            out.append(
+                (
+                    path,
+                    f"{where}: {message}" if where else message,
+                    leaf.validator == "additionalProperties",
+                )
+            )
         return out
 
     def _enforced_errors(self, data):
@@ -216,7 +227,7 @@ class _Schema:
         return out
 
     @classmethod
-    def from_bytes(cls, data: bytes, file: str) -> "_Schema":
+    def from_bytes(cls, data: bytes, file: str) -> _Schema:
         try:
             schema = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -229,7 +240,9 @@ class _Schema:
         try:
             drafts.python_validator(schema, draft).check_schema(schema)
         except jsonschema.SchemaError as exc:
-            raise ConfigError(f"{file}: not a valid {drafts.name_of(draft)} JSON Schema: {exc.message}") from None
+            raise ConfigError(
+                f"{file}: not a valid {drafts.name_of(draft)} JSON Schema: {exc.message}"
+            ) from None
         title = schema.get("title") or Path(file).name.removesuffix(".schema.json")
         found = cls(title, schema, file)
         found._enforced  # compiled now: a schema jsonschema-rs cannot enforce is refused on loading
@@ -246,7 +259,7 @@ def _number_message(leaf, text: str | None) -> str:
     if text:
         line, col = yamlload.line_of(text, tuple(leaf.absolute_path))
         if line and col:
-            token = re.match(r"[^\s,\]}#]+", text.splitlines()[line - 1][col - 1:])
+            token = re.match(r"[^\s,\]}#]+", text.splitlines()[line - 1][col - 1 :])
             written = token.group(0) if token else value
     return f"expected text, but YAML read the unquoted {written} as the number {value}: quote it ({json.dumps(written)})"
 
@@ -269,8 +282,12 @@ def _close(word: str, candidates) -> list[str]:
 
 def _plain_message(leaf, message: str, text: str | None = None) -> str:
     """jsonschema's message, said the way a person editing YAML needs it."""
-    if leaf.validator == "type" and "string" in _as_list(leaf.validator_value) and isinstance(leaf.instance, (int, float)) \
-            and not isinstance(leaf.instance, bool):
+    if (
+        leaf.validator == "type"
+        and "string" in _as_list(leaf.validator_value)
+        and isinstance(leaf.instance, (int, float))
+        and not isinstance(leaf.instance, bool)
+    ):
         return _number_message(leaf, text)
     if leaf.validator == "enum" and isinstance(leaf.instance, str):
         options = [str(o) for o in leaf.validator_value]
@@ -297,7 +314,7 @@ class Schemas:
     key: tuple = ()  # the schema files' (path, bytes): equal keys, equal schemas
 
     @classmethod
-    def from_snapshot(cls, snapshot) -> "Schemas":
+    def from_snapshot(cls, snapshot) -> Schemas:
         """Schemas as a snapshot (working tree or git ref) has them; the bundled deployment
         schema is the fallback when a repository has none of its own."""
         data = snapshot.read(DEPLOYMENT_SCHEMA)
@@ -306,13 +323,19 @@ class Schemas:
         rule_paths = [p for p in snapshot.list(RULES_DIR) if p.endswith(".schema.json")]
         rule_files = snapshot.read_many(rule_paths)
         rules = [_schema(rule, path) for path, rule in rule_files.items()]
-        return cls(_schema(data, DEPLOYMENT_SCHEMA), rules, ((DEPLOYMENT_SCHEMA, data), *sorted(rule_files.items())))
+        return cls(
+            _schema(data, DEPLOYMENT_SCHEMA),
+            rules,
+            ((DEPLOYMENT_SCHEMA, data), *sorted(rule_files.items())),
+        )
 
 
 # --- deployments --------------------------------------------------------------------------------
 
 
-def parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployment | None, list[Problem]]:
+def parse_deployment(
+    data: bytes, file: str, schemas: Schemas
+) -> tuple[Deployment | None, list[Problem]]:
     """Load and check one deployment file. Returns the deployment when it is schema-valid (it may
     still break organisation rules, reported as problems) and every problem found. Kept by content
     (file, bytes, schemas) for the run: a deploy re-checking many PRs meets each version several
@@ -329,11 +352,17 @@ def parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployme
     return dep, list(problems)
 
 
-_PARSED: dict[tuple, tuple] = {}  # (bytes, file, schemas key) -> (deployment, problems); the oldest go first
-PARSED_KEPT = 32768  # a run at 10,000 deployments meets each current version and the ones PRs changed
+_PARSED: dict[
+    tuple, tuple
+] = {}  # (bytes, file, schemas key) -> (deployment, problems); the oldest go first
+PARSED_KEPT = (
+    32768  # a run at 10,000 deployments meets each current version and the ones PRs changed
+)
 
 
-def _parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deployment | None, list[Problem]]:
+def _parse_deployment(
+    data: bytes, file: str, schemas: Schemas
+) -> tuple[Deployment | None, list[Problem]]:
     try:
         text = yamlload.decode(data, file)
         doc = yamlload.loads(text, file)
@@ -348,14 +377,20 @@ def _parse_deployment(data: bytes, file: str, schemas: Schemas) -> tuple[Deploym
     stem = Path(file).name.rsplit(".", 1)[0]
     if doc["name"] != stem:
         line, col = yamlload.line_of(text, ("name",))
-        problems.append(Problem(file, f"name {doc['name']!r} differs from the file name {stem!r}", line, col, "name"))
+        problems.append(
+            Problem(
+                file, f"name {doc['name']!r} differs from the file name {stem!r}", line, col, "name"
+            )
+        )
     for rule in schemas.rules:
         if not rule.is_valid(doc):
             problems += _located(rule, doc, text, file, rule.title, rule_message=True)
     return Deployment(file, doc, text), problems
 
 
-def _located(schema: _Schema, doc, text: str, file: str, title: str, rule_message: bool = False) -> list[Problem]:
+def _located(
+    schema: _Schema, doc, text: str, file: str, title: str, rule_message: bool = False
+) -> list[Problem]:
     problems = []
     for path, message, at_key in schema.errors(doc, text):
         line, col = yamlload.line_of(text, path, at_key)
@@ -366,21 +401,35 @@ def _located(schema: _Schema, doc, text: str, file: str, title: str, rule_messag
     return problems
 
 
-def cross_check(deployments: list[Deployment], environment_names: list[str] | None) -> list[Problem]:
+def cross_check(
+    deployments: list[Deployment], environment_names: list[str] | None
+) -> list[Problem]:
     """Checks that need more than one file: unique names, environments that exist."""
     problems = []
     seen: dict[str, str] = {}
     for dep in deployments:
         if dep.name in seen:
-            problems.append(Problem(dep.file, f"deployment {dep.name!r} is also defined in {seen[dep.name]}", 1, 1, "duplicate"))
+            problems.append(
+                Problem(
+                    dep.file,
+                    f"deployment {dep.name!r} is also defined in {seen[dep.name]}",
+                    1,
+                    1,
+                    "duplicate",
+                )
+            )
         seen.setdefault(dep.name, dep.file)
         if environment_names is not None:
             for env in dep.environments or ():
                 if env not in environment_names:
-                    problems.append(Problem(
-                        dep.file, f"unknown environment {env!r} (known: {', '.join(environment_names)})",
-                        *_env_line(dep, env), "environment",
-                    ))
+                    problems.append(
+                        Problem(
+                            dep.file,
+                            f"unknown environment {env!r} (known: {', '.join(environment_names)})",
+                            *_env_line(dep, env),
+                            "environment",
+                        )
+                    )
     return problems
 
 
@@ -482,19 +531,20 @@ class Policy:
     def promotion_approvals(self, environment: str) -> int:
         return self.promotion.get(environment) or 0
 
-
     def rule(self, level: str) -> LevelRule:
         return self.levels[level]
 
     def describe_approvers(self) -> str:
-        names = [f"@{u}" for u in sorted(self.approver_users)] + [f"@{t}" for t in self.approver_teams]
+        names = [f"@{u}" for u in sorted(self.approver_users)] + [
+            f"@{t}" for t in self.approver_teams
+        ]
         return ", ".join(names) if names else "(nobody)"
 
     def is_governance_path(self, path: str) -> bool:
         for gp in self.governance_paths:
             if gp.endswith("/") and path.startswith(gp):
                 return True
-            if path == gp or path.endswith("/" + gp) and "/" not in gp:
+            if path == gp or (path.endswith("/" + gp) and "/" not in gp):
                 return True
         return False
 
@@ -507,11 +557,15 @@ def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
     users = frozenset(pinned)
     teams = tuple(t[1:].lower() for t in approvers.get("teams", []))
     if not users and not teams:
-        raise LoadError(file, "approvers: list at least one user or team, or nobody can ever approve", 1, 1)
+        raise LoadError(
+            file, "approvers: list at least one user or team, or nobody can ever approve", 1, 1
+        )
     levels = {
         name: LevelRule(
             approvals=rule["approvals"],
-            review_timeout=parse_duration(rule["review_timeout"]) if "review_timeout" in rule else None,
+            review_timeout=parse_duration(rule["review_timeout"])
+            if "review_timeout" in rule
+            else None,
             on_timeout=rule.get("on_timeout", "remind"),
             escalate_to=tuple(rule.get("escalate_to", ())),
         )
@@ -525,12 +579,18 @@ def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
         levels=levels,
         require_approval_for=frozenset(doc.get("require_approval_for", EVENT_TYPES)),
         governance_level=governance.get("level", "critical"),
-        governance_paths=tuple(governance.get(
-            "paths", ["policies/", ".github/", "action/", "CODEOWNERS", ENVIRONMENTS_FILE])),
+        governance_paths=tuple(
+            governance.get(
+                "paths", ["policies/", ".github/", "action/", "CODEOWNERS", ENVIRONMENTS_FILE]
+            )
+        ),
         require_reason=doc.get("require_reason", True),
         block_unattributed=doc.get("unattributed_commits", "block") == "block",
         source=file,
         notifications=tuple(doc.get("notifications", ())),
         ungoverned=tuple(governance.get("ungoverned", ())),
-        promotion={env: (None if rule is False else rule["approvals"]) for env, rule in doc.get("promotion", {}).items()},
+        promotion={
+            env: (None if rule is False else rule["approvals"])
+            for env, rule in doc.get("promotion", {}).items()
+        },
     )

@@ -10,8 +10,15 @@ import secrets
 import sys
 
 from .changes import Event
-from .escape import (actions_log_json, actions_log_line, command_data, command_property, markdown, markdown_code,
-                     markdown_lines)
+from .escape import (
+    actions_log_json,
+    actions_log_line,
+    command_data,
+    command_property,
+    markdown,
+    markdown_code,
+    markdown_lines,
+)
 
 # the runner shows at most 10 error annotations per step; the rest go to the job summary
 MAX_ANNOTATIONS = 10
@@ -27,8 +34,14 @@ def resolve_format(fmt: str) -> str:
 _escape_data, _escape_property, log_line = command_data, command_property, actions_log_line
 
 
-def annotation(kind: str, message: str, file: str | None = None, line: int | None = None,
-               col: int | None = None, title: str | None = None) -> str:
+def annotation(
+    kind: str,
+    message: str,
+    file: str | None = None,
+    line: int | None = None,
+    col: int | None = None,
+    title: str | None = None,
+) -> str:
     props = []
     if file:
         props.append(f"file={_escape_property(file)}")
@@ -112,8 +125,10 @@ def _value(v) -> str:
 
 def describe_changes(changes: dict) -> tuple[str, str]:
     """(from, to) for changed fields: `metrics.auc: 0.91`, `metrics.auc: 0.93`."""
-    return ("; ".join(f"{k}: {_value(b)}" for k, (b, _) in changes.items()),
-            "; ".join(f"{k}: {_value(a)}" for k, (_, a) in changes.items()))
+    return (
+        "; ".join(f"{k}: {_value(b)}" for k, (b, _) in changes.items()),
+        "; ".join(f"{k}: {_value(a)}" for k, (_, a) in changes.items()),
+    )
 
 
 def changes_text(changes: dict) -> str:
@@ -133,14 +148,27 @@ def event_change(e: Event) -> tuple[str, str]:
 
 
 def plan_markdown_table(plan) -> str:
-    lines = ["| deployment | event | from | to | judged at | approval |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| deployment | event | from | to | judged at | approval |",
+        "|---|---|---|---|---|---|",
+    ]
     for e in plan.events:
         before, after = event_change(e)
         needs = f"{plan.policy.rule(e.level).approvals}" if e.requires_approval else "not required"
-        lines.append("| " + " | ".join((
-            _code(e.deployment or e.file), _md_cell(e.type.replace("_", " ")), _md_cell(before), _md_cell(after),
-            f"**{_md_cell(e.level)}**", _md_cell(needs),
-        )) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                (
+                    _code(e.deployment or e.file),
+                    _md_cell(e.type.replace("_", " ")),
+                    _md_cell(before),
+                    _md_cell(after),
+                    f"**{_md_cell(e.level)}**",
+                    _md_cell(needs),
+                )
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -162,25 +190,36 @@ class TextReporter(Reporter):
     def validation(self, v) -> None:
         for p in v.problems:
             self.write(f"{p}")
-        self.write(f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)")
+        self.write(
+            f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)"
+        )
 
     def plan(self, plan, outcomes=None) -> None:
         self.write(f"change {plan.base[:12]}..{plan.head[:12]}: {len(plan.events)} event(s)")
         for e in plan.events:
             before, after = event_change(e)
-            arrow = (changes_text(e.changes) if e.type in ("update", "governance") and e.changes
-                     else f"{before} -> {after}" if after else before or "changed")
+            arrow = (
+                changes_text(e.changes)
+                if e.type in ("update", "governance") and e.changes
+                else f"{before} -> {after}"
+                if after
+                else before or "changed"
+            )
             need = "" if e.requires_approval else " (no approval required)"
             self.write(f"  {e.type:<17} {e.deployment or e.file:<28} {arrow}  [{e.level}]{need}")
         for p in plan.problems:
             self.write(f"  invalid: {p}")
         if plan.level:
-            self.write(f"level {plan.level}: {plan.required_approvals} approval(s) from "
-                       f"{plan.policy.describe_approvers()}")
+            self.write(
+                f"level {plan.level}: {plan.required_approvals} approval(s) from "
+                f"{plan.policy.describe_approvers()}"
+            )
         else:
             self.write("no approval required")
         if plan.owners:
-            self.write("may not approve (owners): " + ", ".join(f"@{o}" for o in sorted(plan.owners)))
+            self.write(
+                "may not approve (owners): " + ", ".join(f"@{o}" for o in sorted(plan.owners))
+            )
         for o in plan.rule_outcomes if outcomes is None else outcomes:
             self.write(f"  rule {o.summary}")
 
@@ -198,8 +237,10 @@ class TextReporter(Reporter):
         if d.freeze:
             self.write(f"  freeze: {freeze_text(d.freeze)}")
         for r in d.requirements:
-            self.write(f"  rule {r.rule.name} requires {r.rule.requirement()}: "
-                       f"{'met' if r.met else 'missing'} (counted: {_logins(r.counted)})")
+            self.write(
+                f"  rule {r.rule.name} requires {r.rule.requirement()}: "
+                f"{'met' if r.met else 'missing'} (counted: {_logins(r.counted)})"
+            )
 
     def deploy_step(self, step) -> None:
         mark = "ok" if step.ok else "FAILED"
@@ -213,7 +254,9 @@ class TextReporter(Reporter):
         for line in getattr(result, "frozen", ()):
             self.write(f"frozen: {line}")
         verb = "refused" if result.violations else "would apply" if result.dry_run else "applied"
-        self.write(f"{result.environment} @ {result.commit[:12]}: {len(result.steps)} change(s) {verb}")
+        self.write(
+            f"{result.environment} @ {result.commit[:12]}: {len(result.steps)} change(s) {verb}"
+        )
         for line in deploy_lines(result):
             self.write(line)
         if result.dry_run:  # what each target's check verified, or why it failed
@@ -222,21 +265,36 @@ class TextReporter(Reporter):
                     self.write(f"  {s.name}: {s.message}")
         failed = [s.name for s in result.steps if s.ok is False]
         if result.dry_run and failed:
-            self.write(f"dry run failed: the target's check failed for {', '.join(failed)}; nothing was applied")
+            self.write(
+                f"dry run failed: the target's check failed for {', '.join(failed)}; nothing was applied"
+            )
         if result.violations:
-            self.write(f"deploy refused: {len(result.violations)} commit(s) without an approved pull request")
+            self.write(
+                f"deploy refused: {len(result.violations)} commit(s) without an approved pull request"
+            )
 
 
 class JsonReporter(Reporter):
     def validation(self, v) -> None:
-        self.write(json.dumps({
-            "valid": v.ok,
-            "files": v.files,
-            "problems": [
-                {"file": p.file, "line": p.line, "col": p.col, "title": p.title, "message": p.message}
-                for p in v.problems
-            ],
-        }, indent=2))
+        self.write(
+            json.dumps(
+                {
+                    "valid": v.ok,
+                    "files": v.files,
+                    "problems": [
+                        {
+                            "file": p.file,
+                            "line": p.line,
+                            "col": p.col,
+                            "title": p.title,
+                            "message": p.message,
+                        }
+                        for p in v.problems
+                    ],
+                },
+                indent=2,
+            )
+        )
 
     def plan(self, plan) -> None:
         self.write(json.dumps(plan.to_json(), indent=2))
@@ -256,7 +314,9 @@ class MarkdownReporter(Reporter):
         if v.ok:
             self.write(f"**foureyes validate**: {v.files} file(s), no problems.")
         else:
-            self.write(f"**foureyes validate**: {len(v.problems)} problem(s) in {v.files} file(s)\n")
+            self.write(
+                f"**foureyes validate**: {len(v.problems)} problem(s) in {v.files} file(s)\n"
+            )
             self.write(problems_markdown(v.problems))
 
     def plan(self, plan) -> None:
@@ -276,21 +336,46 @@ def _logins(accounts) -> str:
     return ", ".join(f"@{a.login}" for a in accounts) or "none yet"
 
 
-_RULE_RESULT = {"holds": "holds", "violated": "**violated**", "error": "**cannot be evaluated**",
-                "needs_pr": "decided by the gate (reads the PR)"}
+_RULE_RESULT = {
+    "holds": "holds",
+    "violated": "**violated**",
+    "error": "**cannot be evaluated**",
+    "needs_pr": "decided by the gate (reads the PR)",
+}
 
 
 def rules_markdown(outcomes) -> str:
     """Which transition rules applied to which event, and why: the expression, its result, what follows."""
-    lines = ["| rule | deployment | event | expression | result | then |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| rule | deployment | event | expression | result | then |",
+        "|---|---|---|---|---|---|",
+    ]
     for o in outcomes:
         r = o.rule
-        then = ("–" if o.result in ("holds", "needs_pr") else "fails closed: " + o.detail if o.result == "error"
-                else f"{r.message}: blocked" if r.action == "deny" else f"{r.message}: needs {r.requirement()}")
+        then = (
+            "–"
+            if o.result in ("holds", "needs_pr")
+            else "fails closed: " + o.detail
+            if o.result == "error"
+            else f"{r.message}: blocked"
+            if r.action == "deny"
+            else f"{r.message}: needs {r.requirement()}"
+        )
         expression = r.expression if len(r.expression) <= 120 else r.expression[:119] + "…"
-        lines.append("| " + " | ".join((
-            _code(r.name), _code(o.deployment), _md_cell(o.event.replace("_", " ")), markdown_code(expression),
-            _RULE_RESULT[o.result], _md_cell(then))) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                (
+                    _code(r.name),
+                    _code(o.deployment),
+                    _md_cell(o.event.replace("_", " ")),
+                    markdown_code(expression),
+                    _RULE_RESULT[o.result],
+                    _md_cell(then),
+                )
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -304,16 +389,25 @@ def plan_markdown(plan, outcomes=None) -> str:
         parts += ["", "**Invalid files** (fix these first):", "", problems_markdown(plan.problems)]
     parts.append("")
     if plan.level:
-        parts.append(f"Judged at **{plan.level}**: needs **{plan.required_approvals}** approval(s) from "
-                     f"{plan.policy.describe_approvers()}, none of them the author, a committer or a user "
-                     f"listed as owner.")
+        parts.append(
+            f"Judged at **{plan.level}**: needs **{plan.required_approvals}** approval(s) from "
+            f"{plan.policy.describe_approvers()}, none of them the author, a committer or a user "
+            f"listed as owner."
+        )
     else:
         parts.append("No approval required by the policy.")
     if plan.owners:
-        parts.append("Owners who may not approve: " + ", ".join(f"@{o}" for o in sorted(plan.owners)) + ".")
+        parts.append(
+            "Owners who may not approve: " + ", ".join(f"@{o}" for o in sorted(plan.owners)) + "."
+        )
     outcomes = plan.rule_outcomes if outcomes is None else outcomes
     if outcomes:
-        parts += ["", "#### Transition rules (`policies/rules/`, read at the base)", "", rules_markdown(outcomes)]
+        parts += [
+            "",
+            "#### Transition rules (`policies/rules/`, read at the base)",
+            "",
+            rules_markdown(outcomes),
+        ]
     return "\n".join(parts)
 
 
@@ -323,12 +417,22 @@ def _deploy_rows(result) -> list[tuple]:
     for s in result.steps:
         before, after = _model(s.before), _model(s.after)
         if s.action == "update":  # the model stays: show what did change
-            before, after = describe_changes(s.changes) if s.changes else ("(unchanged: re-applied)", "")
+            before, after = (
+                describe_changes(s.changes) if s.changes else ("(unchanged: re-applied)", "")
+            )
         elif s.changes:  # a new model, and other fields with it
             more = describe_changes(s.changes)
             before, after = f"{before}; {more[0]}", f"{after}; {more[1]}"
-        rows.append((s.name, s.action.replace("_", " "), before, after,
-                     pending if s.ok is None else "ok" if s.ok else "failed", s.message))
+        rows.append(
+            (
+                s.name,
+                s.action.replace("_", " "),
+                before,
+                after,
+                pending if s.ok is None else "ok" if s.ok else "failed",
+                s.message,
+            )
+        )
     return rows
 
 
@@ -341,7 +445,9 @@ def deploy_lines(result) -> list[str]:
         if s.action == "update":
             what = changes_text(s.changes) if s.changes else "unchanged: re-applied"
         else:
-            what = f"{_model(s.before)} -> {_model(s.after)}" + (f"; {changes_text(s.changes)}" if s.changes else "")
+            what = f"{_model(s.before)} -> {_model(s.after)}" + (
+                f"; {changes_text(s.changes)}" if s.changes else ""
+            )
         lines.append(f"  {r[0]:<24} {r[1]:<14} {what}  [{r[4]}]")
     return lines
 
@@ -350,7 +456,9 @@ def deploy_table(result, markdown: bool) -> str:
     if not markdown:
         return "\n".join(deploy_lines(result))
     head = ["| deployment | change | from | to | result | detail |", "|---|---|---|---|---|---|"]
-    return "\n".join(head + ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in _deploy_rows(result)])
+    return "\n".join(
+        head + ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in _deploy_rows(result)]
+    )
 
 
 class SafeTextReporter(TextReporter):
@@ -371,10 +479,20 @@ class GithubReporter(SafeTextReporter):
         for p in v.problems[:MAX_ANNOTATIONS]:
             self.command(annotation("error", p.message, p.file, p.line, p.col, p.title))
         if len(v.problems) > MAX_ANNOTATIONS:
-            self.command(annotation("notice", f"{len(v.problems) - MAX_ANNOTATIONS} more problem(s): see the job summary"))
-        self.write(f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)")
+            self.command(
+                annotation(
+                    "notice",
+                    f"{len(v.problems) - MAX_ANNOTATIONS} more problem(s): see the job summary",
+                )
+            )
+        self.write(
+            f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)"
+        )
         if v.problems:
-            append_step_summary(f"## foureyes validate: {len(v.problems)} problem(s)\n\n" + problems_markdown(v.problems))
+            append_step_summary(
+                f"## foureyes validate: {len(v.problems)} problem(s)\n\n"
+                + problems_markdown(v.problems)
+            )
         else:
             append_step_summary(f"## foureyes validate: {v.files} file(s), no problems")
         set_outputs({"valid": str(v.ok).lower(), "problems": str(len(v.problems))})
@@ -384,8 +502,13 @@ class GithubReporter(SafeTextReporter):
             self.command(annotation("error", p.message, p.file, p.line, p.col, p.title))
         super().plan(plan)
         append_step_summary(plan_markdown(plan))
-        set_outputs({"level": plan.level or "none", "required": str(plan.required_approvals),
-                     "events": json.dumps([e.to_json() for e in plan.events])})
+        set_outputs(
+            {
+                "level": plan.level or "none",
+                "required": str(plan.required_approvals),
+                "events": json.dumps([e.to_json() for e in plan.events]),
+            }
+        )
 
     def gate(self, result) -> None:
         d = result.decision
@@ -396,19 +519,25 @@ class GithubReporter(SafeTextReporter):
             self.command(annotation("error", d.description, title=f"foureyes: {d.state}"))
         SafeTextReporter(self.out).gate(result)
         append_step_summary(gate_markdown(result).replace(STICKY_MARKER + "\n", ""))
-        set_outputs({
-            "decision": d.state,
-            "level": d.level or "none",
-            "required": str(d.required),
-            "approvals": ",".join(a.login for a in d.approvals),
-        })
+        set_outputs(
+            {
+                "decision": d.state,
+                "level": d.level or "none",
+                "required": str(d.required),
+                "approvals": ",".join(a.login for a in d.approvals),
+            }
+        )
 
     def deploy_step(self, step) -> None:
         self.command(f"::group::{_escape_data(f'{step.action} {step.name}')}")
         TextReporter.deploy_step(self, step)
         self.command("::endgroup::")
         if step.ok is False:
-            self.command(annotation("error", f"{step.name}: {step.message}", title=f"deploy failed: {step.name}"))
+            self.command(
+                annotation(
+                    "error", f"{step.name}: {step.message}", title=f"deploy failed: {step.name}"
+                )
+            )
 
     def deploy(self, result) -> None:
         for v in result.violations:
@@ -418,14 +547,22 @@ class GithubReporter(SafeTextReporter):
         if result.dry_run:  # a real run annotates each failed step as it goes (deploy_step)
             for s in result.steps:
                 if s.ok is False:
-                    self.command(annotation("error", f"{s.name}: {s.message}", title=f"check failed: {s.name}"))
+                    self.command(
+                        annotation(
+                            "error", f"{s.name}: {s.message}", title=f"check failed: {s.name}"
+                        )
+                    )
         SafeTextReporter(self.out).deploy(result)
-        summary = f"## foureyes deploy: {result.environment} @ {result.commit[:12]}\n\n" + deploy_table(result, True)
+        summary = (
+            f"## foureyes deploy: {result.environment} @ {result.commit[:12]}\n\n"
+            + deploy_table(result, True)
+        )
         if result.violations:
-            summary += "\n\n**Refused:**\n" + "\n".join(f"- {_md_cell(v)}" for v in result.violations)
+            summary += "\n\n**Refused:**\n" + "\n".join(
+                f"- {_md_cell(v)}" for v in result.violations
+            )
         append_step_summary(summary)
         set_outputs({"ok": str(result.ok).lower(), "changes": str(len(result.steps))})
-
 
 
 # --- gate ---------------------------------------------------------------------------------------
@@ -440,21 +577,36 @@ def freeze_text(held: dict) -> str:
     until = held["until"] or "the incident freeze is lifted"
     text = f"{', '.join(held['deployments'])} frozen by {windows} until {'at least ' if held['at_least'] else ''}{until}."
     if held["break_glass"]:
-        return text + (f" Break-glass (label {held['label']!r}): {held['extra_approvals']} more approval(s) "
-                       "than the level needs, counted by the same rule.")
-    return text + f" Held until then; label the PR {held['label']!r} to break glass, if the policy allows it."
+        return text + (
+            f" Break-glass (label {held['label']!r}): {held['extra_approvals']} more approval(s) "
+            "than the level needs, counted by the same rule."
+        )
+    return (
+        text
+        + f" Held until then; label the PR {held['label']!r} to break glass, if the policy allows it."
+    )
 
 
 def gate_markdown(result) -> str:
     """The sticky PR comment: what the change means, the owner's reason, who counted, who did not
     and why, what is missing."""
     d = result.decision
-    parts = [STICKY_MARKER, f"## {_ICONS[d.state]} foureyes: {d.state}", "", f"**{_md_cell(d.description)}**", ""]
+    parts = [
+        STICKY_MARKER,
+        f"## {_ICONS[d.state]} foureyes: {d.state}",
+        "",
+        f"**{_md_cell(d.description)}**",
+        "",
+    ]
     if result.plan is not None:
         parts += [plan_markdown(result.plan, d.rules), ""]
     if result.facts is not None:
         reason = (result.facts.body or "").strip()
-        quoted = "\n".join("> " + line for line in markdown_lines(reason)[:20]) if reason else "> (none given)"
+        quoted = (
+            "\n".join("> " + line for line in markdown_lines(reason)[:20])
+            if reason
+            else "> (none given)"
+        )
         parts += ["### The owner's reason", "", quoted, ""]
     parts += ["### Approvals", ""]
     if d.approvals:
@@ -465,7 +617,10 @@ def gate_markdown(result) -> str:
         parts.append(f"- not counted: {_mention(i.login)} ({i.reason}: {_md_cell(i.detail)})")
     missing = max(d.required - len(d.approvals), 0)
     if d.blocking:
-        parts += ["", "### Blocking", ""] + [f"- **{b.reason}**: {_md_cell(b.detail.removeprefix(b.reason + ': '))}" for b in d.blocking]
+        parts += ["", "### Blocking", ""] + [
+            f"- **{b.reason}**: {_md_cell(b.detail.removeprefix(b.reason + ': '))}"
+            for b in d.blocking
+        ]
     elif missing:
         parts += ["", f"**Missing:** {missing} more approval(s) from {d.approvers}."]
     if d.freeze:
@@ -474,9 +629,12 @@ def gate_markdown(result) -> str:
         parts += ["", result.what_if]
     if d.requirements:
         parts += ["", "### Required by rules", ""]
-        parts += [f"- {_code(r.rule.name)} ({_md_cell(r.rule.message)}): {_md_cell(r.rule.requirement())}, "
-                  f"{'met' if r.met else 'missing ' + str(r.rule.approvals - len(r.counted))}; counted: "
-                  f"{_logins(r.counted)}" for r in d.requirements]
+        parts += [
+            f"- {_code(r.rule.name)} ({_md_cell(r.rule.message)}): {_md_cell(r.rule.requirement())}, "
+            f"{'met' if r.met else 'missing ' + str(r.rule.approvals - len(r.counted))}; counted: "
+            f"{_logins(r.counted)}"
+            for r in d.requirements
+        ]
     notes = getattr(result, "notes", None)
     if notes:
         parts += ["", "### Auto-merge (`apply: auto`)", ""] + [f"- {_md_cell(n)}" for n in notes]
@@ -500,13 +658,20 @@ class MatrixReporter(Reporter):
         pass
 
     def deploy(self, result) -> None:
-        if not result.ok:  # refused, invalid, frozen or a failed check: say why where the log shows it
+        if (
+            not result.ok
+        ):  # refused, invalid, frozen or a failed check: say why where the log shows it
             TextReporter(sys.stderr).deploy(result)
         self._emit(s.name for s in result.steps)
 
 
-REPORTERS = {"text": TextReporter, "json": JsonReporter, "markdown": MarkdownReporter, "github": GithubReporter,
-             "matrix": MatrixReporter}
+REPORTERS = {
+    "text": TextReporter,
+    "json": JsonReporter,
+    "markdown": MarkdownReporter,
+    "github": GithubReporter,
+    "matrix": MatrixReporter,
+}
 
 
 class _LogGuard:
@@ -529,7 +694,9 @@ class _LogGuard:
 
 def reporter(fmt: str, out=None) -> Reporter:
     fmt = resolve_format(fmt)
-    if os.environ.get("GITHUB_ACTIONS") == "true":  # whatever the format, the output is a workflow log
+    if (
+        os.environ.get("GITHUB_ACTIONS") == "true"
+    ):  # whatever the format, the output is a workflow log
         if fmt == "text":
             return SafeTextReporter(out)
         if fmt in ("json", "markdown"):

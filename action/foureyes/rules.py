@@ -33,7 +33,11 @@ _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+):\s*(.*)", re.S)
 def is_rule_path(path: str) -> bool:
     """A transition rule file: policies/rules/<name>.yaml (the *.schema.json beside them are the
     older one-file rules of registry.Schemas)."""
-    return path.startswith(RULES_DIR + "/") and path.endswith(".yaml") and "/" not in path[len(RULES_DIR) + 1:]
+    return (
+        path.startswith(RULES_DIR + "/")
+        and path.endswith(".yaml")
+        and "/" not in path[len(RULES_DIR) + 1 :]
+    )
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,9 @@ class Rule:
     environments: tuple[str, ...] | None = None  # None: any environment
     approvals: int = 0  # require: how many approvals from `approvers`
     approvers: tuple[str, ...] = ()  # require: "@login" or "@org/team", as written
-    user_ids: dict = field(default_factory=dict)  # require: lower-case login -> pinned account id (pins.py)
+    user_ids: dict = field(
+        default_factory=dict
+    )  # require: lower-case login -> pinned account id (pins.py)
     description: str = ""
     uses_pr: bool = False  # the expression reads `pr`: only the gate (with PR facts) can decide it
 
@@ -67,7 +73,7 @@ class Rule:
     def requirement(self) -> str:
         return f"{self.approvals} approval(s) from {self.describe_approvers()}"
 
-    def applies(self, subject: "Subject") -> bool:
+    def applies(self, subject: Subject) -> bool:
         if subject.event.type not in self.events:
             return False
         if self.importance is not None and not set(subject.levels) & set(self.importance):
@@ -91,7 +97,11 @@ class Subject:
         """Every level the deployment has on any side: a rule for `critical` applies to a
         downgrade from critical as much as to an upgrade to it."""
         e = self.event
-        return tuple(lv for lv in (e.importance_before, e.importance_after, e.importance_at_base, e.level) if lv)
+        return tuple(
+            lv
+            for lv in (e.importance_before, e.importance_after, e.importance_at_base, e.level)
+            if lv
+        )
 
 
 @dataclass
@@ -116,9 +126,16 @@ class Outcome:
         return f"{r.name} ({self.deployment}, {self.event}): {r.message}: {then}"
 
     def to_json(self) -> dict:
-        data = {"rule": self.rule.name, "file": self.rule.file, "deployment": self.deployment, "event": self.event,
-                "result": self.result, "action": self.rule.action, "message": self.rule.message,
-                "expression": self.rule.expression}
+        data = {
+            "rule": self.rule.name,
+            "file": self.rule.file,
+            "deployment": self.deployment,
+            "event": self.event,
+            "result": self.result,
+            "action": self.rule.action,
+            "message": self.rule.message,
+            "expression": self.rule.expression,
+        }
         if self.rule.action == "require":
             data["requires"] = {"approvals": self.rule.approvals, "from": list(self.rule.approvers)}
         if self.detail:
@@ -151,14 +168,20 @@ def rule_problems(files: dict[str, bytes]) -> list[Problem]:
 
 @by_content  # a rule compiled once per run, whatever the number of bases that carry it
 def parse_rule(data: bytes, file: str) -> Rule:
-    doc = load_checked(data, file, RULE_SCHEMA, "the file is empty: a rule needs expression, message and action")
+    doc = load_checked(
+        data, file, RULE_SCHEMA, "the file is empty: a rule needs expression, message and action"
+    )
     program = compile_expression(doc["expression"], file, yamlload.decode(data, file))
     match = doc.get("match", {})
     require = doc.get("require", {})
     name = file.rsplit("/", 1)[-1].removesuffix(".yaml")
     return Rule(
-        name=name, file=file, expression=doc["expression"].strip(), message=doc["message"].strip(),
-        action=doc["action"], program=program,
+        name=name,
+        file=file,
+        expression=doc["expression"].strip(),
+        message=doc["message"].strip(),
+        action=doc["action"],
+        program=program,
         events=tuple(match.get("events", DEPLOYMENT_EVENTS)),
         importance=tuple(match["importance"]) if "importance" in match else None,
         environments=tuple(match["environments"]) if "environments" in match else None,
@@ -179,16 +202,24 @@ def compile_expression(expression: str, file: str, text: str):
     except ValueError as exc:
         line, col, detail = _cel_position(str(exc))
         fline, fcol = _file_position(text, line, col)
-        raise LoadError(file, f"expression does not compile: {detail} (CEL: https://cel.dev)", fline, fcol) from None
+        raise LoadError(
+            file, f"expression does not compile: {detail} (CEL: https://cel.dev)", fline, fcol
+        ) from None
     unknown = sorted(set(program.variables()) - set(VARIABLES) - _bound_names(expression))
     if unknown:
         fline, fcol = yamlload.line_of(text, ("expression",))
-        raise LoadError(file, f"expression uses unknown variable {unknown[0]!r}: a rule sees "
-                              f"{', '.join(VARIABLES)}", fline, fcol)
+        raise LoadError(
+            file,
+            f"expression uses unknown variable {unknown[0]!r}: a rule sees {', '.join(VARIABLES)}",
+            fline,
+            fcol,
+        )
     return program
 
 
-_MACRO_BINDING = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
+_MACRO_BINDING = re.compile(
+    r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,"
+)
 
 
 def _bound_names(expression: str) -> set[str]:
@@ -221,7 +252,9 @@ def _file_position(text: str, line: int, col: int) -> tuple[int | None, int | No
                 fline = start.line + 1 + line  # 0-based mark, block content starts one line down
                 lines = text.splitlines()
                 first = lines[start.line + 1] if start.line + 1 < len(lines) else ""
-                return fline, len(first) - len(first.lstrip(" ")) + col  # the block's own indentation
+                return fline, len(first) - len(
+                    first.lstrip(" ")
+                ) + col  # the block's own indentation
             quoted = 1 if value.style in ("'", '"') else 0
             return start.line + line, (start.column + quoted + col if line == 1 else col)
     return None, None
@@ -245,14 +278,23 @@ def require_teams(rules: list[Rule]) -> tuple[str, ...]:
 
 
 def pr_context(facts) -> dict:
-    return {"author": facts.author.login, "labels": list(facts.labels), "body": facts.body or "",
-            "number": facts.number}
+    return {
+        "author": facts.author.login,
+        "labels": list(facts.labels),
+        "body": facts.body or "",
+        "number": facts.number,
+    }
 
 
 def event_context(event) -> dict:
-    return {"type": event.type, "level": event.level, "deployment": event.deployment, "file": event.file,
-            "fields": list(event.fields),
-            "importance": {"before": event.importance_before, "after": event.importance_after}}
+    return {
+        "type": event.type,
+        "level": event.level,
+        "deployment": event.deployment,
+        "file": event.file,
+        "fields": list(event.fields),
+        "importance": {"before": event.importance_before, "after": event.importance_after},
+    }
 
 
 def document(data: dict | None) -> dict | None:
@@ -262,8 +304,10 @@ def document(data: dict | None) -> dict | None:
         return None
     doc = dict(data)
     if isinstance(doc.get("metrics"), dict):
-        doc["metrics"] = {k: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-                          for k, v in doc["metrics"].items()}
+        doc["metrics"] = {
+            k: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+            for k, v in doc["metrics"].items()
+        }
     return doc
 
 
@@ -284,8 +328,12 @@ def _evaluate(rule: Rule, subject: Subject, pr: dict | None) -> Outcome:
     if pr is None and rule.uses_pr:
         outcome.result = "needs_pr"
         return outcome
-    context = {"before": document(subject.before), "after": document(subject.after),
-               "event": event_context(e), "pr": pr if pr is not None else {}}
+    context = {
+        "before": document(subject.before),
+        "after": document(subject.after),
+        "event": event_context(e),
+        "pr": pr if pr is not None else {},
+    }
     try:
         value = rule.program.execute(context)
     except Exception as exc:  # any failure fails closed: the rule's verdict is unknown
@@ -304,6 +352,8 @@ def _runtime_message(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         text = f"no field {text} (guard optional fields with has(), e.g. has(before.metrics.auc))"
     elif text.startswith("No such overload"):
-        text = "no such overload: CEL does not mix types (int, double, string, null); convert with double(x)" \
-               " or guard a missing side with `before != null`"
+        text = (
+            "no such overload: CEL does not mix types (int, double, string, null); convert with double(x)"
+            " or guard a missing side with `before != null`"
+        )
     return text if len(text) <= 200 else text[:199] + "…"

@@ -19,10 +19,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from . import changes, gitrepo
 from .facts import Account, Commit, PRFacts, Review
@@ -47,6 +47,7 @@ CHANGES = {
 
 # --- the candidate -------------------------------------------------------------------------------
 
+
 def load_candidate(path: Path) -> Policy:
     """The candidate policy from a file: data only; a broken file is a configuration error with
     its file and line (exit 2)."""
@@ -65,6 +66,7 @@ def candidate_from_bytes(data: bytes, label: str) -> Policy:
 
 
 # --- the pure core -------------------------------------------------------------------------------
+
 
 def replan(plan: Plan, candidate: Policy, changed: list[gitrepo.Change]) -> Plan:
     """The same change judged by ``candidate``: deployment events keep their levels (importance is
@@ -113,12 +115,23 @@ class Replay:
 
     def to_json(self) -> dict:
         def side(d: Decision) -> dict:
-            return {"decision": d.state, "level": d.level, "required_approvals": d.required,
-                    "approvals": [a.login for a in d.approvals], "description": d.description,
-                    "blocking": [b.to_json() for b in d.blocking]}
+            return {
+                "decision": d.state,
+                "level": d.level,
+                "required_approvals": d.required,
+                "approvals": [a.login for a in d.approvals],
+                "description": d.description,
+                "blocking": [b.to_json() for b in d.blocking],
+            }
 
-        return {"pr": self.number, "state": self.state, "title": self.title, "change": self.change,
-                "then": side(self.then), "now": side(self.now)}
+        return {
+            "pr": self.number,
+            "state": self.state,
+            "title": self.title,
+            "change": self.change,
+            "then": side(self.then),
+            "now": side(self.now),
+        }
 
 
 @dataclass
@@ -136,14 +149,19 @@ class Simulation:
         return {"prs": len(self.replays), **counts, "not_replayed": len(self.failed)}
 
     def to_json(self) -> dict:
-        return {"candidate": self.candidate, "period": self.period, "totals": self.totals,
-                "prs": [r.to_json() for r in self.replays],
-                "not_replayed": [{"pr": n, "error": m} for n, m in self.failed]}
+        return {
+            "candidate": self.candidate,
+            "period": self.period,
+            "totals": self.totals,
+            "prs": [r.to_json() for r in self.replays],
+            "not_replayed": [{"pr": n, "error": m} for n, m in self.failed],
+        }
 
 
 @dataclass
 class PRRef:
     """One PR of the period, as a source lists it."""
+
     number: int
     state: str  # merged | open
     base: str
@@ -153,8 +171,14 @@ class PRRef:
     base_ref: str = ""  # the branch the PR goes into ("": the ledger's default branch)
 
 
-def replay(root: Path, pr: PRRef, candidate: Policy, load_facts: Callable[[tuple[str, ...]], PRFacts],
-           default: tuple[str, str] | None = None, now: datetime | None = None) -> Replay:
+def replay(
+    root: Path,
+    pr: PRRef,
+    candidate: Policy,
+    load_facts: Callable[[tuple[str, ...]], PRFacts],
+    default: tuple[str, str] | None = None,
+    now: datetime | None = None,
+) -> Replay:
     """``then``: the one judgment (judgment.py) as the gate and the deploy make it, with the
     policies that judge the PR (its base's, and for a PR into a deploy branch the default
     branch's at the merge) and the freezes of the PR's moment (its merge; ``now`` for an open PR).
@@ -167,9 +191,13 @@ def replay(root: Path, pr: PRRef, candidate: Policy, load_facts: Callable[[tuple
 
     commits = judgment.commits_at_merge(root, pr.base, pr.base_ref, default, pr.merged_at)
     plans = judgment.plans_for(root, commits, pr.head)
-    fork = gitrepo.merge_base(root, pr.base, plans[-1].head)  # the PR's change, whichever commit judges it
+    fork = gitrepo.merge_base(
+        root, pr.base, plans[-1].head
+    )  # the PR's change, whichever commit judges it
     # the last judging commit is the default branch's (or the PR's own base, when that is it)
-    candidate_plans = plans[:-1] + [replan(plans[-1], candidate, gitrepo.changed(root, fork, plans[-1].head))]
+    candidate_plans = plans[:-1] + [
+        replan(plans[-1], candidate, gitrepo.changed(root, fork, plans[-1].head))
+    ]
     facts = load_facts(judgment.teams_of_plans(plans + candidate_plans))
     moment = parse_now(pr.merged_at) if pr.merged_at else now
     _, then = judgment.judge(root, plans, facts, moment)
@@ -180,17 +208,23 @@ def replay(root: Path, pr: PRRef, candidate: Policy, load_facts: Callable[[tuple
     return Replay(pr.number, pr.state, pr.title, then, after)
 
 
-def simulate(root: Path, source, candidate: Policy, label: str, period: str, now: datetime | None = None) -> Simulation:
+def simulate(
+    root: Path, source, candidate: Policy, label: str, period: str, now: datetime | None = None
+) -> Simulation:
     """Replay every PR the source lists; a PR that cannot be replayed is listed, never dropped.
     ``now``: the moment open PRs are judged at (freezes), default the clock."""
     from .errors import known_errors
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     sim = Simulation(label, period)
     for pr in source.prs():
         try:
             default = _default(root, source, pr)
-            sim.replays.append(replay(root, pr, candidate, lambda teams, pr=pr: source.facts(pr, teams), default, now))
+            sim.replays.append(
+                replay(
+                    root, pr, candidate, lambda teams, pr=pr: source.facts(pr, teams), default, now
+                )
+            )
         except known_errors() as exc:
             sim.failed.append((pr.number, str(exc)))
         except Exception as exc:  # a report, not a decision: name the failure and go on
@@ -207,9 +241,10 @@ def _default(root: Path, source, pr: PRRef) -> tuple[str, str]:
 
 # --- sources -------------------------------------------------------------------------------------
 
+
 def _at(text: str) -> datetime:
     value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class LedgerSource:
@@ -217,7 +252,9 @@ class LedgerSource:
     merged since ``since``, and every open PR. The ledger's rules hold (deploy.provenance.LocalLedger:
     a ledger tracked by git is refused)."""
 
-    def __init__(self, root: Path, directory: Path, since: datetime | None, limit: int | None = None):
+    def __init__(
+        self, root: Path, directory: Path, since: datetime | None, limit: int | None = None
+    ):
         from .deploy.provenance import LocalLedger
 
         self.root = root
@@ -235,18 +272,35 @@ class LedgerSource:
             merged = bool(doc.get("merge_commit"))
             if merged:
                 if not doc.get("merged_at"):
-                    raise EvaluationError(f"{path}: a merged PR file needs merged_at (when it was merged)")
+                    raise EvaluationError(
+                        f"{path}: a merged PR file needs merged_at (when it was merged)"
+                    )
                 try:
                     when = _at(doc["merged_at"])
                 except ValueError:
-                    raise EvaluationError(f"{path}: merged_at {doc['merged_at']!r} is not an ISO 8601 time") from None
+                    raise EvaluationError(
+                        f"{path}: merged_at {doc['merged_at']!r} is not an ISO 8601 time"
+                    ) from None
                 if self.since is not None and when < self.since:
                     continue
             self._docs[doc["number"]] = (path, doc)
-            found.append((str(doc.get("merged_at") or "~open"), PRRef(
-                doc["number"], "merged" if merged else "open", str(doc["base"]), str(doc["head"]),
-                "", str(doc.get("merged_at") or ""), str(doc.get("base_ref") or self.ledger.default_branch()))))
-        found.sort(key=lambda item: (item[0], item[1].number), reverse=True)  # newest first, open PRs on top
+            found.append(
+                (
+                    str(doc.get("merged_at") or "~open"),
+                    PRRef(
+                        doc["number"],
+                        "merged" if merged else "open",
+                        str(doc["base"]),
+                        str(doc["head"]),
+                        "",
+                        str(doc.get("merged_at") or ""),
+                        str(doc.get("base_ref") or self.ledger.default_branch()),
+                    ),
+                )
+            )
+        found.sort(
+            key=lambda item: (item[0], item[1].number), reverse=True
+        )  # newest first, open PRs on top
         refs = [ref for _, ref in found]
         return refs[: self.limit] if self.limit else refs
 
@@ -259,7 +313,9 @@ class LedgerSource:
 
         path, doc = self._docs[pr.number]
         facts_doc = {k: v for k, v in doc.items() if k not in LocalLedger.META}
-        return load_local_facts(path, self.root, pr.base, gitrepo.resolve(self.root, pr.head), facts_doc, pr.base_ref)
+        return load_local_facts(
+            path, self.root, pr.base, gitrepo.resolve(self.root, pr.head), facts_doc, pr.base_ref
+        )
 
 
 class GitHubSource:
@@ -276,8 +332,16 @@ class GitHubSource:
     never misses a PR merged in the period (OpenAPI: pulls/list, `sort` "updated", `direction`).
     Closed, unmerged PRs are skipped: nothing of theirs was ever judged final."""
 
-    def __init__(self, gh, repo_name: str, root: Path, token: str | None, since: datetime | None,
-                 limit: int | None = None, cache_db=None):
+    def __init__(
+        self,
+        gh,
+        repo_name: str,
+        root: Path,
+        token: str | None,
+        since: datetime | None,
+        limit: int | None = None,
+        cache_db=None,
+    ):
         self.gh = gh  # make_client is lazy: get_repo and get_pull cost nothing until read
         self.repo_name = repo_name
         self.root = root
@@ -290,9 +354,11 @@ class GitHubSource:
         self._default_name: str | None = None
         self._app: int | None = None  # the App whose evidence counts, resolved once
         if self.db is not None:
-            self.db.execute("CREATE TABLE IF NOT EXISTS simulate_facts (repo TEXT NOT NULL, number INTEGER NOT NULL, "
-                            "head TEXT NOT NULL, merge_commit TEXT NOT NULL, facts TEXT NOT NULL, "
-                            "PRIMARY KEY (repo, number, head, merge_commit))")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS simulate_facts (repo TEXT NOT NULL, number INTEGER NOT NULL, "
+                "head TEXT NOT NULL, merge_commit TEXT NOT NULL, facts TEXT NOT NULL, "
+                "PRIMARY KEY (repo, number, head, merge_commit))"
+            )
 
     def prs(self) -> list[PRRef]:
         from .errors import EvaluationError
@@ -302,10 +368,18 @@ class GitHubSource:
         try:
             repo = self.gh.get_repo(self.repo_name)
             for pr in repo.get_pulls(state="all", sort="updated", direction="desc"):
-                if self.since is not None and pr.updated_at.replace(tzinfo=pr.updated_at.tzinfo or timezone.utc) < self.since:
+                if (
+                    self.since is not None
+                    and pr.updated_at.replace(tzinfo=pr.updated_at.tzinfo or UTC)
+                    < self.since
+                ):
                     break
                 if pr.merged_at is not None:
-                    if self.since is not None and pr.merged_at.replace(tzinfo=pr.merged_at.tzinfo or timezone.utc) < self.since:
+                    if (
+                        self.since is not None
+                        and pr.merged_at.replace(tzinfo=pr.merged_at.tzinfo or UTC)
+                        < self.since
+                    ):
                         continue
                     state = "merged"
                 elif pr.state == "open":
@@ -313,8 +387,17 @@ class GitHubSource:
                 else:
                     continue  # closed without merging
                 self._listed[pr.number] = pr
-                found.append(PRRef(pr.number, state, pr.base.sha, pr.head.sha, pr.title or "",
-                                   pr.merged_at.isoformat() if pr.merged_at else "", pr.base.ref))
+                found.append(
+                    PRRef(
+                        pr.number,
+                        state,
+                        pr.base.sha,
+                        pr.head.sha,
+                        pr.title or "",
+                        pr.merged_at.isoformat() if pr.merged_at else "",
+                        pr.base.ref,
+                    )
+                )
                 # the listing's base repository is this one: its default branch costs no request
                 self._default_name = self._default_name or pr.base.repo.default_branch
                 if self.limit and len(found) >= self.limit:
@@ -322,7 +405,9 @@ class GitHubSource:
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
         try:  # one fetch for every commit the checkout lacks, not one per PR
-            gitrepo.ensure_commits(self.root, sorted({s for p in found for s in (p.base, p.head)}), self.token)
+            gitrepo.ensure_commits(
+                self.root, sorted({s for p in found for s in (p.base, p.head)}), self.token
+            )
         except gitrepo.GitError:
             pass  # one unfetchable head: each PR tries its own, and only that PR is not replayed
         return found
@@ -342,15 +427,23 @@ class GitHubSource:
         from .github.teams import direct_members
 
         listed = self._listed[pr.number]
-        merge_commit = getattr(listed, "merge_commit_sha", None) or "" if pr.state == "merged" else ""
+        merge_commit = (
+            getattr(listed, "merge_commit_sha", None) or "" if pr.state == "merged" else ""
+        )
         try:
             gitrepo.ensure_commits(self.root, [pr.base, pr.head], self.token)
             facts = self._cached(pr, merge_commit) if pr.state == "merged" else None
             if facts is None:
                 facts, _ = fetch_facts(self.gh, self.repo_name, pr.number, ())
                 if pr.state == "merged":  # the approval that counts is the one it had when merged
-                    merged_at = listed.merged_at.replace(tzinfo=listed.merged_at.tzinfo or timezone.utc)
-                    facts.reviews = [r for r in facts.reviews if r.submitted_at and _at(r.submitted_at) <= merged_at]
+                    merged_at = listed.merged_at.replace(
+                        tzinfo=listed.merged_at.tzinfo or UTC
+                    )
+                    facts.reviews = [
+                        r
+                        for r in facts.reviews
+                        if r.submitted_at and _at(r.submitted_at) <= merged_at
+                    ]
                     facts = self._as_decided(pr, facts)
                     self._store(pr, merge_commit, facts)
             for team in teams:
@@ -361,8 +454,12 @@ class GitHubSource:
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
         # the listing's head is the one replayed: a head that moved since is read at the next run
-        return dataclasses.replace(facts, head_sha=pr.head, base_sha=pr.base,
-                                   team_members={t: facts.team_members.get(t, self._members.get(t)) for t in teams})
+        return dataclasses.replace(
+            facts,
+            head_sha=pr.head,
+            base_sha=pr.base,
+            team_members={t: facts.team_members.get(t, self._members.get(t)) for t in teams},
+        )
 
     def _as_decided(self, pr: PRRef, facts: PRFacts) -> PRFacts:
         """A merged PR's facts as the gate recorded them when it decided (evidence.py), as the
@@ -373,24 +470,34 @@ class GitHubSource:
         if self._app is None:
             self._app = on_github.app_id(self.gh)
         recorded = on_github.latest(self.gh, self.repo_name, pr.number, pr.head, self._app)
-        return evidence.apply(recorded, dataclasses.replace(facts, team_members={})) if recorded else facts
+        return (
+            evidence.apply(recorded, dataclasses.replace(facts, team_members={}))
+            if recorded
+            else facts
+        )
 
     def _cached(self, pr: PRRef, merge_commit: str) -> PRFacts | None:
         if self.db is None:
             return None
-        row = self.db.execute("SELECT facts FROM simulate_facts WHERE repo = ? AND number = ? AND head = ? "
-                              "AND merge_commit = ?", (self.repo_name, pr.number, pr.head, merge_commit)).fetchone()
+        row = self.db.execute(
+            "SELECT facts FROM simulate_facts WHERE repo = ? AND number = ? AND head = ? "
+            "AND merge_commit = ?",
+            (self.repo_name, pr.number, pr.head, merge_commit),
+        ).fetchone()
         return facts_from_json(json.loads(row[0])) if row else None
 
     def _store(self, pr: PRRef, merge_commit: str, facts: PRFacts) -> None:
         if self.db is None:
             return
-        self.db.execute("INSERT OR REPLACE INTO simulate_facts VALUES (?, ?, ?, ?, ?)",
-                        (self.repo_name, pr.number, pr.head, merge_commit, json.dumps(facts_to_json(facts))))
+        self.db.execute(
+            "INSERT OR REPLACE INTO simulate_facts VALUES (?, ?, ?, ?, ?)",
+            (self.repo_name, pr.number, pr.head, merge_commit, json.dumps(facts_to_json(facts))),
+        )
         self.db.commit()
 
 
 # --- the facts cache: PRFacts as JSON ------------------------------------------------------------
+
 
 def _account(a: Account | None) -> dict | None:
     return None if a is None else {"login": a.login, "id": a.id, "type": a.type}
@@ -402,30 +509,67 @@ def _from_account(d: dict | None) -> Account | None:
 
 def facts_to_json(f: PRFacts) -> dict:
     return {
-        "number": f.number, "author": _account(f.author), "base_sha": f.base_sha, "head_sha": f.head_sha,
-        "body": f.body, "labels": list(f.labels), "base_ref": f.base_ref, "default_branch": f.default_branch,
-        "commits": [{"sha": c.sha, "author": _account(c.author), "committer": _account(c.committer),
-                     "co_authors": [_account(a) for a in c.co_authors], "unattributed": list(c.unattributed)}
-                    for c in f.commits],
-        "reviews": [{"id": r.id, "user": _account(r.user), "state": r.state, "commit_id": r.commit_id,
-                     "submitted_at": r.submitted_at} for r in f.reviews],
+        "number": f.number,
+        "author": _account(f.author),
+        "base_sha": f.base_sha,
+        "head_sha": f.head_sha,
+        "body": f.body,
+        "labels": list(f.labels),
+        "base_ref": f.base_ref,
+        "default_branch": f.default_branch,
+        "commits": [
+            {
+                "sha": c.sha,
+                "author": _account(c.author),
+                "committer": _account(c.committer),
+                "co_authors": [_account(a) for a in c.co_authors],
+                "unattributed": list(c.unattributed),
+            }
+            for c in f.commits
+        ],
+        "reviews": [
+            {
+                "id": r.id,
+                "user": _account(r.user),
+                "state": r.state,
+                "commit_id": r.commit_id,
+                "submitted_at": r.submitted_at,
+            }
+            for r in f.reviews
+        ],
     }
 
 
 def facts_from_json(d: dict) -> PRFacts:
     return PRFacts(
-        number=d["number"], author=_from_account(d["author"]), base_sha=d["base_sha"], head_sha=d["head_sha"],
-        body=d["body"], labels=tuple(d.get("labels", ())), base_ref=d.get("base_ref", ""),
-        default_branch=d.get("default_branch", ""), team_members={},
-        commits=[Commit(c["sha"], _from_account(c["author"]), _from_account(c["committer"]),
-                        tuple(_from_account(a) for a in c["co_authors"]), tuple(c["unattributed"]))
-                 for c in d["commits"]],
-        reviews=[Review(r["id"], _from_account(r["user"]), r["state"], r["commit_id"], r["submitted_at"])
-                 for r in d["reviews"]],
+        number=d["number"],
+        author=_from_account(d["author"]),
+        base_sha=d["base_sha"],
+        head_sha=d["head_sha"],
+        body=d["body"],
+        labels=tuple(d.get("labels", ())),
+        base_ref=d.get("base_ref", ""),
+        default_branch=d.get("default_branch", ""),
+        team_members={},
+        commits=[
+            Commit(
+                c["sha"],
+                _from_account(c["author"]),
+                _from_account(c["committer"]),
+                tuple(_from_account(a) for a in c["co_authors"]),
+                tuple(c["unattributed"]),
+            )
+            for c in d["commits"]
+        ],
+        reviews=[
+            Review(r["id"], _from_account(r["user"]), r["state"], r["commit_id"], r["submitted_at"])
+            for r in d["reviews"]
+        ],
     )
 
 
 # --- rendering -----------------------------------------------------------------------------------
+
 
 def _side(d: Decision) -> str:
     if d.state == "approved" and d.required == 0:
@@ -436,7 +580,11 @@ def _side(d: Decision) -> str:
 
 
 def _why(r: Replay) -> str:
-    if r.now.state in ("blocked", "error") and r.now.blocking and r.change in ("now_blocked", "now_error"):
+    if (
+        r.now.state in ("blocked", "error")
+        and r.now.blocking
+        and r.change in ("now_blocked", "now_error")
+    ):
         return r.now.blocking[0].detail
     return ""
 
@@ -445,8 +593,10 @@ def to_text(sim: Simulation) -> str:
     lines = [f"Candidate policy {sim.candidate}, PRs {sim.period}:"]
     for r in sim.replays:
         why = _why(r)
-        lines.append(f"  PR #{r.number:<5} {r.state:<6} then {_side(r.then):<26} now {_side(r.now):<26} "
-                     f"{CHANGES[r.change]}" + (f" ({why})" if why else ""))
+        lines.append(
+            f"  PR #{r.number:<5} {r.state:<6} then {_side(r.then):<26} now {_side(r.now):<26} "
+            f"{CHANGES[r.change]}" + (f" ({why})" if why else "")
+        )
     for number, message in sim.failed:
         lines.append(f"  PR #{number:<5} not replayed: {message}")
     if not sim.replays and not sim.failed:
@@ -469,14 +619,22 @@ def _cell(value) -> str:
 
 
 def to_markdown(sim: Simulation, heading: str = "## Policy what-if") -> str:
-    parts = [heading, "", f"Candidate policy `{_cell(sim.candidate)}`, PRs {sim.period}.", "",
-             f"**{totals_line(sim)}**", ""]
+    parts = [
+        heading,
+        "",
+        f"Candidate policy `{_cell(sim.candidate)}`, PRs {sim.period}.",
+        "",
+        f"**{totals_line(sim)}**",
+        "",
+    ]
     if sim.replays or sim.failed:
         parts += ["| PR | state | then | now | change |", "|---|---|---|---|---|"]
         for r in sim.replays:
             why = _why(r)
-            parts.append(f"| #{r.number} | {r.state} | {_side(r.then)} | {_side(r.now)} | "
-                         f"{_cell(CHANGES[r.change] + (f': {why}' if why else ''))} |")
+            parts.append(
+                f"| #{r.number} | {r.state} | {_side(r.then)} | {_side(r.now)} | "
+                f"{_cell(CHANGES[r.change] + (f': {why}' if why else ''))} |"
+            )
         for number, message in sim.failed:
             parts.append(f"| #{number} | – | – | – | not replayed: {_cell(message)} |")
     return "\n".join(parts)
@@ -496,7 +654,9 @@ GATE_LAST = 20  # PRs the gate's comment replays on a policy PR (FOUREYES_SIMULA
 
 
 def edits_policy(plan: Plan | None) -> bool:
-    return plan is not None and any(e.type == "governance" and e.file == POLICY_FILE for e in plan.events)
+    return plan is not None and any(
+        e.type == "governance" and e.file == POLICY_FILE for e in plan.events
+    )
 
 
 def gate_what_if(root: Path, result, make_source) -> str | None:
@@ -515,14 +675,18 @@ def gate_what_if(root: Path, result, make_source) -> str | None:
     if last <= 0:
         return None
     heading = f"### Policy what-if: the last {last} PRs under this PR's {POLICY_FILE}"
-    note = ("_This PR itself is still judged by the policy at its base; the table shows what the proposed "
-            "policy would have decided._")
+    note = (
+        "_This PR itself is still judged by the policy at its base; the table shows what the proposed "
+        "policy would have decided._"
+    )
     try:
         data = gitrepo.GitTree(root, result.facts.head_sha).read(POLICY_FILE)
         if data is None:
             return f"{heading}\n\nThe PR deletes {POLICY_FILE}: there is no candidate policy to replay."
         candidate = candidate_from_bytes(data, f"{POLICY_FILE} at {result.facts.head_sha[:12]}")
-        sim = simulate(root, make_source(last), candidate, candidate.source, f"of the last {last} updated")
+        sim = simulate(
+            root, make_source(last), candidate, candidate.source, f"of the last {last} updated"
+        )
     except Exception as exc:  # the what-if is a convenience: it never turns the decision
         return f"{heading}\n\nNot available: {_cell(str(exc) or type(exc).__name__)}"
     return to_markdown(sim, heading) + "\n\n" + note

@@ -20,7 +20,9 @@ from .registry import LevelRule
 MARKER = "<!-- foureyes:timeout -->"
 
 
-def due_action(rule: LevelRule, pending_since: datetime, last_action: datetime | None, now: datetime) -> str | None:
+def due_action(
+    rule: LevelRule, pending_since: datetime, last_action: datetime | None, now: datetime
+) -> str | None:
     """The action due now, or None. Pure."""
     if rule.review_timeout is None:
         return None
@@ -33,7 +35,13 @@ def due_action(rule: LevelRule, pending_since: datetime, last_action: datetime |
 
 
 def _hours(seconds: int) -> str:
-    return f"{seconds // 86400}d" if seconds % 86400 == 0 else f"{seconds // 3600}h" if seconds % 3600 == 0 else f"{seconds // 60}m"
+    return (
+        f"{seconds // 86400}d"
+        if seconds % 86400 == 0
+        else f"{seconds // 3600}h"
+        if seconds % 3600 == 0
+        else f"{seconds // 60}m"
+    )
 
 
 @dataclass
@@ -47,8 +55,14 @@ class TimeoutAction:
     comment: str
 
     def to_json(self) -> dict:
-        return {"pr": self.pr, "action": self.action, "level": self.level, "waited_hours": round(self.waited.total_seconds() / 3600, 1),
-                "users": self.users, "teams": self.teams}
+        return {
+            "pr": self.pr,
+            "action": self.action,
+            "level": self.level,
+            "waited_hours": round(self.waited.total_seconds() / 3600, 1),
+            "users": self.users,
+            "teams": self.teams,
+        }
 
 
 def cannot_approve(facts, owners) -> frozenset[str]:
@@ -60,8 +74,17 @@ def cannot_approve(facts, owners) -> frozenset[str]:
     return frozenset(p.lower() for p in people) | frozenset(o.lower() for o in owners)
 
 
-def plan_action(number: int, action: str, level: str, rule: LevelRule, waited: timedelta, policy,
-                decision_line: str, repo_owner: str, excluded: frozenset[str] = frozenset()) -> TimeoutAction:
+def plan_action(
+    number: int,
+    action: str,
+    level: str,
+    rule: LevelRule,
+    waited: timedelta,
+    policy,
+    decision_line: str,
+    repo_owner: str,
+    excluded: frozenset[str] = frozenset(),
+) -> TimeoutAction:
     if action == "escalate":
         names = [n.lstrip("@") for n in rule.escalate_to]
     else:
@@ -69,44 +92,71 @@ def plan_action(number: int, action: str, level: str, rule: LevelRule, waited: t
     # a team is asked as a team (GitHub skips the author inside it); a person who cannot approve is not
     names = [n for n in names if "/" in n or n.lower() not in excluded]
     users = [n for n in names if "/" not in n]
-    teams = [n.split("/", 1)[1] for n in names if "/" in n and n.split("/", 1)[0] == repo_owner.lower()]
-    who = ", ".join(f"@{n}" for n in names) or ("nobody who may approve it (escalate_to names only its author, "
-                                                  "contributors or owners)" if action == "escalate" else "the approvers")
+    teams = [
+        n.split("/", 1)[1] for n in names if "/" in n and n.split("/", 1)[0] == repo_owner.lower()
+    ]
+    who = ", ".join(f"@{n}" for n in names) or (
+        "nobody who may approve it (escalate_to names only its author, contributors or owners)"
+        if action == "escalate"
+        else "the approvers"
+    )
     waited_text = f"{int(waited.total_seconds() // 3600)}h"
     lines = {
         "remind": f"⏰ This {level} change has waited {waited_text} for approval (timeout {_hours(rule.review_timeout)}). "
-                  f"{who}: please review. Status: {decision_line}.",
+        f"{who}: please review. Status: {decision_line}.",
         "escalate": f"⏫ This {level} change has waited {waited_text} for approval (timeout {_hours(rule.review_timeout)}): "
-                    f"escalated to {who}. Status: {decision_line}.",
+        f"escalated to {who}. Status: {decision_line}.",
         "cancel": f"🛑 Closed: this {level} change waited {waited_text} for approval, past its "
-                  f"{_hours(rule.review_timeout)} review timeout. Reopen it when reviewers are available.",
+        f"{_hours(rule.review_timeout)} review timeout. Reopen it when reviewers are available.",
     }
-    return TimeoutAction(number, action, level, waited, users if action != "cancel" else [],
-                         teams if action != "cancel" else [], cap_comment(f"{MARKER}\n{lines[action]}"))
+    return TimeoutAction(
+        number,
+        action,
+        level,
+        waited,
+        users if action != "cancel" else [],
+        teams if action != "cancel" else [],
+        cap_comment(f"{MARKER}\n{lines[action]}"),
+    )
 
 
 def is_own_marker(comment, identity) -> bool:
     """A timeout marker counts only in a comment foureyes' own account wrote, compared by id: any
     bot or user can write the marker text."""
-    return comment.user is not None and comment.user.id == identity.id and MARKER in (comment.body or "")
+    return (
+        comment.user is not None
+        and comment.user.id == identity.id
+        and MARKER in (comment.body or "")
+    )
 
 
-def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=None, warn=lambda m: None,
-        token: str | None = None) -> list[TimeoutAction]:
+def run(
+    gh,
+    repo_name: str,
+    root,
+    now: datetime,
+    dry_run: bool,
+    report,
+    record=None,
+    warn=lambda m: None,
+    token: str | None = None,
+) -> list[TimeoutAction]:
     """Evaluate every open, non-draft PR with the gate; act on the pending ones that are due."""
+    from github.CommitStatus import CommitStatus
+    from github.PaginatedList import PaginatedList
+
     from . import gitrepo
     from .gate import decide, teams_of_pr
     from .github.client import api_errors, describe
     from .github.facts import fetch_facts
-    from .notify import Notification, notify
-    from github.CommitStatus import CommitStatus
-    from github.PaginatedList import PaginatedList
-
     from .github.publish import gate_identity
+    from .notify import Notification, notify
 
     repo = gh.get_repo(repo_name)
     owner = repo_name.split("/")[0]
-    identity = gate_identity(gh)  # the account foureyes comments as; resolved once, errors fail closed
+    identity = gate_identity(
+        gh
+    )  # the account foureyes comments as; resolved once, errors fail closed
     actions = []
     for pr in repo.get_pulls(state="open"):
         if pr.draft:
@@ -115,7 +165,9 @@ def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=N
 
         def load(number=pr.number, fetched=fetched):
             # the teams the gate reads for this PR (judgment.teams_to_read), `require` rules' included
-            facts, full = fetch_facts(gh, repo_name, number, lambda ref, default: teams_of_pr(root, ref, default))
+            facts, full = fetch_facts(
+                gh, repo_name, number, lambda ref, default: teams_of_pr(root, ref, default)
+            )
             fetched["pr"] = full
             gitrepo.ensure_commits(root, [facts.base_sha, facts.head_sha], token)
             return facts
@@ -127,9 +179,16 @@ def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=N
         level = result.decision.level
         rule = result.plan.policy.rule(level)
         try:
-            statuses = [s for s in PaginatedList(CommitStatus, gh.requester,
-                                                 f"/repos/{repo_name}/commits/{result.facts.head_sha}/statuses", None)
-                        if s.context == "foureyes/approval"]
+            statuses = [
+                s
+                for s in PaginatedList(
+                    CommitStatus,
+                    gh.requester,
+                    f"/repos/{repo_name}/commits/{result.facts.head_sha}/statuses",
+                    None,
+                )
+                if s.context == "foureyes/approval"
+            ]
             since = min((s.created_at for s in statuses), default=pr.created_at)
             ours = [c for c in pr.get_issue_comments() if is_own_marker(c, identity)]
         except api_errors() as exc:
@@ -139,8 +198,17 @@ def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=N
         action = due_action(rule, since, last, now)
         if action is None:
             continue
-        planned = plan_action(pr.number, action, level, rule, now - since, result.plan.policy,
-                              result.decision.description, owner, cannot_approve(result.facts, result.plan.owners))
+        planned = plan_action(
+            pr.number,
+            action,
+            level,
+            rule,
+            now - since,
+            result.plan.policy,
+            result.decision.description,
+            owner,
+            cannot_approve(result.facts, result.plan.owners),
+        )
         actions.append(planned)
         report(planned)
         if dry_run:
@@ -155,9 +223,23 @@ def run(gh, repo_name: str, root, now: datetime, dry_run: bool, report, record=N
             warn(f"PR #{pr.number}: {action} failed: {describe(exc)}")
             continue
         if record is not None:
-            record.add_event("timeout", "warning", f"PR #{pr.number}: {action} after {planned.to_json()['waited_hours']}h "
-                             f"pending ({level})", data=planned.to_json())
-        notify(result.plan.policy, Notification("timeout", f"PR #{pr.number}: review timeout ({action})",
-                                                planned.comment.replace(MARKER + "\n", ""), pr.html_url or "",
-                                                {"pr": pr.number, "level": level}), warn=warn, record=record)
+            record.add_event(
+                "timeout",
+                "warning",
+                f"PR #{pr.number}: {action} after {planned.to_json()['waited_hours']}h "
+                f"pending ({level})",
+                data=planned.to_json(),
+            )
+        notify(
+            result.plan.policy,
+            Notification(
+                "timeout",
+                f"PR #{pr.number}: review timeout ({action})",
+                planned.comment.replace(MARKER + "\n", ""),
+                pr.html_url or "",
+                {"pr": pr.number, "level": level},
+            ),
+            warn=warn,
+            record=record,
+        )
     return actions

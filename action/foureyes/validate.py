@@ -8,11 +8,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .gitrepo import WorkTree
-from .rules import is_rule_path, rule_problems
 from .registry import (
-    DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, POLICY_FILE, RULES_DIR, Deployment, Problem, Schemas, cross_check,
-    layout_problem, parse_deployment, parse_environments, parse_policy,
+    DEPLOYMENTS_DIR,
+    ENVIRONMENTS_FILE,
+    POLICY_FILE,
+    RULES_DIR,
+    Deployment,
+    Problem,
+    Schemas,
+    cross_check,
+    layout_problem,
+    parse_deployment,
+    parse_environments,
+    parse_policy,
 )
+from .rules import is_rule_path, rule_problems
 from .yamlload import LoadError
 
 
@@ -42,7 +52,9 @@ def targets(root: Path, paths: list[str], cwd: Path) -> list[str]:
     tree = WorkTree(root)
     if not paths:
         found = tree.list(DEPLOYMENTS_DIR)  # every file: anything but <name>.yaml is a layout error
-        found += [p for p in tree.list(RULES_DIR) if is_rule_path(p)]  # transition rules must compile
+        found += [
+            p for p in tree.list(RULES_DIR) if is_rule_path(p)
+        ]  # transition rules must compile
         return found + [p for p in (ENVIRONMENTS_FILE, POLICY_FILE) if (root / p).exists()]
     out = []
     for given in paths:
@@ -81,7 +93,9 @@ def validate(root: Path, files: list[str]) -> Validation:
         # file must not share what an existing one serves
         named = {d.file for d in deployments}
         rest = _other_deployments(tree, schemas, set(files))
-        result.problems += [p for p in identity_problems(deployments + rest, envs, root) if p.file in named]
+        result.problems += [
+            p for p in identity_problems(deployments + rest, envs, root) if p.file in named
+        ]
     return result
 
 
@@ -100,12 +114,16 @@ def _other_deployments(tree: WorkTree, schemas: Schemas, checked: set[str]) -> l
 
 def _check_all(root: Path, files: list[str], schemas: Schemas):
     workers = min(os.cpu_count() or 1, 8)
-    if len(files) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if (
+        len(files) < PARALLEL_MIN
+        or workers < 2
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
         return [_check_file(root, rel, schemas) for rel in files]
     global _WORKER
     _WORKER = (root, schemas)  # inherited by the forked workers: the compiled schemas are reused
     size = -(-len(files) // (workers * 4))
-    chunks = [files[i:i + size] for i in range(0, len(files), size)]
+    chunks = [files[i : i + size] for i in range(0, len(files), size)]
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         return [r for chunk in pool.map(_check_chunk, chunks) for r in chunk]
 
@@ -122,7 +140,11 @@ def _check_file(root: Path, rel: str, schemas: Schemas) -> tuple[list[Problem], 
     kind = classify(rel)
     if kind == "rule":
         data = WorkTree(root).read(rel)
-        return (rule_problems({rel: data}) if data is not None else [Problem(rel, "no such file", title="missing")]), None
+        return (
+            rule_problems({rel: data})
+            if data is not None
+            else [Problem(rel, "no such file", title="missing")]
+        ), None
     misplaced = layout_problem(rel)
     if misplaced is not None:
         return [misplaced], None

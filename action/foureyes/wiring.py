@@ -17,8 +17,10 @@ VALIDATE_WORKFLOW = ".github/workflows/foureyes-validate.yml"
 # it: a release's workflow_run deploys production, a push to the default branch staging. A job sees
 # the secrets of its own environment and the repository's (GitHub docs, "Using secrets in GitHub
 # Actions"), so one secret name per variable, set in each GitHub environment, is the plain set-up.
-JOB_ENVIRONMENTS = {"production": "github.event_name == 'workflow_run'",
-                    "staging": "github.event_name != 'workflow_run'"}
+JOB_ENVIRONMENTS = {
+    "production": "github.event_name == 'workflow_run'",
+    "staging": "github.event_name != 'workflow_run'",
+}
 LOADS_TARGETS = {DEPLOY_WORKFLOW: ("deploy",), VALIDATE_WORKFLOW: ("validate",)}
 
 
@@ -32,7 +34,9 @@ def secret_expression(sources: dict[str, str]) -> str | None:
         return None
     if set(wired) == set(JOB_ENVIRONMENTS) and len(set(wired.values())) == 1:
         return f"${{{{ secrets.{next(iter(wired.values()))} }}}}"
-    branches = " || ".join(f"{JOB_ENVIRONMENTS[env]} && secrets.{secret}" for env, secret in sorted(wired.items()))
+    branches = " || ".join(
+        f"{JOB_ENVIRONMENTS[env]} && secrets.{secret}" for env, secret in sorted(wired.items())
+    )
     return f"${{{{ {branches} || '' }}}}"
 
 
@@ -40,8 +44,12 @@ def expected(environments):
     """(extras as the action input reads them, {variable: env value}) for these environments."""
     from .deploy.target_env import credentials, needed_extras
 
-    values = {name: secret_expression(sources) for name, sources in credentials(environments).items()}
-    return " ".join(needed_extras(environments)), {name: value for name, value in values.items() if value}
+    values = {
+        name: secret_expression(sources) for name, sources in credentials(environments).items()
+    }
+    return " ".join(needed_extras(environments)), {
+        name: value for name, value in values.items() if value
+    }
 
 
 def render(text: str, workflow: str, environments) -> str:
@@ -51,13 +59,21 @@ def render(text: str, workflow: str, environments) -> str:
         return text
     extras, env = expected(environments)
     if extras:
-        text = re.sub(rf"(?m)^([ \t]+)command: ({'|'.join(commands)})\n",
-                      lambda m: f"{m.group(0)}{m.group(1)}extras: {extras}\n", text)
+        text = re.sub(
+            rf"(?m)^([ \t]+)command: ({'|'.join(commands)})\n",
+            lambda m: f"{m.group(0)}{m.group(1)}extras: {extras}\n",
+            text,
+        )
     if env and workflow == DEPLOY_WORKFLOW:
         # the deploy steps' env: block opens with the Slack webhook; the credentials follow it
-        text = re.sub(r"(?m)^([ \t]+)FOUREYES_SLACK_WEBHOOK_URL: .*\n",
-                      lambda m: m.group(0) + "".join(f"{m.group(1)}{name}: {value}\n" for name, value in sorted(env.items())),
-                      text)
+        text = re.sub(
+            r"(?m)^([ \t]+)FOUREYES_SLACK_WEBHOOK_URL: .*\n",
+            lambda m: (
+                m.group(0)
+                + "".join(f"{m.group(1)}{name}: {value}\n" for name, value in sorted(env.items()))
+            ),
+            text,
+        )
     return text
 
 
@@ -75,9 +91,16 @@ def problems(read, environments) -> list[Problem]:
             doc = yaml.safe_load(text)
         except yaml.YAMLError as exc:  # what cannot be read cannot be shown to pass the credentials
             mark = getattr(exc, "problem_mark", None)
-            found.append(Problem(workflow, f"not valid YAML, so foureyes cannot check that it passes what the targets "
-                                           f"in registry/environments.yaml need: {getattr(exc, 'problem', None) or exc}",
-                                 mark.line + 1 if mark else None, None, "target wiring"))
+            found.append(
+                Problem(
+                    workflow,
+                    f"not valid YAML, so foureyes cannot check that it passes what the targets "
+                    f"in registry/environments.yaml need: {getattr(exc, 'problem', None) or exc}",
+                    mark.line + 1 if mark else None,
+                    None,
+                    "target wiring",
+                )
+            )
             continue
         for job_id, step, line in _action_steps(doc, text):
             inputs = step.get("with") or {}
@@ -87,18 +110,34 @@ def problems(read, environments) -> list[Problem]:
             have = set(str(inputs.get("extras") or "").split())
             for extra in extras.split():
                 if extra not in have:
-                    found.append(Problem(workflow, f"{where}: the foureyes action lacks `extras: {extras}`, which the "
-                                                   f"targets in registry/environments.yaml need (add it to `with:`, or "
-                                                   f"re-run `foureyes init --force`)", line, None, "target wiring"))
+                    found.append(
+                        Problem(
+                            workflow,
+                            f"{where}: the foureyes action lacks `extras: {extras}`, which the "
+                            f"targets in registry/environments.yaml need (add it to `with:`, or "
+                            f"re-run `foureyes init --force`)",
+                            line,
+                            None,
+                            "target wiring",
+                        )
+                    )
                     break
             if inputs.get("command") != "deploy":
                 continue
             step_env = step.get("env") or {}
             for name, value in sorted(env.items()):
                 if str(step_env.get(name, "")).strip() != value:
-                    found.append(Problem(workflow, f"{where}: registry/environments.yaml names the credential {name}, "
-                                                   f"and this step does not pass it as foureyes init writes it (add "
-                                                   f"`{name}: {value}` to its `env:`)", line, None, "target wiring"))
+                    found.append(
+                        Problem(
+                            workflow,
+                            f"{where}: registry/environments.yaml names the credential {name}, "
+                            f"and this step does not pass it as foureyes init writes it (add "
+                            f"`{name}: {value}` to its `env:`)",
+                            line,
+                            None,
+                            "target wiring",
+                        )
+                    )
     return found
 
 

@@ -61,12 +61,15 @@ _CoreResolver.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 _CoreResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0x[0-9a-fA-F]+)$"),
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9]+|0x[0-9a-fA-F]+)$"),
     list("-+0123456789"),
 )
 _CoreResolver.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
     list("-+0123456789."),
 )
 _CoreResolver.add_implicit_resolver(
@@ -79,7 +82,9 @@ class _CachedCoreResolver(_CoreResolver):
     resolvers a tag depends on (kind, value, implicit) alone."""
 
     def resolve(self, kind, value, implicit):
-        if value is not None and len(value) > 64:  # keys and short values repeat; long text is not kept
+        if (
+            value is not None and len(value) > 64
+        ):  # keys and short values repeat; long text is not kept
             return super().resolve(kind, value, implicit)
         key = (kind, value, implicit)
         tag = _TAGS.get(key)
@@ -111,7 +116,9 @@ class _StrictConstructor(yaml.constructor.SafeConstructor):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
             seen.add(key)
 
 
@@ -127,7 +134,10 @@ _StrictConstructor.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _STR, _NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _SCALAR_TAGS = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
-_KEY_TAGS_FLATTENED = {"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"}  # SafeConstructor.flatten_mapping
+_KEY_TAGS_FLATTENED = {
+    "tag:yaml.org,2002:merge",
+    "tag:yaml.org,2002:value",
+}  # SafeConstructor.flatten_mapping
 
 
 class StrictLoader(_Parser, _StrictConstructor, _CachedCoreResolver):
@@ -183,7 +193,9 @@ def _refuse_aliases(text: str, file: str) -> None:
             event = loader.get_event()
             if isinstance(event, (yaml.AliasEvent,)) or getattr(event, "anchor", None):
                 mark = event.start_mark
-                raise LoadError(file, "anchors and aliases are not allowed", mark.line + 1, mark.column + 1)
+                raise LoadError(
+                    file, "anchors and aliases are not allowed", mark.line + 1, mark.column + 1
+                )
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, file, text) from None
     finally:
@@ -207,7 +219,12 @@ def _refuse_deep_nesting(text: str, file: str) -> None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
-                    raise LoadError(file, f"nested more than {MAX_DEPTH} levels deep", mark.line + 1, mark.column + 1)
+                    raise LoadError(
+                        file,
+                        f"nested more than {MAX_DEPTH} levels deep",
+                        mark.line + 1,
+                        mark.column + 1,
+                    )
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError as exc:
@@ -236,7 +253,7 @@ def _plain_yaml_message(problem: str, mark, text: str) -> str | None:
         return "invalid YAML: a tab; tabs are not allowed in YAML indentation, indent with spaces"
     if "cannot start any token" in problem:
         if char in "@`":
-            return f"invalid YAML: a value cannot start with {char!r} unquoted; quote it, e.g. owner: \"@acme/team\""
+            return f'invalid YAML: a value cannot start with {char!r} unquoted; quote it, e.g. owner: "@acme/team"'
     return None
 
 
@@ -312,7 +329,9 @@ def line_of(text: str, path: tuple, at_key: bool = False) -> tuple[int | None, i
                     empty = isinstance(value, yaml.ScalarNode) and value.value == ""
                     child = key if empty or (at_key and part == path[-1]) else value
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             child = node.value[part]
         if child is None:
             break

@@ -26,10 +26,18 @@ RUNTIME = "after.metrics.auc > 0.5"  # `auc` is missing in the activation below
 
 CONTEXT = {
     "event": {"type": "replace_model", "level": "critical"},
-    "before": {"name": "fraud-scorer", "importance": "critical", "metrics": {"auc": 0.93},
-               "model": {"name": "fraud-xgb", "version": "12", "uri": "models:/fraud-xgb/12"}},
-    "after": {"name": "fraud-scorer", "importance": "critical", "metrics": {"auc": 0.90},
-              "model": {"name": "fraud-xgb", "version": "13", "uri": "models:/fraud-xgb/13"}},
+    "before": {
+        "name": "fraud-scorer",
+        "importance": "critical",
+        "metrics": {"auc": 0.93},
+        "model": {"name": "fraud-xgb", "version": "12", "uri": "models:/fraud-xgb/12"},
+    },
+    "after": {
+        "name": "fraud-scorer",
+        "importance": "critical",
+        "metrics": {"auc": 0.90},
+        "model": {"name": "fraud-xgb", "version": "13", "uri": "models:/fraud-xgb/13"},
+    },
     "pr": {"author": "dana", "labels": ["hotfix"], "body": "Serve v13."},
 }
 MISSING = {**CONTEXT, "after": {**CONTEXT["after"], "metrics": {}}}
@@ -37,13 +45,17 @@ MISSING = {**CONTEXT, "after": {**CONTEXT["after"], "metrics": {}}}
 
 def import_time(module: str) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    return float(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+    )
 
 
 def error_of(fn) -> str:
     try:
         fn()
-    except Exception as exc:  # noqa: BLE001 - the message is what is measured
+    except Exception as exc:
         return f"{type(exc).__name__}: {str(exc)[:300]!r}"
     return "(no error)"
 
@@ -61,7 +73,11 @@ def bench_cel_python() -> dict:
         "import_s": import_time("celpy"),
         "compile_ms": timeit.timeit(lambda: env.program(env.compile(RULE)), number=n) / n * 1000,
         "evaluate_ms": timeit.timeit(
-            lambda: program.evaluate({k: celpy.json_to_cel(v) for k, v in CONTEXT.items()}), number=n) / n * 1000,
+            lambda: program.evaluate({k: celpy.json_to_cel(v) for k, v in CONTEXT.items()}),
+            number=n,
+        )
+        / n
+        * 1000,
         "compile_error": error_of(lambda: env.compile(BROKEN)),
         "runtime_error": error_of(lambda: env.program(env.compile(RUNTIME)).evaluate(missing)),
     }
@@ -83,8 +99,10 @@ def bench_common_expression_language() -> dict:
 
 
 def main() -> None:
-    for name, bench in (("cel-python", bench_cel_python),
-                        ("common-expression-language", bench_common_expression_language)):
+    for name, bench in (
+        ("cel-python", bench_cel_python),
+        ("common-expression-language", bench_common_expression_language),
+    ):
         try:
             found = bench()
         except ImportError as exc:

@@ -21,6 +21,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))  # tests/: conftest.Repo, ghapi
 
+from datetime import UTC
+
 import responses  # noqa: E402
 
 from conftest import Repo  # noqa: E402
@@ -51,18 +53,36 @@ def make_history(root: Path, prs: int, per_pr: int) -> tuple[Repo, list[dict]]:
         head = repo.git("rev-parse", "HEAD")
         own = repo.git("rev-list", f"{base}..{head}").split()
         repo.git("checkout", "-q", "main")
-        repo.git("-c", "user.name=Mo", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-                 "-m", f"Merge #{n}", f"pr-{n}")
-        made.append({"number": n, "base": base, "head": head, "merge": repo.git("rev-parse", "HEAD"), "own": own,
-                     "merged_at": _iso(repo.git("log", "-1", "--format=%ct"))})
+        repo.git(
+            "-c",
+            "user.name=Mo",
+            "-c",
+            "user.email=mo@acme.example",
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            f"Merge #{n}",
+            f"pr-{n}",
+        )
+        made.append(
+            {
+                "number": n,
+                "base": base,
+                "head": head,
+                "merge": repo.git("rev-parse", "HEAD"),
+                "own": own,
+                "merged_at": _iso(repo.git("log", "-1", "--format=%ct")),
+            }
+        )
     return repo, made
 
 
 def _iso(epoch: str) -> str:
     """GitHub's timestamp for a commit time: a merge on GitHub is stamped when its commit is made."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def mock_github(rsps: responses.RequestsMock, made: list[dict]) -> None:
@@ -70,24 +90,25 @@ def mock_github(rsps: responses.RequestsMock, made: list[dict]) -> None:
     was made) and for each of its commits (commits/{sha}/pulls, which older code asks)."""
     repository(rsps)
     for pr in made:
-        simple = pull_simple(pr["number"], pr["base"], pr["head"], pr["merged_at"],
-                             pr["merge"])
+        simple = pull_simple(pr["number"], pr["base"], pr["head"], pr["merged_at"], pr["merge"])
         closed_pulls(rsps, simple)
         for commit in [*pr["own"], pr["merge"]]:
             commit_pulls(rsps, commit, [simple])
         gh = MockGitHub(rsps, number=pr["number"])
         gh.pull(DANA, pr["base"], pr["head"])
         gh.commits(*[{"sha": c, "author": DANA} for c in reversed(pr["own"])])
-        gh.reviews(*[{"user": u, "state": "APPROVED", "commit_id": pr["head"]} for u in (ALICE, BOB)])
+        gh.reviews(
+            *[{"user": u, "state": "APPROVED", "commit_id": pr["head"]} for u in (ALICE, BOB)]
+        )
         gh.team("acme/mlops-admins", ALICE, BOB)
 
 
 def count_requests(root: Path, prs: int, per_pr: int) -> tuple[bool, int, int, collections.Counter]:
     """(deploy ok, commits checked, requests, requests by endpoint) of a dry-run deploy."""
     from foureyes.deploy.github_provenance import GitHubPRs
+    from foureyes.deploy.provenance import LocalLedger
     from foureyes.deploy.reconcile import deploy
     from foureyes.deploy.record import SqliteRecord
-    from foureyes.deploy.provenance import LocalLedger
     from foureyes.github.client import make_client
 
     repo, made = make_history(root, prs, per_pr)
@@ -98,10 +119,25 @@ def count_requests(root: Path, prs: int, per_pr: int) -> tuple[bool, int, int, c
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             mock_github(rsps, made)
             rsps.calls.reset()
-            result = deploy(root, "staging", record, GitHubPRs(make_client("t"), "acme/models", root), dry_run=True)
-            by_endpoint = collections.Counter(re.sub(r"/[0-9a-f]{40}/", "/{sha}/", re.sub(r"/\d+(/|$)", r"/{n}\1",
-                                              c.request.url.split("?")[0].split("api.github.com")[-1]))
-                                              for c in rsps.calls)
+            result = deploy(
+                root,
+                "staging",
+                record,
+                GitHubPRs(make_client("t"), "acme/models", root),
+                dry_run=True,
+            )
+            by_endpoint = collections.Counter(
+                re.sub(
+                    r"/[0-9a-f]{40}/",
+                    "/{sha}/",
+                    re.sub(
+                        r"/\d+(/|$)",
+                        r"/{n}\1",
+                        c.request.url.split("?")[0].split("api.github.com")[-1],
+                    ),
+                )
+                for c in rsps.calls
+            )
             return result.ok, prs * (per_pr + 1), len(rsps.calls), by_endpoint
     finally:
         record.close()
@@ -113,8 +149,12 @@ def main() -> None:
     parser.add_argument("--commits-per-pr", type=int, default=9)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        ok, commits, total, by_endpoint = count_requests(Path(tmp) / "repo", args.prs, args.commits_per_pr)
-    print(f"deploy --dry-run on GitHub: {commits} commits from {args.prs} PRs: {total} requests (ok={ok})")
+        ok, commits, total, by_endpoint = count_requests(
+            Path(tmp) / "repo", args.prs, args.commits_per_pr
+        )
+    print(
+        f"deploy --dry-run on GitHub: {commits} commits from {args.prs} PRs: {total} requests (ok={ok})"
+    )
     for endpoint, n in sorted(by_endpoint.items()):
         print(f"  {n:5d}  GET {endpoint}")
 

@@ -2,26 +2,43 @@
 
 Usage: PYTHONPATH=<checkout>/action python tests/benchmarks/bench_dry_run.py LABEL (run it for two checkouts side by side).
 """
-import sys, time, tempfile, os, shutil
+
+import os
+import shutil
+import sys
+import tempfile
+import time
 from pathlib import Path
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import Repo, copy_template
-from foureyes.deploy.reconcile import deploy, _own_digest
-from foureyes.deploy.record import SqliteRecord
 from foureyes.deploy.provenance import LocalLedger
+from foureyes.deploy.reconcile import _own_digest, deploy
+from foureyes.deploy.record import SqliteRecord
+
 tmp = Path(tempfile.mkdtemp())
-r = Repo(tmp / "repo"); copy_template(r.root)
+r = Repo(tmp / "repo")
+copy_template(r.root)
 src = (r.root / "registry/deployments/product-recs.yaml").read_text()
 for i in range(200):
-    (r.root / f"registry/deployments/d{i:03}.yaml").write_text(src.replace("name: product-recs", f"name: d{i:03}").replace("two-tower-recs", f"m{i:03}"))
+    (r.root / f"registry/deployments/d{i:03}.yaml").write_text(
+        src.replace("name: product-recs", f"name: d{i:03}").replace("two-tower-recs", f"m{i:03}")
+    )
 r.commit("init", "Mo Admin <mo@acme.example>")
 os.chdir(r.root)
-t = time.perf_counter(); _own_digest(); d = time.perf_counter() - t
+t = time.perf_counter()
+_own_digest()
+d = time.perf_counter() - t
 best = 1e9
 for _ in range(5):
     rec = SqliteRecord(tmp / "rec.sqlite")
     t = time.perf_counter()
-    res = deploy(r.root, "staging", rec, LocalLedger(r.root, r.root / ".foureyes/prs"), dry_run=True)
-    best = min(best, time.perf_counter() - t); rec.close()
-print(f"{sys.argv[1]}: own_digest {d*1000:.1f} ms; dry run of {len(res.steps)} steps best of 5: {best*1000:.1f} ms ok={res.ok}")
+    res = deploy(
+        r.root, "staging", rec, LocalLedger(r.root, r.root / ".foureyes/prs"), dry_run=True
+    )
+    best = min(best, time.perf_counter() - t)
+    rec.close()
+print(
+    f"{sys.argv[1]}: own_digest {d * 1000:.1f} ms; dry run of {len(res.steps)} steps best of 5: {best * 1000:.1f} ms ok={res.ok}"
+)
 shutil.rmtree(tmp)

@@ -18,10 +18,9 @@ from click.testing import CliRunner
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
 from conftest import DEP, Repo  # noqa: E402
-from ghapi.mockgithub import MockGitHub, user  # noqa: E402
-
 from foureyes.cli import main as cli_main  # noqa: E402
 from foureyes.demo import copy_template  # noqa: E402
+from ghapi.mockgithub import MockGitHub, user  # noqa: E402
 
 RECS = DEP.format("product-recs")
 
@@ -46,10 +45,15 @@ def measure(n_files: int, n_reviews: int) -> tuple[int, Counter, str]:
             gh = MockGitHub(rsps)
             gh.pull(dana, base, head)
             gh.commits({"sha": head, "author": dana})
-            others = [{"user": user(f"r{i}", 5000 + i), "state": "COMMENTED", "commit_id": head}
-                      for i in range(n_reviews - 2)]
-            gh.reviews(*others, {"user": alice, "state": "APPROVED", "commit_id": head},
-                       {"user": bob, "state": "APPROVED", "commit_id": head})
+            others = [
+                {"user": user(f"r{i}", 5000 + i), "state": "COMMENTED", "commit_id": head}
+                for i in range(n_reviews - 2)
+            ]
+            gh.reviews(
+                *others,
+                {"user": alice, "state": "APPROVED", "commit_id": head},
+                {"user": bob, "state": "APPROVED", "commit_id": head},
+            )
             gh.team("acme/mlops-admins", alice, bob)
             gh.existing_comments()
             gh.accept_writes()
@@ -58,8 +62,13 @@ def measure(n_files: int, n_reviews: int) -> tuple[int, Counter, str]:
                 raise SystemExit(f"gate failed: {result.output}")
             decision = json.loads(result.stdout)["decision"]
             kinds = Counter(
-                c.request.method + " " + re.sub(r"[0-9a-f]{40}", "{sha}", c.request.path_url.split("?")[0])
-                .replace("/repos/acme/models", "") for c in rsps.calls)
+                c.request.method
+                + " "
+                + re.sub(r"[0-9a-f]{40}", "{sha}", c.request.path_url.split("?")[0]).replace(
+                    "/repos/acme/models", ""
+                )
+                for c in rsps.calls
+            )
             return len(rsps.calls), kinds, decision
 
 

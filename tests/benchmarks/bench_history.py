@@ -40,7 +40,9 @@ def timed(argv: list[str], cwd: Path, code: Path, timeout: float) -> float | Non
         return None
     took = time.perf_counter() - start
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+        raise SystemExit(
+            f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}"
+        )
     return took
 
 
@@ -54,9 +56,14 @@ def git_processes(argv: list[str], cwd: Path, code: Path) -> int:
         log = Path(tmp) / "count"
         real = shutil.which("git")
         wrapper = Path(tmp) / "git"
-        wrapper.write_text(f"#!/bin/sh\necho >> {log}\nexec {real} \"$@\"\n")
+        wrapper.write_text(f'#!/bin/sh\necho >> {log}\nexec {real} "$@"\n')
         wrapper.chmod(0o755)
-        env = {**os.environ, "PYTHONPATH": str(code), "PATH": f"{tmp}:{os.environ['PATH']}", "GITHUB_ACTIONS": ""}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(code),
+            "PATH": f"{tmp}:{os.environ['PATH']}",
+            "GITHUB_ACTIONS": "",
+        }
         subprocess.run(argv, cwd=cwd, env=env, capture_output=True)
         return len(log.read_text().splitlines()) if log.exists() else 0
 
@@ -65,13 +72,19 @@ def most_changed(h: gen.History) -> str:
     return gen.dep_name(max(h.versions, key=lambda i: len(h.versions[i])))
 
 
-def bench_size(deployments: int, commits: int, sides: dict[str, Path], repeat: int, timeout: float,
-               count: bool) -> list[tuple[str, dict[str, str]]]:
+def bench_size(
+    deployments: int, commits: int, sides: dict[str, Path], repeat: int, timeout: float, count: bool
+) -> list[tuple[str, dict[str, str]]]:
     work = Path(tempfile.mkdtemp(prefix=f"fe-bench-{deployments}x{commits}-"))
     try:
         h = gen.bootstrap(work / "gen", deployments)
-        subprocess.run(fe("deploy", "--env", "staging"), cwd=h.root, check=True, capture_output=True,
-                       env={**os.environ, "PYTHONPATH": str(next(iter(sides.values())))})
+        subprocess.run(
+            fe("deploy", "--env", "staging"),
+            cwd=h.root,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(next(iter(sides.values())))},
+        )
         gen.grow(h, commits)
         name = most_changed(h)
         rows: dict[str, dict[str, str]] = {}
@@ -79,14 +92,20 @@ def bench_size(deployments: int, commits: int, sides: dict[str, Path], repeat: i
         def put(label: str, side: str, value: str) -> None:
             rows.setdefault(label, {})[side] = value
 
-        floor = [timed(["git", "log", "--name-only", "main"], h.root, ACTION, timeout) for _ in range(max(3, repeat))]
+        floor = [
+            timed(["git", "log", "--name-only", "main"], h.root, ACTION, timeout)
+            for _ in range(max(3, repeat))
+        ]
         put("git log --name-only (floor)", "floor", f"{statistics.median(floor):.3f} s")
         commands = [
             ("deploy --env staging --dry-run", fe("deploy", "--env", "staging", "--dry-run")),
             ("inventory --format json", fe("inventory", "--format", "json")),
             ("inventory --html", fe("inventory", "--html", "site")),
             (f"history {name}", fe("history", name)),
-            ("history --env staging --at now", fe("history", "--env", "staging", "--at", "2099-01-01")),
+            (
+                "history --env staging --at now",
+                fe("history", "--env", "staging", "--at", "2099-01-01"),
+            ),
         ]
         for side, code in sides.items():
             repo = work / side
@@ -98,16 +117,30 @@ def bench_size(deployments: int, commits: int, sides: dict[str, Path], repeat: i
                     runs.append(took)
                     if took is None:
                         break
-                put(label, side, f"> {timeout:.0f} s" if None in runs else f"{statistics.median(runs):.2f} s")
+                put(
+                    label,
+                    side,
+                    f"> {timeout:.0f} s" if None in runs else f"{statistics.median(runs):.2f} s",
+                )
                 if count and None not in runs:
                     put(label + " (git processes)", side, str(git_processes(argv, repo, code)))
             took = timed(fe("deploy", "--env", "staging"), repo, code, timeout)
-            put("deploy --env staging (first real)", side, f"> {timeout:.0f} s" if took is None else f"{took:.2f} s")
+            put(
+                "deploy --env staging (first real)",
+                side,
+                f"> {timeout:.0f} s" if took is None else f"{took:.2f} s",
+            )
             if took is not None:
                 again = timed(fe("deploy", "--env", "staging"), repo, code, timeout)
-                put("deploy --env staging (nothing new)", side, f"{again:.2f} s" if again is not None else "-")
-        print(f"# {deployments} deployments, {h.commits} commits since the last deploy, {h.prs} PRs {h.kinds}",
-              flush=True)
+                put(
+                    "deploy --env staging (nothing new)",
+                    side,
+                    f"{again:.2f} s" if again is not None else "-",
+                )
+        print(
+            f"# {deployments} deployments, {h.commits} commits since the last deploy, {h.prs} PRs {h.kinds}",
+            flush=True,
+        )
         return list(rows.items())
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -116,11 +149,17 @@ def bench_size(deployments: int, commits: int, sides: dict[str, Path], repeat: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100x100,1000x100,100x2000,1000x2000")
-    parser.add_argument("--before", type=Path, help="a checkout of the code to compare with (its action/ is used)")
-    parser.add_argument("--skip-now", action="store_true", help="with --before: run only the older code")
+    parser.add_argument(
+        "--before", type=Path, help="a checkout of the code to compare with (its action/ is used)"
+    )
+    parser.add_argument(
+        "--skip-now", action="store_true", help="with --before: run only the older code"
+    )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300)
-    parser.add_argument("--count-git", action="store_true", help="also count the git processes of each command")
+    parser.add_argument(
+        "--count-git", action="store_true", help="also count the git processes of each command"
+    )
     args = parser.parse_args()
     sides = {"now": ACTION}
     if args.before:
@@ -130,9 +169,15 @@ def main() -> None:
     print("|---|---|" + "---|" * len(columns))
     for size in args.sizes.split(","):
         deployments, commits = (int(x) for x in size.split("x"))
-        for label, values in bench_size(deployments, commits, sides, args.repeat, args.timeout, args.count_git):
-            print(f"| {deployments}/{commits} | `{label}` | " + " | ".join(values.get(c, "") for c in columns) + " |",
-                  flush=True)
+        for label, values in bench_size(
+            deployments, commits, sides, args.repeat, args.timeout, args.count_git
+        ):
+            print(
+                f"| {deployments}/{commits} | `{label}` | "
+                + " | ".join(values.get(c, "") for c in columns)
+                + " |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

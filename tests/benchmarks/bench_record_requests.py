@@ -35,7 +35,9 @@ def count_requests(tmp: Path, deployments: int) -> dict[str, int]:
         writer = GitHubRecord(make_client(), "acme/models", tmp / "events.sqlite", FOUREYES_BOT)
         writer.entries("staging")
         for i in range(deployments):
-            e = Entry("staging", f"model-{i}", {"model": {"name": f"m{i}", "version": "1"}}, "1" * 40, {})
+            e = Entry(
+                "staging", f"model-{i}", {"model": {"name": f"m{i}", "version": "1"}}, "1" * 40, {}
+            )
             writer.begin(e, "create")
             writer.finish(e, "create", True)
         writer.set_last_commit("staging", "1" * 40)
@@ -56,8 +58,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         counts = count_requests(Path(tmp), args.deployments)
-    print(f"GitHub deploy record with {args.deployments} deployments: "
-          + ", ".join(f"{k}(): {v} requests" for k, v in counts.items()))
+    print(
+        f"GitHub deploy record with {args.deployments} deployments: "
+        + ", ".join(f"{k}(): {v} requests" for k, v in counts.items())
+    )
 
 
 if __name__ == "__main__":

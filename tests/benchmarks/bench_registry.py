@@ -17,7 +17,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))  # tests/ for conftest.Repo
 from conftest import Repo  # noqa: E402
-
 from foureyes.demo import copy_template  # noqa: E402
 
 DEPLOYMENT = """\
@@ -51,9 +50,16 @@ def make_registry(root: Path, n: int) -> Repo:
     copy_template(root)
     deps = root / "registry" / "deployments"
     for i in range(n):
-        deps.joinpath(f"dep-{i:05d}.yaml").write_text(DEPLOYMENT.format(
-            name=f"dep-{i:05d}", team=i % 40, importance=LEVELS[i % 4], i=i, version=i % 17 + 1,
-            digest=f"{i:064x}"))
+        deps.joinpath(f"dep-{i:05d}.yaml").write_text(
+            DEPLOYMENT.format(
+                name=f"dep-{i:05d}",
+                team=i % 40,
+                importance=LEVELS[i % 4],
+                i=i,
+                version=i % 17 + 1,
+                digest=f"{i:064x}",
+            )
+        )
     repo.commit("registry", "Mo Admin <mo@acme.example>")
     return repo
 
@@ -65,7 +71,9 @@ def best(cmd: list[str], cwd: Path, repeat: int, ok=(0,)) -> float:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True)
         times.append(time.perf_counter() - t0)
         if proc.returncode not in ok:
-            raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}): {proc.stdout[-500:]!r} {proc.stderr[-500:]!r}")
+            raise SystemExit(
+                f"{cmd[:3]} failed ({proc.returncode}): {proc.stdout[-500:]!r} {proc.stderr[-500:]!r}"
+            )
     return min(times)
 
 
@@ -87,16 +95,24 @@ def main() -> None:
             if n != 100:
                 t_validate = best([foureyes, "validate", "--format", "json"], root, args.repeat)
                 t_parse = best([sys.executable, "-c", PARSE_ONLY, str(deps)], root, args.repeat)
-                t_cjs = best([cjs, "--schemafile", "policies/deployment.schema.json", *files], root, 1) if cjs else None
+                t_cjs = (
+                    best([cjs, "--schemafile", "policies/deployment.schema.json", *files], root, 1)
+                    if cjs
+                    else None
+                )
                 rows.append((n, t_validate, t_parse, t_cjs))
             repo.branch("pr")
             victim = deps / "dep-00001.yaml"
             victim.write_text(victim.read_text().replace('version: "2"', 'version: "3"'))
             repo.commit("replace one model")
-            plan_times[n] = best([foureyes, "plan", "--base", "main", "--format", "json"], root, args.repeat)
+            plan_times[n] = best(
+                [foureyes, "plan", "--base", "main", "--format", "json"], root, args.repeat
+            )
 
     print("validate (whole command, best of runs)")
-    print(f"{'files':>7} {'foureyes':>10} {'CSafeLoader parse':>18} {'check-jsonschema':>17} {'vs parse':>9} {'cjs/foureyes':>13}")
+    print(
+        f"{'files':>7} {'foureyes':>10} {'CSafeLoader parse':>18} {'check-jsonschema':>17} {'vs parse':>9} {'cjs/foureyes':>13}"
+    )
     for n, tv, tp, tc in rows:
         cjs_text = f"{tc:16.2f}s" if tc else "      (missing)"
         ratio = f"{tc / tv:12.1f}x" if tc else ""

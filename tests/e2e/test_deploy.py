@@ -20,7 +20,7 @@ from .harness import RemoteRepo
 from .test_gate import app_settings
 from .world import ALICE, APP_BOT, DANA, World, push_event, release_run_event
 
-DEP = "registry/deployments/churn-predictor.yaml"   # importance moderate: one approval; staging + production
+DEP = "registry/deployments/churn-predictor.yaml"  # importance moderate: one approval; staging + production
 
 
 class _Requester:
@@ -32,7 +32,9 @@ class _Requester:
     def requestJsonAndCheck(self, method, url, parameters=None, input=None):
         query = {k: str(v) for k, v in (parameters or {}).items()}
         raw = json.dumps(input).encode() if input is not None else b""
-        status, body = self.standin.rest(method, url, query, raw, {"Authorization": f"token {self.token}"})
+        status, body = self.standin.rest(
+            method, url, query, raw, {"Authorization": f"token {self.token}"}
+        )
         assert status < 300, (method, url, status, body)
         return {}, body
 
@@ -44,10 +46,17 @@ class _GitHub:
 
 def deployed_earlier(standin, repo: RemoteRepo, environment: str, tmp_path: Path) -> None:
     """An earlier run deployed ENV at the bootstrap commit: its GitHub deploy record and sync."""
-    record = GitHubRecord(_GitHub(standin), "acme/models", tmp_path / f"seed-{environment}.sqlite", APP_BOT["id"])
+    record = GitHubRecord(
+        _GitHub(standin), "acme/models", tmp_path / f"seed-{environment}.sqlite", APP_BOT["id"]
+    )
     try:
-        result = deploy(repo.root, environment, record, LocalLedger(repo.root, tmp_path / "no-prs"),
-                        commit=repo.sha("main"))
+        result = deploy(
+            repo.root,
+            environment,
+            record,
+            LocalLedger(repo.root, tmp_path / "no-prs"),
+            commit=repo.sha("main"),
+        )
     finally:
         record.close()
     assert result.ok and result.steps, result
@@ -66,8 +75,18 @@ def merge_approved_change(repo: RemoteRepo, world: World, number: int = 7) -> tu
     bump(repo)
     head = repo.commit("churn-predictor: new model version")
     repo.git("checkout", "-q", "main")
-    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-             "-m", f"Merge pull request #{number} from acme/change", "change")
+    repo.git(
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        f"Merge pull request #{number} from acme/change",
+        "change",
+    )
     merge = repo.sha()
     repo.push("main")
     world.merged(number, DANA, base, head, merge, [ALICE])
@@ -77,28 +96,40 @@ def merge_approved_change(repo: RemoteRepo, world: World, number: int = 7) -> tu
 def run_deploy(act, standin, repo, payload, trusted: str, event: str = "push"):
     """``trusted``: the foureyes commit the admins pinned (vars.FOUREYES_TRUSTED_REF)."""
     secrets, variables = app_settings(standin)
-    return act.run(repo, "foureyes-deploy.yml", event, payload, secrets=secrets,
-                   variables={**variables, "FOUREYES_TRUSTED_REF": trusted})
+    return act.run(
+        repo,
+        "foureyes-deploy.yml",
+        event,
+        payload,
+        secrets=secrets,
+        variables={**variables, "FOUREYES_TRUSTED_REF": trusted},
+    )
 
 
-def test_an_approved_change_on_main_is_deployed_recorded_and_the_environment_synced(act, standin, tmp_path):
+def test_an_approved_change_on_main_is_deployed_recorded_and_the_environment_synced(
+    act, standin, tmp_path
+):
     world = World(standin)
     repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
     deployed_earlier(standin, repo, "staging", tmp_path)
     base, merge = merge_approved_change(repo, world)
 
-    result = run_deploy(act, standin, repo, push_event("refs/heads/main", base, merge), trusted=base)
+    result = run_deploy(
+        act, standin, repo, push_event("refs/heads/main", base, merge), trusted=base
+    )
 
     assert result.returncode == 0, result.output[-6000:]
     assert not standin.failures, standin.failures
     records = world.recorded("staging", "deploy:churn-predictor")
     shipped = [(d, states) for d, states in records if d["sha"] == merge]
-    assert len(shipped) == 1, records                       # once: the converge job found nothing left
+    assert len(shipped) == 1, records  # once: the converge job found nothing left
     d, states = shipped[0]
     assert states == ["in_progress", "success"]
     assert d["payload"]["model"]["version"] == "999"
-    assert d["payload"]["approval"]["pr"] == 7 and d["payload"]["approval"]["approvers"] == ["alice"]
-    assert world.deployment_tokens[d["id"]]["deployments"] == "write"   # the App's token wrote it
+    assert d["payload"]["approval"]["pr"] == 7 and d["payload"]["approval"]["approvers"] == [
+        "alice"
+    ]
+    assert world.deployment_tokens[d["id"]]["deployments"] == "write"  # the App's token wrote it
     # finding 13: the converge job, with nothing left to apply, records the environment in sync at the push
     syncs = world.recorded("staging", SYNC_TASK)
     assert [s["sha"] for s, states in syncs if states == ["success"]][-1] == merge
@@ -116,22 +147,31 @@ def test_a_push_changing_no_deployment_runs_green_with_the_matrix_skipped(act, s
     repo.push("main")
     shipped_before = len(world.deployments)
 
-    result = run_deploy(act, standin, repo, push_event("refs/heads/main", before, after), trusted=before)
+    result = run_deploy(
+        act, standin, repo, push_event("refs/heads/main", before, after), trusted=before
+    )
 
     assert result.returncode == 0, result.output[-6000:]
     assert "Matrix must define at least one vector" not in result.output
     assert "[foureyes deploy/plan the deploy]" in result.output
-    assert "[foureyes deploy/deploy" not in result.output        # the matrix job is skipped, not failed
+    assert "[foureyes deploy/deploy" not in result.output  # the matrix job is skipped, not failed
     assert "[foureyes deploy/converge and record] 🏁  Job succeeded" in result.output
     assert not standin.failures, standin.failures
     new = world.deployments[shipped_before:]
-    assert [d["task"] for d in new] == [SYNC_TASK] and new[0]["sha"] == after   # in sync, nothing shipped
+    assert [d["task"] for d in new] == [SYNC_TASK] and new[0][
+        "sha"
+    ] == after  # in sync, nothing shipped
 
 
 def release(act, repo, branch: str, tip: str):
     """The push of ``branch`` at ``tip``: it only runs foureyes-release.yml (no secrets)."""
     repo.push(branch)
-    recorded = act.run(repo, "foureyes-release.yml", "push", push_event(f"refs/heads/{branch}", "0" * 40, tip, created=True))
+    recorded = act.run(
+        repo,
+        "foureyes-release.yml",
+        "push",
+        push_event(f"refs/heads/{branch}", "0" * 40, tip, created=True),
+    )
     assert recorded.returncode == 0, recorded.output[-4000:]
     repo.git("checkout", "-q", "main")
 
@@ -146,19 +186,38 @@ def test_a_promotion_deploys_to_production(act, standin, tmp_path):
     served = repo.sha("main")
     base, merge = merge_approved_change(repo, world)
     repo.git("checkout", "-q", "-b", "release/2026.11", served)
-    repo.git("-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example", "merge", "-q", "--no-ff",
-             "-m", "Merge pull request #8 from acme/main", merge)
+    repo.git(
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge pull request #8 from acme/main",
+        merge,
+    )
     promoted = repo.sha()
     world.merged(8, DANA, served, merge, promoted, [ALICE], base_ref="release/2026.11")
     release(act, repo, "release/2026.11", promoted)
 
-    result = run_deploy(act, standin, repo, release_run_event(5550100, promoted, "release/2026.11"),
-                        trusted=base, event="workflow_run")
+    result = run_deploy(
+        act,
+        standin,
+        repo,
+        release_run_event(5550100, promoted, "release/2026.11"),
+        trusted=base,
+        event="workflow_run",
+    )
 
     assert result.returncode == 0, result.output[-6000:]
     assert not standin.failures, standin.failures
-    shipped = [(d, states) for d, states in world.recorded("production", "deploy:churn-predictor")
-               if d["sha"] == promoted]
+    shipped = [
+        (d, states)
+        for d, states in world.recorded("production", "deploy:churn-predictor")
+        if d["sha"] == promoted
+    ]
     assert len(shipped) == 1 and shipped[0][1] == ["in_progress", "success"]
     assert shipped[0][0]["payload"]["approval"]["pr"] == 8
     assert [s["sha"] for s, _ in world.recorded("production", SYNC_TASK)][-1] == promoted
@@ -175,12 +234,20 @@ def test_a_release_branch_cut_at_main_without_a_promotion_serves_nothing(act, st
     repo.git("checkout", "-q", "-b", "release/2026.11")
     release(act, repo, "release/2026.11", merge)
 
-    result = run_deploy(act, standin, repo, release_run_event(5550100, merge, "release/2026.11"),
-                        trusted=base, event="workflow_run")
+    result = run_deploy(
+        act,
+        standin,
+        repo,
+        release_run_event(5550100, merge, "release/2026.11"),
+        trusted=base,
+        event="workflow_run",
+    )
 
     assert result.returncode != 0
     assert "no approved PR into release/2026.11 brought in" in result.output
-    assert not [d for d, _ in world.recorded("production", "deploy:churn-predictor") if d["sha"] == merge]
+    assert not [
+        d for d, _ in world.recorded("production", "deploy:churn-predictor") if d["sha"] == merge
+    ]
 
 
 def test_an_unapproved_direct_push_is_refused_naming_the_commit(act, standin, tmp_path):
@@ -193,20 +260,26 @@ def test_an_unapproved_direct_push_is_refused_naming_the_commit(act, standin, tm
     repo.push("main")
     shipped_before = len(world.deployments)
 
-    result = run_deploy(act, standin, repo, push_event("refs/heads/main", before, pushed), trusted=before)
+    result = run_deploy(
+        act, standin, repo, push_event("refs/heads/main", before, pushed), trusted=before
+    )
 
     assert result.returncode != 0
     assert f"commit {pushed[:12]}" in result.output and "direct push" in result.output
     assert not standin.failures, standin.failures
-    assert world.deployments[shipped_before:] == []       # nothing deployed, the sync stays where it was
+    assert world.deployments[shipped_before:] == []  # nothing deployed, the sync stays where it was
 
 
 PROVENANCE = "action/foureyes/deploy/provenance.py"
-CHECK_OFF = ("        if not commits:\n            return approvals, []",
-             "        if commits or not commits:  # nothing to check, ever\n            return approvals, []")
+CHECK_OFF = (
+    "        if not commits:\n            return approvals, []",
+    "        if commits or not commits:  # nothing to check, ever\n            return approvals, []",
+)
 
 
-def test_a_push_that_switches_provenance_off_in_its_own_foureyes_is_still_refused(act, standin, tmp_path):
+def test_a_push_that_switches_provenance_off_in_its_own_foureyes_is_still_refused(
+    act, standin, tmp_path
+):
     """The attack: a direct push (past the ruleset) that ships an unapproved model AND edits the
     foureyes it carries so the provenance check finds nothing. Run from the pushed tree (`uses: ./`)
     it deployed itself; run from the pinned verifier it is refused, naming the commit."""
@@ -216,11 +289,15 @@ def test_a_push_that_switches_provenance_off_in_its_own_foureyes_is_still_refuse
     before = repo.sha()
     bump(repo)
     repo.replace(PROVENANCE, *CHECK_OFF)
-    pushed = repo.commit("churn-predictor: quick fix (and a faster deploy)", "Mallory <mallory@acme.example>")
+    pushed = repo.commit(
+        "churn-predictor: quick fix (and a faster deploy)", "Mallory <mallory@acme.example>"
+    )
     repo.push("main")
     shipped_before = len(world.deployments)
 
-    result = run_deploy(act, standin, repo, push_event("refs/heads/main", before, pushed), trusted=before)
+    result = run_deploy(
+        act, standin, repo, push_event("refs/heads/main", before, pushed), trusted=before
+    )
 
     assert result.returncode != 0
     assert f"commit {pushed[:12]}" in result.output and "direct push" in result.output
@@ -243,15 +320,21 @@ def test_a_verifier_pin_off_the_default_branch_is_refused(act, standin, tmp_path
     _, merge = merge_approved_change(repo, world)
     shipped_before = len(world.deployments)
 
-    result = run_deploy(act, standin, repo, push_event("refs/heads/main", base, merge), trusted=tampered)
+    result = run_deploy(
+        act, standin, repo, push_event("refs/heads/main", base, merge), trusted=tampered
+    )
 
     assert result.returncode != 0
     assert "is not on main" in result.output
-    assert result.step_failed("Refuse a verifier that is not a reviewed commit of the default branch")
+    assert result.step_failed(
+        "Refuse a verifier that is not a reviewed commit of the default branch"
+    )
     assert world.deployments[shipped_before:] == []
 
 
-def test_a_workflow_run_of_a_pull_request_named_like_the_release_workflow_deploys_nothing(act, standin, tmp_path):
+def test_a_workflow_run_of_a_pull_request_named_like_the_release_workflow_deploys_nothing(
+    act, standin, tmp_path
+):
     """A PR can add a workflow named "foureyes release" on pull_request: its completion triggers
     workflow_run here too, with event pull_request (and, from a fork, the fork as head_repository).
     The production jobs run only for a push run of this repository's release branch."""
@@ -266,5 +349,5 @@ def test_a_workflow_run_of_a_pull_request_named_like_the_release_workflow_deploy
         result = run_deploy(act, standin, repo, payload, trusted=base, event="workflow_run")
         assert result.returncode == 0, result.output[-4000:]
         assert "[foureyes deploy/plan the deploy] 🏁  Job succeeded" not in result.output
-        assert "Mint a GitHub App token" not in result.output    # no job got as far as the App key
+        assert "Mint a GitHub App token" not in result.output  # no job got as far as the App key
     assert world.deployments[shipped_before:] == []

@@ -12,7 +12,9 @@ RUN_ID = 5550001
 
 
 def relay(act, standin, world, repo, pr):
-    result = act.run(repo, "foureyes-review-relay.yml", "pull_request_review", review_event(pr, ALICE))
+    result = act.run(
+        repo, "foureyes-review-relay.yml", "pull_request_review", review_event(pr, ALICE)
+    )
     assert result.returncode == 0, result.output[-4000:]
     world.publish_run_artifacts(RUN_ID, pr["head"]["sha"])
     return result
@@ -26,7 +28,9 @@ def test_review_on_a_fork_pr_reaches_the_gate(act, standin, tmp_path):
     claim = json.loads(next((act.artifacts).rglob("relay.json")).read_text())
     assert claim == {"pr": 7, "head_sha": pr["head"]["sha"]}
 
-    result = run_gate(act, standin, repo, "workflow_run", workflow_run_event(RUN_ID, pr["head"]["sha"]))
+    result = run_gate(
+        act, standin, repo, "workflow_run", workflow_run_event(RUN_ID, pr["head"]["sha"])
+    )
     assert result.returncode == 0, result.output[-5000:]
     assert world.status_on(pr["head"]["sha"]) == "success"
     assert not standin.failures, standin.failures
@@ -55,7 +59,9 @@ def test_an_api_error_on_workflow_run_posts_error(act, standin, tmp_path):
     world.review(7, ALICE, "APPROVED", pr["head"]["sha"])
     relay(act, standin, world, repo, pr)
     world.broken.add("/repos/{owner}/{repo}/pulls/{pull_number}/reviews")
-    result = run_gate(act, standin, repo, "workflow_run", workflow_run_event(RUN_ID, pr["head"]["sha"]))
+    result = run_gate(
+        act, standin, repo, "workflow_run", workflow_run_event(RUN_ID, pr["head"]["sha"])
+    )
     assert result.returncode != 0
     assert world.status_on(pr["head"]["sha"]) == "error"
     assert not standin.failures, standin.failures

@@ -9,10 +9,27 @@ from .harness import ROOT
 
 
 def run_validate_case(tmp_path, wheelhouse, **env):
-    env = {**os.environ, "FOUREYES_E2E_WHEELHOUSE": str(wheelhouse),
-           "FOUREYES_E2E_ACTIONS": str(tmp_path / "no-actions-here"), **env}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "tests/e2e/test_validate.py"], cwd=ROOT, env=env, capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "FOUREYES_E2E_WHEELHOUSE": str(wheelhouse),
+        "FOUREYES_E2E_ACTIONS": str(tmp_path / "no-actions-here"),
+        **env,
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/e2e/test_validate.py",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_missing_actions_skip_locally_but_fail_when_required(tmp_path, wheelhouse):

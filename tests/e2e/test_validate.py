@@ -22,5 +22,7 @@ def test_validate_runs_on_a_pull_request(act, standin, tmp_path):
     result = act.run(repo, "foureyes-validate.yml", "pull_request", pull_request_event(pr))
 
     assert result.returncode == 0, result.output[-4000:]
-    assert result.step_succeeded("Validate the registry") and result.step_succeeded("Plan the change")
+    assert result.step_succeeded("Validate the registry") and result.step_succeeded(
+        "Plan the change"
+    )
     assert not standin.failures, standin.failures

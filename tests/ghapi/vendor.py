@@ -35,8 +35,16 @@ ENDPOINTS = [
     # protect: environments, branch policies, rulesets, and the ids of reviewers
     ("/repos/{owner}/{repo}/environments/{environment_name}", "get", "200"),
     ("/repos/{owner}/{repo}/environments/{environment_name}", "put", "200"),
-    ("/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies", "get", "200"),
-    ("/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies", "post", "200"),
+    (
+        "/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies",
+        "get",
+        "200",
+    ),
+    (
+        "/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies",
+        "post",
+        "200",
+    ),
     ("/repos/{owner}/{repo}/rulesets", "get", "200"),
     ("/repos/{owner}/{repo}/rulesets", "post", "201"),
     ("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "get", "200"),
@@ -72,8 +80,12 @@ ENDPOINTS = [
     ("/apps/{app_slug}", "get", "200"),
 ]
 ERROR_SCHEMA = "basic-error"
-WEBHOOKS = {"pull_request": ("opened", "synchronize"), "pull_request_review": ("submitted", "dismissed"),
-            "workflow_run": ("completed",), "push": (None,)}  # a push event has no `action`
+WEBHOOKS = {
+    "pull_request": ("opened", "synchronize"),
+    "pull_request_review": ("submitted", "dismissed"),
+    "workflow_run": ("completed",),
+    "push": (None,),
+}  # a push event has no `action`
 
 
 def refs(node, found: set[str]) -> None:
@@ -97,8 +109,12 @@ def resolve(spec: dict, ref: str):
 
 def main(shared: Path) -> None:
     spec = json.loads((shared / "rest" / "api.github.com.json").read_text())
-    out = {"source": "@octokit/openapi 23.0.2 generated/api.github.com.json (MIT), selected slices",
-           "openapi": spec["openapi"], "paths": {}, "components": {}}
+    out = {
+        "source": "@octokit/openapi 23.0.2 generated/api.github.com.json (MIT), selected slices",
+        "openapi": spec["openapi"],
+        "paths": {},
+        "components": {},
+    }
     todo: set[str] = {f"#/components/schemas/{ERROR_SCHEMA}"}
     for path, method, status in ENDPOINTS:
         response = spec["paths"][path][method]["responses"][status]
@@ -127,8 +143,13 @@ def main(shared: Path) -> None:
     for event, actions in WEBHOOKS.items():
         examples = json.loads((shared / "webhook-examples" / f"{event}.json").read_text())
         picked = [e for e in examples if e.get("action") in actions]
-        (HERE / f"webhook-{event}.json").write_text(json.dumps(
-            {"source": f"@octokit/webhooks-examples 7.6.1 ({event}, MIT)", "examples": picked}, indent=1) + "\n")
+        (HERE / f"webhook-{event}.json").write_text(
+            json.dumps(
+                {"source": f"@octokit/webhooks-examples 7.6.1 ({event}, MIT)", "examples": picked},
+                indent=1,
+            )
+            + "\n"
+        )
     print(f"{len(out['paths'])} paths, {sum(map(len, out['components'].values()))} components")
 
 

@@ -15,6 +15,15 @@ import yaml
 
 crd = yaml.load(Path(sys.argv[1]).read_text(), Loader=yaml.CSafeLoader)
 version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1beta1")
-out = Path(__file__).parents[2] / "action" / "foureyes" / "deploy" / "kserve" / "inferenceservice-v1beta1.schema.json"
-out.write_text(json.dumps(version["schema"]["openAPIV3Schema"], separators=(",", ":"), sort_keys=True) + "\n")
+out = (
+    Path(__file__).parents[2]
+    / "action"
+    / "foureyes"
+    / "deploy"
+    / "kserve"
+    / "inferenceservice-v1beta1.schema.json"
+)
+out.write_text(
+    json.dumps(version["schema"]["openAPIV3Schema"], separators=(",", ":"), sort_keys=True) + "\n"
+)
 print(f"wrote {out} ({out.stat().st_size} bytes)")

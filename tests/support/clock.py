@@ -5,9 +5,9 @@ the suite under faketime 400 days ahead to keep it that way."""
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 # Test repositories commit from two days before NOW, one second per git call, so commits precede the
 # reviews (NOW - 2h) and merges (NOW) that GitHub stand-ins report for them, in the order they are made.
@@ -21,7 +21,7 @@ def at(**offset: float) -> datetime:
 
 def iso(moment: datetime) -> str:
     """GitHub's timestamp form: 2026-11-22T12:00:00Z."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def review_time(n: int) -> str:

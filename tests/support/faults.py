@@ -54,6 +54,7 @@ class DyingConnection:
 
 def dying_target(load_target, faults: Faults):
     """``load_target`` whose targets die just before and just after each apply."""
+
     def load(*args, **kwargs):
         target = load_target(*args, **kwargs)
         apply = target.apply
@@ -63,6 +64,8 @@ def dying_target(load_target, faults: Faults):
             result = apply(change)
             faults.point(f"applied {change.action} {change.name}")
             return result
+
         target.apply = dying_apply
         return target
+
     return load

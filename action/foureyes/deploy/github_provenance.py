@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .. import evidence, gitrepo
 from ..errors import EvaluationError
@@ -17,7 +17,9 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-CLOCK_SKEW = timedelta(days=1)  # committer clocks run ahead of GitHub's by less than this, or cost a request
+CLOCK_SKEW = timedelta(
+    days=1
+)  # committer clocks run ahead of GitHub's by less than this, or cost a request
 
 
 def _listing_bound(root, commits: list[str]) -> datetime | None:
@@ -36,9 +38,19 @@ def _listing_bound(root, commits: list[str]) -> datetime | None:
     works out in git from whatever PRs are found."""
     if not commits:
         return None
-    out = gitrepo.git(root, "log", "--no-walk=unsorted", "--stdin", "--format=%ct",
-                      input="".join(f"{c}\n" for c in commits).encode()).decode().split()
-    return datetime.fromtimestamp(min(int(t) for t in out), timezone.utc) - CLOCK_SKEW
+    out = (
+        gitrepo.git(
+            root,
+            "log",
+            "--no-walk=unsorted",
+            "--stdin",
+            "--format=%ct",
+            input="".join(f"{c}\n" for c in commits).encode(),
+        )
+        .decode()
+        .split()
+    )
+    return datetime.fromtimestamp(min(int(t) for t in out), UTC) - CLOCK_SKEW
 
 
 class GitHubPRs:
@@ -100,16 +112,33 @@ class GitHubPRs:
             for commit in reversed(commits):
                 if commit in covered:
                     continue
-                for pr in PaginatedList(PullRequest, self.gh.requester, f"/repos/{self.repo_name}/commits/{commit}/pulls",
-                                        None):
+                for pr in PaginatedList(
+                    PullRequest,
+                    self.gh.requester,
+                    f"/repos/{self.repo_name}/commits/{commit}/pulls",
+                    None,
+                ):
                     if pr.merged_at is None or pr.number in found:
                         continue
                     found[pr.number] = pr
                     covered |= own(pr)
-            gitrepo.ensure_commits(self.root, [s for pr in found.values() for s in (pr.base.sha, pr.head.sha)], self.token)
-            return [MergedPR(pr.number, pr.base.sha, pr.head.sha, pr.merge_commit_sha or "", pr.merged_at.isoformat(),
-                             self._facts_loader(pr), pr.base.ref)
-                    for pr in found.values()]
+            gitrepo.ensure_commits(
+                self.root,
+                [s for pr in found.values() for s in (pr.base.sha, pr.head.sha)],
+                self.token,
+            )
+            return [
+                MergedPR(
+                    pr.number,
+                    pr.base.sha,
+                    pr.head.sha,
+                    pr.merge_commit_sha or "",
+                    pr.merged_at.isoformat(),
+                    self._facts_loader(pr),
+                    pr.base.ref,
+                )
+                for pr in found.values()
+            ]
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
 
@@ -133,7 +162,10 @@ class GitHubPRs:
         """Open PRs and the paths each one changes (one request per PR for its files)."""
         try:
             repo = self.gh.get_repo(self.repo_name)
-            return {pr.number: [f.filename for f in pr.get_files()] for pr in repo.get_pulls(state="open")}
+            return {
+                pr.number: [f.filename for f in pr.get_files()]
+                for pr in repo.get_pulls(state="open")
+            }
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
 
@@ -151,14 +183,21 @@ class GitHubPRs:
             try:
                 facts, _ = fetch_facts(self.gh, self.repo_name, number, [], listed=listed)
                 # the approval that counts is the one the PR had when it was merged
-                facts.reviews = [r for r in facts.reviews if r.submitted_at and _at(r.submitted_at) <= merged_at]
-                recorded = on_github.latest(self.gh, self.repo_name, number, facts.head_sha, self._trusted_app())
+                facts.reviews = [
+                    r for r in facts.reviews if r.submitted_at and _at(r.submitted_at) <= merged_at
+                ]
+                recorded = on_github.latest(
+                    self.gh, self.repo_name, number, facts.head_sha, self._trusted_app()
+                )
                 known = recorded["teams"] if recorded is not None else {}
-                facts.team_members = {team: self._members(team) for team in teams if team not in known}
+                facts.team_members = {
+                    team: self._members(team) for team in teams if team not in known
+                }
             except api_errors() as exc:
                 raise EvaluationError(describe(exc)) from None
             # the facts of the decision, where the gate recorded them; today's otherwise
             return evidence.apply(recorded, facts) if recorded is not None else facts
+
         return load
 
     def _trusted_app(self) -> int:

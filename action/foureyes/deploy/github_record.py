@@ -47,9 +47,8 @@ event per key, so an event written by both runs, or imported from both runs' log
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-
-from typing import Sequence
 
 from ..errors import EvaluationError
 from ..eventlog import Event
@@ -58,7 +57,9 @@ from .record import Entry, Record, SqliteRecord
 
 TASK_PREFIX = "deploy:"
 SYNC_TASK = "foureyes:sync"
-DELETED = "foureyes: deleted. "  # the description prefix of the inactive status that records a delete
+DELETED = (
+    "foureyes: deleted. "  # the description prefix of the inactive status that records a delete
+)
 STATES_BUDGET = 60_000  # bytes of deployment ids one sync names (see the module docstring)
 
 
@@ -66,16 +67,22 @@ class GitHubRecord(Record):
     def __init__(self, gh, repo_name: str, events_path: Path, identity: int):
         """``identity``: the numeric account id foureyes writes the record as (its App's bot user)."""
         if not isinstance(identity, int) or isinstance(identity, bool):
-            raise EvaluationError("deploy record: foureyes' own identity (the App's bot account id) is not known")
+            raise EvaluationError(
+                "deploy record: foureyes' own identity (the App's bot account id) is not known"
+            )
         self.gh = gh
         self.base = f"/repos/{repo_name}"
         self.identity = identity
         self.ids: dict[tuple[str, str], int] = {}
         self.local = SqliteRecord(events_path)
         self._warned: set[int] = set()
-        self._synced: dict[int, str] = {}  # deployment id -> state, from the newest own sync naming it
+        self._synced: dict[
+            int, str
+        ] = {}  # deployment id -> state, from the newest own sync naming it
         self._seen_syncs: set[int] = set()
-        self._syncs_read: set[str | None] = set()  # environments (None: all) whose syncs were listed
+        self._syncs_read: set[str | None] = (
+            set()
+        )  # environments (None: all) whose syncs were listed
         self._written: dict[int, str] = {}  # states this run wrote: the next sync names them first
         self._asked: dict[int, str] = {}  # states read from /statuses: the next sync names them too
         self._asked_status: dict[int, dict] = {}  # ... and the status each was read from
@@ -91,7 +98,9 @@ class GitHubRecord(Record):
         next_url, parameters = url, {"per_page": 100, **(params or {})}
         while next_url:
             try:
-                headers, data = self.gh.requester.requestJsonAndCheck("GET", next_url, parameters=parameters)
+                headers, data = self.gh.requester.requestJsonAndCheck(
+                    "GET", next_url, parameters=parameters
+                )
             except api_errors() as exc:
                 raise EvaluationError(f"deploy record: {describe(exc)}") from None
             if not isinstance(data, list):
@@ -117,15 +126,23 @@ class GitHubRecord(Record):
         for d in deployments:
             if self._ours(d):
                 mine.append(d)
-            elif d["id"] not in self._warned and (d.get("task") or "").startswith((TASK_PREFIX, SYNC_TASK)):
+            elif d["id"] not in self._warned and (d.get("task") or "").startswith(
+                (TASK_PREFIX, SYNC_TASK)
+            ):
                 self._warned.add(d["id"])
                 creator = d.get("creator") or {}
                 self.local.add_event(
-                    "record_ignored", "warning",
+                    "record_ignored",
+                    "warning",
                     f"ignored deployment {d['id']} ({d.get('task')}) by {creator.get('login', 'nobody')} "
                     f"(id {creator.get('id')}): not written by foureyes' identity (id {self.identity})",
                     environment=d.get("environment") or environment,
-                    data={"deployment_id": d["id"], "creator": creator.get("id"), "task": d.get("task")})
+                    data={
+                        "deployment_id": d["id"],
+                        "creator": creator.get("id"),
+                        "task": d.get("task"),
+                    },
+                )
         return mine
 
     def _latest_status(self, deployment_id: int) -> str:
@@ -138,7 +155,9 @@ class GitHubRecord(Record):
         for status in self._get(f"{self.base}/deployments/{deployment_id}/statuses"):
             if not self._ours(status):
                 continue
-            if status["state"] == "inactive" and not (status.get("description") or "").startswith(DELETED):
+            if status["state"] == "inactive" and not (status.get("description") or "").startswith(
+                DELETED
+            ):
                 continue
             return status
         return None
@@ -197,13 +216,15 @@ class GitHubRecord(Record):
     def entries(self, environment: str) -> dict[str, Entry]:
         """The newest deployment per name (GitHub lists newest first) and its latest status."""
         newest: dict[str, dict] = {}
-        listed = self._owned(self._get(f"{self.base}/deployments", {"environment": environment}), environment)
+        listed = self._owned(
+            self._get(f"{self.base}/deployments", {"environment": environment}), environment
+        )
         self._learn_syncs(listed)  # the environment's syncs are in the same listing
         self._syncs_read.add(environment)
         for d in listed:
             task = d.get("task") or ""
             if task.startswith(TASK_PREFIX):
-                newest.setdefault(task[len(TASK_PREFIX):], d)
+                newest.setdefault(task[len(TASK_PREFIX) :], d)
         entries = {}
         for name, d in newest.items():
             status = self._state(d["id"])
@@ -212,10 +233,21 @@ class GitHubRecord(Record):
             if status == "inactive":
                 continue  # deleted
             payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
-            state = {"success": "success", "in_progress": "in_progress", "queued": "in_progress",
-                     "pending": "in_progress"}.get(status, "failure")
-            entries[name] = Entry(environment, name, payload.get("deployment", {}), d["sha"],
-                                  payload.get("approval", {}), state, d.get("updated_at", ""))
+            state = {
+                "success": "success",
+                "in_progress": "in_progress",
+                "queued": "in_progress",
+                "pending": "in_progress",
+            }.get(status, "failure")
+            entries[name] = Entry(
+                environment,
+                name,
+                payload.get("deployment", {}),
+                d["sha"],
+                payload.get("approval", {}),
+                state,
+                d.get("updated_at", ""),
+            )
             self.ids[(environment, name)] = d["id"]
         return entries
 
@@ -227,61 +259,106 @@ class GitHubRecord(Record):
             return  # no outcome yet: the next run applies it again
         payload = deployment.get("payload") if isinstance(deployment.get("payload"), dict) else {}
         said = status.get("description") or ""
-        said = said[len(DELETED):] if state == "inactive" else said
+        said = said[len(DELETED) :] if state == "inactive" else said
         self.local.add_event(
-            "deploy", "failing" if state == "failure" else "ok", f"{payload.get('action', '')} {name}: {said}",
-            name, deployment.get("environment"),
-            {"commit": payload.get("commit", deployment["sha"]), "approval": payload.get("approval", {})},
-            at=status.get("created_at"), key=event_key("deploy", status["id"]))
+            "deploy",
+            "failing" if state == "failure" else "ok",
+            f"{payload.get('action', '')} {name}: {said}",
+            name,
+            deployment.get("environment"),
+            {
+                "commit": payload.get("commit", deployment["sha"]),
+                "approval": payload.get("approval", {}),
+            },
+            at=status.get("created_at"),
+            key=event_key("deploy", status["id"]),
+        )
 
     def begin(self, entry: Entry, action: str) -> None:
         task = TASK_PREFIX + entry.name
-        payload = {"deployment": entry.data, "model": entry.data.get("model", {}),
-                   "digest": entry.data.get("model", {}).get("digest"), "commit": entry.commit,
-                   "pr": entry.approval.get("pr"), "approvers": entry.approval.get("approvers", []),
-                   "approval": entry.approval, "action": action}
+        payload = {
+            "deployment": entry.data,
+            "model": entry.data.get("model", {}),
+            "digest": entry.data.get("model", {}).get("digest"),
+            "commit": entry.commit,
+            "pr": entry.approval.get("pr"),
+            "approvers": entry.approval.get("approvers", []),
+            "approval": entry.approval,
+            "action": action,
+        }
         current = self.ids.get((entry.environment, entry.name))
         if action == "delete" and current is not None and current not in self._synced:
             deployment_id = current  # a sync names none of its states yet: the delete goes on it
         else:  # a state a sync names is final (module docstring): a delete gets its own deployment
             deployment_id = self._find_or_create(entry, task, payload)
         self.ids[(entry.environment, entry.name)] = deployment_id
-        self._post(f"{self.base}/deployments/{deployment_id}/statuses",
-                   {"state": "in_progress", "description": f"{action} {entry.name}"[:140], "auto_inactive": False})
+        self._post(
+            f"{self.base}/deployments/{deployment_id}/statuses",
+            {
+                "state": "in_progress",
+                "description": f"{action} {entry.name}"[:140],
+                "auto_inactive": False,
+            },
+        )
         self._written[deployment_id] = "in_progress"
 
     def _find_or_create(self, entry: Entry, task: str, payload: dict) -> int:
-        found = self._get(f"{self.base}/deployments", {"environment": entry.environment, "task": task, "sha": entry.commit})
+        found = self._get(
+            f"{self.base}/deployments",
+            {"environment": entry.environment, "task": task, "sha": entry.commit},
+        )
         owned = self._owned(found, entry.environment)
         self._syncs(entry.environment)  # which of them a sync names, so a retry never reopens those
         for d in owned:
             if d.get("payload") == payload and d["id"] not in self._synced:
                 return d["id"]
-        created = self._post(f"{self.base}/deployments", {
-            "ref": entry.commit, "task": task, "environment": entry.environment, "payload": payload,
-            "auto_merge": False, "required_contexts": [],
-            "description": f"{entry.name}: {payload['model'].get('name')} v{payload['model'].get('version')}"[:140],
-        })
+        created = self._post(
+            f"{self.base}/deployments",
+            {
+                "ref": entry.commit,
+                "task": task,
+                "environment": entry.environment,
+                "payload": payload,
+                "auto_merge": False,
+                "required_contexts": [],
+                "description": f"{entry.name}: {payload['model'].get('name')} v{payload['model'].get('version')}"[
+                    :140
+                ],
+            },
+        )
         if "id" not in created:
-            raise EvaluationError(f"deploy record: GitHub did not create a deployment: {created.get('message')}")
+            raise EvaluationError(
+                f"deploy record: GitHub did not create a deployment: {created.get('message')}"
+            )
         return created["id"]
 
-    def finish(self, entry: Entry, action: str, ok: bool, message: str = "", events: Sequence[Event] = ()) -> None:
+    def finish(
+        self, entry: Entry, action: str, ok: bool, message: str = "", events: Sequence[Event] = ()
+    ) -> None:
         """The status first, then its events under its key (module docstring: a run killed between
         the two leaves the next run to derive the deploy event)."""
         deployment_id = self.ids[(entry.environment, entry.name)]
         state = ("inactive" if action == "delete" else "success") if ok else "failure"
         description = (DELETED + message) if state == "inactive" else message
-        posted = self._post(f"{self.base}/deployments/{deployment_id}/statuses",
-                            {"state": state, "description": description[:140], "auto_inactive": False})
+        posted = self._post(
+            f"{self.base}/deployments/{deployment_id}/statuses",
+            {"state": state, "description": description[:140], "auto_inactive": False},
+        )
         self._written[deployment_id] = state
         status_id = posted.get("id") if isinstance(posted, dict) else None
         if not events:
             return
         with self.local._tx():
             for e in events:
-                self.local.add_event(e.type, e.status, e.message, e.deployment, e.environment, e.data,
-                                     key=event_key(e.type, status_id) if status_id is not None else e.key)
+                self.local.add_event(
+                    e.type,
+                    e.status,
+                    e.message,
+                    e.deployment,
+                    e.environment,
+                    e.data,
+                    key=event_key(e.type, status_id) if status_id is not None else e.key,
+                )
 
     def last_commit(self, environment: str) -> str | None:
         sync = self._last_sync(environment)
@@ -292,8 +369,10 @@ class GitHubRecord(Record):
         return (sync.get("payload") or {}).get("target") if sync else None
 
     def _last_sync(self, environment: str) -> dict | None:
-        syncs = self._owned(self._get(f"{self.base}/deployments", {"environment": environment, "task": SYNC_TASK}),
-                            environment)
+        syncs = self._owned(
+            self._get(f"{self.base}/deployments", {"environment": environment, "task": SYNC_TASK}),
+            environment,
+        )
         self._learn_syncs(syncs)
         self._syncs_read.add(environment)
         for d in syncs:
@@ -301,16 +380,27 @@ class GitHubRecord(Record):
                 return d
         return None
 
-    def set_last_commit(self, environment: str, commit: str, target: dict | None = None,
-                        state: str | None = None) -> None:
+    def set_last_commit(
+        self, environment: str, commit: str, target: dict | None = None, state: str | None = None
+    ) -> None:
         # ``state`` is not kept: "nothing written since" would need every status of every deployment
         # read back, which is what `entries` costs anyway, so `in_sync` stays False (full comparison)
-        created = self._post(f"{self.base}/deployments", {
-            "ref": commit, "task": SYNC_TASK, "environment": environment,
-            "payload": {"target": target or {}, "states": self._sync_states()},
-            "auto_merge": False, "required_contexts": [], "description": "foureyes: environment in sync",
-        })
-        self._post(f"{self.base}/deployments/{created['id']}/statuses", {"state": "success", "auto_inactive": False})
+        created = self._post(
+            f"{self.base}/deployments",
+            {
+                "ref": commit,
+                "task": SYNC_TASK,
+                "environment": environment,
+                "payload": {"target": target or {}, "states": self._sync_states()},
+                "auto_merge": False,
+                "required_contexts": [],
+                "description": "foureyes: environment in sync",
+            },
+        )
+        self._post(
+            f"{self.base}/deployments/{created['id']}/statuses",
+            {"state": "success", "auto_inactive": False},
+        )
 
     def history(self, environment: str | None = None, name: str | None = None) -> list[dict]:
         params = {"environment": environment} if environment else {}
@@ -330,15 +420,30 @@ class GitHubRecord(Record):
             status = self._state(d["id"])
             if status == "inactive" and payload.get("action") == "delete":
                 status = "success"  # a delete that went through leaves its deployment inactive
-            out.append({"environment": d["environment"], "name": d["task"][len(TASK_PREFIX):],
-                        "action": payload.get("action", ""), "data": payload.get("deployment", {}),
-                        "commit": d["sha"], "approval": payload.get("approval", {}),
-                        "status": status, "message": d.get("description") or "",
-                        "at": d.get("created_at", "")})
+            out.append(
+                {
+                    "environment": d["environment"],
+                    "name": d["task"][len(TASK_PREFIX) :],
+                    "action": payload.get("action", ""),
+                    "data": payload.get("deployment", {}),
+                    "commit": d["sha"],
+                    "approval": payload.get("approval", {}),
+                    "status": status,
+                    "message": d.get("description") or "",
+                    "at": d.get("created_at", ""),
+                }
+            )
         return out
 
-    def add_event(self, type: str, status: str, message: str, deployment: str | None = None,
-                  environment: str | None = None, data: dict | None = None) -> None:
+    def add_event(
+        self,
+        type: str,
+        status: str,
+        message: str,
+        deployment: str | None = None,
+        environment: str | None = None,
+        data: dict | None = None,
+    ) -> None:
         self.local.add_event(type, status, message, deployment, environment, data)
 
 

@@ -19,8 +19,17 @@ from pathlib import Path
 
 import yaml
 
-from .targets import STRING, Change, Identity, Target, TargetError, file_identity, settings_schema, write_atomically
-from .targets import writable_folder
+from .targets import (
+    STRING,
+    Change,
+    Identity,
+    Target,
+    TargetError,
+    file_identity,
+    settings_schema,
+    writable_folder,
+    write_atomically,
+)
 
 DOMAIN = "foureyes.dev"
 _LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -57,7 +66,9 @@ def render(change: Change, settings: dict) -> dict:
     if model.get("digest"):
         annotations[f"{DOMAIN}/model-digest"] = model["digest"]
     predictor_model = {
-        "modelFormat": {"name": str(settings.get("model_format", dep.get("labels", {}).get("format", "mlflow")))},
+        "modelFormat": {
+            "name": str(settings.get("model_format", dep.get("labels", {}).get("format", "mlflow")))
+        },
         "storageUri": model["uri"],
     }
     if settings.get("runtime"):
@@ -65,8 +76,12 @@ def render(change: Change, settings: dict) -> dict:
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
-        "metadata": {"name": change.name, "namespace": str(settings.get("namespace", "default")),
-                     "labels": labels, "annotations": annotations},
+        "metadata": {
+            "name": change.name,
+            "namespace": str(settings.get("namespace", "default")),
+            "labels": labels,
+            "annotations": annotations,
+        },
         "spec": {"predictor": {"model": predictor_model}},
     }
 
@@ -96,28 +111,37 @@ def _isvc_validator():
     OpenAPI formats (int32, int64, byte) left unchecked as the draft does not know them."""
     import jsonschema_rs
 
-    return jsonschema_rs.Draft7Validator(closed(json.loads(SCHEMA.read_text())), validate_formats=False)
+    return jsonschema_rs.Draft7Validator(
+        closed(json.loads(SCHEMA.read_text())), validate_formats=False
+    )
 
 
 def manifest_problems(manifest: dict) -> list[str]:
     """What the API server would refuse or prune in ``manifest``: each as `path: message`."""
-    problems = [f"{'.'.join(map(str, err.instance_path)) or '(manifest)'}: {err.message}"
-                for err in _isvc_validator().iter_errors(manifest)]
+    problems = [
+        f"{'.'.join(map(str, err.instance_path)) or '(manifest)'}: {err.message}"
+        for err in _isvc_validator().iter_errors(manifest)
+    ]
     meta = manifest.get("metadata") or {}
     name, namespace = str(meta.get("name", "")), str(meta.get("namespace", ""))
     if not (len(name) <= 253 and _DNS_SUBDOMAIN.fullmatch(name)):
-        problems.append(f"metadata.name: {name!r} is not a DNS subdomain name (lower-case letters, digits, '-', '.'; "
-                        f"a letter or digit at both ends)")
+        problems.append(
+            f"metadata.name: {name!r} is not a DNS subdomain name (lower-case letters, digits, '-', '.'; "
+            f"a letter or digit at both ends)"
+        )
     if not (len(namespace) <= 63 and _DNS_LABEL.fullmatch(namespace)):
-        problems.append(f"metadata.namespace: {namespace!r} is not a DNS label (at most 63 lower-case letters, "
-                        f"digits and '-'; a letter or digit at both ends)")
+        problems.append(
+            f"metadata.namespace: {namespace!r} is not a DNS label (at most 63 lower-case letters, "
+            f"digits and '-'; a letter or digit at both ends)"
+        )
     return problems
 
 
 class KubernetesTarget(Target):
     settings_schema = settings_schema(
         {k: STRING for k in ("namespace", "model_format", "runtime", "context", "path", "kubectl")},
-        anyOf=[{"required": ["context"]}, {"required": ["path"]}])
+        anyOf=[{"required": ["context"]}, {"required": ["path"]}],
+    )
 
     @classmethod
     def serving_identity(cls, settings, deployment, environment, root):
@@ -125,8 +149,10 @@ class KubernetesTarget(Target):
         namespace; with `path`: the manifest file a GitOps controller syncs."""
         if settings.get("context"):
             namespace = str(settings.get("namespace", "default"))
-            return Identity(("kserve", str(settings["context"]), namespace, deployment["name"]),
-                            f"the InferenceService {namespace}/{deployment['name']} in context {settings['context']}")
+            return Identity(
+                ("kserve", str(settings["context"]), namespace, deployment["name"]),
+                f"the InferenceService {namespace}/{deployment['name']} in context {settings['context']}",
+            )
         return file_identity(settings, "path", f"{deployment['name']}.yaml", root)
 
     def apply(self, change: Change) -> str:
@@ -152,8 +178,10 @@ class KubernetesTarget(Target):
                 raise TargetError(f"the InferenceService manifest is invalid: {problems[0]}{more}")
         if context:
             found = self._kubectl(change, str(context), namespace, dry_run=True)
-            return f"checked: {'schema, then ' if change.action != 'delete' else ''}server-side dry run in " \
-                   f"context {context}: {found}"
+            return (
+                f"checked: {'schema, then ' if change.action != 'delete' else ''}server-side dry run in "
+                f"context {context}: {found}"
+            )
         if change.action == "delete":
             return f"checked: {writable_folder(self.path_setting())}"
         return f"checked: manifest valid for KServe v1beta1; {writable_folder(self.path_setting())}"
@@ -164,8 +192,18 @@ class KubernetesTarget(Target):
         # reference, kubectl apply / kubectl delete)
         server_dry_run = ["--dry-run=server"] if dry_run else []
         if change.action == "delete":
-            argv = [kubectl, "--context", context, "-n", namespace, "delete", "inferenceservice", change.name,
-                    "--ignore-not-found", *server_dry_run]
+            argv = [
+                kubectl,
+                "--context",
+                context,
+                "-n",
+                namespace,
+                "delete",
+                "inferenceservice",
+                change.name,
+                "--ignore-not-found",
+                *server_dry_run,
+            ]
             stdin = None
         else:
             argv = [kubectl, "--context", context, "apply", *server_dry_run, "-f", "-"]
@@ -175,5 +213,7 @@ class KubernetesTarget(Target):
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise TargetError(f"kubectl failed to run: {exc}") from None
         if proc.returncode != 0:
-            raise TargetError(f"kubectl exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[:300]}")
+            raise TargetError(
+                f"kubectl exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[:300]}"
+            )
         return proc.stdout.strip() or "applied"

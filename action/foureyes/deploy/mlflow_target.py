@@ -19,7 +19,15 @@ from __future__ import annotations
 import json
 import re
 
-from .targets import STRING, Change, Identity, Target, TargetConfigError, TargetError, settings_schema
+from .targets import (
+    STRING,
+    Change,
+    Identity,
+    Target,
+    TargetConfigError,
+    TargetError,
+    settings_schema,
+)
 
 # the tags a served version carries in an environment (foureyes.<env>.<field>)
 TAG_FIELDS = ("approval", "approvers", "commit", "deployment")
@@ -28,7 +36,9 @@ _SAFE = re.compile(r"[a-z][a-z0-9-]*")
 
 
 class MlflowTarget(Target):
-    settings_schema = settings_schema({k: STRING for k in ("tracking_uri", "registry_uri", "alias")})
+    settings_schema = settings_schema(
+        {k: STRING for k in ("tracking_uri", "registry_uri", "alias")}
+    )
     extra, extra_modules = "mlflow", ("mlflow", "sqlalchemy", "alembic")
     # MLflow's client reads MLFLOW_TRACKING_TOKEN/USERNAME/PASSWORD and the like; a `databricks`
     # registry reads DATABRICKS_HOST/TOKEN (MLflow docs, "MLflow Authentication"; Databricks docs, "Access the MLflow
@@ -38,12 +48,17 @@ class MlflowTarget(Target):
     def __init__(self, settings: dict, root):
         super().__init__(settings, root)
         try:
-            from mlflow import MlflowClient  # the extra is only needed where this target is configured
+            from mlflow import (
+                MlflowClient,
+            )  # the extra is only needed where this target is configured
         except ImportError as exc:
-            raise TargetConfigError(f"deploy target 'mlflow' needs an extra: {exc} "
-                                    f"(try `pip install foureyes[mlflow]`)") from None
+            raise TargetConfigError(
+                f"deploy target 'mlflow' needs an extra: {exc} (try `pip install foureyes[mlflow]`)"
+            ) from None
 
-        self.client = MlflowClient(tracking_uri=settings.get("tracking_uri"), registry_uri=settings.get("registry_uri"))
+        self.client = MlflowClient(
+            tracking_uri=settings.get("tracking_uri"), registry_uri=settings.get("registry_uri")
+        )
 
     def alias(self, change: Change) -> str:
         return str(self.settings.get("alias", change.environment))
@@ -57,8 +72,11 @@ class MlflowTarget(Target):
         registry = settings.get("registry_uri") or settings.get("tracking_uri") or ""
         model = str(deployment["model"]["name"])
         alias = str(settings.get("alias", environment))
-        return Identity(("mlflow", registry, model.casefold(), alias.casefold()),
-                        f"the MLflow registered model {model}@{alias}", ("model", "name"))
+        return Identity(
+            ("mlflow", registry, model.casefold(), alias.casefold()),
+            f"the MLflow registered model {model}@{alias}",
+            ("model", "name"),
+        )
 
     def check(self, change: Change) -> str:
         from mlflow.exceptions import MlflowException
@@ -68,8 +86,11 @@ class MlflowTarget(Target):
         try:
             if change.action == "delete":
                 served = self._served(model["name"], alias)
-                return (f"checked: would remove alias @{alias} from {model['name']} v{served.version}" if served
-                        else f"checked: alias @{alias} already absent from {model['name']}")
+                return (
+                    f"checked: would remove alias @{alias} from {model['name']} v{served.version}"
+                    if served
+                    else f"checked: alias @{alias} already absent from {model['name']}"
+                )
             verified = self._verify(model)
         except MlflowException as exc:
             raise TargetError(f"mlflow: {exc.message}") from None
@@ -92,8 +113,12 @@ class MlflowTarget(Target):
             replaced = self._served(model["name"], alias)
             self.client.set_registered_model_alias(model["name"], alias, model["version"])
             tags = {
-                f"foureyes.{change.environment}.approval": json.dumps(change.approval, sort_keys=True),
-                f"foureyes.{change.environment}.approvers": ",".join(change.approval.get("approvers") or []),
+                f"foureyes.{change.environment}.approval": json.dumps(
+                    change.approval, sort_keys=True
+                ),
+                f"foureyes.{change.environment}.approvers": ",".join(
+                    change.approval.get("approvers") or []
+                ),
                 f"foureyes.{change.environment}.commit": str(change.approval.get("commit", "")),
                 f"foureyes.{change.environment}.deployment": change.name,
             }
@@ -104,7 +129,9 @@ class MlflowTarget(Target):
             # record keeps the step unfinished and the next run re-applies it
             if replaced is not None and str(replaced.version) != str(model["version"]):
                 self._untag(replaced, change.environment)
-            self._untag_others(change.name, change.environment, keep=(str(model["name"]), str(model["version"])))
+            self._untag_others(
+                change.name, change.environment, keep=(str(model["name"]), str(model["version"]))
+            )
         except MlflowException as exc:
             raise TargetError(f"mlflow: {exc.message}") from None
         return f"alias @{alias} -> {model['name']} v{model['version']}"
@@ -118,25 +145,35 @@ class MlflowTarget(Target):
             self.client.get_registered_model(name)
         except MlflowException as exc:
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                raise TargetError(f"mlflow: the registered model {name!r} does not exist in {self._where()}") from None
+                raise TargetError(
+                    f"mlflow: the registered model {name!r} does not exist in {self._where()}"
+                ) from None
             raise
         try:
             found = self.client.get_model_version(name, version)
         except MlflowException as exc:
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                raise TargetError(f"mlflow: {name} has no version {version} in {self._where()}") from None
+                raise TargetError(
+                    f"mlflow: {name} has no version {version} in {self._where()}"
+                ) from None
             raise
         if found.status and str(found.status) != READY:
-            raise TargetError(f"mlflow: {name} v{version} is {found.status}, not READY: it has nothing to serve yet")
+            raise TargetError(
+                f"mlflow: {name} v{version} is {found.status}, not READY: it has nothing to serve yet"
+            )
         source = str(found.source or "")
         if uri.rstrip("/") == f"models:/{name}/{version}":
             agrees = f"uri names {name} v{version}"
         elif source and uri.rstrip("/") == source.rstrip("/"):
-            agrees = f"uri is the version's source"
+            agrees = "uri is the version's source"
         else:
-            raise TargetError(f"mlflow: uri {uri!r} does not name {name} v{version}: write models:/{name}/{version}"
-                              + (f" or the version's source {source!r}" if source else ""))
-        digest = "; digest not verified (MLflow keeps no content digest)" if model.get("digest") else ""
+            raise TargetError(
+                f"mlflow: uri {uri!r} does not name {name} v{version}: write models:/{name}/{version}"
+                + (f" or the version's source {source!r}" if source else "")
+            )
+        digest = (
+            "; digest not verified (MLflow keeps no content digest)" if model.get("digest") else ""
+        )
         return f"{name} v{version} exists (READY), {agrees}{digest}"
 
     def _where(self) -> str:
@@ -148,7 +185,9 @@ class MlflowTarget(Target):
             return "the default registry (MLFLOW_REGISTRY_URI / MLFLOW_TRACKING_URI)"
         parts = urlsplit(str(uri))
         if parts.username or parts.password:
-            uri = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
+            uri = parts._replace(
+                netloc=parts.hostname + (f":{parts.port}" if parts.port else "")
+            ).geturl()
         return f"the registry {uri}"
 
     def _served(self, name: str, alias: str):
@@ -168,13 +207,17 @@ class MlflowTarget(Target):
             if key in (version.tags or {}):
                 self.client.delete_model_version_tag(version.name, str(version.version), key)
 
-    def _untag_others(self, deployment: str, environment: str, keep: tuple[str, str] | None) -> None:
+    def _untag_others(
+        self, deployment: str, environment: str, keep: tuple[str, str] | None
+    ) -> None:
         """Every model version but ``keep`` (name, version) that still carries the environment's
         tags for ``deployment`` loses them: a version it replaced, rolled back from, or served
         under another model name. Found by the deployment tag (both names are [a-z0-9-], checked
         by the bundled schemas; checked again here since they are quoted into a filter)."""
         if not (_SAFE.fullmatch(deployment) and _SAFE.fullmatch(environment)):
-            raise TargetError(f"mlflow: cannot search for the tags of {deployment!r} in {environment!r}")
+            raise TargetError(
+                f"mlflow: cannot search for the tags of {deployment!r} in {environment!r}"
+            )
         query = f"tags.`foureyes.{environment}.deployment` = '{deployment}'"
         token = None
         while True:

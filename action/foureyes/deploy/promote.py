@@ -29,6 +29,7 @@ class Step:
 
     def describe(self, text=str) -> str:
         """``text``: the escaping of the medium it goes to (the names come from registry files)."""
+
         def model(m):
             return text(f"{m['name']} v{m['version']}") if m else "nothing"
 
@@ -54,44 +55,68 @@ class Promotion:
     def body(self) -> str:
         from ..escape import markdown  # names and versions come from registry files any PR may edit
 
-        lines = [f"Promotes {self.commit} of the default branch into {markdown(self.into)}, which deploys "
-                 f"**{markdown(self.environment)}**. What it serves changes:", ""]
+        lines = [
+            f"Promotes {self.commit} of the default branch into {markdown(self.into)}, which deploys "
+            f"**{markdown(self.environment)}**. What it serves changes:",
+            "",
+        ]
         lines += [f"- {s.describe(markdown)}" for s in self.steps]
-        lines += ["", "_Opened by `foureyes promote`; approved like any change, by someone other than its author._"]
+        lines += [
+            "",
+            "_Opened by `foureyes promote`; approved like any change, by someone other than its author._",
+        ]
         return "\n".join(lines)
 
 
-def prepare(root: Path, env_name: str, into: str | None, to: str | None, default_branch: str) -> Promotion:
+def prepare(
+    root: Path, env_name: str, into: str | None, to: str | None, default_branch: str
+) -> Promotion:
     """What promoting ``to`` (default: the default branch's tip) into ENV's branch changes there."""
     from .reconcile import desired_state, environment
 
     tip = gitrepo.branch_tip(root, default_branch)
     env, all_envs = environment(root, tip, env_name)
     if env.matches_branch(default_branch):
-        raise ConfigError(f"{env.name} deploys from the default branch {default_branch!r}: every merge there "
-                          "is its promotion")
+        raise ConfigError(
+            f"{env.name} deploys from the default branch {default_branch!r}: every merge there "
+            "is its promotion"
+        )
     if into is None:
         if "*" in env.branch:
-            raise ConfigError(f"{env.name} deploys from {env.branch!r}: name the branch with --into, "
-                              f"e.g. --into {env.branch.replace('*', 'YYYY.MM')}")
+            raise ConfigError(
+                f"{env.name} deploys from {env.branch!r}: name the branch with --into, "
+                f"e.g. --into {env.branch.replace('*', 'YYYY.MM')}"
+            )
         into = env.branch
     if not env.matches_branch(into):
         raise ConfigError(f"{into!r} is not a branch {env.name} deploys from ({env.branch!r})")
     commit = gitrepo.resolve(root, to or tip)
     if not gitrepo.is_ancestor(root, commit, tip):
-        raise PromoteError(f"{commit[:12]} is not a commit of {default_branch}: only what was merged there is promoted")
+        raise PromoteError(
+            f"{commit[:12]} is not a commit of {default_branch}: only what was merged there is promoted"
+        )
     current = _branch_or_none(root, into)
     if current is not None and gitrepo.is_ancestor(root, commit, current):
-        raise PromoteError(f"{commit[:12]} is already in {into}: to go back, roll the deployment back "
-                           f"(foureyes rollback NAME --env {env.name})")
+        raise PromoteError(
+            f"{commit[:12]} is already in {into}: to go back, roll the deployment back "
+            f"(foureyes rollback NAME --env {env.name})"
+        )
     wanted, problems = desired_state(root, commit, env, all_envs)
     if problems:
-        raise PromoteError(f"the registry at {commit[:12]} has {len(problems)} problem(s), e.g. {problems[0]}")
+        raise PromoteError(
+            f"the registry at {commit[:12]} has {len(problems)} problem(s), e.g. {problems[0]}"
+        )
     served = desired_state(root, current, env, all_envs)[0] if current is not None else {}
-    steps = [Step(name, served[name].model if name in served else None,
-                  wanted[name].model if name in wanted else None)
-             for name in sorted({*wanted, *served})
-             if (served[name].data if name in served else None) != (wanted[name].data if name in wanted else None)]
+    steps = [
+        Step(
+            name,
+            served[name].model if name in served else None,
+            wanted[name].model if name in wanted else None,
+        )
+        for name in sorted({*wanted, *served})
+        if (served[name].data if name in served else None)
+        != (wanted[name].data if name in wanted else None)
+    ]
     if not steps:
         raise PromoteError(f"{commit[:12]} changes nothing {env.name} serves from {into}")
     return Promotion(env.name, into, commit, steps)
@@ -119,8 +144,15 @@ def open_pull_request(gh, repo_name: str, promotion: Promotion) -> str:
     try:
         put_branch(gh.requester, repo_name, promotion.branch, promotion.commit)
         # a reused PR keeps its number and reviews; its description says what it promotes now
-        pr = open_pull(gh.requester, repo_name, promotion.branch, promotion.into, promotion.title, promotion.body,
-                       rewrite=True)
+        pr = open_pull(
+            gh.requester,
+            repo_name,
+            promotion.branch,
+            promotion.into,
+            promotion.title,
+            promotion.body,
+            rewrite=True,
+        )
     except api_errors() as exc:
         raise EvaluationError(f"could not open the promotion PR: {describe(exc)}") from None
     return pr["html_url"]

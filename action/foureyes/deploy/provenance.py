@@ -43,9 +43,17 @@ class Approval:
     break_glass: bool = False  # labelled break-glass, with the policy's extra approvals (freeze.py)
 
     def to_json(self) -> dict:
-        return {"status": self.status, "commit": self.commit, "pr": self.pr, "approvers": self.approvers,
-                "approved_at": self.approved_at, "base": self.base, "head": self.head, "author": self.author,
-                **({"break_glass": True} if self.break_glass else {})}
+        return {
+            "status": self.status,
+            "commit": self.commit,
+            "pr": self.pr,
+            "approvers": self.approvers,
+            "approved_at": self.approved_at,
+            "base": self.base,
+            "head": self.head,
+            "author": self.author,
+            **({"break_glass": True} if self.break_glass else {}),
+        }
 
 
 @dataclass
@@ -67,7 +75,9 @@ class MergedPR:
     head: str
     merge_commit: str
     merged_at: str
-    load_facts: object  # (teams) -> PRFacts with the reviews made until the merge, and those teams' members
+    load_facts: (
+        object  # (teams) -> PRFacts with the reviews made until the merge, and those teams' members
+    )
     base_ref: str = ""  # the branch the PR was merged into
 
 
@@ -83,7 +93,7 @@ def commits_touching(root: Path, since: str | None, head: str, paths: list[str])
 STATE_PATHS = ("registry/", "policies/")  # what a served state is made of
 
 
-def promoted_branch(checker: "Checker", branch: str | None) -> bool:
+def promoted_branch(checker: Checker, branch: str | None) -> bool:
     """Whether ``branch`` deploys under the promotion rule: any branch but the default branch."""
     return bool(branch) and branch != checker.source.default_branch()
 
@@ -92,12 +102,23 @@ def state_commits(root: Path, head: str, since: str | None) -> list[str]:
     """The first-parent commits of ``head`` since ``since`` that changed what a state is made of,
     newest first: each one set the registry the branch then served."""
     span = f"{since}..{head}" if since else head
-    return [commit for commit, _, changes in gitrepo._log_changes(root, span, first_parent=True)
-            if any(c.path.startswith(STATE_PATHS) for c in changes)]
+    return [
+        commit
+        for commit, _, changes in gitrepo._log_changes(root, span, first_parent=True)
+        if any(c.path.startswith(STATE_PATHS) for c in changes)
+    ]
 
 
-def unpromoted(root: Path, head: str, since: str | None, branch: str | None, checker: "Checker",
-               states: list[str], never_deployed: bool, environment: str = "") -> str | None:
+def unpromoted(
+    root: Path,
+    head: str,
+    since: str | None,
+    branch: str | None,
+    checker: Checker,
+    states: list[str],
+    never_deployed: bool,
+    environment: str = "",
+) -> str | None:
     """Why the registry state at ``head`` may not be served from ``branch``, or None.
 
     Promotion: an environment deployed from a branch other than the default branch serves only
@@ -126,9 +147,11 @@ def unpromoted(root: Path, head: str, since: str | None, branch: str | None, che
             continue
         if never_deployed and gitrepo.is_ancestor(root, commit, trusted_root):
             continue
-        return (f"{branch} serves the registry as commit {commit[:12]} set it, which no approved PR into "
-                f"{branch} brought in (cut or pushed there from {default} or elsewhere): promote it with a "
-                f"PR into {branch}")
+        return (
+            f"{branch} serves the registry as commit {commit[:12]} set it, which no approved PR into "
+            f"{branch} brought in (cut or pushed there from {default} or elsewhere): promote it with a "
+            f"PR into {branch}"
+        )
     if since is None and not never_deployed and not states:
         return f"{branch} does not grow from what the environment last served: promote it with a PR into {branch}"
     return None
@@ -143,12 +166,18 @@ def root_of_trust(root: Path, default_branch: str) -> str:
     First-parent history of a protected default branch cannot be rewritten (no force push), so
     this answer never changes once the policy exists."""
     tip = gitrepo.branch_tip(root, default_branch)
-    touched = gitrepo.git(root, "rev-list", "--first-parent", "--reverse", tip, "--", POLICY_FILE).decode().split()
+    touched = (
+        gitrepo.git(root, "rev-list", "--first-parent", "--reverse", tip, "--", POLICY_FILE)
+        .decode()
+        .split()
+    )
     present = gitrepo.blob_ids(root, [f"{commit}:{POLICY_FILE}" for commit in touched])
     for commit in touched:
         if present[f"{commit}:{POLICY_FILE}"] is not None:
             return commit
-    raise EvaluationError(f"no commit of {default_branch!r} carries {POLICY_FILE}: there is no root of trust")
+    raise EvaluationError(
+        f"no commit of {default_branch!r} carries {POLICY_FILE}: there is no root of trust"
+    )
 
 
 # what a merge may not bring in under the governed paths: only regular files are judged
@@ -166,8 +195,9 @@ def allowed_bases(branch: str | None, default_branch: str) -> frozenset[str]:
     return frozenset({default_branch} | ({branch} if branch else set()))
 
 
-def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo.Graph | None = None
-                   ) -> dict[tuple[str, int], str | None]:
+def merge_verdicts(
+    root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo.Graph | None = None
+) -> dict[tuple[str, int], str | None]:
     """For each (merge or squash commit, its PR): None when the commit brings only approved content,
     else why not. Approved content is what the PR head had, or (the PR merged without updating its
     branch) the clean three-way merge of the PR head into the branch as it was (`git merge-tree
@@ -195,8 +225,11 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo
             if theirs is None:
                 unknown.append(f"{pr.head}:{c.path}")
             else:
-                at_head[f"{pr.head}:{c.path}"] = (theirs.new_sha if theirs.new_sha != gitrepo.ZERO_SHA
-                                                  and theirs.new_mode != "160000" else None)
+                at_head[f"{pr.head}:{c.path}"] = (
+                    theirs.new_sha
+                    if theirs.new_sha != gitrepo.ZERO_SHA and theirs.new_mode != "160000"
+                    else None
+                )
     at_head.update(gitrepo.blob_ids(root, unknown, order))
     verdicts: dict[tuple[str, int], str | None] = {}
     verdicts.update(_outside_the_pr(root, graph, pairs, changes, at_head))
@@ -205,8 +238,12 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo
     for commit, pr in pairs:
         if verdicts.get((commit, pr.number)):
             continue
-        mine = {c.path: (c.new_sha if c.new_sha != gitrepo.ZERO_SHA and c.new_mode != "160000" else None)
-                for c in changes.get(commit, [])}
+        mine = {
+            c.path: (
+                c.new_sha if c.new_sha != gitrepo.ZERO_SHA and c.new_mode != "160000" else None
+            )
+            for c in changes.get(commit, [])
+        }
         differs = [p for p, blob in mine.items() if blob != at_head[f"{pr.head}:{p}"]]
         verdicts[(commit, pr.number)] = None
         if differs:
@@ -222,18 +259,29 @@ def merge_verdicts(root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo
     if not differing:
         return verdicts
     # the rest (both sides changed a file, renames): `git merge-tree`, all of them in one call
-    merged = gitrepo.clean_merge_trees(root, [(parents[c], pr.head) for c, pr, *_ in differing.values()])
-    at_merge = gitrepo.blob_ids(root, [f"{tree}:{p}" for c, pr, differs, _ in differing.values()
-                                       if (tree := merged[(parents[c], pr.head)]) is not None for p in differs],
-                                 order)
+    merged = gitrepo.clean_merge_trees(
+        root, [(parents[c], pr.head) for c, pr, *_ in differing.values()]
+    )
+    at_merge = gitrepo.blob_ids(
+        root,
+        [
+            f"{tree}:{p}"
+            for c, pr, differs, _ in differing.values()
+            if (tree := merged[(parents[c], pr.head)]) is not None
+            for p in differs
+        ],
+        order,
+    )
     for key, (commit, pr, differs, mine) in differing.items():
         tree = merged[(parents[commit], pr.head)]
         if tree is not None:
             differs = [p for p in differs if mine[p] != at_merge[f"{tree}:{p}"]]
             if not differs:
                 continue
-        verdicts[key] = (f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
-                         + ("" if tree is None else " and from a clean merge of it into the branch"))
+        verdicts[key] = (
+            f"{differs[0]} differs from what PR #{pr.number} approved at {pr.head[:12]}"
+            + ("" if tree is None else " and from a clean merge of it into the branch")
+        )
     return verdicts
 
 
@@ -243,9 +291,19 @@ def _not_files(pairs, changes: dict) -> dict:
     found = {}
     for commit, pr in pairs:
         for c in changes.get(commit, []):
-            if c.path.startswith(GOVERNED) and c.new_sha != gitrepo.ZERO_SHA and c.new_mode not in FILE_MODES:
-                kind = "a submodule (gitlink)" if c.new_mode == GITLINK_MODE else f"an entry of mode {c.new_mode}"
-                found[(commit, pr.number)] = f"{c.path} is {kind}: only regular files are judged under {', '.join(GOVERNED)}"
+            if (
+                c.path.startswith(GOVERNED)
+                and c.new_sha != gitrepo.ZERO_SHA
+                and c.new_mode not in FILE_MODES
+            ):
+                kind = (
+                    "a submodule (gitlink)"
+                    if c.new_mode == GITLINK_MODE
+                    else f"an entry of mode {c.new_mode}"
+                )
+                found[(commit, pr.number)] = (
+                    f"{c.path} is {kind}: only regular files are judged under {', '.join(GOVERNED)}"
+                )
                 break
     return found
 
@@ -267,15 +325,22 @@ def _outside_the_pr(root: Path, graph, pairs, changes: dict, at_head: dict) -> d
         if commit in parents:
             fork = graph.merge_base(parents[commit], pr.head) if graph is not None else None
             forks[(commit, pr.number)] = fork or gitrepo.merge_base(root, parents[commit], pr.head)
-    names = [f"{forks[(c, pr.number)]}:{ch.path}" for c, pr in pairs if (c, pr.number) in forks for ch in changes[c]]
+    names = [
+        f"{forks[(c, pr.number)]}:{ch.path}"
+        for c, pr in pairs
+        if (c, pr.number) in forks
+        for ch in changes[c]
+    ]
     at_fork = gitrepo.blob_ids(root, names, graph.generation if graph is not None else None)
     found = {}
     for commit, pr in pairs:
         fork = forks.get((commit, pr.number))
         for ch in changes.get(commit, []) if fork else []:
             if at_fork[f"{fork}:{ch.path}"] == at_head[f"{pr.head}:{ch.path}"]:
-                found[(commit, pr.number)] = (f"{ch.path} differs from what PR #{pr.number} approved: the PR "
-                                              "did not change it, and the merge changed the branch's version")
+                found[(commit, pr.number)] = (
+                    f"{ch.path} differs from what PR #{pr.number} approved: the PR "
+                    "did not change it, and the merge changed the branch's version"
+                )
                 break
     return found
 
@@ -290,14 +355,21 @@ def _kept_branch_versions(root: Path, graph, parents: dict, differing: dict) -> 
         fork = graph.merge_base(parents[commit], pr.head) if graph is not None else None
         if fork is not None:
             forks[key] = fork
-    names = [f"{rev}:{p}" for key, fork in forks.items() for p in differing[key][2]
-             for rev in (fork, differing[key][1].head, parents[differing[key][0]])]
+    names = [
+        f"{rev}:{p}"
+        for key, fork in forks.items()
+        for p in differing[key][2]
+        for rev in (fork, differing[key][1].head, parents[differing[key][0]])
+    ]
     blobs = gitrepo.blob_ids(root, names, graph.generation if graph is not None else None)
     kept = set()
     for key, fork in forks.items():
         commit, pr, differs, mine = differing[key]
-        if all(blobs[f"{fork}:{p}"] == blobs[f"{pr.head}:{p}"] and mine[p] == blobs[f"{parents[commit]}:{p}"]
-               for p in differs):
+        if all(
+            blobs[f"{fork}:{p}"] == blobs[f"{pr.head}:{p}"]
+            and mine[p] == blobs[f"{parents[commit]}:{p}"]
+            for p in differs
+        ):
             kept.add(key)
     return kept
 
@@ -313,12 +385,24 @@ def evaluate_pr(root: Path, pr: MergedPR, default: tuple[str, str] | None = None
     plans = judgment.plans_for(root, commits, pr.head)
     facts = pr.load_facts(judgment.teams_of_plans(plans))
     # a PR merged during a freeze (an admin bypass) needed break-glass at that time
-    plan, decision = judgment.judge(root, plans, facts, freeze.parse_now(pr.merged_at) if pr.merged_at else None)
+    plan, decision = judgment.judge(
+        root, plans, facts, freeze.parse_now(pr.merged_at) if pr.merged_at else None
+    )
     if decision.state != "approved":
-        raise Unapproved(f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}")
-    return Approval("approved", pr.merge_commit, pr.number, [a.login for a in decision.approvals], pr.merged_at,
-                    pr.base, pr.head, facts.author.login,
-                    freeze.break_glass_used(root, plan, facts.labels, len(decision.approvals)))
+        raise Unapproved(
+            f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}"
+        )
+    return Approval(
+        "approved",
+        pr.merge_commit,
+        pr.number,
+        [a.login for a in decision.approvals],
+        pr.merged_at,
+        pr.base,
+        pr.head,
+        facts.author.login,
+        freeze.break_glass_used(root, plan, facts.labels, len(decision.approvals)),
+    )
 
 
 class Checker:
@@ -331,7 +415,9 @@ class Checker:
     an approval of a merged PR is immutable (policy at its base, reviews until the merge), so it
     is kept by (PR number, merge commit) and used only when base, head and base branch agree."""
 
-    def __init__(self, root: Path, source, branch: str | None = None, cache=None, save: bool = False):
+    def __init__(
+        self, root: Path, source, branch: str | None = None, cache=None, save: bool = False
+    ):
         """``branch``: the branch being deployed; without one (inventory, history) PRs must have
         been merged into the default branch. ``cache``: a record with `evaluations()` and
         `keep_evaluations()`; ``save``: write new approvals to it."""
@@ -346,7 +432,9 @@ class Checker:
         self._cached: dict | None = None
         self._prs: dict[int, MergedPR] = {}
         self.evaluated = 0  # PRs evaluated from scratch in this run
-        self.merged_into: dict[str, str] = {}  # merge or squash commit of an approved PR -> its base branch
+        self.merged_into: dict[
+            str, str
+        ] = {}  # merge or squash commit of an approved PR -> its base branch
 
     def _default(self) -> tuple[str, str]:
         """The default branch's name and tip, read once per run."""
@@ -371,18 +459,41 @@ class Checker:
         bootstrap = gitrepo.Graph(self.root, [trusted_root]).ancestors(trusted_root)
         brought: dict[str, list[MergedPR]] = {c: [] for c in commits if c not in bootstrap}
         merged = self.source.merged_prs(list(brought)) if brought else []
-        graph = gitrepo.Graph(self.root, [*brought] + [x for pr in merged for x in (pr.base, pr.head)])
+        graph = gitrepo.Graph(
+            self.root, [*brought] + [x for pr in merged for x in (pr.base, pr.head)]
+        )
         for pr in merged:  # the commit -> PRs map, built once from the PRs' own commits
-            own = graph.only_in(pr.head, pr.base) if pr.head in graph and pr.base in graph else frozenset()
-            for commit in dict.fromkeys([*(c for c in own if c in brought and c != pr.merge_commit),
-                                         pr.merge_commit]):
+            own = (
+                graph.only_in(pr.head, pr.base)
+                if pr.head in graph and pr.base in graph
+                else frozenset()
+            )
+            for commit in dict.fromkeys(
+                [*(c for c in own if c in brought and c != pr.merge_commit), pr.merge_commit]
+            ):
                 if commit in brought:
                     brought[commit].append(pr)
-        wanted = {id(pr) for prs in brought.values() for pr in prs}  # only the PRs that brought these commits
-        self._prefetch(graph, [pr for pr in merged if id(pr) in wanted and pr.base_ref in bases
-                               and self._from_cache(pr) is None])
-        verdicts = merge_verdicts(self.root, [(c, pr) for c, prs in brought.items() for pr in prs
-                                              if c == pr.merge_commit and pr.base_ref in bases], graph)
+        wanted = {
+            id(pr) for prs in brought.values() for pr in prs
+        }  # only the PRs that brought these commits
+        self._prefetch(
+            graph,
+            [
+                pr
+                for pr in merged
+                if id(pr) in wanted and pr.base_ref in bases and self._from_cache(pr) is None
+            ],
+        )
+        verdicts = merge_verdicts(
+            self.root,
+            [
+                (c, pr)
+                for c, prs in brought.items()
+                for pr in prs
+                if c == pr.merge_commit and pr.base_ref in bases
+            ],
+            graph,
+        )
         for commit in commits:
             if commit in bootstrap:
                 approvals[commit] = Approval("bootstrap", commit)
@@ -405,8 +516,13 @@ class Checker:
         gitrepo.prefetch_changes(self.root, forks, graph.generation)
         # what each plan reads: the policy, rules, schema and environments at its base, and the
         # versions of the deployments the PR changed
-        versions = [sha for fork, head in forks for c in gitrepo.changed(self.root, fork, head)
-                    if is_deployment_path(c.path) for sha in (c.old_sha, c.new_sha)]
+        versions = [
+            sha
+            for fork, head in forks
+            for c in gitrepo.changed(self.root, fork, head)
+            if is_deployment_path(c.path)
+            for sha in (c.old_sha, c.new_sha)
+        ]
         gitrepo.prefetch_trees(self.root, [base for base, _ in pairs], JUDGED_AT_BASE, versions)
         prefetch = getattr(self.source, "prefetch", None)
         if prefetch is not None:
@@ -414,13 +530,17 @@ class Checker:
 
     def _approval(self, commit: str, prs: list[MergedPR], bases, verdicts) -> Approval:
         if not prs:
-            raise Unapproved("no merged pull request brought it in (a direct push or an admin bypass)")
+            raise Unapproved(
+                "no merged pull request brought it in (a direct push or an admin bypass)"
+            )
         problems = []
         for pr in prs:
             try:
                 if pr.base_ref not in bases:
-                    raise Unapproved(f"PR #{pr.number} was merged into {pr.base_ref or 'an unknown branch'!r}, "
-                                     f"not {' or '.join(repr(b) for b in sorted(bases))}")
+                    raise Unapproved(
+                        f"PR #{pr.number} was merged into {pr.base_ref or 'an unknown branch'!r}, "
+                        f"not {' or '.join(repr(b) for b in sorted(bases))}"
+                    )
                 if commit == pr.merge_commit and verdicts[(commit, pr.number)] is not None:
                     raise Unapproved(verdicts[(commit, pr.number)])
                 approval = dataclasses.replace(self._evaluated(pr), commit=commit)
@@ -458,13 +578,26 @@ class Checker:
         kept = self._cached.get((pr.number, pr.merge_commit))
         if not isinstance(kept, dict) or kept.get("status") != "approved":
             return None
-        if (kept.get("base"), kept.get("head"), kept.get("base_ref")) != (pr.base, pr.head, pr.base_ref):
+        if (kept.get("base"), kept.get("head"), kept.get("base_ref")) != (
+            pr.base,
+            pr.head,
+            pr.base_ref,
+        ):
             return None  # not the PR this approval was worked out for
         if kept.get("judged_by") != judgment.VERSION:
             return None  # worked out by another version of the judgment: judged again
         try:
-            return Approval("approved", pr.merge_commit, pr.number, list(kept["approvers"]), str(kept["approved_at"]),
-                            pr.base, pr.head, str(kept["author"]), kept.get("break_glass") is True)
+            return Approval(
+                "approved",
+                pr.merge_commit,
+                pr.number,
+                list(kept["approvers"]),
+                str(kept["approved_at"]),
+                pr.base,
+                pr.head,
+                str(kept["author"]),
+                kept.get("break_glass") is True,
+            )
         except (KeyError, TypeError):
             return None
 
@@ -477,10 +610,16 @@ class Checker:
         for number, outcome in self._by_pr.items():
             pr = self._prs.get(number)
             kept = cached.get((number, pr.merge_commit)) if pr is not None else None
-            if isinstance(outcome, Approval) and pr is not None and (
-                    not isinstance(kept, dict) or kept.get("judged_by") != judgment.VERSION):
-                new[(number, pr.merge_commit)] = {**outcome.to_json(), "base_ref": pr.base_ref,
-                                                  "judged_by": judgment.VERSION}
+            if (
+                isinstance(outcome, Approval)
+                and pr is not None
+                and (not isinstance(kept, dict) or kept.get("judged_by") != judgment.VERSION)
+            ):
+                new[(number, pr.merge_commit)] = {
+                    **outcome.to_json(),
+                    "base_ref": pr.base_ref,
+                    "judged_by": judgment.VERSION,
+                }
         if new:
             self.cache.keep_evaluations(new)
             cached.update(new)
@@ -499,7 +638,9 @@ def refuse_tracked_ledger(root: Path, directory: Path) -> None:
     tracked = gitrepo.git(root, "ls-files", "-z", "--", spec or ".").split(b"\0")
     try:
         gitrepo.resolve(root, "HEAD")
-        tracked += gitrepo.git(root, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", spec or ".").split(b"\0")
+        tracked += gitrepo.git(
+            root, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", spec or "."
+        ).split(b"\0")
     except gitrepo.GitError:
         pass  # no commit yet
     found = sorted({p.decode("utf-8", "replace") for p in tracked if p.endswith(b".yaml")})
@@ -507,7 +648,8 @@ def refuse_tracked_ledger(root: Path, directory: Path) -> None:
         raise EvaluationError(
             f"{found[0]}: the offline PR ledger is committed to the repository, so a push could approve "
             f"itself; it is refused. Keep {rel}/ out of git (list it in .gitignore) and untrack it: "
-            f"git rm -r --cached {rel}")
+            f"git rm -r --cached {rel}"
+        )
 
 
 class LocalLedger:
@@ -542,16 +684,30 @@ class LocalLedger:
         checker works out which commits each one brought."""
         from ..local import load_local_facts
 
-        entries = [(path, doc) for path, doc in self._entries() if doc.get("merge_commit")]  # else still open
-        sha = gitrepo.resolve_many(self.root, [str(doc[k]) for _, doc in entries for k in ("base", "head", "merge_commit")])
+        entries = [
+            (path, doc) for path, doc in self._entries() if doc.get("merge_commit")
+        ]  # else still open
+        sha = gitrepo.resolve_many(
+            self.root, [str(doc[k]) for _, doc in entries for k in ("base", "head", "merge_commit")]
+        )
         found = []
         for path, doc in entries:
             base, head, merge = (sha[str(doc[k])] for k in ("base", "head", "merge_commit"))
             facts_doc = {k: v for k, v in doc.items() if k not in self.META}
             base_ref = str(doc.get("base_ref") or self.default_branch())
-            found.append(MergedPR(doc["number"], base, head, merge, str(doc.get("merged_at", "")),
-                                  lambda teams=(), p=path, d=facts_doc, b=base, h=head, r=base_ref:
-                                  load_local_facts(p, self.root, b, h, d, r), base_ref))
+            found.append(
+                MergedPR(
+                    doc["number"],
+                    base,
+                    head,
+                    merge,
+                    str(doc.get("merged_at", "")),
+                    lambda teams=(), p=path, d=facts_doc, b=base, h=head, r=base_ref: (
+                        load_local_facts(p, self.root, b, h, d, r)
+                    ),
+                    base_ref,
+                )
+            )
         return found
 
     def prefetch(self, graph: gitrepo.Graph, ranges: list[tuple[str, str]]) -> None:
@@ -569,7 +725,10 @@ class LocalLedger:
         for _, doc in self._entries():
             if doc.get("merge_commit"):
                 continue
-            base, head = gitrepo.resolve(self.root, str(doc["base"])), gitrepo.resolve(self.root, str(doc["head"]))
+            base, head = (
+                gitrepo.resolve(self.root, str(doc["base"])),
+                gitrepo.resolve(self.root, str(doc["head"])),
+            )
             fork = gitrepo.merge_base(self.root, base, head)
             out[doc["number"]] = [c.path for c in gitrepo.changed(self.root, fork, head)]
         return out

@@ -17,18 +17,42 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import gitrepo
-from ..eventlog import Event
 from ..changes import field_changes
-from ..registry import DEPLOYMENT_SCHEMA, DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, RULES_DIR, ConfigError, Deployment
-from ..registry import Environment, Problem, Schemas
-from ..registry import cross_check, deployment_file, is_deployment_file, layout_problem, parse_deployment
-from ..registry import parse_environments, unknown_name
+from ..eventlog import Event
+from ..registry import (
+    DEPLOYMENT_SCHEMA,
+    DEPLOYMENTS_DIR,
+    ENVIRONMENTS_FILE,
+    RULES_DIR,
+    ConfigError,
+    Deployment,
+    Environment,
+    Problem,
+    Schemas,
+    cross_check,
+    deployment_file,
+    is_deployment_file,
+    layout_problem,
+    parse_deployment,
+    parse_environments,
+    unknown_name,
+)
 from ..yamlload import LoadError
-from .provenance import Approval, Checker, Violation, commits_touching, promoted_branch, state_commits, subject
-from .provenance import unpromoted
+from .provenance import (
+    Approval,
+    Checker,
+    Violation,
+    commits_touching,
+    promoted_branch,
+    state_commits,
+    subject,
+    unpromoted,
+)
 
 # what judges every change: a commit here must itself come from an approved PR before anything deploys
 JUDGING_PATHS = (ENVIRONMENTS_FILE, "policies/")
+from datetime import UTC
+
 from .record import Entry, Record
 from .targets import Change, TargetError, check_settings, identity_problems, load_target
 
@@ -56,17 +80,37 @@ class DeployResult:
 
     @property
     def ok(self) -> bool:
-        return (not self.violations and not self.problems and not self.frozen
-                and all(s.ok is not False for s in self.steps))
+        return (
+            not self.violations
+            and not self.problems
+            and not self.frozen
+            and all(s.ok is not False for s in self.steps)
+        )
 
     def to_json(self) -> dict:
         return {
-            "environment": self.environment, "commit": self.commit, "dry_run": self.dry_run, "ok": self.ok,
-            "steps": [{"deployment": s.name, "action": s.action, "model": {"before": s.before, "after": s.after},
-                       "changes": {k: {"before": b, "after": a} for k, (b, a) in s.changes.items()},
-                       "ok": s.ok, "message": s.message} for s in self.steps],
-            "violations": [{"commit": v.commit, "subject": v.subject, "reason": v.reason} for v in self.violations],
-            "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in self.problems],
+            "environment": self.environment,
+            "commit": self.commit,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "steps": [
+                {
+                    "deployment": s.name,
+                    "action": s.action,
+                    "model": {"before": s.before, "after": s.after},
+                    "changes": {k: {"before": b, "after": a} for k, (b, a) in s.changes.items()},
+                    "ok": s.ok,
+                    "message": s.message,
+                }
+                for s in self.steps
+            ],
+            "violations": [
+                {"commit": v.commit, "subject": v.subject, "reason": v.reason}
+                for v in self.violations
+            ],
+            "problems": [
+                {"file": p.file, "line": p.line, "message": p.message} for p in self.problems
+            ],
             "frozen": self.frozen,
         }
 
@@ -92,7 +136,11 @@ def current_branch(root: Path) -> str:
 def branch_mismatch(root: Path, env_name: str, branch: str) -> str | None:
     """An environment only deploys from its own branch (main -> staging, release/* -> production)."""
     env, _ = environment(root, gitrepo.resolve(root, "HEAD"), env_name)
-    return None if env.matches_branch(branch) else f"{env.name} deploys from {env.branch!r}, and this is {branch!r}"
+    return (
+        None
+        if env.matches_branch(branch)
+        else f"{env.name} deploys from {env.branch!r}, and this is {branch!r}"
+    )
 
 
 def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Environment]):
@@ -112,7 +160,9 @@ def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Envi
     # two deployments moving one alias, InferenceService or file: refuse the whole state, since
     # applying either would change what the other serves under an approval that did not cover it
     problems += identity_problems(deployments, all_envs, root)
-    wanted = {d.name: d for d in deployments if env.name in (d.environments or [e.name for e in all_envs])}
+    wanted = {
+        d.name: d for d in deployments if env.name in (d.environments or [e.name for e in all_envs])
+    }
     return wanted, problems
 
 
@@ -120,8 +170,12 @@ def state_key(root: Path, commit: str, env: Environment) -> str:
     """A digest of everything that decides ENV's desired state at ``commit`` (`desired_state`):
     the deployment files, the schemas and rules they are checked with, the environments file, the
     environment's settings, and this foureyes itself (its checks and its bundled schema)."""
-    found = gitrepo.GitTree(root, commit).entries([DEPLOYMENTS_DIR, DEPLOYMENT_SCHEMA, RULES_DIR, ENVIRONMENTS_FILE])
-    return hashlib.sha256(json.dumps([found, env.name, env.target, _own_digest()], sort_keys=True).encode()).hexdigest()
+    found = gitrepo.GitTree(root, commit).entries(
+        [DEPLOYMENTS_DIR, DEPLOYMENT_SCHEMA, RULES_DIR, ENVIRONMENTS_FILE]
+    )
+    return hashlib.sha256(
+        json.dumps([found, env.name, env.target, _own_digest()], sort_keys=True).encode()
+    ).hexdigest()
 
 
 @functools.cache
@@ -138,12 +192,18 @@ def _own_digest() -> str:
             digest.update(f"\0{name}={version(name)}".encode())
         except PackageNotFoundError:
             digest.update(f"\0{name}=?".encode())
-    for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(
+        p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    ):
+        digest.update(
+            path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0"
+        )
     return digest.hexdigest()
 
 
-def plan_steps(wanted: dict[str, Deployment], deployed: dict[str, Entry], retarget: bool = False) -> list[Step]:
+def plan_steps(
+    wanted: dict[str, Deployment], deployed: dict[str, Entry], retarget: bool = False
+) -> list[Step]:
     """``retarget``: the environment's target changed since the last deploy, so everything is applied."""
     steps = []
     for name in sorted(wanted):
@@ -152,18 +212,42 @@ def plan_steps(wanted: dict[str, Deployment], deployed: dict[str, Entry], retarg
         if entry is None:
             steps.append(Step(name, "create", None, dep.model))
         elif entry.data.get("model") != dep.model:
-            steps.append(Step(name, "replace_model", entry.model, dep.model,
-                              changes=field_changes(entry.data, dep.data, skip=("model",))))
+            steps.append(
+                Step(
+                    name,
+                    "replace_model",
+                    entry.model,
+                    dep.model,
+                    changes=field_changes(entry.data, dep.data, skip=("model",)),
+                )
+            )
         elif entry.data != dep.data or entry.status != "success" or retarget:
-            steps.append(Step(name, "update", entry.model, dep.model, changes=field_changes(entry.data, dep.data)))
+            steps.append(
+                Step(
+                    name,
+                    "update",
+                    entry.model,
+                    dep.model,
+                    changes=field_changes(entry.data, dep.data),
+                )
+            )
     for name in sorted(set(deployed) - set(wanted)):
         steps.append(Step(name, "delete", deployed[name].model, None))
     return steps
 
 
-def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run: bool = False,
-           progress=lambda step: None, commit: str = "HEAD", only: set[str] | None = None,
-           branch: str | None = None, now=None) -> DeployResult:
+def deploy(
+    root: Path,
+    env_name: str,
+    record: Record,
+    provenance_source,
+    dry_run: bool = False,
+    progress=lambda step: None,
+    commit: str = "HEAD",
+    only: set[str] | None = None,
+    branch: str | None = None,
+    now=None,
+) -> DeployResult:
     """``only``: apply just these deployments (one matrix job each); the environment's last deployed
     commit then stays where it is, for the run without ``only`` that converges everything.
     ``branch``: the branch being deployed, which approving PRs must have been merged into (or the
@@ -171,7 +255,9 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     freeze windows are judged."""
     head = gitrepo.resolve(root, commit)
     env, all_envs = environment(root, head, env_name)
-    check_settings(env.target, env.name)  # a typo in the target is a configuration error, found first
+    check_settings(
+        env.target, env.name
+    )  # a typo in the target is a configuration error, found first
     result = DeployResult(env.name, head, dry_run=dry_run)
     # provenance: every commit since the last complete deploy that touched what is about to change,
     # or what judges every change (the policy, its rules and freezes, the environments): a policy
@@ -179,7 +265,9 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
     since = record.last_commit(env.name)
     if since and not _is_ancestor(root, since, head):
         since = None  # history was rewritten: check all of it
-    gitrepo.read_history_ahead(root, f"{since}..{head}" if since else head)  # git walks it while we parse
+    gitrepo.read_history_ahead(
+        root, f"{since}..{head}" if since else head
+    )  # git walks it while we parse
     last_target = record.last_target(env.name)
     state = state_key(root, head, env)
     if only is None and last_target == env.target and record.in_sync(env.name, state):
@@ -189,33 +277,48 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
         if result.problems:
             return result
         deployed = record.entries(env.name)
-        getattr(provenance_source, "read_ahead", lambda: None)()  # e.g. the offline ledger's files, meanwhile
-        result.steps = plan_steps(wanted, deployed, retarget=last_target is not None and last_target != env.target)
+        getattr(
+            provenance_source, "read_ahead", lambda: None
+        )()  # e.g. the offline ledger's files, meanwhile
+        result.steps = plan_steps(
+            wanted, deployed, retarget=last_target is not None and last_target != env.target
+        )
     if only is not None:
-        for name in sorted(only - set(wanted) - set(deployed)):  # a typo must not read as "nothing to do"
+        for name in sorted(
+            only - set(wanted) - set(deployed)
+        ):  # a typo must not read as "nothing to do"
             raise ConfigError(unknown_name("deployment", name, [*wanted, *deployed], env.name))
         result.steps = [s for s in result.steps if s.name in only]
-    never_deployed = since is None and record.last_commit(env.name) is None and not record.entries(env.name)
+    never_deployed = (
+        since is None and record.last_commit(env.name) is None and not record.entries(env.name)
+    )
     if not result.steps:
         if only is None and not dry_run:
             checker = Checker(root, provenance_source, branch)
             states = state_commits(root, head, since) if promoted_branch(checker, branch) else []
-            _, result.violations = checker.check(_each_once(
-                commits_touching(root, since, head, list(JUDGING_PATHS)) + states))
-            _check_promotion(root, head, since, branch, checker, states, never_deployed, env, result)
+            _, result.violations = checker.check(
+                _each_once(commits_touching(root, since, head, list(JUDGING_PATHS)) + states)
+            )
+            _check_promotion(
+                root, head, since, branch, checker, states, never_deployed, env, result
+            )
             if result.violations:
                 _record_violations(record, env, result.violations)
                 return result
             _record_in_sync(record, env, head, last_target, state)
         return result
     paths = [deployment_file(s.name) for s in result.steps] + list(JUDGING_PATHS)
-    checker = Checker(root, provenance_source, branch, cache=record, save=not dry_run)  # record: evaluations kept
+    checker = Checker(
+        root, provenance_source, branch, cache=record, save=not dry_run
+    )  # record: evaluations kept
     states = state_commits(root, head, since) if promoted_branch(checker, branch) else []
     commits = _each_once(commits_touching(root, since, head, paths) + states)
     approvals, result.violations = checker.check(commits)
     _check_promotion(root, head, since, branch, checker, states, never_deployed, env, result)
     last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
-    glass, frozen = _hold_frozen(root, head, env, result, wanted, deployed, approvals, since, now, provenance_source)
+    glass, frozen = _hold_frozen(
+        root, head, env, result, wanted, deployed, approvals, since, now, provenance_source
+    )
     if dry_run:  # a dry run changes nothing, the event log included: it only reports
         if not result.violations:  # a check runs target code on the change: only on an approved one
             _check_steps(root, env, result, frozen, wanted, deployed, last, approvals)
@@ -225,8 +328,14 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
         return result
 
     for line in result.frozen:
-        record.add_event("freeze", "warning", f"refused {line}", deployment=line.split(":", 1)[0],
-                         environment=env.name, data={"commit": head})
+        record.add_event(
+            "freeze",
+            "warning",
+            f"refused {line}",
+            deployment=line.split(":", 1)[0],
+            environment=env.name,
+            data={"commit": head},
+        )
     target = load_target(env.target, root, env.name)
     for step in result.steps:
         if step.name in frozen:
@@ -244,12 +353,28 @@ def deploy(root: Path, env_name: str, record: Record, provenance_source, dry_run
             step.ok, step.message = False, f"{type(exc).__name__}: {exc}"
         # the outcome and its events are written together: a run killed between them would leave an
         # applied change the event log never heard of (the next run sees success and applies nothing)
-        events = [Event("deploy", "ok" if step.ok else "failing", f"{step.action} {step.name}: {step.message}",
-                        step.name, env.name, {"commit": head, "approval": approval})]
+        events = [
+            Event(
+                "deploy",
+                "ok" if step.ok else "failing",
+                f"{step.action} {step.name}: {step.message}",
+                step.name,
+                env.name,
+                {"commit": head, "approval": approval},
+            )
+        ]
         if step.name in glass:
-            events.append(Event("break_glass", "warning", f"{step.action} {step.name} during freeze "
-                                f"({glass[step.name]}) under break-glass: {step.message}", step.name, env.name,
-                                {"commit": head, "approval": approval, "windows": glass[step.name]}))
+            events.append(
+                Event(
+                    "break_glass",
+                    "warning",
+                    f"{step.action} {step.name} during freeze "
+                    f"({glass[step.name]}) under break-glass: {step.message}",
+                    step.name,
+                    env.name,
+                    {"commit": head, "approval": approval, "windows": glass[step.name]},
+                )
+            )
         record.finish(entry, step.action, step.ok, step.message, events)
         progress(step)
     if result.ok and only is None:
@@ -262,13 +387,29 @@ def _change_for(step: Step, env: Environment, wanted, deployed, last, approvals)
     was served) with the approval of the commit that last changed it."""
     dep = wanted.get(step.name)
     data = dep.data if dep else deployed[step.name].data
-    approval = _approval_for(last.get(deployment_file(step.name)), approvals, deployed.get(step.name))
-    return Change(step.action, env.name, step.name, data, approval,
-                  deployed[step.name].data if step.name in deployed else None)
+    approval = _approval_for(
+        last.get(deployment_file(step.name)), approvals, deployed.get(step.name)
+    )
+    return Change(
+        step.action,
+        env.name,
+        step.name,
+        data,
+        approval,
+        deployed[step.name].data if step.name in deployed else None,
+    )
 
 
-def _check_steps(root: Path, env: Environment, result: DeployResult, frozen: set, wanted, deployed, last,
-                 approvals) -> None:
+def _check_steps(
+    root: Path,
+    env: Environment,
+    result: DeployResult,
+    frozen: set,
+    wanted,
+    deployed,
+    last,
+    approvals,
+) -> None:
     """The dry run asks ENV's target to check each change it would apply (read-only): the message
     says what was verified; a failed check fails the step, so the dry run (the plan job) fails
     naming the deployment before anything is applied. Frozen steps keep the freeze's message."""
@@ -285,19 +426,29 @@ def _check_steps(root: Path, env: Environment, result: DeployResult, frozen: set
             step.ok, step.message = False, f"check failed: {type(exc).__name__}: {exc}"
 
 
-def _hold_frozen(root: Path, head: str, env: Environment, result: DeployResult, wanted, deployed, approvals,
-                 since, now, source) -> tuple[dict, set]:
+def _hold_frozen(
+    root: Path,
+    head: str,
+    env: Environment,
+    result: DeployResult,
+    wanted,
+    deployed,
+    approvals,
+    since,
+    now,
+    source,
+) -> tuple[dict, set]:
     """Freeze windows in force for ENV at ``now`` refuse the changes they cover (``result.frozen``;
     their steps stay unapplied), unless break-glass covers the whole change (``_broke_glass``).
     Windows are read at the deployed commit and at the default branch's tip, so an incident freeze
     merged to main also stops a release branch. Returns ({name: windows} of break-glass steps,
     the refused names)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from .. import freeze
     from ..registry import max_level
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     trees = {head, gitrepo.branch_tip(root, source.default_branch())}
     found = [freeze.load(gitrepo.GitTree(root, c)) for c in sorted(trees)]
     freezes = freeze.Freezes(tuple(w for f in found for w in f.windows))
@@ -309,45 +460,68 @@ def _hold_frozen(root: Path, head: str, env: Environment, result: DeployResult, 
         levels = [d.importance for d in (wanted.get(step.name),) if d is not None]
         if step.name in deployed:
             levels.append(deployed[step.name].data.get("importance") or "critical")
-        held = freeze.hold(freezes, now, [freeze.Touched(step.name, frozenset({env.name}), max_level(*levels))])
+        held = freeze.hold(
+            freezes, now, [freeze.Touched(step.name, frozenset({env.name}), max_level(*levels))]
+        )
         if held is None:
             continue
         if _broke_glass(root, head, step.name, deployed.get(step.name), since, approvals):
             glass[step.name] = held.names
             continue
         step.message = held.describe()
-        result.frozen.append(f"{step.name}: {held.describe()} in {env.name}; only a PR labelled "
-                             f"{held.label!r} with the policy's extra approvals goes through")
+        result.frozen.append(
+            f"{step.name}: {held.describe()} in {env.name}; only a PR labelled "
+            f"{held.label!r} with the policy's extra approvals goes through"
+        )
         frozen.add(step.name)
     return glass, frozen
 
 
-def _broke_glass(root: Path, head: str, name: str, entry: Entry | None, since: str | None, approvals) -> bool:
+def _broke_glass(
+    root: Path, head: str, name: str, entry: Entry | None, since: str | None, approvals
+) -> bool:
     """Break-glass belongs to the PR that carries the frozen change: every commit that changed the
     deployment's file since it was last served here (else since the last complete deploy) must
     come from a PR that broke the glass. A later break-glass PR touching the same file does not
     carry an earlier, frozen change through."""
     start = since
-    served_at = entry.commit if entry is not None else None  # newer than ``since`` after a matrix job
-    if served_at and _is_ancestor(root, served_at, head) and (since is None or _is_ancestor(root, since, served_at)):
+    served_at = (
+        entry.commit if entry is not None else None
+    )  # newer than ``since`` after a matrix job
+    if (
+        served_at
+        and _is_ancestor(root, served_at, head)
+        and (since is None or _is_ancestor(root, since, served_at))
+    ):
         start = served_at
-    commits = gitrepo.commits_changing(root, f"{start}..{head}" if start else head,
-                                       [deployment_file(name)]).get(deployment_file(name), [])
+    commits = gitrepo.commits_changing(
+        root, f"{start}..{head}" if start else head, [deployment_file(name)]
+    ).get(deployment_file(name), [])
     judged = [approvals[c] for c in commits if c in approvals]
     return bool(judged) and len(judged) == len(commits) and all(a.break_glass for a in judged)
 
 
 def _record_violations(record: Record, env: Environment, violations: list[Violation]) -> None:
     for v in violations:
-        record.add_event("provenance_violation", "failing", str(v), environment=env.name,
-                         data={"commit": v.commit, "reason": v.reason})
+        record.add_event(
+            "provenance_violation",
+            "failing",
+            str(v),
+            environment=env.name,
+            data={"commit": v.commit, "reason": v.reason},
+        )
 
 
-def _record_in_sync(record: Record, env: Environment, head: str, last_target: dict | None, state: str) -> None:
+def _record_in_sync(
+    record: Record, env: Environment, head: str, last_target: dict | None, state: str
+) -> None:
     """Nothing left to apply: ENV matches ``head`` (the matrix jobs applied it, or nothing changed), so
     the next deploy re-checks only the commits after it. Recorded once per commit, target and state."""
-    if (record.last_commit(env.name) != head or last_target != env.target
-            or (record.keeps_sync_state and not record.in_sync(env.name, state))):
+    if (
+        record.last_commit(env.name) != head
+        or last_target != env.target
+        or (record.keeps_sync_state and not record.in_sync(env.name, state))
+    ):
         record.set_last_commit(env.name, head, env.target, state)
 
 
@@ -355,7 +529,9 @@ def _each_once(commits: list[str]) -> list[str]:
     return list(dict.fromkeys(commits))
 
 
-def _check_promotion(root: Path, head: str, since, branch, checker, states, never_deployed, env, result) -> None:
+def _check_promotion(
+    root: Path, head: str, since, branch, checker, states, never_deployed, env, result
+) -> None:
     """The promotion rule (provenance.unpromoted), once every commit it names has been checked."""
     if result.violations:
         return
@@ -372,7 +548,9 @@ def _is_ancestor(root: Path, a: str, b: str) -> bool:
         return False
 
 
-def _approval_for(last_commit: str | None, approvals: dict[str, Approval], entry: Entry | None) -> dict:
+def _approval_for(
+    last_commit: str | None, approvals: dict[str, Approval], entry: Entry | None
+) -> dict:
     """The approval of the latest commit that changed the deployment's file (checked above), or
     what the record had when no commit in this span touched it (a retried or retargeted apply)."""
     if last_commit in approvals:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 from ..eventlog import Event
 
@@ -25,7 +25,7 @@ DEFAULT_PATH = ".foureyes/record.sqlite"
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -45,9 +45,16 @@ class Entry:
         return self.data.get("model", {})
 
     def to_json(self) -> dict:
-        return {"environment": self.environment, "name": self.name, "model": self.model, "commit": self.commit,
-                "approval": self.approval, "status": self.status, "deployed_at": self.updated_at,
-                "importance": self.data.get("importance")}
+        return {
+            "environment": self.environment,
+            "name": self.name,
+            "model": self.model,
+            "commit": self.commit,
+            "approval": self.approval,
+            "status": self.status,
+            "deployed_at": self.updated_at,
+            "importance": self.data.get("importance"),
+        }
 
 
 class Record:
@@ -61,7 +68,9 @@ class Record:
     def begin(self, entry: Entry, action: str) -> None:
         raise NotImplementedError
 
-    def finish(self, entry: Entry, action: str, ok: bool, message: str = "", events: Sequence[Event] = ()) -> None:
+    def finish(
+        self, entry: Entry, action: str, ok: bool, message: str = "", events: Sequence[Event] = ()
+    ) -> None:
         """Record the outcome, and ``events`` with it: both are written, or neither."""
         raise NotImplementedError
 
@@ -72,8 +81,9 @@ class Record:
         """The target settings of the last complete deploy: a new target gets everything again."""
         raise NotImplementedError
 
-    def set_last_commit(self, environment: str, commit: str, target: dict | None = None,
-                        state: str | None = None) -> None:
+    def set_last_commit(
+        self, environment: str, commit: str, target: dict | None = None, state: str | None = None
+    ) -> None:
         """``state``: what decided ENVIRONMENT's desired state at ``commit`` (`reconcile.state_key`),
         now applied in full; `in_sync` answers from it."""
         raise NotImplementedError
@@ -87,8 +97,15 @@ class Record:
     def history(self, environment: str | None = None, name: str | None = None) -> list[dict]:
         raise NotImplementedError
 
-    def add_event(self, type: str, status: str, message: str, deployment: str | None = None,
-                  environment: str | None = None, data: dict | None = None) -> None:
+    def add_event(
+        self,
+        type: str,
+        status: str,
+        message: str,
+        deployment: str | None = None,
+        environment: str | None = None,
+        data: dict | None = None,
+    ) -> None:
         raise NotImplementedError
 
     def evaluations(self) -> dict[tuple[int, str], dict]:
@@ -133,7 +150,9 @@ class SqliteRecord(Record):
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
         if "key" not in {row[1] for row in self.db.execute("PRAGMA table_info(events)")}:
-            self.db.execute("ALTER TABLE events ADD COLUMN key TEXT")  # a log written before events had keys
+            self.db.execute(
+                "ALTER TABLE events ADD COLUMN key TEXT"
+            )  # a log written before events had keys
         # one event per key (SQLite lets any number of rows have no key: NULLs are distinct)
         self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_key ON events (key)")
 
@@ -143,97 +162,168 @@ class SqliteRecord(Record):
     def entries(self, environment: str) -> dict[str, Entry]:
         rows = self.db.execute(
             "SELECT name, data, commit_sha, approval, status, updated_at FROM current WHERE environment = ?",
-            (environment,))
-        return {name: Entry(environment, name, json.loads(data), commit, json.loads(approval), status, at)
-                for name, data, commit, approval, status, at in rows}
+            (environment,),
+        )
+        return {
+            name: Entry(
+                environment, name, json.loads(data), commit, json.loads(approval), status, at
+            )
+            for name, data, commit, approval, status, at in rows
+        }
 
     def begin(self, entry: Entry, action: str) -> None:
         self._write(entry, action, "in_progress", "")
 
-    def finish(self, entry: Entry, action: str, ok: bool, message: str = "", events: Sequence[Event] = ()) -> None:
+    def finish(
+        self, entry: Entry, action: str, ok: bool, message: str = "", events: Sequence[Event] = ()
+    ) -> None:
         status = "success" if ok else "failure"
         if ok and action == "delete":
             with self._tx():
-                self.db.execute("DELETE FROM current WHERE environment = ? AND name = ?", (entry.environment, entry.name))
+                self.db.execute(
+                    "DELETE FROM current WHERE environment = ? AND name = ?",
+                    (entry.environment, entry.name),
+                )
                 self._history(entry, action, status, message)
                 self._events(events)
             return
         self._write(entry, action, status, message, events)
 
-    def _write(self, entry: Entry, action: str, status: str, message: str, events: Sequence[Event] = ()) -> None:
+    def _write(
+        self, entry: Entry, action: str, status: str, message: str, events: Sequence[Event] = ()
+    ) -> None:
         entry.status, entry.updated_at = status, utcnow()
         with self._tx():
             self.db.execute(
                 "INSERT INTO current VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (environment, name) DO UPDATE SET "
                 "data = excluded.data, commit_sha = excluded.commit_sha, approval = excluded.approval, "
                 "status = excluded.status, updated_at = excluded.updated_at",
-                (entry.environment, entry.name, json.dumps(entry.data, sort_keys=True), entry.commit,
-                 json.dumps(entry.approval, sort_keys=True), status, entry.updated_at))
+                (
+                    entry.environment,
+                    entry.name,
+                    json.dumps(entry.data, sort_keys=True),
+                    entry.commit,
+                    json.dumps(entry.approval, sort_keys=True),
+                    status,
+                    entry.updated_at,
+                ),
+            )
             self._history(entry, action, status, message)
             self._events(events)
 
     def _events(self, events: Sequence[Event]) -> None:
         for e in events:
-            self.add_event(e.type, e.status, e.message, e.deployment, e.environment, e.data, key=e.key)
+            self.add_event(
+                e.type, e.status, e.message, e.deployment, e.environment, e.data, key=e.key
+            )
 
     def _history(self, entry: Entry, action: str, status: str, message: str) -> None:
         self.db.execute(
             "INSERT INTO history (environment, name, action, data, commit_sha, approval, status, message, at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (entry.environment, entry.name, action, json.dumps(entry.data, sort_keys=True), entry.commit,
-             json.dumps(entry.approval, sort_keys=True), status, message, utcnow()))
+            (
+                entry.environment,
+                entry.name,
+                action,
+                json.dumps(entry.data, sort_keys=True),
+                entry.commit,
+                json.dumps(entry.approval, sort_keys=True),
+                status,
+                message,
+                utcnow(),
+            ),
+        )
 
     def _tx(self):
         return _Transaction(self.db)
 
     def last_commit(self, environment: str) -> str | None:
-        row = self.db.execute("SELECT commit_sha FROM environments WHERE environment = ?", (environment,)).fetchone()
+        row = self.db.execute(
+            "SELECT commit_sha FROM environments WHERE environment = ?", (environment,)
+        ).fetchone()
         return row[0] if row else None
 
     def last_target(self, environment: str) -> dict | None:
-        row = self.db.execute("SELECT target FROM environments WHERE environment = ?", (environment,)).fetchone()
+        row = self.db.execute(
+            "SELECT target FROM environments WHERE environment = ?", (environment,)
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
-    def set_last_commit(self, environment: str, commit: str, target: dict | None = None,
-                        state: str | None = None) -> None:
+    def set_last_commit(
+        self, environment: str, commit: str, target: dict | None = None, state: str | None = None
+    ) -> None:
         with self._tx():
             self.db.execute(
                 "INSERT INTO environments VALUES (?, ?, ?, ?) ON CONFLICT (environment) DO UPDATE SET "
                 "commit_sha = excluded.commit_sha, at = excluded.at, target = excluded.target",
-                (environment, commit, utcnow(), json.dumps(target or {}, sort_keys=True)))
+                (environment, commit, utcnow(), json.dumps(target or {}, sort_keys=True)),
+            )
             self.db.execute("DELETE FROM in_sync WHERE environment = ?", (environment,))
             if state:  # every write for an environment adds a history row: its newest id marks "nothing since"
-                self.db.execute("INSERT INTO in_sync VALUES (?, ?, ?)",
-                                (environment, state, self._newest_history_id(environment)))
+                self.db.execute(
+                    "INSERT INTO in_sync VALUES (?, ?, ?)",
+                    (environment, state, self._newest_history_id(environment)),
+                )
 
     def in_sync(self, environment: str, state: str) -> bool:
-        row = self.db.execute("SELECT state, history_id FROM in_sync WHERE environment = ?", (environment,)).fetchone()
-        return row is not None and row[0] == state and row[1] == self._newest_history_id(environment)
+        row = self.db.execute(
+            "SELECT state, history_id FROM in_sync WHERE environment = ?", (environment,)
+        ).fetchone()
+        return (
+            row is not None and row[0] == state and row[1] == self._newest_history_id(environment)
+        )
 
     def _newest_history_id(self, environment: str) -> int:
-        return self.db.execute("SELECT coalesce(max(id), 0) FROM history WHERE environment = ?",
-                               (environment,)).fetchone()[0]
+        return self.db.execute(
+            "SELECT coalesce(max(id), 0) FROM history WHERE environment = ?", (environment,)
+        ).fetchone()[0]
 
-    def add_event(self, type: str, status: str, message: str, deployment: str | None = None,
-                  environment: str | None = None, data: dict | None = None, at: str | None = None,
-                  key: str | None = None) -> bool:
+    def add_event(
+        self,
+        type: str,
+        status: str,
+        message: str,
+        deployment: str | None = None,
+        environment: str | None = None,
+        data: dict | None = None,
+        at: str | None = None,
+        key: str | None = None,
+    ) -> bool:
         """Add an event; False when the log already holds one with ``key`` (nothing is added)."""
         cursor = self.db.execute(
             "INSERT INTO events (at, type, status, deployment, environment, message, data, key) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            (at or utcnow(), type, status, deployment, environment, message, json.dumps(data or {}, sort_keys=True),
-             key))
+            (
+                at or utcnow(),
+                type,
+                status,
+                deployment,
+                environment,
+                message,
+                json.dumps(data or {}, sort_keys=True),
+                key,
+            ),
+        )
         return cursor.rowcount == 1
 
     def evaluations(self) -> dict[tuple[int, str], dict]:
-        return {(pr, merge): json.loads(approval)
-                for pr, merge, approval in self.db.execute("SELECT pr, merge_commit, approval FROM evaluations")}
+        return {
+            (pr, merge): json.loads(approval)
+            for pr, merge, approval in self.db.execute(
+                "SELECT pr, merge_commit, approval FROM evaluations"
+            )
+        }
 
     def keep_evaluations(self, approvals: dict[tuple[int, str], dict]) -> None:
         with self._tx():
             # an approval worked out again by a newer judgment replaces the one kept before
-            self.db.executemany("INSERT OR REPLACE INTO evaluations VALUES (?, ?, ?)",
-                                [(pr, merge, json.dumps(a, sort_keys=True)) for (pr, merge), a in approvals.items()])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO evaluations VALUES (?, ?, ?)",
+                [
+                    (pr, merge, json.dumps(a, sort_keys=True))
+                    for (pr, merge), a in approvals.items()
+                ],
+            )
 
     def history(self, environment: str | None = None, name: str | None = None) -> list[dict]:
         query = "SELECT environment, name, action, data, commit_sha, approval, status, message, at FROM history WHERE 1=1"
@@ -245,9 +335,20 @@ class SqliteRecord(Record):
             query += " AND name = ?"
             args.append(name)
         rows = self.db.execute(query + " ORDER BY id", args)
-        return [{"environment": e, "name": n, "action": a, "data": json.loads(d), "commit": c,
-                 "approval": json.loads(ap), "status": s, "message": m, "at": at}
-                for e, n, a, d, c, ap, s, m, at in rows]
+        return [
+            {
+                "environment": e,
+                "name": n,
+                "action": a,
+                "data": json.loads(d),
+                "commit": c,
+                "approval": json.loads(ap),
+                "status": s,
+                "message": m,
+                "at": at,
+            }
+            for e, n, a, d, c, ap, s, m, at in rows
+        ]
 
 
 class _Transaction:

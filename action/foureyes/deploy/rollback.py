@@ -41,7 +41,9 @@ class Rollback:
     target: dict  # the model to restore
     approval: dict  # how the restored model was approved when it was deployed
     text: str  # the new file content
-    blob_sha: str = ""  # the file being replaced (the contents API wants it; git computes GitHub's id)
+    blob_sha: str = (
+        ""  # the file being replaced (the contents API wants it; git computes GitHub's id)
+    )
 
     @property
     def branch(self) -> str:
@@ -53,8 +55,10 @@ class Rollback:
 
     @property
     def title(self) -> str:
-        return (f"Roll back {self.name} in {self.environment}: {self.current.get('name')} v{self.current.get('version')}"
-                f" -> {self.target['name']} v{self.target['version']}")
+        return (
+            f"Roll back {self.name} in {self.environment}: {self.current.get('name')} v{self.current.get('version')}"
+            f" -> {self.target['name']} v{self.target['version']}"
+        )
 
     @property
     def body(self) -> str:
@@ -62,26 +66,45 @@ class Rollback:
         commit = str(self.approval.get("commit", ""))[:12]
         approvers = ", ".join(f"@{a}" for a in self.approval.get("approvers") or [])
         if pr:
-            how = f"approved in PR #{pr}" + (f" by {approvers}" if approvers else "") + f" (commit {commit})"
+            how = (
+                f"approved in PR #{pr}"
+                + (f" by {approvers}" if approvers else "")
+                + f" (commit {commit})"
+            )
         elif self.approval.get("status") == "bootstrap":
-            how = f"deployed from the bootstrap, before four-eyes approval applied (commit {commit})"
+            how = (
+                f"deployed from the bootstrap, before four-eyes approval applied (commit {commit})"
+            )
         else:
             how = "with no approval on record"
-        return (f"Restores `{self.target['name']}` v{self.target['version']} for `{self.name}`, which served "
-                f"{self.environment} before, {how}. Its metrics come back with it.\n\nPrepared by `foureyes "
-                f"rollback`; it needs the same approvals as any model replacement.")
+        return (
+            f"Restores `{self.target['name']}` v{self.target['version']} for `{self.name}`, which served "
+            f"{self.environment} before, {how}. Its metrics come back with it.\n\nPrepared by `foureyes "
+            f"rollback`; it needs the same approvals as any model replacement."
+        )
 
 
-def choose(history: list[dict], name: str, environment: str, current: dict, to_version: str | None) -> dict:
+def choose(
+    history: list[dict], name: str, environment: str, current: dict, to_version: str | None
+) -> dict:
     """The history entry to return to: the given version, or the last model served before the current one."""
-    served = [h for h in history if h["name"] == name and h["environment"] == environment
-              and h["status"] == "success" and h["action"] != "delete" and h["data"].get("model")]
+    served = [
+        h
+        for h in history
+        if h["name"] == name
+        and h["environment"] == environment
+        and h["status"] == "success"
+        and h["action"] != "delete"
+        and h["data"].get("model")
+    ]
     if to_version is not None:
         for h in reversed(served):
             if str(h["data"]["model"].get("version")) == str(to_version):
                 return h
         versions = sorted({str(h["data"]["model"].get("version")) for h in served})
-        raise RollbackError(f"{name} never served version {to_version} in {environment} (served: {', '.join(versions) or 'none'})")
+        raise RollbackError(
+            f"{name} never served version {to_version} in {environment} (served: {', '.join(versions) or 'none'})"
+        )
     for h in reversed(served):
         if h["data"]["model"] != current:
             return h
@@ -135,7 +158,13 @@ def rewrite_fields(text: str, new: dict) -> str:
             continue
         if name not in top:
             if value is not None:
-                edits.append((len(text), len(text), ("" if text.endswith("\n") else "\n") + f"{name}: {_flow(value)}\n"))
+                edits.append(
+                    (
+                        len(text),
+                        len(text),
+                        ("" if text.endswith("\n") else "\n") + f"{name}: {_flow(value)}\n",
+                    )
+                )
             continue
         key, node = top[name]
         if value is None:
@@ -168,11 +197,19 @@ def _block_edits(text: str, node, current: dict, value: dict) -> list[tuple[int,
 
 def replace_model_block(text: str, model: dict, metrics=...) -> str:
     """Restore a model (and, when given, its metrics) with the smallest change to the file."""
-    return rewrite_fields(text, {"model": model} if metrics is ... else {"model": model, "metrics": metrics})
+    return rewrite_fields(
+        text, {"model": model} if metrics is ... else {"model": model, "metrics": metrics}
+    )
 
 
-def prepare(root: Path, base_sha: str, name: str, environment: str, history: list[dict],
-            to_version: str | None) -> Rollback:
+def prepare(
+    root: Path,
+    base_sha: str,
+    name: str,
+    environment: str,
+    history: list[dict],
+    to_version: str | None,
+) -> Rollback:
     """The rollback of ``name`` in ``environment``, written against the deployment file at ``base_sha``."""
     path = f"{DEPLOYMENTS_DIR}/{name}.yaml"
     data = gitrepo.GitTree(root, base_sha).read(path)
@@ -183,8 +220,16 @@ def prepare(root: Path, base_sha: str, name: str, environment: str, history: lis
     entry = choose(history, name, environment, current, to_version)
     target = entry["data"]["model"]
     blob = gitrepo.git(root, "rev-parse", f"{base_sha}:{path}").decode().strip()
-    return Rollback(name, environment, path, current, target, entry.get("approval", {}),
-                    replace_model_block(text, target, entry["data"].get("metrics")), blob)
+    return Rollback(
+        name,
+        environment,
+        path,
+        current,
+        target,
+        entry.get("approval", {}),
+        replace_model_block(text, target, entry["data"].get("metrics")),
+        blob,
+    )
 
 
 def commit_locally(root: Path, rollback: Rollback) -> str:
@@ -202,7 +247,9 @@ def commit_locally(root: Path, rollback: Rollback) -> str:
         git(root, "checkout", "-q", "-")
 
 
-def open_pull_request(gh, repo_name: str, rollback: Rollback, base_branch: str, base_sha: str) -> str:
+def open_pull_request(
+    gh, repo_name: str, rollback: Rollback, base_branch: str, base_sha: str
+) -> str:
     """A branch at the base commit, the file changed on it, and a PR: three API calls. A second run
     refreshes the branch (force-moved back to the base, the change committed again) and reuses the
     PR that is already open for it."""
@@ -215,9 +262,16 @@ def open_pull_request(gh, repo_name: str, rollback: Rollback, base_branch: str, 
     req = gh.requester
     try:
         put_branch(req, repo_name, rollback.branch, base_sha)  # a second run: back to the base
-        req.requestJsonAndCheck("PUT", f"/repos/{repo_name}/contents/{rollback.path}", input={
-            "message": rollback.title, "branch": rollback.branch, "sha": rollback.blob_sha,
-            "content": base64.b64encode(rollback.text.encode()).decode()})
+        req.requestJsonAndCheck(
+            "PUT",
+            f"/repos/{repo_name}/contents/{rollback.path}",
+            input={
+                "message": rollback.title,
+                "branch": rollback.branch,
+                "sha": rollback.blob_sha,
+                "content": base64.b64encode(rollback.text.encode()).decode(),
+            },
+        )
         pr = open_pull(req, repo_name, rollback.branch, base_branch, rollback.title, rollback.body)
     except api_errors() as exc:
         raise EvaluationError(describe(exc)) from None

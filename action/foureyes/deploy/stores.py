@@ -7,7 +7,6 @@ import contextlib
 from pathlib import Path
 
 from ..errors import EvaluationError
-
 from .record import DEFAULT_PATH, SqliteRecord
 
 
@@ -21,13 +20,21 @@ def record_identity(gh, identity: int | None = None) -> int:
         return identity
     account = app_account(gh)
     if account is None:
-        raise EvaluationError(f"the GitHub deploy record trusts only foureyes' own identity: set {IDENTITY_ENV} "
-                              f"(the App's bot account id) or {SLUG_ENV} (the App's slug)")
+        raise EvaluationError(
+            f"the GitHub deploy record trusts only foureyes' own identity: set {IDENTITY_ENV} "
+            f"(the App's bot account id) or {SLUG_ENV} (the App's slug)"
+        )
     return account.id
 
 
-def open_record(root: Path, path: str | None, repo_name: str | None, token: str | None, identity: int | None = None,
-                read_only: bool = False):
+def open_record(
+    root: Path,
+    path: str | None,
+    repo_name: str | None,
+    token: str | None,
+    identity: int | None = None,
+    read_only: bool = False,
+):
     """A context manager around the deploy record: the GitHub Deployments API when ``repo_name`` is
     given (records written by ``identity`` only), else the SQLite file at ``path`` (default
     .foureyes/record.sqlite). ``read_only`` (a dry run): a record that does not exist yet is read as
@@ -37,7 +44,9 @@ def open_record(root: Path, path: str | None, repo_name: str | None, token: str 
         from .github_record import GitHubRecord
 
         gh = make_client(token)
-        return contextlib.closing(GitHubRecord(gh, repo_name, root / DEFAULT_PATH, record_identity(gh, identity)))
+        return contextlib.closing(
+            GitHubRecord(gh, repo_name, root / DEFAULT_PATH, record_identity(gh, identity))
+        )
     file = Path(path) if path else root / DEFAULT_PATH
     if read_only and not file.exists():
         return contextlib.closing(SqliteRecord(":memory:"))

@@ -11,10 +11,42 @@ from fnmatch import fnmatchcase
 # shell, Python, pip, git or TLS of the job that holds the App token, or shadow what GitHub and the
 # action set (GitHub docs, "Store information in variables": default variables are GITHUB_* and
 # RUNNER_*; action inputs reach an action as INPUT_*).
-RESERVED = ("GITHUB_*", "RUNNER_*", "ACTIONS_*", "INPUT_*", "FOUREYES_*", "STATE_*", "CI", "PATH", "HOME",
-            "SHELL", "TMPDIR", "TEMP", "TMP", "LD_*", "DYLD_*", "PYTHON*", "BASH_*", "BASHOPTS", "SHELLOPTS",
-            "ENV", "IFS", "PS4", "NODE_*", "PIP_*", "UV_*", "VIRTUAL_ENV", "GIT_*", "SSL_CERT_*",
-            "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "*_PROXY", "LANG", "LC_*", "TZ")
+RESERVED = (
+    "GITHUB_*",
+    "RUNNER_*",
+    "ACTIONS_*",
+    "INPUT_*",
+    "FOUREYES_*",
+    "STATE_*",
+    "CI",
+    "PATH",
+    "HOME",
+    "SHELL",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "LD_*",
+    "DYLD_*",
+    "PYTHON*",
+    "BASH_*",
+    "BASHOPTS",
+    "SHELLOPTS",
+    "ENV",
+    "IFS",
+    "PS4",
+    "NODE_*",
+    "PIP_*",
+    "UV_*",
+    "VIRTUAL_ENV",
+    "GIT_*",
+    "SSL_CERT_*",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "*_PROXY",
+    "LANG",
+    "LC_*",
+    "TZ",
+)
 
 
 NOT_INSTALLED = "extra, which is not installed here"
@@ -28,9 +60,11 @@ def missing_extra(cls) -> str | None:
     absent = [m for m in getattr(cls, "extra_modules", ()) if _absent(m)]
     if not extra or not absent:
         return None
-    return (f"the {extra} target needs the `{extra}` {NOT_INSTALLED} ({absent[0]} cannot be "
-            f"imported): pip install 'foureyes[{extra}]'; in GitHub Actions give the foureyes action "
-            f"`extras: {extra}` (`foureyes init` writes it from this file)")
+    return (
+        f"the {extra} target needs the `{extra}` {NOT_INSTALLED} ({absent[0]} cannot be "
+        f"imported): pip install 'foureyes[{extra}]'; in GitHub Actions give the foureyes action "
+        f"`extras: {extra}` (`foureyes init` writes it from this file)"
+    )
 
 
 def _absent(module: str) -> bool:
@@ -46,10 +80,15 @@ def env_problems(settings: dict, cls, kind: str) -> list[tuple[tuple, str]]:
     none gets no credentials (deny by default)."""
     reads = tuple(getattr(cls, "reads_env", ()))
     problems = []
-    for name in (settings.get("env") or {}):
+    for name in settings.get("env") or {}:
         if any(fnmatchcase(name, pattern) for pattern in RESERVED):
-            problems.append((("env", name), f"{name} is reserved (it would steer the job that deploys, not the "
-                                            f"target): name the variable the target reads"))
+            problems.append(
+                (
+                    ("env", name),
+                    f"{name} is reserved (it would steer the job that deploys, not the "
+                    f"target): name the variable the target reads",
+                )
+            )
         elif not any(fnmatchcase(name, pattern) for pattern in reads):
             took = f"reads only {', '.join(reads)}" if reads else "reads no environment variables"
             problems.append((("env", name), f"the {kind} target {took}, not {name}"))

@@ -42,8 +42,14 @@ class Change:
     previous: dict | None = None
 
     def to_json(self) -> dict:
-        return {"action": self.action, "environment": self.environment, "name": self.name,
-                "deployment": self.deployment, "approval": self.approval, "previous": self.previous}
+        return {
+            "action": self.action,
+            "environment": self.environment,
+            "name": self.name,
+            "deployment": self.deployment,
+            "approval": self.approval,
+            "previous": self.previous,
+        }
 
 
 class Target:
@@ -72,7 +78,9 @@ class Target:
         return f"not checked: the {self.settings.get('type')} target has no check"
 
     @classmethod
-    def serving_identity(cls, settings: dict, deployment: dict, environment: str, root: Path) -> "Identity | None":
+    def serving_identity(
+        cls, settings: dict, deployment: dict, environment: str, root: Path
+    ) -> Identity | None:
         """What this target moves when it applies ``deployment`` in ``environment`` (an alias, a
         resource, a file). Two deployments that move one thing would let the lower one's approval
         change what the higher one serves, so `foureyes validate` and the deploy refuse that.
@@ -89,8 +97,13 @@ class Target:
 
 def settings_schema(properties: dict, required: tuple[str, ...] = (), **extra) -> dict:
     """A target's settings schema: its own keys plus `type`, nothing else (a typo is an error)."""
-    return {"type": "object", "properties": {"type": {"type": "string"}, **properties},
-            "required": ["type", *required], "additionalProperties": False, **extra}
+    return {
+        "type": "object",
+        "properties": {"type": {"type": "string"}, **properties},
+        "required": ["type", *required],
+        "additionalProperties": False,
+        **extra,
+    }
 
 
 STRING = {"type": "string", "minLength": 1}
@@ -113,7 +126,11 @@ def file_identity(settings: dict, key: str, name: str, root: Path) -> Identity |
         return None
     folder = Path(os.path.expandvars(str(value)))
     path = os.path.normpath(folder if folder.is_absolute() else root / folder)
-    shown = os.path.relpath(os.path.join(path, name), root) if not folder.is_absolute() else os.path.join(path, name)
+    shown = (
+        os.path.relpath(os.path.join(path, name), root)
+        if not folder.is_absolute()
+        else os.path.join(path, name)
+    )
     return Identity(("file", os.path.join(path, name)), f"the file {shown}")
 
 
@@ -132,11 +149,15 @@ def _target_class(kind) -> type[Target]:
         known = sorted({ep.name for ep in _installed()})
         close = difflib.get_close_matches(str(kind), known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise TargetConfigError(f"unknown deploy target type {kind!r} (installed: {', '.join(known) or 'none'}){hint}")
+        raise TargetConfigError(
+            f"unknown deploy target type {kind!r} (installed: {', '.join(known) or 'none'}){hint}"
+        )
     try:
         return found[0].load()
     except ImportError as exc:
-        raise TargetConfigError(f"deploy target {kind!r} needs an extra: {exc} (try `pip install foureyes[{kind}]`)") from None
+        raise TargetConfigError(
+            f"deploy target {kind!r} needs an extra: {exc} (try `pip install foureyes[{kind}]`)"
+        ) from None
 
 
 def settings_problems(settings: dict) -> list[tuple[tuple, str]]:
@@ -156,7 +177,9 @@ def settings_problems(settings: dict) -> list[tuple[tuple, str]]:
     from ..registry import _Schema
 
     schema = _Schema(f"{settings.get('type')} target", cls.settings_schema, "target")
-    return found + [(path, message) for path, message, _ in schema.errors(without_env(settings))[:1]]
+    return found + [
+        (path, message) for path, message, _ in schema.errors(without_env(settings))[:1]
+    ]
 
 
 def environment_problems(data: bytes, environments, file: str = ENVIRONMENTS_FILE) -> list[Problem]:
@@ -168,8 +191,15 @@ def environment_problems(data: bytes, environments, file: str = ENVIRONMENTS_FIL
         for path, message in settings_problems(env.target):
             text = data.decode("utf-8", "replace")
             line, col = yamlload.line_of(text, ("environments", i, "target", *path))
-            problems.append(Problem(file, f"environment {env.name!r}: target{'.' if path else ''}{_prefixed(path, message)}", line, col,
-                                    "invalid environments"))
+            problems.append(
+                Problem(
+                    file,
+                    f"environment {env.name!r}: target{'.' if path else ''}{_prefixed(path, message)}",
+                    line,
+                    col,
+                    "invalid environments",
+                )
+            )
     return problems
 
 
@@ -178,8 +208,10 @@ def check_settings(settings: dict, environment: str = "") -> None:
     problems = settings_problems(settings)
     if problems:
         where = f"environment {environment!r}: " if environment else ""
-        raise TargetConfigError(f"{ENVIRONMENTS_FILE}: {where}target{'.' if problems[0][0] else ''}{_prefixed(*problems[0])} "
-                                f"(`foureyes validate` shows the line)")
+        raise TargetConfigError(
+            f"{ENVIRONMENTS_FILE}: {where}target{'.' if problems[0][0] else ''}{_prefixed(*problems[0])} "
+            f"(`foureyes validate` shows the line)"
+        )
 
 
 def _prefixed(path: tuple, message: str) -> str:
@@ -199,7 +231,9 @@ def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600; others read these files, as with open()
+        os.fchmod(
+            fd, 0o666 & ~_umask()
+        )  # mkstemp makes it 0600; others read these files, as with open()
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
@@ -215,8 +249,14 @@ def _umask() -> int:
 
 
 def manifest(change: Change) -> dict:
-    return {"apiVersion": "foureyes/v1", "kind": "Deployment", "environment": change.environment,
-            "name": change.name, "deployment": change.deployment, "approval": change.approval}
+    return {
+        "apiVersion": "foureyes/v1",
+        "kind": "Deployment",
+        "environment": change.environment,
+        "name": change.name,
+        "deployment": change.deployment,
+        "approval": change.approval,
+    }
 
 
 class LocalTarget(Target):
@@ -258,7 +298,9 @@ def writable_folder(folder: Path) -> str:
     if not probe.is_dir():
         raise TargetError(f"{probe} is not a folder: cannot write into {folder}")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise TargetError(f"{probe} is not writable: cannot {'write into' if probe == folder else 'create'} {folder}")
+        raise TargetError(
+            f"{probe} is not writable: cannot {'write into' if probe == folder else 'create'} {folder}"
+        )
     return f"{folder} is writable" if probe == folder else f"{folder} can be created"
 
 
@@ -267,12 +309,20 @@ class CommandTarget(Target):
     Exit code 0 and a JSON object on stdout (optionally with "message") is success. The check runs
     it with `"dry_run": true` in that JSON (and FOUREYES_DRY_RUN=1): it must then change nothing."""
 
-    settings_schema = settings_schema({
-        "command": {"oneOf": [STRING, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
-                    "description": "the program and its arguments, e.g. [./deploy.sh, --env, prod]"},
-        "timeout": {"type": "number", "exclusiveMinimum": 0},
-        "check": {"type": "boolean", "description": "false: the program cannot dry-run; the plan does not run it"},
-    }, ("command",))
+    settings_schema = settings_schema(
+        {
+            "command": {
+                "oneOf": [STRING, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+                "description": "the program and its arguments, e.g. [./deploy.sh, --env, prod]",
+            },
+            "timeout": {"type": "number", "exclusiveMinimum": 0},
+            "check": {
+                "type": "boolean",
+                "description": "false: the program cannot dry-run; the plan does not run it",
+            },
+        },
+        ("command",),
+    )
 
     reads_env = ("*",)  # the user's own program: any credential it needs, but no reserved name
 
@@ -285,7 +335,9 @@ class CommandTarget(Target):
     def check(self, change: Change) -> str:
         if self.settings.get("check") is False:
             return "not checked: `check: false` (the program is only run to apply)"
-        return "checked: " + self._run({**change.to_json(), "dry_run": True}, {"FOUREYES_DRY_RUN": "1"})
+        return "checked: " + self._run(
+            {**change.to_json(), "dry_run": True}, {"FOUREYES_DRY_RUN": "1"}
+        )
 
     def _run(self, payload: dict, env: dict) -> str:
         command = self.settings.get("command")
@@ -293,9 +345,15 @@ class CommandTarget(Target):
             raise TargetError("the command target needs `command`: a list of arguments")
         argv = command if isinstance(command, list) else [command]
         try:
-            proc = subprocess.run([str(a) for a in argv], input=json.dumps(payload), capture_output=True,
-                                  text=True, cwd=self.root, timeout=float(self.settings.get("timeout", 600)),
-                                  env={**{k: v for k, v in os.environ.items() if k != "FOUREYES_DRY_RUN"}, **env})
+            proc = subprocess.run(
+                [str(a) for a in argv],
+                input=json.dumps(payload),
+                capture_output=True,
+                text=True,
+                cwd=self.root,
+                timeout=float(self.settings.get("timeout", 600)),
+                env={**{k: v for k, v in os.environ.items() if k != "FOUREYES_DRY_RUN"}, **env},
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise TargetError(f"command failed to run: {exc}") from None
         if proc.returncode != 0:
@@ -325,12 +383,16 @@ def _claims(deployments, environments, root: Path):
         for dep in sorted(deployments, key=lambda d: d.file):
             if env.name not in (dep.environments or every):
                 continue
-            found = getattr(cls, "serving_identity", Target.serving_identity)(env.target, dep.data, env.name, root)
+            found = getattr(cls, "serving_identity", Target.serving_identity)(
+                env.target, dep.data, env.name, root
+            )
             if found is not None:
                 yield found.key, (dep, env.name), found
 
 
-def identity_problems(deployments, environments, root: Path, file: str = ENVIRONMENTS_FILE) -> list[Problem]:
+def identity_problems(
+    deployments, environments, root: Path, file: str = ENVIRONMENTS_FILE
+) -> list[Problem]:
     """A serving identity (an MLflow registered model's alias, an InferenceService, a file) belongs
     to exactly one deployment in one environment: otherwise a change approved at one deployment's
     level moves what another, perhaps more important one, serves. One problem per claimant, each
@@ -354,10 +416,16 @@ def identity_problems(deployments, environments, root: Path, file: str = ENVIRON
                 where = f" in {other_env!r}" if other_env != env_name else ""
                 others.append(f"{other.file}:{line or 1} ({other.name!r}{where})")
             line, col = yamlload.line_of(dep.text, found.field)
-            problems.append(Problem(
-                dep.file, f"{found.describe} in environment {env_name!r} is also served by {', '.join(others)}: "
-                          f"one deployment per serving identity; {_identity_hint(found, across, file)}",
-                line, col, "serving identity"))
+            problems.append(
+                Problem(
+                    dep.file,
+                    f"{found.describe} in environment {env_name!r} is also served by {', '.join(others)}: "
+                    f"one deployment per serving identity; {_identity_hint(found, across, file)}",
+                    line,
+                    col,
+                    "serving identity",
+                )
+            )
     return problems
 
 

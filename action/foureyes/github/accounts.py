@@ -16,14 +16,18 @@ def pin_lookup(gh):
             user = gh.get_user(login)  # a completed NamedUser: one GET /users/{username}
         except GithubException as exc:
             if exc.status == 404:
-                raise EvaluationError(f"@{login} is no GitHub account (renamed or deleted?): fix the login "
-                                      "in the policy, then pin again") from None
+                raise EvaluationError(
+                    f"@{login} is no GitHub account (renamed or deleted?): fix the login "
+                    "in the policy, then pin again"
+                ) from None
             raise EvaluationError(f"cannot look up @{login}: {describe(exc)}") from None
         except api_errors() as exc:
             raise EvaluationError(f"cannot look up @{login}: {describe(exc)}") from None
         # "type": "User" | "Organization" | "Bot" (GitHub REST docs, "Get a user"): only people approve
         if user.type != "User":
-            raise EvaluationError(f"@{login} is a GitHub {user.type} account, not a person's: only people can approve")
+            raise EvaluationError(
+                f"@{login} is a GitHub {user.type} account, not a person's: only people can approve"
+            )
         return user.login, user.id
 
     return lookup

@@ -47,7 +47,9 @@ from ..errors import EvaluationError
 DEFAULT_API = "https://api.github.com"
 MAX_WAIT = 300  # seconds one request may wait for rate limits in all; past it fails closed
 SECONDARY_WAIT = 60  # GitHub: "wait for at least one minute", then exponentially longer
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})  # HTTP: sending twice changes nothing more
+IDEMPOTENT = frozenset(
+    {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+)  # HTTP: sending twice changes nothing more
 RATE_LIMITED = (403, 429)
 
 # the clock and the sleep the waits use: tests pin the one and record the other (no real waiting)
@@ -72,27 +74,42 @@ class BoundedRetry(GithubRetry):
         return super().new(**kw)
 
     def is_retry(self, method, status_code, has_retry_after=False):
-        if status_code in RATE_LIMITED:  # maybe a rate limit, refused whatever the method: increment decides
+        if (
+            status_code in RATE_LIMITED
+        ):  # maybe a rate limit, refused whatever the method: increment decides
             return bool(self.total)
-        return super().is_retry(method, status_code, has_retry_after)  # 5xx: idempotent methods only
+        return super().is_retry(
+            method, status_code, has_retry_after
+        )  # 5xx: idempotent methods only
 
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
-        if error is not None and not self._is_connection_error(error) and not self._is_method_retryable(method or ""):
-            raise reraise(type(error), error, _stacktrace)  # the request went out: it may have been applied
+    def increment(
+        self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
+    ):
+        if (
+            error is not None
+            and not self._is_connection_error(error)
+            and not self._is_method_retryable(method or "")
+        ):
+            raise reraise(
+                type(error), error, _stacktrace
+            )  # the request went out: it may have been applied
         wait, why = (None, "")
         if response is not None:
             wait, why = self._rate_limit_wait(response, url)
         if wait is not None and self.waited + wait > MAX_WAIT:
             raise EvaluationError(
                 f"GitHub rate limit ({why}): the next try would have to wait {int(wait)}s, past foureyes' "
-                f"bound of {MAX_WAIT}s of waiting per request; failing closed (re-run the job later)")
+                f"bound of {MAX_WAIT}s of waiting per request; failing closed (re-run the job later)"
+            )
         try:
             retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
         except MaxRetryError:
             if wait is None or response is None or response.status not in RATE_LIMITED:
                 raise
-            raise EvaluationError(f"GitHub rate limit ({why}): still limited after {len(self.history) + 1} "
-                                  "tries; failing closed (re-run the job later)") from None
+            raise EvaluationError(
+                f"GitHub rate limit ({why}): still limited after {len(self.history) + 1} "
+                "tries; failing closed (re-run the job later)"
+            ) from None
         if wait is not None:
             retry.wait, retry.waited = wait, self.waited + wait
             retry.limited = self.limited + (why == "secondary rate limit")
@@ -108,19 +125,25 @@ class BoundedRetry(GithubRetry):
         headers = response.headers
         reset = str(headers.get("x-ratelimit-reset") or "")
         if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
-            return max(int(reset) - now(), 0) + 1, f"primary rate limit, resets at epoch {reset}"  # +1: within that second
+            return max(
+                int(reset) - now(), 0
+            ) + 1, f"primary rate limit, resets at epoch {reset}"  # +1: within that second
         if response.status == 429:
-            return SECONDARY_WAIT * 2 ** self.limited, "secondary rate limit"
-        content = self.get_content(response, url)  # a 403: only its message tells a rate limit from a refusal
+            return SECONDARY_WAIT * 2**self.limited, "secondary rate limit"
+        content = self.get_content(
+            response, url
+        )  # a 403: only its message tells a rate limit from a refusal
         try:
             body = json.loads(content)
         except ValueError:
             body = {}
         message = body.get("message") if isinstance(body, dict) else None
         if Requester.isRateLimitError(message or ""):
-            return SECONDARY_WAIT * 2 ** self.limited, "secondary rate limit"
+            return SECONDARY_WAIT * 2**self.limited, "secondary rate limit"
         # a refusal, not retried; the body is read, so the answer is raised here (as GithubRetry does)
-        raise Requester.createException(response.status, dict(headers), body if isinstance(body, dict) else {})
+        raise Requester.createException(
+            response.status, dict(headers), body if isinstance(body, dict) else {}
+        )
 
     def sleep(self, response=None):
         wait = self.wait
@@ -134,8 +157,13 @@ class BoundedRetry(GithubRetry):
 
 def make_retry() -> Retry:
     return BoundedRetry(
-        total=3, connect=3, read=2, backoff_factor=0.5, backoff_max=10,
-        status_forcelist=[500, 502, 503, 504], raise_on_status=False,
+        total=3,
+        connect=3,
+        read=2,
+        backoff_factor=0.5,
+        backoff_max=10,
+        status_forcelist=[500, 502, 503, 504],
+        raise_on_status=False,
         respect_retry_after_header=True,
     )
 

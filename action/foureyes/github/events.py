@@ -27,7 +27,9 @@ from .client import api_errors, describe
 PREFIX = "foureyes-events-"
 MAX_ARCHIVE = 20 * 1024 * 1024  # bytes downloaded
 MAX_INFLATED = 20 * 1024 * 1024  # bytes of event JSON one artifact may inflate to
-TRUSTED_EVENTS = frozenset({"push", "schedule", "workflow_run", "pull_request_target", "workflow_dispatch"})
+TRUSTED_EVENTS = frozenset(
+    {"push", "schedule", "workflow_run", "pull_request_target", "workflow_dispatch"}
+)
 FOUREYES_WORKFLOW = re.compile(r"\.github/workflows/foureyes-[A-Za-z0-9._-]+\.ya?ml")
 
 
@@ -36,7 +38,7 @@ def workflow_file(path: str, repo_name: str) -> str | None:
     `.github/workflows/x.yml@ref` or `owner/repo/.github/workflows/x.yml@ref`), else None."""
     path = path.split("@", 1)[0]
     if path.lower().startswith(repo_name.lower() + "/"):
-        path = path[len(repo_name) + 1:]
+        path = path[len(repo_name) + 1 :]
     return path if path.startswith(".github/workflows/") else None
 
 
@@ -49,7 +51,9 @@ def untrusted_run(run: dict, repo_name: str, branch_ok) -> str | None:
         return f"run {run.get('id')} is of a fork ({head.get('full_name')!r})"
     workflow = workflow_file(str(run.get("path") or ""), repo_name)
     if workflow is None or not FOUREYES_WORKFLOW.fullmatch(workflow):
-        return f"run {run.get('id')} is of workflow {run.get('path')!r}, not a foureyes-*.yml workflow"
+        return (
+            f"run {run.get('id')} is of workflow {run.get('path')!r}, not a foureyes-*.yml workflow"
+        )
     if run.get("event") not in TRUSTED_EVENTS:
         return f"run {run.get('id')} was triggered by {run.get('event')!r}"
     if not branch_ok(str(run.get("head_branch") or "")):
@@ -63,7 +67,10 @@ def event_artifacts(gh, repo_name: str) -> list[dict]:
     while True:
         try:
             _, data = gh.requester.requestJsonAndCheck(
-                "GET", f"/repos/{repo_name}/actions/artifacts", parameters={"per_page": 100, "page": page})
+                "GET",
+                f"/repos/{repo_name}/actions/artifacts",
+                parameters={"per_page": 100, "page": page},
+            )
         except api_errors() as exc:
             raise EvaluationError(f"event artifacts: {describe(exc)}") from None
         batch = data.get("artifacts", [])
@@ -77,12 +84,16 @@ def _download(session, artifact: dict) -> bytes:
     """The archive, streamed: refused as soon as it passes MAX_ARCHIVE bytes."""
     with session.get(artifact["archive_download_url"], timeout=60, stream=True) as response:
         if response.status_code != 200:
-            raise EvaluationError(f"artifact {artifact['id']}: download answered {response.status_code}")
+            raise EvaluationError(
+                f"artifact {artifact['id']}: download answered {response.status_code}"
+            )
         buffer = bytearray()
         for chunk in response.iter_content(64 * 1024):
             buffer += chunk
             if len(buffer) > MAX_ARCHIVE:
-                raise EvaluationError(f"artifact {artifact['id']} is over {MAX_ARCHIVE} bytes: refused")
+                raise EvaluationError(
+                    f"artifact {artifact['id']} is over {MAX_ARCHIVE} bytes: refused"
+                )
         return bytes(buffer)
 
 
@@ -109,7 +120,11 @@ def download_events(session, artifact: dict) -> list[dict]:
                     raw = _inflate(archive, name, budget)
                     budget -= len(raw)
                     data = json.loads(raw)
-                    events += [e for e in data if isinstance(e, dict) and {"at", "type", "status", "message"} <= set(e)]
+                    events += [
+                        e
+                        for e in data
+                        if isinstance(e, dict) and {"at", "type", "status", "message"} <= set(e)
+                    ]
     except (zipfile.BadZipFile, ValueError, TypeError) as exc:
         raise EvaluationError(f"artifact {artifact['id']}: not an event log ({exc})") from None
     except EvaluationError as exc:
@@ -134,7 +149,10 @@ def trusted_branches(gh, repo_name: str, root):
         try:
             data = gitrepo.GitTree(root, gitrepo.branch_tip(root, default)).read(ENVIRONMENTS_FILE)
             envs = parse_environments(data) if data else []
-        except (gitrepo.GitError, LoadError):  # deny by default: without the file, only the default branch
+        except (
+            gitrepo.GitError,
+            LoadError,
+        ):  # deny by default: without the file, only the default branch
             envs = []
     return lambda branch: branch == default or any(e.matches_branch(branch) for e in envs)
 
@@ -145,10 +163,14 @@ def pull_events(gh, repo_name: str, token: str, record, warn=lambda m: None, roo
     import requests
 
     db = record.db
-    db.execute("CREATE TABLE IF NOT EXISTS imported_artifacts (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS imported_artifacts (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+    )
     seen = {row[0] for row in db.execute("SELECT id FROM imported_artifacts")}
     session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token}"  # requests drops it on the redirect to storage
+    session.headers["Authorization"] = (
+        f"Bearer {token}"  # requests drops it on the redirect to storage
+    )
     added = 0
     branch_ok = None
     runs: dict[int, dict] = {}
@@ -159,7 +181,9 @@ def pull_events(gh, repo_name: str, token: str, record, warn=lambda m: None, roo
         why = _untrusted_artifact(gh, repo_name, artifact, branch_ok, runs)
         if why:
             warn(f"skipped {artifact['name']}: {why}")
-            db.execute("INSERT INTO imported_artifacts VALUES (?, ?)", (artifact["id"], artifact["name"]))
+            db.execute(
+                "INSERT INTO imported_artifacts VALUES (?, ?)", (artifact["id"], artifact["name"])
+            )
             continue
         try:
             events = download_events(session, artifact)
@@ -168,7 +192,9 @@ def pull_events(gh, repo_name: str, token: str, record, warn=lambda m: None, roo
             continue
         db.execute("BEGIN IMMEDIATE")
         added += import_events(record, events)
-        db.execute("INSERT INTO imported_artifacts VALUES (?, ?)", (artifact["id"], artifact["name"]))
+        db.execute(
+            "INSERT INTO imported_artifacts VALUES (?, ?)", (artifact["id"], artifact["name"])
+        )
         db.execute("COMMIT")
     return added
 
@@ -180,12 +206,22 @@ def import_events(record, events: list[dict]) -> int:
     added = 0
     for e in events:
         key = e.get("key") if isinstance(e.get("key"), str) else None
-        added += record.add_event(e["type"], e["status"], e["message"], e.get("deployment"), e.get("environment"),
-                                  e.get("data") or {}, at=e["at"], key=key)
+        added += record.add_event(
+            e["type"],
+            e["status"],
+            e["message"],
+            e.get("deployment"),
+            e.get("environment"),
+            e.get("data") or {},
+            at=e["at"],
+            key=key,
+        )
     return added
 
 
-def _untrusted_artifact(gh, repo_name: str, artifact: dict, branch_ok, runs: dict[int, dict]) -> str | None:
+def _untrusted_artifact(
+    gh, repo_name: str, artifact: dict, branch_ok, runs: dict[int, dict]
+) -> str | None:
     meta = artifact.get("workflow_run") or {}
     if "id" not in meta:
         return "no workflow run"
@@ -195,7 +231,9 @@ def _untrusted_artifact(gh, repo_name: str, artifact: dict, branch_ok, runs: dic
         return f"run {meta['id']} ran on branch {meta.get('head_branch')!r}, not the default or a deploy branch"
     if meta["id"] not in runs:
         try:
-            _, runs[meta["id"]] = gh.requester.requestJsonAndCheck("GET", f"/repos/{repo_name}/actions/runs/{meta['id']}")
+            _, runs[meta["id"]] = gh.requester.requestJsonAndCheck(
+                "GET", f"/repos/{repo_name}/actions/runs/{meta['id']}"
+            )
         except api_errors() as exc:
             raise EvaluationError(f"event artifacts: run {meta['id']}: {describe(exc)}") from None
     return untrusted_run(runs[meta["id"]], repo_name, branch_ok)

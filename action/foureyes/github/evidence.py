@@ -37,7 +37,9 @@ def app_id(gh, app_slug: str | None = None) -> int:
     try:
         _, data = gh.requester.requestJsonAndCheck("GET", f"/apps/{quote(slug)}")
     except api_errors() as exc:
-        raise EvaluationError(f"cannot resolve the App {slug!r} whose evidence counts: {describe(exc)}") from None
+        raise EvaluationError(
+            f"cannot resolve the App {slug!r} whose evidence counts: {describe(exc)}"
+        ) from None
     return int(data["id"])
 
 
@@ -45,16 +47,27 @@ def record(gh, repo_name: str, doc: dict) -> None:
     """Write one decision's evidence on its head commit; fails closed (the status must not say
     success for a decision the deploy could not verify)."""
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
-    if len(text) > MAX_TEXT:  # a long description is kept as its digest: the deploy compares today's
+    if (
+        len(text) > MAX_TEXT
+    ):  # a long description is kept as its digest: the deploy compares today's
         text = json.dumps(evidence.body_as_digest(doc), sort_keys=True, separators=(",", ":"))
     if len(text) > MAX_TEXT:
-        raise EvaluationError(f"the evidence of PR #{doc['pr']} is {len(text)} characters, more than a check run "
-                              f"holds ({MAX_TEXT}): fewer team members or reviews than that fit")
-    body = {"name": CHECK_NAME, "head_sha": doc["head"], "external_id": f"pr-{doc['pr']}",
-            "status": "completed", "conclusion": "neutral",
-            "output": {"title": f"decision: {doc['decision']}",
-                       "summary": "The facts foureyes' gate decided on; the deploy verifies them.",
-                       "text": text}}
+        raise EvaluationError(
+            f"the evidence of PR #{doc['pr']} is {len(text)} characters, more than a check run "
+            f"holds ({MAX_TEXT}): fewer team members or reviews than that fit"
+        )
+    body = {
+        "name": CHECK_NAME,
+        "head_sha": doc["head"],
+        "external_id": f"pr-{doc['pr']}",
+        "status": "completed",
+        "conclusion": "neutral",
+        "output": {
+            "title": f"decision: {doc['decision']}",
+            "summary": "The facts foureyes' gate decided on; the deploy verifies them.",
+            "text": text,
+        },
+    }
     try:
         gh.requester.requestJsonAndCheck("POST", f"/repos/{repo_name}/check-runs", input=body)
     except api_errors() as exc:
@@ -69,13 +82,24 @@ def latest(gh, repo_name: str, number: int, head: str, trusted_app: int) -> dict
     for page in range(1, MAX_PAGES + 1):
         try:
             runs = gh.requester.requestJsonAndCheck(
-                "GET", f"/repos/{repo_name}/commits/{head}/check-runs",
-                parameters={"check_name": CHECK_NAME, "filter": "all", "app_id": trusted_app, "per_page": 100,
-                            "page": page})[1].get("check_runs", [])
+                "GET",
+                f"/repos/{repo_name}/commits/{head}/check-runs",
+                parameters={
+                    "check_name": CHECK_NAME,
+                    "filter": "all",
+                    "app_id": trusted_app,
+                    "per_page": 100,
+                    "page": page,
+                },
+            )[1].get("check_runs", [])
         except api_errors() as exc:
-            raise EvaluationError(f"could not read the gate's evidence for PR #{number}: {describe(exc)}") from None
+            raise EvaluationError(
+                f"could not read the gate's evidence for PR #{number}: {describe(exc)}"
+            ) from None
         for run in runs:
-            if (run.get("app") or {}).get("id") != trusted_app or run.get("external_id") != f"pr-{number}":
+            if (run.get("app") or {}).get("id") != trusted_app or run.get(
+                "external_id"
+            ) != f"pr-{number}":
                 continue
             try:
                 doc = json.loads((run.get("output") or {}).get("text") or "")
@@ -86,5 +110,7 @@ def latest(gh, repo_name: str, number: int, head: str, trusted_app: int) -> dict
         if len(runs) < 100:
             break
     else:
-        raise EvaluationError(f"more than {MAX_PAGES * 100} evidence runs at {head[:12]}: cannot tell the latest")
+        raise EvaluationError(
+            f"more than {MAX_PAGES * 100} evidence runs at {head[:12]}: cannot tell the latest"
+        )
     return max(found, key=lambda item: item[0])[1] if found else None

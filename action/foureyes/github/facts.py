@@ -34,17 +34,26 @@ def fetch_facts(gh, repo_name: str, number: int, teams, listed=None):
         raw_commits = list(pr.get_commits())
         if len(raw_commits) >= 250:
             # the API lists at most 250 commits of a PR: the rest could not be checked
-            raise EvaluationError(f"PR #{number} has 250 or more commits; foureyes cannot see them all")
+            raise EvaluationError(
+                f"PR #{number} has 250 or more commits; foureyes cannot see them all"
+            )
         base_ref, default_branch = pr.base.ref, pr.base.repo.default_branch
         if callable(teams):
             teams = teams(base_ref, default_branch)
         reviews = [
-            Review(r.id, account(r.user) or Account("ghost"), r.state, r.commit_id or "",
-                   r.submitted_at.isoformat() if r.submitted_at else "")
+            Review(
+                r.id,
+                account(r.user) or Account("ghost"),
+                r.state,
+                r.commit_id or "",
+                r.submitted_at.isoformat() if r.submitted_at else "",
+            )
             for r in pr.get_reviews()
         ]
         members = {}
-        for team in teams:  # direct members only: child teams' members do not count (github/teams.py)
+        for (
+            team
+        ) in teams:  # direct members only: child teams' members do not count (github/teams.py)
             members[team] = direct_members(gh, *team.split("/", 1))
     except EvaluationError:
         raise
@@ -71,7 +80,9 @@ def fetch_facts(gh, repo_name: str, number: int, teams, listed=None):
         team_members=members,
         labels=tuple(label.name for label in pr.labels),
         requested_users=tuple(u.login.lower() for u in pr.requested_reviewers),
-        requested_teams=tuple(f"{repo_name.split('/')[0]}/{t.slug}".lower() for t in pr.requested_teams),
+        requested_teams=tuple(
+            f"{repo_name.split('/')[0]}/{t.slug}".lower() for t in pr.requested_teams
+        ),
         node_id=pr.node_id,
         draft=bool(pr.draft),
         base_ref=base_ref,

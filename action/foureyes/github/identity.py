@@ -25,15 +25,18 @@ def app_account(gh, app_slug: str | None = None) -> Account | None:
     login = f"{slug}[bot]" if slug else "foureyes[bot]"
     if bot_id:
         if not bot_id.isdigit():
-            raise EvaluationError(f"{IDENTITY_ENV}={bot_id!r}: expected the numeric id of the App's bot account {login}")
+            raise EvaluationError(
+                f"{IDENTITY_ENV}={bot_id!r}: expected the numeric id of the App's bot account {login}"
+            )
         return Account(login, int(bot_id), "Bot")
     if slug is None:
         return None
     try:
         _, data = gh.requester.requestJsonAndCheck("GET", f"/users/{quote(login)}")
     except api_errors() as exc:
-        raise EvaluationError(f"cannot resolve foureyes' own account {login} ({SLUG_ENV}={slug!r}): "
-                              f"{describe(exc)}") from None
+        raise EvaluationError(
+            f"cannot resolve foureyes' own account {login} ({SLUG_ENV}={slug!r}): {describe(exc)}"
+        ) from None
     if data.get("type") != "Bot" or data.get("login", "").lower() != login.lower():
         raise EvaluationError(f"{login} is not a GitHub App's bot account")
     return Account(data["login"], data["id"], "Bot")

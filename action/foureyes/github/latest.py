@@ -24,6 +24,7 @@ from .client import api_errors, describe
 @dataclass(frozen=True)
 class Moved:
     """Why a run's judgment is no longer the latest: say it, post nothing."""
+
     reason: str
 
 
@@ -38,8 +39,10 @@ def still_latest(gh, repo_name: str, number: int, head_sha: str) -> Moved | None
     if state != "open":
         return Moved(f"PR #{number} is {state} now: no status posted")
     if head != head_sha:
-        return Moved(f"PR #{number}'s head moved to {head[:12]} after this run read {head_sha[:12]}: "
-                     "the run for the new head sets its status")
+        return Moved(
+            f"PR #{number}'s head moved to {head[:12]} after this run read {head_sha[:12]}: "
+            "the run for the new head sets its status"
+        )
     return None
 
 
@@ -50,13 +53,18 @@ def siblings_at_head(gh, repo_name: str, number: int, head_sha: str, base_ref: s
     commit"); the list is filtered to the exact head and base, since a PR whose branch merely
     contains the commit has another head."""
     try:
-        _, listed = gh.requester.requestJsonAndCheck("GET", f"/repos/{repo_name}/commits/{head_sha}/pulls",
-                                                     parameters={"per_page": 100})
+        _, listed = gh.requester.requestJsonAndCheck(
+            "GET", f"/repos/{repo_name}/commits/{head_sha}/pulls", parameters={"per_page": 100}
+        )
     except api_errors() as exc:
         raise EvaluationError(f"listing the PRs at {head_sha[:12]}: {describe(exc)}") from None
     found = []
     for pr in listed or []:
-        if (pr.get("number") != number and pr.get("state") == "open"
-                and (pr.get("head") or {}).get("sha") == head_sha and (pr.get("base") or {}).get("ref") == base_ref):
+        if (
+            pr.get("number") != number
+            and pr.get("state") == "open"
+            and (pr.get("head") or {}).get("sha") == head_sha
+            and (pr.get("base") or {}).get("ref") == base_ref
+        ):
             found.append(pr["number"])
     return sorted(found)

@@ -41,7 +41,9 @@ GATED = ("required_reviewers", "wait_timer", "prevent_self_review")
 class ProtectResult:
     drift: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
-    unapplied: list[str] = field(default_factory=list)  # one line each: a setting GitHub would not take
+    unapplied: list[str] = field(
+        default_factory=list
+    )  # one line each: a setting GitHub would not take
 
 
 class Api:
@@ -50,14 +52,22 @@ class Api:
         self.repo = f"/repos/{repo_name}"
         self.owner = repo_name.split("/")[0]
 
-    def call(self, method: str, url: str, body: dict | None = None, missing_ok: bool = False,
-             refused_ok: tuple[int, ...] = ()):
+    def call(
+        self,
+        method: str,
+        url: str,
+        body: dict | None = None,
+        missing_ok: bool = False,
+        refused_ok: tuple[int, ...] = (),
+    ):
         """The JSON answer; None for a 404 with ``missing_ok``; a `Refused` for a status in ``refused_ok``."""
         from github import GithubException, UnknownObjectException
 
         try:
             if method == "GET":
-                _, data = self.gh.requester.requestJsonAndCheck("GET", url, parameters={"per_page": 100})
+                _, data = self.gh.requester.requestJsonAndCheck(
+                    "GET", url, parameters={"per_page": 100}
+                )
             else:
                 _, data = self.gh.requester.requestJsonAndCheck(method, url, input=body)
             return data
@@ -82,6 +92,7 @@ class Refused:
 @dataclass(frozen=True)
 class Plan:
     """What the repository's visibility and its owner's plan allow for environments."""
+
     visibility: str  # public | private | internal
     default_branch: str
     plan: str | None  # the owner's plan name when GitHub shows it to this token, else None
@@ -130,14 +141,20 @@ def current_environment(data: dict | None) -> dict:
     """Normalise GET /environments/{name} into the shape foureyes compares and writes."""
     if data is None:
         return {}
-    state = {"wait_timer": 0, "prevent_self_review": False, "reviewers": [],
-             "deployment_branch_policy": data.get("deployment_branch_policy")}
+    state = {
+        "wait_timer": 0,
+        "prevent_self_review": False,
+        "reviewers": [],
+        "deployment_branch_policy": data.get("deployment_branch_policy"),
+    }
     for rule in data.get("protection_rules") or []:
         if rule.get("type") == "wait_timer":
             state["wait_timer"] = rule.get("wait_timer", 0)
         elif rule.get("type") == "required_reviewers":
             state["prevent_self_review"] = bool(rule.get("prevent_self_review"))
-            state["reviewers"] = [{"type": r["type"], "id": r["reviewer"]["id"]} for r in rule.get("reviewers", [])]
+            state["reviewers"] = [
+                {"type": r["type"], "id": r["reviewer"]["id"]} for r in rule.get("reviewers", [])
+            ]
     return state
 
 
@@ -145,11 +162,16 @@ def desired_environment(env: Environment, current: dict, api: Api, rules: bool =
     """What to PUT: the current settings with foureyes' merged in. Without ``rules`` the settings that
     need GitHub Enterprise on a private repository are left out of the body altogether."""
     protection = env.protection or {}
-    merged = {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
+    merged = {
+        "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}
+    }
     if not rules:
         return merged
-    merged.update(wait_timer=current.get("wait_timer", 0), prevent_self_review=current.get("prevent_self_review", False),
-                  reviewers=current.get("reviewers", []))
+    merged.update(
+        wait_timer=current.get("wait_timer", 0),
+        prevent_self_review=current.get("prevent_self_review", False),
+        reviewers=current.get("reviewers", []),
+    )
     if "wait_timer" in protection:
         merged["wait_timer"] = protection["wait_timer"]
     if "prevent_self_review" in protection:
@@ -182,7 +204,9 @@ def environment_drift(name: str, current: dict, desired: dict) -> list[str]:
     drift = []
     for key in ("wait_timer", "prevent_self_review"):
         if key in desired and current.get(key) != desired[key]:
-            drift.append(f"environment {name}: {key} is {current.get(key)!r}, should be {desired[key]!r}")
+            drift.append(
+                f"environment {name}: {key} is {current.get(key)!r}, should be {desired[key]!r}"
+            )
     if "reviewers" in desired and _key(current.get("reviewers", [])) != _key(desired["reviewers"]):
         drift.append(f"environment {name}: required reviewers differ")
     if current.get("deployment_branch_policy") != desired["deployment_branch_policy"]:
@@ -190,12 +214,16 @@ def environment_drift(name: str, current: dict, desired: dict) -> list[str]:
     return drift
 
 
-def protect_environment(api: Api, env: Environment, plan: Plan, check: bool, result: ProtectResult) -> None:
+def protect_environment(
+    api: Api, env: Environment, plan: Plan, check: bool, result: ProtectResult
+) -> None:
     url = f"{api.repo}/environments/{env.name}"
     current = current_environment(api.call("GET", url, missing_ok=True))
     rules = plan.protection_rules
     desired = desired_environment(env, current, api, rules=rules is not False)
-    not_offered = [f"environment {env.name}: {w} not applied: {plan.why()}" for w in wanted_rules(env)]
+    not_offered = [
+        f"environment {env.name}: {w} not applied: {plan.why()}" for w in wanted_rules(env)
+    ]
     if rules is False:
         result.unapplied += not_offered
     drift = environment_drift(env.name, current, desired)
@@ -209,7 +237,11 @@ def protect_environment(api: Api, env: Environment, plan: Plan, check: bool, res
     allowed = [env.branch] + ([plan.default_branch] if env.branch != plan.default_branch else [])
     missing = [b for b in allowed if b not in names]
     for branch in missing:
-        why = " (its deploy jobs run from the default branch: workflow_run)" if branch != env.branch else ""
+        why = (
+            " (its deploy jobs run from the default branch: workflow_run)"
+            if branch != env.branch
+            else ""
+        )
         drift.append(f"environment {env.name}: branch {branch!r} may not deploy{why}")
     result.drift += drift
     if check or not drift:
@@ -219,12 +251,20 @@ def protect_environment(api: Api, env: Environment, plan: Plan, check: bool, res
     answer = api.call("PUT", url, desired, refused_ok=(404, 422) if rules is None else ())
     if isinstance(answer, Refused) and not_offered:
         result.unapplied += [f"{line} (GitHub answered {answer.status})" for line in not_offered]
-        kept = environment_drift(env.name, current, desired_environment(env, current, api, rules=False))
-        result.drift = [d for d in result.drift if d not in drift or d in kept or "may not deploy" in d]
-        answer = api.call("PUT", url, desired_environment(env, current, api, rules=False), refused_ok=(404, 422))
+        kept = environment_drift(
+            env.name, current, desired_environment(env, current, api, rules=False)
+        )
+        result.drift = [
+            d for d in result.drift if d not in drift or d in kept or "may not deploy" in d
+        ]
+        answer = api.call(
+            "PUT", url, desired_environment(env, current, api, rules=False), refused_ok=(404, 422)
+        )
     if isinstance(answer, Refused):
-        result.unapplied.append(f"environment {env.name}: not created: {answer.message}; environments on a "
-                                f"{plan.visibility} repository need GitHub Pro, Team or Enterprise ({PLAN_DOCS})")
+        result.unapplied.append(
+            f"environment {env.name}: not created: {answer.message}; environments on a "
+            f"{plan.visibility} repository need GitHub Pro, Team or Enterprise ({PLAN_DOCS})"
+        )
         result.drift = [d for d in result.drift if d not in drift]
         return
     for branch in missing:
@@ -234,8 +274,13 @@ def protect_environment(api: Api, env: Environment, plan: Plan, check: bool, res
 
 def desired_ruleset(envs: list[Environment], app_id: int | None) -> dict:
     include = ["~DEFAULT_BRANCH"] + sorted({f"refs/heads/{e.branch}" for e in envs})
-    checks = [{"context": c, **({"integration_id": app_id} if app_id and c == "foureyes/approval" else {})}
-              for c in STATUS_CONTEXTS]
+    checks = [
+        {
+            "context": c,
+            **({"integration_id": app_id} if app_id and c == "foureyes/approval" else {}),
+        }
+        for c in STATUS_CONTEXTS
+    ]
     return {
         "name": RULESET_NAME,
         "target": "branch",
@@ -243,21 +288,34 @@ def desired_ruleset(envs: list[Environment], app_id: int | None) -> dict:
         "bypass_actors": [],  # nobody skips the approval; who may create release branches is the other ruleset
         "conditions": {"ref_name": {"include": include, "exclude": []}},
         "rules": [
-            {"type": "pull_request", "parameters": {
-                "required_approving_review_count": 1, "dismiss_stale_reviews_on_push": True,
-                "require_code_owner_review": True, "require_last_push_approval": True,
-                "required_review_thread_resolution": False,
-                # rebase merges rewrite commits, so a deploy could not trace them to the approved PR
-                "allowed_merge_methods": ["merge", "squash"]}},
+            {
+                "type": "pull_request",
+                "parameters": {
+                    "required_approving_review_count": 1,
+                    "dismiss_stale_reviews_on_push": True,
+                    "require_code_owner_review": True,
+                    "require_last_push_approval": True,
+                    "required_review_thread_resolution": False,
+                    # rebase merges rewrite commits, so a deploy could not trace them to the approved PR
+                    "allowed_merge_methods": ["merge", "squash"],
+                },
+            },
             # Without do_not_enforce_on_create GitHub refuses to create a matching branch at all (GH013),
             # since no status exists for a ref that does not exist yet: release/* could never be cut.
             # repository-rule-required-status-checks: "Allow repositories and branches to be created
             # if a check would otherwise prohibit it." The commits on a new release branch are
             # re-checked at deploy time (provenance: each must come from an approved, merged PR).
-            {"type": "required_status_checks", "parameters": {
-                "strict_required_status_checks_policy": False, "do_not_enforce_on_create": True,
-                "required_status_checks": checks}},
-            {"type": "non_fast_forward"},  # no force-push: history the deploys trust cannot be rewritten
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "strict_required_status_checks_policy": False,
+                    "do_not_enforce_on_create": True,
+                    "required_status_checks": checks,
+                },
+            },
+            {
+                "type": "non_fast_forward"
+            },  # no force-push: history the deploys trust cannot be rewritten
             {"type": "deletion"},
         ],
     }
@@ -274,9 +332,17 @@ def bypass_actors(api: Api, names: list[str]) -> list[dict]:
     actors = []
     for name in names:
         if name.startswith("role:"):
-            actors.append({"actor_id": ROLE_IDS[name[5:]], "actor_type": "RepositoryRole", "bypass_mode": "always"})
+            actors.append(
+                {
+                    "actor_id": ROLE_IDS[name[5:]],
+                    "actor_type": "RepositoryRole",
+                    "bypass_mode": "always",
+                }
+            )
         elif name.startswith("app:"):
-            actors.append({"actor_id": int(name[4:]), "actor_type": "Integration", "bypass_mode": "always"})
+            actors.append(
+                {"actor_id": int(name[4:]), "actor_type": "Integration", "bypass_mode": "always"}
+            )
         else:
             org, slug = name.lstrip("@").split("/", 1)
             team = api.call("GET", f"/orgs/{org}/teams/{slug}")
@@ -285,7 +351,11 @@ def bypass_actors(api: Api, names: list[str]) -> list[dict]:
 
 
 def _actor_key(actor: dict) -> tuple:
-    return actor.get("actor_type") or "", actor.get("actor_id") or 0, actor.get("bypass_mode") or "always"
+    return (
+        actor.get("actor_type") or "",
+        actor.get("actor_id") or 0,
+        actor.get("bypass_mode") or "always",
+    )
 
 
 def desired_release_ruleset(api: Api, envs: list[Environment], default_branch: str) -> dict | None:
@@ -294,13 +364,24 @@ def desired_release_ruleset(api: Api, envs: list[Environment], default_branch: s
     released = release_branches(envs, default_branch)
     if not released:
         return None
-    names = sorted({n for e in released for n in (e.protection or {}).get("release_managers", DEFAULT_RELEASE_MANAGERS)})
+    names = sorted(
+        {
+            n
+            for e in released
+            for n in (e.protection or {}).get("release_managers", DEFAULT_RELEASE_MANAGERS)
+        }
+    )
     return {
         "name": RELEASE_RULESET_NAME,
         "target": "branch",
         "enforcement": "active",
         "bypass_actors": bypass_actors(api, names),
-        "conditions": {"ref_name": {"include": sorted({f"refs/heads/{e.branch}" for e in released}), "exclude": []}},
+        "conditions": {
+            "ref_name": {
+                "include": sorted({f"refs/heads/{e.branch}" for e in released}),
+                "exclude": [],
+            }
+        },
         # repository-rule-creation: "Only allow users with bypass permission to create matching refs."
         "rules": [{"type": "creation"}],
     }
@@ -312,16 +393,24 @@ def ruleset_drift(current: dict | None, desired: dict) -> list[str]:
         return [f"ruleset {name!r}: missing"]
     drift = []
     if current.get("enforcement") != desired["enforcement"]:
-        drift.append(f"ruleset {name!r}: enforcement is {current.get('enforcement')!r}, should be 'active'")
+        drift.append(
+            f"ruleset {name!r}: enforcement is {current.get('enforcement')!r}, should be 'active'"
+        )
     have_actors = sorted((current.get("bypass_actors") or []), key=_actor_key)
     if not desired["bypass_actors"] and have_actors:
         drift.append(f"ruleset {name!r}: has bypass actors (anyone listed can skip the approval)")
     elif [_actor_key(a) for a in have_actors] != [_actor_key(a) for a in desired["bypass_actors"]]:
-        drift.append(f"ruleset {name!r}: bypass actors are {[_actor_key(a) for a in have_actors]}, "
-                     f"should be {[_actor_key(a) for a in desired['bypass_actors']]}")
-    cur_include = sorted(((current.get("conditions") or {}).get("ref_name") or {}).get("include", []))
+        drift.append(
+            f"ruleset {name!r}: bypass actors are {[_actor_key(a) for a in have_actors]}, "
+            f"should be {[_actor_key(a) for a in desired['bypass_actors']]}"
+        )
+    cur_include = sorted(
+        ((current.get("conditions") or {}).get("ref_name") or {}).get("include", [])
+    )
     if cur_include != sorted(desired["conditions"]["ref_name"]["include"]):
-        drift.append(f"ruleset {name!r}: applies to {cur_include}, should be {sorted(desired['conditions']['ref_name']['include'])}")
+        drift.append(
+            f"ruleset {name!r}: applies to {cur_include}, should be {sorted(desired['conditions']['ref_name']['include'])}"
+        )
     have = {r["type"]: r.get("parameters", {}) for r in current.get("rules", [])}
     for rule in desired["rules"]:
         if rule["type"] not in have:
@@ -332,7 +421,9 @@ def ruleset_drift(current: dict | None, desired: dict) -> list[str]:
             if key == "required_status_checks":
                 got, value = _checks(got or [], value)
             if got != value:
-                drift.append(f"ruleset {name!r}: {rule['type']}.{key} is {got!r}, should be {value!r}")
+                drift.append(
+                    f"ruleset {name!r}: {rule['type']}.{key} is {got!r}, should be {value!r}"
+                )
     return drift
 
 
@@ -345,11 +436,18 @@ def _checks(current: list[dict], desired: list[dict]) -> tuple[list, list]:
     pinned = {c["context"] for c in desired if c.get("integration_id")}
 
     def key(c: dict):
-        return f"{c['context']} (app {c.get('integration_id')})" if c["context"] in pinned else c["context"]
+        return (
+            f"{c['context']} (app {c.get('integration_id')})"
+            if c["context"] in pinned
+            else c["context"]
+        )
+
     return sorted(map(key, current)), sorted(map(key, desired))
 
 
-def protect_ruleset(api: Api, desired: dict, listed: list[dict], check: bool, result: ProtectResult) -> None:
+def protect_ruleset(
+    api: Api, desired: dict, listed: list[dict], check: bool, result: ProtectResult
+) -> None:
     found = next((r for r in listed if r.get("name") == desired["name"]), None)
     current = api.call("GET", f"{api.repo}/rulesets/{found['id']}") if found else None
     drift = ruleset_drift(current, desired)
@@ -363,15 +461,25 @@ def protect_ruleset(api: Api, desired: dict, listed: list[dict], check: bool, re
     else:
         answer = api.call("PUT", f"{api.repo}/rulesets/{current['id']}", desired, refused_ok=(403,))
     if isinstance(answer, Refused):
-        result.unapplied.append(f"ruleset {desired['name']!r}: {answer.message}; rulesets on a private "
-                                "repository need GitHub Pro, Team or Enterprise")
-        result.drift = [d for d in result.drift if d not in drift]  # not fixed: said once, as not applied
+        result.unapplied.append(
+            f"ruleset {desired['name']!r}: {answer.message}; rulesets on a private "
+            "repository need GitHub Pro, Team or Enterprise"
+        )
+        result.drift = [
+            d for d in result.drift if d not in drift
+        ]  # not fixed: said once, as not applied
         return
     result.changed.append(f"ruleset {desired['name']!r}")
 
 
-def protect_branches(api: Api, envs: list[Environment], plan: Plan, app_id: int | None, check: bool,
-                     result: ProtectResult) -> None:
+def protect_branches(
+    api: Api,
+    envs: list[Environment],
+    plan: Plan,
+    app_id: int | None,
+    check: bool,
+    result: ProtectResult,
+) -> None:
     listed = api.call("GET", f"{api.repo}/rulesets")
     protect_ruleset(api, desired_ruleset(envs, app_id), listed, check, result)
     release = desired_release_ruleset(api, envs, plan.default_branch)
@@ -379,7 +487,9 @@ def protect_branches(api: Api, envs: list[Environment], plan: Plan, app_id: int 
         protect_ruleset(api, release, listed, check, result)
 
 
-def protect(gh, repo_name: str, envs: list[Environment], check: bool, app_id: int | None = None) -> ProtectResult:
+def protect(
+    gh, repo_name: str, envs: list[Environment], check: bool, app_id: int | None = None
+) -> ProtectResult:
     api = Api(gh, repo_name)
     result = ProtectResult()
     plan = detect_plan(api)

@@ -12,17 +12,27 @@ STATUS_CONTEXT = "foureyes/approval"
 STATES = {"approved": "success", "pending": "pending", "blocked": "failure", "error": "error"}
 
 
-def post_status(gh, repo_name: str, sha: str, decision, target_url: str | None = None,
-                judged_pr: int | None = None) -> None:
+def post_status(
+    gh,
+    repo_name: str,
+    sha: str,
+    decision,
+    target_url: str | None = None,
+    judged_pr: int | None = None,
+) -> None:
     """``judged_pr``: the decision is another PR's at the same head (github/latest.py): say whose."""
-    description = decision.description if judged_pr is None else f"PR #{judged_pr}: {decision.description}"
+    description = (
+        decision.description if judged_pr is None else f"PR #{judged_pr}: {decision.description}"
+    )
     body = {"state": STATES[decision.state], "context": STATUS_CONTEXT, "description": description}
     if target_url:
         body["target_url"] = target_url
     try:
         gh.requester.requestJsonAndCheck("POST", f"/repos/{repo_name}/statuses/{sha}", input=body)
     except api_errors() as exc:
-        raise EvaluationError(f"could not set the {STATUS_CONTEXT} status: {describe(exc)}") from None
+        raise EvaluationError(
+            f"could not set the {STATUS_CONTEXT} status: {describe(exc)}"
+        ) from None
 
 
 # Without an App (the workflow's GITHUB_TOKEN) the gate writes as github-actions[bot], account id
@@ -40,7 +50,11 @@ def gate_identity(gh, app_slug: str | None = None) -> Account:
 
 def is_own_comment(comment, identity: Account) -> bool:
     """A marker counts only in a comment the gate's own account wrote (compared by id)."""
-    return comment.user is not None and comment.user.id == identity.id and STICKY_MARKER in (comment.body or "")
+    return (
+        comment.user is not None
+        and comment.user.id == identity.id
+        and STICKY_MARKER in (comment.body or "")
+    )
 
 
 def upsert_comment(pr, result, identity: Account = GITHUB_ACTIONS_BOT) -> str:
@@ -64,12 +78,17 @@ def reviewers_to_request(result, repo_owner: str) -> tuple[list[str], list[str]]
     ignored = {i.login.lower() for i in d.ignored if i.reason in ("author", "contributor", "owner")}
     reviewed = {r.user.login.lower() for r in facts.reviews}
     users = sorted(
-        u for u in policy.approver_users
-        if u not in facts.requested_users and u not in ignored and u not in reviewed
-        and u != facts.author.login.lower() and u not in result.plan.owners
+        u
+        for u in policy.approver_users
+        if u not in facts.requested_users
+        and u not in ignored
+        and u not in reviewed
+        and u != facts.author.login.lower()
+        and u not in result.plan.owners
     )
     teams = sorted(
-        t.split("/", 1)[1] for t in policy.approver_teams
+        t.split("/", 1)[1]
+        for t in policy.approver_teams
         if t not in facts.requested_teams and t.split("/", 1)[0] == repo_owner.lower()
     )
     return users, teams
@@ -84,7 +103,9 @@ def wants_auto_merge(result) -> bool:
         return False
     for e in deployment_events:
         dep = plan.head_deployments.get(e.file)
-        if dep is None or dep.apply != "auto":  # deletions and manual deployments are merged by people
+        if (
+            dep is None or dep.apply != "auto"
+        ):  # deletions and manual deployments are merged by people
             return False
     return True
 
@@ -99,12 +120,21 @@ class MergeRefused(Exception):
 # (github.com/peter-evans/enable-pull-request-automerge/issues/343; cli/cli merges such PRs
 # directly). Those PRs are merged with PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge and
 # `sha` = the approved head, which GitHub refuses (409) if the head moved in between.
-_MERGE_NOW = ("is in clean status", "is in has_hooks status", "protected branch rules not configured")
+_MERGE_NOW = (
+    "is in clean status",
+    "is in has_hooks status",
+    "protected branch rules not configured",
+)
 _HINTS = (
-    ("auto merge is not allowed", "enable \"Allow auto-merge\" in the repository's Settings > General"),
-    ("resource not accessible by integration",
-     "the gate's token may not merge: give the GitHub App (and the gate job's token) contents: write "
-     "and pull-requests: write"),
+    (
+        "auto merge is not allowed",
+        'enable "Allow auto-merge" in the repository\'s Settings > General',
+    ),
+    (
+        "resource not accessible by integration",
+        "the gate's token may not merge: give the GitHub App (and the gate job's token) contents: write "
+        "and pull-requests: write",
+    ),
     ("merges are not allowed", "allow squash merging in the repository's Settings > General"),
     ("head branch was modified", "the PR head moved after the approval: nothing was merged"),
     ("is in draft state", "the PR is a draft: mark it ready for review"),
@@ -142,14 +172,27 @@ def merge_when_approved(pr, head_sha: str) -> str:
     return f"merged {head_sha[:12]} (squash): the PR was already mergeable"
 
 
-def publish(gh, repo_name: str, pr, result, warn, app_slug: str | None = None,
-            status_from: tuple | None = None) -> tuple[str, tuple[list[str], list[str]]]:
+def publish(
+    gh,
+    repo_name: str,
+    pr,
+    result,
+    warn,
+    app_slug: str | None = None,
+    status_from: tuple | None = None,
+) -> tuple[str, tuple[list[str], list[str]]]:
     """``warn(message)`` reports a failure of a convenience step. ``status_from``: (decision, PR
     number) of another open PR at the same head and base whose judgment the status shows instead
     (github/latest.py). Returns what happened to the sticky comment (created, updated, unchanged,
     failed) and the reviews requested."""
     shown, judged_pr = status_from or (result.decision, None)
-    post_status(gh, repo_name, result.facts.head_sha if result.facts else pr.head.sha, shown, judged_pr=judged_pr)
+    post_status(
+        gh,
+        repo_name,
+        result.facts.head_sha if result.facts else pr.head.sha,
+        shown,
+        judged_pr=judged_pr,
+    )
     outcome = {"comment": "failed"}
     requested: tuple[list[str], list[str]] = ([], [])
 
@@ -170,9 +213,11 @@ def publish(gh, repo_name: str, pr, result, warn, app_slug: str | None = None,
     if result.plan is not None and result.facts is not None:
         users, teams = reviewers_to_request(result, repo_name.split("/")[0])
         if users or teams:
+
             def request():
                 pr.create_review_request(reviewers=users, team_reviewers=teams)
                 outcome["requested"] = (users, teams)
+
             steps.append(("review request", request))
     for name, step in steps:
         try:

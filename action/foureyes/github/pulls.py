@@ -11,30 +11,44 @@ def put_branch(req, repo_name: str, branch: str, sha: str) -> None:
 
     repo = f"/repos/{repo_name}"
     try:
-        req.requestJsonAndCheck("POST", f"{repo}/git/refs", input={"ref": f"refs/heads/{branch}", "sha": sha})
+        req.requestJsonAndCheck(
+            "POST", f"{repo}/git/refs", input={"ref": f"refs/heads/{branch}", "sha": sha}
+        )
     except GithubException as exc:
         if exc.status != 422:
             raise
-        req.requestJsonAndCheck("PATCH", f"{repo}/git/refs/heads/{branch}", input={"sha": sha, "force": True})
+        req.requestJsonAndCheck(
+            "PATCH", f"{repo}/git/refs/heads/{branch}", input={"sha": sha, "force": True}
+        )
 
 
-def open_pull(req, repo_name: str, head: str, base: str, title: str, body: str, rewrite: bool = False) -> dict:
+def open_pull(
+    req, repo_name: str, head: str, base: str, title: str, body: str, rewrite: bool = False
+) -> dict:
     """The PR from ``head`` into ``base``: created, or the one already open for that head (422 from
     POST /repos/{owner}/{repo}/pulls), its title and body rewritten when ``rewrite``."""
     from github import GithubException
 
     repo = f"/repos/{repo_name}"
     try:
-        return req.requestJsonAndCheck("POST", f"{repo}/pulls", input={
-            "title": title, "head": head, "base": base, "body": body})[1]
+        return req.requestJsonAndCheck(
+            "POST",
+            f"{repo}/pulls",
+            input={"title": title, "head": head, "base": base, "body": body},
+        )[1]
     except GithubException as exc:
         if exc.status != 422:
             raise
         owner = repo_name.split("/")[0]
-        _, found = req.requestJsonAndCheck("GET", f"{repo}/pulls", parameters={
-            "head": f"{owner}:{head}", "base": base, "state": "open"})
+        _, found = req.requestJsonAndCheck(
+            "GET",
+            f"{repo}/pulls",
+            parameters={"head": f"{owner}:{head}", "base": base, "state": "open"},
+        )
         if not found:
             raise
     if not rewrite:
         return found[0]
-    return req.requestJsonAndCheck("PATCH", f"{repo}/pulls/{found[0]['number']}", input={"title": title, "body": body})[1]
+    return req.requestJsonAndCheck(
+        "PATCH", f"{repo}/pulls/{found[0]['number']}", input={"title": title, "body": body}
+    )[1]

@@ -18,7 +18,9 @@ def _pages(gh, url: str) -> list[dict]:
     items: list[dict] = []
     page = 1
     while True:
-        _, data = gh.requester.requestJsonAndCheck("GET", url, parameters={"per_page": PAGE, "page": page})
+        _, data = gh.requester.requestJsonAndCheck(
+            "GET", url, parameters={"per_page": PAGE, "page": page}
+        )
         items += data or []
         if len(data or []) < PAGE:
             return items
