@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+from .errors import EXIT_ERROR, EXIT_FAILED, EXIT_OK
 
 FORMAT = click.option(
     "--format",
@@ -72,7 +72,9 @@ def fail_closed(func):
             raise
         except known_errors() as exc:
             _echo_err(f"foureyes: error: {exc}")
-            sys.exit(EXIT_ERROR)
+            if getattr(exc, "hint", None):
+                _echo_err(f"hint: {exc.hint}")
+            sys.exit(getattr(exc, "exit_code", EXIT_ERROR))
         except Exception as exc:  # fail closed, but say what happened
             _echo_err(f"foureyes: internal error: {type(exc).__name__}: {exc}")
             sys.exit(EXIT_ERROR)
@@ -1176,9 +1178,7 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
 
     _need_repo(repo_name)
     root = repo_root()
-    now = (
-        parse_time(now_text, datetime.now(UTC)) if now_text else datetime.now(UTC)
-    )
+    now = parse_time(now_text, datetime.now(UTC)) if now_text else datetime.now(UTC)
     verb = "due" if dry_run else "done"
 
     def report(action) -> None:

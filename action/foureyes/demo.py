@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from . import gitrepo
+from .errors import FoureyesError
 from .registry import BUNDLED
 
 DEMO_ENV = {
@@ -24,7 +25,7 @@ def say(text: str) -> None:
     click.echo(click.style(f"\n== {text}", bold=True))
 
 
-class DemoError(Exception):
+class DemoError(FoureyesError):
     """A statement the demo was about to make did not hold: the demo says so instead."""
 
 

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import yamlload
+from .errors import FoureyesError
 from .yamlload import LoadError
 
 SYMLINK_MODE = "120000"
 ZERO_SHA = "0" * 40
 
 
-class GitError(Exception):
-    pass
+class GitError(FoureyesError):
+    """git failed, or a commit or path is not what it should be."""
 
 
 def git(

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from .errors import FoureyesError
+
 EVENTS = (
     "review_requested",
     "approved",
@@ -36,8 +38,8 @@ class Notification:
     data: dict = field(default_factory=dict)
 
 
-class NotifyError(Exception):
-    pass
+class NotifyError(FoureyesError):
+    """A notification could not be sent."""
 
 
 def _session():

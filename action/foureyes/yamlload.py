@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from .errors import FoureyesError
+
 MAX_BYTES = 256 * 1024  # a deployment file is a few hundred bytes; anything this big is a mistake
 
 try:  # the C parser is the fast path; the pure-Python one gives the same results, slower
@@ -36,7 +38,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 
 
 @dataclass
-class LoadError(Exception):
+class LoadError(FoureyesError):
     """A problem in one file, located at a line (1-based) and column (1-based) when known."""
 
     file: str

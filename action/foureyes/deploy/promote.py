@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import gitrepo
-from ..errors import ConfigError
+from ..errors import ConfigError, Refused
 from .rollback import ref_component
 
 
-class PromoteError(Exception):
+class PromoteError(Refused):
     """Nothing to promote, or a commit that cannot be promoted (exit 1)."""
 
 

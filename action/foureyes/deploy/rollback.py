@@ -15,12 +15,13 @@ from pathlib import Path
 import yaml
 
 from .. import gitrepo
+from ..errors import Refused
 from ..registry import DEPLOYMENTS_DIR
 from ..yamlload import StrictLoader, loads
 
 
-class RollbackError(Exception):
-    pass
+class RollbackError(Refused):
+    """Nothing to roll back to, or a version that cannot be rolled back to (exit 1)."""
 
 
 def ref_component(text: str) -> str:

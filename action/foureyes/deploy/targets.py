@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from ..errors import FoureyesError
 from ..registry import ENVIRONMENTS_FILE, ConfigError, Problem
 
 GROUP = "foureyes.targets"
 
 
-class TargetError(Exception):
-    pass
+class TargetError(FoureyesError):
+    """A target could not check or apply a change."""
 
 
 class TargetConfigError(TargetError, ConfigError):
