@@ -264,7 +264,7 @@ def test_validate_in_a_repository_without_a_registry(tmp_path, cli, monkeypatch)
         ("events --type deplo", "no event type 'deplo'; did you mean 'deploy'?"),
         (
             "events --type bogus",
-            "no event type 'bogus' (known: deploy, gate, notification, provenance_violation, timeout)",
+            "no event type 'bogus' (known: break_glass, deploy, freeze, gate, notification, provenance_violation, record_ignored, timeout)",
         ),
         (
             "resolve fraud-scorer --env prod",

@@ -9,7 +9,7 @@ import re
 import responses
 
 from ghapi.mockgithub import API, check, check_request, example, repository
-from test_deploy import FRAUD, TWO, bump, env_repo, first_release, merge_pr, promote, served  # noqa: F401  (fixture)
+from test_deploy import FACTS, FRAUD, TWO, bump, env_repo, first_release, merge_pr, promote, served  # noqa: F401  (fixture)
 
 
 def test_promote_prepares_a_branch_at_main_listing_what_production_changes(env_repo, cli):
@@ -272,3 +272,74 @@ def test_a_model_name_reaches_the_promotion_pr_only_escaped(env_repo):
     }
     body = Promotion("production", "release/1", "a" * 40, [Step("fraud-scorer", None, evil)]).body
     assert "<img" not in body and "](https://" not in body and "&lt;img" in body
+
+
+def judge_promotion(repo, head="main", branch="release/1", reviews=TWO):
+    """The gate's judgment of an open PR into ``branch`` whose head is ``head``."""
+    from dataclasses import replace
+
+    from foureyes.gate import decide
+    from foureyes.local import load_local_facts
+
+    base, head_sha = repo.git("rev-parse", branch), repo.git("rev-parse", head)
+    path = repo.root.parent / "promotion.yaml"
+    path.write_text(
+        FACTS.format(number=70, base=base, head=head_sha, merge="null", reviews=json.dumps(reviews))
+    )
+    facts = load_local_facts(path, repo.root, base, head_sha, base_ref=branch)
+    return decide(repo.root, lambda: replace(facts, default_branch="main"))
+
+
+def metrics(auc):
+    def edit(repo):
+        repo.replace(FRAUD, "auc: 0.91", f"auc: {auc}")
+
+    return edit
+
+
+def test_a_promotion_plans_one_promote_event_per_deployment_it_changes(env_repo):
+    merge_pr(env_repo, 60, bump("13"))
+    merge_pr(env_repo, 62, metrics("0.95"))
+    first_release(env_repo)
+    result = judge_promotion(env_repo)
+    [event] = [e for e in result.plan.events if e.deployment]  # and main's .gitignore: governance
+    assert (event.type, event.deployment, event.level) == ("promote", "fraud-scorer", "critical")
+    assert event.includes == ("replace_model", "update")
+    assert (event.model_before["version"], event.model_after["version"]) == ("12", "13")
+    assert event.changes == {"metrics.auc": (0.91, 0.95)}
+    assert result.decision.state == "approved" and result.decision.required == 2
+    assert event.to_json()["includes"] == ["replace_model", "update"]
+
+
+def test_a_hotfix_into_the_release_branch_keeps_its_own_events(env_repo):
+    """A PR into release/1 whose head is not a commit of main is a change made there, not a
+    promotion: its events are the ordinary ones."""
+    first_release(env_repo)
+    env_repo.git("checkout", "-q", "-b", "hotfix", "release/1")
+    bump("12.1")(env_repo)
+    env_repo.commit("hotfix")
+    env_repo.git("checkout", "-q", "main")
+    result = judge_promotion(env_repo, head="hotfix")
+    assert [e.type for e in result.plan.events if e.deployment] == ["replace_model"]
+
+
+def test_a_change_exempt_on_main_is_not_promoted_to_production_unapproved(env_repo, cli):
+    """`require_approval_for` without `update`: a metrics edit lands on main (staging) with no
+    approval. Carried into production's branch it is a promotion, which needs the approvals of
+    its deployment's level: promoted with none, production keeps what it served."""
+    policy = env_repo.read("policies/approval.yaml").replace(
+        "require_approval_for: [create, replace_model, change_importance, delete, update]",
+        "require_approval_for: [create, replace_model, change_importance, delete]",
+    )
+    merge_pr(env_repo, 58, lambda r: r.write("policies/approval.yaml", policy))
+    first_release(env_repo)
+    promote(env_repo, 59, "release/1")  # the policy (governance) reaches production, approved
+    assert cli("deploy", "--env", "production").exit_code == 0
+    merge_pr(env_repo, 62, metrics("0.95"), reviews=[])
+    assert cli("deploy", "--env", "staging").exit_code == 0
+    assert judge_promotion(env_repo, reviews=[]).decision.state == "pending"
+    promote(env_repo, 63, "release/1", reviews=[])
+    result = cli("deploy", "--env", "production", "--format", "json")
+    assert result.exit_code == 1 and "0 of 2 approvals" in result.output, result.output
+    served_metrics = served(env_repo, "production")["fraud-scorer"]["deployment"]["metrics"]
+    assert served_metrics["auc"] == 0.91

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .registry import DEPLOYMENTS_DIR, Deployment, Policy, max_level
+from .vocabulary import EventType
 
 # fields whose change is an event of its own; any other field is an "update"
 _OWN_EVENT_FIELDS = ("model", "importance")
@@ -14,7 +16,7 @@ _OWN_EVENT_FIELDS = ("model", "importance")
 
 @dataclass
 class Event:
-    type: str  # create | delete | replace_model | change_importance | update | governance
+    type: EventType
     file: str
     level: str
     deployment: str | None = None
@@ -26,6 +28,16 @@ class Event:
     requires_approval: bool = True
     importance_at_base: str | None = None  # at the base tip, when the base moved since the fork
     changes: dict = field(default_factory=dict)  # for updates: "metrics.auc" -> (before, after)
+    includes: tuple[EventType, ...] = ()  # for a promotion: the events it carries
+
+    @property
+    def creates(self) -> bool:
+        """The deployment did not exist before (a create, or a promotion carrying one)."""
+        return EventType.CREATE in (self.type, *self.includes)
+
+    @property
+    def deletes(self) -> bool:
+        return EventType.DELETE in (self.type, *self.includes)
 
     def to_json(self) -> dict:
         return {
@@ -42,6 +54,7 @@ class Event:
             "model": {"before": self.model_before, "after": self.model_after},
             "fields": self.fields,
             "changes": {k: {"before": b, "after": a} for k, (b, a) in self.changes.items()},
+            **({"includes": list(self.includes)} if self.includes else {}),
         }
 
 
@@ -72,15 +85,15 @@ def deployment_events(
     if before is None and after is None:
         return []
     if before is None:
-        return [_event("create", path, after.importance, None, after)]
+        return [_event(EventType.CREATE, path, after.importance, None, after)]
     if after is None:
-        return [_event("delete", path, before.importance, before, None)]
+        return [_event(EventType.DELETE, path, before.importance, before, None)]
     level = max_level(before.importance, after.importance)
     events = []
     if before.model != after.model:
-        events.append(_event("replace_model", path, level, before, after))
+        events.append(_event(EventType.REPLACE_MODEL, path, level, before, after))
     if before.importance != after.importance:
-        events.append(_event("change_importance", path, level, before, after))
+        events.append(_event(EventType.CHANGE_IMPORTANCE, path, level, before, after))
     others = sorted(
         k
         for k in set(before.data) | set(after.data)
@@ -88,7 +101,8 @@ def deployment_events(
     )
     if others or not events:
         # a change that only touches comments or layout is still a change to an approved file
-        events.append(_event("update", path, level, before, after, others or ["(formatting only)"]))
+        fields = others or ["(formatting only)"]
+        events.append(_event(EventType.UPDATE, path, level, before, after, fields))
         events[-1].changes = field_changes(before.data, after.data, skip=_OWN_EVENT_FIELDS)
     return events
 
@@ -149,7 +163,7 @@ def governance_events(
     """``modes``: each path's git mode at head (or at base when deleted)."""
     modes = modes or {}
     return [
-        Event("governance", p, policy.governance_level)
+        Event(EventType.GOVERNANCE, p, policy.governance_level)
         for p in paths
         if is_governance(p, policy, modes.get(p, "100644"))
     ]
@@ -157,12 +171,39 @@ def governance_events(
 
 def apply_policy(events: list[Event], policy: Policy) -> list[Event]:
     for ev in events:
-        ev.requires_approval = ev.type == "governance" or ev.type in policy.require_approval_for
+        ev.requires_approval = (
+            ev.type == EventType.GOVERNANCE or ev.type in policy.require_approval_for
+        )
     return events
 
 
+def promotion_events(events: list[Event]) -> list[Event]:
+    """A promotion's events: one `promote` per deployment it changes in the environment's branch,
+    carrying (``includes``) the deployment events it is made of, at the highest of their levels,
+    and always requiring approval (the policy's `require_approval_for` exempts a change made on
+    the default branch, not its promotion). Governance events stay as they are."""
+    out: list[Event] = []
+    by_file: dict[str, Event] = {}
+    for e in events:
+        if e.type == EventType.GOVERNANCE:
+            out.append(e)
+            continue
+        promoted = by_file.get(e.file)
+        if promoted is None:
+            promoted = by_file[e.file] = dataclasses.replace(
+                e, type=EventType.PROMOTE, fields=[], changes={}, includes=()
+            )
+            out.append(promoted)
+        promoted.includes += (e.type,)
+        promoted.level = max_level(promoted.level, e.level)
+        promoted.fields += [f for f in e.fields if f not in promoted.fields]
+        promoted.changes.update(e.changes)
+        promoted.requires_approval = True
+    return out
+
+
 def _event(
-    kind: str,
+    kind: EventType,
     path: str,
     level: str,
     before: Deployment | None,

@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-STATUSES = ("ok", "warning", "failing", "unknown", "info")
-TYPES = ("deploy", "gate", "timeout", "provenance_violation", "notification")
+from .vocabulary import LogStatus, LogType
+
+STATUSES = tuple(LogStatus)
+TYPES = tuple(LogType)
 
 
 def known_types(db) -> set[str]:

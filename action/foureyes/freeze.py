@@ -265,7 +265,7 @@ def touched_by(events, head_deployments: dict, base_deployments: dict) -> list[T
             continue
         before, after = base_deployments.get(e.file), head_deployments.get(e.file)
         sides = [d for d in (before, after) if d is not None]
-        unknown = (e.type != "create" and before is None) or (e.type != "delete" and after is None)
+        unknown = (not e.creates and before is None) or (not e.deletes and after is None)
         if unknown or any(d.environments is None for d in sides):
             envs = None
         else:
@@ -493,9 +493,7 @@ def _instant(value: str, zone: ZoneInfo, file: str, text: str, path: tuple) -> d
 
 
 def _imaginary(dt: datetime) -> bool:
-    return dt.astimezone(UTC).astimezone(dt.tzinfo).replace(tzinfo=None) != dt.replace(
-        tzinfo=None
-    )
+    return dt.astimezone(UTC).astimezone(dt.tzinfo).replace(tzinfo=None) != dt.replace(tzinfo=None)
 
 
 def wall_add(start: datetime, duration: timedelta, zone: ZoneInfo) -> datetime:
@@ -535,9 +533,7 @@ def format_time(dt: datetime, zone: ZoneInfo) -> str:
 
 
 def _iso(dt: datetime | None) -> str | None:
-    return (
-        dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt is not None else None
-    )
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt is not None else None
 
 
 # --- adapters: read the windows and the touched deployments from git --------------------------------

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from .plan import Plan
 from .policy import Block, Decision, error_decision
+from .vocabulary import LogStatus, State
 
 
 class UntrustedBase(Exception):
@@ -140,8 +141,13 @@ def _error(plan: Plan | None, message: str) -> Decision:
     return error_decision(message, plan.level, plan.required_approvals)
 
 
-EXIT_CODES = {"approved": 0, "pending": 1, "blocked": 1, "error": 2}
-EVENT_STATUS = {"approved": "ok", "pending": "info", "blocked": "warning", "error": "failing"}
+EXIT_CODES = {State.APPROVED: 0, State.PENDING: 1, State.BLOCKED: 1, State.ERROR: 2}
+EVENT_STATUS = {
+    State.APPROVED: LogStatus.OK,
+    State.PENDING: LogStatus.INFO,
+    State.BLOCKED: LogStatus.WARNING,
+    State.ERROR: LogStatus.FAILING,
+}
 
 
 def record_decision(record, result: GateResult) -> None:

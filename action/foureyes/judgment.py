@@ -12,29 +12,30 @@ hold it:
   hold the members each of them counts.
 - ``plans_for``: the PR's change (its head over its fork from its base) once per judging commit,
   each judged by what that commit holds.
-- ``judge``: each plan evaluated against the same facts at the same moment, freezes applied for
-  the environments the PR's branch deploys, the policy's promotion floor applied to a PR into an
-  environment's branch, the strictest outcome returned.
+- ``judge``: each plan evaluated against the same facts at the same moment, a promotion's changes
+  judged as `promote` events, freezes applied for the environments the PR's branch deploys, the
+  policy's promotion floor applied to a PR into an environment's branch, the strictest outcome
+  returned.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from pathlib import Path
 
-from . import freeze
+from . import changes, freeze
 from .plan import Plan, make_plan
 from .policy import Decision, evaluate
+from .vocabulary import State
 
 # Kept with every approval the deploy record caches: an approval worked out by another version of
 # the judgment is worked out again. Raise it whenever the judgment could approve less than before.
 # 1: a PR into a deploy branch judged by that branch's policy only, no `require` rule teams read at deploy.
 # 2: people, labels and description read at the deploy, not from the gate's evidence.
 # 3: a PR into a deploy branch planned from the default branch itself (a promotion: no change at all).
-VERSION = 4
-
-# the order in which outcomes are worse: when two policies judge a PR, the worse outcome stands
-STRICTNESS = {"approved": 0, "pending": 1, "blocked": 2, "error": 3}
+# 4: a promotion's changes that `require_approval_for` exempts on the default branch needed none.
+VERSION = 5
 
 
 def judging_commits(base: str, default_at: str | None) -> list[str]:
@@ -110,14 +111,41 @@ def judge(root: Path, plans: list[Plan], facts, now: datetime | None) -> tuple[P
     nobody recorded, as for an offline ledger entry without merged_at, judges no freeze); the worst
     outcome (then the one needing more approvals) is the decision."""
     judged = []
+    promoting = _is_promotion(root, plans)
     for p in plans:
+        if promoting:
+            p = as_promotion(root, p, facts.base_ref)
         decision = evaluate(p, facts)
         if now is not None:
             decision = freeze.apply_hold(
                 decision, freeze.check_plan(root, p, facts.labels, now, facts.base_ref)
             )
         judged.append((p, promotion_floor(root, p, decision, facts.base_ref)))
-    return max(judged, key=lambda pd: (STRICTNESS[pd[1].state], pd[1].required))
+    return max(judged, key=lambda pd: (State(pd[1].state).strictness, pd[1].required))
+
+
+def _is_promotion(root: Path, plans: list[Plan]) -> bool:
+    """A PR into a deploy branch (judged at two commits, its base's and the default branch's) whose
+    head is a commit of the default branch: it carries what was merged there into the branch."""
+    from .gitrepo import is_ancestor
+
+    return (
+        len(plans) == 2
+        and plans[0].base != plans[1].base
+        and is_ancestor(root, plans[0].head, plans[1].base)
+    )
+
+
+def as_promotion(root: Path, plan: Plan, branch: str) -> Plan:
+    """The plan with one `promote` event per deployment it changes, when promotion is on for an
+    environment ``branch`` deploys (by default it is; an unknown branch: every environment, deny by
+    default). The rules still see the events it carries (``plan.subjects``)."""
+    from .gitrepo import GitTree
+
+    served = freeze.served_from(GitTree(root, plan.base), branch)
+    if served is not None and not any(plan.policy.promotion_on(env) for env in served):
+        return plan
+    return dataclasses.replace(plan, events=changes.promotion_events(plan.events))
 
 
 def promotion_floor(root: Path, plan: Plan, decision: Decision, branch: str) -> Decision:

@@ -16,10 +16,10 @@ from pathlib import Path
 from . import drafts, yamlload
 from .errors import ConfigError
 from .pins import pinned_users
+from .vocabulary import DEPLOYMENT_EVENTS
 from .yamlload import LoadError
 
 LEVELS = ("low", "moderate", "high", "critical")  # ascending
-EVENT_TYPES = ("create", "replace_model", "change_importance", "delete", "update")
 
 DEPLOYMENTS_DIR = "registry/deployments"
 ENVIRONMENTS_FILE = "registry/environments.yaml"
@@ -577,7 +577,7 @@ def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
         approver_teams=teams,
         approver_ids=pinned,
         levels=levels,
-        require_approval_for=frozenset(doc.get("require_approval_for", EVENT_TYPES)),
+        require_approval_for=frozenset(doc.get("require_approval_for", DEPLOYMENT_EVENTS)),
         governance_level=governance.get("level", "critical"),
         governance_paths=tuple(
             governance.get(

@@ -19,6 +19,7 @@ from .escape import (
     markdown_code,
     markdown_lines,
 )
+from .vocabulary import EventType, State
 
 # the runner shows at most 10 error annotations per step; the rest go to the job summary
 MAX_ANNOTATIONS = 10
@@ -138,13 +139,32 @@ def changes_text(changes: dict) -> str:
 
 def event_change(e: Event) -> tuple[str, str]:
     """(from, to) as a person reads them; a governance change is a file that changed (no from/to)."""
-    if e.type == "governance":
+    if e.type == EventType.GOVERNANCE:
         return describe_changes(e.changes) if e.changes else ("", "")
-    if e.type == "change_importance":
+    if e.type == EventType.CHANGE_IMPORTANCE:
         return e.importance_before, e.importance_after
-    if e.type == "update":
+    if e.type == EventType.UPDATE:
         return describe_changes(e.changes) if e.changes else (", ".join(e.fields), "")
+    if e.type == EventType.PROMOTE:
+        return _promoted(e)
     return _model(e.model_before), _model(e.model_after)
+
+
+def _promoted(e: Event) -> tuple[str, str]:
+    """What the deploy branch serves now and what it will serve: the model, with the importance
+    where it changes; a promotion that only moves other fields says which."""
+    if e.model_before == e.model_after and e.importance_before == e.importance_after:
+        return describe_changes(e.changes) if e.changes else (", ".join(e.fields), "")
+    sides = []
+    for model, importance in (
+        (e.model_before, e.importance_before),
+        (e.model_after, e.importance_after),
+    ):
+        text = _model(model)
+        if model and e.importance_before != e.importance_after:
+            text += f" ({importance})"
+        sides.append(text)
+    return sides[0], sides[1]
 
 
 def plan_markdown_table(plan) -> str:
@@ -160,7 +180,7 @@ def plan_markdown_table(plan) -> str:
             + " | ".join(
                 (
                     _code(e.deployment or e.file),
-                    _md_cell(e.type.replace("_", " ")),
+                    _md_cell(EventType(e.type).label),
                     _md_cell(before),
                     _md_cell(after),
                     f"**{_md_cell(e.level)}**",
@@ -200,7 +220,7 @@ class TextReporter(Reporter):
             before, after = event_change(e)
             arrow = (
                 changes_text(e.changes)
-                if e.type in ("update", "governance") and e.changes
+                if e.type in (EventType.UPDATE, EventType.GOVERNANCE) and e.changes
                 else f"{before} -> {after}"
                 if after
                 else before or "changed"
@@ -568,7 +588,7 @@ class GithubReporter(SafeTextReporter):
 # --- gate ---------------------------------------------------------------------------------------
 
 STICKY_MARKER = "<!-- foureyes:approval -->"
-_ICONS = {"approved": "✅", "pending": "⏳", "blocked": "⛔", "error": "❗"}
+_ICONS = {State.APPROVED: "✅", State.PENDING: "⏳", State.BLOCKED: "⛔", State.ERROR: "❗"}
 
 
 def freeze_text(held: dict) -> str:

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from . import yamlload
 from .pins import pinned_users
 from .registry import RULES_DIR, Problem, by_content, load_checked
+from .vocabulary import DEPLOYMENT_EVENTS
 from .yamlload import LoadError
 
 RULE_SCHEMA = "rules.schema.json"
-DEPLOYMENT_EVENTS = ("create", "delete", "replace_model", "change_importance", "update")
 VARIABLES = ("before", "after", "event", "pr")
 _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+):\s*(.*)", re.S)
 

@@ -370,15 +370,13 @@ class GitHubSource:
             for pr in repo.get_pulls(state="all", sort="updated", direction="desc"):
                 if (
                     self.since is not None
-                    and pr.updated_at.replace(tzinfo=pr.updated_at.tzinfo or UTC)
-                    < self.since
+                    and pr.updated_at.replace(tzinfo=pr.updated_at.tzinfo or UTC) < self.since
                 ):
                     break
                 if pr.merged_at is not None:
                     if (
                         self.since is not None
-                        and pr.merged_at.replace(tzinfo=pr.merged_at.tzinfo or UTC)
-                        < self.since
+                        and pr.merged_at.replace(tzinfo=pr.merged_at.tzinfo or UTC) < self.since
                     ):
                         continue
                     state = "merged"
@@ -436,9 +434,7 @@ class GitHubSource:
             if facts is None:
                 facts, _ = fetch_facts(self.gh, self.repo_name, pr.number, ())
                 if pr.state == "merged":  # the approval that counts is the one it had when merged
-                    merged_at = listed.merged_at.replace(
-                        tzinfo=listed.merged_at.tzinfo or UTC
-                    )
+                    merged_at = listed.merged_at.replace(tzinfo=listed.merged_at.tzinfo or UTC)
                     facts.reviews = [
                         r
                         for r in facts.reviews
