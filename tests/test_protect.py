@@ -24,17 +24,28 @@ def rulesets(gh) -> dict[str, dict]:
 def test_protect_then_check_reports_no_drift(gh, cli):
     result = cli("protect", "--repo", "acme/models", "--app-id", "4242")
     assert result.exit_code == 0, result.output
-    assert set(gh.environments) == {"staging", "production"}
-    prod = gh.environments["production"]
-    assert prod["reviewers"] == [{"type": "Team", "id": 5}] and prod["prevent_self_review"] is True
-    assert prod["wait_timer"] == 5
-    assert prod["deployment_branch_policy"] == {
-        "protected_branches": False,
-        "custom_branch_policies": True,
+    assert set(gh.environments) == {
+        "staging",
+        "production",
+        "staging-approval",
+        "production-approval",
     }
+    # the rules wait in one job (production-approval); production's jobs hold the secrets, no rule
+    approval = gh.environments["production-approval"]
+    assert approval["reviewers"] == [{"type": "Team", "id": 5}]
+    assert approval["prevent_self_review"] is True and approval["wait_timer"] == 5
+    prod = gh.environments["production"]
+    assert prod["reviewers"] == [] and prod["wait_timer"] == 0
+    for env in (prod, approval):
+        assert env["deployment_branch_policy"] == {
+            "protected_branches": False,
+            "custom_branch_policies": True,
+        }
     assert gh.branch_policies == {
         "staging": ["main"],
         "production": ["release/*", "main"],
+        "staging-approval": ["main"],
+        "production-approval": ["release/*", "main"],
     }  # workflow_run: main
     ruleset = rulesets(gh)["foureyes: approved changes only"]
     rules = {r["type"]: r.get("parameters") for r in ruleset["rules"]}
@@ -63,10 +74,10 @@ def test_protect_then_check_reports_no_drift(gh, cli):
 
 def test_changing_one_setting_is_named_by_check(gh, cli):
     cli("protect", "--repo", "acme/models")
-    gh.environments["production"]["wait_timer"] = 0
+    gh.environments["production-approval"]["wait_timer"] = 0
     result = cli("protect", "--repo", "acme/models", "--check")
     assert result.exit_code == 1
-    assert "environment production: wait_timer is 0, should be 5" in result.output
+    assert "environment production-approval: wait_timer is 0, should be 5" in result.output
     assert "1 setting(s) drifted" in result.output
 
 
@@ -187,10 +198,10 @@ def private_gh(repo, monkeypatch, request):
 
 
 UNAPPLIED = [
-    "not applied: environment production: required reviewers (@acme/mlops-admins) not applied: "
-    "needs GitHub Enterprise for a private repository",
-    "not applied: environment production: prevent self-review not applied:",
-    "not applied: environment production: wait timer (5 min) not applied:",
+    "not applied: environment production-approval: required reviewers (@acme/mlops-admins) not "
+    "applied: needs GitHub Enterprise for a private repository",
+    "not applied: environment production-approval: prevent self-review not applied:",
+    "not applied: environment production-approval: wait timer (5 min) not applied:",
 ]
 
 
@@ -208,12 +219,14 @@ def test_a_private_repository_without_enterprise_names_what_it_could_not_apply(p
     assert len(lines) == 3 and all(any(line.startswith(u) for line in lines) for u in UNAPPLIED)
     assert "3 setting(s) could not be applied" in result.output
     # what the plan does offer is applied: the environments, their branches, both rulesets
-    assert set(gh.environments) == {"staging", "production"}
-    assert gh.environments["production"].get("reviewers") is None
-    assert gh.branch_policies == {
-        "staging": ["main"],
-        "production": ["release/*", "main"],
-    }  # workflow_run: main
+    assert set(gh.environments) == {
+        "staging",
+        "production",
+        "staging-approval",
+        "production-approval",
+    }
+    assert gh.environments["production-approval"].get("reviewers") is None
+    assert gh.branch_policies["production-approval"] == ["release/*", "main"]
     assert len(gh.rulesets) == 2
     # and the check says the same, every time
     check = cli("protect", "--repo", "acme/models", "--check")
@@ -224,14 +237,16 @@ def test_a_private_repository_without_enterprise_names_what_it_could_not_apply(p
         ] == lines
         assert "no drift" in check.output
     else:  # a check writes nothing, so it cannot ask GitHub: it names the settings that differ
-        assert "drift: environment production: required reviewers differ" in check.output
+        assert "drift: environment production-approval: required reviewers differ" in check.output
 
 
 @pytest.mark.parametrize("private_gh", [("enterprise", True), ("enterprise", False)], indirect=True)
 def test_a_private_repository_on_enterprise_gets_everything(private_gh, cli):
     result = cli("protect", "--repo", "acme/models")
     assert result.exit_code == 0 and "not applied" not in result.output
-    assert private_gh.environments["production"]["reviewers"] == [{"type": "Team", "id": 5}]
+    assert private_gh.environments["production-approval"]["reviewers"] == [
+        {"type": "Team", "id": 5}
+    ]
 
 
 @pytest.mark.parametrize("private_gh", [("free", False)], indirect=True)

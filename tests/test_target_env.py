@@ -275,10 +275,11 @@ def test_the_job_conditions_init_assumes_are_the_deploy_workflow_s(wired):
     from foureyes.wiring import JOB_ENVIRONMENTS
 
     doc = yaml.safe_load(wired.read(DEPLOY_WF))
-    for job in doc["jobs"].values():
-        assert (
-            job["environment"]
-            == "${{ github.event_name == 'workflow_run' && 'production' || 'staging' }}"
+    for name, job in doc["jobs"].items():
+        suffix = "-approval" if name == "approve" else ""  # the job that only waits for reviewers
+        assert job["environment"] == (
+            f"${{{{ github.event_name == 'workflow_run' && 'production{suffix}' "
+            f"|| 'staging{suffix}' }}}}"
         )
     assert JOB_ENVIRONMENTS == {
         "production": "github.event_name == 'workflow_run'",

@@ -128,6 +128,9 @@ def test_the_deploy_runs_foureyes_from_the_pinned_verifier_never_from_the_pushed
     before it runs; the pushed commit is checked out only into repo/, which nothing runs."""
     for name, job in load(DEPLOY)["jobs"].items():
         steps = _steps(job)
+        if name == "approve":  # it only waits for the reviewers: no code, no checkout, no secret
+            assert not any("uses" in s for s in steps) and "secrets." not in str(job)
+            continue
         checkouts = {
             s["with"].get("path"): s
             for s in steps
@@ -198,9 +201,9 @@ def test_init_writes_a_deploy_that_runs_the_pinned_action_with_the_pushed_commit
             runs = [s for s in _steps(job) if "with" in s and "command" in s["with"]]
             assert all(s["uses"] == f"acme/foureyes@{sha}" for s in runs), name
     deploy = yaml.load(files[".github/workflows/foureyes-deploy.yml"], Loader=yaml.BaseLoader)
-    for job in deploy["jobs"].values():
+    for name, job in deploy["jobs"].items():
         checkouts = [s for s in _steps(job) if s.get("uses", "").startswith("actions/checkout@")]
-        assert [c["with"]["path"] for c in checkouts] == ["repo"]
+        assert [c["with"]["path"] for c in checkouts] == ([] if name == "approve" else ["repo"])
     assert ".github/workflows/foureyes-release.yml" in files
 
 
@@ -217,3 +220,27 @@ def test_one_gate_run_per_pr_whatever_started_it():
     assert gate["needs"] == "which"
     assert gate["concurrency"]["group"].startswith("foureyes-gate-pr-${{ needs.which.outputs.pr ")
     assert gate["concurrency"]["cancel-in-progress"] == "true"
+
+
+def test_one_job_wave_of_a_deploy_waits_for_the_environment_s_reviewers():
+    """GitHub asks an environment's reviewers again for every wave of jobs that reaches it: only the
+    `approve` job references ENV-approval, which carries every rule registry/environments.yaml
+    sets, and nothing is applied before it passes."""
+    from foureyes.github.protect import environment_and_approval, wanted_rules
+    from foureyes.registry import parse_environments
+
+    jobs = load(ROOT / ".github" / "workflows" / "foureyes-deploy.yml")["jobs"]
+    waits = {name for name, job in jobs.items() if "-approval'" in job.get("environment", "")}
+    assert waits == {"approve"}
+    assert jobs["approve"]["needs"] == "plan"
+    for name in ("deploy", "converge"):
+        assert "approve" in jobs[name]["needs"]
+    assert "needs.approve.result == 'success'" in jobs["converge"]["if"]
+    bundled = ROOT / "action" / "foureyes" / "template" / "registry" / "environments.yaml"
+    envs = parse_environments(bundled.read_bytes())
+    assert any(wanted_rules(env) for env in envs)
+    for env in envs:
+        deploy_env, approval = environment_and_approval(env)
+        assert f"'{approval.name}'" in jobs["approve"]["environment"]
+        assert f"'{env.name}'" in jobs["deploy"]["environment"]
+        assert wanted_rules(deploy_env) == [] and wanted_rules(approval) == wanted_rules(env)

@@ -8,6 +8,7 @@ offer on this repository is never silently dropped: it is named in `unapplied` (
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from ..errors import EvaluationError
@@ -212,6 +213,29 @@ def environment_drift(name: str, current: dict, desired: dict) -> list[str]:
     if current.get("deployment_branch_policy") != desired["deployment_branch_policy"]:
         drift.append(f"environment {name}: deployments are not limited to selected branches")
     return drift
+
+
+# One approval round per deploy. GitHub asks an environment's required reviewers again for every
+# wave of jobs that reaches it ("Reviewing deployments": each job that references the environment
+# waits; a measured run of two sequential jobs on one environment asked twice), and the deploy
+# workflow has three waves (plan, the deployment matrix, converge). So the reviewers, wait timer and
+# prevent-self-review of ENV sit on `ENV-approval`, which only the workflow's `approve` job
+# references, after the plan and before anything is applied; ENV keeps the secrets and the
+# deployment branch policy, with no rule that would make its jobs wait.
+APPROVAL_SUFFIX = "-approval"
+_NO_WAIT = {"required_reviewers": [], "wait_timer": 0, "prevent_self_review": False}
+
+
+def environment_and_approval(env: Environment) -> tuple[Environment, Environment]:
+    """ENV (secrets, branch policy) and ENV-approval (the protection rules). Each rule
+    `registry/environments.yaml` sets moves from ENV to ENV-approval; a rule it does not set, put on
+    ENV by hand, is kept where it is (it still holds, asked once per job wave)."""
+    protection = env.protection or {}
+    moved = {key: value for key, value in _NO_WAIT.items() if key in protection}
+    return (
+        dataclasses.replace(env, protection={**protection, **moved}),
+        dataclasses.replace(env, name=env.name + APPROVAL_SUFFIX),
+    )
 
 
 def protect_environment(
@@ -494,6 +518,7 @@ def protect(
     result = ProtectResult()
     plan = detect_plan(api)
     for env in envs:
-        protect_environment(api, env, plan, check, result)
+        for part in environment_and_approval(env):
+            protect_environment(api, part, plan, check, result)
     protect_branches(api, envs, plan, app_id, check, result)
     return result
