@@ -7,6 +7,7 @@ number of changed files, never the size of the registry. PR code is only ever re
 from __future__ import annotations
 
 import atexit
+import builtins
 import os
 import re
 import subprocess
@@ -14,6 +15,8 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
+from typing import IO, Any
 
 from . import yamlload
 from .yamlload import LoadError
@@ -82,9 +85,10 @@ def _is_sha(text: str) -> bool:
     return _SHA.fullmatch(text) is not None
 
 
-_IMMUTABLE: dict[
-    tuple, str
-] = {}  # answers about full SHAs, which never change: (question, root, shas) -> answer
+# answers about full SHAs, which never change: (question, root, shas) -> answer. Each question
+# has its own answer type (a SHA, a tuple of Change, of log records...), known to the one function
+# that asks it, hence Any
+_IMMUTABLE: dict[tuple[object, ...], Any] = {}
 
 
 _FIXED_NAME = re.compile(r"[0-9a-f]{40}(?:[~^][0-9]*)*")  # a full SHA, maybe with ~N / ^N after it
@@ -360,6 +364,10 @@ def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
     return result
 
 
+# (type, content) of an object, or (None, None) for a missing name
+_Answer = tuple[str, bytes] | tuple[None, None]
+
+
 class _BatchReader:
     """One `git cat-file --batch` process kept open for the run: reading a PR's files costs a
     round trip on a pipe, not a new git process. Only names that start with a full SHA are asked
@@ -376,6 +384,10 @@ class _BatchReader:
             stderr=subprocess.DEVNULL,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
         )
+        if self.proc.stdin is None or self.proc.stdout is None:  # both are PIPE: always there
+            raise GitError("git cat-file --batch started without its pipes")
+        self._stdin: IO[bytes] = self.proc.stdin
+        self._stdout: IO[bytes] = self.proc.stdout
         self._trees: dict[str, bytes] = {}  # insertion order = age: the oldest go first
         self._blobs: dict[str, bytes] = {}
         self._tree_bytes = 0
@@ -391,7 +403,7 @@ class _BatchReader:
             result[name] = data if kind == "blob" else None
         return result
 
-    def objects(self, names: list[str]) -> list[tuple[str | None, bytes | None]]:
+    def objects(self, names: list[str]) -> list[_Answer]:
         """Many objects in one exchange: a thread writes every name while this one reads the
         answers (written one by one, a question waits for each answer; all at once with no reader,
         both pipes fill up and neither side moves)."""
@@ -401,14 +413,14 @@ class _BatchReader:
 
         def write():
             try:
-                self.proc.stdin.write(payload)
-                self.proc.stdin.flush()
+                self._stdin.write(payload)
+                self._stdin.flush()
             except OSError:
                 pass  # the reader below meets the same end
 
         writer = threading.Thread(target=write, name="foureyes-cat-file", daemon=True)
         writer.start()
-        out = []
+        out: builtins.list[_Answer] = []
         try:
             for _ in names:
                 found = self._answer()
@@ -429,7 +441,9 @@ class _BatchReader:
             commits, self.objects([f"{c}^{{commit}}" for c in commits])
         ):
             self._root_trees[commit] = (
-                data[5:45].decode() if kind == "commit" and data.startswith(b"tree ") else None
+                data[5:45].decode()
+                if kind == "commit" and data is not None and data.startswith(b"tree ")
+                else None
             )
         level = {tree for c in commits if (tree := self._root_trees.get(c))}
         parts = [d.strip("/").split("/") for d in dirs]
@@ -438,7 +452,7 @@ class _BatchReader:
         ):  # no dirs: the commits only
             wanted = [t for t in level if t not in self._trees]
             for tree, (kind, data) in zip(wanted, self.objects(wanted)):
-                if kind == "tree":
+                if kind == "tree" and data is not None:
                     self._keep_tree(tree, data)
             names = {p[depth].encode("utf-8", "surrogateescape") for p in parts if len(p) > depth}
             level = {
@@ -450,31 +464,31 @@ class _BatchReader:
             }
         wanted = [b for b in dict.fromkeys(blobs) if b not in self._blobs and b != ZERO_SHA]
         for sha, (kind, data) in zip(wanted, self.objects(wanted)):
-            if kind == "blob":
+            if kind == "blob" and data is not None:
                 self._keep_blob(sha, data)
 
-    def object(self, name: str) -> tuple[str | None, bytes | None]:
-        self.proc.stdin.write(name.encode() + b"\n")
-        self.proc.stdin.flush()
+    def object(self, name: str) -> _Answer:
+        self._stdin.write(name.encode() + b"\n")
+        self._stdin.flush()
         found = self._answer()
         return (None, None) if found is None else found[1:]
 
     def peel(self, name: str) -> str | None:
         """The commit ``name`` names (what `rev-parse --verify name^{commit}` answers), or None."""
-        self.proc.stdin.write(name.encode() + b"^{commit}\n")
-        self.proc.stdin.flush()
+        self._stdin.write(name.encode() + b"^{commit}\n")
+        self._stdin.flush()
         found = self._answer()
         return None if found is None else found[0]
 
     def _answer(self) -> tuple[str, str, bytes] | None:
         """The next answer on the pipe: (object id, type, content), or None for a missing name."""
-        header = self.proc.stdout.readline().decode()
+        header = self._stdout.readline().decode()
         if not header:
             raise GitError("git cat-file --batch stopped")
         if header.endswith(" missing\n") or header.endswith(" ambiguous\n"):
             return None
         sha, kind, size = header.split()
-        return sha, kind, self.proc.stdout.read(int(size) + 1)[:-1]
+        return sha, kind, self._stdout.read(int(size) + 1)[:-1]
 
     def tree(self, sha: str) -> bytes | None:
         """A tree object's raw entries, kept (by id) for the run within TREE_CACHE_BYTES: every PR
@@ -482,7 +496,7 @@ class _BatchReader:
         if sha in self._trees:
             return self._trees[sha]
         kind, data = self.object(sha)
-        if kind != "tree":
+        if kind != "tree" or data is None:
             return None
         self._keep_tree(sha, data)
         return data
@@ -497,15 +511,18 @@ class _BatchReader:
         if commit not in self._root_trees:
             kind, data = self.object(f"{commit}^{{commit}}")
             self._root_trees[commit] = (
-                data[5:45].decode() if kind == "commit" and data.startswith(b"tree ") else None
+                data[5:45].decode()
+                if kind == "commit" and data is not None and data.startswith(b"tree ")
+                else None
             )
         return self._root_trees[commit]
 
     def entry(self, commit: str, path: str) -> tuple[str, str] | None:
         """(mode, object id) of ``path`` at ``commit`` (what `git ls-tree <commit> -- <path>` lists)."""
-        found = ("040000", self.root_tree(commit))
-        for part in path.strip("/").split("/"):
-            data = self.tree(found[1]) if found[1] is not None and found[0] == "040000" else None
+        tree = self.root_tree(commit)  # the directory the next part is looked up in, if any
+        found: tuple[str, str] | None = None
+        for part in path.strip("/").split("/"):  # at least one part
+            data = self.tree(tree) if tree is not None else None
             found = (
                 _tree_entry(data, part.encode("utf-8", "surrogateescape"))
                 if data is not None
@@ -513,6 +530,7 @@ class _BatchReader:
             )
             if found is None:
                 return None
+            tree = found[1] if found[0] == "040000" else None
         return found
 
     def list(self, commit: str, prefix: str) -> list[str]:
@@ -524,18 +542,18 @@ class _BatchReader:
             return []
         return self._walk(found[1], at) if found[0] == "040000" else [at]
 
-    def _walk(self, tree: str, at: str) -> list[str]:
-        found = []
+    def _walk(self, tree: str, at: str) -> builtins.list[str]:
+        found: builtins.list[str] = []
         for mode, name, sha in _tree_entries(self.tree(tree) or b""):
             path = f"{at}/{name}" if at else name
             found += self._walk(sha, path) if mode == "040000" else [path]
         return found
 
-    def modes(self, commit: str, paths: list[str]) -> dict[str, str]:
+    def modes(self, commit: str, paths: builtins.list[str]) -> dict[str, str]:
         """The mode of each path that exists at ``commit``, read from the tree objects."""
         return {path: found[0] for path in paths if (found := self.entry(commit, path)) is not None}
 
-    def files(self, commit: str, paths: list[str]) -> dict[str, tuple[str, bytes | None]]:
+    def files(self, commit: str, paths: builtins.list[str]) -> dict[str, tuple[str, bytes | None]]:
         """(mode, content) of each path that exists at ``commit``; content None when it is not a blob.
         Many files of one directory (a registry of thousands) are looked up in that directory's
         entries read once, not by a scan of the directory per file."""
@@ -590,7 +608,7 @@ class _BatchReader:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            self._stdin.close()
             self.proc.wait()
 
 
@@ -845,7 +863,7 @@ def _first_parent_chain(found: list, tip: str) -> tuple:
     each first parent in turn while it is in the span."""
     by_commit = {entry[0]: entry for entry in found}
     chain = []
-    commit = tip
+    commit: str | None = tip
     while commit in by_commit:
         chain.append(by_commit[commit])
         parents = by_commit[commit][1]
@@ -1024,7 +1042,7 @@ class GitTree:
         out = git(self.root, "ls-tree", "-r", "-z", "--name-only", self.commit, "--", prefix)
         return [p.decode() for p in out.split(b"\0") if p]
 
-    def entries(self, paths: list[str]) -> dict[str, tuple[str, str] | None]:
+    def entries(self, paths: builtins.list[str]) -> dict[str, tuple[str, str] | None]:
         """(mode, object id) of the file or directory at each path (None: not there), as `git
         ls-tree` lists them: equal entries, equal contents."""
         if _is_sha(self.commit):
@@ -1033,7 +1051,7 @@ class GitTree:
         # contents instead of its own entry
         return {p: self._ls_tree([p.strip("/")]).get(p.strip("/")) for p in paths}
 
-    def _ls_tree(self, paths: list[str]) -> dict[str, tuple[str, str]]:
+    def _ls_tree(self, paths: builtins.list[str]) -> dict[str, tuple[str, str]]:
         """{path: (mode, object id)} of what `git ls-tree <commit> -- <paths>` lists, in one call."""
         out = git(self.root, "ls-tree", "-z", "--full-tree", self.commit, "--", *paths)
         listed = {}
@@ -1044,13 +1062,13 @@ class GitTree:
                 listed[path.decode("utf-8", "surrogateescape")] = (mode, sha)
         return listed
 
-    def _fixed(self, paths: list[str]) -> bool:
+    def _fixed(self, paths: builtins.list[str]) -> bool:
         """Plain file names at a full SHA: the open reader answers them from tree objects."""
         return _is_sha(self.commit) and not any(
             p.endswith("/") or any(c in p for c in "*?[\\\n") for p in paths
         )
 
-    def _modes(self, paths: list[str]) -> dict[str, str]:
+    def _modes(self, paths: builtins.list[str]) -> dict[str, str]:
         if not paths:
             return {}
         if self._fixed(paths):
@@ -1168,7 +1186,9 @@ def resolve_many(root: Path, refs: list[str]) -> dict[str, str]:
     return found
 
 
-def prefetch_trees(root: Path, commits: list[str], dirs: list[str], blobs: list[str] = ()) -> None:
+def prefetch_trees(
+    root: Path, commits: list[str], dirs: list[str], blobs: Sequence[str] = ()
+) -> None:
     """What many reads at ``commits`` (full SHAs) will need, fetched in a few exchanges with the
     run's `cat-file --batch`: root trees, the trees of ``dirs`` (small directories: every one is
     kept), and blobs by id."""
@@ -1253,6 +1273,8 @@ def first_parent_changes(root: Path, commits: list[str]) -> dict[str, list[Chang
         if token.startswith(b":"):
             old_mode, new_mode, old_sha, new_sha, status = token.decode().lstrip(":").split(" ")
             path = parts[i + 1].decode("utf-8", "surrogateescape")
+            if current is None:  # diff-tree prints each commit's id before its changes
+                raise GitError("git diff-tree --stdin: a change before any commit id")
             found[current].append(Change(path, status[0], old_mode, new_mode, old_sha, new_sha))
             i += 2
             continue
