@@ -1176,9 +1176,7 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
 
     _need_repo(repo_name)
     root = repo_root()
-    now = (
-        parse_time(now_text, datetime.now(UTC)) if now_text else datetime.now(UTC)
-    )
+    now = parse_time(now_text, datetime.now(UTC)) if now_text else datetime.now(UTC)
     verb = "due" if dry_run else "done"
 
     def report(action) -> None:
@@ -1235,7 +1233,7 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
     help="GitHub token to pin policy users with (default: $GITHUB_TOKEN).",
 )
 @fail_closed
-def init(force: bool, action_repo: str, ref: str | None, token: str | None) -> None:
+def init(force: bool, action_repo: str, ref: str, token: str | None) -> None:
     """Scaffold foureyes into this repository: policies, registry, workflows, CODEOWNERS."""
     from .codeowners import render, write_or_check
     from .init import scaffold, write

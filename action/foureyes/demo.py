@@ -506,6 +506,8 @@ def governance_demo(root: Path, out) -> None:
 
     policy = load_policy(gitrepo.GitTree(root, base))
     rule = policy.rule("high")
+    if rule.review_timeout is None:  # the demo's policy sets one for `high`
+        raise ValueError("the demo policy has no review timeout for high")
     hours = rule.review_timeout // 3600
     say(
         f"Suppose nobody reviews it for 50 hours. The hourly `foureyes timeout` job (simulated here, 50 hours "

@@ -68,8 +68,14 @@ class Window:
         start = _latest_start(self.cron, now, self.zone)
         if start is None:
             return None
-        end = wall_add(start, self.duration, self.zone)
+        end = wall_add(start, self._length(), self.zone)
         return Occurrence(self, _utc(start), end) if now < end else None
+
+    def _length(self) -> timedelta:
+        """How long a recurring window lasts (its parsing gives every one a duration)."""
+        if self.duration is None:
+            raise ValueError(f"freeze window {self.name}: recurring, with no duration")
+        return self.duration
 
     def next_starts(self, now: datetime, limit: int) -> list[Occurrence]:
         """Occurrences that start after ``now`` (at most ``limit``, within the look-ahead)."""
@@ -81,12 +87,12 @@ class Window:
             )
         from cronsim import CronSim
 
-        out = []
+        out: list[Occurrence] = []
         now = now.astimezone(UTC)
         for start in CronSim(self.cron, now.astimezone(self.zone).replace(microsecond=0)):
             if start > now + _LOOKAHEAD or len(out) >= limit:
                 break
-            out.append(Occurrence(self, _utc(start), wall_add(start, self.duration, self.zone)))
+            out.append(Occurrence(self, _utc(start), wall_add(start, self._length(), self.zone)))
         return out
 
 
@@ -142,9 +148,10 @@ class Freezes:
             ends = [o.end for o in self.in_force(t, environments, level)]
             if not ends:
                 return t, False
-            if any(e is None for e in ends):
+            known = [e for e in ends if e is not None]
+            if len(known) < len(ends):
                 return None, False
-            t = max(ends)
+            t = max(known)
         return t, True
 
     def upcoming(
@@ -185,10 +192,11 @@ class Hold:
         return ", ".join(dict.fromkeys(o.window.name for o in self.occurrences))
 
     def until_text(self) -> str:
-        if self.until is None:
+        until = self.until
+        if until is None:
             return "the incident freeze is lifted"
-        zone = max(self.occurrences, key=lambda o: o.end or self.until).window.zone
-        return ("at least " if self.at_least else "") + format_time(self.until, zone)
+        zone = max(self.occurrences, key=lambda o: o.end or until).window.zone
+        return ("at least " if self.at_least else "") + format_time(until, zone)
 
     def describe(self) -> str:
         return f"frozen until {self.until_text()} ({self.names})"
@@ -450,7 +458,10 @@ def _check_cron(expr: str, file: str, text: str, path: tuple) -> None:
 
 
 def _duration(text: str) -> timedelta:
-    number, unit = _DURATION.match(text).groups()
+    found = _DURATION.match(text)
+    if found is None:  # the schema allows only this pattern
+        raise ValueError(f"not a duration: {text!r}")
+    number, unit = found.groups()
     return timedelta(**{_UNITS[unit]: int(number)})
 
 
@@ -493,9 +504,7 @@ def _instant(value: str, zone: ZoneInfo, file: str, text: str, path: tuple) -> d
 
 
 def _imaginary(dt: datetime) -> bool:
-    return dt.astimezone(UTC).astimezone(dt.tzinfo).replace(tzinfo=None) != dt.replace(
-        tzinfo=None
-    )
+    return dt.astimezone(UTC).astimezone(dt.tzinfo).replace(tzinfo=None) != dt.replace(tzinfo=None)
 
 
 def wall_add(start: datetime, duration: timedelta, zone: ZoneInfo) -> datetime:
@@ -535,9 +544,7 @@ def format_time(dt: datetime, zone: ZoneInfo) -> str:
 
 
 def _iso(dt: datetime | None) -> str | None:
-    return (
-        dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt is not None else None
-    )
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt is not None else None
 
 
 # --- adapters: read the windows and the touched deployments from git --------------------------------

@@ -7,6 +7,7 @@ from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
 
+from .facts import PRFacts
 from .plan import Plan
 from .policy import Block, Decision, error_decision
 
@@ -19,7 +20,7 @@ class UntrustedBase(Exception):
 class GateResult:
     plan: Plan | None
     decision: Decision
-    facts: object | None = None
+    facts: PRFacts | None = None
     notes: list[str] = field(
         default_factory=list
     )  # what publishing did (auto-merge), for the comment

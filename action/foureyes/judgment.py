@@ -49,10 +49,9 @@ def commits_at_merge(
     """``judging_commits`` for a PR merged at ``moment`` (GitHub's merged_at) into ``base_ref``:
     for a PR into a deploy branch, the default branch as it was then. ``default``: the default
     branch's name and tip (None: judged by its base alone, as an offline ledger without one)."""
-    into_deploy_branch = bool(default and base_ref and base_ref != default[0])
-    return judging_commits(
-        base, default_branch_at(root, default[1], moment) if into_deploy_branch else None
-    )
+    if default is None or not base_ref or base_ref == default[0]:
+        return judging_commits(base, None)
+    return judging_commits(base, default_branch_at(root, default[1], moment))
 
 
 def default_branch_at(root: Path, tip: str, moment: str) -> str:

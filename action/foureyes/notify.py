@@ -162,7 +162,7 @@ def gate_notifications(
     """What a gate run is worth telling: a decision that changed (the sticky comment changed with it),
     and review requests it sent."""
     d, facts = result.decision, result.facts
-    out = []
+    out: list[Notification] = []
     if facts is None:
         return out
     data = {"pr": facts.number, "level": d.level, "decision": d.state}

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .facts import Account, PRFacts, Review
 from .registry import Policy
+
+if TYPE_CHECKING:
+    from .rules import Rule
 
 # states that are a verdict; a later COMMENTED review does not replace one (as on GitHub)
 VERDICTS = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
@@ -87,7 +91,7 @@ class Decision:
 class Requirement:
     """Approvals a violated `require` rule adds: counted like any approval, from its own people."""
 
-    rule: object  # rules.Rule
+    rule: Rule
     counted: list[Account] = field(default_factory=list)
 
     @property

@@ -179,7 +179,7 @@ class _Schema:
             leaves.append(leaf)
         # a misspelled field is one mistake: "unknown field 'verison'; did you mean 'version'?", not
         # that plus "'version' is a required property"
-        suggested = set()
+        suggested: set[tuple[tuple, str]] = set()  # (where, the message suggesting a name)
         for leaf in leaves:
             if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
                 allowed = list(leaf.schema.get("properties", {}))

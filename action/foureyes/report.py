@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import sys
+from typing import TYPE_CHECKING, Protocol
 
 from .changes import Event
 from .escape import (
@@ -19,6 +20,13 @@ from .escape import (
     markdown_code,
     markdown_lines,
 )
+
+if TYPE_CHECKING:
+    from .deploy.reconcile import DeployResult, Step
+    from .gate import GateResult
+    from .plan import Plan
+    from .rules import Outcome
+    from .validate import Validation
 
 # the runner shows at most 10 error annotations per step; the rest go to the job summary
 MAX_ANNOTATIONS = 10
@@ -141,7 +149,7 @@ def event_change(e: Event) -> tuple[str, str]:
     if e.type == "governance":
         return describe_changes(e.changes) if e.changes else ("", "")
     if e.type == "change_importance":
-        return e.importance_before, e.importance_after
+        return e.importance_before or "", e.importance_after or ""
     if e.type == "update":
         return describe_changes(e.changes) if e.changes else (", ".join(e.fields), "")
     return _model(e.model_before), _model(e.model_after)
@@ -179,11 +187,29 @@ def problems_markdown(problems) -> str:
 
 
 class Reporter:
-    def __init__(self, out=None):
+    """What each command reports, in one output format (`--format`). A format that has nothing
+    to say for a command (the matrix of `foureyes validate`) leaves the method unimplemented."""
+
+    def __init__(self, out: Output | None = None):
         self.out = out or sys.stdout
 
     def write(self, text: str = "") -> None:
         self.out.write(text + "\n")
+
+    def validation(self, v: Validation) -> None:
+        raise NotImplementedError
+
+    def plan(self, plan: Plan) -> None:
+        raise NotImplementedError
+
+    def gate(self, result: GateResult) -> None:
+        raise NotImplementedError
+
+    def deploy_step(self, step: Step) -> None:
+        raise NotImplementedError
+
+    def deploy(self, result: DeployResult) -> None:
+        raise NotImplementedError
 
 
 class TextReporter(Reporter):
@@ -194,7 +220,7 @@ class TextReporter(Reporter):
             f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)"
         )
 
-    def plan(self, plan, outcomes=None) -> None:
+    def plan(self, plan: Plan, outcomes: list[Outcome] | None = None) -> None:
         self.write(f"change {plan.base[:12]}..{plan.head[:12]}: {len(plan.events)} event(s)")
         for e in plan.events:
             before, after = event_change(e)
@@ -497,11 +523,11 @@ class GithubReporter(SafeTextReporter):
             append_step_summary(f"## foureyes validate: {v.files} file(s), no problems")
         set_outputs({"valid": str(v.ok).lower(), "problems": str(len(v.problems))})
 
-    def plan(self, plan) -> None:
+    def plan(self, plan: Plan, outcomes: list[Outcome] | None = None) -> None:
         for p in plan.problems[:MAX_ANNOTATIONS]:
             self.command(annotation("error", p.message, p.file, p.line, p.col, p.title))
-        super().plan(plan)
-        append_step_summary(plan_markdown(plan))
+        super().plan(plan, outcomes)
+        append_step_summary(plan_markdown(plan, outcomes))
         set_outputs(
             {
                 "level": plan.level or "none",
@@ -674,11 +700,19 @@ REPORTERS = {
 }
 
 
+class Output(Protocol):
+    """Where a reporter writes: a text stream, or a guard in front of one."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
+
+
 class _LogGuard:
     """A stream for text, markdown or JSON printed into a workflow log: no line can start a command.
     In JSON, `##[` only occurs inside strings and becomes `#\\u0023[`: the same value."""
 
-    def __init__(self, out, is_json: bool):
+    def __init__(self, out: Output, is_json: bool):
         self.out, self.is_json = out, is_json
 
     def write(self, text: str) -> None:
@@ -692,7 +726,7 @@ class _LogGuard:
         self.out.flush()
 
 
-def reporter(fmt: str, out=None) -> Reporter:
+def reporter(fmt: str, out: Output | None = None) -> Reporter:
     fmt = resolve_format(fmt)
     if (
         os.environ.get("GITHUB_ACTIONS") == "true"

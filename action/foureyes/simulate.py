@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from . import changes, gitrepo
 from .facts import Account, Commit, PRFacts, Review
@@ -30,6 +32,9 @@ from .plan import Plan
 from .policy import Decision, error_decision
 from .registry import POLICY_FILE, ConfigError, Policy, parse_policy
 from .yamlload import LoadError
+
+if TYPE_CHECKING:
+    from github.PullRequest import PullRequest
 
 # what changed for a PR, worst first (the order of the totals)
 CHANGES = {
@@ -171,6 +176,17 @@ class PRRef:
     base_ref: str = ""  # the branch the PR goes into ("": the ledger's default branch)
 
 
+class PRSource(Protocol):
+    """Where a simulation reads the PRs of its period: the offline ledger (LedgerSource) or
+    GitHub (GitHubSource)."""
+
+    def prs(self) -> list[PRRef]: ...
+
+    def default_branch(self) -> str: ...
+
+    def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts: ...
+
+
 def replay(
     root: Path,
     pr: PRRef,
@@ -209,7 +225,12 @@ def replay(
 
 
 def simulate(
-    root: Path, source, candidate: Policy, label: str, period: str, now: datetime | None = None
+    root: Path,
+    source: PRSource,
+    candidate: Policy,
+    label: str,
+    period: str,
+    now: datetime | None = None,
 ) -> Simulation:
     """Replay every PR the source lists; a PR that cannot be replayed is listed, never dropped.
     ``now``: the moment open PRs are judged at (freezes), default the clock."""
@@ -221,9 +242,7 @@ def simulate(
         try:
             default = _default(root, source, pr)
             sim.replays.append(
-                replay(
-                    root, pr, candidate, lambda teams, pr=pr: source.facts(pr, teams), default, now
-                )
+                replay(root, pr, candidate, functools.partial(source.facts, pr), default, now)
             )
         except known_errors() as exc:
             sim.failed.append((pr.number, str(exc)))
@@ -232,7 +251,7 @@ def simulate(
     return sim
 
 
-def _default(root: Path, source, pr: PRRef) -> tuple[str, str]:
+def _default(root: Path, source: PRSource, pr: PRRef) -> tuple[str, str]:
     """The default branch's name, and its tip when the PR goes into another branch (the only case
     the judgment reads it)."""
     name = source.default_branch()
@@ -307,7 +326,7 @@ class LedgerSource:
     def default_branch(self) -> str:
         return self.ledger.default_branch()
 
-    def facts(self, pr: PRRef, teams) -> PRFacts:
+    def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts:
         from .deploy.provenance import LocalLedger
         from .local import load_local_facts
 
@@ -350,7 +369,7 @@ class GitHubSource:
         self.limit = limit
         self.db = cache_db
         self._members: dict[str, frozenset[int]] = {}
-        self._listed: dict[int, object] = {}
+        self._listed: dict[int, PullRequest] = {}
         self._default_name: str | None = None
         self._app: int | None = None  # the App whose evidence counts, resolved once
         if self.db is not None:
@@ -370,15 +389,13 @@ class GitHubSource:
             for pr in repo.get_pulls(state="all", sort="updated", direction="desc"):
                 if (
                     self.since is not None
-                    and pr.updated_at.replace(tzinfo=pr.updated_at.tzinfo or UTC)
-                    < self.since
+                    and pr.updated_at.replace(tzinfo=pr.updated_at.tzinfo or UTC) < self.since
                 ):
                     break
                 if pr.merged_at is not None:
                     if (
                         self.since is not None
-                        and pr.merged_at.replace(tzinfo=pr.merged_at.tzinfo or UTC)
-                        < self.since
+                        and pr.merged_at.replace(tzinfo=pr.merged_at.tzinfo or UTC) < self.since
                     ):
                         continue
                     state = "merged"
@@ -420,7 +437,7 @@ class GitHubSource:
             raise EvaluationError("the PR listing names no default branch")
         return self._default_name
 
-    def facts(self, pr: PRRef, teams) -> PRFacts:
+    def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts:
         from .errors import EvaluationError
         from .github.client import api_errors, describe
         from .github.facts import fetch_facts
@@ -436,9 +453,9 @@ class GitHubSource:
             if facts is None:
                 facts, _ = fetch_facts(self.gh, self.repo_name, pr.number, ())
                 if pr.state == "merged":  # the approval that counts is the one it had when merged
-                    merged_at = listed.merged_at.replace(
-                        tzinfo=listed.merged_at.tzinfo or UTC
-                    )
+                    if listed.merged_at is None:
+                        raise EvaluationError(f"PR #{pr.number}: merged, with no merge time")
+                    merged_at = listed.merged_at.replace(tzinfo=listed.merged_at.tzinfo or UTC)
                     facts.reviews = [
                         r
                         for r in facts.reviews
@@ -507,6 +524,16 @@ def _from_account(d: dict | None) -> Account | None:
     return None if d is None else Account(d["login"], d.get("id"), d.get("type", "User"))
 
 
+def _known_account(d: dict | None, who: str) -> Account:
+    """An account the recorded facts must name (a PR's author, a reviewer, a co-author)."""
+    from .errors import EvaluationError
+
+    found = _from_account(d)
+    if found is None:
+        raise EvaluationError(f"the recorded facts name no account for {who}")
+    return found
+
+
 def facts_to_json(f: PRFacts) -> dict:
     return {
         "number": f.number,
@@ -543,7 +570,7 @@ def facts_to_json(f: PRFacts) -> dict:
 def facts_from_json(d: dict) -> PRFacts:
     return PRFacts(
         number=d["number"],
-        author=_from_account(d["author"]),
+        author=_known_account(d["author"], f"PR #{d['number']}'s author"),
         base_sha=d["base_sha"],
         head_sha=d["head_sha"],
         body=d["body"],
@@ -556,13 +583,19 @@ def facts_from_json(d: dict) -> PRFacts:
                 c["sha"],
                 _from_account(c["author"]),
                 _from_account(c["committer"]),
-                tuple(_from_account(a) for a in c["co_authors"]),
+                tuple(_known_account(a, f"a co-author of {c['sha']}") for a in c["co_authors"]),
                 tuple(c["unattributed"]),
             )
             for c in d["commits"]
         ],
         reviews=[
-            Review(r["id"], _from_account(r["user"]), r["state"], r["commit_id"], r["submitted_at"])
+            Review(
+                r["id"],
+                _known_account(r["user"], f"the author of review {r['id']}"),
+                r["state"],
+                r["commit_id"],
+                r["submitted_at"],
+            )
             for r in d["reviews"]
         ],
     )

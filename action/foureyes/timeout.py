@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .github.client import cap_comment
 from .registry import LevelRule
+
+if TYPE_CHECKING:
+    from github.PullRequest import PullRequest
 
 MARKER = "<!-- foureyes:timeout -->"
 
@@ -101,13 +105,16 @@ def plan_action(
         else "the approvers"
     )
     waited_text = f"{int(waited.total_seconds() // 3600)}h"
+    if rule.review_timeout is None:  # due_action acts only on a level with a review timeout
+        raise ValueError(f"level {level} has no review timeout")
+    timeout = _hours(rule.review_timeout)
     lines = {
-        "remind": f"⏰ This {level} change has waited {waited_text} for approval (timeout {_hours(rule.review_timeout)}). "
+        "remind": f"⏰ This {level} change has waited {waited_text} for approval (timeout {timeout}). "
         f"{who}: please review. Status: {decision_line}.",
-        "escalate": f"⏫ This {level} change has waited {waited_text} for approval (timeout {_hours(rule.review_timeout)}): "
+        "escalate": f"⏫ This {level} change has waited {waited_text} for approval (timeout {timeout}): "
         f"escalated to {who}. Status: {decision_line}.",
         "cancel": f"🛑 Closed: this {level} change waited {waited_text} for approval, past its "
-        f"{_hours(rule.review_timeout)} review timeout. Reopen it when reviewers are available.",
+        f"{timeout} review timeout. Reopen it when reviewers are available.",
     }
     return TimeoutAction(
         number,
@@ -161,7 +168,7 @@ def run(
     for pr in repo.get_pulls(state="open"):
         if pr.draft:
             continue
-        fetched = {}
+        fetched: dict[str, PullRequest] = {}
 
         def load(number=pr.number, fetched=fetched):
             # the teams the gate reads for this PR (judgment.teams_to_read), `require` rules' included
@@ -176,6 +183,9 @@ def run(
         if result.decision.state != "pending" or result.plan is None or not result.decision.level:
             continue
         pr = fetched["pr"]  # the full PR, read by the gate
+        facts = result.facts
+        if facts is None:  # a pending decision was made on the PR's facts
+            continue
         level = result.decision.level
         rule = result.plan.policy.rule(level)
         try:
@@ -184,7 +194,7 @@ def run(
                 for s in PaginatedList(
                     CommitStatus,
                     gh.requester,
-                    f"/repos/{repo_name}/commits/{result.facts.head_sha}/statuses",
+                    f"/repos/{repo_name}/commits/{facts.head_sha}/statuses",
                     None,
                 )
                 if s.context == "foureyes/approval"

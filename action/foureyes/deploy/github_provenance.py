@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .. import evidence, gitrepo
 from ..errors import EvaluationError
@@ -11,6 +12,9 @@ from ..github.client import api_errors, describe
 from ..github.facts import fetch_facts
 from ..github.teams import direct_members
 from .provenance import MergedPR
+
+if TYPE_CHECKING:
+    from github.PullRequest import PullRequest
 
 
 def _at(text: str) -> datetime:
@@ -51,6 +55,13 @@ def _listing_bound(root, commits: list[str]) -> datetime | None:
         .split()
     )
     return datetime.fromtimestamp(min(int(t) for t in out), UTC) - CLOCK_SKEW
+
+
+def _merged_at(pr: PullRequest) -> str:
+    """When a PR kept as merged was merged (the listing kept only PRs with a `merged_at`)."""
+    if pr.merged_at is None:
+        raise EvaluationError(f"PR #{pr.number}: merged, with no merge time")
+    return pr.merged_at.isoformat()
 
 
 class GitHubPRs:
@@ -94,7 +105,7 @@ class GitHubPRs:
         graph = gitrepo.Graph(self.root, commits)
         wanted = set(commits)
         covered: set[str] = set()
-        found: dict[int, object] = {}
+        found: dict[int, PullRequest] = {}
 
         def own(pr) -> frozenset[str]:
             if pr.head.sha in graph and pr.base.sha in graph:
@@ -133,7 +144,7 @@ class GitHubPRs:
                     pr.base.sha,
                     pr.head.sha,
                     pr.merge_commit_sha or "",
-                    pr.merged_at.isoformat(),
+                    _merged_at(pr),
                     self._facts_loader(pr),
                     pr.base.ref,
                 )

@@ -95,7 +95,8 @@ class GitHubRecord(Record):
     def _get(self, url: str, params: dict | None = None) -> list:
         """Every page of a list (GitHub's Link header, rel="next")."""
         items: list = []
-        next_url, parameters = url, {"per_page": 100, **(params or {})}
+        next_url: str | None = url
+        parameters: dict | None = {"per_page": 100, **(params or {})}
         while next_url:
             try:
                 headers, data = self.gh.requester.requestJsonAndCheck(
@@ -169,7 +170,8 @@ class GitHubRecord(Record):
             if d.get("task") != SYNC_TASK or d["id"] in self._seen_syncs or not self._ours(d):
                 continue
             self._seen_syncs.add(d["id"])
-            states = (d.get("payload") if isinstance(d.get("payload"), dict) else {}).get("states")
+            payload = d.get("payload")
+            states = (payload if isinstance(payload, dict) else {}).get("states")
             if not isinstance(states, dict):
                 continue  # a sync from before syncs named states
             for state, ids in states.items():
@@ -232,7 +234,8 @@ class GitHubRecord(Record):
                 self._derive_event(d, name, self._asked_status[d["id"]])
             if status == "inactive":
                 continue  # deleted
-            payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
+            payload = d.get("payload")
+            payload = payload if isinstance(payload, dict) else {}
             state = {
                 "success": "success",
                 "in_progress": "in_progress",
@@ -257,7 +260,8 @@ class GitHubRecord(Record):
         state = status["state"]
         if state not in ("success", "failure", "inactive"):
             return  # no outcome yet: the next run applies it again
-        payload = deployment.get("payload") if isinstance(deployment.get("payload"), dict) else {}
+        payload = deployment.get("payload")
+        payload = payload if isinstance(payload, dict) else {}
         said = status.get("description") or ""
         said = said[len(DELETED) :] if state == "inactive" else said
         self.local.add_event(
@@ -443,8 +447,10 @@ class GitHubRecord(Record):
         deployment: str | None = None,
         environment: str | None = None,
         data: dict | None = None,
-    ) -> None:
-        self.local.add_event(type, status, message, deployment, environment, data)
+        at: str | None = None,
+        key: str | None = None,
+    ) -> bool:
+        return self.local.add_event(type, status, message, deployment, environment, data, at, key)
 
 
 def event_key(type: str, status_id: int) -> str:

@@ -186,7 +186,7 @@ class MlflowTarget(Target):
         parts = urlsplit(str(uri))
         if parts.username or parts.password:
             uri = parts._replace(
-                netloc=parts.hostname + (f":{parts.port}" if parts.port else "")
+                netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else "")
             ).geturl()
         return f"the registry {uri}"
 

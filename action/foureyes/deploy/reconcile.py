@@ -149,7 +149,7 @@ def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Envi
     schemas = Schemas.from_snapshot(tree)
     listed = tree.list(DEPLOYMENTS_DIR)
     paths = [p for p in listed if is_deployment_file(p)]
-    problems: list[Problem] = [found for p in listed if (found := layout_problem(p))]
+    problems: list[Problem] = [bad for p in listed if (bad := layout_problem(p))]
     deployments: list[Deployment] = []
     for path, data in tree.read_many(paths).items():
         dep, found = parse_deployment(data, path, schemas)

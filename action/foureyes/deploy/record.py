@@ -105,7 +105,11 @@ class Record:
         deployment: str | None = None,
         environment: str | None = None,
         data: dict | None = None,
-    ) -> None:
+        at: str | None = None,
+        key: str | None = None,
+    ) -> bool:
+        """Add an event (at ``at``, now by default); False when the log already holds one with
+        ``key`` (nothing is added)."""
         raise NotImplementedError
 
     def evaluations(self) -> dict[tuple[int, str], dict]:

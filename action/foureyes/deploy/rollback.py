@@ -16,7 +16,7 @@ import yaml
 
 from .. import gitrepo
 from ..registry import DEPLOYMENTS_DIR
-from ..yamlload import StrictLoader, loads
+from ..yamlload import compose, loads
 
 
 class RollbackError(Exception):
@@ -147,7 +147,7 @@ def rewrite_fields(text: str, new: dict) -> str:
     """Set top-level fields to new values with the smallest edit: inside a block mapping only the
     changed values are rewritten (every other line stays byte for byte); a flow mapping is rewritten
     whole; None removes the field."""
-    root = yaml.compose(text, Loader=StrictLoader)
+    root = compose(text)
     doc = loads(text, "<rollback>") or {}
     if not isinstance(root, yaml.MappingNode):
         raise RollbackError("the deployment file is not a mapping")

@@ -19,7 +19,7 @@ def record_identity(gh, identity: int | None = None) -> int:
     if identity is not None:
         return identity
     account = app_account(gh)
-    if account is None:
+    if account is None or account.id is None:
         raise EvaluationError(
             f"the GitHub deploy record trusts only foureyes' own identity: set {IDENTITY_ENV} "
             f"(the App's bot account id) or {SLUG_ENV} (the App's slug)"

@@ -172,11 +172,12 @@ def settings_problems(settings: dict) -> list[tuple[tuple, str]]:
     extra = missing_extra(cls)
     found = [(("type",), extra)] if extra else []
     found += env_problems(settings, cls, str(settings.get("type")))
-    if not getattr(cls, "settings_schema", None):
+    declared = getattr(cls, "settings_schema", None)
+    if not declared:
         return found
     from ..registry import _Schema
 
-    schema = _Schema(f"{settings.get('type')} target", cls.settings_schema, "target")
+    schema = _Schema(f"{settings.get('type')} target", declared, "target")
     return found + [
         (path, message) for path, message, _ in schema.errors(without_env(settings))[:1]
     ]

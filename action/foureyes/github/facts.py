@@ -60,18 +60,23 @@ def fetch_facts(gh, repo_name: str, number: int, teams, listed=None):
     except api_errors() as exc:
         raise EvaluationError(describe(exc)) from None
 
-    known = {}
+    known: dict[str, Account] = {}
     for c in raw_commits:  # emails GitHub itself linked to accounts, for co-author trailers
         if c.author is not None and c.commit.author and c.commit.author.email:
-            known[c.commit.author.email.lower()] = account(c.author)
+            known[c.commit.author.email.lower()] = Account(
+                c.author.login, c.author.id, c.author.type or "User"
+            )
     commits = []
     for c in raw_commits:
         co_authors, missing = resolve_co_authors(c.commit.message or "", known)
         commits.append(Commit(c.sha, account(c.author), account(c.committer), co_authors, missing))
 
+    author = account(pr.user)
+    if author is None:  # pull-request-simple's `user` is nullable (GitHub's OpenAPI description)
+        raise EvaluationError(f"PR #{number}: GitHub names no author account for it")
     facts = PRFacts(
         number=pr.number,
-        author=account(pr.user),
+        author=author,
         base_sha=pr.base.sha,
         head_sha=head_sha,
         body=pr.body or "",
@@ -92,7 +97,7 @@ def fetch_facts(gh, repo_name: str, number: int, teams, listed=None):
     return facts, pr
 
 
-def resolve_owners(gh, logins, pinned: dict) -> dict:
+def resolve_owners(gh, logins, pinned: dict) -> dict[str, Account | None]:
     """Each owner login as an Account, so owners are excluded by numeric id even after a rename
     (GET /users/{username}, as for approvers); an id the policy pins wins and costs no request. A
     login that is no account (404) maps to None, which blocks: a renamed owner must not silently
@@ -101,7 +106,7 @@ def resolve_owners(gh, logins, pinned: dict) -> dict:
 
     from github import GithubException
 
-    found = {}
+    found: dict[str, Account | None] = {}
     for login in sorted(logins):
         if login in pinned:
             found[login] = Account(login, pinned[login])

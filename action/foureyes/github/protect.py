@@ -9,6 +9,7 @@ offer on this repository is never silently dropped: it is named in `unapplied` (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import EvaluationError
 from ..registry import Environment
@@ -141,7 +142,7 @@ def current_environment(data: dict | None) -> dict:
     """Normalise GET /environments/{name} into the shape foureyes compares and writes."""
     if data is None:
         return {}
-    state = {
+    state: dict[str, Any] = {  # the settings as the Environments API names them
         "wait_timer": 0,
         "prevent_self_review": False,
         "reviewers": [],
@@ -162,7 +163,7 @@ def desired_environment(env: Environment, current: dict, api: Api, rules: bool =
     """What to PUT: the current settings with foureyes' merged in. Without ``rules`` the settings that
     need GitHub Enterprise on a private repository are left out of the body altogether."""
     protection = env.protection or {}
-    merged = {
+    merged: dict[str, Any] = {  # the body of PUT /environments/{name}
         "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}
     }
     if not rules:

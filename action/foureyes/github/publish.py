@@ -143,7 +143,8 @@ _HINTS = (
 
 def _messages(exc) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
-    errors = data.get("errors") if isinstance(data.get("errors"), list) else []
+    errors = data.get("errors")
+    errors = errors if isinstance(errors, list) else []
     found = [e.get("message", "") for e in errors if isinstance(e, dict)] or [describe(exc)]
     return "; ".join(m for m in found if m)
 
@@ -193,11 +194,12 @@ def publish(
         shown,
         judged_pr=judged_pr,
     )
-    outcome = {"comment": "failed"}
-    requested: tuple[list[str], list[str]] = ([], [])
+    said = "failed"  # what became of the comment
+    requested: tuple[list[str], list[str]] = ([], [])  # the reviewers asked for, once asked
 
-    def comment():
-        outcome.update(comment=upsert_comment(pr, result, gate_identity(gh, app_slug)))
+    def comment() -> None:
+        nonlocal said
+        said = upsert_comment(pr, result, gate_identity(gh, app_slug))
 
     if result.plan is not None and result.facts is not None and wants_auto_merge(result):
         # before the comment, so that the comment says whether the PR was merged
@@ -214,9 +216,10 @@ def publish(
         users, teams = reviewers_to_request(result, repo_name.split("/")[0])
         if users or teams:
 
-            def request():
+            def request() -> None:
+                nonlocal requested
                 pr.create_review_request(reviewers=users, team_reviewers=teams)
-                outcome["requested"] = (users, teams)
+                requested = (users, teams)
 
             steps.append(("review request", request))
     for name, step in steps:
@@ -226,4 +229,4 @@ def publish(
             warn(f"{name} failed: {describe(exc)}")
         except EvaluationError as exc:
             warn(f"{name} failed: {exc}")
-    return outcome["comment"], outcome.get("requested", requested)
+    return said, requested
