@@ -473,7 +473,8 @@ def pin(check: bool, token: str | None) -> None:
     type=click.Path(file_okay=False),
     default=".foureyes/prs",
     show_default=True,
-    help="Offline provenance: folder of merged-PR files (gate --local facts plus base, head, merge_commit).",
+    help="Offline provenance: folder of merged-PR files (gate --local facts plus base, head, "
+    "merge_commit).",
 )
 @click.option(
     "--repo",
@@ -493,7 +494,8 @@ def pin(check: bool, token: str | None) -> None:
     "branch_name",
     envvar="FOUREYES_BRANCH",
     default=None,
-    help="The branch being deployed (default: $FOUREYES_BRANCH, $GITHUB_REF_NAME, else the checkout's "
+    help="The branch being deployed (default: $FOUREYES_BRANCH, $GITHUB_REF_NAME, else the "
+    "checkout's "
     "branch). A workflow_run job runs on the default branch and deploys another one.",
 )
 @NOW
@@ -513,7 +515,8 @@ def deploy(
 
     root = repo_root()
     out = reporter(fmt)
-    # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local file
+    # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local
+    # file
     given = (
         click.get_current_context().get_parameter_source("repo_name")
         == click.core.ParameterSource.COMMANDLINE
@@ -632,7 +635,8 @@ def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) 
         )
     if result.unapplied:
         click.echo(
-            f"{len(result.unapplied)} setting(s) could not be applied on this plan; see the README, "
+            f"{len(result.unapplied)} setting(s) could not be applied on this plan; see the "
+            "README, "
             "'What protect applies, and what needs GitHub Enterprise'"
         )
     sys.exit(EXIT_FAILED if result.unapplied or (check and result.drift) else EXIT_OK)
@@ -1134,7 +1138,8 @@ def events(
     finally:
         record.close()
     lines = [
-        f"{r['at']}  {r['status']:<8} {r['type']:<21} {r['environment'] or '-':<11} {r['deployment'] or '-':<20} "
+        f"{r['at']}  {r['status']:<8} {r['type']:<21} {r['environment'] or '-':<11} "
+        f"{r['deployment'] or '-':<20} "
         f"{r['message']}"
         for r in rows
     ]
@@ -1225,7 +1230,8 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
     "ref",
     required=True,
     metavar="SHA",
-    help="The commit of the foureyes action the workflows pin (40 hex digits; a tag can move or not exist).",
+    help="The commit of the foureyes action the workflows pin (40 hex digits; a tag can move "
+    "or not exist).",
 )
 @click.option(
     "--token",
@@ -1271,7 +1277,8 @@ def init(force: bool, action_repo: str, ref: str, token: str | None) -> None:
         click.echo(skipped)
     _pin_after_init(root, token)
     click.echo(
-        "next: edit policies/approval.yaml (approvers; then `foureyes pin`) and registry/, then `foureyes validate`; "
+        "next: edit policies/approval.yaml (approvers; then `foureyes pin`) and registry/, "
+        "then `foureyes validate`; "
         "see the README for the GitHub App and environments"
     )
 
@@ -1290,7 +1297,8 @@ def _pin_after_init(root: Path, token: str | None) -> None:
         return
     if not token:
         click.echo(
-            f"{len(unpinned)} policy user(s) not pinned to an account id: run `foureyes pin` with GITHUB_TOKEN"
+            f"{len(unpinned)} policy user(s) not pinned to an account id: run `foureyes pin` "
+            "with GITHUB_TOKEN"
         )
         return
     from .github.accounts import pin_lookup

@@ -166,7 +166,8 @@ class Freezes:
         return sorted(found, key=lambda o: (o.start, o.window.name))[:limit]
 
 
-# --- what a change is held by ----------------------------------------------------------------------
+# --- what a change is held by
+# ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,8 @@ def touched_by(events, head_deployments: dict, base_deployments: dict) -> list[T
     return out
 
 
-# --- loading ---------------------------------------------------------------------------------------
+# --- loading
+# ---------------------------------------------------------------------------------------
 
 
 def load(snapshot) -> Freezes:
@@ -500,7 +502,8 @@ def _instant(value: str, zone: ZoneInfo, file: str, text: str, path: tuple) -> d
     return _utc(local)
 
 
-# --- time ------------------------------------------------------------------------------------------
+# --- time
+# ------------------------------------------------------------------------------------------
 
 
 def _imaginary(dt: datetime) -> bool:
@@ -547,7 +550,8 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt is not None else None
 
 
-# --- adapters: read the windows and the touched deployments from git --------------------------------
+# --- adapters: read the windows and the touched deployments from git
+# --------------------------------
 
 
 def check_plan(root, plan, labels, now: datetime, branch: str = "") -> Hold | None:
@@ -621,7 +625,8 @@ def break_glass_used(root, plan, labels, approvals: int) -> bool:
     )
 
 
-# --- `foureyes freeze`: what is in force, and what comes next ----------------------------------------
+# --- `foureyes freeze`: what is in force, and what comes next
+# ----------------------------------------
 
 
 def listing(

@@ -294,9 +294,11 @@ def decide_on_github(
 def best_at_head(
     root: Path, gh, repo_name: str, result: GateResult, warn, token: str | None, now=None
 ):
-    """(decision, PR number) of another open PR at the same head and base that is approved, when this
+    """(decision, PR number) of another open PR at the same head and base that is approved, when
+    this
     PR is not: the status on a shared head shows the best judgment among them (github/latest.py);
-    None to show this PR's own. A failure to look shows this PR's own (never a success it did not earn)."""
+    None to show this PR's own. A failure to look shows this PR's own (never a success it did not
+    earn)."""
     from .errors import EvaluationError
     from .github.facts import fetch_facts, resolve_owners
     from .github.latest import siblings_at_head
@@ -332,8 +334,10 @@ def best_at_head(
             and judged.facts.base_ref == facts.base_ref
         ):
             warn(
-                f"the foureyes/approval status on {facts.head_sha[:12]} shows PR #{other}'s approval (same head "
-                f"and base); PR #{facts.number} itself is {result.decision.state}, and its merge is not "
+                f"the foureyes/approval status on {facts.head_sha[:12]} shows PR #{other}'s "
+                "approval (same head "
+                f"and base); PR #{facts.number} itself is {result.decision.state}, and its "
+                "merge is not "
                 "deployable unless it is approved itself"
             )
             return judged.decision, other

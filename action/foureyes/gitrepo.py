@@ -189,7 +189,8 @@ def clean_merge_trees(
     root: Path, pairs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], str | None]:
     """`clean_merge_tree` of many pairs in one `git merge-tree --write-tree --stdin` (git >= 2.39:
-    with -z, each merge answers `<1 clean | 0 conflicts>\\0<tree>\\0[<conflicted path>\\0...]\\0`)."""
+    with -z, each merge answers `<1 clean | 0 conflicts>\\0<tree>\\0[<conflicted
+    path>\\0...]\\0`)."""
     wanted = list(dict.fromkeys(pairs))
     if not wanted:
         return {}
@@ -210,7 +211,8 @@ def clean_merge_trees(
         status, tree = (tokens[pos : pos + 2] + ["", ""])[:2]
         if status not in ("0", "1") or not _is_sha(tree):
             raise GitError(
-                f"git merge-tree --stdin: unexpected answer {status!r} for {pair[0][:12]} {pair[1][:12]}"
+                f"git merge-tree --stdin: unexpected answer {status!r} for {pair[0][:12]} "
+                f"{pair[1][:12]}"
             )
         found[pair] = tree if status == "1" else None
         pos += 2
@@ -279,7 +281,8 @@ def _log_records(out: bytes) -> list[tuple[str, str, str, str]]:
 
 
 def prefetch_commit_logs(root: Path, graph: Graph, pairs: list[tuple[str, str]]) -> None:
-    """`commit_log(fork, head)` for many pairs of full SHAs: the commits of each range from the graph,
+    """`commit_log(fork, head)` for many pairs of full SHAs: the commits of each range from the
+    graph,
     all their messages and dates in one `git log --no-walk --stdin`, in `git log`'s own order."""
     wanted = [
         (f, h)
@@ -554,7 +557,8 @@ class _BatchReader:
         return {path: found[0] for path in paths if (found := self.entry(commit, path)) is not None}
 
     def files(self, commit: str, paths: builtins.list[str]) -> dict[str, tuple[str, bytes | None]]:
-        """(mode, content) of each path that exists at ``commit``; content None when it is not a blob.
+        """(mode, content) of each path that exists at ``commit``; content None when it is not a
+        blob.
         Many files of one directory (a registry of thousands) are looked up in that directory's
         entries read once, not by a scan of the directory per file."""
         out = {}
@@ -696,7 +700,8 @@ def prefetch_changes(
     root: Path, pairs: list[tuple[str, str]], generation: dict[str, int] | None = None
 ) -> None:
     """Work out `changed(base, head)` for many pairs of full SHAs in one `git diff-tree --stdin`
-    (a line `<head> <base>` is "head, as if its parent were base"; `--always` prints the header of an
+    (a line `<head> <base>` is "head, as if its parent were base"; `--always` prints the header of
+    an
     empty diff too, so the answers come in the order asked), for `changed` to answer from memory.
     ``generation``: pairs are asked newest head first (see `blob_ids`)."""
     wanted = list(
@@ -915,7 +920,8 @@ def _read_log_changes(
         "-z",
         span,
     )
-    # -z: each commit is "\0<sha> <parents>\0", then "\n:<modes> <ids> <status>\0<path>\0:...\0<path>\0"
+    # -z: each commit is "\0<sha> <parents>\0", then "\n:<modes> <ids>
+    # <status>\0<path>\0:...\0<path>\0"
     # when it changed anything; a path is never empty, so an empty token announces the next commit
     tokens = out.split(b"\0")
     found: list[tuple[str, list[str], tuple]] = []

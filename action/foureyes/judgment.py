@@ -28,9 +28,11 @@ from .policy import Decision, evaluate
 
 # Kept with every approval the deploy record caches: an approval worked out by another version of
 # the judgment is worked out again. Raise it whenever the judgment could approve less than before.
-# 1: a PR into a deploy branch judged by that branch's policy only, no `require` rule teams read at deploy.
+# 1: a PR into a deploy branch judged by that branch's policy only, no `require` rule teams read at
+# deploy.
 # 2: people, labels and description read at the deploy, not from the gate's evidence.
-# 3: a PR into a deploy branch planned from the default branch itself (a promotion: no change at all).
+# 3: a PR into a deploy branch planned from the default branch itself (a promotion: no change at
+# all).
 VERSION = 4
 
 # the order in which outcomes are worse: when two policies judge a PR, the worse outcome stands

@@ -174,7 +174,8 @@ def pr_number(file: Path, doc: dict, required: bool = True) -> int | None:
 
 def read_pr_files(directory: Path) -> list[tuple[Path, dict]]:
     """The offline PR files (``.foureyes/prs/*.yaml``): `gate --local` facts plus ``base``, ``head``
-    and, once merged, ``merge_commit`` and ``merged_at``. Each gets its ``number`` checked and filled in;
+    and, once merged, ``merge_commit`` and ``merged_at``. Each gets its ``number`` checked and
+    filled in;
     two files for one PR are an error."""
 
     def _fail(name: str, message: str) -> PRFileError:

@@ -159,7 +159,8 @@ def notify(
 def gate_notifications(
     result, comment_outcome: str, requested: tuple[list[str], list[str]], url: str = ""
 ) -> list[Notification]:
-    """What a gate run is worth telling: a decision that changed (the sticky comment changed with it),
+    """What a gate run is worth telling: a decision that changed (the sticky comment changed with
+    it),
     and review requests it sent."""
     d, facts = result.decision, result.facts
     out: list[Notification] = []

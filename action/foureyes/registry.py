@@ -124,7 +124,8 @@ class Deployment:
 
 # Parsed configuration is kept by content for the run: every PR a deploy re-checks reads the policy,
 # the schemas and the environments at its own base, and across a history they are almost always the
-# same bytes. Parsing is a pure function of (bytes, file name) and its results are not changed after.
+# same bytes. Parsing is a pure function of (bytes, file name) and its results are not changed
+# after.
 by_content = functools.lru_cache(maxsize=512)
 
 
@@ -155,7 +156,8 @@ class _Schema:
 
     def errors(self, data, text: str | None = None):
         """(json path, message, points at a key) for each violation, most specific first. With the
-        file's ``text``, a message can quote what was written (an unquoted 1.10 YAML read as 1.1)."""
+        file's ``text``, a message can quote what was written (an unquoted 1.10 YAML read as
+        1.1)."""
         import jsonschema
         import referencing.exceptions
 
@@ -261,7 +263,10 @@ def _number_message(leaf, text: str | None) -> str:
         if line and col:
             token = re.match(r"[^\s,\]}#]+", text.splitlines()[line - 1][col - 1 :])
             written = token.group(0) if token else value
-    return f"expected text, but YAML read the unquoted {written} as the number {value}: quote it ({json.dumps(written)})"
+    return (
+        f"expected text, but YAML read the unquoted {written} as the number {value}: "
+        f"quote it ({json.dumps(written)})"
+    )
 
 
 def unknown_name(kind: str, name: str, known, where: str = "") -> str:

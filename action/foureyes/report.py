@@ -217,7 +217,8 @@ class TextReporter(Reporter):
         for p in v.problems:
             self.write(f"{p}")
         self.write(
-            f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)"
+            f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} "
+            "problem(s)"
         )
 
     def plan(self, plan: Plan, outcomes: list[Outcome] | None = None) -> None:
@@ -292,11 +293,13 @@ class TextReporter(Reporter):
         failed = [s.name for s in result.steps if s.ok is False]
         if result.dry_run and failed:
             self.write(
-                f"dry run failed: the target's check failed for {', '.join(failed)}; nothing was applied"
+                f"dry run failed: the target's check failed for {', '.join(failed)}; nothing "
+                "was applied"
             )
         if result.violations:
             self.write(
-                f"deploy refused: {len(result.violations)} commit(s) without an approved pull request"
+                f"deploy refused: {len(result.violations)} commit(s) without an approved "
+                "pull request"
             )
 
 
@@ -512,7 +515,8 @@ class GithubReporter(SafeTextReporter):
                 )
             )
         self.write(
-            f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)"
+            f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} "
+            "problem(s)"
         )
         if v.problems:
             append_step_summary(
@@ -601,15 +605,18 @@ def freeze_text(held: dict) -> str:
     """One line on the freeze a change is held by (freeze.Hold.to_json) and the way through it."""
     windows = ", ".join(f"{w['name']} ({w['kind']})" for w in held["windows"])
     until = held["until"] or "the incident freeze is lifted"
-    text = f"{', '.join(held['deployments'])} frozen by {windows} until {'at least ' if held['at_least'] else ''}{until}."
+    text = (
+        f"{', '.join(held['deployments'])} frozen by {windows} until "
+        f"{'at least ' if held['at_least'] else ''}{until}."
+    )
     if held["break_glass"]:
         return text + (
             f" Break-glass (label {held['label']!r}): {held['extra_approvals']} more approval(s) "
             "than the level needs, counted by the same rule."
         )
     return (
-        text
-        + f" Held until then; label the PR {held['label']!r} to break glass, if the policy allows it."
+        text + f" Held until then; label the PR {held['label']!r} to break glass, if the policy "
+        "allows it."
     )
 
 
@@ -656,7 +663,8 @@ def gate_markdown(result) -> str:
     if d.requirements:
         parts += ["", "### Required by rules", ""]
         parts += [
-            f"- {_code(r.rule.name)} ({_md_cell(r.rule.message)}): {_md_cell(r.rule.requirement())}, "
+            f"- {_code(r.rule.name)} ({_md_cell(r.rule.message)}): "
+            f"{_md_cell(r.rule.requirement())}, "
             f"{'met' if r.met else 'missing ' + str(r.rule.approvals - len(r.counted))}; counted: "
             f"{_logins(r.counted)}"
             for r in d.requirements

@@ -364,7 +364,8 @@ def _runtime_message(exc: Exception) -> str:
         text = f"no field {text} (guard optional fields with has(), e.g. has(before.metrics.auc))"
     elif text.startswith("No such overload"):
         text = (
-            "no such overload: CEL does not mix types (int, double, string, null); convert with double(x)"
+            "no such overload: CEL does not mix types (int, double, string, null); convert "
+            "with double(x)"
             " or guard a missing side with `before != null`"
         )
     return text if len(text) <= 200 else text[:199] + "…"

@@ -268,7 +268,8 @@ def _at(text: str) -> datetime:
 
 class LedgerSource:
     """The offline ledger (`.foureyes/prs/<n>.yaml`): merged PRs (with merge_commit and merged_at)
-    merged since ``since``, and every open PR. The ledger's rules hold (deploy.provenance.LocalLedger:
+    merged since ``since``, and every open PR. The ledger's rules hold
+    (deploy.provenance.LocalLedger:
     a ledger tracked by git is refused)."""
 
     def __init__(
@@ -338,9 +339,11 @@ class LedgerSource:
 
 
 class GitHubSource:
-    """PRs from GitHub in a bounded number of requests: ONE listing (GET /repos/{owner}/{repo}/pulls,
+    """PRs from GitHub in a bounded number of requests: ONE listing (GET
+    /repos/{owner}/{repo}/pulls,
     state=all, sort=updated, direction=desc, 100 per page, stopping at the first PR last updated
-    before the period or once ``limit`` PRs are found), then per PR its facts (github.facts.fetch_facts:
+    before the period or once ``limit`` PRs are found), then per PR its facts
+    (github.facts.fetch_facts:
     the pull, its commits, its reviews) and once per run each approver team's members. A merged PR's
     facts never change (reviews until the merge), so they are cached in the record (table
     simulate_facts) and a rerun does not fetch them again; open PRs are read fresh.
@@ -374,7 +377,8 @@ class GitHubSource:
         self._app: int | None = None  # the App whose evidence counts, resolved once
         if self.db is not None:
             self.db.execute(
-                "CREATE TABLE IF NOT EXISTS simulate_facts (repo TEXT NOT NULL, number INTEGER NOT NULL, "
+                "CREATE TABLE IF NOT EXISTS simulate_facts (repo TEXT NOT NULL, number "
+                "INTEGER NOT NULL, "
                 "head TEXT NOT NULL, merge_commit TEXT NOT NULL, facts TEXT NOT NULL, "
                 "PRIMARY KEY (repo, number, head, merge_commit))"
             )
@@ -709,13 +713,17 @@ def gate_what_if(root: Path, result, make_source) -> str | None:
         return None
     heading = f"### Policy what-if: the last {last} PRs under this PR's {POLICY_FILE}"
     note = (
-        "_This PR itself is still judged by the policy at its base; the table shows what the proposed "
+        "_This PR itself is still judged by the policy at its base; the table shows what the "
+        "proposed "
         "policy would have decided._"
     )
     try:
         data = gitrepo.GitTree(root, result.facts.head_sha).read(POLICY_FILE)
         if data is None:
-            return f"{heading}\n\nThe PR deletes {POLICY_FILE}: there is no candidate policy to replay."
+            return (
+                f"{heading}\n\nThe PR deletes {POLICY_FILE}: there is no candidate policy "
+                "to replay."
+            )
         candidate = candidate_from_bytes(data, f"{POLICY_FILE} at {result.facts.head_sha[:12]}")
         sim = simulate(
             root, make_source(last), candidate, candidate.source, f"of the last {last} updated"

@@ -70,7 +70,8 @@ class TimeoutAction:
 
 
 def cannot_approve(facts, owners) -> frozenset[str]:
-    """Lower-case logins whose review could never count (policy invariant 3: the PR author, anyone who
+    """Lower-case logins whose review could never count (policy invariant 3: the PR author, anyone
+    who
     authored, committed or co-authored a commit, an owner of a touched deployment): asking them is
     noise, and asking the PR author makes GitHub refuse the whole request (422 "Review cannot be
     requested from pull request author.", POST /repos/{o}/{r}/pulls/{n}/requested_reviewers)."""
@@ -93,7 +94,8 @@ def plan_action(
         names = [n.lstrip("@") for n in rule.escalate_to]
     else:
         names = [f"{u}" for u in sorted(policy.approver_users)] + list(policy.approver_teams)
-    # a team is asked as a team (GitHub skips the author inside it); a person who cannot approve is not
+    # a team is asked as a team (GitHub skips the author inside it); a person who cannot approve is
+    # not
     names = [n for n in names if "/" in n or n.lower() not in excluded]
     users = [n for n in names if "/" not in n]
     teams = [
@@ -109,9 +111,11 @@ def plan_action(
         raise ValueError(f"level {level} has no review timeout")
     timeout = _hours(rule.review_timeout)
     lines = {
-        "remind": f"⏰ This {level} change has waited {waited_text} for approval (timeout {timeout}). "
+        "remind": f"⏰ This {level} change has waited {waited_text} for approval (timeout "
+        f"{timeout}). "
         f"{who}: please review. Status: {decision_line}.",
-        "escalate": f"⏫ This {level} change has waited {waited_text} for approval (timeout {timeout}): "
+        "escalate": f"⏫ This {level} change has waited {waited_text} for approval (timeout "
+        f"{timeout}): "
         f"escalated to {who}. Status: {decision_line}.",
         "cancel": f"🛑 Closed: this {level} change waited {waited_text} for approval, past its "
         f"{timeout} review timeout. Reopen it when reviewers are available.",
@@ -171,7 +175,8 @@ def run(
         fetched: dict[str, PullRequest] = {}
 
         def load(number=pr.number, fetched=fetched):
-            # the teams the gate reads for this PR (judgment.teams_to_read), `require` rules' included
+            # the teams the gate reads for this PR (judgment.teams_to_read), `require` rules'
+            # included
             facts, full = fetch_facts(
                 gh, repo_name, number, lambda ref, default: teams_of_pr(root, ref, default)
             )

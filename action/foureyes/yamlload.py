@@ -264,7 +264,10 @@ def _plain_yaml_message(problem: str, mark, text: str) -> str | None:
         return "invalid YAML: a tab; tabs are not allowed in YAML indentation, indent with spaces"
     if "cannot start any token" in problem:
         if char in "@`":
-            return f'invalid YAML: a value cannot start with {char!r} unquoted; quote it, e.g. owner: "@acme/team"'
+            return (
+                f"invalid YAML: a value cannot start with {char!r} unquoted; quote it, "
+                'e.g. owner: "@acme/team"'
+            )
     return None
 
 

@@ -155,7 +155,8 @@ class GitHubPRs:
 
     def _listed(self, bound: datetime | None):
         """Closed PRs, most recently updated first, until one was last updated before ``bound``
-        (GET /repos/{owner}/{repo}/pulls, https://docs.github.com/rest/pulls/pulls#list-pull-requests:
+        (GET /repos/{owner}/{repo}/pulls,
+        https://docs.github.com/rest/pulls/pulls#list-pull-requests:
         `state` open|closed|all, `sort` created|updated|popularity|long-running, `direction`
         asc|desc, `per_page` at most 100; items are `pull-request-simple`). The client asks 100 per
         page (client.make_client) and PyGithub follows the Link header lazily, so stopping here

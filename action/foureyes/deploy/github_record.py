@@ -135,8 +135,10 @@ class GitHubRecord(Record):
                 self.local.add_event(
                     "record_ignored",
                     "warning",
-                    f"ignored deployment {d['id']} ({d.get('task')}) by {creator.get('login', 'nobody')} "
-                    f"(id {creator.get('id')}): not written by foureyes' identity (id {self.identity})",
+                    f"ignored deployment {d['id']} ({d.get('task')}) by "
+                    f"{creator.get('login', 'nobody')} "
+                    f"(id {creator.get('id')}): not written by foureyes' identity (id "
+                    f"{self.identity})",
                     environment=d.get("environment") or environment,
                     data={
                         "deployment_id": d["id"],
@@ -213,7 +215,8 @@ class GitHubRecord(Record):
             named.setdefault(state, []).append(deployment_id)
         return named
 
-    # --- Record ------------------------------------------------------------------------------------
+    # --- Record
+    # ------------------------------------------------------------------------------------
 
     def entries(self, environment: str) -> dict[str, Entry]:
         """The newest deployment per name (GitHub lists newest first) and its latest status."""
@@ -325,9 +328,8 @@ class GitHubRecord(Record):
                 "payload": payload,
                 "auto_merge": False,
                 "required_contexts": [],
-                "description": f"{entry.name}: {payload['model'].get('name')} v{payload['model'].get('version')}"[
-                    :140
-                ],
+                "description": f"{entry.name}: {payload['model'].get('name')} "
+                f"v{payload['model'].get('version')}"[:140],
             },
         )
         if "id" not in created:
@@ -388,7 +390,8 @@ class GitHubRecord(Record):
         self, environment: str, commit: str, target: dict | None = None, state: str | None = None
     ) -> None:
         # ``state`` is not kept: "nothing written since" would need every status of every deployment
-        # read back, which is what `entries` costs anyway, so `in_sync` stays False (full comparison)
+        # read back, which is what `entries` costs anyway, so `in_sync` stays False (full
+        # comparison)
         created = self._post(
             f"{self.base}/deployments",
             {

@@ -56,14 +56,16 @@ class Promotion:
         from ..escape import markdown  # names and versions come from registry files any PR may edit
 
         lines = [
-            f"Promotes {self.commit} of the default branch into {markdown(self.into)}, which deploys "
+            f"Promotes {self.commit} of the default branch into {markdown(self.into)}, which "
+            "deploys "
             f"**{markdown(self.environment)}**. What it serves changes:",
             "",
         ]
         lines += [f"- {s.describe(markdown)}" for s in self.steps]
         lines += [
             "",
-            "_Opened by `foureyes promote`; approved like any change, by someone other than its author._",
+            "_Opened by `foureyes promote`; approved like any change, by someone other than "
+            "its author._",
         ]
         return "\n".join(lines)
 
@@ -93,7 +95,8 @@ def prepare(
     commit = gitrepo.resolve(root, to or tip)
     if not gitrepo.is_ancestor(root, commit, tip):
         raise PromoteError(
-            f"{commit[:12]} is not a commit of {default_branch}: only what was merged there is promoted"
+            f"{commit[:12]} is not a commit of {default_branch}: only what was merged there "
+            "is promoted"
         )
     current = _branch_or_none(root, into)
     if current is not None and gitrepo.is_ancestor(root, commit, current):

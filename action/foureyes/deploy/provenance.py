@@ -150,12 +150,17 @@ def unpromoted(
         if never_deployed and gitrepo.is_ancestor(root, commit, trusted_root):
             continue
         return (
-            f"{branch} serves the registry as commit {commit[:12]} set it, which no approved PR into "
-            f"{branch} brought in (cut or pushed there from {default} or elsewhere): promote it with a "
+            f"{branch} serves the registry as commit {commit[:12]} set it, which no approved "
+            "PR into "
+            f"{branch} brought in (cut or pushed there from {default} or elsewhere): promote "
+            "it with a "
             f"PR into {branch}"
         )
     if since is None and not never_deployed and not states:
-        return f"{branch} does not grow from what the environment last served: promote it with a PR into {branch}"
+        return (
+            f"{branch} does not grow from what the environment last served: promote it "
+            f"with a PR into {branch}"
+        )
     return None
 
 
@@ -392,7 +397,8 @@ def evaluate_pr(root: Path, pr: MergedPR, default: tuple[str, str] | None = None
     )
     if decision.state != "approved":
         raise Unapproved(
-            f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}"
+            f"PR #{pr.number} was merged without the approval its policy requires: "
+            f"{decision.description}"
         )
     return Approval(
         "approved",
@@ -662,8 +668,10 @@ def refuse_tracked_ledger(root: Path, directory: Path) -> None:
     found = sorted({p.decode("utf-8", "replace") for p in tracked if p.endswith(b".yaml")})
     if found:
         raise EvaluationError(
-            f"{found[0]}: the offline PR ledger is committed to the repository, so a push could approve "
-            f"itself; it is refused. Keep {rel}/ out of git (list it in .gitignore) and untrack it: "
+            f"{found[0]}: the offline PR ledger is committed to the repository, so a push "
+            "could approve "
+            f"itself; it is refused. Keep {rel}/ out of git (list it in .gitignore) and "
+            "untrack it: "
             f"git rm -r --cached {rel}"
         )
 

@@ -56,7 +56,8 @@ class Rollback:
     @property
     def title(self) -> str:
         return (
-            f"Roll back {self.name} in {self.environment}: {self.current.get('name')} v{self.current.get('version')}"
+            f"Roll back {self.name} in {self.environment}: {self.current.get('name')} "
+            f"v{self.current.get('version')}"
             f" -> {self.target['name']} v{self.target['version']}"
         )
 
@@ -78,8 +79,10 @@ class Rollback:
         else:
             how = "with no approval on record"
         return (
-            f"Restores `{self.target['name']}` v{self.target['version']} for `{self.name}`, which served "
-            f"{self.environment} before, {how}. Its metrics come back with it.\n\nPrepared by `foureyes "
+            f"Restores `{self.target['name']}` v{self.target['version']} for `{self.name}`, "
+            "which served "
+            f"{self.environment} before, {how}. Its metrics come back with it.\n\nPrepared "
+            "by `foureyes "
             f"rollback`; it needs the same approvals as any model replacement."
         )
 
@@ -103,7 +106,8 @@ def choose(
                 return h
         versions = sorted({str(h["data"]["model"].get("version")) for h in served})
         raise RollbackError(
-            f"{name} never served version {to_version} in {environment} (served: {', '.join(versions) or 'none'})"
+            f"{name} never served version {to_version} in {environment} (served: "
+            f"{', '.join(versions) or 'none'})"
         )
     for h in reversed(served):
         if h["data"]["model"] != current:

@@ -98,8 +98,10 @@ class BoundedRetry(GithubRetry):
             wait, why = self._rate_limit_wait(response, url)
         if wait is not None and self.waited + wait > MAX_WAIT:
             raise EvaluationError(
-                f"GitHub rate limit ({why}): the next try would have to wait {int(wait)}s, past foureyes' "
-                f"bound of {MAX_WAIT}s of waiting per request; failing closed (re-run the job later)"
+                f"GitHub rate limit ({why}): the next try would have to wait {int(wait)}s, "
+                "past foureyes' "
+                f"bound of {MAX_WAIT}s of waiting per request; failing closed (re-run the "
+                "job later)"
             )
         try:
             retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
@@ -140,7 +142,8 @@ class BoundedRetry(GithubRetry):
         message = body.get("message") if isinstance(body, dict) else None
         if Requester.isRateLimitError(message or ""):
             return SECONDARY_WAIT * 2**self.limited, "secondary rate limit"
-        # a refusal, not retried; the body is read, so the answer is raised here (as GithubRetry does)
+        # a refusal, not retried; the body is read, so the answer is raised here (as GithubRetry
+        # does)
         raise Requester.createException(
             response.status, dict(headers), body if isinstance(body, dict) else {}
         )
@@ -214,7 +217,10 @@ def api_errors() -> tuple[type[Exception], ...]:
 # /repos/{o}/{r}/issues/comments/{id}; the OpenAPI description states no limit). Counted in UTF-16
 # code units, the stricter of the counts a server may use for "characters", so no body is refused.
 MAX_COMMENT = 65536
-TRUNCATED = "\n\n---\n✂️ *foureyes cut this comment at GitHub's limit of 65,536 characters; the full report is in the workflow run's step summary.*\n"
+TRUNCATED = (
+    "\n\n---\n✂️ *foureyes cut this comment at GitHub's limit of 65,536 characters; "
+    "the full report is in the workflow run's step summary.*\n"
+)
 
 
 def _utf16(text: str) -> int:

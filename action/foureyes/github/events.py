@@ -57,7 +57,10 @@ def untrusted_run(run: dict, repo_name: str, branch_ok) -> str | None:
     if run.get("event") not in TRUSTED_EVENTS:
         return f"run {run.get('id')} was triggered by {run.get('event')!r}"
     if not branch_ok(str(run.get("head_branch") or "")):
-        return f"run {run.get('id')} ran on branch {run.get('head_branch')!r}, not the default or a deploy branch"
+        return (
+            f"run {run.get('id')} ran on branch {run.get('head_branch')!r}, not the "
+            "default or a deploy branch"
+        )
     return None
 
 
@@ -159,7 +162,8 @@ def trusted_branches(gh, repo_name: str, root):
 
 def pull_events(gh, repo_name: str, token: str, record, warn=lambda m: None, root=None) -> int:
     """Import events from artifacts not imported before, of foureyes' own workflow runs only;
-    returns how many events were added. An untrusted artifact is skipped (and not asked about again)."""
+    returns how many events were added. An untrusted artifact is skipped (and not asked about
+    again)."""
     import requests
 
     db = record.db
@@ -228,7 +232,10 @@ def _untrusted_artifact(
     if meta.get("head_repository_id") != meta.get("repository_id"):
         return f"run {meta['id']} is of a fork"
     if not branch_ok(str(meta.get("head_branch") or "")):
-        return f"run {meta['id']} ran on branch {meta.get('head_branch')!r}, not the default or a deploy branch"
+        return (
+            f"run {meta['id']} ran on branch {meta.get('head_branch')!r}, not the default "
+            "or a deploy branch"
+        )
     if meta["id"] not in runs:
         try:
             _, runs[meta["id"]] = gh.requester.requestJsonAndCheck(

@@ -26,7 +26,8 @@ def app_account(gh, app_slug: str | None = None) -> Account | None:
     if bot_id:
         if not bot_id.isdigit():
             raise EvaluationError(
-                f"{IDENTITY_ENV}={bot_id!r}: expected the numeric id of the App's bot account {login}"
+                f"{IDENTITY_ENV}={bot_id!r}: expected the numeric id of the App's bot "
+                f"account {login}"
             )
         return Account(login, int(bot_id), "Bot")
     if slug is None:

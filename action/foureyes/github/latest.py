@@ -1,6 +1,7 @@
 """What the gate's status may say, given the latest facts, right before it is posted.
 
-A commit status belongs to a commit, not to a PR, and the required `foureyes/approval` context is the
+A commit status belongs to a commit, not to a PR, and the required `foureyes/approval` context is
+the
 same for every PR (the ruleset fixes it). Two rules follow:
 
 - A run posts only while its facts are still the latest: the PR is re-read just before posting, and
@@ -8,7 +9,8 @@ same for every PR (the ruleset fixes it). Two rules follow:
   status; an old run finishing late must not leave a stale success, nor knock down a newer one).
 - PRs sharing a head into the same base share its status. Merging either gives the same content, so
   the status on that head is the best judgment among the open PRs at that head into that base: an
-  unapproved PR B cannot knock down approved PR A's success. Each PR's own comment still says its own
+  unapproved PR B cannot knock down approved PR A's success. Each PR's own comment still says its
+  own
   judgment, and B's merge does not become deployable through A's success: the deploy judges the PR a
   merge commit belongs to (provenance), and refuses B's merge because B was not approved.
 """

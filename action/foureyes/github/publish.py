@@ -114,7 +114,8 @@ class MergeRefused(Exception):
     """GitHub would neither merge nor enable auto-merge; the message says what is missing."""
 
 
-# GraphQL answers enablePullRequestAutoMerge on a PR that could be merged right now with "Pull request
+# GraphQL answers enablePullRequestAutoMerge on a PR that could be merged right now with "Pull
+# request
 # Pull request is in clean status" (also: "Protected branch rules not configured for this branch"
 # when no rule makes it wait): auto-merge exists to wait, and there is nothing to wait for
 # (github.com/peter-evans/enable-pull-request-automerge/issues/343; cli/cli merges such PRs
@@ -132,7 +133,8 @@ _HINTS = (
     ),
     (
         "resource not accessible by integration",
-        "the gate's token may not merge: give the GitHub App (and the gate job's token) contents: write "
+        "the gate's token may not merge: give the GitHub App (and the gate job's token) "
+        "contents: write "
         "and pull-requests: write",
     ),
     ("merges are not allowed", "allow squash merging in the repository's Settings > General"),
@@ -161,7 +163,10 @@ def merge_when_approved(pr, head_sha: str) -> str:
 
     try:
         pr.enable_automerge(merge_method="SQUASH", expected_head_oid=head_sha)
-        return f"auto-merge enabled for {head_sha[:12]}: GitHub merges it once the required checks pass"
+        return (
+            f"auto-merge enabled for {head_sha[:12]}: GitHub merges it once the required "
+            "checks pass"
+        )
     except GithubException as exc:
         message = _messages(exc)
         if not any(key in message.lower() for key in _MERGE_NOW):

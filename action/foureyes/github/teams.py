@@ -31,7 +31,8 @@ def direct_members(gh, org: str, slug: str) -> frozenset[int]:
     """Ids of the team's direct, active members. Raises PyGithub/requests errors for the caller.
 
     Each member carries `inherited` (true: "a member of the team only through a child team"), but
-    "only when the feature is enabled for the organization" (OpenAPI schema team-member). Without it,
+    "only when the feature is enabled for the organization" (OpenAPI schema team-member). Without
+    it,
     the members of every child team (GET /orgs/{org}/teams/{team_slug}/teams; a child's own member
     list includes its children) are subtracted."""
     members = _pages(gh, f"/orgs/{org}/teams/{slug}/members")
