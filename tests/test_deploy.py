@@ -205,7 +205,7 @@ def test_self_approved_merge_is_refused(env_repo):
         env_repo,
         45,
         bump("16"),
-        reviews=[{"user": "dana", "state": "APPROVED", "commit": "head"}] + TWO[:1],
+        reviews=[{"user": "dana", "state": "APPROVED", "commit": "head"}, *TWO[:1]],
     )
     assert not run(env_repo).ok
 

@@ -358,7 +358,7 @@ def test_a_rule_approver_requesting_changes_blocks(repo, cli):
     code, data, _ = gate(
         cli,
         repo,
-        ok("alice", "bob") + [{"user": "lena", "state": "CHANGES_REQUESTED", "commit": "head"}],
+        [*ok("alice", "bob"), {"user": "lena", "state": "CHANGES_REQUESTED", "commit": "head"}],
     )
     assert code == 1 and data["decision"] == "blocked" and "lena" in data["blocking"][0]["detail"]
 

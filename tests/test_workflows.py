@@ -30,7 +30,7 @@ def test_every_job_has_least_privilege_permissions(path):
             assert "write-all" not in perms.values()
 
 
-@pytest.mark.parametrize("path", WORKFLOWS + [ROOT / "action.yml"], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*WORKFLOWS, ROOT / "action.yml"], ids=lambda p: p.name)
 def test_no_expressions_inside_run(path):
     doc = load(path)
     steps = [s for job in doc.get("jobs", {}).values() for s in job.get("steps", [])]
@@ -56,7 +56,7 @@ def test_gate_runs_from_the_default_branch_and_never_checks_out_pr_code():
 
 
 def test_actions_are_pinned_to_commits():
-    for path in WORKFLOWS + [ROOT / "action.yml"]:
+    for path in [*WORKFLOWS, ROOT / "action.yml"]:
         for ref in re.findall(r"(?m)^\s*(?:- )?uses:\s*([^\s#]+)", path.read_text()):
             if not ref.startswith("./"):
                 assert re.search(r"@[0-9a-f]{40}$", ref), (
@@ -75,7 +75,7 @@ def test_no_job_is_named_like_the_status_it_guards():
 
 
 def _run_scripts():
-    for path in WORKFLOWS + [ROOT / "action.yml"]:
+    for path in [*WORKFLOWS, ROOT / "action.yml"]:
         doc = load(path)
         steps = [s for job in doc.get("jobs", {}).values() for s in job.get("steps", [])]
         steps += doc.get("runs", {}).get("steps", [])

@@ -720,7 +720,7 @@ def freeze_demo(root: Path, out) -> None:
     )
     say("Mo, an admin who did not touch the change, approves as the third pair of eyes:")
     result = gate(
-        APPROVED + ["{user: mo, state: APPROVED, commit: head}"], "labels: [break-glass]\n"
+        [*APPROVED, "{user: mo, state: APPROVED, commit: head}"], "labels: [break-glass]\n"
     )
     record = SqliteRecord(root / DEFAULT_PATH)
     try:

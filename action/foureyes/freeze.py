@@ -377,7 +377,7 @@ def _window(
     path = ("freeze", "windows", i) if not incident else ("freezes", i)
     line, _ = yamlload.line_of(text, path)
     zone = (
-        _zone(w["timezone"], file, text, path + ("timezone",)) if "timezone" in w else default_zone
+        _zone(w["timezone"], file, text, (*path, "timezone")) if "timezone" in w else default_zone
     )
     common = dict(
         name=w["name"],
@@ -389,10 +389,10 @@ def _window(
         importance=frozenset(w["importance"]) if "importance" in w else None,
     )
     if "cron" in w:
-        _check_cron(w["cron"], file, text, path + ("cron",))
+        _check_cron(w["cron"], file, text, (*path, "cron"))
         duration = _duration(w["duration"])
         if duration > MAX_DURATION:
-            line, col = yamlload.line_of(text, path + ("duration",))
+            line, col = yamlload.line_of(text, (*path, "duration"))
             raise LoadError(
                 file,
                 f"duration {w['duration']!r} is longer than {MAX_DURATION.days}d: "
@@ -401,12 +401,10 @@ def _window(
                 col,
             )
         return Window(kind="recurring", cron=w["cron"], duration=duration, **common)
-    start = _instant(w["start"], zone, file, text, path + ("start",)) if "start" in w else None
-    end = (
-        _instant(w["end"], zone, file, text, path + ("end",)) if w.get("end") is not None else None
-    )
+    start = _instant(w["start"], zone, file, text, (*path, "start")) if "start" in w else None
+    end = _instant(w["end"], zone, file, text, (*path, "end")) if w.get("end") is not None else None
     if start is not None and end is not None and end <= start:
-        line, col = yamlload.line_of(text, path + ("end",))
+        line, col = yamlload.line_of(text, (*path, "end"))
         raise LoadError(file, f"end {w['end']!r} is not after start {w['start']!r}", line, col)
     return Window(kind="incident" if incident else "one-off", start=start, end=end, **common)
 

@@ -208,7 +208,7 @@ def clean_merge_trees(
     found: dict[tuple[str, str], str | None] = {}
     pos = 0
     for pair in wanted:
-        status, tree = (tokens[pos : pos + 2] + ["", ""])[:2]
+        status, tree = ([*tokens[pos : pos + 2], "", ""])[:2]
         if status not in ("0", "1") or not _is_sha(tree):
             raise GitError(
                 f"git merge-tree --stdin: unexpected answer {status!r} for {pair[0][:12]} "
@@ -441,7 +441,7 @@ class _BatchReader:
         read at their bases then costs no round trip each."""
         commits = [c for c in dict.fromkeys(commits) if c not in self._root_trees]
         for commit, (kind, data) in zip(
-            commits, self.objects([f"{c}^{{commit}}" for c in commits])
+            commits, self.objects([f"{c}^{{commit}}" for c in commits]), strict=False
         ):
             self._root_trees[commit] = (
                 data[5:45].decode()
@@ -454,7 +454,7 @@ class _BatchReader:
             max((len(p) for p in parts), default=-1) + 1
         ):  # no dirs: the commits only
             wanted = [t for t in level if t not in self._trees]
-            for tree, (kind, data) in zip(wanted, self.objects(wanted)):
+            for tree, (kind, data) in zip(wanted, self.objects(wanted), strict=False):
                 if kind == "tree" and data is not None:
                     self._keep_tree(tree, data)
             names = {p[depth].encode("utf-8", "surrogateescape") for p in parts if len(p) > depth}
@@ -466,7 +466,7 @@ class _BatchReader:
                 if (found := _tree_entry(data, n)) is not None and found[0] == "040000"
             }
         wanted = [b for b in dict.fromkeys(blobs) if b not in self._blobs and b != ZERO_SHA]
-        for sha, (kind, data) in zip(wanted, self.objects(wanted)):
+        for sha, (kind, data) in zip(wanted, self.objects(wanted), strict=False):
             if kind == "blob" and data is not None:
                 self._keep_blob(sha, data)
 
@@ -725,7 +725,7 @@ def prefetch_changes(
         return
     if generation:
         wanted.sort(key=lambda pair: -generation.get(pair[1], 0))
-    for (b, h), block in zip(wanted, _diff_pairs(root, wanted)):
+    for (b, h), block in zip(wanted, _diff_pairs(root, wanted), strict=False):
         _IMMUTABLE[("diff", str(root), b, h)] = tuple(block)
 
 
@@ -952,7 +952,9 @@ def _read_log_changes(
             break
     own = {commit: changes for commit, _, changes in found}
     merged = {commit: own[side] for commit, side in derived.items() if side in own}
-    for (_, commit), block in zip(unknown, pending.result() if pending is not None else []):
+    for (_, commit), block in zip(
+        unknown, pending.result() if pending is not None else [], strict=False
+    ):
         merged[commit] = tuple(block)
     late = [
         (parents[0], commit)
@@ -960,7 +962,7 @@ def _read_log_changes(
         if len(parents) > 1 and commit not in merged
     ]
     for (_, commit), block in zip(
-        late, _diff_pairs(root, late) if late else []
+        late, _diff_pairs(root, late) if late else [], strict=False
     ):  # a ref moved between the two
         merged[commit] = tuple(block)
     return (
@@ -1013,7 +1015,9 @@ def commits_touching(root: Path, span: str, paths: list[str]) -> list[str]:
         if not found[commit] and len(parents) > 1:
             others += [(parent, commit) for parent in parents[1:]]
     if others:
-        for (_, merge), block in zip(others, _diff_pairs(root, others, asked.pathspec)):
+        for (_, merge), block in zip(
+            others, _diff_pairs(root, others, asked.pathspec), strict=False
+        ):
             found[merge] = found[merge] or any(c.path in asked for c in block)
     return [commit for commit, touched in found.items() if touched]
 
@@ -1128,7 +1132,7 @@ def ensure_commits(root: Path, shas: list[str], token: str | None = None) -> Non
         .decode()
         .splitlines()
     )
-    missing = [s for s, kind in zip(wanted, out) if kind != "commit"]
+    missing = [s for s, kind in zip(wanted, out, strict=False) if kind != "commit"]
     if missing:
         git(
             root,
@@ -1182,7 +1186,7 @@ def resolve_many(root: Path, refs: list[str]) -> dict[str, str]:
         .splitlines()
     )
     found = {}
-    for ref, line in zip(wanted, out):
+    for ref, line in zip(wanted, out, strict=False):
         sha, _, kind = line.partition(" ")
         if kind != "commit":
             raise GitError(f"unknown git revision {ref!r}")
@@ -1230,7 +1234,8 @@ def blob_ids(
         .splitlines()
     )
     return {
-        n: (line.split(" ")[0] if line.endswith(" blob") else None) for n, line in zip(asked, out)
+        n: (line.split(" ")[0] if line.endswith(" blob") else None)
+        for n, line in zip(asked, out, strict=False)
     }
 
 

@@ -199,7 +199,7 @@ class _Schema:
                 allowed = list(leaf.schema.get("properties", {}))
                 extras = [k for k in leaf.instance if k not in allowed]
                 if extras:
-                    path = path + (extras[0],)
+                    path = (*path, extras[0])
                     message = f"unknown field {extras[0]!r}"
                     close = _close(extras[0], allowed)
                     if close:

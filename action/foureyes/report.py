@@ -470,7 +470,7 @@ def deploy_lines(result) -> list[str]:
     if not result.steps:
         return ["  nothing to do: the environment matches the registry"]
     lines = []
-    for s, r in zip(result.steps, _deploy_rows(result)):
+    for s, r in zip(result.steps, _deploy_rows(result), strict=False):
         if s.action == "update":
             what = changes_text(s.changes) if s.changes else "unchanged: re-applied"
         else:

@@ -211,8 +211,9 @@ def replay(
         root, pr.base, plans[-1].head
     )  # the PR's change, whichever commit judges it
     # the last judging commit is the default branch's (or the PR's own base, when that is it)
-    candidate_plans = plans[:-1] + [
-        replan(plans[-1], candidate, gitrepo.changed(root, fork, plans[-1].head))
+    candidate_plans = [
+        *plans[:-1],
+        replan(plans[-1], candidate, gitrepo.changed(root, fork, plans[-1].head)),
     ]
     facts = load_facts(judgment.teams_of_plans(plans + candidate_plans))
     moment = parse_now(pr.merged_at) if pr.merged_at else now

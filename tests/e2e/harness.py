@@ -37,7 +37,7 @@ STUB_ACTIONS = HERE / "stub-actions"
 def pinned_actions() -> dict[str, Path]:
     """Every `owner/name@sha` the workflows and action.yml use -> a local folder for it."""
     found: dict[str, Path] = {}
-    files = list((ROOT / ".github" / "workflows").glob("*.yml")) + [ROOT / "action.yml"]
+    files = [*list((ROOT / ".github" / "workflows").glob("*.yml")), ROOT / "action.yml"]
     for path in files:
         for ref in re.findall(r"(?m)^\s*(?:- )?uses:\s*([^\s#]+)", path.read_text()):
             if ref.startswith("./"):

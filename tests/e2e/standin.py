@@ -206,7 +206,7 @@ class StandIn:
         token = auth.split(" ", 1)[1] if " " in auth else None
         match = next(
             (
-                (t, dict(zip(names, m.groups())))
+                (t, dict(zip(names, m.groups(), strict=False)))
                 for t, rx, names in TEMPLATES
                 if (m := rx.match(path)) and method.lower() in SLICE["paths"][t]
             ),

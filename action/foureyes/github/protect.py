@@ -283,7 +283,7 @@ def protect_environment(
 
 
 def desired_ruleset(envs: list[Environment], app_id: int | None) -> dict:
-    include = ["~DEFAULT_BRANCH"] + sorted({f"refs/heads/{e.branch}" for e in envs})
+    include = ["~DEFAULT_BRANCH", *sorted({f"refs/heads/{e.branch}" for e in envs})]
     checks = [
         {
             "context": c,
