@@ -8,7 +8,8 @@ import json
 import pytest
 import yaml
 
-from test_deploy import FACTS, FRAUD, TWO, bump, env_repo, merge_pr, run, served  # noqa: F401 (fixture)
+# noqa: F401 (fixture)
+from test_deploy import FACTS, FRAUD, TWO, bump, env_repo, merge_pr, run, served
 
 POLICY = "policies/approval.yaml"
 
@@ -58,7 +59,8 @@ def approved_by_an_old_release_policy(repo):
             POLICY, "  critical:\n    approvals: 1", "  critical:\n    approvals: 2"
         ),
     )
-    # anyone who may create branches cuts release/old from the old commit (no new commit: no PR needed)
+    # anyone who may create branches cuts release/old from the old commit (no new commit: no PR
+    # needed)
     repo.git("checkout", "-q", "-b", "release/old", old)
     repo.git("checkout", "-q", "-b", "pr-91")
     bump("66")(repo)
