@@ -11,8 +11,12 @@ import functools
 import sys
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from .github.client import GitHubClient
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -323,7 +327,9 @@ def gate(
     sys.exit(EXIT_CODES[result.decision.state])
 
 
-def _pr_from_workflow_run(gh, repo_name: str, event: dict, token: str | None, publish: bool) -> int:
+def _pr_from_workflow_run(
+    gh: GitHubClient, repo_name: str, event: dict, token: str | None, publish: bool
+) -> int:
     """The PR the review relay's run was about, checked against the API; on any failure the run's
     head gets an `error` status (never a stale success) and the gate exits 2."""
     from .errors import known_errors

@@ -6,10 +6,14 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from .facts import PRFacts
 from .plan import Plan
 from .policy import Block, Decision, error_decision
+
+if TYPE_CHECKING:
+    from .github.client import GitHubClient
 
 
 class UntrustedBase(Exception):
@@ -344,7 +348,9 @@ def best_at_head(
     return None
 
 
-def record_evidence(gh, repo_name: str, pr, result: GateResult, app_slug: str | None) -> GateResult:
+def record_evidence(
+    gh: GitHubClient, repo_name: str, pr, result: GateResult, app_slug: str | None
+) -> GateResult:
     """Record the facts of this decision before its status is posted (evidence.py); a decision
     whose evidence cannot be recorded is an error, never a success the deploy could not verify.
     A closed PR records nothing: what judged it is the evidence from before its merge."""

@@ -21,6 +21,8 @@ from .registry import LevelRule
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
 
+    from .github.client import GitHubClient
+
 MARKER = "<!-- foureyes:timeout -->"
 
 
@@ -142,7 +144,7 @@ def is_own_marker(comment, identity) -> bool:
 
 
 def run(
-    gh,
+    gh: GitHubClient,
     repo_name: str,
     root,
     now: datetime,

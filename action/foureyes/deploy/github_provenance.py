@@ -16,6 +16,8 @@ from .provenance import MergedPR
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
 
+    from ..github.client import GitHubClient
+
 
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -65,7 +67,7 @@ def _merged_at(pr: PullRequest) -> str:
 
 
 class GitHubPRs:
-    def __init__(self, gh, repo_name: str, root, token: str | None = None):
+    def __init__(self, gh: GitHubClient, repo_name: str, root, token: str | None = None):
         """``token`` authenticates fetching PR commits the checkout lacks (never printed)."""
         self.gh = _RepoOnce(gh)
         self.repo_name = repo_name
@@ -223,7 +225,7 @@ class _RepoOnce:
     """The client, with GET /repos/{owner}/{repo} made once per run (the default branch and every
     PR's facts read the same repository)."""
 
-    def __init__(self, gh):
+    def __init__(self, gh: GitHubClient):
         self._gh = gh
         self._repos: dict[str, object] = {}
 

@@ -49,11 +49,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
 from ..eventlog import Event
 from ..github.client import api_errors, describe
 from .record import Entry, Record, SqliteRecord
+
+if TYPE_CHECKING:
+    from ..github.client import GitHubClient
 
 TASK_PREFIX = "deploy:"
 SYNC_TASK = "foureyes:sync"
@@ -64,7 +68,7 @@ STATES_BUDGET = 60_000  # bytes of deployment ids one sync names (see the module
 
 
 class GitHubRecord(Record):
-    def __init__(self, gh, repo_name: str, events_path: Path, identity: int):
+    def __init__(self, gh: GitHubClient, repo_name: str, events_path: Path, identity: int):
         """``identity``: the numeric account id foureyes writes the record as (its App's bot user)."""
         if not isinstance(identity, int) or isinstance(identity, bool):
             raise EvaluationError(

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import gitrepo
 from ..errors import ConfigError
 from .rollback import ref_component
+
+if TYPE_CHECKING:
+    from ..github.client import GitHubClient
 
 
 class PromoteError(Exception):
@@ -137,7 +141,7 @@ def branch_locally(root: Path, promotion: Promotion) -> None:
     gitrepo.git(root, "branch", "-f", promotion.branch, promotion.commit)
 
 
-def open_pull_request(gh, repo_name: str, promotion: Promotion) -> str:
+def open_pull_request(gh: GitHubClient, repo_name: str, promotion: Promotion) -> str:
     """A branch at the commit and a PR into the environment's branch: two API calls. A second run
     moves the branch (force) and reuses the PR already open for it, its description rewritten."""
     from ..errors import EvaluationError

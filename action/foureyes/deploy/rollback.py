@@ -11,12 +11,16 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .. import gitrepo
 from ..registry import DEPLOYMENTS_DIR
 from ..yamlload import compose, loads
+
+if TYPE_CHECKING:
+    from ..github.client import GitHubClient
 
 
 class RollbackError(Exception):
@@ -252,7 +256,7 @@ def commit_locally(root: Path, rollback: Rollback) -> str:
 
 
 def open_pull_request(
-    gh, repo_name: str, rollback: Rollback, base_branch: str, base_sha: str
+    gh: GitHubClient, repo_name: str, rollback: Rollback, base_branch: str, base_sha: str
 ) -> str:
     """A branch at the base commit, the file changed on it, and a PR: three API calls. A second run
     refreshes the branch (force-moved back to the base, the change committed again) and reuses the

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import EvaluationError
 from .client import api_errors, describe
 
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
-def pin_lookup(gh):
+
+def pin_lookup(gh: GitHubClient):
     """``lookup(login) -> (login as GitHub spells it, account id)`` (GET /users/{username}); a login
     that is no account, or not a person's, raises: pinning it would let nobody, or a machine,
     approve."""

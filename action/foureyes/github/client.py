@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import TYPE_CHECKING, Protocol
 
 from github.GithubRetry import GithubRetry
 from github.Requester import Requester
@@ -43,6 +44,10 @@ from urllib3.util.retry import Retry
 from urllib3.util.util import reraise
 
 from ..errors import EvaluationError
+
+if TYPE_CHECKING:
+    from github.NamedUser import NamedUser
+    from github.Repository import Repository
 
 DEFAULT_API = "https://api.github.com"
 MAX_WAIT = 300  # seconds one request may wait for rate limits in all; past it fails closed
@@ -156,6 +161,18 @@ class BoundedRetry(GithubRetry):
             wait = self.get_backoff_time()
         if wait > 0:
             pause(wait)
+
+
+class GitHubClient(Protocol):
+    """What foureyes asks of a GitHub client: github.Github (make_client) or a wrapper of one
+    (the deploy's once-per-run repository cache)."""
+
+    @property
+    def requester(self) -> Requester: ...
+
+    def get_repo(self, full_name_or_id: str, /) -> Repository: ...
+
+    def get_user(self, login: str, /) -> NamedUser: ...
 
 
 def make_retry() -> Retry:

@@ -18,9 +18,13 @@ same for every PR (the ruleset fixes it). Two rules follow:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
 from .client import api_errors, describe
+
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class Moved:
     reason: str
 
 
-def still_latest(gh, repo_name: str, number: int, head_sha: str) -> Moved | None:
+def still_latest(gh: GitHubClient, repo_name: str, number: int, head_sha: str) -> Moved | None:
     """Re-read the PR (GET /repos/{owner}/{repo}/pulls/{pull_number}): None while it is open at
     ``head_sha``; else why this run's judgment is stale."""
     try:
@@ -48,7 +52,9 @@ def still_latest(gh, repo_name: str, number: int, head_sha: str) -> Moved | None
     return None
 
 
-def siblings_at_head(gh, repo_name: str, number: int, head_sha: str, base_ref: str) -> list[int]:
+def siblings_at_head(
+    gh: GitHubClient, repo_name: str, number: int, head_sha: str, base_ref: str
+) -> list[int]:
     """The other open PRs whose head is ``head_sha`` and whose base is ``base_ref``. GET
     /repos/{owner}/{repo}/commits/{commit_sha}/pulls lists, for a commit not on the default branch,
     the merged and open PRs associated with it (GitHub docs, "List pull requests associated with a

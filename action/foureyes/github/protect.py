@@ -9,11 +9,14 @@ offer on this repository is never silently dropped: it is named in `unapplied` (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EvaluationError
 from ..registry import Environment
 from .client import api_errors, describe
+
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
 RULESET_NAME = "foureyes: approved changes only"
 RELEASE_RULESET_NAME = "foureyes: release branches are cut by release managers"
@@ -52,7 +55,7 @@ class ProtectResult:
 
 
 class Api:
-    def __init__(self, gh, repo_name: str):
+    def __init__(self, gh: GitHubClient, repo_name: str):
         self.gh = gh
         self.repo = f"/repos/{repo_name}"
         self.owner = repo_name.split("/")[0]
@@ -507,7 +510,11 @@ def protect_branches(
 
 
 def protect(
-    gh, repo_name: str, envs: list[Environment], check: bool, app_id: int | None = None
+    gh: GitHubClient,
+    repo_name: str,
+    envs: list[Environment],
+    check: bool,
+    app_id: int | None = None,
 ) -> ProtectResult:
     api = Api(gh, repo_name)
     result = ProtectResult()

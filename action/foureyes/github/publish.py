@@ -3,17 +3,22 @@ review requests and auto-merge (conveniences: their failure is a warning, not a 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import EvaluationError
 from ..facts import Account
 from ..report import STICKY_MARKER, gate_markdown
 from .client import api_errors, cap_comment, describe
+
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
 STATUS_CONTEXT = "foureyes/approval"
 STATES = {"approved": "success", "pending": "pending", "blocked": "failure", "error": "error"}
 
 
 def post_status(
-    gh,
+    gh: GitHubClient,
     repo_name: str,
     sha: str,
     decision,
@@ -41,7 +46,7 @@ def post_status(
 GITHUB_ACTIONS_BOT = Account("github-actions[bot]", 41898282, "Bot")
 
 
-def gate_identity(gh, app_slug: str | None = None) -> Account:
+def gate_identity(gh: GitHubClient, app_slug: str | None = None) -> Account:
     """The account whose comments are the gate's own; any other author's marker is a forgery."""
     from .identity import app_account
 
@@ -179,7 +184,7 @@ def merge_when_approved(pr, head_sha: str) -> str:
 
 
 def publish(
-    gh,
+    gh: GitHubClient,
     repo_name: str,
     pr,
     result,

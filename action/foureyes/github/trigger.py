@@ -19,9 +19,13 @@ import json
 import os
 import re
 import zipfile
+from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
 from .client import DEFAULT_API
+
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
 RELAY_ARTIFACT = "foureyes-relay"
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -37,7 +41,7 @@ def head_sha_of(event: dict) -> str | None:
 
 
 def pr_from_workflow_run(
-    gh, repo_name: str, event: dict, token: str, api_url: str | None = None
+    gh: GitHubClient, repo_name: str, event: dict, token: str, api_url: str | None = None
 ) -> int:
     run = event.get("workflow_run") or {}
     run_id, head_sha = run.get("id"), run.get("head_sha")
