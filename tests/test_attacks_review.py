@@ -8,8 +8,7 @@ import json
 import pytest
 import yaml
 
-# noqa: F401 (fixture)
-from test_deploy import FACTS, FRAUD, TWO, bump, env_repo, merge_pr, run, served
+from test_deploy import FACTS, FRAUD, TWO, bump, env_repo, merge_pr, run, served  # noqa: F401 (fixture)
 
 POLICY = "policies/approval.yaml"
 

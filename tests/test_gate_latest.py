@@ -14,8 +14,7 @@ import json
 
 from ghapi.mockgithub import MockGitHub
 
-# noqa: F401 (fixtures)
-from test_gate_github import ALICE, BOB, BOT, DANA, MALLORY, TEAM, gh, given_pr, pr, run
+from test_gate_github import ALICE, BOB, BOT, DANA, MALLORY, TEAM, gh, given_pr, pr, run  # noqa: F401 (fixtures)
 
 
 def second_pr_at_the_same_head(gh, pr, author, reviews, number=8):

@@ -28,8 +28,7 @@ import responses  # noqa: E402
 
 from conftest import Repo  # noqa: E402
 
-# noqa: E402
-from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user
+from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user  # noqa: E402
 from support.clock import GitClock, at  # noqa: E402
 
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
