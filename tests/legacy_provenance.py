@@ -179,7 +179,8 @@ def evaluate_pr(root: Path, pr: MergedPR) -> Approval:
     decision = evaluate(plan, facts)
     if decision.state != "approved":
         raise Unapproved(
-            f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}"
+            f"PR #{pr.number} was merged without the approval its policy requires: "
+            f"{decision.description}"
         )
     return Approval(
         "approved",
@@ -217,7 +218,8 @@ class Checker:
         approvals: dict[str, Approval] = {}
         violations: list[Violation] = []
         if commits:
-            self._trust_anchor()  # no root of trust: an evaluation error for the whole run, not per commit
+            # no root of trust: an evaluation error for the whole run, not per commit
+            self._trust_anchor()
         for commit in commits:
             try:
                 approvals[commit] = self._approval(commit)

@@ -109,7 +109,8 @@ def install(tmp_path, extras):
     log = tmp_path / "pip.log"
     (bin_dir / "python").write_text(
         "#!/bin/sh\n# python -m venv DIR: a venv whose python logs every pip call\n"
-        f'mkdir -p "$3/bin"; printf \'#!/bin/sh\\necho "$*" >> {log}\\n\' > "$3/bin/python"; chmod +x "$3/bin/python"\n'
+        f'mkdir -p "$3/bin"; printf \'#!/bin/sh\\necho "$*" >> {log}\\n\' > "$3/bin/python"; '
+        'chmod +x "$3/bin/python"\n'
     )
     (bin_dir / "python").chmod(0o755)
     env = dict(

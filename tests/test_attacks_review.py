@@ -58,7 +58,8 @@ def approved_by_an_old_release_policy(repo):
             POLICY, "  critical:\n    approvals: 1", "  critical:\n    approvals: 2"
         ),
     )
-    # anyone who may create branches cuts release/old from the old commit (no new commit: no PR needed)
+    # anyone who may create branches cuts release/old from the old commit (no new commit: no PR
+    # needed)
     repo.git("checkout", "-q", "-b", "release/old", old)
     repo.git("checkout", "-q", "-b", "pr-91")
     bump("66")(repo)

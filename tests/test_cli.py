@@ -20,7 +20,8 @@ def test_every_command_has_help(cli, command):
 def test_help_imports_no_heavy_module():
     code = (
         "import sys; from foureyes.cli import main; "
-        "print(sorted(m for m in ('jsonschema', 'github', 'jsonschema_rs', 'requests', 'yaml') if m in sys.modules))"
+        "print(sorted(m for m in ('jsonschema', 'github', 'jsonschema_rs', 'requests', "
+        "'yaml') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -33,7 +33,8 @@ STATEMENTS = (
     "Production is frozen until the incident entry is removed; staging is not.",
     'Held: the status says "blocked: frozen until the incident freeze is lifted (INC-2041)',
     "Pending: break-glass (INC-2041): 2 of 3 approvals from @acme/mlops-admins (critical).",
-    "The lowered importance is judged at the old, higher level (moderate); the change as a whole needs 2 approvals "
+    "The lowered importance is judged at the old, higher level (moderate); the change as a "
+    "whole needs 2 approvals "
     "because fraud-scorer is critical.",
     "Pending: Dana's own approval never counts; Alice's is one of 2.",
     "Still pending: self-approval, stale approval and a pending team member never count.",
@@ -42,13 +43,17 @@ STATEMENTS = (
     "Production serves what staging serves (product-recs is staging-only).",
     "Refused: production serves only what an approved PR into its branch brought in.",
     "It serves fraud-xgb v13, approved by alice, bob in PR #50 (the promotion) at ",
-    "The unapproved commit never reaches staging: nothing was applied, and the refusal is in the event log.",
+    "The unapproved commit never reaches staging: nothing was applied, and the refusal is in "
+    "the event log.",
     "$ git reset --hard HEAD~1",
     "main is back at the approved merge of PR #42",
-    "It asks @acme/mlops-admins to review again. An hour later the job does nothing: the reminder is less than 48h old.",
-    "credit-limit needs approval (PR #43 is open); everything else on main came through approved PRs or the bootstrap.",
+    "It asks @acme/mlops-admins to review again. An hour later the job does nothing: the "
+    "reminder is less than 48h old.",
+    "credit-limit needs approval (PR #43 is open); everything else on main came through "
+    "approved PRs or the bootstrap.",
     "Gate decisions, deploys, the refused hotfix and the timeout reminder are all in the log.",
-    "PR #42 (critical, merged with 2 approvals) and its promotion #50 would each have needed a third; "
+    "PR #42 (critical, merged with 2 approvals) and its promotion #50 would each have needed "
+    "a third; "
     "PR #43 (high) is unchanged.",
 )
 

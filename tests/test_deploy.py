@@ -205,7 +205,7 @@ def test_self_approved_merge_is_refused(env_repo):
         env_repo,
         45,
         bump("16"),
-        reviews=[{"user": "dana", "state": "APPROVED", "commit": "head"}] + TWO[:1],
+        reviews=[{"user": "dana", "state": "APPROVED", "commit": "head"}, *TWO[:1]],
     )
     assert not run(env_repo).ok
 
@@ -321,7 +321,8 @@ def test_invalid_registry_at_head_is_not_deployed(env_repo):
     assert not result.ok and result.problems and result.steps == []
 
 
-# --- CLI -------------------------------------------------------------------------------------------
+# --- CLI
+# -------------------------------------------------------------------------------------------
 
 
 def test_cli_deploy_resolve_and_branch_guard(env_repo, cli):
@@ -402,7 +403,8 @@ def test_plan_matrix_lists_changed_deployments(env_repo, cli):
 
 
 def test_deployment_in_a_subfolder_is_a_layout_error_not_a_deploy(env_repo, cli):
-    """A direct push adding registry/deployments/extra/x.yaml used to deploy with no provenance check
+    """A direct push adding registry/deployments/extra/x.yaml used to deploy with no provenance
+    check
     (provenance only looked at registry/deployments/<name>.yaml)."""
     assert cli("deploy", "--env", "staging").exit_code == 0
     text = env_repo.read(DEP.format("product-recs")).replace("name: product-recs", "name: sneaky")

@@ -120,7 +120,8 @@ def test_approved_merge_on_github_deploys(merged, rsps):
 
 
 def test_reviews_after_the_merge_do_not_count(merged, rsps, monkeypatch):
-    # GitHub lists reviews in order; the mock stamps them NOW - 2h, so a merge at NOW - 3h precedes them
+    # GitHub lists reviews in order; the mock stamps them NOW - 2h, so a merge at NOW - 3h precedes
+    # them
     github_pr(rsps, merged, [ALICE, BOB], merged_at=iso(at(hours=-3)))
     result = run_with_github_provenance(merged)
     assert not result.ok and "merged without the approval" in result.violations[0].reason
@@ -422,7 +423,8 @@ def test_identity_from_the_app_slug(repo, rsps, on_github, cli, monkeypatch):
     )  # found its own records again
 
 
-# --- issue 8 item 10: past the first page, and GitHub's own job deployments ------------------------
+# --- issue 8 item 10: past the first page, and GitHub's own job deployments
+# ------------------------
 
 
 def test_records_survive_job_deployments_and_paging(repo, rsps, on_github, cli):
@@ -469,7 +471,8 @@ def test_a_delete_after_more_than_a_page_of_records_is_applied(repo, rsps, on_gi
     )
 
 
-# --- issue 8 item 9: provenance fetches with the token ---------------------------------------------
+# --- issue 8 item 9: provenance fetches with the token
+# ---------------------------------------------
 
 
 def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(
@@ -586,7 +589,8 @@ def test_a_forged_per_deployment_record_is_not_what_was_live(repo, rsps, on_gith
     ids=["lead-approved", "lead-missing"],
 )
 def test_a_require_rule_team_counts_at_the_deploy_as_at_the_gate(repo, rsps, reviewers, served):
-    """A `require` rule naming a team was met at the gate, then every deploy on GitHub refused the PR
+    """A `require` rule naming a team was met at the gate, then every deploy on GitHub refused the
+    PR
     ("0 of 1 from @acme/ml-platform-leads"): the deploy read only the policy's approver teams.
     Both now ask judgment.teams_to_read; without the lead's approval the deploy still refuses."""
     repo.write(".gitignore", ".foureyes/\n")
@@ -624,7 +628,8 @@ def test_a_require_rule_team_counts_at_the_deploy_as_at_the_gate(repo, rsps, rev
 def test_a_shared_head_is_judged_by_the_pr_its_merge_commit_belongs_to(
     merged, rsps, merged_approvals, deployed
 ):
-    """Two PRs at the same head into main: #41 open, #42 merged. The gate's status on the shared head
+    """Two PRs at the same head into main: #41 open, #42 merged. The gate's status on the shared
+    head
     shows the better of the two judgments (github/latest.py), so #42 could be merged on #41's
     approval; the deploy judges #42, the PR the merge commit belongs to: refused unless #42 itself
     was approved."""

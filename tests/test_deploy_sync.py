@@ -74,7 +74,8 @@ def test_a_changed_deployment_is_never_skipped(env_repo, counted):
 
 def test_a_record_written_after_the_sync_is_compared_in_full(env_repo, counted):
     """Anything written for the environment after the last complete deploy (a matrix job, a run cut
-    short, a failure) means the record may differ from the registry: the full comparison repairs it."""
+    short, a failure) means the record may differ from the registry: the full comparison repairs
+    it."""
     run(env_repo)
     record = SqliteRecord(env_repo.root / ".foureyes" / "record.sqlite")
     try:

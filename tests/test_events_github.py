@@ -232,7 +232,7 @@ def test_an_artifact_that_inflates_past_the_cap_is_refused(repo, cli, monkeypatc
         result = cli("events", "--repo", "acme/models", "--format", "json")
         assert result.exit_code == 0
         assert (
-            f"skipped foureyes-events-bomb: artifact 40: events.json inflates past {events.MAX_INFLATED} bytes"
-            in result.stderr
+            "skipped foureyes-events-bomb: artifact 40: events.json inflates past "
+            f"{events.MAX_INFLATED} bytes" in result.stderr
         )
         assert len(json.loads(result.stdout)) == 1

@@ -47,13 +47,15 @@ freeze:
 """
 
 
-# --- time zones and DST -----------------------------------------------------------------------------
+# --- time zones and DST
+# -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "now, start, end",
     [
-        # the clocks go back on Sunday 25 Oct 2026: Friday 18:00 CEST to Monday 08:00 CET is 63 hours
+        # the clocks go back on Sunday 25 Oct 2026: Friday 18:00 CEST to Monday 08:00 CET is 63
+        # hours
         ("2026-10-23T16:00:00Z", "2026-10-23T16:00Z", "2026-10-26T07:00Z"),
         ("2026-10-26T06:59:59Z", "2026-10-23T16:00Z", "2026-10-26T07:00Z"),
         # they go forward on Sunday 29 Mar 2026: Friday 18:00 CET to Monday 08:00 CEST is 61 hours
@@ -110,7 +112,8 @@ def test_a_start_in_the_repeated_hour_fires_once_and_holds_through_the_second_pa
 
 def test_an_end_the_clocks_skip_moves_past_the_gap_and_a_repeated_one_is_the_later():
     zone = freeze.ZoneInfo("Europe/Berlin")
-    # 01:30 CET + 1h wall = 02:30, which does not exist: the freeze ends at 03:30 CEST (01:30Z), not earlier
+    # 01:30 CET + 1h wall = 02:30, which does not exist: the freeze ends at 03:30 CEST (01:30Z), not
+    # earlier
     assert (
         utc(freeze.wall_add(at("2026-03-29T00:30:00Z"), freeze.timedelta(hours=1), zone))
         == "2026-03-29T01:30Z"
@@ -122,7 +125,8 @@ def test_an_end_the_clocks_skip_moves_past_the_gap_and_a_repeated_one_is_the_lat
     )
 
 
-# --- overlapping windows ----------------------------------------------------------------------------
+# --- overlapping windows
+# ----------------------------------------------------------------------------
 
 OVERLAP = """
 freeze:
@@ -138,7 +142,8 @@ def test_overlapping_windows_are_one_freeze_until_the_last_one_ends():
     f = windows(OVERLAP)
     now = at("2026-12-28T10:00:00Z")
     assert [o.window.name for o in f.in_force(now, {"production"}, "critical")] == ["year-end"]
-    # year-end ends Saturday 2 Jan 00:00; the weekend began Friday 1 Jan 18:00: frozen until Monday 08:00
+    # year-end ends Saturday 2 Jan 00:00; the weekend began Friday 1 Jan 18:00: frozen until Monday
+    # 08:00
     until, at_least = f.until(now, {"production"}, "critical")
     assert utc(until) == "2027-01-04T07:00Z" and not at_least
     # a low change is not in year-end's scope: only the weekend, later on, holds it
@@ -176,7 +181,8 @@ def test_the_hold_of_a_change_names_the_windows_and_the_latest_end():
     assert freeze.hold(f, at("2026-12-21T10:00:00Z"), touched) is None
 
 
-# --- bad input: one line with file and line ---------------------------------------------------------
+# --- bad input: one line with file and line
+# ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -186,11 +192,13 @@ def test_the_hold_of_a_change_names_the_windows_and_the_latest_end():
         ('{name: w, cron: "0 25 * * *", duration: 2h}', "cron '0 25 * * *'"),
         ('{name: w, cron: "0 1 * * *", duration: 40d}', "longer than 31d"),
         (
-            '{name: w, start: "2026-03-29T02:30", end: "2026-03-30T00:00", timezone: Europe/Berlin}',
+            '{name: w, start: "2026-03-29T02:30", end: "2026-03-30T00:00", timezone: '
+            "Europe/Berlin}",
             "does not exist",
         ),
         (
-            '{name: w, start: "2026-10-25T02:30", end: "2026-10-26T00:00", timezone: Europe/Berlin}',
+            '{name: w, start: "2026-10-25T02:30", end: "2026-10-26T00:00", timezone: '
+            "Europe/Berlin}",
             "happens twice",
         ),
         ('{name: w, start: "2026-12-24", end: "2026-12-23"}', "is not after start"),
@@ -221,7 +229,8 @@ def test_the_schema_wants_either_cron_and_duration_or_start_and_end():
         windows('freeze:\n  windows:\n    - {name: w, cron: "0 1 * * *", end: "2026-12-24"}\n')
 
 
-# --- the gate, on a real repository -------------------------------------------------------------------
+# --- the gate, on a real repository
+# -------------------------------------------------------------------
 
 FACTS = """\
 author: dana
@@ -343,7 +352,8 @@ def test_a_policy_window_holds_at_its_time_only(repo, cli):
     repo.replace(
         "policies/approval.yaml",
         "  windows: []\n",
-        '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: Europe/Berlin}\n',
+        '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: '
+        "Europe/Berlin}\n",
     )
     repo.commit("weekend freeze", "Mo Admin <mo@acme.example>")
     repo.branch("pr")
@@ -367,14 +377,16 @@ def test_a_broken_freeze_file_fails_closed(frozen, cli):
     )
 
 
-# --- `foureyes freeze` ------------------------------------------------------------------------------
+# --- `foureyes freeze`
+# ------------------------------------------------------------------------------
 
 
 def test_the_freeze_command_lists_windows_in_force_and_the_next_ones(frozen, cli):
     frozen.replace(
         "policies/approval.yaml",
         "  windows: []\n",
-        '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: Europe/Berlin}\n',
+        '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: '
+        "Europe/Berlin}\n",
     )
     out = cli("freeze", "--now", "2026-11-26T10:00:00Z", "--env", "production", "--format", "json")
     data = json.loads(out.output)
@@ -399,7 +411,8 @@ def test_the_freeze_command_refuses_bad_input_with_exit_2(repo, cli):
     )
 
 
-# --- the deploy, on a real repository with the offline ledger ------------------------------------------
+# --- the deploy, on a real repository with the offline ledger
+# ------------------------------------------
 
 LEDGER = """\
 number: {number}
@@ -522,7 +535,8 @@ def deployed(repo):
 
 
 def test_deploy_refuses_a_frozen_change_and_applies_the_rest(deployed):
-    # approved before the freeze: fraud-scorer (critical) and churn-predictor (moderate: not in scope)
+    # approved before the freeze: fraud-scorer (critical) and churn-predictor (moderate: not in
+    # scope)
     merge_pr(deployed, 42, bump("13"), ok("alice", "bob"), merged_at="2026-11-21T09:00:00Z")
     merge_pr(
         deployed,
@@ -644,7 +658,8 @@ def test_a_label_without_the_extra_approvals_does_not_break_glass_at_deploy(depl
     )
 
 
-# --- the same through GitHub (the mocked API: bodies from GitHub's examples, schema-checked) ---------
+# --- the same through GitHub (the mocked API: bodies from GitHub's examples, schema-checked)
+# ---------
 
 
 @pytest.fixture

@@ -588,7 +588,10 @@ def test_user_text_cannot_start_a_workflow_command_in_the_log(
     result = cli("gate", "--format", fmt)
     assert result.exit_code == 1, result.output
     lines = result.output.replace("\r", "\n").split("\n")
-    ours = "::warning title=foureyes::notification slack: $FOUREYES_SLACK_WEBHOOK_URL is not set, nothing sent"
+    ours = (
+        "::warning title=foureyes::notification slack: $FOUREYES_SLACK_WEBHOOK_URL is not "
+        "set, nothing sent"
+    )
     commands = [
         line for line in lines if (line.lstrip().startswith("::") or "##[" in line) and line != ours
     ]

@@ -34,7 +34,8 @@ BODY = {
     "required_contexts": [],
 }
 SECONDARY = {
-    "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+    "message": "You have exceeded a secondary rate limit. Please wait a few minutes before "
+    "you try again.",
     "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
 }
 PRIMARY = {

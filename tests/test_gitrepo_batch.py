@@ -175,7 +175,7 @@ def test_commits_touching_many_paths_is_git_log_with_every_path(history):
         files,
         ["registry/deployments"],
         ["policies/", "registry/environments.yaml"],
-        random.sample(files, 5) + ["policies/"],
+        [*random.sample(files, 5), "policies/"],
     ):
         expected = git(
             root, "log", "--format=%H", "--full-history", "--reverse", "main", "--", *paths
@@ -328,7 +328,7 @@ def test_pr_diffs_found_in_the_history_pass_are_git_s_diffs(history, monkeypatch
     commit, or the merge or squash of an up-to-date PR) is not diffed again: the pass has it."""
     root, prs = history
     forks = [(gitrepo.git(root, "merge-base", b, h).decode().strip(), h) for b, h in pairs_of(prs)]
-    expected = dict(zip(forks, gitrepo._diff_pairs(root, forks)))
+    expected = dict(zip(forks, gitrepo._diff_pairs(root, forks), strict=False))
     gitrepo._IMMUTABLE.clear()
     gitrepo._log_changes(root, gitrepo.resolve(root, "HEAD"))
     asked = []

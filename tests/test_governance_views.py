@@ -31,7 +31,8 @@ model: {name: eta-gbm, version: "3", uri: "models:/eta-gbm/3"}
 @pytest.fixture
 def scripted(repo):
     """bootstrap deploy; #42 replaces fraud's model; #43 lowers churn to low; #44 creates eta-model;
-    #45 deletes product-recs; each merged and deployed to staging. Then #46 is opened, not merged."""
+    #45 deletes product-recs; each merged and deployed to staging. Then #46 is opened, not
+    merged."""
     repo.write(".gitignore", ".foureyes/\n")
     repo.commit("ignore", "Mo Admin <mo@acme.example>")
     assert run(repo).ok

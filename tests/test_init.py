@@ -46,7 +46,8 @@ def test_init_in_an_empty_repository_then_the_whole_flow(tmp_path, cli, monkeypa
     assert [(e["type"], e["level"]) for e in plan["events"]] == [("replace_model", "low")]
     facts = tmp_path / "facts.yaml"
     facts.write_text(
-        "author: dana\nbody: v2 is better\naccounts:\n  dana: {id: 1, emails: [dana@acme.example]}\n"
+        "author: dana\nbody: v2 is better\naccounts:\n  dana: {id: 1, emails: "
+        "[dana@acme.example]}\n"
         "  alice: {id: 2}\nteams:\n  acme/mlops-admins: {members: [alice]}\n"
         "reviews: [{user: alice, state: APPROVED, commit: head}]\n"
     )

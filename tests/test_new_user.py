@@ -67,7 +67,8 @@ def test_dry_run_then_approved_deploy_leaves_no_stale_violation(env_repo, cli):
     assert not [e for e in events(cli) if e["type"] == "provenance_violation"]
 
 
-# --- 1: offline PR files: the number comes from the file name, or is checked ------------------------
+# --- 1: offline PR files: the number comes from the file name, or is checked
+# ------------------------
 
 
 def _without_number(path):
@@ -143,7 +144,8 @@ def test_pr_number_field_must_agree_with_the_file_name(env_repo, cli):
             "decision: blocked: the PR description must explain the change",
         ),
         (
-            "author: dana\nbody: why\naccounts: {dana: {id: 104}}\nreviews: [{user: zed, state: APPROVED}]\n",
+            "author: dana\nbody: why\naccounts: {dana: {id: 104}}\nreviews: [{user: zed, "
+            "state: APPROVED}]\n",
             "decision: error: ",
         ),
     ],
@@ -176,7 +178,8 @@ ENVS = "registry/environments.yaml"
             "type: local",
             "type: locl",
             8,
-            "environment 'staging': target.type: unknown deploy target type 'locl' (installed: command, kubernetes, "
+            "environment 'staging': target.type: unknown deploy target type 'locl' "
+            "(installed: command, kubernetes, "
             "local, mlflow); did you mean 'local'?",
         ),
         (
@@ -213,7 +216,8 @@ def test_a_typo_in_a_target_fails_validate_and_deploy_says_why(
     assert not (env_repo.root / ".foureyes" / "serving").exists()
 
 
-# --- 5: outside a repository, or without a registry, say what is missing ----------------------------
+# --- 5: outside a repository, or without a registry, say what is missing
+# ----------------------------
 
 
 def test_validate_and_inventory_outside_a_repository(tmp_path, cli, monkeypatch):
@@ -264,7 +268,8 @@ def test_validate_in_a_repository_without_a_registry(tmp_path, cli, monkeypatch)
         ("events --type deplo", "no event type 'deplo'; did you mean 'deploy'?"),
         (
             "events --type bogus",
-            "no event type 'bogus' (known: break_glass, deploy, freeze, gate, notification, provenance_violation, record_ignored, timeout)",
+            "no event type 'bogus' (known: break_glass, deploy, freeze, gate, notification, "
+            "provenance_violation, record_ignored, timeout)",
         ),
         (
             "resolve fraud-scorer --env prod",
@@ -334,7 +339,8 @@ def test_deploy_shows_what_an_update_changes(env_repo, cli):
     assert steps[0]["changes"] == {"importance": {"before": "moderate", "after": "low"}}
 
 
-# --- 12: init run again never re-creates what the user deleted -------------------------------------
+# --- 12: init run again never re-creates what the user deleted
+# -------------------------------------
 
 
 def test_init_again_leaves_deleted_files_deleted(tmp_path, cli, monkeypatch):
@@ -447,7 +453,8 @@ def test_inventory_owners_and_an_unapproved_change_that_stands_out(env_repo, cli
     assert unapproved_css != needs_css  # two different badges, not one red for both
 
 
-# --- 15: timeout --help does not call --repo required: $GITHUB_REPOSITORY satisfies it -------------
+# --- 15: timeout --help does not call --repo required: $GITHUB_REPOSITORY satisfies it
+# -------------
 
 
 @pytest.mark.parametrize("command", ["timeout", "protect"])
@@ -471,7 +478,8 @@ def test_history_shows_what_an_update_changed(env_repo, cli):
     assert rows[-1]["changes"] == {"metrics.auc": {"before": 0.91, "after": 0.93}}
 
 
-# --- the README documents every file a user writes by hand, and its examples work --------------------
+# --- the README documents every file a user writes by hand, and its examples work
+# --------------------
 
 
 def _readme_block(after: str) -> str:

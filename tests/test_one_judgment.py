@@ -151,5 +151,6 @@ def test_the_deploy_accepts_exactly_what_the_gate_approved_at_the_merge(repo, se
             accepted = commit in approvals and commit not in refused
             assert accepted == (state == "approved"), (
                 f"PR #{number} into {branch}: the gate said {state}, the deploy "
-                f"{'accepted' if accepted else 'refused'} ({[v.reason for v in violations if v.commit == commit]})"
+                f"{'accepted' if accepted else 'refused'} "
+                f"({[v.reason for v in violations if v.commit == commit]})"
             )

@@ -76,7 +76,8 @@ def test_html_from_a_model_name_reaches_the_gate_comment_only_escaped(
         assert "&lt;img src=x onerror=alert(1)&gt;" in text  # shown as the text it is
         assert '&lt;a href="https\\://evil.example/approve"&gt;approve here&lt;/a&gt;' in text
     assert "> \\# ✅ approved by @acme/mlops-admins" in body  # the reason's heading is quoted text
-    # our own formatting stays; the version is blocked by the bundled schema (no spaces or markup in a
+    # our own formatting stays; the version is blocked by the bundled schema (no spaces or markup in
+    # a
     # version), and the problem that quotes it is escaped like the rest
     assert body.startswith("<!-- foureyes:approval -->\n## ⛔ foureyes: blocked")
 

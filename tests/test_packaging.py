@@ -83,7 +83,7 @@ def test_every_extra_lock_is_an_extra_of_pyproject():
 )
 def test_the_locks_satisfy_pyproject(lock, extras):
     """A floor raised in pyproject.toml without regenerating the locks fails here (bash requirements/update.sh)."""
-    wanted = list(PYPROJECT["project"]["dependencies"]) + ["setuptools>=77"]
+    wanted = [*list(PYPROJECT["project"]["dependencies"]), "setuptools>=77"]
     for extra in extras:
         wanted += PYPROJECT["project"]["optional-dependencies"][extra]
     for text in wanted:

@@ -52,7 +52,8 @@ def test_a_login_reclaimed_by_another_account_does_not_approve(
     repo, gh, cli, tmp_path, monkeypatch
 ):
     """erin (account 204) left; someone registered "erin" (account 9999) and approves the critical
-    change next to alice. The review is not erin's: the PR stays pending, and the decision says why."""
+    change next to alice. The review is not erin's: the PR stays pending, and the decision says
+    why."""
     erin_policy(repo)
     dana_pr(repo, tmp_path, monkeypatch, gh, ALICE, IMPOSTOR)
     code, data = run(cli)
@@ -135,7 +136,8 @@ def test_the_gate_ends_in_error_on_an_unpinned_policy_user(
     assert gh.statuses[0]["state"] == "error"
 
 
-# --- foureyes pin ----------------------------------------------------------------------------------
+# --- foureyes pin
+# ----------------------------------------------------------------------------------
 
 POLICY_WITH_COMMENTS = """\
 approvers:

@@ -70,7 +70,8 @@ def test_a_co_author_cannot_approve():
 def test_co_author_trailers_resolve_by_noreply_address_or_linked_email():
     message = (
         "Fix\n\nCo-authored-by: Bob <202+bob@users.noreply.github.com>\n"
-        "co-authored-by: Alice A. <alice@acme.example>\nCo-authored-by: Ghost <ghost@nowhere.example>\n"
+        "co-authored-by: Alice A. <alice@acme.example>\nCo-authored-by: Ghost "
+        "<ghost@nowhere.example>\n"
     )
     found, missing = resolve_co_authors(message, {"alice@acme.example": ALICE})
     assert found == (Account("bob", 202), ALICE)

@@ -1,6 +1,7 @@
 """`foureyes protect` against an in-memory GitHub whose requests and answers follow the OpenAPI
 description: applying, idempotency, drift detection naming the setting, read-merge-write; release
-branches that only release managers can cut; what a plan without environment protection rules refuses."""
+branches that only release managers can cut; what a plan without environment protection rules
+refuses."""
 
 import pytest
 import responses
@@ -92,7 +93,8 @@ def test_ruleset_drift_is_named_and_fixed(gh, cli):
     assert check.exit_code == 1
     assert "ruleset 'foureyes: approved changes only': has bypass actors" in check.output
     assert (
-        "ruleset 'foureyes: approved changes only': pull_request.require_code_owner_review is False, "
+        "ruleset 'foureyes: approved changes only': pull_request.require_code_owner_review "
+        "is False, "
         "should be True"
     ) in check.output
     assert cli("protect", "--repo", "acme/models").exit_code == 0
@@ -118,13 +120,15 @@ def test_unknown_reviewer_team_is_a_clear_error(gh, cli, repo):
     assert result.exit_code == 2 and "404" in result.output and "Traceback" not in result.output
 
 
-# --- item 5: release branches can be cut, by release managers only; main and release/* stay put ---------
+# --- item 5: release branches can be cut, by release managers only; main and release/* stay put
+# ---------
 
 
 def test_release_managers_can_cut_a_release_branch_and_nobody_else_can(gh, cli):
     assert cli("protect", "--repo", "acme/models").exit_code == 0
     # GitHub evaluates every active ruleset on the new ref: the status check must not block the
-    # creation itself (no status exists yet), the creation rule must stop anyone who is not a release manager
+    # creation itself (no status exists yet), the creation rule must stop anyone who is not a
+    # release manager
     assert gh.create_branch("release/2026-11", teams=(9,)) == []
     assert gh.create_branch("release/2026-11", teams=(5,), role="write") == [
         "Cannot create ref due to creations being restricted."
@@ -179,7 +183,8 @@ def test_a_ruleset_that_blocks_release_creation_is_drift(gh, cli):
     )
 
 
-# --- item 6: reviewers and wait timers need GitHub Enterprise on private repositories -----------------
+# --- item 6: reviewers and wait timers need GitHub Enterprise on private repositories
+# -----------------
 
 
 @pytest.fixture

@@ -74,7 +74,8 @@ def merged_pr(
     merged_at: str = MERGED_AT,
     listed: bool = True,
 ) -> dict:
-    """PR #number (fraud-scorer to ``version``) approved by two admins and merged into ``into`` with a
+    """PR #number (fraud-scorer to ``version``) approved by two admins and merged into ``into`` with
+    a
     merge commit; GitHub lists it (closed PRs) and answers commits/{sha}/pulls for its commits."""
     base = repo.git("rev-parse", into)
     repo.git("checkout", "-q", "-b", f"pr-{number}", into)
@@ -207,8 +208,10 @@ def test_a_listed_pr_merged_into_another_branch_does_not_approve(deployed, rsps)
 
 
 def test_a_pr_past_the_listing_bound_is_still_found_commit_by_commit(deployed, rsps):
-    """Its commits claim 2031 (committer dates are whatever the committer wrote), so the listing stops
-    before the PR GitHub merged in 2026; the commits no listed PR explains are asked about instead."""
+    """Its commits claim 2031 (committer dates are whatever the committer wrote), so the listing
+    stops
+    before the PR GitHub merged in 2026; the commits no listed PR explains are asked about
+    instead."""
     pr = merged_pr(deployed, rsps, 42, "13", date="2031-01-01T00:00:00Z")
     result, asked, per_commit = run(deployed, rsps)
     assert result.ok, result.violations

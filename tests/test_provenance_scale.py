@@ -79,7 +79,8 @@ def test_the_rewrite_gives_the_old_checkers_results_on_a_generated_history(histo
     commits = all_commits(h.root)
     old = as_data(legacy.Checker(h.root, legacy.LocalLedger(h.root, ledger)).check(commits))
     new = as_data(provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger)).check(commits))
-    # the evil merge is refused by both; the rewrite says why in its own words (a path the PR never changed)
+    # the evil merge is refused by both; the rewrite says why in its own words (a path the PR never
+    # changed)
     assert new[0] == old[0] and [v for v in new[1] if v[0] != evil] == [
         v for v in old[1] if v[0] != evil
     ]

@@ -14,7 +14,8 @@ def test_requests_follow_the_merged_prs_not_their_commits(tmp_path, monkeypatch)
     prs, per_pr = 20, 9
     ok, commits, total, by_endpoint = count_requests(tmp_path / "repo", prs, per_pr)
     assert ok and commits == 200
-    # One page of the closed-PR listing finds every PR, so no commit is asked about on its own and no
+    # One page of the closed-PR listing finds every PR, so no commit is asked about on its own and
+    # no
     # PR is read again: its commits, reviews and the gate's evidence (one check-run listing), the
     # repository and team once. Kept evaluations make a re-run cost none of the per-PR requests.
     assert by_endpoint[":443/repos/acme/models/pulls"] == 1

@@ -156,7 +156,8 @@ def test_entries_and_history_cost_pages_not_deployments_and_say_what_the_statuse
 
 
 def test_a_forged_sync_names_nothing(fake, tmp_path):
-    """Eve's sync claims a failed deployment went through: the record still says it failed, and her sync
+    """Eve's sync claims a failed deployment went through: the record still says it failed, and her
+    sync
     is logged as ignored."""
     fake_deployments, _ = fake
     rec = record(tmp_path)

@@ -95,7 +95,10 @@ S3 = ("uri: models:/fraud-xgb/12", "uri: s3://acme-models-prod/fraud-xgb/13")
 
 
 def test_a_syntax_error_in_a_block_expression_points_at_its_line_and_column_in_the_file():
-    text = "match: {events: [replace_model]}\nexpression: |\n  has(before.metrics.auc) &&\n    after.metrics.auc >=* 1\nmessage: m\naction: deny\n"
+    text = (
+        "match: {events: [replace_model]}\nexpression: |\n  has(before.metrics.auc) &&\n  "
+        "  after.metrics.auc >=* 1\nmessage: m\naction: deny\n"
+    )
     with pytest.raises(LoadError) as err:
         parse_rule(text.encode(), AUC_RULE)
     assert (err.value.line, err.value.col) == (4, 25)  # the `*`, in the YAML file
@@ -122,7 +125,8 @@ def test_require_needs_its_approvers_and_deny_takes_none():
         parse_rule(b"expression: 'true'\nmessage: m\naction: require\n", AUC_RULE)
     with pytest.raises(LoadError):
         parse_rule(
-            b"expression: 'true'\nmessage: m\naction: deny\nrequire: {approvals: 1, from: ['@x']}\n",
+            b"expression: 'true'\nmessage: m\naction: deny\nrequire: {approvals: 1, from: "
+            b"['@x']}\n",
             AUC_RULE,
         )
 
@@ -175,7 +179,8 @@ def test_a_rule_applies_only_to_the_events_and_levels_it_matches(repo, cli):
 def test_a_downgrade_is_matched_at_its_old_level(repo, cli):
     rule = (
         "match: {events: [change_importance], importance: [critical]}\n"
-        "expression: pr.body.contains('Downgrade:')\nmessage: a downgrade needs a Downgrade line\naction: deny\n"
+        "expression: pr.body.contains('Downgrade:')\nmessage: a downgrade needs a Downgrade "
+        "line\naction: deny\n"
     )
     with_rules(repo, ("policies/rules/downgrade-reason.yaml", rule))
     change(repo, ("importance: critical", "importance: low"), message="fraud-scorer is low now")
@@ -249,7 +254,10 @@ def test_a_pr_adding_a_rule_that_does_not_compile_is_blocked_before_it_can_break
 
 
 def test_a_rule_that_fails_at_evaluation_is_an_error_never_approved(repo, cli):
-    rule = "match: {events: [replace_model]}\nexpression: after.metrics.recall > 0.5\nmessage: recall\naction: deny\n"
+    rule = (
+        "match: {events: [replace_model]}\nexpression: after.metrics.recall > "
+        "0.5\nmessage: recall\naction: deny\n"
+    )
     with_rules(repo, ("policies/rules/recall.yaml", rule))
     change(repo, V13)
     code, data, output = gate(cli, repo, ok("alice", "bob"))
@@ -358,7 +366,7 @@ def test_a_rule_approver_requesting_changes_blocks(repo, cli):
     code, data, _ = gate(
         cli,
         repo,
-        ok("alice", "bob") + [{"user": "lena", "state": "CHANGES_REQUESTED", "commit": "head"}],
+        [*ok("alice", "bob"), {"user": "lena", "state": "CHANGES_REQUESTED", "commit": "head"}],
     )
     assert code == 1 and data["decision"] == "blocked" and "lena" in data["blocking"][0]["detail"]
 

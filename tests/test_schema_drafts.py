@@ -31,7 +31,8 @@ URIS = {
     "2020-12": "https://json-schema.org/draft/2020-12/schema",
 }
 
-# Per draft, a rule on `labels` (using a keyword of that draft where draft-07 lacks one), labels that
+# Per draft, a rule on `labels` (using a keyword of that draft where draft-07 lacks one), labels
+# that
 # pass it and labels that break it. The example registry's deployments pass every rule.
 _TEAM_TIER = {"team": {"type": "string"}, "tier": {"type": "string"}}
 CASES = {

@@ -1,4 +1,5 @@
-"""The README's "Set-up on GitHub" checklist and what `foureyes init` writes agree: the workflows ask
+"""The README's "Set-up on GitHub" checklist and what `foureyes init` writes agree: the workflows
+ask
 the GitHub App for exactly the permissions the checklist grants (GitHub refuses a token asking for
 more than the App holds; more than needed is not least privilege), and use exactly the variables,
 secrets and environments it tells the user to create."""

@@ -1,4 +1,5 @@
-"""`foureyes deploy --dry-run` asks the target: each step is checked, read-only, after the provenance
+"""`foureyes deploy --dry-run` asks the target: each step is checked, read-only, after the
+provenance
 re-check, and a failed check fails the dry run (the plan job) naming the deployment, with nothing
 applied. Played through the CLI on real git repositories, against a real SQLite-backed MLflow
 registry, a command program and a fake kubectl."""

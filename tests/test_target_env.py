@@ -1,5 +1,6 @@
 """What a target needs where it runs: its extra installed, and its credentials named in
-registry/environments.yaml (`target.env`) under the names the target reads. `validate` and the deploy
+registry/environments.yaml (`target.env`) under the names the target reads. `validate` and the
+deploy
 refuse a target that cannot load, and a credential mapped where it would steer the job instead."""
 
 import json
@@ -12,7 +13,10 @@ from conftest import DEP
 from test_serving_identity import use_target
 
 ENVS = "registry/environments.yaml"
-MLFLOW = "{type: mlflow, registry_uri: 'sqlite:///mlflow.db', env: {MLFLOW_TRACKING_TOKEN: {secret: MLFLOW_TOKEN}}}"
+MLFLOW = (
+    "{type: mlflow, registry_uri: 'sqlite:///mlflow.db', env: {MLFLOW_TRACKING_TOKEN: "
+    "{secret: MLFLOW_TOKEN}}}"
+)
 
 
 def problems_of(cli):
@@ -98,7 +102,8 @@ def test_deploy_with_the_extra_moves_the_alias_in_the_registry(repo, cli):
     assert str(client.get_model_version_by_alias("fraud-xgb", "staging").version) == "12"
 
 
-# --- credentials ------------------------------------------------------------------------------------
+# --- credentials
+# ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -117,8 +122,10 @@ def test_deploy_with_the_extra_moves_the_alias_in_the_registry(repo, cli):
     ],
 )
 def test_a_credential_cannot_steer_the_deploy_job(repo, cli, name):
-    """A secret wired under a name the runner, the shell or Python act on would run the deploy job (which
-    holds the App token) differently: refused even for the command target, which may read any name."""
+    """A secret wired under a name the runner, the shell or Python act on would run the deploy job
+    (which
+    holds the App token) differently: refused even for the command target, which may read any
+    name."""
     use_target(
         repo,
         "staging",
@@ -301,7 +308,8 @@ def test_validate_accepts_what_init_wrote(wired, cli):
             lambda r: r.replace(
                 ENVS,
                 "{secret: MLFLOW_STAGING_USER}\n",
-                "{secret: MLFLOW_STAGING_USER}\n        MLFLOW_TRACKING_PASSWORD: {secret: MLFLOW_PASSWORD}\n",
+                "{secret: MLFLOW_STAGING_USER}\n        MLFLOW_TRACKING_PASSWORD: {secret: "
+                "MLFLOW_PASSWORD}\n",
             ),
             "names the credential MLFLOW_TRACKING_PASSWORD",
         ),

@@ -97,7 +97,8 @@ def test_gitops_mode_writes_and_removes_manifests(tmp_path):
 def test_kubectl_mode_passes_the_manifest_on_stdin(tmp_path):
     fake = tmp_path / "kubectl"
     fake.write_text(
-        '#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\ncat > "$(dirname "$0")/stdin"\necho applied\n'
+        '#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\ncat > "$(dirname "$0")/stdin"\necho '
+        "applied\n"
     )
     fake.chmod(0o755)
     target = KubernetesTarget(

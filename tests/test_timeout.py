@@ -286,7 +286,8 @@ def test_dry_run_changes_nothing_and_approved_prs_are_left_alone(world, cli):
     assert gh7.comments == [] and gh7.review_requests == [] and gh8.comments == []
 
 
-# --- issue 8 item 12: ask only people who can approve; GitHub refuses a request naming the author -----
+# --- issue 8 item 12: ask only people who can approve; GitHub refuses a request naming the author
+# -----
 
 
 def test_a_reminder_never_asks_the_pr_author(world, cli):

@@ -30,7 +30,7 @@ def test_every_job_has_least_privilege_permissions(path):
             assert "write-all" not in perms.values()
 
 
-@pytest.mark.parametrize("path", WORKFLOWS + [ROOT / "action.yml"], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*WORKFLOWS, ROOT / "action.yml"], ids=lambda p: p.name)
 def test_no_expressions_inside_run(path):
     doc = load(path)
     steps = [s for job in doc.get("jobs", {}).values() for s in job.get("steps", [])]
@@ -56,7 +56,7 @@ def test_gate_runs_from_the_default_branch_and_never_checks_out_pr_code():
 
 
 def test_actions_are_pinned_to_commits():
-    for path in WORKFLOWS + [ROOT / "action.yml"]:
+    for path in [*WORKFLOWS, ROOT / "action.yml"]:
         for ref in re.findall(r"(?m)^\s*(?:- )?uses:\s*([^\s#]+)", path.read_text()):
             if not ref.startswith("./"):
                 assert re.search(r"@[0-9a-f]{40}$", ref), (
@@ -75,7 +75,7 @@ def test_no_job_is_named_like_the_status_it_guards():
 
 
 def _run_scripts():
-    for path in WORKFLOWS + [ROOT / "action.yml"]:
+    for path in [*WORKFLOWS, ROOT / "action.yml"]:
         doc = load(path)
         steps = [s for job in doc.get("jobs", {}).values() for s in job.get("steps", [])]
         steps += doc.get("runs", {}).get("steps", [])
@@ -88,7 +88,8 @@ def _run_scripts():
 
 @pytest.mark.parametrize("script", list(_run_scripts()))
 def test_every_run_script_is_valid_bash(script):
-    """A ` #` in a plain YAML scalar starts a comment: the relay's `echo "... PR #$PR_NUMBER"` reached
+    """A ` #` in a plain YAML scalar starts a comment: the relay's `echo "... PR #$PR_NUMBER"`
+    reached
     bash as an unterminated string and exited 2 on every review."""
     import subprocess
 
@@ -98,7 +99,8 @@ def test_every_run_script_is_valid_bash(script):
 
 def test_actionlint_finds_nothing():
     """actionlint checks expressions against what actions declare: it catches a step output the
-    action does not have (steps.plan.outputs.count was always empty, so the deploy guard never held)."""
+    action does not have (steps.plan.outputs.count was always empty, so the deploy guard never
+    held)."""
     import shutil
     import subprocess
 
@@ -122,7 +124,8 @@ def _steps(job):
 
 
 def test_the_deploy_runs_foureyes_from_the_pinned_verifier_never_from_the_pushed_tree():
-    """The attack: with `uses: ./` the action (and foureyes, installed from $ACTION_PATH) came from the
+    """The attack: with `uses: ./` the action (and foureyes, installed from $ACTION_PATH) came from
+    the
     pushed commit, so a push that edited foureyes/deploy/provenance.py switched the check off for
     itself. Every foureyes step must run ./trusted, checked out at the admins' pin and verified
     before it runs; the pushed commit is checked out only into repo/, which nothing runs."""
@@ -150,7 +153,8 @@ def test_the_deploy_runs_foureyes_from_the_pinned_verifier_never_from_the_pushed
 
 
 def test_production_deploys_run_the_default_branch_workflow_file():
-    """A push runs the pushed commit's workflow file: a release branch cut from any commit could have
+    """A push runs the pushed commit's workflow file: a release branch cut from any commit could
+    have
     run its own deploy logic in the production environment. Production is now a workflow_run of
     foureyes-release.yml (GitHub runs it from the default branch); the release push itself runs a
     workflow with no secrets, no permissions, no environment and no action."""
@@ -208,7 +212,8 @@ def test_init_writes_a_deploy_that_runs_the_pinned_action_with_the_pushed_commit
 
 
 def test_one_gate_run_per_pr_whatever_started_it():
-    """pull_request_target was keyed by PR number and the relay's workflow_run by branch: two runs for
+    """pull_request_target was keyed by PR number and the relay's workflow_run by branch: two runs
+    for
     one PR could overlap and the older post a stale success after a newer failure. The gate job's
     group is the PR number, derived by `gate --which-pr` for every trigger; a newer run cancels."""
     wf = load(ROOT / ".github" / "workflows" / "foureyes-gate.yml")

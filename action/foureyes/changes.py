@@ -73,6 +73,13 @@ def field_changes(before: dict, after: dict, skip=()) -> dict[str, tuple]:
     return out
 
 
+def _name(before: Deployment | None, after: Deployment | None) -> str:
+    either = after or before
+    if either is None:  # an event has a deployment on at least one side
+        raise ValueError("an event with no deployment on either side")
+    return either.name
+
+
 def is_deployment_path(path: str) -> bool:
     return path.startswith(DEPLOYMENTS_DIR + "/")
 
@@ -82,9 +89,9 @@ def deployment_events(
 ) -> list[Event]:
     """Events for one deployment file. ``before``/``after`` are None when the file is absent on
     that side. A rename arrives as two paths, so it is always a delete plus a create."""
-    if before is None and after is None:
-        return []
     if before is None:
+        if after is None:
+            return []
         return [_event(EventType.CREATE, path, after.importance, None, after)]
     if after is None:
         return [_event(EventType.DELETE, path, before.importance, before, None)]
@@ -214,7 +221,7 @@ def _event(
         type=kind,
         file=path,
         level=level,
-        deployment=(after or before).name,
+        deployment=_name(before, after),
         importance_before=before.importance if before else None,
         importance_after=after.importance if after else None,
         model_before=dict(before.model) if before else None,

@@ -11,10 +11,14 @@ import functools
 import sys
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .errors import EXIT_ERROR, EXIT_FAILED, EXIT_OK
+
+if TYPE_CHECKING:
+    from .github.client import GitHubClient
 
 FORMAT = click.option(
     "--format",
@@ -72,8 +76,9 @@ def fail_closed(func):
             raise
         except known_errors() as exc:
             _echo_err(f"foureyes: error: {exc}")
-            if getattr(exc, "hint", None):
-                _echo_err(f"hint: {exc.hint}")
+            hint = getattr(exc, "hint", None)
+            if hint:
+                _echo_err(f"hint: {hint}")
             sys.exit(getattr(exc, "exit_code", EXIT_ERROR))
         except Exception as exc:  # fail closed, but say what happened
             _echo_err(f"foureyes: internal error: {type(exc).__name__}: {exc}")
@@ -276,6 +281,7 @@ def gate(
 
     from .gate import EXIT_CODES, decide_local, decide_on_github
     from .report import reporter
+    from .vocabulary import State
 
     root = repo_root()
     if local_file:
@@ -322,10 +328,12 @@ def gate(
     finally:
         record.close()
     reporter(fmt).gate(result)
-    sys.exit(EXIT_CODES[result.decision.state])
+    sys.exit(EXIT_CODES[State(result.decision.state)])
 
 
-def _pr_from_workflow_run(gh, repo_name: str, event: dict, token: str | None, publish: bool) -> int:
+def _pr_from_workflow_run(
+    gh: GitHubClient, repo_name: str, event: dict, token: str | None, publish: bool
+) -> int:
     """The PR the review relay's run was about, checked against the API; on any failure the run's
     head gets an `error` status (never a stale success) and the gate exits 2."""
     from .errors import known_errors
@@ -475,7 +483,8 @@ def pin(check: bool, token: str | None) -> None:
     type=click.Path(file_okay=False),
     default=".foureyes/prs",
     show_default=True,
-    help="Offline provenance: folder of merged-PR files (gate --local facts plus base, head, merge_commit).",
+    help="Offline provenance: folder of merged-PR files (gate --local facts plus base, head, "
+    "merge_commit).",
 )
 @click.option(
     "--repo",
@@ -495,7 +504,8 @@ def pin(check: bool, token: str | None) -> None:
     "branch_name",
     envvar="FOUREYES_BRANCH",
     default=None,
-    help="The branch being deployed (default: $FOUREYES_BRANCH, $GITHUB_REF_NAME, else the checkout's "
+    help="The branch being deployed (default: $FOUREYES_BRANCH, $GITHUB_REF_NAME, else the "
+    "checkout's "
     "branch). A workflow_run job runs on the default branch and deploys another one.",
 )
 @NOW
@@ -515,7 +525,8 @@ def deploy(
 
     root = repo_root()
     out = reporter(fmt)
-    # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local file
+    # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local
+    # file
     given = (
         click.get_current_context().get_parameter_source("repo_name")
         == click.core.ParameterSource.COMMANDLINE
@@ -634,7 +645,8 @@ def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) 
         )
     if result.unapplied:
         click.echo(
-            f"{len(result.unapplied)} setting(s) could not be applied on this plan; see the README, "
+            f"{len(result.unapplied)} setting(s) could not be applied on this plan; see the "
+            "README, "
             "'What protect applies, and what needs GitHub Enterprise'"
         )
     sys.exit(EXIT_FAILED if result.unapplied or (check and result.drift) else EXIT_OK)
@@ -1136,7 +1148,8 @@ def events(
     finally:
         record.close()
     lines = [
-        f"{r['at']}  {r['status']:<8} {r['type']:<21} {r['environment'] or '-':<11} {r['deployment'] or '-':<20} "
+        f"{r['at']}  {r['status']:<8} {r['type']:<21} {r['environment'] or '-':<11} "
+        f"{r['deployment'] or '-':<20} "
         f"{r['message']}"
         for r in rows
     ]
@@ -1227,7 +1240,8 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
     "ref",
     required=True,
     metavar="SHA",
-    help="The commit of the foureyes action the workflows pin (40 hex digits; a tag can move or not exist).",
+    help="The commit of the foureyes action the workflows pin (40 hex digits; a tag can move "
+    "or not exist).",
 )
 @click.option(
     "--token",
@@ -1235,7 +1249,7 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
     help="GitHub token to pin policy users with (default: $GITHUB_TOKEN).",
 )
 @fail_closed
-def init(force: bool, action_repo: str, ref: str | None, token: str | None) -> None:
+def init(force: bool, action_repo: str, ref: str, token: str | None) -> None:
     """Scaffold foureyes into this repository: policies, registry, workflows, CODEOWNERS."""
     from .codeowners import render, write_or_check
     from .init import scaffold, write
@@ -1273,7 +1287,8 @@ def init(force: bool, action_repo: str, ref: str | None, token: str | None) -> N
         click.echo(skipped)
     _pin_after_init(root, token)
     click.echo(
-        "next: edit policies/approval.yaml (approvers; then `foureyes pin`) and registry/, then `foureyes validate`; "
+        "next: edit policies/approval.yaml (approvers; then `foureyes pin`) and registry/, "
+        "then `foureyes validate`; "
         "see the README for the GitHub App and environments"
     )
 
@@ -1292,7 +1307,8 @@ def _pin_after_init(root: Path, token: str | None) -> None:
         return
     if not token:
         click.echo(
-            f"{len(unpinned)} policy user(s) not pinned to an account id: run `foureyes pin` with GITHUB_TOKEN"
+            f"{len(unpinned)} policy user(s) not pinned to an account id: run `foureyes pin` "
+            "with GITHUB_TOKEN"
         )
         return
     from .github.accounts import pin_lookup

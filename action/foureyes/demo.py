@@ -12,6 +12,7 @@ import click
 from . import gitrepo
 from .errors import FoureyesError
 from .registry import BUNDLED
+from .vocabulary import EventType
 
 DEMO_ENV = {
     "GIT_AUTHOR_NAME": "Dana Scientist",
@@ -136,11 +137,13 @@ def run(directory: Path | None) -> int:
     plan = make_plan(root, "main", "change")
     out.plan(plan)
     by_type = {(e.type, e.deployment): e for e in plan.events}
-    churn = by_type.get(("change_importance", "churn-predictor"))
-    fraud = by_type.get(("replace_model", "fraud-scorer"))
+    churn = by_type.get((EventType.CHANGE_IMPORTANCE, "churn-predictor"))
+    fraud = by_type.get((EventType.REPLACE_MODEL, "fraud-scorer"))
     claim(
-        f"\nThe lowered importance is judged at the old, higher level ({churn and churn.level}); the change as a "
-        f"whole needs {plan.required_approvals} approvals because fraud-scorer is {fraud and fraud.level}.",
+        "\nThe lowered importance is judged at the old, higher level "
+        f"({churn and churn.level}); the change as a "
+        f"whole needs {plan.required_approvals} approvals because fraud-scorer is "
+        f"{fraud and fraud.level}.",
         churn is not None
         and fraud is not None
         and churn.level == churn.importance_before == "moderate"
@@ -151,8 +154,10 @@ def run(directory: Path | None) -> int:
     outcomes = {(o.rule.name, o.deployment): o for o in plan.rule_outcomes}
     auc = outcomes.get(("critical-auc-no-drop", "fraud-scorer"))
     claim(
-        f"The organisation's transition rule {AUC_RULE} (CEL over before and after) applies to fraud-scorer's "
-        f"new model and {auc and auc.result}: its AUC rises from 0.91 to 0.93. A v13 at 0.85 would be blocked, "
+        f"The organisation's transition rule {AUC_RULE} (CEL over before and after) applies "
+        "to fraud-scorer's "
+        f"new model and {auc and auc.result}: its AUC rises from 0.91 to 0.93. A v13 at 0.85 "
+        "would be blocked, "
         f"whoever approves it.",
         auc is not None and auc.result == "holds" and _auc_rule_blocks(auc.rule, plan, 0.85),
     )
@@ -271,7 +276,8 @@ def gate_demo(root: Path, out) -> None:
         ]
     )
     claim(
-        f"\n{result.decision.state.capitalize()}: Dana's own approval never counts; Alice's is one of "
+        f"\n{result.decision.state.capitalize()}: Dana's own approval never counts; Alice's "
+        "is one of "
         f"{result.decision.required}.",
         result.decision.state == "pending"
         and ignored(result).get("dana") == "author"
@@ -297,7 +303,8 @@ def gate_demo(root: Path, out) -> None:
     )
     why = ignored(result)
     claim(
-        f"\nStill {result.decision.state}: self-approval, stale approval and a pending team member never count.",
+        f"\nStill {result.decision.state}: self-approval, stale approval and a pending team "
+        "member never count.",
         result.decision.state == "pending"
         and not result.decision.approvals
         and why.get("dana") == "author"
@@ -351,7 +358,8 @@ def promotion_demo(root: Path, out) -> None:
         path=ledger / "42.yaml",
     )
     click.echo(
-        f"(recorded in {(ledger / '42.yaml').relative_to(root)}: the gate facts plus base, head, merge_commit "
+        f"(recorded in {(ledger / '42.yaml').relative_to(root)}: the gate facts plus base, "
+        "head, merge_commit "
         "and merged_at; in Actions the deploy asks GitHub instead)"
     )
     record = SqliteRecord(root / DEFAULT_PATH)
@@ -365,7 +373,8 @@ def promotion_demo(root: Path, out) -> None:
         return result
 
     say(
-        "A merge to main deploys to staging. First the provenance re-check: every commit since the last "
+        "A merge to main deploys to staging. First the provenance re-check: every commit "
+        "since the last "
         "deploy must come from an approved PR; then the local target writes each manifest."
     )
     first = run("staging")
@@ -376,7 +385,8 @@ def promotion_demo(root: Path, out) -> None:
     claim("Running it again changed nothing (idempotent).", again.ok and not again.steps)
 
     say(
-        "Mo cuts release/2026.11 at main's tip and deploys production: nobody approved promoting PR #42."
+        "Mo cuts release/2026.11 at main's tip and deploys production: nobody approved "
+        "promoting PR #42."
     )
     gitrepo.git(root, "checkout", "-q", "-b", "release/2026.11")
     cut = run("production", "release/2026.11")
@@ -385,8 +395,10 @@ def promotion_demo(root: Path, out) -> None:
         not cut.ok and not record.entries("production"),
     )
     say(
-        "So Mo cuts it at the registry production may start from (the root of trust), and Dana opens PR #50 "
-        "promoting main into it; Alice and Bob approve (the promoter's own approval would not count)."
+        "So Mo cuts it at the registry production may start from (the root of trust), and "
+        "Dana opens PR #50 "
+        "promoting main into it; Alice and Bob approve (the promoter's own approval would "
+        "not count)."
     )
     gitrepo.git(root, "checkout", "-q", "main")
     gitrepo.git(
@@ -434,8 +446,10 @@ def promotion_demo(root: Path, out) -> None:
     entry = record.entries("production")["fraud-scorer"].to_json()
     click.echo(json.dumps(entry, indent=2, sort_keys=True))
     claim(
-        f"It serves fraud-xgb v{entry['model']['version']}, approved by {', '.join(entry['approval']['approvers'])} "
-        f"in PR #{entry['approval']['pr']} (the promotion) at {entry['approval']['approved_at']}, deployed at "
+        f"It serves fraud-xgb v{entry['model']['version']}, approved by "
+        f"{', '.join(entry['approval']['approvers'])} "
+        f"in PR #{entry['approval']['pr']} (the promotion) at "
+        f"{entry['approval']['approved_at']}, deployed at "
         f"{entry['deployed_at']}.",
         entry["model"]["version"] == "13"
         and entry["approval"]["pr"] == 50
@@ -451,7 +465,8 @@ def promotion_demo(root: Path, out) -> None:
     hotfix = gitrepo.resolve(root, "HEAD")
     result = run("staging")
     claim(
-        "\nThe unapproved commit never reaches staging: nothing was applied, and the refusal is in the event log.",
+        "\nThe unapproved commit never reaches staging: nothing was applied, and the refusal "
+        "is in the event log.",
         [v.commit for v in result.violations] == [hotfix]
         and all(s.ok is None for s in result.steps)
         and record.entries("staging")["product-recs"].model.get("version") == "2026.11.3"
@@ -502,14 +517,18 @@ def governance_demo(root: Path, out) -> None:
     gitrepo.git(root, "checkout", "-q", "main")
     write_facts(root, [], f"base: {base}\nhead: {head}\n", path=ledger / "43.yaml", body=BODY_43)
     click.echo(
-        f"(an open PR, offline: {(ledger / '43.yaml').relative_to(root)} with base and head, no merge_commit)"
+        f"(an open PR, offline: {(ledger / '43.yaml').relative_to(root)} with base and head, "
+        "no merge_commit)"
     )
 
     policy = load_policy(gitrepo.GitTree(root, base))
     rule = policy.rule("high")
+    if rule.review_timeout is None:  # the demo's policy sets one for `high`
+        raise ValueError("the demo policy has no review timeout for high")
     hours = rule.review_timeout // 3600
     say(
-        f"Suppose nobody reviews it for 50 hours. The hourly `foureyes timeout` job (simulated here, 50 hours "
+        "Suppose nobody reviews it for 50 hours. The hourly `foureyes timeout` job "
+        "(simulated here, 50 hours "
         f"on) finds it pending past the {hours}h timeout of its level:"
     )
     now = datetime.now(UTC)
@@ -524,7 +543,8 @@ def governance_demo(root: Path, out) -> None:
     )
     later = due_action(rule, since, now, now + timedelta(hours=1))
     claim(
-        f"It asks {', '.join('@acme/' + t for t in planned.teams)} to review again. An hour later the job "
+        f"It asks {', '.join('@acme/' + t for t in planned.teams)} to review again. An hour "
+        "later the job "
         f"does nothing: the reminder is less than {hours}h old.",
         later is None,
     )
@@ -539,7 +559,8 @@ def governance_demo(root: Path, out) -> None:
     click.echo(to_text(rows, envs))
     status = {r.name: (r.status, r.prs) for r in rows}
     claim(
-        "\ncredit-limit needs approval (PR #43 is open); everything else on main came through approved PRs or "
+        "\ncredit-limit needs approval (PR #43 is open); everything else on main came "
+        "through approved PRs or "
         "the bootstrap.",
         status.pop("credit-limit") == ("Needs approval", [43])
         and all(s == ("Approved", []) for s in status.values()),
@@ -558,7 +579,8 @@ def governance_demo(root: Path, out) -> None:
     ):
         who = f"approved by {', '.join(r.approved_by)} in PR #{r.pr}" if r.pr else r.approval
         click.echo(
-            f"  {r.date[:16]}  {r.event:<17} {change_text(r.to_json()):<32} by {r.changed_by}, {who}"
+            f"  {r.date[:16]}  {r.event:<17} {change_text(r.to_json()):<32} by "
+            f"{r.changed_by}, {who}"
         )
 
     say("$ foureyes events   (the event log of everything above)")
@@ -571,7 +593,8 @@ def governance_demo(root: Path, out) -> None:
         )
     record.close()
     claim(
-        "\nGate decisions, deploys, the refused hotfix and the timeout reminder are all in the log.",
+        "\nGate decisions, deploys, the refused hotfix and the timeout reminder are all in "
+        "the log.",
         {"gate", "deploy", "provenance_violation", "timeout"} <= {e["type"] for e in logged},
     )
 
@@ -598,7 +621,8 @@ def freeze_demo(root: Path, out) -> None:
     now = datetime.now(UTC)
     say(
         "An incident: Mo, the platform lead, freezes production for critical and high deployments. "
-        "His PR #44 adds INC-2041 to policies/freeze.yaml (a governance change, approved like any other):"
+        "His PR #44 adds INC-2041 to policies/freeze.yaml (a governance change, approved "
+        "like any other):"
     )
     gitrepo.git(root, "checkout", "-q", "-b", "incident", "main")
     (root / "policies" / "freeze.yaml").write_text(INCIDENT, "utf-8")
@@ -632,7 +656,8 @@ def freeze_demo(root: Path, out) -> None:
     )
 
     say(
-        "Dana's PR #45 moves fraud-scorer (critical, served in production) to v14; Alice and Bob approve:"
+        "Dana's PR #45 moves fraud-scorer (critical, served in production) to v14; Alice and "
+        "Bob approve:"
     )
     gitrepo.git(root, "checkout", "-q", "-b", "fraud-v14", "main")
     edit(root / "registry" / "deployments" / "fraud-scorer.yaml", 'version: "13"', 'version: "14"')
@@ -697,7 +722,7 @@ def freeze_demo(root: Path, out) -> None:
     )
     say("Mo, an admin who did not touch the change, approves as the third pair of eyes:")
     result = gate(
-        APPROVED + ["{user: mo, state: APPROVED, commit: head}"], "labels: [break-glass]\n"
+        [*APPROVED, "{user: mo, state: APPROVED, commit: head}"], "labels: [break-glass]\n"
     )
     record = SqliteRecord(root / DEFAULT_PATH)
     try:
@@ -707,7 +732,8 @@ def freeze_demo(root: Path, out) -> None:
     finally:
         record.close()
     claim(
-        f"\nApproved through the freeze with break-glass; the event log says so: {logged[-1] if logged else ''}",
+        "\nApproved through the freeze with break-glass; the event log says so: "
+        f"{logged[-1] if logged else ''}",
         result.decision.state == "approved"
         and len(result.decision.approvals) == 3
         and any("PR #45" in m and "INC-2041" in m for m in logged),
@@ -740,8 +766,10 @@ def what_if_demo(root: Path) -> None:
     click.echo(to_text(sim))
     changed = {r.number: r.change for r in sim.replays}
     claim(
-        "\nPR #42 (critical, merged with 2 approvals) and its promotion #50 would each have needed a third; "
-        "PR #43 (high) is unchanged. Nothing was decided: the policy on main still judges every PR.",
+        "\nPR #42 (critical, merged with 2 approvals) and its promotion #50 would each have "
+        "needed a third; "
+        "PR #43 (high) is unchanged. Nothing was decided: the policy on main still judges "
+        "every PR.",
         changed == {42: "now_pending", 50: "now_pending", 43: "unchanged"}
         and not sim.failed
         and load_policy_approvals(root) == 2,

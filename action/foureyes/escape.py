@@ -40,7 +40,8 @@ def html(text: object) -> str:
 
 # GitHub renders a comment as GitHub Flavored Markdown, raw HTML included (<a href>, <img>,
 # <details>): GitHub docs, "Basic writing and formatting syntax". GFM lets any ASCII punctuation be
-# escaped with a backslash (GFM spec, "Backslash escapes"); &, < and > become entities instead, so no
+# escaped with a backslash (GFM spec, "Backslash escapes"); &, < and > become entities instead, so
+# no
 # tag, comment or entity survives. Escaped everywhere: what acts inside a line (code, emphasis,
 # links and images, table cells, strikethrough, math); at the start: what starts a block (a heading,
 # a list, a setext underline); and the autolinks GFM makes of bare URLs and www. names. A line

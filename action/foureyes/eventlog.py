@@ -72,7 +72,10 @@ class Filters:
 
 
 def query(db, filters: Filters) -> list[dict]:
-    sql = "SELECT id, at, type, status, deployment, environment, message, data, key FROM events WHERE 1=1"
+    sql = (
+        "SELECT id, at, type, status, deployment, environment, message, data, key FROM "
+        "events WHERE 1=1"
+    )
     args: list = []
     for column in ("deployment", "environment", "type", "status"):
         value = getattr(filters, column)

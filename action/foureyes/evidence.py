@@ -70,7 +70,7 @@ def apply(doc: dict, facts: PRFacts) -> PRFacts:
             )
     return dataclasses.replace(
         facts,
-        author=_from_account(doc["author"]),
+        author=_recorded_author(doc, facts),
         body=_body(doc.get("body"), facts),
         labels=tuple(doc["labels"]),
         team_members={
@@ -96,6 +96,13 @@ def _body(recorded, facts: PRFacts) -> str:
             "evidence holds only the digest of the long description it read"
         )
     return facts.body
+
+
+def _recorded_author(doc: dict, facts: PRFacts) -> Account:
+    author = _from_account(doc["author"])
+    if author is None:
+        raise EvaluationError(f"PR #{facts.number}: the gate's evidence names no author")
+    return author
 
 
 def _account(a: Account | None) -> dict | None:

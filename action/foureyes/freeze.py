@@ -68,8 +68,14 @@ class Window:
         start = _latest_start(self.cron, now, self.zone)
         if start is None:
             return None
-        end = wall_add(start, self.duration, self.zone)
+        end = wall_add(start, self._length(), self.zone)
         return Occurrence(self, _utc(start), end) if now < end else None
+
+    def _length(self) -> timedelta:
+        """How long a recurring window lasts (its parsing gives every one a duration)."""
+        if self.duration is None:
+            raise ValueError(f"freeze window {self.name}: recurring, with no duration")
+        return self.duration
 
     def next_starts(self, now: datetime, limit: int) -> list[Occurrence]:
         """Occurrences that start after ``now`` (at most ``limit``, within the look-ahead)."""
@@ -81,12 +87,12 @@ class Window:
             )
         from cronsim import CronSim
 
-        out = []
+        out: list[Occurrence] = []
         now = now.astimezone(UTC)
         for start in CronSim(self.cron, now.astimezone(self.zone).replace(microsecond=0)):
             if start > now + _LOOKAHEAD or len(out) >= limit:
                 break
-            out.append(Occurrence(self, _utc(start), wall_add(start, self.duration, self.zone)))
+            out.append(Occurrence(self, _utc(start), wall_add(start, self._length(), self.zone)))
         return out
 
 
@@ -142,9 +148,10 @@ class Freezes:
             ends = [o.end for o in self.in_force(t, environments, level)]
             if not ends:
                 return t, False
-            if any(e is None for e in ends):
+            known = [e for e in ends if e is not None]
+            if len(known) < len(ends):
                 return None, False
-            t = max(ends)
+            t = max(known)
         return t, True
 
     def upcoming(
@@ -159,7 +166,8 @@ class Freezes:
         return sorted(found, key=lambda o: (o.start, o.window.name))[:limit]
 
 
-# --- what a change is held by ----------------------------------------------------------------------
+# --- what a change is held by
+# ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -185,10 +193,11 @@ class Hold:
         return ", ".join(dict.fromkeys(o.window.name for o in self.occurrences))
 
     def until_text(self) -> str:
-        if self.until is None:
+        until = self.until
+        if until is None:
             return "the incident freeze is lifted"
-        zone = max(self.occurrences, key=lambda o: o.end or self.until).window.zone
-        return ("at least " if self.at_least else "") + format_time(self.until, zone)
+        zone = max(self.occurrences, key=lambda o: o.end or until).window.zone
+        return ("at least " if self.at_least else "") + format_time(until, zone)
 
     def describe(self) -> str:
         return f"frozen until {self.until_text()} ({self.names})"
@@ -274,7 +283,8 @@ def touched_by(events, head_deployments: dict, base_deployments: dict) -> list[T
     return out
 
 
-# --- loading ---------------------------------------------------------------------------------------
+# --- loading
+# ---------------------------------------------------------------------------------------
 
 
 def load(snapshot) -> Freezes:
@@ -367,7 +377,7 @@ def _window(
     path = ("freeze", "windows", i) if not incident else ("freezes", i)
     line, _ = yamlload.line_of(text, path)
     zone = (
-        _zone(w["timezone"], file, text, path + ("timezone",)) if "timezone" in w else default_zone
+        _zone(w["timezone"], file, text, (*path, "timezone")) if "timezone" in w else default_zone
     )
     common = dict(
         name=w["name"],
@@ -379,10 +389,10 @@ def _window(
         importance=frozenset(w["importance"]) if "importance" in w else None,
     )
     if "cron" in w:
-        _check_cron(w["cron"], file, text, path + ("cron",))
+        _check_cron(w["cron"], file, text, (*path, "cron"))
         duration = _duration(w["duration"])
         if duration > MAX_DURATION:
-            line, col = yamlload.line_of(text, path + ("duration",))
+            line, col = yamlload.line_of(text, (*path, "duration"))
             raise LoadError(
                 file,
                 f"duration {w['duration']!r} is longer than {MAX_DURATION.days}d: "
@@ -391,12 +401,10 @@ def _window(
                 col,
             )
         return Window(kind="recurring", cron=w["cron"], duration=duration, **common)
-    start = _instant(w["start"], zone, file, text, path + ("start",)) if "start" in w else None
-    end = (
-        _instant(w["end"], zone, file, text, path + ("end",)) if w.get("end") is not None else None
-    )
+    start = _instant(w["start"], zone, file, text, (*path, "start")) if "start" in w else None
+    end = _instant(w["end"], zone, file, text, (*path, "end")) if w.get("end") is not None else None
     if start is not None and end is not None and end <= start:
-        line, col = yamlload.line_of(text, path + ("end",))
+        line, col = yamlload.line_of(text, (*path, "end"))
         raise LoadError(file, f"end {w['end']!r} is not after start {w['start']!r}", line, col)
     return Window(kind="incident" if incident else "one-off", start=start, end=end, **common)
 
@@ -450,7 +458,10 @@ def _check_cron(expr: str, file: str, text: str, path: tuple) -> None:
 
 
 def _duration(text: str) -> timedelta:
-    number, unit = _DURATION.match(text).groups()
+    found = _DURATION.match(text)
+    if found is None:  # the schema allows only this pattern
+        raise ValueError(f"not a duration: {text!r}")
+    number, unit = found.groups()
     return timedelta(**{_UNITS[unit]: int(number)})
 
 
@@ -489,7 +500,8 @@ def _instant(value: str, zone: ZoneInfo, file: str, text: str, path: tuple) -> d
     return _utc(local)
 
 
-# --- time ------------------------------------------------------------------------------------------
+# --- time
+# ------------------------------------------------------------------------------------------
 
 
 def _imaginary(dt: datetime) -> bool:
@@ -536,7 +548,8 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt is not None else None
 
 
-# --- adapters: read the windows and the touched deployments from git --------------------------------
+# --- adapters: read the windows and the touched deployments from git
+# --------------------------------
 
 
 def check_plan(root, plan, labels, now: datetime, branch: str = "") -> Hold | None:
@@ -610,7 +623,8 @@ def break_glass_used(root, plan, labels, approvals: int) -> bool:
     )
 
 
-# --- `foureyes freeze`: what is in force, and what comes next ----------------------------------------
+# --- `foureyes freeze`: what is in force, and what comes next
+# ----------------------------------------
 
 
 def listing(

@@ -6,10 +6,15 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
+from .facts import PRFacts
 from .plan import Plan
 from .policy import Block, Decision, error_decision
 from .vocabulary import LogStatus, State
+
+if TYPE_CHECKING:
+    from .github.client import GitHubClient
 
 
 class UntrustedBase(Exception):
@@ -20,7 +25,7 @@ class UntrustedBase(Exception):
 class GateResult:
     plan: Plan | None
     decision: Decision
-    facts: object | None = None
+    facts: PRFacts | None = None
     notes: list[str] = field(
         default_factory=list
     )  # what publishing did (auto-merge), for the comment
@@ -161,7 +166,7 @@ def record_decision(record, result: GateResult) -> None:
     )
     record.add_event(
         "gate",
-        EVENT_STATUS[d.state],
+        EVENT_STATUS[State(d.state)],
         f"{pr}{labelled(d.state, d.description)}",
         deployments[0] if len(deployments) == 1 else None,
         None,
@@ -299,9 +304,11 @@ def decide_on_github(
 def best_at_head(
     root: Path, gh, repo_name: str, result: GateResult, warn, token: str | None, now=None
 ):
-    """(decision, PR number) of another open PR at the same head and base that is approved, when this
+    """(decision, PR number) of another open PR at the same head and base that is approved, when
+    this
     PR is not: the status on a shared head shows the best judgment among them (github/latest.py);
-    None to show this PR's own. A failure to look shows this PR's own (never a success it did not earn)."""
+    None to show this PR's own. A failure to look shows this PR's own (never a success it did not
+    earn)."""
     from .errors import EvaluationError
     from .github.facts import fetch_facts, resolve_owners
     from .github.latest import siblings_at_head
@@ -337,15 +344,19 @@ def best_at_head(
             and judged.facts.base_ref == facts.base_ref
         ):
             warn(
-                f"the foureyes/approval status on {facts.head_sha[:12]} shows PR #{other}'s approval (same head "
-                f"and base); PR #{facts.number} itself is {result.decision.state}, and its merge is not "
+                f"the foureyes/approval status on {facts.head_sha[:12]} shows PR #{other}'s "
+                "approval (same head "
+                f"and base); PR #{facts.number} itself is {result.decision.state}, and its "
+                "merge is not "
                 "deployable unless it is approved itself"
             )
             return judged.decision, other
     return None
 
 
-def record_evidence(gh, repo_name: str, pr, result: GateResult, app_slug: str | None) -> GateResult:
+def record_evidence(
+    gh: GitHubClient, repo_name: str, pr, result: GateResult, app_slug: str | None
+) -> GateResult:
     """Record the facts of this decision before its status is posted (evidence.py); a decision
     whose evidence cannot be recorded is an error, never a success the deploy could not verify.
     A closed PR records nothing: what judged it is the evidence from before its merge."""

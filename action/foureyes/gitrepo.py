@@ -7,13 +7,16 @@ number of changed files, never the size of the registry. PR code is only ever re
 from __future__ import annotations
 
 import atexit
+import builtins
 import os
 import re
 import subprocess
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 from . import yamlload
 from .errors import FoureyesError
@@ -83,9 +86,10 @@ def _is_sha(text: str) -> bool:
     return _SHA.fullmatch(text) is not None
 
 
-_IMMUTABLE: dict[
-    tuple, str
-] = {}  # answers about full SHAs, which never change: (question, root, shas) -> answer
+# answers about full SHAs, which never change: (question, root, shas) -> answer. Each question
+# has its own answer type (a SHA, a tuple of Change, of log records...), known to the one function
+# that asks it, hence Any
+_IMMUTABLE: dict[tuple[object, ...], Any] = {}
 
 
 _FIXED_NAME = re.compile(r"[0-9a-f]{40}(?:[~^][0-9]*)*")  # a full SHA, maybe with ~N / ^N after it
@@ -186,7 +190,8 @@ def clean_merge_trees(
     root: Path, pairs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], str | None]:
     """`clean_merge_tree` of many pairs in one `git merge-tree --write-tree --stdin` (git >= 2.39:
-    with -z, each merge answers `<1 clean | 0 conflicts>\\0<tree>\\0[<conflicted path>\\0...]\\0`)."""
+    with -z, each merge answers `<1 clean | 0 conflicts>\\0<tree>\\0[<conflicted
+    path>\\0...]\\0`)."""
     wanted = list(dict.fromkeys(pairs))
     if not wanted:
         return {}
@@ -204,10 +209,11 @@ def clean_merge_trees(
     found: dict[tuple[str, str], str | None] = {}
     pos = 0
     for pair in wanted:
-        status, tree = (tokens[pos : pos + 2] + ["", ""])[:2]
+        status, tree = ([*tokens[pos : pos + 2], "", ""])[:2]
         if status not in ("0", "1") or not _is_sha(tree):
             raise GitError(
-                f"git merge-tree --stdin: unexpected answer {status!r} for {pair[0][:12]} {pair[1][:12]}"
+                f"git merge-tree --stdin: unexpected answer {status!r} for {pair[0][:12]} "
+                f"{pair[1][:12]}"
             )
         found[pair] = tree if status == "1" else None
         pos += 2
@@ -276,7 +282,8 @@ def _log_records(out: bytes) -> list[tuple[str, str, str, str]]:
 
 
 def prefetch_commit_logs(root: Path, graph: Graph, pairs: list[tuple[str, str]]) -> None:
-    """`commit_log(fork, head)` for many pairs of full SHAs: the commits of each range from the graph,
+    """`commit_log(fork, head)` for many pairs of full SHAs: the commits of each range from the
+    graph,
     all their messages and dates in one `git log --no-walk --stdin`, in `git log`'s own order."""
     wanted = [
         (f, h)
@@ -361,6 +368,10 @@ def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
     return result
 
 
+# (type, content) of an object, or (None, None) for a missing name
+_Answer = tuple[str, bytes] | tuple[None, None]
+
+
 class _BatchReader:
     """One `git cat-file --batch` process kept open for the run: reading a PR's files costs a
     round trip on a pipe, not a new git process. Only names that start with a full SHA are asked
@@ -377,6 +388,10 @@ class _BatchReader:
             stderr=subprocess.DEVNULL,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
         )
+        if self.proc.stdin is None or self.proc.stdout is None:  # both are PIPE: always there
+            raise GitError("git cat-file --batch started without its pipes")
+        self._stdin: IO[bytes] = self.proc.stdin
+        self._stdout: IO[bytes] = self.proc.stdout
         self._trees: dict[str, bytes] = {}  # insertion order = age: the oldest go first
         self._blobs: dict[str, bytes] = {}
         self._tree_bytes = 0
@@ -392,7 +407,7 @@ class _BatchReader:
             result[name] = data if kind == "blob" else None
         return result
 
-    def objects(self, names: list[str]) -> list[tuple[str | None, bytes | None]]:
+    def objects(self, names: list[str]) -> list[_Answer]:
         """Many objects in one exchange: a thread writes every name while this one reads the
         answers (written one by one, a question waits for each answer; all at once with no reader,
         both pipes fill up and neither side moves)."""
@@ -402,14 +417,14 @@ class _BatchReader:
 
         def write():
             try:
-                self.proc.stdin.write(payload)
-                self.proc.stdin.flush()
+                self._stdin.write(payload)
+                self._stdin.flush()
             except OSError:
                 pass  # the reader below meets the same end
 
         writer = threading.Thread(target=write, name="foureyes-cat-file", daemon=True)
         writer.start()
-        out = []
+        out: builtins.list[_Answer] = []
         try:
             for _ in names:
                 found = self._answer()
@@ -427,10 +442,12 @@ class _BatchReader:
         read at their bases then costs no round trip each."""
         commits = [c for c in dict.fromkeys(commits) if c not in self._root_trees]
         for commit, (kind, data) in zip(
-            commits, self.objects([f"{c}^{{commit}}" for c in commits])
+            commits, self.objects([f"{c}^{{commit}}" for c in commits]), strict=False
         ):
             self._root_trees[commit] = (
-                data[5:45].decode() if kind == "commit" and data.startswith(b"tree ") else None
+                data[5:45].decode()
+                if kind == "commit" and data is not None and data.startswith(b"tree ")
+                else None
             )
         level = {tree for c in commits if (tree := self._root_trees.get(c))}
         parts = [d.strip("/").split("/") for d in dirs]
@@ -438,8 +455,8 @@ class _BatchReader:
             max((len(p) for p in parts), default=-1) + 1
         ):  # no dirs: the commits only
             wanted = [t for t in level if t not in self._trees]
-            for tree, (kind, data) in zip(wanted, self.objects(wanted)):
-                if kind == "tree":
+            for tree, (kind, data) in zip(wanted, self.objects(wanted), strict=False):
+                if kind == "tree" and data is not None:
                     self._keep_tree(tree, data)
             names = {p[depth].encode("utf-8", "surrogateescape") for p in parts if len(p) > depth}
             level = {
@@ -450,32 +467,32 @@ class _BatchReader:
                 if (found := _tree_entry(data, n)) is not None and found[0] == "040000"
             }
         wanted = [b for b in dict.fromkeys(blobs) if b not in self._blobs and b != ZERO_SHA]
-        for sha, (kind, data) in zip(wanted, self.objects(wanted)):
-            if kind == "blob":
+        for sha, (kind, data) in zip(wanted, self.objects(wanted), strict=False):
+            if kind == "blob" and data is not None:
                 self._keep_blob(sha, data)
 
-    def object(self, name: str) -> tuple[str | None, bytes | None]:
-        self.proc.stdin.write(name.encode() + b"\n")
-        self.proc.stdin.flush()
+    def object(self, name: str) -> _Answer:
+        self._stdin.write(name.encode() + b"\n")
+        self._stdin.flush()
         found = self._answer()
         return (None, None) if found is None else found[1:]
 
     def peel(self, name: str) -> str | None:
         """The commit ``name`` names (what `rev-parse --verify name^{commit}` answers), or None."""
-        self.proc.stdin.write(name.encode() + b"^{commit}\n")
-        self.proc.stdin.flush()
+        self._stdin.write(name.encode() + b"^{commit}\n")
+        self._stdin.flush()
         found = self._answer()
         return None if found is None else found[0]
 
     def _answer(self) -> tuple[str, str, bytes] | None:
         """The next answer on the pipe: (object id, type, content), or None for a missing name."""
-        header = self.proc.stdout.readline().decode()
+        header = self._stdout.readline().decode()
         if not header:
             raise GitError("git cat-file --batch stopped")
         if header.endswith(" missing\n") or header.endswith(" ambiguous\n"):
             return None
         sha, kind, size = header.split()
-        return sha, kind, self.proc.stdout.read(int(size) + 1)[:-1]
+        return sha, kind, self._stdout.read(int(size) + 1)[:-1]
 
     def tree(self, sha: str) -> bytes | None:
         """A tree object's raw entries, kept (by id) for the run within TREE_CACHE_BYTES: every PR
@@ -483,7 +500,7 @@ class _BatchReader:
         if sha in self._trees:
             return self._trees[sha]
         kind, data = self.object(sha)
-        if kind != "tree":
+        if kind != "tree" or data is None:
             return None
         self._keep_tree(sha, data)
         return data
@@ -498,15 +515,18 @@ class _BatchReader:
         if commit not in self._root_trees:
             kind, data = self.object(f"{commit}^{{commit}}")
             self._root_trees[commit] = (
-                data[5:45].decode() if kind == "commit" and data.startswith(b"tree ") else None
+                data[5:45].decode()
+                if kind == "commit" and data is not None and data.startswith(b"tree ")
+                else None
             )
         return self._root_trees[commit]
 
     def entry(self, commit: str, path: str) -> tuple[str, str] | None:
         """(mode, object id) of ``path`` at ``commit`` (what `git ls-tree <commit> -- <path>` lists)."""
-        found = ("040000", self.root_tree(commit))
-        for part in path.strip("/").split("/"):
-            data = self.tree(found[1]) if found[1] is not None and found[0] == "040000" else None
+        tree = self.root_tree(commit)  # the directory the next part is looked up in, if any
+        found: tuple[str, str] | None = None
+        for part in path.strip("/").split("/"):  # at least one part
+            data = self.tree(tree) if tree is not None else None
             found = (
                 _tree_entry(data, part.encode("utf-8", "surrogateescape"))
                 if data is not None
@@ -514,6 +534,7 @@ class _BatchReader:
             )
             if found is None:
                 return None
+            tree = found[1] if found[0] == "040000" else None
         return found
 
     def list(self, commit: str, prefix: str) -> list[str]:
@@ -525,19 +546,20 @@ class _BatchReader:
             return []
         return self._walk(found[1], at) if found[0] == "040000" else [at]
 
-    def _walk(self, tree: str, at: str) -> list[str]:
-        found = []
+    def _walk(self, tree: str, at: str) -> builtins.list[str]:
+        found: builtins.list[str] = []
         for mode, name, sha in _tree_entries(self.tree(tree) or b""):
             path = f"{at}/{name}" if at else name
             found += self._walk(sha, path) if mode == "040000" else [path]
         return found
 
-    def modes(self, commit: str, paths: list[str]) -> dict[str, str]:
+    def modes(self, commit: str, paths: builtins.list[str]) -> dict[str, str]:
         """The mode of each path that exists at ``commit``, read from the tree objects."""
         return {path: found[0] for path in paths if (found := self.entry(commit, path)) is not None}
 
-    def files(self, commit: str, paths: list[str]) -> dict[str, tuple[str, bytes | None]]:
-        """(mode, content) of each path that exists at ``commit``; content None when it is not a blob.
+    def files(self, commit: str, paths: builtins.list[str]) -> dict[str, tuple[str, bytes | None]]:
+        """(mode, content) of each path that exists at ``commit``; content None when it is not a
+        blob.
         Many files of one directory (a registry of thousands) are looked up in that directory's
         entries read once, not by a scan of the directory per file."""
         out = {}
@@ -591,7 +613,7 @@ class _BatchReader:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            self._stdin.close()
             self.proc.wait()
 
 
@@ -679,7 +701,8 @@ def prefetch_changes(
     root: Path, pairs: list[tuple[str, str]], generation: dict[str, int] | None = None
 ) -> None:
     """Work out `changed(base, head)` for many pairs of full SHAs in one `git diff-tree --stdin`
-    (a line `<head> <base>` is "head, as if its parent were base"; `--always` prints the header of an
+    (a line `<head> <base>` is "head, as if its parent were base"; `--always` prints the header of
+    an
     empty diff too, so the answers come in the order asked), for `changed` to answer from memory.
     ``generation``: pairs are asked newest head first (see `blob_ids`)."""
     wanted = list(
@@ -703,7 +726,7 @@ def prefetch_changes(
         return
     if generation:
         wanted.sort(key=lambda pair: -generation.get(pair[1], 0))
-    for (b, h), block in zip(wanted, _diff_pairs(root, wanted)):
+    for (b, h), block in zip(wanted, _diff_pairs(root, wanted), strict=False):
         _IMMUTABLE[("diff", str(root), b, h)] = tuple(block)
 
 
@@ -846,7 +869,7 @@ def _first_parent_chain(found: list, tip: str) -> tuple:
     each first parent in turn while it is in the span."""
     by_commit = {entry[0]: entry for entry in found}
     chain = []
-    commit = tip
+    commit: str | None = tip
     while commit in by_commit:
         chain.append(by_commit[commit])
         parents = by_commit[commit][1]
@@ -898,7 +921,8 @@ def _read_log_changes(
         "-z",
         span,
     )
-    # -z: each commit is "\0<sha> <parents>\0", then "\n:<modes> <ids> <status>\0<path>\0:...\0<path>\0"
+    # -z: each commit is "\0<sha> <parents>\0", then "\n:<modes> <ids>
+    # <status>\0<path>\0:...\0<path>\0"
     # when it changed anything; a path is never empty, so an empty token announces the next commit
     tokens = out.split(b"\0")
     found: list[tuple[str, list[str], tuple]] = []
@@ -929,7 +953,9 @@ def _read_log_changes(
             break
     own = {commit: changes for commit, _, changes in found}
     merged = {commit: own[side] for commit, side in derived.items() if side in own}
-    for (_, commit), block in zip(unknown, pending.result() if pending is not None else []):
+    for (_, commit), block in zip(
+        unknown, pending.result() if pending is not None else [], strict=False
+    ):
         merged[commit] = tuple(block)
     late = [
         (parents[0], commit)
@@ -937,7 +963,7 @@ def _read_log_changes(
         if len(parents) > 1 and commit not in merged
     ]
     for (_, commit), block in zip(
-        late, _diff_pairs(root, late) if late else []
+        late, _diff_pairs(root, late) if late else [], strict=False
     ):  # a ref moved between the two
         merged[commit] = tuple(block)
     return (
@@ -990,7 +1016,9 @@ def commits_touching(root: Path, span: str, paths: list[str]) -> list[str]:
         if not found[commit] and len(parents) > 1:
             others += [(parent, commit) for parent in parents[1:]]
     if others:
-        for (_, merge), block in zip(others, _diff_pairs(root, others, asked.pathspec)):
+        for (_, merge), block in zip(
+            others, _diff_pairs(root, others, asked.pathspec), strict=False
+        ):
             found[merge] = found[merge] or any(c.path in asked for c in block)
     return [commit for commit, touched in found.items() if touched]
 
@@ -1025,7 +1053,7 @@ class GitTree:
         out = git(self.root, "ls-tree", "-r", "-z", "--name-only", self.commit, "--", prefix)
         return [p.decode() for p in out.split(b"\0") if p]
 
-    def entries(self, paths: list[str]) -> dict[str, tuple[str, str] | None]:
+    def entries(self, paths: builtins.list[str]) -> dict[str, tuple[str, str] | None]:
         """(mode, object id) of the file or directory at each path (None: not there), as `git
         ls-tree` lists them: equal entries, equal contents."""
         if _is_sha(self.commit):
@@ -1034,7 +1062,7 @@ class GitTree:
         # contents instead of its own entry
         return {p: self._ls_tree([p.strip("/")]).get(p.strip("/")) for p in paths}
 
-    def _ls_tree(self, paths: list[str]) -> dict[str, tuple[str, str]]:
+    def _ls_tree(self, paths: builtins.list[str]) -> dict[str, tuple[str, str]]:
         """{path: (mode, object id)} of what `git ls-tree <commit> -- <paths>` lists, in one call."""
         out = git(self.root, "ls-tree", "-z", "--full-tree", self.commit, "--", *paths)
         listed = {}
@@ -1045,13 +1073,13 @@ class GitTree:
                 listed[path.decode("utf-8", "surrogateescape")] = (mode, sha)
         return listed
 
-    def _fixed(self, paths: list[str]) -> bool:
+    def _fixed(self, paths: builtins.list[str]) -> bool:
         """Plain file names at a full SHA: the open reader answers them from tree objects."""
         return _is_sha(self.commit) and not any(
             p.endswith("/") or any(c in p for c in "*?[\\\n") for p in paths
         )
 
-    def _modes(self, paths: list[str]) -> dict[str, str]:
+    def _modes(self, paths: builtins.list[str]) -> dict[str, str]:
         if not paths:
             return {}
         if self._fixed(paths):
@@ -1105,7 +1133,7 @@ def ensure_commits(root: Path, shas: list[str], token: str | None = None) -> Non
         .decode()
         .splitlines()
     )
-    missing = [s for s, kind in zip(wanted, out) if kind != "commit"]
+    missing = [s for s, kind in zip(wanted, out, strict=False) if kind != "commit"]
     if missing:
         git(
             root,
@@ -1159,7 +1187,7 @@ def resolve_many(root: Path, refs: list[str]) -> dict[str, str]:
         .splitlines()
     )
     found = {}
-    for ref, line in zip(wanted, out):
+    for ref, line in zip(wanted, out, strict=False):
         sha, _, kind = line.partition(" ")
         if kind != "commit":
             raise GitError(f"unknown git revision {ref!r}")
@@ -1169,7 +1197,9 @@ def resolve_many(root: Path, refs: list[str]) -> dict[str, str]:
     return found
 
 
-def prefetch_trees(root: Path, commits: list[str], dirs: list[str], blobs: list[str] = ()) -> None:
+def prefetch_trees(
+    root: Path, commits: list[str], dirs: list[str], blobs: Sequence[str] = ()
+) -> None:
     """What many reads at ``commits`` (full SHAs) will need, fetched in a few exchanges with the
     run's `cat-file --batch`: root trees, the trees of ``dirs`` (small directories: every one is
     kept), and blobs by id."""
@@ -1205,7 +1235,8 @@ def blob_ids(
         .splitlines()
     )
     return {
-        n: (line.split(" ")[0] if line.endswith(" blob") else None) for n, line in zip(asked, out)
+        n: (line.split(" ")[0] if line.endswith(" blob") else None)
+        for n, line in zip(asked, out, strict=False)
     }
 
 
@@ -1254,6 +1285,8 @@ def first_parent_changes(root: Path, commits: list[str]) -> dict[str, list[Chang
         if token.startswith(b":"):
             old_mode, new_mode, old_sha, new_sha, status = token.decode().lstrip(":").split(" ")
             path = parts[i + 1].decode("utf-8", "surrogateescape")
+            if current is None:  # diff-tree prints each commit's id before its changes
+                raise GitError("git diff-tree --stdin: a change before any commit id")
             found[current].append(Change(path, status[0], old_mode, new_mode, old_sha, new_sha))
             i += 2
             continue

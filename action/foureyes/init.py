@@ -38,7 +38,8 @@ WORKFLOWS = (
     "foureyes-timeout.yml",
     "foureyes-inventory.yml",
 )
-# foureyes' own workflows run the action from a separate checkout of a pinned commit (`uses: ./trusted`);
+# foureyes' own workflows run the action from a separate checkout of a pinned commit (`uses:
+# ./trusted`);
 # a user repository runs the pinned action itself, so those steps are left out
 OWN_REPOSITORY_ONLY = re.compile(
     r"(?ms)^[ \t]*# foureyes' own repository only: begin.*?# foureyes' own repository only: end\n"

@@ -186,7 +186,8 @@ def to_text(rows: list[Row], env_names: list[str]) -> str:
         )
         lines.append(
             (
-                f"{r.name:<24} {r.importance:<10} {status:<20} {owners[r.name]:<{width}} {r.model:<28}"
+                f"{r.name:<24} {r.importance:<10} {status:<20} {owners[r.name]:<{width}} "
+                f"{r.model:<28}"
                 + "".join(f" {(r.environments.get(e) or '-'):<12}" for e in env_names)
             ).rstrip()
         )

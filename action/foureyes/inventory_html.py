@@ -78,14 +78,18 @@ def _history(row: Row) -> str:
             f"({escape(str(model.get('version', '')))}, {escape(h['status'])}"
             f"{', PR #' + escape(str(pr)) if pr else ''})</li>"
         )
-    return f'<details><summary>{len(row.history)} recent</summary><ul class="hist">{"".join(items)}</ul></details>'
+    return (
+        f"<details><summary>{len(row.history)} recent</summary><ul "
+        f'class="hist">{"".join(items)}</ul></details>'
+    )
 
 
 def render(rows: list[Row], env_names: list[str], generated_at: str, repository: str = "") -> str:
     head = "".join(f"<th>{escape(e)}</th>" for e in env_names)
     body = []
     for r in rows:
-        # an unapproved change (on the default branch without approval) is the serious one: solid red,
+        # an unapproved change (on the default branch without approval) is the serious one: solid
+        # red,
         # its row marked; needing approval (an open PR) is routine: amber
         status_class = {APPROVED: "approved", UNAPPROVED: "unapproved"}.get(r.status, "needs")
         mark = "⚠ " if r.status == UNAPPROVED else ""
@@ -101,10 +105,13 @@ def render(rows: list[Row], env_names: list[str], generated_at: str, repository:
         body.append(
             f'<tr data-importance="{escape(r.importance)}" data-status="{escape(r.status)}"'
             f"{' class=unapproved-row' if r.status == UNAPPROVED else ''}>"
-            f'<td><strong>{escape(r.name)}</strong><br><span class="none">{escape(r.description)}</span></td>'
-            f'<td data-sort="{LEVEL_ORDER.get(r.importance, 9)}"><span class="badge {escape(r.importance)}">'
+            f"<td><strong>{escape(r.name)}</strong><br><span "
+            f'class="none">{escape(r.description)}</span></td>'
+            f'<td data-sort="{LEVEL_ORDER.get(r.importance, 9)}"><span class="badge '
+            f'{escape(r.importance)}">'
             f"{escape(r.importance)}</span></td>"
-            f'<td><span class="badge {status_class}" title="{escape(why)}">{mark}{escape(r.status)}</span> {escape(prs)}</td>'
+            f'<td><span class="badge {status_class}" '
+            f'title="{escape(why)}">{mark}{escape(r.status)}</span> {escape(prs)}</td>'
             f"<td>{escape(', '.join(r.owners))}</td><td>{escape(r.model)}</td>{envs}<td>{_history(r)}</td></tr>"
         )
     options = "".join(f'<option value="{lv}">{lv}</option>' for lv in LEVEL_ORDER)

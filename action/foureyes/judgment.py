@@ -31,9 +31,11 @@ from .vocabulary import State
 
 # Kept with every approval the deploy record caches: an approval worked out by another version of
 # the judgment is worked out again. Raise it whenever the judgment could approve less than before.
-# 1: a PR into a deploy branch judged by that branch's policy only, no `require` rule teams read at deploy.
+# 1: a PR into a deploy branch judged by that branch's policy only, no `require` rule teams read at
+# deploy.
 # 2: people, labels and description read at the deploy, not from the gate's evidence.
-# 3: a PR into a deploy branch planned from the default branch itself (a promotion: no change at all).
+# 3: a PR into a deploy branch planned from the default branch itself (a promotion: no change at
+# all).
 # 4: a promotion's changes that `require_approval_for` exempts on the default branch needed none.
 VERSION = 5
 
@@ -50,10 +52,9 @@ def commits_at_merge(
     """``judging_commits`` for a PR merged at ``moment`` (GitHub's merged_at) into ``base_ref``:
     for a PR into a deploy branch, the default branch as it was then. ``default``: the default
     branch's name and tip (None: judged by its base alone, as an offline ledger without one)."""
-    into_deploy_branch = bool(default and base_ref and base_ref != default[0])
-    return judging_commits(
-        base, default_branch_at(root, default[1], moment) if into_deploy_branch else None
-    )
+    if default is None or not base_ref or base_ref == default[0]:
+        return judging_commits(base, None)
+    return judging_commits(base, default_branch_at(root, default[1], moment))
 
 
 def default_branch_at(root: Path, tip: str, moment: str) -> str:

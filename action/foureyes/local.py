@@ -75,10 +75,10 @@ def load_local_facts(
             raise _fail(
                 name, f"accounts.{login}: expected {{id: <number>, type: User|Bot, emails: [...]}}"
             )
-        account = Account(str(login), info.get("id"), info.get("type", "User"))
-        accounts[str(login).lower()] = account
+        listed = Account(str(login), info.get("id"), info.get("type", "User"))
+        accounts[str(login).lower()] = listed
         for email in info.get("emails", []):
-            by_email[str(email).lower()] = account
+            by_email[str(email).lower()] = listed
 
     def account(login) -> Account:
         key = str(login).lstrip("@").lower()
@@ -89,13 +89,19 @@ def load_local_facts(
     base_sha = gitrepo.resolve(root, base)
     fork = gitrepo.merge_base(root, base_sha, head)
     commits = read_commits(root, fork, head, by_email)
-    teams, pending = {}, {}
+    teams: dict[str, frozenset[int]] = {}
+    pending: dict[str, frozenset[int]] = {}
+
+    def ids(logins: list) -> frozenset[int]:
+        """The account ids of team members (one listed with no id is matched by nobody)."""
+        return frozenset(i for m in logins if (i := account(m).id) is not None)
+
     if not isinstance(doc.get("teams") or {}, dict):
         raise _fail(name, "teams must map org/team to {members: [...], pending: [...]}")
     for team, info in (doc.get("teams") or {}).items():
         key = str(team).lstrip("@").lower()
-        teams[key] = frozenset(account(m).id for m in (info or {}).get("members", []))
-        pending[key] = frozenset(account(m).id for m in (info or {}).get("pending", []))
+        teams[key] = ids((info or {}).get("members", []))
+        pending[key] = ids((info or {}).get("pending", []))
     reviews = []
     if not isinstance(doc.get("reviews") or [], list):
         raise _fail(name, "reviews must be a list of {user, state, commit}")
@@ -168,7 +174,8 @@ def pr_number(file: Path, doc: dict, required: bool = True) -> int | None:
 
 def read_pr_files(directory: Path) -> list[tuple[Path, dict]]:
     """The offline PR files (``.foureyes/prs/*.yaml``): `gate --local` facts plus ``base``, ``head``
-    and, once merged, ``merge_commit`` and ``merged_at``. Each gets its ``number`` checked and filled in;
+    and, once merged, ``merge_commit`` and ``merged_at``. Each gets its ``number`` checked and
+    filled in;
     two files for one PR are an error."""
 
     def _fail(name: str, message: str) -> PRFileError:
@@ -184,6 +191,8 @@ def read_pr_files(directory: Path) -> list[tuple[Path, dict]]:
                 "a PR file needs base and head (and merge_commit and merged_at once merged)",
             )
         number = pr_number(path, doc)
+        if number is None:  # required=True: pr_number raises instead
+            raise _fail(str(path), "a PR file needs its number")
         if number in seen:
             raise _fail(str(path), f"PR #{number} is also described by {seen[number].name}")
         seen[number] = path

@@ -161,10 +161,11 @@ def notify(
 def gate_notifications(
     result, comment_outcome: str, requested: tuple[list[str], list[str]], url: str = ""
 ) -> list[Notification]:
-    """What a gate run is worth telling: a decision that changed (the sticky comment changed with it),
+    """What a gate run is worth telling: a decision that changed (the sticky comment changed with
+    it),
     and review requests it sent."""
     d, facts = result.decision, result.facts
-    out = []
+    out: list[Notification] = []
     if facts is None:
         return out
     data = {"pr": facts.number, "level": d.level, "decision": d.state}

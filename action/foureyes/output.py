@@ -31,12 +31,14 @@ class LogGuard(io.TextIOBase):
         self.out = out
         self._partial = ""
 
+    # click.echo checks these to decide the stream needs no re-wrapping. typeshed declares them
+    # plain attributes of io.TextIOBase, where they are read-only properties at run time too
     @property
-    def encoding(self):  # click.echo checks these to decide the stream needs no re-wrapping
+    def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.out, "encoding", "utf-8")
 
     @property
-    def errors(self):
+    def errors(self) -> str | None:  # type: ignore[override]
         return getattr(self.out, "errors", "strict")
 
     def writable(self) -> bool:

@@ -52,7 +52,8 @@ def pinned_users(entries, file: str, data: bytes, path: tuple) -> dict[str, int]
     return pinned
 
 
-# --- foureyes pin ----------------------------------------------------------------------------------
+# --- foureyes pin
+# ----------------------------------------------------------------------------------
 
 
 @dataclass

@@ -197,7 +197,7 @@ def make_plan(
         subjects += [
             rules.Subject(
                 ev,
-                before.data if c.old_sha != gitrepo.ZERO_SHA else None,
+                before.data if before is not None else None,
                 after.data if after is not None else None,
                 serves,
             )
@@ -344,14 +344,11 @@ def _describe_governance(root: Path, events: list[Event], diff) -> None:
     blobs = gitrepo.cat_blobs(root, shas) if shas else {}
 
     def parse(sha: str, path: str):
-        if sha == gitrepo.ZERO_SHA or blobs.get(sha) is None:
+        data = blobs.get(sha) if sha != gitrepo.ZERO_SHA else None
+        if data is None:
             return {}
         try:
-            doc = (
-                json.loads(blobs[sha])
-                if path.endswith(".json")
-                else yamlload.loads(blobs[sha], path)
-            )
+            doc = json.loads(data) if path.endswith(".json") else yamlload.loads(data, path)
         except (ValueError, UnicodeDecodeError, LoadError):
             return {}
         return doc if isinstance(doc, dict) else {}

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .facts import Account, PRFacts, Review
 from .registry import Policy
+
+if TYPE_CHECKING:
+    from .rules import Rule
 
 # states that are a verdict; a later COMMENTED review does not replace one (as on GitHub)
 VERDICTS = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
@@ -19,7 +23,8 @@ _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 @dataclass
 class Ignored:
     login: str
-    reason: str  # author | contributor | owner | stale | not_approver | bot | superseded | dismissed | ...
+    # author | contributor | owner | stale | not_approver | bot | superseded | dismissed | ...
+    reason: str
     detail: str = ""
 
     def to_json(self) -> dict:
@@ -87,7 +92,7 @@ class Decision:
 class Requirement:
     """Approvals a violated `require` rule adds: counted like any approval, from its own people."""
 
-    rule: object  # rules.Rule
+    rule: Rule
     counted: list[Account] = field(default_factory=list)
 
     @property
@@ -96,7 +101,10 @@ class Requirement:
 
     @property
     def short(self) -> str:
-        return f"rule {self.rule.name}: {len(self.counted)} of {self.rule.approvals} from {self.rule.describe_approvers()}"
+        return (
+            f"rule {self.rule.name}: {len(self.counted)} of {self.rule.approvals} from "
+            f"{self.rule.describe_approvers()}"
+        )
 
     def to_json(self) -> dict:
         return {
@@ -150,7 +158,8 @@ def in_group(
     pinned = user_ids.get(account.login.lower())
     if pinned is not None:
         return False, (
-            f"@{account.login} is listed with account id {pinned}, and this account is {account.id}: "
+            f"@{account.login} is listed with account id {pinned}, and this account is "
+            f"{account.id}: "
             f"the login belongs to another account now"
         )
     pending_in = []
@@ -190,7 +199,8 @@ def evaluate(plan, facts: PRFacts) -> Decision:
             decision.blocking.append(
                 Block(
                     "unattributed_commit",
-                    f"commit {commit.sha[:12]}: {', '.join(missing)} not linked to a GitHub account",
+                    f"commit {commit.sha[:12]}: {', '.join(missing)} not linked to a GitHub "
+                    "account",
                 )
             )
 
@@ -209,7 +219,8 @@ def evaluate(plan, facts: PRFacts) -> Decision:
             decision.blocking.append(
                 Block(
                     "unresolved_owner",
-                    f"owner @{login} of a touched deployment is no GitHub account (renamed or deleted?): "
+                    f"owner @{login} of a touched deployment is no GitHub account (renamed "
+                    "or deleted?): "
                     f"update the owner field, or pin the id in the policy",
                 )
             )

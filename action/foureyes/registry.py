@@ -124,7 +124,8 @@ class Deployment:
 
 # Parsed configuration is kept by content for the run: every PR a deploy re-checks reads the policy,
 # the schemas and the environments at its own base, and across a history they are almost always the
-# same bytes. Parsing is a pure function of (bytes, file name) and its results are not changed after.
+# same bytes. Parsing is a pure function of (bytes, file name) and its results are not changed
+# after.
 by_content = functools.lru_cache(maxsize=512)
 
 
@@ -155,7 +156,8 @@ class _Schema:
 
     def errors(self, data, text: str | None = None):
         """(json path, message, points at a key) for each violation, most specific first. With the
-        file's ``text``, a message can quote what was written (an unquoted 1.10 YAML read as 1.1)."""
+        file's ``text``, a message can quote what was written (an unquoted 1.10 YAML read as
+        1.1)."""
         import jsonschema
         import referencing.exceptions
 
@@ -179,7 +181,7 @@ class _Schema:
             leaves.append(leaf)
         # a misspelled field is one mistake: "unknown field 'verison'; did you mean 'version'?", not
         # that plus "'version' is a required property"
-        suggested = set()
+        suggested: set[tuple[tuple, str]] = set()  # (where, the message suggesting a name)
         for leaf in leaves:
             if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
                 allowed = list(leaf.schema.get("properties", {}))
@@ -197,7 +199,7 @@ class _Schema:
                 allowed = list(leaf.schema.get("properties", {}))
                 extras = [k for k in leaf.instance if k not in allowed]
                 if extras:
-                    path = path + (extras[0],)
+                    path = (*path, extras[0])
                     message = f"unknown field {extras[0]!r}"
                     close = _close(extras[0], allowed)
                     if close:
@@ -261,7 +263,10 @@ def _number_message(leaf, text: str | None) -> str:
         if line and col:
             token = re.match(r"[^\s,\]}#]+", text.splitlines()[line - 1][col - 1 :])
             written = token.group(0) if token else value
-    return f"expected text, but YAML read the unquoted {written} as the number {value}: quote it ({json.dumps(written)})"
+    return (
+        f"expected text, but YAML read the unquoted {written} as the number {value}: "
+        f"quote it ({json.dumps(written)})"
+    )
 
 
 def unknown_name(kind: str, name: str, known, where: str = "") -> str:

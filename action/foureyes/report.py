@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import sys
+from typing import TYPE_CHECKING, Protocol
 
 from .changes import Event
 from .escape import (
@@ -20,6 +21,13 @@ from .escape import (
     markdown_lines,
 )
 from .vocabulary import EventType, State
+
+if TYPE_CHECKING:
+    from .deploy.reconcile import DeployResult, Step
+    from .gate import GateResult
+    from .plan import Plan
+    from .rules import Outcome
+    from .validate import Validation
 
 # the runner shows at most 10 error annotations per step; the rest go to the job summary
 MAX_ANNOTATIONS = 10
@@ -142,7 +150,7 @@ def event_change(e: Event) -> tuple[str, str]:
     if e.type == EventType.GOVERNANCE:
         return describe_changes(e.changes) if e.changes else ("", "")
     if e.type == EventType.CHANGE_IMPORTANCE:
-        return e.importance_before, e.importance_after
+        return e.importance_before or "", e.importance_after or ""
     if e.type == EventType.UPDATE:
         return describe_changes(e.changes) if e.changes else (", ".join(e.fields), "")
     if e.type == EventType.PROMOTE:
@@ -199,11 +207,29 @@ def problems_markdown(problems) -> str:
 
 
 class Reporter:
-    def __init__(self, out=None):
+    """What each command reports, in one output format (`--format`). A format that has nothing
+    to say for a command (the matrix of `foureyes validate`) leaves the method unimplemented."""
+
+    def __init__(self, out: Output | None = None):
         self.out = out or sys.stdout
 
     def write(self, text: str = "") -> None:
         self.out.write(text + "\n")
+
+    def validation(self, v: Validation) -> None:
+        raise NotImplementedError
+
+    def plan(self, plan: Plan) -> None:
+        raise NotImplementedError
+
+    def gate(self, result: GateResult) -> None:
+        raise NotImplementedError
+
+    def deploy_step(self, step: Step) -> None:
+        raise NotImplementedError
+
+    def deploy(self, result: DeployResult) -> None:
+        raise NotImplementedError
 
 
 class TextReporter(Reporter):
@@ -211,10 +237,11 @@ class TextReporter(Reporter):
         for p in v.problems:
             self.write(f"{p}")
         self.write(
-            f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)"
+            f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} "
+            "problem(s)"
         )
 
-    def plan(self, plan, outcomes=None) -> None:
+    def plan(self, plan: Plan, outcomes: list[Outcome] | None = None) -> None:
         self.write(f"change {plan.base[:12]}..{plan.head[:12]}: {len(plan.events)} event(s)")
         for e in plan.events:
             before, after = event_change(e)
@@ -286,11 +313,13 @@ class TextReporter(Reporter):
         failed = [s.name for s in result.steps if s.ok is False]
         if result.dry_run and failed:
             self.write(
-                f"dry run failed: the target's check failed for {', '.join(failed)}; nothing was applied"
+                f"dry run failed: the target's check failed for {', '.join(failed)}; nothing "
+                "was applied"
             )
         if result.violations:
             self.write(
-                f"deploy refused: {len(result.violations)} commit(s) without an approved pull request"
+                f"deploy refused: {len(result.violations)} commit(s) without an approved "
+                "pull request"
             )
 
 
@@ -461,7 +490,7 @@ def deploy_lines(result) -> list[str]:
     if not result.steps:
         return ["  nothing to do: the environment matches the registry"]
     lines = []
-    for s, r in zip(result.steps, _deploy_rows(result)):
+    for s, r in zip(result.steps, _deploy_rows(result), strict=False):
         if s.action == "update":
             what = changes_text(s.changes) if s.changes else "unchanged: re-applied"
         else:
@@ -506,7 +535,8 @@ class GithubReporter(SafeTextReporter):
                 )
             )
         self.write(
-            f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} problem(s)"
+            f"{'ok' if v.ok else 'invalid'}: {v.files} file(s) checked, {len(v.problems)} "
+            "problem(s)"
         )
         if v.problems:
             append_step_summary(
@@ -517,11 +547,11 @@ class GithubReporter(SafeTextReporter):
             append_step_summary(f"## foureyes validate: {v.files} file(s), no problems")
         set_outputs({"valid": str(v.ok).lower(), "problems": str(len(v.problems))})
 
-    def plan(self, plan) -> None:
+    def plan(self, plan: Plan, outcomes: list[Outcome] | None = None) -> None:
         for p in plan.problems[:MAX_ANNOTATIONS]:
             self.command(annotation("error", p.message, p.file, p.line, p.col, p.title))
-        super().plan(plan)
-        append_step_summary(plan_markdown(plan))
+        super().plan(plan, outcomes)
+        append_step_summary(plan_markdown(plan, outcomes))
         set_outputs(
             {
                 "level": plan.level or "none",
@@ -595,15 +625,18 @@ def freeze_text(held: dict) -> str:
     """One line on the freeze a change is held by (freeze.Hold.to_json) and the way through it."""
     windows = ", ".join(f"{w['name']} ({w['kind']})" for w in held["windows"])
     until = held["until"] or "the incident freeze is lifted"
-    text = f"{', '.join(held['deployments'])} frozen by {windows} until {'at least ' if held['at_least'] else ''}{until}."
+    text = (
+        f"{', '.join(held['deployments'])} frozen by {windows} until "
+        f"{'at least ' if held['at_least'] else ''}{until}."
+    )
     if held["break_glass"]:
         return text + (
             f" Break-glass (label {held['label']!r}): {held['extra_approvals']} more approval(s) "
             "than the level needs, counted by the same rule."
         )
     return (
-        text
-        + f" Held until then; label the PR {held['label']!r} to break glass, if the policy allows it."
+        text + f" Held until then; label the PR {held['label']!r} to break glass, if the policy "
+        "allows it."
     )
 
 
@@ -650,7 +683,8 @@ def gate_markdown(result) -> str:
     if d.requirements:
         parts += ["", "### Required by rules", ""]
         parts += [
-            f"- {_code(r.rule.name)} ({_md_cell(r.rule.message)}): {_md_cell(r.rule.requirement())}, "
+            f"- {_code(r.rule.name)} ({_md_cell(r.rule.message)}): "
+            f"{_md_cell(r.rule.requirement())}, "
             f"{'met' if r.met else 'missing ' + str(r.rule.approvals - len(r.counted))}; counted: "
             f"{_logins(r.counted)}"
             for r in d.requirements
@@ -694,11 +728,19 @@ REPORTERS = {
 }
 
 
+class Output(Protocol):
+    """Where a reporter writes: a text stream, or a guard in front of one."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
+
+
 class _LogGuard:
     """A stream for text, markdown or JSON printed into a workflow log: no line can start a command.
     In JSON, `##[` only occurs inside strings and becomes `#\\u0023[`: the same value."""
 
-    def __init__(self, out, is_json: bool):
+    def __init__(self, out: Output, is_json: bool):
         self.out, self.is_json = out, is_json
 
     def write(self, text: str) -> None:
@@ -712,7 +754,7 @@ class _LogGuard:
         self.out.flush()
 
 
-def reporter(fmt: str, out=None) -> Reporter:
+def reporter(fmt: str, out: Output | None = None) -> Reporter:
     fmt = resolve_format(fmt)
     if (
         os.environ.get("GITHUB_ACTIONS") == "true"

@@ -17,13 +17,20 @@ has rules: its package also imports its own CLI (about 0.25 s). See tests/benchm
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import yamlload
 from .pins import pinned_users
 from .registry import RULES_DIR, Problem, by_content, load_checked
 from .vocabulary import DEPLOYMENT_EVENTS
 from .yamlload import LoadError
+
+if TYPE_CHECKING:
+    from cel import Program
+
+    from .changes import Event
 
 RULE_SCHEMA = "rules.schema.json"
 VARIABLES = ("before", "after", "event", "pr")
@@ -47,7 +54,7 @@ class Rule:
     expression: str
     message: str
     action: str  # deny | require
-    program: object = field(repr=False, compare=False)
+    program: Program = field(repr=False, compare=False)
     events: tuple[str, ...] = DEPLOYMENT_EVENTS
     importance: tuple[str, ...] | None = None  # None: any level
     environments: tuple[str, ...] | None = None  # None: any environment
@@ -87,7 +94,7 @@ class Rule:
 class Subject:
     """One deployment event as rules see it: the documents before (merge-base) and after (head)."""
 
-    event: object  # changes.Event
+    event: Event
     before: dict | None
     after: dict | None
     environments: tuple[str, ...] | None  # where it deploys, before or after; None: unknown
@@ -126,7 +133,7 @@ class Outcome:
         return f"{r.name} ({self.deployment}, {self.event}): {r.message}: {then}"
 
     def to_json(self) -> dict:
-        data = {
+        data: dict[str, object] = {
             "rule": self.rule.name,
             "file": self.rule.file,
             "deployment": self.deployment,
@@ -155,10 +162,14 @@ def load_rules(snapshot) -> list[Rule]:
     return [parse_rule(data, path) for path, data in sorted(snapshot.read_many(paths).items())]
 
 
-def rule_problems(files: dict[str, bytes]) -> list[Problem]:
-    """Each file's first problem, for validate and for a PR's changed rule files."""
+def rule_problems(files: Mapping[str, bytes | None]) -> list[Problem]:
+    """Each file's first problem, for validate and for a PR's changed rule files (None: git
+    could not read the file)."""
     problems = []
     for path, data in sorted(files.items()):
+        if data is None:
+            problems.append(Problem(path, "cannot be read from git", title="invalid rule"))
+            continue
         try:
             parse_rule(data, path)
         except LoadError as err:
@@ -193,7 +204,7 @@ def parse_rule(data: bytes, file: str) -> Rule:
     )
 
 
-def compile_expression(expression: str, file: str, text: str):
+def compile_expression(expression: str, file: str, text: str) -> Program:
     """Compile a CEL expression; a syntax error becomes a LoadError at its line in the YAML file."""
     import cel
 
@@ -242,7 +253,7 @@ def _file_position(text: str, line: int, col: int) -> tuple[int | None, int | No
     import yaml
 
     try:
-        root = yaml.compose(text, Loader=yamlload.StrictLoader)
+        root = yamlload.compose(text)
     except yaml.YAMLError:
         return None, None
     for key, value in getattr(root, "value", []):
@@ -353,7 +364,8 @@ def _runtime_message(exc: Exception) -> str:
         text = f"no field {text} (guard optional fields with has(), e.g. has(before.metrics.auc))"
     elif text.startswith("No such overload"):
         text = (
-            "no such overload: CEL does not mix types (int, double, string, null); convert with double(x)"
+            "no such overload: CEL does not mix types (int, double, string, null); convert "
+            "with double(x)"
             " or guard a missing side with `before != null`"
         )
     return text if len(text) <= 200 else text[:199] + "…"

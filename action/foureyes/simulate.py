@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from . import changes, gitrepo
 from .facts import Account, Commit, PRFacts, Review
@@ -30,6 +32,9 @@ from .plan import Plan
 from .policy import Decision, error_decision
 from .registry import POLICY_FILE, ConfigError, Policy, parse_policy
 from .yamlload import LoadError
+
+if TYPE_CHECKING:
+    from github.PullRequest import PullRequest
 
 # what changed for a PR, worst first (the order of the totals)
 CHANGES = {
@@ -171,6 +176,17 @@ class PRRef:
     base_ref: str = ""  # the branch the PR goes into ("": the ledger's default branch)
 
 
+class PRSource(Protocol):
+    """Where a simulation reads the PRs of its period: the offline ledger (LedgerSource) or
+    GitHub (GitHubSource)."""
+
+    def prs(self) -> list[PRRef]: ...
+
+    def default_branch(self) -> str: ...
+
+    def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts: ...
+
+
 def replay(
     root: Path,
     pr: PRRef,
@@ -195,8 +211,9 @@ def replay(
         root, pr.base, plans[-1].head
     )  # the PR's change, whichever commit judges it
     # the last judging commit is the default branch's (or the PR's own base, when that is it)
-    candidate_plans = plans[:-1] + [
-        replan(plans[-1], candidate, gitrepo.changed(root, fork, plans[-1].head))
+    candidate_plans = [
+        *plans[:-1],
+        replan(plans[-1], candidate, gitrepo.changed(root, fork, plans[-1].head)),
     ]
     facts = load_facts(judgment.teams_of_plans(plans + candidate_plans))
     moment = parse_now(pr.merged_at) if pr.merged_at else now
@@ -209,7 +226,12 @@ def replay(
 
 
 def simulate(
-    root: Path, source, candidate: Policy, label: str, period: str, now: datetime | None = None
+    root: Path,
+    source: PRSource,
+    candidate: Policy,
+    label: str,
+    period: str,
+    now: datetime | None = None,
 ) -> Simulation:
     """Replay every PR the source lists; a PR that cannot be replayed is listed, never dropped.
     ``now``: the moment open PRs are judged at (freezes), default the clock."""
@@ -221,9 +243,7 @@ def simulate(
         try:
             default = _default(root, source, pr)
             sim.replays.append(
-                replay(
-                    root, pr, candidate, lambda teams, pr=pr: source.facts(pr, teams), default, now
-                )
+                replay(root, pr, candidate, functools.partial(source.facts, pr), default, now)
             )
         except known_errors() as exc:
             sim.failed.append((pr.number, str(exc)))
@@ -232,7 +252,7 @@ def simulate(
     return sim
 
 
-def _default(root: Path, source, pr: PRRef) -> tuple[str, str]:
+def _default(root: Path, source: PRSource, pr: PRRef) -> tuple[str, str]:
     """The default branch's name, and its tip when the PR goes into another branch (the only case
     the judgment reads it)."""
     name = source.default_branch()
@@ -249,7 +269,8 @@ def _at(text: str) -> datetime:
 
 class LedgerSource:
     """The offline ledger (`.foureyes/prs/<n>.yaml`): merged PRs (with merge_commit and merged_at)
-    merged since ``since``, and every open PR. The ledger's rules hold (deploy.provenance.LocalLedger:
+    merged since ``since``, and every open PR. The ledger's rules hold
+    (deploy.provenance.LocalLedger:
     a ledger tracked by git is refused)."""
 
     def __init__(
@@ -307,7 +328,7 @@ class LedgerSource:
     def default_branch(self) -> str:
         return self.ledger.default_branch()
 
-    def facts(self, pr: PRRef, teams) -> PRFacts:
+    def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts:
         from .deploy.provenance import LocalLedger
         from .local import load_local_facts
 
@@ -319,9 +340,11 @@ class LedgerSource:
 
 
 class GitHubSource:
-    """PRs from GitHub in a bounded number of requests: ONE listing (GET /repos/{owner}/{repo}/pulls,
+    """PRs from GitHub in a bounded number of requests: ONE listing (GET
+    /repos/{owner}/{repo}/pulls,
     state=all, sort=updated, direction=desc, 100 per page, stopping at the first PR last updated
-    before the period or once ``limit`` PRs are found), then per PR its facts (github.facts.fetch_facts:
+    before the period or once ``limit`` PRs are found), then per PR its facts
+    (github.facts.fetch_facts:
     the pull, its commits, its reviews) and once per run each approver team's members. A merged PR's
     facts never change (reviews until the merge), so they are cached in the record (table
     simulate_facts) and a rerun does not fetch them again; open PRs are read fresh.
@@ -350,12 +373,13 @@ class GitHubSource:
         self.limit = limit
         self.db = cache_db
         self._members: dict[str, frozenset[int]] = {}
-        self._listed: dict[int, object] = {}
+        self._listed: dict[int, PullRequest] = {}
         self._default_name: str | None = None
         self._app: int | None = None  # the App whose evidence counts, resolved once
         if self.db is not None:
             self.db.execute(
-                "CREATE TABLE IF NOT EXISTS simulate_facts (repo TEXT NOT NULL, number INTEGER NOT NULL, "
+                "CREATE TABLE IF NOT EXISTS simulate_facts (repo TEXT NOT NULL, number "
+                "INTEGER NOT NULL, "
                 "head TEXT NOT NULL, merge_commit TEXT NOT NULL, facts TEXT NOT NULL, "
                 "PRIMARY KEY (repo, number, head, merge_commit))"
             )
@@ -418,7 +442,7 @@ class GitHubSource:
             raise EvaluationError("the PR listing names no default branch")
         return self._default_name
 
-    def facts(self, pr: PRRef, teams) -> PRFacts:
+    def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts:
         from .errors import EvaluationError
         from .github.client import api_errors, describe
         from .github.facts import fetch_facts
@@ -434,6 +458,8 @@ class GitHubSource:
             if facts is None:
                 facts, _ = fetch_facts(self.gh, self.repo_name, pr.number, ())
                 if pr.state == "merged":  # the approval that counts is the one it had when merged
+                    if listed.merged_at is None:
+                        raise EvaluationError(f"PR #{pr.number}: merged, with no merge time")
                     merged_at = listed.merged_at.replace(tzinfo=listed.merged_at.tzinfo or UTC)
                     facts.reviews = [
                         r
@@ -503,6 +529,16 @@ def _from_account(d: dict | None) -> Account | None:
     return None if d is None else Account(d["login"], d.get("id"), d.get("type", "User"))
 
 
+def _known_account(d: dict | None, who: str) -> Account:
+    """An account the recorded facts must name (a PR's author, a reviewer, a co-author)."""
+    from .errors import EvaluationError
+
+    found = _from_account(d)
+    if found is None:
+        raise EvaluationError(f"the recorded facts name no account for {who}")
+    return found
+
+
 def facts_to_json(f: PRFacts) -> dict:
     return {
         "number": f.number,
@@ -539,7 +575,7 @@ def facts_to_json(f: PRFacts) -> dict:
 def facts_from_json(d: dict) -> PRFacts:
     return PRFacts(
         number=d["number"],
-        author=_from_account(d["author"]),
+        author=_known_account(d["author"], f"PR #{d['number']}'s author"),
         base_sha=d["base_sha"],
         head_sha=d["head_sha"],
         body=d["body"],
@@ -552,13 +588,19 @@ def facts_from_json(d: dict) -> PRFacts:
                 c["sha"],
                 _from_account(c["author"]),
                 _from_account(c["committer"]),
-                tuple(_from_account(a) for a in c["co_authors"]),
+                tuple(_known_account(a, f"a co-author of {c['sha']}") for a in c["co_authors"]),
                 tuple(c["unattributed"]),
             )
             for c in d["commits"]
         ],
         reviews=[
-            Review(r["id"], _from_account(r["user"]), r["state"], r["commit_id"], r["submitted_at"])
+            Review(
+                r["id"],
+                _known_account(r["user"], f"the author of review {r['id']}"),
+                r["state"],
+                r["commit_id"],
+                r["submitted_at"],
+            )
             for r in d["reviews"]
         ],
     )
@@ -672,13 +714,17 @@ def gate_what_if(root: Path, result, make_source) -> str | None:
         return None
     heading = f"### Policy what-if: the last {last} PRs under this PR's {POLICY_FILE}"
     note = (
-        "_This PR itself is still judged by the policy at its base; the table shows what the proposed "
+        "_This PR itself is still judged by the policy at its base; the table shows what the "
+        "proposed "
         "policy would have decided._"
     )
     try:
         data = gitrepo.GitTree(root, result.facts.head_sha).read(POLICY_FILE)
         if data is None:
-            return f"{heading}\n\nThe PR deletes {POLICY_FILE}: there is no candidate policy to replay."
+            return (
+                f"{heading}\n\nThe PR deletes {POLICY_FILE}: there is no candidate policy "
+                "to replay."
+            )
         candidate = candidate_from_bytes(data, f"{POLICY_FILE} at {result.facts.head_sha[:12]}")
         sim = simulate(
             root, make_source(last), candidate, candidate.source, f"of the last {last} updated"

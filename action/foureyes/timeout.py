@@ -13,9 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .github.client import cap_comment
 from .registry import LevelRule
+
+if TYPE_CHECKING:
+    from github.PullRequest import PullRequest
+
+    from .github.client import GitHubClient
 
 MARKER = "<!-- foureyes:timeout -->"
 
@@ -66,7 +72,8 @@ class TimeoutAction:
 
 
 def cannot_approve(facts, owners) -> frozenset[str]:
-    """Lower-case logins whose review could never count (policy invariant 3: the PR author, anyone who
+    """Lower-case logins whose review could never count (policy invariant 3: the PR author, anyone
+    who
     authored, committed or co-authored a commit, an owner of a touched deployment): asking them is
     noise, and asking the PR author makes GitHub refuse the whole request (422 "Review cannot be
     requested from pull request author.", POST /repos/{o}/{r}/pulls/{n}/requested_reviewers)."""
@@ -89,7 +96,8 @@ def plan_action(
         names = [n.lstrip("@") for n in rule.escalate_to]
     else:
         names = [f"{u}" for u in sorted(policy.approver_users)] + list(policy.approver_teams)
-    # a team is asked as a team (GitHub skips the author inside it); a person who cannot approve is not
+    # a team is asked as a team (GitHub skips the author inside it); a person who cannot approve is
+    # not
     names = [n for n in names if "/" in n or n.lower() not in excluded]
     users = [n for n in names if "/" not in n]
     teams = [
@@ -101,13 +109,18 @@ def plan_action(
         else "the approvers"
     )
     waited_text = f"{int(waited.total_seconds() // 3600)}h"
+    if rule.review_timeout is None:  # due_action acts only on a level with a review timeout
+        raise ValueError(f"level {level} has no review timeout")
+    timeout = _hours(rule.review_timeout)
     lines = {
-        "remind": f"⏰ This {level} change has waited {waited_text} for approval (timeout {_hours(rule.review_timeout)}). "
+        "remind": f"⏰ This {level} change has waited {waited_text} for approval (timeout "
+        f"{timeout}). "
         f"{who}: please review. Status: {decision_line}.",
-        "escalate": f"⏫ This {level} change has waited {waited_text} for approval (timeout {_hours(rule.review_timeout)}): "
+        "escalate": f"⏫ This {level} change has waited {waited_text} for approval (timeout "
+        f"{timeout}): "
         f"escalated to {who}. Status: {decision_line}.",
         "cancel": f"🛑 Closed: this {level} change waited {waited_text} for approval, past its "
-        f"{_hours(rule.review_timeout)} review timeout. Reopen it when reviewers are available.",
+        f"{timeout} review timeout. Reopen it when reviewers are available.",
     }
     return TimeoutAction(
         number,
@@ -131,7 +144,7 @@ def is_own_marker(comment, identity) -> bool:
 
 
 def run(
-    gh,
+    gh: GitHubClient,
     repo_name: str,
     root,
     now: datetime,
@@ -161,10 +174,11 @@ def run(
     for pr in repo.get_pulls(state="open"):
         if pr.draft:
             continue
-        fetched = {}
+        fetched: dict[str, PullRequest] = {}
 
         def load(number=pr.number, fetched=fetched):
-            # the teams the gate reads for this PR (judgment.teams_to_read), `require` rules' included
+            # the teams the gate reads for this PR (judgment.teams_to_read), `require` rules'
+            # included
             facts, full = fetch_facts(
                 gh, repo_name, number, lambda ref, default: teams_of_pr(root, ref, default)
             )
@@ -176,6 +190,9 @@ def run(
         if result.decision.state != "pending" or result.plan is None or not result.decision.level:
             continue
         pr = fetched["pr"]  # the full PR, read by the gate
+        facts = result.facts
+        if facts is None:  # a pending decision was made on the PR's facts
+            continue
         level = result.decision.level
         rule = result.plan.policy.rule(level)
         try:
@@ -184,7 +201,7 @@ def run(
                 for s in PaginatedList(
                     CommitStatus,
                     gh.requester,
-                    f"/repos/{repo_name}/commits/{result.facts.head_sha}/statuses",
+                    f"/repos/{repo_name}/commits/{facts.head_sha}/statuses",
                     None,
                 )
                 if s.context == "foureyes/approval"

@@ -132,6 +132,8 @@ _WORKER: tuple | None = None
 
 
 def _check_chunk(files: list[str]):
+    if _WORKER is None:  # set before the pool forks
+        raise RuntimeError("a validation worker started without its schemas")
     root, schemas = _WORKER
     return [_check_file(root, rel, schemas) for rel in files]
 

@@ -20,7 +20,9 @@ class EventType(StrEnum):
     DELETE = "delete"
     UPDATE = "update"
     GOVERNANCE = "governance"  # any file that is not a deployment (deny by default)
-    PROMOTE = "promote"  # a deployment's change carried from the default branch into a deploy branch
+    PROMOTE = (
+        "promote"  # a deployment's change carried from the default branch into a deploy branch
+    )
 
     @property
     def label(self) -> str:

@@ -1,7 +1,9 @@
 """The workflow wiring of the deploy targets: the action's `extras` input on every step that loads a
 target (validate, deploy), and each credential of `target.env` in the deploy steps' `env:` from its
-GitHub secret. `foureyes init` writes it; `foureyes validate` checks the workflows still carry it, so
-a credential added to registry/environments.yaml is not silently missing from the job that deploys."""
+GitHub secret. `foureyes init` writes it; `foureyes validate` checks the workflows still carry it,
+so
+a credential added to registry/environments.yaml is not silently missing from the job that
+deploys."""
 
 from __future__ import annotations
 
@@ -78,7 +80,8 @@ def render(text: str, workflow: str, environments) -> str:
 
 
 def problems(read, environments) -> list[Problem]:
-    """What the workflows lack of the wiring ``environments`` need: ``read(path)`` gives a file's bytes
+    """What the workflows lack of the wiring ``environments`` need: ``read(path)`` gives a file's
+    bytes
     (None: absent, nothing to check). One problem per step and missing piece, at the step's line."""
     extras, env = expected(environments)
     found = []

@@ -22,7 +22,9 @@ from .errors import FoureyesError
 MAX_BYTES = 256 * 1024  # a deployment file is a few hundred bytes; anything this big is a mistake
 
 try:  # the C parser is the fast path; the pure-Python one gives the same results, slower
-    from yaml.cyaml import CParser as _Parser
+    # the stubs import CParser into yaml.cyaml without re-exporting it; PyYAML's own loaders
+    # (yaml.CLoader) take it from there
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml.composer import Composer
     from yaml.parser import Parser
@@ -185,6 +187,22 @@ class StrictLoader(_Parser, _StrictConstructor, _CachedCoreResolver):
         return self.construct_object(node, deep=True)
 
 
+def _place(event: yaml.Event | None) -> tuple[int | None, int | None]:
+    """Line and column (1-based) where a parser event starts (the parser marks every event)."""
+    mark = event.start_mark if event is not None else None
+    return (None, None) if mark is None else (mark.line + 1, mark.column + 1)
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The node tree of ``text`` under the strict loader (what `yaml.compose(text,
+    Loader=StrictLoader)` does; the stubs only accept PyYAML's own loader classes there)."""
+    loader = StrictLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
 def _refuse_aliases(text: str, file: str) -> None:
     """Anchors are refused: every alias needs one, so text without '&' cannot hold an alias bomb."""
     if "&" not in text:
@@ -194,10 +212,7 @@ def _refuse_aliases(text: str, file: str) -> None:
         while loader.check_event():
             event = loader.get_event()
             if isinstance(event, (yaml.AliasEvent,)) or getattr(event, "anchor", None):
-                mark = event.start_mark
-                raise LoadError(
-                    file, "anchors and aliases are not allowed", mark.line + 1, mark.column + 1
-                )
+                raise LoadError(file, "anchors and aliases are not allowed", *_place(event))
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, file, text) from None
     finally:
@@ -220,12 +235,8 @@ def _refuse_deep_nesting(text: str, file: str) -> None:
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    mark = event.start_mark
                     raise LoadError(
-                        file,
-                        f"nested more than {MAX_DEPTH} levels deep",
-                        mark.line + 1,
-                        mark.column + 1,
+                        file, f"nested more than {MAX_DEPTH} levels deep", *_place(event)
                     )
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
@@ -255,7 +266,10 @@ def _plain_yaml_message(problem: str, mark, text: str) -> str | None:
         return "invalid YAML: a tab; tabs are not allowed in YAML indentation, indent with spaces"
     if "cannot start any token" in problem:
         if char in "@`":
-            return f'invalid YAML: a value cannot start with {char!r} unquoted; quote it, e.g. owner: "@acme/team"'
+            return (
+                f"invalid YAML: a value cannot start with {char!r} unquoted; quote it, "
+                'e.g. owner: "@acme/team"'
+            )
     return None
 
 
@@ -317,7 +331,7 @@ def line_of(text: str, path: tuple, at_key: bool = False) -> tuple[int | None, i
     nearest existing parent; with ``at_key``, of the last key itself. Only called when an error
     is reported."""
     try:
-        node = yaml.compose(text, Loader=StrictLoader)
+        node = compose(text)
     except yaml.YAMLError:
         return None, None
     best = node

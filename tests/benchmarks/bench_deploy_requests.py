@@ -1,4 +1,5 @@
-"""Benchmark: GitHub API requests of a deploy's provenance check, against the OpenAPI-validated mock.
+"""Benchmark: GitHub API requests of a deploy's provenance check, against the OpenAPI-validated
+mock.
 
 Not part of the test run (tests/test_provenance_scale_github.py holds the bound). Usage:
 
@@ -26,6 +27,7 @@ from datetime import UTC
 import responses  # noqa: E402
 
 from conftest import Repo  # noqa: E402
+
 from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user  # noqa: E402
 from support.clock import GitClock, at  # noqa: E402
 
@@ -153,7 +155,8 @@ def main() -> None:
             Path(tmp) / "repo", args.prs, args.commits_per_pr
         )
     print(
-        f"deploy --dry-run on GitHub: {commits} commits from {args.prs} PRs: {total} requests (ok={ok})"
+        f"deploy --dry-run on GitHub: {commits} commits from {args.prs} PRs: {total} "
+        f"requests (ok={ok})"
     )
     for endpoint, n in sorted(by_endpoint.items()):
         print(f"  {n:5d}  GET {endpoint}")

@@ -1,6 +1,8 @@
-"""Benchmark: `foureyes deploy --dry-run` (local target, 204 deployments, checks included), best of 5 in one process.
+"""Benchmark: `foureyes deploy --dry-run` (local target, 204 deployments, checks included), best of
+5 in one process.
 
-Usage: PYTHONPATH=<checkout>/action python tests/benchmarks/bench_dry_run.py LABEL (run it for two checkouts side by side).
+Usage: PYTHONPATH=<checkout>/action python tests/benchmarks/bench_dry_run.py LABEL (run it for two
+checkouts side by side).
 """
 
 import os
@@ -39,6 +41,7 @@ for _ in range(5):
     best = min(best, time.perf_counter() - t)
     rec.close()
 print(
-    f"{sys.argv[1]}: own_digest {d * 1000:.1f} ms; dry run of {len(res.steps)} steps best of 5: {best * 1000:.1f} ms ok={res.ok}"
+    f"{sys.argv[1]}: own_digest {d * 1000:.1f} ms; dry run of {len(res.steps)} steps best of "
+    f"5: {best * 1000:.1f} ms ok={res.ok}"
 )
 shutil.rmtree(tmp)

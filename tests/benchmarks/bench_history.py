@@ -2,7 +2,8 @@
 
 Not part of the test run. Usage:
 
-    python tests/benchmarks/bench_history.py [--sizes 100x100,1000x2000] [--before DIR] [--timeout 300]
+    python tests/benchmarks/bench_history.py [--sizes 100x100,1000x2000] [--before DIR] [--timeout
+    300]
 
 Each size is DEPLOYMENTSxCOMMITS: a registry of DEPLOYMENTS deployed once to staging, then COMMITS
 commits on main (merges, stale merges, squash merges, reverts; every change through a merged PR in
@@ -138,7 +139,8 @@ def bench_size(
                     f"{again:.2f} s" if again is not None else "-",
                 )
         print(
-            f"# {deployments} deployments, {h.commits} commits since the last deploy, {h.prs} PRs {h.kinds}",
+            f"# {deployments} deployments, {h.commits} commits since the last deploy, "
+            f"{h.prs} PRs {h.kinds}",
             flush=True,
         )
         return list(rows.items())

@@ -72,7 +72,8 @@ def best(cmd: list[str], cwd: Path, repeat: int, ok=(0,)) -> float:
         times.append(time.perf_counter() - t0)
         if proc.returncode not in ok:
             raise SystemExit(
-                f"{cmd[:3]} failed ({proc.returncode}): {proc.stdout[-500:]!r} {proc.stderr[-500:]!r}"
+                f"{cmd[:3]} failed ({proc.returncode}): {proc.stdout[-500:]!r} "
+                f"{proc.stderr[-500:]!r}"
             )
     return min(times)
 
@@ -111,7 +112,8 @@ def main() -> None:
 
     print("validate (whole command, best of runs)")
     print(
-        f"{'files':>7} {'foureyes':>10} {'CSafeLoader parse':>18} {'check-jsonschema':>17} {'vs parse':>9} {'cjs/foureyes':>13}"
+        f"{'files':>7} {'foureyes':>10} {'CSafeLoader parse':>18} {'check-jsonschema':>17} "
+        f"{'vs parse':>9} {'cjs/foureyes':>13}"
     )
     for n, tv, tp, tc in rows:
         cjs_text = f"{tc:16.2f}s" if tc else "      (missing)"

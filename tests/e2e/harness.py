@@ -26,7 +26,8 @@ CLONE_NEWNET = 0x40000000
 
 # actions the workflows pin -> the folder holding that action (action.yml + dist)
 # the pinned actions' folders (action.yml + dist of each): by default the shared folder beside this
-# repository's checkout (../shared/github-actions); elsewhere, point FOUREYES_E2E_ACTIONS at a folder
+# repository's checkout (../shared/github-actions); elsewhere, point FOUREYES_E2E_ACTIONS at a
+# folder
 # holding <name>/ for each action the workflows pin (see the README's test section)
 SHARED_ACTIONS = Path(
     os.environ.get("FOUREYES_E2E_ACTIONS", ROOT.parent / "shared" / "github-actions")
@@ -37,7 +38,7 @@ STUB_ACTIONS = HERE / "stub-actions"
 def pinned_actions() -> dict[str, Path]:
     """Every `owner/name@sha` the workflows and action.yml use -> a local folder for it."""
     found: dict[str, Path] = {}
-    files = list((ROOT / ".github" / "workflows").glob("*.yml")) + [ROOT / "action.yml"]
+    files = [*list((ROOT / ".github" / "workflows").glob("*.yml")), ROOT / "action.yml"]
     for path in files:
         for ref in re.findall(r"(?m)^\s*(?:- )?uses:\s*([^\s#]+)", path.read_text()):
             if ref.startswith("./"):
@@ -92,7 +93,8 @@ class InNamespace:
             os.close(self.original)
 
 
-# --- the repository the workflow runs in -------------------------------------------------------------
+# --- the repository the workflow runs in
+# -------------------------------------------------------------
 
 
 class RemoteRepo:
@@ -180,7 +182,8 @@ class RemoteRepo:
         subprocess.run(["git", "-C", str(self.bare), "update-ref", ref, sha], check=True)
 
 
-# --- act -------------------------------------------------------------------------------------------
+# --- act
+# -------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -211,7 +214,8 @@ class Act:
         standin.artifacts_dir = self.artifacts
         python = self.cache / "tool_cache" / "Python" / "3.11.7" / "x64"
         if not python.exists():
-            # setup-python finds Python in the runner's tool cache (act: <action-cache-path>/tool_cache)
+            # setup-python finds Python in the runner's tool cache (act:
+            # <action-cache-path>/tool_cache)
             subprocess.run([sys.executable, "-m", "venv", str(python)], check=True)
             (python.parent / "x64.complete").touch()
 

@@ -1,7 +1,8 @@
 """A GitHub stand-in served over HTTPS on 127.0.0.1, for running the workflows in `act`.
 
 It serves what a workflow run touches: the REST API under /api/v3 (as GitHub Enterprise Server does,
-which is what act's --github-instance points the runner at), GitHub App installation tokens, and git's
+which is what act's --github-instance points the runner at), GitHub App installation tokens, and
+git's
 smart HTTP protocol (through `git http-backend`) for actions/checkout. Every REST request is matched
 against GitHub's OpenAPI description (tests/ghapi/openapi-slice.json): an endpoint it does not know,
 a request body the description rejects, or a response body that breaks the description is recorded
@@ -28,7 +29,8 @@ from ghapi.mockgithub import COMPONENTS, SLICE
 API_PREFIX = "/api/v3"
 # Endpoints that a pinned action calls, which GitHub's API description does not list, and whose
 # failure the action tolerates: answered 404 without failing the test.
-# actions/checkout v7 dist/index.js tryGetRepositoryObjectFormat(): GET hash-algorithm, errors ignored
+# actions/checkout v7 dist/index.js tryGetRepositoryObjectFormat(): GET hash-algorithm, errors
+# ignored
 TOLERATED = {("GET", re.compile(r"^/repos/[^/]+/[^/]+/hash-algorithm$"))}
 
 
@@ -184,7 +186,8 @@ class StandIn:
     def api_url(self) -> str:
         return f"https://{self.host}{API_PREFIX}"
 
-    # --- bookkeeping -------------------------------------------------------------------------------
+    # --- bookkeeping
+    # -------------------------------------------------------------------------------
 
     def fail(self, message: str) -> None:
         with self.lock:
@@ -206,7 +209,7 @@ class StandIn:
         token = auth.split(" ", 1)[1] if " " in auth else None
         match = next(
             (
-                (t, dict(zip(names, m.groups())))
+                (t, dict(zip(names, m.groups(), strict=False)))
                 for t, rx, names in TEMPLATES
                 if (m := rx.match(path)) and method.lower() in SLICE["paths"][t]
             ),
@@ -276,7 +279,8 @@ class StandIn:
             problem = validate(described["schema"], reply)
             if problem:
                 self.fail(
-                    f"{method} {template}: the stand-in's {status} body breaks the description: {problem}"
+                    f"{method} {template}: the stand-in's {status} body breaks the "
+                    f"description: {problem}"
                 )
         return status, reply
 
@@ -356,8 +360,10 @@ class _Handler(BaseHTTPRequestHandler):
                 status, body = self.standin.rest(
                     method, url.path[len(API_PREFIX) :], query, raw, self.headers
                 )
-                # GitHub's examples point their links at api.github.com; GitHub itself (and GHES) points
-                # them at the API that answered, and clients follow them (PyGithub refuses another host)
+                # GitHub's examples point their links at api.github.com; GitHub itself (and GHES)
+                # points
+                # them at the API that answered, and clients follow them (PyGithub refuses another
+                # host)
                 payload = (
                     b""
                     if status in (204, 302)

@@ -2,7 +2,6 @@
 the App token is minted by the pinned create-github-app-token, the default branch checked out by the
 pinned checkout, the PR's commits fetched as data, and the decision posted as a commit status."""
 
-
 from .harness import RemoteRepo
 from .world import ALICE, DANA, World, pull_request_event
 

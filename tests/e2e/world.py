@@ -167,7 +167,8 @@ class World:
             {k: found[k] for k in ("login", "id", "type", "node_id", "avatar_url") if k in found}
         )
         body["user_view_type"] = (
-            "public"  # GitHub now sends it (the schema discriminates on it); the example predates it
+            # GitHub now sends it (the schema discriminates on it); the example predates it
+            "public"
         )
         return 200, body
 
@@ -260,7 +261,8 @@ class World:
 
     def list_pulls(self, call, owner, repo):
         """GET /repos/{owner}/{repo}/pulls: `state`, and `sort` created|updated with `direction`
-        (default desc for created, else asc), as https://docs.github.com/rest/pulls/pulls#list-pull-requests"""
+        (default desc for created, else asc), as
+        https://docs.github.com/rest/pulls/pulls#list-pull-requests"""
         items = []
         for pr in self.pulls.values():
             if pr["state"] == (call.query.get("state") or "open"):

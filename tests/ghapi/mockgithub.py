@@ -49,7 +49,8 @@ def _modernise(node):
 
 
 def _nullable_composites(node):
-    """OAS 3.0 lets `nullable: true` sit beside oneOf/anyOf/allOf with no `type` (GitHub does this for
+    """OAS 3.0 lets `nullable: true` sit beside oneOf/anyOf/allOf with no `type` (GitHub does this
+    for
     a commit's author: null when no account is linked); openapi-schema-validator only honours
     nullable next to `type`, so such nodes become anyOf [null, the rest]."""
     if isinstance(node, list):
@@ -92,7 +93,8 @@ def check(path: str, method: str, status: str, body) -> None:
     """Fail the test if a mocked body is not what GitHub's API description says it returns."""
     errors = sorted(OAS30Validator(schema_for(path, method, status)).iter_errors(body), key=str)
     assert not errors, (
-        f"mocked {method.upper()} {path} body breaks the OpenAPI schema: {errors[0].message} at {list(errors[0].absolute_path)}"
+        f"mocked {method.upper()} {path} body breaks the OpenAPI schema: {errors[0].message} "
+        f"at {list(errors[0].absolute_path)}"
     )
 
 
@@ -187,7 +189,8 @@ class MockGitHub:
         return pr
 
     def _at_head(self, head_sha: str, listed: dict) -> None:
-        """GET .../commits/{sha}/pulls for an open PR's head: GitHub lists the open PRs associated with a
+        """GET .../commits/{sha}/pulls for an open PR's head: GitHub lists the open PRs associated
+        with a
         commit that is not on the default branch, this one and any other at the same head."""
         heads = self.rsps.__dict__.setdefault("_pulls_at_head", {})
         if head_sha not in heads:
@@ -570,7 +573,8 @@ class FakeDeployments:
     GitHub records it as the deployment's and the status's `creator`.
 
     A `success` status without `auto_inactive: false` marks earlier successful deployments of the
-    same non-production environment inactive, as GitHub documents for `auto_inactive` (default true);
+    same non-production environment inactive, as GitHub documents for `auto_inactive` (default
+    true);
     the mock attributes those statuses to the poster (GitHub does not document who)."""
 
     def __init__(self, rsps: responses.RequestsMock, repo: str = "acme/models"):
@@ -808,7 +812,8 @@ class ClosedPulls:
         headers = {}
         if page * size < len(items):
             headers["Link"] = (
-                f'<{API}/repos/{self.repo}/pulls?{urlencode({**query, "page": page + 1})}>; rel="next"'
+                f"<{API}/repos/{self.repo}/pulls?{urlencode({**query, 'page': page + 1})}>; "
+                'rel="next"'
             )
         check("/repos/{owner}/{repo}/pulls", "get", "200", chunk)
         return 200, headers, json.dumps(chunk)
@@ -928,8 +933,10 @@ class FakeRepoSettings:
         return 200, {}, json.dumps(body)
 
     def refusal(self, sent: dict):
-        """GitHub's answer to an environment PUT the plan does not offer, or None. Private repositories:
-        Free has no environments; Pro/Team have no reviewers or wait timers (docs: "About environments").
+        """GitHub's answer to an environment PUT the plan does not offer, or None. Private
+        repositories:
+        Free has no environments; Pro/Team have no reviewers or wait timers (docs: "About
+        environments").
         The 422 text is what GitHub answers (integrations/terraform-provider-github#1311)."""
         if self.visibility == "public" or self.plan == "enterprise":
             return None
@@ -958,11 +965,13 @@ class FakeRepoSettings:
     def create_branch(
         self, ref: str, teams: tuple[int, ...] = (), role: str = "write"
     ) -> list[str]:
-        """Play `git push origin <sha>:refs/heads/<ref>` of a commit already on main against the active
+        """Play `git push origin <sha>:refs/heads/<ref>` of a commit already on main against the
+        active
         rulesets, as GitHub evaluates them; returns the GH013 violations (empty: created).
         creation: "Only allow users with bypass permission to create matching refs."; a status check
         blocks creation unless do_not_enforce_on_create (OpenAPI repository-rule-*). A bypass actor
-        skips every rule of its ruleset. Role ids as GitHub's UI writes them (admin 5, maintain 2, write 4)."""
+        skips every rule of its ruleset. Role ids as GitHub's UI writes them (admin 5, maintain 2,
+        write 4)."""
         roles = {"write": {4}, "maintain": {4, 2}, "admin": {4, 2, 5}}[role]
         violations = []
         for rs in self.rulesets.values():
@@ -1113,7 +1122,8 @@ class FakeRepoSettings:
         return 200, {}, json.dumps(body)
 
     def ruleset_refusal(self):
-        """Rulesets on private repositories need GitHub Pro, Team or Enterprise (docs: "About rulesets");
+        """Rulesets on private repositories need GitHub Pro, Team or Enterprise (docs: "About
+        rulesets");
         GitHub's answer on Free, as for branch protection."""
         if self.visibility != "public" and self.plan == "free":
             return (

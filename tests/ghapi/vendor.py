@@ -51,7 +51,8 @@ ENDPOINTS = [
     ("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "put", "200"),
     ("/orgs/{org}/teams/{team_slug}", "get", "200"),
     ("/users/{username}", "get", "200"),
-    # protect: visibility and plan (environment protection rules on private repositories), release managers
+    # protect: visibility and plan (environment protection rules on private repositories), release
+    # managers
     ("/orgs/{org}", "get", "200"),
     # team membership: which members are direct and which come from child teams
     ("/orgs/{org}/teams/{team_slug}/teams", "get", "200"),

@@ -1,4 +1,5 @@
-"""Re-extract KServe's InferenceService v1beta1 schema (the kubernetes target checks manifests with it).
+"""Re-extract KServe's InferenceService v1beta1 schema (the kubernetes target checks manifests with
+it).
 
 Source: kserve/kserve config/crd/full/serving.kserve.io_inferenceservices.yaml at commit
 aaac4e294dae2c7b1aa1886447793f3aa1c30912 (2026-08-21), Apache-2.0 (LICENSE beside the schema in

@@ -1,5 +1,7 @@
-"""The suite's one clock. Every date a test writes (commit dates, review and merge times, "now" handed
-to foureyes) derives from NOW, so no test changes its meaning with the day it runs on; `.ci/run` runs
+"""The suite's one clock. Every date a test writes (commit dates, review and merge times, "now"
+handed
+to foureyes) derives from NOW, so no test changes its meaning with the day it runs on; `.ci/run`
+runs
 the suite under faketime 400 days ahead to keep it that way."""
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 # Test repositories commit from two days before NOW, one second per git call, so commits precede the
-# reviews (NOW - 2h) and merges (NOW) that GitHub stand-ins report for them, in the order they are made.
+# reviews (NOW - 2h) and merges (NOW) that GitHub stand-ins report for them, in the order they are
+# made.
 GIT_START = NOW - timedelta(days=2)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .. import evidence, gitrepo
 from ..errors import EvaluationError
@@ -11,6 +12,11 @@ from ..github.client import api_errors, describe
 from ..github.facts import fetch_facts
 from ..github.teams import direct_members
 from .provenance import MergedPR
+
+if TYPE_CHECKING:
+    from github.PullRequest import PullRequest
+
+    from ..github.client import GitHubClient
 
 
 def _at(text: str) -> datetime:
@@ -53,8 +59,15 @@ def _listing_bound(root, commits: list[str]) -> datetime | None:
     return datetime.fromtimestamp(min(int(t) for t in out), UTC) - CLOCK_SKEW
 
 
+def _merged_at(pr: PullRequest) -> str:
+    """When a PR kept as merged was merged (the listing kept only PRs with a `merged_at`)."""
+    if pr.merged_at is None:
+        raise EvaluationError(f"PR #{pr.number}: merged, with no merge time")
+    return pr.merged_at.isoformat()
+
+
 class GitHubPRs:
-    def __init__(self, gh, repo_name: str, root, token: str | None = None):
+    def __init__(self, gh: GitHubClient, repo_name: str, root, token: str | None = None):
         """``token`` authenticates fetching PR commits the checkout lacks (never printed)."""
         self.gh = _RepoOnce(gh)
         self.repo_name = repo_name
@@ -94,7 +107,7 @@ class GitHubPRs:
         graph = gitrepo.Graph(self.root, commits)
         wanted = set(commits)
         covered: set[str] = set()
-        found: dict[int, object] = {}
+        found: dict[int, PullRequest] = {}
 
         def own(pr) -> frozenset[str]:
             if pr.head.sha in graph and pr.base.sha in graph:
@@ -133,7 +146,7 @@ class GitHubPRs:
                     pr.base.sha,
                     pr.head.sha,
                     pr.merge_commit_sha or "",
-                    pr.merged_at.isoformat(),
+                    _merged_at(pr),
                     self._facts_loader(pr),
                     pr.base.ref,
                 )
@@ -144,7 +157,8 @@ class GitHubPRs:
 
     def _listed(self, bound: datetime | None):
         """Closed PRs, most recently updated first, until one was last updated before ``bound``
-        (GET /repos/{owner}/{repo}/pulls, https://docs.github.com/rest/pulls/pulls#list-pull-requests:
+        (GET /repos/{owner}/{repo}/pulls,
+        https://docs.github.com/rest/pulls/pulls#list-pull-requests:
         `state` open|closed|all, `sort` created|updated|popularity|long-running, `direction`
         asc|desc, `per_page` at most 100; items are `pull-request-simple`). The client asks 100 per
         page (client.make_client) and PyGithub follows the Link header lazily, so stopping here
@@ -211,7 +225,7 @@ class _RepoOnce:
     """The client, with GET /repos/{owner}/{repo} made once per run (the default branch and every
     PR's facts read the same repository)."""
 
-    def __init__(self, gh):
+    def __init__(self, gh: GitHubClient):
         self._gh = gh
         self._repos: dict[str, object] = {}
 

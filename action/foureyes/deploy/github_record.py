@@ -49,11 +49,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
 from ..eventlog import Event
 from ..github.client import api_errors, describe
 from .record import Entry, Record, SqliteRecord
+
+if TYPE_CHECKING:
+    from ..github.client import GitHubClient
 
 TASK_PREFIX = "deploy:"
 SYNC_TASK = "foureyes:sync"
@@ -64,7 +68,7 @@ STATES_BUDGET = 60_000  # bytes of deployment ids one sync names (see the module
 
 
 class GitHubRecord(Record):
-    def __init__(self, gh, repo_name: str, events_path: Path, identity: int):
+    def __init__(self, gh: GitHubClient, repo_name: str, events_path: Path, identity: int):
         """``identity``: the numeric account id foureyes writes the record as (its App's bot user)."""
         if not isinstance(identity, int) or isinstance(identity, bool):
             raise EvaluationError(
@@ -95,7 +99,8 @@ class GitHubRecord(Record):
     def _get(self, url: str, params: dict | None = None) -> list:
         """Every page of a list (GitHub's Link header, rel="next")."""
         items: list = []
-        next_url, parameters = url, {"per_page": 100, **(params or {})}
+        next_url: str | None = url
+        parameters: dict | None = {"per_page": 100, **(params or {})}
         while next_url:
             try:
                 headers, data = self.gh.requester.requestJsonAndCheck(
@@ -134,8 +139,10 @@ class GitHubRecord(Record):
                 self.local.add_event(
                     "record_ignored",
                     "warning",
-                    f"ignored deployment {d['id']} ({d.get('task')}) by {creator.get('login', 'nobody')} "
-                    f"(id {creator.get('id')}): not written by foureyes' identity (id {self.identity})",
+                    f"ignored deployment {d['id']} ({d.get('task')}) by "
+                    f"{creator.get('login', 'nobody')} "
+                    f"(id {creator.get('id')}): not written by foureyes' identity (id "
+                    f"{self.identity})",
                     environment=d.get("environment") or environment,
                     data={
                         "deployment_id": d["id"],
@@ -169,7 +176,8 @@ class GitHubRecord(Record):
             if d.get("task") != SYNC_TASK or d["id"] in self._seen_syncs or not self._ours(d):
                 continue
             self._seen_syncs.add(d["id"])
-            states = (d.get("payload") if isinstance(d.get("payload"), dict) else {}).get("states")
+            payload = d.get("payload")
+            states = (payload if isinstance(payload, dict) else {}).get("states")
             if not isinstance(states, dict):
                 continue  # a sync from before syncs named states
             for state, ids in states.items():
@@ -211,7 +219,8 @@ class GitHubRecord(Record):
             named.setdefault(state, []).append(deployment_id)
         return named
 
-    # --- Record ------------------------------------------------------------------------------------
+    # --- Record
+    # ------------------------------------------------------------------------------------
 
     def entries(self, environment: str) -> dict[str, Entry]:
         """The newest deployment per name (GitHub lists newest first) and its latest status."""
@@ -232,7 +241,8 @@ class GitHubRecord(Record):
                 self._derive_event(d, name, self._asked_status[d["id"]])
             if status == "inactive":
                 continue  # deleted
-            payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
+            payload = d.get("payload")
+            payload = payload if isinstance(payload, dict) else {}
             state = {
                 "success": "success",
                 "in_progress": "in_progress",
@@ -257,7 +267,8 @@ class GitHubRecord(Record):
         state = status["state"]
         if state not in ("success", "failure", "inactive"):
             return  # no outcome yet: the next run applies it again
-        payload = deployment.get("payload") if isinstance(deployment.get("payload"), dict) else {}
+        payload = deployment.get("payload")
+        payload = payload if isinstance(payload, dict) else {}
         said = status.get("description") or ""
         said = said[len(DELETED) :] if state == "inactive" else said
         self.local.add_event(
@@ -321,9 +332,8 @@ class GitHubRecord(Record):
                 "payload": payload,
                 "auto_merge": False,
                 "required_contexts": [],
-                "description": f"{entry.name}: {payload['model'].get('name')} v{payload['model'].get('version')}"[
-                    :140
-                ],
+                "description": f"{entry.name}: {payload['model'].get('name')} "
+                f"v{payload['model'].get('version')}"[:140],
             },
         )
         if "id" not in created:
@@ -384,7 +394,8 @@ class GitHubRecord(Record):
         self, environment: str, commit: str, target: dict | None = None, state: str | None = None
     ) -> None:
         # ``state`` is not kept: "nothing written since" would need every status of every deployment
-        # read back, which is what `entries` costs anyway, so `in_sync` stays False (full comparison)
+        # read back, which is what `entries` costs anyway, so `in_sync` stays False (full
+        # comparison)
         created = self._post(
             f"{self.base}/deployments",
             {
@@ -443,8 +454,10 @@ class GitHubRecord(Record):
         deployment: str | None = None,
         environment: str | None = None,
         data: dict | None = None,
-    ) -> None:
-        self.local.add_event(type, status, message, deployment, environment, data)
+        at: str | None = None,
+        key: str | None = None,
+    ) -> bool:
+        return self.local.add_event(type, status, message, deployment, environment, data, at, key)
 
 
 def event_key(type: str, status_id: int) -> str:

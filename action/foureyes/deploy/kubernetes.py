@@ -87,7 +87,8 @@ def render(change: Change, settings: dict) -> dict:
 
 
 SCHEMA = Path(__file__).with_name("kserve") / "inferenceservice-v1beta1.schema.json"
-# "Object Names and IDs" (Kubernetes docs): a namespace is an RFC 1123 label (at most 63 characters),
+# "Object Names and IDs" (Kubernetes docs): a namespace is an RFC 1123 label (at most 63
+# characters),
 # most objects' names, an InferenceService's included, RFC 1123 subdomains (at most 253)
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -126,7 +127,8 @@ def manifest_problems(manifest: dict) -> list[str]:
     name, namespace = str(meta.get("name", "")), str(meta.get("namespace", ""))
     if not (len(name) <= 253 and _DNS_SUBDOMAIN.fullmatch(name)):
         problems.append(
-            f"metadata.name: {name!r} is not a DNS subdomain name (lower-case letters, digits, '-', '.'; "
+            f"metadata.name: {name!r} is not a DNS subdomain name (lower-case letters, "
+            "digits, '-', '.'; "
             f"a letter or digit at both ends)"
         )
     if not (len(namespace) <= 63 and _DNS_LABEL.fullmatch(namespace)):
@@ -151,7 +153,8 @@ class KubernetesTarget(Target):
             namespace = str(settings.get("namespace", "default"))
             return Identity(
                 ("kserve", str(settings["context"]), namespace, deployment["name"]),
-                f"the InferenceService {namespace}/{deployment['name']} in context {settings['context']}",
+                f"the InferenceService {namespace}/{deployment['name']} in context "
+                f"{settings['context']}",
             )
         return file_identity(settings, "path", f"{deployment['name']}.yaml", root)
 
@@ -179,7 +182,8 @@ class KubernetesTarget(Target):
         if context:
             found = self._kubectl(change, str(context), namespace, dry_run=True)
             return (
-                f"checked: {'schema, then ' if change.action != 'delete' else ''}server-side dry run in "
+                f"checked: {'schema, then ' if change.action != 'delete' else ''}server-side "
+                "dry run in "
                 f"context {context}: {found}"
             )
         if change.action == "delete":

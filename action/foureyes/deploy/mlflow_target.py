@@ -41,7 +41,8 @@ class MlflowTarget(Target):
     )
     extra, extra_modules = "mlflow", ("mlflow", "sqlalchemy", "alembic")
     # MLflow's client reads MLFLOW_TRACKING_TOKEN/USERNAME/PASSWORD and the like; a `databricks`
-    # registry reads DATABRICKS_HOST/TOKEN (MLflow docs, "MLflow Authentication"; Databricks docs, "Access the MLflow
+    # registry reads DATABRICKS_HOST/TOKEN (MLflow docs, "MLflow Authentication"; Databricks docs,
+    # "Access the MLflow
     # tracking server from outside Databricks")
     reads_env = ("MLFLOW_*", "DATABRICKS_*")
 
@@ -124,7 +125,8 @@ class MlflowTarget(Target):
             }
             for key, value in tags.items():
                 self.client.set_model_version_tag(model["name"], model["version"], key, value)
-            # the tags move with the alias: the replaced version (a rollback's too) keeps none. Tagged
+            # the tags move with the alias: the replaced version (a rollback's too) keeps none.
+            # Tagged
             # first, untagged after, so a run cut short leaves two tagged versions, never none; the
             # record keeps the step unfinished and the next run re-applies it
             if replaced is not None and str(replaced.version) != str(model["version"]):
@@ -159,7 +161,8 @@ class MlflowTarget(Target):
             raise
         if found.status and str(found.status) != READY:
             raise TargetError(
-                f"mlflow: {name} v{version} is {found.status}, not READY: it has nothing to serve yet"
+                f"mlflow: {name} v{version} is {found.status}, not READY: it has nothing to "
+                "serve yet"
             )
         source = str(found.source or "")
         if uri.rstrip("/") == f"models:/{name}/{version}":
@@ -168,7 +171,8 @@ class MlflowTarget(Target):
             agrees = "uri is the version's source"
         else:
             raise TargetError(
-                f"mlflow: uri {uri!r} does not name {name} v{version}: write models:/{name}/{version}"
+                f"mlflow: uri {uri!r} does not name {name} v{version}: write "
+                f"models:/{name}/{version}"
                 + (f" or the version's source {source!r}" if source else "")
             )
         digest = (
@@ -186,7 +190,7 @@ class MlflowTarget(Target):
         parts = urlsplit(str(uri))
         if parts.username or parts.password:
             uri = parts._replace(
-                netloc=parts.hostname + (f":{parts.port}" if parts.port else "")
+                netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else "")
             ).geturl()
         return f"the registry {uri}"
 

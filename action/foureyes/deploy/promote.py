@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import gitrepo
 from ..errors import ConfigError, Refused
 from .rollback import ref_component
+
+if TYPE_CHECKING:
+    from ..github.client import GitHubClient
 
 
 class PromoteError(Refused):
@@ -56,14 +60,16 @@ class Promotion:
         from ..escape import markdown  # names and versions come from registry files any PR may edit
 
         lines = [
-            f"Promotes {self.commit} of the default branch into {markdown(self.into)}, which deploys "
+            f"Promotes {self.commit} of the default branch into {markdown(self.into)}, which "
+            "deploys "
             f"**{markdown(self.environment)}**. What it serves changes:",
             "",
         ]
         lines += [f"- {s.describe(markdown)}" for s in self.steps]
         lines += [
             "",
-            "_Opened by `foureyes promote`; approved like any change, by someone other than its author._",
+            "_Opened by `foureyes promote`; approved like any change, by someone other than "
+            "its author._",
         ]
         return "\n".join(lines)
 
@@ -93,7 +99,8 @@ def prepare(
     commit = gitrepo.resolve(root, to or tip)
     if not gitrepo.is_ancestor(root, commit, tip):
         raise PromoteError(
-            f"{commit[:12]} is not a commit of {default_branch}: only what was merged there is promoted"
+            f"{commit[:12]} is not a commit of {default_branch}: only what was merged there "
+            "is promoted"
         )
     current = _branch_or_none(root, into)
     if current is not None and gitrepo.is_ancestor(root, commit, current):
@@ -134,7 +141,7 @@ def branch_locally(root: Path, promotion: Promotion) -> None:
     gitrepo.git(root, "branch", "-f", promotion.branch, promotion.commit)
 
 
-def open_pull_request(gh, repo_name: str, promotion: Promotion) -> str:
+def open_pull_request(gh: GitHubClient, repo_name: str, promotion: Promotion) -> str:
     """A branch at the commit and a PR into the environment's branch: two API calls. A second run
     moves the branch (force) and reuses the PR already open for it, its description rewritten."""
     from ..errors import EvaluationError

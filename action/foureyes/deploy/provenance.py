@@ -19,12 +19,15 @@ commit deleting the policy (or an orphan branch) could arrange on demand.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from .. import gitrepo, judgment
 from ..changes import is_deployment_path
 from ..errors import EvaluationError
+from ..facts import PRFacts
 from ..plan import BASE_INPUTS
 from ..registry import POLICY_FILE
 from ..yamlload import LoadError
@@ -75,9 +78,8 @@ class MergedPR:
     head: str
     merge_commit: str
     merged_at: str
-    load_facts: (
-        object  # (teams) -> PRFacts with the reviews made until the merge, and those teams' members
-    )
+    # (teams) -> PRFacts with the reviews made until the merge, and those teams' members
+    load_facts: Callable[[tuple[str, ...]], PRFacts]
     base_ref: str = ""  # the branch the PR was merged into
 
 
@@ -148,12 +150,17 @@ def unpromoted(
         if never_deployed and gitrepo.is_ancestor(root, commit, trusted_root):
             continue
         return (
-            f"{branch} serves the registry as commit {commit[:12]} set it, which no approved PR into "
-            f"{branch} brought in (cut or pushed there from {default} or elsewhere): promote it with a "
+            f"{branch} serves the registry as commit {commit[:12]} set it, which no approved "
+            "PR into "
+            f"{branch} brought in (cut or pushed there from {default} or elsewhere): promote "
+            "it with a "
             f"PR into {branch}"
         )
     if since is None and not never_deployed and not states:
-        return f"{branch} does not grow from what the environment last served: promote it with a PR into {branch}"
+        return (
+            f"{branch} does not grow from what the environment last served: promote it "
+            f"with a PR into {branch}"
+        )
     return None
 
 
@@ -332,17 +339,17 @@ def _outside_the_pr(root: Path, graph, pairs, changes: dict, at_head: dict) -> d
         for ch in changes[c]
     ]
     at_fork = gitrepo.blob_ids(root, names, graph.generation if graph is not None else None)
-    found = {}
+    outside: dict[tuple[str, int], str] = {}
     for commit, pr in pairs:
         fork = forks.get((commit, pr.number))
         for ch in changes.get(commit, []) if fork else []:
             if at_fork[f"{fork}:{ch.path}"] == at_head[f"{pr.head}:{ch.path}"]:
-                found[(commit, pr.number)] = (
+                outside[(commit, pr.number)] = (
                     f"{ch.path} differs from what PR #{pr.number} approved: the PR "
                     "did not change it, and the merge changed the branch's version"
                 )
                 break
-    return found
+    return outside
 
 
 def _kept_branch_versions(root: Path, graph, parents: dict, differing: dict) -> set:
@@ -390,7 +397,8 @@ def evaluate_pr(root: Path, pr: MergedPR, default: tuple[str, str] | None = None
     )
     if decision.state != "approved":
         raise Unapproved(
-            f"PR #{pr.number} was merged without the approval its policy requires: {decision.description}"
+            f"PR #{pr.number} was merged without the approval its policy requires: "
+            f"{decision.description}"
         )
     return Approval(
         "approved",
@@ -405,6 +413,15 @@ def evaluate_pr(root: Path, pr: MergedPR, default: tuple[str, str] | None = None
     )
 
 
+class MergedPRSource(Protocol):
+    """Where a Checker learns which merged PRs brought commits in: GitHub (GitHubPRs) or the
+    offline ledger (LocalLedger)."""
+
+    def default_branch(self) -> str: ...
+
+    def merged_prs(self, commits: list[str]) -> list[MergedPR]: ...
+
+
 class Checker:
     """Checks commits against a source of merged PRs (local ledger or GitHub).
 
@@ -416,7 +433,12 @@ class Checker:
     is kept by (PR number, merge commit) and used only when base, head and base branch agree."""
 
     def __init__(
-        self, root: Path, source, branch: str | None = None, cache=None, save: bool = False
+        self,
+        root: Path,
+        source: MergedPRSource,
+        branch: str | None = None,
+        cache=None,
+        save: bool = False,
     ):
         """``branch``: the branch being deployed; without one (inventory, history) PRs must have
         been merged into the default branch. ``cache``: a record with `evaluations()` and
@@ -646,8 +668,10 @@ def refuse_tracked_ledger(root: Path, directory: Path) -> None:
     found = sorted({p.decode("utf-8", "replace") for p in tracked if p.endswith(b".yaml")})
     if found:
         raise EvaluationError(
-            f"{found[0]}: the offline PR ledger is committed to the repository, so a push could approve "
-            f"itself; it is refused. Keep {rel}/ out of git (list it in .gitignore) and untrack it: "
+            f"{found[0]}: the offline PR ledger is committed to the repository, so a push "
+            "could approve "
+            f"itself; it is refused. Keep {rel}/ out of git (list it in .gitignore) and "
+            "untrack it: "
             f"git rm -r --cached {rel}"
         )
 
@@ -682,8 +706,6 @@ class LocalLedger:
     def merged_prs(self, commits: list[str]) -> list[MergedPR]:
         """Every merged PR of the ledger, in file order (its refs resolved in one git call): the
         checker works out which commits each one brought."""
-        from ..local import load_local_facts
-
         entries = [
             (path, doc) for path, doc in self._entries() if doc.get("merge_commit")
         ]  # else still open
@@ -702,13 +724,23 @@ class LocalLedger:
                     head,
                     merge,
                     str(doc.get("merged_at", "")),
-                    lambda teams=(), p=path, d=facts_doc, b=base, h=head, r=base_ref: (
-                        load_local_facts(p, self.root, b, h, d, r)
-                    ),
+                    self._loader(path, base, head, facts_doc, base_ref),
                     base_ref,
                 )
             )
         return found
+
+    def _loader(
+        self, path: Path, base: str, head: str, doc: dict, base_ref: str
+    ) -> Callable[[tuple[str, ...]], PRFacts]:
+        """The facts of one ledger entry, read when the checker asks (whatever the teams: the
+        entry lists its teams' members itself)."""
+        from ..local import load_local_facts
+
+        def load(teams: tuple[str, ...] = ()) -> PRFacts:
+            return load_local_facts(path, self.root, base, head, doc, base_ref)
+
+        return load
 
     def prefetch(self, graph: gitrepo.Graph, ranges: list[tuple[str, str]]) -> None:
         """The commits of many PRs (``(fork, head)`` ranges) read in one git call."""

@@ -49,7 +49,8 @@ from .provenance import (
     unpromoted,
 )
 
-# what judges every change: a commit here must itself come from an approved PR before anything deploys
+# what judges every change: a commit here must itself come from an approved PR before anything
+# deploys
 JUDGING_PATHS = (ENVIRONMENTS_FILE, "policies/")
 from datetime import UTC
 
@@ -149,7 +150,7 @@ def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Envi
     schemas = Schemas.from_snapshot(tree)
     listed = tree.list(DEPLOYMENTS_DIR)
     paths = [p for p in listed if is_deployment_file(p)]
-    problems: list[Problem] = [found for p in listed if (found := layout_problem(p))]
+    problems: list[Problem] = [bad for p in listed if (bad := layout_problem(p))]
     deployments: list[Deployment] = []
     for path, data in tree.read_many(paths).items():
         dep, found = parse_deployment(data, path, schemas)
@@ -352,7 +353,8 @@ def deploy(
         except Exception as exc:  # a plugin's bug fails this deployment, not the record
             step.ok, step.message = False, f"{type(exc).__name__}: {exc}"
         # the outcome and its events are written together: a run killed between them would leave an
-        # applied change the event log never heard of (the next run sees success and applies nothing)
+        # applied change the event log never heard of (the next run sees success and applies
+        # nothing)
         events = [
             Event(
                 "deploy",
@@ -515,8 +517,10 @@ def _record_violations(record: Record, env: Environment, violations: list[Violat
 def _record_in_sync(
     record: Record, env: Environment, head: str, last_target: dict | None, state: str
 ) -> None:
-    """Nothing left to apply: ENV matches ``head`` (the matrix jobs applied it, or nothing changed), so
-    the next deploy re-checks only the commits after it. Recorded once per commit, target and state."""
+    """Nothing left to apply: ENV matches ``head`` (the matrix jobs applied it, or nothing changed),
+    so
+    the next deploy re-checks only the commits after it. Recorded once per commit, target and
+    state."""
     if (
         record.last_commit(env.name) != head
         or last_target != env.target

@@ -84,7 +84,8 @@ class Record:
     def set_last_commit(
         self, environment: str, commit: str, target: dict | None = None, state: str | None = None
     ) -> None:
-        """``state``: what decided ENVIRONMENT's desired state at ``commit`` (`reconcile.state_key`),
+        """``state``: what decided ENVIRONMENT's desired state at ``commit``
+        (`reconcile.state_key`),
         now applied in full; `in_sync` answers from it."""
         raise NotImplementedError
 
@@ -105,7 +106,11 @@ class Record:
         deployment: str | None = None,
         environment: str | None = None,
         data: dict | None = None,
-    ) -> None:
+        at: str | None = None,
+        key: str | None = None,
+    ) -> bool:
+        """Add an event (at ``at``, now by default); False when the log already holds one with
+        ``key`` (nothing is added)."""
         raise NotImplementedError
 
     def evaluations(self) -> dict[tuple[int, str], dict]:
@@ -161,7 +166,8 @@ class SqliteRecord(Record):
 
     def entries(self, environment: str) -> dict[str, Entry]:
         rows = self.db.execute(
-            "SELECT name, data, commit_sha, approval, status, updated_at FROM current WHERE environment = ?",
+            "SELECT name, data, commit_sha, approval, status, updated_at FROM current WHERE "
+            "environment = ?",
             (environment,),
         )
         return {
@@ -195,8 +201,10 @@ class SqliteRecord(Record):
         entry.status, entry.updated_at = status, utcnow()
         with self._tx():
             self.db.execute(
-                "INSERT INTO current VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (environment, name) DO UPDATE SET "
-                "data = excluded.data, commit_sha = excluded.commit_sha, approval = excluded.approval, "
+                "INSERT INTO current VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (environment, "
+                "name) DO UPDATE SET "
+                "data = excluded.data, commit_sha = excluded.commit_sha, approval = "
+                "excluded.approval, "
                 "status = excluded.status, updated_at = excluded.updated_at",
                 (
                     entry.environment,
@@ -219,7 +227,8 @@ class SqliteRecord(Record):
 
     def _history(self, entry: Entry, action: str, status: str, message: str) -> None:
         self.db.execute(
-            "INSERT INTO history (environment, name, action, data, commit_sha, approval, status, message, at) "
+            "INSERT INTO history (environment, name, action, data, commit_sha, approval, "
+            "status, message, at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry.environment,
@@ -254,12 +263,14 @@ class SqliteRecord(Record):
     ) -> None:
         with self._tx():
             self.db.execute(
-                "INSERT INTO environments VALUES (?, ?, ?, ?) ON CONFLICT (environment) DO UPDATE SET "
+                "INSERT INTO environments VALUES (?, ?, ?, ?) ON CONFLICT (environment) DO "
+                "UPDATE SET "
                 "commit_sha = excluded.commit_sha, at = excluded.at, target = excluded.target",
                 (environment, commit, utcnow(), json.dumps(target or {}, sort_keys=True)),
             )
             self.db.execute("DELETE FROM in_sync WHERE environment = ?", (environment,))
-            if state:  # every write for an environment adds a history row: its newest id marks "nothing since"
+            # every write for an environment adds a history row: its newest id marks "nothing since"
+            if state:
                 self.db.execute(
                     "INSERT INTO in_sync VALUES (?, ?, ?)",
                     (environment, state, self._newest_history_id(environment)),
@@ -326,7 +337,10 @@ class SqliteRecord(Record):
             )
 
     def history(self, environment: str | None = None, name: str | None = None) -> list[dict]:
-        query = "SELECT environment, name, action, data, commit_sha, approval, status, message, at FROM history WHERE 1=1"
+        query = (
+            "SELECT environment, name, action, data, commit_sha, approval, status, "
+            "message, at FROM history WHERE 1=1"
+        )
         args: list = []
         if environment:
             query += " AND environment = ?"

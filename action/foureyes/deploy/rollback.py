@@ -11,13 +11,17 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .. import gitrepo
 from ..errors import Refused
 from ..registry import DEPLOYMENTS_DIR
-from ..yamlload import StrictLoader, loads
+from ..yamlload import compose, loads
+
+if TYPE_CHECKING:
+    from ..github.client import GitHubClient
 
 
 class RollbackError(Refused):
@@ -57,7 +61,8 @@ class Rollback:
     @property
     def title(self) -> str:
         return (
-            f"Roll back {self.name} in {self.environment}: {self.current.get('name')} v{self.current.get('version')}"
+            f"Roll back {self.name} in {self.environment}: {self.current.get('name')} "
+            f"v{self.current.get('version')}"
             f" -> {self.target['name']} v{self.target['version']}"
         )
 
@@ -79,8 +84,10 @@ class Rollback:
         else:
             how = "with no approval on record"
         return (
-            f"Restores `{self.target['name']}` v{self.target['version']} for `{self.name}`, which served "
-            f"{self.environment} before, {how}. Its metrics come back with it.\n\nPrepared by `foureyes "
+            f"Restores `{self.target['name']}` v{self.target['version']} for `{self.name}`, "
+            "which served "
+            f"{self.environment} before, {how}. Its metrics come back with it.\n\nPrepared "
+            "by `foureyes "
             f"rollback`; it needs the same approvals as any model replacement."
         )
 
@@ -104,7 +111,8 @@ def choose(
                 return h
         versions = sorted({str(h["data"]["model"].get("version")) for h in served})
         raise RollbackError(
-            f"{name} never served version {to_version} in {environment} (served: {', '.join(versions) or 'none'})"
+            f"{name} never served version {to_version} in {environment} (served: "
+            f"{', '.join(versions) or 'none'})"
         )
     for h in reversed(served):
         if h["data"]["model"] != current:
@@ -148,7 +156,7 @@ def rewrite_fields(text: str, new: dict) -> str:
     """Set top-level fields to new values with the smallest edit: inside a block mapping only the
     changed values are rewritten (every other line stays byte for byte); a flow mapping is rewritten
     whole; None removes the field."""
-    root = yaml.compose(text, Loader=StrictLoader)
+    root = compose(text)
     doc = loads(text, "<rollback>") or {}
     if not isinstance(root, yaml.MappingNode):
         raise RollbackError("the deployment file is not a mapping")
@@ -249,7 +257,7 @@ def commit_locally(root: Path, rollback: Rollback) -> str:
 
 
 def open_pull_request(
-    gh, repo_name: str, rollback: Rollback, base_branch: str, base_sha: str
+    gh: GitHubClient, repo_name: str, rollback: Rollback, base_branch: str, base_sha: str
 ) -> str:
     """A branch at the base commit, the file changed on it, and a PR: three API calls. A second run
     refreshes the branch (force-moved back to the base, the change committed again) and reuses the

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
 from .record import DEFAULT_PATH, SqliteRecord
 
+if TYPE_CHECKING:
+    from ..github.client import GitHubClient
 
-def record_identity(gh, identity: int | None = None) -> int:
+
+def record_identity(gh: GitHubClient, identity: int | None = None) -> int:
     """The account id the GitHub deploy record is written as: only its records are trusted. Given,
     or foureyes' App account (github/identity.py). Without one the record cannot be trusted: fail
     closed."""
@@ -19,7 +23,7 @@ def record_identity(gh, identity: int | None = None) -> int:
     if identity is not None:
         return identity
     account = app_account(gh)
-    if account is None:
+    if account is None or account.id is None:
         raise EvaluationError(
             f"the GitHub deploy record trusts only foureyes' own identity: set {IDENTITY_ENV} "
             f"(the App's bot account id) or {SLUG_ENV} (the App's slug)"

@@ -54,8 +54,10 @@ NOT_INSTALLED = "extra, which is not installed here"
 
 def missing_extra(cls) -> str | None:
     """The problem of a target whose extra is not installed (None: it can load). A target names its
-    extra and the modules that extra brings (``extra``, ``extra_modules``); the modules are looked up,
-    not imported, so validate stays fast. Without this, validate passes and the deploy dies at apply."""
+    extra and the modules that extra brings (``extra``, ``extra_modules``); the modules are looked
+    up,
+    not imported, so validate stays fast. Without this, validate passes and the deploy dies at
+    apply."""
     extra = getattr(cls, "extra", None)
     absent = [m for m in getattr(cls, "extra_modules", ()) if _absent(m)]
     if not extra or not absent:
@@ -75,8 +77,10 @@ def _absent(module: str) -> bool:
 
 
 def env_problems(settings: dict, cls, kind: str) -> list[tuple[tuple, str]]:
-    """(path inside `target:`, message) for each variable `env` names that this target does not read,
-    or that is reserved. A target lists the names it reads as patterns (``reads_env``); one that lists
+    """(path inside `target:`, message) for each variable `env` names that this target does not
+    read,
+    or that is reserved. A target lists the names it reads as patterns (``reads_env``); one that
+    lists
     none gets no credentials (deny by default)."""
     reads = tuple(getattr(cls, "reads_env", ()))
     problems = []

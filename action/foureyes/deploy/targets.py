@@ -59,7 +59,8 @@ class Target:
     check the settings before any deploy; a plugin without one gets only its type checked."""
 
     settings_schema: dict | None = None
-    # the environment variables the target reads (fnmatch patterns): `target.env` may pass only these
+    # the environment variables the target reads (fnmatch patterns): `target.env` may pass only
+    # these
     reads_env: tuple[str, ...] = ()
     # the foureyes extra the target needs and the top-level modules it brings (None: no extra)
     extra: str | None = None
@@ -173,11 +174,12 @@ def settings_problems(settings: dict) -> list[tuple[tuple, str]]:
     extra = missing_extra(cls)
     found = [(("type",), extra)] if extra else []
     found += env_problems(settings, cls, str(settings.get("type")))
-    if not getattr(cls, "settings_schema", None):
+    declared = getattr(cls, "settings_schema", None)
+    if not declared:
         return found
     from ..registry import _Schema
 
-    schema = _Schema(f"{settings.get('type')} target", cls.settings_schema, "target")
+    schema = _Schema(f"{settings.get('type')} target", declared, "target")
     return found + [
         (path, message) for path, message, _ in schema.errors(without_env(settings))[:1]
     ]
@@ -195,7 +197,8 @@ def environment_problems(data: bytes, environments, file: str = ENVIRONMENTS_FIL
             problems.append(
                 Problem(
                     file,
-                    f"environment {env.name!r}: target{'.' if path else ''}{_prefixed(path, message)}",
+                    f"environment {env.name!r}: "
+                    f"target{'.' if path else ''}{_prefixed(path, message)}",
                     line,
                     col,
                     "invalid environments",
@@ -210,7 +213,8 @@ def check_settings(settings: dict, environment: str = "") -> None:
     if problems:
         where = f"environment {environment!r}: " if environment else ""
         raise TargetConfigError(
-            f"{ENVIRONMENTS_FILE}: {where}target{'.' if problems[0][0] else ''}{_prefixed(*problems[0])} "
+            f"{ENVIRONMENTS_FILE}: "
+            f"{where}target{'.' if problems[0][0] else ''}{_prefixed(*problems[0])} "
             f"(`foureyes validate` shows the line)"
         )
 
@@ -279,7 +283,8 @@ class LocalTarget(Target):
         return f"wrote {path.name}"
 
     def check(self, change: Change) -> str:
-        """Only that the folder can be written (or created); the file itself holds no state to check.
+        """Only that the folder can be written (or created); the file itself holds no state to
+        check.
         Asked once per run: every step writes into the same folder."""
         if self._checked is None:
             self._checked = "checked: " + writable_folder(self.path_setting())
@@ -300,7 +305,8 @@ def writable_folder(folder: Path) -> str:
         raise TargetError(f"{probe} is not a folder: cannot write into {folder}")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise TargetError(
-            f"{probe} is not writable: cannot {'write into' if probe == folder else 'create'} {folder}"
+            f"{probe} is not writable: cannot "
+            f"{'write into' if probe == folder else 'create'} {folder}"
         )
     return f"{folder} is writable" if probe == folder else f"{folder} can be created"
 
@@ -420,7 +426,8 @@ def identity_problems(
             problems.append(
                 Problem(
                     dep.file,
-                    f"{found.describe} in environment {env_name!r} is also served by {', '.join(others)}: "
+                    f"{found.describe} in environment {env_name!r} is also served by "
+                    f"{', '.join(others)}: "
                     f"one deployment per serving identity; {_identity_hint(found, across, file)}",
                     line,
                     col,
@@ -433,4 +440,7 @@ def identity_problems(
 def _identity_hint(found: Identity, across: bool, file: str) -> str:
     if across:
         return f"give each environment its own alias, namespace or path in {file}"
-    return f"give each its own {'model name' if found.field == ('model', 'name') else 'name'} or environments"
+    return (
+        "give each its own "
+        f"{'model name' if found.field == ('model', 'name') else 'name'} or environments"
+    )

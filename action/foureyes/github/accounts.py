@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import EvaluationError
 from .client import api_errors, describe
 
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
-def pin_lookup(gh):
+
+def pin_lookup(gh: GitHubClient):
     """``lookup(login) -> (login as GitHub spells it, account id)`` (GET /users/{username}); a login
-    that is no account, or not a person's, raises: pinning it would let nobody, or a machine, approve."""
+    that is no account, or not a person's, raises: pinning it would let nobody, or a machine,
+    approve."""
     from github import GithubException
 
     def lookup(login: str) -> tuple[str, int]:
@@ -23,7 +29,8 @@ def pin_lookup(gh):
             raise EvaluationError(f"cannot look up @{login}: {describe(exc)}") from None
         except api_errors() as exc:
             raise EvaluationError(f"cannot look up @{login}: {describe(exc)}") from None
-        # "type": "User" | "Organization" | "Bot" (GitHub REST docs, "Get a user"): only people approve
+        # "type": "User" | "Organization" | "Bot" (GitHub REST docs, "Get a user"): only people
+        # approve
         if user.type != "User":
             raise EvaluationError(
                 f"@{login} is a GitHub {user.type} account, not a person's: only people can approve"

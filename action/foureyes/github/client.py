@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import TYPE_CHECKING, Protocol
 
 from github.GithubRetry import GithubRetry
 from github.Requester import Requester
@@ -43,6 +44,10 @@ from urllib3.util.retry import Retry
 from urllib3.util.util import reraise
 
 from ..errors import EvaluationError
+
+if TYPE_CHECKING:
+    from github.NamedUser import NamedUser
+    from github.Repository import Repository
 
 DEFAULT_API = "https://api.github.com"
 MAX_WAIT = 300  # seconds one request may wait for rate limits in all; past it fails closed
@@ -98,8 +103,10 @@ class BoundedRetry(GithubRetry):
             wait, why = self._rate_limit_wait(response, url)
         if wait is not None and self.waited + wait > MAX_WAIT:
             raise EvaluationError(
-                f"GitHub rate limit ({why}): the next try would have to wait {int(wait)}s, past foureyes' "
-                f"bound of {MAX_WAIT}s of waiting per request; failing closed (re-run the job later)"
+                f"GitHub rate limit ({why}): the next try would have to wait {int(wait)}s, "
+                "past foureyes' "
+                f"bound of {MAX_WAIT}s of waiting per request; failing closed (re-run the "
+                "job later)"
             )
         try:
             retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
@@ -140,7 +147,8 @@ class BoundedRetry(GithubRetry):
         message = body.get("message") if isinstance(body, dict) else None
         if Requester.isRateLimitError(message or ""):
             return SECONDARY_WAIT * 2**self.limited, "secondary rate limit"
-        # a refusal, not retried; the body is read, so the answer is raised here (as GithubRetry does)
+        # a refusal, not retried; the body is read, so the answer is raised here (as GithubRetry
+        # does)
         raise Requester.createException(
             response.status, dict(headers), body if isinstance(body, dict) else {}
         )
@@ -153,6 +161,18 @@ class BoundedRetry(GithubRetry):
             wait = self.get_backoff_time()
         if wait > 0:
             pause(wait)
+
+
+class GitHubClient(Protocol):
+    """What foureyes asks of a GitHub client: github.Github (make_client) or a wrapper of one
+    (the deploy's once-per-run repository cache)."""
+
+    @property
+    def requester(self) -> Requester: ...
+
+    def get_repo(self, full_name_or_id: str, /) -> Repository: ...
+
+    def get_user(self, login: str, /) -> NamedUser: ...
 
 
 def make_retry() -> Retry:
@@ -214,7 +234,10 @@ def api_errors() -> tuple[type[Exception], ...]:
 # /repos/{o}/{r}/issues/comments/{id}; the OpenAPI description states no limit). Counted in UTF-16
 # code units, the stricter of the counts a server may use for "characters", so no body is refused.
 MAX_COMMENT = 65536
-TRUNCATED = "\n\n---\n✂️ *foureyes cut this comment at GitHub's limit of 65,536 characters; the full report is in the workflow run's step summary.*\n"
+TRUNCATED = (
+    "\n\n---\n✂️ *foureyes cut this comment at GitHub's limit of 65,536 characters; "
+    "the full report is in the workflow run's step summary.*\n"
+)
 
 
 def _utf16(text: str) -> int:

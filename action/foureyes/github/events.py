@@ -20,9 +20,13 @@ import io
 import json
 import re
 import zipfile
+from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
 from .client import api_errors, describe
+
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
 PREFIX = "foureyes-events-"
 MAX_ARCHIVE = 20 * 1024 * 1024  # bytes downloaded
@@ -57,11 +61,14 @@ def untrusted_run(run: dict, repo_name: str, branch_ok) -> str | None:
     if run.get("event") not in TRUSTED_EVENTS:
         return f"run {run.get('id')} was triggered by {run.get('event')!r}"
     if not branch_ok(str(run.get("head_branch") or "")):
-        return f"run {run.get('id')} ran on branch {run.get('head_branch')!r}, not the default or a deploy branch"
+        return (
+            f"run {run.get('id')} ran on branch {run.get('head_branch')!r}, not the "
+            "default or a deploy branch"
+        )
     return None
 
 
-def event_artifacts(gh, repo_name: str) -> list[dict]:
+def event_artifacts(gh: GitHubClient, repo_name: str) -> list[dict]:
     """Every unexpired foureyes event artifact of the repository (the API filters by exact name only)."""
     found, page = [], 1
     while True:
@@ -132,7 +139,7 @@ def download_events(session, artifact: dict) -> list[dict]:
     return events
 
 
-def trusted_branches(gh, repo_name: str, root):
+def trusted_branches(gh: GitHubClient, repo_name: str, root):
     """A predicate: the default branch, or a branch an environment deploys from (patterns read
     from registry/environments.yaml on the local copy of the default branch; none readable: the
     default branch only)."""
@@ -157,9 +164,12 @@ def trusted_branches(gh, repo_name: str, root):
     return lambda branch: branch == default or any(e.matches_branch(branch) for e in envs)
 
 
-def pull_events(gh, repo_name: str, token: str, record, warn=lambda m: None, root=None) -> int:
+def pull_events(
+    gh: GitHubClient, repo_name: str, token: str, record, warn=lambda m: None, root=None
+) -> int:
     """Import events from artifacts not imported before, of foureyes' own workflow runs only;
-    returns how many events were added. An untrusted artifact is skipped (and not asked about again)."""
+    returns how many events were added. An untrusted artifact is skipped (and not asked about
+    again)."""
     import requests
 
     db = record.db
@@ -220,7 +230,7 @@ def import_events(record, events: list[dict]) -> int:
 
 
 def _untrusted_artifact(
-    gh, repo_name: str, artifact: dict, branch_ok, runs: dict[int, dict]
+    gh: GitHubClient, repo_name: str, artifact: dict, branch_ok, runs: dict[int, dict]
 ) -> str | None:
     meta = artifact.get("workflow_run") or {}
     if "id" not in meta:
@@ -228,7 +238,10 @@ def _untrusted_artifact(
     if meta.get("head_repository_id") != meta.get("repository_id"):
         return f"run {meta['id']} is of a fork"
     if not branch_ok(str(meta.get("head_branch") or "")):
-        return f"run {meta['id']} ran on branch {meta.get('head_branch')!r}, not the default or a deploy branch"
+        return (
+            f"run {meta['id']} ran on branch {meta.get('head_branch')!r}, not the default "
+            "or a deploy branch"
+        )
     if meta["id"] not in runs:
         try:
             _, runs[meta["id"]] = gh.requester.requestJsonAndCheck(

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from .. import evidence
 from ..errors import EvaluationError
 from .client import api_errors, describe
+
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
 CHECK_NAME = "foureyes/evidence"
 GITHUB_ACTIONS_APP = 15368  # the App a GITHUB_TOKEN writes as
@@ -28,7 +32,7 @@ MAX_TEXT = 65535
 MAX_PAGES = 10  # 100 runs a page: a head the gate judged 1,000 times fails closed
 
 
-def app_id(gh, app_slug: str | None = None) -> int:
+def app_id(gh: GitHubClient, app_slug: str | None = None) -> int:
     """The id of the App whose check runs are evidence: the App named by its slug (GET
     /apps/{app_slug}, public), else the github-actions App."""
     slug = (app_slug or os.environ.get("FOUREYES_APP_SLUG", "")).strip()
@@ -43,7 +47,7 @@ def app_id(gh, app_slug: str | None = None) -> int:
     return int(data["id"])
 
 
-def record(gh, repo_name: str, doc: dict) -> None:
+def record(gh: GitHubClient, repo_name: str, doc: dict) -> None:
     """Write one decision's evidence on its head commit; fails closed (the status must not say
     success for a decision the deploy could not verify)."""
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
@@ -74,7 +78,9 @@ def record(gh, repo_name: str, doc: dict) -> None:
         raise EvaluationError(f"could not record the gate's evidence: {describe(exc)}") from None
 
 
-def latest(gh, repo_name: str, number: int, head: str, trusted_app: int) -> dict | None:
+def latest(
+    gh: GitHubClient, repo_name: str, number: int, head: str, trusted_app: int
+) -> dict | None:
     """The newest evidence the trusted App recorded for PR ``number`` at ``head``, or None.
     GET /repos/{owner}/{repo}/commits/{ref}/check-runs with check_name, filter=all (every run, not
     only the latest per name) and app_id; the App is checked on each run too."""

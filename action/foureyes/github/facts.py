@@ -3,10 +3,15 @@ the pull request, its commits, its reviews (100 per page), and one member list p
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import EvaluationError
 from ..facts import Account, Commit, PRFacts, Review, resolve_co_authors
 from .client import api_errors, describe
 from .teams import direct_members
+
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
 
 def account(user) -> Account | None:
@@ -16,7 +21,7 @@ def account(user) -> Account | None:
     return Account(user.login, user.id, user.type or "User")
 
 
-def fetch_facts(gh, repo_name: str, number: int, teams, listed=None):
+def fetch_facts(gh: GitHubClient, repo_name: str, number: int, teams, listed=None):
     """Returns (PRFacts, the PyGithub PullRequest for publishing). ``teams`` are the approver
     teams to read, or a function of (base branch, default branch) that returns them, so that they
     come from the policy that will judge the PR.
@@ -60,18 +65,23 @@ def fetch_facts(gh, repo_name: str, number: int, teams, listed=None):
     except api_errors() as exc:
         raise EvaluationError(describe(exc)) from None
 
-    known = {}
+    known: dict[str, Account] = {}
     for c in raw_commits:  # emails GitHub itself linked to accounts, for co-author trailers
         if c.author is not None and c.commit.author and c.commit.author.email:
-            known[c.commit.author.email.lower()] = account(c.author)
+            known[c.commit.author.email.lower()] = Account(
+                c.author.login, c.author.id, c.author.type or "User"
+            )
     commits = []
     for c in raw_commits:
         co_authors, missing = resolve_co_authors(c.commit.message or "", known)
         commits.append(Commit(c.sha, account(c.author), account(c.committer), co_authors, missing))
 
+    author = account(pr.user)
+    if author is None:  # pull-request-simple's `user` is nullable (GitHub's OpenAPI description)
+        raise EvaluationError(f"PR #{number}: GitHub names no author account for it")
     facts = PRFacts(
         number=pr.number,
-        author=account(pr.user),
+        author=author,
         base_sha=pr.base.sha,
         head_sha=head_sha,
         body=pr.body or "",
@@ -92,7 +102,7 @@ def fetch_facts(gh, repo_name: str, number: int, teams, listed=None):
     return facts, pr
 
 
-def resolve_owners(gh, logins, pinned: dict) -> dict:
+def resolve_owners(gh: GitHubClient, logins, pinned: dict) -> dict[str, Account | None]:
     """Each owner login as an Account, so owners are excluded by numeric id even after a rename
     (GET /users/{username}, as for approvers); an id the policy pins wins and costs no request. A
     login that is no account (404) maps to None, which blocks: a renamed owner must not silently
@@ -101,7 +111,7 @@ def resolve_owners(gh, logins, pinned: dict) -> dict:
 
     from github import GithubException
 
-    found = {}
+    found: dict[str, Account | None] = {}
     for login in sorted(logins):
         if login in pinned:
             found[login] = Account(login, pinned[login])

@@ -8,17 +8,21 @@ FOUREYES_APP_BOT_ID gives the id. Compared by id, never by login."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..errors import EvaluationError
 from ..facts import Account
 from .client import api_errors, describe
 
+if TYPE_CHECKING:
+    from .client import GitHubClient
+
 IDENTITY_ENV = "FOUREYES_APP_BOT_ID"  # the numeric id of the App's bot account
 SLUG_ENV = "FOUREYES_APP_SLUG"  # the App's slug (actions/create-github-app-token's app-slug output)
 
 
-def app_account(gh, app_slug: str | None = None) -> Account | None:
+def app_account(gh: GitHubClient, app_slug: str | None = None) -> Account | None:
     """The App's bot account, or None when neither FOUREYES_APP_BOT_ID nor a slug is configured."""
     slug = (app_slug or os.environ.get(SLUG_ENV, "")).strip() or None
     bot_id = os.environ.get(IDENTITY_ENV, "").strip()
@@ -26,7 +30,8 @@ def app_account(gh, app_slug: str | None = None) -> Account | None:
     if bot_id:
         if not bot_id.isdigit():
             raise EvaluationError(
-                f"{IDENTITY_ENV}={bot_id!r}: expected the numeric id of the App's bot account {login}"
+                f"{IDENTITY_ENV}={bot_id!r}: expected the numeric id of the App's bot "
+                f"account {login}"
             )
         return Account(login, int(bot_id), "Bot")
     if slug is None:

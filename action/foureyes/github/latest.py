@@ -1,6 +1,7 @@
 """What the gate's status may say, given the latest facts, right before it is posted.
 
-A commit status belongs to a commit, not to a PR, and the required `foureyes/approval` context is the
+A commit status belongs to a commit, not to a PR, and the required `foureyes/approval` context is
+the
 same for every PR (the ruleset fixes it). Two rules follow:
 
 - A run posts only while its facts are still the latest: the PR is re-read just before posting, and
@@ -8,7 +9,8 @@ same for every PR (the ruleset fixes it). Two rules follow:
   status; an old run finishing late must not leave a stale success, nor knock down a newer one).
 - PRs sharing a head into the same base share its status. Merging either gives the same content, so
   the status on that head is the best judgment among the open PRs at that head into that base: an
-  unapproved PR B cannot knock down approved PR A's success. Each PR's own comment still says its own
+  unapproved PR B cannot knock down approved PR A's success. Each PR's own comment still says its
+  own
   judgment, and B's merge does not become deployable through A's success: the deploy judges the PR a
   merge commit belongs to (provenance), and refuses B's merge because B was not approved.
 """
@@ -16,9 +18,13 @@ same for every PR (the ruleset fixes it). Two rules follow:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
 from .client import api_errors, describe
+
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class Moved:
     reason: str
 
 
-def still_latest(gh, repo_name: str, number: int, head_sha: str) -> Moved | None:
+def still_latest(gh: GitHubClient, repo_name: str, number: int, head_sha: str) -> Moved | None:
     """Re-read the PR (GET /repos/{owner}/{repo}/pulls/{pull_number}): None while it is open at
     ``head_sha``; else why this run's judgment is stale."""
     try:
@@ -46,7 +52,9 @@ def still_latest(gh, repo_name: str, number: int, head_sha: str) -> Moved | None
     return None
 
 
-def siblings_at_head(gh, repo_name: str, number: int, head_sha: str, base_ref: str) -> list[int]:
+def siblings_at_head(
+    gh: GitHubClient, repo_name: str, number: int, head_sha: str, base_ref: str
+) -> list[int]:
     """The other open PRs whose head is ``head_sha`` and whose base is ``base_ref``. GET
     /repos/{owner}/{repo}/commits/{commit_sha}/pulls lists, for a commit not on the default branch,
     the merged and open PRs associated with it (GitHub docs, "List pull requests associated with a

@@ -10,24 +10,32 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EvaluationError
 from ..registry import Environment
 from .client import api_errors, describe
 
+if TYPE_CHECKING:
+    from .client import GitHubClient
+
 RULESET_NAME = "foureyes: approved changes only"
 RELEASE_RULESET_NAME = "foureyes: release branches are cut by release managers"
 STATUS_CONTEXTS = ("foureyes/approval", "validate and plan")
 
-# Built-in repository roles as ruleset bypass actors (actor_type RepositoryRole). GitHub does not list
-# these ids in the REST reference; they are the ones its UI writes and the Terraform provider documents
+# Built-in repository roles as ruleset bypass actors (actor_type RepositoryRole). GitHub does not
+# list
+# these ids in the REST reference; they are the ones its UI writes and the Terraform provider
+# documents
 # (github_repository_ruleset: "maintain" 2, "write" 4, "admin" 5).
 ROLE_IDS = {"admin": 5, "maintain": 2, "write": 4}
 DEFAULT_RELEASE_MANAGERS = ("role:admin",)
 
 # Environments on private and internal repositories: GitHub Free has none; Pro and Team have
-# environments and deployment branch policies, but "other deployment protection rules, such as a wait
-# timer or required reviewers, are only available for public repositories" unless on GitHub Enterprise.
+# environments and deployment branch policies, but "other deployment protection rules, such as a
+# wait
+# timer or required reviewers, are only available for public repositories" unless on GitHub
+# Enterprise.
 # https://docs.github.com/en/actions/deployment/targeting-different-environments/managing-environments-for-deployment
 # https://docs.github.com/en/actions/reference/environments
 PLAN_DOCS = "https://docs.github.com/en/actions/reference/environments"
@@ -48,7 +56,7 @@ class ProtectResult:
 
 
 class Api:
-    def __init__(self, gh, repo_name: str):
+    def __init__(self, gh: GitHubClient, repo_name: str):
         self.gh = gh
         self.repo = f"/repos/{repo_name}"
         self.owner = repo_name.split("/")[0]
@@ -109,7 +117,10 @@ class Plan:
 
     def why(self) -> str:
         plan = f"GitHub {self.plan.capitalize()}" if self.plan else "this plan"
-        return f"needs GitHub Enterprise for a {self.visibility} repository (on {plan}; see {PLAN_DOCS})"
+        return (
+            f"needs GitHub Enterprise for a {self.visibility} repository (on {plan}; see "
+            f"{PLAN_DOCS})"
+        )
 
 
 def detect_plan(api: Api) -> Plan:
@@ -142,7 +153,7 @@ def current_environment(data: dict | None) -> dict:
     """Normalise GET /environments/{name} into the shape foureyes compares and writes."""
     if data is None:
         return {}
-    state = {
+    state: dict[str, Any] = {  # the settings as the Environments API names them
         "wait_timer": 0,
         "prevent_self_review": False,
         "reviewers": [],
@@ -160,10 +171,11 @@ def current_environment(data: dict | None) -> dict:
 
 
 def desired_environment(env: Environment, current: dict, api: Api, rules: bool = True) -> dict:
-    """What to PUT: the current settings with foureyes' merged in. Without ``rules`` the settings that
+    """What to PUT: the current settings with foureyes' merged in. Without ``rules`` the settings
+    that
     need GitHub Enterprise on a private repository are left out of the body altogether."""
     protection = env.protection or {}
-    merged = {
+    merged: dict[str, Any] = {  # the body of PUT /environments/{name}
         "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}
     }
     if not rules:
@@ -254,7 +266,8 @@ def protect_environment(
     policies_url = f"{url}/deployment-branch-policies"
     existing = api.call("GET", policies_url, missing_ok=True) if current else None
     names = {p["name"] for p in (existing or {}).get("branch_policies", [])}
-    # A job's environment branch policy is checked against the run's ref, and a workflow_run run's ref
+    # A job's environment branch policy is checked against the run's ref, and a workflow_run run's
+    # ref
     # is the default branch (GitHub docs, "Events that trigger workflows": workflow_run, GITHUB_REF
     # "Default branch"): the production jobs of foureyes-deploy.yml run there, so an environment
     # deployed from a release branch must also admit the default branch.
@@ -297,7 +310,7 @@ def protect_environment(
 
 
 def desired_ruleset(envs: list[Environment], app_id: int | None) -> dict:
-    include = ["~DEFAULT_BRANCH"] + sorted({f"refs/heads/{e.branch}" for e in envs})
+    include = ["~DEFAULT_BRANCH", *sorted({f"refs/heads/{e.branch}" for e in envs})]
     checks = [
         {
             "context": c,
@@ -309,7 +322,8 @@ def desired_ruleset(envs: list[Environment], app_id: int | None) -> dict:
         "name": RULESET_NAME,
         "target": "branch",
         "enforcement": "active",
-        "bypass_actors": [],  # nobody skips the approval; who may create release branches is the other ruleset
+        # nobody skips the approval; who may create release branches is the other ruleset
+        "bypass_actors": [],
         "conditions": {"ref_name": {"include": include, "exclude": []}},
         "rules": [
             {
@@ -320,12 +334,15 @@ def desired_ruleset(envs: list[Environment], app_id: int | None) -> dict:
                     "require_code_owner_review": True,
                     "require_last_push_approval": True,
                     "required_review_thread_resolution": False,
-                    # rebase merges rewrite commits, so a deploy could not trace them to the approved PR
+                    # rebase merges rewrite commits, so a deploy could not trace them to the
+                    # approved PR
                     "allowed_merge_methods": ["merge", "squash"],
                 },
             },
-            # Without do_not_enforce_on_create GitHub refuses to create a matching branch at all (GH013),
-            # since no status exists for a ref that does not exist yet: release/* could never be cut.
+            # Without do_not_enforce_on_create GitHub refuses to create a matching branch at all
+            # (GH013),
+            # since no status exists for a ref that does not exist yet: release/* could never be
+            # cut.
             # repository-rule-required-status-checks: "Allow repositories and branches to be created
             # if a check would otherwise prohibit it." The commits on a new release branch are
             # re-checked at deploy time (provenance: each must come from an approved, merged PR).
@@ -352,7 +369,8 @@ def release_branches(envs: list[Environment], default_branch: str) -> list[Envir
 
 def bypass_actors(api: Api, names: list[str]) -> list[dict]:
     """release_managers entries as ruleset bypass actors (repository-ruleset-bypass-actor):
-    @org/team -> Team (its id), role:admin|maintain|write -> RepositoryRole, app:<id> -> Integration."""
+    @org/team -> Team (its id), role:admin|maintain|write -> RepositoryRole, app:<id> ->
+    Integration."""
     actors = []
     for name in names:
         if name.startswith("role:"):
@@ -383,8 +401,10 @@ def _actor_key(actor: dict) -> tuple:
 
 
 def desired_release_ruleset(api: Api, envs: list[Environment], default_branch: str) -> dict | None:
-    """Only release managers create release branches: a `creation` rule they bypass. It is a ruleset of
-    its own because a bypass actor skips every rule of its ruleset, and nobody may skip the approval."""
+    """Only release managers create release branches: a `creation` rule they bypass. It is a ruleset
+    of
+    its own because a bypass actor skips every rule of its ruleset, and nobody may skip the
+    approval."""
     released = release_branches(envs, default_branch)
     if not released:
         return None
@@ -406,7 +426,8 @@ def desired_release_ruleset(api: Api, envs: list[Environment], default_branch: s
                 "exclude": [],
             }
         },
-        # repository-rule-creation: "Only allow users with bypass permission to create matching refs."
+        # repository-rule-creation: "Only allow users with bypass permission to create matching
+        # refs."
         "rules": [{"type": "creation"}],
     }
 
@@ -433,7 +454,8 @@ def ruleset_drift(current: dict | None, desired: dict) -> list[str]:
     )
     if cur_include != sorted(desired["conditions"]["ref_name"]["include"]):
         drift.append(
-            f"ruleset {name!r}: applies to {cur_include}, should be {sorted(desired['conditions']['ref_name']['include'])}"
+            f"ruleset {name!r}: applies to {cur_include}, should be "
+            f"{sorted(desired['conditions']['ref_name']['include'])}"
         )
     have = {r["type"]: r.get("parameters", {}) for r in current.get("rules", [])}
     for rule in desired["rules"]:
@@ -512,7 +534,11 @@ def protect_branches(
 
 
 def protect(
-    gh, repo_name: str, envs: list[Environment], check: bool, app_id: int | None = None
+    gh: GitHubClient,
+    repo_name: str,
+    envs: list[Environment],
+    check: bool,
+    app_id: int | None = None,
 ) -> ProtectResult:
     api = Api(gh, repo_name)
     result = ProtectResult()

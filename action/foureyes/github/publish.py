@@ -3,17 +3,22 @@ review requests and auto-merge (conveniences: their failure is a warning, not a 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import EvaluationError
 from ..facts import Account
 from ..report import STICKY_MARKER, gate_markdown
 from .client import api_errors, cap_comment, describe
+
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
 STATUS_CONTEXT = "foureyes/approval"
 STATES = {"approved": "success", "pending": "pending", "blocked": "failure", "error": "error"}
 
 
 def post_status(
-    gh,
+    gh: GitHubClient,
     repo_name: str,
     sha: str,
     decision,
@@ -41,7 +46,7 @@ def post_status(
 GITHUB_ACTIONS_BOT = Account("github-actions[bot]", 41898282, "Bot")
 
 
-def gate_identity(gh, app_slug: str | None = None) -> Account:
+def gate_identity(gh: GitHubClient, app_slug: str | None = None) -> Account:
     """The account whose comments are the gate's own; any other author's marker is a forgery."""
     from .identity import app_account
 
@@ -114,7 +119,8 @@ class MergeRefused(Exception):
     """GitHub would neither merge nor enable auto-merge; the message says what is missing."""
 
 
-# GraphQL answers enablePullRequestAutoMerge on a PR that could be merged right now with "Pull request
+# GraphQL answers enablePullRequestAutoMerge on a PR that could be merged right now with "Pull
+# request
 # Pull request is in clean status" (also: "Protected branch rules not configured for this branch"
 # when no rule makes it wait): auto-merge exists to wait, and there is nothing to wait for
 # (github.com/peter-evans/enable-pull-request-automerge/issues/343; cli/cli merges such PRs
@@ -132,7 +138,8 @@ _HINTS = (
     ),
     (
         "resource not accessible by integration",
-        "the gate's token may not merge: give the GitHub App (and the gate job's token) contents: write "
+        "the gate's token may not merge: give the GitHub App (and the gate job's token) "
+        "contents: write "
         "and pull-requests: write",
     ),
     ("merges are not allowed", "allow squash merging in the repository's Settings > General"),
@@ -143,7 +150,8 @@ _HINTS = (
 
 def _messages(exc) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
-    errors = data.get("errors") if isinstance(data.get("errors"), list) else []
+    errors = data.get("errors")
+    errors = errors if isinstance(errors, list) else []
     found = [e.get("message", "") for e in errors if isinstance(e, dict)] or [describe(exc)]
     return "; ".join(m for m in found if m)
 
@@ -160,7 +168,10 @@ def merge_when_approved(pr, head_sha: str) -> str:
 
     try:
         pr.enable_automerge(merge_method="SQUASH", expected_head_oid=head_sha)
-        return f"auto-merge enabled for {head_sha[:12]}: GitHub merges it once the required checks pass"
+        return (
+            f"auto-merge enabled for {head_sha[:12]}: GitHub merges it once the required "
+            "checks pass"
+        )
     except GithubException as exc:
         message = _messages(exc)
         if not any(key in message.lower() for key in _MERGE_NOW):
@@ -173,7 +184,7 @@ def merge_when_approved(pr, head_sha: str) -> str:
 
 
 def publish(
-    gh,
+    gh: GitHubClient,
     repo_name: str,
     pr,
     result,
@@ -193,11 +204,12 @@ def publish(
         shown,
         judged_pr=judged_pr,
     )
-    outcome = {"comment": "failed"}
-    requested: tuple[list[str], list[str]] = ([], [])
+    said = "failed"  # what became of the comment
+    requested: tuple[list[str], list[str]] = ([], [])  # the reviewers asked for, once asked
 
-    def comment():
-        outcome.update(comment=upsert_comment(pr, result, gate_identity(gh, app_slug)))
+    def comment() -> None:
+        nonlocal said
+        said = upsert_comment(pr, result, gate_identity(gh, app_slug))
 
     if result.plan is not None and result.facts is not None and wants_auto_merge(result):
         # before the comment, so that the comment says whether the PR was merged
@@ -214,9 +226,10 @@ def publish(
         users, teams = reviewers_to_request(result, repo_name.split("/")[0])
         if users or teams:
 
-            def request():
+            def request() -> None:
+                nonlocal requested
                 pr.create_review_request(reviewers=users, team_reviewers=teams)
-                outcome["requested"] = (users, teams)
+                requested = (users, teams)
 
             steps.append(("review request", request))
     for name, step in steps:
@@ -226,4 +239,4 @@ def publish(
             warn(f"{name} failed: {describe(exc)}")
         except EvaluationError as exc:
             warn(f"{name} failed: {exc}")
-    return outcome["comment"], outcome.get("requested", requested)
+    return said, requested

@@ -10,10 +10,15 @@ direct member (they can be listed by login, or the child team named in the polic
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .client import GitHubClient
+
 PAGE = 100
 
 
-def _pages(gh, url: str) -> list[dict]:
+def _pages(gh: GitHubClient, url: str) -> list[dict]:
     """Every item of a paginated list; a short page is the last one."""
     items: list[dict] = []
     page = 1
@@ -27,11 +32,12 @@ def _pages(gh, url: str) -> list[dict]:
         page += 1
 
 
-def direct_members(gh, org: str, slug: str) -> frozenset[int]:
+def direct_members(gh: GitHubClient, org: str, slug: str) -> frozenset[int]:
     """Ids of the team's direct, active members. Raises PyGithub/requests errors for the caller.
 
     Each member carries `inherited` (true: "a member of the team only through a child team"), but
-    "only when the feature is enabled for the organization" (OpenAPI schema team-member). Without it,
+    "only when the feature is enabled for the organization" (OpenAPI schema team-member). Without
+    it,
     the members of every child team (GET /orgs/{org}/teams/{team_slug}/teams; a child's own member
     list includes its children) are subtracted."""
     members = _pages(gh, f"/orgs/{org}/teams/{slug}/members")

@@ -1,9 +1,11 @@
 """Which PR a gate run is about, taken from the event safely.
 
 pull_request_target: the payload is GitHub's own, for the PR it names.
-workflow_run (the review relay completed): `workflow_run.pull_requests` is empty for PRs from forks and
+workflow_run (the review relay completed): `workflow_run.pull_requests` is empty for PRs from forks
+and
 may list another PR of the same branch
-(https://docs.github.com/webhooks/webhook-events-and-payloads#workflow_run), so the relay uploads the
+(https://docs.github.com/webhooks/webhook-events-and-payloads#workflow_run), so the relay uploads
+the
 PR number and head SHA as the artifact `foureyes-relay` of its own run. That run executed the PR's
 workflow file, so its artifact is a claim, not a fact: it is accepted only if it belongs to the very
 run id the event names, and the PR's head on GitHub equals the run's head_sha. Anything else fails
@@ -17,9 +19,13 @@ import json
 import os
 import re
 import zipfile
+from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
 from .client import DEFAULT_API
+
+if TYPE_CHECKING:
+    from .client import GitHubClient
 
 RELAY_ARTIFACT = "foureyes-relay"
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -35,7 +41,7 @@ def head_sha_of(event: dict) -> str | None:
 
 
 def pr_from_workflow_run(
-    gh, repo_name: str, event: dict, token: str, api_url: str | None = None
+    gh: GitHubClient, repo_name: str, event: dict, token: str, api_url: str | None = None
 ) -> int:
     run = event.get("workflow_run") or {}
     run_id, head_sha = run.get("id"), run.get("head_sha")
@@ -47,7 +53,8 @@ def pr_from_workflow_run(
         raise EvaluationError(f"the relay artifact of run {run_id} names no PR number")
     if claimed_head != head_sha:
         raise EvaluationError(
-            f"the relay artifact of run {run_id} names head {claimed_head}, the run ran on {head_sha}"
+            f"the relay artifact of run {run_id} names head {claimed_head}, the run ran on "
+            f"{head_sha}"
         )
     from .client import api_errors, describe
 
@@ -67,7 +74,8 @@ def pr_from_workflow_run(
 
 
 def _relay_claim(repo_name: str, run_id: int, token: str, api_url: str | None) -> dict:
-    """The relay.json in the `foureyes-relay` artifact of this run (GET .../actions/runs/{run_id}/artifacts,
+    """The relay.json in the `foureyes-relay` artifact of this run (GET
+    .../actions/runs/{run_id}/artifacts,
     then the artifact's zip, which GitHub serves as a 302 to a short-lived blob URL)."""
     import requests
 
