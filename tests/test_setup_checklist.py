@@ -68,4 +68,11 @@ def test_the_checklist_names_every_variable_secret_and_environment_the_workflows
     }
     for name in used | environments:
         assert f"`{name}`" in section, name
-    assert environments == {"foureyes-gate", "staging", "production", "github-pages"}
+    assert environments == {
+        "foureyes-gate",
+        "staging",
+        "production",
+        "staging-approval",
+        "production-approval",
+        "github-pages",
+    }
