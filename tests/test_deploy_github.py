@@ -479,7 +479,7 @@ def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(
     its head is only on the server, which answers nobody without the token."""
     from conftest import Repo
     from foureyes.demo import copy_template
-    from githttp import PrivateGitServer
+    from support.githttp import PrivateGitServer
 
     secret = "ghs_s3cr3t-token-value"
     upstream = Repo(tmp_path / "upstream")

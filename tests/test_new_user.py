@@ -414,7 +414,7 @@ def test_no_slack_warning_for_a_deploy_nobody_subscribed_to(env_repo, cli):
 def test_the_unset_variable_is_said_once_for_several_notifications():
     from foureyes.notify import Notification, notify
     from foureyes.registry import parse_policy
-    from pulltest import POLICY
+    from support.pulltest import POLICY
 
     policy = parse_policy(POLICY)
     warnings, warned = [], set()
