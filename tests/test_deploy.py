@@ -7,10 +7,10 @@ import textwrap
 
 import pytest
 
-from conftest import DEP
 from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
+from support.repos import DEP
 
 FRAUD, RECS, CHURN = (
     DEP.format("fraud-scorer"),
@@ -682,7 +682,7 @@ def test_a_merge_adding_a_gitlink_under_policies_is_refused(env_repo):
     run(env_repo)
 
     def vendor(r):  # a repository inside the checkout: `git add` records it as a gitlink
-        from conftest import Repo
+        from support.repos import Repo
 
         inner = Repo(r.root / "policies" / "rules" / "vendored")
         inner.write("rule.yaml", "anything: true\n")

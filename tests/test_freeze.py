@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conftest import DEP
 from foureyes import freeze
 from foureyes.yamlload import LoadError
+from support.repos import DEP
 
 FRAUD, RECS, CHURN = (
     DEP.format("fraud-scorer"),

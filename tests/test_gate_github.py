@@ -7,8 +7,8 @@ import re
 import pytest
 import responses
 
-from conftest import DEP
 from ghapi.mockgithub import API, HERE, MockGitHub, user
+from support.repos import DEP
 
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
 MALLORY, BOT = user("mallory", 666), user("renovate[bot]", 29139614, "Bot")

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import DEP
 from foureyes.deploy.record import SqliteRecord
 from foureyes.eventlog import iso
+from support.repos import DEP
 from test_deploy import FACTS, TWO, merge_pr, run
 
 FRAUD, RECS, CHURN = (

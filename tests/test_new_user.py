@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import DEP
+from support.repos import DEP
 from test_deploy import FACTS, TWO, merge_pr
 
 FRAUD, RECS, CHURN, CREDIT = (
@@ -228,7 +228,7 @@ def test_validate_and_inventory_outside_a_repository(tmp_path, cli, monkeypatch)
 
 
 def test_validate_in_a_repository_without_a_registry(tmp_path, cli, monkeypatch):
-    from conftest import Repo
+    from support.repos import Repo
 
     r = Repo(tmp_path / "empty")
     monkeypatch.chdir(r.root)
@@ -338,7 +338,7 @@ def test_deploy_shows_what_an_update_changes(env_repo, cli):
 
 
 def test_init_again_leaves_deleted_files_deleted(tmp_path, cli, monkeypatch):
-    from conftest import Repo
+    from support.repos import Repo
 
     repo = Repo(tmp_path / "fresh")
     monkeypatch.chdir(repo.root)

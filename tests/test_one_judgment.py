@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conftest import DEP
+from support.repos import DEP
 
 FRAUD, RECS = DEP.format("fraud-scorer"), DEP.format("product-recs")  # critical, low
 RELEASE = "release/2026.12"

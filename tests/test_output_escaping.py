@@ -8,9 +8,9 @@ import re
 import pytest
 import responses
 
-from conftest import DEP
 from foureyes.deploy.record import SqliteRecord
 from ghapi.mockgithub import MockGitHub
+from support.repos import DEP
 from test_gate_github import ALICE, BOB, MALLORY, TEAM, open_pr
 
 FRAUD = DEP.format("fraud-scorer")

@@ -7,8 +7,8 @@ import json
 import pytest
 import responses
 
-from conftest import DEP
 from ghapi.mockgithub import API, MockGitHub, user
+from support.repos import DEP
 from test_gate_github import ALICE, BOB, DANA, TEAM, open_pr, run
 from test_rules import FACTS, S3, STORE, STORE_RULE, V13, change, with_rules
 

@@ -6,8 +6,8 @@ import re
 
 import responses
 
-from conftest import DEP
 from ghapi.mockgithub import API, check, check_request, example
+from support.repos import DEP
 from test_deploy import bump, merge_pr, run
 
 FRAUD = DEP.format("fraud-scorer")

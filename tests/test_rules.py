@@ -7,9 +7,9 @@ import json
 import pytest
 import responses
 
-from conftest import DEP
 from foureyes.rules import parse_rule
 from foureyes.yamlload import LoadError
+from support.repos import DEP
 
 FRAUD = DEP.format("fraud-scorer")
 AUC_RULE = "policies/rules/auc-no-drop.yaml"

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import DEP
+from support.repos import DEP
 from test_deploy import merge_pr, run
 from test_gate_local import gate, ok
 

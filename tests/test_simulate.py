@@ -8,11 +8,11 @@ import re
 import pytest
 import responses
 
-from conftest import DEP
 from foureyes.policy import Block, Decision
 from foureyes.simulate import compare
 from ghapi.mockgithub import API, HERE, MockGitHub, open_pulls, pull_simple, user
 from support.clock import NOW, at, iso
+from support.repos import DEP
 
 POLICY = "policies/approval.yaml"
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
