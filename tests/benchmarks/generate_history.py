@@ -199,7 +199,8 @@ def bootstrap(root: Path, deployments: int) -> History:
 
 def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[dict]:
     """Add about ``commits`` commits to main (PR branch commits count), every kind of change.
-    Returns what each main commit is: {"kind", "pr", "mark"} (marks resolved to "commit")."""
+    Returns what each main commit is, oldest first: {"kind", "pr", "commit", "deployment"} (the
+    deployment it changed), and for a PR its "base" and "head"."""
     rng = random.Random(seed)
     root = h.root
     tip = subprocess.run(
@@ -232,7 +233,7 @@ def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[
         if kind == "direct":
             main = s.commit("refs/heads/main", EVE, f"hotfix {dep_name(i)}", [main], change)
             made += 1
-            ledger.append({"kind": kind, "pr": None, "mark": main})
+            ledger.append({"kind": kind, "pr": None, "mark": main, "deployment": i})
         else:
             h.next_pr += 1
             base = main
@@ -251,7 +252,16 @@ def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[
                     "refs/heads/main", MO, f"Merge pull request #{number}", [main, head], change
                 )
             made += 2
-            ledger.append({"kind": kind, "pr": number, "mark": main, "base": base, "head": head})
+            ledger.append(
+                {
+                    "kind": kind,
+                    "pr": number,
+                    "mark": main,
+                    "base": base,
+                    "head": head,
+                    "deployment": i,
+                }
+            )
         versions.append(version)
         recent.append((main, i))
         h.kinds[kind] = h.kinds.get(kind, 0) + 1
