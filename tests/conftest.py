@@ -22,6 +22,14 @@ def repo(tmp_path, monkeypatch) -> Repo:
 
 
 @pytest.fixture
+def env_repo(repo: Repo) -> Repo:
+    """The example repository with .foureyes/ ignored, like a real one."""
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore local state", "Mo Admin <mo@acme.example>")  # touches nothing deployed
+    return repo
+
+
+@pytest.fixture
 def cli():
     from click.testing import CliRunner
 

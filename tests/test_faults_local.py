@@ -22,8 +22,8 @@ from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.record import SqliteRecord
 from foureyes.eventlog import Filters, query
 from support.faults import DyingConnection, Faults, Killed, dying_target
+from support.ledger import bump, merge_pr, served
 from support.repos import DEP
-from test_deploy import TWO, bump, env_repo, merge_pr, served  # noqa: F401 (env_repo is a fixture)
 
 RECORD = Path(".foureyes") / "record.sqlite"
 

@@ -4,35 +4,12 @@ import json
 
 import pytest
 
-from support.pr_facts import RENOVATE, approvals, write_pr_facts
+from support.local_gate import gate, write_facts
+from support.pr_facts import approvals
 from support.repos import DEP
 
 FRAUD = DEP.format("fraud-scorer")
 RECS = DEP.format("product-recs")
-
-GATE_PEOPLE = {
-    **RENOVATE,
-    "alice": {"id": 201, "emails": ["alice@acme.example"]},
-    "carol": {"id": 203},
-    "lena-m": {"id": 300},
-}
-ADMIN_TEAM = ("mo", "alice", "bob", "lena-m", "renovate[bot]")
-
-
-def write_facts(path, reviews=(), body="why"):
-    """This module's PR facts: alice has an email, carol is invited to the admin team, lena-m and
-    the bot are admins."""
-    write_pr_facts(
-        path, reviews, body=body, accounts=GATE_PEOPLE, admins=ADMIN_TEAM, pending=["carol"]
-    )
-
-
-def gate(cli, repo, reviews, body="Because the new model is better.", head="pr"):
-    path = repo.root.parent / "facts.yaml"
-    write_facts(path, reviews, body)
-    result = cli("gate", "--local", str(path), "--base", "main", "--head", head, "--format", "json")
-    data = json.loads(result.output) if result.output.startswith("{") else None
-    return result.exit_code, data, result.output
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ import pytest
 
 from foureyes.deploy.record import SqliteRecord
 from foureyes.eventlog import iso
+from support.ledger import merge_pr, record_pr, run
+from support.pr_facts import TWO
 from support.repos import DEP
-from test_deploy import FACTS, TWO, merge_pr, run
 
 FRAUD, RECS, CHURN = (
     DEP.format("fraud-scorer"),
@@ -53,11 +54,7 @@ def scripted(repo):
     repo.replace(DEP.format("credit-limit"), 'version: "7"', 'version: "8"')
     head = repo.commit("credit-limit v8")
     repo.git("checkout", "-q", "main")
-    (repo.root / ".foureyes" / "prs" / "46.yaml").write_text(
-        FACTS.format(number=46, base=base, head=head, merge="", reviews="[]").replace(
-            "merge_commit: \n", ""
-        )
-    )
+    record_pr(repo, 46, base, head, None, [])  # no merge commit
     return repo
 
 

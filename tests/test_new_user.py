@@ -5,8 +5,9 @@ import json
 
 import pytest
 
+from support.ledger import MERGED_AT, merge_pr
+from support.pr_facts import TWO, write_pr_facts
 from support.repos import DEP
-from test_deploy import FACTS, TWO, merge_pr
 
 FRAUD, RECS, CHURN, CREDIT = (
     DEP.format(n) for n in ("fraud-scorer", "product-recs", "churn-predictor", "credit-limit")
@@ -85,13 +86,7 @@ def open_pr(repo, number, rel, old, new, name=None):
     head = repo.commit(f"open #{number}")
     repo.git("checkout", "-q", "main")
     path = repo.root / ".foureyes" / "prs" / (name or f"{number}.yaml")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        FACTS.format(number=number, base=base, head=head, merge="", reviews="[]").replace(
-            "merge_commit: \n", ""
-        )
-    )
-    _without_number(path)
+    write_pr_facts(path, base=base, head=head, merged_at=MERGED_AT)  # no number, no merge commit
     return path
 
 

@@ -9,7 +9,8 @@ import re
 import responses
 
 from ghapi.mockgithub import API, check, check_request, example, repository
-from test_deploy import FRAUD, TWO, bump, env_repo, first_release, merge_pr, promote, served  # noqa: F401  (fixture)
+from support.ledger import FRAUD, bump, first_release, merge_pr, promote, served
+from support.pr_facts import TWO
 
 
 def test_promote_prepares_a_branch_at_main_listing_what_production_changes(env_repo, cli):

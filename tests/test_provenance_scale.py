@@ -18,7 +18,6 @@ from foureyes import gitrepo, inventory
 from foureyes.deploy import provenance
 from foureyes.deploy.record import SqliteRecord
 from foureyes.history import governance_history
-from test_deploy import env_repo  # noqa: F401  (fixture)
 
 
 def git(root: Path, *args: str) -> str:
@@ -278,7 +277,7 @@ def test_an_evil_merge_is_refused_for_every_pr_that_names_it(env_repo, cli):
     same merge commit (another approved PR) must not leave the first one's pair unchecked."""
     import json
 
-    from test_deploy import FACTS, RECS, TWO, bump, merge_pr
+    from support.ledger import RECS, bump, merge_pr, record_pr
 
     assert cli("deploy", "--env", "staging").exit_code == 0
     merge = merge_pr(
@@ -290,9 +289,7 @@ def test_an_evil_merge_is_refused_for_every_pr_that_names_it(env_repo, cli):
     first = (env_repo.root / ".foureyes" / "prs" / "46.yaml").read_text()
     base = next(line.split(": ")[1] for line in first.splitlines() if line.startswith("base:"))
     head = next(line.split(": ")[1] for line in first.splitlines() if line.startswith("head:"))
-    (env_repo.root / ".foureyes" / "prs" / "45.yaml").write_text(
-        FACTS.format(number=45, base=base, head=head, merge=merge, reviews=json.dumps(TWO))
-    )
+    record_pr(env_repo, 45, base, head, merge)
     result = cli("deploy", "--env", "staging", "--dry-run", "--format", "json")
     assert result.exit_code == 1, result.output
     reasons = [v["reason"] for v in json.loads(result.output)["violations"] if v["commit"] == merge]

@@ -7,8 +7,8 @@ import re
 import responses
 
 from ghapi.mockgithub import API, check, check_request, example
+from support.ledger import bump, merge_pr, run
 from support.repos import DEP
-from test_deploy import bump, merge_pr, run
 
 FRAUD = DEP.format("fraud-scorer")
 
