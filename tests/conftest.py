@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import responses
 
 from foureyes.demo import copy_template
-from support.repos import Repo
+from ghapi.mockgithub import HERE, MockGitHub
+from support.repos import DEP, Repo
 
 
 @pytest.fixture
@@ -41,3 +45,32 @@ def cli():
         return runner.invoke(main, list(args), catch_exceptions=False, **kwargs)
 
     return invoke
+
+
+@pytest.fixture
+def pr(repo: Repo, tmp_path, monkeypatch) -> Repo:
+    """Dana's PR replacing fraud-scorer's model (critical), with a webhook event file."""
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("change")
+    repo.replace(DEP.format("fraud-scorer"), 'version: "12"', 'version: "13"')
+    head = repo.commit("fraud-scorer v13")
+    repo.git("checkout", "-q", "main")  # the gate runs on the default branch, PR head only as data
+    event = json.loads((HERE / "webhook-pull_request.json").read_text())["examples"][0]
+    event["pull_request"].update(number=7)
+    event["pull_request"]["base"]["sha"] = base
+    event["pull_request"]["head"]["sha"] = head
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps(event))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event_path))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test")
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    repo.base, repo.head = base, head
+    return repo
+
+
+@pytest.fixture
+def gh() -> MockGitHub:
+    """The GitHub mock, for the test's duration."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield MockGitHub(rsps)

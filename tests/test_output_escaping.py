@@ -10,8 +10,8 @@ import responses
 
 from foureyes.deploy.record import SqliteRecord
 from ghapi.mockgithub import MockGitHub
+from support.github_gate import ALICE, BOB, MALLORY, TEAM, open_pr
 from support.repos import DEP
-from test_gate_github import ALICE, BOB, MALLORY, TEAM, open_pr
 
 FRAUD = DEP.format("fraud-scorer")
 IMG = "<img src=x onerror=alert(1)>"

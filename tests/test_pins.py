@@ -8,10 +8,10 @@ import pytest
 import responses
 
 from ghapi.mockgithub import API, MockGitHub, user
+from support.github_gate import ALICE, BOB, DANA, TEAM, open_pr, run
 from support.pr_facts import approvals
 from support.repos import DEP
 from support.rules import S3, STORE, STORE_RULE, V13, change, with_rules, write_rules_facts
-from test_gate_github import ALICE, BOB, DANA, TEAM, open_pr, run
 
 ERIN = user("erin", 204)
 ERIN_RENAMED = user("erin-now", 204)  # the same account under a new login
