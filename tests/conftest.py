@@ -10,6 +10,7 @@ import responses
 from foureyes.demo import copy_template
 from ghapi.mockgithub import HERE, MockGitHub
 from support.repos import DEP, Repo
+from support.scripted import scripted_history
 
 
 @pytest.fixture
@@ -74,3 +75,9 @@ def gh() -> MockGitHub:
     """The GitHub mock, for the test's duration."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield MockGitHub(rsps)
+
+
+@pytest.fixture
+def scripted(repo: Repo) -> Repo:
+    """The example repository with support/scripted.py's history, deployed to staging."""
+    return scripted_history(repo)

@@ -12,7 +12,7 @@ import pytest
 from support.ledger import merge_pr, run
 from support.local_gate import gate
 from support.pr_facts import approvals
-from support.repos import DEP
+from support.repos import DEP, use_target
 
 FRAUD, RECS = DEP.format("fraud-scorer"), DEP.format("product-recs")
 SNEAKY = DEP.format("sneaky")
@@ -27,18 +27,6 @@ model:
   uri: models:/fraud-xgb/2
 environments: [staging]
 """
-
-
-def use_target(repo, env: str, target: str) -> None:
-    """Point ``env``'s target at ``target`` (the YAML of a `target:` mapping, one line)."""
-    text = repo.read("registry/environments.yaml")
-    head, rest = text.split(f"  - name: {env}\n", 1)
-    block, tail = rest.split("    protected:", 1)
-    branch = block.split("\n", 1)[0]
-    repo.write(
-        "registry/environments.yaml",
-        f"{head}  - name: {env}\n{branch}\n    target: {target}\n    protected:{tail}",
-    )
 
 
 def validate(cli):

@@ -10,8 +10,8 @@ import pytest
 from foureyes.deploy.kubernetes import KubernetesTarget
 from foureyes.deploy.targets import Change, LocalTarget, Target, TargetError
 from support.ledger import FRAUD, RECS, command_target, merge_pr
-from test_targets import APPROVAL
-from test_targets import FRAUD as FRAUD_DEP
+from support.targets import APPROVAL
+from support.targets import FRAUD as FRAUD_DEP
 
 TAGS = ("approval", "approvers", "commit", "deployment")
 

@@ -8,8 +8,7 @@ import sys
 import pytest
 import yaml
 
-from support.repos import DEP
-from test_serving_identity import use_target
+from support.repos import DEP, use_target
 
 ENVS = "registry/environments.yaml"
 MLFLOW = "{type: mlflow, registry_uri: 'sqlite:///mlflow.db', env: {MLFLOW_TRACKING_TOKEN: {secret: MLFLOW_TOKEN}}}"

@@ -77,3 +77,15 @@ class Repo:
 
 
 DEP = "registry/deployments/{}.yaml"
+
+
+def use_target(repo: Repo, env: str, target: str) -> None:
+    """Point ``env``'s target at ``target`` (the YAML of a `target:` mapping, one line)."""
+    text = repo.read("registry/environments.yaml")
+    head, rest = text.split(f"  - name: {env}\n", 1)
+    block, tail = rest.split("    protected:", 1)
+    branch = block.split("\n", 1)[0]
+    repo.write(
+        "registry/environments.yaml",
+        f"{head}  - name: {env}\n{branch}\n    target: {target}\n    protected:{tail}",
+    )
