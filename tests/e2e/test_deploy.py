@@ -17,10 +17,8 @@ from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 
 from .harness import RemoteRepo
-from .test_gate import app_settings
+from .steps import app_settings, bump, merge_approved_change
 from .world import ALICE, APP_BOT, DANA, World, push_event, release_run_event
-
-DEP = "registry/deployments/churn-predictor.yaml"  # importance moderate: one approval; staging + production
 
 
 class _Requester:
@@ -60,37 +58,6 @@ def deployed_earlier(standin, repo: RemoteRepo, environment: str, tmp_path: Path
     finally:
         record.close()
     assert result.ok and result.steps, result
-
-
-def bump(repo: RemoteRepo) -> None:
-    text = (repo.root / DEP).read_text()
-    old = next(line for line in text.splitlines() if line.strip().startswith("version:"))
-    repo.replace(DEP, old, old.replace(old.split(":", 1)[1].strip(), '"999"'))
-
-
-def merge_approved_change(repo: RemoteRepo, world: World, number: int = 7) -> tuple[str, str]:
-    """PR #7 (Dana's new churn-predictor version, approved by Alice) merged into main."""
-    base = repo.sha("main")
-    repo.git("checkout", "-q", "-b", "change")
-    bump(repo)
-    head = repo.commit("churn-predictor: new model version")
-    repo.git("checkout", "-q", "main")
-    repo.git(
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        f"Merge pull request #{number} from acme/change",
-        "change",
-    )
-    merge = repo.sha()
-    repo.push("main")
-    world.merged(number, DANA, base, head, merge, [ALICE])
-    return base, merge
 
 
 def run_deploy(act, standin, repo, payload, trusted: str, event: str = "push"):
