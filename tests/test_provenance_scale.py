@@ -44,9 +44,7 @@ def add_evil_merge(h: gen.History) -> dict:
     git(root, *env, "commit", "-q", "-m", f"Merge pull request #{number}")
     merge = git(root, "rev-parse", "HEAD")
     (root / ".foureyes" / "prs" / f"{number}.yaml").write_text(
-        gen.LEDGER.format(
-            number=number, base=base, head=head, merge=merge, at="2026-11-21T12:00:00Z"
-        )
+        gen.ledger_text(number, base, head, merge, "2026-11-21T12:00:00Z")
     )
     return {"kind": "evil", "pr": number, "commit": merge, "base": base, "head": head}
 
