@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import responses
 
 from foureyes.demo import copy_template
-from ghapi.mockgithub import HERE, MockGitHub
+from ghapi.mockgithub import MockGitHub
+from support.github_gate import pull_request_event
 from support.repos import DEP, Repo
 from support.scripted import scripted_history
 
@@ -56,18 +55,7 @@ def pr(repo: Repo, tmp_path, monkeypatch) -> Repo:
     repo.replace(DEP.format("fraud-scorer"), 'version: "12"', 'version: "13"')
     head = repo.commit("fraud-scorer v13")
     repo.git("checkout", "-q", "main")  # the gate runs on the default branch, PR head only as data
-    event = json.loads((HERE / "webhook-pull_request.json").read_text())["examples"][0]
-    event["pull_request"].update(number=7)
-    event["pull_request"]["base"]["sha"] = base
-    event["pull_request"]["head"]["sha"] = head
-    event_path = tmp_path / "event.json"
-    event_path.write_text(json.dumps(event))
-    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event_path))
-    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
-    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test")
-    monkeypatch.delenv("GITHUB_API_URL", raising=False)
-    repo.base, repo.head = base, head
-    return repo
+    return pull_request_event(repo, tmp_path, monkeypatch, base, head)
 
 
 @pytest.fixture

@@ -56,9 +56,20 @@ def open_pr(
     edit(repo)
     head = repo.commit("attack", "Mallory <mallory@evil.example>")
     repo.git("checkout", "-q", "main")
+    return pull_request_event(repo, tmp_path, monkeypatch, base, head, base_ref)
+
+
+def pull_request_event(
+    repo: Repo, tmp_path, monkeypatch, base: str, head: str, base_ref: str | None = None
+) -> Repo:
+    """GitHub's pull_request webhook example as PR #7 from ``base`` to ``head`` (and into
+    ``base_ref``, when given), in the environment the gate reads it from; the repository keeps
+    ``base`` and ``head``."""
     event = json.loads((HERE / "webhook-pull_request.json").read_text())["examples"][0]
     event["pull_request"].update(number=7)
-    event["pull_request"]["base"].update(sha=base, ref=base_ref)
+    event["pull_request"]["base"]["sha"] = base
+    if base_ref is not None:
+        event["pull_request"]["base"]["ref"] = base_ref
     event["pull_request"]["head"]["sha"] = head
     event_path = tmp_path / "event.json"
     event_path.write_text(json.dumps(event))

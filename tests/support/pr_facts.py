@@ -17,6 +17,8 @@ PEOPLE: dict[str, dict] = {
     "bob": {"id": 202},
 }
 ADMINS = "acme/mlops-admins"
+# libyaml's safe dumper where PyYAML has it: the history generator writes thousands of entries
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 ERIN = {"erin": {"id": 205}}
 RENOVATE = {"renovate[bot]": {"id": 29139614, "type": "Bot"}}
 
@@ -57,7 +59,7 @@ def pr_facts(
     doc["reviews"] = list(reviews)
     if labels is not None:
         doc["labels"] = list(labels)
-    return yaml.safe_dump(doc, sort_keys=False)
+    return yaml.dump(doc, Dumper=DUMPER, sort_keys=False)
 
 
 def write_pr_facts(path: Path, reviews: Iterable[dict] = (), **kw: object) -> Path:
