@@ -2,84 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
+import responses
 
 from foureyes.demo import copy_template
-from support.clock import GitClock
-
-
-class Repo:
-    """A real git repository whose commits are dated by the suite's clock, never by the wall clock."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.clock = GitClock()
-        root.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(self.root), *args],
-            check=True,
-            capture_output=True,
-            text=True,
-            env={**os.environ, **self.clock.env()},
-        ).stdout.strip()
-
-    def write(self, rel: str, text: str | bytes) -> Path:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text, "utf-8")
-        return path
-
-    def read(self, rel: str) -> str:
-        return (self.root / rel).read_text("utf-8")
-
-    def replace(self, rel: str, old: str, new: str) -> None:
-        text = self.read(rel)
-        assert old in text, f"{old!r} not in {rel}"
-        self.write(rel, text.replace(old, new, 1))
-
-    def rm(self, rel: str) -> None:
-        self.git("rm", "-q", rel)
-
-    def commit(
-        self,
-        message: str = "change",
-        author: str = "Dana Scientist <dana@acme.example>",
-        committer: str | None = None,
-    ) -> str:
-        name, email = author[:-1].split(" <")
-        cname, cemail = (committer or author)[:-1].split(" <")
-        self.git("add", "-A")
-        subprocess.run(
-            ["git", "-C", str(self.root), "commit", "-q", "--allow-empty", "-m", message],
-            check=True,
-            capture_output=True,
-            env={
-                "GIT_AUTHOR_NAME": name,
-                "GIT_AUTHOR_EMAIL": email,
-                "GIT_COMMITTER_NAME": cname,
-                "GIT_COMMITTER_EMAIL": cemail,
-                "PATH": "/usr/bin:/bin:/usr/local/bin",
-                "HOME": str(self.root),
-                **self.clock.env(),
-            },
-        )
-        return self.git("rev-parse", "HEAD")
-
-    def branch(self, name: str) -> None:
-        self.git("checkout", "-q", "-b", name)
-
-
-DEP = "registry/deployments/{}.yaml"
+from ghapi.mockgithub import MockGitHub
+from support.github_gate import pull_request_event
+from support.repos import DEP, Repo
+from support.scripted import scripted_history
 
 
 @pytest.fixture
@@ -96,6 +26,14 @@ def repo(tmp_path, monkeypatch) -> Repo:
 
 
 @pytest.fixture
+def env_repo(repo: Repo) -> Repo:
+    """The example repository with .foureyes/ ignored, like a real one."""
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore local state", "Mo Admin <mo@acme.example>")  # touches nothing deployed
+    return repo
+
+
+@pytest.fixture
 def cli():
     from click.testing import CliRunner
 
@@ -107,3 +45,27 @@ def cli():
         return runner.invoke(main, list(args), catch_exceptions=False, **kwargs)
 
     return invoke
+
+
+@pytest.fixture
+def pr(repo: Repo, tmp_path, monkeypatch) -> Repo:
+    """Dana's PR replacing fraud-scorer's model (critical), with a webhook event file."""
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("change")
+    repo.replace(DEP.format("fraud-scorer"), 'version: "12"', 'version: "13"')
+    head = repo.commit("fraud-scorer v13")
+    repo.git("checkout", "-q", "main")  # the gate runs on the default branch, PR head only as data
+    return pull_request_event(repo, tmp_path, monkeypatch, base, head)
+
+
+@pytest.fixture
+def gh() -> MockGitHub:
+    """The GitHub mock, for the test's duration."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield MockGitHub(rsps)
+
+
+@pytest.fixture
+def scripted(repo: Repo) -> Repo:
+    """The example repository with support/scripted.py's history, deployed to staging."""
+    return scripted_history(repo)

@@ -3,12 +3,11 @@
 A test marked xfail(strict=True) is a confirmed hole not fixed here: it fails on the code as it is
 and will start passing (and so fail the suite, strict) once the hole is closed."""
 
-import json
-
 import pytest
 import yaml
 
-from test_deploy import FACTS, FRAUD, TWO, bump, env_repo, merge_pr, run, served  # noqa: F401 (fixture)
+from support.ledger import bump, merge_pr, record_pr, run, served
+from support.pr_facts import TWO
 
 POLICY = "policies/approval.yaml"
 
@@ -76,10 +75,7 @@ def approved_by_an_old_release_policy(repo):
         "pr-91",
     )
     merge = repo.git("rev-parse", "HEAD")
-    (repo.root / ".foureyes" / "prs" / "91.yaml").write_text(
-        FACTS.format(number=91, base=old, head=head, merge=merge, reviews=json.dumps(TWO[:1]))
-        + "base_ref: release/old\n"
-    )
+    record_pr(repo, 91, old, head, merge, TWO[:1], base_ref="release/old")
     return repo, merge
 
 

@@ -3,110 +3,23 @@ idempotency, recovery after a failing target, and the provenance re-check (invar
 
 import json
 import sqlite3
-import textwrap
 
-import pytest
-
-from conftest import DEP
-from foureyes.deploy.provenance import LocalLedger
-from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
-
-FRAUD, RECS, CHURN = (
-    DEP.format("fraud-scorer"),
-    DEP.format("product-recs"),
-    DEP.format("churn-predictor"),
+from support.ledger import (
+    CHURN,
+    FRAUD,
+    RECS,
+    bump,
+    command_target,
+    first_release,
+    merge_pr,
+    promote,
+    record_pr,
+    run,
+    served,
 )
-
-FACTS = """\
-number: {number}
-author: dana
-body: A reason.
-base: {base}
-head: {head}
-merge_commit: {merge}
-merged_at: "2026-11-22T12:00:00Z"
-accounts:
-  dana: {{id: 104, emails: [dana@acme.example]}}
-  mo: {{id: 101, emails: [mo@acme.example]}}
-  alice: {{id: 201}}
-  bob: {{id: 202}}
-teams:
-  acme/mlops-admins: {{members: [alice, bob]}}
-reviews: {reviews}
-"""
-TWO = [
-    {"user": "alice", "state": "APPROVED", "commit": "head"},
-    {"user": "bob", "state": "APPROVED", "commit": "head"},
-]
-
-
-@pytest.fixture
-def env_repo(repo):
-    """The example repository with .foureyes/ ignored, like a real one."""
-    repo.write(".gitignore", ".foureyes/\n")
-    repo.commit(
-        "ignore local state", "Mo Admin <mo@acme.example>"
-    )  # touches nothing deployed: not checked
-    return repo
-
-
-def merge_pr(repo, number, edit, reviews=TWO, squash=False, evil=None):
-    """Make a PR branch with ``edit(repo)``, merge it into main as Mo, and record it in the ledger."""
-    base = repo.git("rev-parse", "main")
-    repo.git("checkout", "-q", "-b", f"pr-{number}", "main")
-    edit(repo)
-    head = repo.commit(f"change for #{number}")
-    repo.git("checkout", "-q", "main")
-    if squash:
-        repo.git("merge", "-q", "--squash", f"pr-{number}")
-    else:
-        repo.git(
-            "-c",
-            "user.name=Mo Admin",
-            "-c",
-            "user.email=mo@acme.example",
-            "merge",
-            "-q",
-            "--no-ff",
-            "--no-commit",
-            f"pr-{number}",
-        )
-    if evil:
-        evil(repo)
-    merge = repo.commit(f"Merge pull request #{number}", "Mo Admin <mo@acme.example>")
-    ledger = repo.root / ".foureyes" / "prs"
-    ledger.mkdir(parents=True, exist_ok=True)
-    (ledger / f"{number}.yaml").write_text(
-        FACTS.format(number=number, base=base, head=head, merge=merge, reviews=json.dumps(reviews))
-    )
-    return merge
-
-
-def run(repo, env="staging", **kw):
-    record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
-    try:
-        return deploy(
-            repo.root, env, record, LocalLedger(repo.root, repo.root / ".foureyes" / "prs"), **kw
-        )
-    finally:
-        record.close()
-
-
-def served(repo, env="staging"):
-    folder = repo.root / ".foureyes" / "serving" / env
-    return (
-        {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
-        if folder.exists()
-        else {}
-    )
-
-
-def bump(version):
-    def edit(repo):
-        repo.replace(FRAUD, 'version: "12"', f'version: "{version}"')
-
-    return edit
+from support.pr_facts import TWO
+from support.repos import DEP
 
 
 def test_first_deploy_creates_everything_then_nothing_to_do(env_repo):
@@ -244,20 +157,6 @@ def test_delete_removes_what_was_served(env_repo):
 def test_dry_run_applies_nothing(env_repo):
     result = run(env_repo, dry_run=True)
     assert result.ok and len(result.steps) == 4 and served(env_repo) == {}
-
-
-def command_target(repo, script: str):
-    """Switch staging to the command target, through an approved PR (a governance change)."""
-
-    def edit(r):
-        r.write("deploy-hook.py", textwrap.dedent(script))
-        r.replace(
-            "registry/environments.yaml",
-            "    target:\n      type: local\n      path: .foureyes/serving/staging",
-            "    target:\n      type: command\n      command: [python3, deploy-hook.py]",
-        )
-
-    merge_pr(repo, 50, edit)
 
 
 FLAKY = """\
@@ -462,36 +361,6 @@ def test_an_orphan_release_branch_is_not_a_new_root_of_trust(env_repo, cli):
     assert served(env_repo, "production") == {}
 
 
-def promote(repo, number, branch, reviews=TWO, to="main"):
-    """A promotion: a PR into ``branch`` whose head is ``to`` (a commit of main), merged by Mo."""
-    base = repo.git("rev-parse", branch)
-    head = repo.git("rev-parse", to)
-    repo.git("checkout", "-q", branch)
-    repo.git(
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        f"Merge pull request #{number}: promote {head[:12]}",
-        head,
-    )
-    merge = repo.git("rev-parse", "HEAD")
-    (repo.root / ".foureyes" / "prs" / f"{number}.yaml").write_text(
-        FACTS.format(number=number, base=base, head=head, merge=merge, reviews=json.dumps(reviews))
-        + f"base_ref: {branch}\n"
-    )
-    return merge
-
-
-def first_release(repo, branch="release/1"):
-    """A first release branch, cut at the root of trust (the bootstrap registry production may serve)."""
-    repo.git("branch", branch, repo.git("rev-list", "--max-parents=0", "main"))
-
-
 def test_release_branch_deploys_what_a_promotion_pr_brought_in(env_repo, cli):
     merge_pr(env_repo, 60, bump("13"))
     first_release(env_repo)
@@ -546,10 +415,7 @@ def test_a_committed_ledger_is_refused(repo, cli):
     assert cli("deploy", "--env", "staging").exit_code == 0
     repo.replace(FRAUD, 'version: "12"', 'version: "66"')
     bad = repo.commit("direct push")  # as dana, whom the ledger's reviewers may approve
-    repo.write(
-        ".foureyes/prs/99.yaml",
-        FACTS.format(number=99, base=f"{bad}~1", head=bad, merge=bad, reviews=json.dumps(TWO)),
-    )
+    record_pr(repo, 99, f"{bad}~1", bad, bad)
     repo.git("add", "-f", ".foureyes/prs/99.yaml")
     repo.commit("my approval", "Eve Hurry <eve@acme.example>")
     result = cli("deploy", "--env", "staging", "--format", "text")
@@ -596,9 +462,7 @@ def two_prs_from_one_base(repo, second_edit, evil=None):
     if evil:
         evil(repo)
     merge = repo.commit("Merge pull request #71", "Mo Admin <mo@acme.example>")
-    (repo.root / ".foureyes" / "prs" / "71.yaml").write_text(
-        FACTS.format(number=71, base=base, head=head, merge=merge, reviews=json.dumps(TWO))
-    )
+    record_pr(repo, 71, base, head, merge)
     return merge
 
 
@@ -668,9 +532,7 @@ def test_a_merge_putting_back_the_forks_stale_version_of_another_deployment_is_r
         "checkout", head, "--", FRAUD
     )  # the fork's stale version, byte for byte the PR head's
     merge = env_repo.commit("Merge pull request #7", "Mo Admin <mo@acme.example>")
-    (env_repo.root / ".foureyes" / "prs" / "7.yaml").write_text(
-        FACTS.format(number=7, base=base, head=head, merge=merge, reviews=json.dumps(TWO))
-    )
+    record_pr(env_repo, 7, base, head, merge)
     result = run(env_repo)
     assert not result.ok and result.violations[0].commit == merge
     assert (
@@ -684,7 +546,7 @@ def test_a_merge_adding_a_gitlink_under_policies_is_refused(env_repo):
     run(env_repo)
 
     def vendor(r):  # a repository inside the checkout: `git add` records it as a gitlink
-        from conftest import Repo
+        from support.repos import Repo
 
         inner = Repo(r.root / "policies" / "rules" / "vendored")
         inner.write("rule.yaml", "anything: true\n")
@@ -731,16 +593,7 @@ def test_a_promotion_is_judged_by_the_default_branch_policy_too(env_repo, cli):
         "Merge pull request #59",
         "weaker",
     )
-    (env_repo.root / ".foureyes" / "prs" / "59.yaml").write_text(
-        FACTS.format(
-            number=59,
-            base=base,
-            head=head,
-            merge=env_repo.git("rev-parse", "HEAD"),
-            reviews=json.dumps(TWO),
-        )
-        + "base_ref: release/1\n"
-    )
+    record_pr(env_repo, 59, base, head, env_repo.git("rev-parse", "HEAD"), base_ref="release/1")
     promote(env_repo, 61, "release/1", reviews=TWO[:1])
     result = cli("deploy", "--env", "production", "--format", "json")
     assert result.exit_code == 1 and "1 of 2 approvals" in result.output, result.output

@@ -10,7 +10,6 @@ import subprocess
 import pytest
 import responses
 
-from conftest import DEP
 from foureyes.deploy.github_provenance import GitHubPRs
 from foureyes.deploy.github_record import GitHubRecord
 from foureyes.deploy.provenance import LocalLedger
@@ -31,6 +30,7 @@ from ghapi.mockgithub import (
     user,
 )
 from support.clock import NOW, at, iso
+from support.repos import DEP
 from support.rules import SAME_STORE
 
 FRAUD = DEP.format("fraud-scorer")
@@ -480,9 +480,9 @@ def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(
 ):
     """The checkout has no credentials (persist-credentials: false) and the PR's branch is gone:
     its head is only on the server, which answers nobody without the token."""
-    from conftest import Repo
     from foureyes.demo import copy_template
-    from githttp import PrivateGitServer
+    from support.githttp import PrivateGitServer
+    from support.repos import Repo
 
     secret = "ghs_s3cr3t-token-value"
     upstream = Repo(tmp_path / "upstream")

@@ -4,7 +4,7 @@ is left to apply, so the next deploy re-checks only the commits after it."""
 import json
 
 from foureyes.deploy.record import SqliteRecord
-from test_deploy import bump, env_repo, merge_pr, run  # noqa: F401 (env_repo is a fixture)
+from support.ledger import bump, merge_pr, run
 
 
 def last_commit(repo, env="staging"):

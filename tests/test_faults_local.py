@@ -17,29 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEP
 from foureyes.deploy import reconcile
-from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.record import SqliteRecord
 from foureyes.eventlog import Filters, query
-from support.faults import DyingConnection, Faults, Killed, dying_target
-from test_deploy import TWO, bump, env_repo, merge_pr, served  # noqa: F401 (env_repo is a fixture)
+from support.faults import Faults, Killed, deploy_staging, dying_target
+from support.ledger import bump, merge_pr, served
+from support.repos import DEP
 
 RECORD = Path(".foureyes") / "record.sqlite"
-
-
-def deploy(root: Path, faults: Faults | None = None, monkeypatch=None):
-    record = SqliteRecord(root / RECORD)
-    if faults is not None:
-        record.db = DyingConnection(record.db, faults)
-    try:
-        return reconcile.deploy(
-            root, "staging", record, LocalLedger(root, root / ".foureyes" / "prs")
-        )
-    finally:
-        (
-            record.db._db if faults is not None else record.db
-        ).close()  # a dead process's locks go with it
 
 
 def kill_at(root: Path, at: int, monkeypatch) -> Faults:
@@ -47,7 +32,7 @@ def kill_at(root: Path, at: int, monkeypatch) -> Faults:
     with monkeypatch.context() as m:
         m.setattr(reconcile, "load_target", dying_target(reconcile.load_target, faults))
         with pytest.raises(Killed):
-            deploy(root, faults)
+            deploy_staging(root, faults)
     return faults
 
 
@@ -56,7 +41,7 @@ def count_points(root: Path, monkeypatch) -> list[str]:
     faults = Faults()
     with monkeypatch.context() as m:
         m.setattr(reconcile, "load_target", dying_target(reconcile.load_target, faults))
-        assert deploy(root, faults).ok
+        assert deploy_staging(root, faults).ok
     return faults.names
 
 
@@ -87,9 +72,9 @@ def applied_once_and_evented_once(root: Path) -> dict:
 
 
 def converge(root: Path) -> None:
-    again = deploy(root)
+    again = deploy_staging(root)
     assert again.ok
-    assert deploy(root).steps == []  # converged: nothing left to apply
+    assert deploy_staging(root).steps == []  # converged: nothing left to apply
 
 
 def scenarios(env_repo):
@@ -97,7 +82,7 @@ def scenarios(env_repo):
     first = env_repo.root.parent / "first"
     shutil.copytree(env_repo.root, first)
     yield "first deploy: four creates", first
-    assert deploy(env_repo.root).ok
+    assert deploy_staging(env_repo.root).ok
     merge_pr(env_repo, 7, lambda r: (bump("13")(r), r.rm(DEP.format("churn-predictor"))))
     yield "a replace and a delete", env_repo.root
 
@@ -131,12 +116,11 @@ KILLED_RUN = """
 import sys
 from pathlib import Path
 from foureyes.deploy import reconcile
-from support.faults import Faults, dying_target
-import test_faults_local as t
+from support.faults import Faults, deploy_staging, dying_target
 
 faults = Faults(int(sys.argv[2]), sigkill=True)
 reconcile.load_target = dying_target(reconcile.load_target, faults)
-t.deploy(Path(sys.argv[1]), faults)
+deploy_staging(Path(sys.argv[1]), faults)
 """
 
 

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conftest import DEP
 from foureyes import freeze
 from foureyes.yamlload import LoadError
+from support.pr_facts import ERIN, approvals, write_pr_facts
+from support.repos import DEP
 
 FRAUD, RECS, CHURN = (
     DEP.format("fraud-scorer"),
@@ -47,15 +48,13 @@ freeze:
 """
 
 
-# --- time zones and DST
-# -----------------------------------------------------------------------------
+# --- time zones and DST -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "now, start, end",
     [
-        # the clocks go back on Sunday 25 Oct 2026: Friday 18:00 CEST to Monday 08:00 CET is 63
-        # hours
+        # the clocks go back on Sunday 25 Oct 2026: Friday 18:00 CEST to Monday 08:00 CET is 63 hours
         ("2026-10-23T16:00:00Z", "2026-10-23T16:00Z", "2026-10-26T07:00Z"),
         ("2026-10-26T06:59:59Z", "2026-10-23T16:00Z", "2026-10-26T07:00Z"),
         # they go forward on Sunday 29 Mar 2026: Friday 18:00 CET to Monday 08:00 CEST is 61 hours
@@ -112,8 +111,7 @@ def test_a_start_in_the_repeated_hour_fires_once_and_holds_through_the_second_pa
 
 def test_an_end_the_clocks_skip_moves_past_the_gap_and_a_repeated_one_is_the_later():
     zone = freeze.ZoneInfo("Europe/Berlin")
-    # 01:30 CET + 1h wall = 02:30, which does not exist: the freeze ends at 03:30 CEST (01:30Z), not
-    # earlier
+    # 01:30 CET + 1h wall = 02:30, which does not exist: the freeze ends at 03:30 CEST (01:30Z), not earlier
     assert (
         utc(freeze.wall_add(at("2026-03-29T00:30:00Z"), freeze.timedelta(hours=1), zone))
         == "2026-03-29T01:30Z"
@@ -125,8 +123,7 @@ def test_an_end_the_clocks_skip_moves_past_the_gap_and_a_repeated_one_is_the_lat
     )
 
 
-# --- overlapping windows
-# ----------------------------------------------------------------------------
+# --- overlapping windows ----------------------------------------------------------------------------
 
 OVERLAP = """
 freeze:
@@ -142,8 +139,7 @@ def test_overlapping_windows_are_one_freeze_until_the_last_one_ends():
     f = windows(OVERLAP)
     now = at("2026-12-28T10:00:00Z")
     assert [o.window.name for o in f.in_force(now, {"production"}, "critical")] == ["year-end"]
-    # year-end ends Saturday 2 Jan 00:00; the weekend began Friday 1 Jan 18:00: frozen until Monday
-    # 08:00
+    # year-end ends Saturday 2 Jan 00:00; the weekend began Friday 1 Jan 18:00: frozen until Monday 08:00
     until, at_least = f.until(now, {"production"}, "critical")
     assert utc(until) == "2027-01-04T07:00Z" and not at_least
     # a low change is not in year-end's scope: only the weekend, later on, holds it
@@ -181,8 +177,7 @@ def test_the_hold_of_a_change_names_the_windows_and_the_latest_end():
     assert freeze.hold(f, at("2026-12-21T10:00:00Z"), touched) is None
 
 
-# --- bad input: one line with file and line
-# ---------------------------------------------------------
+# --- bad input: one line with file and line ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -192,13 +187,11 @@ def test_the_hold_of_a_change_names_the_windows_and_the_latest_end():
         ('{name: w, cron: "0 25 * * *", duration: 2h}', "cron '0 25 * * *'"),
         ('{name: w, cron: "0 1 * * *", duration: 40d}', "longer than 31d"),
         (
-            '{name: w, start: "2026-03-29T02:30", end: "2026-03-30T00:00", timezone: '
-            "Europe/Berlin}",
+            '{name: w, start: "2026-03-29T02:30", end: "2026-03-30T00:00", timezone: Europe/Berlin}',
             "does not exist",
         ),
         (
-            '{name: w, start: "2026-10-25T02:30", end: "2026-10-26T00:00", timezone: '
-            "Europe/Berlin}",
+            '{name: w, start: "2026-10-25T02:30", end: "2026-10-26T00:00", timezone: Europe/Berlin}',
             "happens twice",
         ),
         ('{name: w, start: "2026-12-24", end: "2026-12-23"}', "is not after start"),
@@ -229,23 +222,8 @@ def test_the_schema_wants_either_cron_and_duration_or_start_and_end():
         windows('freeze:\n  windows:\n    - {name: w, cron: "0 1 * * *", end: "2026-12-24"}\n')
 
 
-# --- the gate, on a real repository
-# -------------------------------------------------------------------
+# --- the gate, on a real repository -------------------------------------------------------------------
 
-FACTS = """\
-author: dana
-body: Serve the new model.
-accounts:
-  dana: {{id: 104, emails: [dana@acme.example]}}
-  mo: {{id: 101, emails: [mo@acme.example]}}
-  alice: {{id: 201}}
-  bob: {{id: 202}}
-  erin: {{id: 205}}
-teams:
-  acme/mlops-admins: {{members: [mo, alice, bob, erin, dana]}}
-reviews: {reviews}
-labels: {labels}
-"""
 INCIDENT = """\
 freezes:
   - name: INC-2041
@@ -256,13 +234,16 @@ freezes:
 NOW = "2026-11-22T10:00:00Z"
 
 
-def ok(*users):
-    return [{"user": u, "state": "APPROVED", "commit": "head"} for u in users]
-
-
 def gate(cli, repo, reviews, labels=(), head="pr", now=NOW):
     path = repo.root.parent / "facts.yaml"
-    path.write_text(FACTS.format(reviews=json.dumps(reviews), labels=json.dumps(list(labels))))
+    write_pr_facts(
+        path,
+        reviews,
+        body="Serve the new model.",
+        labels=labels,
+        accounts=ERIN,
+        admins=("mo", "alice", "bob", "erin", "dana"),
+    )
     result = cli(
         "gate",
         "--local",
@@ -291,7 +272,7 @@ def frozen(repo):
 
 
 def test_the_gate_holds_a_change_during_a_freeze_and_says_until_when(frozen, cli):
-    code, data = gate(cli, frozen, ok("alice", "bob"))
+    code, data = gate(cli, frozen, approvals("alice", "bob"))
     assert code == 1 and data["decision"] == "blocked"
     assert data["blocking"][0]["reason"] == "freeze"
     assert data["description"].startswith(
@@ -306,23 +287,23 @@ def test_a_change_outside_the_freeze_scope_is_not_held(frozen, cli):
     frozen.git("checkout", "-q", "-b", "recs", "main")
     frozen.replace(RECS, '"2026.11.3"', '"2026.11.4"')  # low, and staging only
     frozen.commit("recs")
-    code, data = gate(cli, frozen, ok("alice"), head="recs")
+    code, data = gate(cli, frozen, approvals("alice"), head="recs")
     assert code == 0 and data["decision"] == "approved" and "freeze" not in data
 
 
 def test_break_glass_needs_the_extra_approvals_counted_by_the_four_eyes_rule(frozen, cli):
-    code, data = gate(cli, frozen, ok("alice", "bob"), labels=["break-glass"])
+    code, data = gate(cli, frozen, approvals("alice", "bob"), labels=["break-glass"])
     assert code == 1 and data["decision"] == "pending" and data["required_approvals"] == 3
     assert data["description"].startswith("break-glass (INC-2041): 2 of 3 approvals")
     # the author's own approval is no third pair of eyes, even as an admin
-    code, data = gate(cli, frozen, ok("alice", "bob", "dana"), labels=["break-glass"])
+    code, data = gate(cli, frozen, approvals("alice", "bob", "dana"), labels=["break-glass"])
     assert code == 1 and ("dana", "author") in {(i["login"], i["reason"]) for i in data["ignored"]}
-    code, data = gate(cli, frozen, ok("alice", "bob", "erin"), labels=["break-glass"])
+    code, data = gate(cli, frozen, approvals("alice", "bob", "erin"), labels=["break-glass"])
     assert code == 0 and data["decision"] == "approved" and data["freeze"]["break_glass"] is True
 
 
 def test_break_glass_is_recorded_in_the_event_log(frozen, cli):
-    gate(cli, frozen, ok("alice", "bob", "erin"), labels=["break-glass"])
+    gate(cli, frozen, approvals("alice", "bob", "erin"), labels=["break-glass"])
     out = cli("events", "--type", "break_glass", "--format", "json")
     events = json.loads(out.output)
     assert (
@@ -336,7 +317,7 @@ def test_a_pr_cannot_lift_the_freeze_that_judges_it(frozen, cli):
     """The PR deletes the incident entry and changes the model: the freeze is read at the base."""
     frozen.write("policies/freeze.yaml", "freezes: []\n")
     frozen.commit("lift the freeze myself")
-    code, data = gate(cli, frozen, ok("alice", "bob"))
+    code, data = gate(cli, frozen, approvals("alice", "bob"))
     assert code == 1 and data["blocking"][0]["reason"] == "freeze"
 
 
@@ -344,7 +325,7 @@ def test_the_pr_that_lifts_an_incident_freeze_is_not_held(frozen, cli):
     frozen.git("checkout", "-q", "-b", "lift", "main")
     frozen.write("policies/freeze.yaml", "freezes: []\n")
     frozen.commit("INC-2041 resolved")
-    code, data = gate(cli, frozen, ok("alice", "bob"), head="lift")
+    code, data = gate(cli, frozen, approvals("alice", "bob"), head="lift")
     assert code == 0 and data["decision"] == "approved" and "freeze" not in data
 
 
@@ -352,16 +333,19 @@ def test_a_policy_window_holds_at_its_time_only(repo, cli):
     repo.replace(
         "policies/approval.yaml",
         "  windows: []\n",
-        '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: '
-        "Europe/Berlin}\n",
+        '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: Europe/Berlin}\n',
     )
     repo.commit("weekend freeze", "Mo Admin <mo@acme.example>")
     repo.branch("pr")
     repo.replace(FRAUD, 'version: "12"', 'version: "13"')
     repo.commit("fraud-scorer v13")
-    code, data = gate(cli, repo, ok("alice", "bob"), now="2026-11-28T10:00:00Z")  # a Saturday
+    code, data = gate(
+        cli, repo, approvals("alice", "bob"), now="2026-11-28T10:00:00Z"
+    )  # a Saturday
     assert code == 1 and "frozen until 2026-11-30 08:00 CET (weekend)" in data["description"]
-    code, data = gate(cli, repo, ok("alice", "bob"), now="2026-11-30T07:00:00Z")  # Monday 08:00 CET
+    code, data = gate(
+        cli, repo, approvals("alice", "bob"), now="2026-11-30T07:00:00Z"
+    )  # Monday 08:00 CET
     assert code == 0 and data["decision"] == "approved"
 
 
@@ -369,7 +353,7 @@ def test_a_broken_freeze_file_fails_closed(frozen, cli):
     frozen.git("checkout", "-q", "main")
     frozen.write("policies/freeze.yaml", 'freezes:\n  - {name: x, start: "soon"}\n')
     frozen.commit("typo", "Mo Admin <mo@acme.example>")
-    code, data = gate(cli, frozen, ok("alice", "bob"))
+    code, data = gate(cli, frozen, approvals("alice", "bob"))
     assert (
         code == 2
         and data["decision"] == "error"
@@ -377,16 +361,14 @@ def test_a_broken_freeze_file_fails_closed(frozen, cli):
     )
 
 
-# --- `foureyes freeze`
-# ------------------------------------------------------------------------------
+# --- `foureyes freeze` ------------------------------------------------------------------------------
 
 
 def test_the_freeze_command_lists_windows_in_force_and_the_next_ones(frozen, cli):
     frozen.replace(
         "policies/approval.yaml",
         "  windows: []\n",
-        '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: '
-        "Europe/Berlin}\n",
+        '  windows:\n    - {name: weekend, cron: "0 18 * * 5", duration: 62h, timezone: Europe/Berlin}\n',
     )
     out = cli("freeze", "--now", "2026-11-26T10:00:00Z", "--env", "production", "--format", "json")
     data = json.loads(out.output)
@@ -411,29 +393,7 @@ def test_the_freeze_command_refuses_bad_input_with_exit_2(repo, cli):
     )
 
 
-# --- the deploy, on a real repository with the offline ledger
-# ------------------------------------------
-
-LEDGER = """\
-number: {number}
-author: dana
-body: A reason.
-base: {base}
-head: {head}
-merge_commit: {merge}
-merged_at: "{merged_at}"
-accounts:
-  dana: {{id: 104, emails: [dana@acme.example]}}
-  mo: {{id: 101, emails: [mo@acme.example]}}
-  alice: {{id: 201}}
-  bob: {{id: 202}}
-  erin: {{id: 205}}
-teams:
-  acme/mlops-admins: {{members: [alice, bob, erin]}}
-base_ref: {into}
-reviews: {reviews}
-labels: {labels}
-"""
+# --- the deploy, on a real repository with the offline ledger ------------------------------------------
 
 
 def merge_pr(repo, number, edit, reviews, labels=(), merged_at=NOW, into="main"):
@@ -455,17 +415,18 @@ def merge_pr(repo, number, edit, reviews, labels=(), merged_at=NOW, into="main")
     merge = repo.git("rev-parse", "HEAD")
     ledger = repo.root / ".foureyes" / "prs"
     ledger.mkdir(parents=True, exist_ok=True)
-    (ledger / f"{number}.yaml").write_text(
-        LEDGER.format(
-            number=number,
-            base=base,
-            head=head,
-            merge=merge,
-            merged_at=merged_at,
-            into=into,
-            reviews=json.dumps(reviews),
-            labels=json.dumps(list(labels)),
-        )
+    write_pr_facts(
+        ledger / f"{number}.yaml",
+        reviews,
+        number=number,
+        base=base,
+        head=head,
+        merge_commit=merge,
+        merged_at=merged_at,
+        base_ref=into,
+        labels=labels,
+        accounts=ERIN,
+        admins=("alice", "bob", "erin"),
     )
     return merge
 
@@ -521,7 +482,7 @@ def declare(repo, merged_at="2026-11-22T09:00:00Z"):
         repo,
         50,
         lambda r: r.write("policies/freeze.yaml", INCIDENT),
-        ok("alice", "bob"),
+        approvals("alice", "bob"),
         merged_at=merged_at,
     )
 
@@ -535,14 +496,13 @@ def deployed(repo):
 
 
 def test_deploy_refuses_a_frozen_change_and_applies_the_rest(deployed):
-    # approved before the freeze: fraud-scorer (critical) and churn-predictor (moderate: not in
-    # scope)
-    merge_pr(deployed, 42, bump("13"), ok("alice", "bob"), merged_at="2026-11-21T09:00:00Z")
+    # approved before the freeze: fraud-scorer (critical) and churn-predictor (moderate: not in scope)
+    merge_pr(deployed, 42, bump("13"), approvals("alice", "bob"), merged_at="2026-11-21T09:00:00Z")
     merge_pr(
         deployed,
         43,
         lambda r: r.replace(CHURN, "auc: 0.78", "auc: 0.79"),
-        ok("alice"),
+        approvals("alice"),
         merged_at="2026-11-21T09:00:00Z",
     )
     declare(deployed)
@@ -560,13 +520,16 @@ def test_deploy_refuses_a_frozen_change_and_applies_the_rest(deployed):
     assert deploy(deployed, "staging").ok  # staging is not frozen
     # lifted: the same change deploys
     merge_pr(
-        deployed, 51, lambda r: r.write("policies/freeze.yaml", "freezes: []\n"), ok("alice", "bob")
+        deployed,
+        51,
+        lambda r: r.write("policies/freeze.yaml", "freezes: []\n"),
+        approvals("alice", "bob"),
     )
     assert deploy(deployed).ok and served(deployed)["deployment"]["model"]["version"] == "13"
 
 
 def test_an_incident_freeze_on_main_stops_a_release_branch_that_lacks_it(deployed):
-    merge_pr(deployed, 42, bump("13"), ok("alice", "bob"), merged_at="2026-11-21T09:00:00Z")
+    merge_pr(deployed, 42, bump("13"), approvals("alice", "bob"), merged_at="2026-11-21T09:00:00Z")
     deployed.git("checkout", "-q", "-b", "release/2026.11")
     deployed.git("checkout", "-q", "main")
     declare(deployed)
@@ -581,7 +544,7 @@ def test_an_incident_freeze_on_main_stops_a_release_branch_that_lacks_it(deploye
 
 def test_a_break_glass_pr_deploys_through_the_freeze_and_is_recorded(deployed, cli):
     declare(deployed)
-    merge_pr(deployed, 44, bump("13"), ok("alice", "bob", "erin"), labels=["break-glass"])
+    merge_pr(deployed, 44, bump("13"), approvals("alice", "bob", "erin"), labels=["break-glass"])
     result = deploy(deployed)
     assert result.ok and served(deployed)["approval"]["break_glass"] is True
     assert any("INC-2041" in m and "fraud-scorer" in m for m in events(deployed, "break_glass"))
@@ -600,7 +563,7 @@ def test_a_pr_merged_during_a_freeze_without_break_glass_never_deploys(deployed)
         deployed,
         45,
         bump("13"),
-        ok("alice", "bob"),
+        approvals("alice", "bob"),
         merged_at="2026-11-22T11:00:00Z",
         into="release/2026.11",
     )
@@ -608,7 +571,7 @@ def test_a_pr_merged_during_a_freeze_without_break_glass_never_deploys(deployed)
         deployed,
         51,
         lambda r: r.write("policies/freeze.yaml", "freezes: []\n"),
-        ok("alice", "bob"),
+        approvals("alice", "bob"),
         into="release/2026.11",
     )
     result = deploy(deployed, now="2026-11-30T10:00:00Z")
@@ -623,7 +586,7 @@ def test_a_production_freeze_does_not_hold_a_pr_into_the_default_branch(deployed
     a production freeze does not hold it; production receives it later, through its own branch
     and its own deploy, both of which the freeze holds. The gate and the deploy judge it alike."""
     declare(deployed)
-    merge_pr(deployed, 45, bump("13"), ok("alice", "bob"), merged_at="2026-11-22T11:00:00Z")
+    merge_pr(deployed, 45, bump("13"), approvals("alice", "bob"), merged_at="2026-11-22T11:00:00Z")
     assert (
         deploy(deployed, "staging").ok
         and served(deployed, "staging")["deployment"]["model"]["version"] == "13"
@@ -633,7 +596,10 @@ def test_a_production_freeze_does_not_hold_a_pr_into_the_default_branch(deployed
     )  # production, while frozen: held at the deploy
     assert not held.ok and held.frozen and not held.violations
     merge_pr(
-        deployed, 51, lambda r: r.write("policies/freeze.yaml", "freezes: []\n"), ok("alice", "bob")
+        deployed,
+        51,
+        lambda r: r.write("policies/freeze.yaml", "freezes: []\n"),
+        approvals("alice", "bob"),
     )
     assert deploy(
         deployed, now="2026-11-30T10:00:00Z"
@@ -645,7 +611,7 @@ def test_a_label_without_the_extra_approvals_does_not_break_glass_at_deploy(depl
         deployed,
         42,
         bump("13"),
-        ok("alice", "bob"),
+        approvals("alice", "bob"),
         labels=["break-glass"],
         merged_at="2026-11-21T09:00:00Z",
     )
@@ -658,8 +624,7 @@ def test_a_label_without_the_extra_approvals_does_not_break_glass_at_deploy(depl
     )
 
 
-# --- the same through GitHub (the mocked API: bodies from GitHub's examples, schema-checked)
-# ---------
+# --- the same through GitHub (the mocked API: bodies from GitHub's examples, schema-checked) ---------
 
 
 @pytest.fixture
@@ -814,12 +779,12 @@ def test_a_later_break_glass_pr_does_not_carry_an_earlier_frozen_change(deployed
     approvals, only rewords the description. The production deploy during the freeze would serve
     both: break-glass belongs to #46's change alone, so the step is refused."""
     declare(deployed)
-    merge_pr(deployed, 45, bump("13"), ok("alice", "bob"), merged_at="2026-11-22T11:00:00Z")
+    merge_pr(deployed, 45, bump("13"), approvals("alice", "bob"), merged_at="2026-11-22T11:00:00Z")
     merge_pr(
         deployed,
         46,
         lambda r: r.replace(FRAUD, "description: Scores", "description: Reworded, scores"),
-        ok("alice", "bob", "erin"),
+        approvals("alice", "bob", "erin"),
         labels=["break-glass"],
         merged_at="2026-11-22T11:30:00Z",
     )

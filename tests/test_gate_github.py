@@ -7,64 +7,9 @@ import re
 import pytest
 import responses
 
-from conftest import DEP
-from ghapi.mockgithub import API, HERE, MockGitHub, user
-
-DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
-MALLORY, BOT = user("mallory", 666), user("renovate[bot]", 29139614, "Bot")
-GHA = user("github-actions[bot]", 41898282, "Bot")
-TEAM = "acme/mlops-admins"
-
-
-@pytest.fixture
-def pr(repo, tmp_path, monkeypatch):
-    """Dana's PR replacing fraud-scorer's model (critical), with a webhook event file."""
-    base = repo.git("rev-parse", "HEAD")
-    repo.branch("change")
-    repo.replace(DEP.format("fraud-scorer"), 'version: "12"', 'version: "13"')
-    head = repo.commit("fraud-scorer v13")
-    repo.git("checkout", "-q", "main")  # the gate runs on the default branch, PR head only as data
-    event = json.loads((HERE / "webhook-pull_request.json").read_text())["examples"][0]
-    event["pull_request"].update(number=7)
-    event["pull_request"]["base"]["sha"] = base
-    event["pull_request"]["head"]["sha"] = head
-    event_path = tmp_path / "event.json"
-    event_path.write_text(json.dumps(event))
-    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event_path))
-    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
-    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test")
-    monkeypatch.delenv("GITHUB_API_URL", raising=False)
-    repo.base, repo.head = base, head
-    return repo
-
-
-@pytest.fixture
-def gh():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield MockGitHub(rsps)
-
-
-def given_pr(
-    gh,
-    pr,
-    reviews,
-    commits=None,
-    members=(ALICE, BOB, BOT),
-    body="v13 is better: AUC 0.93.",
-    **pull,
-):
-    gh.pull(DANA, pr.base, pr.head, body=body, **pull)
-    gh.commits(*(commits or [{"sha": pr.head, "author": DANA, "email": "dana@acme.example"}]))
-    gh.reviews(*[{"user": u, "state": s, "commit_id": c or pr.head} for u, s, c in reviews])
-    gh.team(TEAM, *members)
-    gh.existing_comments()
-    gh.accept_writes()
-
-
-def run(cli):
-    result = cli("gate", "--format", "json")
-    print(result.stderr)
-    return result.exit_code, json.loads(result.stdout) if result.stdout.startswith("{") else None
+from ghapi.mockgithub import API, HERE, user
+from support.github_gate import ALICE, BOB, BOT, DANA, GHA, MALLORY, TEAM, given_pr, open_pr, run
+from support.repos import DEP
 
 
 def test_honest_approvals_pass_and_are_published(pr, gh, cli):
@@ -426,28 +371,6 @@ def test_request_count_is_small_and_fixed(pr, gh, cli, n_reviews, extra_files):
 
 
 # --- the trust chain (issue 9) --------------------------------------------------------------------
-
-
-def open_pr(repo, tmp_path, monkeypatch, edit, base_ref="main", branch="attack"):
-    """A PR whose head is ``edit`` applied on top of ``base_ref``; the gate runs on main."""
-    repo.git("checkout", "-q", base_ref)
-    base = repo.git("rev-parse", "HEAD")
-    repo.branch(branch)
-    edit(repo)
-    head = repo.commit("attack", "Mallory <mallory@evil.example>")
-    repo.git("checkout", "-q", "main")
-    event = json.loads((HERE / "webhook-pull_request.json").read_text())["examples"][0]
-    event["pull_request"].update(number=7)
-    event["pull_request"]["base"].update(sha=base, ref=base_ref)
-    event["pull_request"]["head"]["sha"] = head
-    event_path = tmp_path / "event.json"
-    event_path.write_text(json.dumps(event))
-    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event_path))
-    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
-    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test")
-    monkeypatch.delenv("GITHUB_API_URL", raising=False)
-    repo.base, repo.head = base, head
-    return repo
 
 
 def mallory_pr(gh, pr, reviews=(), base_ref="main", **pull):

@@ -13,8 +13,7 @@ is in tests/test_deploy_github.py."""
 import json
 
 from ghapi.mockgithub import MockGitHub
-
-from test_gate_github import ALICE, BOB, BOT, DANA, MALLORY, TEAM, gh, given_pr, pr, run  # noqa: F401 (fixtures)
+from support.github_gate import ALICE, BOB, BOT, DANA, MALLORY, TEAM, given_pr, run
 
 
 def second_pr_at_the_same_head(gh, pr, author, reviews, number=8):

@@ -4,38 +4,12 @@ import json
 
 import pytest
 
-from conftest import DEP
+from support.local_gate import gate, write_facts
+from support.pr_facts import approvals
+from support.repos import DEP
 
 FRAUD = DEP.format("fraud-scorer")
 RECS = DEP.format("product-recs")
-
-FACTS = """\
-author: dana
-body: {body}
-accounts:
-  dana: {{id: 104, emails: [dana@acme.example]}}
-  mo: {{id: 101, emails: [mo@acme.example]}}
-  alice: {{id: 201, emails: [alice@acme.example]}}
-  bob: {{id: 202}}
-  carol: {{id: 203}}
-  lena-m: {{id: 300}}
-  renovate[bot]: {{id: 29139614, type: Bot}}
-teams:
-  acme/mlops-admins: {{members: [mo, alice, bob, lena-m, "renovate[bot]"], pending: [carol]}}
-reviews: {reviews}
-"""
-
-
-def gate(cli, repo, reviews, body="Because the new model is better.", head="pr"):
-    path = repo.root.parent / "facts.yaml"
-    path.write_text(FACTS.format(body=json.dumps(body), reviews=json.dumps(reviews)))
-    result = cli("gate", "--local", str(path), "--base", "main", "--head", head, "--format", "json")
-    data = json.loads(result.output) if result.output.startswith("{") else None
-    return result.exit_code, data, result.output
-
-
-def ok(*users, commit="head"):
-    return [{"user": u, "state": "APPROVED", "commit": commit} for u in users]
 
 
 @pytest.fixture
@@ -48,7 +22,7 @@ def pr(repo):
 
 
 def test_honest_approvals_pass(pr, cli):
-    code, data, _ = gate(cli, pr, ok("alice", "bob"))
+    code, data, _ = gate(cli, pr, approvals("alice", "bob"))
     assert code == 0 and data["decision"] == "approved"
     assert data["approvals"] == ["alice", "bob"] and data["required_approvals"] == 2
     assert data["events"][0]["type"] == "replace_model" and data["level"] == "critical"
@@ -56,12 +30,12 @@ def test_honest_approvals_pass(pr, cli):
 
 
 def test_one_approval_is_pending(pr, cli):
-    code, data, _ = gate(cli, pr, ok("alice"))
+    code, data, _ = gate(cli, pr, approvals("alice"))
     assert code == 1 and data["decision"] == "pending"
 
 
 def test_self_approval_and_bot_ignored(pr, cli):
-    code, data, _ = gate(cli, pr, ok("dana", "renovate[bot]", "alice"))
+    code, data, _ = gate(cli, pr, approvals("dana", "renovate[bot]", "alice"))
     assert code == 1
     assert {(i["login"], i["reason"]) for i in data["ignored"]} == {
         ("dana", "author"),
@@ -72,7 +46,7 @@ def test_self_approval_and_bot_ignored(pr, cli):
 def test_approval_by_someone_who_pushed_a_commit(pr, cli):
     pr.write(FRAUD, pr.read(FRAUD) + "# tweak\n")
     pr.commit("tweak", "Alice Admin <alice@acme.example>")
-    code, data, _ = gate(cli, pr, ok("alice", "bob"))
+    code, data, _ = gate(cli, pr, approvals("alice", "bob"))
     assert code == 1 and ("alice", "contributor") in {
         (i["login"], i["reason"]) for i in data["ignored"]
     }
@@ -81,7 +55,7 @@ def test_approval_by_someone_who_pushed_a_commit(pr, cli):
 def test_co_author_by_noreply_trailer(pr, cli):
     pr.write(FRAUD, pr.read(FRAUD) + "# pairing\n")
     pr.commit("pairing\n\nCo-authored-by: Bob <202+bob@users.noreply.github.com>")
-    code, data, _ = gate(cli, pr, ok("alice", "bob"))
+    code, data, _ = gate(cli, pr, approvals("alice", "bob"))
     assert code == 1 and ("bob", "contributor") in {
         (i["login"], i["reason"]) for i in data["ignored"]
     }
@@ -90,7 +64,7 @@ def test_co_author_by_noreply_trailer(pr, cli):
 def test_stale_approval(pr, cli):
     pr.write(FRAUD, pr.read(FRAUD) + "# later\n")
     pr.commit("later")
-    code, data, _ = gate(cli, pr, ok("alice") + ok("bob", commit="head~1"))
+    code, data, _ = gate(cli, pr, approvals("alice") + approvals("bob", commit="head~1"))
     assert code == 1 and ("bob", "stale") in {(i["login"], i["reason"]) for i in data["ignored"]}
 
 
@@ -98,21 +72,21 @@ def test_owner_listed_as_user_cannot_approve(repo, cli):
     repo.branch("pr")
     repo.replace(RECS, 'version: "2026.11.3"', 'version: "2026.11.4"')
     repo.commit()
-    code, data, _ = gate(cli, repo, ok("lena-m"))
+    code, data, _ = gate(cli, repo, approvals("lena-m"))
     assert code == 1 and ("lena-m", "owner") in {(i["login"], i["reason"]) for i in data["ignored"]}
-    assert gate(cli, repo, ok("alice"))[0] == 0
+    assert gate(cli, repo, approvals("alice"))[0] == 0
 
 
 def test_unlinked_commit_author_blocks(pr, cli):
     pr.write(FRAUD, pr.read(FRAUD) + "# anon\n")
     pr.commit("anon", "Somebody <somebody@elsewhere.example>")
-    code, data, _ = gate(cli, pr, ok("alice", "bob"))
+    code, data, _ = gate(cli, pr, approvals("alice", "bob"))
     assert code == 1 and data["decision"] == "blocked"
     assert data["blocking"][0]["reason"] == "unattributed_commit"
 
 
 def test_empty_description_blocks(pr, cli):
-    code, data, _ = gate(cli, pr, ok("alice", "bob"), body="")
+    code, data, _ = gate(cli, pr, approvals("alice", "bob"), body="")
     assert code == 1 and data["blocking"][0]["reason"] == "no_reason"
 
 
@@ -124,7 +98,7 @@ def test_pr_that_edits_the_policy_to_lower_its_own_requirement(pr, cli):
     )
     pr.write("policies/approval.yaml", policy)
     pr.commit("lower the bar")
-    code, data, _ = gate(cli, pr, ok("alice"))
+    code, data, _ = gate(cli, pr, approvals("alice"))
     assert code == 1 and data["required_approvals"] == 2 and data["level"] == "critical"
 
 
@@ -133,9 +107,9 @@ def test_pr_that_edits_codeowners_or_a_workflow_needs_governance_approval(repo, 
     repo.branch("pr")
     repo.write(path, "* @dana\n")
     repo.commit()
-    code, data, _ = gate(cli, repo, ok("alice"))
+    code, data, _ = gate(cli, repo, approvals("alice"))
     assert code == 1 and data["level"] == "critical" and data["events"][0]["type"] == "governance"
-    assert gate(cli, repo, ok("alice", "bob"))[0] == 0
+    assert gate(cli, repo, approvals("alice", "bob"))[0] == 0
 
 
 def test_rename_that_hides_a_model_replacement(repo, cli):
@@ -149,7 +123,7 @@ def test_rename_that_hides_a_model_replacement(repo, cli):
     repo.rm(FRAUD)
     repo.write(DEP.format("fraud-scorer-2"), text)
     repo.commit()
-    code, data, _ = gate(cli, repo, ok("alice"))
+    code, data, _ = gate(cli, repo, approvals("alice"))
     assert code == 1 and data["level"] == "critical"
 
 
@@ -157,7 +131,7 @@ def test_importance_lowered_from_critical_to_low(repo, cli):
     repo.branch("pr")
     repo.replace(FRAUD, "importance: critical", "importance: low")
     repo.commit()
-    assert gate(cli, repo, ok("alice"))[0] == 1
+    assert gate(cli, repo, approvals("alice"))[0] == 1
 
 
 def test_bad_facts_file_is_an_error_exit_2(pr, cli):
@@ -172,13 +146,13 @@ def test_unreadable_policy_is_an_error_never_approved(repo, cli):
     repo.branch("pr")
     repo.replace(RECS, "team: shop", "team: web")
     repo.commit()
-    code, data, _ = gate(cli, repo, ok("alice", "bob"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob"))
     assert code == 2 and data["decision"] == "error"
 
 
 def test_text_and_markdown_output(pr, cli, tmp_path):
     path = tmp_path / "f.yaml"
-    path.write_text(FACTS.format(body='"why"', reviews=json.dumps(ok("dana", "alice"))))
+    write_facts(path, approvals("dana", "alice"))
     text = cli(
         "gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "text"
     ).output
@@ -192,7 +166,7 @@ def test_text_and_markdown_output(pr, cli, tmp_path):
 
 def test_unknown_base_is_named_as_such(pr, cli, tmp_path):
     path = tmp_path / "f.yaml"
-    path.write_text(FACTS.format(body='"why"', reviews="[]"))
+    write_facts(path)
     result = cli("gate", "--local", str(path), "--base", "nope", "--head", "pr", "--format", "json")
     assert (
         result.exit_code == 2

@@ -6,7 +6,7 @@ import copy
 import re
 
 from ghapi.mockgithub import check, example
-from test_gate_github import ALICE, BOB, TEAM, gh, given_pr, pr, run  # noqa: F401  (fixtures)
+from support.github_gate import ALICE, BOB, given_pr, run
 
 
 def inherited(member: dict) -> dict:

@@ -46,7 +46,7 @@ def test_merge_bases_from_the_graph_are_gits(history):
 
 
 def test_a_criss_cross_merge_has_two_merge_bases_and_is_left_to_git(tmp_path):
-    from conftest import Repo
+    from support.repos import Repo
 
     repo = Repo(tmp_path)
     repo.write("f", "0\n")
@@ -86,7 +86,7 @@ def test_prefetched_changes_and_commit_logs_are_those_of_one_git_call_each(histo
 
 def test_a_branch_with_many_commits_and_a_merge_is_logged_in_gits_order(tmp_path):
     """Same-second commits (a script, a rebase) and a merge of the base into the branch."""
-    from conftest import Repo
+    from support.repos import Repo
 
     repo = Repo(tmp_path)
     repo.write("f", "0\n")

@@ -7,59 +7,16 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from conftest import DEP
 from foureyes.deploy.record import SqliteRecord
 from foureyes.eventlog import iso
-from test_deploy import FACTS, TWO, merge_pr, run
+from support.ledger import run
+from support.repos import DEP
 
 FRAUD, RECS, CHURN = (
     DEP.format("fraud-scorer"),
     DEP.format("product-recs"),
     DEP.format("churn-predictor"),
 )
-NEW = DEP.format("eta-model")
-NEW_TEXT = """\
-name: eta-model
-owner: "@acme/logistics"
-importance: moderate
-model: {name: eta-gbm, version: "3", uri: "models:/eta-gbm/3"}
-"""
-
-
-@pytest.fixture
-def scripted(repo):
-    """bootstrap deploy; #42 replaces fraud's model; #43 lowers churn to low; #44 creates eta-model;
-    #45 deletes product-recs; each merged and deployed to staging. Then #46 is opened, not
-    merged."""
-    repo.write(".gitignore", ".foureyes/\n")
-    repo.commit("ignore", "Mo Admin <mo@acme.example>")
-    assert run(repo).ok
-    merge_pr(repo, 42, lambda r: r.replace(FRAUD, 'version: "12"', 'version: "13"'))
-    assert run(repo).ok
-    merge_pr(
-        repo,
-        43,
-        lambda r: r.replace(CHURN, "importance: moderate", "importance: low"),
-        reviews=TWO[:1],
-    )  # moderate (old level) needs 1
-    assert run(repo).ok
-    merge_pr(repo, 44, lambda r: r.write(NEW, NEW_TEXT), reviews=TWO[:1])
-    assert run(repo).ok
-    merge_pr(repo, 45, lambda r: r.rm(RECS), reviews=TWO[:1])
-    assert run(repo).ok
-    base = repo.git("rev-parse", "main")
-    repo.git("checkout", "-q", "-b", "pr-46")
-    repo.replace(DEP.format("credit-limit"), 'version: "7"', 'version: "8"')
-    head = repo.commit("credit-limit v8")
-    repo.git("checkout", "-q", "main")
-    (repo.root / ".foureyes" / "prs" / "46.yaml").write_text(
-        FACTS.format(number=46, base=base, head=head, merge="", reviews="[]").replace(
-            "merge_commit: \n", ""
-        )
-    )
-    return repo
 
 
 def test_inventory_statuses_and_served_versions(scripted, cli):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import Repo
+from support.repos import Repo
 
 ROOT = Path(__file__).parents[1]
 SHA = "0123456789abcdef0123456789abcdef01234567"

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from test_governance_views import scripted  # noqa: F401 - the fixture
-
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and DRIVER):

@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from conftest import DEP
-from test_deploy import FACTS, TWO, merge_pr
+from support.ledger import MERGED_AT, merge_pr
+from support.pr_facts import TWO, write_pr_facts
+from support.repos import DEP
 
 FRAUD, RECS, CHURN, CREDIT = (
     DEP.format(n) for n in ("fraud-scorer", "product-recs", "churn-predictor", "credit-limit")
@@ -86,13 +87,7 @@ def open_pr(repo, number, rel, old, new, name=None):
     head = repo.commit(f"open #{number}")
     repo.git("checkout", "-q", "main")
     path = repo.root / ".foureyes" / "prs" / (name or f"{number}.yaml")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        FACTS.format(number=number, base=base, head=head, merge="", reviews="[]").replace(
-            "merge_commit: \n", ""
-        )
-    )
-    _without_number(path)
+    write_pr_facts(path, base=base, head=head, merged_at=MERGED_AT)  # no number, no merge commit
     return path
 
 
@@ -232,7 +227,7 @@ def test_validate_and_inventory_outside_a_repository(tmp_path, cli, monkeypatch)
 
 
 def test_validate_in_a_repository_without_a_registry(tmp_path, cli, monkeypatch):
-    from conftest import Repo
+    from support.repos import Repo
 
     r = Repo(tmp_path / "empty")
     monkeypatch.chdir(r.root)
@@ -344,7 +339,7 @@ def test_deploy_shows_what_an_update_changes(env_repo, cli):
 
 
 def test_init_again_leaves_deleted_files_deleted(tmp_path, cli, monkeypatch):
-    from conftest import Repo
+    from support.repos import Repo
 
     repo = Repo(tmp_path / "fresh")
     monkeypatch.chdir(repo.root)
@@ -420,7 +415,7 @@ def test_no_slack_warning_for_a_deploy_nobody_subscribed_to(env_repo, cli):
 def test_the_unset_variable_is_said_once_for_several_notifications():
     from foureyes.notify import Notification, notify
     from foureyes.registry import parse_policy
-    from pulltest import POLICY
+    from support.pulltest import POLICY
 
     policy = parse_policy(POLICY)
     warnings, warned = [], set()

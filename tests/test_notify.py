@@ -9,7 +9,7 @@ import responses
 
 from foureyes.notify import Notification, deploy_notifications, gate_notifications, notify
 from foureyes.registry import parse_policy
-from pulltest import ALICE, BOB, POLICY, approve, event, facts, make_plan
+from support.pulltest import ALICE, BOB, POLICY, approve, event, facts, make_plan
 
 SLACK = "https://hooks.slack.com/services/T000/B000/XXXX"
 HOOK = "https://ops.acme.example/foureyes"

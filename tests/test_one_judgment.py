@@ -10,13 +10,13 @@ then checks every merge commit of each branch from the offline ledger."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 from datetime import UTC, datetime
 
 import pytest
 
-from conftest import DEP
+from support.pr_facts import ERIN, approvals, pr_facts
+from support.repos import DEP
 
 FRAUD, RECS = DEP.format("fraud-scorer"), DEP.format("product-recs")  # critical, low
 RELEASE = "release/2026.12"
@@ -28,21 +28,6 @@ freezes:
     importance: [critical, high]
 """
 PEOPLE = ("alice", "bob", "erin", "dana", "mo")
-FACTS = """\
-number: {number}
-author: dana
-body: A reason.
-accounts:
-  dana: {{id: 104, emails: [dana@acme.example]}}
-  mo: {{id: 101, emails: [mo@acme.example]}}
-  alice: {{id: 201}}
-  bob: {{id: 202}}
-  erin: {{id: 205}}
-teams:
-  acme/mlops-admins: {{members: [alice, bob, erin, mo]}}
-reviews: {reviews}
-labels: {labels}
-"""
 
 
 def version_bump(path):
@@ -83,10 +68,12 @@ def gate_then_merge(repo, number, into, edit, reviewers, labels) -> tuple[str, s
     edit(repo)
     head = repo.commit(f"change for #{number}")
     repo.git("checkout", "-q", into)
-    doc = FACTS.format(
+    doc = pr_facts(
+        approvals(*reviewers),
         number=number,
-        reviews=json.dumps([{"user": u, "state": "APPROVED", "commit": "head"} for u in reviewers]),
-        labels=json.dumps(labels),
+        labels=labels,
+        accounts=ERIN,
+        admins=("alice", "bob", "erin", "mo"),
     )
     facts_file = repo.root.parent / f"facts-{number}.yaml"
     facts_file.write_text(doc)

@@ -8,10 +8,10 @@ import re
 import pytest
 import responses
 
-from conftest import DEP
 from foureyes.deploy.record import SqliteRecord
 from ghapi.mockgithub import MockGitHub
-from test_gate_github import ALICE, BOB, MALLORY, TEAM, open_pr
+from support.github_gate import ALICE, BOB, MALLORY, TEAM, open_pr
+from support.repos import DEP
 
 FRAUD = DEP.format("fraud-scorer")
 IMG = "<img src=x onerror=alert(1)>"

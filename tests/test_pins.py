@@ -7,10 +7,11 @@ import json
 import pytest
 import responses
 
-from conftest import DEP
 from ghapi.mockgithub import API, MockGitHub, user
-from test_gate_github import ALICE, BOB, DANA, TEAM, open_pr, run
-from test_rules import FACTS, S3, STORE, STORE_RULE, V13, change, with_rules
+from support.github_gate import ALICE, BOB, DANA, TEAM, open_pr, run
+from support.pr_facts import approvals
+from support.repos import DEP
+from support.rules import S3, STORE, STORE_RULE, V13, change, with_rules, write_rules_facts
 
 ERIN = user("erin", 204)
 ERIN_RENAMED = user("erin-now", 204)  # the same account under a new login
@@ -81,10 +82,8 @@ def test_a_require_rules_user_counts_only_by_its_pinned_id(repo, cli):
     with_rules(repo, (STORE_RULE, rule))
     change(repo, V13, S3)
     path = repo.root.parent / "facts.yaml"
-    reviews = [{"user": u, "state": "APPROVED", "commit": "head"} for u in ("alice", "bob", "lena")]
-    facts = FACTS.format(body='"Serve the new model."', labels="[]", reviews=json.dumps(reviews))
     for lena_id, decision in ((300, "approved"), (9999, "pending")):
-        path.write_text(facts.replace("lena: {id: 300", f"lena: {{id: {lena_id}"))
+        write_rules_facts(path, approvals("alice", "bob", "lena"), lena_id=lena_id)
         result = cli(
             "gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "json"
         )

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import DEP
+from support.repos import DEP
 
 FRAUD = DEP.format("fraud-scorer")
 CHURN = DEP.format("churn-predictor")

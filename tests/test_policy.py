@@ -3,7 +3,7 @@ approvals (DESIGN.md invariants 2-6)."""
 
 from foureyes.facts import Account, account_from_noreply, resolve_co_authors
 from foureyes.policy import evaluate, has_reason
-from pulltest import (
+from support.pulltest import (
     ALICE,
     BOB,
     CAROL,

@@ -9,7 +9,8 @@ import re
 import responses
 
 from ghapi.mockgithub import API, check, check_request, example, repository
-from test_deploy import FACTS, FRAUD, TWO, bump, env_repo, first_release, merge_pr, promote, served  # noqa: F401  (fixture)
+from support.ledger import FRAUD, bump, first_release, merge_pr, promote, served
+from support.pr_facts import TWO, write_pr_facts
 
 
 def test_promote_prepares_a_branch_at_main_listing_what_production_changes(env_repo, cli):
@@ -282,9 +283,8 @@ def judge_promotion(repo, head="main", branch="release/1", reviews=TWO):
     from foureyes.local import load_local_facts
 
     base, head_sha = repo.git("rev-parse", branch), repo.git("rev-parse", head)
-    path = repo.root.parent / "promotion.yaml"
-    path.write_text(
-        FACTS.format(number=70, base=base, head=head_sha, merge="null", reviews=json.dumps(reviews))
+    path = write_pr_facts(
+        repo.root.parent / "promotion.yaml", reviews, number=70, base=base, head=head_sha
     )
     facts = load_local_facts(path, repo.root, base, head_sha, base_ref=branch)
     return decide(repo.root, lambda: replace(facts, default_branch="main"))

@@ -9,7 +9,6 @@ import subprocess
 import pytest
 import responses
 
-from conftest import DEP
 from foureyes.deploy.github_provenance import GitHubPRs
 from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
@@ -17,6 +16,7 @@ from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
 from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user
 from support.clock import NOW, iso
+from support.repos import DEP
 
 FRAUD = DEP.format("fraud-scorer")
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)

@@ -1,7 +1,8 @@
 """Issue 11: provenance, inventory and history in O(1) git processes, with evaluations kept in the
-deploy record. Results must be exactly those of the checker as it was (tests/legacy_provenance.py)
-on a generated history with merges, stale merges, squash merges, reverts, direct pushes and an
-evil merge; the kept evaluations must never approve anything the PR itself would not."""
+deploy record. On a generated history with merges, stale merges, squash merges, reverts, direct
+pushes and an evil merge, the results must be what the generator made (which PR brought which
+commit, which commits came without one); the kept evaluations must never approve anything the PR
+itself would not."""
 
 from __future__ import annotations
 
@@ -13,20 +14,19 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
 import generate_history as gen
 
-import legacy_provenance as legacy
 from foureyes import gitrepo, inventory
 from foureyes.deploy import provenance
 from foureyes.deploy.record import SqliteRecord
 from foureyes.history import governance_history
-from test_deploy import env_repo  # noqa: F401  (fixture)
 
 
 def git(root: Path, *args: str) -> str:
     return gitrepo.git(root, *args).decode().strip()
 
 
-def add_evil_merge(h: gen.History) -> str:
-    """A PR changing dep 0, merged with an extra edit to dep 1 nobody approved."""
+def add_evil_merge(h: gen.History) -> dict:
+    """A PR changing dep 0, merged with an extra edit to dep 1 nobody approved; returned as
+    `gen.grow` describes its commits."""
     root = h.root
     number = h.next_pr
     h.next_pr += 1
@@ -44,21 +44,20 @@ def add_evil_merge(h: gen.History) -> str:
     git(root, *env, "commit", "-q", "-m", f"Merge pull request #{number}")
     merge = git(root, "rev-parse", "HEAD")
     (root / ".foureyes" / "prs" / f"{number}.yaml").write_text(
-        gen.LEDGER.format(
-            number=number, base=base, head=head, merge=merge, at="2026-11-21T12:00:00Z"
-        )
+        gen.ledger_text(number, base, head, merge, "2026-11-21T12:00:00Z")
     )
-    return merge
+    return {"kind": "evil", "pr": number, "commit": merge, "base": base, "head": head}
 
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
+    """The generated history, its evil merge, and what the generator says each main commit is."""
     h = gen.bootstrap(tmp_path_factory.mktemp("gen") / "repo", 8)
-    gen.grow(h, 40, seed=1, direct=0.1)
+    made = gen.grow(h, 40, seed=1, direct=0.1)
     evil = add_evil_merge(h)
-    gen.grow(h, 24, seed=6, direct=0.1)
+    made += [evil, *gen.grow(h, 24, seed=6, direct=0.1)]
     assert {"merge", "stale", "squash", "revert", "direct"} <= set(h.kinds), h.kinds
-    return h, evil
+    return h, evil["commit"], made
 
 
 def all_commits(root: Path) -> list[str]:
@@ -73,62 +72,73 @@ def as_data(result):
     )
 
 
-def test_the_rewrite_gives_the_old_checkers_results_on_a_generated_history(history):
-    h, evil = history
+def changed(item: dict) -> set[int]:
+    """The deployments a main commit of the generated history changed."""
+    return {0, 1} if item["kind"] == "evil" else {item["deployment"]}
+
+
+def refused(made: list[dict]) -> set[str]:
+    """The main commits no approved PR brought: the direct pushes and the evil merge."""
+    return {m["commit"] for m in made if m["kind"] in ("direct", "evil")}
+
+
+def test_the_checker_approves_what_each_generated_pr_brought_and_refuses_the_rest(history):
+    """The generator knows what every commit is: a PR's merge (or squash) commit and the branch
+    commit a merge brings in are approved by that PR, the first commit is the bootstrap, and the
+    direct pushes and the evil merge are refused. Nothing else is refused or approved."""
+    h, evil, made = history
     ledger = h.root / ".foureyes" / "prs"
     commits = all_commits(h.root)
-    old = as_data(legacy.Checker(h.root, legacy.LocalLedger(h.root, ledger)).check(commits))
-    new = as_data(provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger)).check(commits))
-    # the evil merge is refused by both; the rewrite says why in its own words (a path the PR never
-    # changed)
-    assert new[0] == old[0] and [v for v in new[1] if v[0] != evil] == [
-        v for v in old[1] if v[0] != evil
-    ]
-    approvals, violations = new
-    refused = {c for c, _, _ in violations}
-    assert (
-        evil in refused and len(refused) == h.kinds["direct"] + 1
-    )  # direct pushes and the evil merge
-    assert {a["status"] for a in approvals.values()} == {"approved", "bootstrap"}
+    approvals, violations = provenance.Checker(
+        h.root, provenance.LocalLedger(h.root, ledger)
+    ).check(commits)
+    assert {v.commit for v in violations} == refused(made) and evil in refused(made)
+    assert len(refused(made)) == h.kinds["direct"] + 1  # direct pushes and the evil merge
+    brought = {m["commit"]: m["pr"] for m in made if m["kind"] not in ("direct", "evil")}
+    brought |= {m["head"]: m["pr"] for m in made if m["kind"] != "squash" and m["pr"] is not None}
+    assert set(commits) == set(brought) | refused(made) | {h.bootstrap}
+    assert set(approvals) == set(brought) | {h.bootstrap}
+    assert approvals[h.bootstrap].status == "bootstrap"
+    assert {c: (approvals[c].status, approvals[c].pr, approvals[c].approvers) for c in brought} == {
+        c: ("approved", pr, ["alice", "bob"]) for c, pr in brought.items()
+    }
+    assert {a.status for a in approvals.values()} == {"approved", "bootstrap"}
 
 
-def test_inventory_and_history_are_those_of_the_old_checker(history):
-    h, _ = history
+def test_inventory_and_history_follow_each_deployments_generated_changes(history):
+    """A deployment is an "Unapproved change" exactly when its last change on main was refused;
+    its history lists every main commit that changed it, each with the PR that brought it."""
+    h, _, made = history
     ledger = h.root / ".foureyes" / "prs"
+    checker = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger))
+    last = {i: h.bootstrap for i in range(h.deployments)}
+    for m in made:
+        last |= dict.fromkeys(changed(m), m["commit"])
     record = SqliteRecord(h.root / ".foureyes" / "inventory-test.sqlite")
     try:
-        rows_old, _ = inventory.build(
-            h.root,
-            "HEAD",
-            record,
-            {},
-            checker=legacy.Checker(h.root, legacy.LocalLedger(h.root, ledger)),
-        )
-        rows_new, _ = inventory.build(
-            h.root,
-            "HEAD",
-            record,
-            {},
-            checker=provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger)),
-        )
+        rows, _ = inventory.build(h.root, "HEAD", record, {}, checker=checker)
     finally:
         record.close()
-    assert [r.to_json() for r in rows_new] == [r.to_json() for r in rows_old]
-    assert any(r.status == inventory.UNAPPROVED for r in rows_new)
+    assert {r.name: r.status for r in rows} == {
+        gen.dep_name(i): inventory.UNAPPROVED if c in refused(made) else inventory.APPROVED
+        for i, c in last.items()
+    }
+    assert any(r.status == inventory.UNAPPROVED for r in rows)
     for i in range(3):
-        name = gen.dep_name(i)
-        old = governance_history(
-            h.root, name, "HEAD", legacy.Checker(h.root, legacy.LocalLedger(h.root, ledger))
-        )
-        new = governance_history(
-            h.root, name, "HEAD", provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger))
-        )
-        assert [r.to_json() for r in new] == [r.to_json() for r in old]
+        rows = governance_history(h.root, gen.dep_name(i), "HEAD", checker)
+        said = list(dict.fromkeys((r.commit, r.pr, r.approval) for r in rows))
+        assert said == [(h.bootstrap, None, "bootstrap")] + [
+            (m["commit"], None, "unapproved")
+            if m["commit"] in refused(made)
+            else (m["commit"], m["pr"], "approved")
+            for m in made
+            if i in changed(m)
+        ]
 
 
 def test_git_processes_do_not_grow_with_commits_or_prs(history, monkeypatch):
     """No git process per commit or per PR outside the PR's own evaluation (make_plan, its facts)."""
-    h, _ = history
+    h, *_ = history
     calls = []
     real = gitrepo.git
     monkeypatch.setattr(
@@ -161,7 +171,7 @@ def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(
 ):
     """The PRs' own evaluations too (plan, facts, freeze): merge bases, diffs, commit logs and
     merges are asked for all PRs at once, names starting with a full SHA through the open reader."""
-    h, _ = history
+    h, *_ = history
     gitrepo._IMMUTABLE.clear()  # nothing known from earlier tests
     calls = []
     real_popen = gitrepo.subprocess.Popen
@@ -183,7 +193,7 @@ def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(
 
 def test_a_check_of_a_few_commits_reads_only_the_prs_that_brought_them(history, monkeypatch):
     """`history NAME` checks one deployment's commits: the other PRs of the ledger are not diffed."""
-    h, _ = history
+    h, *_ = history
     gitrepo._IMMUTABLE.clear()
     asked = []
     real = gitrepo.prefetch_changes
@@ -201,7 +211,7 @@ def test_a_check_of_a_few_commits_reads_only_the_prs_that_brought_them(history, 
 
 
 def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history, tmp_path):
-    h, _ = history
+    h, *_ = history
     ledger = h.root / ".foureyes" / "prs"
     commits = all_commits(h.root)
     record = SqliteRecord(tmp_path / "record.sqlite")
@@ -234,7 +244,7 @@ def test_an_approval_kept_by_an_older_judgment_is_worked_out_again_and_replaced(
 
     from foureyes import judgment
 
-    h, _ = history
+    h, *_ = history
     ledger = h.root / ".foureyes" / "prs"
     commits = all_commits(h.root)
     record = SqliteRecord(tmp_path / "record.sqlite")
@@ -265,7 +275,7 @@ def test_an_evil_merge_is_refused_for_every_pr_that_names_it(env_repo, cli):
     same merge commit (another approved PR) must not leave the first one's pair unchecked."""
     import json
 
-    from test_deploy import FACTS, RECS, TWO, bump, merge_pr
+    from support.ledger import RECS, bump, merge_pr, record_pr
 
     assert cli("deploy", "--env", "staging").exit_code == 0
     merge = merge_pr(
@@ -277,9 +287,7 @@ def test_an_evil_merge_is_refused_for_every_pr_that_names_it(env_repo, cli):
     first = (env_repo.root / ".foureyes" / "prs" / "46.yaml").read_text()
     base = next(line.split(": ")[1] for line in first.splitlines() if line.startswith("base:"))
     head = next(line.split(": ")[1] for line in first.splitlines() if line.startswith("head:"))
-    (env_repo.root / ".foureyes" / "prs" / "45.yaml").write_text(
-        FACTS.format(number=45, base=base, head=head, merge=merge, reviews=json.dumps(TWO))
-    )
+    record_pr(env_repo, 45, base, head, merge)
     result = cli("deploy", "--env", "staging", "--dry-run", "--format", "json")
     assert result.exit_code == 1, result.output
     reasons = [v["reason"] for v in json.loads(result.output)["violations"] if v["commit"] == merge]

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import DEP
+from support.repos import DEP
 
 FRAUD = DEP.format("fraud-scorer")
 

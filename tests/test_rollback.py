@@ -6,9 +6,9 @@ import re
 
 import responses
 
-from conftest import DEP
 from ghapi.mockgithub import API, check, check_request, example
-from test_deploy import bump, merge_pr, run
+from support.ledger import bump, merge_pr, run
+from support.repos import DEP
 
 FRAUD = DEP.format("fraud-scorer")
 

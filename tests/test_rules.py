@@ -7,13 +7,14 @@ import json
 import pytest
 import responses
 
-from conftest import DEP
 from foureyes.rules import parse_rule
 from foureyes.yamlload import LoadError
+from support.pr_facts import approvals
+from support.repos import DEP
+from support.rules import S3, STORE, STORE_RULE, V13, change, with_rules, write_rules_facts
 
 FRAUD = DEP.format("fraud-scorer")
 AUC_RULE = "policies/rules/auc-no-drop.yaml"
-STORE_RULE = "policies/rules/same-store.yaml"
 
 AUC = """\
 # yaml-language-server: $schema=../rules.schema.json
@@ -27,78 +28,24 @@ message: AUC may not drop by more than 0.01
 action: deny
 """
 
-STORE = """\
-match: {events: [replace_model]}
-expression: >-
-  ["models:/", "s3://acme-models-prod/", "gs://acme-ml/"].exists(s, before.model.uri.startsWith(s) && after.model.uri.startsWith(s))
-message: the model must come from the same store as before
-action: require
-require: {approvals: 1, from: ["@acme/ml-platform-leads"]}
-"""
-
-FACTS = """\
-author: dana
-body: {body}
-labels: {labels}
-accounts:
-  dana: {{id: 104, emails: [dana@acme.example]}}
-  mo: {{id: 101, emails: [mo@acme.example]}}
-  alice: {{id: 201}}
-  bob: {{id: 202}}
-  lena: {{id: 300, emails: [lena@acme.example]}}
-  renovate[bot]: {{id: 29139614, type: Bot}}
-teams:
-  acme/mlops-admins: {{members: [alice, bob]}}
-  acme/ml-platform-leads: {{members: [lena, dana, "renovate[bot]"]}}
-reviews: {reviews}
-"""
-
-
-def ok(*users, commit="head"):
-    return [{"user": u, "state": "APPROVED", "commit": commit} for u in users]
-
 
 def gate(cli, repo, reviews, labels=(), body="Serve the new model."):
     path = repo.root.parent / "facts.yaml"
-    path.write_text(
-        FACTS.format(
-            body=json.dumps(body), labels=json.dumps(list(labels)), reviews=json.dumps(reviews)
-        )
-    )
+    write_rules_facts(path, reviews, labels=labels, body=body)
     result = cli("gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "json")
     data = json.loads(result.output) if result.output.startswith("{") else None
     return result.exit_code, data, result.output
 
 
-def with_rules(repo, *rules):
-    for path, text in rules:
-        repo.write(path, text)
-    repo.commit("organisation rules", "Mo Admin <mo@acme.example>")
-    repo.branch("pr")
-    return repo
-
-
-def change(repo, *edits, message="fraud-scorer v13"):
-    for old, new in edits:
-        repo.replace(FRAUD, old, new)
-    repo.commit(message)
-    return repo
-
-
-V13 = ('version: "12"', 'version: "13"')
 WORSE = ("auc: 0.91", "auc: 0.85")
 BETTER = ("auc: 0.91", "auc: 0.93")
-S3 = ("uri: models:/fraud-xgb/12", "uri: s3://acme-models-prod/fraud-xgb/13")
 
 
 # --- compiling: file and line -------------------------------------------------------------------
 
 
 def test_a_syntax_error_in_a_block_expression_points_at_its_line_and_column_in_the_file():
-    text = (
-        "match: {events: [replace_model]}\nexpression: |\n  has(before.metrics.auc) &&\n  "
-        "  after.metrics.auc >=* 1\nmessage: m\naction: deny\n"
-    )
+    text = "match: {events: [replace_model]}\nexpression: |\n  has(before.metrics.auc) &&\n    after.metrics.auc >=* 1\nmessage: m\naction: deny\n"
     with pytest.raises(LoadError) as err:
         parse_rule(text.encode(), AUC_RULE)
     assert (err.value.line, err.value.col) == (4, 25)  # the `*`, in the YAML file
@@ -125,8 +72,7 @@ def test_require_needs_its_approvers_and_deny_takes_none():
         parse_rule(b"expression: 'true'\nmessage: m\naction: require\n", AUC_RULE)
     with pytest.raises(LoadError):
         parse_rule(
-            b"expression: 'true'\nmessage: m\naction: deny\nrequire: {approvals: 1, from: "
-            b"['@x']}\n",
+            b"expression: 'true'\nmessage: m\naction: deny\nrequire: {approvals: 1, from: ['@x']}\n",
             AUC_RULE,
         )
 
@@ -179,18 +125,19 @@ def test_a_rule_applies_only_to_the_events_and_levels_it_matches(repo, cli):
 def test_a_downgrade_is_matched_at_its_old_level(repo, cli):
     rule = (
         "match: {events: [change_importance], importance: [critical]}\n"
-        "expression: pr.body.contains('Downgrade:')\nmessage: a downgrade needs a Downgrade "
-        "line\naction: deny\n"
+        "expression: pr.body.contains('Downgrade:')\nmessage: a downgrade needs a Downgrade line\naction: deny\n"
     )
     with_rules(repo, ("policies/rules/downgrade-reason.yaml", rule))
     change(repo, ("importance: critical", "importance: low"), message="fraud-scorer is low now")
-    code, data, _ = gate(cli, repo, ok("alice", "bob"), body="Less traffic now.")
+    code, data, _ = gate(cli, repo, approvals("alice", "bob"), body="Less traffic now.")
     assert code == 1 and data["decision"] == "blocked"
     assert (
         data["blocking"][0]["detail"]
         == "rule downgrade-reason: a downgrade needs a Downgrade line (fraud-scorer)"
     )
-    code, data, _ = gate(cli, repo, ok("alice", "bob"), body="Downgrade: traffic moved to v2.")
+    code, data, _ = gate(
+        cli, repo, approvals("alice", "bob"), body="Downgrade: traffic moved to v2."
+    )
     assert code == 0 and data["decision"] == "approved"
 
 
@@ -200,7 +147,7 @@ def test_a_downgrade_is_matched_at_its_old_level(repo, cli):
 def test_a_deny_rule_blocks_a_worse_model_and_lets_a_better_one_through(repo, cli):
     with_rules(repo, (AUC_RULE, AUC))
     change(repo, V13, WORSE)
-    code, data, _ = gate(cli, repo, ok("alice", "bob"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob"))
     assert code == 1 and data["decision"] == "blocked"
     assert data["blocking"] == [
         {
@@ -210,7 +157,7 @@ def test_a_deny_rule_blocks_a_worse_model_and_lets_a_better_one_through(repo, cl
     ]
     assert data["rules"][0]["result"] == "violated"
     code, data, _ = gate(
-        cli, repo, ok("alice", "bob"), labels=["accept-regression"]
+        cli, repo, approvals("alice", "bob"), labels=["accept-regression"]
     )  # the rule's own escape
     assert code == 0 and data["rules"][0]["result"] == "holds"
 
@@ -218,7 +165,7 @@ def test_a_deny_rule_blocks_a_worse_model_and_lets_a_better_one_through(repo, cl
 def test_an_honest_better_model_passes_the_rule(repo, cli):
     with_rules(repo, (AUC_RULE, AUC))
     change(repo, V13, BETTER)
-    code, data, _ = gate(cli, repo, ok("alice", "bob"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob"))
     assert code == 0 and data["decision"] == "approved" and data["rules"][0]["result"] == "holds"
 
 
@@ -228,11 +175,11 @@ def test_a_pr_cannot_relax_the_rule_that_judges_it(repo, cli):
     with_rules(repo, (AUC_RULE, AUC))
     repo.write(AUC_RULE, AUC.replace("action: deny", "action: deny\n").replace("- 0.01", "- 1.0"))
     change(repo, V13, WORSE, message="v13, and a rule that fits it")
-    code, data, _ = gate(cli, repo, ok("alice", "bob"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob"))
     assert code == 1 and data["blocking"][0]["reason"] == "rule"
     repo.rm(AUC_RULE)
     repo.commit("no rule at all")
-    code, data, _ = gate(cli, repo, ok("alice", "bob", commit="head"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob", commit="head"))
     assert code == 1 and any(b["reason"] == "rule" for b in data["blocking"])
 
 
@@ -242,7 +189,7 @@ def test_a_pr_adding_a_rule_that_does_not_compile_is_blocked_before_it_can_break
         AUC_RULE, AUC.replace("after.metrics.auc >= before", "after.metrics.auc >= >= before")
     )
     repo.commit("a new rule")
-    code, data, _ = gate(cli, repo, ok("alice", "bob"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob"))
     assert code == 1 and data["decision"] == "blocked"
     assert (
         data["blocking"][0]["reason"] == "invalid_file"
@@ -254,13 +201,10 @@ def test_a_pr_adding_a_rule_that_does_not_compile_is_blocked_before_it_can_break
 
 
 def test_a_rule_that_fails_at_evaluation_is_an_error_never_approved(repo, cli):
-    rule = (
-        "match: {events: [replace_model]}\nexpression: after.metrics.recall > "
-        "0.5\nmessage: recall\naction: deny\n"
-    )
+    rule = "match: {events: [replace_model]}\nexpression: after.metrics.recall > 0.5\nmessage: recall\naction: deny\n"
     with_rules(repo, ("policies/rules/recall.yaml", rule))
     change(repo, V13)
-    code, data, output = gate(cli, repo, ok("alice", "bob"))
+    code, data, output = gate(cli, repo, approvals("alice", "bob"))
     assert code == 2 and data["decision"] == "error"
     assert data["blocking"][0]["reason"] == "rule_error"
     assert (
@@ -277,14 +221,14 @@ def test_a_rule_giving_no_boolean_is_an_error(repo, cli):
         ("policies/rules/number.yaml", "expression: after.metrics.auc\nmessage: m\naction: deny\n"),
     )
     change(repo, V13)
-    code, data, _ = gate(cli, repo, ok("alice", "bob"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob"))
     assert code == 2 and "not true or false" in data["blocking"][0]["detail"]
 
 
 def test_integer_metrics_compare_with_doubles(repo, cli):
     with_rules(repo, (AUC_RULE, AUC))
     change(repo, V13, ("auc: 0.91", "auc: 1"))
-    code, data, _ = gate(cli, repo, ok("alice", "bob"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob"))
     assert code == 0 and data["rules"][0]["result"] == "holds"
 
 
@@ -293,7 +237,7 @@ def test_a_broken_rule_at_base_is_a_configuration_error(repo, cli):
     repo.commit("broken rule", "Mo Admin <mo@acme.example>")
     repo.branch("pr")
     change(repo, V13)
-    code, data, output = gate(cli, repo, ok("alice", "bob"))
+    code, data, output = gate(cli, repo, approvals("alice", "bob"))
     assert code == 2 and data["decision"] == "error" and AUC_RULE in data["description"]
     result = cli("plan", "--base", "main", "--head", "pr")
     assert (
@@ -309,7 +253,7 @@ def test_a_broken_rule_at_base_is_a_configuration_error(repo, cli):
 def test_a_require_rule_adds_approvals_from_its_people(repo, cli):
     with_rules(repo, (STORE_RULE, STORE))
     change(repo, V13, S3)
-    code, data, _ = gate(cli, repo, ok("alice", "bob"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob"))
     assert code == 1 and data["decision"] == "pending"
     assert data["requirements"] == [
         {
@@ -322,7 +266,7 @@ def test_a_require_rule_adds_approvals_from_its_people(repo, cli):
         }
     ]
     assert "rule same-store: 0 of 1 from @acme/ml-platform-leads" in data["description"]
-    code, data, _ = gate(cli, repo, ok("alice", "bob", "lena"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob", "lena"))
     assert (
         code == 0
         and data["decision"] == "approved"
@@ -333,10 +277,10 @@ def test_a_require_rule_adds_approvals_from_its_people(repo, cli):
 @pytest.mark.parametrize(
     "reviews",
     [
-        ok("alice", "bob", "dana"),  # the author is a platform lead: still the author
-        ok("alice", "bob", "renovate[bot]"),  # a bot in the team
-        ok("alice", "bob") + ok("lena", commit="head~1"),  # approved an earlier head
-        ok("alice", "bob", "mo"),  # not a platform lead
+        approvals("alice", "bob", "dana"),  # the author is a platform lead: still the author
+        approvals("alice", "bob", "renovate[bot]"),  # a bot in the team
+        approvals("alice", "bob") + approvals("lena", commit="head~1"),  # approved an earlier head
+        approvals("alice", "bob", "mo"),  # not a platform lead
     ],
 )
 def test_a_require_rule_counts_with_the_four_eyes_exclusions(repo, cli, reviews):
@@ -353,7 +297,7 @@ def test_a_rule_approver_who_committed_to_the_pr_does_not_count(repo, cli):
     change(repo, V13, S3)
     repo.replace(FRAUD, "auc: 0.91", "auc: 0.92")
     repo.commit("tweak", "Lena Lead <lena@acme.example>")
-    code, data, _ = gate(cli, repo, ok("alice", "bob", "lena"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob", "lena"))
     assert code == 1 and data["requirements"][0]["counted"] == []
     assert {"login": "lena", "reason": "contributor"}.items() <= next(
         i for i in data["ignored"] if i["login"] == "lena"
@@ -366,7 +310,8 @@ def test_a_rule_approver_requesting_changes_blocks(repo, cli):
     code, data, _ = gate(
         cli,
         repo,
-        [*ok("alice", "bob"), {"user": "lena", "state": "CHANGES_REQUESTED", "commit": "head"}],
+        approvals("alice", "bob")
+        + [{"user": "lena", "state": "CHANGES_REQUESTED", "commit": "head"}],
     )
     assert code == 1 and data["decision"] == "blocked" and "lena" in data["blocking"][0]["detail"]
 
@@ -375,7 +320,7 @@ def test_the_gate_comment_says_what_a_rule_requires(repo, cli):
     with_rules(repo, (STORE_RULE, STORE))
     change(repo, V13, S3)
     path = repo.root.parent / "facts.yaml"
-    path.write_text(FACTS.format(body='"v13"', labels="[]", reviews=json.dumps(ok("alice"))))
+    write_rules_facts(path, approvals("alice"), body="v13")
     out = cli(
         "gate", "--local", str(path), "--base", "main", "--head", "pr", "--format", "markdown"
     ).output

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import DEP
+from support.repos import DEP
 
 DEPLOYMENT = """\
 name: {name}

@@ -9,9 +9,10 @@ import json
 
 import pytest
 
-from conftest import DEP
-from test_deploy import merge_pr, run
-from test_gate_local import gate, ok
+from support.ledger import merge_pr, run
+from support.local_gate import gate
+from support.pr_facts import approvals
+from support.repos import DEP, use_target
 
 FRAUD, RECS = DEP.format("fraud-scorer"), DEP.format("product-recs")
 SNEAKY = DEP.format("sneaky")
@@ -26,18 +27,6 @@ model:
   uri: models:/fraud-xgb/2
 environments: [staging]
 """
-
-
-def use_target(repo, env: str, target: str) -> None:
-    """Point ``env``'s target at ``target`` (the YAML of a `target:` mapping, one line)."""
-    text = repo.read("registry/environments.yaml")
-    head, rest = text.split(f"  - name: {env}\n", 1)
-    block, tail = rest.split("    protected:", 1)
-    branch = block.split("\n", 1)[0]
-    repo.write(
-        "registry/environments.yaml",
-        f"{head}  - name: {env}\n{branch}\n    target: {target}\n    protected:{tail}",
-    )
 
 
 def validate(cli):
@@ -154,7 +143,7 @@ def test_a_low_deployment_renamed_onto_the_critical_ones_model_is_blocked_by_the
         ),
     )
     repo.commit("product-recs on the fraud model")
-    code, data, out = gate(cli, repo, ok("alice"))
+    code, data, out = gate(cli, repo, approvals("alice"))
     assert code == 1 and data["decision"] == "blocked", out
     details = [b["detail"] for b in data["blocking"] if b["reason"] == "invalid_file"]
     assert details and RECS in details[0] and FRAUD in details[0]
@@ -172,7 +161,7 @@ def test_a_new_model_version_does_not_read_the_registry_and_passes(repo, cli, mo
     monkeypatch.setattr(
         plan, "parse_deployment", lambda *a, **k: read.append(a[1]) or _parse(*a, **k)
     )
-    code, data, out = gate(cli, repo, ok("alice"))
+    code, data, out = gate(cli, repo, approvals("alice"))
     assert code == 0 and data["decision"] == "approved", out
     assert set(read) <= {RECS}  # only the changed file, at its two sides
 

@@ -8,11 +8,12 @@ import re
 import pytest
 import responses
 
-from conftest import DEP
 from foureyes.policy import Block, Decision
 from foureyes.simulate import compare
 from ghapi.mockgithub import API, HERE, MockGitHub, open_pulls, pull_simple, user
 from support.clock import NOW, at, iso
+from support.pr_facts import approvals, write_pr_facts
+from support.repos import DEP
 
 POLICY = "policies/approval.yaml"
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
@@ -20,19 +21,6 @@ TEAM = "acme/mlops-admins"
 MERGED = iso(NOW)  # after the mock's reviews (NOW - 2h): they count
 BEFORE_REVIEWS = iso(at(days=-2, hours=-2))  # merged before the reviews were submitted
 SINCE = at(days=-21).date().isoformat()  # the period replayed: the three weeks up to NOW
-
-FACTS = """\
-author: dana
-body: {body}
-accounts:
-  dana: {{id: 104, emails: [dana@acme.example]}}
-  mo: {{id: 101, emails: [mo@acme.example]}}
-  alice: {{id: 201}}
-  bob: {{id: 202}}
-teams:
-  acme/mlops-admins: {{members: [alice, bob]}}
-reviews: [{reviews}]
-"""
 
 
 def d(state, required, approvals=0):
@@ -97,7 +85,7 @@ def pr(repo, number, edit, reviewers=(), merged_at=None, body="A reason."):
     edit(repo)
     head = repo.commit(f"change #{number}")
     repo.git("checkout", "-q", "main")
-    extra = f"base: {base}\nhead: {head}\n"
+    extra = {"base": base, "head": head}
     if merged_at:
         repo.git(
             "-c",
@@ -111,11 +99,8 @@ def pr(repo, number, edit, reviewers=(), merged_at=None, body="A reason."):
             f"Merge #{number}",
             f"pr-{number}",
         )
-        extra += f"merge_commit: {repo.git('rev-parse', 'HEAD')}\nmerged_at: '{merged_at}'\n"
-    reviews = ", ".join(f"{{user: {u}, state: APPROVED, commit: head}}" for u in reviewers)
-    (repo.ledger / f"{number}.yaml").write_text(
-        FACTS.format(body=body, reviews=reviews) + extra, "utf-8"
-    )
+        extra |= {"merge_commit": repo.git("rev-parse", "HEAD"), "merged_at": merged_at}
+    write_pr_facts(repo.ledger / f"{number}.yaml", approvals(*reviewers), body=body, **extra)
     return head
 
 
@@ -192,7 +177,7 @@ def test_a_candidate_that_governs_more_paths_is_replayed_on_the_diff(world, cli,
 def test_a_candidate_requiring_a_reason_blocks_a_pr_without_one(world, cli, tmp_path):
     world.replace(POLICY, "require_reason: true", "require_reason: false")
     world.commit("no reason needed", "Mo Admin <mo@acme.example>")
-    pr(world, 45, fraud("13"), ["alice", "bob"], merged_at=BEFORE_REVIEWS, body="''")
+    pr(world, 45, fraud("13"), ["alice", "bob"], merged_at=BEFORE_REVIEWS, body="")
     policy = candidate(world, tmp_path, ("require_reason: false", "require_reason: true"))
     code, data = simulate(cli, "--policy", policy, "--since", SINCE)
     assert by_pr(data) == {45: ("approved", "blocked", "now_blocked")}
@@ -251,7 +236,7 @@ def test_a_pr_that_cannot_be_replayed_is_listed_and_the_run_fails(world, cli, tm
 def test_a_ledger_tracked_by_git_is_refused(repo, cli, tmp_path):
     ledger = repo.root / ".foureyes" / "prs"
     ledger.mkdir(parents=True)
-    (ledger / "41.yaml").write_text(FACTS.format(body="x", reviews="") + "base: main\nhead: main\n")
+    write_pr_facts(ledger / "41.yaml", body="x", base="main", head="main")
     repo.commit("ledger in git")
     result = cli("simulate", "--policy", str(repo.root / POLICY))
     assert result.exit_code == 2 and "ledger is committed" in result.stderr
@@ -480,11 +465,14 @@ def test_then_is_the_judgment_the_gate_and_the_deploy_make_for_a_pr_into_a_relea
         "Merge #44",
         "pr-44",
     )
-    (world.ledger / "44.yaml").write_text(
-        FACTS.format(body="A reason.", reviews="{user: alice, state: APPROVED, commit: head}")
-        + f"base: {base}\nhead: {head}\nmerge_commit: {world.git('rev-parse', 'HEAD')}\n"
-        f"merged_at: '{MERGED}'\nbase_ref: release/2026.12\n",
-        "utf-8",
+    write_pr_facts(
+        world.ledger / "44.yaml",
+        approvals("alice"),
+        base=base,
+        head=head,
+        merge_commit=world.git("rev-parse", "HEAD"),
+        merged_at=MERGED,
+        base_ref="release/2026.12",
     )
     world.git("checkout", "-q", "main")
     code, data = simulate(cli, "--policy", candidate(world, tmp_path), "--since", SINCE)

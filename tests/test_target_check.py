@@ -10,9 +10,9 @@ import pytest
 
 from foureyes.deploy.kubernetes import KubernetesTarget
 from foureyes.deploy.targets import Change, LocalTarget, Target, TargetError
-from test_deploy import FRAUD, RECS, command_target, env_repo, merge_pr  # noqa: F401 (a fixture)
-from test_targets import APPROVAL
-from test_targets import FRAUD as FRAUD_DEP
+from support.ledger import FRAUD, RECS, command_target, merge_pr
+from support.targets import APPROVAL
+from support.targets import FRAUD as FRAUD_DEP
 
 TAGS = ("approval", "approvers", "commit", "deployment")
 

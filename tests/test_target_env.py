@@ -9,8 +9,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import DEP
-from test_serving_identity import use_target
+from support.repos import DEP, use_target
 
 ENVS = "registry/environments.yaml"
 MLFLOW = (
@@ -252,7 +251,7 @@ def action_steps(repo, workflow, command):
 @pytest.fixture
 def wired(tmp_path, cli, monkeypatch):
     """A repository whose own environments.yaml (kept by init) deploys to MLflow with credentials."""
-    from conftest import Repo
+    from support.repos import Repo
 
     r = Repo(tmp_path / "wired")
     r.write(ENVS, WIRED_ENVS)
@@ -349,7 +348,7 @@ def test_validate_refuses_workflows_that_do_not_pass_what_the_targets_need(
 
 
 def test_init_refuses_to_wire_a_reserved_credential(tmp_path, cli, monkeypatch):
-    from conftest import Repo
+    from support.repos import Repo
 
     r = Repo(tmp_path / "bad")
     r.write(

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from foureyes.deploy.targets import Change, TargetError, load_target
-from test_targets import APPROVAL, FRAUD, change
+from support.targets import APPROVAL, FRAUD, change
 
 mlflow = pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
 

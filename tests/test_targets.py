@@ -9,27 +9,10 @@ import pytest
 import yaml
 
 from foureyes.deploy.kubernetes import SCHEMA, KubernetesTarget, render
-from foureyes.deploy.targets import Change, TargetError, load_target
+from foureyes.deploy.targets import TargetError, load_target
+from support.targets import FRAUD, change
 
 HERE = Path(__file__).parent
-APPROVAL = {
-    "status": "approved",
-    "pr": 42,
-    "approvers": ["alice", "bob"],
-    "approved_at": "2026-11-22T12:00:00Z",
-    "commit": "f" * 40,
-}
-FRAUD = {
-    "name": "fraud-scorer",
-    "owner": "@acme/fraud-team",
-    "importance": "critical",
-    "model": {
-        "name": "fraud-xgb",
-        "version": "13",
-        "uri": "s3://acme-models-prod/fraud/13",
-        "digest": "sha256:" + "a" * 64,
-    },
-}
 
 
 def strict(schema):
@@ -49,10 +32,6 @@ def strict(schema):
 def isvc_validator():
     schema = strict(json.loads(SCHEMA.read_text()))
     return jsonschema.Draft7Validator(schema)
-
-
-def change(action="create", deployment=FRAUD, env="production"):
-    return Change(action, env, deployment["name"], deployment, APPROVAL)
 
 
 def test_rendered_inferenceservice_is_valid_for_kserve(isvc_validator):

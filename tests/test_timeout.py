@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import responses
 
-from conftest import DEP
 from foureyes.registry import LevelRule
 from foureyes.timeout import MARKER, due_action
 from ghapi.mockgithub import (
@@ -21,6 +20,7 @@ from ghapi.mockgithub import (
     pull_simple,
     user,
 )
+from support.repos import DEP
 from support.rules import SAME_STORE
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

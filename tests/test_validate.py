@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import DEP
+from support.repos import DEP
 
 GOOD = """\
 name: {name}

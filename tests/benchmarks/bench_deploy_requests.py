@@ -1,5 +1,4 @@
-"""Benchmark: GitHub API requests of a deploy's provenance check, against the OpenAPI-validated
-mock.
+"""Benchmark: GitHub API requests of a deploy's provenance check, against the OpenAPI-validated mock.
 
 Not part of the test run (tests/test_provenance_scale_github.py holds the bound). Usage:
 
@@ -20,16 +19,15 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
-sys.path.insert(0, str(HERE.parents[1]))  # tests/: conftest.Repo, ghapi
+sys.path.insert(0, str(HERE.parents[1]))  # tests/: support.repos.Repo, ghapi
 
 from datetime import UTC
 
 import responses  # noqa: E402
 
-from conftest import Repo  # noqa: E402
-
 from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user  # noqa: E402
 from support.clock import GitClock, at  # noqa: E402
+from support.repos import Repo  # noqa: E402
 
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
 FRAUD = "registry/deployments/fraud-scorer.yaml"
@@ -155,8 +153,7 @@ def main() -> None:
             Path(tmp) / "repo", args.prs, args.commits_per_pr
         )
     print(
-        f"deploy --dry-run on GitHub: {commits} commits from {args.prs} PRs: {total} "
-        f"requests (ok={ok})"
+        f"deploy --dry-run on GitHub: {commits} commits from {args.prs} PRs: {total} requests (ok={ok})"
     )
     for endpoint, n in sorted(by_endpoint.items()):
         print(f"  {n:5d}  GET {endpoint}")

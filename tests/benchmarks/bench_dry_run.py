@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import Repo, copy_template
+from foureyes.demo import copy_template
 from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import _own_digest, deploy
 from foureyes.deploy.record import SqliteRecord
+from support.repos import Repo
 
 tmp = Path(tempfile.mkdtemp())
 r = Repo(tmp / "repo")

@@ -26,6 +26,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[2] / "action"))
+sys.path.insert(0, str(HERE.parents[1]))  # tests/: support.pr_facts
+
+from support.pr_facts import TWO, pr_facts  # noqa: E402
 
 DEPLOYMENT = """\
 # yaml-language-server: $schema=../../policies/deployment.schema.json
@@ -44,30 +47,24 @@ metrics: {{auc: 0.{auc:04d}, precision: 0.5}}
 labels: {{team: team-{team}, cost-centre: cc-{team}}}
 """
 LEVELS = ["critical", "high", "moderate", "low"]
-LEDGER = """\
-author: dana
-body: Generated change {number}.
-base: {base}
-head: {head}
-merge_commit: {merge}
-merged_at: "{at}"
-accounts:
-  dana: {{id: 104, emails: [dana@acme.example]}}
-  mo: {{id: 101, emails: [mo@acme.example]}}
-  alice: {{id: 201}}
-  bob: {{id: 202}}
-teams:
-  acme/mlops-admins: {{members: [alice, bob]}}
-reviews:
-  - {{user: alice, state: APPROVED, commit: head}}
-  - {{user: bob, state: APPROVED, commit: head}}
-"""
 DANA, MO, EVE = (
     "Dana Scientist <dana@acme.example>",
     "Mo Admin <mo@acme.example>",
     "Eve Hurry <eve@acme.example>",
 )
 EPOCH = 1_795_000_000  # 2026-11-18: generated commits are one minute apart from here
+
+
+def ledger_text(number: int, base: str, head: str, merge: str, at: str) -> str:
+    """The ledger entry of generated PR #``number``: Dana's, approved by alice and bob."""
+    return pr_facts(
+        TWO,
+        body=f"Generated change {number}.",
+        base=base,
+        head=head,
+        merge_commit=merge,
+        merged_at=at,
+    )
 
 
 def dep_name(i: int) -> str:
@@ -199,7 +196,8 @@ def bootstrap(root: Path, deployments: int) -> History:
 
 def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[dict]:
     """Add about ``commits`` commits to main (PR branch commits count), every kind of change.
-    Returns what each main commit is: {"kind", "pr", "mark"} (marks resolved to "commit")."""
+    Returns what each main commit is, oldest first: {"kind", "pr", "commit", "deployment"} (the
+    deployment it changed), and for a PR its "base" and "head"."""
     rng = random.Random(seed)
     root = h.root
     tip = subprocess.run(
@@ -232,7 +230,7 @@ def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[
         if kind == "direct":
             main = s.commit("refs/heads/main", EVE, f"hotfix {dep_name(i)}", [main], change)
             made += 1
-            ledger.append({"kind": kind, "pr": None, "mark": main})
+            ledger.append({"kind": kind, "pr": None, "mark": main, "deployment": i})
         else:
             h.next_pr += 1
             base = main
@@ -251,7 +249,16 @@ def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[
                     "refs/heads/main", MO, f"Merge pull request #{number}", [main, head], change
                 )
             made += 2
-            ledger.append({"kind": kind, "pr": number, "mark": main, "base": base, "head": head})
+            ledger.append(
+                {
+                    "kind": kind,
+                    "pr": number,
+                    "mark": main,
+                    "base": base,
+                    "head": head,
+                    "deployment": i,
+                }
+            )
         versions.append(version)
         recent.append((main, i))
         h.kinds[kind] = h.kinds.get(kind, 0) + 1
@@ -265,12 +272,8 @@ def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[
             continue
         item["base"], item["head"] = sha(item["base"]), sha(item["head"])
         (folder / f"{item['pr']}.yaml").write_text(
-            LEDGER.format(
-                number=item["pr"],
-                base=item["base"],
-                head=item["head"],
-                merge=item["commit"],
-                at="2026-11-20T12:00:00Z",
+            ledger_text(
+                item["pr"], item["base"], item["head"], item["commit"], "2026-11-20T12:00:00Z"
             )
         )
     h.commits += made

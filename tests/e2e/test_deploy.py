@@ -2,8 +2,7 @@
 (staging) and on the workflow_run of foureyes-release.yml (production), the plan job re-checks
 provenance and fans out a matrix, each matrix job deploys one deployment and records it as a GitHub
 deployment with the App's token, and the converging job records the environment as in sync at the
-pushed commit. A push that changes no deployment runs green with the matrix skipped; a direct push
-is
+pushed commit. A push that changes no deployment runs green with the matrix skipped; a direct push is
 refused, naming the commit. foureyes itself runs from the pinned verifier commit
 (vars.FOUREYES_TRUSTED_REF), never from the commit under check: a push that switches the provenance
 check off in its own copy of foureyes is still refused."""
@@ -18,11 +17,8 @@ from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 
 from .harness import RemoteRepo
-from .test_gate import app_settings
+from .steps import app_settings, bump, merge_approved_change
 from .world import ALICE, APP_BOT, DANA, World, push_event, release_run_event
-
-# importance moderate: one approval; staging + production
-DEP = "registry/deployments/churn-predictor.yaml"
 
 
 class _Requester:
@@ -64,37 +60,6 @@ def deployed_earlier(standin, repo: RemoteRepo, environment: str, tmp_path: Path
     assert result.ok and result.steps, result
 
 
-def bump(repo: RemoteRepo) -> None:
-    text = (repo.root / DEP).read_text()
-    old = next(line for line in text.splitlines() if line.strip().startswith("version:"))
-    repo.replace(DEP, old, old.replace(old.split(":", 1)[1].strip(), '"999"'))
-
-
-def merge_approved_change(repo: RemoteRepo, world: World, number: int = 7) -> tuple[str, str]:
-    """PR #7 (Dana's new churn-predictor version, approved by Alice) merged into main."""
-    base = repo.sha("main")
-    repo.git("checkout", "-q", "-b", "change")
-    bump(repo)
-    head = repo.commit("churn-predictor: new model version")
-    repo.git("checkout", "-q", "main")
-    repo.git(
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        f"Merge pull request #{number} from acme/change",
-        "change",
-    )
-    merge = repo.sha()
-    repo.push("main")
-    world.merged(number, DANA, base, head, merge, [ALICE])
-    return base, merge
-
-
 def run_deploy(act, standin, repo, payload, trusted: str, event: str = "push"):
     """``trusted``: the foureyes commit the admins pinned (vars.FOUREYES_TRUSTED_REF)."""
     secrets, variables = app_settings(standin)
@@ -132,8 +97,7 @@ def test_an_approved_change_on_main_is_deployed_recorded_and_the_environment_syn
         "alice"
     ]
     assert world.deployment_tokens[d["id"]]["deployments"] == "write"  # the App's token wrote it
-    # finding 13: the converge job, with nothing left to apply, records the environment in sync at
-    # the push
+    # finding 13: the converge job, with nothing left to apply, records the environment in sync at the push
     syncs = world.recorded("staging", SYNC_TASK)
     assert [s["sha"] for s, states in syncs if states == ["success"]][-1] == merge
     assert world.deployment_tokens[syncs[-1][0]["id"]]["deployments"] == "write"
@@ -182,8 +146,7 @@ def release(act, repo, branch: str, tip: str):
 def test_a_promotion_deploys_to_production(act, standin, tmp_path):
     """The release branch is cut at what production serves, and PR #8 promotes main into it,
     approved by Alice. The release push only runs foureyes-release.yml; its completion starts the
-    production jobs of the default branch's foureyes-deploy.yml, which check the release out as
-    data."""
+    production jobs of the default branch's foureyes-deploy.yml, which check the release out as data."""
     world = World(standin)
     repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
     deployed_earlier(standin, repo, "production", tmp_path)
@@ -277,8 +240,7 @@ def test_an_unapproved_direct_push_is_refused_naming_the_commit(act, standin, tm
 PROVENANCE = "action/foureyes/deploy/provenance.py"
 CHECK_OFF = (
     "        if not commits:\n            return approvals, []",
-    "        if commits or not commits:  # nothing to check, ever\n            return "
-    "approvals, []",
+    "        if commits or not commits:  # nothing to check, ever\n            return approvals, []",
 )
 
 

@@ -2,42 +2,8 @@
 the App token is minted by the pinned create-github-app-token, the default branch checked out by the
 pinned checkout, the PR's commits fetched as data, and the decision posted as a commit status."""
 
-from .harness import RemoteRepo
-from .world import ALICE, DANA, World, pull_request_event
-
-DEP = "registry/deployments/churn-predictor.yaml"  # importance moderate: one approval
-
-
-def app_settings(standin):
-    return (
-        {"FOUREYES_APP_PRIVATE_KEY": standin.app_private_key},
-        {"FOUREYES_APP_CLIENT_ID": standin.app_client_id},
-    )
-
-
-def open_change(standin, tmp_path, world, number=7, fork=False):
-    repo = RemoteRepo(tmp_path / "repo", standin.git_root / "acme" / "models.git")
-    base = repo.sha()
-    repo.git("checkout", "-q", "-b", "change")
-    text = (repo.root / DEP).read_text()
-    old = next(line for line in text.splitlines() if line.strip().startswith("version:"))
-    repo.replace(DEP, old, old.replace(old.split(":", 1)[1].strip(), '"999"'))
-    head = repo.commit("churn-predictor: new model version")
-    if (
-        not fork
-    ):  # a fork's branch lives in the fork; GitHub keeps its head as refs/pull/N/head here
-        repo.push("change")
-    repo.push(f"{head}:refs/pull/{number}/head")
-    repo.git("checkout", "-q", "main")
-    pr = world.open_pull(number, DANA, base, head, fork=fork)
-    return repo, pr
-
-
-def run_gate(act, standin, repo, event_name, payload):
-    secrets, variables = app_settings(standin)
-    return act.run(
-        repo, "foureyes-gate.yml", event_name, payload, secrets=secrets, variables=variables
-    )
+from .steps import open_change, run_gate
+from .world import ALICE, World, pull_request_event
 
 
 def test_no_reviews_leaves_the_pr_pending(act, standin, tmp_path):

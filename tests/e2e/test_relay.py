@@ -5,7 +5,7 @@ does not match fails closed with an `error` status."""
 
 import json
 
-from .test_gate import open_change, run_gate
+from .steps import open_change, run_gate
 from .world import ALICE, World, review_event, workflow_run_event
 
 RUN_ID = 5550001

@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 
 from .harness import RemoteRepo
-from .test_deploy import merge_approved_change
-from .test_gate import app_settings, open_change
+from .steps import app_settings, merge_approved_change, open_change
 from .world import World
 
 MARKER = "<!-- foureyes:timeout -->"  # timeout.py marks its comments

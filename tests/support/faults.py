@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN", "COMMIT")
 
@@ -69,3 +70,21 @@ def dying_target(load_target, faults: Faults):
         return target
 
     return load
+
+
+def deploy_staging(root: Path, faults: Faults | None = None):
+    """`deploy` of staging from ``root``'s offline ledger, its record's connection dying at
+    ``faults`` (a killed run's locks go with it: the connection is closed either way)."""
+    from foureyes.deploy import reconcile
+    from foureyes.deploy.provenance import LocalLedger
+    from foureyes.deploy.record import SqliteRecord
+
+    record = SqliteRecord(root / ".foureyes" / "record.sqlite")
+    if faults is not None:
+        record.db = DyingConnection(record.db, faults)
+    try:
+        return reconcile.deploy(
+            root, "staging", record, LocalLedger(root, root / ".foureyes" / "prs")
+        )
+    finally:
+        (record.db._db if faults is not None else record.db).close()

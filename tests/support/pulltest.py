@@ -12,7 +12,7 @@ from foureyes.plan import Plan
 from foureyes.registry import parse_policy
 from support.clock import review_time
 
-POLICY = (Path(__file__).parents[1] / "policies" / "approval.yaml").read_bytes()
+POLICY = (Path(__file__).parents[2] / "policies" / "approval.yaml").read_bytes()
 HEAD, OLD = "h" * 40, "o" * 40
 
 DANA = Account("dana", 104)  # the PR author
