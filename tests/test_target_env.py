@@ -12,6 +12,7 @@ from conftest import DEP
 from test_serving_identity import use_target
 
 ENVS = "registry/environments.yaml"
+HOOK = "policies/hooks/deploy.sh"  # a command target's program lives in a governed folder
 MLFLOW = "{type: mlflow, registry_uri: 'sqlite:///mlflow.db', env: {MLFLOW_TRACKING_TOKEN: {secret: MLFLOW_TOKEN}}}"
 
 
@@ -122,7 +123,7 @@ def test_a_credential_cannot_steer_the_deploy_job(repo, cli, name):
     use_target(
         repo,
         "staging",
-        f"{{type: command, command: [./deploy.sh], env: {{{name}: {{secret: DEPLOY_KEY}}}}}}",
+        f"{{type: command, command: [{HOOK}], env: {{{name}: {{secret: DEPLOY_KEY}}}}}}",
     )
     code, problems = problems_of(cli)
     assert code == 1 and len(problems) == 1
@@ -145,7 +146,8 @@ def test_the_deploy_refuses_a_reserved_credential_too(repo, cli):
     "target, name, fragment",
     [
         (
-            "{type: mlflow, env: {AWS_SECRET_ACCESS_KEY: {secret: AWS_KEY}}}",
+            "{type: mlflow, registry_uri: https://mlflow.acme.example, "
+            "env: {AWS_SECRET_ACCESS_KEY: {secret: AWS_KEY}}}",
             "AWS_SECRET_ACCESS_KEY",
             "reads only MLFLOW_*, DATABRICKS_*, not AWS_SECRET_ACCESS_KEY",
         ),
@@ -169,7 +171,7 @@ def test_names_the_targets_read_are_accepted(repo, cli):
     use_target(
         repo,
         "staging",
-        "{type: command, command: [./deploy.sh], env: {DEPLOY_TOKEN: {secret: DEPLOY_TOKEN}}}",
+        f"{{type: command, command: [{HOOK}], env: {{DEPLOY_TOKEN: {{secret: DEPLOY_TOKEN}}}}}}",
     )
     use_target(
         repo,
