@@ -89,14 +89,12 @@ def problems(settings: dict, root: Path | None) -> list[tuple[tuple, str]]:
         views = inside(resolved, root) if resolved else []
     bad = next((v for v in views if not governed(v)), None)
     if bad is not None:
-        where = (
-            "is" if bad == Path(os.path.normpath(program)).as_posix() else f"runs {bad}, which is"
-        )
+        shown = repr(program) if os.sep in program else f"{program!r} (PATH finds {bad})"
         found.append(
             (
                 ("command", 0) if listed else ("command",),
-                f"the program {program!r} {where} in the repository outside policies/ and "
-                f"registry/, so a push could change what the deploy runs without approval: {HINT}",
+                f"the program {shown} is in the repository outside policies/ and registry/, so "
+                f"a push could change what the deploy runs without approval: {HINT}",
             )
         )
     if root is None:
