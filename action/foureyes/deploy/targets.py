@@ -368,6 +368,8 @@ class CommandTarget(Target):
     # serving_identity: None. The program decides what it moves and foureyes cannot see it; it
     # receives the deployment's name, which is unique, and must key what it moves on that name.
 
+    _refused: str | None = None  # why this run may not start the program ("" : it may)
+
     def apply(self, change: Change) -> str:
         return self._run(change.to_json(), {})
 
@@ -385,13 +387,15 @@ class CommandTarget(Target):
         if not argv:
             raise TargetError("the command target needs `command`: a list of arguments")
         environ = {**{k: v for k, v in os.environ.items() if k != "FOUREYES_DRY_RUN"}, **env}
-        # judged again as it runs (PATH is the runner's), and the file judged is the one executed
-        found = command_program.problems(self.settings, self.root)
-        if found:
-            raise TargetConfigError(f"command: {found[0][1]}")
-        unclean = command_program.uncommitted(self.settings, self.root)
-        if unclean:
-            raise TargetConfigError(f"command: {unclean}")
+        # judged again where it runs (PATH is the runner's), once per run: the file judged is the
+        # one executed, and it must be as committed
+        if self._refused is None:
+            found = command_program.problems(self.settings, self.root)
+            self._refused = (
+                found[0][1] if found else command_program.uncommitted(self.settings, self.root)
+            ) or ""
+        if self._refused:
+            raise TargetConfigError(f"command: {self._refused}")
         try:
             proc = subprocess.run(
                 argv,
