@@ -252,8 +252,8 @@ def test_check_false_skips_the_program_and_says_so(env_repo, cli):
         52,
         lambda r: r.replace(
             "registry/environments.yaml",
-            "command: [python3, deploy-hook.py]",
-            "command: [python3, deploy-hook.py]\n      check: false",
+            "command: [python3, policies/hooks/deploy-hook.py]",
+            "command: [python3, policies/hooks/deploy-hook.py]\n      check: false",
         ),
     )
     result = cli("deploy", "--env", "staging", "--dry-run", "--format", "text")
