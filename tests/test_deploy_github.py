@@ -89,7 +89,10 @@ def merged(repo, rsps):
     return merge_pr_42(open_pr_42(repo))
 
 
-def github_pr(rsps, repo, reviews, merged_at=iso(NOW)):
+MERGED_AT = iso(NOW)
+
+
+def github_pr(rsps, repo, reviews, merged_at=MERGED_AT):
     pr = pull_simple(42, repo.base, repo.head, merged_at, repo.merge)
     closed_pulls(rsps, pr)
     for commit in (repo.head, repo.merge):
@@ -714,7 +717,7 @@ def test_a_reviewer_who_joins_the_team_after_the_merge_does_not_count(opened, rs
 
 
 def test_an_emptied_description_after_the_merge_changes_nothing(opened, rsps):
-    result, gh = gate_then_merge(rsps, opened, [ALICE, BOB], [ALICE, BOB])
+    result, _gh = gate_then_merge(rsps, opened, [ALICE, BOB], [ALICE, BOB])
     assert result.decision.state == "approved"
     listed = pull_simple(42, opened.base, opened.head, iso(NOW), opened.merge)
     listed["body"] = ""  # the author empties it after the merge

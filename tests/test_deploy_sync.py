@@ -36,7 +36,7 @@ def test_a_push_changing_no_deployment_moves_the_sync_but_a_dry_run_does_not(env
 
 
 # --- "nothing new" without reading every deployment: the record's in-sync state ------------------
-import pytest  # noqa: E402
+import pytest  # noqa: E402  (this part's own imports, kept with it)
 
 from foureyes.deploy import reconcile  # noqa: E402
 from foureyes.deploy.record import Entry  # noqa: E402

@@ -29,7 +29,7 @@ def test_a_run_whose_pr_moved_on_posts_nothing(pr, gh, cli):
     """Read at head H (approved there), the PR then got a new push: the late run posts no success."""
     given_pr(gh, pr, [(ALICE, "APPROVED", None), (BOB, "APPROVED", None)])
     gh.pull(DANA, pr.base, "f" * 40)  # what GitHub answers the re-read just before posting
-    code, data = run(cli)
+    _code, data = run(cli)
     assert data["decision"] == "approved"  # the judgment itself stands, for the log
     assert gh.statuses == [] and gh.comments == []
 
@@ -62,7 +62,7 @@ def test_an_unapproved_pr_at_an_approved_prs_head_does_not_knock_its_status_down
 def test_an_unapproved_pr_is_not_lifted_by_another_unapproved_one(pr, gh, cli):
     given_pr(gh, pr, [(ALICE, "APPROVED", None)])
     second_pr_at_the_same_head(gh, pr, MALLORY, [(BOT, "APPROVED")])
-    code, data = run(cli)
+    code, _data = run(cli)
     assert code == 1
     assert [s["state"] for s in gh.statuses] == ["pending"]
 

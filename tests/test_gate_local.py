@@ -135,7 +135,7 @@ def test_importance_lowered_from_critical_to_low(repo, cli):
 
 
 def test_bad_facts_file_is_an_error_exit_2(pr, cli):
-    code, data, output = gate(cli, pr, [{"user": "nobody", "state": "APPROVED"}])
+    code, data, _output = gate(cli, pr, [{"user": "nobody", "state": "APPROVED"}])
     assert code == 2 and data["decision"] == "error"
     assert "'nobody' is not listed under accounts" in data["blocking"][0]["detail"]
 

@@ -19,7 +19,7 @@ def test_a_huge_pr_description_still_gets_its_sticky_comment(pr, gh, cli):
     given_pr(
         gh, pr, [(ALICE, "APPROVED", None)], body="Because. " * 9000
     )  # the reason is quoted in the comment
-    code, data = run(cli)
+    _code, data = run(cli)
     assert data["decision"] == "pending"
     assert gh.refused == []  # GitHub answers 422 "Body is too long (maximum is 65536 characters)"
     (comment,) = gh.comments
@@ -58,7 +58,7 @@ def test_without_the_inherited_flag_child_team_members_are_left_out(pr, gh, cli)
     gh.rsps.get(gh.url("/orgs/acme/teams/mlops-admins/teams"), json=child)
     check("/orgs/{org}/teams/{team_slug}/members", "get", "200", [bare[1]])
     gh.rsps.get(gh.url("/orgs/acme/teams/fraud-squad/members"), json=[bare[1]])
-    code, data = run(cli)
+    _code, data = run(cli)
     assert data["decision"] == "pending" and data["approvals"] == ["alice"]
 
 

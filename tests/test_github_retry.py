@@ -138,14 +138,14 @@ def request(server, method: str, timeout: int = 30):
 
 
 def test_a_post_whose_answer_is_lost_is_not_sent_again(github):
-    server, waits = github(("drop",), ("answer", 201, {}, created()))
+    server, _waits = github(("drop",), ("answer", 201, {}, created()))
     with pytest.raises(RequestsConnectionError):
         request(server, "POST")
     assert [m for m, _, _ in server.seen] == ["POST"]  # GitHub may have created it: sent once
 
 
 def test_a_post_whose_read_times_out_is_not_sent_again(github):
-    server, waits = github(("hang",), ("answer", 201, {}, created()))
+    server, _waits = github(("hang",), ("answer", 201, {}, created()))
     with pytest.raises(ReadTimeout):
         request(server, "POST", timeout=1)  # PyGithub takes whole seconds
     assert [m for m, _, _ in server.seen] == ["POST"]
@@ -153,7 +153,7 @@ def test_a_post_whose_read_times_out_is_not_sent_again(github):
 
 def test_a_post_answered_502_is_not_sent_again(github):
     # GitHub documents no guarantee that a timed-out or proxied write was not applied
-    server, waits = github(
+    server, _waits = github(
         ("answer", 502, {}, {"message": "Server Error"}), ("answer", 201, {}, created())
     )
     with pytest.raises(Exception) as failed:
@@ -172,7 +172,7 @@ def test_a_get_whose_answer_is_lost_or_502_is_retried(github):
 
 def test_a_connection_refused_before_sending_is_retried_even_for_a_post(github, monkeypatch):
     """Nothing reached GitHub: safe to send. The first connect is refused, the next one served."""
-    server, waits = github(("answer", 201, {}, created()))
+    server, _waits = github(("answer", 201, {}, created()))
     import urllib3.connection
 
     real = urllib3.connection.HTTPConnection._new_conn

@@ -16,7 +16,7 @@ if not (CHROMIUM and DRIVER):
     pytest.skip("chromium and chromedriver are not installed", allow_module_level=True)
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402  (after the skip above)
 from selenium.webdriver.support.ui import Select  # noqa: E402
 
 
@@ -52,7 +52,7 @@ def visible_names(browser):
     ]
 
 
-def test_inventory_page_renders_and_filters(scripted, cli, browser):  # noqa: F811
+def test_inventory_page_renders_and_filters(scripted, cli, browser):
     site = scripted.root / "site"
     assert cli("inventory", "--html", str(site)).exit_code == 0
     page = site / "index.html"

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from support.cli_steps import plan_json
 from support.repos import DEP
 
 FRAUD = DEP.format("fraud-scorer")
@@ -19,12 +20,6 @@ model:
   version: "1"
   uri: models:/new-model/1
 """
-
-
-def plan_json(cli, base="main", head="HEAD"):
-    result = cli("plan", "--base", base, "--head", head, "--format", "json")
-    assert result.exit_code in (0, 1), result.output
-    return result.exit_code, json.loads(result.output)
 
 
 def events(data):
@@ -43,7 +38,7 @@ def test_create(repo, cli):
     repo.branch("pr")
     repo.write(DEP.format("new-dep"), NEW.format(name="new-dep", importance="high"))
     repo.commit()
-    code, data = plan_json(cli)
+    _code, data = plan_json(cli)
     assert events(data) == [("new-dep", "create", "high")]
     ev = data["events"][0]
     assert ev["importance"] == {"before": None, "after": "high"}

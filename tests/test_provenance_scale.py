@@ -226,7 +226,7 @@ def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history,
         # a kept approval names the base and head it judged: the same PR number and merge commit
         # with another head (a rewritten ledger entry) is evaluated again, not taken from the record
         kept = record.evaluations()
-        (number, merge), approval = next(iter(sorted(kept.items())))
+        (number, _merge), approval = next(iter(sorted(kept.items())))
         record.db.execute(
             "UPDATE evaluations SET approval = ? WHERE pr = ?",
             (__import__("json").dumps({**approval, "head": "0" * 40}), number),

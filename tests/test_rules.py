@@ -237,7 +237,7 @@ def test_a_broken_rule_at_base_is_a_configuration_error(repo, cli):
     repo.commit("broken rule", "Mo Admin <mo@acme.example>")
     repo.branch("pr")
     change(repo, V13)
-    code, data, output = gate(cli, repo, approvals("alice", "bob"))
+    code, data, _output = gate(cli, repo, approvals("alice", "bob"))
     assert code == 2 and data["decision"] == "error" and AUC_RULE in data["description"]
     result = cli("plan", "--base", "main", "--head", "pr")
     assert (
@@ -310,8 +310,10 @@ def test_a_rule_approver_requesting_changes_blocks(repo, cli):
     code, data, _ = gate(
         cli,
         repo,
-        approvals("alice", "bob")
-        + [{"user": "lena", "state": "CHANGES_REQUESTED", "commit": "head"}],
+        [
+            *approvals("alice", "bob"),
+            {"user": "lena", "state": "CHANGES_REQUESTED", "commit": "head"},
+        ],
     )
     assert code == 1 and data["decision"] == "blocked" and "lena" in data["blocking"][0]["detail"]
 

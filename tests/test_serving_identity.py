@@ -56,7 +56,7 @@ def test_a_second_deployment_on_one_mlflow_model_is_refused_naming_both_files(re
 
 
 def test_validating_only_the_new_file_still_sees_the_existing_claimant(repo, cli):
-    use_target(repo, "staging", "{type: mlflow}")
+    use_target(repo, "staging", "{type: mlflow, registry_uri: https://mlflow.acme.example}")
     repo.write(SNEAKY, SNEAKY_TEXT)
     result = cli("validate", "--format", "json", SNEAKY)
     problems = identity_problems(json.loads(result.output)["problems"])
@@ -65,15 +65,15 @@ def test_validating_only_the_new_file_still_sees_the_existing_claimant(repo, cli
 
 
 def test_model_names_are_compared_case_folded(repo, cli):
-    use_target(repo, "staging", "{type: mlflow}")
+    use_target(repo, "staging", "{type: mlflow, registry_uri: https://mlflow.acme.example}")
     repo.write(SNEAKY, SNEAKY_TEXT.replace("name: fraud-xgb", "name: Fraud-XGB"))
     assert identity_problems(validate(cli)[1])
 
 
 def test_one_model_with_an_alias_per_environment_is_honest(repo, cli):
     """fraud-scorer serves fraud-xgb@staging and fraud-xgb@production: two identities, one owner."""
-    use_target(repo, "staging", "{type: mlflow}")
-    use_target(repo, "production", "{type: mlflow}")
+    use_target(repo, "staging", "{type: mlflow, registry_uri: https://mlflow.acme.example}")
+    use_target(repo, "production", "{type: mlflow, registry_uri: https://mlflow.acme.example}")
     assert validate(cli)[0] == 0
     repo.write(SNEAKY, SNEAKY_TEXT.replace("[staging]", "[production]"))
     code, problems = validate(cli)
@@ -82,8 +82,12 @@ def test_one_model_with_an_alias_per_environment_is_honest(repo, cli):
 
 def test_two_environments_moving_one_alias_are_refused(repo, cli):
     """staging configured with `alias: production`: a staging deploy would move production."""
-    use_target(repo, "staging", "{type: mlflow, alias: production}")
-    use_target(repo, "production", "{type: mlflow}")
+    use_target(
+        repo,
+        "staging",
+        "{type: mlflow, registry_uri: https://mlflow.acme.example, alias: production}",
+    )
+    use_target(repo, "production", "{type: mlflow, registry_uri: https://mlflow.acme.example}")
     code, problems = validate(cli)
     assert code == 1
     messages = [p["message"] for p in identity_problems(problems) if p["file"] == FRAUD]
@@ -120,7 +124,7 @@ def test_two_environments_on_one_inference_service_are_refused(repo, cli):
 
 
 def test_the_command_target_exposes_no_identity(repo, cli):
-    use_target(repo, "staging", "{type: command, command: [./deploy.sh]}")
+    use_target(repo, "staging", "{type: command, command: [policies/hooks/deploy.sh]}")
     repo.write(SNEAKY, SNEAKY_TEXT)
     assert validate(cli)[0] == 0
 
@@ -131,7 +135,7 @@ def test_the_command_target_exposes_no_identity(repo, cli):
 def test_a_low_deployment_renamed_onto_the_critical_ones_model_is_blocked_by_the_gate(repo, cli):
     """product-recs (low, one approval) changes its model to fraud-xgb: judged at low it would pass
     with one approval and then move the critical deployment's alias."""
-    use_target(repo, "staging", "{type: mlflow}")
+    use_target(repo, "staging", "{type: mlflow, registry_uri: https://mlflow.acme.example}")
     repo.commit("staging on MLflow", "Mo Admin <mo@acme.example>")
     repo.branch("pr")
     text = repo.read(RECS)
@@ -152,7 +156,7 @@ def test_a_low_deployment_renamed_onto_the_critical_ones_model_is_blocked_by_the
 def test_a_new_model_version_does_not_read_the_registry_and_passes(repo, cli, monkeypatch):
     from foureyes import plan
 
-    use_target(repo, "staging", "{type: mlflow}")
+    use_target(repo, "staging", "{type: mlflow, registry_uri: https://mlflow.acme.example}")
     repo.commit("staging on MLflow", "Mo Admin <mo@acme.example>")
     repo.branch("pr")
     repo.replace(RECS, "2026.11.3", "2026.11.4")

@@ -155,7 +155,7 @@ def test_a_candidate_that_drops_an_event_type_auto_approves(world, cli, tmp_path
         tmp_path,
         ("require_approval_for: [create, replace_model,", "require_approval_for: [create,"),
     )
-    code, data = simulate(cli, "--policy", policy)
+    _code, data = simulate(cli, "--policy", policy)
     assert by_pr(data) == {43: ("pending", "approved", "now_auto_approved")}
     md = cli("simulate", "--policy", policy, "--format", "markdown").stdout
     assert (
@@ -169,7 +169,7 @@ def test_a_candidate_that_governs_more_paths_is_replayed_on_the_diff(world, cli,
     same PR is a critical governance change."""
     pr(world, 44, docs, merged_at=BEFORE_REVIEWS)
     policy = candidate(world, tmp_path, ('    - "docs/**"\n', ""))
-    code, data = simulate(cli, "--policy", policy, "--since", SINCE)
+    _code, data = simulate(cli, "--policy", policy, "--since", SINCE)
     assert by_pr(data) == {44: ("approved", "pending", "now_pending")}
     assert data["prs"][0]["now"]["level"] == "critical"
 
@@ -179,7 +179,7 @@ def test_a_candidate_requiring_a_reason_blocks_a_pr_without_one(world, cli, tmp_
     world.commit("no reason needed", "Mo Admin <mo@acme.example>")
     pr(world, 45, fraud("13"), ["alice", "bob"], merged_at=BEFORE_REVIEWS, body="")
     policy = candidate(world, tmp_path, ("require_reason: false", "require_reason: true"))
-    code, data = simulate(cli, "--policy", policy, "--since", SINCE)
+    _code, data = simulate(cli, "--policy", policy, "--since", SINCE)
     assert by_pr(data) == {45: ("approved", "blocked", "now_blocked")}
     assert "explain the change" in cli("simulate", "--policy", policy, "--since", SINCE).stdout
 
@@ -188,9 +188,9 @@ def test_since_leaves_out_prs_merged_before_the_period(world, cli, tmp_path):
     pr(world, 40, fraud("13"), ["alice", "bob"], merged_at=iso(at(days=-52)))
     pr(world, 41, fraud("14"), ["alice", "bob"], merged_at=BEFORE_REVIEWS)
     policy = candidate(world, tmp_path)
-    code, data = simulate(cli, "--policy", policy, "--since", SINCE)
+    _, data = simulate(cli, "--policy", policy, "--since", SINCE)
     assert list(by_pr(data)) == [41] and by_pr(data)[41][2] == "unchanged"
-    code, data = simulate(
+    _code, data = simulate(
         cli, "--policy", policy, "--since", at(days=-82).date().isoformat(), "--last", "1"
     )
     assert list(by_pr(data)) == [41]  # newest first
@@ -430,7 +430,7 @@ def test_a_broken_head_policy_is_said_in_the_comment_and_changes_nothing(
 
 def test_a_pr_that_does_not_edit_the_policy_gets_no_what_if(gh_world, cli, tmp_path, monkeypatch):
     w = gh_world
-    gh, item = github_pr(w, 7, fraud("13"), (ALICE,))
+    gh, _item = github_pr(w, 7, fraud("13"), (ALICE,))
     gh.existing_comments()
     gh.accept_writes()
     team(w.rsps, ALICE, BOB)

@@ -77,7 +77,7 @@ def foureyes_tags(client, name, version, env="staging"):
 
 
 def test_an_honest_change_passes_the_registry_check(mlflow_repo, cli):
-    repo, client = mlflow_repo
+    _repo, client = mlflow_repo
     result = cli("deploy", "--env", "staging", "--dry-run", "--format", "json")
     assert result.exit_code == 0, result.output
     messages = {s["deployment"]: s["message"] for s in json.loads(result.stdout)["steps"]}
@@ -123,7 +123,7 @@ def test_a_uri_naming_another_version_fails_the_dry_run_and_the_deploy(mlflow_re
 
 
 def test_a_uri_that_is_neither_the_version_nor_its_source_fails(mlflow_repo, cli):
-    repo, client = mlflow_repo
+    repo, _client = mlflow_repo
     merge_pr(repo, 63, fraud_model("13", "s3://acme-models-prod/fraud-xgb/14"))  # v14's bytes
     result = cli("deploy", "--env", "staging", "--dry-run", "--format", "text")
     assert result.exit_code == 1 and "fraud-scorer: check failed" in result.output
@@ -170,7 +170,7 @@ def test_after_a_replacement_and_a_rollback_only_the_served_version_carries_the_
 
 def test_tags_left_on_an_older_version_are_removed_at_the_next_apply(mlflow_repo, cli):
     """A version tagged before the tags moved with the alias (or by hand) loses them too."""
-    repo, client = mlflow_repo
+    _repo, client = mlflow_repo
     for key in TAGS:
         client.set_model_version_tag("fraud-xgb", "5", f"foureyes.staging.{key}", "fraud-scorer")
     client.set_model_version_tag("fraud-xgb", "5", "foureyes.production.deployment", "fraud-scorer")
@@ -230,9 +230,8 @@ def test_the_command_program_checks_with_dry_run_and_its_failure_fails_the_dry_r
     )
     assert all(dry for _, dry, _ in hook_calls(env_repo))  # never asked to apply
     assert cli("deploy", "--env", "staging").exit_code == 0  # the real deploy: the program applies
-    assert [c for c in hook_calls(env_repo) if not c[1]][0][
-        2
-    ] is None  # and is not told it is a dry run
+    applied = next(c for c in hook_calls(env_repo) if not c[1])
+    assert applied[2] is None  # and is not told it is a dry run
 
 
 def test_an_unapproved_change_gets_no_target_code_run_by_the_dry_run(env_repo, cli):
@@ -253,8 +252,8 @@ def test_check_false_skips_the_program_and_says_so(env_repo, cli):
         52,
         lambda r: r.replace(
             "registry/environments.yaml",
-            "command: [python3, deploy-hook.py]",
-            "command: [python3, deploy-hook.py]\n      check: false",
+            "command: [python3, policies/hooks/deploy-hook.py]",
+            "command: [python3, policies/hooks/deploy-hook.py]\n      check: false",
         ),
     )
     result = cli("deploy", "--env", "staging", "--dry-run", "--format", "text")
@@ -275,7 +274,7 @@ def test_a_manifest_the_kserve_schema_refuses_fails_the_check(tmp_path):
     assert target.check(k8s_change()).startswith("checked: manifest valid for KServe v1beta1")
     odd = json.loads(json.dumps(FRAUD_DEP))
     odd["model"]["uri"] = {"bucket": "acme"}
-    with pytest.raises(TargetError, match="spec.predictor.model.storageUri"):
+    with pytest.raises(TargetError, match=r"spec\.predictor\.model\.storageUri"):
         target.check(k8s_change(odd))
     assert not (tmp_path / "manifests").exists()
 

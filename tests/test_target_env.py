@@ -9,22 +9,14 @@ import sys
 import pytest
 import yaml
 
+from support.cli_steps import ENVS, line_of, problems_of
 from support.repos import DEP, use_target
 
-ENVS = "registry/environments.yaml"
+HOOK = "policies/hooks/deploy.sh"  # a command target's program lives in a governed folder
 MLFLOW = (
     "{type: mlflow, registry_uri: 'sqlite:///mlflow.db', env: {MLFLOW_TRACKING_TOKEN: "
     "{secret: MLFLOW_TOKEN}}}"
 )
-
-
-def problems_of(cli):
-    result = cli("validate", "--format", "json")
-    return result.exit_code, [p for p in json.loads(result.output)["problems"] if p["file"] == ENVS]
-
-
-def line_of(repo, fragment: str) -> int:
-    return next(i for i, line in enumerate(repo.read(ENVS).splitlines(), 1) if fragment in line)
 
 
 @pytest.fixture
@@ -128,7 +120,7 @@ def test_a_credential_cannot_steer_the_deploy_job(repo, cli, name):
     use_target(
         repo,
         "staging",
-        f"{{type: command, command: [./deploy.sh], env: {{{name}: {{secret: DEPLOY_KEY}}}}}}",
+        f"{{type: command, command: [{HOOK}], env: {{{name}: {{secret: DEPLOY_KEY}}}}}}",
     )
     code, problems = problems_of(cli)
     assert code == 1 and len(problems) == 1
@@ -151,7 +143,8 @@ def test_the_deploy_refuses_a_reserved_credential_too(repo, cli):
     "target, name, fragment",
     [
         (
-            "{type: mlflow, env: {AWS_SECRET_ACCESS_KEY: {secret: AWS_KEY}}}",
+            "{type: mlflow, registry_uri: https://mlflow.acme.example, "
+            "env: {AWS_SECRET_ACCESS_KEY: {secret: AWS_KEY}}}",
             "AWS_SECRET_ACCESS_KEY",
             "reads only MLFLOW_*, DATABRICKS_*, not AWS_SECRET_ACCESS_KEY",
         ),
@@ -175,7 +168,7 @@ def test_names_the_targets_read_are_accepted(repo, cli):
     use_target(
         repo,
         "staging",
-        "{type: command, command: [./deploy.sh], env: {DEPLOY_TOKEN: {secret: DEPLOY_TOKEN}}}",
+        f"{{type: command, command: [{HOOK}], env: {{DEPLOY_TOKEN: {{secret: DEPLOY_TOKEN}}}}}}",
     )
     use_target(
         repo,

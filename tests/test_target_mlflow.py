@@ -53,7 +53,7 @@ def test_mlflow_model_rename_moves_the_alias_off_the_old_model(registry, tmp_pat
 
 
 def test_mlflow_delete_removes_the_alias_and_a_missing_version_fails(registry, tmp_path):
-    uri, client = registry
+    uri, _client = registry
     target = load_target({"type": "mlflow", "tracking_uri": uri, "alias": "prod"}, tmp_path)
     target.apply(change())
     assert target.apply(change("delete")) == "removed alias @prod from fraud-xgb"

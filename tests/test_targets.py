@@ -94,7 +94,7 @@ def test_kubectl_mode_passes_the_manifest_on_stdin(tmp_path):
 def test_unknown_target_is_a_clear_error(tmp_path):
     with pytest.raises(
         TargetError,
-        match="unknown deploy target type 'ftp'.*installed: command, kubernetes, local, mlflow",
+        match=r"unknown deploy target type 'ftp'.*installed: command, kubernetes, local, mlflow",
     ):
         load_target({"type": "ftp"}, tmp_path)
 

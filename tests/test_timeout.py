@@ -156,7 +156,7 @@ def test_the_same_period_is_not_acted_on_twice(world, cli):
 
 def test_a_spoofed_timeout_comment_does_not_silence_the_timeout(world, cli):
     repo, rsps = world
-    gh, item = open_pr(
+    _gh, item = open_pr(
         repo,
         rsps,
         7,

@@ -88,7 +88,7 @@ def test_a_misspelled_field_is_one_problem_with_a_suggestion(repo, cli):
 
 def test_yes_is_not_a_boolean_so_it_fails_the_schema(repo, cli):
     repo.write(DEP.format("bad"), GOOD.format(name="bad").replace('"1"', "yes"))
-    code, problems = problems_of(cli)
+    code, _problems = problems_of(cli)
     assert code == 0  # "yes" is the string "yes": a valid version string, not True
 
 

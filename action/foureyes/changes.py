@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .registry import DEPLOYMENTS_DIR, Deployment, Policy, max_level
+from .registry import DEPLOYMENTS_DIR, STATE_PATHS, Deployment, Policy, max_level
 from .vocabulary import EventType
 
 # fields whose change is an event of its own; any other field is an "update"
@@ -159,7 +159,9 @@ def is_governance(path: str, policy: Policy, mode: str = "100644") -> bool:
     not, and ``governance.paths`` are governance even then (deny wins)."""
     if is_deployment_path(path):
         return False
-    if policy.is_governance_path(path) or mode in _NOT_A_FILE:
+    # the registry and the policies make the served state (a deploy target's program may live
+    # there): no glob of a policy takes them out of governance
+    if path.startswith(STATE_PATHS) or policy.is_governance_path(path) or mode in _NOT_A_FILE:
         return True
     return not any(glob_match(g, path) for g in policy.ungoverned)
 

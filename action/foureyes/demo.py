@@ -118,7 +118,7 @@ def run(directory: Path | None) -> int:
     out = TextReporter()
 
     say(f"A scratch repository in {root}: the example registry on main")
-    base, head = build_scratch_repo(root)
+    _base, _head = build_scratch_repo(root)
     for f in sorted((root / "registry" / "deployments").glob("*.yaml")):
         click.echo(f"  {f.relative_to(root)}")
 

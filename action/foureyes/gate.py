@@ -239,7 +239,7 @@ def decide_on_github(
     from .gitrepo import ensure_commits
     from .notify import gate_notifications, notify
 
-    pull_event = event.get("pull_request") or {}
+    event.get("pull_request") or {}
     fetched = {}
 
     def load():

@@ -26,6 +26,9 @@ ENVIRONMENTS_FILE = "registry/environments.yaml"
 POLICY_FILE = "policies/approval.yaml"
 DEPLOYMENT_SCHEMA = "policies/deployment.schema.json"
 RULES_DIR = "policies/rules"
+# what a served state is made of: every change under these folders needs an approved PR, whatever
+# a policy's `ungoverned` globs say, and the deploy's provenance check traces them
+STATE_PATHS = ("registry/", "policies/")
 
 BUNDLED = Path(__file__).parent / "template"  # the example repository shipped with the package
 
@@ -247,7 +250,7 @@ class _Schema:
             ) from None
         title = schema.get("title") or Path(file).name.removesuffix(".schema.json")
         found = cls(title, schema, file)
-        found._enforced  # compiled now: a schema jsonschema-rs cannot enforce is refused on loading
+        found._enforced  # noqa: B018  compiled now: a schema jsonschema-rs cannot enforce is refused on loading
         return found
 
 

@@ -426,7 +426,7 @@ class GitHubSource:
                     break
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
-        try:  # one fetch for every commit the checkout lacks, not one per PR
+        try:  # noqa: SIM105  one fetch for every commit the checkout lacks, not one per PR
             gitrepo.ensure_commits(
                 self.root, sorted({s for p in found for s in (p.base, p.head)}), self.token
             )

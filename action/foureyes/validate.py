@@ -177,7 +177,7 @@ def _environments(tree: WorkTree, result: Validation) -> list | None:
         envs = parse_environments(data)
         from .deploy.targets import environment_problems  # types from the installed plugins
 
-        found = environment_problems(data, envs)
+        found = environment_problems(data, envs, root=tree.root)
         result.problems += found
         if not found:  # the workflows are checked against targets that are themselves right
             from . import wiring

@@ -264,12 +264,11 @@ def _plain_yaml_message(problem: str, mark, text: str) -> str | None:
     char = line[mark.column] if mark.column < len(line) else ""
     if char == "\t" or "tab character" in problem:
         return "invalid YAML: a tab; tabs are not allowed in YAML indentation, indent with spaces"
-    if "cannot start any token" in problem:
-        if char in "@`":
-            return (
-                f"invalid YAML: a value cannot start with {char!r} unquoted; quote it, "
-                'e.g. owner: "@acme/team"'
-            )
+    if "cannot start any token" in problem and char in "@`":
+        return (
+            f"invalid YAML: a value cannot start with {char!r} unquoted; quote it, "
+            'e.g. owner: "@acme/team"'
+        )
     return None
 
 

@@ -23,11 +23,11 @@ sys.path.insert(0, str(HERE.parents[1]))  # tests/: support.repos.Repo, ghapi
 
 from datetime import UTC
 
-import responses  # noqa: E402
+import responses
 
-from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user  # noqa: E402
-from support.clock import GitClock, at  # noqa: E402
-from support.repos import Repo  # noqa: E402
+from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user
+from support.clock import GitClock, at
+from support.repos import Repo
 
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
 FRAUD = "registry/deployments/fraud-scorer.yaml"

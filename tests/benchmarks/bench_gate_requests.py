@@ -17,10 +17,10 @@ from click.testing import CliRunner
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
-from foureyes.cli import main as cli_main  # noqa: E402
-from foureyes.demo import copy_template  # noqa: E402
-from ghapi.mockgithub import MockGitHub, user  # noqa: E402
-from support.repos import DEP, Repo  # noqa: E402
+from foureyes.cli import main as cli_main
+from foureyes.demo import copy_template
+from ghapi.mockgithub import MockGitHub, user
+from support.repos import DEP, Repo
 
 RECS = DEP.format("product-recs")
 

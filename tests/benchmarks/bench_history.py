@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent))
-import generate_history as gen  # noqa: E402
+import generate_history as gen
 
 ACTION = HERE.parents[2] / "action"
 

@@ -19,9 +19,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))  # tests/: ghapi
 
-import responses  # noqa: E402
+import responses
 
-from ghapi.mockgithub import FOUREYES_BOT, FakeDeployments  # noqa: E402
+from ghapi.mockgithub import FOUREYES_BOT, FakeDeployments
 
 
 def count_requests(tmp: Path, deployments: int) -> dict[str, int]:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))  # tests/ for support.repos.Repo
-from foureyes.demo import copy_template  # noqa: E402
-from support.repos import Repo  # noqa: E402
+from foureyes.demo import copy_template
+from support.repos import Repo
 
 DEPLOYMENT = """\
 # yaml-language-server: $schema=../../policies/deployment.schema.json

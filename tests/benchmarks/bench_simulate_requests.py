@@ -19,10 +19,10 @@ from click.testing import CliRunner
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
-from foureyes.cli import main as cli_main  # noqa: E402
-from foureyes.demo import copy_template  # noqa: E402
-from ghapi.mockgithub import API, MockGitHub, open_pulls, pull_simple, user  # noqa: E402
-from support.repos import DEP, Repo  # noqa: E402
+from foureyes.cli import main as cli_main
+from foureyes.demo import copy_template
+from ghapi.mockgithub import API, MockGitHub, open_pulls, pull_simple, user
+from support.repos import DEP, Repo
 
 DANA, ALICE, BOB = user("dana", 104), user("alice", 201), user("bob", 202)
 MERGED = "2026-11-22T12:00:00Z"

@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[2] / "action"))
 sys.path.insert(0, str(HERE.parents[1]))  # tests/: support.pr_facts
 
-from support.pr_facts import TWO, pr_facts  # noqa: E402
+from support.pr_facts import TWO, pr_facts
 
 DEPLOYMENT = """\
 # yaml-language-server: $schema=../../policies/deployment.schema.json
@@ -221,10 +221,7 @@ def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[
             kind = "merge"
         if kind == "stale" and len(recent) < 3:
             kind = "merge"
-        if kind == "revert":
-            version = versions[-2]
-        else:
-            version = max(versions) + 1
+        version = versions[-2] if kind == "revert" else max(versions) + 1
         change = {dep_path(i): dep_text(i, version)}
         number = h.next_pr
         if kind == "direct":
@@ -265,7 +262,10 @@ def grow(h: History, commits: int, seed: int = 11, direct: float = 0.0) -> list[
     marks = s.run()
     folder = root / ".foureyes" / "prs"
     folder.mkdir(parents=True, exist_ok=True)
-    sha = lambda ref: marks.get(ref, ref)  # noqa: E731
+
+    def sha(ref):
+        return marks.get(ref, ref)
+
     for item in ledger:
         item["commit"] = sha(item.pop("mark"))
         if item["pr"] is None:

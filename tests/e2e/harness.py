@@ -299,7 +299,10 @@ class Act:
         preexec = None
         if self.netns is not None:
             fd = self.netns
-            preexec = lambda: _libc.setns(fd, CLONE_NEWNET) == 0 or os._exit(97)  # noqa: E731
+
+            def preexec() -> None:
+                _libc.setns(fd, CLONE_NEWNET) == 0 or os._exit(97)
+
         proc = subprocess.run(
             cmd,
             cwd=repo.root,

@@ -41,7 +41,9 @@ def run_scheduled(act, standin, repo, workflow, cron, job):
 
 def test_a_pr_pending_past_its_review_timeout_gets_a_reminder(act, standin, tmp_path):
     world = World(standin)
-    repo, pr = open_change(standin, tmp_path, world)  # moderate: remind after 72h; opened years ago
+    repo, _pr = open_change(
+        standin, tmp_path, world
+    )  # moderate: remind after 72h; opened years ago
     result = run_scheduled(act, standin, repo, "foureyes-timeout.yml", "17 * * * *", "timeout")
 
     assert result.returncode == 0, result.output[-6000:]

@@ -505,7 +505,7 @@ class World:
     def list_run_artifacts(self, call, owner, repo, run_id):
         template = example("artifact-paginated")["artifacts"][0]
         out = []
-        for artifact_id, name, path, head_sha in self.run_artifacts.get(int(run_id), []):
+        for artifact_id, name, _path, head_sha in self.run_artifacts.get(int(run_id), []):
             a = json.loads(json.dumps(template))
             a.update(
                 id=artifact_id,

@@ -109,11 +109,12 @@ def command_target(repo: Repo, script: str) -> None:
     """Switch staging to the command target, through an approved PR (a governance change)."""
 
     def edit(r: Repo) -> None:
-        r.write("deploy-hook.py", textwrap.dedent(script))
+        r.write("policies/hooks/deploy-hook.py", textwrap.dedent(script))
         r.replace(
             "registry/environments.yaml",
             "    target:\n      type: local\n      path: .foureyes/serving/staging",
-            "    target:\n      type: command\n      command: [python3, deploy-hook.py]",
+            "    target:\n      type: command\n"
+            "      command: [python3, policies/hooks/deploy-hook.py]",
         )
 
     merge_pr(repo, 50, edit)

@@ -191,7 +191,7 @@ class GitHubPRs:
 
     def _facts_loader(self, listed):
         """Facts of a listed PR (pull-request-simple): its commits and reviews, no GET pulls/{n}."""
-        number, base, merged_at = listed.number, listed.base.sha, listed.merged_at
+        number, _base, merged_at = listed.number, listed.base.sha, listed.merged_at
 
         def load(teams: tuple[str, ...]):
             try:

@@ -17,7 +17,9 @@ What the target verifies, at the dry run's check and again before it moves the a
 from __future__ import annotations
 
 import json
+import os
 import re
+from urllib.parse import parse_qs, urlsplit
 
 from .targets import (
     STRING,
@@ -33,6 +35,9 @@ from .targets import (
 TAG_FIELDS = ("approval", "approvers", "commit", "deployment")
 READY = "READY"  # ModelVersionStatus: PENDING_REGISTRATION | FAILED_REGISTRATION | READY
 _SAFE = re.compile(r"[a-z][a-z0-9-]*")
+# each setting naming the registry, and the variable that names it when the setting is absent
+# (MLflow docs, "Environment Variables": MLFLOW_TRACKING_URI, MLFLOW_REGISTRY_URI)
+URI_SETTINGS = {"tracking_uri": "MLFLOW_TRACKING_URI", "registry_uri": "MLFLOW_REGISTRY_URI"}
 
 
 class MlflowTarget(Target):
@@ -60,6 +65,39 @@ class MlflowTarget(Target):
         self.client = MlflowClient(
             tracking_uri=settings.get("tracking_uri"), registry_uri=settings.get("registry_uri")
         )
+
+    @classmethod
+    def config_problems(cls, settings: dict, root) -> list[tuple[tuple, str]]:
+        """The target must say which registry it moves aliases in. Without `tracking_uri`,
+        `registry_uri` or one of their variables wired under `env:`, MLflow takes
+        MLFLOW_TRACKING_URI from whatever machine deploys, else a store in the folder it runs in
+        (./mlruns, or ./mlflow.db since MLflow 3): a deploy that "succeeds" into a folder on the
+        runner. Then each registry it names must outlive the deploy (``store_problem``)."""
+        wired = settings.get("env") or {}
+        if not any(settings.get(k) for k in URI_SETTINGS) and not any(
+            v in wired for v in URI_SETTINGS.values()
+        ):
+            return [
+                (
+                    (),
+                    "the mlflow target names no registry: set `registry_uri` (or `tracking_uri`) "
+                    "to your MLflow server, e.g. `registry_uri: https://mlflow.example.com`, or "
+                    "wire MLFLOW_TRACKING_URI under `env:`; without one MLflow would use a local "
+                    "./mlruns folder on the machine that deploys",
+                )
+            ]
+        problems: list[tuple[tuple, str]] = []
+        for key, variable in URI_SETTINGS.items():
+            if settings.get(key):
+                found = store_problem(str(settings[key]), f"`{key}`")
+                if found:
+                    problems.append(((key,), found))
+            elif variable in wired and os.environ.get(variable):
+                # at the deploy the secret is there: judged like the setting, never quoted
+                found = store_problem(os.environ[variable], variable)
+                if found:
+                    problems.append((("env", variable), found))
+        return problems
 
     def alias(self, change: Change) -> str:
         return str(self.settings.get("alias", change.environment))
@@ -243,3 +281,49 @@ class MlflowTarget(Target):
                 return f"alias @{alias} already absent"
             raise
         return f"removed alias @{alias} from {name}"
+
+
+def local_store(uri: str) -> str | None:
+    """Where a registry URI keeps its data when that is this machine: "memory", "relative" (to
+    the folder the deploy runs in) or "absolute"; None for a server or a database elsewhere.
+    SQLAlchemy's forms (SQLAlchemy docs, "Engine Configuration", SQLite): sqlite:///relative.db,
+    sqlite:////absolute.db, sqlite:// in memory; MLflow takes a bare path or file: as a file
+    store."""
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite" or scheme.startswith("sqlite+"):
+        path = uri.split("://", 1)[1][1:] if "://" in uri else ""
+        path, _, query = path.partition("?")
+        if path in ("", ":memory:") or "memory" in parse_qs(query).get("mode", []):
+            return "memory"
+        return "absolute" if path.startswith("/") else "relative"
+    if scheme == "file":
+        return "absolute" if parts.path.startswith("/") or parts.netloc else "relative"
+    if scheme == "":
+        return "absolute" if parts.path.startswith("/") else "relative"
+    if len(scheme) == 1:  # a Windows drive letter
+        return "absolute"
+    return None
+
+
+def store_problem(uri: str, named: str) -> str | None:
+    """Why the registry ``uri`` cannot hold what a deploy moves, or None.
+
+    - in memory: refused everywhere, the alias would vanish with the process;
+    - a relative path: refused in GitHub Actions (GITHUB_ACTIONS=true). It resolves against the
+      checkout, which the next job's actions/checkout wipes (its `clean` input, default true, runs
+      `git clean -ffdx`; actions/checkout README) and which a GitHub-hosted runner discards with
+      the job: every deploy would start from an empty registry. On a workstation (the demo, a
+      trial run) it is the user's own folder, and stays allowed;
+    - an absolute path: allowed. A self-hosted runner may keep it on a disk that persists or is
+      shared, and validate cannot tell which runner deploys."""
+    kind = local_store(uri)
+    if kind == "memory":
+        return f"{named} names an in-memory database: nothing would outlive the deploy"
+    if kind == "relative" and os.environ.get("GITHUB_ACTIONS") == "true":
+        return (
+            f"{named} is a path relative to the checkout, which GitHub Actions wipes between jobs: "
+            "name your MLflow server (https://...) or a database, or an absolute path on a "
+            "self-hosted runner's persistent disk"
+        )
+    return None

@@ -29,7 +29,7 @@ from ..changes import is_deployment_path
 from ..errors import EvaluationError
 from ..facts import PRFacts
 from ..plan import BASE_INPUTS
-from ..registry import POLICY_FILE
+from ..registry import POLICY_FILE, STATE_PATHS
 from ..yamlload import LoadError
 
 
@@ -90,9 +90,6 @@ class Unapproved(Exception):
 def commits_touching(root: Path, since: str | None, head: str, paths: list[str]) -> list[str]:
     """Commits (oldest first) in since..head that touched any of ``paths``, merges' sides included."""
     return gitrepo.commits_touching(root, f"{since}..{head}" if since else head, paths)
-
-
-STATE_PATHS = ("registry/", "policies/")  # what a served state is made of
 
 
 def promoted_branch(checker: Checker, branch: str | None) -> bool:
@@ -188,7 +185,7 @@ def root_of_trust(root: Path, default_branch: str) -> str:
 
 
 # what a merge may not bring in under the governed paths: only regular files are judged
-GOVERNED = ("registry/", "policies/")
+GOVERNED = STATE_PATHS
 FILE_MODES = frozenset({"100644", "100755"})
 GITLINK_MODE = "160000"
 

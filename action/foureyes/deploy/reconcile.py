@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 from .. import gitrepo
@@ -48,14 +49,19 @@ from .provenance import (
     subject,
     unpromoted,
 )
+from .record import Entry, Record
+from .targets import (
+    Change,
+    TargetError,
+    check_settings,
+    identity_problems,
+    load_target,
+    target_files,
+)
 
 # what judges every change: a commit here must itself come from an approved PR before anything
-# deploys
+# deploys; so must one that changed what the target runs (`target_files`, a command's program)
 JUDGING_PATHS = (ENVIRONMENTS_FILE, "policies/")
-from datetime import UTC
-
-from .record import Entry, Record
-from .targets import Change, TargetError, check_settings, identity_problems, load_target
 
 
 @dataclass
@@ -256,9 +262,9 @@ def deploy(
     freeze windows are judged."""
     head = gitrepo.resolve(root, commit)
     env, all_envs = environment(root, head, env_name)
-    check_settings(
-        env.target, env.name
-    )  # a typo in the target is a configuration error, found first
+    # a typo in the target, or a program the commit could change, is a configuration error, first
+    check_settings(env.target, env.name, root)
+    judging = [*JUDGING_PATHS, *target_files(env.target, root)]
     result = DeployResult(env.name, head, dry_run=dry_run)
     # provenance: every commit since the last complete deploy that touched what is about to change,
     # or what judges every change (the policy, its rules and freezes, the environments): a policy
@@ -298,7 +304,7 @@ def deploy(
             checker = Checker(root, provenance_source, branch)
             states = state_commits(root, head, since) if promoted_branch(checker, branch) else []
             _, result.violations = checker.check(
-                _each_once(commits_touching(root, since, head, list(JUDGING_PATHS)) + states)
+                _each_once(commits_touching(root, since, head, judging) + states)
             )
             _check_promotion(
                 root, head, since, branch, checker, states, never_deployed, env, result
@@ -308,7 +314,7 @@ def deploy(
                 return result
             _record_in_sync(record, env, head, last_target, state)
         return result
-    paths = [deployment_file(s.name) for s in result.steps] + list(JUDGING_PATHS)
+    paths = [deployment_file(s.name) for s in result.steps] + judging
     checker = Checker(
         root, provenance_source, branch, cache=record, save=not dry_run
     )  # record: evaluations kept

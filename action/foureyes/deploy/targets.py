@@ -89,6 +89,20 @@ class Target:
         None: the target cannot say (a third-party target without this method)."""
         return None
 
+    @classmethod
+    def config_problems(cls, settings: dict, root: Path | None) -> list[tuple[tuple, str]]:
+        """(path inside `target:`, message) for what the schema cannot say: settings that fit it
+        but would deploy somewhere else than meant. ``root``: the repository, when there is one.
+        Asked by `foureyes validate` and again by the deploy before anything moves."""
+        return []
+
+    @classmethod
+    def repository_files(cls, settings: dict, root: Path) -> list[str]:
+        """The repository paths (files or folders) whose content decides what this target does,
+        beyond the registry and the policies: the deploy checks that an approved PR brought every
+        commit that changed them since the last deploy."""
+        return []
+
     def path_setting(self, key: str = "path", default: str | None = None) -> Path:
         value = self.settings.get(key, default)
         if not value:
@@ -162,9 +176,10 @@ def _target_class(kind) -> type[Target]:
         ) from None
 
 
-def settings_problems(settings: dict) -> list[tuple[tuple, str]]:
+def settings_problems(settings: dict, root: Path | None = None) -> list[tuple[tuple, str]]:
     """(path inside `target:`, message) for each problem of one environment's target settings:
-    the type must be an installed plugin, and the settings must fit that plugin's schema."""
+    the type must be an installed plugin, the settings must fit that plugin's schema, and then
+    its own rules (``Target.config_problems``; ``root``: the repository, when there is one)."""
     try:
         cls = _target_class(settings.get("type"))
     except TargetConfigError as exc:
@@ -175,23 +190,26 @@ def settings_problems(settings: dict) -> list[tuple[tuple, str]]:
     found = [(("type",), extra)] if extra else []
     found += env_problems(settings, cls, str(settings.get("type")))
     declared = getattr(cls, "settings_schema", None)
-    if not declared:
-        return found
-    from ..registry import _Schema
+    if declared:
+        from ..registry import _Schema
 
-    schema = _Schema(f"{settings.get('type')} target", declared, "target")
-    return found + [
-        (path, message) for path, message, _ in schema.errors(without_env(settings))[:1]
-    ]
+        schema = _Schema(f"{settings.get('type')} target", declared, "target")
+        errors = schema.errors(without_env(settings))
+        if errors:  # the target's own rules read settings of the right shape only
+            return found + [(path, message) for path, message, _ in errors[:1]]
+    rules = getattr(cls, "config_problems", None)
+    return found + (list(rules(settings, root)) if rules is not None else [])
 
 
-def environment_problems(data: bytes, environments, file: str = ENVIRONMENTS_FILE) -> list[Problem]:
+def environment_problems(
+    data: bytes, environments, file: str = ENVIRONMENTS_FILE, root: Path | None = None
+) -> list[Problem]:
     """Target problems of every environment, located in the environments file."""
     from .. import yamlload
 
     problems = []
     for i, env in enumerate(environments):
-        for path, message in settings_problems(env.target):
+        for path, message in settings_problems(env.target, root):
             text = data.decode("utf-8", "replace")
             line, col = yamlload.line_of(text, ("environments", i, "target", *path))
             problems.append(
@@ -207,9 +225,9 @@ def environment_problems(data: bytes, environments, file: str = ENVIRONMENTS_FIL
     return problems
 
 
-def check_settings(settings: dict, environment: str = "") -> None:
+def check_settings(settings: dict, environment: str = "", root: Path | None = None) -> None:
     """Raise TargetConfigError for the first problem of a target's settings."""
-    problems = settings_problems(settings)
+    problems = settings_problems(settings, root)
     if problems:
         where = f"environment {environment!r}: " if environment else ""
         raise TargetConfigError(
@@ -217,6 +235,13 @@ def check_settings(settings: dict, environment: str = "") -> None:
             f"{where}target{'.' if problems[0][0] else ''}{_prefixed(*problems[0])} "
             f"(`foureyes validate` shows the line)"
         )
+
+
+def target_files(settings: dict, root: Path) -> list[str]:
+    """The repository paths that decide what the environment's target does (its settings already
+    checked): the deploy traces their commits like the policies' (``Target.repository_files``)."""
+    found = getattr(_target_class(settings.get("type")), "repository_files", None)
+    return list(found(settings, root)) if found is not None else []
 
 
 def _prefixed(path: tuple, message: str) -> str:
@@ -227,7 +252,8 @@ def _prefixed(path: tuple, message: str) -> str:
 
 
 def load_target(settings: dict, root: Path, environment: str = "") -> Target:
-    check_settings(settings, environment)
+    """The environment's target, its settings checked first (TargetConfigError otherwise)."""
+    check_settings(settings, environment, root)
     return _target_class(settings.get("type"))(settings, root)
 
 
@@ -333,8 +359,23 @@ class CommandTarget(Target):
 
     reads_env = ("*",)  # the user's own program: any credential it needs, but no reserved name
 
+    @classmethod
+    def config_problems(cls, settings, root):
+        """A program (or an argument naming a file) in the repository must be governed."""
+        from . import command_program
+
+        return command_program.problems(settings, root)
+
+    @classmethod
+    def repository_files(cls, settings, root):
+        from . import command_program
+
+        return command_program.repository_files(settings, root)
+
     # serving_identity: None. The program decides what it moves and foureyes cannot see it; it
     # receives the deployment's name, which is unique, and must key what it moves on that name.
+
+    _refused: str | None = None  # why this run may not start the program ("" : it may)
 
     def apply(self, change: Change) -> str:
         return self._run(change.to_json(), {})
@@ -347,19 +388,31 @@ class CommandTarget(Target):
         )
 
     def _run(self, payload: dict, env: dict) -> str:
-        command = self.settings.get("command")
-        if not command or not isinstance(command, (list, str)):
+        from . import command_program
+
+        argv = command_program.argv_of(self.settings)
+        if not argv:
             raise TargetError("the command target needs `command`: a list of arguments")
-        argv = command if isinstance(command, list) else [command]
+        environ = {**{k: v for k, v in os.environ.items() if k != "FOUREYES_DRY_RUN"}, **env}
+        # judged again where it runs (PATH is the runner's), once per run: the file judged is the
+        # one executed, and it must be as committed
+        if self._refused is None:
+            found = command_program.problems(self.settings, self.root)
+            self._refused = (
+                found[0][1] if found else command_program.uncommitted(self.settings, self.root)
+            ) or ""
+        if self._refused:
+            raise TargetConfigError(f"command: {self._refused}")
         try:
             proc = subprocess.run(
-                [str(a) for a in argv],
+                argv,
+                executable=command_program.resolve(argv[0], self.root, environ),
                 input=json.dumps(payload),
                 capture_output=True,
                 text=True,
                 cwd=self.root,
                 timeout=float(self.settings.get("timeout", 600)),
-                env={**{k: v for k, v in os.environ.items() if k != "FOUREYES_DRY_RUN"}, **env},
+                env=environ,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise TargetError(f"command failed to run: {exc}") from None
