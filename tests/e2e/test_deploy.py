@@ -10,6 +10,7 @@ check off in its own copy of foureyes is still refused."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from foureyes.deploy.github_record import SYNC_TASK, GitHubRecord
@@ -68,11 +69,14 @@ def bump(repo: RemoteRepo) -> None:
     repo.replace(DEP, old, old.replace(old.split(":", 1)[1].strip(), '"999"'))
 
 
-def merge_approved_change(repo: RemoteRepo, world: World, number: int = 7) -> tuple[str, str]:
-    """PR #7 (Dana's new churn-predictor version, approved by Alice) merged into main."""
+def merge_approved_change(
+    repo: RemoteRepo, world: World, number: int = 7, change: Callable[[RemoteRepo], None] = bump
+) -> tuple[str, str]:
+    """PR #7 (Dana's new churn-predictor version, approved by Alice) merged into main; ``change``
+    edits the deployment on the PR's branch (default: version 999)."""
     base = repo.sha("main")
     repo.git("checkout", "-q", "-b", "change")
-    bump(repo)
+    change(repo)
     head = repo.commit("churn-predictor: new model version")
     repo.git("checkout", "-q", "main")
     repo.git(
@@ -93,7 +97,9 @@ def merge_approved_change(repo: RemoteRepo, world: World, number: int = 7) -> tu
     return base, merge
 
 
-def run_deploy(act, standin, repo, payload, trusted: str, event: str = "push"):
+def run_deploy(
+    act, standin, repo, payload, trusted: str, event: str = "push", runner_env: dict | None = None
+):
     """``trusted``: the foureyes commit the admins pinned (vars.FOUREYES_TRUSTED_REF)."""
     secrets, variables = app_settings(standin)
     return act.run(
@@ -103,6 +109,7 @@ def run_deploy(act, standin, repo, payload, trusted: str, event: str = "push"):
         payload,
         secrets=secrets,
         variables={**variables, "FOUREYES_TRUSTED_REF": trusted},
+        runner_env=runner_env,
     )
 
 
