@@ -23,9 +23,13 @@ REGISTERED = ("1", "2")  # the versions the server holds; the registry serves v1
 TASK = "deploy:churn-predictor"
 LOCAL_STAGING = "type: local\n      path: .foureyes/serving/staging\n"
 # the runner's MLflow client: a registry that is down fails the step at once, not after the client's
-# retries with backoff (MLFLOW_HTTP_REQUEST_MAX_RETRIES, default 7, about 4 minutes); no telemetry
+# retries with backoff (MLFLOW_HTTP_REQUEST_MAX_RETRIES, default 7, about 4 minutes); no telemetry.
+# And the action's install skips byte-compiling the extra's ~4,700 modules (measured here: about
+# half of each job's install): pip takes a boolean option's variable as its value, so
+# PIP_NO_COMPILE=0 is --no-compile. Speed only: the same hash-checked wheels are installed.
 RUNNER_ENV = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "PIP_NO_COMPILE": "0",
     **{k: QUIET[k] for k in ("MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK")},
 }
 PLAN_STEP = "What changes, after the provenance re-check"
@@ -146,7 +150,6 @@ def test_an_approved_change_moves_the_mlflow_alias_and_tags_the_version_with_its
 
     assert result.returncode == 0, result.output[-6000:]
     assert not standin.failures, standin.failures
-    assert f"checked: {MODEL} v2 exists (READY)" in result.output  # the plan asked the registry
     assert_serves_the_approved_v2(mlflow_server, world, merge)
 
 
@@ -179,9 +182,9 @@ def test_a_version_the_registry_lacks_fails_the_plan_job_before_anything_moves(
 
 
 def stop_when_applying(world: World, server, sha: str) -> None:
-    """The registry goes away mid-deploy: when a deploy job marks churn-predictor in progress at
-    ``sha`` (the record's begin, just before the target applies), the stand-in stops the server
-    before it answers, so the failure lands after the plan job checked the change against it."""
+    """The registry goes away mid-deploy, once: when a deploy job first marks churn-predictor in
+    progress at ``sha`` (the record's begin, just before the target applies), the stand-in stops
+    the server before it answers, so the failure lands after the plan job checked the change."""
     key = ("POST", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses")
     route = world.s.routes[key]
 
@@ -191,6 +194,7 @@ def stop_when_applying(world: World, server, sha: str) -> None:
             deployment["task"],
             deployment["sha"],
         ) == (TASK, sha):
+            world.s.routes[key] = route  # from here on the stand-in answers as before
             server.stop()
         return route(call, **params)
 
