@@ -1,5 +1,6 @@
-"""Session set-up for the end-to-end suite: the GitHub stand-in, act, the wheelhouse, and (as root)
-a network namespace with nothing but loopback, so a run cannot reach any other address."""
+"""Session set-up for the end-to-end suite: the GitHub stand-in, act, the wheelhouse, the MLflow
+server's venv, and (as root) a network namespace with nothing but loopback, so a run cannot reach
+any other address."""
 
 from __future__ import annotations
 
@@ -19,6 +20,18 @@ from .standin import StandIn
 # .ci/run sets FOUREYES_E2E_REQUIRED=1: there a missing prerequisite fails the suite instead of
 # skipping it, so CI can never go green without having run a single workflow
 REQUIRED = os.environ.get("FOUREYES_E2E_REQUIRED") == "1"
+
+
+# the locks the action installs for its `extras` input; the one the tests' MLflow server runs from
+ACTION_EXTRA_LOCKS = sorted((ROOT / "requirements").glob("action-*.txt"))
+MLFLOW_SERVER_LOCK = ROOT / "requirements" / "mlflow-server.txt"
+
+
+def _digest(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def missing(reason: str):
@@ -73,17 +86,6 @@ def wheelhouse() -> Path:
                 )
         stamp.write_text(wanted)
     return path
-
-
-ACTION_EXTRA_LOCKS = sorted((ROOT / "requirements").glob("action-*.txt"))
-MLFLOW_SERVER_LOCK = ROOT / "requirements" / "mlflow-server.txt"
-
-
-def _digest(files: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 @pytest.fixture(scope="session")
