@@ -65,6 +65,24 @@ def test_an_extra_lock_keeps_the_action_pins_and_matches_ci(extra):
     assert {name: lock[name][0] for name in lock} == {name: CI_LOCK[name][0] for name in lock}
 
 
+# the e2e suite's MLflow server (the full mlflow package): a test tool the action never installs
+SERVER_LOCK = pins(ROOT / "requirements" / "mlflow-server.txt")
+
+
+def test_the_e2e_mlflow_server_lock_serves_the_client_the_action_installs():
+    """tests/e2e run `mlflow server` from requirements/mlflow-server.txt: hash-pinned, the minor of
+    the mlflow-skinny client the mlflow extra installs, every pin the two locks share equal; and
+    neither the action (no action- prefix) nor CI's test venv installs it."""
+    client = EXTRA_LOCKS["mlflow"]
+    assert SERVER_LOCK and all(hashes for _, hashes in SERVER_LOCK.values())
+    minor = lambda version: version.split(".")[:2]  # noqa: E731
+    assert minor(SERVER_LOCK["mlflow"][0]) == minor(client["mlflow-skinny"][0])
+    shared = set(SERVER_LOCK) & set(client)
+    assert "mlflow-skinny" in shared
+    assert {n: SERVER_LOCK[n] for n in shared} == {n: client[n] for n in shared}
+    assert "mlflow" not in CI_LOCK and "mlflow" not in client
+
+
 def test_every_extra_lock_is_an_extra_of_pyproject():
     locks = sorted(
         p.name[len("action-") : -len(".txt")] for p in (ROOT / "requirements").glob("action-*.txt")

@@ -100,7 +100,8 @@ class InNamespace:
 class RemoteRepo:
     """A working clone (where act runs) and the bare repository the stand-in serves."""
 
-    def __init__(self, workdir: Path, bare: Path):
+    def __init__(self, workdir: Path, bare: Path, prepare=None):
+        """``prepare(root)``: edits the copy before the bootstrap commit (a registry of its own)."""
         self.root = workdir
         self.bare = bare
         workdir.mkdir(parents=True)
@@ -128,6 +129,8 @@ class RemoteRepo:
                 os.symlink(os.readlink(ROOT / rel), target)
             else:
                 shutil.copy2(ROOT / rel, target)
+        if prepare is not None:
+            prepare(workdir)
         self.git("init", "-q", "-b", "main")
         self.git("remote", "add", "origin", f"https://github.com/{REPO}")
         self.commit("foureyes and the registry", "Mo Admin <mo@acme.example>")
@@ -229,8 +232,10 @@ class Act:
         job: str | None = None,
         secrets: dict | None = None,
         variables: dict | None = None,
+        runner_env: dict | None = None,
         timeout: int = 600,
     ) -> ActResult:
+        """``runner_env``: more variables every step of the run sees (act's --env)."""
         self.runs += 1
         run_dir = self.workdir / f"run-{self.runs}"
         run_dir.mkdir()
@@ -287,6 +292,8 @@ class Act:
             cmd += ["-s", f"{key}={value}"]
         for key, value in (variables or {}).items():
             cmd += ["--var", f"{key}={value}"]
+        for key, value in (runner_env or {}).items():
+            cmd += ["--env", f"{key}={value}"]
         for ref, folder in pinned_actions().items():
             cmd += ["--local-repository", f"{ref}={folder}"]
         env = {

@@ -9,68 +9,11 @@ check off in its own copy of foureyes is still refused."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from foureyes.deploy.github_record import SYNC_TASK, GitHubRecord
-from foureyes.deploy.provenance import LocalLedger
-from foureyes.deploy.reconcile import deploy
+from foureyes.deploy.github_record import SYNC_TASK
 
 from .harness import RemoteRepo
-from .steps import app_settings, bump, merge_approved_change
-from .world import ALICE, APP_BOT, DANA, World, push_event, release_run_event
-
-
-class _Requester:
-    """PyGithub's requester, answered by the stand-in in-process (same routes, same validation)."""
-
-    def __init__(self, standin, token: str):
-        self.standin, self.token = standin, token
-
-    def requestJsonAndCheck(self, method, url, parameters=None, input=None):
-        query = {k: str(v) for k, v in (parameters or {}).items()}
-        raw = json.dumps(input).encode() if input is not None else b""
-        status, body = self.standin.rest(
-            method, url, query, raw, {"Authorization": f"token {self.token}"}
-        )
-        assert status < 300, (method, url, status, body)
-        return {}, body
-
-
-class _GitHub:
-    def __init__(self, standin):
-        self.requester = _Requester(standin, standin.issue_token({"deployments": "write"}))
-
-
-def deployed_earlier(standin, repo: RemoteRepo, environment: str, tmp_path: Path) -> None:
-    """An earlier run deployed ENV at the bootstrap commit: its GitHub deploy record and sync."""
-    record = GitHubRecord(
-        _GitHub(standin), "acme/models", tmp_path / f"seed-{environment}.sqlite", APP_BOT["id"]
-    )
-    try:
-        result = deploy(
-            repo.root,
-            environment,
-            record,
-            LocalLedger(repo.root, tmp_path / "no-prs"),
-            commit=repo.sha("main"),
-        )
-    finally:
-        record.close()
-    assert result.ok and result.steps, result
-
-
-def run_deploy(act, standin, repo, payload, trusted: str, event: str = "push"):
-    """``trusted``: the foureyes commit the admins pinned (vars.FOUREYES_TRUSTED_REF)."""
-    secrets, variables = app_settings(standin)
-    return act.run(
-        repo,
-        "foureyes-deploy.yml",
-        event,
-        payload,
-        secrets=secrets,
-        variables={**variables, "FOUREYES_TRUSTED_REF": trusted},
-    )
+from .steps import bump, deployed_earlier, merge_approved_change, run_deploy
+from .world import ALICE, DANA, World, push_event, release_run_event
 
 
 def test_an_approved_change_on_main_is_deployed_recorded_and_the_environment_synced(
