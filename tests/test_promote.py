@@ -9,6 +9,7 @@ import re
 import responses
 
 from ghapi.mockgithub import API, check, check_request, example, repository
+from support.clock import NOW
 from support.ledger import FRAUD, bump, first_release, merge_pr, promote, served
 from support.pr_facts import TWO, write_pr_facts
 
@@ -287,7 +288,7 @@ def judge_promotion(repo, head="main", branch="release/1", reviews=TWO):
         repo.root.parent / "promotion.yaml", reviews, number=70, base=base, head=head_sha
     )
     facts = load_local_facts(path, repo.root, base, head_sha, base_ref=branch)
-    return decide(repo.root, lambda: replace(facts, default_branch="main"))
+    return decide(repo.root, lambda: replace(facts, default_branch="main"), now=NOW)
 
 
 def metrics(auc):
