@@ -531,7 +531,7 @@ def test_user_text_cannot_start_a_workflow_command_in_the_log(
 
 
 def test_step_outputs_cannot_be_closed_by_a_value(tmp_path, monkeypatch):
-    from foureyes.report import set_outputs
+    from foureyes.report.reporters import set_outputs
 
     out = tmp_path / "output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(out))

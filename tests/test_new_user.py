@@ -414,7 +414,7 @@ def test_no_slack_warning_for_a_deploy_nobody_subscribed_to(env_repo, cli):
 
 def test_the_unset_variable_is_said_once_for_several_notifications():
     from foureyes.notify import Notification, notify
-    from foureyes.registry import parse_policy
+    from foureyes.registry.model import parse_policy
     from support.pulltest import POLICY
 
     policy = parse_policy(POLICY)
@@ -487,7 +487,7 @@ def _readme_block(after: str) -> str:
 def test_readme_examples_of_hand_written_files_are_valid(repo, cli, tmp_path):
     from foureyes.deploy.targets import environment_problems
     from foureyes.local import load_local_facts, pr_number, read_pr_files
-    from foureyes.registry import parse_environments
+    from foureyes.registry.model import parse_environments
 
     envs = _readme_block("### `registry/environments.yaml`").encode()
     assert environment_problems(envs, parse_environments(envs)) == []

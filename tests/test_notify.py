@@ -8,7 +8,7 @@ import requests
 import responses
 
 from foureyes.notify import Notification, deploy_notifications, gate_notifications, notify
-from foureyes.registry import parse_policy
+from foureyes.registry.model import parse_policy
 from support.pulltest import ALICE, BOB, POLICY, approve, event, facts, make_plan
 
 SLACK = "https://hooks.slack.com/services/T000/B000/XXXX"
@@ -101,7 +101,7 @@ def test_missing_url_variable_is_reported_and_nothing_is_sent():
 
 
 def test_the_url_cannot_come_from_the_repository():
-    from foureyes.yamlload import LoadError
+    from foureyes.registry.yamlload import LoadError
 
     bad = POLICY.replace(b"url_from: FOUREYES_SLACK_WEBHOOK_URL", b"url: https://hooks.slack.com/x")
     with pytest.raises(LoadError, match="unknown field 'url'"):
@@ -110,7 +110,7 @@ def test_the_url_cannot_come_from_the_repository():
 
 def test_gate_notifications_only_when_the_decision_changed():
     from foureyes.gate import GateResult
-    from foureyes.policy import evaluate
+    from foureyes.judging.policy import evaluate
 
     plan = make_plan(event(level="low"))
     approved = GateResult(plan, evaluate(plan, facts(approve(ALICE))), facts(approve(ALICE)))

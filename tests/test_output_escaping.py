@@ -83,7 +83,7 @@ def test_html_from_a_model_name_reaches_the_gate_comment_only_escaped(
 
 
 def test_markdown_escaping_keeps_plain_names_readable():
-    from foureyes.escape import markdown, markdown_code
+    from foureyes.report.escape import markdown, markdown_code
 
     assert (
         markdown("fraud-scorer v2026.11.3 require_reason")

@@ -368,7 +368,7 @@ def test_paths_listed_as_governance_win_over_an_ungoverned_glob(repo, cli):
     ],
 )
 def test_glob_semantics(pattern, path, expected):
-    from foureyes.changes import glob_match
+    from foureyes.judging.changes import glob_match
 
     assert glob_match(pattern, path) is expected
 

@@ -1,8 +1,8 @@
 """The approval rule, pure, through an in-memory PR: every attack in the gate issue, and honest
 approvals (DESIGN.md invariants 2-6)."""
 
-from foureyes.facts import Account, account_from_noreply, resolve_co_authors
-from foureyes.policy import evaluate, has_reason
+from foureyes.judging.facts import Account, account_from_noreply, resolve_co_authors
+from foureyes.judging.policy import evaluate, has_reason
 from support.pulltest import (
     ALICE,
     BOB,
@@ -218,7 +218,7 @@ def test_reason_not_required_when_the_policy_says_so():
 
 
 def test_invalid_head_file_blocks():
-    from foureyes.registry import Problem
+    from foureyes.registry.model import Problem
 
     plan = make_plan(
         event(level="low"), problems=[Problem("registry/deployments/x.yaml", "bad", 3, 1)]

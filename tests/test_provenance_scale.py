@@ -242,7 +242,7 @@ def test_an_approval_kept_by_an_older_judgment_is_worked_out_again_and_replaced(
     is evaluated again and the record keeps the new one, so later runs read it back again."""
     import json
 
-    from foureyes import judgment
+    from foureyes.judging import judgment
 
     h, *_ = history
     ledger = h.root / ".foureyes" / "prs"

@@ -7,8 +7,8 @@ import json
 import pytest
 import responses
 
-from foureyes.rules import parse_rule
-from foureyes.yamlload import LoadError
+from foureyes.judging.rules import parse_rule
+from foureyes.registry.yamlload import LoadError
 from support.pr_facts import approvals
 from support.repos import DEP
 from support.rules import S3, STORE, STORE_RULE, V13, change, with_rules, write_rules_facts
@@ -383,7 +383,7 @@ def test_on_github_a_require_rules_team_is_read_and_counted(repo, tmp_path, monk
 def test_the_teams_to_read_are_the_same_before_and_after_planning(repo):
     """The gate reads teams from the judging commits before it plans, the deploy from its plans:
     both must name the same teams (judgment.teams_to_read and teams_of_plans)."""
-    from foureyes import judgment
+    from foureyes.judging import judgment
 
     with_rules(repo, (STORE_RULE, STORE))
     change(repo, V13, S3)

@@ -102,7 +102,7 @@ def test_a_2019_09_rule_is_enforced_for_2019_09(repo, cli):
 def test_each_draft_accepts_the_good_and_refuses_the_bad_and_both_validators_agree(
     repo, cli, draft
 ):
-    from foureyes.registry import _Schema
+    from foureyes.registry.model import _Schema
 
     labels_schema, good, bad = CASES[draft]
     text = rule(draft, labels_schema)
@@ -214,7 +214,7 @@ def test_a_format_is_asserted_in_every_draft(repo, cli, draft):
 def test_a_refusal_the_message_validator_misses_is_still_explained():
     """Where the Python validator accepts what jsonschema-rs refuses (an engine edge), the refusal
     stands and carries jsonschema-rs's own message."""
-    from foureyes.registry import _Schema
+    from foureyes.registry.model import _Schema
 
     schema = _Schema.from_bytes(
         json.dumps({"properties": {"a": {"type": "string"}}}).encode(), "x.schema.json"

@@ -154,7 +154,7 @@ def test_a_low_deployment_renamed_onto_the_critical_ones_model_is_blocked_by_the
 
 
 def test_a_new_model_version_does_not_read_the_registry_and_passes(repo, cli, monkeypatch):
-    from foureyes import plan
+    from foureyes.judging import plan
 
     use_target(repo, "staging", "{type: mlflow, registry_uri: https://mlflow.acme.example}")
     repo.commit("staging on MLflow", "Mo Admin <mo@acme.example>")
@@ -171,7 +171,7 @@ def test_a_new_model_version_does_not_read_the_registry_and_passes(repo, cli, mo
 
 
 def _parse(*args, **kwargs):
-    from foureyes.registry import parse_deployment
+    from foureyes.registry.model import parse_deployment
 
     return parse_deployment(*args, **kwargs)
 

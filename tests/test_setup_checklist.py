@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from foureyes.init import scaffold
+from foureyes.setup.init import scaffold
 
 ROOT = Path(__file__).parents[1]
 LEVEL = {"read": 1, "write": 2}
@@ -48,7 +48,7 @@ def test_the_workflows_init_writes_ask_the_app_for_exactly_the_checklists_permis
 
 
 def test_the_checklist_names_every_variable_secret_and_environment_the_workflows_use():
-    from foureyes.init import OWN_REPOSITORY_ONLY
+    from foureyes.setup.init import OWN_REPOSITORY_ONLY
 
     used, environments = set(), set()
     for path, workflow in init_workflows().items():

@@ -8,7 +8,7 @@ import re
 import pytest
 import responses
 
-from foureyes.policy import Block, Decision
+from foureyes.judging.policy import Block, Decision
 from foureyes.simulate import compare
 from ghapi.mockgithub import API, HERE, MockGitHub, open_pulls, pull_simple, user
 from support.clock import NOW, at, iso
@@ -24,7 +24,7 @@ SINCE = at(days=-21).date().isoformat()  # the period replayed: the three weeks 
 
 
 def d(state, required, approvals=0):
-    from foureyes.facts import Account
+    from foureyes.judging.facts import Account
 
     return Decision(
         state,
@@ -483,8 +483,8 @@ def test_then_is_the_judgment_the_gate_and_the_deploy_make_for_a_pr_into_a_relea
 def test_a_merged_pr_is_replayed_with_the_facts_the_gate_recorded(gh_world, cli, tmp_path):
     """Alice left the admin team after PR #41 was merged: "then" is the decision the gate recorded
     evidence for (both approvals counted), as the deploy judges it, not today's team."""
-    from foureyes import evidence
-    from foureyes.facts import Account, PRFacts, Review
+    from foureyes.judging import evidence
+    from foureyes.judging.facts import Account, PRFacts, Review
     from ghapi.mockgithub import check_runs_of
 
     w = gh_world

@@ -271,7 +271,7 @@ def test_init_wires_the_extras_and_each_credential_from_its_secret(wired):
 
 def test_the_job_conditions_init_assumes_are_the_deploy_workflow_s(wired):
     """The credentials' conditions mirror how the deploy jobs pick their GitHub environment."""
-    from foureyes.wiring import JOB_ENVIRONMENTS
+    from foureyes.setup.wiring import JOB_ENVIRONMENTS
 
     doc = yaml.safe_load(wired.read(DEPLOY_WF))
     for name, job in doc["jobs"].items():
@@ -358,7 +358,7 @@ def test_init_refuses_to_wire_a_reserved_credential(tmp_path, cli, monkeypatch):
 
 def test_the_bundled_workflows_stay_unwired(repo, cli):
     """foureyes' own registry deploys to folders: nothing to install, nothing to pass."""
-    from foureyes.init import scaffold
+    from foureyes.setup.init import scaffold
 
     files = scaffold("acme/foureyes", SHA)
     assert "extras:" not in files[DEPLOY_WF] and "extras:" not in files[VALIDATE_WF]

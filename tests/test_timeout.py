@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import responses
 
-from foureyes.registry import LevelRule
+from foureyes.registry.model import LevelRule
 from foureyes.timeout import MARKER, due_action
 from ghapi.mockgithub import (
     API,

@@ -187,14 +187,14 @@ def test_github_format_annotations_summary_and_outputs(repo, cli, tmp_path, monk
 
 
 def test_annotation_escaping():
-    from foureyes.report import annotation
+    from foureyes.report.reporters import annotation
 
     line = annotation("error", "50% done\nnext", "a,b:c.yaml", 3, 1, "t:1,2")
     assert line == "::error file=a%2Cb%3Ac.yaml,line=3,col=1,title=t%3A1%2C2::50%25 done%0Anext"
 
 
 def test_parallel_validation_finds_the_same_problems(repo, cli, monkeypatch):
-    from foureyes import validate as validate_module
+    from foureyes.registry import validate as validate_module
 
     for i in range(40):
         repo.write(DEP.format(f"d{i}"), GOOD.replace("{name}", f"d{i}"))

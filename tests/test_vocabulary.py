@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from foureyes import gate, report
-from foureyes.registry import parse_policy
+from foureyes import gate
+from foureyes.registry.model import parse_policy
+from foureyes.report import reporters as report
 from foureyes.vocabulary import DEPLOYMENT_EVENTS, EventType, LogStatus, LogType, State
 
 ROOT = Path(__file__).resolve().parents[1]

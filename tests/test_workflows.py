@@ -187,7 +187,7 @@ def test_production_deploys_run_the_default_branch_workflow_file():
 def test_init_writes_a_deploy_that_runs_the_pinned_action_with_the_pushed_commit_as_data(tmp_path):
     """User repositories pin the action: no trusted/ checkout, no verifier variable, every foureyes
     step is `uses: OWNER/foureyes@<sha>`, and the commit under check is still only data."""
-    from foureyes.init import scaffold
+    from foureyes.setup.init import scaffold
 
     sha = "0123456789abcdef0123456789abcdef01234567"
     files = scaffold("acme/foureyes", sha)
@@ -232,7 +232,7 @@ def test_one_job_wave_of_a_deploy_waits_for_the_environment_s_reviewers():
     `approve` job references ENV-approval, which carries every rule registry/environments.yaml
     sets, and nothing is applied before it passes."""
     from foureyes.github.protect import environment_and_approval, wanted_rules
-    from foureyes.registry import parse_environments
+    from foureyes.registry.model import parse_environments
 
     jobs = load(ROOT / ".github" / "workflows" / "foureyes-deploy.yml")["jobs"]
     waits = {name for name, job in jobs.items() if "-approval'" in job.get("environment", "")}

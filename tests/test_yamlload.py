@@ -1,8 +1,8 @@
 import pytest
 import yaml
 
-from foureyes import yamlload
-from foureyes.yamlload import LoadError, loads
+from foureyes.registry import yamlload
+from foureyes.registry.yamlload import LoadError, loads
 
 
 def test_yaml_1_2_scalars_only_true_false_are_booleans():

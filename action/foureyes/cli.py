@@ -45,7 +45,7 @@ def _now(text: str | None):
 
     if not text:
         return datetime.now(UTC)
-    from .freeze import parse_now
+    from .judging.freeze import parse_now
 
     try:
         return parse_now(text)
@@ -93,7 +93,7 @@ def _echo_err(message: str) -> None:
 
 
 def _json_text(text: str) -> str:
-    from .output import json_text
+    from .report.output import json_text
 
     return json_text(text)
 
@@ -127,7 +127,7 @@ def _need_repo(repo_name: str | None) -> None:
 
 def _unknown(kind: str, name: str, known, where: str = "") -> SetupError:
     """An unknown name is an error (exit 2) that offers the closest known one."""
-    from .registry import unknown_name
+    from .registry.model import unknown_name
 
     return SetupError(unknown_name(kind, name, known, where))
 
@@ -137,7 +137,7 @@ def _check_names(
 ) -> None:
     """Environment and deployment names must exist in the registry at ``ref``."""
     from .gitrepo import GitTree, resolve, toplevel
-    from .registry import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
+    from .registry.model import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
 
     if (
         toplevel(root) is None
@@ -162,7 +162,7 @@ def _check_names(
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """foureyes: four-eyes approval for ML model deployments, the GitOps way."""
-    from .output import guard_streams
+    from .report.output import guard_streams
 
     ctx.call_on_close(
         guard_streams()
@@ -178,10 +178,10 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 
     PATHS are files or folders; default: the registry and policy of the repository you stand in.
     """
-    from .report import reporter
-    from .validate import targets
-    from .validate import validate as run
-    from .yamlload import LoadError
+    from .registry.validate import targets
+    from .registry.validate import validate as run
+    from .registry.yamlload import LoadError
+    from .report.reporters import reporter
 
     root = repo_root()
     try:
@@ -207,8 +207,8 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 @fail_closed
 def plan(base: str, head: str, fmt: str) -> None:
     """Show the events of a change and the approval it needs, by the policy at BASE."""
-    from .plan import make_plan
-    from .report import reporter
+    from .judging.plan import make_plan
+    from .report.reporters import reporter
 
     result = make_plan(repo_root(), base, head)
     reporter(fmt).plan(result)
@@ -280,7 +280,7 @@ def gate(
     import os
 
     from .gate import EXIT_CODES, decide_local, decide_on_github
-    from .report import reporter
+    from .report.reporters import reporter
     from .vocabulary import State
 
     root = repo_root()
@@ -303,7 +303,7 @@ def gate(
         if not repo_name or not number:
             raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
         if which_pr:
-            from .report import set_outputs
+            from .report.reporters import set_outputs
 
             set_outputs({"pr": str(number)})
             click.echo(number)
@@ -345,7 +345,7 @@ def _pr_from_workflow_run(
         sha = head_sha_of(event)
         if publish and sha:
             from .github.publish import post_status
-            from .policy import error_decision
+            from .judging.policy import error_decision
 
             post_status(gh, repo_name, sha, error_decision(f"cannot tell which PR: {exc}"))
         click.echo(f"foureyes: error: {exc}", err=True)
@@ -355,11 +355,11 @@ def _pr_from_workflow_run(
 def _warn(message: str) -> None:
     import os
 
-    from .report import annotation
+    from .report.reporters import annotation
 
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     if in_actions:
-        from .output import command
+        from .report.output import command
 
         command(annotation("warning", message, title="foureyes"), sys.stderr)
     else:
@@ -394,8 +394,8 @@ def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
     """List the freeze windows in force and the next ones (policy windows and incident freezes)."""
     import json
 
-    from . import freeze
     from .gitrepo import GitTree, WorkTree, resolve
+    from .judging import freeze
 
     root = repo_root()
     now = _now(now_text)
@@ -413,7 +413,7 @@ def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
 @fail_closed
 def codeowners(check: bool) -> None:
     """Write .github/CODEOWNERS from the policy: the registry and governance paths belong to the approvers."""
-    from .codeowners import render, write_or_check
+    from .setup.codeowners import render, write_or_check
 
     root = repo_root()
     status, message = write_or_check(root, render(root), check)
@@ -432,7 +432,7 @@ def pin(check: bool, token: str | None) -> None:
     import os
 
     from .errors import EvaluationError
-    from .pins import pin as pin_users
+    from .registry.pins import pin as pin_users
 
     root = repo_root()
     _, unpinned = pin_users(root, None, check=True)
@@ -521,7 +521,7 @@ def deploy(
     from .deploy.reconcile import deploy as run_deploy
     from .deploy.stores import open_record, provenance_source
     from .notify import notify_deploy
-    from .report import reporter
+    from .report.reporters import reporter
 
     root = repo_root()
     out = reporter(fmt)
@@ -626,7 +626,7 @@ def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) 
     from .github.client import make_client
     from .github.protect import protect as run
     from .gitrepo import WorkTree
-    from .registry import ENVIRONMENTS_FILE, parse_environments
+    from .registry.model import ENVIRONMENTS_FILE, parse_environments
 
     root = repo_root()
     data = WorkTree(root).read(ENVIRONMENTS_FILE)
@@ -793,7 +793,7 @@ def _emit_table(fmt: str, rows: list[dict], text: str, csv_columns: list[str]) -
     import io
     import json
 
-    from .escape import csv_cell
+    from .report.escape import csv_cell
 
     if fmt == "json":
         click.echo(_json_text(json.dumps(rows, indent=2, sort_keys=True)))
@@ -859,7 +859,7 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
         _emit_table(fmt, [r.to_json() for r in rows], to_text(rows, envs), [])
     if html_dir:
         from .deploy.targets import write_atomically
-        from .inventory_html import render
+        from .report.inventory_html import render
 
         page = Path(html_dir) / "index.html"
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -1251,8 +1251,8 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
 @fail_closed
 def init(force: bool, action_repo: str, ref: str, token: str | None) -> None:
     """Scaffold foureyes into this repository: policies, registry, workflows, CODEOWNERS."""
-    from .codeowners import render, write_or_check
-    from .init import scaffold, write
+    from .setup.codeowners import render, write_or_check
+    from .setup.init import scaffold, write
 
     root = repo_root(required=False)
     own = (
@@ -1263,7 +1263,7 @@ def init(force: bool, action_repo: str, ref: str, token: str | None) -> None:
         scaffold(action_repo, ref, own.read_bytes() if own.exists() and not force else None),
         force,
     )
-    from .registry import ConfigError
+    from .registry.model import ConfigError
 
     codeowners = root / ".github" / "CODEOWNERS"
     skipped = ""
@@ -1295,8 +1295,8 @@ def init(force: bool, action_repo: str, ref: str, token: str | None) -> None:
 
 def _pin_after_init(root: Path, token: str | None) -> None:
     """A policy kept from before may list bare logins: pin them now if there is a token, else say how."""
-    from .pins import pin as pin_users
-    from .yamlload import LoadError
+    from .registry.pins import pin as pin_users
+    from .registry.yamlload import LoadError
 
     try:
         _, unpinned = pin_users(root, None, check=True)

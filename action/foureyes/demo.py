@@ -11,7 +11,7 @@ import click
 
 from . import gitrepo
 from .errors import FoureyesError
-from .registry import BUNDLED
+from .registry.model import BUNDLED
 from .vocabulary import EventType
 
 DEMO_ENV = {
@@ -105,9 +105,9 @@ def build_scratch_repo(root: Path) -> tuple[str, str]:
 
 
 def run(directory: Path | None) -> int:
-    from .plan import make_plan
-    from .report import TextReporter, plan_markdown
-    from .validate import targets, validate
+    from .judging.plan import make_plan
+    from .registry.validate import targets, validate
+    from .report.reporters import TextReporter, plan_markdown
 
     root = Path(directory or tempfile.mkdtemp(prefix="foureyes-demo-")).resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -179,7 +179,7 @@ def run(directory: Path | None) -> int:
 
 def _auc_rule_blocks(rule, plan, auc: float) -> bool:
     """The same rule on the same event, with a worse model: the rule is violated (it denies)."""
-    from .rules import Subject, check
+    from .judging.rules import Subject, check
 
     subject = next(
         s
@@ -497,8 +497,8 @@ def governance_demo(root: Path, out) -> None:
     from .deploy.targets import write_atomically
     from .history import change_text, governance_history
     from .inventory import build, to_text
-    from .inventory_html import render
-    from .plan import load_policy
+    from .judging.plan import load_policy
+    from .report.inventory_html import render
     from .timeout import due_action, plan_action
 
     ledger = root / ".foureyes" / "prs"
@@ -613,9 +613,9 @@ freezes:
 def freeze_demo(root: Path, out) -> None:
     from datetime import datetime
 
-    from . import freeze
     from .deploy.record import DEFAULT_PATH, SqliteRecord
     from .gate import decide, record_decision
+    from .judging import freeze
     from .local import load_local_facts
 
     now = datetime.now(UTC)
@@ -777,7 +777,7 @@ def what_if_demo(root: Path) -> None:
 
 
 def load_policy_approvals(root: Path) -> int:
-    from .plan import load_policy
+    from .judging.plan import load_policy
 
     return (
         load_policy(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))).rule("critical").approvals

@@ -8,9 +8,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from .facts import PRFacts
-from .plan import Plan
-from .policy import Block, Decision, error_decision
+from .judging.facts import PRFacts
+from .judging.plan import Plan
+from .judging.policy import Block, Decision, error_decision
 from .vocabulary import LogStatus, State
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def judged_base(root: Path, facts) -> str:
     branch's policy would count for every PR with the same head (issue 9 B). Offline facts carry
     no branch: the base is the one the user named."""
     from .gitrepo import GitTree
-    from .registry import ENVIRONMENTS_FILE, parse_environments
+    from .registry.model import ENVIRONMENTS_FILE, parse_environments
 
     if not facts.base_ref:
         return facts.base_sha
@@ -108,8 +108,8 @@ def decide(root: Path, load_facts, resolve_owners=None, now=None) -> GateResult:
     from dataclasses import replace
     from datetime import datetime
 
-    from . import judgment
     from .errors import known_errors
+    from .judging import judgment
 
     plan = facts = None
     try:
@@ -158,7 +158,7 @@ EVENT_STATUS = {
 def record_decision(record, result: GateResult) -> None:
     """Put the decision in the event log."""
     d = result.decision
-    from .report import labelled
+    from .report.reporters import labelled
 
     pr = f"PR #{result.facts.number}: " if result.facts is not None and result.facts.number else ""
     deployments = (
@@ -206,7 +206,7 @@ def decide_local(root: Path, facts_file: Path, base: str, head: str, now=None) -
 def teams_of_pr(root: Path, base_ref: str, default_branch: str) -> tuple[str, ...]:
     """The teams to read for an open PR into ``base_ref``: those of the policies that will judge
     it (none for an untrusted base)."""
-    from . import judgment
+    from .judging import judgment
 
     probe = SimpleNamespace(base_ref=base_ref, default_branch=default_branch, base_sha="")
     try:
@@ -362,9 +362,9 @@ def record_evidence(
     A closed PR records nothing: what judged it is the evidence from before its merge."""
     import dataclasses
 
-    from . import evidence
     from .errors import EvaluationError
     from .github import evidence as on_github
+    from .judging import evidence
 
     if result.facts is None or getattr(pr, "state", "open") != "open":
         return result

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import gitrepo
-from .changes import deployment_events
-from .registry import Deployment, deployment_file
-from .yamlload import LoadError, loads
+from .judging.changes import deployment_events
+from .registry.model import Deployment, deployment_file
+from .registry.yamlload import LoadError, loads
 
 
 @dataclass
@@ -119,7 +119,7 @@ def change_text(row: dict) -> str:
     if row["event"] in ("replace_model", "create", "delete"):
         return f"{row['model_before'] or '-'} -> {row['model_after'] or '-'}"
     if row.get("changes"):
-        from .report import changes_text
+        from .report.reporters import changes_text
 
         return changes_text({k: (v["before"], v["after"]) for k, v in row["changes"].items()})
     return ", ".join(row["fields"])

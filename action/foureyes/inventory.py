@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import gitrepo
-from .escape import csv_cell
-from .registry import (
+from .registry.model import (
     DEPLOYMENTS_DIR,
     ENVIRONMENTS_FILE,
     ConfigError,
@@ -21,7 +20,8 @@ from .registry import (
     parse_deployment,
     parse_environments,
 )
-from .yamlload import LoadError, loads
+from .registry.yamlload import LoadError, loads
+from .report.escape import csv_cell
 
 APPROVED, NEEDS_APPROVAL, UNAPPROVED = "Approved", "Needs approval", "Unapproved change"
 

@@ -20,10 +20,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import gitrepo, yamlload
+from . import gitrepo
 from .errors import EvaluationError
-from .facts import Account, Commit, PRFacts, Review, account_from_noreply, resolve_co_authors
-from .registry import ConfigError
+from .judging.facts import (
+    Account,
+    Commit,
+    PRFacts,
+    Review,
+    account_from_noreply,
+    resolve_co_authors,
+)
+from .registry import yamlload
+from .registry.model import ConfigError
 
 STATES = {"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"}
 PR_FILE_FIELDS = (

@@ -90,7 +90,7 @@ class SlackNotifier(WebhookNotifier):
     kind = "slack"
 
     def body(self, n: Notification) -> dict:
-        from .escape import slack, slack_link
+        from .report.escape import slack, slack_link
 
         link = f" {slack_link(n.url, 'open')}" if n.url else ""
         return {"text": f"*{slack(n.title)}*\n{slack(n.text)}{link}"}
@@ -242,8 +242,8 @@ def deploy_notifications(result) -> list[Notification]:
 def notify_deploy(root, result, record, warn) -> None:
     """Tell the policy's notifiers (the policy as the deployed commit has it); never fails a deploy."""
     from .gitrepo import GitTree
-    from .plan import load_policy
-    from .registry import ConfigError
+    from .judging.plan import load_policy
+    from .registry.model import ConfigError
 
     notes = deploy_notifications(result)
     if not notes:

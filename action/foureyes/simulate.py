@@ -26,12 +26,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from . import changes, gitrepo
-from .facts import Account, Commit, PRFacts, Review
-from .plan import Plan
-from .policy import Decision, error_decision
-from .registry import POLICY_FILE, ConfigError, Policy, parse_policy
-from .yamlload import LoadError
+from . import gitrepo
+from .judging import changes
+from .judging.facts import Account, Commit, PRFacts, Review
+from .judging.plan import Plan
+from .judging.policy import Decision, error_decision
+from .registry.model import POLICY_FILE, ConfigError, Policy, parse_policy
+from .registry.yamlload import LoadError
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
@@ -202,8 +203,8 @@ def replay(
     policy the candidate would replace); freeze windows stay those of the judging commits.
     ``load_facts(teams)``: the PR's facts, with the members of the teams both sides count. Only
     data is read: the plan reads the PR's files with git, never runs them."""
-    from . import judgment
-    from .freeze import parse_now
+    from .judging import judgment
+    from .judging.freeze import parse_now
 
     commits = judgment.commits_at_merge(root, pr.base, pr.base_ref, default, pr.merged_at)
     plans = judgment.plans_for(root, commits, pr.head)
@@ -486,8 +487,8 @@ class GitHubSource:
     def _as_decided(self, pr: PRRef, facts: PRFacts) -> PRFacts:
         """A merged PR's facts as the gate recorded them when it decided (evidence.py), as the
         deploy reads them; today's where no evidence was recorded."""
-        from . import evidence
         from .github import evidence as on_github
+        from .judging import evidence
 
         if self._app is None:
             self._app = on_github.app_id(self.gh)

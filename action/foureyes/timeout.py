@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .github.client import cap_comment
-from .registry import LevelRule
+from .registry.model import LevelRule
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest

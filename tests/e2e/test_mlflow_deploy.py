@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from foureyes import wiring
 from foureyes.deploy.github_record import SYNC_TASK
-from foureyes.registry import parse_environments
+from foureyes.registry.model import parse_environments
+from foureyes.setup import wiring
 
 from .harness import InNamespace, RemoteRepo
 from .mlflowserver import QUIET

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from foureyes.changes import Event
-from foureyes.facts import Account, Commit, PRFacts, Review
-from foureyes.plan import Plan
-from foureyes.registry import parse_policy
+from foureyes.judging.changes import Event
+from foureyes.judging.facts import Account, Commit, PRFacts, Review
+from foureyes.judging.plan import Plan
+from foureyes.registry.model import parse_policy
 from support.clock import review_time
 
 POLICY = (Path(__file__).parents[2] / "policies" / "approval.yaml").read_bytes()

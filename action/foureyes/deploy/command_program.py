@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..changes import is_deployment_path
-from ..registry import STATE_PATHS
+from ..judging.changes import is_deployment_path
+from ..registry.model import STATE_PATHS
 
 HINT = (
     "move it under policies/ (e.g. policies/hooks/), where every change needs an approved PR, "

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .. import evidence, gitrepo
+from .. import gitrepo
 from ..errors import EvaluationError
 from ..github import evidence as on_github
 from ..github.client import api_errors, describe
 from ..github.facts import fetch_facts
 from ..github.teams import direct_members
+from ..judging import evidence
 from .provenance import MergedPR
 
 if TYPE_CHECKING:

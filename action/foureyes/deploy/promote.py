@@ -57,7 +57,9 @@ class Promotion:
 
     @property
     def body(self) -> str:
-        from ..escape import markdown  # names and versions come from registry files any PR may edit
+        from ..report.escape import (
+            markdown,  # names and versions come from registry files any PR may edit
+        )
 
         lines = [
             f"Promotes {self.commit} of the default branch into {markdown(self.into)}, which "

@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .. import gitrepo, judgment
-from ..changes import is_deployment_path
+from .. import gitrepo
 from ..errors import EvaluationError
-from ..facts import PRFacts
-from ..plan import BASE_INPUTS
-from ..registry import POLICY_FILE, STATE_PATHS
-from ..yamlload import LoadError
+from ..judging import judgment
+from ..judging.changes import is_deployment_path
+from ..judging.facts import PRFacts
+from ..judging.plan import BASE_INPUTS
+from ..registry.model import POLICY_FILE, STATE_PATHS
+from ..registry.yamlload import LoadError
 
 
 @dataclass
@@ -133,7 +134,7 @@ def unpromoted(
     `promotion: {ENV: false}` is honoured as the served state's policy says it (the last deploy's
     commit, else the root of trust): a change of it reaches the environment only through a
     promotion, judged while promotion is still on."""
-    from ..plan import load_policy
+    from ..judging.plan import load_policy
 
     if not promoted_branch(checker, branch):
         return None
@@ -383,7 +384,7 @@ def evaluate_pr(root: Path, pr: MergedPR, default: tuple[str, str] | None = None
     policies that judged it at the gate: its base's, and for a PR into a deploy branch the default
     branch's as it was at the merge too; the stricter wins. ``default``: the default branch's name
     and tip."""
-    from .. import freeze
+    from ..judging import freeze
 
     commits = judgment.commits_at_merge(root, pr.base, pr.base_ref, default, pr.merged_at)
     plans = judgment.plans_for(root, commits, pr.head)

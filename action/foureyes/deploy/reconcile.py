@@ -18,9 +18,9 @@ from datetime import UTC
 from pathlib import Path
 
 from .. import gitrepo
-from ..changes import field_changes
 from ..eventlog import Event
-from ..registry import (
+from ..judging.changes import field_changes
+from ..registry.model import (
     DEPLOYMENT_SCHEMA,
     DEPLOYMENTS_DIR,
     ENVIRONMENTS_FILE,
@@ -38,7 +38,7 @@ from ..registry import (
     parse_environments,
     unknown_name,
 )
-from ..yamlload import LoadError
+from ..registry.yamlload import LoadError
 from .provenance import (
     Approval,
     Checker,
@@ -453,8 +453,8 @@ def _hold_frozen(
     the refused names)."""
     from datetime import datetime
 
-    from .. import freeze
-    from ..registry import max_level
+    from ..judging import freeze
+    from ..registry.model import max_level
 
     now = now or datetime.now(UTC)
     trees = {head, gitrepo.branch_tip(root, source.default_branch())}

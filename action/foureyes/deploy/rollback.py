@@ -17,8 +17,8 @@ import yaml
 
 from .. import gitrepo
 from ..errors import Refused
-from ..registry import DEPLOYMENTS_DIR
-from ..yamlload import compose, loads
+from ..registry.model import DEPLOYMENTS_DIR
+from ..registry.yamlload import compose, loads
 
 if TYPE_CHECKING:
     from ..github.client import GitHubClient

@@ -19,7 +19,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from ..errors import FoureyesError
-from ..registry import ENVIRONMENTS_FILE, ConfigError, Problem
+from ..registry.model import ENVIRONMENTS_FILE, ConfigError, Problem
 
 GROUP = "foureyes.targets"
 
@@ -191,7 +191,7 @@ def settings_problems(settings: dict, root: Path | None = None) -> list[tuple[tu
     found += env_problems(settings, cls, str(settings.get("type")))
     declared = getattr(cls, "settings_schema", None)
     if declared:
-        from ..registry import _Schema
+        from ..registry.model import _Schema
 
         schema = _Schema(f"{settings.get('type')} target", declared, "target")
         errors = schema.errors(without_env(settings))
@@ -205,7 +205,7 @@ def environment_problems(
     data: bytes, environments, file: str = ENVIRONMENTS_FILE, root: Path | None = None
 ) -> list[Problem]:
     """Target problems of every environment, located in the environments file."""
-    from .. import yamlload
+    from ..registry import yamlload
 
     problems = []
     for i, env in enumerate(environments):
@@ -457,7 +457,7 @@ def identity_problems(
     to exactly one deployment in one environment: otherwise a change approved at one deployment's
     level moves what another, perhaps more important one, serves. One problem per claimant, each
     naming the others with their line."""
-    from .. import yamlload
+    from ..registry import yamlload
 
     claims: dict[tuple, list] = {}
     for key, (dep, env_name), found in _claims(deployments, environments, root):

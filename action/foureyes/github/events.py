@@ -144,8 +144,8 @@ def trusted_branches(gh: GitHubClient, repo_name: str, root):
     from registry/environments.yaml on the local copy of the default branch; none readable: the
     default branch only)."""
     from .. import gitrepo
-    from ..registry import ENVIRONMENTS_FILE, parse_environments
-    from ..yamlload import LoadError
+    from ..registry.model import ENVIRONMENTS_FILE, parse_environments
+    from ..registry.yamlload import LoadError
 
     try:
         default = gh.get_repo(repo_name).default_branch

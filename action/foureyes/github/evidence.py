@@ -19,8 +19,8 @@ import os
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from .. import evidence
 from ..errors import EvaluationError
+from ..judging import evidence
 from .client import api_errors, describe
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
-from ..facts import Account, Commit, PRFacts, Review, resolve_co_authors
+from ..judging.facts import Account, Commit, PRFacts, Review, resolve_co_authors
 from .client import api_errors, describe
 from .teams import direct_members
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..errors import EvaluationError
-from ..facts import Account
+from ..judging.facts import Account
 from .client import api_errors, describe
 
 if TYPE_CHECKING:

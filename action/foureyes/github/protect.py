@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EvaluationError
-from ..registry import Environment
+from ..registry.model import Environment
 from .client import api_errors, describe
 
 if TYPE_CHECKING:

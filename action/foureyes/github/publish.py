@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
-from ..facts import Account
-from ..report import STICKY_MARKER, gate_markdown
+from ..judging.facts import Account
+from ..report.reporters import STICKY_MARKER, gate_markdown
 from .client import api_errors, cap_comment, describe
 
 if TYPE_CHECKING:

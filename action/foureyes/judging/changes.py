@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .registry import DEPLOYMENTS_DIR, STATE_PATHS, Deployment, Policy, max_level
-from .vocabulary import EventType
+from ..registry.model import DEPLOYMENTS_DIR, STATE_PATHS, Deployment, Policy, max_level
+from ..vocabulary import EventType
 
 # fields whose change is an event of its own; any other field is an "update"
 _OWN_EVENT_FIELDS = ("model", "importance")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
-from .errors import EvaluationError
+from ..errors import EvaluationError
 from .facts import Account, PRFacts
 
 FORMAT = 1  # the layout of an evidence document; another layout is not read

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import yamlload
-from .registry import POLICY_FILE, by_content, level_rank, load_checked
-from .yamlload import LoadError
+from ..registry import yamlload
+from ..registry.model import POLICY_FILE, by_content, level_rank, load_checked
+from ..registry.yamlload import LoadError
 
 INCIDENT_FILE = "policies/freeze.yaml"
 DEFAULT_LABEL = "break-glass"
@@ -292,7 +292,7 @@ def load(snapshot) -> Freezes:
     them. A policy the gate has already checked against its schema is read again here for lines.
     At a commit the answer is kept by the entries of the two files (a PR's evaluation asks twice,
     and a deploy re-checking many PRs meets the same files at most of their bases)."""
-    from .gitrepo import GitTree, _is_sha
+    from ..gitrepo import GitTree, _is_sha
 
     if isinstance(snapshot, GitTree) and _is_sha(snapshot.commit):
         key = (str(snapshot.root), tuple(snapshot.entries([POLICY_FILE, INCIDENT_FILE]).values()))
@@ -558,8 +558,8 @@ def check_plan(root, plan, labels, now: datetime, branch: str = "") -> Hold | No
     reach its environments: a PR into ``branch`` is held only for the environments deployed from
     that branch (``served_from``); a production freeze holds PRs into release branches, the
     promotion and the production deploy, not PRs into the default branch."""
-    from .gitrepo import GitTree
-    from .registry import Schemas, parse_deployment
+    from ..gitrepo import GitTree
+    from ..registry.model import Schemas, parse_deployment
 
     tree = GitTree(root, plan.base)
     freezes = load(tree)
@@ -585,7 +585,7 @@ def check_plan(root, plan, labels, now: datetime, branch: str = "") -> Hold | No
 def served_from(tree, branch: str) -> frozenset[str] | None:
     """The environments ``tree``'s environments file deploys from ``branch``; None (every
     environment) when the branch is unknown or the file cannot be read: deny by default."""
-    from .registry import ENVIRONMENTS_FILE, parse_environments
+    from ..registry.model import ENVIRONMENTS_FILE, parse_environments
 
     data = tree.read(ENVIRONMENTS_FILE) if branch else None
     if data is None:
@@ -613,7 +613,7 @@ def within(touched: list[Touched], served: frozenset[str] | None) -> list[Touche
 def break_glass_used(root, plan, labels, approvals: int) -> bool:
     """The PR carried the policy's break-glass label and has the extra approvals on top of its
     level's: what lets its change through a freeze at deploy time."""
-    from .gitrepo import GitTree
+    from ..gitrepo import GitTree
 
     glass = load(GitTree(root, plan.base)).break_glass
     return (

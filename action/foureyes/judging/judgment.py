@@ -24,10 +24,10 @@ import dataclasses
 from datetime import datetime
 from pathlib import Path
 
+from ..vocabulary import State
 from . import changes, freeze
 from .plan import Plan, make_plan
 from .policy import Decision, evaluate
-from .vocabulary import State
 
 # Kept with every approval the deploy record caches: an approval worked out by another version of
 # the judgment is worked out again. Raise it whenever the judgment could approve less than before.
@@ -63,7 +63,7 @@ def default_branch_at(root: Path, tip: str, moment: str) -> str:
     first-parent commits of a protected default branch are GitHub's merge and squash commits (the
     ruleset allows no other merge method and no direct push), whose committer date is the moment
     GitHub made them."""
-    from .gitrepo import git
+    from ..gitrepo import git
 
     if not moment:
         return tip
@@ -77,7 +77,7 @@ def teams_to_read(root: Path, commits: list[str]) -> tuple[str, ...]:
     """The teams whose members the facts must hold for a PR judged at ``commits``: the policies'
     approver teams and the teams `require` rules name, in a stable order, each once. (Before the
     plans exist: the gate reads the PR's facts, teams included, before it plans.)"""
-    from .gitrepo import GitTree
+    from ..gitrepo import GitTree
     from .plan import load_policy
     from .rules import approver_teams as rule_teams
 
@@ -128,7 +128,7 @@ def judge(root: Path, plans: list[Plan], facts, now: datetime | None) -> tuple[P
 def _is_promotion(root: Path, plans: list[Plan]) -> bool:
     """A PR into a deploy branch (judged at two commits, its base's and the default branch's) whose
     head is a commit of the default branch: it carries what was merged there into the branch."""
-    from .gitrepo import is_ancestor
+    from ..gitrepo import is_ancestor
 
     return (
         len(plans) == 2
@@ -141,7 +141,7 @@ def as_promotion(root: Path, plan: Plan, branch: str) -> Plan:
     """The plan with one `promote` event per deployment it changes, when promotion is on for an
     environment ``branch`` deploys (by default it is; an unknown branch: every environment, deny by
     default). The rules still see the events it carries (``plan.subjects``)."""
-    from .gitrepo import GitTree
+    from ..gitrepo import GitTree
 
     served = freeze.served_from(GitTree(root, plan.base), branch)
     if served is not None and not any(plan.policy.promotion_on(env) for env in served):
@@ -152,7 +152,7 @@ def as_promotion(root: Path, plan: Plan, branch: str) -> Plan:
 def promotion_floor(root: Path, plan: Plan, decision: Decision, branch: str) -> Decision:
     """A PR into the branch of an environment whose policy sets `promotion: {ENV: {approvals: N}}`
     needs at least N approvals, whatever its level; counted by the same rule as the others."""
-    from .gitrepo import GitTree
+    from ..gitrepo import GitTree
 
     if plan.level is None or not branch or not plan.policy.promotion:
         return decision

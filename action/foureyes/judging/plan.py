@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import changes, gitrepo, rules
-from .changes import Event
-from .registry import (
+from .. import gitrepo
+from ..registry.model import (
     DEPLOYMENT_SCHEMA,
     DEPLOYMENTS_DIR,
     ENVIRONMENTS_FILE,
@@ -26,7 +25,9 @@ from .registry import (
     parse_environments,
     parse_policy,
 )
-from .yamlload import LoadError
+from ..registry.yamlload import LoadError
+from . import changes, rules
+from .changes import Event
 
 
 @dataclass
@@ -240,7 +241,7 @@ def shared_identities(
     environments. The whole head registry is read only when a change can create a shared identity:
     a new or renamed file, an identity-bearing field or `environments` changed, or the environments
     file changed; a new model version is not one of those."""
-    from .deploy.targets import identities, identity_problems
+    from ..deploy.targets import identities, identity_problems
 
     head_tree = gitrepo.GitTree(root, head)
     env_sets = []
@@ -329,7 +330,7 @@ def _describe_governance(root: Path, events: list[Event], diff) -> None:
     changed, before -> after; read as data, like every head file."""
     import json
 
-    from . import yamlload
+    from ..registry import yamlload
 
     by_path = {c.path: c for c in diff}
     wanted = [

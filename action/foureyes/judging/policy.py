@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..registry.model import Policy
 from .facts import Account, PRFacts, Review
-from .registry import Policy
 
 if TYPE_CHECKING:
     from .rules import Rule

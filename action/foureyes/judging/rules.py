@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import yamlload
-from .pins import pinned_users
-from .registry import RULES_DIR, Problem, by_content, load_checked
-from .vocabulary import DEPLOYMENT_EVENTS
-from .yamlload import LoadError
+from ..registry import yamlload
+from ..registry.model import RULES_DIR, Problem, by_content, load_checked
+from ..registry.pins import pinned_users
+from ..registry.yamlload import LoadError
+from ..vocabulary import DEPLOYMENT_EVENTS
 
 if TYPE_CHECKING:
     from cel import Program

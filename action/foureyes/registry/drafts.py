@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 # Canonical meta-schema URIs (json-schema.org "Specification links"), without their empty fragment
 _DRAFTS = {

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ..errors import ConfigError
+from ..vocabulary import DEPLOYMENT_EVENTS
 from . import drafts, yamlload
-from .errors import ConfigError
 from .pins import pinned_users
-from .vocabulary import DEPLOYMENT_EVENTS
 from .yamlload import LoadError
 
 LEVELS = ("low", "moderate", "high", "critical")  # ascending
@@ -30,7 +30,7 @@ RULES_DIR = "policies/rules"
 # a policy's `ungoverned` globs say, and the deploy's provenance check traces them
 STATE_PATHS = ("registry/", "policies/")
 
-BUNDLED = Path(__file__).parent / "template"  # the example repository shipped with the package
+BUNDLED = Path(__file__).parents[1] / "template"  # the example repository shipped with the package
 
 # The one definition of a deployment file, used by validate, plan, deploy, provenance and inventory:
 # exactly registry/deployments/<name>.yaml. Anything else under registry/deployments/ (a subfolder,

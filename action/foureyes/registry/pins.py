@@ -73,7 +73,7 @@ class PinResult:
 
 def _user_lists(file: str, root_node) -> list:
     """The sequence nodes of a file that list users: approvers.users, or a rule's require.from."""
-    from .registry import POLICY_FILE
+    from .model import POLICY_FILE
 
     keys = ("approvers", "users") if file == POLICY_FILE else ("require", "from")
     node = root_node
@@ -124,7 +124,7 @@ def pin_text(text: str, entries: list[Unpinned], ids: dict[str, tuple[str, int]]
 
 
 def pin_files(root: Path) -> list[Path]:
-    from .registry import POLICY_FILE, RULES_DIR
+    from .model import POLICY_FILE, RULES_DIR
 
     paths = [root / POLICY_FILE] if (root / POLICY_FILE).is_file() else []
     rules = root / RULES_DIR

@@ -7,8 +7,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .gitrepo import WorkTree
-from .registry import (
+from ..gitrepo import WorkTree
+from ..judging.rules import is_rule_path, rule_problems
+from .model import (
     DEPLOYMENTS_DIR,
     ENVIRONMENTS_FILE,
     POLICY_FILE,
@@ -22,7 +23,6 @@ from .registry import (
     parse_environments,
     parse_policy,
 )
-from .rules import is_rule_path, rule_problems
 from .yamlload import LoadError
 
 
@@ -87,7 +87,7 @@ def validate(root: Path, files: list[str]) -> Validation:
             deployments.append(dep)
     result.problems += cross_check(deployments, None if envs is None else [e.name for e in envs])
     if envs is not None:
-        from .deploy.targets import identity_problems
+        from ..deploy.targets import identity_problems
 
         # every deployment claims its identities, also those not named on the command line: a new
         # file must not share what an existing one serves
@@ -101,7 +101,7 @@ def validate(root: Path, files: list[str]) -> Validation:
 
 def _other_deployments(tree: WorkTree, schemas: Schemas, checked: set[str]) -> list[Deployment]:
     """The registry's valid deployments that were not among the files checked."""
-    from .registry import is_deployment_file
+    from .model import is_deployment_file
 
     paths = [p for p in tree.list(DEPLOYMENTS_DIR) if is_deployment_file(p) and p not in checked]
     found = []
@@ -175,12 +175,12 @@ def _environments(tree: WorkTree, result: Validation) -> list | None:
         if data is None:
             return None
         envs = parse_environments(data)
-        from .deploy.targets import environment_problems  # types from the installed plugins
+        from ..deploy.targets import environment_problems  # types from the installed plugins
 
         found = environment_problems(data, envs, root=tree.root)
         result.problems += found
         if not found:  # the workflows are checked against targets that are themselves right
-            from . import wiring
+            from ..setup import wiring
 
             result.problems += wiring.problems(tree.read, envs)
         return envs

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import FoureyesError
+from ..errors import FoureyesError
 
 MAX_BYTES = 256 * 1024  # a deployment file is a few hundred bytes; anything this big is a mistake
 

@@ -10,7 +10,8 @@ import secrets
 import sys
 from typing import TYPE_CHECKING, Protocol
 
-from .changes import Event
+from ..judging.changes import Event
+from ..vocabulary import EventType, State
 from .escape import (
     actions_log_json,
     actions_log_line,
@@ -20,14 +21,13 @@ from .escape import (
     markdown_code,
     markdown_lines,
 )
-from .vocabulary import EventType, State
 
 if TYPE_CHECKING:
-    from .deploy.reconcile import DeployResult, Step
-    from .gate import GateResult
-    from .plan import Plan
-    from .rules import Outcome
-    from .validate import Validation
+    from ..deploy.reconcile import DeployResult, Step
+    from ..gate import GateResult
+    from ..judging.plan import Plan
+    from ..judging.rules import Outcome
+    from ..registry.validate import Validation
 
 # the runner shows at most 10 error annotations per step; the rest go to the job summary
 MAX_ANNOTATIONS = 10

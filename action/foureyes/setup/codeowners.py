@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .gitrepo import WorkTree
-from .plan import load_policy
-from .registry import ConfigError
+from ..gitrepo import WorkTree
+from ..judging.plan import load_policy
+from ..registry.model import ConfigError
 
 CODEOWNERS = ".github/CODEOWNERS"
 HEADER = (

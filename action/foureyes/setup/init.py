@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..registry.model import BUNDLED
 from . import wiring
-from .registry import BUNDLED
 
 EXAMPLE = """\
 # yaml-language-server: $schema=../../policies/deployment.schema.json
@@ -61,7 +61,7 @@ def scaffold(action_repo: str, ref: str, environments: bytes | None = None) -> d
     The workflows pin the action to a commit: a tag may not exist, or move. ``environments``: the
     repository's own registry/environments.yaml, kept, whose targets the workflows are wired for
     (their extras and credentials); None: the bundled one."""
-    from .registry import ConfigError
+    from ..registry.model import ConfigError
 
     if not COMMIT.match(ref):
         raise ConfigError(
@@ -94,9 +94,9 @@ def scaffold(action_repo: str, ref: str, environments: bytes | None = None) -> d
 def _wired_environments(data: bytes):
     """The environments to wire the workflows for; a problem in their targets (a reserved credential
     name, say) stops init rather than write it into a workflow."""
-    from .deploy.target_env import NOT_INSTALLED
-    from .deploy.targets import environment_problems
-    from .registry import ConfigError, parse_environments
+    from ..deploy.target_env import NOT_INSTALLED
+    from ..deploy.targets import environment_problems
+    from ..registry.model import ConfigError, parse_environments
 
     envs = parse_environments(data)
     # an extra missing here is fine: the workflows install it
@@ -132,7 +132,7 @@ EXAMPLE_PATH = "registry/deployments/example-model.yaml"
 def _removed_by_user(root: Path, rel: str) -> str | None:
     """Why a missing file is not written again without --force: it was in the repository's history
     (the user deleted it), or, for the example deployment, the registry already has deployments."""
-    from .gitrepo import GitError, git
+    from ..gitrepo import GitError, git
 
     if rel == EXAMPLE_PATH and any((root / "registry" / "deployments").glob("*.yaml")):
         return "the registry already has deployments"

@@ -11,7 +11,7 @@ import re
 
 import yaml
 
-from .registry import Problem
+from ..registry.model import Problem
 
 DEPLOY_WORKFLOW = ".github/workflows/foureyes-deploy.yml"
 VALIDATE_WORKFLOW = ".github/workflows/foureyes-validate.yml"
@@ -44,7 +44,7 @@ def secret_expression(sources: dict[str, str]) -> str | None:
 
 def expected(environments):
     """(extras as the action input reads them, {variable: env value}) for these environments."""
-    from .deploy.target_env import credentials, needed_extras
+    from ..deploy.target_env import credentials, needed_extras
 
     values = {
         name: secret_expression(sources) for name, sources in credentials(environments).items()
