@@ -344,3 +344,19 @@ def test_a_change_exempt_on_main_is_not_promoted_to_production_unapproved(env_re
     assert result.exit_code == 1 and "0 of 2 approvals" in result.output, result.output
     served_metrics = served(env_repo, "production")["fraud-scorer"]["deployment"]["metrics"]
     assert served_metrics["auc"] == 0.91
+
+
+def test_plan_shows_a_promotion_as_the_gate_judges_it(env_repo, cli):
+    """`foureyes plan --base release/1 --head main` is the what-if of the promotion PR: the same
+    `promote` events the gate judges, not the events made on main."""
+    merge_pr(env_repo, 60, bump("13"))
+    first_release(env_repo)
+    result = cli("plan", "--base", "release/1", "--head", "main", "--format", "json")
+    events = [e for e in json.loads(result.output)["events"] if e["deployment"]]
+    assert [(e["type"], e["deployment"], e["includes"]) for e in events] == [
+        ("promote", "fraud-scorer", ["replace_model"])
+    ]
+    gated = judge_promotion(env_repo).plan
+    assert [e.type for e in gated.events if e.deployment] == ["promote"]
+    on_main = cli("plan", "--base", "main~1", "--head", "main", "--format", "json")
+    assert [e["type"] for e in json.loads(on_main.output)["events"]] == ["replace_model"]

@@ -207,10 +207,13 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 @fail_closed
 def plan(base: str, head: str, fmt: str) -> None:
     """Show the events of a change and the approval it needs, by the policy at BASE."""
+    from .gitrepo import default_branch
+    from .judging.judgment import as_planned
     from .judging.plan import make_plan
     from .report.reporters import reporter
 
-    result = make_plan(repo_root(), base, head)
+    root = repo_root()
+    result = as_planned(root, make_plan(root, base, head), base, default_branch(root))
     reporter(fmt).plan(result)
     sys.exit(EXIT_FAILED if result.problems else EXIT_OK)
 

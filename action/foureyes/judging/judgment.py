@@ -137,6 +137,23 @@ def _is_promotion(root: Path, plans: list[Plan]) -> bool:
     )
 
 
+def as_planned(root: Path, plan: Plan, base_ref: str, default_branch: str) -> Plan:
+    """The plan as the judgment sees its events (`foureyes plan`, which has no PR facts): a
+    change into a deploy branch ``base_ref`` whose head is a commit of ``default_branch`` is a
+    promotion there."""
+    from ..gitrepo import GitError, branch_tip, is_ancestor
+
+    if not base_ref or base_ref == default_branch:
+        return plan
+    try:
+        default_tip = branch_tip(root, default_branch)
+    except GitError:  # no default branch here: nothing is a promotion
+        return plan
+    if not is_ancestor(root, plan.head, default_tip) or plan.base == default_tip:
+        return plan
+    return as_promotion(root, plan, base_ref)
+
+
 def as_promotion(root: Path, plan: Plan, branch: str) -> Plan:
     """The plan with one `promote` event per deployment it changes, when promotion is on for an
     environment ``branch`` deploys (by default it is; an unknown branch: every environment, deny by
