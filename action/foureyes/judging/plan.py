@@ -69,16 +69,7 @@ class Plan:
             },
             "excluded_owners": sorted(self.owners),
             "rules": [o.to_json() for o in self.rule_outcomes],
-            "problems": [
-                {
-                    "file": p.file,
-                    "line": p.line,
-                    "col": p.col,
-                    "title": p.title,
-                    "message": p.message,
-                }
-                for p in self.problems
-            ],
+            "problems": [p.to_json() for p in self.problems],
         }
 
 

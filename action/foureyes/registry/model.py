@@ -81,6 +81,15 @@ class Problem:
     def __str__(self) -> str:
         return str(LoadError(self.file, self.message, self.line, self.col))
 
+    def to_json(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "title": self.title,
+            "message": self.message,
+        }
+
 
 @dataclass(frozen=True)
 class Deployment:

@@ -330,16 +330,7 @@ class JsonReporter(Reporter):
                 {
                     "valid": v.ok,
                     "files": v.files,
-                    "problems": [
-                        {
-                            "file": p.file,
-                            "line": p.line,
-                            "col": p.col,
-                            "title": p.title,
-                            "message": p.message,
-                        }
-                        for p in v.problems
-                    ],
+                    "problems": [p.to_json() for p in v.problems],
                 },
                 indent=2,
             )
