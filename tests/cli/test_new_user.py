@@ -480,7 +480,7 @@ def test_history_shows_what_an_update_changed(env_repo, cli):
 def _readme_block(after: str) -> str:
     from pathlib import Path
 
-    text = (Path(__file__).parent.parent / "README.md").read_text()
+    text = (Path(__file__).parents[2] / "README.md").read_text()
     return text.split(after, 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
 
 

@@ -5,7 +5,7 @@ prints them at 200 commits from 20 PRs)."""
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 from bench_deploy_requests import count_requests
 
 

@@ -2,7 +2,6 @@
 target against a real SQLite-backed model registry, plugin discovery through entry points."""
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -11,8 +10,6 @@ import yaml
 from foureyes.deploy.kubernetes import SCHEMA, KubernetesTarget, render
 from foureyes.deploy.targets import TargetError, load_target
 from support.targets import FRAUD, change
-
-HERE = Path(__file__).parent
 
 
 def strict(schema):

@@ -8,7 +8,7 @@ repository:
   run must not knock the approved PR's `foureyes/approval` status down (statuses belong to commits);
   and an unapproved PR is never lifted by another unapproved one.
 The deploy half (a merge of the unapproved PR is refused even though the shared head showed success)
-is in tests/test_deploy_github.py."""
+is in tests/deploy/test_deploy_github.py."""
 
 import json
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ARTIFACTS = Path(__file__).parents[1] / "artifacts"
+ARTIFACTS = Path(__file__).parents[2] / "artifacts"
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and DRIVER):
     if os.environ.get("CI") == "true":

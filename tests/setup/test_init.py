@@ -9,7 +9,7 @@ import yaml
 
 from support.repos import Repo
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from foureyes.setup.init import scaffold
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 LEVEL = {"read": 1, "write": 2}
 
 
