@@ -10,7 +10,7 @@ import responses
 
 from ghapi.mockgithub import API, check, check_request, example, repository
 from support.clock import NOW
-from support.ledger import FRAUD, bump, first_release, merge_pr, promote, served
+from support.ledger import FRAUD, MO_MERGES, bump, first_release, merge_pr, promote, served
 from support.pr_facts import TWO, write_pr_facts
 
 
@@ -360,3 +360,52 @@ def test_plan_shows_a_promotion_as_the_gate_judges_it(env_repo, cli):
     assert [e.type for e in gated.events if e.deployment] == ["promote"]
     on_main = cli("plan", "--base", "main~1", "--head", "main", "--format", "json")
     assert [e["type"] for e in json.loads(on_main.output)["events"]] == ["replace_model"]
+
+
+def sneaky_branch(repo, name="sneaky", start="main"):
+    """A branch one empty commit past ``start``: its head is no commit of main."""
+    repo.git("checkout", "-q", "-b", name, start)
+    repo.git(*MO_MERGES, "commit", "-q", "--allow-empty", "-m", "nothing")
+    repo.git("checkout", "-q", "main")
+
+
+def test_an_exempt_change_cut_one_commit_past_main_still_needs_approval_into_production(
+    env_repo, cli
+):
+    """The attack: the exempt metrics edit is carried into release/1 by a PR whose head is one
+    empty commit past main, so it is no promotion; judged with main's exemptions it needed no
+    approval. Whatever reaches a deploy branch needs its level's approvals."""
+    policy = env_repo.read("policies/approval.yaml").replace(
+        "require_approval_for: [create, replace_model, change_importance, delete, update]",
+        "require_approval_for: [create, replace_model, change_importance, delete]",
+    )
+    merge_pr(env_repo, 58, lambda r: r.write("policies/approval.yaml", policy))
+    first_release(env_repo)
+    promote(env_repo, 59, "release/1")
+    assert cli("deploy", "--env", "production").exit_code == 0
+    merge_pr(env_repo, 62, metrics("0.95"), reviews=[])
+    sneaky_branch(env_repo)
+    sneaky = judge_promotion(env_repo, head="sneaky", reviews=[])
+    assert [e.type for e in sneaky.plan.events if e.deployment] == ["update"]
+    assert sneaky.decision.state == "pending" and sneaky.decision.required == 2
+    promote(env_repo, 64, "release/1", reviews=[], to="sneaky")
+    assert cli("deploy", "--env", "production").exit_code == 1
+    served_metrics = served(env_repo, "production")["fraud-scorer"]["deployment"]["metrics"]
+    assert served_metrics["auc"] == 0.91
+
+
+def test_a_release_branch_at_main_s_tip_is_judged_as_a_deploy_branch(env_repo):
+    """release/1 cut at main's tip: one commit judges both sides, and a PR into it is still a PR
+    into a deploy branch (exemptions do not apply)."""
+    policy = env_repo.read("policies/approval.yaml").replace(
+        "require_approval_for: [create, replace_model, change_importance, delete, update]",
+        "require_approval_for: [create, replace_model, change_importance, delete]",
+    )
+    merge_pr(env_repo, 58, lambda r: r.write("policies/approval.yaml", policy))
+    env_repo.git("branch", "release/1", "main")
+    env_repo.git("checkout", "-q", "-b", "edit", "main")
+    metrics("0.95")(env_repo)
+    env_repo.commit("metrics")
+    env_repo.git("checkout", "-q", "main")
+    result = judge_promotion(env_repo, head="edit", reviews=[])
+    assert result.decision.state == "pending" and result.decision.required == 2

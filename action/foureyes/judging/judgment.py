@@ -36,14 +36,15 @@ from .policy import Decision, evaluate
 # 2: people, labels and description read at the deploy, not from the gate's evidence.
 # 3: a PR into a deploy branch planned from the default branch itself (a promotion: no change at
 # all).
-# 4: a promotion's changes that `require_approval_for` exempts on the default branch needed none.
+# 4: what `require_approval_for` exempts needed no approval in a PR into a deploy branch either.
 VERSION = 5
 
 
 def judging_commits(base: str, default_at: str | None) -> list[str]:
     """``base``: the commit of the PR's own base branch that judges it; ``default_at``: the default
-    branch's commit when the PR goes into another (a deploy) branch, else None."""
-    return [base] if default_at is None or default_at == base else [base, default_at]
+    branch's commit when the PR goes into another (a deploy) branch, else None. Two commits, even
+    when they are one: a PR into a deploy branch is judged as such (see ``judge``)."""
+    return [base] if default_at is None else [base, default_at]
 
 
 def commits_at_merge(
@@ -112,10 +113,11 @@ def judge(root: Path, plans: list[Plan], facts, now: datetime | None) -> tuple[P
     nobody recorded, as for an offline ledger entry without merged_at, judges no freeze); the worst
     outcome (then the one needing more approvals) is the decision."""
     judged = []
-    promoting = _is_promotion(root, plans)
+    into_deploy_branch = len(plans) == 2
+    promoting = into_deploy_branch and _is_promotion(root, plans)
     for p in plans:
-        if promoting:
-            p = as_promotion(root, p, facts.base_ref)
+        if into_deploy_branch:
+            p = into_branch(root, p, facts.base_ref, promoting)
         decision = evaluate(p, facts)
         if now is not None:
             decision = freeze.apply_hold(
@@ -130,40 +132,43 @@ def _is_promotion(root: Path, plans: list[Plan]) -> bool:
     head is a commit of the default branch: it carries what was merged there into the branch."""
     from ..gitrepo import is_ancestor
 
-    return (
-        len(plans) == 2
-        and plans[0].base != plans[1].base
-        and is_ancestor(root, plans[0].head, plans[1].base)
-    )
+    return is_ancestor(root, plans[0].head, plans[1].base)
 
 
 def as_planned(root: Path, plan: Plan, base_ref: str, default_branch: str) -> Plan:
     """The plan as the judgment sees its events (`foureyes plan`, which has no PR facts): a
     change into a deploy branch ``base_ref`` whose head is a commit of ``default_branch`` is a
     promotion there."""
-    from ..gitrepo import GitError, branch_tip, is_ancestor
+    from ..gitrepo import GitError, GitTree, branch_tip, is_ancestor
 
+    base_ref = base_ref.removeprefix("origin/")
     if not base_ref or base_ref == default_branch:
+        return plan
+    if not freeze.served_from(GitTree(root, plan.base), base_ref):  # not a deploy branch
         return plan
     try:
         default_tip = branch_tip(root, default_branch)
     except GitError:  # no default branch here: nothing is a promotion
         return plan
-    if not is_ancestor(root, plan.head, default_tip) or plan.base == default_tip:
-        return plan
-    return as_promotion(root, plan, base_ref)
+    return into_branch(root, plan, base_ref, is_ancestor(root, plan.head, default_tip))
 
 
-def as_promotion(root: Path, plan: Plan, branch: str) -> Plan:
-    """The plan with one `promote` event per deployment it changes, when promotion is on for an
-    environment ``branch`` deploys (by default it is; an unknown branch: every environment, deny by
-    default). The rules still see the events it carries (``plan.subjects``)."""
+def into_branch(root: Path, plan: Plan, branch: str, promoting: bool) -> Plan:
+    """A change into a deploy branch ``branch``, when promotion is on for an environment it deploys
+    (by default it is; a branch that deploys none or is unknown: on, deny by default). Every
+    deployment event needs approval at its level: `require_approval_for` exempts changes made on
+    the default branch, not what reaches a deploy branch, however the PR is cut. A promotion's
+    events (``promoting``: its head is a commit of the default branch) are one `promote` per
+    deployment. The rules still see the events as they are (``plan.subjects``)."""
     from ..gitrepo import GitTree
 
     served = freeze.served_from(GitTree(root, plan.base), branch)
-    if served is not None and not any(plan.policy.promotion_on(env) for env in served):
+    if served and not any(plan.policy.promotion_on(env) for env in served):
         return plan
-    return dataclasses.replace(plan, events=changes.promotion_events(plan.events))
+    if promoting:
+        return dataclasses.replace(plan, events=changes.promotion_events(plan.events))
+    required = [dataclasses.replace(e, requires_approval=True) for e in plan.events]
+    return dataclasses.replace(plan, events=required)
 
 
 def promotion_floor(root: Path, plan: Plan, decision: Decision, branch: str) -> Decision:
