@@ -635,7 +635,16 @@ def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) 
     data = WorkTree(root).read(ENVIRONMENTS_FILE)
     if data is None:
         raise click.ClickException(f"{ENVIRONMENTS_FILE} not found")
-    result = run(make_client(token), repo_name, parse_environments(data), check, app_id)
+    from .github.protect import deploy_waits_once
+
+    waits_once = deploy_waits_once(WorkTree(root).read(".github/workflows/foureyes-deploy.yml"))
+    result = run(make_client(token), repo_name, parse_environments(data), check, app_id, waits_once)
+    if not waits_once:
+        click.echo(
+            "note: .github/workflows/foureyes-deploy.yml has no `approve` job, so each "
+            "environment keeps its reviewers (asked once per job wave); `foureyes init` "
+            "writes the workflow that asks once"
+        )
     for line in result.drift:
         click.echo(f"{'drift' if check else 'fixed'}: {line}")
     for line in result.unapplied:  # what GitHub's plan does not offer here: never silently dropped

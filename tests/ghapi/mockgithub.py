@@ -893,6 +893,11 @@ class FakeRepoSettings:
             re.compile(repo_re + r"/environments/([^/]+)/deployment-branch-policies$"),
             self.post_policy,
         )
+        rsps.add_callback(
+            responses.DELETE,
+            re.compile(repo_re + r"/environments/([^/]+)/deployment-branch-policies/(\d+)$"),
+            self.delete_policy,
+        )
         rsps.add_callback(responses.GET, re.compile(repo_re + r"/rulesets" + q), self.list_rulesets)
         rsps.add_callback(
             responses.GET, re.compile(repo_re + r"/rulesets/(\d+)" + q), self.get_ruleset
@@ -1081,6 +1086,23 @@ class FakeRepoSettings:
             body,
         )
         return 200, {}, json.dumps(body)
+
+    def delete_policy(self, request):
+        """204, no body (the path is in the OpenAPI slice); ids are as get_policies lists them."""
+        name = self._name(request, r"/environments/([^/]+)/deployment")
+        index = int(request.url.rsplit("/", 1)[1]) - 1
+        assert (
+            "204"
+            in (
+                SLICE["paths"][
+                    "/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/"
+                    "{branch_policy_id}"
+                ]["delete"]["responses"]
+            )
+        )
+        removed = self.branch_policies[name].pop(index)
+        self.writes.append(f"DELETE branch policy {name} {removed}")
+        return 204, {}, ""
 
     def post_policy(self, request):
         name = self._name(request, r"/environments/([^/]+)/deployment")

@@ -45,6 +45,12 @@ ENDPOINTS = [
         "post",
         "200",
     ),
+    (
+        "/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/"
+        "{branch_policy_id}",
+        "delete",
+        "204",
+    ),
     ("/repos/{owner}/{repo}/rulesets", "get", "200"),
     ("/repos/{owner}/{repo}/rulesets", "post", "201"),
     ("/repos/{owner}/{repo}/rulesets/{ruleset_id}", "get", "200"),

@@ -9,6 +9,17 @@ import responses
 from ghapi.mockgithub import FakeRepoSettings
 
 
+@pytest.fixture(autouse=True)
+def deploy_workflow(repo):
+    """The deploy workflow `foureyes init` writes: its `approve` job asks ENV-approval once."""
+    from foureyes.registry.model import BUNDLED
+
+    repo.write(
+        ".github/workflows/foureyes-deploy.yml",
+        (BUNDLED / "workflows" / "foureyes-deploy.yml").read_text(),
+    )
+
+
 @pytest.fixture
 def gh(repo, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "t")
@@ -42,12 +53,13 @@ def test_protect_then_check_reports_no_drift(gh, cli):
             "protected_branches": False,
             "custom_branch_policies": True,
         }
+    # every deploy job runs on main (production's as a workflow_run): no other branch is admitted
     assert gh.branch_policies == {
         "staging": ["main"],
-        "production": ["release/*", "main"],
+        "production": ["main"],
         "staging-approval": ["main"],
-        "production-approval": ["release/*", "main"],
-    }  # workflow_run: main
+        "production-approval": ["main"],
+    }
     ruleset = rulesets(gh)["foureyes: approved changes only"]
     rules = {r["type"]: r.get("parameters") for r in ruleset["rules"]}
     assert (
@@ -231,7 +243,7 @@ def test_a_private_repository_without_enterprise_names_what_it_could_not_apply(p
         "production-approval",
     }
     assert gh.environments["production-approval"].get("reviewers") is None
-    assert gh.branch_policies["production-approval"] == ["release/*", "main"]
+    assert gh.branch_policies["production-approval"] == ["main"]
     assert len(gh.rulesets) == 2
     # and the check says the same, every time
     check = cli("protect", "--repo", "acme/models", "--check")
@@ -297,3 +309,43 @@ def test_check_names_every_setting_that_lets_a_push_past_the_approval(gh, cli):
     assert "rule pull_request missing" in out
     assert "foureyes/approval (app 4242)" in out and "required_status_checks" in out
     assert "environment production: branch 'main' may not deploy" in out
+
+
+def test_a_release_branch_s_own_workflow_gets_no_environment_secrets(gh, cli):
+    """The attack: whoever may cut release/* gives the branch a workflow of its own that uses the
+    production environment; with the reviewers on production-approval nothing would stop it
+    reading production's secrets (the App key). Only the default branch may use an environment,
+    and protect takes back a release branch an earlier setting admitted."""
+    gh.environments["production"] = {
+        "wait_timer": 0,
+        "prevent_self_review": False,
+        "reviewers": [],
+        "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
+    }
+    gh.branch_policies["production"] = ["release/*", "main"]
+    check = cli("protect", "--repo", "acme/models", "--check")
+    assert check.exit_code == 1
+    assert "environment production: branch 'release/*' may deploy" in check.output
+    applied = cli("protect", "--repo", "acme/models")
+    assert applied.exit_code == 0, applied.output
+    assert gh.branch_policies["production"] == ["main"]
+    assert "DELETE branch policy production release/*" in gh.writes
+    assert cli("protect", "--repo", "acme/models", "--check").exit_code == 0
+
+
+def test_with_a_deploy_workflow_that_has_no_approve_job_the_rules_stay_on_the_environment(
+    gh, cli, repo
+):
+    """An installation still on the deploy workflow without `approve`: moving the reviewers to
+    production-approval would leave its deploys with nobody asked, so they stay on production."""
+    path = ".github/workflows/foureyes-deploy.yml"
+    text = repo.read(path)
+    repo.write(
+        path,
+        text.replace("production-approval", "production").replace("staging-approval", "staging"),
+    )
+    result = cli("protect", "--repo", "acme/models")
+    assert result.exit_code == 0, result.output
+    assert "has no `approve` job" in result.output
+    assert set(gh.environments) == {"staging", "production"}
+    assert gh.environments["production"]["reviewers"] == [{"type": "Team", "id": 5}]

@@ -266,20 +266,26 @@ def protect_environment(
     policies_url = f"{url}/deployment-branch-policies"
     existing = api.call("GET", policies_url, missing_ok=True) if current else None
     names = {p["name"] for p in (existing or {}).get("branch_policies", [])}
-    # A job's environment branch policy is checked against the run's ref, and a workflow_run run's
-    # ref
-    # is the default branch (GitHub docs, "Events that trigger workflows": workflow_run, GITHUB_REF
-    # "Default branch"): the production jobs of foureyes-deploy.yml run there, so an environment
-    # deployed from a release branch must also admit the default branch.
-    allowed = [env.branch] + ([plan.default_branch] if env.branch != plan.default_branch else [])
+    # A job's environment branch policy is checked against the run's ref, and every foureyes job
+    # that uses an environment runs on the default branch: staging's on a push to it, production's
+    # as a workflow_run, whose ref is the default branch (GitHub docs, "Events that trigger
+    # workflows": workflow_run, GITHUB_REF "Default branch"). So the default branch is the only
+    # one admitted: a release branch's own workflow (anyone who may cut one can give it one) must
+    # not run with the environment's secrets, the App key among them, now that no reviewer waits
+    # on ENV (the rules are on ENV-approval).
+    allowed = [plan.default_branch]
+    listed = (existing or {}).get("branch_policies", [])
     missing = [b for b in allowed if b not in names]
+    extra = [p for p in listed if p["name"] not in allowed]
     for branch in missing:
-        why = (
-            " (its deploy jobs run from the default branch: workflow_run)"
-            if branch != env.branch
-            else ""
+        drift.append(
+            f"environment {env.name}: branch {branch!r} may not deploy (its deploy jobs run there)"
         )
-        drift.append(f"environment {env.name}: branch {branch!r} may not deploy{why}")
+    for policy in extra:
+        drift.append(
+            f"environment {env.name}: branch {policy['name']!r} may deploy: a workflow of that "
+            "branch would get the environment's secrets (foureyes' jobs run on the default branch)"
+        )
     result.drift += drift
     if check or not drift:
         return
@@ -306,6 +312,8 @@ def protect_environment(
         return
     for branch in missing:
         api.call("POST", policies_url, {"name": branch, "type": "branch"})
+    for policy in extra:
+        api.call("DELETE", f"{policies_url}/{policy['id']}")
     result.changed.append(f"environment {env.name}")
 
 
@@ -533,18 +541,35 @@ def protect_branches(
         protect_ruleset(api, release, listed, check, result)
 
 
+def deploy_waits_once(workflow: bytes | None) -> bool:
+    """Whether the deploy workflow is the one whose `approve` job alone references ENV-approval.
+    Only then may the rules leave ENV: an older workflow would deploy with nobody asked."""
+    import yaml
+
+    try:
+        jobs = (yaml.safe_load(workflow or b"") or {}).get("jobs") or {}
+    except yaml.YAMLError:
+        return False
+    return isinstance(jobs, dict) and APPROVAL_SUFFIX + "'" in str(
+        (jobs.get("approve") or {}).get("environment", "")
+    )
+
+
 def protect(
     gh: GitHubClient,
     repo_name: str,
     envs: list[Environment],
     check: bool,
     app_id: int | None = None,
+    waits_once: bool = True,
 ) -> ProtectResult:
+    """``waits_once``: the deploy workflow asks ENV-approval once (`deploy_waits_once`); otherwise
+    each environment keeps its rules."""
     api = Api(gh, repo_name)
     result = ProtectResult()
     plan = detect_plan(api)
     for env in envs:
-        for part in environment_and_approval(env):
+        for part in environment_and_approval(env) if waits_once else (env,):
             protect_environment(api, part, plan, check, result)
     protect_branches(api, envs, plan, app_id, check, result)
     return result
