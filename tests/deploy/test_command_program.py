@@ -97,10 +97,32 @@ def test_an_argument_naming_an_ungoverned_file_is_refused(repo, cli):
 @pytest.mark.parametrize(
     "command",
     [
+        "[python3, -m, scripts.deploy]",
+        "[python3, -mscripts.deploy]",
+        "[bash, -c, '. scripts/x.sh']",
+        "[sh, '-cscripts/x.sh']",
+        "[python3, -c, 'exec(open(\"scripts/deploy.py\").read())']",
+    ],
+)
+def test_a_program_named_indirectly_in_the_repository_is_refused(repo, cli, command):
+    """What the command runs may be named without a path of its own: a module (`python3 -m`), a
+    script an inline shell or Python program sources, an attached short option. Outside the
+    governed folders each of them is a program a push could change."""
+    repo.write("scripts/deploy.py", "print('{}')\n")
+    repo.write("scripts/x.sh", "echo '{}'\n")
+    use_target(repo, "staging", f"{{type: command, command: {command}}}")
+    code, problems = problems_of(cli)
+    assert code == 1 and problems and "scripts/" in problems[0]["message"], problems
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
         "[policies/hooks/deploy.py, --env, prod]",
         "[registry/hooks/deploy.py]",
         "[python3, policies/hooks/deploy.py]",
         "[/usr/bin/env, python3, -c, 'print(1)']",
+        "[python3, -m, policies.hooks.deploy]",
         "deploy-tool-on-the-runner",
     ],
 )

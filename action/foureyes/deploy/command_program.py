@@ -15,6 +15,7 @@ lands in the checkout is judged as a repository file; what is checked is what ru
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..judging.changes import is_deployment_path
@@ -100,7 +101,7 @@ def problems(settings: dict, root: Path | None) -> list[tuple[tuple, str]]:
     if root is None:
         return found
     for i, arg in enumerate(argv[1:], 1):
-        for named in _paths_named(arg):
+        for named in _paths_named(arg, argv[i - 1]):
             full = named if os.path.isabs(named) else os.path.join(root, named)
             if not os.path.lexists(full):
                 continue
@@ -118,12 +119,24 @@ def problems(settings: dict, root: Path | None) -> list[tuple[tuple, str]]:
     return found
 
 
-def _paths_named(arg: str) -> list[str]:
-    """What an argument may name: itself, and the value of an `--option=value`."""
+# what separates the words of an inline script (`bash -c ". scripts/x.sh"`, `python3 -c ...`)
+_WORDS = re.compile(r"[\s;|&()<>'\"`=,]+")
+
+
+def _paths_named(arg: str, previous: str = "") -> list[str]:
+    """What an argument may name, deny by default: itself; the value of an `--option=value` or of
+    an attached short option (`-cscripts/x`); the module `python -m` runs (`scripts.deploy`:
+    scripts/deploy.py or the package scripts/deploy/); and each word of an inline script."""
     names = [arg] if arg else []
     if arg.startswith("-") and "=" in arg:
         names.append(arg.split("=", 1)[1])
-    return [n for n in names if n]
+    if re.fullmatch(r"-[A-Za-z][^-=].*", arg):
+        names.append(arg[2:])
+    if previous == "-m" or re.fullmatch(r"-m[\w.]+", arg):
+        module = (arg if previous == "-m" else arg[2:]).replace(".", "/")
+        names += [module + ".py", module]
+    names += [w for w in _WORDS.split(arg) if w and w != arg]
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def repository_files(settings: dict, root: Path) -> list[str]:
@@ -133,7 +146,9 @@ def repository_files(settings: dict, root: Path) -> list[str]:
     argv = argv_of(settings)
     if not argv:
         return []
-    named = [resolve(argv[0], root)] + [n for a in argv[1:] for n in _paths_named(a)]
+    named = [resolve(argv[0], root)] + [
+        n for i, a in enumerate(argv[1:], 1) for n in _paths_named(a, argv[i - 1])
+    ]
     found = []
     for path in named:
         if not path:
@@ -154,7 +169,7 @@ def uncommitted(settings: dict, root: Path) -> str | None:
 
     argv = argv_of(settings)
     named = [resolve(argv[0], root)] if argv else []
-    named += [n for a in argv[1:] for n in _paths_named(a)]
+    named += [n for i, a in enumerate(argv[1:], 1) for n in _paths_named(a, argv[i - 1])]
     files = sorted(
         {
             view
