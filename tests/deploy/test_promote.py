@@ -409,3 +409,14 @@ def test_a_release_branch_at_main_s_tip_is_judged_as_a_deploy_branch(env_repo):
     env_repo.git("checkout", "-q", "main")
     result = judge_promotion(env_repo, head="edit", reviews=[])
     assert result.decision.state == "pending" and result.decision.required == 2
+
+
+def test_a_promotion_reads_with_everything_it_carries(env_repo, cli):
+    """The reviewer of a promotion sees the model and every other field it moves."""
+    merge_pr(env_repo, 60, bump("13"))
+    merge_pr(env_repo, 62, metrics("0.95"))
+    first_release(env_repo)
+    result = cli("plan", "--base", "release/1", "--head", "main", "--format", "markdown")
+    [row] = [line for line in result.output.splitlines() if line.startswith("| `fraud-scorer`")]
+    assert "| promote |" in row and "v12" in row and "v13" in row
+    assert "metrics.auc: 0.91" in row and "metrics.auc: 0.95" in row

@@ -160,7 +160,7 @@ def event_change(e: Event) -> tuple[str, str]:
 
 def _promoted(e: Event) -> tuple[str, str]:
     """What the deploy branch serves now and what it will serve: the model, with the importance
-    where it changes; a promotion that only moves other fields says which."""
+    where it changes, then every other field that changes (a reviewer sees all it carries)."""
     if e.model_before == e.model_after and e.importance_before == e.importance_after:
         return describe_changes(e.changes) if e.changes else (", ".join(e.fields), "")
     sides = []
@@ -172,6 +172,9 @@ def _promoted(e: Event) -> tuple[str, str]:
         if model and e.importance_before != e.importance_after:
             text += f" ({importance})"
         sides.append(text)
+    if e.changes and e.model_before and e.model_after:
+        before, after = describe_changes(e.changes)
+        sides = [f"{sides[0]}; {before}", f"{sides[1]}; {after}"]
     return sides[0], sides[1]
 
 
