@@ -420,3 +420,24 @@ def test_a_promotion_reads_with_everything_it_carries(env_repo, cli):
     [row] = [line for line in result.output.splitlines() if line.startswith("| `fraud-scorer`")]
     assert "| promote |" in row and "v12" in row and "v13" in row
     assert "metrics.auc: 0.91" in row and "metrics.auc: 0.95" in row
+
+
+def test_the_offline_gate_judges_a_pr_into_a_release_branch_as_github_does(env_repo, cli, tmp_path):
+    """`gate --local FACTS --base release/1`: judged by release/1's policy and main's, every
+    deployment event needing approval, as the gate on GitHub judges it."""
+    policy = env_repo.read("policies/approval.yaml").replace(
+        "require_approval_for: [create, replace_model, change_importance, delete, update]",
+        "require_approval_for: [create, replace_model, change_importance, delete]",
+    )
+    merge_pr(env_repo, 58, lambda r: r.write("policies/approval.yaml", policy))
+    first_release(env_repo)
+    promote(env_repo, 59, "release/1")
+    merge_pr(env_repo, 62, metrics("0.95"), reviews=[])
+    sneaky_branch(env_repo)
+    facts = write_pr_facts(tmp_path / "pr.yaml", [], number=70)
+    args = ("gate", "--local", str(facts), "--head", "sneaky", "--format", "json")
+    into_release = cli(*args, "--base", "release/1")
+    assert into_release.exit_code == 1, into_release.output
+    assert json.loads(into_release.output)["decision"] == "pending"
+    by_commit = cli(*args, "--base", env_repo.git("rev-parse", "release/1"))
+    assert json.loads(by_commit.output)["decision"] == "approved"  # a commit names no branch
