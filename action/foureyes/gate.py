@@ -201,31 +201,17 @@ def decide_local(root: Path, facts_file: Path, base: str, head: str, now=None) -
     from dataclasses import replace
 
     from .gitrepo import default_branch, resolve
+    from .judging.judgment import deploy_branch_tip
     from .local import load_local_facts
 
     default = default_branch(root)
-    into = base if _is_deploy_branch(root, base, default) else ""
+    into = base if deploy_branch_tip(root, base, default) else ""
 
     def load():
         facts = load_local_facts(facts_file, root, base, resolve(root, head), base_ref=into)
         return replace(facts, default_branch=default) if into else facts
 
     return decide(root, load, now=now)
-
-
-def _is_deploy_branch(root: Path, name: str, default: str) -> bool:
-    from .gitrepo import GitError, GitTree
-    from .gitrepo import branch_tip as known_tip
-    from .judging.freeze import served_from
-
-    if name == default:
-        return False
-    try:
-        known_tip(root, name)
-        default_tip = known_tip(root, default)
-    except GitError:  # a commit or an expression, not a branch; or no default branch here
-        return False
-    return bool(served_from(GitTree(root, default_tip), name))
 
 
 def teams_of_pr(root: Path, base_ref: str, default_branch: str) -> tuple[str, ...]:

@@ -139,18 +139,29 @@ def as_planned(root: Path, plan: Plan, base_ref: str, default_branch: str) -> Pl
     """The plan as the judgment sees its events (`foureyes plan`, which has no PR facts): a
     change into a deploy branch ``base_ref`` whose head is a commit of ``default_branch`` is a
     promotion there."""
-    from ..gitrepo import GitError, GitTree, branch_tip, is_ancestor
+    from ..gitrepo import is_ancestor
 
     base_ref = base_ref.removeprefix("origin/")
-    if not base_ref or base_ref == default_branch:
-        return plan
-    if not freeze.served_from(GitTree(root, plan.base), base_ref):  # not a deploy branch
-        return plan
-    try:
-        default_tip = branch_tip(root, default_branch)
-    except GitError:  # no default branch here: nothing is a promotion
+    default_tip = deploy_branch_tip(root, base_ref, default_branch)
+    if default_tip is None:
         return plan
     return into_branch(root, plan, base_ref, is_ancestor(root, plan.head, default_tip))
+
+
+def deploy_branch_tip(root: Path, name: str, default_branch: str) -> str | None:
+    """The default branch's tip when ``name`` is a deploy branch here: a branch, not the default
+    one, that registry/environments.yaml on the default branch deploys (as the gate's
+    `judged_base` asks); None for anything else (a commit, an expression, no default branch)."""
+    from ..gitrepo import GitError, GitTree, branch_tip
+
+    if not name or name == default_branch:
+        return None
+    try:
+        branch_tip(root, name)
+        default_tip = branch_tip(root, default_branch)
+    except GitError:
+        return None
+    return default_tip if freeze.served_from(GitTree(root, default_tip), name) else None
 
 
 def into_branch(root: Path, plan: Plan, branch: str, promoting: bool) -> Plan:
