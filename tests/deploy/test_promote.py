@@ -435,7 +435,8 @@ def test_the_offline_gate_judges_a_pr_into_a_release_branch_as_github_does(env_r
     merge_pr(env_repo, 62, metrics("0.95"), reviews=[])
     sneaky_branch(env_repo)
     facts = write_pr_facts(tmp_path / "pr.yaml", [], number=70)
-    args = ("gate", "--local", str(facts), "--head", "sneaky", "--format", "json")
+    args = ("gate", "--local", str(facts), "--head", "sneaky", "--now", NOW.isoformat())
+    args = (*args, "--format", "json")
     into_release = cli(*args, "--base", "release/1")
     assert into_release.exit_code == 1, into_release.output
     assert json.loads(into_release.output)["decision"] == "pending"
