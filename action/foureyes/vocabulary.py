@@ -8,6 +8,7 @@ name them are checked against these by tests/test_vocabulary.py, as are the READ
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -29,6 +30,13 @@ class EventType(StrEnum):
         """As a person reads it in a table: `replace model`."""
         return self.value.replace("_", " ")
 
+    @property
+    def refines(self) -> EventType | None:
+        """The event this one was split out of, if any. A policy or a rule written before the split
+        named that one and still means this one too: a new event type is never exempt from what
+        an existing policy requires (deny by default)."""
+        return None
+
 
 # the events a change to a deployment file is made of: what a policy's `require_approval_for`
 # and a rule's `match.events` may name
@@ -39,6 +47,13 @@ DEPLOYMENT_EVENTS: tuple[EventType, ...] = (
     EventType.DELETE,
     EventType.UPDATE,
 )
+
+
+def named_events(names: Iterable[str]) -> tuple[EventType, ...]:
+    """The deployment events a list in a policy or a rule covers: each it names, and each split
+    out of one it names (`EventType.refines`), in `DEPLOYMENT_EVENTS` order."""
+    named = {EventType(name) for name in names}
+    return tuple(t for t in DEPLOYMENT_EVENTS if t in named or t.refines in named)
 
 
 class State(StrEnum):

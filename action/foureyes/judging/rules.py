@@ -25,7 +25,7 @@ from ..registry import yamlload
 from ..registry.model import RULES_DIR, Problem, by_content, load_checked
 from ..registry.pins import pinned_users
 from ..registry.yamlload import LoadError
-from ..vocabulary import DEPLOYMENT_EVENTS
+from ..vocabulary import DEPLOYMENT_EVENTS, named_events
 
 if TYPE_CHECKING:
     from cel import Program
@@ -193,7 +193,7 @@ def parse_rule(data: bytes, file: str) -> Rule:
         message=doc["message"].strip(),
         action=doc["action"],
         program=program,
-        events=tuple(match.get("events", DEPLOYMENT_EVENTS)),
+        events=named_events(match.get("events", DEPLOYMENT_EVENTS)),
         importance=tuple(match["importance"]) if "importance" in match else None,
         environments=tuple(match["environments"]) if "environments" in match else None,
         approvals=require.get("approvals", 0),

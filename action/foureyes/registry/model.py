@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..vocabulary import DEPLOYMENT_EVENTS
+from ..vocabulary import DEPLOYMENT_EVENTS, named_events
 from . import drafts, yamlload
 from .pins import pinned_users
 from .yamlload import LoadError
@@ -594,7 +594,9 @@ def parse_policy(data: bytes, file: str = POLICY_FILE) -> Policy:
         approver_teams=teams,
         approver_ids=pinned,
         levels=levels,
-        require_approval_for=frozenset(doc.get("require_approval_for", DEPLOYMENT_EVENTS)),
+        require_approval_for=frozenset(
+            named_events(doc.get("require_approval_for", DEPLOYMENT_EVENTS))
+        ),
         governance_level=governance.get("level", "critical"),
         governance_paths=tuple(
             governance.get(
