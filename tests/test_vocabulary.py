@@ -44,6 +44,18 @@ def test_a_policy_that_names_no_events_requires_approval_for_every_deployment_ev
     assert policy.require_approval_for == frozenset(DEPLOYMENT_EVENTS)
 
 
+def test_a_list_naming_an_event_covers_the_events_split_out_of_it():
+    from foureyes.vocabulary import named_events
+
+    assert named_events(DEPLOYMENT_EVENTS) == DEPLOYMENT_EVENTS
+    assert named_events(["delete", "create"]) == (EventType.CREATE, EventType.DELETE)
+    for event in DEPLOYMENT_EVENTS:
+        if event.refines is not None:
+            assert event in named_events([event.refines])
+            assert event.refines not in named_events([event])
+            assert event.refines in DEPLOYMENT_EVENTS  # a split keeps what it came from
+
+
 def _table_after(heading: str) -> list[str]:
     """The first column of the first table under ``heading`` in the README."""
     text = (ROOT / "README.md").read_text()

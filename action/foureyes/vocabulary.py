@@ -20,6 +20,7 @@ class EventType(StrEnum):
     CHANGE_IMPORTANCE = "change_importance"
     DELETE = "delete"
     UPDATE = "update"
+    CHANGE_ENVIRONMENTS = "change_environments"  # where it serves: an environment added or removed
     GOVERNANCE = "governance"  # any file that is not a deployment (deny by default)
     PROMOTE = (
         "promote"  # a deployment's change carried from the default branch into a deploy branch
@@ -35,7 +36,7 @@ class EventType(StrEnum):
         """The event this one was split out of, if any. A policy or a rule written before the split
         named that one and still means this one too: a new event type is never exempt from what
         an existing policy requires (deny by default)."""
-        return None
+        return EventType.UPDATE if self is EventType.CHANGE_ENVIRONMENTS else None
 
 
 # the events a change to a deployment file is made of: what a policy's `require_approval_for`
@@ -46,6 +47,7 @@ DEPLOYMENT_EVENTS: tuple[EventType, ...] = (
     EventType.CHANGE_IMPORTANCE,
     EventType.DELETE,
     EventType.UPDATE,
+    EventType.CHANGE_ENVIRONMENTS,
 )
 
 

@@ -115,6 +115,57 @@ def test_update_and_several_events_in_one_file(repo, cli):
     assert update["fields"] == ["apply"]
 
 
+def test_an_environments_edit_is_its_own_event_with_where_it_served_and_will_serve(repo, cli):
+    repo.branch("pr")
+    repo.replace(RECS, "environments: [staging]", "environments: [staging, production]")
+    repo.commit()
+    _, data = plan_json(cli)
+    assert events(data) == [("product-recs", "change_environments", "low")]
+    ev = data["events"][0]
+    assert ev["requires_approval"] is True and ev["fields"] == ["environments"]
+    assert ev["changes"] == {"environments": {"before": "staging", "after": "staging, production"}}
+    text = cli("plan", "--base", "main", "--format", "text").output
+    assert "change_environments" in text and "staging -> staging, production" in text
+
+
+def test_dropping_the_environments_list_serves_everywhere_and_is_an_event(repo, cli):
+    repo.branch("pr")
+    repo.replace(RECS, "environments: [staging]\n", "")
+    repo.commit()
+    _, data = plan_json(cli)
+    assert events(data) == [("product-recs", "change_environments", "low")]
+    assert data["events"][0]["changes"]["environments"]["after"] == "(every environment)"
+
+
+def test_a_policy_written_before_change_environments_existed_still_requires_approval_for_it(
+    repo, cli
+):
+    """The attack: a policy that lists its events (as every policy written before the split did)
+    names `update`, not `change_environments`; read literally, adding production to a deployment
+    would need no approval. A listed event covers the events split out of it."""
+    repo.branch("pr")
+    repo.replace(RECS, "environments: [staging]", "environments: [staging, production]")
+    repo.commit()
+    _, data = plan_json(cli)
+    assert "change_environments" not in repo.read("policies/approval.yaml")
+    assert data["events"][0]["requires_approval"] is True
+    assert data["level"] == "low" and data["required_approvals"] >= 1
+
+
+def test_a_policy_exempting_update_exempts_the_environments_edit_it_used_to_cover(repo, cli):
+    repo.replace(
+        "policies/approval.yaml",
+        "require_approval_for: [create, replace_model, change_importance, delete, update]",
+        "require_approval_for: [create, replace_model, change_importance, delete]",
+    )
+    repo.commit("policy")
+    repo.branch("pr")
+    repo.replace(RECS, "environments: [staging]", "environments: [staging, production]")
+    repo.commit()
+    _, data = plan_json(cli)
+    assert data["events"][0]["requires_approval"] is False
+
+
 def test_comment_only_edit_is_still_an_update(repo, cli):
     repo.branch("pr")
     repo.write(RECS, repo.read(RECS) + "# a comment\n")

@@ -141,6 +141,21 @@ def test_a_downgrade_is_matched_at_its_old_level(repo, cli):
     assert code == 0 and data["decision"] == "approved"
 
 
+def test_a_rule_matching_update_still_matches_an_environments_edit(repo, cli):
+    """A rule written before `change_environments` was split out of `update` keeps applying to it."""
+    rule = (
+        "match: {events: [update]}\n"
+        "expression: pr.body.contains('Rollout:')\nmessage: say how it rolls out\naction: deny\n"
+    )
+    with_rules(repo, ("policies/rules/rollout-plan.yaml", rule))
+    change(repo, ("environments: [staging, production]", "environments: [staging]"))
+    code, data, _ = gate(cli, repo, approvals("alice", "bob"), body="Production only.")
+    assert code == 1 and data["decision"] == "blocked"
+    assert data["blocking"][0]["detail"] == "rule rollout-plan: say how it rolls out (fraud-scorer)"
+    code, data, _ = gate(cli, repo, approvals("alice", "bob"), body="Rollout: staging only.")
+    assert code == 0 and data["decision"] == "approved"
+
+
 # --- deny ---------------------------------------------------------------------------------------
 
 

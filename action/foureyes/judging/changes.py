@@ -11,7 +11,7 @@ from ..registry.model import DEPLOYMENTS_DIR, STATE_PATHS, Deployment, Policy, m
 from ..vocabulary import EventType
 
 # fields whose change is an event of its own; any other field is an "update"
-_OWN_EVENT_FIELDS = ("model", "importance")
+_OWN_EVENT_FIELDS = ("model", "importance", "environments")
 
 
 @dataclass
@@ -101,6 +101,11 @@ def deployment_events(
         events.append(_event(EventType.REPLACE_MODEL, path, level, before, after))
     if before.importance != after.importance:
         events.append(_event(EventType.CHANGE_IMPORTANCE, path, level, before, after))
+    if before.environments != after.environments:
+        events.append(
+            _event(EventType.CHANGE_ENVIRONMENTS, path, level, before, after, ["environments"])
+        )
+        events[-1].changes = {"environments": (_served(before), _served(after))}
     others = sorted(
         k
         for k in set(before.data) | set(after.data)
@@ -112,6 +117,11 @@ def deployment_events(
         events.append(_event(EventType.UPDATE, path, level, before, after, fields))
         events[-1].changes = field_changes(before.data, after.data, skip=_OWN_EVENT_FIELDS)
     return events
+
+
+def _served(dep: Deployment) -> str:
+    """Where a deployment serves, as a reviewer reads it; no list means every environment."""
+    return ", ".join(dep.environments) if dep.environments is not None else "(every environment)"
 
 
 # git modes that are not plain files: a symlink or a submodule in an "ungoverned" folder could

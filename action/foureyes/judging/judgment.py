@@ -37,7 +37,8 @@ from .policy import Decision, evaluate
 # 3: a PR into a deploy branch planned from the default branch itself (a promotion: no change at
 # all).
 # 4: what `require_approval_for` exempts needed no approval in a PR into a deploy branch either.
-VERSION = 5
+# 5: an `environments` edit is its own event (`change_environments`), no longer an `update`.
+VERSION = 6
 
 
 def judging_commits(base: str, default_at: str | None) -> list[str]:

@@ -153,6 +153,8 @@ def event_change(e: Event) -> tuple[str, str]:
         return e.importance_before or "", e.importance_after or ""
     if e.type == EventType.UPDATE:
         return describe_changes(e.changes) if e.changes else (", ".join(e.fields), "")
+    if e.type == EventType.CHANGE_ENVIRONMENTS:
+        return e.changes["environments"]
     if e.type == EventType.PROMOTE:
         return _promoted(e)
     return _model(e.model_before), _model(e.model_after)
