@@ -1,4 +1,4 @@
-"""Issue 11: the batched git reads give exactly what the one-question-per-process reads give, on a
+"""The batched git reads give exactly what the one-question-per-process reads give, on a
 generated history with merges, stale merges, squash merges, reverts and direct pushes."""
 
 from __future__ import annotations

@@ -286,7 +286,7 @@ def test_dry_run_changes_nothing_and_approved_prs_are_left_alone(world, cli):
     assert gh7.comments == [] and gh7.review_requests == [] and gh8.comments == []
 
 
-# --- issue 8 item 12: ask only people who can approve; GitHub refuses a request naming the author
+# --- ask only people who can approve; GitHub refuses a request naming the author
 # -----
 
 

@@ -78,7 +78,7 @@ def judged_base(root: Path, facts) -> str:
     """The commit whose policy judges the PR: the current tip of its base branch, and only when
     that branch is the default branch or a deploy branch (registry/environments.yaml at the
     default branch). A status belongs to a commit, not to a PR: a success earned against any other
-    branch's policy would count for every PR with the same head (issue 9 B). Offline facts carry
+    branch's policy would count for every PR with the same head. Offline facts carry
     no branch: the base is the one the user named."""
     from .gitrepo import GitTree
     from .registry.model import ENVIRONMENTS_FILE, parse_environments

@@ -72,7 +72,7 @@ class TimeoutAction:
 
 
 def cannot_approve(facts, owners) -> frozenset[str]:
-    """Lower-case logins whose review could never count (policy invariant 3: the PR author, anyone
+    """Lower-case logins whose review could never count (as judging/policy.py rules them out: the PR author, anyone
     who
     authored, committed or co-authored a commit, an owner of a touched deployment): asking them is
     noise, and asking the PR author makes GitHub refuse the whole request (422 "Review cannot be

@@ -1,4 +1,4 @@
-"""A day as a new user (issue 10): each surprise a new user met, played at the CLI on a real git
+"""A day as a new user: each surprise a new user met, played at the CLI on a real git
 repository, with the behaviour they should have met instead."""
 
 import json

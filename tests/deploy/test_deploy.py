@@ -1,5 +1,5 @@
 """`foureyes deploy` / `resolve` on real git repositories with a real SQLite record: reconciliation,
-idempotency, recovery after a failing target, and the provenance re-check (invariant 8)."""
+idempotency, recovery after a failing target, and the provenance re-check."""
 
 import json
 import sqlite3

@@ -426,7 +426,7 @@ def test_identity_from_the_app_slug(repo, rsps, on_github, cli, monkeypatch):
     )  # found its own records again
 
 
-# --- issue 8 item 10: past the first page, and GitHub's own job deployments
+# --- past the first page, and GitHub's own job deployments
 # ------------------------
 
 
@@ -474,7 +474,7 @@ def test_a_delete_after_more_than_a_page_of_records_is_applied(repo, rsps, on_gi
     )
 
 
-# --- issue 8 item 9: provenance fetches with the token
+# --- provenance fetches with the token
 # ---------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Finding 13: the converging run records the environment as in sync at the commit whenever nothing
+"""The converging run records the environment as in sync at the commit whenever nothing
 is left to apply, so the next deploy re-checks only the commits after it."""
 
 import json

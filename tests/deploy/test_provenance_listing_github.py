@@ -1,4 +1,4 @@
-"""Provenance from one listing of the closed PRs (issue 11): what the listing explains is not asked
+"""Provenance from one listing of the closed PRs: what the listing explains is not asked
 again, and what it does not explain is still asked about commit by commit, so a direct push, a PR
 into another branch or a PR past the listing's bound cannot slip through (deny by default)."""
 

@@ -1,4 +1,4 @@
-"""Issue 11: provenance, inventory and history in O(1) git processes, with evaluations kept in the
+"""Provenance, inventory and history in O(1) git processes, with evaluations kept in the
 deploy record. On a generated history with merges, stale merges, squash merges, reverts, direct
 pushes and an evil merge, the results must be what the generator made (which PR brought which
 commit, which commits came without one); the kept evaluations must never approve anything the PR

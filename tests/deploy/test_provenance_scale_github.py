@@ -1,4 +1,4 @@
-"""Issue 11 on GitHub: the API cost of a deploy's provenance check follows the merged PRs, not the
+"""On GitHub, the API cost of a deploy's provenance check follows the merged PRs, not the
 commits (the OpenAPI-validated mock counts the requests; tests/benchmarks/bench_deploy_requests.py
 prints them at 200 commits from 20 PRs)."""
 

@@ -1,4 +1,4 @@
-"""The GitHub deploy record reads deployment states from foureyes' own sync deployments (issue 11):
+"""The GitHub deploy record reads deployment states from foureyes' own sync deployments:
 reading the record costs pages, not one /statuses request per deployment, and says exactly what
 the statuses say; a sync written by anyone else names nothing; a run cut short (no sync) is read
 from its statuses."""

@@ -40,7 +40,7 @@ def test_an_approved_change_on_main_is_deployed_recorded_and_the_environment_syn
         "alice"
     ]
     assert world.deployment_tokens[d["id"]]["deployments"] == "write"  # the App's token wrote it
-    # finding 13: the converge job, with nothing left to apply, records the environment in sync at the push
+    # the converge job, with nothing left to apply, records the environment in sync at the push
     syncs = world.recorded("staging", SYNC_TASK)
     assert [s["sha"] for s, states in syncs if states == ["success"]][-1] == merge
     assert world.deployment_tokens[syncs[-1][0]["id"]]["deployments"] == "write"

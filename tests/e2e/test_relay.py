@@ -53,7 +53,7 @@ def test_a_relay_claim_for_another_head_fails_closed(act, standin, tmp_path):
 
 
 def test_an_api_error_on_workflow_run_posts_error(act, standin, tmp_path):
-    """Issue 9 J: the reviews API answers 500 on the workflow_run path: the head gets `error`."""
+    """The reviews API answers 500 on the workflow_run path: the head gets `error`."""
     world = World(standin)
     repo, pr = open_change(standin, tmp_path, world)
     world.review(7, ALICE, "APPROVED", pr["head"]["sha"])

@@ -1,6 +1,6 @@
 """The scheduled workflows, run by a real runner (act) against the GitHub stand-in: review timeouts
 act on a PR left pending too long, and the inventory page is built from the full history with the
-App's token (finding 8): a direct push shows as an Unapproved change, an approved PR as Approved."""
+App's token: a direct push shows as an Unapproved change, an approved PR as Approved."""
 
 from __future__ import annotations
 

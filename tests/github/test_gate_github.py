@@ -370,7 +370,7 @@ def test_request_count_is_small_and_fixed(pr, gh, cli, n_reviews, extra_files):
     assert gh.request_count() <= 9, [c.request.url for c in gh.rsps.calls]
 
 
-# --- the trust chain (issue 9) --------------------------------------------------------------------
+# --- the trust chain ----------------------------------------------------------------------------
 
 
 def mallory_pr(gh, pr, reviews=(), base_ref="main", **pull):

@@ -1,4 +1,4 @@
-"""Freeze windows (issue 12, part 2): DST, overlapping windows, bad input, and the attacks on the
+"""Freeze windows: DST, overlapping windows, bad input, and the attacks on the
 gate and the deploy played on real git repositories through the CLI."""
 
 import json

@@ -333,7 +333,7 @@ def test_symlink_in_the_registry_at_head_is_refused(repo, cli):
     assert code == 1 and data["problems"][0]["title"] == "symlink"
 
 
-# --- governance is deny-by-default (issue 9 A) ----------------------------------------------------
+# --- governance is deny-by-default -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

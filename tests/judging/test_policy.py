@@ -1,5 +1,5 @@
 """The approval rule, pure, through an in-memory PR: every attack in the gate issue, and honest
-approvals (DESIGN.md invariants 2-6)."""
+approvals (README, "The approval rule")."""
 
 from foureyes.judging.facts import Account, account_from_noreply, resolve_co_authors
 from foureyes.judging.policy import evaluate, has_reason

@@ -1,4 +1,4 @@
-"""Provenance re-check (DESIGN.md invariant 8): every commit a deploy is about to ship must come
+"""Provenance re-check (docs/design.md, "A change request, end to end", step 4): every commit a deploy is about to ship must come
 from a pull request whose approval satisfied the policy at merge time.
 
 For each such commit the PR that merged it is found, and the approval is evaluated again, from

@@ -2,7 +2,7 @@
 (`foureyes-events-*`, kept 90 days like the log's default retention); `foureyes events --repo`
 downloads the ones it has not seen into the local SQLite log, then queries it as usual.
 
-Trust (DESIGN.md invariant 9): any workflow run can upload an artifact with that name, including
+Trust: any workflow run can upload an artifact with that name, including
 runs of a PR branch, which could forge back-dated "approved"/"deployed" events. An artifact is
 imported only from a run of this repository's own foureyes workflows: workflow file
 `.github/workflows/foureyes-*.yml`, triggered by push, schedule, workflow_run,

@@ -1,4 +1,4 @@
-"""Freeze windows (issue 12, part 2), pure: which change freezes are in force at an instant, per
+"""Freeze windows, pure: which change freezes are in force at an instant, per
 environment and importance, until when, and what breaking the glass costs.
 
 Three sources, all read at the commit whose policy judges (never from a PR head):

@@ -303,7 +303,7 @@ def _parse_side(path, data, mode, schemas, problems) -> Deployment | None:
 
 def _at_base_tip(path: str, data: bytes | None, schemas) -> Deployment | None:
     """The deployment as the base branch holds it now. A PR forked while a deployment was
-    `moderate` and merged after the base raised it to `high` is judged at `high` (issue 9 H):
+    `moderate` and merged after the base raised it to `high` is judged at `high`:
     each event's level is the highest of the merge-base, the head and the base tip."""
     if data is None:
         return None

@@ -1,4 +1,4 @@
-"""The approval rule (DESIGN.md invariants 2 to 6), pure: plan + PR facts -> decision.
+"""The approval rule (README, "The approval rule"), pure: plan + PR facts -> decision.
 
 No network, no git, no clock. Every review gets a reason for counting or not; every block a reason.
 """

@@ -1,4 +1,4 @@
-"""Transition rules: judge a change by its before and after (issue 12, part 1).
+"""Transition rules: judge a change by its before and after.
 
 `policies/rules/<name>.yaml` holds one rule: which events it applies to (`match`), a CEL
 expression over `before`, `after`, `event` and `pr` that must hold, the message shown when it
