@@ -58,7 +58,7 @@ def test_html_from_a_model_name_reaches_the_gate_comment_only_escaped(
         MALLORY,
         pr.base,
         pr.head,
-        body=f"Better model. {IMG}\n# ✅ approved by @acme/mlops-admins\n{LINK}",
+        body=f"Better model. {IMG}\n# ✅ approved by @acme/mlops-admins\n{LINK} see #12",
     )
     gh.commits({"sha": pr.head, "author": MALLORY, "email": "mallory@evil.example"})
     gh.reviews()
@@ -75,7 +75,10 @@ def test_html_from_a_model_name_reaches_the_gate_comment_only_escaped(
         assert html_tags(text) == [], text
         assert "&lt;img src=x onerror=alert(1)&gt;" in text  # shown as the text it is
         assert '&lt;a href="https\\://evil.example/approve"&gt;approve here&lt;/a&gt;' in text
-    assert "> \\# ✅ approved by @acme/mlops-admins" in body  # the reason's heading is quoted text
+    # the reason's heading is quoted text, and quoting it neither pings the team nor links #12
+    assert "> \\# ✅ approved by @&#8203;acme/mlops-admins" in body
+    assert "see #&#8203;12" in body
+    assert "by @acme" not in body and "#12" not in body
     # our own formatting stays; the version is blocked by the bundled schema (no spaces or markup in
     # a
     # version), and the problem that quotes it is escaped like the rest
@@ -98,6 +101,12 @@ def test_markdown_escaping_keeps_plain_names_readable():
         == "see www\\.evil.example or https\\://evil.example"
     )
     assert markdown_code("a``b|c") == "```a``b\\|c```"
+    # a mention or an issue reference reads the same and does neither: a zero-width space after
+    # the sign; an e-mail address, a lone sign and `C#` are left as they are
+    assert markdown("cc @dana @acme/admins, fixes #12") == (
+        "cc @&#8203;dana @&#8203;acme/admins, fixes #&#8203;12"
+    )
+    assert markdown("C# @ # 1") == "C# @ # 1"
 
 
 # --- the Actions log ----------------------------------------------------------------------------

@@ -51,11 +51,17 @@ _MARKDOWN_INLINE = re.compile(r"([\\`*\[\]|~$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]
 _MARKDOWN_BLOCK_START = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))")
 _AUTOLINK = re.compile(r"(?i)(?<=[a-z])(:)(?=//)|(?<=\bwww)(\.)")
 _HTML_SPECIALS = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# GitHub turns `@login` and `@org/team` in a comment into a mention, which notifies them, and `#12`
+# into a cross-reference, which links back from that issue (GitHub docs, "Basic writing and
+# formatting syntax": "Mentioning people and teams", "Referencing issues and pull requests"). A
+# zero-width space after the sign keeps the text as it reads and stops both, as Renovate's PR
+# bodies do (`@&#8203;`); a code span would stop them too, but reads as code.
+_MENTION_OR_REFERENCE = re.compile(r"([@#])(?=[A-Za-z0-9])")
 
 
 def markdown(text: object) -> str:
     """Attacker text as inline Markdown that renders as the same text: no HTML, no link, no
-    emphasis, no table cell break, no block, one line."""
+    emphasis, no table cell break, no block, no mention or cross-reference, one line."""
     plain = re.sub(r"[\r\n]+", " ", "" if text is None else str(text))
     plain = _MARKDOWN_INLINE.sub(r"\\\1", plain)
     plain = _AUTOLINK.sub(lambda m: "\\" + m.group(0), plain)
@@ -67,7 +73,8 @@ def markdown(text: object) -> str:
         ),
         plain,
     )
-    return "".join(_HTML_SPECIALS.get(c, c) for c in plain)
+    plain = "".join(_HTML_SPECIALS.get(c, c) for c in plain)
+    return _MENTION_OR_REFERENCE.sub(r"\1&#8203;", plain)
 
 
 def markdown_lines(text: object) -> list[str]:
