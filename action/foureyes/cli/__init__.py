@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .errors import EXIT_ERROR, EXIT_FAILED, EXIT_OK
+from ..errors import EXIT_ERROR, EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
-    from .github.client import GitHubClient
+    from ..github.client import GitHubClient
 
 FORMAT = click.option(
     "--format",
@@ -45,7 +45,7 @@ def _now(text: str | None):
 
     if not text:
         return datetime.now(UTC)
-    from .judging.freeze import parse_now
+    from ..judging.freeze import parse_now
 
     try:
         return parse_now(text)
@@ -68,7 +68,7 @@ def fail_closed(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from .errors import known_errors
+        from ..errors import known_errors
 
         try:
             return func(*args, **kwargs)
@@ -93,7 +93,7 @@ def _echo_err(message: str) -> None:
 
 
 def _json_text(text: str) -> str:
-    from .report.output import json_text
+    from ..report.output import json_text
 
     return json_text(text)
 
@@ -108,7 +108,7 @@ class SetupError(click.ClickException):
 
 
 def repo_root(required: bool = True) -> Path:
-    from .gitrepo import toplevel
+    from ..gitrepo import toplevel
 
     root = toplevel(Path.cwd())
     if root is None and required:
@@ -127,7 +127,7 @@ def _need_repo(repo_name: str | None) -> None:
 
 def _unknown(kind: str, name: str, known, where: str = "") -> SetupError:
     """An unknown name is an error (exit 2) that offers the closest known one."""
-    from .registry.model import unknown_name
+    from ..registry.model import unknown_name
 
     return SetupError(unknown_name(kind, name, known, where))
 
@@ -136,8 +136,8 @@ def _check_names(
     root: Path, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD"
 ) -> None:
     """Environment and deployment names must exist in the registry at ``ref``."""
-    from .gitrepo import GitTree, resolve, toplevel
-    from .registry.model import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
+    from ..gitrepo import GitTree, resolve, toplevel
+    from ..registry.model import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
 
     if (
         toplevel(root) is None
@@ -162,7 +162,7 @@ def _check_names(
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """foureyes: four-eyes approval for ML model deployments, the GitOps way."""
-    from .report.output import guard_streams
+    from ..report.output import guard_streams
 
     ctx.call_on_close(
         guard_streams()
@@ -178,10 +178,10 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 
     PATHS are files or folders; default: the registry and policy of the repository you stand in.
     """
-    from .registry.validate import targets
-    from .registry.validate import validate as run
-    from .registry.yamlload import LoadError
-    from .report.reporters import reporter
+    from ..registry.validate import targets
+    from ..registry.validate import validate as run
+    from ..registry.yamlload import LoadError
+    from ..report.reporters import reporter
 
     root = repo_root()
     try:
@@ -207,10 +207,10 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 @fail_closed
 def plan(base: str, head: str, fmt: str) -> None:
     """Show the events of a change and the approval it needs, by the policy at BASE."""
-    from .gitrepo import default_branch
-    from .judging.judgment import as_planned
-    from .judging.plan import make_plan
-    from .report.reporters import reporter
+    from ..gitrepo import default_branch
+    from ..judging.judgment import as_planned
+    from ..judging.plan import make_plan
+    from ..report.reporters import reporter
 
     root = repo_root()
     result = as_planned(root, make_plan(root, base, head), base, default_branch(root))
@@ -229,7 +229,7 @@ def plan(base: str, head: str, fmt: str) -> None:
 @fail_closed
 def demo(directory: str | None) -> None:
     """Run the whole loop on a scratch repository, offline."""
-    from .demo import run
+    from ..demo import run
 
     sys.exit(run(Path(directory) if directory else None))
 
@@ -282,9 +282,9 @@ def gate(
     import json
     import os
 
-    from .gate import EXIT_CODES, decide_local, decide_on_github
-    from .report.reporters import reporter
-    from .vocabulary import State
+    from ..gate import EXIT_CODES, decide_local, decide_on_github
+    from ..report.reporters import reporter
+    from ..vocabulary import State
 
     root = repo_root()
     if local_file:
@@ -297,7 +297,7 @@ def gate(
             with open(os.environ["GITHUB_EVENT_PATH"], encoding="utf-8") as fh:
                 event = json.load(fh)
         number = number or (event.get("pull_request") or {}).get("number")
-        from .github.client import make_client
+        from ..github.client import make_client
 
         if not number and event.get("workflow_run") and repo_name:
             number = _pr_from_workflow_run(
@@ -306,7 +306,7 @@ def gate(
         if not repo_name or not number:
             raise click.UsageError("give --repo and --pr (or run in a pull_request workflow)")
         if which_pr:
-            from .report.reporters import set_outputs
+            from ..report.reporters import set_outputs
 
             set_outputs({"pr": str(number)})
             click.echo(number)
@@ -323,7 +323,7 @@ def gate(
             app_slug=app_slug,
             now=_now(now_text),
         )
-    from .gate import record_decision
+    from ..gate import record_decision
 
     record = _local_record(root, None)
     try:
@@ -339,16 +339,16 @@ def _pr_from_workflow_run(
 ) -> int:
     """The PR the review relay's run was about, checked against the API; on any failure the run's
     head gets an `error` status (never a stale success) and the gate exits 2."""
-    from .errors import known_errors
-    from .github.trigger import head_sha_of, pr_from_workflow_run
+    from ..errors import known_errors
+    from ..github.trigger import head_sha_of, pr_from_workflow_run
 
     try:
         return pr_from_workflow_run(gh, repo_name, event, token or "")
     except known_errors() as exc:
         sha = head_sha_of(event)
         if publish and sha:
-            from .github.publish import post_status
-            from .judging.policy import error_decision
+            from ..github.publish import post_status
+            from ..judging.policy import error_decision
 
             post_status(gh, repo_name, sha, error_decision(f"cannot tell which PR: {exc}"))
         click.echo(f"foureyes: error: {exc}", err=True)
@@ -358,11 +358,11 @@ def _pr_from_workflow_run(
 def _warn(message: str) -> None:
     import os
 
-    from .report.reporters import annotation
+    from ..report.reporters import annotation
 
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     if in_actions:
-        from .report.output import command
+        from ..report.output import command
 
         command(annotation("warning", message, title="foureyes"), sys.stderr)
     else:
@@ -397,8 +397,8 @@ def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
     """List the freeze windows in force and the next ones (policy windows and incident freezes)."""
     import json
 
-    from .gitrepo import GitTree, WorkTree, resolve
-    from .judging import freeze
+    from ..gitrepo import GitTree, WorkTree, resolve
+    from ..judging import freeze
 
     root = repo_root()
     now = _now(now_text)
@@ -416,7 +416,7 @@ def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
 @fail_closed
 def codeowners(check: bool) -> None:
     """Write .github/CODEOWNERS from the policy: the registry and governance paths belong to the approvers."""
-    from .setup.codeowners import render, write_or_check
+    from ..setup.codeowners import render, write_or_check
 
     root = repo_root()
     status, message = write_or_check(root, render(root), check)
@@ -434,8 +434,8 @@ def pin(check: bool, token: str | None) -> None:
     """Pin each "@login" of the policy and the rules to its account id (only the id counts)."""
     import os
 
-    from .errors import EvaluationError
-    from .registry.pins import pin as pin_users
+    from ..errors import EvaluationError
+    from ..registry.pins import pin as pin_users
 
     root = repo_root()
     _, unpinned = pin_users(root, None, check=True)
@@ -452,8 +452,8 @@ def pin(check: bool, token: str | None) -> None:
             "set GITHUB_TOKEN (any token, e.g. `gh auth token`) or pass --token, or write "
             '{login: "@name", id: N} by hand from https://api.github.com/users/<name>'
         )
-    from .github.accounts import pin_lookup
-    from .github.client import make_client
+    from ..github.accounts import pin_lookup
+    from ..github.client import make_client
 
     result, _ = pin_users(root, pin_lookup(make_client(token)))
     for file, login, account_id in result.pinned:
@@ -520,11 +520,11 @@ def deploy(
     """Reconcile ENV with the registry at HEAD, after re-checking every change's approval."""
     import os
 
-    from .deploy.reconcile import branch_mismatch, current_branch
-    from .deploy.reconcile import deploy as run_deploy
-    from .deploy.stores import open_record, provenance_source
-    from .notify import notify_deploy
-    from .report.reporters import reporter
+    from ..deploy.reconcile import branch_mismatch, current_branch
+    from ..deploy.reconcile import deploy as run_deploy
+    from ..deploy.stores import open_record, provenance_source
+    from ..notify import notify_deploy
+    from ..report.reporters import reporter
 
     root = repo_root()
     out = reporter(fmt)
@@ -580,7 +580,7 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
     """Print the approved model NAME serves in ENV, as JSON (pin this version; resolve once)."""
     import json
 
-    from .deploy.record import DEFAULT_PATH, SqliteRecord
+    from ..deploy.record import DEFAULT_PATH, SqliteRecord
 
     root = repo_root(required=False)  # an inference pipeline may resolve from a copied record
     _check_names(root, env_name)
@@ -626,16 +626,16 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
 def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) -> None:
     """Apply (or verify) the GitHub environments and branch ruleset that back the gate."""
     _need_repo(repo_name)
-    from .github.client import make_client
-    from .github.protect import protect as run
-    from .gitrepo import WorkTree
-    from .registry.model import ENVIRONMENTS_FILE, parse_environments
+    from ..github.client import make_client
+    from ..github.protect import protect as run
+    from ..gitrepo import WorkTree
+    from ..registry.model import ENVIRONMENTS_FILE, parse_environments
 
     root = repo_root()
     data = WorkTree(root).read(ENVIRONMENTS_FILE)
     if data is None:
         raise click.ClickException(f"{ENVIRONMENTS_FILE} not found")
-    from .github.protect import deploy_waits_once
+    from ..github.protect import deploy_waits_once
 
     waits_once = deploy_waits_once(WorkTree(root).read(".github/workflows/foureyes-deploy.yml"))
     result = run(make_client(token), repo_name, parse_environments(data), check, app_id, waits_once)
@@ -692,9 +692,9 @@ def rollback(name, env_name, to_version, record_path, repo_name, base_branch, to
 
     Locally: a branch with one commit, and its patch on stdout. With --repo: a branch and a PR.
     """
-    from .deploy.rollback import RollbackError, commit_locally, open_pull_request, prepare
-    from .deploy.stores import open_record
-    from .gitrepo import resolve
+    from ..deploy.rollback import RollbackError, commit_locally, open_pull_request, prepare
+    from ..deploy.stores import open_record
+    from ..gitrepo import resolve
 
     root = repo_root()
     base_sha = resolve(root, base_branch if repo_name else "HEAD")
@@ -706,7 +706,7 @@ def rollback(name, env_name, to_version, record_path, repo_name, base_branch, to
         click.echo(f"foureyes: {exc}", err=True)
         sys.exit(EXIT_FAILED)
     if repo_name:
-        from .github.client import make_client
+        from ..github.client import make_client
 
         url = open_pull_request(make_client(token), repo_name, change, base_branch, base_sha)
         click.echo(f"opened {url}: {change.title}")
@@ -735,14 +735,14 @@ def promote(env_name, into, to_commit, repo_name, token) -> None:
     With --repo: the branch and the PR. Either way the PR is judged and approved like any change,
     and ENV serves only what an approved PR into its branch brought in.
     """
-    from .deploy.promote import PromoteError, branch_locally, open_pull_request, prepare
-    from .errors import EvaluationError
-    from .gitrepo import default_branch
+    from ..deploy.promote import PromoteError, branch_locally, open_pull_request, prepare
+    from ..errors import EvaluationError
+    from ..gitrepo import default_branch
 
     root = repo_root()
     gh = None
     if repo_name:
-        from .github.client import api_errors, describe, make_client
+        from ..github.client import api_errors, describe, make_client
 
         gh = make_client(token)
         try:
@@ -795,7 +795,7 @@ LEDGER = click.option(
 
 
 def _local_record(root: Path, record_path: str | None):
-    from .deploy.record import DEFAULT_PATH, SqliteRecord
+    from ..deploy.record import DEFAULT_PATH, SqliteRecord
 
     return SqliteRecord(Path(record_path) if record_path else root / DEFAULT_PATH)
 
@@ -805,7 +805,7 @@ def _emit_table(fmt: str, rows: list[dict], text: str, csv_columns: list[str]) -
     import io
     import json
 
-    from .report.escape import csv_cell
+    from ..report.escape import csv_cell
 
     if fmt == "json":
         click.echo(_json_text(json.dumps(rows, indent=2, sort_keys=True)))
@@ -853,9 +853,9 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
     """Every deployment: importance, owners, model, approval status, what each environment serves."""
     from datetime import datetime
 
-    from .deploy.provenance import Checker
-    from .deploy.stores import open_record, provenance_source
-    from .inventory import build, read_ahead, to_csv, to_text
+    from ..deploy.provenance import Checker
+    from ..deploy.stores import open_record, provenance_source
+    from ..inventory import build, read_ahead, to_csv, to_text
 
     root = repo_root()
     read_ahead(root, ref)
@@ -870,8 +870,8 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
     else:
         _emit_table(fmt, [r.to_json() for r in rows], to_text(rows, envs), [])
     if html_dir:
-        from .deploy.targets import write_atomically
-        from .report.inventory_html import render
+        from ..deploy.targets import write_atomically
+        from ..report.inventory_html import render
 
         page = Path(html_dir) / "index.html"
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -907,10 +907,10 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
     """The governance history of deployment NAME, or (with --env and --at) what was live then."""
     from datetime import datetime
 
-    from .deploy.provenance import Checker
-    from .deploy.stores import open_record, provenance_source
-    from .eventlog import iso, parse_time
-    from .history import change_text, governance_history, live_at
+    from ..deploy.provenance import Checker
+    from ..deploy.stores import open_record, provenance_source
+    from ..eventlog import iso, parse_time
+    from ..history import change_text, governance_history, live_at
 
     root = repo_root()
     if env_name or moment:
@@ -952,7 +952,7 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
         return
     if not name:
         raise click.UsageError("give a deployment NAME, or --env and --at")
-    from .deploy.record import DEFAULT_PATH
+    from ..deploy.record import DEFAULT_PATH
 
     # approvals kept by earlier deploys are read back from a local record, when there is one
     kept = Path(record_path) if record_path else None if repo_name else root / DEFAULT_PATH
@@ -1030,9 +1030,9 @@ def simulate(policy_file, since, limit, repo_name, token, record_path, ledger, f
     """
     from datetime import datetime
 
-    from .eventlog import iso, parse_time
-    from .simulate import GitHubSource, LedgerSource, load_candidate, render
-    from .simulate import simulate as run
+    from ..eventlog import iso, parse_time
+    from ..simulate import GitHubSource, LedgerSource, load_candidate, render
+    from ..simulate import simulate as run
 
     root = repo_root()
     try:
@@ -1042,7 +1042,7 @@ def simulate(policy_file, since, limit, repo_name, token, record_path, ledger, f
     candidate = load_candidate(Path(policy_file))
     period = f"merged since {iso(start)} and open" + (f" (at most {limit})" if limit else "")
     if repo_name:
-        from .github.client import make_client
+        from ..github.client import make_client
 
         record = _local_record(
             root, record_path
@@ -1121,8 +1121,8 @@ def events(
     """The event log: filter, search, export (json, csv) and prune."""
     from datetime import datetime
 
-    from .eventlog import Filters, parse_time, query
-    from .eventlog import prune as prune_events
+    from ..eventlog import Filters, parse_time, query
+    from ..eventlog import prune as prune_events
 
     root = repo_root(required=False)  # the log can be read from a copied --record
     now = datetime.now(UTC)
@@ -1141,13 +1141,13 @@ def events(
     record = _local_record(root, record_path)
     try:
         if event_type:
-            from .eventlog import known_types
+            from ..eventlog import known_types
 
             if event_type not in known_types(record.db):
                 raise _unknown("event type", event_type, known_types(record.db))
         if repo_name:
-            from .github.client import make_client
-            from .github.events import pull_events
+            from ..github.client import make_client
+            from ..github.events import pull_events
 
             added = pull_events(
                 make_client(token), repo_name, token or "", record, warn=_warn, root=root
@@ -1197,9 +1197,9 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
     import json
     from datetime import datetime
 
-    from .eventlog import parse_time
-    from .github.client import make_client
-    from .timeout import run
+    from ..eventlog import parse_time
+    from ..github.client import make_client
+    from ..timeout import run
 
     _need_repo(repo_name)
     root = repo_root()
@@ -1263,8 +1263,8 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
 @fail_closed
 def init(force: bool, action_repo: str, ref: str, token: str | None) -> None:
     """Scaffold foureyes into this repository: policies, registry, workflows, CODEOWNERS."""
-    from .setup.codeowners import render, write_or_check
-    from .setup.init import scaffold, write
+    from ..setup.codeowners import render, write_or_check
+    from ..setup.init import scaffold, write
 
     root = repo_root(required=False)
     own = (
@@ -1275,7 +1275,7 @@ def init(force: bool, action_repo: str, ref: str, token: str | None) -> None:
         scaffold(action_repo, ref, own.read_bytes() if own.exists() and not force else None),
         force,
     )
-    from .registry.model import ConfigError
+    from ..registry.model import ConfigError
 
     codeowners = root / ".github" / "CODEOWNERS"
     skipped = ""
@@ -1307,8 +1307,8 @@ def init(force: bool, action_repo: str, ref: str, token: str | None) -> None:
 
 def _pin_after_init(root: Path, token: str | None) -> None:
     """A policy kept from before may list bare logins: pin them now if there is a token, else say how."""
-    from .registry.pins import pin as pin_users
-    from .registry.yamlload import LoadError
+    from ..registry.pins import pin as pin_users
+    from ..registry.yamlload import LoadError
 
     try:
         _, unpinned = pin_users(root, None, check=True)
@@ -1323,8 +1323,8 @@ def _pin_after_init(root: Path, token: str | None) -> None:
             "with GITHUB_TOKEN"
         )
         return
-    from .github.accounts import pin_lookup
-    from .github.client import make_client
+    from ..github.accounts import pin_lookup
+    from ..github.client import make_client
 
     result, _ = pin_users(root, pin_lookup(make_client(token)))
     for file, login, account_id in result.pinned:
