@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import EXIT_FAILED, EXIT_OK
-from .common import repo_root
+from .common import deploy_record, repo_root
 
 if TYPE_CHECKING:
     from ..deploy.promote import Promotion
@@ -41,17 +41,11 @@ class RollbackResult:
 
 def rollback(request: RollbackRequest) -> RollbackResult:
     from ..deploy.rollback import RollbackError, commit_locally, open_pull_request, prepare
-    from ..deploy.stores import open_record
     from ..gitrepo import resolve
 
     root = repo_root()
     base_sha = resolve(root, request.base_branch if request.repo_name else "HEAD")
-    with open_record(
-        root,
-        request.record_path,
-        request.repo_name if not request.record_path else None,
-        request.token,
-    ) as record:
+    with deploy_record(root, request.record_path, request.repo_name, request.token) as record:
         history = record.history(request.env_name, request.name)
     try:
         change = prepare(

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from ..errors import SetupError
 
 if TYPE_CHECKING:
-    from ..deploy.record import SqliteRecord
+    from contextlib import AbstractContextManager
+
+    from ..deploy.record import Record, SqliteRecord
 
 
 class UsageProblem(Exception):
@@ -70,3 +72,13 @@ def local_record(root: Path, record_path: str | None) -> SqliteRecord:
     from ..deploy.record import DEFAULT_PATH, SqliteRecord
 
     return SqliteRecord(Path(record_path) if record_path else root / DEFAULT_PATH)
+
+
+def deploy_record(
+    root: Path, record_path: str | None, repo_name: str | None, token: str | None
+) -> AbstractContextManager[Record]:
+    """The deploy record a view reads: --record when given, else GitHub's Deployments when a
+    repository is named, else the local file."""
+    from ..deploy.stores import open_record
+
+    return open_record(root, record_path, repo_name if not record_path else None, token)

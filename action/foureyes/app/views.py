@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EXIT_FAILED, EXIT_OK
-from .common import check_names, local_record, repo_root, unknown
+from .common import check_names, deploy_record, local_record, repo_root, unknown
 
 if TYPE_CHECKING:
     from ..inventory import Row
@@ -37,17 +37,12 @@ class InventoryResult:
 
 def inventory(request: InventoryRequest) -> InventoryResult:
     from ..deploy.provenance import Checker
-    from ..deploy.stores import open_record, provenance_source
+    from ..deploy.stores import provenance_source
     from ..inventory import build, read_ahead
 
     root = repo_root()
     read_ahead(root, request.ref)
-    with open_record(
-        root,
-        request.record_path,
-        request.repo_name if not request.record_path else None,
-        request.token,
-    ) as record:
+    with deploy_record(root, request.record_path, request.repo_name, request.token) as record:
         source = provenance_source(root, request.ledger, request.repo_name, request.token)
         rows, envs = build(
             root,
@@ -95,7 +90,7 @@ class HistoryResult:
 
 def history(request: HistoryRequest) -> HistoryResult:
     from ..deploy.provenance import Checker
-    from ..deploy.stores import open_record, provenance_source
+    from ..deploy.stores import provenance_source
     from ..eventlog import iso
     from ..history import governance_history, live_at
 
@@ -103,12 +98,8 @@ def history(request: HistoryRequest) -> HistoryResult:
     if request.env_name and request.at:
         when = iso(request.at)
         check_names(root, request.env_name, ref=request.ref)
-        with open_record(
-            root,
-            request.record_path,
-            request.repo_name if not request.record_path else None,
-            request.token,
-        ) as record:
+        record_of = deploy_record(root, request.record_path, request.repo_name, request.token)
+        with record_of as record:
             live = live_at(record.history(request.env_name), when)
         rows = [
             {
