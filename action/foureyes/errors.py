@@ -28,6 +28,11 @@ class EvaluationError(FoureyesError):
     """Something needed to reach a decision could not be had (API failure, missing data)."""
 
 
+class SetupError(FoureyesError):
+    """Something the command needs is not there (a repository, a registry, a known name): exit 2,
+    said plainly."""
+
+
 class Refused(FoureyesError):
     """What was asked cannot be done as asked (nothing to promote, no version to roll back to):
     exit 1, as a refused change, not an error."""

@@ -1,0 +1,56 @@
+"""timeout: apply review-timeout actions (remind, escalate, cancel) to open PRs pending too long."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .common import local_record, repo_root
+
+if TYPE_CHECKING:
+    from ..timeout import TimeoutAction
+
+
+@dataclass(frozen=True)
+class TimeoutRequest:
+    repo_name: str
+    dry_run: bool  # say what is due, do nothing
+    token: str | None
+    now: datetime
+    record_path: str | None
+
+
+@dataclass(frozen=True)
+class TimeoutResult:
+    dry_run: bool
+    actions: list[TimeoutAction]
+
+
+def run(
+    request: TimeoutRequest,
+    acted: Callable[[TimeoutAction], None],
+    warn: Callable[[str], None],
+) -> TimeoutResult:
+    """``acted``: told each action as it is taken (or found due, in a dry run)."""
+    from ..github.client import make_client
+    from ..timeout import run as apply
+
+    root = repo_root()
+    record = local_record(root, request.record_path)
+    try:
+        actions = apply(
+            make_client(request.token),
+            request.repo_name,
+            root,
+            request.now,
+            request.dry_run,
+            acted,
+            record,
+            warn=warn,
+            token=request.token,
+        )
+    finally:
+        record.close()
+    return TimeoutResult(request.dry_run, actions)
