@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from github.GithubRetry import GithubRetry
 from github.Requester import Requester
@@ -227,6 +227,15 @@ def api_errors() -> tuple[type[Exception], ...]:
     from requests import RequestException
 
     return (GithubException, RequestException)
+
+
+def get_json(gh: GitHubClient, path: str, failure: str) -> Any:
+    """GET ``path``'s JSON; any API failure fails closed as ``<failure>: <what GitHub said>``."""
+    try:
+        _, data = gh.requester.requestJsonAndCheck("GET", path)
+    except api_errors() as exc:
+        raise EvaluationError(f"{failure}: {describe(exc)}") from None
+    return data
 
 
 # GitHub refuses a longer issue or PR comment with 422 "Body is too long (maximum is 65536
