@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import UTC
+from collections.abc import Generator, Iterator
+from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import gitrepo
 from .errors import FoureyesError
 from .registry.model import BUNDLED
+from .report.demo import (
+    DemoItem,
+    DemoReporter,
+    Deployed,
+    Gated,
+    Heading,
+    Line,
+    Planned,
+    Statement,
+    Validated,
+)
 from .vocabulary import EventType
+
+if TYPE_CHECKING:
+    from .deploy.reconcile import DeployResult, Step
+    from .gate import GateResult
 
 DEMO_ENV = {
     "GIT_AUTHOR_NAME": "Dana Scientist",
@@ -22,25 +40,19 @@ DEMO_ENV = {
 }
 
 
-def say(text: str) -> None:
-    click.echo(click.style(f"\n== {text}", bold=True))
-
-
 class DemoError(FoureyesError):
     """A statement the demo was about to make did not hold: the demo says so instead."""
 
 
-def claim(text: str, holds: bool) -> None:
-    """Print a statement about what just happened, only once it is checked to be true."""
+def claim(text: str, holds: bool) -> Statement:
+    """A statement about what just happened, made only once it is checked to be true."""
     if not holds:
         raise DemoError(text)
-    click.echo(text)
+    return Statement(text)
 
 
 def utc_of(root: Path, commit: str) -> str:
     """A commit's committer time as the record writes times (ISO UTC)."""
-    from datetime import datetime
-
     seconds = int(gitrepo.git(root, "log", "-1", "--format=%ct", commit).decode().strip())
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -105,41 +117,63 @@ def build_scratch_repo(root: Path) -> tuple[str, str]:
 
 
 def run(directory: Path | None) -> int:
-    from .judging.plan import make_plan
-    from .registry.validate import targets, validate
-    from .report.reporters import TextReporter, plan_markdown
-
+    """Build the scratch repository in ``directory`` (a new temporary folder by default) and play
+    the loop on it, printing each step through the demo reporter; 1 when a statement did not hold."""
     root = Path(directory or tempfile.mkdtemp(prefix="foureyes-demo-")).resolve()
     root.mkdir(parents=True, exist_ok=True)
     if any(root.iterdir()):
         raise click.UsageError(
             f"{root} is not empty; the demo builds its repository in an empty folder"
         )
-    out = TextReporter()
+    reporter = DemoReporter()
+    for item in change_demo(root):  # a statement failing here is an error of the example itself
+        reporter.show(item)
+    try:
+        for item in chain(
+            gate_demo(root),
+            promotion_demo(root),
+            governance_demo(root),
+            what_if_demo(root),
+            freeze_demo(root),
+        ):
+            reporter.show(item)
+    except DemoError as exc:
+        reporter.stopped(str(exc))
+        return 1
+    reporter.done(root)
+    return 0
 
-    say(f"A scratch repository in {root}: the example registry on main")
+
+def change_demo(root: Path) -> Iterator[DemoItem]:
+    """The scratch repository, Dana's change, and what it means under the policy on main."""
+    from .judging.plan import make_plan
+    from .registry.validate import targets, validate
+
+    yield Heading(f"A scratch repository in {root}: the example registry on main")
     _base, _head = build_scratch_repo(root)
     for f in sorted((root / "registry" / "deployments").glob("*.yaml")):
-        click.echo(f"  {f.relative_to(root)}")
+        yield Line(f"  {f.relative_to(root)}")
 
-    say(
+    yield Heading(
         "Dana, a data scientist, changes two deployments on branch `change`: fraud-scorer gets "
         "model v13, churn-predictor is lowered from moderate to low importance. She validates:"
     )
-    click.echo("$ foureyes validate")
+    yield Line("$ foureyes validate")
     result = validate(root, targets(root, [], root))
-    out.validation(result)
+    yield Validated(result)
 
     if not result.ok:
         raise DemoError("the example registry is valid")
 
-    say("What the change means, judged by the policy on main (foureyes plan --base main):")
+    yield Heading(
+        "What the change means, judged by the policy on main (foureyes plan --base main):"
+    )
     plan = make_plan(root, "main", "change")
-    out.plan(plan)
+    yield Planned(plan)
     by_type = {(e.type, e.deployment): e for e in plan.events}
     churn = by_type.get((EventType.CHANGE_IMPORTANCE, "churn-predictor"))
     fraud = by_type.get((EventType.REPLACE_MODEL, "fraud-scorer"))
-    claim(
+    yield claim(
         "\nThe lowered importance is judged at the old, higher level "
         f"({churn and churn.level}); the change as a "
         f"whole needs {plan.required_approvals} approvals because fraud-scorer is "
@@ -153,7 +187,7 @@ def run(directory: Path | None) -> int:
 
     outcomes = {(o.rule.name, o.deployment): o for o in plan.rule_outcomes}
     auc = outcomes.get(("critical-auc-no-drop", "fraud-scorer"))
-    claim(
+    yield claim(
         f"The organisation's transition rule {AUC_RULE} (CEL over before and after) applies "
         "to fraud-scorer's "
         f"new model and {auc and auc.result}: its AUC rises from 0.91 to 0.93. A v13 at 0.85 "
@@ -162,19 +196,8 @@ def run(directory: Path | None) -> int:
         auc is not None and auc.result == "holds" and _auc_rule_blocks(auc.rule, plan, 0.85),
     )
 
-    say("The PR comment foureyes would post (foureyes plan --format markdown):")
-    click.echo(plan_markdown(plan))
-    try:
-        gate_demo(root, out)
-        promotion_demo(root, out)
-        governance_demo(root, out)
-        what_if_demo(root)
-        freeze_demo(root, out)
-    except DemoError as exc:
-        click.echo(f"\ndemo: this statement did not hold, so the demo stops here: {exc}", err=True)
-        return 1
-    click.echo(f"\nDone. The scratch repository stays in {root}.")
-    return 0
+    yield Heading("The PR comment foureyes would post (foureyes plan --format markdown):")
+    yield Planned(plan, comment=True)
 
 
 def _auc_rule_blocks(rule, plan, auc: float) -> bool:
@@ -243,39 +266,63 @@ def write_facts(
     return path
 
 
-def gate_demo(root: Path, out) -> None:
+def gate_pr(
+    root: Path, facts_file: Path, head: str, now: datetime | None = None
+) -> Generator[DemoItem, None, GateResult]:
+    """`foureyes gate --local FACTS_FILE --base main --head HEAD`: the decision, shown and (like
+    the command does) written to the event log."""
     from .deploy.record import DEFAULT_PATH, SqliteRecord
     from .gate import decide, record_decision
     from .local import load_local_facts
 
-    def gate(reviews: list[str]):
-        facts_file = write_facts(root, reviews)
-        head = gitrepo.resolve(root, "change")
-        result = decide(root, lambda: load_local_facts(facts_file, root, "main", head))
-        click.echo(
-            f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head change"
-        )
-        record = SqliteRecord(
-            root / DEFAULT_PATH
-        )  # like the command, each decision goes into the event log
-        try:
-            record_decision(record, result)
-        finally:
-            record.close()
-        out.gate(result)
-        return result
+    yield Line(f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head {head}")
+    head_commit = gitrepo.resolve(root, head)
+    result = decide(root, lambda: load_local_facts(facts_file, root, "main", head_commit), now=now)
+    record = SqliteRecord(root / DEFAULT_PATH)
+    try:
+        record_decision(record, result)
+    finally:
+        record.close()
+    yield Gated(result)
+    return result
+
+
+def merge_as_mo(root: Path, message: str, branch: str) -> str:
+    """Mo merges ``branch`` into the branch checked out (a merge commit, as GitHub's merge button
+    makes); the merge commit."""
+    gitrepo.git(
+        root,
+        "-c",
+        "user.name=Mo Admin",
+        "-c",
+        "user.email=mo@acme.example",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        message,
+        branch,
+    )
+    return gitrepo.resolve(root, "HEAD")
+
+
+def gate_demo(root: Path) -> Iterator[DemoItem]:
+    """PR #42 through the gate: self-approval, a stale approval and a pending member never count."""
+
+    def gate(reviews: list[str]) -> Generator[DemoItem, None, GateResult]:
+        return gate_pr(root, write_facts(root, reviews), "change")
 
     def ignored(result) -> dict[str, str]:
         return {i.login: i.reason for i in result.decision.ignored}
 
-    say("Dana opens PR #42 and approves it herself; Alice approves it.")
-    result = gate(
+    yield Heading("Dana opens PR #42 and approves it herself; Alice approves it.")
+    result = yield from gate(
         [
             "{user: dana, state: APPROVED, commit: head}",
             "{user: alice, state: APPROVED, commit: head}",
         ]
     )
-    claim(
+    yield claim(
         f"\n{result.decision.state.capitalize()}: Dana's own approval never counts; Alice's "
         "is one of "
         f"{result.decision.required}.",
@@ -284,7 +331,7 @@ def gate_demo(root: Path, out) -> None:
         and [a.login for a in result.decision.approvals] == ["alice"],
     )
 
-    say(
+    yield Heading(
         "Dana pushes one more commit (a better description); Carol, whose team membership is still "
         "pending, approves it. Alice's approval was for the old head:"
     )
@@ -294,7 +341,7 @@ def gate_demo(root: Path, out) -> None:
         "before authorisation; v13 adds merchant-category features.",
     )
     commit_all(root, "fraud-scorer: describe v13")
-    result = gate(
+    result = yield from gate(
         [
             "{user: dana, state: APPROVED, commit: head}",
             "{user: alice, state: APPROVED, commit: head~1}",
@@ -302,7 +349,7 @@ def gate_demo(root: Path, out) -> None:
         ]
     )
     why = ignored(result)
-    claim(
+    yield claim(
         f"\nStill {result.decision.state}: self-approval, stale approval and a pending team "
         "member never count.",
         result.decision.state == "pending"
@@ -312,9 +359,11 @@ def gate_demo(root: Path, out) -> None:
         and "carol" in why,
     )
 
-    say("Alice and Bob, both active admins who did not touch the change, approve the current head:")
-    result = gate(APPROVED)
-    claim(
+    yield Heading(
+        "Alice and Bob, both active admins who did not touch the change, approve the current head:"
+    )
+    result = yield from gate(APPROVED)
+    yield claim(
         f"\nThe decision is {result.decision.state}: the foureyes/approval status turns green.",
         result.decision.state == "approved"
         and sorted(a.login for a in result.decision.approvals) == ["alice", "bob"],
@@ -328,28 +377,19 @@ APPROVED = [
 ]
 
 
-def promotion_demo(root: Path, out) -> None:
+def promotion_demo(root: Path) -> Iterator[DemoItem]:
+    """PR #42 merged and deployed: provenance first, then promotion to production through PR #50;
+    a push straight to main is refused."""
     from .deploy.provenance import LocalLedger
     from .deploy.reconcile import deploy
     from .deploy.record import DEFAULT_PATH, SqliteRecord
 
     base, head = gitrepo.resolve(root, "main"), gitrepo.resolve(root, "change")
-    say("Mo, the release manager, merges PR #42 into main (the merge is recorded for provenance).")
-    gitrepo.git(root, "checkout", "-q", "main")
-    gitrepo.git(
-        root,
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge pull request #42 from acme/change",
-        "change",
+    yield Heading(
+        "Mo, the release manager, merges PR #42 into main (the merge is recorded for provenance)."
     )
-    merge = gitrepo.resolve(root, "HEAD")
+    gitrepo.git(root, "checkout", "-q", "main")
+    merge = merge_as_mo(root, "Merge pull request #42 from acme/change", "change")
     ledger = root / ".foureyes" / "prs"
     write_facts(
         root,
@@ -357,44 +397,47 @@ def promotion_demo(root: Path, out) -> None:
         f"base: {base}\nhead: {head}\nmerge_commit: {merge}\nmerged_at: '{utc_of(root, merge)}'\n",
         path=ledger / "42.yaml",
     )
-    click.echo(
+    yield Line(
         f"(recorded in {(ledger / '42.yaml').relative_to(root)}: the gate facts plus base, "
         "head, merge_commit "
         "and merged_at; in Actions the deploy asks GitHub instead)"
     )
     record = SqliteRecord(root / DEFAULT_PATH)
 
-    def run(env: str, branch: str = "main"):  # the ledger read afresh, as each command does
-        click.echo(f"$ foureyes deploy --env {env}")
+    def run(
+        env: str, branch: str = "main"
+    ) -> Generator[DemoItem, None, DeployResult]:  # the ledger read afresh, as each command does
+        yield Line(f"$ foureyes deploy --env {env}")
+        steps: list[Step] = []
         result = deploy(
-            root, env, record, LocalLedger(root, ledger), progress=out.deploy_step, branch=branch
+            root, env, record, LocalLedger(root, ledger), progress=steps.append, branch=branch
         )
-        out.deploy(result)
+        yield Deployed(tuple(steps), result)
         return result
 
-    say(
+    yield Heading(
         "A merge to main deploys to staging. First the provenance re-check: every commit "
         "since the last "
         "deploy must come from an approved PR; then the local target writes each manifest."
     )
-    first = run("staging")
+    first = yield from run("staging")
     if not first.ok:
         raise DemoError("the approved merge deploys to staging")
-    click.echo("")
-    again = run("staging")
-    claim("Running it again changed nothing (idempotent).", again.ok and not again.steps)
+    yield Line("")
+    again = yield from run("staging")
+    yield claim("Running it again changed nothing (idempotent).", again.ok and not again.steps)
 
-    say(
+    yield Heading(
         "Mo cuts release/2026.11 at main's tip and deploys production: nobody approved "
         "promoting PR #42."
     )
     gitrepo.git(root, "checkout", "-q", "-b", "release/2026.11")
-    cut = run("production", "release/2026.11")
-    claim(
+    cut = yield from run("production", "release/2026.11")
+    yield claim(
         "Refused: production serves only what an approved PR into its branch brought in.",
         not cut.ok and not record.entries("production"),
     )
-    say(
+    yield Heading(
         "So Mo cuts it at the registry production may start from (the root of trust), and "
         "Dana opens PR #50 "
         "promoting main into it; Alice and Bob approve (the promoter's own approval would "
@@ -410,20 +453,7 @@ def promotion_demo(root: Path, out) -> None:
     )
     release_base = gitrepo.resolve(root, "release/2026.11")
     gitrepo.git(root, "checkout", "-q", "release/2026.11")
-    gitrepo.git(
-        root,
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge pull request #50: promote main to production",
-        merge,
-    )
-    promoted = gitrepo.resolve(root, "HEAD")
+    promoted = merge_as_mo(root, "Merge pull request #50: promote main to production", merge)
     write_facts(
         root,
         APPROVED[1:],
@@ -432,20 +462,20 @@ def promotion_demo(root: Path, out) -> None:
         path=ledger / "50.yaml",
         body="Promote main to production: fraud-xgb v13.",
     )
-    prod = run("production", "release/2026.11")
+    prod = yield from run("production", "release/2026.11")
     staged = {n: e.model for n, e in record.entries("staging").items()}
-    claim(
+    yield claim(
         "\nProduction serves what staging serves (product-recs is staging-only).",
         prod.ok
         and {n: e.model for n, e in record.entries("production").items()}
         == {n: m for n, m in staged.items() if n != "product-recs"},
     )
-    click.echo("\n$ foureyes resolve fraud-scorer --env production")
+    yield Line("\n$ foureyes resolve fraud-scorer --env production")
     import json
 
     entry = record.entries("production")["fraud-scorer"].to_json()
-    click.echo(json.dumps(entry, indent=2, sort_keys=True))
-    claim(
+    yield Line(json.dumps(entry, indent=2, sort_keys=True))
+    yield claim(
         f"It serves fraud-xgb v{entry['model']['version']}, approved by "
         f"{', '.join(entry['approval']['approvers'])} "
         f"in PR #{entry['approval']['pr']} (the promotion) at "
@@ -455,16 +485,16 @@ def promotion_demo(root: Path, out) -> None:
         and entry["approval"]["pr"] == 50
         and entry["approval"]["approved_at"] <= entry["deployed_at"],
     )
-    click.echo(f"(manifests: {root / '.foureyes' / 'serving'})")
+    yield Line(f"(manifests: {root / '.foureyes' / 'serving'})")
 
-    say("Someone pushes straight to main, bumping product-recs without a PR:")
+    yield Heading("Someone pushes straight to main, bumping product-recs without a PR:")
     gitrepo.git(root, "checkout", "-q", "main")
     edit(root / "registry" / "deployments" / "product-recs.yaml", '"2026.11.3"', '"2026.11.9"')
     edit(root / "registry" / "deployments" / "product-recs.yaml", "2026.11.3", "2026.11.9")
     commit_all(root, "hotfix: product-recs 2026.11.9", "Eve Hurry <eve@acme.example>")
     hotfix = gitrepo.resolve(root, "HEAD")
-    result = run("staging")
-    claim(
+    result = yield from run("staging")
+    yield claim(
         "\nThe unapproved commit never reaches staging: nothing was applied, and the refusal "
         "is in the event log.",
         [v.commit for v in result.violations] == [hotfix]
@@ -480,17 +510,18 @@ def promotion_demo(root: Path, out) -> None:
     )
     record.close()
 
-    say("Mo takes the hotfix off main again (on GitHub: a revert through a reviewed PR):")
-    click.echo("$ git reset --hard HEAD~1")
+    yield Heading("Mo takes the hotfix off main again (on GitHub: a revert through a reviewed PR):")
+    yield Line("$ git reset --hard HEAD~1")
     gitrepo.git(root, "reset", "-q", "--hard", "HEAD~1")
-    claim(
+    yield claim(
         f"main is back at the approved merge of PR #42 ({merge[:12]}).",
         gitrepo.resolve(root, "HEAD") == merge,
     )
 
 
-def governance_demo(root: Path, out) -> None:
-    from datetime import datetime, timedelta
+def governance_demo(root: Path) -> Iterator[DemoItem]:
+    """PR #43 left unreviewed: the timeout job, the inventory, a model's history, the event log."""
+    from datetime import timedelta
 
     from .deploy.provenance import Checker, LocalLedger
     from .deploy.record import DEFAULT_PATH, SqliteRecord
@@ -502,7 +533,9 @@ def governance_demo(root: Path, out) -> None:
     from .timeout import due_action, plan_action
 
     ledger = root / ".foureyes" / "prs"
-    say("Meanwhile Dana opened PR #43 (credit-limit v8, high importance); nobody has reviewed it.")
+    yield Heading(
+        "Meanwhile Dana opened PR #43 (credit-limit v8, high importance); nobody has reviewed it."
+    )
     base = gitrepo.resolve(root, "main")
     gitrepo.git(root, "checkout", "-q", "-b", "credit-v8")
     edit(root / "registry" / "deployments" / "credit-limit.yaml", 'version: "7"', 'version: "8"')
@@ -516,7 +549,7 @@ def governance_demo(root: Path, out) -> None:
     head = commit_all(root, "credit-limit: serve v8")
     gitrepo.git(root, "checkout", "-q", "main")
     write_facts(root, [], f"base: {base}\nhead: {head}\n", path=ledger / "43.yaml", body=BODY_43)
-    click.echo(
+    yield Line(
         f"(an open PR, offline: {(ledger / '43.yaml').relative_to(root)} with base and head, "
         "no merge_commit)"
     )
@@ -526,7 +559,7 @@ def governance_demo(root: Path, out) -> None:
     if rule.review_timeout is None:  # the demo's policy sets one for `high`
         raise ValueError("the demo policy has no review timeout for high")
     hours = rule.review_timeout // 3600
-    say(
+    yield Heading(
         "Suppose nobody reviews it for 50 hours. The hourly `foureyes timeout` job "
         "(simulated here, 50 hours "
         f"on) finds it pending past the {hours}h timeout of its level:"
@@ -537,12 +570,12 @@ def governance_demo(root: Path, out) -> None:
     if action is None:
         raise DemoError(f"a high change pending for 50h is past its {hours}h timeout")
     planned = plan_action(43, action, "high", rule, now - since, policy, "0 of 2 approvals", "acme")
-    click.echo(
+    yield Line(
         f"PR #43: {action} (pending 50h, timeout {hours}h). The comment it posts:\n  "
         + planned.comment.splitlines()[1]
     )
     later = due_action(rule, since, now, now + timedelta(hours=1))
-    claim(
+    yield claim(
         f"It asks {', '.join('@acme/' + t for t in planned.teams)} to review again. An hour "
         "later the job "
         f"does nothing: the reminder is less than {hours}h old.",
@@ -553,12 +586,12 @@ def governance_demo(root: Path, out) -> None:
         "timeout", "warning", f"PR #43: {action} after 50.0h pending (high)", data=planned.to_json()
     )
 
-    say("$ foureyes inventory   (credit-limit needs approval: PR #43 is open)")
+    yield Heading("$ foureyes inventory   (credit-limit needs approval: PR #43 is open)")
     source = LocalLedger(root, ledger)
     rows, envs = build(root, "main", record, source.open_prs(), checker=Checker(root, source))
-    click.echo(to_text(rows, envs))
+    yield Line(to_text(rows, envs))
     status = {r.name: (r.status, r.prs) for r in rows}
-    claim(
+    yield claim(
         "\ncredit-limit needs approval (PR #43 is open); everything else on main came "
         "through approved PRs or "
         "the bootstrap.",
@@ -569,30 +602,30 @@ def governance_demo(root: Path, out) -> None:
     write_atomically(
         page, render(rows, envs, now.strftime("%Y-%m-%d %H:%M UTC"), "acme/models (demo)")
     )
-    click.echo(
+    yield Line(
         f"\n$ foureyes inventory --html {page.parent}   -> open {page.as_uri()} in a browser"
     )
 
-    say("$ foureyes history fraud-scorer")
+    yield Heading("$ foureyes history fraud-scorer")
     for r in governance_history(
         root, "fraud-scorer", "main", Checker(root, LocalLedger(root, ledger))
     ):
         who = f"approved by {', '.join(r.approved_by)} in PR #{r.pr}" if r.pr else r.approval
-        click.echo(
+        yield Line(
             f"  {r.date[:16]}  {r.event:<17} {change_text(r.to_json()):<32} by "
             f"{r.changed_by}, {who}"
         )
 
-    say("$ foureyes events   (the event log of everything above)")
+    yield Heading("$ foureyes events   (the event log of everything above)")
     from .eventlog import Filters, query
 
     logged = query(record.db, Filters())
     for e in logged:
-        click.echo(
+        yield Line(
             f"  {e['status']:<8} {e['type']:<21} {e['environment'] or '-':<11} {e['message'][:90]}"
         )
     record.close()
-    claim(
+    yield claim(
         "\nGate decisions, deploys, the refused hotfix and the timeout reminder are all in "
         "the log.",
         {"gate", "deploy", "provenance_violation", "timeout"} <= {e["type"] for e in logged},
@@ -610,16 +643,13 @@ freezes:
 """
 
 
-def freeze_demo(root: Path, out) -> None:
-    from datetime import datetime
-
+def freeze_demo(root: Path) -> Iterator[DemoItem]:
+    """An incident freeze holds PR #45 until break-glass and a third approval."""
     from .deploy.record import DEFAULT_PATH, SqliteRecord
-    from .gate import decide, record_decision
     from .judging import freeze
-    from .local import load_local_facts
 
     now = datetime.now(UTC)
-    say(
+    yield Heading(
         "An incident: Mo, the platform lead, freezes production for critical and high deployments. "
         "His PR #44 adds INC-2041 to policies/freeze.yaml (a governance change, approved "
         "like any other):"
@@ -628,25 +658,13 @@ def freeze_demo(root: Path, out) -> None:
     (root / "policies" / "freeze.yaml").write_text(INCIDENT, "utf-8")
     commit_all(root, "INC-2041: freeze production", "Mo Admin <mo@acme.example>")
     gitrepo.git(root, "checkout", "-q", "main")
-    gitrepo.git(
-        root,
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge pull request #44 from acme/incident",
-        "incident",
-    )
-    click.echo("$ foureyes freeze --env production")
+    merge_as_mo(root, "Merge pull request #44 from acme/incident", "incident")
+    yield Line("$ foureyes freeze --env production")
     listed = freeze.listing(
         freeze.load(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))), now, "production"
     )
-    click.echo(freeze.listing_text(listed))
-    claim(
+    yield Line(freeze.listing_text(listed))
+    yield claim(
         "\nProduction is frozen until the incident entry is removed; staging is not.",
         listed["frozen"]
         and listed["until"] is None
@@ -655,7 +673,7 @@ def freeze_demo(root: Path, out) -> None:
         ],
     )
 
-    say(
+    yield Heading(
         "Dana's PR #45 moves fraud-scorer (critical, served in production) to v14; Alice and "
         "Bob approve:"
     )
@@ -677,7 +695,7 @@ def freeze_demo(root: Path, out) -> None:
     commit_all(root, "fraud-scorer: serve fraud-xgb v14 (fixes the outage's false declines)")
     gitrepo.git(root, "checkout", "-q", "main")
 
-    def gate(reviews: list[str], labels: str = ""):
+    def gate(reviews: list[str], labels: str = "") -> Generator[DemoItem, None, GateResult]:
         facts_file = write_facts(
             root,
             reviews,
@@ -685,43 +703,29 @@ def freeze_demo(root: Path, out) -> None:
             path=root / ".foureyes" / "pr-45.yaml",
             body="Serve fraud-xgb v14: it stops the false declines behind INC-2041.",
         )
-        click.echo(
-            f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head fraud-v14"
-        )
-        result = decide(
-            root,
-            lambda: load_local_facts(facts_file, root, "main", gitrepo.resolve(root, "fraud-v14")),
-            now=now,
-        )
-        record = SqliteRecord(root / DEFAULT_PATH)
-        try:
-            record_decision(record, result)
-        finally:
-            record.close()
-        out.gate(result)
-        return result
+        return gate_pr(root, facts_file, "fraud-v14", now=now)
 
-    result = gate(APPROVED)
-    claim(
+    result = yield from gate(APPROVED)
+    yield claim(
         f'\nHeld: the status says "{result.decision.description}".',
         result.decision.state == "blocked"
         and result.decision.blocking[0].reason == "freeze"
         and "INC-2041" in result.decision.description,
     )
 
-    say(
+    yield Heading(
         "The fix cannot wait: Mo labels the PR break-glass. The policy asks for one more approval, "
         "counted by the same four-eyes rule:"
     )
-    result = gate(APPROVED, "labels: [break-glass]\n")
-    claim(
+    result = yield from gate(APPROVED, "labels: [break-glass]\n")
+    yield claim(
         f"\n{result.decision.state.capitalize()}: {result.decision.description}.",
         result.decision.state == "pending"
         and result.decision.required == 3
         and len(result.decision.approvals) == 2,
     )
-    say("Mo, an admin who did not touch the change, approves as the third pair of eyes:")
-    result = gate(
+    yield Heading("Mo, an admin who did not touch the change, approves as the third pair of eyes:")
+    result = yield from gate(
         [*APPROVED, "{user: mo, state: APPROVED, commit: head}"], "labels: [break-glass]\n"
     )
     record = SqliteRecord(root / DEFAULT_PATH)
@@ -731,7 +735,7 @@ def freeze_demo(root: Path, out) -> None:
         ]
     finally:
         record.close()
-    claim(
+    yield claim(
         "\nApproved through the freeze with break-glass; the event log says so: "
         f"{logged[-1] if logged else ''}",
         result.decision.state == "approved"
@@ -740,11 +744,11 @@ def freeze_demo(root: Path, out) -> None:
     )
 
 
-def what_if_demo(root: Path) -> None:
+def what_if_demo(root: Path) -> Iterator[DemoItem]:
     """Policy what-if: the same replay `foureyes simulate` runs, over the demo's ledger."""
     from .simulate import LedgerSource, load_candidate, simulate, to_text
 
-    say(
+    yield Heading(
         "Mo considers asking three approvals for critical changes. Before proposing it, he replays "
         "the PRs so far under the candidate policy:"
     )
@@ -754,7 +758,7 @@ def what_if_demo(root: Path) -> None:
     if edit_from not in text:
         raise DemoError("the example policy asks 2 approvals for critical changes")
     candidate_file.write_text(text.replace(edit_from, "  critical:\n    approvals: 3", 1), "utf-8")
-    click.echo(f"$ foureyes simulate --policy {candidate_file.relative_to(root)}")
+    yield Line(f"$ foureyes simulate --policy {candidate_file.relative_to(root)}")
     source = LedgerSource(root, root / ".foureyes" / "prs", since=None)
     sim = simulate(
         root,
@@ -763,9 +767,9 @@ def what_if_demo(root: Path) -> None:
         str(candidate_file.relative_to(root)),
         "in the ledger",
     )
-    click.echo(to_text(sim))
+    yield Line(to_text(sim))
     changed = {r.number: r.change for r in sim.replays}
-    claim(
+    yield claim(
         "\nPR #42 (critical, merged with 2 approvals) and its promotion #50 would each have "
         "needed a third; "
         "PR #43 (high) is unchanged. Nothing was decided: the policy on main still judges "

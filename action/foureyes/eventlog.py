@@ -11,14 +11,18 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .vocabulary import LogStatus, LogType
+
+if TYPE_CHECKING:
+    import sqlite3
 
 STATUSES = tuple(LogStatus)
 TYPES = tuple(LogType)
 
 
-def known_types(db) -> set[str]:
+def known_types(db: sqlite3.Connection) -> set[str]:
     """The event types foureyes writes, and any other type already in the log (imported ones)."""
     return set(TYPES) | {t for (t,) in db.execute("SELECT DISTINCT type FROM events")}
 
@@ -71,7 +75,7 @@ class Filters:
     text: str | None = None
 
 
-def query(db, filters: Filters) -> list[dict]:
+def query(db: sqlite3.Connection, filters: Filters) -> list[dict]:
     sql = (
         "SELECT id, at, type, status, deployment, environment, message, data, key FROM "
         "events WHERE 1=1"
@@ -111,7 +115,7 @@ def query(db, filters: Filters) -> list[dict]:
     ]
 
 
-def prune(db, now: datetime, days: int = RETENTION_DAYS) -> int:
+def prune(db: sqlite3.Connection, now: datetime, days: int = RETENTION_DAYS) -> int:
     """Delete events older than the retention window; returns how many went."""
     cursor = db.execute("DELETE FROM events WHERE at < ?", (iso(now - timedelta(days=days)),))
     return cursor.rowcount

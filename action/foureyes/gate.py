@@ -306,9 +306,9 @@ def decide_on_github(
         # relay's workflow_run), so an earlier success does not stay on it
         from .github.trigger import head_sha_of
 
-        head = head_sha_of(event)
-        if head:
-            post_status(gh, repo_name, head, result.decision)
+        event_head = head_sha_of(event)
+        if event_head:
+            post_status(gh, repo_name, event_head, result.decision)
     return result
 
 

@@ -13,9 +13,21 @@ decision or a deploy result: it is reported (a warning, an event) and that is al
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .errors import FoureyesError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import requests
+
+    from .deploy.reconcile import DeployResult
+    from .deploy.record import Record
+    from .gate import GateResult
+    from .registry.model import Policy
 
 EVENTS = (
     "review_requested",
@@ -42,7 +54,7 @@ class NotifyError(FoureyesError):
     """A notification could not be sent."""
 
 
-def _session():
+def _session() -> requests.Session:
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
@@ -66,7 +78,7 @@ class WebhookNotifier:
 
     kind = "webhook"
 
-    def __init__(self, url: str, events: frozenset[str]):
+    def __init__(self, url: str, events: frozenset[str]) -> None:
         self.url = url
         self.events = events
 
@@ -100,11 +112,12 @@ KINDS = {"slack": SlackNotifier, "webhook": WebhookNotifier}
 
 
 def notifiers(
-    policy, environ=os.environ, event: str | None = None
+    policy: Policy, environ: Mapping[str, str] = os.environ, event: str | None = None
 ) -> tuple[list[WebhookNotifier], list[str]]:
     """The configured notifiers whose URL is set, and a warning for each one that is not; with
     ``event``, only the notifiers subscribed to it (an unset URL nobody would use is no news)."""
-    found, warnings = [], []
+    found: list[WebhookNotifier] = []
+    warnings: list[str] = []
     for entry in policy.notifications:
         events = frozenset(entry.get("events", EVENTS))
         if event is not None and event not in events:
@@ -120,12 +133,12 @@ def notifiers(
 
 
 def notify(
-    policy,
+    policy: Policy,
     notification: Notification,
-    warn=lambda message: None,
-    record=None,
-    environ=os.environ,
-    warned: set | None = None,
+    warn: Callable[[str], object] = lambda message: None,
+    record: Record | None = None,
+    environ: Mapping[str, str] = os.environ,
+    warned: set[str] | None = None,
 ) -> int:
     """Send to every notifier that wants this event. Never raises; returns how many were sent.
     ``warned``: the warnings already given in this run (each is given once per run)."""
@@ -159,7 +172,7 @@ def notify(
 
 
 def gate_notifications(
-    result, comment_outcome: str, requested: tuple[list[str], list[str]], url: str = ""
+    result: GateResult, comment_outcome: str, requested: tuple[list[str], list[str]], url: str = ""
 ) -> list[Notification]:
     """What a gate run is worth telling: a decision that changed (the sticky comment changed with
     it),
@@ -204,7 +217,7 @@ def gate_notifications(
     return out
 
 
-def deploy_notifications(result) -> list[Notification]:
+def deploy_notifications(result: DeployResult) -> list[Notification]:
     if result.dry_run:  # a dry run tells nobody anything: nothing happened
         return []
     env = result.environment
@@ -239,7 +252,9 @@ def deploy_notifications(result) -> list[Notification]:
     ]
 
 
-def notify_deploy(root, result, record, warn) -> None:
+def notify_deploy(
+    root: Path, result: DeployResult, record: Record, warn: Callable[[str], object]
+) -> None:
     """Tell the policy's notifiers (the policy as the deployed commit has it); never fails a deploy."""
     from .gitrepo import GitTree
     from .judging.plan import load_policy
@@ -253,6 +268,6 @@ def notify_deploy(root, result, record, warn) -> None:
     except ConfigError as exc:
         warn(f"notifications skipped: {exc}")
         return
-    warned: set = set()
+    warned: set[str] = set()
     for note in notes:
         notify(policy, note, warn=warn, record=record, warned=warned)

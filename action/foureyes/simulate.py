@@ -481,7 +481,10 @@ class GitHubSource:
             facts,
             head_sha=pr.head,
             base_sha=pr.base,
-            team_members={t: facts.team_members.get(t, self._members.get(t)) for t in teams},
+            team_members={
+                t: facts.team_members[t] if t in facts.team_members else self._members[t]
+                for t in teams
+            },
         )
 
     def _as_decided(self, pr: PRRef, facts: PRFacts) -> PRFacts:

@@ -139,3 +139,28 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path, cli):
     result = cli("demo", "--dir", str(tmp_path / "x"))
     assert result.exit_code == 2 and "is not empty" in result.output
     assert (tmp_path / "x" / "file").read_text() == "keep me"
+
+
+def test_the_demo_yields_its_steps_as_data_and_only_the_reporter_prints(tmp_path, capsys):
+    """demo.py writes nothing itself: its scenes are items, printed by report/demo.py."""
+    from foureyes.demo import change_demo
+    from foureyes.report.demo import DemoReporter, Heading, Planned, Statement, Validated
+
+    root = tmp_path / "demo"
+    root.mkdir()
+    items = list(change_demo(root))
+    assert capsys.readouterr() == ("", "")  # the scenes ran (a scratch repository, a plan)...
+    assert isinstance(items[0], Heading) and str(root) in items[0].text
+    assert [type(i) for i in items if isinstance(i, Validated | Planned)] == [
+        Validated,
+        Planned,
+        Planned,
+    ]
+    statements = [i.text for i in items if isinstance(i, Statement)]
+    assert any("judged at the old, higher level (moderate)" in s for s in statements)
+    reporter = DemoReporter()
+    for item in items:  # ...and only the reporter prints them
+        reporter.show(item)
+    out = capsys.readouterr().out
+    assert out.startswith(f"\n== A scratch repository in {root}")
+    assert all(s in out for s in statements)

@@ -198,3 +198,32 @@ def test_parallel_validation_finds_the_same_problems(repo, cli, monkeypatch):
     monkeypatch.setattr(validate_module, "PARALLEL_MIN", 10)
     parallel = problems_of(cli)
     assert serial == parallel and serial[0] == 1 and len(serial[1]) == 2
+
+
+def test_parallel_workers_inherit_their_schemas_and_leave_the_parent_clean(repo, monkeypatch):
+    """The forked workers get root and the compiled schemas through the pool's initializer, by
+    inheritance: schemas that cannot be pickled still reach them, and the parent keeps no state."""
+    import multiprocessing
+    import os
+
+    import pytest
+
+    from foureyes.registry import validate as validate_module
+    from foureyes.registry.model import Schemas
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork start method on this platform")
+    for i in range(12):
+        repo.write(DEP.format(f"d{i}"), GOOD.replace("{name}", f"d{i}"))
+    repo.write(DEP.format("d3"), GOOD.replace("{name}", "d3") + "extra: 1\n")
+    monkeypatch.setattr(validate_module, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+    def refuse(self, protocol):
+        raise AssertionError("the schemas were pickled")
+
+    monkeypatch.setattr(Schemas, "__reduce_ex__", refuse, raising=False)
+    files = validate_module.targets(repo.root, [], repo.root)
+    result = validate_module.validate(repo.root, files)
+    assert [p.file for p in result.problems] == [DEP.format("d3")]
+    assert validate_module._worker_args is None

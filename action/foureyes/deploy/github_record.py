@@ -48,6 +48,7 @@ event per key, so an event written by both runs, or imported from both runs' log
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -360,15 +361,8 @@ class GitHubRecord(Record):
             return
         with self.local._tx():
             for e in events:
-                self.local.add_event(
-                    e.type,
-                    e.status,
-                    e.message,
-                    e.deployment,
-                    e.environment,
-                    e.data,
-                    key=event_key(e.type, status_id) if status_id is not None else e.key,
-                )
+                keyed = replace(e, key=event_key(e.type, status_id)) if status_id is not None else e
+                self.local.log_event(keyed)
 
     def last_commit(self, environment: str) -> str | None:
         sync = self._last_sync(environment)
@@ -446,18 +440,8 @@ class GitHubRecord(Record):
             )
         return out
 
-    def add_event(
-        self,
-        type: str,
-        status: str,
-        message: str,
-        deployment: str | None = None,
-        environment: str | None = None,
-        data: dict | None = None,
-        at: str | None = None,
-        key: str | None = None,
-    ) -> bool:
-        return self.local.add_event(type, status, message, deployment, environment, data, at, key)
+    def log_event(self, event: Event, at: str | None = None) -> bool:
+        return self.local.log_event(event, at)
 
 
 def event_key(type: str, status_id: int) -> str:

@@ -111,6 +111,13 @@ class Record:
     ) -> bool:
         """Add an event (at ``at``, now by default); False when the log already holds one with
         ``key`` (nothing is added)."""
+        return self.log_event(
+            Event(type, status, message, deployment, environment, data or {}, key), at
+        )
+
+    def log_event(self, event: Event, at: str | None = None) -> bool:
+        """Add ``event`` (at ``at``, now by default); False when the log already holds one with
+        its key (nothing is added)."""
         raise NotImplementedError
 
     def evaluations(self) -> dict[tuple[int, str], dict]:
@@ -221,9 +228,7 @@ class SqliteRecord(Record):
 
     def _events(self, events: Sequence[Event]) -> None:
         for e in events:
-            self.add_event(
-                e.type, e.status, e.message, e.deployment, e.environment, e.data, key=e.key
-            )
+            self.log_event(e)
 
     def _history(self, entry: Entry, action: str, status: str, message: str) -> None:
         self.db.execute(
@@ -289,30 +294,19 @@ class SqliteRecord(Record):
             "SELECT coalesce(max(id), 0) FROM history WHERE environment = ?", (environment,)
         ).fetchone()[0]
 
-    def add_event(
-        self,
-        type: str,
-        status: str,
-        message: str,
-        deployment: str | None = None,
-        environment: str | None = None,
-        data: dict | None = None,
-        at: str | None = None,
-        key: str | None = None,
-    ) -> bool:
-        """Add an event; False when the log already holds one with ``key`` (nothing is added)."""
+    def log_event(self, event: Event, at: str | None = None) -> bool:
         cursor = self.db.execute(
             "INSERT INTO events (at, type, status, deployment, environment, message, data, key) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
             (
                 at or utcnow(),
-                type,
-                status,
-                deployment,
-                environment,
-                message,
-                json.dumps(data or {}, sort_keys=True),
-                key,
+                event.type,
+                event.status,
+                event.deployment,
+                event.environment,
+                event.message,
+                json.dumps(event.data or {}, sort_keys=True),
+                event.key,
             ),
         )
         return cursor.rowcount == 1

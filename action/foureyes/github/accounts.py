@@ -8,10 +8,12 @@ from ..errors import EvaluationError
 from .client import api_errors, describe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .client import GitHubClient
 
 
-def pin_lookup(gh: GitHubClient):
+def pin_lookup(gh: GitHubClient) -> Callable[[str], tuple[str, int]]:
     """``lookup(login) -> (login as GitHub spells it, account id)`` (GET /users/{username}); a login
     that is no account, or not a person's, raises: pinning it would let nobody, or a machine,
     approve."""

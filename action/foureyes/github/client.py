@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from github.GithubRetry import GithubRetry
 from github.Requester import Requester
@@ -46,8 +46,13 @@ from urllib3.util.util import reraise
 from ..errors import EvaluationError
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
+    from github import Github
     from github.NamedUser import NamedUser
     from github.Repository import Repository
+    from urllib3.connectionpool import ConnectionPool
+    from urllib3.response import BaseHTTPResponse, HTTPResponse
 
 DEFAULT_API = "https://api.github.com"
 MAX_WAIT = 300  # seconds one request may wait for rate limits in all; past it fails closed
@@ -66,19 +71,19 @@ class BoundedRetry(GithubRetry):
     """GitHub's retry rules (module docstring): rate limits waited out within MAX_WAIT, for any
     method; errors after sending and 5xx retried for idempotent methods only."""
 
-    def __init__(self, waited: float = 0.0, limited: int = 0, **kwargs):
+    def __init__(self, waited: float = 0.0, limited: int = 0, **kwargs: Any) -> None:
         kwargs["allowed_methods"] = kwargs.get("allowed_methods", IDEMPOTENT)
         super().__init__(**kwargs)
         self.waited = waited  # seconds this request already waited for rate limits
         self.limited = limited  # secondary rate limits met without Retry-After (the exponent)
         self.wait: float | None = None  # the rate-limit wait before the next attempt
 
-    def new(self, **kw):
+    def new(self, **kw: Any) -> BoundedRetry:
         kw.setdefault("waited", self.waited)
         kw.setdefault("limited", self.limited)
         return super().new(**kw)
 
-    def is_retry(self, method, status_code, has_retry_after=False):
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if (
             status_code in RATE_LIMITED
         ):  # maybe a rate limit, refused whatever the method: increment decides
@@ -87,9 +92,15 @@ class BoundedRetry(GithubRetry):
             method, status_code, has_retry_after
         )  # 5xx: idempotent methods only
 
-    def increment(
-        self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
-    ):
+    def increment(  # type: ignore[override]  # as GithubRetry.increment, which it extends
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: HTTPResponse | None = None,  # type: ignore[override]
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Retry:
         if (
             error is not None
             and not self._is_connection_error(error)
@@ -122,7 +133,7 @@ class BoundedRetry(GithubRetry):
             retry.limited = self.limited + (why == "secondary rate limit")
         return retry
 
-    def _rate_limit_wait(self, response, url) -> tuple[float | None, str]:
+    def _rate_limit_wait(self, response: HTTPResponse, url: str | None) -> tuple[float | None, str]:
         """How long GitHub says to wait before sending again, and why; (None, "") if this is no rate limit."""
         retry_after = self.get_retry_after(response)
         if response.status not in RATE_LIMITED:
@@ -138,7 +149,7 @@ class BoundedRetry(GithubRetry):
         if response.status == 429:
             return SECONDARY_WAIT * 2**self.limited, "secondary rate limit"
         content = self.get_content(
-            response, url
+            response, url or ""
         )  # a 403: only its message tells a rate limit from a refusal
         try:
             body = json.loads(content)
@@ -153,7 +164,7 @@ class BoundedRetry(GithubRetry):
             response.status, dict(headers), body if isinstance(body, dict) else {}
         )
 
-    def sleep(self, response=None):
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
         wait = self.wait
         if wait is None and response is not None and self.respect_retry_after_header:
             wait = self.get_retry_after(response)
@@ -188,7 +199,7 @@ def make_retry() -> Retry:
     )
 
 
-def make_client(token: str | None = None, api_url: str | None = None, timeout: int = 30):
+def make_client(token: str | None = None, api_url: str | None = None, timeout: int = 30) -> Github:
     from github import Auth, Github
 
     token = token or os.environ.get("GITHUB_TOKEN")
@@ -227,6 +238,15 @@ def api_errors() -> tuple[type[Exception], ...]:
     from requests import RequestException
 
     return (GithubException, RequestException)
+
+
+def get_json(gh: GitHubClient, path: str, failure: str) -> Any:
+    """GET ``path``'s JSON; any API failure fails closed as ``<failure>: <what GitHub said>``."""
+    try:
+        _, data = gh.requester.requestJsonAndCheck("GET", path)
+    except api_errors() as exc:
+        raise EvaluationError(f"{failure}: {describe(exc)}") from None
+    return data
 
 
 # GitHub refuses a longer issue or PR comment with 422 "Body is too long (maximum is 65536

@@ -26,7 +26,15 @@ from ..errors import EvaluationError
 from .client import api_errors, describe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    import requests
+
+    from ..deploy.record import Record, SqliteRecord
     from .client import GitHubClient
+
+    BranchCheck = Callable[[str], bool]  # whether a branch's runs may be trusted
 
 PREFIX = "foureyes-events-"
 MAX_ARCHIVE = 20 * 1024 * 1024  # bytes downloaded
@@ -46,7 +54,7 @@ def workflow_file(path: str, repo_name: str) -> str | None:
     return path if path.startswith(".github/workflows/") else None
 
 
-def untrusted_run(run: dict, repo_name: str, branch_ok) -> str | None:
+def untrusted_run(run: dict, repo_name: str, branch_ok: BranchCheck) -> str | None:
     """Why a workflow run's artifacts are not evidence, or None when it is one of ours."""
     repository, head = run.get("repository") or {}, run.get("head_repository") or {}
     if str(repository.get("full_name", "")).lower() != repo_name.lower():
@@ -87,7 +95,7 @@ def event_artifacts(gh: GitHubClient, repo_name: str) -> list[dict]:
         page += 1
 
 
-def _download(session, artifact: dict) -> bytes:
+def _download(session: requests.Session, artifact: dict) -> bytes:
     """The archive, streamed: refused as soon as it passes MAX_ARCHIVE bytes."""
     with session.get(artifact["archive_download_url"], timeout=60, stream=True) as response:
         if response.status_code != 200:
@@ -115,7 +123,7 @@ def _inflate(archive: zipfile.ZipFile, name: str, budget: int) -> bytes:
     return bytes(out)
 
 
-def download_events(session, artifact: dict) -> list[dict]:
+def download_events(session: requests.Session, artifact: dict) -> list[dict]:
     """The events in one artifact's zip (GitHub answers with a redirect to a signed URL)."""
     content = _download(session, artifact)
     events = []
@@ -139,7 +147,7 @@ def download_events(session, artifact: dict) -> list[dict]:
     return events
 
 
-def trusted_branches(gh: GitHubClient, repo_name: str, root):
+def trusted_branches(gh: GitHubClient, repo_name: str, root: Path | None) -> BranchCheck:
     """A predicate: the default branch, or a branch an environment deploys from (patterns read
     from registry/environments.yaml on the local copy of the default branch; none readable: the
     default branch only)."""
@@ -165,7 +173,12 @@ def trusted_branches(gh: GitHubClient, repo_name: str, root):
 
 
 def pull_events(
-    gh: GitHubClient, repo_name: str, token: str, record, warn=lambda m: None, root=None
+    gh: GitHubClient,
+    repo_name: str,
+    token: str,
+    record: SqliteRecord,
+    warn: Callable[[str], object] = lambda m: None,
+    root: Path | None = None,
 ) -> int:
     """Import events from artifacts not imported before, of foureyes' own workflow runs only;
     returns how many events were added. An untrusted artifact is skipped (and not asked about
@@ -209,7 +222,7 @@ def pull_events(
     return added
 
 
-def import_events(record, events: list[dict]) -> int:
+def import_events(record: Record, events: list[dict]) -> int:
     """Add one job's exported events to ``record``'s log; an event the log already holds under the
     same key (two runs' logs both hold it: written, then derived again) is kept once. Returns how
     many were added."""
@@ -230,7 +243,7 @@ def import_events(record, events: list[dict]) -> int:
 
 
 def _untrusted_artifact(
-    gh: GitHubClient, repo_name: str, artifact: dict, branch_ok, runs: dict[int, dict]
+    gh: GitHubClient, repo_name: str, artifact: dict, branch_ok: BranchCheck, runs: dict[int, dict]
 ) -> str | None:
     meta = artifact.get("workflow_run") or {}
     if "id" not in meta:

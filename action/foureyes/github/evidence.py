@@ -15,13 +15,13 @@ run", `output.text`); `external_id` names the PR, so two PRs at one head keep th
 from __future__ import annotations
 
 import json
-import os
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..errors import EvaluationError
 from ..judging import evidence
-from .client import api_errors, describe
+from .client import api_errors, describe, get_json
+from .identity import configured_slug
 
 if TYPE_CHECKING:
     from .client import GitHubClient
@@ -35,15 +35,12 @@ MAX_PAGES = 10  # 100 runs a page: a head the gate judged 1,000 times fails clos
 def app_id(gh: GitHubClient, app_slug: str | None = None) -> int:
     """The id of the App whose check runs are evidence: the App named by its slug (GET
     /apps/{app_slug}, public), else the github-actions App."""
-    slug = (app_slug or os.environ.get("FOUREYES_APP_SLUG", "")).strip()
-    if not slug:
+    slug = configured_slug(app_slug)
+    if slug is None:
         return GITHUB_ACTIONS_APP
-    try:
-        _, data = gh.requester.requestJsonAndCheck("GET", f"/apps/{quote(slug)}")
-    except api_errors() as exc:
-        raise EvaluationError(
-            f"cannot resolve the App {slug!r} whose evidence counts: {describe(exc)}"
-        ) from None
+    data = get_json(
+        gh, f"/apps/{quote(slug)}", f"cannot resolve the App {slug!r} whose evidence counts"
+    )
     return int(data["id"])
 
 

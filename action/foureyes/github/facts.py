@@ -11,17 +11,31 @@ from .client import api_errors, describe
 from .teams import direct_members
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from github.NamedUser import NamedUser
+    from github.PullRequest import PullRequest
+
     from .client import GitHubClient
 
+    # the approver teams ("org/slug"), or how to name them from (base branch, default branch)
+    Teams = Iterable[str] | Callable[[str, str], Iterable[str]]
 
-def account(user) -> Account | None:
+
+def account(user: NamedUser | None) -> Account | None:
     """A PyGithub NamedUser (or None: GitHub linked nothing) as an Account."""
     if user is None:
         return None
     return Account(user.login, user.id, user.type or "User")
 
 
-def fetch_facts(gh: GitHubClient, repo_name: str, number: int, teams, listed=None):
+def fetch_facts(
+    gh: GitHubClient,
+    repo_name: str,
+    number: int,
+    teams: Teams,
+    listed: PullRequest | None = None,
+) -> tuple[PRFacts, PullRequest]:
     """Returns (PRFacts, the PyGithub PullRequest for publishing). ``teams`` are the approver
     teams to read, or a function of (base branch, default branch) that returns them, so that they
     come from the policy that will judge the PR.
@@ -102,7 +116,9 @@ def fetch_facts(gh: GitHubClient, repo_name: str, number: int, teams, listed=Non
     return facts, pr
 
 
-def resolve_owners(gh: GitHubClient, logins, pinned: dict) -> dict[str, Account | None]:
+def resolve_owners(
+    gh: GitHubClient, logins: Iterable[str], pinned: dict
+) -> dict[str, Account | None]:
     """Each owner login as an Account, so owners are excluded by numeric id even after a rename
     (GET /users/{username}, as for approvers); an id the policy pins wins and costs no request. A
     login that is no account (404) maps to None, which blocks: a renamed owner must not silently

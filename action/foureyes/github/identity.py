@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from ..errors import EvaluationError
 from ..judging.facts import Account
-from .client import api_errors, describe
+from .client import get_json
 
 if TYPE_CHECKING:
     from .client import GitHubClient
@@ -22,9 +22,14 @@ IDENTITY_ENV = "FOUREYES_APP_BOT_ID"  # the numeric id of the App's bot account
 SLUG_ENV = "FOUREYES_APP_SLUG"  # the App's slug (actions/create-github-app-token's app-slug output)
 
 
+def configured_slug(app_slug: str | None = None) -> str | None:
+    """The App's slug: ``app_slug``, else $FOUREYES_APP_SLUG; None when neither names one."""
+    return (app_slug or os.environ.get(SLUG_ENV, "")).strip() or None
+
+
 def app_account(gh: GitHubClient, app_slug: str | None = None) -> Account | None:
     """The App's bot account, or None when neither FOUREYES_APP_BOT_ID nor a slug is configured."""
-    slug = (app_slug or os.environ.get(SLUG_ENV, "")).strip() or None
+    slug = configured_slug(app_slug)
     bot_id = os.environ.get(IDENTITY_ENV, "").strip()
     login = f"{slug}[bot]" if slug else "foureyes[bot]"
     if bot_id:
@@ -36,12 +41,11 @@ def app_account(gh: GitHubClient, app_slug: str | None = None) -> Account | None
         return Account(login, int(bot_id), "Bot")
     if slug is None:
         return None
-    try:
-        _, data = gh.requester.requestJsonAndCheck("GET", f"/users/{quote(login)}")
-    except api_errors() as exc:
-        raise EvaluationError(
-            f"cannot resolve foureyes' own account {login} ({SLUG_ENV}={slug!r}): {describe(exc)}"
-        ) from None
+    data = get_json(
+        gh,
+        f"/users/{quote(login)}",
+        f"cannot resolve foureyes' own account {login} ({SLUG_ENV}={slug!r})",
+    )
     if data.get("type") != "Bot" or data.get("login", "").lower() != login.lower():
         raise EvaluationError(f"{login} is not a GitHub App's bot account")
     return Account(data["login"], data["id"], "Bot")

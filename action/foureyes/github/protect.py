@@ -56,7 +56,7 @@ class ProtectResult:
 
 
 class Api:
-    def __init__(self, gh: GitHubClient, repo_name: str):
+    def __init__(self, gh: GitHubClient, repo_name: str) -> None:
         self.gh = gh
         self.repo = f"/repos/{repo_name}"
         self.owner = repo_name.split("/")[0]
@@ -68,7 +68,7 @@ class Api:
         body: dict | None = None,
         missing_ok: bool = False,
         refused_ok: tuple[int, ...] = (),
-    ):
+    ) -> Any:
         """The JSON answer; None for a 404 with ``missing_ok``; a `Refused` for a status in ``refused_ok``."""
         from github import GithubException, UnknownObjectException
 
@@ -489,7 +489,7 @@ def _checks(current: list[dict], desired: list[dict]) -> tuple[list, list]:
     that this status check must originate from")."""
     pinned = {c["context"] for c in desired if c.get("integration_id")}
 
-    def key(c: dict):
+    def key(c: dict) -> str:
         return (
             f"{c['context']} (app {c.get('integration_id')})"
             if c["context"] in pinned

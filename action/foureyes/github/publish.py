@@ -11,6 +11,14 @@ from ..report.reporters import STICKY_MARKER, gate_markdown
 from .client import api_errors, cap_comment, describe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from github import GithubException
+    from github.IssueComment import IssueComment
+    from github.PullRequest import PullRequest
+
+    from ..gate import GateResult
+    from ..judging.policy import Decision
     from .client import GitHubClient
 
 STATUS_CONTEXT = "foureyes/approval"
@@ -21,7 +29,7 @@ def post_status(
     gh: GitHubClient,
     repo_name: str,
     sha: str,
-    decision,
+    decision: Decision,
     target_url: str | None = None,
     judged_pr: int | None = None,
 ) -> None:
@@ -53,7 +61,7 @@ def gate_identity(gh: GitHubClient, app_slug: str | None = None) -> Account:
     return app_account(gh, app_slug) or GITHUB_ACTIONS_BOT
 
 
-def is_own_comment(comment, identity: Account) -> bool:
+def is_own_comment(comment: IssueComment, identity: Account) -> bool:
     """A marker counts only in a comment the gate's own account wrote (compared by id)."""
     return (
         comment.user is not None
@@ -62,7 +70,9 @@ def is_own_comment(comment, identity: Account) -> bool:
     )
 
 
-def upsert_comment(pr, result, identity: Account = GITHUB_ACTIONS_BOT) -> str:
+def upsert_comment(
+    pr: PullRequest, result: GateResult, identity: Account = GITHUB_ACTIONS_BOT
+) -> str:
     """Edit our earlier comment in place (found by marker and written by ``identity``), or create one."""
     body = cap_comment(gate_markdown(result))  # GitHub refuses a body over 65,536 characters
     for comment in pr.get_issue_comments():
@@ -75,9 +85,12 @@ def upsert_comment(pr, result, identity: Account = GITHUB_ACTIONS_BOT) -> str:
     return "created"
 
 
-def reviewers_to_request(result, repo_owner: str) -> tuple[list[str], list[str]]:
+def reviewers_to_request(result: GateResult, repo_owner: str) -> tuple[list[str], list[str]]:
     """Approvers not yet asked, excluding anyone whose review could not count anyway."""
-    d, facts, policy = result.decision, result.facts, result.plan.policy
+    d, facts, plan = result.decision, result.facts, result.plan
+    if plan is None or facts is None:  # no PR read, or nothing judged: nobody to ask
+        return [], []
+    policy = plan.policy
     if d.state not in ("pending", "blocked") or d.required == 0:
         return [], []
     ignored = {i.login.lower() for i in d.ignored if i.reason in ("author", "contributor", "owner")}
@@ -89,7 +102,7 @@ def reviewers_to_request(result, repo_owner: str) -> tuple[list[str], list[str]]
         and u not in ignored
         and u not in reviewed
         and u != facts.author.login.lower()
-        and u not in result.plan.owners
+        and u not in plan.owners
     )
     teams = sorted(
         t.split("/", 1)[1]
@@ -99,8 +112,10 @@ def reviewers_to_request(result, repo_owner: str) -> tuple[list[str], list[str]]
     return users, teams
 
 
-def wants_auto_merge(result) -> bool:
+def wants_auto_merge(result: GateResult) -> bool:
     plan = result.plan
+    if plan is None:  # nothing was judged: nothing is merged
+        return False
     deployment_events = [e for e in plan.events if e.deployment]
     if result.decision.state != "approved" or not deployment_events:
         return False
@@ -148,7 +163,7 @@ _HINTS = (
 )
 
 
-def _messages(exc) -> str:
+def _messages(exc: GithubException) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     errors = data.get("errors")
     errors = errors if isinstance(errors, list) else []
@@ -161,7 +176,7 @@ def _refusal(what: str, message: str) -> MergeRefused:
     return MergeRefused(f"{what}: {message}" + (f" ({hint})" if hint else ""))
 
 
-def merge_when_approved(pr, head_sha: str) -> str:
+def merge_when_approved(pr: PullRequest, head_sha: str) -> str:
     """``apply: auto``: enable auto-merge pinned to the approved head, or merge right away when
     the PR is already mergeable. Returns what happened; raises MergeRefused with what is missing."""
     from github import GithubException
@@ -186,11 +201,11 @@ def merge_when_approved(pr, head_sha: str) -> str:
 def publish(
     gh: GitHubClient,
     repo_name: str,
-    pr,
-    result,
-    warn,
+    pr: PullRequest,
+    result: GateResult,
+    warn: Callable[[str], object],
     app_slug: str | None = None,
-    status_from: tuple | None = None,
+    status_from: tuple[Decision, int] | None = None,
 ) -> tuple[str, tuple[list[str], list[str]]]:
     """``warn(message)`` reports a failure of a convenience step. ``status_from``: (decision, PR
     number) of another open PR at the same head and base whose judgment the status shows instead

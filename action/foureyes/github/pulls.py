@@ -3,8 +3,13 @@ from it, both idempotent, so a second run refreshes instead of failing."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def put_branch(req, repo_name: str, branch: str, sha: str) -> None:
+if TYPE_CHECKING:
+    from github.Requester import Requester
+
+
+def put_branch(req: Requester, repo_name: str, branch: str, sha: str) -> None:
     """``branch`` at ``sha``: created, or force-moved there when it exists (422 "Reference already
     exists" from POST /repos/{owner}/{repo}/git/refs; https://docs.github.com/rest/git/refs#update-a-reference)."""
     from github import GithubException
@@ -23,7 +28,13 @@ def put_branch(req, repo_name: str, branch: str, sha: str) -> None:
 
 
 def open_pull(
-    req, repo_name: str, head: str, base: str, title: str, body: str, rewrite: bool = False
+    req: Requester,
+    repo_name: str,
+    head: str,
+    base: str,
+    title: str,
+    body: str,
+    rewrite: bool = False,
 ) -> dict:
     """The PR from ``head`` into ``base``: created, or the one already open for that head (422 from
     POST /repos/{owner}/{repo}/pulls), its title and body rewritten when ``rewrite``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -58,7 +59,7 @@ class Event:
         }
 
 
-def field_changes(before: dict, after: dict, skip=()) -> dict[str, tuple]:
+def field_changes(before: dict, after: dict, skip: Collection[str] = ()) -> dict[str, tuple]:
     """Every changed value, before and after; mappings (metrics, labels) one level deep, so a
     person reads `metrics.auc: 0.91 -> 0.93`, not just `metrics`."""
     out = {}

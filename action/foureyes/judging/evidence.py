@@ -45,7 +45,7 @@ def of(facts: PRFacts, decision_state: str) -> dict:
     }
 
 
-def matches(doc, number: int, head: str) -> bool:
+def matches(doc: object, number: int, head: str) -> bool:
     """The document is evidence, in this layout, about this PR at this head."""
     return (
         isinstance(doc, dict)
@@ -87,7 +87,7 @@ def body_as_digest(doc: dict) -> dict:
     return {**doc, "body": {"sha256": hashlib.sha256(doc["body"].encode()).hexdigest()}}
 
 
-def _body(recorded, facts: PRFacts) -> str:
+def _body(recorded: object, facts: PRFacts) -> str:
     if not isinstance(recorded, dict):
         return str(recorded or "")
     if hashlib.sha256(facts.body.encode()).hexdigest() != recorded.get("sha256"):

@@ -13,6 +13,9 @@ from ..registry.model import Policy
 from .facts import Account, PRFacts, Review
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable
+
+    from .plan import Plan
     from .rules import Rule
 
 # states that are a verdict; a later COMMENTED review does not replace one (as on GitHub)
@@ -148,7 +151,7 @@ def is_approver(account: Account, policy: Policy, facts: PRFacts) -> tuple[bool,
 
 
 def in_group(
-    account: Account, user_ids: dict, teams, facts: PRFacts, described: str
+    account: Account, user_ids: dict, teams: Iterable[str], facts: PRFacts, described: str
 ) -> tuple[bool, str]:
     """Whether an account is one of the users ``user_ids`` pins (login -> account id: only the id
     counts, a login can be reclaimed by another account) or an active member of one of ``teams``;
@@ -173,7 +176,7 @@ def in_group(
     return False, f"not in {described}"
 
 
-def evaluate(plan, facts: PRFacts) -> Decision:
+def evaluate(plan: Plan, facts: PRFacts) -> Decision:
     """Decide a PR from its plan (events, level, owners, invalid files; policy at base) and facts."""
     policy: Policy = plan.policy
     decision = Decision(
@@ -297,7 +300,7 @@ def evaluate(plan, facts: PRFacts) -> Decision:
     return decision
 
 
-def _apply_rules(plan, facts: PRFacts, decision: Decision) -> None:
+def _apply_rules(plan: Plan, facts: PRFacts, decision: Decision) -> None:
     """Transition rules of the base (plan.rules), with the PR's facts: a violated `deny` blocks,
     a violated `require` adds a requirement, an evaluation error fails closed."""
     from . import rules
@@ -326,7 +329,14 @@ def _apply_rules(plan, facts: PRFacts, decision: Decision) -> None:
 
 
 def _why_not_counted(
-    review, user, approver, why_not, facts, contributors, owners, owner_accounts=()
+    review: Review,
+    user: Account,
+    approver: bool,
+    why_not: str,
+    facts: PRFacts,
+    contributors: Iterable[Account],
+    owners: Collection[str],
+    owner_accounts: Iterable[Account] = (),
 ) -> tuple[str, str] | None:
     if user.same(facts.author):
         return "author", "the PR author cannot approve their own change"

@@ -30,7 +30,9 @@ from ..vocabulary import DEPLOYMENT_EVENTS, named_events
 if TYPE_CHECKING:
     from cel import Program
 
+    from ..registry.model import Snapshot
     from .changes import Event
+    from .facts import PRFacts
 
 RULE_SCHEMA = "rules.schema.json"
 VARIABLES = ("before", "after", "event", "pr")
@@ -153,7 +155,7 @@ class Outcome:
 # --- loading and compiling -----------------------------------------------------------------------
 
 
-def load_rules(snapshot) -> list[Rule]:
+def load_rules(snapshot: Snapshot) -> list[Rule]:
     """Every rule of a snapshot (a git ref or the working tree), compiled; the first broken one
     raises LoadError with its file and line (a ConfigError to the caller: exit 2)."""
     paths = sorted(p for p in snapshot.list(RULES_DIR) if is_rule_path(p))
@@ -271,7 +273,7 @@ def _file_position(text: str, line: int, col: int) -> tuple[int | None, int | No
     return None, None
 
 
-def approver_teams(snapshot) -> tuple[str, ...]:
+def approver_teams(snapshot: Snapshot) -> tuple[str, ...]:
     """Teams named by the `require` rules of a snapshot (their members must be read, as the policy's are)."""
     try:
         rules = load_rules(snapshot)
@@ -288,7 +290,7 @@ def require_teams(rules: list[Rule]) -> tuple[str, ...]:
 # --- evaluating -----------------------------------------------------------------------------------
 
 
-def pr_context(facts) -> dict:
+def pr_context(facts: PRFacts) -> dict:
     return {
         "author": facts.author.login,
         "labels": list(facts.labels),
@@ -297,7 +299,7 @@ def pr_context(facts) -> dict:
     }
 
 
-def event_context(event) -> dict:
+def event_context(event: Event) -> dict:
     return {
         "type": event.type,
         "level": event.level,

@@ -9,8 +9,13 @@ silently ignored, so a rule written for another draft would pass everything.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    import jsonschema.protocols
+    import jsonschema_rs
 
 # Canonical meta-schema URIs (json-schema.org "Specification links"), without their empty fragment
 _DRAFTS = {
@@ -54,14 +59,14 @@ def name_of(uri: str) -> str:
     return _DRAFTS[uri][0]
 
 
-def python_validator(schema: dict, uri: str):
+def python_validator(schema: dict, uri: str) -> type[jsonschema.protocols.Validator]:
     """The Python `jsonschema` validator class of the draft: meta-schema checks and messages."""
     import jsonschema
 
     return getattr(jsonschema, _DRAFTS[uri][2])
 
 
-def _refuse_remote(uri: str):
+def _refuse_remote(uri: str) -> dict:
     # a schema is policy read from a commit: it must not depend on what a server answers today
     raise ValueError(
         f"{uri}: remote $ref is not followed; inline the definition under $defs/definitions"
@@ -69,11 +74,11 @@ def _refuse_remote(uri: str):
 
 
 _COMPILED: dict[
-    tuple[str, str], object
+    tuple[str, str], jsonschema_rs.Validator
 ] = {}  # (draft, canonical schema text) -> its jsonschema-rs validator
 
 
-def enforcer(schema: dict, uri: str, file: str):
+def enforcer(schema: dict, uri: str, file: str) -> jsonschema_rs.Validator:
     """The jsonschema-rs validator of ``schema`` for its draft, compiled once per run for each
     distinct schema (every PR a deploy re-checks reads the schemas at its own base, and they are
     almost always the same). `format` is asserted in every draft, unknown formats are refused: a

@@ -6,18 +6,38 @@ Everything here works on bytes and file names, so the same code validates the wo
 
 from __future__ import annotations
 
+import builtins
 import functools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigError
 from ..vocabulary import DEPLOYMENT_EVENTS, named_events
 from . import drafts, yamlload
 from .pins import pinned_users
 from .yamlload import LoadError
+
+if TYPE_CHECKING:
+    import jsonschema_rs
+
+
+class Snapshot(Protocol):
+    """The registry as one commit (gitrepo.GitTree) or the working tree (gitrepo.WorkTree) has it."""
+
+    def read(self, path: str, /) -> bytes | None: ...
+
+    def read_many(self, paths: builtins.list[str], /) -> dict[str, bytes]: ...
+
+    def list(self, prefix: str, /) -> builtins.list[str]: ...
+
+
+# a schema violation: (JSON path, message, whether it points at the key rather than its value)
+SchemaError = tuple[tuple, str, bool]
 
 LEVELS = ("low", "moderate", "high", "critical")  # ascending
 
@@ -155,18 +175,21 @@ class _Schema:
         return drafts.draft_of(self.schema, self.file)
 
     @cached_property
-    def _enforced(self):
+    def _enforced(self) -> jsonschema_rs.Validator:
         return drafts.enforcer(self.schema, self.draft, self.file)
 
+    # the Python validator explains what jsonschema-rs refused; typed loosely (Any), as its
+    # errors' fields are declared as unions with jsonschema's Unset, which an error it raised
+    # never holds
     @cached_property
-    def _detailed(self):
+    def _detailed(self) -> Any:
         cls = drafts.python_validator(self.schema, self.draft)
         return cls(self.schema, format_checker=cls.FORMAT_CHECKER)
 
-    def is_valid(self, data) -> bool:
+    def is_valid(self, data: Any) -> bool:
         return self._enforced.is_valid(data)
 
-    def errors(self, data, text: str | None = None):
+    def errors(self, data: Any, text: str | None = None) -> list[SchemaError]:
         """(json path, message, points at a key) for each violation, most specific first. With the
         file's ``text``, a message can quote what was written (an unquoted 1.10 YAML read as
         1.1)."""
@@ -230,7 +253,7 @@ class _Schema:
             )
         return out
 
-    def _enforced_errors(self, data):
+    def _enforced_errors(self, data: Any) -> list[SchemaError]:
         """jsonschema-rs's own messages, where the Python validator accepts what it refuses (a
         format or regular-expression edge): the refusal stands and is never left unexplained."""
         out = []
@@ -266,7 +289,7 @@ class _Schema:
 _schema = by_content(_Schema.from_bytes)
 
 
-def _number_message(leaf, text: str | None) -> str:
+def _number_message(leaf: Any, text: str | None) -> str:
     """'1.1 is not of type string' -> say what happened: YAML read the unquoted 1.10 as the number 1.1."""
     value = repr(leaf.instance)
     written = value
@@ -281,7 +304,7 @@ def _number_message(leaf, text: str | None) -> str:
     )
 
 
-def unknown_name(kind: str, name: str, known, where: str = "") -> str:
+def unknown_name(kind: str, name: str, known: Iterable[object], where: str = "") -> str:
     """'no deployment 'frad-scorer' in staging; did you mean 'fraud-scorer'?' (or the known names)."""
     known = sorted({str(k) for k in known})
     close = _close(name, known)
@@ -289,15 +312,15 @@ def unknown_name(kind: str, name: str, known, where: str = "") -> str:
     return f"no {kind} {name!r}{' in ' + where if where else ''}{hint}"
 
 
-def _close(word: str, candidates) -> list[str]:
+def _close(word: str, candidates: Iterable[object]) -> list[str]:
     import difflib
 
-    candidates = [str(c) for c in candidates]
-    prefixed = [c for c in candidates if word and c.startswith(str(word))]  # prod -> production
-    return prefixed[:1] or difflib.get_close_matches(str(word), candidates, n=1, cutoff=0.6)
+    names = [str(c) for c in candidates]
+    prefixed = [c for c in names if word and c.startswith(str(word))]  # prod -> production
+    return prefixed[:1] or difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
 
 
-def _plain_message(leaf, message: str, text: str | None = None) -> str:
+def _plain_message(leaf: Any, message: str, text: str | None = None) -> str:
     """jsonschema's message, said the way a person editing YAML needs it."""
     if (
         leaf.validator == "type"
@@ -318,7 +341,7 @@ def _plain_message(leaf, message: str, text: str | None = None) -> str:
     return message
 
 
-def _as_list(value) -> list:
+def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
@@ -331,7 +354,7 @@ class Schemas:
     key: tuple = ()  # the schema files' (path, bytes): equal keys, equal schemas
 
     @classmethod
-    def from_snapshot(cls, snapshot) -> Schemas:
+    def from_snapshot(cls, snapshot: Snapshot) -> Schemas:
         """Schemas as a snapshot (working tree or git ref) has them; the bundled deployment
         schema is the fallback when a repository has none of its own."""
         data = snapshot.read(DEPLOYMENT_SCHEMA)
@@ -406,7 +429,7 @@ def _parse_deployment(
 
 
 def _located(
-    schema: _Schema, doc, text: str, file: str, title: str, rule_message: bool = False
+    schema: _Schema, doc: object, text: str, file: str, title: str, rule_message: bool = False
 ) -> list[Problem]:
     problems = []
     for path, message, at_key in schema.errors(doc, text):
@@ -457,7 +480,7 @@ def _env_line(dep: Deployment, env: str) -> tuple[int | None, int | None]:
 # --- environments and policy --------------------------------------------------------------------
 
 
-def load_checked(data: bytes, file: str, schema_name: str, empty: str = "the file is empty"):
+def load_checked(data: bytes, file: str, schema_name: str, empty: str = "the file is empty") -> Any:
     """Load a YAML config file and check it against a bundled schema; raises LoadError
     (``empty``: what to say of an empty file)."""
     text = yamlload.decode(data, file)

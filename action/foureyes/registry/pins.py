@@ -12,8 +12,10 @@ login, editing only those entries so comments and layout stay as they were.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -23,12 +25,12 @@ from .yamlload import LoadError
 PIN_HINT = "run `foureyes pin` (with GITHUB_TOKEN) to write the account ids"
 
 
-def is_user(entry) -> bool:
+def is_user(entry: object) -> bool:
     """A user entry (not a team "@org/slug"): "@login" or {login, id}."""
     return isinstance(entry, dict) or (isinstance(entry, str) and "/" not in entry)
 
 
-def pinned_users(entries, file: str, data: bytes, path: tuple) -> dict[str, int]:
+def pinned_users(entries: Iterable[Any], file: str, data: bytes, path: tuple) -> dict[str, int]:
     """Lower-case login -> pinned account id of every user entry in ``entries`` (the list at
     ``path`` in the file); a bare "@login" raises LoadError at its line."""
     pinned: dict[str, int] = {}
@@ -71,7 +73,7 @@ class PinResult:
     files: list[str] = field(default_factory=list)  # the files rewritten
 
 
-def _user_lists(file: str, root_node) -> list:
+def _user_lists(file: str, root_node: yaml.Node | None) -> list[yaml.SequenceNode]:
     """The sequence nodes of a file that list users: approvers.users, or a rule's require.from."""
     from .model import POLICY_FILE
 
@@ -133,7 +135,9 @@ def pin_files(root: Path) -> list[Path]:
     )
 
 
-def pin(root: Path, lookup, check: bool = False) -> tuple[PinResult, list[Unpinned]]:
+def pin(
+    root: Path, lookup: Callable[[str], tuple[str, int]] | None, check: bool = False
+) -> tuple[PinResult, list[Unpinned]]:
     """Pin every bare login of the policy and the rules. ``lookup(login)`` gives (login, id) of the
     account, or raises. With ``check`` nothing is looked up or written: the unpinned entries are
     returned."""
@@ -148,6 +152,8 @@ def pin(root: Path, lookup, check: bool = False) -> tuple[PinResult, list[Unpinn
     unpinned = [e for _, _, _, entries in plan for e in entries]
     if check or not unpinned:
         return result, unpinned
+    if lookup is None:  # only a check may go without one
+        raise ValueError("pin: no way given to look the accounts up")
     written = {
         e.login.lower(): e.login for e in reversed(unpinned)
     }  # each account once, as first written

@@ -112,7 +112,9 @@ def _other_deployments(tree: WorkTree, schemas: Schemas, checked: set[str]) -> l
     return found
 
 
-def _check_all(root: Path, files: list[str], schemas: Schemas):
+def _check_all(
+    root: Path, files: list[str], schemas: Schemas
+) -> list[tuple[list[Problem], Deployment | None]]:
     workers = min(os.cpu_count() or 1, 8)
     if (
         len(files) < PARALLEL_MIN
@@ -120,21 +122,32 @@ def _check_all(root: Path, files: list[str], schemas: Schemas):
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
         return [_check_file(root, rel, schemas) for rel in files]
-    global _WORKER
-    _WORKER = (root, schemas)  # inherited by the forked workers: the compiled schemas are reused
     size = -(-len(files) // (workers * 4))
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    # with the fork start method each worker is a fork of this process, so initargs reach it by
+    # inheritance, not pickling, and the compiled schemas are reused (Python's multiprocessing
+    # docs, "Contexts and start methods": with fork "All resources of the parent are inherited by
+    # the child process"; only spawn and forkserver pickle the process object)
+    with multiprocessing.get_context("fork").Pool(
+        workers, initializer=_start_worker, initargs=(root, schemas)
+    ) as pool:
         return [r for chunk in pool.map(_check_chunk, chunks) for r in chunk]
 
 
-_WORKER: tuple | None = None
+# what a worker checks against; set by _start_worker inside each worker process, never in the
+# parent, so no validation leaves state behind for the next
+_worker_args: tuple[Path, Schemas] | None = None
 
 
-def _check_chunk(files: list[str]):
-    if _WORKER is None:  # set before the pool forks
+def _start_worker(root: Path, schemas: Schemas) -> None:
+    global _worker_args
+    _worker_args = (root, schemas)
+
+
+def _check_chunk(files: list[str]) -> list[tuple[list[Problem], Deployment | None]]:
+    if _worker_args is None:  # a worker started by _check_all's pool has them
         raise RuntimeError("a validation worker started without its schemas")
-    root, schemas = _WORKER
+    root, schemas = _worker_args
     return [_check_file(root, rel, schemas) for rel in files]
 
 

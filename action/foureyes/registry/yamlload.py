@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import yaml
 
@@ -32,7 +34,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml.scanner import Scanner
 
     class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
-        def __init__(self, stream):
+        def __init__(self, stream: str) -> None:
             Reader.__init__(self, stream)
             Scanner.__init__(self)
             Parser.__init__(self)
@@ -85,7 +87,7 @@ class _CachedCoreResolver(_CoreResolver):
     """The same tags, remembered: registry files repeat their keys and values, and with no path
     resolvers a tag depends on (kind, value, implicit) alone."""
 
-    def resolve(self, kind, value, implicit):
+    def resolve(self, kind: type[yaml.Node], value: str | None, implicit: tuple[bool, bool]) -> str:
         if (
             value is not None and len(value) > 64
         ):  # keys and short values repeat; long text is not kept
@@ -98,24 +100,24 @@ class _CachedCoreResolver(_CoreResolver):
             tag = _TAGS[key] = super().resolve(kind, value, implicit)
         return tag
 
-    def descend_resolver(self, current_node, current_index):
+    def descend_resolver(self, current_node: yaml.Node | None, current_index: object) -> None:
         pass  # path resolvers only
 
-    def ascend_resolver(self):
+    def ascend_resolver(self) -> None:
         pass
 
 
-_TAGS: dict = {}
+_TAGS: dict[tuple[type[yaml.Node], str | None, tuple[bool, bool]], str] = {}
 
 
 class _StrictConstructor(yaml.constructor.SafeConstructor):
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         mapping = super().construct_mapping(node, deep=deep)
         if isinstance(node, yaml.MappingNode) and len(mapping) != len(node.value):
             self._raise_duplicate(node)  # slow path: only when a key was overwritten
         return mapping
 
-    def _raise_duplicate(self, node):
+    def _raise_duplicate(self, node: yaml.MappingNode) -> None:
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
@@ -126,7 +128,8 @@ class _StrictConstructor(yaml.constructor.SafeConstructor):
             seen.add(key)
 
 
-def _construct_int(loader, node):
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    # (typed as the SafeLoader the stubs accept; called with a StrictLoader, whose constructor it is)
     # YAML 1.2: "012" is twelve, not an octal ten as PyYAML's YAML 1.1 constructor reads it
     value = loader.construct_scalar(node)
     return int(value, 16) if value.startswith("0x") else int(value, 10)
@@ -145,16 +148,16 @@ _KEY_TAGS_FLATTENED = {
 
 
 class StrictLoader(_Parser, _StrictConstructor, _CachedCoreResolver):
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         _Parser.__init__(self, stream)
         _StrictConstructor.__init__(self)
         _CachedCoreResolver.__init__(self)
 
-    def get_single_data(self):
+    def get_single_data(self) -> Any:
         node = self.get_single_node()
         return None if node is None else self._build(node)
 
-    def _build(self, node):
+    def _build(self, node: yaml.Node) -> Any:
         """What ``construct_document`` returns, without its per-node bookkeeping (the recursion
         guard, deferred generators, the constructed-object memo are for aliases, refused before
         parsing). Plain maps, lists, strings and nulls are built here; every other tag, and any
@@ -180,7 +183,7 @@ class StrictLoader(_Parser, _StrictConstructor, _CachedCoreResolver):
                 except TypeError:  # unhashable key: the constructor's own error
                     return self.construct_object(node, deep=True)
             if len(mapping) != len(node.value):
-                self._raise_duplicate(node)
+                self._raise_duplicate(cast(yaml.MappingNode, node))
             return mapping
         if tag == _SEQ and kind is yaml.SequenceNode:
             return [self._build(item) for item in node.value]
@@ -257,7 +260,7 @@ def _yaml_error(exc: yaml.YAMLError, file: str, text: str = "") -> LoadError:
     return LoadError(file, message, mark.line + 1, mark.column + 1)
 
 
-def _plain_yaml_message(problem: str, mark, text: str) -> str | None:
+def _plain_yaml_message(problem: str, mark: yaml.Mark, text: str) -> str | None:
     """libyaml's wording for the mistakes people make most, said as what to do."""
     lines = text.splitlines()
     line = lines[mark.line] if mark.line < len(lines) else ""
@@ -283,7 +286,7 @@ def decode(data: bytes, file: str) -> str:
         raise LoadError(file, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", line, col) from None
 
 
-def loads(data: bytes | str, file: str):
+def loads(data: bytes | str, file: str) -> Any:
     """Parse one YAML document from bytes or text; raise LoadError with file and line on any problem."""
     text = decode(data, file) if isinstance(data, bytes) else data
     if "\x00" in text:
@@ -321,7 +324,7 @@ def read_bytes(path: Path, root: Path | None = None) -> bytes:
     return data
 
 
-def load_file(path: Path, root: Path | None = None):
+def load_file(path: Path, root: Path | None = None) -> Any:
     return loads(read_bytes(path, root), str(path))
 
 

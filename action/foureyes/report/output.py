@@ -18,6 +18,11 @@ import io
 import os
 import stat
 import sys
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .reporters import Output
 
 from .escape import actions_log
 
@@ -26,7 +31,7 @@ class LogGuard(io.TextIOBase):
     """A text stream whose every line is made unable to start a workflow command. A line is held
     until it ends (or the guard is closed): where a line starts decides whether it is a command."""
 
-    def __init__(self, out):
+    def __init__(self, out: TextIO) -> None:
         super().__init__()
         self.out = out
         self._partial = ""
@@ -73,14 +78,14 @@ class LogGuard(io.TextIOBase):
         self.out.flush()
 
 
-def _is_regular_file(stream) -> bool:
+def _is_regular_file(stream: IO) -> bool:
     try:
         return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         return False
 
 
-def guard_streams():
+def guard_streams() -> Callable[[], None]:
     """In Actions, put a LogGuard on stdout and stderr; returns what undoes it (flushing)."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return lambda: None
@@ -102,7 +107,7 @@ def guard_streams():
     return restore
 
 
-def command(line: str, stream=None) -> None:
+def command(line: str, stream: Output | None = None) -> None:
     """Write a workflow command foureyes built (its values escaped) past the guard."""
     stream = stream or sys.stdout
     if isinstance(stream, LogGuard):

@@ -23,10 +23,14 @@ from .escape import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ..deploy.reconcile import DeployResult, Step
     from ..gate import GateResult
+    from ..judging.facts import Account
     from ..judging.plan import Plan
     from ..judging.rules import Outcome
+    from ..registry.model import Problem
     from ..registry.validate import Validation
 
 # the runner shows at most 10 error annotations per step; the rest go to the job summary
@@ -93,7 +97,7 @@ def labelled(label: str, text: str) -> str:
     return text if text.lower().startswith(label.lower() + ":") else f"{label}: {text}"
 
 
-def _md_cell(value) -> str:
+def _md_cell(value: object) -> str:
     """Text in Markdown (a table cell, a list item): escaped so it renders as itself; "–" if empty."""
     return markdown(value) if value not in (None, "") else "–"
 
@@ -110,7 +114,7 @@ def _mention(login: str) -> str:
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._/-]+")
 
 
-def _code(value) -> str:
+def _code(value: object) -> str:
     """A name or path as inline code when it is a plain one; anything else (a path a PR chose
     with backticks or tags in it) as escaped text, which no HTML parser can read as a tag."""
     if value in (None, ""):
@@ -125,7 +129,7 @@ def _model(m: dict | None) -> str:
     return text + (f" ({m['digest'][:19]}…)" if m.get("digest") else "")
 
 
-def _value(v) -> str:
+def _value(v: object) -> str:
     if v is None:
         return "(none)"
     text = v if isinstance(v, str) else json.dumps(v, sort_keys=True)
@@ -180,7 +184,7 @@ def _promoted(e: Event) -> tuple[str, str]:
     return sides[0], sides[1]
 
 
-def plan_markdown_table(plan) -> str:
+def plan_markdown_table(plan: Plan) -> str:
     lines = [
         "| deployment | event | from | to | judged at | approval |",
         "|---|---|---|---|---|---|",
@@ -205,7 +209,7 @@ def plan_markdown_table(plan) -> str:
     return "\n".join(lines)
 
 
-def problems_markdown(problems) -> str:
+def problems_markdown(problems: Iterable[Problem]) -> str:
     lines = ["| file | line | problem |", "|---|---|---|"]
     lines += [f"| {_code(p.file)} | {p.line or ''} | {_md_cell(p.message)} |" for p in problems]
     return "\n".join(lines)
@@ -215,7 +219,7 @@ class Reporter:
     """What each command reports, in one output format (`--format`). A format that has nothing
     to say for a command (the matrix of `foureyes validate`) leaves the method unimplemented."""
 
-    def __init__(self, out: Output | None = None):
+    def __init__(self, out: Output | None = None) -> None:
         self.out = out or sys.stdout
 
     def write(self, text: str = "") -> None:
@@ -238,7 +242,7 @@ class Reporter:
 
 
 class TextReporter(Reporter):
-    def validation(self, v) -> None:
+    def validation(self, v: Validation) -> None:
         for p in v.problems:
             self.write(f"{p}")
         self.write(
@@ -275,7 +279,7 @@ class TextReporter(Reporter):
         for o in plan.rule_outcomes if outcomes is None else outcomes:
             self.write(f"  rule {o.summary}")
 
-    def gate(self, result) -> None:
+    def gate(self, result: GateResult) -> None:
         d = result.decision
         if result.plan is not None:
             self.plan(result.plan, d.rules)
@@ -294,11 +298,11 @@ class TextReporter(Reporter):
                 f"{'met' if r.met else 'missing'} (counted: {_logins(r.counted)})"
             )
 
-    def deploy_step(self, step) -> None:
+    def deploy_step(self, step: Step) -> None:
         mark = "ok" if step.ok else "FAILED"
         self.write(f"  {step.action:<14} {step.name:<24} {mark}: {step.message}")
 
-    def deploy(self, result) -> None:
+    def deploy(self, result: DeployResult) -> None:
         for p in result.problems:
             self.write(f"invalid: {p}")
         for v in result.violations:
@@ -329,7 +333,7 @@ class TextReporter(Reporter):
 
 
 class JsonReporter(Reporter):
-    def validation(self, v) -> None:
+    def validation(self, v: Validation) -> None:
         self.write(
             json.dumps(
                 {
@@ -341,21 +345,21 @@ class JsonReporter(Reporter):
             )
         )
 
-    def plan(self, plan) -> None:
+    def plan(self, plan: Plan) -> None:
         self.write(json.dumps(plan.to_json(), indent=2))
 
-    def gate(self, result) -> None:
+    def gate(self, result: GateResult) -> None:
         self.write(json.dumps(result.to_json(), indent=2))
 
-    def deploy_step(self, step) -> None:
+    def deploy_step(self, step: Step) -> None:
         pass
 
-    def deploy(self, result) -> None:
+    def deploy(self, result: DeployResult) -> None:
         self.write(json.dumps(result.to_json(), indent=2))
 
 
 class MarkdownReporter(Reporter):
-    def validation(self, v) -> None:
+    def validation(self, v: Validation) -> None:
         if v.ok:
             self.write(f"**foureyes validate**: {v.files} file(s), no problems.")
         else:
@@ -364,20 +368,20 @@ class MarkdownReporter(Reporter):
             )
             self.write(problems_markdown(v.problems))
 
-    def plan(self, plan) -> None:
+    def plan(self, plan: Plan) -> None:
         self.write(plan_markdown(plan))
 
-    def gate(self, result) -> None:
+    def gate(self, result: GateResult) -> None:
         self.write(gate_markdown(result))
 
-    def deploy_step(self, step) -> None:
+    def deploy_step(self, step: Step) -> None:
         pass
 
-    def deploy(self, result) -> None:
+    def deploy(self, result: DeployResult) -> None:
         self.write(deploy_table(result, markdown=True))
 
 
-def _logins(accounts) -> str:
+def _logins(accounts: Iterable[Account]) -> str:
     return ", ".join(f"@{a.login}" for a in accounts) or "none yet"
 
 
@@ -389,7 +393,7 @@ _RULE_RESULT = {
 }
 
 
-def rules_markdown(outcomes) -> str:
+def rules_markdown(outcomes: Iterable[Outcome]) -> str:
     """Which transition rules applied to which event, and why: the expression, its result, what follows."""
     lines = [
         "| rule | deployment | event | expression | result | then |",
@@ -424,7 +428,7 @@ def rules_markdown(outcomes) -> str:
     return "\n".join(lines)
 
 
-def plan_markdown(plan, outcomes=None) -> str:
+def plan_markdown(plan: Plan, outcomes: list[Outcome] | None = None) -> str:
     parts = ["### What this change means", ""]
     if plan.events:
         parts.append(plan_markdown_table(plan))
@@ -456,7 +460,7 @@ def plan_markdown(plan, outcomes=None) -> str:
     return "\n".join(parts)
 
 
-def _deploy_rows(result) -> list[tuple]:
+def _deploy_rows(result: DeployResult) -> list[tuple]:
     pending = "refused" if result.violations else "dry run" if result.dry_run else "not applied"
     rows = []
     for s in result.steps:
@@ -481,7 +485,7 @@ def _deploy_rows(result) -> list[tuple]:
     return rows
 
 
-def deploy_lines(result) -> list[str]:
+def deploy_lines(result: DeployResult) -> list[str]:
     """One text line per change (a list, so that each value stays on its own line)."""
     if not result.steps:
         return ["  nothing to do: the environment matches the registry"]
@@ -497,7 +501,7 @@ def deploy_lines(result) -> list[str]:
     return lines
 
 
-def deploy_table(result, markdown: bool) -> str:
+def deploy_table(result: DeployResult, markdown: bool) -> str:
     if not markdown:
         return "\n".join(deploy_lines(result))
     head = ["| deployment | change | from | to | result | detail |", "|---|---|---|---|---|---|"]
@@ -520,7 +524,7 @@ class SafeTextReporter(TextReporter):
 
 
 class GithubReporter(SafeTextReporter):
-    def validation(self, v) -> None:
+    def validation(self, v: Validation) -> None:
         for p in v.problems[:MAX_ANNOTATIONS]:
             self.command(annotation("error", p.message, p.file, p.line, p.col, p.title))
         if len(v.problems) > MAX_ANNOTATIONS:
@@ -556,7 +560,7 @@ class GithubReporter(SafeTextReporter):
             }
         )
 
-    def gate(self, result) -> None:
+    def gate(self, result: GateResult) -> None:
         d = result.decision
         if result.plan is not None:
             for p in result.plan.problems[:MAX_ANNOTATIONS]:
@@ -574,7 +578,7 @@ class GithubReporter(SafeTextReporter):
             }
         )
 
-    def deploy_step(self, step) -> None:
+    def deploy_step(self, step: Step) -> None:
         self.command(f"::group::{_escape_data(f'{step.action} {step.name}')}")
         TextReporter.deploy_step(self, step)
         self.command("::endgroup::")
@@ -585,7 +589,7 @@ class GithubReporter(SafeTextReporter):
                 )
             )
 
-    def deploy(self, result) -> None:
+    def deploy(self, result: DeployResult) -> None:
         for v in result.violations:
             self.command(annotation("error", str(v), title="provenance: deploy refused"))
         for line in getattr(result, "frozen", ()):
@@ -614,7 +618,12 @@ class GithubReporter(SafeTextReporter):
 # --- gate ---------------------------------------------------------------------------------------
 
 STICKY_MARKER = "<!-- foureyes:approval -->"
-_ICONS = {State.APPROVED: "✅", State.PENDING: "⏳", State.BLOCKED: "⛔", State.ERROR: "❗"}
+_ICONS: dict[str, str] = {
+    State.APPROVED: "✅",
+    State.PENDING: "⏳",
+    State.BLOCKED: "⛔",
+    State.ERROR: "❗",
+}
 
 
 def freeze_text(held: dict) -> str:
@@ -636,7 +645,7 @@ def freeze_text(held: dict) -> str:
     )
 
 
-def gate_markdown(result) -> str:
+def gate_markdown(result: GateResult) -> str:
     """The sticky PR comment: what the change means, the owner's reason, who counted, who did not
     and why, what is missing."""
     d = result.decision
@@ -674,7 +683,7 @@ def gate_markdown(result) -> str:
         parts += ["", f"**Missing:** {missing} more approval(s) from {d.approvers}."]
     if d.freeze:
         parts += ["", "### Freeze", "", _md_cell(freeze_text(d.freeze))]
-    if getattr(result, "what_if", None):
+    if result.what_if:
         parts += ["", result.what_if]
     if d.requirements:
         parts += ["", "### Required by rules", ""]
@@ -695,19 +704,19 @@ class MatrixReporter(Reporter):
     """A GitHub Actions job matrix, {"include": [{"deployment": name}, ...]}, on stdout and as the
     step output `matrix`; an empty list when nothing changes (guard the job with `if:`)."""
 
-    def _emit(self, names) -> None:
+    def _emit(self, names: Iterable[str]) -> None:
         unique = sorted(set(names))
         matrix = json.dumps({"include": [{"deployment": n} for n in unique]})
         self.write(matrix)
         set_outputs({"matrix": matrix, "count": str(len(unique))})
 
-    def plan(self, plan) -> None:
+    def plan(self, plan: Plan) -> None:
         self._emit(e.deployment for e in plan.events if e.deployment)
 
-    def deploy_step(self, step) -> None:
+    def deploy_step(self, step: Step) -> None:
         pass
 
-    def deploy(self, result) -> None:
+    def deploy(self, result: DeployResult) -> None:
         if (
             not result.ok
         ):  # refused, invalid, frozen or a failed check: say why where the log shows it
@@ -736,7 +745,7 @@ class _LogGuard:
     """A stream for text, markdown or JSON printed into a workflow log: no line can start a command.
     In JSON, `##[` only occurs inside strings and becomes `#\\u0023[`: the same value."""
 
-    def __init__(self, out: Output, is_json: bool):
+    def __init__(self, out: Output, is_json: bool) -> None:
         self.out, self.is_json = out, is_json
 
     def write(self, text: str) -> None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..registry.model import BUNDLED
+from ..registry.model import BUNDLED, Environment
 from . import wiring
 
 EXAMPLE = """\
@@ -91,7 +91,7 @@ def scaffold(action_repo: str, ref: str, environments: bytes | None = None) -> d
     return files
 
 
-def _wired_environments(data: bytes):
+def _wired_environments(data: bytes) -> list[Environment]:
     """The environments to wire the workflows for; a problem in their targets (a reserved credential
     name, say) stops init rather than write it into a workflow."""
     from ..deploy.target_env import NOT_INSTALLED

@@ -8,10 +8,12 @@ deploys."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import yaml
 
-from ..registry.model import Problem
+from ..registry.model import Environment, Problem
 
 DEPLOY_WORKFLOW = ".github/workflows/foureyes-deploy.yml"
 VALIDATE_WORKFLOW = ".github/workflows/foureyes-validate.yml"
@@ -42,7 +44,7 @@ def secret_expression(sources: dict[str, str]) -> str | None:
     return f"${{{{ {branches} || '' }}}}"
 
 
-def expected(environments):
+def expected(environments: Sequence[Environment]) -> tuple[str, dict[str, str]]:
     """(extras as the action input reads them, {variable: env value}) for these environments."""
     from ..deploy.target_env import credentials, needed_extras
 
@@ -54,7 +56,7 @@ def expected(environments):
     }
 
 
-def render(text: str, workflow: str, environments) -> str:
+def render(text: str, workflow: str, environments: Sequence[Environment]) -> str:
     """``text`` (a bundled workflow) with the wiring of ``environments`` added."""
     commands = LOADS_TARGETS.get(workflow)
     if not commands:
@@ -79,7 +81,9 @@ def render(text: str, workflow: str, environments) -> str:
     return text
 
 
-def problems(read, environments) -> list[Problem]:
+def problems(
+    read: Callable[[str], bytes | None], environments: Sequence[Environment]
+) -> list[Problem]:
     """What the workflows lack of the wiring ``environments`` need: ``read(path)`` gives a file's
     bytes
     (None: absent, nothing to check). One problem per step and missing piece, at the step's line."""
@@ -144,7 +148,7 @@ def problems(read, environments) -> list[Problem]:
     return found
 
 
-def _action_steps(doc, text: str):
+def _action_steps(doc: Any, text: str) -> Iterator[tuple[str, dict, int | None]]:
     """(job id, step, line) of each step of each job, the line found by the step's name or command."""
     lines = text.splitlines()
     for job_id, job in ((doc or {}).get("jobs") or {}).items() if isinstance(doc, dict) else ():
