@@ -344,8 +344,8 @@ def test_the_gate_comment_says_what_a_rule_requires(repo, cli):
     assert "### Required by rules" in out
     assert (
         "- `same-store` (the model must come from the same store as before): 1 approval(s) from "
-        "@acme/ml-platform-leads, missing 1; counted: none yet" in out
-    )
+        "@&#8203;acme/ml-platform-leads, missing 1; counted: none yet" in out
+    )  # the comment names the team without mentioning it: reviews are requested, not pinged
     text = cli("gate", "--local", str(path), "--base", "main", "--head", "pr").output
     assert "rule same-store requires 1 approval(s) from @acme/ml-platform-leads: missing" in text
 
