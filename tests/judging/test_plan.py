@@ -123,7 +123,9 @@ def test_an_environments_edit_is_its_own_event_with_where_it_served_and_will_ser
     assert events(data) == [("product-recs", "change_environments", "low")]
     ev = data["events"][0]
     assert ev["requires_approval"] is True and ev["fields"] == ["environments"]
-    assert ev["changes"] == {"environments": {"before": "staging", "after": "staging, production"}}
+    assert ev["changes"] == {  # values, as every event's changes: words only in the text
+        "environments": {"before": ["staging"], "after": ["staging", "production"]}
+    }
     text = cli("plan", "--base", "main", "--format", "text").output
     assert "change_environments" in text and "staging -> staging, production" in text
 
@@ -134,7 +136,23 @@ def test_dropping_the_environments_list_serves_everywhere_and_is_an_event(repo, 
     repo.commit()
     _, data = plan_json(cli)
     assert events(data) == [("product-recs", "change_environments", "low")]
-    assert data["events"][0]["changes"]["environments"]["after"] == "(every environment)"
+    assert data["events"][0]["changes"]["environments"]["after"] is None
+    text = cli("plan", "--base", "main", "--format", "text").output
+    assert "staging -> (every environment)" in text
+
+
+def test_an_empty_environments_list_is_refused_not_read_as_nowhere_or_everywhere(repo, cli):
+    """The attack: `environments: []` read as "nowhere" by the judgment (no production rule or
+    freeze applies) and as "everywhere" by the deploy (production serves it). It is refused."""
+    repo.branch("pr")
+    repo.replace(RECS, "environments: [staging]", "environments: []")
+    repo.commit()
+    result = cli("validate", "--format", "json")
+    problems = json.loads(result.output)["problems"]
+    assert result.exit_code == 1
+    assert [(p["file"], p["line"]) for p in problems] == [(RECS, 10)]
+    _, data = plan_json(cli)
+    assert data["problems"] and data["problems"][0]["file"] == RECS
 
 
 def test_a_policy_written_before_change_environments_existed_still_requires_approval_for_it(

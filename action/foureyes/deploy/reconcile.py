@@ -167,9 +167,7 @@ def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Envi
     # two deployments moving one alias, InferenceService or file: refuse the whole state, since
     # applying either would change what the other serves under an approval that did not cover it
     problems += identity_problems(deployments, all_envs, root)
-    wanted = {
-        d.name: d for d in deployments if env.name in (d.environments or [e.name for e in all_envs])
-    }
+    wanted = {d.name: d for d in deployments if d.serves_in(env.name, [e.name for e in all_envs])}
     return wanted, problems
 
 

@@ -441,7 +441,7 @@ def _claims(deployments, environments, root: Path):
         except TargetConfigError:
             continue  # reported with its line by environment_problems
         for dep in sorted(deployments, key=lambda d: d.file):
-            if env.name not in (dep.environments or every):
+            if not dep.serves_in(env.name, every):
                 continue
             found = getattr(cls, "serving_identity", Target.serving_identity)(
                 env.target, dep.data, env.name, root

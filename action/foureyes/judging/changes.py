@@ -106,7 +106,7 @@ def deployment_events(
         events.append(
             _event(EventType.CHANGE_ENVIRONMENTS, path, level, before, after, ["environments"])
         )
-        events[-1].changes = {"environments": (_served(before), _served(after))}
+        events[-1].changes = {"environments": (before.environments, after.environments)}
     others = sorted(
         k
         for k in set(before.data) | set(after.data)
@@ -118,11 +118,6 @@ def deployment_events(
         events.append(_event(EventType.UPDATE, path, level, before, after, fields))
         events[-1].changes = field_changes(before.data, after.data, skip=_OWN_EVENT_FIELDS)
     return events
-
-
-def _served(dep: Deployment) -> str:
-    """Where a deployment serves, as a reviewer reads it; no list means every environment."""
-    return ", ".join(dep.environments) if dep.environments is not None else "(every environment)"
 
 
 # git modes that are not plain files: a symlink or a submodule in an "ungoverned" folder could

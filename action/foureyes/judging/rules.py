@@ -300,8 +300,16 @@ def pr_context(facts: PRFacts) -> dict:
 
 
 def event_context(event: Event) -> dict:
+    """The event as an expression sees it. `type` is the coarsest name the event answers to (an
+    environments edit is an `update`, as it was before it had a name of its own), so a rule
+    written before a split still sees what it was written for; `types` lists every name, finest
+    first (`'change_environments' in event.types`)."""
+    names = [event.type]
+    while names[-1].refines is not None:
+        names.append(names[-1].refines)
     return {
-        "type": event.type,
+        "type": names[-1],
+        "types": list(names),
         "level": event.level,
         "deployment": event.deployment,
         "file": event.file,

@@ -144,6 +144,13 @@ class Deployment:
         envs = self.data.get("environments")
         return tuple(envs) if envs is not None else None
 
+    def serves_in(self, env_name: str, every: list[str]) -> bool:
+        """Whether it runs in ``env_name``: the environments it lists, or with no list each of
+        ``every``. The one reading of `environments` the deploy and the judgment share (an empty
+        list is refused by the schema; read here, it would be nowhere, never everywhere)."""
+        listed = self.environments
+        return env_name in (listed if listed is not None else every)
+
     @property
     def apply(self) -> str:
         return self.data.get("apply", "manual")

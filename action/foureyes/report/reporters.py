@@ -136,17 +136,29 @@ def _value(v: object) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+def _shown(key: str, v: object) -> str:
+    """A changed value as a person reads it; `environments` absent means every environment."""
+    if key == "environments" and (v is None or isinstance(v, (list, tuple))):
+        return served(v)
+    return _value(v)
+
+
 def describe_changes(changes: dict) -> tuple[str, str]:
     """(from, to) for changed fields: `metrics.auc: 0.91`, `metrics.auc: 0.93`."""
     return (
-        "; ".join(f"{k}: {_value(b)}" for k, (b, _) in changes.items()),
-        "; ".join(f"{k}: {_value(a)}" for k, (_, a) in changes.items()),
+        "; ".join(f"{k}: {_shown(k, b)}" for k, (b, _) in changes.items()),
+        "; ".join(f"{k}: {_shown(k, a)}" for k, (_, a) in changes.items()),
     )
 
 
 def changes_text(changes: dict) -> str:
     """One line: `metrics.auc 0.91 -> 0.93; importance moderate -> low`."""
-    return "; ".join(f"{k} {_value(b)} -> {_value(a)}" for k, (b, a) in changes.items())
+    return "; ".join(f"{k} {_shown(k, b)} -> {_shown(k, a)}" for k, (b, a) in changes.items())
+
+
+def served(environments: list[str] | tuple[str, ...] | None) -> str:
+    """Where a deployment serves, as a reviewer reads it; no list means every environment."""
+    return ", ".join(environments) if environments is not None else "(every environment)"
 
 
 def event_change(e: Event) -> tuple[str, str]:
@@ -158,7 +170,8 @@ def event_change(e: Event) -> tuple[str, str]:
     if e.type == EventType.UPDATE:
         return describe_changes(e.changes) if e.changes else (", ".join(e.fields), "")
     if e.type == EventType.CHANGE_ENVIRONMENTS:
-        return e.changes["environments"]
+        before, after = e.changes["environments"]
+        return served(before), served(after)
     if e.type == EventType.PROMOTE:
         return _promoted(e)
     return _model(e.model_before), _model(e.model_after)
