@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
 import generate_history as gen
 
-from foureyes import gitrepo
+from foureyes import repo as gitrepo
 from foureyes.local import read_pr_files
 
 

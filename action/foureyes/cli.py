@@ -108,7 +108,7 @@ class SetupError(click.ClickException):
 
 
 def repo_root(required: bool = True) -> Path:
-    from .gitrepo import toplevel
+    from .repo import toplevel
 
     root = toplevel(Path.cwd())
     if root is None and required:
@@ -136,7 +136,7 @@ def _check_names(
     root: Path, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD"
 ) -> None:
     """Environment and deployment names must exist in the registry at ``ref``."""
-    from .gitrepo import GitTree, resolve, toplevel
+    from .repo import GitTree, resolve, toplevel
     from .registry.model import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
 
     if (
@@ -207,7 +207,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 @fail_closed
 def plan(base: str, head: str, fmt: str) -> None:
     """Show the events of a change and the approval it needs, by the policy at BASE."""
-    from .gitrepo import default_branch
+    from .repo import default_branch
     from .judging.judgment import as_planned
     from .judging.plan import make_plan
     from .report.reporters import reporter
@@ -397,7 +397,7 @@ def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
     """List the freeze windows in force and the next ones (policy windows and incident freezes)."""
     import json
 
-    from .gitrepo import GitTree, WorkTree, resolve
+    from .repo import GitTree, WorkTree, resolve
     from .judging import freeze
 
     root = repo_root()
@@ -628,7 +628,7 @@ def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) 
     _need_repo(repo_name)
     from .github.client import make_client
     from .github.protect import protect as run
-    from .gitrepo import WorkTree
+    from .repo import WorkTree
     from .registry.model import ENVIRONMENTS_FILE, parse_environments
 
     root = repo_root()
@@ -694,7 +694,7 @@ def rollback(name, env_name, to_version, record_path, repo_name, base_branch, to
     """
     from .deploy.rollback import RollbackError, commit_locally, open_pull_request, prepare
     from .deploy.stores import open_record
-    from .gitrepo import resolve
+    from .repo import resolve
 
     root = repo_root()
     base_sha = resolve(root, base_branch if repo_name else "HEAD")
@@ -737,7 +737,7 @@ def promote(env_name, into, to_commit, repo_name, token) -> None:
     """
     from .deploy.promote import PromoteError, branch_locally, open_pull_request, prepare
     from .errors import EvaluationError
-    from .gitrepo import default_branch
+    from .repo import default_branch
 
     root = repo_root()
     gh = None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import gitrepo
+from . import repo as gitrepo
 from .errors import FoureyesError
 from .registry.model import BUNDLED
 from .vocabulary import EventType

@@ -51,8 +51,8 @@ def branch_tip(root: Path, branch: str) -> str:
     every branch: actions/checkout with fetch-depth 0), fetched from origin if it is missing (a
     missing branch on a private repository fails closed: the fetch has no credentials)."""
     from .errors import EvaluationError
-    from .gitrepo import GitError, git
-    from .gitrepo import branch_tip as known_tip
+    from .repo import GitError, git
+    from .repo import branch_tip as known_tip
 
     try:
         return known_tip(root, branch)
@@ -80,7 +80,7 @@ def judged_base(root: Path, facts) -> str:
     default branch). A status belongs to a commit, not to a PR: a success earned against any other
     branch's policy would count for every PR with the same head (issue 9 B). Offline facts carry
     no branch: the base is the one the user named."""
-    from .gitrepo import GitTree
+    from .repo import GitTree
     from .registry.model import ENVIRONMENTS_FILE, parse_environments
 
     if not facts.base_ref:
@@ -200,7 +200,7 @@ def decide_local(root: Path, facts_file: Path, base: str, head: str, now=None) -
     default branch's, every deployment event needing approval."""
     from dataclasses import replace
 
-    from .gitrepo import default_branch, resolve
+    from .repo import default_branch, resolve
     from .judging.judgment import deploy_branch_tip
     from .local import load_local_facts
 
@@ -247,7 +247,7 @@ def decide_on_github(
     from .github.latest import still_latest
     from .github.publish import post_status
     from .github.publish import publish as publish_result
-    from .gitrepo import ensure_commits
+    from .repo import ensure_commits
     from .notify import gate_notifications, notify
 
     event.get("pull_request") or {}
@@ -323,7 +323,7 @@ def best_at_head(
     from .errors import EvaluationError
     from .github.facts import fetch_facts, resolve_owners
     from .github.latest import siblings_at_head
-    from .gitrepo import ensure_commits
+    from .repo import ensure_commits
 
     facts = result.facts
     if result.decision.state == "approved" or facts is None or not facts.base_ref:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gitrepo
+from . import repo as gitrepo
 from .judging.changes import deployment_events
 from .registry.model import Deployment, deployment_file
 from .registry.yamlload import LoadError, loads

@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gitrepo
+from . import repo as gitrepo
 from .registry.model import (
     DEPLOYMENTS_DIR,
     ENVIRONMENTS_FILE,

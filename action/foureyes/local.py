@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import gitrepo
+from . import repo as gitrepo
 from .errors import EvaluationError
 from .judging.facts import (
     Account,

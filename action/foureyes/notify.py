@@ -241,7 +241,7 @@ def deploy_notifications(result) -> list[Notification]:
 
 def notify_deploy(root, result, record, warn) -> None:
     """Tell the policy's notifiers (the policy as the deployed commit has it); never fails a deploy."""
-    from .gitrepo import GitTree
+    from .repo import GitTree
     from .judging.plan import load_policy
     from .registry.model import ConfigError
 

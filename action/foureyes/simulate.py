@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from . import gitrepo
+from . import repo as gitrepo
 from .judging import changes
 from .judging.facts import Account, Commit, PRFacts, Review
 from .judging.plan import Plan

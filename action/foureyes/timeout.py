@@ -158,7 +158,7 @@ def run(
     from github.CommitStatus import CommitStatus
     from github.PaginatedList import PaginatedList
 
-    from . import gitrepo
+    from . import repo as gitrepo
     from .gate import decide, teams_of_pr
     from .github.client import api_errors, describe
     from .github.facts import fetch_facts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..errors import EvaluationError
 from ..github import evidence as on_github
 from ..github.client import api_errors, describe

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..errors import ConfigError, Refused
 from .rollback import ref_component
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..errors import EvaluationError
 from ..judging import judgment
 from ..judging.changes import is_deployment_path

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..eventlog import Event
 from ..judging.changes import field_changes
 from ..registry.model import (

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..errors import Refused
 from ..registry.model import DEPLOYMENTS_DIR
 from ..registry.yamlload import compose, loads

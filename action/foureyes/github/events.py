@@ -143,7 +143,7 @@ def trusted_branches(gh: GitHubClient, repo_name: str, root):
     """A predicate: the default branch, or a branch an environment deploys from (patterns read
     from registry/environments.yaml on the local copy of the default branch; none readable: the
     default branch only)."""
-    from .. import gitrepo
+    from .. import repo as gitrepo
     from ..registry.model import ENVIRONMENTS_FILE, parse_environments
     from ..registry.yamlload import LoadError
 

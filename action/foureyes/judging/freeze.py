@@ -292,7 +292,7 @@ def load(snapshot) -> Freezes:
     them. A policy the gate has already checked against its schema is read again here for lines.
     At a commit the answer is kept by the entries of the two files (a PR's evaluation asks twice,
     and a deploy re-checking many PRs meets the same files at most of their bases)."""
-    from ..gitrepo import GitTree, _is_sha
+    from ..repo import GitTree, _is_sha
 
     if isinstance(snapshot, GitTree) and _is_sha(snapshot.commit):
         key = (str(snapshot.root), tuple(snapshot.entries([POLICY_FILE, INCIDENT_FILE]).values()))
@@ -558,7 +558,7 @@ def check_plan(root, plan, labels, now: datetime, branch: str = "") -> Hold | No
     reach its environments: a PR into ``branch`` is held only for the environments deployed from
     that branch (``served_from``); a production freeze holds PRs into release branches, the
     promotion and the production deploy, not PRs into the default branch."""
-    from ..gitrepo import GitTree
+    from ..repo import GitTree
     from ..registry.model import Schemas, parse_deployment
 
     tree = GitTree(root, plan.base)
@@ -613,7 +613,7 @@ def within(touched: list[Touched], served: frozenset[str] | None) -> list[Touche
 def break_glass_used(root, plan, labels, approvals: int) -> bool:
     """The PR carried the policy's break-glass label and has the extra approvals on top of its
     level's: what lets its change through a freeze at deploy time."""
-    from ..gitrepo import GitTree
+    from ..repo import GitTree
 
     glass = load(GitTree(root, plan.base)).break_glass
     return (

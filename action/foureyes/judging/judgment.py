@@ -64,7 +64,7 @@ def default_branch_at(root: Path, tip: str, moment: str) -> str:
     first-parent commits of a protected default branch are GitHub's merge and squash commits (the
     ruleset allows no other merge method and no direct push), whose committer date is the moment
     GitHub made them."""
-    from ..gitrepo import git
+    from ..repo import git
 
     if not moment:
         return tip
@@ -78,7 +78,7 @@ def teams_to_read(root: Path, commits: list[str]) -> tuple[str, ...]:
     """The teams whose members the facts must hold for a PR judged at ``commits``: the policies'
     approver teams and the teams `require` rules name, in a stable order, each once. (Before the
     plans exist: the gate reads the PR's facts, teams included, before it plans.)"""
-    from ..gitrepo import GitTree
+    from ..repo import GitTree
     from .plan import load_policy
     from .rules import approver_teams as rule_teams
 
@@ -130,7 +130,7 @@ def judge(root: Path, plans: list[Plan], facts, now: datetime | None) -> tuple[P
 def _is_promotion(root: Path, plans: list[Plan]) -> bool:
     """A PR into a deploy branch (judged at two commits, its base's and the default branch's) whose
     head is a commit of the default branch: it carries what was merged there into the branch."""
-    from ..gitrepo import is_ancestor
+    from ..repo import is_ancestor
 
     return is_ancestor(root, plans[0].head, plans[1].base)
 
@@ -139,7 +139,7 @@ def as_planned(root: Path, plan: Plan, base_ref: str, default_branch: str) -> Pl
     """The plan as the judgment sees its events (`foureyes plan`, which has no PR facts): a
     change into a deploy branch ``base_ref`` whose head is a commit of ``default_branch`` is a
     promotion there."""
-    from ..gitrepo import is_ancestor
+    from ..repo import is_ancestor
 
     base_ref = base_ref.removeprefix("origin/")
     default_tip = deploy_branch_tip(root, base_ref, default_branch)
@@ -152,7 +152,7 @@ def deploy_branch_tip(root: Path, name: str, default_branch: str) -> str | None:
     """The default branch's tip when ``name`` is a deploy branch here: a branch, not the default
     one, that registry/environments.yaml on the default branch deploys (as the gate's
     `judged_base` asks); None for anything else (a commit, an expression, no default branch)."""
-    from ..gitrepo import GitError, GitTree, branch_tip
+    from ..repo import GitError, GitTree, branch_tip
 
     if not name or name == default_branch:
         return None
@@ -171,7 +171,7 @@ def into_branch(root: Path, plan: Plan, branch: str, promoting: bool) -> Plan:
     the default branch, not what reaches a deploy branch, however the PR is cut. A promotion's
     events (``promoting``: its head is a commit of the default branch) are one `promote` per
     deployment. The rules still see the events as they are (``plan.subjects``)."""
-    from ..gitrepo import GitTree
+    from ..repo import GitTree
 
     served = freeze.served_from(GitTree(root, plan.base), branch)
     if served and not any(plan.policy.promotion_on(env) for env in served):
@@ -185,7 +185,7 @@ def into_branch(root: Path, plan: Plan, branch: str, promoting: bool) -> Plan:
 def promotion_floor(root: Path, plan: Plan, decision: Decision, branch: str) -> Decision:
     """A PR into the branch of an environment whose policy sets `promotion: {ENV: {approvals: N}}`
     needs at least N approvals, whatever its level; counted by the same rule as the others."""
-    from ..gitrepo import GitTree
+    from ..repo import GitTree
 
     if plan.level is None or not branch or not plan.policy.promotion:
         return decision

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..registry.model import (
     DEPLOYMENT_SCHEMA,
     DEPLOYMENTS_DIR,

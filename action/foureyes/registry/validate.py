@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..gitrepo import WorkTree
+from ..repo import WorkTree
 from ..judging.rules import is_rule_path, rule_problems
 from .model import (
     DEPLOYMENTS_DIR,

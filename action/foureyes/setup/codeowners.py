@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..gitrepo import WorkTree
+from ..repo import WorkTree
 from ..judging.plan import load_policy
 from ..registry.model import ConfigError
 

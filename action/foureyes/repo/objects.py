@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import FoureyesError
-from .registry import yamlload
-from .registry.yamlload import LoadError
+from ..errors import FoureyesError
+from ..registry import yamlload
+from ..registry.yamlload import LoadError
 
 SYMLINK_MODE = "120000"
 ZERO_SHA = "0" * 40
