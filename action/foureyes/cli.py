@@ -136,8 +136,8 @@ def _check_names(
     root: Path, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD"
 ) -> None:
     """Environment and deployment names must exist in the registry at ``ref``."""
-    from .repo import GitTree, resolve, toplevel
     from .registry.model import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
+    from .repo import GitTree, resolve, toplevel
 
     if (
         toplevel(root) is None
@@ -207,9 +207,9 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 @fail_closed
 def plan(base: str, head: str, fmt: str) -> None:
     """Show the events of a change and the approval it needs, by the policy at BASE."""
-    from .repo import default_branch
     from .judging.judgment import as_planned
     from .judging.plan import make_plan
+    from .repo import default_branch
     from .report.reporters import reporter
 
     root = repo_root()
@@ -397,8 +397,8 @@ def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
     """List the freeze windows in force and the next ones (policy windows and incident freezes)."""
     import json
 
-    from .repo import GitTree, WorkTree, resolve
     from .judging import freeze
+    from .repo import GitTree, WorkTree, resolve
 
     root = repo_root()
     now = _now(now_text)
@@ -628,8 +628,8 @@ def protect(repo_name: str, check: bool, app_id: int | None, token: str | None) 
     _need_repo(repo_name)
     from .github.client import make_client
     from .github.protect import protect as run
-    from .repo import WorkTree
     from .registry.model import ENVIRONMENTS_FILE, parse_environments
+    from .repo import WorkTree
 
     root = repo_root()
     data = WorkTree(root).read(ENVIRONMENTS_FILE)

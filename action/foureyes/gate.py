@@ -80,8 +80,8 @@ def judged_base(root: Path, facts) -> str:
     default branch). A status belongs to a commit, not to a PR: a success earned against any other
     branch's policy would count for every PR with the same head (issue 9 B). Offline facts carry
     no branch: the base is the one the user named."""
-    from .repo import GitTree
     from .registry.model import ENVIRONMENTS_FILE, parse_environments
+    from .repo import GitTree
 
     if not facts.base_ref:
         return facts.base_sha
@@ -200,9 +200,9 @@ def decide_local(root: Path, facts_file: Path, base: str, head: str, now=None) -
     default branch's, every deployment event needing approval."""
     from dataclasses import replace
 
-    from .repo import default_branch, resolve
     from .judging.judgment import deploy_branch_tip
     from .local import load_local_facts
+    from .repo import default_branch, resolve
 
     default = default_branch(root)
     into = base if deploy_branch_tip(root, base, default) else ""
@@ -247,8 +247,8 @@ def decide_on_github(
     from .github.latest import still_latest
     from .github.publish import post_status
     from .github.publish import publish as publish_result
-    from .repo import ensure_commits
     from .notify import gate_notifications, notify
+    from .repo import ensure_commits
 
     event.get("pull_request") or {}
     fetched = {}

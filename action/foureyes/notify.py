@@ -241,9 +241,9 @@ def deploy_notifications(result) -> list[Notification]:
 
 def notify_deploy(root, result, record, warn) -> None:
     """Tell the policy's notifiers (the policy as the deployed commit has it); never fails a deploy."""
-    from .repo import GitTree
     from .judging.plan import load_policy
     from .registry.model import ConfigError
+    from .repo import GitTree
 
     notes = deploy_notifications(result)
     if not notes:

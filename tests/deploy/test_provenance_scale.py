@@ -14,7 +14,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 import generate_history as gen
 
-from foureyes import repo as gitrepo, inventory
+from foureyes import inventory
+from foureyes import repo as gitrepo
 from foureyes.deploy import provenance
 from foureyes.deploy.record import SqliteRecord
 from foureyes.history import governance_history

@@ -558,8 +558,8 @@ def check_plan(root, plan, labels, now: datetime, branch: str = "") -> Hold | No
     reach its environments: a PR into ``branch`` is held only for the environments deployed from
     that branch (``served_from``); a production freeze holds PRs into release branches, the
     promotion and the production deploy, not PRs into the default branch."""
-    from ..repo import GitTree
     from ..registry.model import Schemas, parse_deployment
+    from ..repo import GitTree
 
     tree = GitTree(root, plan.base)
     freezes = load(tree)
