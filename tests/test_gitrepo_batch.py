@@ -14,6 +14,8 @@ import generate_history as gen
 
 from foureyes import repo as gitrepo
 from foureyes.local import read_pr_files
+from foureyes.repo import diffs, objects, session
+from foureyes.repo import history as log_history
 
 
 def git(root: Path, *args: str) -> str:
@@ -76,10 +78,10 @@ def test_prefetched_changes_and_commit_logs_are_those_of_one_git_call_each(histo
     forks = [(gitrepo.git(root, "merge-base", b, h).decode().strip(), h) for b, h in pairs_of(prs)]
     expected_changes = {pair: gitrepo.changed(root, *pair) for pair in forks}
     expected_logs = {pair: gitrepo.commit_log(root, *pair) for pair in forks}
-    gitrepo._IMMUTABLE.clear()
+    session._IMMUTABLE.clear()
     gitrepo.prefetch_changes(root, forks)
     gitrepo.prefetch_commit_logs(root, graph, forks)
-    assert all(("diff", str(root), *pair) in gitrepo._IMMUTABLE for pair in forks)
+    assert all(("diff", str(root), *pair) in session._IMMUTABLE for pair in forks)
     assert {pair: gitrepo.changed(root, *pair) for pair in forks} == expected_changes
     assert {pair: gitrepo.commit_log(root, *pair) for pair in forks} == expected_logs
 
@@ -118,7 +120,7 @@ def test_a_branch_with_many_commits_and_a_merge_is_logged_in_gits_order(tmp_path
     repo.commit("pr last")
     head = repo.git("rev-parse", "HEAD")
     expected = gitrepo.commit_log(tmp_path, fork, head)
-    gitrepo._IMMUTABLE.clear()
+    session._IMMUTABLE.clear()
     gitrepo.prefetch_commit_logs(tmp_path, gitrepo.Graph(tmp_path, [head]), [(fork, head)])
     assert gitrepo.commit_log(tmp_path, fork, head) == expected and len(expected) == 8
 
@@ -256,7 +258,7 @@ def test_the_history_pass_gives_every_commit_s_first_parent_diff_as_git_log_does
             i += 1
     head = gitrepo.resolve(root, "HEAD")
     gitrepo.read_history_ahead(root, head, first_parent)  # through the thread, as a deploy reads it
-    found = gitrepo._log_changes(root, head, first_parent)
+    found = log_history.log_changes(root, head, first_parent)
     assert [c for c, _, _ in found] == list(expected)
     merges = [c for c, parents, _ in found if len(parents) > 1]
     trees = dict(line.split() for line in git(root, "log", "--all", "--format=%H %T").splitlines())
@@ -294,9 +296,9 @@ def test_prefetched_trees_and_blobs_are_read_without_a_round_trip_each(history, 
     gitrepo.close_readers()
     gitrepo.prefetch_trees(root, bases, ["policies", "policies/rules", "registry"], versions)
     asked = []
-    real = gitrepo._BatchReader.object
+    real = objects._BatchReader.object
     monkeypatch.setattr(
-        gitrepo._BatchReader, "object", lambda self, name: asked.append(name) or real(self, name)
+        objects._BatchReader, "object", lambda self, name: asked.append(name) or real(self, name)
     )
     assert read_all() == fresh
     files = set(gitrepo.blob_ids(root, [f"{b}:{p}" for b in bases for p in paths]).values())
@@ -315,11 +317,11 @@ def test_the_first_parent_view_of_the_whole_pass_is_git_log_first_parent(history
     head = gitrepo.resolve(root, "HEAD")
     span = f"{gitrepo.resolve(root, 'HEAD~7')}..{head}"
     for asked in (head, span):
-        direct, _ = gitrepo._read_log_changes(root, asked, first_parent=True)
+        direct, _ = log_history.read_log_changes(root, asked, first_parent=True)
         gitrepo.read_history_ahead(root, asked)
-        assert gitrepo._log_changes(root, asked, first_parent=True) == list(direct)
+        assert log_history.log_changes(root, asked, first_parent=True) == list(direct)
         assert len(direct) < len(
-            gitrepo._log_changes(root, asked)
+            log_history.log_changes(root, asked)
         )  # the view is not the whole pass
 
 
@@ -328,13 +330,13 @@ def test_pr_diffs_found_in_the_history_pass_are_git_s_diffs(history, monkeypatch
     commit, or the merge or squash of an up-to-date PR) is not diffed again: the pass has it."""
     root, prs = history
     forks = [(gitrepo.git(root, "merge-base", b, h).decode().strip(), h) for b, h in pairs_of(prs)]
-    expected = dict(zip(forks, gitrepo._diff_pairs(root, forks), strict=False))
-    gitrepo._IMMUTABLE.clear()
-    gitrepo._log_changes(root, gitrepo.resolve(root, "HEAD"))
+    expected = dict(zip(forks, diffs._diff_pairs(root, forks), strict=False))
+    session._IMMUTABLE.clear()
+    log_history.log_changes(root, gitrepo.resolve(root, "HEAD"))
     asked = []
-    real = gitrepo._diff_pairs
+    real = diffs._diff_pairs
     monkeypatch.setattr(
-        gitrepo, "_diff_pairs", lambda root, pairs, *a: asked.extend(pairs) or real(root, pairs, *a)
+        diffs, "_diff_pairs", lambda root, pairs, *a: asked.extend(pairs) or real(root, pairs, *a)
     )
     gitrepo.prefetch_changes(root, forks)
     assert {pair: gitrepo.changed(root, *pair) for pair in forks} == expected

@@ -19,6 +19,7 @@ from foureyes import repo as gitrepo
 from foureyes.deploy import provenance
 from foureyes.deploy.record import SqliteRecord
 from foureyes.history import governance_history
+from foureyes.repo import processes, session
 
 
 def git(root: Path, *args: str) -> str:
@@ -173,15 +174,15 @@ def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(
     """The PRs' own evaluations too (plan, facts, freeze): merge bases, diffs, commit logs and
     merges are asked for all PRs at once, names starting with a full SHA through the open reader."""
     h, *_ = history
-    gitrepo._IMMUTABLE.clear()  # nothing known from earlier tests
+    session._IMMUTABLE.clear()  # nothing known from earlier tests
     calls = []
-    real_popen = gitrepo.subprocess.Popen
+    real_popen = processes.subprocess.Popen
 
     def popen(argv, **kw):  # every git process gitrepo starts (`git -C <root> <command> ...`)
         calls.append(argv[3])
         return real_popen(argv, **kw)
 
-    monkeypatch.setattr(gitrepo.subprocess, "Popen", popen)
+    monkeypatch.setattr(processes.subprocess, "Popen", popen)
     commits = all_commits(h.root)
     checker = provenance.Checker(
         h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs")
@@ -195,7 +196,7 @@ def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(
 def test_a_check_of_a_few_commits_reads_only_the_prs_that_brought_them(history, monkeypatch):
     """`history NAME` checks one deployment's commits: the other PRs of the ledger are not diffed."""
     h, *_ = history
-    gitrepo._IMMUTABLE.clear()
+    session._IMMUTABLE.clear()
     asked = []
     real = gitrepo.prefetch_changes
     monkeypatch.setattr(

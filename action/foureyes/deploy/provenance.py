@@ -32,6 +32,7 @@ from ..judging.facts import PRFacts
 from ..judging.plan import BASE_INPUTS
 from ..registry.model import POLICY_FILE, STATE_PATHS
 from ..registry.yamlload import LoadError
+from ..repo.history import log_changes
 
 
 @dataclass
@@ -104,7 +105,7 @@ def state_commits(root: Path, head: str, since: str | None) -> list[str]:
     span = f"{since}..{head}" if since else head
     return [
         commit
-        for commit, _, changes in gitrepo._log_changes(root, span, first_parent=True)
+        for commit, _, changes in log_changes(root, span, first_parent=True)
         if any(c.path.startswith(STATE_PATHS) for c in changes)
     ]
 

@@ -292,9 +292,10 @@ def load(snapshot) -> Freezes:
     them. A policy the gate has already checked against its schema is read again here for lines.
     At a commit the answer is kept by the entries of the two files (a PR's evaluation asks twice,
     and a deploy re-checking many PRs meets the same files at most of their bases)."""
-    from ..repo import GitTree, _is_sha
+    from ..repo import GitTree
+    from ..repo.objects import is_sha
 
-    if isinstance(snapshot, GitTree) and _is_sha(snapshot.commit):
+    if isinstance(snapshot, GitTree) and is_sha(snapshot.commit):
         key = (str(snapshot.root), tuple(snapshot.entries([POLICY_FILE, INCIDENT_FILE]).values()))
         if key not in _LOADED:
             if len(_LOADED) >= 256:

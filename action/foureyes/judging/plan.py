@@ -26,6 +26,7 @@ from ..registry.model import (
     parse_policy,
 )
 from ..registry.yamlload import LoadError
+from ..repo.objects import is_sha
 from . import changes, rules
 from .changes import Event
 
@@ -101,7 +102,7 @@ def _judging(root: Path, base_tree) -> tuple:
     most of their bases); an error is raised again each time, never kept."""
     key = (
         (str(root), tuple(base_tree.entries(BASE_INPUTS).values()))
-        if gitrepo._is_sha(base_tree.commit)
+        if is_sha(base_tree.commit)
         else None
     )
     if key is not None and key in _JUDGING:

@@ -1,12 +1,92 @@
-"""Git plumbing: read repository files at a ref, and what changed between two refs."""
+"""Git plumbing: read repository files at a ref, and what changed between two refs.
 
-from .objects import *  # noqa: F403
-from .objects import (  # noqa: F401  (private names the tests and a few callers still reach)
-    _IMMUTABLE,
-    _BatchReader,
-    _diff_pairs,
-    _is_sha,
-    _log_changes,
-    _read_log_changes,
-    subprocess,
+processes runs git; objects reads files and trees at a commit; graph names commits and their
+ancestry; diffs says what changed between two commits; history reads whole spans of history.
+"""
+
+# private names a few callers and tests still reach, until the session owns the caches
+from .diffs import (
+    Change,
+    PathSet,
+    changed,
+    clean_merge_tree,
+    clean_merge_trees,
+    first_parent_changes,
+    known_changes,
+    prefetch_changes,
 )
+from .graph import (
+    Graph,
+    branch_tip,
+    default_branch,
+    ensure_commits,
+    is_ancestor,
+    merge_base,
+    prefetch_merge_bases,
+    resolve,
+    resolve_many,
+    toplevel,
+)
+from .history import (
+    commit_log,
+    commits_changing,
+    commits_touching,
+    last_changes,
+    prefetch_commit_logs,
+    read_history_ahead,
+    subjects,
+)
+from .objects import (
+    SYMLINK_MODE,
+    ZERO_SHA,
+    GitTree,
+    WorkTree,
+    blob_ids,
+    cat_blobs,
+    close_readers,
+    prefetch_trees,
+)
+from .processes import (
+    GitError,
+    git,
+    token_auth_env,
+)
+
+__all__ = [
+    "SYMLINK_MODE",
+    "ZERO_SHA",
+    "Change",
+    "GitError",
+    "GitTree",
+    "Graph",
+    "PathSet",
+    "WorkTree",
+    "blob_ids",
+    "branch_tip",
+    "cat_blobs",
+    "changed",
+    "clean_merge_tree",
+    "clean_merge_trees",
+    "close_readers",
+    "commit_log",
+    "commits_changing",
+    "commits_touching",
+    "default_branch",
+    "ensure_commits",
+    "first_parent_changes",
+    "git",
+    "is_ancestor",
+    "known_changes",
+    "last_changes",
+    "merge_base",
+    "prefetch_changes",
+    "prefetch_commit_logs",
+    "prefetch_merge_bases",
+    "prefetch_trees",
+    "read_history_ahead",
+    "resolve",
+    "resolve_many",
+    "subjects",
+    "token_auth_env",
+    "toplevel",
+]
