@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .errors import EXIT_ERROR, EXIT_FAILED, EXIT_OK
+from .repo import Repo
 
 if TYPE_CHECKING:
     from .github.client import GitHubClient
@@ -133,17 +134,17 @@ def _unknown(kind: str, name: str, known, where: str = "") -> SetupError:
 
 
 def _check_names(
-    root: Path, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD"
+    repo: Repo, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD"
 ) -> None:
     """Environment and deployment names must exist in the registry at ``ref``."""
     from .registry.model import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
     from .repo import GitTree, resolve, toplevel
 
     if (
-        toplevel(root) is None
+        toplevel(repo.path) is None
     ):  # resolve/events with --record can run where there is no registry to ask
         return
-    tree = GitTree(root, resolve(root, ref))
+    tree = GitTree(repo, resolve(repo, ref))
     if env_name:
         data = tree.read(ENVIRONMENTS_FILE)
         names = [e.name for e in parse_environments(data)] if data is not None else []
@@ -213,7 +214,8 @@ def plan(base: str, head: str, fmt: str) -> None:
     from .report.reporters import reporter
 
     root = repo_root()
-    result = as_planned(root, make_plan(root, base, head), base, default_branch(root))
+    repo = Repo(root)  # the command's session: what it reads of git
+    result = as_planned(repo, make_plan(repo, base, head), base, default_branch(repo))
     reporter(fmt).plan(result)
     sys.exit(EXIT_FAILED if result.problems else EXIT_OK)
 
@@ -287,10 +289,11 @@ def gate(
     from .vocabulary import State
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     if local_file:
         if not base:
             raise click.UsageError("--local needs --base")
-        result = decide_local(root, Path(local_file), base, head, now=_now(now_text))
+        result = decide_local(repo, Path(local_file), base, head, now=_now(now_text))
     else:
         event = {}
         if os.environ.get("GITHUB_EVENT_PATH"):
@@ -312,7 +315,7 @@ def gate(
             click.echo(number)
             sys.exit(0)
         result = decide_on_github(
-            root,
+            repo,
             make_client(token),
             repo_name,
             number,
@@ -401,10 +404,11 @@ def freeze_cmd(now_text, env_name, importance, ref, count, fmt) -> None:
     from .repo import GitTree, WorkTree, resolve
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     now = _now(now_text)
-    tree = GitTree(root, resolve(root, ref)) if ref else WorkTree(root)
+    tree = GitTree(repo, resolve(repo, ref)) if ref else WorkTree(root)
     if env_name:
-        _check_names(root, env_name, ref=ref or "HEAD")
+        _check_names(repo, env_name, ref=ref or "HEAD")
     data = freeze.listing(freeze.load(tree), now, env_name, importance, count)
     click.echo(
         _json_text(json.dumps(data, indent=2)) if fmt == "json" else freeze.listing_text(data)
@@ -527,6 +531,7 @@ def deploy(
     from .report.reporters import reporter
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     out = reporter(fmt)
     # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local
     # file
@@ -536,7 +541,7 @@ def deploy(
     )
     on_github = bool(repo_name) and (os.environ.get("GITHUB_ACTIONS") == "true" or given)
     branch = branch_name or os.environ.get("GITHUB_REF_NAME") or current_branch(root)
-    wrong = branch_mismatch(root, env_name, branch)
+    wrong = branch_mismatch(repo, env_name, branch)
     if wrong:
         raise click.UsageError(wrong)
     with open_record(
@@ -546,9 +551,9 @@ def deploy(
         token,
         read_only=dry_run,
     ) as rec:
-        source = provenance_source(root, Path(ledger), repo_name if on_github else None, token)
+        source = provenance_source(repo, Path(ledger), repo_name if on_github else None, token)
         result = run_deploy(
-            root,
+            repo,
             env_name,
             rec,
             source,
@@ -558,7 +563,7 @@ def deploy(
             branch=branch,
             now=_now(now_text),
         )
-        notify_deploy(root, result, rec, warn=_warn)
+        notify_deploy(repo, result, rec, warn=_warn)
     out.deploy(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 
@@ -583,7 +588,8 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
     from .deploy.record import DEFAULT_PATH, SqliteRecord
 
     root = repo_root(required=False)  # an inference pipeline may resolve from a copied record
-    _check_names(root, env_name)
+    repo = Repo(root)  # the command's session: what it reads of git
+    _check_names(repo, env_name)
     path = Path(record_path) if record_path else root / DEFAULT_PATH
     if not path.exists():
         raise click.ClickException(f"no deploy record at {path}: nothing has been deployed")
@@ -593,7 +599,7 @@ def resolve(name: str, env_name: str, record_path: str | None) -> None:
     finally:
         record.close()
     if entry is None:
-        _check_names(root, deployment=name)  # a typo is not "not deployed"
+        _check_names(repo, deployment=name)  # a typo is not "not deployed"
     if entry is None or entry.status != "success":
         state = "is not deployed" if entry is None else f"is {entry.status}"
         click.echo(f"foureyes: {name} {state} in {env_name}", err=True)
@@ -697,11 +703,12 @@ def rollback(name, env_name, to_version, record_path, repo_name, base_branch, to
     from .repo import resolve
 
     root = repo_root()
-    base_sha = resolve(root, base_branch if repo_name else "HEAD")
+    repo = Repo(root)  # the command's session: what it reads of git
+    base_sha = resolve(repo, base_branch if repo_name else "HEAD")
     with open_record(root, record_path, repo_name if not record_path else None, token) as record:
         history = record.history(env_name, name)
     try:
-        change = prepare(root, base_sha, name, env_name, history, to_version)
+        change = prepare(repo, base_sha, name, env_name, history, to_version)
     except RollbackError as exc:
         click.echo(f"foureyes: {exc}", err=True)
         sys.exit(EXIT_FAILED)
@@ -740,6 +747,7 @@ def promote(env_name, into, to_commit, repo_name, token) -> None:
     from .repo import default_branch
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     gh = None
     if repo_name:
         from .github.client import api_errors, describe, make_client
@@ -750,9 +758,9 @@ def promote(env_name, into, to_commit, repo_name, token) -> None:
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
     else:
-        default = default_branch(root)
+        default = default_branch(repo)
     try:
-        promotion = prepare(root, env_name, into, to_commit, default)
+        promotion = prepare(repo, env_name, into, to_commit, default)
     except PromoteError as exc:
         click.echo(f"foureyes: {exc}", err=True)
         sys.exit(EXIT_FAILED)
@@ -858,12 +866,13 @@ def inventory(ref, html_dir, repo_name, token, record_path, ledger, fmt) -> None
     from .inventory import build, read_ahead, to_csv, to_text
 
     root = repo_root()
-    read_ahead(root, ref)
+    repo = Repo(root)  # the command's session: what it reads of git
+    read_ahead(repo, ref)
     # with --repo, open PRs and (unless --record is given) the deploy record come from GitHub
     with open_record(root, record_path, repo_name if not record_path else None, token) as record:
-        source = provenance_source(root, Path(ledger), repo_name, token)
+        source = provenance_source(repo, Path(ledger), repo_name, token)
         rows, envs = build(
-            root, ref, record, source.open_prs(), checker=Checker(root, source, cache=record)
+            repo, ref, record, source.open_prs(), checker=Checker(repo, source, cache=record)
         )
     if fmt == "csv":
         click.echo(to_csv(rows, envs), nl=False)
@@ -913,6 +922,7 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
     from .history import change_text, governance_history, live_at
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     if env_name or moment:
         if not (env_name and moment):
             raise click.UsageError("--env and --at go together")
@@ -920,7 +930,7 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
             when = iso(parse_time(moment, datetime.now(UTC)))
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--at") from None
-        _check_names(root, env_name, ref=ref)
+        _check_names(repo, env_name, ref=ref)
         with open_record(
             root, record_path, repo_name if not record_path else None, token
         ) as record:
@@ -962,11 +972,11 @@ def history(name, env_name, moment, ref, repo_name, token, record_path, ledger, 
         else contextlib.nullcontext() as cache
     ):
         checker = Checker(
-            root, provenance_source(root, Path(ledger), repo_name, token), cache=cache
+            repo, provenance_source(repo, Path(ledger), repo_name, token), cache=cache
         )
-        rows = [r.to_json() for r in governance_history(root, name, ref, checker)]
+        rows = [r.to_json() for r in governance_history(repo, name, ref, checker)]
     if not rows:  # never in the history: a typo (a deleted deployment still has its history)
-        _check_names(root, deployment=name, ref=ref)
+        _check_names(repo, deployment=name, ref=ref)
     lines = [
         f"{r['date'][:16]}  {r['event']:<17} {change_text(r):<40} by {r['changed_by']:<14} "
         f"{'approved by ' + ', '.join(r['approved_by']) + ' in PR #' + str(r['pr']) if r['pr'] else r['approval']}"
@@ -1035,6 +1045,7 @@ def simulate(policy_file, since, limit, repo_name, token, record_path, ledger, f
     from .simulate import simulate as run
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     try:
         start = parse_time(since, datetime.now(UTC))
     except ValueError as exc:
@@ -1049,15 +1060,15 @@ def simulate(policy_file, since, limit, repo_name, token, record_path, ledger, f
         )  # caches merged PRs' facts: a rerun does not refetch
         try:
             source = GitHubSource(
-                make_client(token), repo_name, root, token, start, limit, record.db
+                make_client(token), repo_name, repo, token, start, limit, record.db
             )
-            sim = run(root, source, candidate, policy_file, period)
+            sim = run(repo, source, candidate, policy_file, period)
         finally:
             record.close()
     else:
         ledger_dir = Path(ledger) if Path(ledger).is_absolute() else root / ledger
         sim = run(
-            root, LedgerSource(root, ledger_dir, start, limit), candidate, policy_file, period
+            repo, LedgerSource(repo, ledger_dir, start, limit), candidate, policy_file, period
         )
     text = render(sim, fmt)
     click.echo(_json_text(text) if fmt == "json" else text)
@@ -1150,7 +1161,7 @@ def events(
             from .github.events import pull_events
 
             added = pull_events(
-                make_client(token), repo_name, token or "", record, warn=_warn, root=root
+                make_client(token), repo_name, token or "", record, warn=_warn, repo=Repo(root)
             )
             click.echo(f"imported {added} event(s) from {repo_name}'s workflow runs", err=True)
         if prune:
@@ -1203,6 +1214,7 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
 
     _need_repo(repo_name)
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     now = parse_time(now_text, datetime.now(UTC)) if now_text else datetime.now(UTC)
     verb = "due" if dry_run else "done"
 
@@ -1218,7 +1230,7 @@ def timeout(repo_name, dry_run, token, now_text, record_path, fmt) -> None:
         actions = run(
             make_client(token),
             repo_name,
-            root,
+            repo,
             now,
             dry_run,
             report,

@@ -12,6 +12,7 @@ import click
 from . import repo as gitrepo
 from .errors import FoureyesError
 from .registry.model import BUNDLED
+from .repo import Repo
 from .vocabulary import EventType
 
 DEMO_ENV = {
@@ -51,13 +52,11 @@ def copy_template(dest: Path) -> None:
         shutil.copytree(BUNDLED / part, dest / part, dirs_exist_ok=True)
 
 
-def commit_all(root: Path, message: str, author: str = "Dana Scientist <dana@acme.example>") -> str:
+def commit_all(repo: Repo, message: str, author: str = "Dana Scientist <dana@acme.example>") -> str:
     name, email = author[:-1].split(" <")
-    gitrepo.git(root, "add", "-A")
-    gitrepo.git(
-        root, "-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "-m", message
-    )
-    return gitrepo.resolve(root, "HEAD")
+    repo.git("add", "-A")
+    repo.git("-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "-m", message)
+    return gitrepo.resolve(repo, "HEAD")
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -80,15 +79,15 @@ action: deny
 """
 
 
-def build_scratch_repo(root: Path) -> tuple[str, str]:
+def build_scratch_repo(repo: Repo) -> tuple[str, str]:
     """main with the example registry; branch `change` replacing a model and lowering an importance."""
-    gitrepo.git(root, "init", "-q", "-b", "main")
-    copy_template(root)
-    (root / ".gitignore").write_text(".foureyes/\n", "utf-8")
-    (root / AUC_RULE).write_text(AUC_RULE_TEXT, "utf-8")
-    base = commit_all(root, "Registry: initial deployments", "Mo Admin <mo@acme.example>")
-    gitrepo.git(root, "checkout", "-q", "-b", "change")
-    deps = root / "registry" / "deployments"
+    repo.git("init", "-q", "-b", "main")
+    copy_template(repo.path)
+    (repo.path / ".gitignore").write_text(".foureyes/\n", "utf-8")
+    (repo.path / AUC_RULE).write_text(AUC_RULE_TEXT, "utf-8")
+    base = commit_all(repo, "Registry: initial deployments", "Mo Admin <mo@acme.example>")
+    repo.git("checkout", "-q", "-b", "change")
+    deps = repo.path / "registry" / "deployments"
     edit(deps / "fraud-scorer.yaml", 'version: "12"', 'version: "13"')
     edit(deps / "fraud-scorer.yaml", "models:/fraud-xgb/12", "models:/fraud-xgb/13")
     edit(
@@ -99,7 +98,7 @@ def build_scratch_repo(root: Path) -> tuple[str, str]:
     edit(deps / "fraud-scorer.yaml", "auc: 0.91", "auc: 0.93")
     edit(deps / "churn-predictor.yaml", "importance: moderate", "importance: low")
     head = commit_all(
-        root, "fraud-scorer: serve fraud-xgb v13; churn-predictor is now low importance"
+        repo, "fraud-scorer: serve fraud-xgb v13; churn-predictor is now low importance"
     )
     return base, head
 
@@ -111,6 +110,7 @@ def run(directory: Path | None) -> int:
 
     root = Path(directory or tempfile.mkdtemp(prefix="foureyes-demo-")).resolve()
     root.mkdir(parents=True, exist_ok=True)
+    repo = Repo(root)  # the demo's one session: everything it reads of the scratch repository
     if any(root.iterdir()):
         raise click.UsageError(
             f"{root} is not empty; the demo builds its repository in an empty folder"
@@ -118,7 +118,7 @@ def run(directory: Path | None) -> int:
     out = TextReporter()
 
     say(f"A scratch repository in {root}: the example registry on main")
-    _base, _head = build_scratch_repo(root)
+    _base, _head = build_scratch_repo(repo)
     for f in sorted((root / "registry" / "deployments").glob("*.yaml")):
         click.echo(f"  {f.relative_to(root)}")
 
@@ -134,7 +134,7 @@ def run(directory: Path | None) -> int:
         raise DemoError("the example registry is valid")
 
     say("What the change means, judged by the policy on main (foureyes plan --base main):")
-    plan = make_plan(root, "main", "change")
+    plan = make_plan(repo, "main", "change")
     out.plan(plan)
     by_type = {(e.type, e.deployment): e for e in plan.events}
     churn = by_type.get((EventType.CHANGE_IMPORTANCE, "churn-predictor"))
@@ -165,11 +165,11 @@ def run(directory: Path | None) -> int:
     say("The PR comment foureyes would post (foureyes plan --format markdown):")
     click.echo(plan_markdown(plan))
     try:
-        gate_demo(root, out)
-        promotion_demo(root, out)
-        governance_demo(root, out)
-        what_if_demo(root)
-        freeze_demo(root, out)
+        gate_demo(repo, out)
+        promotion_demo(repo, out)
+        governance_demo(repo, out)
+        what_if_demo(repo)
+        freeze_demo(repo, out)
     except DemoError as exc:
         click.echo(f"\ndemo: this statement did not hold, so the demo stops here: {exc}", err=True)
         return 1
@@ -243,20 +243,20 @@ def write_facts(
     return path
 
 
-def gate_demo(root: Path, out) -> None:
+def gate_demo(repo: Repo, out) -> None:
     from .deploy.record import DEFAULT_PATH, SqliteRecord
     from .gate import decide, record_decision
     from .local import load_local_facts
 
     def gate(reviews: list[str]):
-        facts_file = write_facts(root, reviews)
-        head = gitrepo.resolve(root, "change")
-        result = decide(root, lambda: load_local_facts(facts_file, root, "main", head))
+        facts_file = write_facts(repo.path, reviews)
+        head = gitrepo.resolve(repo, "change")
+        result = decide(repo, lambda: load_local_facts(facts_file, repo, "main", head))
         click.echo(
-            f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head change"
+            f"$ foureyes gate --local {facts_file.relative_to(repo.path)} --base main --head change"
         )
         record = SqliteRecord(
-            root / DEFAULT_PATH
+            repo.path / DEFAULT_PATH
         )  # like the command, each decision goes into the event log
         try:
             record_decision(record, result)
@@ -289,11 +289,11 @@ def gate_demo(root: Path, out) -> None:
         "pending, approves it. Alice's approval was for the old head:"
     )
     edit(
-        root / "registry" / "deployments" / "fraud-scorer.yaml",
+        repo.path / "registry" / "deployments" / "fraud-scorer.yaml",
         "before authorisation.",
         "before authorisation; v13 adds merchant-category features.",
     )
-    commit_all(root, "fraud-scorer: describe v13")
+    commit_all(repo, "fraud-scorer: describe v13")
     result = gate(
         [
             "{user: dana, state: APPROVED, commit: head}",
@@ -328,16 +328,15 @@ APPROVED = [
 ]
 
 
-def promotion_demo(root: Path, out) -> None:
+def promotion_demo(repo: Repo, out) -> None:
     from .deploy.provenance import LocalLedger
     from .deploy.reconcile import deploy
     from .deploy.record import DEFAULT_PATH, SqliteRecord
 
-    base, head = gitrepo.resolve(root, "main"), gitrepo.resolve(root, "change")
+    base, head = gitrepo.resolve(repo, "main"), gitrepo.resolve(repo, "change")
     say("Mo, the release manager, merges PR #42 into main (the merge is recorded for provenance).")
-    gitrepo.git(root, "checkout", "-q", "main")
-    gitrepo.git(
-        root,
+    repo.git("checkout", "-q", "main")
+    repo.git(
         "-c",
         "user.name=Mo Admin",
         "-c",
@@ -349,25 +348,25 @@ def promotion_demo(root: Path, out) -> None:
         "Merge pull request #42 from acme/change",
         "change",
     )
-    merge = gitrepo.resolve(root, "HEAD")
-    ledger = root / ".foureyes" / "prs"
+    merge = gitrepo.resolve(repo, "HEAD")
+    ledger = repo.path / ".foureyes" / "prs"
     write_facts(
-        root,
+        repo.path,
         APPROVED,
-        f"base: {base}\nhead: {head}\nmerge_commit: {merge}\nmerged_at: '{utc_of(root, merge)}'\n",
+        f"base: {base}\nhead: {head}\nmerge_commit: {merge}\nmerged_at: '{utc_of(repo.path, merge)}'\n",
         path=ledger / "42.yaml",
     )
     click.echo(
-        f"(recorded in {(ledger / '42.yaml').relative_to(root)}: the gate facts plus base, "
+        f"(recorded in {(ledger / '42.yaml').relative_to(repo.path)}: the gate facts plus base, "
         "head, merge_commit "
         "and merged_at; in Actions the deploy asks GitHub instead)"
     )
-    record = SqliteRecord(root / DEFAULT_PATH)
+    record = SqliteRecord(repo.path / DEFAULT_PATH)
 
     def run(env: str, branch: str = "main"):  # the ledger read afresh, as each command does
         click.echo(f"$ foureyes deploy --env {env}")
         result = deploy(
-            root, env, record, LocalLedger(root, ledger), progress=out.deploy_step, branch=branch
+            repo, env, record, LocalLedger(repo, ledger), progress=out.deploy_step, branch=branch
         )
         out.deploy(result)
         return result
@@ -388,30 +387,28 @@ def promotion_demo(root: Path, out) -> None:
         "Mo cuts release/2026.11 at main's tip and deploys production: nobody approved "
         "promoting PR #42."
     )
-    gitrepo.git(root, "checkout", "-q", "-b", "release/2026.11")
+    repo.git("checkout", "-q", "-b", "release/2026.11")
     cut = run("production", "release/2026.11")
     claim(
         "Refused: production serves only what an approved PR into its branch brought in.",
         not cut.ok and not record.entries("production"),
     )
     say(
-        "So Mo cuts it at the registry production may start from (the root of trust), and "
+        "So Mo cuts it at the registry production may start from (the repo of trust), and "
         "Dana opens PR #50 "
         "promoting main into it; Alice and Bob approve (the promoter's own approval would "
         "not count)."
     )
-    gitrepo.git(root, "checkout", "-q", "main")
-    gitrepo.git(
-        root,
+    repo.git("checkout", "-q", "main")
+    repo.git(
         "branch",
         "-f",
         "release/2026.11",
-        gitrepo.git(root, "rev-list", "--max-parents=0", "main").decode().strip(),
+        repo.git("rev-list", "--max-parents=0", "main").decode().strip(),
     )
-    release_base = gitrepo.resolve(root, "release/2026.11")
-    gitrepo.git(root, "checkout", "-q", "release/2026.11")
-    gitrepo.git(
-        root,
+    release_base = gitrepo.resolve(repo, "release/2026.11")
+    repo.git("checkout", "-q", "release/2026.11")
+    repo.git(
         "-c",
         "user.name=Mo Admin",
         "-c",
@@ -423,12 +420,12 @@ def promotion_demo(root: Path, out) -> None:
         "Merge pull request #50: promote main to production",
         merge,
     )
-    promoted = gitrepo.resolve(root, "HEAD")
+    promoted = gitrepo.resolve(repo, "HEAD")
     write_facts(
-        root,
+        repo.path,
         APPROVED[1:],
         f"base: {release_base}\nhead: {merge}\nmerge_commit: {promoted}\n"
-        f"merged_at: '{utc_of(root, promoted)}'\nbase_ref: release/2026.11\n",
+        f"merged_at: '{utc_of(repo.path, promoted)}'\nbase_ref: release/2026.11\n",
         path=ledger / "50.yaml",
         body="Promote main to production: fraud-xgb v13.",
     )
@@ -455,14 +452,14 @@ def promotion_demo(root: Path, out) -> None:
         and entry["approval"]["pr"] == 50
         and entry["approval"]["approved_at"] <= entry["deployed_at"],
     )
-    click.echo(f"(manifests: {root / '.foureyes' / 'serving'})")
+    click.echo(f"(manifests: {repo.path / '.foureyes' / 'serving'})")
 
     say("Someone pushes straight to main, bumping product-recs without a PR:")
-    gitrepo.git(root, "checkout", "-q", "main")
-    edit(root / "registry" / "deployments" / "product-recs.yaml", '"2026.11.3"', '"2026.11.9"')
-    edit(root / "registry" / "deployments" / "product-recs.yaml", "2026.11.3", "2026.11.9")
-    commit_all(root, "hotfix: product-recs 2026.11.9", "Eve Hurry <eve@acme.example>")
-    hotfix = gitrepo.resolve(root, "HEAD")
+    repo.git("checkout", "-q", "main")
+    edit(repo.path / "registry" / "deployments" / "product-recs.yaml", '"2026.11.3"', '"2026.11.9"')
+    edit(repo.path / "registry" / "deployments" / "product-recs.yaml", "2026.11.3", "2026.11.9")
+    commit_all(repo, "hotfix: product-recs 2026.11.9", "Eve Hurry <eve@acme.example>")
+    hotfix = gitrepo.resolve(repo, "HEAD")
     result = run("staging")
     claim(
         "\nThe unapproved commit never reaches staging: nothing was applied, and the refusal "
@@ -482,14 +479,14 @@ def promotion_demo(root: Path, out) -> None:
 
     say("Mo takes the hotfix off main again (on GitHub: a revert through a reviewed PR):")
     click.echo("$ git reset --hard HEAD~1")
-    gitrepo.git(root, "reset", "-q", "--hard", "HEAD~1")
+    repo.git("reset", "-q", "--hard", "HEAD~1")
     claim(
         f"main is back at the approved merge of PR #42 ({merge[:12]}).",
-        gitrepo.resolve(root, "HEAD") == merge,
+        gitrepo.resolve(repo, "HEAD") == merge,
     )
 
 
-def governance_demo(root: Path, out) -> None:
+def governance_demo(repo: Repo, out) -> None:
     from datetime import datetime, timedelta
 
     from .deploy.provenance import Checker, LocalLedger
@@ -501,27 +498,31 @@ def governance_demo(root: Path, out) -> None:
     from .report.inventory_html import render
     from .timeout import due_action, plan_action
 
-    ledger = root / ".foureyes" / "prs"
+    ledger = repo.path / ".foureyes" / "prs"
     say("Meanwhile Dana opened PR #43 (credit-limit v8, high importance); nobody has reviewed it.")
-    base = gitrepo.resolve(root, "main")
-    gitrepo.git(root, "checkout", "-q", "-b", "credit-v8")
-    edit(root / "registry" / "deployments" / "credit-limit.yaml", 'version: "7"', 'version: "8"')
-    edit(root / "registry" / "deployments" / "credit-limit.yaml", "/7/", "/8/")
+    base = gitrepo.resolve(repo, "main")
+    repo.git("checkout", "-q", "-b", "credit-v8")
     edit(
-        root / "registry" / "deployments" / "credit-limit.yaml",
+        repo.path / "registry" / "deployments" / "credit-limit.yaml", 'version: "7"', 'version: "8"'
+    )
+    edit(repo.path / "registry" / "deployments" / "credit-limit.yaml", "/7/", "/8/")
+    edit(
+        repo.path / "registry" / "deployments" / "credit-limit.yaml",
         "sha256:0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c",
         "sha256:7e8f9a0b1c0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d",
     )
-    edit(root / "registry" / "deployments" / "credit-limit.yaml", "rmse: 412.5", "rmse: 398.1")
-    head = commit_all(root, "credit-limit: serve v8")
-    gitrepo.git(root, "checkout", "-q", "main")
-    write_facts(root, [], f"base: {base}\nhead: {head}\n", path=ledger / "43.yaml", body=BODY_43)
+    edit(repo.path / "registry" / "deployments" / "credit-limit.yaml", "rmse: 412.5", "rmse: 398.1")
+    head = commit_all(repo, "credit-limit: serve v8")
+    repo.git("checkout", "-q", "main")
+    write_facts(
+        repo.path, [], f"base: {base}\nhead: {head}\n", path=ledger / "43.yaml", body=BODY_43
+    )
     click.echo(
-        f"(an open PR, offline: {(ledger / '43.yaml').relative_to(root)} with base and head, "
+        f"(an open PR, offline: {(ledger / '43.yaml').relative_to(repo.path)} with base and head, "
         "no merge_commit)"
     )
 
-    policy = load_policy(gitrepo.GitTree(root, base))
+    policy = load_policy(gitrepo.GitTree(repo, base))
     rule = policy.rule("high")
     if rule.review_timeout is None:  # the demo's policy sets one for `high`
         raise ValueError("the demo policy has no review timeout for high")
@@ -548,14 +549,14 @@ def governance_demo(root: Path, out) -> None:
         f"does nothing: the reminder is less than {hours}h old.",
         later is None,
     )
-    record = SqliteRecord(root / DEFAULT_PATH)
+    record = SqliteRecord(repo.path / DEFAULT_PATH)
     record.add_event(
         "timeout", "warning", f"PR #43: {action} after 50.0h pending (high)", data=planned.to_json()
     )
 
     say("$ foureyes inventory   (credit-limit needs approval: PR #43 is open)")
-    source = LocalLedger(root, ledger)
-    rows, envs = build(root, "main", record, source.open_prs(), checker=Checker(root, source))
+    source = LocalLedger(repo, ledger)
+    rows, envs = build(repo, "main", record, source.open_prs(), checker=Checker(repo, source))
     click.echo(to_text(rows, envs))
     status = {r.name: (r.status, r.prs) for r in rows}
     claim(
@@ -565,7 +566,7 @@ def governance_demo(root: Path, out) -> None:
         status.pop("credit-limit") == ("Needs approval", [43])
         and all(s == ("Approved", []) for s in status.values()),
     )
-    page = root / ".foureyes" / "site" / "index.html"
+    page = repo.path / ".foureyes" / "site" / "index.html"
     write_atomically(
         page, render(rows, envs, now.strftime("%Y-%m-%d %H:%M UTC"), "acme/models (demo)")
     )
@@ -575,7 +576,7 @@ def governance_demo(root: Path, out) -> None:
 
     say("$ foureyes history fraud-scorer")
     for r in governance_history(
-        root, "fraud-scorer", "main", Checker(root, LocalLedger(root, ledger))
+        repo, "fraud-scorer", "main", Checker(repo, LocalLedger(repo, ledger))
     ):
         who = f"approved by {', '.join(r.approved_by)} in PR #{r.pr}" if r.pr else r.approval
         click.echo(
@@ -610,7 +611,7 @@ freezes:
 """
 
 
-def freeze_demo(root: Path, out) -> None:
+def freeze_demo(repo: Repo, out) -> None:
     from datetime import datetime
 
     from .deploy.record import DEFAULT_PATH, SqliteRecord
@@ -624,12 +625,11 @@ def freeze_demo(root: Path, out) -> None:
         "His PR #44 adds INC-2041 to policies/freeze.yaml (a governance change, approved "
         "like any other):"
     )
-    gitrepo.git(root, "checkout", "-q", "-b", "incident", "main")
-    (root / "policies" / "freeze.yaml").write_text(INCIDENT, "utf-8")
-    commit_all(root, "INC-2041: freeze production", "Mo Admin <mo@acme.example>")
-    gitrepo.git(root, "checkout", "-q", "main")
-    gitrepo.git(
-        root,
+    repo.git("checkout", "-q", "-b", "incident", "main")
+    (repo.path / "policies" / "freeze.yaml").write_text(INCIDENT, "utf-8")
+    commit_all(repo, "INC-2041: freeze production", "Mo Admin <mo@acme.example>")
+    repo.git("checkout", "-q", "main")
+    repo.git(
         "-c",
         "user.name=Mo Admin",
         "-c",
@@ -643,14 +643,14 @@ def freeze_demo(root: Path, out) -> None:
     )
     click.echo("$ foureyes freeze --env production")
     listed = freeze.listing(
-        freeze.load(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))), now, "production"
+        freeze.load(gitrepo.GitTree(repo, gitrepo.resolve(repo, "main"))), now, "production"
     )
     click.echo(freeze.listing_text(listed))
     claim(
         "\nProduction is frozen until the incident entry is removed; staging is not.",
         listed["frozen"]
         and listed["until"] is None
-        and not freeze.listing(freeze.load(gitrepo.GitTree(root, "main")), now, "staging")[
+        and not freeze.listing(freeze.load(gitrepo.GitTree(repo, "main")), now, "staging")[
             "frozen"
         ],
     )
@@ -659,41 +659,45 @@ def freeze_demo(root: Path, out) -> None:
         "Dana's PR #45 moves fraud-scorer (critical, served in production) to v14; Alice and "
         "Bob approve:"
     )
-    gitrepo.git(root, "checkout", "-q", "-b", "fraud-v14", "main")
-    edit(root / "registry" / "deployments" / "fraud-scorer.yaml", 'version: "13"', 'version: "14"')
+    repo.git("checkout", "-q", "-b", "fraud-v14", "main")
     edit(
-        root / "registry" / "deployments" / "fraud-scorer.yaml",
+        repo.path / "registry" / "deployments" / "fraud-scorer.yaml",
+        'version: "13"',
+        'version: "14"',
+    )
+    edit(
+        repo.path / "registry" / "deployments" / "fraud-scorer.yaml",
         "models:/fraud-xgb/13",
         "models:/fraud-xgb/14",
     )
     edit(
-        root
+        repo.path
         / "registry"
         / "deployments"
         / "fraud-scorer.yaml",  # v14's own bytes: the approval binds to them
         "sha256:9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a",
         "sha256:5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a9c1e3b",
     )
-    commit_all(root, "fraud-scorer: serve fraud-xgb v14 (fixes the outage's false declines)")
-    gitrepo.git(root, "checkout", "-q", "main")
+    commit_all(repo, "fraud-scorer: serve fraud-xgb v14 (fixes the outage's false declines)")
+    repo.git("checkout", "-q", "main")
 
     def gate(reviews: list[str], labels: str = ""):
         facts_file = write_facts(
-            root,
+            repo.path,
             reviews,
             labels,
-            path=root / ".foureyes" / "pr-45.yaml",
+            path=repo.path / ".foureyes" / "pr-45.yaml",
             body="Serve fraud-xgb v14: it stops the false declines behind INC-2041.",
         )
         click.echo(
-            f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head fraud-v14"
+            f"$ foureyes gate --local {facts_file.relative_to(repo.path)} --base main --head fraud-v14"
         )
         result = decide(
-            root,
-            lambda: load_local_facts(facts_file, root, "main", gitrepo.resolve(root, "fraud-v14")),
+            repo,
+            lambda: load_local_facts(facts_file, repo, "main", gitrepo.resolve(repo, "fraud-v14")),
             now=now,
         )
-        record = SqliteRecord(root / DEFAULT_PATH)
+        record = SqliteRecord(repo.path / DEFAULT_PATH)
         try:
             record_decision(record, result)
         finally:
@@ -724,7 +728,7 @@ def freeze_demo(root: Path, out) -> None:
     result = gate(
         [*APPROVED, "{user: mo, state: APPROVED, commit: head}"], "labels: [break-glass]\n"
     )
-    record = SqliteRecord(root / DEFAULT_PATH)
+    record = SqliteRecord(repo.path / DEFAULT_PATH)
     try:
         logged = [
             m for (m,) in record.db.execute("SELECT message FROM events WHERE type = 'break_glass'")
@@ -740,7 +744,7 @@ def freeze_demo(root: Path, out) -> None:
     )
 
 
-def what_if_demo(root: Path) -> None:
+def what_if_demo(repo: Repo) -> None:
     """Policy what-if: the same replay `foureyes simulate` runs, over the demo's ledger."""
     from .simulate import LedgerSource, load_candidate, simulate, to_text
 
@@ -748,19 +752,21 @@ def what_if_demo(root: Path) -> None:
         "Mo considers asking three approvals for critical changes. Before proposing it, he replays "
         "the PRs so far under the candidate policy:"
     )
-    candidate_file = root / ".foureyes" / "candidate-approval.yaml"  # outside git, like the ledger
-    text = (root / "policies" / "approval.yaml").read_text("utf-8")
+    candidate_file = (
+        repo.path / ".foureyes" / "candidate-approval.yaml"
+    )  # outside git, like the ledger
+    text = (repo.path / "policies" / "approval.yaml").read_text("utf-8")
     edit_from = "  critical:\n    approvals: 2"
     if edit_from not in text:
         raise DemoError("the example policy asks 2 approvals for critical changes")
     candidate_file.write_text(text.replace(edit_from, "  critical:\n    approvals: 3", 1), "utf-8")
-    click.echo(f"$ foureyes simulate --policy {candidate_file.relative_to(root)}")
-    source = LedgerSource(root, root / ".foureyes" / "prs", since=None)
+    click.echo(f"$ foureyes simulate --policy {candidate_file.relative_to(repo.path)}")
+    source = LedgerSource(repo, repo.path / ".foureyes" / "prs", since=None)
     sim = simulate(
-        root,
+        repo,
         source,
         load_candidate(candidate_file),
-        str(candidate_file.relative_to(root)),
+        str(candidate_file.relative_to(repo.path)),
         "in the ledger",
     )
     click.echo(to_text(sim))
@@ -772,13 +778,13 @@ def what_if_demo(root: Path) -> None:
         "every PR.",
         changed == {42: "now_pending", 50: "now_pending", 43: "unchanged"}
         and not sim.failed
-        and load_policy_approvals(root) == 2,
+        and load_policy_approvals(repo) == 2,
     )
 
 
-def load_policy_approvals(root: Path) -> int:
+def load_policy_approvals(repo: Repo) -> int:
     from .judging.plan import load_policy
 
     return (
-        load_policy(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))).rule("critical").approvals
+        load_policy(gitrepo.GitTree(repo, gitrepo.resolve(repo, "main"))).rule("critical").approvals
     )

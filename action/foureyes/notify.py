@@ -12,6 +12,11 @@ decision or a deploy result: it is reported (a warning, an event) and that is al
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .repo import Repo
+
 import os
 from dataclasses import dataclass, field
 
@@ -239,7 +244,7 @@ def deploy_notifications(result) -> list[Notification]:
     ]
 
 
-def notify_deploy(root, result, record, warn) -> None:
+def notify_deploy(repo: Repo, result, record, warn) -> None:
     """Tell the policy's notifiers (the policy as the deployed commit has it); never fails a deploy."""
     from .judging.plan import load_policy
     from .registry.model import ConfigError
@@ -249,7 +254,7 @@ def notify_deploy(root, result, record, warn) -> None:
     if not notes:
         return
     try:
-        policy = load_policy(GitTree(root, result.commit))
+        policy = load_policy(GitTree(repo, result.commit))
     except ConfigError as exc:
         warn(f"notifications skipped: {exc}")
         return

@@ -16,6 +16,11 @@ a small zip that inflates to gigabytes is refused, never held in memory.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..repo import Repo
+
 import io
 import json
 import re
@@ -139,7 +144,7 @@ def download_events(session, artifact: dict) -> list[dict]:
     return events
 
 
-def trusted_branches(gh: GitHubClient, repo_name: str, root):
+def trusted_branches(gh: GitHubClient, repo_name: str, repo: Repo | None):
     """A predicate: the default branch, or a branch an environment deploys from (patterns read
     from registry/environments.yaml on the local copy of the default branch; none readable: the
     default branch only)."""
@@ -152,9 +157,9 @@ def trusted_branches(gh: GitHubClient, repo_name: str, root):
     except api_errors() as exc:
         raise EvaluationError(f"event artifacts: {describe(exc)}") from None
     envs = []
-    if root is not None:
+    if repo is not None:
         try:
-            data = gitrepo.GitTree(root, gitrepo.branch_tip(root, default)).read(ENVIRONMENTS_FILE)
+            data = gitrepo.GitTree(repo, gitrepo.branch_tip(repo, default)).read(ENVIRONMENTS_FILE)
             envs = parse_environments(data) if data else []
         except (
             gitrepo.GitError,
@@ -165,7 +170,12 @@ def trusted_branches(gh: GitHubClient, repo_name: str, root):
 
 
 def pull_events(
-    gh: GitHubClient, repo_name: str, token: str, record, warn=lambda m: None, root=None
+    gh: GitHubClient,
+    repo_name: str,
+    token: str,
+    record,
+    warn=lambda m: None,
+    repo: Repo | None = None,
 ) -> int:
     """Import events from artifacts not imported before, of foureyes' own workflow runs only;
     returns how many events were added. An untrusted artifact is skipped (and not asked about
@@ -187,7 +197,7 @@ def pull_events(
     for artifact in event_artifacts(gh, repo_name):
         if artifact["id"] in seen:
             continue
-        branch_ok = branch_ok or trusted_branches(gh, repo_name, root)
+        branch_ok = branch_ok or trusted_branches(gh, repo_name, repo)
         why = _untrusted_artifact(gh, repo_name, artifact, branch_ok, runs)
         if why:
             warn(f"skipped {artifact['name']}: {why}")

@@ -2,9 +2,10 @@
 
 processes runs git; objects reads files and trees at a commit; graph names commits and their
 ancestry; diffs says what changed between two commits; history reads whole spans of history.
+session's `Repo` is the repository a command works on: every function that reads git takes it,
+and it keeps what was read and the git processes still running.
 """
 
-# private names a few callers and tests still reach, until the session owns the caches
 from .diffs import (
     Change,
     PathSet,
@@ -20,6 +21,7 @@ from .graph import (
     branch_tip,
     default_branch,
     ensure_commits,
+    fetch_from_origin,
     is_ancestor,
     merge_base,
     prefetch_merge_bases,
@@ -43,7 +45,6 @@ from .objects import (
     WorkTree,
     blob_ids,
     cat_blobs,
-    close_readers,
     prefetch_trees,
 )
 from .processes import (
@@ -51,6 +52,7 @@ from .processes import (
     git,
     token_auth_env,
 )
+from .session import Repo
 
 __all__ = [
     "SYMLINK_MODE",
@@ -60,6 +62,7 @@ __all__ = [
     "GitTree",
     "Graph",
     "PathSet",
+    "Repo",
     "WorkTree",
     "blob_ids",
     "branch_tip",
@@ -67,12 +70,12 @@ __all__ = [
     "changed",
     "clean_merge_tree",
     "clean_merge_trees",
-    "close_readers",
     "commit_log",
     "commits_changing",
     "commits_touching",
     "default_branch",
     "ensure_commits",
+    "fetch_from_origin",
     "first_parent_changes",
     "git",
     "is_ancestor",

@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .objects import _reader, is_sha
-from .processes import GitError, git
-from .session import _IMMUTABLE
+from .objects import is_sha
+from .processes import GitError
+
+if TYPE_CHECKING:
+    from .session import Repo
 
 
-def clean_merge_tree(root: Path, ours: str, theirs: str) -> str | None:
+def clean_merge_tree(repo: Repo, ours: str, theirs: str) -> str | None:
     """The tree of a three-way merge of two commits, or None if it does not merge cleanly
     (`git merge-tree --write-tree`, git >= 2.38: exit 0 clean, 1 conflicts; the tree id is the
     first line of its output)."""
     proc = subprocess.run(
-        ["git", "-C", str(root), "merge-tree", "--write-tree", "--no-messages", ours, theirs],
+        ["git", "-C", str(repo.path), "merge-tree", "--write-tree", "--no-messages", ours, theirs],
         capture_output=True,
         env={**os.environ, "LC_ALL": "C"},
     )
@@ -31,7 +33,7 @@ def clean_merge_tree(root: Path, ours: str, theirs: str) -> str | None:
 
 
 def clean_merge_trees(
-    root: Path, pairs: list[tuple[str, str]]
+    repo: Repo, pairs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], str | None]:
     """`clean_merge_tree` of many pairs in one `git merge-tree --write-tree --stdin` (git >= 2.39:
     with -z, each merge answers `<1 clean | 0 conflicts>\\0<tree>\\0[<conflicted
@@ -39,8 +41,7 @@ def clean_merge_trees(
     wanted = list(dict.fromkeys(pairs))
     if not wanted:
         return {}
-    out = git(
-        root,
+    out = repo.git(
         "merge-tree",
         "--write-tree",
         "--stdin",
@@ -67,11 +68,11 @@ def clean_merge_trees(
     return found
 
 
-def known_changes(root: Path, base: str, head: str) -> list[Change] | None:
+def known_changes(repo: Repo, base: str, head: str) -> list[Change] | None:
     """`changed(merge_base(base, head), head)` (what the PR base..head changed) when this run has
     already worked it out, else None: no git process."""
-    fork = _IMMUTABLE.get(("merge-base", str(root), base, head))
-    found = _IMMUTABLE.get(("diff", str(root), fork, head)) if fork else None
+    fork = repo.known.get(("merge-base", base, head))
+    found = repo.known.get(("diff", fork, head)) if fork else None
     return None if found is None else list(found)
 
 
@@ -86,25 +87,32 @@ class Change:
     old_sha: str
     new_sha: str
 
+    @classmethod
+    def from_raw(cls, meta: bytes, path: bytes) -> Change:
+        """The change one `--raw` record names: ``meta`` is `:<old mode> <new mode> <old id> <new
+        id> <status>` (after a newline in `git log -z` output), ``path`` the path that follows it."""
+        old_mode, new_mode, old_sha, new_sha, status = meta.decode().lstrip("\n:").split(" ")
+        return cls(
+            path.decode("utf-8", "surrogateescape"), status[0], old_mode, new_mode, old_sha, new_sha
+        )
 
-def changed(root: Path, base: str, head: str) -> list[Change]:
-    key = ("diff", str(root), base, head)
-    if key in _IMMUTABLE:
-        return list(_IMMUTABLE[key])
-    out = git(root, "diff", "--raw", "-z", "--no-renames", "--no-abbrev", base, head)
+
+def changed(repo: Repo, base: str, head: str) -> list[Change]:
+    key = ("diff", base, head)
+    if key in repo.known:
+        return list(repo.known[key])
+    out = repo.git("diff", "--raw", "-z", "--no-renames", "--no-abbrev", base, head)
     parts = out.split(b"\0")
     changes = []
     for i in range(0, len(parts) - 1, 2):
-        meta, path = parts[i].decode(), parts[i + 1].decode("utf-8", "surrogateescape")
-        old_mode, new_mode, old_sha, new_sha, status = meta.lstrip(":").split(" ")
-        changes.append(Change(path, status[0], old_mode, new_mode, old_sha, new_sha))
+        changes.append(Change.from_raw(parts[i], parts[i + 1]))
     if is_sha(base) and is_sha(head):
-        _IMMUTABLE[key] = tuple(changes)
+        repo.known[key] = tuple(changes)
     return changes
 
 
 def prefetch_changes(
-    root: Path, pairs: list[tuple[str, str]], generation: dict[str, int] | None = None
+    repo: Repo, pairs: list[tuple[str, str]], generation: dict[str, int] | None = None
 ) -> None:
     """Work out `changed(base, head)` for many pairs of full SHAs in one `git diff-tree --stdin`
     (a line `<head> <base>` is "head, as if its parent were base"; `--always` prints the header of
@@ -113,35 +121,32 @@ def prefetch_changes(
     ``generation``: pairs are asked newest head first (see `blob_ids`)."""
     wanted = list(
         dict.fromkeys(
-            (b, h)
-            for b, h in pairs
-            if is_sha(b) and is_sha(h) and ("diff", str(root), b, h) not in _IMMUTABLE
+            (b, h) for b, h in pairs if is_sha(b) and is_sha(h) and ("diff", b, h) not in repo.known
         )
     )
     # a diff depends on the two trees alone: when a history pass met a commit whose parent is base
     # and whose tree is head's (a one-commit PR's own commit; the merge or squash of a PR that was
     # up to date), base..head changed what that commit changed
-    reader = _reader(root)
+    reader = repo.reader()
     reader.prefetch([h for _, h in wanted], [], [])  # the heads' trees, in one exchange
     for b, h in wanted:
-        seen = _IMMUTABLE.get(("from-to", str(root), b, reader.root_tree(h)))
+        seen = repo.known.get(("from-to", b, reader.root_tree(h)))
         if seen is not None:
-            _IMMUTABLE[("diff", str(root), b, h)] = _IMMUTABLE[("first-parent", str(root), seen)]
-    wanted = [(b, h) for b, h in wanted if ("diff", str(root), b, h) not in _IMMUTABLE]
+            repo.known[("diff", b, h)] = repo.known[("first-parent", seen)]
+    wanted = [(b, h) for b, h in wanted if ("diff", b, h) not in repo.known]
     if not wanted:
         return
     if generation:
         wanted.sort(key=lambda pair: -generation.get(pair[1], 0))
-    for (b, h), block in zip(wanted, _diff_pairs(root, wanted), strict=False):
-        _IMMUTABLE[("diff", str(root), b, h)] = tuple(block)
+    for (b, h), block in zip(wanted, _diff_pairs(repo, wanted), strict=False):
+        repo.known[("diff", b, h)] = tuple(block)
 
 
 def _diff_pairs(
-    root: Path, pairs: list[tuple[str, str]], pathspec: list[str] | None = None
+    repo: Repo, pairs: list[tuple[str, str]], pathspec: list[str] | None = None
 ) -> list[list[Change]]:
     """`changed(base, head)` of each pair, in order, from one `git diff-tree --stdin --always`."""
-    out = git(
-        root,
+    out = repo.git(
         "diff-tree",
         "--stdin",
         "--always",
@@ -158,17 +163,7 @@ def _diff_pairs(
     while i < len(parts):
         token = parts[i]
         if token.startswith(b":"):
-            old_mode, new_mode, old_sha, new_sha, status = token.decode().lstrip(":").split(" ")
-            blocks[-1].append(
-                Change(
-                    parts[i + 1].decode("utf-8", "surrogateescape"),
-                    status[0],
-                    old_mode,
-                    new_mode,
-                    old_sha,
-                    new_sha,
-                )
-            )
+            blocks[-1].append(Change.from_raw(token, parts[i + 1]))
             i += 2
             continue
         if token.strip():
@@ -198,20 +193,19 @@ class PathSet:
         return name in self.exact or name.startswith(self.dirs)
 
 
-def first_parent_changes(root: Path, commits: list[str]) -> dict[str, list[Change]]:
+def first_parent_changes(repo: Repo, commits: list[str]) -> dict[str, list[Change]]:
     """What each commit changed over its first parent (as `changed(parent, commit)`), for many
     commits in one `git diff-tree --stdin`. A root commit changes nothing here."""
     if not commits:
         return {}
     found: dict[str, list[Change]] = {c: [] for c in commits}
     for c in commits:  # what a pass over the history (commits_touching, last_changes) has seen
-        if ("first-parent", str(root), c) in _IMMUTABLE:
-            found[c] = list(_IMMUTABLE[("first-parent", str(root), c)])
-    asked = [c for c in dict.fromkeys(commits) if ("first-parent", str(root), c) not in _IMMUTABLE]
+        if ("first-parent", c) in repo.known:
+            found[c] = list(repo.known[("first-parent", c)])
+    asked = [c for c in dict.fromkeys(commits) if ("first-parent", c) not in repo.known]
     if not asked:
         return found
-    out = git(
-        root,
+    out = repo.git(
         "diff-tree",
         "--stdin",
         "-r",
@@ -228,11 +222,9 @@ def first_parent_changes(root: Path, commits: list[str]) -> dict[str, list[Chang
     while i < len(parts):
         token = parts[i]
         if token.startswith(b":"):
-            old_mode, new_mode, old_sha, new_sha, status = token.decode().lstrip(":").split(" ")
-            path = parts[i + 1].decode("utf-8", "surrogateescape")
             if current is None:  # diff-tree prints each commit's id before its changes
                 raise GitError("git diff-tree --stdin: a change before any commit id")
-            found[current].append(Change(path, status[0], old_mode, new_mode, old_sha, new_sha))
+            found[current].append(Change.from_raw(token, parts[i + 1]))
             i += 2
             continue
         if token.strip():

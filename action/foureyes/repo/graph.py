@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .objects import _reader, is_sha
+from .objects import is_sha
 from .processes import GitError, git, token_auth_env
-from .session import _IMMUTABLE
+
+if TYPE_CHECKING:
+    from .session import Repo
 
 
 def toplevel(start: Path | str = ".") -> Path | None:
@@ -21,24 +24,24 @@ def toplevel(start: Path | str = ".") -> Path | None:
 _FIXED_NAME = re.compile(r"[0-9a-f]{40}(?:[~^][0-9]*)*")  # a full SHA, maybe with ~N / ^N after it
 
 
-def resolve(root: Path, ref: str) -> str:
+def resolve(repo: Repo, ref: str) -> str:
     """A ref's commit. A name that starts with a full SHA (``<sha>``, ``<sha>~1``) always names the
     same commit: it is asked of the run's open `cat-file --batch` (no new git process) and kept."""
     if _FIXED_NAME.fullmatch(ref):
-        key = ("resolve", str(root), ref)
-        if key not in _IMMUTABLE:
-            found = _reader(root).peel(ref)
+        key = ("resolve", ref)
+        if key not in repo.known:
+            found = repo.reader().peel(ref)
             if found is None:
                 raise GitError(f"unknown git revision {ref!r}")
-            _IMMUTABLE[key] = found
-        return _IMMUTABLE[key]
-    return _resolve(root, ref)
+            repo.known[key] = found
+        return repo.known[key]
+    return _resolve(repo, ref)
 
 
-def _resolve(root: Path, ref: str) -> str:
+def _resolve(repo: Repo, ref: str) -> str:
     try:
         return (
-            git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+            repo.git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
             .decode()
             .strip()
         )
@@ -47,14 +50,13 @@ def _resolve(root: Path, ref: str) -> str:
         raise GitError(f"unknown git revision {ref!r}{hint}") from None
 
 
-def branch_tip(root: Path, name: str) -> str:
+def branch_tip(repo: Repo, name: str) -> str:
     """A branch's commit as the server has it (origin/<name>, what a CI checkout fetches), else the
     local branch."""
     for ref in (f"refs/remotes/origin/{name}", f"refs/heads/{name}"):
         try:
             return (
-                git(
-                    root,
+                repo.git(
                     "rev-parse",
                     "--verify",
                     "--quiet",
@@ -69,10 +71,10 @@ def branch_tip(root: Path, name: str) -> str:
     raise GitError(f"branch {name!r} is not here: fetch it (actions/checkout with fetch-depth: 0)")
 
 
-def is_ancestor(root: Path, a: str, b: str) -> bool:
+def is_ancestor(repo: Repo, a: str, b: str) -> bool:
     """``a`` is ``b`` or one of its ancestors."""
     proc = subprocess.run(
-        ["git", "-C", str(root), "merge-base", "--is-ancestor", a, b], capture_output=True
+        ["git", "-C", str(repo.path), "merge-base", "--is-ancestor", a, b], capture_output=True
     )
     if proc.returncode not in (0, 1):
         raise GitError(
@@ -81,11 +83,11 @@ def is_ancestor(root: Path, a: str, b: str) -> bool:
     return proc.returncode == 0
 
 
-def default_branch(root: Path) -> str:
+def default_branch(repo: Repo) -> str:
     """The default branch offline: origin's HEAD when known, else main."""
     try:
         return (
-            git(root, "symbolic-ref", "--short", "refs/remotes/origin/HEAD")
+            repo.git("symbolic-ref", "--short", "refs/remotes/origin/HEAD")
             .decode()
             .strip()
             .split("/", 1)[1]
@@ -94,31 +96,31 @@ def default_branch(root: Path) -> str:
         return "main"
 
 
-def merge_base(root: Path, a: str, b: str) -> str:
-    key = ("merge-base", str(root), a, b)
-    if key in _IMMUTABLE:
-        return _IMMUTABLE[key]
+def merge_base(repo: Repo, a: str, b: str) -> str:
+    key = ("merge-base", a, b)
+    if key in repo.known:
+        return repo.known[key]
     try:
-        found = git(root, "merge-base", a, b).decode().strip()
+        found = repo.git("merge-base", a, b).decode().strip()
     except GitError:
         raise GitError(f"{a[:12]} and {b[:12]} share no history") from None
     if is_sha(a) and is_sha(b):
-        _IMMUTABLE[key] = found
+        repo.known[key] = found
     return found
 
 
-def prefetch_merge_bases(root: Path, graph: Graph, pairs: list[tuple[str, str]]) -> None:
+def prefetch_merge_bases(repo: Repo, graph: Graph, pairs: list[tuple[str, str]]) -> None:
     """`merge_base` of many pairs of full SHAs worked out from a graph already read, for
     `merge_base` to answer from memory; a pair with several best common ancestors is left to git."""
     for a, b in pairs:
-        key = ("merge-base", str(root), a, b)
-        if key not in _IMMUTABLE and is_sha(a) and is_sha(b):
+        key = ("merge-base", a, b)
+        if key not in repo.known and is_sha(a) and is_sha(b):
             found = graph.merge_base(a, b)
             if found is not None:
-                _IMMUTABLE[key] = found
+                repo.known[key] = found
 
 
-def ensure_commits(root: Path, shas: list[str], token: str | None = None) -> None:
+def ensure_commits(repo: Repo, shas: list[str], token: str | None = None) -> None:
     """Fetch commits that are not here yet (a PR head is fetched as data, never checked out).
     With ``token``, the fetch authenticates: the deploy checks out with `persist-credentials:
     false`, and on a private repository the head of a squash-merged PR whose branch is gone can
@@ -127,8 +129,7 @@ def ensure_commits(root: Path, shas: list[str], token: str | None = None) -> Non
     if not wanted:
         return
     out = (
-        git(
-            root,
+        repo.git(
             "cat-file",
             "--batch-check=%(objecttype)",  # one process, whatever the number of commits
             input="".join(f"{s}^{{commit}}\n" for s in wanted).encode(),
@@ -138,18 +139,16 @@ def ensure_commits(root: Path, shas: list[str], token: str | None = None) -> Non
     )
     missing = [s for s, kind in zip(wanted, out, strict=False) if kind != "commit"]
     if missing:
-        git(
-            root,
-            "fetch",
-            "--no-tags",
-            "--quiet",
-            "origin",
-            *missing,
-            env_extra=token_auth_env(token),
-        )
+        fetch_from_origin(repo, missing, token)
 
 
-def resolve_many(root: Path, refs: list[str]) -> dict[str, str]:
+def fetch_from_origin(repo: Repo, refspecs: list[str], token: str | None = None) -> None:
+    """`git fetch` of ``refspecs`` (commit ids, or `+<src>:<dst>` refs) from origin, no tags; with
+    ``token``, authenticated as `token_auth_env` says."""
+    repo.git("fetch", "--no-tags", "--quiet", "origin", *refspecs, env_extra=token_auth_env(token))
+
+
+def resolve_many(repo: Repo, refs: list[str]) -> dict[str, str]:
     """Each ref's commit in one `git cat-file --batch-check` (``<ref>^{commit}``); an unknown ref is
     the same error `resolve` gives."""
     wanted = list(dict.fromkeys(refs))
@@ -159,8 +158,7 @@ def resolve_many(root: Path, refs: list[str]) -> dict[str, str]:
         if "\n" in ref or not ref.strip():
             raise GitError(f"unknown git revision {ref!r}")
     out = (
-        git(
-            root,
+        repo.git(
             "cat-file",
             "--batch-check=%(objectname) %(objecttype)",
             input="".join(f"{r}^{{commit}}\n" for r in wanted).encode(),
@@ -175,7 +173,7 @@ def resolve_many(root: Path, refs: list[str]) -> dict[str, str]:
             raise GitError(f"unknown git revision {ref!r}")
         found[ref] = sha
         if _FIXED_NAME.fullmatch(ref):  # `resolve` of it later answers from memory
-            _IMMUTABLE[("resolve", str(root), ref)] = sha
+            repo.known[("resolve", ref)] = sha
     return found
 
 
@@ -183,13 +181,13 @@ class Graph:
     """The commit graph reachable from some tips, read once (`git rev-list --parents`), so that
     ancestry and "the commits a PR brought" are answered without a git process per question."""
 
-    def __init__(self, root: Path, tips: list[str]):
+    def __init__(self, repo: Repo, tips: list[str]):
         self.parents: dict[str, list[str]] = {}
         self.generation: dict[str, int] = {}
         tips = list(dict.fromkeys(t for t in tips if t))
         if not tips:
             return
-        out = git(root, "rev-list", "--topo-order", "--reverse", "--parents", *tips).decode()
+        out = repo.git("rev-list", "--topo-order", "--reverse", "--parents", *tips).decode()
         for line in out.splitlines():  # parents come before their children
             commit, *parents = line.split()
             self.parents[commit] = parents

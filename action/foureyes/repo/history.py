@@ -3,27 +3,30 @@ the pass over a span's changes (read ahead in a thread), the commits that touche
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .diffs import Change, PathSet, _diff_pairs
 from .graph import Graph
 from .objects import is_sha
-from .processes import GitError, _Ahead, git
-from .session import _IMMUTABLE
+from .processes import Ahead, GitError
+
+if TYPE_CHECKING:
+    from .session import Repo
+
 
 _LOG_FORMAT = "%H%x1f%ae%x1f%ce%x1f%B%x1e"
 
 
-def commit_log(root: Path, fork: str, head: str) -> list[tuple[str, str, str, str]]:
+def commit_log(repo: Repo, fork: str, head: str) -> list[tuple[str, str, str, str]]:
     """(sha, author email, committer email, message) of each commit of `fork..head`, oldest first
     (`git log --reverse`)."""
-    key = ("log", str(root), fork, head)
-    if key in _IMMUTABLE:
-        return list(_IMMUTABLE[key])
-    out = git(root, "log", "--reverse", f"--format={_LOG_FORMAT}", f"{fork}..{head}")
+    key = ("log", fork, head)
+    if key in repo.known:
+        return list(repo.known[key])
+    out = repo.git("log", "--reverse", f"--format={_LOG_FORMAT}", f"{fork}..{head}")
     found = _log_records(out)
     if is_sha(fork) and is_sha(head):
-        _IMMUTABLE[key] = tuple(found)
+        repo.known[key] = tuple(found)
     return found
 
 
@@ -37,18 +40,14 @@ def _log_records(out: bytes) -> list[tuple[str, str, str, str]]:
     return found
 
 
-def prefetch_commit_logs(root: Path, graph: Graph, pairs: list[tuple[str, str]]) -> None:
+def prefetch_commit_logs(repo: Repo, graph: Graph, pairs: list[tuple[str, str]]) -> None:
     """`commit_log(fork, head)` for many pairs of full SHAs: the commits of each range from the
     graph,
     all their messages and dates in one `git log --no-walk --stdin`, in `git log`'s own order."""
     wanted = [
         (f, h)
         for f, h in dict.fromkeys(pairs)
-        if is_sha(f)
-        and is_sha(h)
-        and f in graph
-        and h in graph
-        and ("log", str(root), f, h) not in _IMMUTABLE
+        if is_sha(f) and is_sha(h) and f in graph and h in graph and ("log", f, h) not in repo.known
     ]
     if not wanted:
         return
@@ -56,8 +55,7 @@ def prefetch_commit_logs(root: Path, graph: Graph, pairs: list[tuple[str, str]])
     commits = list(dict.fromkeys(c for r in ranges.values() for c in r))
     by_sha: dict[str, tuple] = {}
     if commits:
-        out = git(
-            root,
+        out = repo.git(
             "log",
             "--no-walk=unsorted",
             "--stdin",
@@ -71,7 +69,7 @@ def prefetch_commit_logs(root: Path, graph: Graph, pairs: list[tuple[str, str]])
                 by_sha[sha] = (int(when), (sha, author, committer, message))
     for (f, h), own in ranges.items():
         order = _log_order(graph, h, own, {c: by_sha[c][0] for c in own})
-        _IMMUTABLE[("log", str(root), f, h)] = tuple(by_sha[c][1] for c in reversed(order))
+        repo.known[("log", f, h)] = tuple(by_sha[c][1] for c in reversed(order))
 
 
 def _log_order(graph: Graph, head: str, own: frozenset[str], dates: dict[str, int]) -> list[str]:
@@ -96,52 +94,49 @@ def _log_order(graph: Graph, head: str, own: frozenset[str], dates: dict[str, in
     return order
 
 
-def read_history_ahead(root: Path, span: str, first_parent: bool = False) -> None:
+def read_history_ahead(repo: Repo, span: str, first_parent: bool = False) -> None:
     """Start the history pass `log_changes` will want for ``span`` (full SHAs only) in a thread,
     so that git walks the history on the other core while the caller parses the registry and the
     ledger; `log_changes` then waits for it. Nothing is shared but the answer, handed over once."""
-    key = ("log-changes", str(root), span, first_parent)
-    if not all(is_sha(part) for part in span.split("..")) or key in _IMMUTABLE or key in _AHEAD:
+    key = ("log-changes", span, first_parent)
+    if not all(is_sha(part) for part in span.split("..")) or key in repo.known or key in repo.ahead:
         return
-    _AHEAD[key] = _Ahead(lambda: read_log_changes(root, span, first_parent))
+    repo.ahead[key] = Ahead(lambda: read_log_changes(repo, span, first_parent))
 
 
-_AHEAD: dict[tuple, _Ahead] = {}
-
-
-def log_changes(root: Path, span: str, first_parent: bool = False, reverse: bool = False):
+def log_changes(repo: Repo, span: str, first_parent: bool = False, reverse: bool = False):
     """`read_log_changes`, kept for the run when the span is made of full SHAs (commits_touching
     and last_changes read the same span in one deploy). Each non-root commit's changes are kept for
     `first_parent_changes` and `prefetch_changes`."""
     fixed = all(is_sha(part) for part in span.split(".."))
-    key = ("log-changes", str(root), span, first_parent)
-    whole = ("log-changes", str(root), span, False)
+    key = ("log-changes", span, first_parent)
+    whole = ("log-changes", span, False)
     if (
         fixed
         and first_parent
-        and key not in _IMMUTABLE
-        and (whole in _IMMUTABLE or whole in _AHEAD)
+        and key not in repo.known
+        and (whole in repo.known or whole in repo.ahead)
     ):
-        _IMMUTABLE[key] = _first_parent_chain(
-            log_changes(root, span), span.split("..")[-1]
+        repo.known[key] = _first_parent_chain(
+            log_changes(repo, span), span.split("..")[-1]
         )  # from the whole pass
-    if not fixed or key not in _IMMUTABLE:
-        ahead = _AHEAD.pop(key, None)
+    if not fixed or key not in repo.known:
+        ahead = repo.ahead.pop(key, None)
         found, trees = (
-            ahead.result() if ahead is not None else read_log_changes(root, span, first_parent)
+            ahead.result() if ahead is not None else read_log_changes(repo, span, first_parent)
         )
         for commit, parents, changes in found:
             if parents:
-                _IMMUTABLE[("first-parent", str(root), commit)] = changes
-                _IMMUTABLE[("parent", str(root), commit)] = parents[0]
+                repo.known[("first-parent", commit)] = changes
+                repo.known[("parent", commit)] = parents[0]
                 if (
                     commit in trees
                 ):  # (a ref that moved between the pass's two git calls: not known)
-                    _IMMUTABLE[("from-to", str(root), parents[0], trees[commit])] = commit
+                    repo.known[("from-to", parents[0], trees[commit])] = commit
         if not fixed:
             return list(reversed(found)) if reverse else list(found)
-        _IMMUTABLE[key] = found
-    return list(reversed(_IMMUTABLE[key])) if reverse else list(_IMMUTABLE[key])
+        repo.known[key] = found
+    return list(reversed(repo.known[key])) if reverse else list(repo.known[key])
 
 
 def _first_parent_chain(found: list, tip: str) -> tuple:
@@ -158,7 +153,7 @@ def _first_parent_chain(found: list, tip: str) -> tuple:
 
 
 def read_log_changes(
-    root: Path, span: str, first_parent: bool = False
+    repo: Repo, span: str, first_parent: bool = False
 ) -> tuple[tuple, dict[str, str]]:
     """(commit, parents, what it changed over its first parent) of every commit of ``span`` in
     `git log` order, and each commit's tree. No pathspec: git would work out for every commit and
@@ -173,7 +168,7 @@ def read_log_changes(
     diff (a fraction of a second), so which merges need it is known before either starts."""
     only_first = ["--first-parent"] if first_parent else []
     shape: dict[str, tuple[str, list[str]]] = {}
-    listed = git(root, "log", *only_first, "--no-show-signature", "--format=%H %T %P", span)
+    listed = repo.git("log", *only_first, "--no-show-signature", "--format=%H %T %P", span)
     for line in listed.decode().splitlines():
         commit, tree, *parents = line.split()
         shape[commit] = (tree, parents)
@@ -187,9 +182,8 @@ def read_log_changes(
             derived[commit] = parents[1]
         else:
             unknown.append((parents[0], commit))
-    pending = _Ahead(lambda: _diff_pairs(root, unknown)) if unknown else None
-    out = git(
-        root,
+    pending = Ahead(lambda: _diff_pairs(repo, unknown)) if unknown else None
+    out = repo.git(
         "log",
         *only_first,
         "--no-show-signature",
@@ -214,19 +208,7 @@ def read_log_changes(
         i += 2
         changes = []
         while i < len(tokens) and tokens[i]:
-            old_mode, new_mode, old_sha, new_sha, status = (
-                tokens[i].decode().lstrip("\n:").split(" ")
-            )
-            changes.append(
-                Change(
-                    tokens[i + 1].decode("utf-8", "surrogateescape"),
-                    status[0],
-                    old_mode,
-                    new_mode,
-                    old_sha,
-                    new_sha,
-                )
-            )
+            changes.append(Change.from_raw(tokens[i], tokens[i + 1]))
             i += 2
         found.append((commit, parents, tuple(changes)))
         if i == len(tokens) - 1 and not tokens[i]:
@@ -243,7 +225,7 @@ def read_log_changes(
         if len(parents) > 1 and commit not in merged
     ]
     for (_, commit), block in zip(
-        late, _diff_pairs(root, late) if late else [], strict=False
+        late, _diff_pairs(repo, late) if late else [], strict=False
     ):  # a ref moved between the two
         merged[commit] = tuple(block)
     return (
@@ -253,7 +235,7 @@ def read_log_changes(
 
 
 def last_changes(
-    root: Path, span: str, paths: list[str], first_parent: bool = False
+    repo: Repo, span: str, paths: list[str], first_parent: bool = False
 ) -> dict[str, str]:
     """The newest commit in ``span`` that changed each path under ``paths``, in one `git log`
     (a merge counts as changing what it brought in over its first parent)."""
@@ -261,27 +243,27 @@ def last_changes(
         return {}
     asked = PathSet(paths)
     last: dict[str, str] = {}
-    for commit, _, changes in log_changes(root, span, first_parent=first_parent):
+    for commit, _, changes in log_changes(repo, span, first_parent=first_parent):
         for c in changes:
             if c.path in asked:
                 last.setdefault(c.path, commit)
     return last
 
 
-def commits_changing(root: Path, span: str, paths: list[str]) -> dict[str, list[str]]:
+def commits_changing(repo: Repo, span: str, paths: list[str]) -> dict[str, list[str]]:
     """Every commit in ``span`` (newest first) that changed each path under ``paths``, over its
     first parent (a merge counts as changing what it brought in), from the same pass as
     ``last_changes``."""
     asked = PathSet(paths)
     found: dict[str, list[str]] = {}
-    for commit, _, changes in log_changes(root, span):
+    for commit, _, changes in log_changes(repo, span):
         for c in changes:
             if c.path in asked and commit not in found.setdefault(c.path, []):
                 found[c.path].append(commit)
     return found
 
 
-def commits_touching(root: Path, span: str, paths: list[str]) -> list[str]:
+def commits_touching(repo: Repo, span: str, paths: list[str]) -> list[str]:
     """Commits (oldest first) in ``span`` that changed any of ``paths``: what `git log
     --full-history -- <paths>` lists, which keeps a merge unless it matches every parent at those
     paths. Each commit's changes over its first parent come from one pass; a merge that matches its
@@ -291,23 +273,23 @@ def commits_touching(root: Path, span: str, paths: list[str]) -> list[str]:
     asked = PathSet(paths)
     found: dict[str, bool] = {}
     others: list[tuple[str, str]] = []
-    for commit, parents, changes in log_changes(root, span, reverse=True):
+    for commit, parents, changes in log_changes(repo, span, reverse=True):
         found[commit] = any(c.path in asked for c in changes)
         if not found[commit] and len(parents) > 1:
             others += [(parent, commit) for parent in parents[1:]]
     if others:
         for (_, merge), block in zip(
-            others, _diff_pairs(root, others, asked.pathspec), strict=False
+            others, _diff_pairs(repo, others, asked.pathspec), strict=False
         ):
             found[merge] = found[merge] or any(c.path in asked for c in block)
     return [commit for commit, touched in found.items() if touched]
 
 
-def subjects(root: Path, commits: list[str]) -> dict[str, str]:
+def subjects(repo: Repo, commits: list[str]) -> dict[str, str]:
     """Each commit's subject line (first 80 characters), in one `git log --no-walk`."""
     if not commits:
         return {}
-    out = git(root, "log", "--no-walk=unsorted", "--format=%H%x1f%s%x1e", *dict.fromkeys(commits))
+    out = repo.git("log", "--no-walk=unsorted", "--format=%H%x1f%s%x1e", *dict.fromkeys(commits))
     found = {}
     for record in out.decode("utf-8", "replace").split("\x1e"):
         if "\x1f" in record:

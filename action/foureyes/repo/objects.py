@@ -7,7 +7,6 @@ the registry. PR code is only ever read as data.
 
 from __future__ import annotations
 
-import atexit
 import builtins
 import os
 import re
@@ -15,11 +14,12 @@ import subprocess
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from ..registry import yamlload
-from ..registry.yamlload import LoadError
-from .processes import GitError, git
+from .processes import GitError
+
+if TYPE_CHECKING:
+    from .session import Repo
 
 SYMLINK_MODE = "120000"
 ZERO_SHA = "0" * 40
@@ -32,7 +32,7 @@ def is_sha(text: str) -> bool:
     return _SHA.fullmatch(text) is not None
 
 
-def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
+def cat_blobs(repo: Repo, names: list[str]) -> dict[str, bytes | None]:
     """Read many objects (`<sha>` or `<ref>:<path>`) in one `git cat-file --batch` call."""
     if not names:
         return {}
@@ -42,8 +42,8 @@ def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
     if all(
         is_sha(n.split(":", 1)[0]) for n in names
     ):  # immutable names: the run's open reader answers
-        return _reader(root).read(names)
-    out = git(root, "cat-file", "--batch", input="".join(n + "\n" for n in names).encode())
+        return repo.reader().read(names)
+    out = repo.git("cat-file", "--batch", input="".join(n + "\n" for n in names).encode())
     result: dict[str, bytes | None] = {}
     pos = 0
     for name in names:
@@ -64,8 +64,8 @@ def cat_blobs(root: Path, names: list[str]) -> dict[str, bytes | None]:
 _Answer = tuple[str, bytes] | tuple[None, None]
 
 
-class _BatchReader:
-    """One `git cat-file --batch` process kept open for the run: reading a PR's files costs a
+class BatchReader:
+    """One `git cat-file --batch` process kept open by a session (`Repo.reader`): reading a PR's files costs a
     round trip on a pipe, not a new git process. Only names that start with a full SHA are asked
     (their answer never changes, whatever happens to refs meanwhile); one name at a time, so the
     pipes never fill up."""
@@ -338,71 +338,61 @@ def _tree_entries(data: bytes):
         yield m[1].decode().rjust(6, "0"), m[2].decode("utf-8", "surrogateescape"), m[3].hex()
 
 
-_READERS: dict[str, _BatchReader] = {}
+def _symlink(path: str) -> Exception:
+    """The error for a symlink where a file is read (the loader's error, imported when met: the
+    CLI's start-up imports no YAML parser)."""
+    from ..registry.yamlload import LoadError
 
-
-def _reader(root: Path) -> _BatchReader:
-    try:  # a repository removed and made again at the same place gets a new reader
-        stat = os.stat(os.path.join(root, ".git"))
-        key = f"{root}\0{stat.st_dev}:{stat.st_ino}"
-    except OSError:
-        key = str(root)
-    reader = _READERS.get(key)
-    if reader is None or reader.proc.poll() is not None:
-        while len(_READERS) >= 4:  # a few repositories at a time (tests make many)
-            _READERS.pop(next(iter(_READERS))).close()
-        reader = _READERS[key] = _BatchReader(Path(root))
-    return reader
-
-
-@atexit.register
-def close_readers() -> None:
-    while _READERS:
-        _READERS.popitem()[1].close()
+    return LoadError(path, "symlinks are not allowed in the registry or policies")
 
 
 class GitTree:
     """Files of the repository at one commit."""
 
-    def __init__(self, root: Path, commit: str):
-        self.root = root
+    def __init__(self, repo: Repo, commit: str):
+        self.repo = repo
         self.commit = commit
+
+    @property
+    def root(self) -> Path:
+        """The repository's directory (a `WorkTree`'s is the directory it reads)."""
+        return self.repo.path
 
     def read(self, path: str) -> bytes | None:
         return self.read_many([path]).get(path)
 
     def read_many(self, paths: list[str]) -> dict[str, bytes]:
         if self._fixed(paths):  # one walk of the (kept) trees per path, then the blob by its id
-            files = _reader(self.root).files(self.commit, paths)
+            files = self.repo.reader().files(self.commit, paths)
             for path, (mode, _) in files.items():
                 if mode == SYMLINK_MODE:
-                    raise LoadError(path, "symlinks are not allowed in the registry or policies")
+                    raise _symlink(path)
             return {p: data for p, (_, data) in files.items() if data is not None}
         modes = self._modes(paths)
         for path, mode in modes.items():
             if mode == SYMLINK_MODE:
-                raise LoadError(path, "symlinks are not allowed in the registry or policies")
-        blobs = cat_blobs(self.root, [f"{self.commit}:{p}" for p in paths])
+                raise _symlink(path)
+        blobs = cat_blobs(self.repo, [f"{self.commit}:{p}" for p in paths])
         return {p: data for p in paths if (data := blobs[f"{self.commit}:{p}"]) is not None}
 
     def list(self, prefix: str) -> list[str]:
         if is_sha(self.commit) and not any(c in prefix for c in "*?[\\\n"):
-            return _reader(self.root).list(self.commit, prefix)
-        out = git(self.root, "ls-tree", "-r", "-z", "--name-only", self.commit, "--", prefix)
+            return self.repo.reader().list(self.commit, prefix)
+        out = self.repo.git("ls-tree", "-r", "-z", "--name-only", self.commit, "--", prefix)
         return [p.decode() for p in out.split(b"\0") if p]
 
     def entries(self, paths: builtins.list[str]) -> dict[str, tuple[str, str] | None]:
         """(mode, object id) of the file or directory at each path (None: not there), as `git
         ls-tree` lists them: equal entries, equal contents."""
         if is_sha(self.commit):
-            return {p: _reader(self.root).entry(self.commit, p) for p in paths}
+            return {p: self.repo.reader().entry(self.commit, p) for p in paths}
         # one path per call: given a directory and a path inside it, ls-tree lists the directory's
         # contents instead of its own entry
         return {p: self._ls_tree([p.strip("/")]).get(p.strip("/")) for p in paths}
 
     def _ls_tree(self, paths: builtins.list[str]) -> dict[str, tuple[str, str]]:
         """{path: (mode, object id)} of what `git ls-tree <commit> -- <paths>` lists, in one call."""
-        out = git(self.root, "ls-tree", "-z", "--full-tree", self.commit, "--", *paths)
+        out = self.repo.git("ls-tree", "-z", "--full-tree", self.commit, "--", *paths)
         listed = {}
         for entry in out.split(b"\0"):
             if entry:
@@ -421,7 +411,7 @@ class GitTree:
         if not paths:
             return {}
         if self._fixed(paths):
-            return _reader(self.root).modes(self.commit, paths)
+            return self.repo.reader().modes(self.commit, paths)
         return {path: mode for path, (mode, _) in self._ls_tree(paths).items()}
 
 
@@ -432,6 +422,9 @@ class WorkTree:
         self.root = root
 
     def read(self, path: str) -> bytes | None:
+        from ..registry import yamlload
+        from ..registry.yamlload import LoadError
+
         try:
             return yamlload.read_bytes(self.root / path, self.root)
         except FileNotFoundError:
@@ -454,16 +447,16 @@ class WorkTree:
 
 
 def prefetch_trees(
-    root: Path, commits: list[str], dirs: list[str], blobs: Sequence[str] = ()
+    repo: Repo, commits: list[str], dirs: list[str], blobs: Sequence[str] = ()
 ) -> None:
     """What many reads at ``commits`` (full SHAs) will need, fetched in a few exchanges with the
     run's `cat-file --batch`: root trees, the trees of ``dirs`` (small directories: every one is
     kept), and blobs by id."""
-    _reader(root).prefetch([c for c in commits if is_sha(c)], dirs, [b for b in blobs if is_sha(b)])
+    repo.reader().prefetch([c for c in commits if is_sha(c)], dirs, [b for b in blobs if is_sha(b)])
 
 
 def blob_ids(
-    root: Path, names: list[str], generation: dict[str, int] | None = None
+    repo: Repo, names: list[str], generation: dict[str, int] | None = None
 ) -> dict[str, str | None]:
     """The blob id of each ``<commit>:<path>`` (None: missing or not a blob), one process.
     ``generation`` (`Graph.generation`): names are asked newest commit first, so consecutive
@@ -479,8 +472,7 @@ def blob_ids(
     if generation:
         asked.sort(key=lambda n: -generation.get(n.split(":", 1)[0], 0))
     out = (
-        git(
-            root,
+        repo.git(
             "cat-file",
             "--batch-check=%(objectname) %(objecttype)",
             input="".join(n + "\n" for n in asked).encode(),

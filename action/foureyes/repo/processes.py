@@ -3,7 +3,6 @@ behind when a run ends."""
 
 from __future__ import annotations
 
-import atexit
 import os
 import subprocess
 import tempfile
@@ -18,9 +17,15 @@ class GitError(FoureyesError):
 
 
 def git(
-    root: Path | str, *args: str, input: bytes | None = None, env_extra: dict | None = None
+    root: Path | str,
+    *args: str,
+    input: bytes | None = None,
+    env_extra: dict | None = None,
+    running: set[subprocess.Popen] | None = None,
 ) -> bytes:
-    """git's output. It is written to a temporary file, not a pipe: a pipe fills up whenever the
+    """git's output. ``running``: where the process is kept while it runs, for whoever must stop
+    it if the run ends first (`Repo.close`: a history pass read ahead that nobody needed). It is
+    written to a temporary file, not a pipe: a pipe fills up whenever the
     thread reading it waits for the interpreter lock (a history pass read in a thread while the main
     thread parses YAML), and git then stops until it is drained."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env_extra or {})}
@@ -33,11 +38,13 @@ def git(
                 env=env,
                 stdin=subprocess.PIPE if input is not None else None,
             )
-            _RUNNING.add(proc)
+            if running is not None:
+                running.add(proc)
             try:
                 _, stderr = proc.communicate(input)
             finally:
-                _RUNNING.discard(proc)
+                if running is not None:
+                    running.discard(proc)
             if proc.returncode != 0:
                 message = stderr.decode("utf-8", "replace").strip().splitlines()
                 raise GitError(f"git {' '.join(args[:2])}: {message[-1] if message else 'failed'}")
@@ -47,16 +54,6 @@ def git(
         raise GitError("git is not installed") from None
     except OSError as exc:  # no room for the spool file, too many processes
         raise GitError(f"git {' '.join(args[:2])}: {exc}") from None
-
-
-_RUNNING: set = set()  # git processes under way, e.g. a history pass read ahead that nobody needed
-
-
-@atexit.register
-def _stop_running() -> None:
-    """A run that ends (done, or on an error) does not leave git working for nobody."""
-    for proc in list(_RUNNING):
-        proc.kill()
 
 
 def token_auth_env(token: str | None) -> dict:
@@ -77,7 +74,7 @@ def token_auth_env(token: str | None) -> dict:
     }
 
 
-class _Ahead:
+class Ahead:
     """A result computed in a daemon thread (a run that ends early does not wait for it)."""
 
     def __init__(self, work):
