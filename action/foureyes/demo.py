@@ -394,7 +394,7 @@ def promotion_demo(repo: Repo, out) -> None:
         not cut.ok and not record.entries("production"),
     )
     say(
-        "So Mo cuts it at the registry production may start from (the repo of trust), and "
+        "So Mo cuts it at the registry production may start from (the root of trust), and "
         "Dana opens PR #50 "
         "promoting main into it; Alice and Bob approve (the promoter's own approval would "
         "not count)."

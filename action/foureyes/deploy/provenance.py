@@ -129,12 +129,12 @@ def unpromoted(
     the policies (``states``, checked by ``checker`` beforehand) must be the merge or squash commit
     of an approved PR merged into ``branch``, and the line must grow from what that deploy served
     (``since``). Without one (the first deploy) the line may start in the bootstrap, the registry
-    the repo of trust holds, but only for an environment ``never_deployed``: a branch cut at the
-    repo of trust later would roll it back. A branch cut at an old commit, pushed forward to
+    the root of trust holds, but only for an environment ``never_deployed``: a branch cut at the
+    root of trust later would roll it back. A branch cut at an old commit, pushed forward to
     another branch's commit, or grown from such a state by a later PR, serves nothing.
 
     `promotion: {ENV: false}` is honoured as the served state's policy says it (the last deploy's
-    commit, else the repo of trust): a change of it reaches the environment only through a
+    commit, else the root of trust): a change of it reaches the environment only through a
     promotion, judged while promotion is still on."""
     from ..judging.plan import load_policy
 
@@ -181,7 +181,7 @@ def root_of_trust(repo: Repo, default_branch: str) -> str:
         if present[f"{commit}:{POLICY_FILE}"] is not None:
             return commit
     raise EvaluationError(
-        f"no commit of {default_branch!r} carries {POLICY_FILE}: there is no repo of trust"
+        f"no commit of {default_branch!r} carries {POLICY_FILE}: there is no root of trust"
     )
 
 
@@ -464,7 +464,7 @@ class Checker:
         return self._default_tip
 
     def _trust_anchor(self) -> tuple[str, frozenset[str]]:
-        """(repo of trust, allowed PR bases), worked out once per run."""
+        """(root of trust, allowed PR bases), worked out once per run."""
         if self._trust is None:
             default = self.source.default_branch()
             self._trust = (root_of_trust(self.repo, default), allowed_bases(self.branch, default))
