@@ -26,7 +26,7 @@ _FIXED_NAME = re.compile(r"[0-9a-f]{40}(?:[~^][0-9]*)*")  # a full SHA, maybe wi
 
 def resolve(repo: Repo, ref: str) -> str:
     """A ref's commit. A name that starts with a full SHA (``<sha>``, ``<sha>~1``) always names the
-    same commit: it is asked of the run's open `cat-file --batch` (no new git process) and kept."""
+    same commit: it is asked of the session's open `cat-file --batch` (no new git process) and kept."""
     if _FIXED_NAME.fullmatch(ref):
         key = ("resolve", ref)
         if key not in repo.known:

@@ -105,7 +105,7 @@ def read_history_ahead(repo: Repo, span: str, first_parent: bool = False) -> Non
 
 
 def log_changes(repo: Repo, span: str, first_parent: bool = False, reverse: bool = False):
-    """`read_log_changes`, kept for the run when the span is made of full SHAs (commits_touching
+    """`read_log_changes`, kept in the session when the span is made of full SHAs (commits_touching
     and last_changes read the same span in one deploy). Each non-root commit's changes are kept for
     `first_parent_changes` and `prefetch_changes`."""
     fixed = all(is_sha(part) for part in span.split(".."))

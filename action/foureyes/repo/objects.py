@@ -41,7 +41,7 @@ def cat_blobs(repo: Repo, names: list[str]) -> dict[str, bytes | None]:
             raise GitError(f"object name with a newline: {name!r}")
     if all(
         is_sha(n.split(":", 1)[0]) for n in names
-    ):  # immutable names: the run's open reader answers
+    ):  # immutable names: the session's open reader answers
         return repo.reader().read(names)
     out = repo.git("cat-file", "--batch", input="".join(n + "\n" for n in names).encode())
     result: dict[str, bytes | None] = {}
@@ -187,7 +187,7 @@ class BatchReader:
         return sha, kind, self._stdout.read(int(size) + 1)[:-1]
 
     def tree(self, sha: str) -> bytes | None:
-        """A tree object's raw entries, kept (by id) for the run within TREE_CACHE_BYTES: every PR
+        """A tree object's raw entries, kept (by id) for the session within TREE_CACHE_BYTES: every PR
         a deploy re-checks reads the same policy and schema directories at its own base."""
         if sha in self._trees:
             return self._trees[sha]
@@ -450,7 +450,7 @@ def prefetch_trees(
     repo: Repo, commits: list[str], dirs: list[str], blobs: Sequence[str] = ()
 ) -> None:
     """What many reads at ``commits`` (full SHAs) will need, fetched in a few exchanges with the
-    run's `cat-file --batch`: root trees, the trees of ``dirs`` (small directories: every one is
+    session's `cat-file --batch`: root trees, the trees of ``dirs`` (small directories: every one is
     kept), and blobs by id."""
     repo.reader().prefetch([c for c in commits if is_sha(c)], dirs, [b for b in blobs if is_sha(b)])
 

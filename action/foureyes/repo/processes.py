@@ -1,5 +1,5 @@
-"""Running git: its output through a spool file, the token it fetches with, and no process left
-behind when a run ends."""
+"""Running git: its output through a spool file, the token it fetches with, each process kept where
+its session can stop it, and work read ahead in a thread."""
 
 from __future__ import annotations
 
