@@ -12,12 +12,21 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
 import generate_history as gen
 
-from foureyes import gitrepo
+from foureyes import repo as gitrepo
 from foureyes.local import read_pr_files
+from foureyes.repo import Repo as Session
+from foureyes.repo import diffs, objects
+from foureyes.repo import history as log_history
 
 
-def git(root: Path, *args: str) -> str:
-    return gitrepo.git(root, *args).decode()
+def git(repo: Session, *args: str) -> str:
+    return repo.git(*args).decode()
+
+
+def session_of(history) -> tuple[Session, list]:
+    """A fresh session on the module's generated repository, as a command starts one."""
+    root, prs = history
+    return Session(root), prs
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +43,14 @@ def pairs_of(prs) -> list[tuple[str, str]]:
 
 
 def test_merge_bases_from_the_graph_are_gits(history):
-    root, prs = history
-    commits = git(root, "rev-list", "--all").split()
-    graph = gitrepo.Graph(root, commits)
+    repo, prs = session_of(history)
+    commits = git(repo, "rev-list", "--all").split()
+    graph = gitrepo.Graph(repo, commits)
     random.seed(4)
     pairs = pairs_of(prs) + [tuple(random.sample(commits, 2)) for _ in range(60)]
     for a, b in pairs:
         found = graph.merge_base(a, b)
-        every = git(root, "merge-base", "--all", a, b).split()
+        every = git(repo, "merge-base", "--all", a, b).split()
         assert found == (every[0] if len(every) == 1 else None), (a, b, every)
 
 
@@ -63,25 +72,25 @@ def test_a_criss_cross_merge_has_two_merge_bases_and_is_left_to_git(tmp_path):
     repo.git("checkout", "-q", "a")
     repo.git("merge", "-q", "--no-ff", "-m", "m2", b1)
     m2 = repo.git("rev-parse", "HEAD")
-    graph = gitrepo.Graph(tmp_path, [m1, m2])
+    graph = gitrepo.Graph(repo.session, [m1, m2])
     assert sorted(repo.git("merge-base", "--all", m1, m2).split()) == sorted([a1, b1])
     assert graph.merge_base(m1, m2) is None
-    gitrepo.prefetch_merge_bases(tmp_path, graph, [(m1, m2)])
-    assert gitrepo.merge_base(tmp_path, m1, m2) in (a1, b1)  # git answered
+    gitrepo.prefetch_merge_bases(repo.session, graph, [(m1, m2)])
+    assert gitrepo.merge_base(repo.session, m1, m2) in (a1, b1)  # git answered
 
 
 def test_prefetched_changes_and_commit_logs_are_those_of_one_git_call_each(history):
-    root, prs = history
-    graph = gitrepo.Graph(root, [x for pair in pairs_of(prs) for x in pair])
-    forks = [(gitrepo.git(root, "merge-base", b, h).decode().strip(), h) for b, h in pairs_of(prs)]
-    expected_changes = {pair: gitrepo.changed(root, *pair) for pair in forks}
-    expected_logs = {pair: gitrepo.commit_log(root, *pair) for pair in forks}
-    gitrepo._IMMUTABLE.clear()
-    gitrepo.prefetch_changes(root, forks)
-    gitrepo.prefetch_commit_logs(root, graph, forks)
-    assert all(("diff", str(root), *pair) in gitrepo._IMMUTABLE for pair in forks)
-    assert {pair: gitrepo.changed(root, *pair) for pair in forks} == expected_changes
-    assert {pair: gitrepo.commit_log(root, *pair) for pair in forks} == expected_logs
+    repo, prs = session_of(history)
+    graph = gitrepo.Graph(repo, [x for pair in pairs_of(prs) for x in pair])
+    forks = [(repo.git("merge-base", b, h).decode().strip(), h) for b, h in pairs_of(prs)]
+    expected_changes = {pair: gitrepo.changed(repo, *pair) for pair in forks}
+    expected_logs = {pair: gitrepo.commit_log(repo, *pair) for pair in forks}
+    repo.known.clear()
+    gitrepo.prefetch_changes(repo, forks)
+    gitrepo.prefetch_commit_logs(repo, graph, forks)
+    assert all(("diff", *pair) in repo.known for pair in forks)
+    assert {pair: gitrepo.changed(repo, *pair) for pair in forks} == expected_changes
+    assert {pair: gitrepo.commit_log(repo, *pair) for pair in forks} == expected_logs
 
 
 def test_a_branch_with_many_commits_and_a_merge_is_logged_in_gits_order(tmp_path):
@@ -104,7 +113,7 @@ def test_a_branch_with_many_commits_and_a_merge_is_logged_in_gits_order(tmp_path
     repo.write("f", "8\n")
     repo.git("add", "-A")
     gitrepo.git(
-        tmp_path,
+        repo.root,
         "commit",
         "-q",
         "-m",
@@ -117,19 +126,19 @@ def test_a_branch_with_many_commits_and_a_merge_is_logged_in_gits_order(tmp_path
     repo.write("f", "9\n")
     repo.commit("pr last")
     head = repo.git("rev-parse", "HEAD")
-    expected = gitrepo.commit_log(tmp_path, fork, head)
-    gitrepo._IMMUTABLE.clear()
-    gitrepo.prefetch_commit_logs(tmp_path, gitrepo.Graph(tmp_path, [head]), [(fork, head)])
-    assert gitrepo.commit_log(tmp_path, fork, head) == expected and len(expected) == 8
+    expected = gitrepo.commit_log(repo.session, fork, head)
+    repo.session.known.clear()
+    gitrepo.prefetch_commit_logs(repo.session, gitrepo.Graph(repo.session, [head]), [(fork, head)])
+    assert gitrepo.commit_log(repo.session, fork, head) == expected and len(expected) == 8
 
 
 def test_clean_merge_trees_in_one_call_are_those_of_one_call_each(history):
-    root, prs = history
-    commits = git(root, "rev-list", "main").split()
+    repo, prs = session_of(history)
+    commits = git(repo, "rev-list", "main").split()
     random.seed(9)
     pairs = [(commits[random.randrange(len(commits))], str(doc["head"])) for doc in prs]
-    batched = gitrepo.clean_merge_trees(root, pairs)
-    assert batched == {pair: gitrepo.clean_merge_tree(root, *pair) for pair in pairs}
+    batched = gitrepo.clean_merge_trees(repo, pairs)
+    assert batched == {pair: gitrepo.clean_merge_tree(repo, *pair) for pair in pairs}
     assert None in batched.values() and any(
         batched.values()
     )  # conflicts and clean merges both seen
@@ -148,27 +157,27 @@ def test_clean_merge_trees_in_one_call_are_those_of_one_call_each(history):
     ],
 )
 def test_listing_through_the_reader_is_ls_tree(history, prefix):
-    root, _ = history
-    head = gitrepo.resolve(root, "HEAD")
+    repo, _ = session_of(history)
+    head = gitrepo.resolve(repo, "HEAD")
     assert (
-        gitrepo.GitTree(root, head).list(prefix)
-        == git(root, "ls-tree", "-r", "--name-only", head, "--", prefix).split()
+        gitrepo.GitTree(repo, head).list(prefix)
+        == git(repo, "ls-tree", "-r", "--name-only", head, "--", prefix).split()
     )
 
 
 def test_names_after_a_full_sha_resolve_through_the_reader_as_rev_parse(history):
-    root, prs = history
+    repo, prs = session_of(history)
     merge = str(prs[-1]["merge_commit"])
     for name in (merge, f"{merge}^1", f"{merge}^2", f"{merge}~2", f"{merge}^"):
-        assert gitrepo.resolve(root, name) == git(root, "rev-parse", f"{name}^{{commit}}").strip()
+        assert gitrepo.resolve(repo, name) == git(repo, "rev-parse", f"{name}^{{commit}}").strip()
     with pytest.raises(gitrepo.GitError, match="unknown git revision"):
-        gitrepo.resolve(root, f"{merge}~100000")
+        gitrepo.resolve(repo, f"{merge}~100000")
 
 
 def test_commits_touching_many_paths_is_git_log_with_every_path(history):
     """git is asked for the covering directories; the answer must be that of the paths themselves."""
-    root, _ = history
-    files = git(root, "ls-tree", "-r", "--name-only", "HEAD", "--", "registry/").split()
+    repo, _ = session_of(history)
+    files = git(repo, "ls-tree", "-r", "--name-only", "HEAD", "--", "registry/").split()
     random.seed(2)
     for paths in (
         random.sample(files, 3),
@@ -178,12 +187,12 @@ def test_commits_touching_many_paths_is_git_log_with_every_path(history):
         [*random.sample(files, 5), "policies/"],
     ):
         expected = git(
-            root, "log", "--format=%H", "--full-history", "--reverse", "main", "--", *paths
+            repo, "log", "--format=%H", "--full-history", "--reverse", "main", "--", *paths
         ).split()
-        assert gitrepo.commits_touching(root, "main", paths) == expected, paths
+        assert gitrepo.commits_touching(repo, "main", paths) == expected, paths
         last = {}
         out = git(
-            root,
+            repo,
             "log",
             "--full-history",
             "--diff-merges=first-parent",
@@ -197,11 +206,11 @@ def test_commits_touching_many_paths_is_git_log_with_every_path(history):
             sha, *names = block.split("\n")
             for name in filter(None, names):
                 last.setdefault(name, sha)
-        assert gitrepo.last_changes(root, "main", paths) == last, paths
+        assert gitrepo.last_changes(repo, "main", paths) == last, paths
 
 
 def test_entries_through_the_reader_are_ls_tree(history):
-    root, prs = history
+    repo, prs = session_of(history)
     paths = [
         "registry/deployments",
         "registry/environments.yaml",
@@ -210,13 +219,13 @@ def test_entries_through_the_reader_are_ls_tree(history):
         "registry/environments.yaml/not-a-dir",
         "policies",
     ]
-    for commit in [str(prs[0]["merge_commit"]), git(root, "rev-parse", "HEAD").strip()]:
+    for commit in [str(prs[0]["merge_commit"]), git(repo, "rev-parse", "HEAD").strip()]:
         expected = {}
         for path in paths:
-            listed = git(root, "ls-tree", commit, "--", path).split()
+            listed = git(repo, "ls-tree", commit, "--", path).split()
             expected[path] = (listed[0], listed[2]) if listed and listed[3] == path else None
-        assert gitrepo.GitTree(root, commit).entries(paths) == expected
-    assert gitrepo.GitTree(root, "HEAD").entries(paths) == gitrepo.GitTree(root, commit).entries(
+        assert gitrepo.GitTree(repo, commit).entries(paths) == expected
+    assert gitrepo.GitTree(repo, "HEAD").entries(paths) == gitrepo.GitTree(repo, commit).entries(
         paths
     )
 
@@ -227,7 +236,7 @@ def test_the_history_pass_gives_every_commit_s_first_parent_diff_as_git_log_does
 ):
     """Merges are not diffed by the pass itself: an up-to-date PR merge takes its branch commit's
     diff, the rest one `diff-tree`. Both must equal `git log --diff-merges=first-parent --raw`."""
-    root, _ = history
+    repo, _ = session_of(history)
     args = [
         "log",
         *(["--first-parent"] if first_parent else []),
@@ -240,7 +249,7 @@ def test_the_history_pass_gives_every_commit_s_first_parent_diff_as_git_log_does
         "HEAD",
     ]
     expected: dict[str, list] = {}
-    tokens = gitrepo.git(root, *args).split(b"\0")
+    tokens = repo.git(*args).split(b"\0")
     i, commit = 0, None
     while i < len(tokens):
         if not tokens[i] and i + 1 < len(tokens) and len(tokens[i + 1]) == 40:
@@ -254,12 +263,12 @@ def test_the_history_pass_gives_every_commit_s_first_parent_diff_as_git_log_does
             i += 2
         else:
             i += 1
-    head = gitrepo.resolve(root, "HEAD")
-    gitrepo.read_history_ahead(root, head, first_parent)  # through the thread, as a deploy reads it
-    found = gitrepo._log_changes(root, head, first_parent)
+    head = gitrepo.resolve(repo, "HEAD")
+    gitrepo.read_history_ahead(repo, head, first_parent)  # through the thread, as a deploy reads it
+    found = log_history.log_changes(repo, head, first_parent)
     assert [c for c, _, _ in found] == list(expected)
     merges = [c for c, parents, _ in found if len(parents) > 1]
-    trees = dict(line.split() for line in git(root, "log", "--all", "--format=%H %T").splitlines())
+    trees = dict(line.split() for line in git(repo, "log", "--all", "--format=%H %T").splitlines())
     parents = {c: p for c, p, _ in found}
     up_to_date = [m for m in merges if len(parents[m]) == 2 and trees[parents[m][1]] == trees[m]]
     assert up_to_date and len(up_to_date) < len(merges)  # both kinds of merge are met
@@ -270,7 +279,7 @@ def test_the_history_pass_gives_every_commit_s_first_parent_diff_as_git_log_does
 
 
 def test_prefetched_trees_and_blobs_are_read_without_a_round_trip_each(history, monkeypatch):
-    root, prs = history
+    repo, prs = session_of(history)
     bases = [str(doc["base"]) for doc in prs]
     paths = [
         "policies/approval.yaml",
@@ -281,61 +290,147 @@ def test_prefetched_trees_and_blobs_are_read_without_a_round_trip_each(history, 
     def read_all():
         return [
             (
-                gitrepo.GitTree(root, b).read_many(paths),
-                gitrepo.GitTree(root, b).list("policies/rules"),
+                gitrepo.GitTree(repo, b).read_many(paths),
+                gitrepo.GitTree(repo, b).list("policies/rules"),
             )
             for b in bases
         ]
 
-    gitrepo.close_readers()
+    repo.close()
     fresh = read_all()
-    changes = [c for doc in prs for c in gitrepo.changed(root, str(doc["base"]), str(doc["head"]))]
+    changes = [c for doc in prs for c in gitrepo.changed(repo, str(doc["base"]), str(doc["head"]))]
     versions = [c.new_sha for c in changes if c.new_sha != gitrepo.ZERO_SHA]
-    gitrepo.close_readers()
-    gitrepo.prefetch_trees(root, bases, ["policies", "policies/rules", "registry"], versions)
+    repo.close()
+    gitrepo.prefetch_trees(repo, bases, ["policies", "policies/rules", "registry"], versions)
     asked = []
-    real = gitrepo._BatchReader.object
+    real = objects.BatchReader.object
     monkeypatch.setattr(
-        gitrepo._BatchReader, "object", lambda self, name: asked.append(name) or real(self, name)
+        objects.BatchReader, "object", lambda self, name: asked.append(name) or real(self, name)
     )
     assert read_all() == fresh
-    files = set(gitrepo.blob_ids(root, [f"{b}:{p}" for b in bases for p in paths]).values())
+    files = set(gitrepo.blob_ids(repo, [f"{b}:{p}" for b in bases for p in paths]).values())
     assert set(asked) <= files and len(asked) == len(
         set(asked)
     )  # no commit or tree asked; each file once
     asked.clear()
-    assert gitrepo.cat_blobs(root, versions) == {
-        v: gitrepo.git(root, "cat-file", "blob", v) for v in versions
+    assert gitrepo.cat_blobs(repo, versions) == {
+        v: repo.git("cat-file", "blob", v) for v in versions
     }
     assert asked == []
 
 
 def test_the_first_parent_view_of_the_whole_pass_is_git_log_first_parent(history):
-    root, _ = history
-    head = gitrepo.resolve(root, "HEAD")
-    span = f"{gitrepo.resolve(root, 'HEAD~7')}..{head}"
+    repo, _ = session_of(history)
+    head = gitrepo.resolve(repo, "HEAD")
+    span = f"{gitrepo.resolve(repo, 'HEAD~7')}..{head}"
     for asked in (head, span):
-        direct, _ = gitrepo._read_log_changes(root, asked, first_parent=True)
-        gitrepo.read_history_ahead(root, asked)
-        assert gitrepo._log_changes(root, asked, first_parent=True) == list(direct)
+        direct, _ = log_history.read_log_changes(repo, asked, first_parent=True)
+        gitrepo.read_history_ahead(repo, asked)
+        assert log_history.log_changes(repo, asked, first_parent=True) == list(direct)
         assert len(direct) < len(
-            gitrepo._log_changes(root, asked)
+            log_history.log_changes(repo, asked)
         )  # the view is not the whole pass
 
 
 def test_pr_diffs_found_in_the_history_pass_are_git_s_diffs(history, monkeypatch):
     """A PR whose base is some commit's parent and whose head has that commit's tree (its own one
     commit, or the merge or squash of an up-to-date PR) is not diffed again: the pass has it."""
-    root, prs = history
-    forks = [(gitrepo.git(root, "merge-base", b, h).decode().strip(), h) for b, h in pairs_of(prs)]
-    expected = dict(zip(forks, gitrepo._diff_pairs(root, forks), strict=False))
-    gitrepo._IMMUTABLE.clear()
-    gitrepo._log_changes(root, gitrepo.resolve(root, "HEAD"))
+    repo, prs = session_of(history)
+    forks = [(repo.git("merge-base", b, h).decode().strip(), h) for b, h in pairs_of(prs)]
+    expected = dict(zip(forks, diffs._diff_pairs(repo, forks), strict=False))
+    repo.known.clear()
+    log_history.log_changes(repo, gitrepo.resolve(repo, "HEAD"))
     asked = []
-    real = gitrepo._diff_pairs
+    real = diffs._diff_pairs
     monkeypatch.setattr(
-        gitrepo, "_diff_pairs", lambda root, pairs, *a: asked.extend(pairs) or real(root, pairs, *a)
+        diffs, "_diff_pairs", lambda repo, pairs, *a: asked.extend(pairs) or real(repo, pairs, *a)
     )
-    gitrepo.prefetch_changes(root, forks)
-    assert {pair: gitrepo.changed(root, *pair) for pair in forks} == expected
+    gitrepo.prefetch_changes(repo, forks)
+    assert {pair: gitrepo.changed(repo, *pair) for pair in forks} == expected
     assert len(asked) < len(set(forks)) / 2
+
+
+def _wait_for(condition, seconds: float = 20.0) -> None:
+    """Poll until ``condition()`` holds (a thread's git starting); fails after ``seconds``."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+# a git command that runs until it is stopped: an alias that becomes `sleep` (its stderr not git's,
+# so that git's own end closes the pipe foureyes reads)
+WAIT = ("-c", "alias.wait=!exec sleep 30 2>/dev/null", "wait")
+
+
+def test_closing_a_session_stops_the_git_it_still_runs_and_its_reader(tmp_path):
+    """A run that ends leaves no git working for nobody (a history pass read ahead that nobody
+    waited for, the open cat-file reader); the session still answers afterwards."""
+    import threading
+
+    from support.repos import Repo
+
+    built = Repo(tmp_path)
+    built.write("f", "one\n")
+    head = built.commit("one")
+    repo = Session(tmp_path)
+    assert gitrepo.GitTree(repo, head).read("f") == b"one\n"
+    reader = repo.reader()
+    failed: list[BaseException] = []
+
+    def ahead():
+        try:
+            repo.git(*WAIT)
+        except gitrepo.GitError as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=ahead, daemon=True)
+    thread.start()
+    _wait_for(lambda: repo.running())
+    (proc,) = repo.running()
+    repo.close()
+    thread.join(20)
+    assert not thread.is_alive() and failed, "the stopped git ends the thread's call with an error"
+    assert proc.poll() is not None and reader.proc.poll() is not None
+    assert gitrepo.GitTree(repo, head).read("f") == b"one\n"  # a new reader
+
+
+def test_a_run_that_exits_without_closing_its_session_leaves_no_git_running(tmp_path):
+    """The interpreter's exit closes every session still open (as a command that fails does)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from support.repos import Repo
+
+    built = Repo(tmp_path / "repo")
+    built.write("f", "one\n")
+    built.commit("one")
+    script = (
+        "import sys, threading, time\n"
+        "from foureyes.repo import Repo\n"
+        f"repo = Repo({str(built.root)!r})\n"
+        f"threading.Thread(target=lambda: repo.git(*{WAIT!r}), daemon=True).start()\n"
+        "while not repo.running(): time.sleep(0.01)\n"
+        "print(repo.running()[0].pid, repo.reader().proc.pid, flush=True)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    pids = [int(p) for p in out.split()]
+    deadline = time.monotonic() + 20
+
+    def gone(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().split(") ", 1)[1].startswith("Z")  # dead, not yet reaped
+        except FileNotFoundError:
+            return True
+
+    while not all(gone(p) for p in pids):
+        assert time.monotonic() < deadline, f"git still running: {pids}"
+        time.sleep(0.05)
+    assert os.path.isdir(built.root)

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import gitrepo
 from .errors import FoureyesError
 from .registry.model import BUNDLED
+from .repo import GitTree, Repo, git, resolve
 from .report.demo import (
     DemoItem,
     DemoReporter,
@@ -53,7 +53,7 @@ def claim(text: str, holds: bool) -> Statement:
 
 def utc_of(root: Path, commit: str) -> str:
     """A commit's committer time as the record writes times (ISO UTC)."""
-    seconds = int(gitrepo.git(root, "log", "-1", "--format=%ct", commit).decode().strip())
+    seconds = int(git(root, "log", "-1", "--format=%ct", commit).decode().strip())
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -65,11 +65,9 @@ def copy_template(dest: Path) -> None:
 
 def commit_all(root: Path, message: str, author: str = "Dana Scientist <dana@acme.example>") -> str:
     name, email = author[:-1].split(" <")
-    gitrepo.git(root, "add", "-A")
-    gitrepo.git(
-        root, "-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "-m", message
-    )
-    return gitrepo.resolve(root, "HEAD")
+    git(root, "add", "-A")
+    git(root, "-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD").decode().strip()
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -94,12 +92,12 @@ action: deny
 
 def build_scratch_repo(root: Path) -> tuple[str, str]:
     """main with the example registry; branch `change` replacing a model and lowering an importance."""
-    gitrepo.git(root, "init", "-q", "-b", "main")
+    git(root, "init", "-q", "-b", "main")
     copy_template(root)
     (root / ".gitignore").write_text(".foureyes/\n", "utf-8")
     (root / AUC_RULE).write_text(AUC_RULE_TEXT, "utf-8")
     base = commit_all(root, "Registry: initial deployments", "Mo Admin <mo@acme.example>")
-    gitrepo.git(root, "checkout", "-q", "-b", "change")
+    git(root, "checkout", "-q", "-b", "change")
     deps = root / "registry" / "deployments"
     edit(deps / "fraud-scorer.yaml", 'version: "12"', 'version: "13"')
     edit(deps / "fraud-scorer.yaml", "models:/fraud-xgb/12", "models:/fraud-xgb/13")
@@ -126,15 +124,16 @@ def run(directory: Path | None) -> int:
             f"{root} is not empty; the demo builds its repository in an empty folder"
         )
     reporter = DemoReporter()
-    for item in change_demo(root):  # a statement failing here is an error of the example itself
+    repo = Repo(root)  # the demo's one session: what it reads of its scratch repository
+    for item in change_demo(repo):  # a statement failing here is an error of the example itself
         reporter.show(item)
     try:
         for item in chain(
-            gate_demo(root),
-            promotion_demo(root),
-            governance_demo(root),
-            what_if_demo(root),
-            freeze_demo(root),
+            gate_demo(repo),
+            promotion_demo(repo),
+            governance_demo(repo),
+            what_if_demo(repo),
+            freeze_demo(repo),
         ):
             reporter.show(item)
     except DemoError as exc:
@@ -144,8 +143,9 @@ def run(directory: Path | None) -> int:
     return 0
 
 
-def change_demo(root: Path) -> Iterator[DemoItem]:
+def change_demo(repo: Repo) -> Iterator[DemoItem]:
     """The scratch repository, Dana's change, and what it means under the policy on main."""
+    root = repo.path
     from .judging.plan import make_plan
     from .registry.validate import targets, validate
 
@@ -168,7 +168,7 @@ def change_demo(root: Path) -> Iterator[DemoItem]:
     yield Heading(
         "What the change means, judged by the policy on main (foureyes plan --base main):"
     )
-    plan = make_plan(root, "main", "change")
+    plan = make_plan(repo, "main", "change")
     yield Planned(plan)
     by_type = {(e.type, e.deployment): e for e in plan.events}
     churn = by_type.get((EventType.CHANGE_IMPORTANCE, "churn-predictor"))
@@ -267,17 +267,18 @@ def write_facts(
 
 
 def gate_pr(
-    root: Path, facts_file: Path, head: str, now: datetime | None = None
+    repo: Repo, facts_file: Path, head: str, now: datetime | None = None
 ) -> Generator[DemoItem, None, GateResult]:
     """`foureyes gate --local FACTS_FILE --base main --head HEAD`: the decision, shown and (like
     the command does) written to the event log."""
+    root = repo.path
     from .deploy.record import DEFAULT_PATH, SqliteRecord
     from .gate import decide, record_decision
     from .local import load_local_facts
 
     yield Line(f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head {head}")
-    head_commit = gitrepo.resolve(root, head)
-    result = decide(root, lambda: load_local_facts(facts_file, root, "main", head_commit), now=now)
+    head_commit = resolve(repo, head)
+    result = decide(repo, lambda: load_local_facts(facts_file, repo, "main", head_commit), now=now)
     record = SqliteRecord(root / DEFAULT_PATH)
     try:
         record_decision(record, result)
@@ -290,7 +291,7 @@ def gate_pr(
 def merge_as_mo(root: Path, message: str, branch: str) -> str:
     """Mo merges ``branch`` into the branch checked out (a merge commit, as GitHub's merge button
     makes); the merge commit."""
-    gitrepo.git(
+    git(
         root,
         "-c",
         "user.name=Mo Admin",
@@ -303,14 +304,15 @@ def merge_as_mo(root: Path, message: str, branch: str) -> str:
         message,
         branch,
     )
-    return gitrepo.resolve(root, "HEAD")
+    return git(root, "rev-parse", "HEAD").decode().strip()
 
 
-def gate_demo(root: Path) -> Iterator[DemoItem]:
+def gate_demo(repo: Repo) -> Iterator[DemoItem]:
     """PR #42 through the gate: self-approval, a stale approval and a pending member never count."""
+    root = repo.path
 
     def gate(reviews: list[str]) -> Generator[DemoItem, None, GateResult]:
-        return gate_pr(root, write_facts(root, reviews), "change")
+        return gate_pr(repo, write_facts(root, reviews), "change")
 
     def ignored(result) -> dict[str, str]:
         return {i.login: i.reason for i in result.decision.ignored}
@@ -377,18 +379,19 @@ APPROVED = [
 ]
 
 
-def promotion_demo(root: Path) -> Iterator[DemoItem]:
+def promotion_demo(repo: Repo) -> Iterator[DemoItem]:
     """PR #42 merged and deployed: provenance first, then promotion to production through PR #50;
     a push straight to main is refused."""
+    root = repo.path
     from .deploy.provenance import LocalLedger
     from .deploy.reconcile import deploy
     from .deploy.record import DEFAULT_PATH, SqliteRecord
 
-    base, head = gitrepo.resolve(root, "main"), gitrepo.resolve(root, "change")
+    base, head = resolve(repo, "main"), resolve(repo, "change")
     yield Heading(
         "Mo, the release manager, merges PR #42 into main (the merge is recorded for provenance)."
     )
-    gitrepo.git(root, "checkout", "-q", "main")
+    git(root, "checkout", "-q", "main")
     merge = merge_as_mo(root, "Merge pull request #42 from acme/change", "change")
     ledger = root / ".foureyes" / "prs"
     write_facts(
@@ -410,7 +413,7 @@ def promotion_demo(root: Path) -> Iterator[DemoItem]:
         yield Line(f"$ foureyes deploy --env {env}")
         steps: list[Step] = []
         result = deploy(
-            root, env, record, LocalLedger(root, ledger), progress=steps.append, branch=branch
+            repo, env, record, LocalLedger(repo, ledger), progress=steps.append, branch=branch
         )
         yield Deployed(tuple(steps), result)
         return result
@@ -431,7 +434,7 @@ def promotion_demo(root: Path) -> Iterator[DemoItem]:
         "Mo cuts release/2026.11 at main's tip and deploys production: nobody approved "
         "promoting PR #42."
     )
-    gitrepo.git(root, "checkout", "-q", "-b", "release/2026.11")
+    git(root, "checkout", "-q", "-b", "release/2026.11")
     cut = yield from run("production", "release/2026.11")
     yield claim(
         "Refused: production serves only what an approved PR into its branch brought in.",
@@ -443,16 +446,16 @@ def promotion_demo(root: Path) -> Iterator[DemoItem]:
         "promoting main into it; Alice and Bob approve (the promoter's own approval would "
         "not count)."
     )
-    gitrepo.git(root, "checkout", "-q", "main")
-    gitrepo.git(
+    git(root, "checkout", "-q", "main")
+    git(
         root,
         "branch",
         "-f",
         "release/2026.11",
-        gitrepo.git(root, "rev-list", "--max-parents=0", "main").decode().strip(),
+        git(root, "rev-list", "--max-parents=0", "main").decode().strip(),
     )
-    release_base = gitrepo.resolve(root, "release/2026.11")
-    gitrepo.git(root, "checkout", "-q", "release/2026.11")
+    release_base = resolve(repo, "release/2026.11")
+    git(root, "checkout", "-q", "release/2026.11")
     promoted = merge_as_mo(root, "Merge pull request #50: promote main to production", merge)
     write_facts(
         root,
@@ -488,11 +491,11 @@ def promotion_demo(root: Path) -> Iterator[DemoItem]:
     yield Line(f"(manifests: {root / '.foureyes' / 'serving'})")
 
     yield Heading("Someone pushes straight to main, bumping product-recs without a PR:")
-    gitrepo.git(root, "checkout", "-q", "main")
+    git(root, "checkout", "-q", "main")
     edit(root / "registry" / "deployments" / "product-recs.yaml", '"2026.11.3"', '"2026.11.9"')
     edit(root / "registry" / "deployments" / "product-recs.yaml", "2026.11.3", "2026.11.9")
     commit_all(root, "hotfix: product-recs 2026.11.9", "Eve Hurry <eve@acme.example>")
-    hotfix = gitrepo.resolve(root, "HEAD")
+    hotfix = resolve(repo, "HEAD")
     result = yield from run("staging")
     yield claim(
         "\nThe unapproved commit never reaches staging: nothing was applied, and the refusal "
@@ -512,15 +515,16 @@ def promotion_demo(root: Path) -> Iterator[DemoItem]:
 
     yield Heading("Mo takes the hotfix off main again (on GitHub: a revert through a reviewed PR):")
     yield Line("$ git reset --hard HEAD~1")
-    gitrepo.git(root, "reset", "-q", "--hard", "HEAD~1")
+    git(root, "reset", "-q", "--hard", "HEAD~1")
     yield claim(
         f"main is back at the approved merge of PR #42 ({merge[:12]}).",
-        gitrepo.resolve(root, "HEAD") == merge,
+        resolve(repo, "HEAD") == merge,
     )
 
 
-def governance_demo(root: Path) -> Iterator[DemoItem]:
+def governance_demo(repo: Repo) -> Iterator[DemoItem]:
     """PR #43 left unreviewed: the timeout job, the inventory, a model's history, the event log."""
+    root = repo.path
     from datetime import timedelta
 
     from .deploy.provenance import Checker, LocalLedger
@@ -536,8 +540,8 @@ def governance_demo(root: Path) -> Iterator[DemoItem]:
     yield Heading(
         "Meanwhile Dana opened PR #43 (credit-limit v8, high importance); nobody has reviewed it."
     )
-    base = gitrepo.resolve(root, "main")
-    gitrepo.git(root, "checkout", "-q", "-b", "credit-v8")
+    base = resolve(repo, "main")
+    git(root, "checkout", "-q", "-b", "credit-v8")
     edit(root / "registry" / "deployments" / "credit-limit.yaml", 'version: "7"', 'version: "8"')
     edit(root / "registry" / "deployments" / "credit-limit.yaml", "/7/", "/8/")
     edit(
@@ -547,14 +551,14 @@ def governance_demo(root: Path) -> Iterator[DemoItem]:
     )
     edit(root / "registry" / "deployments" / "credit-limit.yaml", "rmse: 412.5", "rmse: 398.1")
     head = commit_all(root, "credit-limit: serve v8")
-    gitrepo.git(root, "checkout", "-q", "main")
+    git(root, "checkout", "-q", "main")
     write_facts(root, [], f"base: {base}\nhead: {head}\n", path=ledger / "43.yaml", body=BODY_43)
     yield Line(
         f"(an open PR, offline: {(ledger / '43.yaml').relative_to(root)} with base and head, "
         "no merge_commit)"
     )
 
-    policy = load_policy(gitrepo.GitTree(root, base))
+    policy = load_policy(GitTree(repo, base))
     rule = policy.rule("high")
     if rule.review_timeout is None:  # the demo's policy sets one for `high`
         raise ValueError("the demo policy has no review timeout for high")
@@ -587,8 +591,8 @@ def governance_demo(root: Path) -> Iterator[DemoItem]:
     )
 
     yield Heading("$ foureyes inventory   (credit-limit needs approval: PR #43 is open)")
-    source = LocalLedger(root, ledger)
-    rows, envs = build(root, "main", record, source.open_prs(), checker=Checker(root, source))
+    source = LocalLedger(repo, ledger)
+    rows, envs = build(repo, "main", record, source.open_prs(), checker=Checker(repo, source))
     yield Line(to_text(rows, envs))
     status = {r.name: (r.status, r.prs) for r in rows}
     yield claim(
@@ -608,7 +612,7 @@ def governance_demo(root: Path) -> Iterator[DemoItem]:
 
     yield Heading("$ foureyes history fraud-scorer")
     for r in governance_history(
-        root, "fraud-scorer", "main", Checker(root, LocalLedger(root, ledger))
+        repo, "fraud-scorer", "main", Checker(repo, LocalLedger(repo, ledger))
     ):
         who = f"approved by {', '.join(r.approved_by)} in PR #{r.pr}" if r.pr else r.approval
         yield Line(
@@ -643,8 +647,9 @@ freezes:
 """
 
 
-def freeze_demo(root: Path) -> Iterator[DemoItem]:
+def freeze_demo(repo: Repo) -> Iterator[DemoItem]:
     """An incident freeze holds PR #45 until break-glass and a third approval."""
+    root = repo.path
     from .deploy.record import DEFAULT_PATH, SqliteRecord
     from .judging import freeze
 
@@ -654,30 +659,26 @@ def freeze_demo(root: Path) -> Iterator[DemoItem]:
         "His PR #44 adds INC-2041 to policies/freeze.yaml (a governance change, approved "
         "like any other):"
     )
-    gitrepo.git(root, "checkout", "-q", "-b", "incident", "main")
+    git(root, "checkout", "-q", "-b", "incident", "main")
     (root / "policies" / "freeze.yaml").write_text(INCIDENT, "utf-8")
     commit_all(root, "INC-2041: freeze production", "Mo Admin <mo@acme.example>")
-    gitrepo.git(root, "checkout", "-q", "main")
+    git(root, "checkout", "-q", "main")
     merge_as_mo(root, "Merge pull request #44 from acme/incident", "incident")
     yield Line("$ foureyes freeze --env production")
-    listed = freeze.listing(
-        freeze.load(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))), now, "production"
-    )
+    listed = freeze.listing(freeze.load(GitTree(repo, resolve(repo, "main"))), now, "production")
     yield Line(freeze.listing_text(listed))
     yield claim(
         "\nProduction is frozen until the incident entry is removed; staging is not.",
         listed["frozen"]
         and listed["until"] is None
-        and not freeze.listing(freeze.load(gitrepo.GitTree(root, "main")), now, "staging")[
-            "frozen"
-        ],
+        and not freeze.listing(freeze.load(GitTree(repo, "main")), now, "staging")["frozen"],
     )
 
     yield Heading(
         "Dana's PR #45 moves fraud-scorer (critical, served in production) to v14; Alice and "
         "Bob approve:"
     )
-    gitrepo.git(root, "checkout", "-q", "-b", "fraud-v14", "main")
+    git(root, "checkout", "-q", "-b", "fraud-v14", "main")
     edit(root / "registry" / "deployments" / "fraud-scorer.yaml", 'version: "13"', 'version: "14"')
     edit(
         root / "registry" / "deployments" / "fraud-scorer.yaml",
@@ -693,7 +694,7 @@ def freeze_demo(root: Path) -> Iterator[DemoItem]:
         "sha256:5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a3f9a1c5e7b2d4f6a8c0e1b3d5f7a9c1e3b",
     )
     commit_all(root, "fraud-scorer: serve fraud-xgb v14 (fixes the outage's false declines)")
-    gitrepo.git(root, "checkout", "-q", "main")
+    git(root, "checkout", "-q", "main")
 
     def gate(reviews: list[str], labels: str = "") -> Generator[DemoItem, None, GateResult]:
         facts_file = write_facts(
@@ -703,7 +704,7 @@ def freeze_demo(root: Path) -> Iterator[DemoItem]:
             path=root / ".foureyes" / "pr-45.yaml",
             body="Serve fraud-xgb v14: it stops the false declines behind INC-2041.",
         )
-        return gate_pr(root, facts_file, "fraud-v14", now=now)
+        return gate_pr(repo, facts_file, "fraud-v14", now=now)
 
     result = yield from gate(APPROVED)
     yield claim(
@@ -744,8 +745,9 @@ def freeze_demo(root: Path) -> Iterator[DemoItem]:
     )
 
 
-def what_if_demo(root: Path) -> Iterator[DemoItem]:
+def what_if_demo(repo: Repo) -> Iterator[DemoItem]:
     """Policy what-if: the same replay `foureyes simulate` runs, over the demo's ledger."""
+    root = repo.path
     from .simulate import LedgerSource, load_candidate, simulate, to_text
 
     yield Heading(
@@ -759,9 +761,9 @@ def what_if_demo(root: Path) -> Iterator[DemoItem]:
         raise DemoError("the example policy asks 2 approvals for critical changes")
     candidate_file.write_text(text.replace(edit_from, "  critical:\n    approvals: 3", 1), "utf-8")
     yield Line(f"$ foureyes simulate --policy {candidate_file.relative_to(root)}")
-    source = LedgerSource(root, root / ".foureyes" / "prs", since=None)
+    source = LedgerSource(repo, root / ".foureyes" / "prs", since=None)
     sim = simulate(
-        root,
+        repo,
         source,
         load_candidate(candidate_file),
         str(candidate_file.relative_to(root)),
@@ -776,13 +778,11 @@ def what_if_demo(root: Path) -> Iterator[DemoItem]:
         "every PR.",
         changed == {42: "now_pending", 50: "now_pending", 43: "unchanged"}
         and not sim.failed
-        and load_policy_approvals(root) == 2,
+        and load_policy_approvals(repo) == 2,
     )
 
 
-def load_policy_approvals(root: Path) -> int:
+def load_policy_approvals(repo: Repo) -> int:
     from .judging.plan import load_policy
 
-    return (
-        load_policy(gitrepo.GitTree(root, gitrepo.resolve(root, "main"))).rule("critical").approvals
-    )
+    return load_policy(GitTree(repo, resolve(repo, "main"))).rule("critical").approvals

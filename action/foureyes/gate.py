@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from .judging.facts import PRFacts
 from .judging.plan import Plan
 from .judging.policy import Block, Decision, error_decision
+from .repo import Repo
 from .vocabulary import LogStatus, State
 
 if TYPE_CHECKING:
@@ -46,42 +47,35 @@ class GateResult:
         return data
 
 
-def branch_tip(root: Path, branch: str) -> str:
+def branch_tip(repo: Repo, branch: str) -> str:
     """The commit a branch points at now, as this clone knows it (the gate's checkout fetches
     every branch: actions/checkout with fetch-depth 0), fetched from origin if it is missing (a
     missing branch on a private repository fails closed: the fetch has no credentials)."""
     from .errors import EvaluationError
-    from .gitrepo import GitError, git
-    from .gitrepo import branch_tip as known_tip
+    from .repo import GitError, fetch_from_origin
+    from .repo import branch_tip as known_tip
 
     try:
-        return known_tip(root, branch)
+        return known_tip(repo, branch)
     except GitError:
         pass
     try:
-        git(
-            root,
-            "fetch",
-            "--no-tags",
-            "--quiet",
-            "origin",
-            f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
-        )
-        return known_tip(root, branch)
+        fetch_from_origin(repo, [f"+refs/heads/{branch}:refs/remotes/origin/{branch}"])
+        return known_tip(repo, branch)
     except GitError:
         raise EvaluationError(
             f"branch {branch!r} cannot be read from this clone or from origin"
         ) from None
 
 
-def judged_base(root: Path, facts) -> str:
+def judged_base(repo: Repo, facts) -> str:
     """The commit whose policy judges the PR: the current tip of its base branch, and only when
     that branch is the default branch or a deploy branch (registry/environments.yaml at the
     default branch). A status belongs to a commit, not to a PR: a success earned against any other
     branch's policy would count for every PR with the same head. Offline facts carry
     no branch: the base is the one the user named."""
-    from .gitrepo import GitTree
     from .registry.model import ENVIRONMENTS_FILE, parse_environments
+    from .repo import GitTree
 
     if not facts.base_ref:
         return facts.base_sha
@@ -89,7 +83,7 @@ def judged_base(root: Path, facts) -> str:
     if not default:
         raise UntrustedBase("the repository's default branch is unknown")
     if facts.base_ref != default:
-        data = GitTree(root, branch_tip(root, default)).read(ENVIRONMENTS_FILE)
+        data = GitTree(repo, branch_tip(repo, default)).read(ENVIRONMENTS_FILE)
         envs = parse_environments(data) if data else []
         if not any(e.matches_branch(facts.base_ref) for e in envs):
             deploy = sorted({e.branch for e in envs} - {default})
@@ -97,10 +91,10 @@ def judged_base(root: Path, facts) -> str:
             raise UntrustedBase(
                 f"PR into {facts.base_ref!r}: only PRs into {into} are judged; retarget the PR"
             )
-    return branch_tip(root, facts.base_ref)
+    return branch_tip(repo, facts.base_ref)
 
 
-def decide(root: Path, load_facts, resolve_owners=None, now=None) -> GateResult:
+def decide(repo: Repo, load_facts, resolve_owners=None, now=None) -> GateResult:
     """``load_facts()`` returns PR facts; the plan is made between the judged base (see
     ``judged_base``) and the head; ``resolve_owners(plan)``, when given, maps the plan's owner
     logins to accounts (see github.facts.resolve_owners); ``now`` (default: the clock) is when
@@ -114,11 +108,11 @@ def decide(root: Path, load_facts, resolve_owners=None, now=None) -> GateResult:
     plan = facts = None
     try:
         facts = load_facts()
-        facts = replace(facts, base_sha=judged_base(root, facts))
+        facts = replace(facts, base_sha=judged_base(repo, facts))
         into_deploy_branch = facts.base_ref and facts.base_ref != facts.default_branch
-        default_at = branch_tip(root, facts.default_branch) if into_deploy_branch else None
+        default_at = branch_tip(repo, facts.default_branch) if into_deploy_branch else None
         plans = judgment.plans_for(
-            root, judgment.judging_commits(facts.base_sha, default_at), facts.head_sha
+            repo, judgment.judging_commits(facts.base_sha, default_at), facts.head_sha
         )
         plan = plans[0]
         if resolve_owners is not None:
@@ -128,7 +122,7 @@ def decide(root: Path, load_facts, resolve_owners=None, now=None) -> GateResult:
                 if todo:
                     owners.update(resolve_owners(SimpleNamespace(owners=todo, policy=p.policy)))
             facts = replace(facts, owner_accounts=owners)
-        plan, decision = judgment.judge(root, plans, facts, now or datetime.now(UTC))
+        plan, decision = judgment.judge(repo, plans, facts, now or datetime.now(UTC))
         return GateResult(plan, decision, facts)
     except UntrustedBase as exc:
         return GateResult(
@@ -194,42 +188,42 @@ def record_decision(record, result: GateResult) -> None:
         )
 
 
-def decide_local(root: Path, facts_file: Path, base: str, head: str, now=None) -> GateResult:
+def decide_local(repo: Repo, facts_file: Path, base: str, head: str, now=None) -> GateResult:
     """The offline gate. A ``base`` that names a deploy branch (one registry/environments.yaml on
     the default branch deploys) is judged as a PR into it is on GitHub: by its policy and the
     default branch's, every deployment event needing approval."""
     from dataclasses import replace
 
-    from .gitrepo import default_branch, resolve
     from .judging.judgment import deploy_branch_tip
     from .local import load_local_facts
+    from .repo import default_branch, resolve
 
-    default = default_branch(root)
-    into = base if deploy_branch_tip(root, base, default) else ""
+    default = default_branch(repo)
+    into = base if deploy_branch_tip(repo, base, default) else ""
 
     def load():
-        facts = load_local_facts(facts_file, root, base, resolve(root, head), base_ref=into)
+        facts = load_local_facts(facts_file, repo, base, resolve(repo, head), base_ref=into)
         return replace(facts, default_branch=default) if into else facts
 
-    return decide(root, load, now=now)
+    return decide(repo, load, now=now)
 
 
-def teams_of_pr(root: Path, base_ref: str, default_branch: str) -> tuple[str, ...]:
+def teams_of_pr(repo: Repo, base_ref: str, default_branch: str) -> tuple[str, ...]:
     """The teams to read for an open PR into ``base_ref``: those of the policies that will judge
     it (none for an untrusted base)."""
     from .judging import judgment
 
     probe = SimpleNamespace(base_ref=base_ref, default_branch=default_branch, base_sha="")
     try:
-        base = judged_base(root, probe)
+        base = judged_base(repo, probe)
     except UntrustedBase:
         return ()
-    default_at = branch_tip(root, default_branch) if base_ref != default_branch else None
-    return judgment.teams_to_read(root, judgment.judging_commits(base, default_at))
+    default_at = branch_tip(repo, default_branch) if base_ref != default_branch else None
+    return judgment.teams_to_read(repo, judgment.judging_commits(base, default_at))
 
 
 def decide_on_github(
-    root: Path,
+    repo: Repo,
     gh,
     repo_name: str,
     number: int,
@@ -247,28 +241,28 @@ def decide_on_github(
     from .github.latest import still_latest
     from .github.publish import post_status
     from .github.publish import publish as publish_result
-    from .gitrepo import ensure_commits
     from .notify import gate_notifications, notify
+    from .repo import ensure_commits
 
     event.get("pull_request") or {}
     fetched = {}
 
     def load():
         facts, pr = fetch_facts(
-            gh, repo_name, number, lambda ref, default: teams_of_pr(root, ref, default)
+            gh, repo_name, number, lambda ref, default: teams_of_pr(repo, ref, default)
         )
         fetched["pr"] = pr
-        ensure_commits(root, [facts.base_sha, facts.head_sha], token)
+        ensure_commits(repo, [facts.base_sha, facts.head_sha], token)
         return facts
 
     result = decide(
-        root, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids), now=now
+        repo, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids), now=now
     )
     from .simulate import GitHubSource, gate_what_if
 
     # after the decision, which it never changes: the head's policy is only data to replay
     result.what_if = gate_what_if(
-        root, result, lambda last: GitHubSource(gh, repo_name, root, token, None, last)
+        repo, result, lambda last: GitHubSource(gh, repo_name, repo, token, None, last)
     )
     if not publish:
         return result
@@ -291,7 +285,7 @@ def decide_on_github(
             warn(moved.reason)
             return result
         result = record_evidence(gh, repo_name, pr, result, app_slug)
-        status_from = best_at_head(root, gh, repo_name, result, warn, token, now)
+        status_from = best_at_head(repo, gh, repo_name, result, warn, token, now)
         comment, requested = publish_result(
             gh, repo_name, pr, result, warn=warn, app_slug=app_slug, status_from=status_from
         )
@@ -313,7 +307,7 @@ def decide_on_github(
 
 
 def best_at_head(
-    root: Path, gh, repo_name: str, result: GateResult, warn, token: str | None, now=None
+    repo: Repo, gh, repo_name: str, result: GateResult, warn, token: str | None, now=None
 ):
     """(decision, PR number) of another open PR at the same head and base that is approved, when
     this
@@ -323,7 +317,7 @@ def best_at_head(
     from .errors import EvaluationError
     from .github.facts import fetch_facts, resolve_owners
     from .github.latest import siblings_at_head
-    from .gitrepo import ensure_commits
+    from .repo import ensure_commits
 
     facts = result.facts
     if result.decision.state == "approved" or facts is None or not facts.base_ref:
@@ -337,13 +331,13 @@ def best_at_head(
 
         def load(n=other):
             found, _ = fetch_facts(
-                gh, repo_name, n, lambda ref, default: teams_of_pr(root, ref, default)
+                gh, repo_name, n, lambda ref, default: teams_of_pr(repo, ref, default)
             )
-            ensure_commits(root, [found.base_sha, found.head_sha], token)
+            ensure_commits(repo, [found.base_sha, found.head_sha], token)
             return found
 
         judged = decide(
-            root,
+            repo,
             load,
             lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids),
             now=now,

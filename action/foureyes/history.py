@@ -9,12 +9,12 @@ which PR (traced with the same provenance check the deploy uses).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from . import gitrepo
+from . import repo as gitrepo
 from .judging.changes import deployment_events
 from .registry.model import Deployment, deployment_file
 from .registry.yamlload import LoadError, loads
+from .repo import Repo
 
 
 @dataclass
@@ -56,14 +56,13 @@ def _model_text(model: dict | None) -> str | None:
     return f"{model.get('name')} v{model.get('version')}" if model else None
 
 
-def governance_history(root: Path, name: str, ref: str, checker) -> list[HistoryRow]:
+def governance_history(repo: Repo, name: str, ref: str, checker) -> list[HistoryRow]:
     """One `git log` (with parents), one `git cat-file --batch` for both sides of every change, and
     one provenance check for all the commits: the cost follows the file's history, not one git
     process per commit."""
     path = deployment_file(name)
-    head = gitrepo.resolve(root, ref)
-    out = gitrepo.git(
-        root,
+    head = gitrepo.resolve(repo, ref)
+    out = repo.git(
         "log",
         "--first-parent",
         "--reverse",
@@ -77,7 +76,7 @@ def governance_history(root: Path, name: str, ref: str, checker) -> list[History
         commit, parents, date, author = line.split("\x1f")
         changes.append((commit, parents.split()[:1], date, author))
     blobs = gitrepo.cat_blobs(
-        root,
+        repo,
         [
             n
             for commit, parent, _, _ in changes

@@ -7,9 +7,8 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from . import gitrepo
+from . import repo as gitrepo
 from .registry.model import (
     DEPLOYMENTS_DIR,
     ENVIRONMENTS_FILE,
@@ -21,6 +20,7 @@ from .registry.model import (
     parse_environments,
 )
 from .registry.yamlload import LoadError, loads
+from .repo import Repo
 from .report.escape import csv_cell
 
 APPROVED, NEEDS_APPROVAL, UNAPPROVED = "Approved", "Needs approval", "Unapproved change"
@@ -45,16 +45,16 @@ class Row:
         return dict(self.__dict__)
 
 
-def read_ahead(root: Path, ref: str) -> None:
+def read_ahead(repo: Repo, ref: str) -> None:
     """Start the history pass `build` reads, so that git walks it on the other core while the
     caller reads open PRs and `build` reads the registry. The whole history, not only the first
     parents: each deployment's last change on ``ref`` comes from its first-parent chain, and the
     provenance check finds there what each PR's own commit changed (no diff of its own)."""
-    gitrepo.read_history_ahead(root, gitrepo.resolve(root, ref))
+    gitrepo.read_history_ahead(repo, gitrepo.resolve(repo, ref))
 
 
 def build(
-    root: Path,
+    repo: Repo,
     ref: str,
     record,
     open_prs: dict[int, list[str]],
@@ -64,10 +64,10 @@ def build(
     """Rows for the deployments at ``ref``, and the environment names (in promotion order).
     With a provenance ``checker``, a deployment whose last change on ``ref`` did not come through
     an approved PR (a direct push) is an "Unapproved change"."""
-    commit = gitrepo.resolve(root, ref)
+    commit = gitrepo.resolve(repo, ref)
     if checker is not None:
-        read_ahead(root, commit)
-    tree = gitrepo.GitTree(root, commit)
+        read_ahead(repo, commit)
+    tree = gitrepo.GitTree(repo, commit)
     env_data = tree.read(ENVIRONMENTS_FILE)
     env_names = [e.name for e in parse_environments(env_data)] if env_data else []
     listed = tree.list(DEPLOYMENTS_DIR)
@@ -105,7 +105,7 @@ def build(
     unapproved: dict[str, str] = {}  # the provenance check last: its git pass has run meanwhile
     glass: set[str] = set()
     if checker is not None:
-        last = gitrepo.last_changes(root, commit, [DEPLOYMENTS_DIR], first_parent=True)
+        last = gitrepo.last_changes(repo, commit, [DEPLOYMENTS_DIR], first_parent=True)
         approvals, violations = checker.check(sorted({last[p] for p in paths if p in last}))
         bad = {v.commit for v in violations}
         unapproved = {p: sha for p, sha in last.items() if sha in bad}

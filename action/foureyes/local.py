@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import gitrepo
+from . import repo as gitrepo
 from .errors import EvaluationError
 from .judging.facts import (
     Account,
@@ -32,6 +32,7 @@ from .judging.facts import (
 )
 from .registry import yamlload
 from .registry.model import ConfigError
+from .repo import Repo
 
 STATES = {"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"}
 PR_FILE_FIELDS = (
@@ -52,7 +53,7 @@ class PRFileError(ConfigError):
 
 
 def load_local_facts(
-    file: Path, root: Path, base: str, head: str, doc: dict | None = None, base_ref: str = ""
+    file: Path, repo: Repo, base: str, head: str, doc: dict | None = None, base_ref: str = ""
 ) -> PRFacts:
     """``doc`` is the file's content when the caller has already read it (the deploy ledger).
     ``base_ref``: the branch the PR goes into, when known (a ledger entry's); the offline gate's
@@ -94,9 +95,9 @@ def load_local_facts(
             raise _fail(name, f"{login!r} is not listed under accounts")
         return accounts[key]
 
-    base_sha = gitrepo.resolve(root, base)
-    fork = gitrepo.merge_base(root, base_sha, head)
-    commits = read_commits(root, fork, head, by_email)
+    base_sha = gitrepo.resolve(repo, base)
+    fork = gitrepo.merge_base(repo, base_sha, head)
+    commits = read_commits(repo, fork, head, by_email)
     teams: dict[str, frozenset[int]] = {}
     pending: dict[str, frozenset[int]] = {}
 
@@ -120,7 +121,7 @@ def load_local_facts(
         if state not in STATES:
             raise _fail(name, f"reviews[{i - 1}].state must be one of {', '.join(sorted(STATES))}")
         ref = str(item.get("commit", "head"))
-        commit = gitrepo.resolve(root, head + ref[4:] if ref.lower().startswith("head") else ref)
+        commit = gitrepo.resolve(repo, head + ref[4:] if ref.lower().startswith("head") else ref)
         reviews.append(
             Review(i, account(item["user"]), state, commit, item.get("submitted_at", f"{i:06d}"))
         )
@@ -141,12 +142,12 @@ def load_local_facts(
     )
 
 
-def read_commits(root: Path, fork: str, head: str, by_email: dict[str, Account]) -> list[Commit]:
+def read_commits(repo: Repo, fork: str, head: str, by_email: dict[str, Account]) -> list[Commit]:
     def link(email: str) -> Account | None:
         return account_from_noreply(email) or by_email.get(email.lower())
 
     commits = []
-    for sha, author_email, committer_email, message in gitrepo.commit_log(root, fork, head):
+    for sha, author_email, committer_email, message in gitrepo.commit_log(repo, fork, head):
         co_authors, missing = resolve_co_authors(message, by_email)
         commits.append(Commit(sha, link(author_email), link(committer_email), co_authors, missing))
     return commits

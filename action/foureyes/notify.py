@@ -12,6 +12,11 @@ decision or a deploy result: it is reported (a warning, an event) and that is al
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .repo import Repo
+
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,8 +25,6 @@ from typing import TYPE_CHECKING
 from .errors import FoureyesError
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import requests
 
     from .deploy.reconcile import DeployResult
@@ -253,18 +256,18 @@ def deploy_notifications(result: DeployResult) -> list[Notification]:
 
 
 def notify_deploy(
-    root: Path, result: DeployResult, record: Record, warn: Callable[[str], object]
+    repo: Repo, result: DeployResult, record: Record, warn: Callable[[str], object]
 ) -> None:
     """Tell the policy's notifiers (the policy as the deployed commit has it); never fails a deploy."""
-    from .gitrepo import GitTree
     from .judging.plan import load_policy
     from .registry.model import ConfigError
+    from .repo import GitTree
 
     notes = deploy_notifications(result)
     if not notes:
         return
     try:
-        policy = load_policy(GitTree(root, result.commit))
+        policy = load_policy(GitTree(repo, result.commit))
     except ConfigError as exc:
         warn(f"notifications skipped: {exc}")
         return

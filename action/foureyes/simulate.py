@@ -26,13 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from . import gitrepo
+from . import repo as gitrepo
 from .judging import changes
 from .judging.facts import Account, Commit, PRFacts, Review
 from .judging.plan import Plan
 from .judging.policy import Decision, error_decision
 from .registry.model import POLICY_FILE, ConfigError, Policy, parse_policy
 from .registry.yamlload import LoadError
+from .repo import Repo
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
@@ -189,7 +190,7 @@ class PRSource(Protocol):
 
 
 def replay(
-    root: Path,
+    repo: Repo,
     pr: PRRef,
     candidate: Policy,
     load_facts: Callable[[tuple[str, ...]], PRFacts],
@@ -206,28 +207,28 @@ def replay(
     from .judging import judgment
     from .judging.freeze import parse_now
 
-    commits = judgment.commits_at_merge(root, pr.base, pr.base_ref, default, pr.merged_at)
-    plans = judgment.plans_for(root, commits, pr.head)
+    commits = judgment.commits_at_merge(repo, pr.base, pr.base_ref, default, pr.merged_at)
+    plans = judgment.plans_for(repo, commits, pr.head)
     fork = gitrepo.merge_base(
-        root, pr.base, plans[-1].head
+        repo, pr.base, plans[-1].head
     )  # the PR's change, whichever commit judges it
     # the last judging commit is the default branch's (or the PR's own base, when that is it)
     candidate_plans = [
         *plans[:-1],
-        replan(plans[-1], candidate, gitrepo.changed(root, fork, plans[-1].head)),
+        replan(plans[-1], candidate, gitrepo.changed(repo, fork, plans[-1].head)),
     ]
     facts = load_facts(judgment.teams_of_plans(plans + candidate_plans))
     moment = parse_now(pr.merged_at) if pr.merged_at else now
-    _, then = judgment.judge(root, plans, facts, moment)
+    _, then = judgment.judge(repo, plans, facts, moment)
     try:
-        _, after = judgment.judge(root, candidate_plans, facts, moment)
+        _, after = judgment.judge(repo, candidate_plans, facts, moment)
     except KeyError as exc:  # a level the candidate does not define: fail closed, say which
         after = error_decision(f"the candidate policy has no rule for level {exc.args[0]!r}")
     return Replay(pr.number, pr.state, pr.title, then, after)
 
 
 def simulate(
-    root: Path,
+    repo: Repo,
     source: PRSource,
     candidate: Policy,
     label: str,
@@ -242,9 +243,9 @@ def simulate(
     sim = Simulation(label, period)
     for pr in source.prs():
         try:
-            default = _default(root, source, pr)
+            default = _default(repo, source, pr)
             sim.replays.append(
-                replay(root, pr, candidate, functools.partial(source.facts, pr), default, now)
+                replay(repo, pr, candidate, functools.partial(source.facts, pr), default, now)
             )
         except known_errors() as exc:
             sim.failed.append((pr.number, str(exc)))
@@ -253,11 +254,11 @@ def simulate(
     return sim
 
 
-def _default(root: Path, source: PRSource, pr: PRRef) -> tuple[str, str]:
+def _default(repo: Repo, source: PRSource, pr: PRRef) -> tuple[str, str]:
     """The default branch's name, and its tip when the PR goes into another branch (the only case
     the judgment reads it)."""
     name = source.default_branch()
-    return name, (gitrepo.branch_tip(root, name) if pr.base_ref and pr.base_ref != name else "")
+    return name, (gitrepo.branch_tip(repo, name) if pr.base_ref and pr.base_ref != name else "")
 
 
 # --- sources -------------------------------------------------------------------------------------
@@ -275,12 +276,12 @@ class LedgerSource:
     a ledger tracked by git is refused)."""
 
     def __init__(
-        self, root: Path, directory: Path, since: datetime | None, limit: int | None = None
+        self, repo: Repo, directory: Path, since: datetime | None, limit: int | None = None
     ):
         from .deploy.provenance import LocalLedger
 
-        self.root = root
-        self.ledger = LocalLedger(root, directory)
+        self.repo = repo
+        self.ledger = LocalLedger(repo, directory)
         self.since = since
         self.limit = limit
         self._docs: dict[int, tuple[Path, dict]] = {}
@@ -336,7 +337,7 @@ class LedgerSource:
         path, doc = self._docs[pr.number]
         facts_doc = {k: v for k, v in doc.items() if k not in LocalLedger.META}
         return load_local_facts(
-            path, self.root, pr.base, gitrepo.resolve(self.root, pr.head), facts_doc, pr.base_ref
+            path, self.repo, pr.base, gitrepo.resolve(self.repo, pr.head), facts_doc, pr.base_ref
         )
 
 
@@ -360,7 +361,7 @@ class GitHubSource:
         self,
         gh,
         repo_name: str,
-        root: Path,
+        repo: Repo,
         token: str | None,
         since: datetime | None,
         limit: int | None = None,
@@ -368,7 +369,7 @@ class GitHubSource:
     ):
         self.gh = gh  # make_client is lazy: get_repo and get_pull cost nothing until read
         self.repo_name = repo_name
-        self.root = root
+        self.repo = repo
         self.token = token
         self.since = since
         self.limit = limit
@@ -429,7 +430,7 @@ class GitHubSource:
             raise EvaluationError(describe(exc)) from None
         try:  # noqa: SIM105  one fetch for every commit the checkout lacks, not one per PR
             gitrepo.ensure_commits(
-                self.root, sorted({s for p in found for s in (p.base, p.head)}), self.token
+                self.repo, sorted({s for p in found for s in (p.base, p.head)}), self.token
             )
         except gitrepo.GitError:
             pass  # one unfetchable head: each PR tries its own, and only that PR is not replayed
@@ -454,7 +455,7 @@ class GitHubSource:
             getattr(listed, "merge_commit_sha", None) or "" if pr.state == "merged" else ""
         )
         try:
-            gitrepo.ensure_commits(self.root, [pr.base, pr.head], self.token)
+            gitrepo.ensure_commits(self.repo, [pr.base, pr.head], self.token)
             facts = self._cached(pr, merge_commit) if pr.state == "merged" else None
             if facts is None:
                 facts, _ = fetch_facts(self.gh, self.repo_name, pr.number, ())
@@ -701,7 +702,7 @@ def edits_policy(plan: Plan | None) -> bool:
     )
 
 
-def gate_what_if(root: Path, result, make_source) -> str | None:
+def gate_what_if(repo: Repo, result, make_source) -> str | None:
     """The what-if section for the sticky comment of a PR that edits the policy, or None. The
     candidate is the PR head's policy file, read with git as data; the decision stays the base
     policy's. ``make_source(limit)`` lists the last PRs. Never raises: a failure is said in the
@@ -723,7 +724,7 @@ def gate_what_if(root: Path, result, make_source) -> str | None:
         "policy would have decided._"
     )
     try:
-        data = gitrepo.GitTree(root, result.facts.head_sha).read(POLICY_FILE)
+        data = gitrepo.GitTree(repo, result.facts.head_sha).read(POLICY_FILE)
         if data is None:
             return (
                 f"{heading}\n\nThe PR deletes {POLICY_FILE}: there is no candidate policy "
@@ -731,7 +732,7 @@ def gate_what_if(root: Path, result, make_source) -> str | None:
             )
         candidate = candidate_from_bytes(data, f"{POLICY_FILE} at {result.facts.head_sha[:12]}")
         sim = simulate(
-            root, make_source(last), candidate, candidate.source, f"of the last {last} updated"
+            repo, make_source(last), candidate, candidate.source, f"of the last {last} updated"
         )
     except Exception as exc:  # the what-if is a convenience: it never turns the decision
         return f"{heading}\n\nNot available: {_cell(str(exc) or type(exc).__name__)}"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from github.PullRequest import PullRequest
 
     from .github.client import GitHubClient
+    from .repo import Repo
 
 MARKER = "<!-- foureyes:timeout -->"
 
@@ -146,7 +147,7 @@ def is_own_marker(comment, identity) -> bool:
 def run(
     gh: GitHubClient,
     repo_name: str,
-    root,
+    repo: Repo,
     now: datetime,
     dry_run: bool,
     report,
@@ -158,20 +159,20 @@ def run(
     from github.CommitStatus import CommitStatus
     from github.PaginatedList import PaginatedList
 
-    from . import gitrepo
+    from . import repo as gitrepo
     from .gate import decide, teams_of_pr
     from .github.client import api_errors, describe
     from .github.facts import fetch_facts
     from .github.publish import gate_identity
     from .notify import Notification, notify
 
-    repo = gh.get_repo(repo_name)
+    github_repo = gh.get_repo(repo_name)
     owner = repo_name.split("/")[0]
     identity = gate_identity(
         gh
     )  # the account foureyes comments as; resolved once, errors fail closed
     actions = []
-    for pr in repo.get_pulls(state="open"):
+    for pr in github_repo.get_pulls(state="open"):
         if pr.draft:
             continue
         fetched: dict[str, PullRequest] = {}
@@ -180,13 +181,13 @@ def run(
             # the teams the gate reads for this PR (judgment.teams_to_read), `require` rules'
             # included
             facts, full = fetch_facts(
-                gh, repo_name, number, lambda ref, default: teams_of_pr(root, ref, default)
+                gh, repo_name, number, lambda ref, default: teams_of_pr(repo, ref, default)
             )
             fetched["pr"] = full
-            gitrepo.ensure_commits(root, [facts.base_sha, facts.head_sha], token)
+            gitrepo.ensure_commits(repo, [facts.base_sha, facts.head_sha], token)
             return facts
 
-        result = decide(root, load)
+        result = decide(repo, load)
         if result.decision.state != "pending" or result.plan is None or not result.decision.level:
             continue
         pr = fetched["pr"]  # the full PR, read by the gate

@@ -20,13 +20,13 @@ def test_outside_a_repository_a_command_that_needs_one_says_how_to_get_one(tmp_p
 
 def test_an_unknown_environment_is_an_error_that_offers_the_closest(repo):
     with pytest.raises(SetupError, match="staging"):
-        check_names(repo.root, "stagign")
-    check_names(repo.root, "staging", "fraud-scorer")
+        check_names(repo.session, "stagign")
+    check_names(repo.session, "staging", "fraud-scorer")
 
 
 def test_an_unknown_deployment_is_an_error(repo):
     with pytest.raises(SetupError, match="fraud-scorer"):
-        check_names(repo.root, deployment="fraud-scorrer")
+        check_names(repo.session, deployment="fraud-scorrer")
 
 
 def test_a_valid_registry_exits_0_and_a_broken_one_1(repo):

@@ -110,22 +110,25 @@ def count_requests(root: Path, prs: int, per_pr: int) -> tuple[bool, int, int, c
     from foureyes.deploy.reconcile import deploy
     from foureyes.deploy.record import SqliteRecord
     from foureyes.github.client import make_client
+    from foureyes.repo import Repo as Session
 
     repo, made = make_history(root, prs, per_pr)
     record = SqliteRecord(root / ".foureyes" / "record.sqlite")
     try:
         first = repo.git("rev-list", "--max-parents=0", "HEAD")
-        assert deploy(root, "staging", record, LocalLedger(root, root / "none"), commit=first).ok
+        with Session(root) as run:  # each deploy a run of its own, with its own session
+            assert deploy(run, "staging", record, LocalLedger(run, root / "none"), commit=first).ok
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             mock_github(rsps, made)
             rsps.calls.reset()
-            result = deploy(
-                root,
-                "staging",
-                record,
-                GitHubPRs(make_client("t"), "acme/models", root),
-                dry_run=True,
-            )
+            with Session(root) as run:
+                result = deploy(
+                    run,
+                    "staging",
+                    record,
+                    GitHubPRs(make_client("t"), "acme/models", run),
+                    dry_run=True,
+                )
             by_endpoint = collections.Counter(
                 re.sub(
                     r"/[0-9a-f]{40}/",

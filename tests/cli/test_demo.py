@@ -144,11 +144,12 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path, cli):
 def test_the_demo_yields_its_steps_as_data_and_only_the_reporter_prints(tmp_path, capsys):
     """demo.py writes nothing itself: its scenes are items, printed by report/demo.py."""
     from foureyes.demo import change_demo
+    from foureyes.repo import Repo
     from foureyes.report.demo import DemoReporter, Heading, Planned, Statement, Validated
 
     root = tmp_path / "demo"
     root.mkdir()
-    items = list(change_demo(root))
+    items = list(change_demo(Repo(root)))
     assert capsys.readouterr() == ("", "")  # the scenes ran (a scratch repository, a plan)...
     assert isinstance(items[0], Heading) and str(root) in items[0].text
     assert [type(i) for i in items if isinstance(i, Validated | Planned)] == [

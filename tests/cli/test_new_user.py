@@ -499,7 +499,7 @@ def test_readme_examples_of_hand_written_files_are_valid(repo, cli, tmp_path):
     facts.write_text(
         _readme_block("### PR facts for `gate --local`").replace("commit: head~1", "commit: head")
     )
-    loaded = load_local_facts(facts, repo.root, "main", repo.git("rev-parse", "HEAD"))
+    loaded = load_local_facts(facts, repo.session, "main", repo.git("rev-parse", "HEAD"))
     assert loaded.number == 42 and loaded.author.login == "dana" and len(loaded.reviews) == 2
 
     ledger = tmp_path / "prs"

@@ -49,7 +49,7 @@ def rsps(monkeypatch):
 def deployed_from_bootstrap(repo):
     """Staging deployed from the bootstrap commit (no PR to check); ``repo.base`` is that commit."""
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
-    assert deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none")).ok
+    assert deploy(repo.session, "staging", record, LocalLedger(repo.session, repo.root / "none")).ok
     record.close()
     repo.base = repo.git("rev-parse", "HEAD")
 
@@ -108,7 +108,7 @@ def run_with_github_provenance(repo):
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     try:
         return deploy(
-            repo.root, "staging", record, GitHubPRs(make_client(), "acme/models", repo.root)
+            repo.session, "staging", record, GitHubPRs(make_client(), "acme/models", repo.session)
         )
     finally:
         record.close()
@@ -161,7 +161,9 @@ def run_with_github_record(repo, fake=None):
         make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT
     )
     try:
-        return deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none"))
+        return deploy(
+            repo.session, "staging", record, LocalLedger(repo.session, repo.root / "none")
+        )
     finally:
         record.close()
 
@@ -678,7 +680,7 @@ def gate_on_github(
     if evidence_refused:
         gh.check_runs.refusal = (403, "Resource not accessible by integration")  # no checks: write
     return decide_on_github(
-        repo.root, make_client(), "acme/models", 42, {}, publish=True, warn=print
+        repo.session, make_client(), "acme/models", 42, {}, publish=True, warn=print
     ), gh
 
 

@@ -287,8 +287,8 @@ def judge_promotion(repo, head="main", branch="release/1", reviews=TWO):
     path = write_pr_facts(
         repo.root.parent / "promotion.yaml", reviews, number=70, base=base, head=head_sha
     )
-    facts = load_local_facts(path, repo.root, base, head_sha, base_ref=branch)
-    return decide(repo.root, lambda: replace(facts, default_branch="main"), now=NOW)
+    facts = load_local_facts(path, repo.session, base, head_sha, base_ref=branch)
+    return decide(repo.session, lambda: replace(facts, default_branch="main"), now=NOW)
 
 
 def metrics(auc):

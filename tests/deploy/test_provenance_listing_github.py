@@ -37,7 +37,7 @@ def deployed(repo):
     repo.write(".gitignore", ".foureyes/\n")
     repo.commit("ignore", "Mo Admin <mo@acme.example>")
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
-    assert deploy(repo.root, "staging", record, LocalLedger(repo.root, repo.root / "none")).ok
+    assert deploy(repo.session, "staging", record, LocalLedger(repo.session, repo.root / "none")).ok
     record.close()
     return repo
 
@@ -128,10 +128,10 @@ def run(repo, rsps):
     try:
         rsps.calls.reset()
         result = deploy(
-            repo.root,
+            repo.session,
             "staging",
             record,
-            GitHubPRs(make_client(), "acme/models", repo.root),
+            GitHubPRs(make_client(), "acme/models", repo.session),
             dry_run=True,
         )
     finally:

@@ -14,10 +14,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 import generate_history as gen
 
-from foureyes import gitrepo, inventory
+from foureyes import inventory
+from foureyes import repo as gitrepo
 from foureyes.deploy import provenance
 from foureyes.deploy.record import SqliteRecord
 from foureyes.history import governance_history
+from foureyes.repo import Repo as Session
+from foureyes.repo import processes, session
 
 
 def git(root: Path, *args: str) -> str:
@@ -60,8 +63,8 @@ def history(tmp_path_factory):
     return h, evil["commit"], made
 
 
-def all_commits(root: Path) -> list[str]:
-    return provenance.commits_touching(root, None, "HEAD", ["registry/"])
+def all_commits(repo: Session) -> list[str]:
+    return provenance.commits_touching(repo, None, "HEAD", ["registry/"])
 
 
 def as_data(result):
@@ -87,11 +90,12 @@ def test_the_checker_approves_what_each_generated_pr_brought_and_refuses_the_res
     commit a merge brings in are approved by that PR, the first commit is the bootstrap, and the
     direct pushes and the evil merge are refused. Nothing else is refused or approved."""
     h, evil, made = history
+    repo = Session(h.root)  # a fresh session, as a command makes it: nothing known yet
     ledger = h.root / ".foureyes" / "prs"
-    commits = all_commits(h.root)
-    approvals, violations = provenance.Checker(
-        h.root, provenance.LocalLedger(h.root, ledger)
-    ).check(commits)
+    commits = all_commits(repo)
+    approvals, violations = provenance.Checker(repo, provenance.LocalLedger(repo, ledger)).check(
+        commits
+    )
     assert {v.commit for v in violations} == refused(made) and evil in refused(made)
     assert len(refused(made)) == h.kinds["direct"] + 1  # direct pushes and the evil merge
     brought = {m["commit"]: m["pr"] for m in made if m["kind"] not in ("direct", "evil")}
@@ -109,14 +113,15 @@ def test_inventory_and_history_follow_each_deployments_generated_changes(history
     """A deployment is an "Unapproved change" exactly when its last change on main was refused;
     its history lists every main commit that changed it, each with the PR that brought it."""
     h, _, made = history
+    repo = Session(h.root)  # a fresh session, as a command makes it: nothing known yet
     ledger = h.root / ".foureyes" / "prs"
-    checker = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger))
+    checker = provenance.Checker(repo, provenance.LocalLedger(repo, ledger))
     last = {i: h.bootstrap for i in range(h.deployments)}
     for m in made:
         last |= dict.fromkeys(changed(m), m["commit"])
     record = SqliteRecord(h.root / ".foureyes" / "inventory-test.sqlite")
     try:
-        rows, _ = inventory.build(h.root, "HEAD", record, {}, checker=checker)
+        rows, _ = inventory.build(repo, "HEAD", record, {}, checker=checker)
     finally:
         record.close()
     assert {r.name: r.status for r in rows} == {
@@ -125,7 +130,7 @@ def test_inventory_and_history_follow_each_deployments_generated_changes(history
     }
     assert any(r.status == inventory.UNAPPROVED for r in rows)
     for i in range(3):
-        rows = governance_history(h.root, gen.dep_name(i), "HEAD", checker)
+        rows = governance_history(repo, gen.dep_name(i), "HEAD", checker)
         said = list(dict.fromkeys((r.commit, r.pr, r.approval) for r in rows))
         assert said == [(h.bootstrap, None, "bootstrap")] + [
             (m["commit"], None, "unapproved")
@@ -139,10 +144,11 @@ def test_inventory_and_history_follow_each_deployments_generated_changes(history
 def test_git_processes_do_not_grow_with_commits_or_prs(history, monkeypatch):
     """No git process per commit or per PR outside the PR's own evaluation (make_plan, its facts)."""
     h, *_ = history
+    repo = Session(h.root)  # a fresh session, as a command makes it: nothing known yet
     calls = []
-    real = gitrepo.git
+    real = session.git  # what a session runs its git commands with
     monkeypatch.setattr(
-        gitrepo, "git", lambda root, *args, **kw: calls.append(args[0]) or real(root, *args, **kw)
+        session, "git", lambda root, *args, **kw: calls.append(args[0]) or real(root, *args, **kw)
     )
     monkeypatch.setattr(
         provenance,
@@ -158,9 +164,9 @@ def test_git_processes_do_not_grow_with_commits_or_prs(history, monkeypatch):
             "dana",
         ),
     )
-    commits = all_commits(h.root)
+    commits = all_commits(repo)
     calls.clear()
-    provenance.Checker(h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs")).check(
+    provenance.Checker(repo, provenance.LocalLedger(repo, h.root / ".foureyes" / "prs")).check(
         commits
     )
     assert len(commits) > 40 and len(calls) <= 20, calls
@@ -172,19 +178,17 @@ def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(
     """The PRs' own evaluations too (plan, facts, freeze): merge bases, diffs, commit logs and
     merges are asked for all PRs at once, names starting with a full SHA through the open reader."""
     h, *_ = history
-    gitrepo._IMMUTABLE.clear()  # nothing known from earlier tests
+    repo = Session(h.root)  # a fresh session, as a command makes it: nothing known yet
     calls = []
-    real_popen = gitrepo.subprocess.Popen
+    real_popen = processes.subprocess.Popen
 
     def popen(argv, **kw):  # every git process gitrepo starts (`git -C <root> <command> ...`)
         calls.append(argv[3])
         return real_popen(argv, **kw)
 
-    monkeypatch.setattr(gitrepo.subprocess, "Popen", popen)
-    commits = all_commits(h.root)
-    checker = provenance.Checker(
-        h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs")
-    )
+    monkeypatch.setattr(processes.subprocess, "Popen", popen)
+    commits = all_commits(repo)
+    checker = provenance.Checker(repo, provenance.LocalLedger(repo, h.root / ".foureyes" / "prs"))
     checker.check(commits)
     assert checker.evaluated >= 30 and 0 < len(calls) <= 24, " ".join(
         calls
@@ -194,7 +198,7 @@ def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(
 def test_a_check_of_a_few_commits_reads_only_the_prs_that_brought_them(history, monkeypatch):
     """`history NAME` checks one deployment's commits: the other PRs of the ledger are not diffed."""
     h, *_ = history
-    gitrepo._IMMUTABLE.clear()
+    repo = Session(h.root)  # a fresh session, as a command makes it: nothing known yet
     asked = []
     real = gitrepo.prefetch_changes
     monkeypatch.setattr(
@@ -202,26 +206,25 @@ def test_a_check_of_a_few_commits_reads_only_the_prs_that_brought_them(history, 
         "prefetch_changes",
         lambda root, pairs, *a: asked.extend(pairs) or real(root, pairs, *a),
     )
-    commits = all_commits(h.root)
-    checker = provenance.Checker(
-        h.root, provenance.LocalLedger(h.root, h.root / ".foureyes" / "prs")
-    )
+    commits = all_commits(repo)
+    checker = provenance.Checker(repo, provenance.LocalLedger(repo, h.root / ".foureyes" / "prs"))
     approvals, _ = checker.check(commits[-1:])
     assert commits[-1] in approvals and checker.evaluated == 1 and len(asked) == 1
 
 
 def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history, tmp_path):
     h, *_ = history
+    repo = Session(h.root)  # a fresh session, as a command makes it: nothing known yet
     ledger = h.root / ".foureyes" / "prs"
-    commits = all_commits(h.root)
+    commits = all_commits(repo)
     record = SqliteRecord(tmp_path / "record.sqlite")
     try:
         first = provenance.Checker(
-            h.root, provenance.LocalLedger(h.root, ledger), cache=record, save=True
+            repo, provenance.LocalLedger(repo, ledger), cache=record, save=True
         )
         expected = as_data(first.check(commits))
         assert first.evaluated > 15
-        again = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record)
+        again = provenance.Checker(repo, provenance.LocalLedger(repo, ledger), cache=record)
         assert as_data(again.check(commits)) == expected and again.evaluated == 0
         # a kept approval names the base and head it judged: the same PR number and merge commit
         # with another head (a rewritten ledger entry) is evaluated again, not taken from the record
@@ -231,7 +234,7 @@ def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history,
             "UPDATE evaluations SET approval = ? WHERE pr = ?",
             (__import__("json").dumps({**approval, "head": "0" * 40}), number),
         )
-        third = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record)
+        third = provenance.Checker(repo, provenance.LocalLedger(repo, ledger), cache=record)
         assert as_data(third.check(commits)) == expected and third.evaluated == 1
     finally:
         record.close()
@@ -245,12 +248,13 @@ def test_an_approval_kept_by_an_older_judgment_is_worked_out_again_and_replaced(
     from foureyes.judging import judgment
 
     h, *_ = history
+    repo = Session(h.root)  # a fresh session, as a command makes it: nothing known yet
     ledger = h.root / ".foureyes" / "prs"
-    commits = all_commits(h.root)
+    commits = all_commits(repo)
     record = SqliteRecord(tmp_path / "record.sqlite")
     try:
         first = provenance.Checker(
-            h.root, provenance.LocalLedger(h.root, ledger), cache=record, save=True
+            repo, provenance.LocalLedger(repo, ledger), cache=record, save=True
         )
         expected = as_data(first.check(commits))
         (number, merge), approval = next(iter(sorted(record.evaluations().items())))
@@ -260,11 +264,11 @@ def test_an_approval_kept_by_an_older_judgment_is_worked_out_again_and_replaced(
             "UPDATE evaluations SET approval = ? WHERE pr = ?", (json.dumps(old), number)
         )
         again = provenance.Checker(
-            h.root, provenance.LocalLedger(h.root, ledger), cache=record, save=True
+            repo, provenance.LocalLedger(repo, ledger), cache=record, save=True
         )
         assert as_data(again.check(commits)) == expected and again.evaluated == 1
         assert record.evaluations()[(number, merge)]["judged_by"] == judgment.VERSION
-        third = provenance.Checker(h.root, provenance.LocalLedger(h.root, ledger), cache=record)
+        third = provenance.Checker(repo, provenance.LocalLedger(repo, ledger), cache=record)
         assert as_data(third.check(commits)) == expected and third.evaluated == 0
     finally:
         record.close()

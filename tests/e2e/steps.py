@@ -11,6 +11,7 @@ from pathlib import Path
 from foureyes.deploy.github_record import GitHubRecord
 from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
+from foureyes.repo import Repo as Session
 
 from .harness import RemoteRepo
 from .world import ALICE, APP_BOT, DANA, World
@@ -113,13 +114,14 @@ def deployed_earlier(standin, repo: RemoteRepo, environment: str, tmp_path: Path
         _GitHub(standin), "acme/models", tmp_path / f"seed-{environment}.sqlite", APP_BOT["id"]
     )
     try:
-        result = deploy(
-            repo.root,
-            environment,
-            record,
-            LocalLedger(repo.root, tmp_path / "no-prs"),
-            commit=repo.sha("main"),
-        )
+        with Session(repo.root) as run:  # the earlier run's own session
+            result = deploy(
+                run,
+                environment,
+                record,
+                LocalLedger(run, tmp_path / "no-prs"),
+                commit=repo.sha("main"),
+            )
     finally:
         record.close()
     assert result.ok and result.steps, result

@@ -20,6 +20,7 @@ from foureyes.deploy.record import SqliteRecord
 from foureyes.eventlog import Filters, query
 from foureyes.github.client import make_client
 from foureyes.github.events import import_events
+from foureyes.repo import Repo
 from ghapi.mockgithub import FOUREYES_BOT, FakeDeployments
 from support.faults import DyingConnection, Faults, Killed
 
@@ -57,7 +58,8 @@ def job(root, logs, fake, faults=None):
     if faults is not None:
         record.local.db = DyingConnection(record.local.db, faults)
     try:
-        return reconcile.deploy(root, "staging", record, LocalLedger(root, root / "none"))
+        with Repo(root) as repo:  # one job, one session, as the command makes it
+            return reconcile.deploy(repo, "staging", record, LocalLedger(repo, root / "none"))
     finally:
         fake.faults = None
         (record.local.db._db if faults is not None else record.local.db).close()

@@ -439,10 +439,10 @@ def deploy(repo, env="production", now=NOW):
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     try:
         return run(
-            repo.root,
+            repo.session,
             env,
             record,
-            LocalLedger(repo.root, repo.root / ".foureyes" / "prs"),
+            LocalLedger(repo.session, repo.root / ".foureyes" / "prs"),
             now=at(now),
             branch=repo.git("rev-parse", "--abbrev-ref", "HEAD"),
         )
@@ -749,6 +749,7 @@ def test_a_kept_evaluation_keeps_its_break_glass(tmp_path):
     back must still say so, or a later run would refuse the change it let through the freeze."""
     from foureyes.deploy.provenance import Approval, Checker, MergedPR
     from foureyes.judging import judgment
+    from foureyes.repo import Repo as Session
 
     pr = MergedPR(44, "b" * 40, "h" * 40, "m" * 40, NOW, lambda teams=(): None, "main")
     kept = {
@@ -771,7 +772,7 @@ def test_a_kept_evaluation_keeps_its_break_glass(tmp_path):
         def evaluations(self):
             return {(44, pr.merge_commit): kept}
 
-    assert Checker(tmp_path, None, cache=Cache())._from_cache(pr).break_glass is True
+    assert Checker(Session(tmp_path), None, cache=Cache())._from_cache(pr).break_glass is True
 
 
 def test_a_later_break_glass_pr_does_not_carry_an_earlier_frozen_change(deployed):

@@ -81,9 +81,9 @@ def gate_then_merge(repo, number, into, edit, reviewers, labels) -> tuple[str, s
     moment = int(repo.git("log", "-1", "--format=%ct", into)) + 1
     when = datetime.fromtimestamp(moment, UTC)
     decision = decide(
-        repo.root,
+        repo.session,
         lambda: dataclasses.replace(
-            load_local_facts(facts_file, repo.root, into, head, base_ref=into),
+            load_local_facts(facts_file, repo.session, into, head, base_ref=into),
             default_branch="main",
         ),
         now=when,
@@ -130,7 +130,7 @@ def test_the_deploy_accepts_exactly_what_the_gate_approved_at_the_merge(repo, se
     for branch in ("main", RELEASE):
         merges = [c for c, (into, _, _) in decided.items() if into == branch]
         approvals, violations = Checker(
-            repo.root, LocalLedger(repo.root, repo.root / ".foureyes" / "prs"), branch
+            repo.session, LocalLedger(repo.session, repo.root / ".foureyes" / "prs"), branch
         ).check(merges)
         refused = {v.commit for v in violations}
         for commit in merges:

@@ -326,7 +326,7 @@ def test_text_and_markdown_formats(repo, cli):
 
 def test_cost_follows_changed_files(repo, cli, monkeypatch):
     """Only the changed files' blobs are read, whatever the registry size."""
-    from foureyes import gitrepo
+    from foureyes import repo as gitrepo
 
     for i in range(200):
         repo.write(DEP.format(f"bulk-{i}"), NEW.format(name=f"bulk-{i}", importance="low"))

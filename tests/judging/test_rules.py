@@ -431,6 +431,6 @@ def test_the_teams_to_read_are_the_same_before_and_after_planning(repo):
     with_rules(repo, (STORE_RULE, STORE))
     change(repo, V13, S3)
     base, head = repo.git("rev-parse", "main"), repo.git("rev-parse", "HEAD")
-    plans = judgment.plans_for(repo.root, [base], head)
-    assert judgment.teams_to_read(repo.root, [base]) == judgment.teams_of_plans(plans)
+    plans = judgment.plans_for(repo.session, [base], head)
+    assert judgment.teams_to_read(repo.session, [base]) == judgment.teams_of_plans(plans)
     assert "acme/ml-platform-leads" in judgment.teams_of_plans(plans)

@@ -78,13 +78,15 @@ def deploy_staging(root: Path, faults: Faults | None = None):
     from foureyes.deploy import reconcile
     from foureyes.deploy.provenance import LocalLedger
     from foureyes.deploy.record import SqliteRecord
+    from foureyes.repo import Repo
 
     record = SqliteRecord(root / ".foureyes" / "record.sqlite")
     if faults is not None:
         record.db = DyingConnection(record.db, faults)
     try:
-        return reconcile.deploy(
-            root, "staging", record, LocalLedger(root, root / ".foureyes" / "prs")
-        )
+        with Repo(root) as repo:  # one run, one session, as the command makes it
+            return reconcile.deploy(
+                repo, "staging", record, LocalLedger(repo, root / ".foureyes" / "prs")
+            )
     finally:
         (record.db._db if faults is not None else record.db).close()

@@ -80,7 +80,11 @@ def run(repo: Repo, env: str = "staging", **kw: object):
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     try:
         return deploy(
-            repo.root, env, record, LocalLedger(repo.root, repo.root / ".foureyes" / "prs"), **kw
+            repo.session,
+            env,
+            record,
+            LocalLedger(repo.session, repo.root / ".foureyes" / "prs"),
+            **kw,
         )
     finally:
         record.close()

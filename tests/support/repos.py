@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from foureyes.repo import Repo as Session
 from support.clock import GitClock
 
 
@@ -17,6 +18,16 @@ class Repo:
         self.clock = GitClock()
         root.mkdir(parents=True, exist_ok=True)
         self.git("init", "-q", "-b", "main")
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The session foureyes reads this repository through, made as a command makes it
+        (`foureyes.repo.Repo(root)`), once: what it keeps is keyed by full SHAs, which the
+        commits made here afterwards do not change."""
+        if self._session is None:
+            self._session = Session(self.root)
+        return self._session
 
     def git(self, *args: str) -> str:
         return subprocess.run(

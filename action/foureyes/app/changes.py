@@ -41,15 +41,16 @@ class RollbackResult:
 
 def rollback(request: RollbackRequest) -> RollbackResult:
     from ..deploy.rollback import RollbackError, commit_locally, open_pull_request, prepare
-    from ..gitrepo import resolve
+    from ..repo import Repo, resolve
 
     root = repo_root()
-    base_sha = resolve(root, request.base_branch if request.repo_name else "HEAD")
+    repo = Repo(root)  # the command's session: what it reads of git
+    base_sha = resolve(repo, request.base_branch if request.repo_name else "HEAD")
     with deploy_record(root, request.record_path, request.repo_name, request.token) as record:
         history = record.history(request.env_name, request.name)
     try:
         change = prepare(
-            root, base_sha, request.name, request.env_name, history, request.to_version
+            repo, base_sha, request.name, request.env_name, history, request.to_version
         )
     except RollbackError as exc:
         return RollbackResult(refused=str(exc))
@@ -87,9 +88,10 @@ def promote(request: PromoteRequest, prepared: Callable[[Promotion], None]) -> P
     """``prepared``: told what the promotion changes before any branch or PR is made."""
     from ..deploy.promote import PromoteError, branch_locally, open_pull_request, prepare
     from ..errors import EvaluationError
-    from ..gitrepo import default_branch
+    from ..repo import Repo, default_branch
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     gh = None
     if request.repo_name:
         from ..github.client import api_errors, describe, make_client
@@ -100,9 +102,9 @@ def promote(request: PromoteRequest, prepared: Callable[[Promotion], None]) -> P
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
     else:
-        default = default_branch(root)
+        default = default_branch(repo)
     try:
-        promotion = prepare(root, request.env_name, request.into, request.to_commit, default)
+        promotion = prepare(repo, request.env_name, request.into, request.to_commit, default)
     except PromoteError as exc:
         return PromoteResult(refused=str(exc))
     prepared(promotion)

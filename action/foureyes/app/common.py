@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from ..deploy.record import Record, SqliteRecord
+    from ..repo import Repo
 
 
 class UsageProblem(Exception):
@@ -26,7 +27,7 @@ class Failed(Exception):
 def repo_root(required: bool = True) -> Path:
     """The top of the git repository the command runs in; without one, the current folder (when a
     copied record is enough) or an error that says how to get one."""
-    from ..gitrepo import toplevel
+    from ..repo import toplevel
 
     root = toplevel(Path.cwd())
     if root is None and required:
@@ -45,15 +46,17 @@ def unknown(kind: str, name: str, known: Iterable[str], where: str = "") -> Setu
 
 
 def check_names(
-    root: Path, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD"
+    repo: Repo, env_name: str | None = None, deployment: str | None = None, ref: str = "HEAD"
 ) -> None:
     """Environment and deployment names must exist in the registry at ``ref``."""
-    from ..gitrepo import GitTree, resolve, toplevel
     from ..registry.model import DEPLOYMENTS_DIR, ENVIRONMENTS_FILE, parse_environments
+    from ..repo import GitTree, resolve, toplevel
 
-    if toplevel(root) is None:  # resolve/events with --record can run where there is no registry
+    if (
+        toplevel(repo.path) is None
+    ):  # resolve/events with --record can run where there is no registry
         return
-    tree = GitTree(root, resolve(root, ref))
+    tree = GitTree(repo, resolve(repo, ref))
     if env_name:
         data = tree.read(ENVIRONMENTS_FILE)
         names = [e.name for e in parse_environments(data)] if data is not None else []

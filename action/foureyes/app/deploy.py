@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EXIT_FAILED, EXIT_OK
+from ..repo import Repo
 from .common import Failed, UsageProblem, check_names, repo_root
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ def run(
     from ..notify import notify_deploy
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local
     # file
     on_github = bool(request.repo_name) and (
@@ -56,7 +58,7 @@ def run(
     )
     repo_name = request.repo_name if on_github else None
     branch = request.branch_name or os.environ.get("GITHUB_REF_NAME") or current_branch(root)
-    wrong = branch_mismatch(root, request.env_name, branch)
+    wrong = branch_mismatch(repo, request.env_name, branch)
     if wrong:
         raise UsageProblem(wrong)
     with open_record(
@@ -66,9 +68,9 @@ def run(
         request.token,
         read_only=request.dry_run,
     ) as rec:
-        source = provenance_source(root, request.ledger, repo_name, request.token)
+        source = provenance_source(repo, request.ledger, repo_name, request.token)
         result = deploy(
-            root,
+            repo,
             request.env_name,
             rec,
             source,
@@ -78,7 +80,7 @@ def run(
             branch=branch,
             now=request.now,
         )
-        notify_deploy(root, result, rec, warn=warn)
+        notify_deploy(repo, result, rec, warn=warn)
     return DeployOutcome(result)
 
 
@@ -108,7 +110,8 @@ def resolve(request: ResolveRequest) -> ResolveResult:
     from ..deploy.record import DEFAULT_PATH, SqliteRecord
 
     root = repo_root(required=False)  # an inference pipeline may resolve from a copied record
-    check_names(root, request.env_name)
+    repo = Repo(root)  # the command's session: what it reads of git
+    check_names(repo, request.env_name)
     path = Path(request.record_path) if request.record_path else root / DEFAULT_PATH
     if not path.exists():
         raise Failed(f"no deploy record at {path}: nothing has been deployed")
@@ -118,5 +121,5 @@ def resolve(request: ResolveRequest) -> ResolveResult:
     finally:
         record.close()
     if entry is None:
-        check_names(root, deployment=request.name)  # a typo is not "not deployed"
+        check_names(repo, deployment=request.name)  # a typo is not "not deployed"
     return ResolveResult(request.name, request.env_name, entry)

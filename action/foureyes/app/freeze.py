@@ -23,13 +23,14 @@ class FreezeResult:
 
 
 def run(request: FreezeRequest) -> FreezeResult:
-    from ..gitrepo import GitTree, WorkTree, resolve
     from ..judging import freeze
+    from ..repo import GitTree, Repo, WorkTree, resolve
 
     root = repo_root()
-    tree = GitTree(root, resolve(root, request.ref)) if request.ref else WorkTree(root)
+    repo = Repo(root)  # the command's session: what it reads of git
+    tree = GitTree(repo, resolve(repo, request.ref)) if request.ref else WorkTree(root)
     if request.env_name:
-        check_names(root, request.env_name, ref=request.ref or "HEAD")
+        check_names(repo, request.env_name, ref=request.ref or "HEAD")
     listing = freeze.listing(
         freeze.load(tree), request.now, request.env_name, request.importance, request.count
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EXIT_OK, EvaluationError
+from ..repo import Repo
 from .common import UsageProblem, local_record, repo_root
 
 if TYPE_CHECKING:
@@ -62,10 +63,11 @@ def run(request: GateRequest, warn: Callable[[str], None]) -> GateOutcome:
     from ..gate import decide_local, decide_on_github, record_decision
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     if request.local_file:
         if not request.base:
             raise UsageProblem("--local needs --base")
-        result = decide_local(root, request.local_file, request.base, request.head, now=request.now)
+        result = decide_local(repo, request.local_file, request.base, request.head, now=request.now)
     else:
         event = read_event()
         number = request.number or (event.get("pull_request") or {}).get("number")
@@ -84,7 +86,7 @@ def run(request: GateRequest, warn: Callable[[str], None]) -> GateOutcome:
         if request.which_pr:
             return GateOutcome(which_pr=number)
         result = decide_on_github(
-            root,
+            repo,
             make_client(request.token),
             request.repo_name,
             number,

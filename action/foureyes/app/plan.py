@@ -28,10 +28,10 @@ class PlanResult:
 
 
 def run(request: PlanRequest) -> PlanResult:
-    from ..gitrepo import default_branch
     from ..judging.judgment import as_planned
     from ..judging.plan import make_plan
+    from ..repo import Repo, default_branch
 
-    root = repo_root()
-    plan = make_plan(root, request.base, request.head)
-    return PlanResult(as_planned(root, plan, request.base, default_branch(root)))
+    repo = Repo(repo_root())  # the command's session: what it reads of git
+    plan = make_plan(repo, request.base, request.head)
+    return PlanResult(as_planned(repo, plan, request.base, default_branch(repo)))

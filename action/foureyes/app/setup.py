@@ -164,8 +164,8 @@ def protect(request: ProtectRequest) -> ProtectOutcome:
     from ..github.client import make_client
     from ..github.protect import deploy_waits_once
     from ..github.protect import protect as apply
-    from ..gitrepo import WorkTree
     from ..registry.model import ENVIRONMENTS_FILE, parse_environments
+    from ..repo import WorkTree
 
     root = repo_root()
     data = WorkTree(root).read(ENVIRONMENTS_FILE)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ..repo import Repo
 from .common import local_record, repo_root
 
 if TYPE_CHECKING:
@@ -38,12 +39,13 @@ def run(
     from ..timeout import run as apply
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     record = local_record(root, request.record_path)
     try:
         actions = apply(
             make_client(request.token),
             request.repo_name,
-            root,
+            repo,
             request.now,
             request.dry_run,
             acted,

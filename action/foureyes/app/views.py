@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EXIT_FAILED, EXIT_OK
+from ..repo import Repo
 from .common import check_names, deploy_record, local_record, repo_root, unknown
 
 if TYPE_CHECKING:
@@ -41,15 +42,16 @@ def inventory(request: InventoryRequest) -> InventoryResult:
     from ..inventory import build, read_ahead
 
     root = repo_root()
-    read_ahead(root, request.ref)
+    repo = Repo(root)  # the command's session: what it reads of git
+    read_ahead(repo, request.ref)
     with deploy_record(root, request.record_path, request.repo_name, request.token) as record:
-        source = provenance_source(root, request.ledger, request.repo_name, request.token)
+        source = provenance_source(repo, request.ledger, request.repo_name, request.token)
         rows, envs = build(
-            root,
+            repo,
             request.ref,
             record,
             source.open_prs(),
-            checker=Checker(root, source, cache=record),
+            checker=Checker(repo, source, cache=record),
         )
     return InventoryResult(root, rows, envs)
 
@@ -95,9 +97,10 @@ def history(request: HistoryRequest) -> HistoryResult:
     from ..history import governance_history, live_at
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     if request.env_name and request.at:
         when = iso(request.at)
-        check_names(root, request.env_name, ref=request.ref)
+        check_names(repo, request.env_name, ref=request.ref)
         record_of = deploy_record(root, request.record_path, request.repo_name, request.token)
         with record_of as record:
             live = live_at(record.history(request.env_name), when)
@@ -130,11 +133,11 @@ def history(request: HistoryRequest) -> HistoryResult:
         if kept and kept.is_file()
         else contextlib.nullcontext() as cache
     ):
-        source = provenance_source(root, request.ledger, request.repo_name, request.token)
-        checker = Checker(root, source, cache=cache)
-        rows = [r.to_json() for r in governance_history(root, name, request.ref, checker)]
+        source = provenance_source(repo, request.ledger, request.repo_name, request.token)
+        checker = Checker(repo, source, cache=cache)
+        rows = [r.to_json() for r in governance_history(repo, name, request.ref, checker)]
     if not rows:  # never in the history: a typo (a deleted deployment still has its history)
-        check_names(root, deployment=name, ref=request.ref)
+        check_names(repo, deployment=name, ref=request.ref)
     return HistoryResult(rows, name=name)
 
 
@@ -189,7 +192,9 @@ def events(
 
             token = request.token
             gh = make_client(token)
-            imported(pull_events(gh, request.repo_name, token or "", record, warn=warn, root=root))
+            imported(
+                pull_events(gh, request.repo_name, token or "", record, warn=warn, repo=Repo(root))
+            )
         if request.prune:
             pruned(prune(record.db, request.now, request.retention_days))
         rows = query(record.db, filters)
@@ -224,6 +229,7 @@ def simulate(request: SimulateRequest) -> SimulateResult:
     from ..simulate import simulate as replay_all
 
     root = repo_root()
+    repo = Repo(root)  # the command's session: what it reads of git
     candidate = load_candidate(Path(request.policy_file))
     label = request.policy_file
     limit = request.limit
@@ -238,13 +244,13 @@ def simulate(request: SimulateRequest) -> SimulateResult:
         try:
             gh = make_client(request.token)
             source = GitHubSource(
-                gh, request.repo_name, root, request.token, request.since, limit, record.db
+                gh, request.repo_name, repo, request.token, request.since, limit, record.db
             )
-            sim = replay_all(root, source, candidate, label, period)
+            sim = replay_all(repo, source, candidate, label, period)
         finally:
             record.close()
     else:
         ledger = request.ledger if request.ledger.is_absolute() else root / request.ledger
-        local = LedgerSource(root, ledger, request.since, limit)
-        sim = replay_all(root, local, candidate, label, period)
+        local = LedgerSource(repo, ledger, request.since, limit)
+        sim = replay_all(repo, local, candidate, label, period)
     return SimulateResult(sim)

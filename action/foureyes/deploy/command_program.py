@@ -165,7 +165,7 @@ def uncommitted(settings: dict, root: Path) -> str | None:
     """Why a repository file the command runs or names is not what the deployed commit holds
     (untracked, ignored, or changed in the checkout), or None. Approval covers commits: a file
     written into the checkout by an earlier step, or edited by hand, was approved by nobody."""
-    from .. import gitrepo
+    from .. import repo as gitrepo
 
     argv = argv_of(settings)
     named = [resolve(argv[0], root)] if argv else []

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..repo import Repo
+
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..errors import EvaluationError
 from ..github import evidence as on_github
 from ..github.client import api_errors, describe
@@ -29,7 +34,7 @@ CLOCK_SKEW = timedelta(
 )  # committer clocks run ahead of GitHub's by less than this, or cost a request
 
 
-def _listing_bound(root, commits: list[str]) -> datetime | None:
+def _listing_bound(repo: Repo, commits: list[str]) -> datetime | None:
     """How far back the closed-PR listing must go: the oldest committer date among the commits,
     less CLOCK_SKEW (None: nothing to look for).
 
@@ -46,8 +51,7 @@ def _listing_bound(root, commits: list[str]) -> datetime | None:
     if not commits:
         return None
     out = (
-        gitrepo.git(
-            root,
+        repo.git(
             "log",
             "--no-walk=unsorted",
             "--stdin",
@@ -68,11 +72,11 @@ def _merged_at(pr: PullRequest) -> str:
 
 
 class GitHubPRs:
-    def __init__(self, gh: GitHubClient, repo_name: str, root, token: str | None = None):
+    def __init__(self, gh: GitHubClient, repo_name: str, repo: Repo, token: str | None = None):
         """``token`` authenticates fetching PR commits the checkout lacks (never printed)."""
         self.gh = _RepoOnce(gh)
         self.repo_name = repo_name
-        self.root = root
+        self.repo = repo
         self.token = token
         self._default: str | None = None
         self._teams: dict[str, object] = {}
@@ -105,7 +109,7 @@ class GitHubPRs:
         from github.PaginatedList import PaginatedList
         from github.PullRequest import PullRequest
 
-        graph = gitrepo.Graph(self.root, commits)
+        graph = gitrepo.Graph(self.repo, commits)
         wanted = set(commits)
         covered: set[str] = set()
         found: dict[int, PullRequest] = {}
@@ -116,7 +120,7 @@ class GitHubPRs:
             return frozenset()
 
         try:
-            for pr in self._listed(_listing_bound(self.root, commits)):
+            for pr in self._listed(_listing_bound(self.repo, commits)):
                 if pr.merged_at is None or pr.number in found:
                     continue
                 mine = own(pr)
@@ -137,7 +141,7 @@ class GitHubPRs:
                     found[pr.number] = pr
                     covered |= own(pr)
             gitrepo.ensure_commits(
-                self.root,
+                self.repo,
                 [s for pr in found.values() for s in (pr.base.sha, pr.head.sha)],
                 self.token,
             )

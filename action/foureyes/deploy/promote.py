@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..errors import ConfigError, Refused
+from ..repo import Repo
 from .rollback import ref_component
 
 if TYPE_CHECKING:
@@ -77,13 +78,13 @@ class Promotion:
 
 
 def prepare(
-    root: Path, env_name: str, into: str | None, to: str | None, default_branch: str
+    repo: Repo, env_name: str, into: str | None, to: str | None, default_branch: str
 ) -> Promotion:
     """What promoting ``to`` (default: the default branch's tip) into ENV's branch changes there."""
     from .reconcile import desired_state, environment
 
-    tip = gitrepo.branch_tip(root, default_branch)
-    env, all_envs = environment(root, tip, env_name)
+    tip = gitrepo.branch_tip(repo, default_branch)
+    env, all_envs = environment(repo, tip, env_name)
     if env.matches_branch(default_branch):
         raise ConfigError(
             f"{env.name} deploys from the default branch {default_branch!r}: every merge there "
@@ -98,24 +99,24 @@ def prepare(
         into = env.branch
     if not env.matches_branch(into):
         raise ConfigError(f"{into!r} is not a branch {env.name} deploys from ({env.branch!r})")
-    commit = gitrepo.resolve(root, to or tip)
-    if not gitrepo.is_ancestor(root, commit, tip):
+    commit = gitrepo.resolve(repo, to or tip)
+    if not gitrepo.is_ancestor(repo, commit, tip):
         raise PromoteError(
             f"{commit[:12]} is not a commit of {default_branch}: only what was merged there "
             "is promoted"
         )
-    current = _branch_or_none(root, into)
-    if current is not None and gitrepo.is_ancestor(root, commit, current):
+    current = _branch_or_none(repo, into)
+    if current is not None and gitrepo.is_ancestor(repo, commit, current):
         raise PromoteError(
             f"{commit[:12]} is already in {into}: to go back, roll the deployment back "
             f"(foureyes rollback NAME --env {env.name})"
         )
-    wanted, problems = desired_state(root, commit, env, all_envs)
+    wanted, problems = desired_state(repo, commit, env, all_envs)
     if problems:
         raise PromoteError(
             f"the registry at {commit[:12]} has {len(problems)} problem(s), e.g. {problems[0]}"
         )
-    served = desired_state(root, current, env, all_envs)[0] if current is not None else {}
+    served = desired_state(repo, current, env, all_envs)[0] if current is not None else {}
     steps = [
         Step(
             name,
@@ -131,9 +132,9 @@ def prepare(
     return Promotion(env.name, into, commit, steps)
 
 
-def _branch_or_none(root: Path, name: str) -> str | None:
+def _branch_or_none(repo: Repo, name: str) -> str | None:
     try:
-        return gitrepo.branch_tip(root, name)
+        return gitrepo.branch_tip(repo, name)
     except gitrepo.GitError:
         return None
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..errors import EvaluationError
 from ..judging import judgment
 from ..judging.changes import is_deployment_path
@@ -32,6 +32,8 @@ from ..judging.facts import PRFacts
 from ..judging.plan import BASE_INPUTS
 from ..registry.model import POLICY_FILE, STATE_PATHS
 from ..registry.yamlload import LoadError
+from ..repo import Repo
+from ..repo.history import log_changes
 
 
 @dataclass
@@ -88,9 +90,9 @@ class Unapproved(Exception):
     pass
 
 
-def commits_touching(root: Path, since: str | None, head: str, paths: list[str]) -> list[str]:
+def commits_touching(repo: Repo, since: str | None, head: str, paths: list[str]) -> list[str]:
     """Commits (oldest first) in since..head that touched any of ``paths``, merges' sides included."""
-    return gitrepo.commits_touching(root, f"{since}..{head}" if since else head, paths)
+    return gitrepo.commits_touching(repo, f"{since}..{head}" if since else head, paths)
 
 
 def promoted_branch(checker: Checker, branch: str | None) -> bool:
@@ -98,19 +100,19 @@ def promoted_branch(checker: Checker, branch: str | None) -> bool:
     return bool(branch) and branch != checker.source.default_branch()
 
 
-def state_commits(root: Path, head: str, since: str | None) -> list[str]:
+def state_commits(repo: Repo, head: str, since: str | None) -> list[str]:
     """The first-parent commits of ``head`` since ``since`` that changed what a state is made of,
     newest first: each one set the registry the branch then served."""
     span = f"{since}..{head}" if since else head
     return [
         commit
-        for commit, _, changes in gitrepo._log_changes(root, span, first_parent=True)
+        for commit, _, changes in log_changes(repo, span, first_parent=True)
         if any(c.path.startswith(STATE_PATHS) for c in changes)
     ]
 
 
 def unpromoted(
-    root: Path,
+    repo: Repo,
     head: str,
     since: str | None,
     branch: str | None,
@@ -139,13 +141,13 @@ def unpromoted(
     if not promoted_branch(checker, branch):
         return None
     trusted_root = checker._trust_anchor()[0]
-    if not load_policy(gitrepo.GitTree(root, since or trusted_root)).promotion_on(environment):
+    if not load_policy(gitrepo.GitTree(repo, since or trusted_root)).promotion_on(environment):
         return None
     default = checker.source.default_branch()
     for commit in states:
         if checker.merged_into.get(commit) == branch:
             continue
-        if never_deployed and gitrepo.is_ancestor(root, commit, trusted_root):
+        if never_deployed and gitrepo.is_ancestor(repo, commit, trusted_root):
             continue
         return (
             f"{branch} serves the registry as commit {commit[:12]} set it, which no approved "
@@ -162,21 +164,19 @@ def unpromoted(
     return None
 
 
-def subject(root: Path, commit: str) -> str:
-    return gitrepo.subjects(root, [commit]).get(commit, "")
+def subject(repo: Repo, commit: str) -> str:
+    return gitrepo.subjects(repo, [commit]).get(commit, "")
 
 
-def root_of_trust(root: Path, default_branch: str) -> str:
+def root_of_trust(repo: Repo, default_branch: str) -> str:
     """The first commit on the default branch's first-parent history that carries the policy.
     First-parent history of a protected default branch cannot be rewritten (no force push), so
     this answer never changes once the policy exists."""
-    tip = gitrepo.branch_tip(root, default_branch)
+    tip = gitrepo.branch_tip(repo, default_branch)
     touched = (
-        gitrepo.git(root, "rev-list", "--first-parent", "--reverse", tip, "--", POLICY_FILE)
-        .decode()
-        .split()
+        repo.git("rev-list", "--first-parent", "--reverse", tip, "--", POLICY_FILE).decode().split()
     )
-    present = gitrepo.blob_ids(root, [f"{commit}:{POLICY_FILE}" for commit in touched])
+    present = gitrepo.blob_ids(repo, [f"{commit}:{POLICY_FILE}" for commit in touched])
     for commit in touched:
         if present[f"{commit}:{POLICY_FILE}"] is not None:
             return commit
@@ -201,7 +201,7 @@ def allowed_bases(branch: str | None, default_branch: str) -> frozenset[str]:
 
 
 def merge_verdicts(
-    root: Path, pairs: list[tuple[str, MergedPR]], graph: gitrepo.Graph | None = None
+    repo: Repo, pairs: list[tuple[str, MergedPR]], graph: gitrepo.Graph | None = None
 ) -> dict[tuple[str, int], str | None]:
     """For each (merge or squash commit, its PR): None when the commit brings only approved content,
     else why not. Approved content is what the PR head had, or (the PR merged without updating its
@@ -213,7 +213,7 @@ def merge_verdicts(
     own diffs (worked out for their evaluation) or else one `git cat-file --batch-check`, and the
     merges of the commits whose content differs from their PR head (both sides changed one file)
     from one `git merge-tree --stdin`."""
-    changes = gitrepo.first_parent_changes(root, [c for c, _ in pairs])
+    changes = gitrepo.first_parent_changes(repo, [c for c, _ in pairs])
     for commit, _ in pairs:
         for c in changes.get(commit, []):
             if c.new_mode == gitrepo.SYMLINK_MODE:
@@ -224,7 +224,7 @@ def merge_verdicts(
     for commit, pr in pairs:
         # what the PR changed, when the run knows it: its head has each such file as the diff says,
         # and every other file as at the fork, which needs a lookup
-        by_path = {c.path: c for c in gitrepo.known_changes(root, pr.base, pr.head) or []}
+        by_path = {c.path: c for c in gitrepo.known_changes(repo, pr.base, pr.head) or []}
         for c in changes.get(commit, []):
             theirs = by_path.get(c.path)
             if theirs is None:
@@ -235,9 +235,9 @@ def merge_verdicts(
                     if theirs.new_sha != gitrepo.ZERO_SHA and theirs.new_mode != "160000"
                     else None
                 )
-    at_head.update(gitrepo.blob_ids(root, unknown, order))
+    at_head.update(gitrepo.blob_ids(repo, unknown, order))
     verdicts: dict[tuple[str, int], str | None] = {}
-    verdicts.update(_outside_the_pr(root, graph, pairs, changes, at_head))
+    verdicts.update(_outside_the_pr(repo, graph, pairs, changes, at_head))
     verdicts.update(_not_files(pairs, changes))
     differing = {}
     for commit, pr in pairs:
@@ -258,17 +258,17 @@ def merge_verdicts(
     # the content of a commit differing from its PR head: the clean merge of that head into the
     # branch as it was. Most often the PR simply did not touch those files and the commit keeps the
     # branch's version (a stale PR branch): that is its three-way merge, read from blob ids alone.
-    parents = {c: gitrepo.resolve(root, f"{c}^1") for c, *_ in differing.values()}
-    kept = _kept_branch_versions(root, graph, parents, differing)
+    parents = {c: gitrepo.resolve(repo, f"{c}^1") for c, *_ in differing.values()}
+    kept = _kept_branch_versions(repo, graph, parents, differing)
     differing = {k: v for k, v in differing.items() if k not in kept}
     if not differing:
         return verdicts
     # the rest (both sides changed a file, renames): `git merge-tree`, all of them in one call
     merged = gitrepo.clean_merge_trees(
-        root, [(parents[c], pr.head) for c, pr, *_ in differing.values()]
+        repo, [(parents[c], pr.head) for c, pr, *_ in differing.values()]
     )
     at_merge = gitrepo.blob_ids(
-        root,
+        repo,
         [
             f"{tree}:{p}"
             for c, pr, differs, _ in differing.values()
@@ -313,7 +313,7 @@ def _not_files(pairs, changes: dict) -> dict:
     return found
 
 
-def _outside_the_pr(root: Path, graph, pairs, changes: dict, at_head: dict) -> dict:
+def _outside_the_pr(repo: Repo, graph, pairs, changes: dict, at_head: dict) -> dict:
     """A merge or squash commit may differ from its first parent only where the PR changed
     something: in a three-way merge a path the PR's side left as at the merge base keeps the
     branch's version. A path the commit changes that the PR head has as at the merge base (a stale
@@ -323,20 +323,20 @@ def _outside_the_pr(root: Path, graph, pairs, changes: dict, at_head: dict) -> d
     known = graph.parents if graph is not None else {}
     parents = {c: known[c][0] for c in changed if known.get(c)}
     rest = [c for c in changed if c not in parents]  # outside the graph: one batch
-    found = gitrepo.resolve_many(root, [f"{c}^1" for c in rest])
+    found = gitrepo.resolve_many(repo, [f"{c}^1" for c in rest])
     parents.update({c: found[f"{c}^1"] for c in rest})
     forks = {}
     for commit, pr in pairs:
         if commit in parents:
             fork = graph.merge_base(parents[commit], pr.head) if graph is not None else None
-            forks[(commit, pr.number)] = fork or gitrepo.merge_base(root, parents[commit], pr.head)
+            forks[(commit, pr.number)] = fork or gitrepo.merge_base(repo, parents[commit], pr.head)
     names = [
         f"{forks[(c, pr.number)]}:{ch.path}"
         for c, pr in pairs
         if (c, pr.number) in forks
         for ch in changes[c]
     ]
-    at_fork = gitrepo.blob_ids(root, names, graph.generation if graph is not None else None)
+    at_fork = gitrepo.blob_ids(repo, names, graph.generation if graph is not None else None)
     outside: dict[tuple[str, int], str] = {}
     for commit, pr in pairs:
         fork = forks.get((commit, pr.number))
@@ -350,7 +350,7 @@ def _outside_the_pr(root: Path, graph, pairs, changes: dict, at_head: dict) -> d
     return outside
 
 
-def _kept_branch_versions(root: Path, graph, parents: dict, differing: dict) -> set:
+def _kept_branch_versions(repo: Repo, graph, parents: dict, differing: dict) -> set:
     """The commits whose every differing file is one the PR never changed (same at the merge base
     of the branch and the PR head as at the head) and that keep the branch's version of it: the
     outcome a three-way merge gives. One batch for every blob id; a pair with no single merge base
@@ -366,7 +366,7 @@ def _kept_branch_versions(root: Path, graph, parents: dict, differing: dict) -> 
         for p in differing[key][2]
         for rev in (fork, differing[key][1].head, parents[differing[key][0]])
     ]
-    blobs = gitrepo.blob_ids(root, names, graph.generation if graph is not None else None)
+    blobs = gitrepo.blob_ids(repo, names, graph.generation if graph is not None else None)
     kept = set()
     for key, fork in forks.items():
         commit, pr, differs, mine = differing[key]
@@ -379,19 +379,19 @@ def _kept_branch_versions(root: Path, graph, parents: dict, differing: dict) -> 
     return kept
 
 
-def evaluate_pr(root: Path, pr: MergedPR, default: tuple[str, str] | None = None) -> Approval:
+def evaluate_pr(repo: Repo, pr: MergedPR, default: tuple[str, str] | None = None) -> Approval:
     """The PR's approval at merge time, judged by the one judgment (see judgment.py) with the
     policies that judged it at the gate: its base's, and for a PR into a deploy branch the default
     branch's as it was at the merge too; the stricter wins. ``default``: the default branch's name
     and tip."""
     from ..judging import freeze
 
-    commits = judgment.commits_at_merge(root, pr.base, pr.base_ref, default, pr.merged_at)
-    plans = judgment.plans_for(root, commits, pr.head)
+    commits = judgment.commits_at_merge(repo, pr.base, pr.base_ref, default, pr.merged_at)
+    plans = judgment.plans_for(repo, commits, pr.head)
     facts = pr.load_facts(judgment.teams_of_plans(plans))
     # a PR merged during a freeze (an admin bypass) needed break-glass at that time
     plan, decision = judgment.judge(
-        root, plans, facts, freeze.parse_now(pr.merged_at) if pr.merged_at else None
+        repo, plans, facts, freeze.parse_now(pr.merged_at) if pr.merged_at else None
     )
     if decision.state != "approved":
         raise Unapproved(
@@ -407,7 +407,7 @@ def evaluate_pr(root: Path, pr: MergedPR, default: tuple[str, str] | None = None
         pr.base,
         pr.head,
         facts.author.login,
-        freeze.break_glass_used(root, plan, facts.labels, len(decision.approvals)),
+        freeze.break_glass_used(repo, plan, facts.labels, len(decision.approvals)),
     )
 
 
@@ -432,7 +432,7 @@ class Checker:
 
     def __init__(
         self,
-        root: Path,
+        repo: Repo,
         source: MergedPRSource,
         branch: str | None = None,
         cache=None,
@@ -441,7 +441,7 @@ class Checker:
         """``branch``: the branch being deployed; without one (inventory, history) PRs must have
         been merged into the default branch. ``cache``: a record with `evaluations()` and
         `keep_evaluations()`; ``save``: write new approvals to it."""
-        self.root = root
+        self.repo = repo
         self.source = source
         self.branch = branch
         self.cache = cache
@@ -460,14 +460,14 @@ class Checker:
         """The default branch's name and tip, read once per run."""
         if self._default_tip is None:
             name = self.source.default_branch()
-            self._default_tip = (name, gitrepo.branch_tip(self.root, name))
+            self._default_tip = (name, gitrepo.branch_tip(self.repo, name))
         return self._default_tip
 
     def _trust_anchor(self) -> tuple[str, frozenset[str]]:
         """(root of trust, allowed PR bases), worked out once per run."""
         if self._trust is None:
             default = self.source.default_branch()
-            self._trust = (root_of_trust(self.root, default), allowed_bases(self.branch, default))
+            self._trust = (root_of_trust(self.repo, default), allowed_bases(self.branch, default))
         return self._trust
 
     def check(self, commits: list[str]) -> tuple[dict[str, Approval], list[Violation]]:
@@ -476,11 +476,11 @@ class Checker:
         if not commits:
             return approvals, []
         trusted_root, bases = self._trust_anchor()  # none: an evaluation error for the whole run
-        bootstrap = gitrepo.Graph(self.root, [trusted_root]).ancestors(trusted_root)
+        bootstrap = gitrepo.Graph(self.repo, [trusted_root]).ancestors(trusted_root)
         brought: dict[str, list[MergedPR]] = {c: [] for c in commits if c not in bootstrap}
         merged = self.source.merged_prs(list(brought)) if brought else []
         graph = gitrepo.Graph(
-            self.root, [*brought] + [x for pr in merged for x in (pr.base, pr.head)]
+            self.repo, [*brought] + [x for pr in merged for x in (pr.base, pr.head)]
         )
         for pr in merged:  # the commit -> PRs map, built once from the PRs' own commits
             own = (
@@ -505,7 +505,7 @@ class Checker:
             ],
         )
         verdicts = merge_verdicts(
-            self.root,
+            self.repo,
             [
                 (c, pr)
                 for c, prs in brought.items()
@@ -523,7 +523,7 @@ class Checker:
             except (Unapproved, EvaluationError) as exc:
                 refused.append((commit, str(exc)))
         self._keep()
-        names = gitrepo.subjects(self.root, [c for c, _ in refused])
+        names = gitrepo.subjects(self.repo, [c for c, _ in refused])
         return approvals, [Violation(c, names.get(c, ""), reason) for c, reason in refused]
 
     def _prefetch(self, graph: gitrepo.Graph, prs: list[MergedPR]) -> None:
@@ -531,19 +531,19 @@ class Checker:
         the graph, their changes in one `diff-tree --stdin`, and what the source reads (the offline
         ledger: the PRs' commits). The evaluations then answer from memory."""
         pairs = [(pr.base, pr.head) for pr in prs if pr.base in graph and pr.head in graph]
-        gitrepo.prefetch_merge_bases(self.root, graph, pairs)
-        forks = [(gitrepo.merge_base(self.root, base, head), head) for base, head in pairs]
-        gitrepo.prefetch_changes(self.root, forks, graph.generation)
+        gitrepo.prefetch_merge_bases(self.repo, graph, pairs)
+        forks = [(gitrepo.merge_base(self.repo, base, head), head) for base, head in pairs]
+        gitrepo.prefetch_changes(self.repo, forks, graph.generation)
         # what each plan reads: the policy, rules, schema and environments at its base, and the
         # versions of the deployments the PR changed
         versions = [
             sha
             for fork, head in forks
-            for c in gitrepo.changed(self.root, fork, head)
+            for c in gitrepo.changed(self.repo, fork, head)
             if is_deployment_path(c.path)
             for sha in (c.old_sha, c.new_sha)
         ]
-        gitrepo.prefetch_trees(self.root, [base for base, _ in pairs], JUDGED_AT_BASE, versions)
+        gitrepo.prefetch_trees(self.repo, [base for base, _ in pairs], JUDGED_AT_BASE, versions)
         prefetch = getattr(self.source, "prefetch", None)
         if prefetch is not None:
             prefetch(graph, forks)
@@ -580,7 +580,7 @@ class Checker:
                 self._prs[pr.number] = pr
                 try:
                     self.evaluated += 1
-                    self._by_pr[pr.number] = evaluate_pr(self.root, pr, self._default())
+                    self._by_pr[pr.number] = evaluate_pr(self.repo, pr, self._default())
                 except Unapproved as exc:
                     self._by_pr[pr.number] = exc
         outcome = self._by_pr[pr.number]
@@ -646,21 +646,21 @@ class Checker:
             self._cached = cached
 
 
-def refuse_tracked_ledger(root: Path, directory: Path) -> None:
+def refuse_tracked_ledger(repo: Repo, directory: Path) -> None:
     """A ledger inside the repository's tracked tree is evidence anyone who can push could write:
     a direct push could carry its own "approval". Ledger files tracked by git (in the index or at
     HEAD) are refused, whatever they say."""
     try:
-        rel = directory.resolve().relative_to(root.resolve()).as_posix()
+        rel = directory.resolve().relative_to(repo.path.resolve()).as_posix()
     except ValueError:
         return  # outside the repository
     spec = rel if rel != "." else ""
-    tracked = gitrepo.git(root, "ls-files", "-z", "--", spec or ".").split(b"\0")
+    tracked = repo.git("ls-files", "-z", "--", spec or ".").split(b"\0")
     try:
-        gitrepo.resolve(root, "HEAD")
-        tracked += gitrepo.git(
-            root, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", spec or "."
-        ).split(b"\0")
+        gitrepo.resolve(repo, "HEAD")
+        tracked += repo.git("ls-tree", "-r", "-z", "--name-only", "HEAD", "--", spec or ".").split(
+            b"\0"
+        )
     except gitrepo.GitError:
         pass  # no commit yet
     found = sorted({p.decode("utf-8", "replace") for p in tracked if p.endswith(b".yaml")})
@@ -682,12 +682,12 @@ class LocalLedger:
 
     META = ("base", "head", "merge_commit", "merged_at", "base_ref")
 
-    def __init__(self, root: Path, directory: Path):
-        self.root = root
+    def __init__(self, repo: Repo, directory: Path):
+        self.repo = repo
         self.directory = directory
         self._loaded: list[tuple[Path, dict]] | None = None
         self._default: str | None = None
-        refuse_tracked_ledger(root, directory)
+        refuse_tracked_ledger(repo, directory)
 
     def read_ahead(self) -> None:
         """Read the ledger now (a deploy does it while git walks the history)."""
@@ -708,7 +708,7 @@ class LocalLedger:
             (path, doc) for path, doc in self._entries() if doc.get("merge_commit")
         ]  # else still open
         sha = gitrepo.resolve_many(
-            self.root, [str(doc[k]) for _, doc in entries for k in ("base", "head", "merge_commit")]
+            self.repo, [str(doc[k]) for _, doc in entries for k in ("base", "head", "merge_commit")]
         )
         found = []
         for path, doc in entries:
@@ -736,17 +736,17 @@ class LocalLedger:
         from ..local import load_local_facts
 
         def load(teams: tuple[str, ...] = ()) -> PRFacts:
-            return load_local_facts(path, self.root, base, head, doc, base_ref)
+            return load_local_facts(path, self.repo, base, head, doc, base_ref)
 
         return load
 
     def prefetch(self, graph: gitrepo.Graph, ranges: list[tuple[str, str]]) -> None:
         """The commits of many PRs (``(fork, head)`` ranges) read in one git call."""
-        gitrepo.prefetch_commit_logs(self.root, graph, ranges)
+        gitrepo.prefetch_commit_logs(self.repo, graph, ranges)
 
     def default_branch(self) -> str:
         if self._default is None:
-            self._default = gitrepo.default_branch(self.root)
+            self._default = gitrepo.default_branch(self.repo)
         return self._default
 
     def open_prs(self) -> dict[int, list[str]]:
@@ -756,9 +756,9 @@ class LocalLedger:
             if doc.get("merge_commit"):
                 continue
             base, head = (
-                gitrepo.resolve(self.root, str(doc["base"])),
-                gitrepo.resolve(self.root, str(doc["head"])),
+                gitrepo.resolve(self.repo, str(doc["base"])),
+                gitrepo.resolve(self.repo, str(doc["head"])),
             )
-            fork = gitrepo.merge_base(self.root, base, head)
-            out[doc["number"]] = [c.path for c in gitrepo.changed(self.root, fork, head)]
+            fork = gitrepo.merge_base(self.repo, base, head)
+            out[doc["number"]] = [c.path for c in gitrepo.changed(self.repo, fork, head)]
         return out

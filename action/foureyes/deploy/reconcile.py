@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..eventlog import Event
 from ..judging.changes import field_changes
 from ..registry.model import (
@@ -39,6 +39,7 @@ from ..registry.model import (
     unknown_name,
 )
 from ..registry.yamlload import LoadError
+from ..repo import Repo
 from .provenance import (
     Approval,
     Checker,
@@ -122,8 +123,8 @@ class DeployResult:
         }
 
 
-def environment(root: Path, commit: str, name: str) -> tuple[Environment, list[Environment]]:
-    data = gitrepo.GitTree(root, commit).read(ENVIRONMENTS_FILE)
+def environment(repo: Repo, commit: str, name: str) -> tuple[Environment, list[Environment]]:
+    data = gitrepo.GitTree(repo, commit).read(ENVIRONMENTS_FILE)
     if data is None:
         raise ConfigError(f"{ENVIRONMENTS_FILE} not found at {commit[:12]}")
     try:
@@ -140,9 +141,9 @@ def current_branch(root: Path) -> str:
     return gitrepo.git(root, "rev-parse", "--abbrev-ref", "HEAD").decode().strip()
 
 
-def branch_mismatch(root: Path, env_name: str, branch: str) -> str | None:
+def branch_mismatch(repo: Repo, env_name: str, branch: str) -> str | None:
     """An environment only deploys from its own branch (main -> staging, release/* -> production)."""
-    env, _ = environment(root, gitrepo.resolve(root, "HEAD"), env_name)
+    env, _ = environment(repo, gitrepo.resolve(repo, "HEAD"), env_name)
     return (
         None
         if env.matches_branch(branch)
@@ -150,9 +151,9 @@ def branch_mismatch(root: Path, env_name: str, branch: str) -> str | None:
     )
 
 
-def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Environment]):
+def desired_state(repo: Repo, commit: str, env: Environment, all_envs: list[Environment]):
     """The deployments at ``commit`` that belong in ``env``, validated with the schemas there."""
-    tree = gitrepo.GitTree(root, commit)
+    tree = gitrepo.GitTree(repo, commit)
     schemas = Schemas.from_snapshot(tree)
     listed = tree.list(DEPLOYMENTS_DIR)
     paths = [p for p in listed if is_deployment_file(p)]
@@ -166,16 +167,16 @@ def desired_state(root: Path, commit: str, env: Environment, all_envs: list[Envi
     problems += cross_check(deployments, [e.name for e in all_envs])
     # two deployments moving one alias, InferenceService or file: refuse the whole state, since
     # applying either would change what the other serves under an approval that did not cover it
-    problems += identity_problems(deployments, all_envs, root)
+    problems += identity_problems(deployments, all_envs, repo.path)
     wanted = {d.name: d for d in deployments if d.serves_in(env.name, [e.name for e in all_envs])}
     return wanted, problems
 
 
-def state_key(root: Path, commit: str, env: Environment) -> str:
+def state_key(repo: Repo, commit: str, env: Environment) -> str:
     """A digest of everything that decides ENV's desired state at ``commit`` (`desired_state`):
     the deployment files, the schemas and rules they are checked with, the environments file, the
     environment's settings, and this foureyes itself (its checks and its bundled schema)."""
-    found = gitrepo.GitTree(root, commit).entries(
+    found = gitrepo.GitTree(repo, commit).entries(
         [DEPLOYMENTS_DIR, DEPLOYMENT_SCHEMA, RULES_DIR, ENVIRONMENTS_FILE]
     )
     return hashlib.sha256(
@@ -242,7 +243,7 @@ def plan_steps(
 
 
 def deploy(
-    root: Path,
+    repo: Repo,
     env_name: str,
     record: Record,
     provenance_source,
@@ -258,27 +259,27 @@ def deploy(
     ``branch``: the branch being deployed, which approving PRs must have been merged into (or the
     default branch); without it, the default branch only. ``now`` (default: the clock) is when
     freeze windows are judged."""
-    head = gitrepo.resolve(root, commit)
-    env, all_envs = environment(root, head, env_name)
+    head = gitrepo.resolve(repo, commit)
+    env, all_envs = environment(repo, head, env_name)
     # a typo in the target, or a program the commit could change, is a configuration error, first
-    check_settings(env.target, env.name, root)
-    judging = [*JUDGING_PATHS, *target_files(env.target, root)]
+    check_settings(env.target, env.name, repo.path)
+    judging = [*JUDGING_PATHS, *target_files(env.target, repo.path)]
     result = DeployResult(env.name, head, dry_run=dry_run)
     # provenance: every commit since the last complete deploy that touched what is about to change,
     # or what judges every change (the policy, its rules and freezes, the environments): a policy
     # pushed past the PR rules would otherwise approve the next change itself
     since = record.last_commit(env.name)
-    if since and not _is_ancestor(root, since, head):
+    if since and not _is_ancestor(repo, since, head):
         since = None  # history was rewritten: check all of it
     gitrepo.read_history_ahead(
-        root, f"{since}..{head}" if since else head
+        repo, f"{since}..{head}" if since else head
     )  # git walks it while we parse
     last_target = record.last_target(env.name)
-    state = state_key(root, head, env)
+    state = state_key(repo, head, env)
     if only is None and last_target == env.target and record.in_sync(env.name, state):
         wanted, deployed = {}, {}  # applied in full, nothing written since: nothing can differ
     else:
-        wanted, result.problems = desired_state(root, head, env, all_envs)
+        wanted, result.problems = desired_state(repo, head, env, all_envs)
         if result.problems:
             return result
         deployed = record.entries(env.name)
@@ -299,13 +300,13 @@ def deploy(
     )
     if not result.steps:
         if only is None and not dry_run:
-            checker = Checker(root, provenance_source, branch)
-            states = state_commits(root, head, since) if promoted_branch(checker, branch) else []
+            checker = Checker(repo, provenance_source, branch)
+            states = state_commits(repo, head, since) if promoted_branch(checker, branch) else []
             _, result.violations = checker.check(
-                _each_once(commits_touching(root, since, head, judging) + states)
+                _each_once(commits_touching(repo, since, head, judging) + states)
             )
             _check_promotion(
-                root, head, since, branch, checker, states, never_deployed, env, result
+                repo, head, since, branch, checker, states, never_deployed, env, result
             )
             if result.violations:
                 _record_violations(record, env, result.violations)
@@ -314,19 +315,19 @@ def deploy(
         return result
     paths = [deployment_file(s.name) for s in result.steps] + judging
     checker = Checker(
-        root, provenance_source, branch, cache=record, save=not dry_run
+        repo, provenance_source, branch, cache=record, save=not dry_run
     )  # record: evaluations kept
-    states = state_commits(root, head, since) if promoted_branch(checker, branch) else []
-    commits = _each_once(commits_touching(root, since, head, paths) + states)
+    states = state_commits(repo, head, since) if promoted_branch(checker, branch) else []
+    commits = _each_once(commits_touching(repo, since, head, paths) + states)
     approvals, result.violations = checker.check(commits)
-    _check_promotion(root, head, since, branch, checker, states, never_deployed, env, result)
-    last = gitrepo.last_changes(root, f"{since}..{head}" if since else head, paths)
+    _check_promotion(repo, head, since, branch, checker, states, never_deployed, env, result)
+    last = gitrepo.last_changes(repo, f"{since}..{head}" if since else head, paths)
     glass, frozen = _hold_frozen(
-        root, head, env, result, wanted, deployed, approvals, since, now, provenance_source
+        repo, head, env, result, wanted, deployed, approvals, since, now, provenance_source
     )
     if dry_run:  # a dry run changes nothing, the event log included: it only reports
         if not result.violations:  # a check runs target code on the change: only on an approved one
-            _check_steps(root, env, result, frozen, wanted, deployed, last, approvals)
+            _check_steps(repo.path, env, result, frozen, wanted, deployed, last, approvals)
         return result
     if result.violations:
         _record_violations(record, env, result.violations)
@@ -341,7 +342,7 @@ def deploy(
             environment=env.name,
             data={"commit": head},
         )
-    target = load_target(env.target, root, env.name)
+    target = load_target(env.target, repo.path, env.name)
     for step in result.steps:
         if step.name in frozen:
             continue
@@ -433,7 +434,7 @@ def _check_steps(
 
 
 def _hold_frozen(
-    root: Path,
+    repo: Repo,
     head: str,
     env: Environment,
     result: DeployResult,
@@ -455,8 +456,8 @@ def _hold_frozen(
     from ..registry.model import max_level
 
     now = now or datetime.now(UTC)
-    trees = {head, gitrepo.branch_tip(root, source.default_branch())}
-    found = [freeze.load(gitrepo.GitTree(root, c)) for c in sorted(trees)]
+    trees = {head, gitrepo.branch_tip(repo, source.default_branch())}
+    found = [freeze.load(gitrepo.GitTree(repo, c)) for c in sorted(trees)]
     freezes = freeze.Freezes(tuple(w for f in found for w in f.windows))
     glass: dict = {}
     frozen: set = set()
@@ -471,7 +472,7 @@ def _hold_frozen(
         )
         if held is None:
             continue
-        if _broke_glass(root, head, step.name, deployed.get(step.name), since, approvals):
+        if _broke_glass(repo, head, step.name, deployed.get(step.name), since, approvals):
             glass[step.name] = held.names
             continue
         step.message = held.describe()
@@ -484,7 +485,7 @@ def _hold_frozen(
 
 
 def _broke_glass(
-    root: Path, head: str, name: str, entry: Entry | None, since: str | None, approvals
+    repo: Repo, head: str, name: str, entry: Entry | None, since: str | None, approvals
 ) -> bool:
     """Break-glass belongs to the PR that carries the frozen change: every commit that changed the
     deployment's file since it was last served here (else since the last complete deploy) must
@@ -496,12 +497,12 @@ def _broke_glass(
     )  # newer than ``since`` after a matrix job
     if (
         served_at
-        and _is_ancestor(root, served_at, head)
-        and (since is None or _is_ancestor(root, since, served_at))
+        and _is_ancestor(repo, served_at, head)
+        and (since is None or _is_ancestor(repo, since, served_at))
     ):
         start = served_at
     commits = gitrepo.commits_changing(
-        root, f"{start}..{head}" if start else head, [deployment_file(name)]
+        repo, f"{start}..{head}" if start else head, [deployment_file(name)]
     ).get(deployment_file(name), [])
     judged = [approvals[c] for c in commits if c in approvals]
     return bool(judged) and len(judged) == len(commits) and all(a.break_glass for a in judged)
@@ -538,19 +539,19 @@ def _each_once(commits: list[str]) -> list[str]:
 
 
 def _check_promotion(
-    root: Path, head: str, since, branch, checker, states, never_deployed, env, result
+    repo: Repo, head: str, since, branch, checker, states, never_deployed, env, result
 ) -> None:
     """The promotion rule (provenance.unpromoted), once every commit it names has been checked."""
     if result.violations:
         return
-    why = unpromoted(root, head, since, branch, checker, states, never_deployed, env.name)
+    why = unpromoted(repo, head, since, branch, checker, states, never_deployed, env.name)
     if why:
-        result.violations.append(Violation(head, subject(root, head), why))
+        result.violations.append(Violation(head, subject(repo, head), why))
 
 
-def _is_ancestor(root: Path, a: str, b: str) -> bool:
+def _is_ancestor(repo: Repo, a: str, b: str) -> bool:
     try:
-        gitrepo.git(root, "merge-base", "--is-ancestor", a, b)
+        repo.git("merge-base", "--is-ancestor", a, b)
         return True
     except gitrepo.GitError:
         return False

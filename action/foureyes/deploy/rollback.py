@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..errors import Refused
 from ..registry.model import DEPLOYMENTS_DIR
 from ..registry.yamlload import compose, loads
+from ..repo import Repo
 
 if TYPE_CHECKING:
     from ..github.client import GitHubClient
@@ -212,7 +213,7 @@ def replace_model_block(text: str, model: dict, metrics=...) -> str:
 
 
 def prepare(
-    root: Path,
+    repo: Repo,
     base_sha: str,
     name: str,
     environment: str,
@@ -221,14 +222,14 @@ def prepare(
 ) -> Rollback:
     """The rollback of ``name`` in ``environment``, written against the deployment file at ``base_sha``."""
     path = f"{DEPLOYMENTS_DIR}/{name}.yaml"
-    data = gitrepo.GitTree(root, base_sha).read(path)
+    data = gitrepo.GitTree(repo, base_sha).read(path)
     if data is None:
         raise RollbackError(f"{path} does not exist at {base_sha[:12]}")
     text = data.decode("utf-8")
     current = (loads(text, path) or {}).get("model", {})
     entry = choose(history, name, environment, current, to_version)
     target = entry["data"]["model"]
-    blob = gitrepo.git(root, "rev-parse", f"{base_sha}:{path}").decode().strip()
+    blob = repo.git("rev-parse", f"{base_sha}:{path}").decode().strip()
     return Rollback(
         name,
         environment,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
+from ..repo import Repo
 from .record import DEFAULT_PATH, SqliteRecord
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def open_record(
     return contextlib.closing(SqliteRecord(file))
 
 
-def provenance_source(root: Path, ledger: Path, repo_name: str | None, token: str | None):
+def provenance_source(repo: Repo, ledger: Path, repo_name: str | None, token: str | None):
     """Merged (and open) PRs: from GitHub when ``repo_name`` is given, else the local PR folder."""
     from .provenance import LocalLedger
 
@@ -65,5 +66,5 @@ def provenance_source(root: Path, ledger: Path, repo_name: str | None, token: st
         from ..github.client import make_client
         from .github_provenance import GitHubPRs
 
-        return GitHubPRs(make_client(token), repo_name, root, token)
-    return LocalLedger(root, ledger if ledger.is_absolute() else root / ledger)
+        return GitHubPRs(make_client(token), repo_name, repo, token)
+    return LocalLedger(repo, ledger if ledger.is_absolute() else repo.path / ledger)

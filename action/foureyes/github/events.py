@@ -16,6 +16,11 @@ a small zip that inflates to gigabytes is refused, never held in memory.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..repo import Repo
+
 import io
 import json
 import re
@@ -27,7 +32,6 @@ from .client import api_errors, describe
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     import requests
 
@@ -147,11 +151,11 @@ def download_events(session: requests.Session, artifact: dict) -> list[dict]:
     return events
 
 
-def trusted_branches(gh: GitHubClient, repo_name: str, root: Path | None) -> BranchCheck:
+def trusted_branches(gh: GitHubClient, repo_name: str, repo: Repo | None) -> BranchCheck:
     """A predicate: the default branch, or a branch an environment deploys from (patterns read
     from registry/environments.yaml on the local copy of the default branch; none readable: the
     default branch only)."""
-    from .. import gitrepo
+    from .. import repo as gitrepo
     from ..registry.model import ENVIRONMENTS_FILE, parse_environments
     from ..registry.yamlload import LoadError
 
@@ -160,9 +164,9 @@ def trusted_branches(gh: GitHubClient, repo_name: str, root: Path | None) -> Bra
     except api_errors() as exc:
         raise EvaluationError(f"event artifacts: {describe(exc)}") from None
     envs = []
-    if root is not None:
+    if repo is not None:
         try:
-            data = gitrepo.GitTree(root, gitrepo.branch_tip(root, default)).read(ENVIRONMENTS_FILE)
+            data = gitrepo.GitTree(repo, gitrepo.branch_tip(repo, default)).read(ENVIRONMENTS_FILE)
             envs = parse_environments(data) if data else []
         except (
             gitrepo.GitError,
@@ -178,7 +182,7 @@ def pull_events(
     token: str,
     record: SqliteRecord,
     warn: Callable[[str], object] = lambda m: None,
-    root: Path | None = None,
+    repo: Repo | None = None,
 ) -> int:
     """Import events from artifacts not imported before, of foureyes' own workflow runs only;
     returns how many events were added. An untrusted artifact is skipped (and not asked about
@@ -200,7 +204,7 @@ def pull_events(
     for artifact in event_artifacts(gh, repo_name):
         if artifact["id"] in seen:
             continue
-        branch_ok = branch_ok or trusted_branches(gh, repo_name, root)
+        branch_ok = branch_ok or trusted_branches(gh, repo_name, repo)
         why = _untrusted_artifact(gh, repo_name, artifact, branch_ok, runs)
         if why:
             warn(f"skipped {artifact['name']}: {why}")

@@ -19,6 +19,11 @@ croniter is deprecated upstream.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..repo import Repo
+
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -290,21 +295,20 @@ def touched_by(events, head_deployments: dict, base_deployments: dict) -> list[T
 def load(snapshot) -> Freezes:
     """Windows from the policy and the incident file as ``snapshot`` (a GitTree or WorkTree) has
     them. A policy the gate has already checked against its schema is read again here for lines.
-    At a commit the answer is kept by the entries of the two files (a PR's evaluation asks twice,
+    At a commit the answer is kept in the session by the entries of the two files (a PR's evaluation asks twice,
     and a deploy re-checking many PRs meets the same files at most of their bases)."""
-    from ..gitrepo import GitTree, _is_sha
+    from ..repo import GitTree
+    from ..repo.objects import is_sha
 
-    if isinstance(snapshot, GitTree) and _is_sha(snapshot.commit):
-        key = (str(snapshot.root), tuple(snapshot.entries([POLICY_FILE, INCIDENT_FILE]).values()))
-        if key not in _LOADED:
-            if len(_LOADED) >= 256:
-                _LOADED.clear()
-            _LOADED[key] = _load(snapshot)
-        return _LOADED[key]
+    if isinstance(snapshot, GitTree) and is_sha(snapshot.commit):
+        key = tuple(snapshot.entries([POLICY_FILE, INCIDENT_FILE]).values())
+        kept = snapshot.repo.freezes
+        if key not in kept:
+            if len(kept) >= 256:
+                kept.clear()
+            kept[key] = _load(snapshot)
+        return kept[key]
     return _load(snapshot)
-
-
-_LOADED: dict[tuple, Freezes] = {}
 
 
 def _load(snapshot) -> Freezes:
@@ -552,16 +556,16 @@ def _iso(dt: datetime | None) -> str | None:
 # --------------------------------
 
 
-def check_plan(root, plan, labels, now: datetime, branch: str = "") -> Hold | None:
+def check_plan(repo: Repo, plan, labels, now: datetime, branch: str = "") -> Hold | None:
     """The freeze holding a plan at ``now``: windows as the plan's base has them (the policy that
     judges the change), deployments as the base and the head have them. A freeze holds what would
     reach its environments: a PR into ``branch`` is held only for the environments deployed from
     that branch (``served_from``); a production freeze holds PRs into release branches, the
     promotion and the production deploy, not PRs into the default branch."""
-    from ..gitrepo import GitTree
     from ..registry.model import Schemas, parse_deployment
+    from ..repo import GitTree
 
-    tree = GitTree(root, plan.base)
+    tree = GitTree(repo, plan.base)
     freezes = load(tree)
     if not freezes.windows:
         return None
@@ -610,12 +614,12 @@ def within(touched: list[Touched], served: frozenset[str] | None) -> list[Touche
     return out
 
 
-def break_glass_used(root, plan, labels, approvals: int) -> bool:
+def break_glass_used(repo: Repo, plan, labels, approvals: int) -> bool:
     """The PR carried the policy's break-glass label and has the extra approvals on top of its
     level's: what lets its change through a freeze at deploy time."""
-    from ..gitrepo import GitTree
+    from ..repo import GitTree
 
-    glass = load(GitTree(root, plan.base)).break_glass
+    glass = load(GitTree(repo, plan.base)).break_glass
     return (
         glass is not None
         and glass.label.lower() in {lb.lower() for lb in labels}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import gitrepo
+from .. import repo as gitrepo
 from ..registry.model import (
     DEPLOYMENT_SCHEMA,
     DEPLOYMENTS_DIR,
@@ -26,6 +26,8 @@ from ..registry.model import (
     parse_policy,
 )
 from ..registry.yamlload import LoadError
+from ..repo import Repo
+from ..repo.objects import is_sha
 from . import changes, rules
 from .changes import Event
 
@@ -92,20 +94,15 @@ BASE_INPUTS = [
     RULES_DIR,
     ENVIRONMENTS_FILE,
 ]
-_JUDGING: dict[tuple, tuple] = {}
 
 
-def _judging(root: Path, base_tree) -> tuple:
-    """(policy, schemas, environment names, rules) at the base. Kept by the entries they are read
-    from (a deploy re-checking many PRs meets the same policy directory and environments file at
+def _judging(repo: Repo, base_tree) -> tuple:
+    """(policy, schemas, environment names, rules) at the base. Kept in the session by the entries
+    they are read from (a deploy re-checking many PRs meets the same policy directory and environments file at
     most of their bases); an error is raised again each time, never kept."""
-    key = (
-        (str(root), tuple(base_tree.entries(BASE_INPUTS).values()))
-        if gitrepo._is_sha(base_tree.commit)
-        else None
-    )
-    if key is not None and key in _JUDGING:
-        policy, schemas, env_names, transition_rules = _JUDGING[key]
+    key = tuple(base_tree.entries(BASE_INPUTS).values()) if is_sha(base_tree.commit) else None
+    if key is not None and key in repo.judging:
+        policy, schemas, env_names, transition_rules = repo.judging[key]
         return (
             policy,
             schemas,
@@ -121,9 +118,9 @@ def _judging(root: Path, base_tree) -> tuple:
     except LoadError as err:
         raise ConfigError(str(err)) from None
     if key is not None:
-        if len(_JUDGING) >= 256:
-            _JUDGING.clear()
-        _JUDGING[key] = (
+        if len(repo.judging) >= 256:
+            repo.judging.clear()
+        repo.judging[key] = (
             policy,
             schemas,
             None if env_names is None else tuple(env_names),
@@ -133,25 +130,25 @@ def _judging(root: Path, base_tree) -> tuple:
 
 
 def make_plan(
-    root: Path, base_ref: str, head_ref: str = "HEAD", judged_at: str | None = None
+    repo: Repo, base_ref: str, head_ref: str = "HEAD", judged_at: str | None = None
 ) -> Plan:
     """The change is what ``head`` holds over its fork from ``base``. Everything policy-relevant is
     read at ``judged_at`` (default ``base``): the policy, the schemas, the organisation rules, the
     environments and the importance there now. Head files are only data to be judged. (A PR into a
     deploy branch is judged at the default branch too: the same change, that branch's policy.)"""
     fork = gitrepo.merge_base(
-        root, gitrepo.resolve(root, base_ref), gitrepo.resolve(root, head_ref)
+        repo, gitrepo.resolve(repo, base_ref), gitrepo.resolve(repo, head_ref)
     )
-    base = gitrepo.resolve(root, judged_at or base_ref)
-    head = gitrepo.resolve(root, head_ref)
-    base_tree = gitrepo.GitTree(root, base)
-    policy, schemas, env_names, transition_rules = _judging(root, base_tree)
+    base = gitrepo.resolve(repo, judged_at or base_ref)
+    head = gitrepo.resolve(repo, head_ref)
+    base_tree = gitrepo.GitTree(repo, base)
+    policy, schemas, env_names, transition_rules = _judging(repo, base_tree)
 
-    diff = gitrepo.changed(root, fork, head)
+    diff = gitrepo.changed(repo, fork, head)
     problems: list[Problem] = []
     dep_changes = [c for c in diff if changes.is_deployment_path(c.path)]
     shas = [s for c in dep_changes for s in (c.old_sha, c.new_sha) if s != gitrepo.ZERO_SHA]
-    blobs = gitrepo.cat_blobs(root, shas)
+    blobs = gitrepo.cat_blobs(repo, shas)
 
     events: list[Event] = []
     owners: set[str] = set()
@@ -197,11 +194,11 @@ def make_plan(
         ]
 
     problems += shared_identities(
-        root, base_tree, head, sides, schemas, any(c.path == ENVIRONMENTS_FILE for c in diff)
+        repo, base_tree, head, sides, schemas, any(c.path == ENVIRONMENTS_FILE for c in diff)
     )
     modes = {c.path: c.new_mode if c.new_sha != gitrepo.ZERO_SHA else c.old_mode for c in diff}
     events += changes.governance_events([c.path for c in diff], policy, modes)
-    _describe_governance(root, events, diff)
+    _describe_governance(repo, events, diff)
     changes.apply_policy(events, policy)
     # a PR's own rule files are data (the base's rules judge it), but a broken one must not reach
     # the base, where it would stop every later gate: it is an invalid file like a broken deployment
@@ -209,7 +206,7 @@ def make_plan(
         c for c in diff if rules.is_rule_path(c.path) and c.new_sha != gitrepo.ZERO_SHA
     ]
     if changed_rules:
-        rule_blobs = gitrepo.cat_blobs(root, [c.new_sha for c in changed_rules])
+        rule_blobs = gitrepo.cat_blobs(repo, [c.new_sha for c in changed_rules])
         problems += rules.rule_problems({c.path: rule_blobs[c.new_sha] for c in changed_rules})
     return Plan(
         base,
@@ -225,7 +222,7 @@ def make_plan(
 
 
 def shared_identities(
-    root: Path, base_tree, head: str, sides, schemas, environments_changed: bool
+    repo: Repo, base_tree, head: str, sides, schemas, environments_changed: bool
 ) -> list[Problem]:
     """Problems of changed deployments that share a serving identity (an MLflow alias, an
     InferenceService, a file) with another deployment at the head, under the base's and the head's
@@ -234,7 +231,7 @@ def shared_identities(
     file changed; a new model version is not one of those."""
     from ..deploy.targets import identities, identity_problems
 
-    head_tree = gitrepo.GitTree(root, head)
+    head_tree = gitrepo.GitTree(repo, head)
     env_sets = []
     for tree in (base_tree, head_tree):
         data = tree.read(ENVIRONMENTS_FILE)
@@ -251,7 +248,8 @@ def shared_identities(
     if not environments_changed and all(
         before is not None
         and all(
-            identities(before, envs, root) == identities(after, envs, root) for envs in env_sets
+            identities(before, envs, repo.path) == identities(after, envs, repo.path)
+            for envs in env_sets
         )
         for before, after in sides
     ):
@@ -265,7 +263,7 @@ def shared_identities(
             everyone[path] = dep
     found: dict[str, Problem] = {}
     for envs in env_sets:
-        for problem in identity_problems(list(everyone.values()), envs, root):
+        for problem in identity_problems(list(everyone.values()), envs, repo.path):
             if problem.file in changed:
                 found.setdefault(str(problem), problem)
     return list(found.values())
@@ -316,7 +314,7 @@ def _unknown_deployment(path: str) -> Deployment:
     return Deployment(path, {"name": name, "owner": [], "importance": "critical", "model": {}})
 
 
-def _describe_governance(root: Path, events: list[Event], diff) -> None:
+def _describe_governance(repo: Repo, events: list[Event], diff) -> None:
     """A changed YAML or JSON governance file (the policy, the environments) says which values
     changed, before -> after; read as data, like every head file."""
     import json
@@ -333,7 +331,7 @@ def _describe_governance(root: Path, events: list[Event], diff) -> None:
         for s in (by_path[e.file].old_sha, by_path[e.file].new_sha)
         if s != gitrepo.ZERO_SHA
     ]
-    blobs = gitrepo.cat_blobs(root, shas) if shas else {}
+    blobs = gitrepo.cat_blobs(repo, shas) if shas else {}
 
     def parse(sha: str, path: str):
         data = blobs.get(sha) if sha != gitrepo.ZERO_SHA else None

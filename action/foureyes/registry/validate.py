@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..gitrepo import WorkTree
 from ..judging.rules import is_rule_path, rule_problems
+from ..repo import WorkTree
 from .model import (
     DEPLOYMENTS_DIR,
     ENVIRONMENTS_FILE,

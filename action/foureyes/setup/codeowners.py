@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..gitrepo import WorkTree
 from ..judging.plan import load_policy
 from ..registry.model import ConfigError
+from ..repo import WorkTree
 
 CODEOWNERS = ".github/CODEOWNERS"
 HEADER = (

@@ -132,7 +132,7 @@ EXAMPLE_PATH = "registry/deployments/example-model.yaml"
 def _removed_by_user(root: Path, rel: str) -> str | None:
     """Why a missing file is not written again without --force: it was in the repository's history
     (the user deleted it), or, for the example deployment, the registry already has deployments."""
-    from ..gitrepo import GitError, git
+    from ..repo import GitError, git
 
     if rel == EXAMPLE_PATH and any((root / "registry" / "deployments").glob("*.yaml")):
         return "the registry already has deployments"
