@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import responses
 
-from foureyes.demo import copy_template
+from foureyes.app.demo import copy_template
 from ghapi.mockgithub import MockGitHub
 from support.github_gate import pull_request_event
 from support.repos import DEP, Repo

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from foureyes.deploy import reconcile
+from foureyes.deploy.eventlog import Filters, query
 from foureyes.deploy.record import SqliteRecord
-from foureyes.eventlog import Filters, query
 from support.faults import Faults, Killed, deploy_staging, dying_target
 from support.ledger import bump, merge_pr, served
 from support.repos import DEP

@@ -13,10 +13,10 @@ sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
 import generate_history as gen
 
 from foureyes import repo as gitrepo
-from foureyes.local import read_pr_files
 from foureyes.repo import Repo as Session
 from foureyes.repo import diffs, objects
 from foureyes.repo import history as log_history
+from foureyes.sources.pr_file import read_pr_files
 
 
 def git(repo: Session, *args: str) -> str:

@@ -7,8 +7,8 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+from foureyes.deploy.eventlog import iso
 from foureyes.deploy.record import SqliteRecord
-from foureyes.eventlog import iso
 from support.ledger import run
 from support.repos import DEP
 

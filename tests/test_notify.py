@@ -7,8 +7,8 @@ import pytest
 import requests
 import responses
 
-from foureyes.notify import Notification, deploy_notifications, gate_notifications, notify
 from foureyes.registry.model import parse_policy
+from foureyes.report.notify import Notification, deploy_notifications, gate_notifications, notify
 from support.pulltest import ALICE, BOB, POLICY, approve, event, facts, make_plan
 
 SLACK = "https://hooks.slack.com/services/T000/B000/XXXX"
@@ -109,7 +109,7 @@ def test_the_url_cannot_come_from_the_repository():
 
 
 def test_gate_notifications_only_when_the_decision_changed():
-    from foureyes.gate import GateResult
+    from foureyes.app.gate_pipeline import GateResult
     from foureyes.judging.policy import evaluate
 
     plan = make_plan(event(level="low"))

@@ -9,7 +9,7 @@ import pytest
 import responses
 
 from foureyes.judging.policy import Block, Decision
-from foureyes.simulate import compare
+from foureyes.views.simulate import compare
 from ghapi.mockgithub import API, HERE, MockGitHub, open_pulls, pull_simple, user
 from support.clock import NOW, at, iso
 from support.pr_facts import approvals, write_pr_facts

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import responses
 
+from foureyes.app.timeout_pipeline import MARKER, due_action
 from foureyes.registry.model import LevelRule
-from foureyes.timeout import MARKER, due_action
 from ghapi.mockgithub import (
     API,
     MockGitHub,
@@ -342,8 +342,8 @@ def test_escalation_skips_the_author_and_the_owners_it_names(world, cli):
 
 
 def test_timeout_comments_are_capped_at_githubs_limit():
+    from foureyes.app.timeout_pipeline import plan_action
     from foureyes.github.client import MAX_COMMENT, cap_comment
-    from foureyes.timeout import plan_action
 
     rule = LevelRule(
         approvals=1,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from foureyes import gate
+from foureyes.app import gate_pipeline as gate
 from foureyes.registry.model import parse_policy
 from foureyes.report import reporters as report
 from foureyes.vocabulary import DEPLOYMENT_EVENTS, EventType, LogStatus, LogType, State

@@ -34,7 +34,7 @@ FRAUD = "registry/deployments/fraud-scorer.yaml"
 
 
 def make_history(root: Path, prs: int, per_pr: int) -> tuple[Repo, list[dict]]:
-    from foureyes.demo import copy_template
+    from foureyes.app.demo import copy_template
 
     repo = Repo(root)
     # merges are stamped when their commit is made: after the reviews the mock stamps (NOW - 2h)

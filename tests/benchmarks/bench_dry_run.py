@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from foureyes.demo import copy_template
+from foureyes.app.demo import copy_template
 from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import _own_digest, deploy
 from foureyes.deploy.record import SqliteRecord

@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))  # tests/ for support.repos.Repo
-from foureyes.demo import copy_template
+from foureyes.app.demo import copy_template
 from support.repos import Repo
 
 DEPLOYMENT = """\

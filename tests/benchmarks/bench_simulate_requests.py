@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
+from foureyes.app.demo import copy_template
 from foureyes.cli import main as cli_main
-from foureyes.demo import copy_template
 from ghapi.mockgithub import API, MockGitHub, open_pulls, pull_simple, user
 from support.repos import DEP, Repo
 

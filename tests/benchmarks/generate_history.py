@@ -170,7 +170,7 @@ class _Stream:
 
 def bootstrap(root: Path, deployments: int) -> History:
     """A new repository whose main holds the bundled policies and ``deployments`` deployments."""
-    from foureyes.demo import copy_template
+    from foureyes.app.demo import copy_template
 
     root.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)

@@ -119,10 +119,10 @@ def test_every_statement_of_the_demo_is_checked_and_true(tmp_path, cli, monkeypa
 
 
 def test_a_statement_that_does_not_hold_stops_the_demo(tmp_path, cli, monkeypatch):
-    import foureyes.timeout
+    import foureyes.app.timeout_pipeline
 
     monkeypatch.setattr(
-        foureyes.timeout, "due_action", lambda *args: "remind"
+        foureyes.app.timeout_pipeline, "due_action", lambda *args: "remind"
     )  # would remind every hour
     result = cli("demo", "--dir", str(tmp_path / "demo"))
     assert result.exit_code == 1
@@ -143,7 +143,7 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path, cli):
 
 def test_the_demo_yields_its_steps_as_data_and_only_the_reporter_prints(tmp_path, capsys):
     """demo.py writes nothing itself: its scenes are items, printed by report/demo.py."""
-    from foureyes.demo import change_demo
+    from foureyes.app.demo import change_demo
     from foureyes.repo import Repo
     from foureyes.report.demo import DemoReporter, Heading, Planned, Statement, Validated
 

@@ -413,8 +413,8 @@ def test_no_slack_warning_for_a_deploy_nobody_subscribed_to(env_repo, cli):
 
 
 def test_the_unset_variable_is_said_once_for_several_notifications():
-    from foureyes.notify import Notification, notify
     from foureyes.registry.model import parse_policy
+    from foureyes.report.notify import Notification, notify
     from support.pulltest import POLICY
 
     policy = parse_policy(POLICY)
@@ -486,8 +486,8 @@ def _readme_block(after: str) -> str:
 
 def test_readme_examples_of_hand_written_files_are_valid(repo, cli, tmp_path):
     from foureyes.deploy.targets import environment_problems
-    from foureyes.local import load_local_facts, pr_number, read_pr_files
     from foureyes.registry.model import parse_environments
+    from foureyes.sources.pr_file import load_local_facts, pr_number, read_pr_files
 
     envs = _readme_block("### `registry/environments.yaml`").encode()
     assert environment_problems(envs, parse_environments(envs)) == []

@@ -235,7 +235,7 @@ def test_github_record_history_answers_what_was_live(repo, rsps):
         make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT
     )
     from foureyes.deploy.record import Entry
-    from foureyes.history import live_at
+    from foureyes.views.history import live_at
 
     churn = record.entries("staging")["churn-predictor"]
     record.begin(
@@ -485,7 +485,7 @@ def test_squash_merged_pr_on_a_private_repository_is_fetched_with_the_token(
 ):
     """The checkout has no credentials (persist-credentials: false) and the PR's branch is gone:
     its head is only on the server, which answers nobody without the token."""
-    from foureyes.demo import copy_template
+    from foureyes.app.demo import copy_template
     from support.githttp import PrivateGitServer
     from support.repos import Repo
 
@@ -668,7 +668,7 @@ def gate_on_github(
     rsps, repo, reviewers, members, body="v13 stops the false declines.", evidence_refused=False
 ):
     """The gate judges the open PR on GitHub, recording its evidence (unless GitHub refuses it)."""
-    from foureyes.gate import decide_on_github
+    from foureyes.app.gate_pipeline import decide_on_github
 
     gh = MockGitHub(rsps, number=42)
     gh.pull(DANA, repo.base, repo.head, body=body)

@@ -280,8 +280,8 @@ def judge_promotion(repo, head="main", branch="release/1", reviews=TWO):
     """The gate's judgment of an open PR into ``branch`` whose head is ``head``."""
     from dataclasses import replace
 
-    from foureyes.gate import decide
-    from foureyes.local import load_local_facts
+    from foureyes.app.gate_pipeline import decide
+    from foureyes.sources.pr_file import load_local_facts
 
     base, head_sha = repo.git("rev-parse", branch), repo.git("rev-parse", head)
     path = write_pr_facts(

@@ -14,13 +14,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 import generate_history as gen
 
-from foureyes import inventory
 from foureyes import repo as gitrepo
 from foureyes.deploy import provenance
 from foureyes.deploy.record import SqliteRecord
-from foureyes.history import governance_history
 from foureyes.repo import Repo as Session
 from foureyes.repo import processes, session
+from foureyes.views import inventory
+from foureyes.views.history import governance_history
 
 
 def git(root: Path, *args: str) -> str:

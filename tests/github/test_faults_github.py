@@ -14,10 +14,10 @@ import pytest
 import responses
 
 from foureyes.deploy import reconcile
+from foureyes.deploy.eventlog import Filters, query
 from foureyes.deploy.github_record import SYNC_TASK, TASK_PREFIX, GitHubRecord
 from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.record import SqliteRecord
-from foureyes.eventlog import Filters, query
 from foureyes.github.client import make_client
 from foureyes.github.events import import_events
 from foureyes.repo import Repo

@@ -60,8 +60,8 @@ def generated_prs(rng: random.Random, count: int):
 
 def gate_then_merge(repo, number, into, edit, reviewers, labels) -> tuple[str, str]:
     """(the gate's decision at the merge, the merge commit)."""
-    from foureyes.gate import decide
-    from foureyes.local import load_local_facts
+    from foureyes.app.gate_pipeline import decide
+    from foureyes.sources.pr_file import load_local_facts
 
     base = repo.git("rev-parse", into)
     repo.git("checkout", "-q", "-b", f"pr-{number}", into)

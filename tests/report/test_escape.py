@@ -10,8 +10,8 @@ import io
 import pytest
 
 from foureyes.deploy.record import SqliteRecord
-from foureyes.notify import Notification, SlackNotifier
 from foureyes.report.escape import csv_cell, html, slack
+from foureyes.report.notify import Notification, SlackNotifier
 
 
 @pytest.mark.parametrize(

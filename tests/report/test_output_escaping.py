@@ -174,7 +174,7 @@ def test_an_error_message_quoting_user_text_cannot_start_a_command(poisoned, cli
 
 def test_a_warning_written_by_a_library_is_guarded_too(poisoned, cli, monkeypatch):
     """Whatever writes to stdout or stderr during a command (print, warnings): one guard."""
-    import foureyes.inventory as inventory
+    import foureyes.views.inventory as inventory
 
     real = inventory.to_text
 

@@ -47,7 +47,7 @@ def run(
 ) -> DeployOutcome:
     from ..deploy.reconcile import branch_mismatch, current_branch, deploy
     from ..deploy.stores import open_record, provenance_source
-    from ..notify import notify_deploy
+    from ..report.notify import notify_deploy
 
     root = repo_root()
     repo = Repo(root)  # the command's session: what it reads of git

@@ -16,8 +16,8 @@ from ..repo import Repo
 from .common import UsageProblem, local_record, repo_root
 
 if TYPE_CHECKING:
-    from ..gate import GateResult
     from ..github.client import GitHubClient
+    from .gate_pipeline import GateResult
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ class GateOutcome:
     def exit_code(self) -> int:
         if self.result is None:
             return EXIT_OK
-        from ..gate import EXIT_CODES
         from ..vocabulary import State
+        from .gate_pipeline import EXIT_CODES
 
         return EXIT_CODES[State(self.result.decision.state)]
 
@@ -60,7 +60,7 @@ def read_event(environ: Mapping[str, str] = os.environ) -> dict:
 
 
 def run(request: GateRequest, warn: Callable[[str], None]) -> GateOutcome:
-    from ..gate import decide_local, decide_on_github, record_decision
+    from .gate_pipeline import decide_local, decide_on_github, record_decision
 
     root = repo_root()
     repo = Repo(root)  # the command's session: what it reads of git

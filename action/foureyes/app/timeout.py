@@ -11,7 +11,7 @@ from ..repo import Repo
 from .common import local_record, repo_root
 
 if TYPE_CHECKING:
-    from ..timeout import TimeoutAction
+    from .timeout_pipeline import TimeoutAction
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def run(
 ) -> TimeoutResult:
     """``acted``: told each action as it is taken (or found due, in a dry run)."""
     from ..github.client import make_client
-    from ..timeout import run as apply
+    from .timeout_pipeline import run as apply
 
     root = repo_root()
     repo = Repo(root)  # the command's session: what it reads of git

@@ -15,8 +15,8 @@ from ..repo import Repo
 from .common import check_names, deploy_record, local_record, repo_root, unknown
 
 if TYPE_CHECKING:
-    from ..inventory import Row
-    from ..simulate import Simulation
+    from ..views.inventory import Row
+    from ..views.simulate import Simulation
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class InventoryResult:
 def inventory(request: InventoryRequest) -> InventoryResult:
     from ..deploy.provenance import Checker
     from ..deploy.stores import provenance_source
-    from ..inventory import build, read_ahead
+    from ..views.inventory import build, read_ahead
 
     root = repo_root()
     repo = Repo(root)  # the command's session: what it reads of git
@@ -91,10 +91,10 @@ class HistoryResult:
 
 
 def history(request: HistoryRequest) -> HistoryResult:
+    from ..deploy.eventlog import iso
     from ..deploy.provenance import Checker
     from ..deploy.stores import provenance_source
-    from ..eventlog import iso
-    from ..history import governance_history, live_at
+    from ..views.history import governance_history, live_at
 
     root = repo_root()
     repo = Repo(root)  # the command's session: what it reads of git
@@ -170,7 +170,7 @@ def events(
     warn: Callable[[str], None],
 ) -> EventsResult:
     """``imported``, ``pruned``: told how many events came in from GitHub, went by retention."""
-    from ..eventlog import Filters, known_types, prune, query
+    from ..deploy.eventlog import Filters, known_types, prune, query
 
     root = repo_root(required=False)  # the log can be read from a copied --record
     filters = Filters(
@@ -224,9 +224,9 @@ class SimulateResult:
 
 
 def simulate(request: SimulateRequest) -> SimulateResult:
-    from ..eventlog import iso
-    from ..simulate import GitHubSource, LedgerSource, load_candidate
-    from ..simulate import simulate as replay_all
+    from ..deploy.eventlog import iso
+    from ..views.simulate import GitHubSource, LedgerSource, load_candidate
+    from ..views.simulate import simulate as replay_all
 
     root = repo_root()
     repo = Repo(root)  # the command's session: what it reads of git

@@ -21,6 +21,6 @@ from .errors import fail_closed
 @fail_closed
 def demo(directory: str | None) -> None:
     """Run the whole loop on a scratch repository, offline."""
-    from ..demo import run
+    from ..app.demo import run
 
     sys.exit(run(Path(directory) if directory else None))

@@ -73,7 +73,7 @@ def now(text: str | None) -> datetime:
 
 def moment(text: str, param_hint: str | None = None, now: datetime | None = None) -> datetime:
     """A time option: ISO 8601, or a span back from ``now`` (7d, 12h; default the clock)."""
-    from ..eventlog import parse_time
+    from ..deploy.eventlog import parse_time
 
     try:
         return parse_time(text, now or datetime.now(UTC))

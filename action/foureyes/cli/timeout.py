@@ -33,7 +33,7 @@ def timeout(
 ) -> None:
     """Apply review-timeout actions (remind, escalate, cancel) to open PRs pending too long."""
     from ..app.timeout import TimeoutRequest, run
-    from ..eventlog import parse_time
+    from ..deploy.eventlog import parse_time
     from ..report import commands
     from ..report.console import warn
 

@@ -53,8 +53,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
-from ..eventlog import Event
 from ..github.client import api_errors, describe
+from .eventlog import Event
 from .record import Entry, Record, SqliteRecord
 
 if TYPE_CHECKING:

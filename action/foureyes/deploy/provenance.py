@@ -696,7 +696,7 @@ class LocalLedger:
     def _entries(self) -> list[tuple[Path, dict]]:
         """The ledger's files, read once per run."""
         if self._loaded is None:
-            from ..local import read_pr_files  # checks each file, its PR number included
+            from ..sources.pr_file import read_pr_files  # checks each file, its PR number included
 
             self._loaded = read_pr_files(self.directory)
         return self._loaded
@@ -733,7 +733,7 @@ class LocalLedger:
     ) -> Callable[[tuple[str, ...]], PRFacts]:
         """The facts of one ledger entry, read when the checker asks (whatever the teams: the
         entry lists its teams' members itself)."""
-        from ..local import load_local_facts
+        from ..sources.pr_file import load_local_facts
 
         def load(teams: tuple[str, ...] = ()) -> PRFacts:
             return load_local_facts(path, self.repo, base, head, doc, base_ref)

@@ -18,7 +18,6 @@ from datetime import UTC
 from pathlib import Path
 
 from .. import repo as gitrepo
-from ..eventlog import Event
 from ..judging.changes import field_changes
 from ..registry.model import (
     DEPLOYMENT_SCHEMA,
@@ -40,6 +39,7 @@ from ..registry.model import (
 )
 from ..registry.yamlload import LoadError
 from ..repo import Repo
+from .eventlog import Event
 from .provenance import (
     Approval,
     Checker,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..eventlog import Event
+from .eventlog import Event
 
 DEFAULT_PATH = ".foureyes/record.sqlite"
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from github.IssueComment import IssueComment
     from github.PullRequest import PullRequest
 
-    from ..gate import GateResult
+    from ..app.gate_pipeline import GateResult
     from ..judging.policy import Decision
     from .client import GitHubClient
 

@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from ..app.gate import GateOutcome
     from ..app.setup import CodeownersResult, InitOutcome, PinAfterInit, PinOutcome, ProtectOutcome
     from ..app.timeout import TimeoutResult
+    from ..app.timeout_pipeline import TimeoutAction
     from ..app.views import EventsResult, HistoryResult, InventoryResult, SimulateResult
     from ..deploy.promote import Promotion
     from ..registry.pins import Unpinned
-    from ..timeout import TimeoutAction
 
 
 def gate(outcome: GateOutcome, fmt: str) -> None:
@@ -128,7 +128,7 @@ def promote(result: PromoteResult) -> None:
 
 
 def inventory(result: InventoryResult, fmt: str) -> None:
-    from .. import inventory as views
+    from ..views import inventory as views
 
     if fmt == "csv":
         say(views.to_csv(result.rows, result.environments), nl=False)
@@ -160,7 +160,7 @@ _HISTORY_COLUMNS = [
 
 
 def history(result: HistoryResult, fmt: str) -> None:
-    from ..history import change_text
+    from ..views.history import change_text
 
     rows = result.rows
     if result.env_name is not None:
@@ -204,7 +204,7 @@ def events(result: EventsResult, fmt: str) -> None:
 
 
 def simulate(result: SimulateResult, fmt: str) -> None:
-    from ..simulate import render
+    from ..views.simulate import render
     from .output import json_text
 
     text = render(result.simulation, fmt)

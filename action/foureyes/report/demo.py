@@ -17,8 +17,8 @@ from .reporters import TextReporter, plan_markdown
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ..app.gate_pipeline import GateResult
     from ..deploy.reconcile import DeployResult, Step
-    from ..gate import GateResult
     from ..judging.plan import Plan
     from ..registry.validate import Validation
 

@@ -6,7 +6,7 @@ filter box, the importance and status selects, and sorting by clicking a column 
 
 from __future__ import annotations
 
-from ..inventory import APPROVED, UNAPPROVED, Row
+from ..views.inventory import APPROVED, UNAPPROVED, Row
 from .escape import html as escape
 
 LEVEL_ORDER = {"critical": 0, "high": 1, "moderate": 2, "low": 3}

@@ -25,8 +25,8 @@ from .escape import (
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from ..app.gate_pipeline import GateResult
     from ..deploy.reconcile import DeployResult, Step
-    from ..gate import GateResult
     from ..judging.facts import Account
     from ..judging.plan import Plan
     from ..judging.rules import Outcome

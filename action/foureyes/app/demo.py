@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .errors import FoureyesError
-from .registry.model import BUNDLED
-from .repo import GitTree, Repo, git, resolve
-from .report.demo import (
+from ..errors import FoureyesError
+from ..registry.model import BUNDLED
+from ..repo import GitTree, Repo, git, resolve
+from ..report.demo import (
     DemoItem,
     DemoReporter,
     Deployed,
@@ -26,11 +26,11 @@ from .report.demo import (
     Statement,
     Validated,
 )
-from .vocabulary import EventType
+from ..vocabulary import EventType
 
 if TYPE_CHECKING:
-    from .deploy.reconcile import DeployResult, Step
-    from .gate import GateResult
+    from ..deploy.reconcile import DeployResult, Step
+    from .gate_pipeline import GateResult
 
 DEMO_ENV = {
     "GIT_AUTHOR_NAME": "Dana Scientist",
@@ -146,8 +146,8 @@ def run(directory: Path | None) -> int:
 def change_demo(repo: Repo) -> Iterator[DemoItem]:
     """The scratch repository, Dana's change, and what it means under the policy on main."""
     root = repo.path
-    from .judging.plan import make_plan
-    from .registry.validate import targets, validate
+    from ..judging.plan import make_plan
+    from ..registry.validate import targets, validate
 
     yield Heading(f"A scratch repository in {root}: the example registry on main")
     _base, _head = build_scratch_repo(root)
@@ -202,7 +202,7 @@ def change_demo(repo: Repo) -> Iterator[DemoItem]:
 
 def _auc_rule_blocks(rule, plan, auc: float) -> bool:
     """The same rule on the same event, with a worse model: the rule is violated (it denies)."""
-    from .judging.rules import Subject, check
+    from ..judging.rules import Subject, check
 
     subject = next(
         s
@@ -272,9 +272,9 @@ def gate_pr(
     """`foureyes gate --local FACTS_FILE --base main --head HEAD`: the decision, shown and (like
     the command does) written to the event log."""
     root = repo.path
-    from .deploy.record import DEFAULT_PATH, SqliteRecord
-    from .gate import decide, record_decision
-    from .local import load_local_facts
+    from ..deploy.record import DEFAULT_PATH, SqliteRecord
+    from ..sources.pr_file import load_local_facts
+    from .gate_pipeline import decide, record_decision
 
     yield Line(f"$ foureyes gate --local {facts_file.relative_to(root)} --base main --head {head}")
     head_commit = resolve(repo, head)
@@ -383,9 +383,9 @@ def promotion_demo(repo: Repo) -> Iterator[DemoItem]:
     """PR #42 merged and deployed: provenance first, then promotion to production through PR #50;
     a push straight to main is refused."""
     root = repo.path
-    from .deploy.provenance import LocalLedger
-    from .deploy.reconcile import deploy
-    from .deploy.record import DEFAULT_PATH, SqliteRecord
+    from ..deploy.provenance import LocalLedger
+    from ..deploy.reconcile import deploy
+    from ..deploy.record import DEFAULT_PATH, SqliteRecord
 
     base, head = resolve(repo, "main"), resolve(repo, "change")
     yield Heading(
@@ -527,14 +527,14 @@ def governance_demo(repo: Repo) -> Iterator[DemoItem]:
     root = repo.path
     from datetime import timedelta
 
-    from .deploy.provenance import Checker, LocalLedger
-    from .deploy.record import DEFAULT_PATH, SqliteRecord
-    from .deploy.targets import write_atomically
-    from .history import change_text, governance_history
-    from .inventory import build, to_text
-    from .judging.plan import load_policy
-    from .report.inventory_html import render
-    from .timeout import due_action, plan_action
+    from ..deploy.provenance import Checker, LocalLedger
+    from ..deploy.record import DEFAULT_PATH, SqliteRecord
+    from ..deploy.targets import write_atomically
+    from ..judging.plan import load_policy
+    from ..report.inventory_html import render
+    from ..views.history import change_text, governance_history
+    from ..views.inventory import build, to_text
+    from .timeout_pipeline import due_action, plan_action
 
     ledger = root / ".foureyes" / "prs"
     yield Heading(
@@ -621,7 +621,7 @@ def governance_demo(repo: Repo) -> Iterator[DemoItem]:
         )
 
     yield Heading("$ foureyes events   (the event log of everything above)")
-    from .eventlog import Filters, query
+    from ..deploy.eventlog import Filters, query
 
     logged = query(record.db, Filters())
     for e in logged:
@@ -650,8 +650,8 @@ freezes:
 def freeze_demo(repo: Repo) -> Iterator[DemoItem]:
     """An incident freeze holds PR #45 until break-glass and a third approval."""
     root = repo.path
-    from .deploy.record import DEFAULT_PATH, SqliteRecord
-    from .judging import freeze
+    from ..deploy.record import DEFAULT_PATH, SqliteRecord
+    from ..judging import freeze
 
     now = datetime.now(UTC)
     yield Heading(
@@ -748,7 +748,7 @@ def freeze_demo(repo: Repo) -> Iterator[DemoItem]:
 def what_if_demo(repo: Repo) -> Iterator[DemoItem]:
     """Policy what-if: the same replay `foureyes simulate` runs, over the demo's ledger."""
     root = repo.path
-    from .simulate import LedgerSource, load_candidate, simulate, to_text
+    from ..views.simulate import LedgerSource, load_candidate, simulate, to_text
 
     yield Heading(
         "Mo considers asking three approvals for critical changes. Before proposing it, he replays "
@@ -783,6 +783,6 @@ def what_if_demo(repo: Repo) -> Iterator[DemoItem]:
 
 
 def load_policy_approvals(repo: Repo) -> int:
-    from .judging.plan import load_policy
+    from ..judging.plan import load_policy
 
     return load_policy(GitTree(repo, resolve(repo, "main"))).rule("critical").approvals

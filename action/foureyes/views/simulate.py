@@ -26,14 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from . import repo as gitrepo
-from .judging import changes
-from .judging.facts import Account, Commit, PRFacts, Review
-from .judging.plan import Plan
-from .judging.policy import Decision, error_decision
-from .registry.model import POLICY_FILE, ConfigError, Policy, parse_policy
-from .registry.yamlload import LoadError
-from .repo import Repo
+from .. import repo as gitrepo
+from ..judging import changes
+from ..judging.facts import Account, Commit, PRFacts, Review
+from ..judging.plan import Plan
+from ..judging.policy import Decision, error_decision
+from ..registry.model import POLICY_FILE, ConfigError, Policy, parse_policy
+from ..registry.yamlload import LoadError
+from ..repo import Repo
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
@@ -204,8 +204,8 @@ def replay(
     policy the candidate would replace); freeze windows stay those of the judging commits.
     ``load_facts(teams)``: the PR's facts, with the members of the teams both sides count. Only
     data is read: the plan reads the PR's files with git, never runs them."""
-    from .judging import judgment
-    from .judging.freeze import parse_now
+    from ..judging import judgment
+    from ..judging.freeze import parse_now
 
     commits = judgment.commits_at_merge(repo, pr.base, pr.base_ref, default, pr.merged_at)
     plans = judgment.plans_for(repo, commits, pr.head)
@@ -237,7 +237,7 @@ def simulate(
 ) -> Simulation:
     """Replay every PR the source lists; a PR that cannot be replayed is listed, never dropped.
     ``now``: the moment open PRs are judged at (freezes), default the clock."""
-    from .errors import known_errors
+    from ..errors import known_errors
 
     now = now or datetime.now(UTC)
     sim = Simulation(label, period)
@@ -278,7 +278,7 @@ class LedgerSource:
     def __init__(
         self, repo: Repo, directory: Path, since: datetime | None, limit: int | None = None
     ):
-        from .deploy.provenance import LocalLedger
+        from ..deploy.provenance import LocalLedger
 
         self.repo = repo
         self.ledger = LocalLedger(repo, directory)
@@ -287,8 +287,8 @@ class LedgerSource:
         self._docs: dict[int, tuple[Path, dict]] = {}
 
     def prs(self) -> list[PRRef]:
-        from .errors import EvaluationError
-        from .local import read_pr_files
+        from ..errors import EvaluationError
+        from ..sources.pr_file import read_pr_files
 
         found = []
         for path, doc in read_pr_files(self.ledger.directory):
@@ -331,8 +331,8 @@ class LedgerSource:
         return self.ledger.default_branch()
 
     def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts:
-        from .deploy.provenance import LocalLedger
-        from .local import load_local_facts
+        from ..deploy.provenance import LocalLedger
+        from ..sources.pr_file import load_local_facts
 
         path, doc = self._docs[pr.number]
         facts_doc = {k: v for k, v in doc.items() if k not in LocalLedger.META}
@@ -387,8 +387,8 @@ class GitHubSource:
             )
 
     def prs(self) -> list[PRRef]:
-        from .errors import EvaluationError
-        from .github.client import api_errors, describe
+        from ..errors import EvaluationError
+        from ..github.client import api_errors, describe
 
         found = []
         try:
@@ -438,17 +438,17 @@ class GitHubSource:
 
     def default_branch(self) -> str:
         """The default branch, as the PR listing names it."""
-        from .errors import EvaluationError
+        from ..errors import EvaluationError
 
         if not self._default_name:
             raise EvaluationError("the PR listing names no default branch")
         return self._default_name
 
     def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts:
-        from .errors import EvaluationError
-        from .github.client import api_errors, describe
-        from .github.facts import fetch_facts
-        from .github.teams import direct_members
+        from ..errors import EvaluationError
+        from ..github.client import api_errors, describe
+        from ..github.facts import fetch_facts
+        from ..github.teams import direct_members
 
         listed = self._listed[pr.number]
         merge_commit = (
@@ -491,8 +491,8 @@ class GitHubSource:
     def _as_decided(self, pr: PRRef, facts: PRFacts) -> PRFacts:
         """A merged PR's facts as the gate recorded them when it decided (evidence.py), as the
         deploy reads them; today's where no evidence was recorded."""
-        from .github import evidence as on_github
-        from .judging import evidence
+        from ..github import evidence as on_github
+        from ..judging import evidence
 
         if self._app is None:
             self._app = on_github.app_id(self.gh)
@@ -536,7 +536,7 @@ def _from_account(d: dict | None) -> Account | None:
 
 def _known_account(d: dict | None, who: str) -> Account:
     """An account the recorded facts must name (a PR's author, a reviewer, a co-author)."""
-    from .errors import EvaluationError
+    from ..errors import EvaluationError
 
     found = _from_account(d)
     if found is None:

@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import repo as gitrepo
-from .errors import EvaluationError
-from .judging.facts import (
+from .. import repo as gitrepo
+from ..errors import EvaluationError
+from ..judging.facts import (
     Account,
     Commit,
     PRFacts,
@@ -30,9 +30,9 @@ from .judging.facts import (
     account_from_noreply,
     resolve_co_authors,
 )
-from .registry import yamlload
-from .registry.model import ConfigError
-from .repo import Repo
+from ..registry import yamlload
+from ..registry.model import ConfigError
+from ..repo import Repo
 
 STATES = {"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"}
 PR_FILE_FIELDS = (

@@ -15,22 +15,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .repo import Repo
+    from ..repo import Repo
 
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .errors import FoureyesError
+from ..errors import FoureyesError
 
 if TYPE_CHECKING:
     import requests
 
-    from .deploy.reconcile import DeployResult
-    from .deploy.record import Record
-    from .gate import GateResult
-    from .registry.model import Policy
+    from ..app.gate_pipeline import GateResult
+    from ..deploy.reconcile import DeployResult
+    from ..deploy.record import Record
+    from ..registry.model import Policy
 
 EVENTS = (
     "review_requested",
@@ -105,7 +105,7 @@ class SlackNotifier(WebhookNotifier):
     kind = "slack"
 
     def body(self, n: Notification) -> dict:
-        from .report.escape import slack, slack_link
+        from .escape import slack, slack_link
 
         link = f" {slack_link(n.url, 'open')}" if n.url else ""
         return {"text": f"*{slack(n.title)}*\n{slack(n.text)}{link}"}
@@ -259,9 +259,9 @@ def notify_deploy(
     repo: Repo, result: DeployResult, record: Record, warn: Callable[[str], object]
 ) -> None:
     """Tell the policy's notifiers (the policy as the deployed commit has it); never fails a deploy."""
-    from .judging.plan import load_policy
-    from .registry.model import ConfigError
-    from .repo import GitTree
+    from ..judging.plan import load_policy
+    from ..registry.model import ConfigError
+    from ..repo import GitTree
 
     notes = deploy_notifications(result)
     if not notes:

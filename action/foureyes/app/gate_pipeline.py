@@ -8,14 +8,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from .judging.facts import PRFacts
-from .judging.plan import Plan
-from .judging.policy import Block, Decision, error_decision
-from .repo import Repo
-from .vocabulary import LogStatus, State
+from ..judging.facts import PRFacts
+from ..judging.plan import Plan
+from ..judging.policy import Block, Decision, error_decision
+from ..repo import Repo
+from ..vocabulary import LogStatus, State
 
 if TYPE_CHECKING:
-    from .github.client import GitHubClient
+    from ..github.client import GitHubClient
 
 
 class UntrustedBase(Exception):
@@ -51,9 +51,9 @@ def branch_tip(repo: Repo, branch: str) -> str:
     """The commit a branch points at now, as this clone knows it (the gate's checkout fetches
     every branch: actions/checkout with fetch-depth 0), fetched from origin if it is missing (a
     missing branch on a private repository fails closed: the fetch has no credentials)."""
-    from .errors import EvaluationError
-    from .repo import GitError, fetch_from_origin
-    from .repo import branch_tip as known_tip
+    from ..errors import EvaluationError
+    from ..repo import GitError, fetch_from_origin
+    from ..repo import branch_tip as known_tip
 
     try:
         return known_tip(repo, branch)
@@ -74,8 +74,8 @@ def judged_base(repo: Repo, facts) -> str:
     default branch). A status belongs to a commit, not to a PR: a success earned against any other
     branch's policy would count for every PR with the same head. Offline facts carry
     no branch: the base is the one the user named."""
-    from .registry.model import ENVIRONMENTS_FILE, parse_environments
-    from .repo import GitTree
+    from ..registry.model import ENVIRONMENTS_FILE, parse_environments
+    from ..repo import GitTree
 
     if not facts.base_ref:
         return facts.base_sha
@@ -102,8 +102,8 @@ def decide(repo: Repo, load_facts, resolve_owners=None, now=None) -> GateResult:
     from dataclasses import replace
     from datetime import datetime
 
-    from .errors import known_errors
-    from .judging import judgment
+    from ..errors import known_errors
+    from ..judging import judgment
 
     plan = facts = None
     try:
@@ -152,7 +152,7 @@ EVENT_STATUS = {
 def record_decision(record, result: GateResult) -> None:
     """Put the decision in the event log."""
     d = result.decision
-    from .report.reporters import labelled
+    from ..report.reporters import labelled
 
     pr = f"PR #{result.facts.number}: " if result.facts is not None and result.facts.number else ""
     deployments = (
@@ -194,9 +194,9 @@ def decide_local(repo: Repo, facts_file: Path, base: str, head: str, now=None) -
     default branch's, every deployment event needing approval."""
     from dataclasses import replace
 
-    from .judging.judgment import deploy_branch_tip
-    from .local import load_local_facts
-    from .repo import default_branch, resolve
+    from ..judging.judgment import deploy_branch_tip
+    from ..repo import default_branch, resolve
+    from ..sources.pr_file import load_local_facts
 
     default = default_branch(repo)
     into = base if deploy_branch_tip(repo, base, default) else ""
@@ -211,7 +211,7 @@ def decide_local(repo: Repo, facts_file: Path, base: str, head: str, now=None) -
 def teams_of_pr(repo: Repo, base_ref: str, default_branch: str) -> tuple[str, ...]:
     """The teams to read for an open PR into ``base_ref``: those of the policies that will judge
     it (none for an untrusted base)."""
-    from .judging import judgment
+    from ..judging import judgment
 
     probe = SimpleNamespace(base_ref=base_ref, default_branch=default_branch, base_sha="")
     try:
@@ -236,13 +236,13 @@ def decide_on_github(
 ) -> GateResult:
     """Fetch the PR, decide, and (with ``publish``) set the status, the sticky comment, review
     requests and notifications. ``event`` is the webhook payload, when there is one."""
-    from .errors import EvaluationError
-    from .github.facts import fetch_facts, resolve_owners
-    from .github.latest import still_latest
-    from .github.publish import post_status
-    from .github.publish import publish as publish_result
-    from .notify import gate_notifications, notify
-    from .repo import ensure_commits
+    from ..errors import EvaluationError
+    from ..github.facts import fetch_facts, resolve_owners
+    from ..github.latest import still_latest
+    from ..github.publish import post_status
+    from ..github.publish import publish as publish_result
+    from ..repo import ensure_commits
+    from ..report.notify import gate_notifications, notify
 
     event.get("pull_request") or {}
     fetched = {}
@@ -258,7 +258,7 @@ def decide_on_github(
     result = decide(
         repo, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids), now=now
     )
-    from .simulate import GitHubSource, gate_what_if
+    from ..views.simulate import GitHubSource, gate_what_if
 
     # after the decision, which it never changes: the head's policy is only data to replay
     result.what_if = gate_what_if(
@@ -298,7 +298,7 @@ def decide_on_github(
     else:
         # the PR could not be read: still mark the head the event names (pull_request_target or the
         # relay's workflow_run), so an earlier success does not stay on it
-        from .github.trigger import head_sha_of
+        from ..github.trigger import head_sha_of
 
         event_head = head_sha_of(event)
         if event_head:
@@ -314,10 +314,10 @@ def best_at_head(
     PR is not: the status on a shared head shows the best judgment among them (github/latest.py);
     None to show this PR's own. A failure to look shows this PR's own (never a success it did not
     earn)."""
-    from .errors import EvaluationError
-    from .github.facts import fetch_facts, resolve_owners
-    from .github.latest import siblings_at_head
-    from .repo import ensure_commits
+    from ..errors import EvaluationError
+    from ..github.facts import fetch_facts, resolve_owners
+    from ..github.latest import siblings_at_head
+    from ..repo import ensure_commits
 
     facts = result.facts
     if result.decision.state == "approved" or facts is None or not facts.base_ref:
@@ -367,9 +367,9 @@ def record_evidence(
     A closed PR records nothing: what judged it is the evidence from before its merge."""
     import dataclasses
 
-    from .errors import EvaluationError
-    from .github import evidence as on_github
-    from .judging import evidence
+    from ..errors import EvaluationError
+    from ..github import evidence as on_github
+    from ..judging import evidence
 
     if result.facts is None or getattr(pr, "state", "open") != "open":
         return result

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import repo as gitrepo
-from .judging.changes import deployment_events
-from .registry.model import Deployment, deployment_file
-from .registry.yamlload import LoadError, loads
-from .repo import Repo
+from .. import repo as gitrepo
+from ..judging.changes import deployment_events
+from ..registry.model import Deployment, deployment_file
+from ..registry.yamlload import LoadError, loads
+from ..repo import Repo
 
 
 @dataclass
@@ -118,7 +118,7 @@ def change_text(row: dict) -> str:
     if row["event"] in ("replace_model", "create", "delete"):
         return f"{row['model_before'] or '-'} -> {row['model_after'] or '-'}"
     if row.get("changes"):
-        from .report.reporters import changes_text
+        from ..report.reporters import changes_text
 
         return changes_text({k: (v["before"], v["after"]) for k, v in row["changes"].items()})
     return ", ".join(row["fields"])

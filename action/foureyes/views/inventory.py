@@ -8,8 +8,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from . import repo as gitrepo
-from .registry.model import (
+from .. import repo as gitrepo
+from ..registry.model import (
     DEPLOYMENTS_DIR,
     ENVIRONMENTS_FILE,
     ConfigError,
@@ -19,9 +19,9 @@ from .registry.model import (
     parse_deployment,
     parse_environments,
 )
-from .registry.yamlload import LoadError, loads
-from .repo import Repo
-from .report.escape import csv_cell
+from ..registry.yamlload import LoadError, loads
+from ..repo import Repo
+from ..report.escape import csv_cell
 
 APPROVED, NEEDS_APPROVAL, UNAPPROVED = "Approved", "Needs approval", "Unapproved change"
 

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .github.client import cap_comment
-from .registry.model import LevelRule
+from ..github.client import cap_comment
+from ..registry.model import LevelRule
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
 
-    from .github.client import GitHubClient
-    from .repo import Repo
+    from ..github.client import GitHubClient
+    from ..repo import Repo
 
 MARKER = "<!-- foureyes:timeout -->"
 
@@ -159,12 +159,12 @@ def run(
     from github.CommitStatus import CommitStatus
     from github.PaginatedList import PaginatedList
 
-    from . import repo as gitrepo
-    from .gate import decide, teams_of_pr
-    from .github.client import api_errors, describe
-    from .github.facts import fetch_facts
-    from .github.publish import gate_identity
-    from .notify import Notification, notify
+    from .. import repo as gitrepo
+    from ..github.client import api_errors, describe
+    from ..github.facts import fetch_facts
+    from ..github.publish import gate_identity
+    from ..report.notify import Notification, notify
+    from .gate_pipeline import decide, teams_of_pr
 
     github_repo = gh.get_repo(repo_name)
     owner = repo_name.split("/")[0]

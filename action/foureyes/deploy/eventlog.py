@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .vocabulary import LogStatus, LogType
+from ..vocabulary import LogStatus, LogType
 
 if TYPE_CHECKING:
     import sqlite3
