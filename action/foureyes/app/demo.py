@@ -10,8 +10,6 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
-
 from ..errors import FoureyesError
 from ..registry.model import BUNDLED
 from ..repo import GitTree, Repo, git, resolve
@@ -27,6 +25,7 @@ from ..report.demo import (
     Validated,
 )
 from ..vocabulary import EventType
+from .common import UsageProblem
 
 if TYPE_CHECKING:
     from ..deploy.reconcile import DeployResult, Step
@@ -120,7 +119,7 @@ def run(directory: Path | None) -> int:
     root = Path(directory or tempfile.mkdtemp(prefix="foureyes-demo-")).resolve()
     root.mkdir(parents=True, exist_ok=True)
     if any(root.iterdir()):
-        raise click.UsageError(
+        raise UsageProblem(
             f"{root} is not empty; the demo builds its repository in an empty folder"
         )
     reporter = DemoReporter()

@@ -1,6 +1,6 @@
 """What `foureyes demo` shows, as data, and the one place it is printed.
 
-The demo (foureyes/demo.py) yields these items as it goes; `DemoReporter` prints each one as it
+The demo (app/demo.py) yields these items as it goes; `DemoReporter` prints each one as it
 arrives, so the story reads in the order it happens. A command's result is printed by the same
 text reporter the command itself uses, so the demo shows exactly what a user would see.
 """
