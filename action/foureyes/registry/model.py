@@ -502,14 +502,10 @@ def load_checked(data: bytes, file: str, schema_name: str, empty: str = "the fil
     return doc
 
 
-_SCHEMA_CACHE: dict[str, _Schema] = {}
-
-
+@functools.cache
 def _bundled_schema(name: str) -> _Schema:
-    if name not in _SCHEMA_CACHE:
-        path = BUNDLED / "policies" / name
-        _SCHEMA_CACHE[name] = _Schema.from_bytes(path.read_bytes(), name)
-    return _SCHEMA_CACHE[name]
+    """One of foureyes' own schemas (the package's files, which do not change while it runs)."""
+    return _Schema.from_bytes((BUNDLED / "policies" / name).read_bytes(), name)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ only then.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -92,22 +93,16 @@ class _CachedCoreResolver(_CoreResolver):
             value is not None and len(value) > 64
         ):  # keys and short values repeat; long text is not kept
             return super().resolve(kind, value, implicit)
-        key = (kind, value, implicit)
-        tag = _TAGS.get(key)
-        if tag is None:
-            if len(_TAGS) > 100_000:
-                _TAGS.clear()
-            tag = _TAGS[key] = super().resolve(kind, value, implicit)
-        return tag
-
-    def descend_resolver(self, current_node: yaml.Node | None, current_index: object) -> None:
-        pass  # path resolvers only
-
-    def ascend_resolver(self) -> None:
-        pass
+        return _core_tag(kind, value, implicit)  # type: ignore[arg-type]  # a class is hashable; the stubs disagree
 
 
-_TAGS: dict[tuple[type[yaml.Node], str | None, tuple[bool, bool]], str] = {}
+@functools.lru_cache(maxsize=100_000)
+def _core_tag(kind: type[yaml.Node], value: str | None, implicit: tuple[bool, bool]) -> str:
+    """The core schema's tag for a scalar: a pure function of its arguments, so kept."""
+    return _CoreResolver.resolve(_CORE, kind, value, implicit)
+
+
+_CORE = _CoreResolver()
 
 
 class _StrictConstructor(yaml.constructor.SafeConstructor):
