@@ -84,12 +84,13 @@ class Rollback:
             )
         else:
             how = "with no approval on record"
+        from ..report.escape import markdown, markdown_code  # names and versions: any PR's
+
         return (
-            f"Restores `{self.target['name']}` v{self.target['version']} for `{self.name}`, "
-            "which served "
-            f"{self.environment} before, {how}. Its metrics come back with it.\n\nPrepared "
-            "by `foureyes "
-            f"rollback`; it needs the same approvals as any model replacement."
+            f"Restores {markdown_code(self.target['name'])} v{markdown(self.target['version'])} "
+            f"for {markdown_code(self.name)}, which served {markdown(self.environment)} before, "
+            f"{how}. Its metrics come back with it.\n\nPrepared by `foureyes rollback`; it needs "
+            "the same approvals as any model replacement."
         )
 
 
