@@ -222,6 +222,25 @@ def test_an_error_message_quoting_user_text_cannot_start_a_command(poisoned, cli
     assert workflow_commands(result.output) == []
 
 
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (("resolve", "fraud-scorer", "--env", "staging", "--record", "/x\n::warning::pwned"), 1),
+        (("validate", "/tmp\n::warning::pwned"), 2),
+    ],
+    ids=["failed", "usage problem"],
+)
+def test_a_use_case_error_click_prints_is_guarded_too(repo, cli, monkeypatch, args, code):
+    """A use case's Failed and UsageProblem are printed by click after the command's context has
+    closed: the guard must still be up then."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = cli(*args)
+    assert result.exit_code == code and "pwned" in result.stderr
+    assert workflow_commands(result.stdout + result.stderr) == []
+    if code == 2:  # still click's usage error: the usage line, the help hint, then the message
+        assert result.stderr.startswith("Usage: ") and "Error: /tmp" in result.stderr
+
+
 def test_a_warning_written_by_a_library_is_guarded_too(poisoned, cli, monkeypatch):
     """Whatever writes to stdout or stderr during a command (print, warnings): one guard."""
     import foureyes.views.inventory as inventory
