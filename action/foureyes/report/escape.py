@@ -63,11 +63,13 @@ _HTML_SPECIALS = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # choice costs one link: GFM makes `dana@acme.example` a mailto autolink (GFM spec, "Autolinks
 # (extension)"), which the zero-width space used to break; its text is its own target, so it can
 # neither hide where it goes nor notify anyone.
+# (each alternative starts with its sign and looks behind from there, so the search skips to the
+# next sign instead of trying every position)
 _MENTION_OR_REFERENCE = re.compile(
-    r"(#(?=[A-Za-z0-9])"
-    r"|(?<![A-Za-z0-9_])@(?=[A-Za-z0-9])"
-    r"|(?<=[A-Za-z0-9_])@(?=[0-9A-Fa-f]{7,40}(?![A-Za-z0-9]))"
-    r"|(?<![A-Za-z0-9])(?i:gh)(?=-[0-9]))"
+    r"#(?=[A-Za-z0-9])"
+    r"|@(?<![A-Za-z0-9_]@)(?=[A-Za-z0-9])"
+    r"|@(?<=[A-Za-z0-9_]@)(?=[0-9A-Fa-f]{7,40}(?![A-Za-z0-9]))"
+    r"|[Gg][Hh](?<![A-Za-z0-9][Gg][Hh])(?=-[0-9])"
 )
 
 
@@ -87,7 +89,7 @@ def markdown(text: object) -> str:
         plain,
     )
     plain = "".join(_HTML_SPECIALS.get(c, c) for c in plain)
-    return _MENTION_OR_REFERENCE.sub(r"\1&#8203;", plain)
+    return _MENTION_OR_REFERENCE.sub(r"\g<0>&#8203;", plain)
 
 
 def markdown_lines(text: object) -> list[str]:
