@@ -112,21 +112,24 @@ def test_an_owner_the_pr_adds_and_a_gh_reference_are_named_not_mentioned(
 
 def test_a_hand_written_login_cannot_become_a_team_mention(repo, cli, tmp_path):
     """A facts file is written by hand: a reviewer `acme/everyone` is no GitHub login, and its `@`
-    must not turn it into the team mention `@acme/everyone`."""
+    must not turn it into the team mention `@acme/everyone`, where it is not counted (the admins)
+    nor where it is (a rule's team)."""
     from support.pr_facts import write_pr_facts
+    from support.rules import S3, STORE, STORE_RULE, V13, change, with_rules
 
-    repo.branch("pr")
-    repo.replace(FRAUD, 'version: "12"', 'version: "13"')
-    repo.commit("fraud-scorer v13")
+    with_rules(repo, (STORE_RULE, STORE))
+    change(repo, V13, S3)
     facts = tmp_path / "facts.yaml"
     write_pr_facts(
         facts,
         [{"user": "acme/everyone", "state": "APPROVED", "commit": "head"}],
         accounts={"acme/everyone": {"id": 999}},
+        teams={"acme/ml-platform-leads": ["acme/everyone"]},
     )
     args = ("gate", "--local", str(facts), "--base", "main", "--head", "pr")
     md = cli(*args, "--format", "markdown").output
-    assert "not counted: @&#8203;acme/everyone (" in md and "@acme/everyone" not in md
+    assert "not counted: @&#8203;acme/everyone (" in md
+    assert "met; counted: @&#8203;acme/everyone" in md and "@acme/everyone" not in md
 
 
 def test_markdown_escaping_keeps_plain_names_readable():

@@ -708,7 +708,7 @@ def gate_markdown(result: GateResult) -> str:
             f"- {_code(r.rule.name)} ({_md_cell(r.rule.message)}): "
             f"{_md_cell(r.rule.requirement())}, "
             f"{'met' if r.met else 'missing ' + str(r.rule.approvals - len(r.counted))}; counted: "
-            f"{_logins(r.counted)}"
+            f"{', '.join(_mention(a.login) for a in r.counted) or 'none yet'}"
             for r in d.requirements
         ]
     notes = getattr(result, "notes", None)
