@@ -71,7 +71,10 @@ class Rollback:
     def body(self) -> str:
         pr = self.approval.get("pr")
         commit = str(self.approval.get("commit", ""))[:12]
-        approvers = ", ".join(f"@{a}" for a in self.approval.get("approvers") or [])
+        from ..report.escape import markdown, markdown_code  # names and versions: any PR's
+
+        # named, not mentioned: they approved the old change and are not asked to act on this one
+        approvers = ", ".join(markdown(f"@{a}") for a in self.approval.get("approvers") or [])
         if pr:
             how = (
                 f"approved in PR #{pr}"
@@ -84,8 +87,6 @@ class Rollback:
             )
         else:
             how = "with no approval on record"
-        from ..report.escape import markdown, markdown_code  # names and versions: any PR's
-
         return (
             f"Restores {markdown_code(self.target['name'])} v{markdown(self.target['version'])} "
             f"for {markdown_code(self.name)}, which served {markdown(self.environment)} before, "
