@@ -18,6 +18,16 @@ WRITES = {"echo", "secho", "print", "stdout", "stderr", "os.write", "import os.w
 # what a use case must leave to cli/ (parsing, the exit) and report/ (every word it shows)
 USE_CASE_BANS = WRITES | {"exit", "SystemExit", "import click", "import sys"}
 REPORT = "import foureyes.report"
+# report/notify sends a use case's notifications (Slack, a webhook): an effect of the use case,
+# escaped for its medium there, not words for the user
+REPORT_A_USE_CASE_MAY_CALL = {"foureyes.report.notify"}
+# imports of report/ still in app/ (the demo narrates and renders its own page; the gate's event
+# log entry borrows `labelled`): to be moved out, so this list only shrinks
+REPORT_STILL_IN_APP = {
+    ("demo.py", "foureyes.report.demo"),
+    ("demo.py", "foureyes.report.inventory_html"),
+    ("gate_pipeline.py", "foureyes.report.reporters"),
+}
 
 
 def _module(path: Path, package: Path) -> str:
@@ -56,14 +66,12 @@ def calls_and_names(path: Path, package: Path = PACKAGE) -> list[tuple[int, str]
     return found
 
 
-def violations(
-    path: Path, banned: set[str], banned_modules: tuple[str, ...] = (), package: Path = PACKAGE
-) -> list[str]:
-    """Each use of a banned name, and each import of a banned module or anything inside it."""
+def violations(path: Path, banned: set[str], package: Path = PACKAGE) -> list[str]:
+    """Each use of a banned name."""
     return [
         f"{path.name}:{line}: {name}"
         for line, name in calls_and_names(path, package)
-        if name in banned or any(name == m or name.startswith(m + ".") for m in banned_modules)
+        if name in banned
     ]
 
 
@@ -76,9 +84,27 @@ def test_a_command_writes_only_through_report(path):
     assert violations(path, WRITES) == []
 
 
+def report_imports(path: Path, package: Path = PACKAGE) -> set[tuple[str, str]]:
+    """(file, module of report/) for each import of report/ a use case makes, but notify's."""
+    found = set()
+    for _line, name in calls_and_names(path, package):
+        if name == REPORT or name.startswith(REPORT + "."):
+            module = ".".join(name.removeprefix("import ").split(".")[:3])
+            if module not in REPORT_A_USE_CASE_MAY_CALL:
+                found.add((path.name, module))
+    return found
+
+
 @pytest.mark.parametrize("path", modules("app"), ids=lambda p: p.name)
 def test_a_use_case_neither_parses_writes_exits_nor_renders(path):
-    assert violations(path, USE_CASE_BANS, (REPORT,)) == []
+    assert violations(path, USE_CASE_BANS) == []
+    assert report_imports(path) <= REPORT_STILL_IN_APP
+
+
+def test_the_imports_of_report_left_in_app_are_still_there():
+    """Moving one out shortens REPORT_STILL_IN_APP, so it cannot come back unnoticed."""
+    found = set().union(*(report_imports(path) for path in modules("app")))
+    assert found == REPORT_STILL_IN_APP
 
 
 @pytest.mark.parametrize(
@@ -105,4 +131,4 @@ def test_the_layer_checks_catch_a_disguised_violation(tmp_path, layer, source):
     if layer == "cli":
         assert violations(path, WRITES, package=fake)
     else:
-        assert violations(path, USE_CASE_BANS, (REPORT,), package=fake)
+        assert violations(path, USE_CASE_BANS, package=fake) or report_imports(path, fake)
