@@ -389,3 +389,11 @@ def test_a_pr_approved_through_a_require_rule_team_is_not_timed_out(world, cli):
     )
     open_pulls(rsps, [item])
     assert run(cli, "2026-12-30T00:00:00Z") == [] and gh.comments == [] and gh.closes == []
+
+
+def test_a_bad_now_is_a_usage_error_before_github_is_asked(world, cli):
+    """--now is parsed like every other --now: the caller's mistake, said as such, exit 2."""
+    _repo, rsps = world
+    result = cli("timeout", "--repo", "acme/models", "--now", "yesterday-ish")
+    assert result.exit_code == 2 and "--now" in result.stderr
+    assert "internal error" not in result.stderr and len(rsps.calls) == 0

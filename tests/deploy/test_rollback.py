@@ -227,3 +227,29 @@ def test_rollback_on_github_run_twice_refreshes_the_branch_and_reuses_the_pr(
     assert result.exit_code == 0, result.output
     assert sent["patch"] == {"sha": repo.git("rev-parse", "main"), "force": True}
     assert f"opened {existing[0]['html_url']}" in result.stdout
+
+
+def test_a_version_the_repository_schema_lets_through_is_text_in_the_rollback_body(repo, cli):
+    """The version is whatever the repository's own schema allows, and the body is posted with
+    foureyes' token: a version carrying a link and a team mention must read as text."""
+    evil = "12 [notice](https://evil.example) @acme/all"
+
+    def allow_any_version(r):
+        pattern = '"pattern": "^(?!.*\\\\.\\\\.)[A-Za-z0-9][A-Za-z0-9._+-]*$"'
+        r.replace("policies/deployment.schema.json", pattern, '"pattern": "."')
+
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore", "Mo Admin <mo@acme.example>")
+    assert run(repo).ok  # v12, bootstrap
+    merge_pr(repo, 40, allow_any_version)  # a PR is judged by the schema at its base
+    merge_pr(repo, 41, lambda r: r.replace(FRAUD, 'version: "12"', f'version: "{evil}"'))
+    assert run(repo).ok
+    merge_pr(repo, 42, lambda r: r.replace(FRAUD, f'version: "{evil}"', 'version: "13"'))
+    assert run(repo).ok
+    result = cli("rollback", "fraud-scorer", "--env", "staging")
+    assert result.exit_code == 0, result.output
+    branch = repo.git("for-each-ref", "--format=%(refname:short)", "refs/heads/rollback/")
+    body = repo.git("log", "-1", "--format=%b", branch)
+    assert "Restores `fraud-xgb` v12 \\[notice\\](https\\://evil.example) @&#8203;acme/all" in body
+    assert "](https://" not in body and " @acme/all" not in body
+    assert "approved in PR #41 by @&#8203;alice, @&#8203;bob" in body  # named, not pinged

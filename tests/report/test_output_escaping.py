@@ -85,6 +85,53 @@ def test_html_from_a_model_name_reaches_the_gate_comment_only_escaped(
     assert body.startswith("<!-- foureyes:approval -->\n## ⛔ foureyes: blocked")
 
 
+def test_an_owner_the_pr_adds_and_a_gh_reference_are_named_not_mentioned(
+    repo, gh, cli, tmp_path, monkeypatch
+):
+    """The comment lists the owners who may not approve, the head's included, which the PR author
+    writes: naming anyone there must not notify them (they are not asked to act); and `GH-12` in
+    the description is a reference like `#12`."""
+
+    def edit(r):
+        r.replace(FRAUD, 'owner: "@acme/fraud-team"', 'owner: ["@acme/fraud-team", "@ceo"]')
+
+    pr = open_pr(repo, tmp_path, monkeypatch, edit)
+    gh.pull(MALLORY, pr.base, pr.head, body="New owner, see GH-12.")
+    gh.commits({"sha": pr.head, "author": MALLORY, "email": "mallory@evil.example"})
+    gh.reviews()
+    gh.users(ceo=(900, "User"))
+    gh.team(TEAM, ALICE, BOB)
+    gh.existing_comments()
+    gh.accept_writes()
+    result = cli("gate", "--format", "json")
+    assert result.exit_code == 1, result.output
+    body = gh.comments[0]["body"]
+    assert "Owners who may not approve: @&#8203;ceo." in body and "@ceo" not in body
+    assert "see GH&#8203;-12." in body and "GH-12" not in body
+
+
+def test_a_hand_written_login_cannot_become_a_team_mention(repo, cli, tmp_path):
+    """A facts file is written by hand: a reviewer `acme/everyone` is no GitHub login, and its `@`
+    must not turn it into the team mention `@acme/everyone`, where it is not counted (the admins)
+    nor where it is (a rule's team)."""
+    from support.pr_facts import write_pr_facts
+    from support.rules import S3, STORE, STORE_RULE, V13, change, with_rules
+
+    with_rules(repo, (STORE_RULE, STORE))
+    change(repo, V13, S3)
+    facts = tmp_path / "facts.yaml"
+    write_pr_facts(
+        facts,
+        [{"user": "acme/everyone", "state": "APPROVED", "commit": "head"}],
+        accounts={"acme/everyone": {"id": 999}},
+        teams={"acme/ml-platform-leads": ["acme/everyone"]},
+    )
+    args = ("gate", "--local", str(facts), "--base", "main", "--head", "pr")
+    md = cli(*args, "--format", "markdown").output
+    assert "not counted: @&#8203;acme/everyone (" in md
+    assert "met; counted: @&#8203;acme/everyone" in md and "@acme/everyone" not in md
+
+
 def test_markdown_escaping_keeps_plain_names_readable():
     from foureyes.report.escape import markdown, markdown_code
 
@@ -102,11 +149,17 @@ def test_markdown_escaping_keeps_plain_names_readable():
     )
     assert markdown_code("a``b|c") == "```a``b\\|c```"
     # a mention or an issue reference reads the same and does neither: a zero-width space after
-    # the sign; an e-mail address, a lone sign and `C#` are left as they are
-    assert markdown("cc @dana @acme/admins, fixes #12") == (
-        "cc @&#8203;dana @&#8203;acme/admins, fixes #&#8203;12"
+    # the sign (after `GH` in GH-12); a lone sign and `C#` are left as they are
+    assert markdown("cc @dana @acme/admins, fixes #12, GH-13, gh-14, o/r#15") == (
+        "cc @&#8203;dana @&#8203;acme/admins, fixes #&#8203;12, GH&#8203;-13, gh&#8203;-14, "
+        "o/r#&#8203;15"
     )
-    assert markdown("C# @ # 1") == "C# @ # 1"
+    assert markdown("C# @ # 1 BUGH-2") == "C# @ # 1 BUGH-2"
+    # an e-mail address copies as typed (no mention follows a word character), a commit
+    # reference `login@1a2b3c4` does not link, and `@` after punctuation is still a mention
+    assert markdown("dana@acme.example, x_y@acme.example") == "dana@acme.example, x_y@acme.example"
+    assert markdown("dana@1a2b3c4d") == "dana@&#8203;1a2b3c4d"
+    assert markdown("(@dana) .@dana") == "(@&#8203;dana) .@&#8203;dana"
 
 
 # --- the Actions log ----------------------------------------------------------------------------
@@ -170,6 +223,25 @@ def test_an_error_message_quoting_user_text_cannot_start_a_command(poisoned, cli
     result = cli("history", "nope\n::add-mask::ghs_secret")
     assert result.exit_code != 0 and "ghs_secret" in result.output
     assert workflow_commands(result.output) == []
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (("resolve", "fraud-scorer", "--env", "staging", "--record", "/x\n::warning::pwned"), 1),
+        (("validate", "/tmp\n::warning::pwned"), 2),
+    ],
+    ids=["failed", "usage problem"],
+)
+def test_a_use_case_error_click_prints_is_guarded_too(repo, cli, monkeypatch, args, code):
+    """A use case's Failed and UsageProblem are printed by click after the command's context has
+    closed: the guard must still be up then."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = cli(*args)
+    assert result.exit_code == code and "pwned" in result.stderr
+    assert workflow_commands(result.stdout + result.stderr) == []
+    if code == 2:  # still click's usage error: the usage line, the help hint, then the message
+        assert result.stderr.startswith("Usage: ") and "Error: /tmp" in result.stderr
 
 
 def test_a_warning_written_by_a_library_is_guarded_too(poisoned, cli, monkeypatch):

@@ -371,15 +371,16 @@ def weaken(r):
     r.replace(POLICY, "governance:\n  level: critical", "governance:\n  level: low")
 
 
-def policy_pr(w, tmp_path, monkeypatch, edit):
-    """Dana's PR #7 editing the policy, approved by Alice, beside merged PR #41; the webhook event."""
+def policy_pr(w, tmp_path, monkeypatch, edit, extra=()):
+    """Dana's PR #7 editing the policy, approved by Alice, beside merged PR #41 (and the listing
+    items ``extra``); the webhook event."""
     _, merged = github_pr(w, 41, fraud("13"), (ALICE, BOB), merged_at=MERGED)
     base = w.git("rev-parse", "main")
     gh, item = github_pr(w, 7, edit, (ALICE,))
     gh.existing_comments()
     gh.accept_writes()
     team(w.rsps, ALICE, BOB)
-    open_pulls(w.rsps, [item, merged])
+    open_pulls(w.rsps, [item, *extra, merged])
     event = json.loads((HERE / "webhook-pull_request.json").read_text())["examples"][0]
     event["pull_request"].update(number=7)
     event["pull_request"]["base"]["sha"], event["pull_request"]["head"]["sha"] = (
@@ -518,3 +519,44 @@ def test_a_merged_pr_is_replayed_with_the_facts_the_gate_recorded(gh_world, cli,
     policy = candidate(w, tmp_path, ("approvals: 2", "approvals: 3"))
     code, data = simulate(cli, "--policy", policy, "--since", SINCE, "--repo", "acme/models")
     assert code == 0 and by_pr(data) == {41: ("approved", "pending", "now_pending")}
+
+
+TRAILER_NAME = "[Security notice](https://evil.example) @acme/everyone"
+
+
+def test_another_prs_co_author_trailer_reaches_the_what_if_as_text(
+    gh_world, cli, tmp_path, monkeypatch
+):
+    """The what-if quotes why another open PR is now blocked, and that detail names a co-author
+    trailer anyone can write: it must not become a link or a team mention in foureyes' comment."""
+    w = gh_world
+    w.replace(POLICY, "unattributed_commits: block", "unattributed_commits: allow")
+    w.commit("allow unattributed commits")
+    base = w.git("rev-parse", "main")
+    head = pr(w, 43, fraud("14"))
+    other = MockGitHub(w.rsps, number=43)
+    other.pull(DANA, base, head)
+    other.commits(
+        {
+            "sha": head,
+            "author": DANA,
+            "email": "dana@acme.example",
+            "message": f"v14\n\nCo-authored-by: {TRAILER_NAME} <x@y.example>",
+        }
+    )
+    other.reviews()
+    item = pull_simple(43, base, head, None, None)
+    item["updated_at"] = MERGED
+    gh = policy_pr(
+        w,
+        tmp_path,
+        monkeypatch,
+        lambda r: r.replace(POLICY, "unattributed_commits: allow", "unattributed_commits: block"),
+        extra=[item],
+    )
+    cli("gate", "--format", "json")
+    body = gh.comments[0]["body"]
+    row = next(line for line in body.splitlines() if line.startswith("| #43 "))
+    assert "now blocked" in row and "Security notice" in row
+    assert "](https://" not in row and "@acme/everyone" not in row
+    assert "\\[Security notice\\]" in row and "@&#8203;acme/everyone" in row

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class InventoryRequest:
     ref: str
-    html_dir: Path | None  # also write DIR/index.html
     repo_name: str | None  # open PRs (and the record, unless record_path) from GitHub
     token: str | None
     record_path: str | None
@@ -34,6 +33,7 @@ class InventoryResult:
     root: Path
     rows: list[Row]
     environments: list[str]
+    repository: str  # what the page is titled: owner/name on GitHub, else the checkout's folder
 
 
 def inventory(request: InventoryRequest) -> InventoryResult:
@@ -53,21 +53,7 @@ def inventory(request: InventoryRequest) -> InventoryResult:
             source.open_prs(),
             checker=Checker(repo, source, cache=record),
         )
-    return InventoryResult(root, rows, envs)
-
-
-def inventory_page(request: InventoryRequest, result: InventoryResult) -> Path | None:
-    """With --html: the one self-contained page, written atomically; returns where."""
-    if not request.html_dir:
-        return None
-    from ..deploy.targets import write_atomically
-    from ..report.inventory_html import render
-
-    page = request.html_dir / "index.html"
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    title = request.repo_name or result.root.name
-    write_atomically(page, render(result.rows, result.environments, stamp, title))
-    return page
+    return InventoryResult(root, rows, envs, request.repo_name or root.name)
 
 
 @dataclass(frozen=True)

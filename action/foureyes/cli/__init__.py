@@ -7,20 +7,34 @@ Exit codes: 0 ok/approved/valid, 1 the check failed, 2 usage, configuration or e
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from . import changes, demo, deploy, freeze, gate, setup, timeout, validate, views
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="foureyes")
-@click.pass_context
-def main(ctx: click.Context) -> None:
-    """foureyes: four-eyes approval for ML model deployments, the GitOps way."""
-    from ..report.output import guard_streams
+class GuardedGroup(click.Group):
+    """The command group, with the Actions stream guard up for the whole run: click prints a usage
+    error and a ClickException (a use case's Failed or UsageProblem, a bad option value) in
+    ``main``, after the command's context has closed, and those messages quote what a user or a
+    repository wrote."""
 
-    # in Actions no line foureyes prints can start a workflow command
-    ctx.call_on_close(guard_streams())
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from ..report.output import guard_streams
+
+        # in Actions no line foureyes prints can start a workflow command
+        restore = guard_streams()
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            restore()
+
+
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="foureyes")
+def main() -> None:
+    """foureyes: four-eyes approval for ML model deployments, the GitOps way."""
 
 
 # in the order --help has always listed them (click sorts them by name anyway)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from .errors import fail_closed
-from .options import RECORD, REPO_OF_RUN, need_repo, plain_format, token
+from .options import RECORD, REPO_OF_RUN, moment, need_repo, plain_format, token
 
 
 @click.command()
@@ -33,13 +33,11 @@ def timeout(
 ) -> None:
     """Apply review-timeout actions (remind, escalate, cancel) to open PRs pending too long."""
     from ..app.timeout import TimeoutRequest, run
-    from ..deploy.eventlog import parse_time
     from ..report import commands
     from ..report.console import warn
 
     repo_name = need_repo(repo_name)
-    # a bad --now is the caller's own test input: it fails closed as an internal error
-    now = parse_time(now_text, datetime.now(UTC)) if now_text else datetime.now(UTC)
+    now = moment(now_text, param_hint="--now") if now_text else datetime.now(UTC)
     request = TimeoutRequest(repo_name, dry_run, token, now, record_path)
     acted = functools.partial(commands.timeout_action, dry_run=dry_run, fmt=fmt)
     commands.timeout(run(request, acted=acted, warn=warn), fmt)

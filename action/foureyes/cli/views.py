@@ -38,15 +38,14 @@ def inventory(
     fmt: str,
 ) -> None:
     """Every deployment: importance, owners, model, approval status, what each environment serves."""
-    from ..app.views import InventoryRequest, inventory_page
+    from ..app.views import InventoryRequest
     from ..app.views import inventory as run
     from ..report import commands
 
-    page_dir = Path(html_dir) if html_dir else None
-    request = InventoryRequest(ref, page_dir, repo_name, token, record_path, Path(ledger))
-    result = run(request)
+    result = run(InventoryRequest(ref, repo_name, token, record_path, Path(ledger)))
     commands.inventory(result, fmt)
-    commands.wrote(inventory_page(request, result))
+    if html_dir:
+        commands.inventory_page(result, Path(html_dir))
 
 
 @click.command()

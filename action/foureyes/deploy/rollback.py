@@ -71,7 +71,10 @@ class Rollback:
     def body(self) -> str:
         pr = self.approval.get("pr")
         commit = str(self.approval.get("commit", ""))[:12]
-        approvers = ", ".join(f"@{a}" for a in self.approval.get("approvers") or [])
+        from ..report.escape import markdown, markdown_code  # names and versions: any PR's
+
+        # named, not mentioned: they approved the old change and are not asked to act on this one
+        approvers = ", ".join(markdown(f"@{a}") for a in self.approval.get("approvers") or [])
         if pr:
             how = (
                 f"approved in PR #{pr}"
@@ -85,11 +88,10 @@ class Rollback:
         else:
             how = "with no approval on record"
         return (
-            f"Restores `{self.target['name']}` v{self.target['version']} for `{self.name}`, "
-            "which served "
-            f"{self.environment} before, {how}. Its metrics come back with it.\n\nPrepared "
-            "by `foureyes "
-            f"rollback`; it needs the same approvals as any model replacement."
+            f"Restores {markdown_code(self.target['name'])} v{markdown(self.target['version'])} "
+            f"for {markdown_code(self.name)}, which served {markdown(self.environment)} before, "
+            f"{how}. Its metrics come back with it.\n\nPrepared by `foureyes rollback`; it needs "
+            "the same approvals as any model replacement."
         )
 
 

@@ -137,9 +137,18 @@ def inventory(result: InventoryResult, fmt: str) -> None:
         table(fmt, [r.to_json() for r in result.rows], text, [])
 
 
-def wrote(page: Path | None) -> None:
-    if page is not None:
-        say(f"wrote {page}", err=True)
+def inventory_page(result: InventoryResult, html_dir: Path) -> None:
+    """--html: the one self-contained page, DIR/index.html, written atomically (a web server may
+    be reading the old one); says where."""
+    from datetime import UTC, datetime
+
+    from ..deploy.targets import write_atomically
+    from .inventory_html import render
+
+    page = html_dir / "index.html"
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    write_atomically(page, render(result.rows, result.environments, stamp, result.repository))
+    say(f"wrote {page}", err=True)
 
 
 _LIVE_COLUMNS = ["deployment", "model", "version", "deployed_at", "commit", "pr", "approvers"]

@@ -51,17 +51,32 @@ _MARKDOWN_INLINE = re.compile(r"([\\`*\[\]|~$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]
 _MARKDOWN_BLOCK_START = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))")
 _AUTOLINK = re.compile(r"(?i)(?<=[a-z])(:)(?=//)|(?<=\bwww)(\.)")
 _HTML_SPECIALS = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-# GitHub turns `@login` and `@org/team` in a comment into a mention, which notifies them, and `#12`
-# into a cross-reference, which links back from that issue (GitHub docs, "Basic writing and
-# formatting syntax": "Mentioning people and teams", "Referencing issues and pull requests"). A
-# zero-width space after the sign keeps the text as it reads and stops both, as Renovate's PR
-# bodies do (`@&#8203;`); a code span would stop them too, but reads as code.
-_MENTION_OR_REFERENCE = re.compile(r"([@#])(?=[A-Za-z0-9])")
+# GitHub turns `@login` and `@org/team` in a comment into a mention, which notifies them, and `#12`,
+# `owner/repo#12`, `GH-12` and `login@1a2b3c4` (a commit) into references, which link and may
+# notify that issue (GitHub docs, "Basic writing and formatting syntax": "Mentioning people and
+# teams"; "Autolinked references and URLs"). A zero-width space after the sign (or after `GH`)
+# keeps the text as it reads and stops them, as Renovate's PR bodies do (`@&#8203;`); a code span
+# would stop them too, but reads as code.
+# An `@` after an ASCII letter, digit or underscore starts no mention (GitHub's open-source
+# html-pipeline, MentionFilter: a mention follows the start or a non-word character, `(?:^|\W)@`),
+# so an e-mail address keeps its plain `@` and copies as typed, unless a commit id follows it. The
+# choice costs one link: GFM makes `dana@acme.example` a mailto autolink (GFM spec, "Autolinks
+# (extension)"), which the zero-width space used to break; its text is its own target, so it can
+# neither hide where it goes nor notify anyone.
+# (each alternative starts with its sign and looks behind from there, so the search skips to the
+# next sign instead of trying every position)
+_MENTION_OR_REFERENCE = re.compile(
+    r"#(?=[A-Za-z0-9])"
+    r"|@(?<![A-Za-z0-9_]@)(?=[A-Za-z0-9])"
+    r"|@(?<=[A-Za-z0-9_]@)(?=[0-9A-Fa-f]{7,40}(?![A-Za-z0-9]))"
+    r"|[Gg][Hh](?<![A-Za-z0-9][Gg][Hh])(?=-[0-9])"
+)
 
 
 def markdown(text: object) -> str:
-    """Attacker text as inline Markdown that renders as the same text: no HTML, no link, no
-    emphasis, no table cell break, no block, no mention or cross-reference, one line."""
+    """Attacker text as inline Markdown that renders as the same text: no HTML, no link (but an
+    e-mail address's own mailto), no emphasis, no table cell break, no block, no mention or
+    cross-reference, one line."""
     plain = re.sub(r"[\r\n]+", " ", "" if text is None else str(text))
     plain = _MARKDOWN_INLINE.sub(r"\\\1", plain)
     plain = _AUTOLINK.sub(lambda m: "\\" + m.group(0), plain)
@@ -74,7 +89,7 @@ def markdown(text: object) -> str:
         plain,
     )
     plain = "".join(_HTML_SPECIALS.get(c, c) for c in plain)
-    return _MENTION_OR_REFERENCE.sub(r"\1&#8203;", plain)
+    return _MENTION_OR_REFERENCE.sub(r"\g<0>&#8203;", plain)
 
 
 def markdown_lines(text: object) -> list[str]:

@@ -107,8 +107,9 @@ _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?")
 
 def _mention(login: str) -> str:
     """@login as GitHub spells logins (letters, digits, hyphens; a bot's [bot]) stays a mention;
-    anything else (a hand-written facts file) is escaped text."""
-    return f"@{login}" if _LOGIN.fullmatch(login) else f"@{markdown(login)}"
+    anything else (a hand-written facts file) is escaped text, its `@` included: `acme/everyone`
+    must not become the team mention `@acme/everyone`."""
+    return f"@{login}" if _LOGIN.fullmatch(login) else markdown("@" + login)
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._/-]+")
@@ -460,7 +461,10 @@ def plan_markdown(plan: Plan, outcomes: list[Outcome] | None = None) -> str:
         parts.append("No approval required by the policy.")
     if plan.owners:
         parts.append(
-            "Owners who may not approve: " + ", ".join(f"@{o}" for o in sorted(plan.owners)) + "."
+            # named, not mentioned: they are not asked to act, and the PR's head may list anyone
+            "Owners who may not approve: "
+            + ", ".join(markdown("@" + o) for o in sorted(plan.owners))
+            + "."
         )
     outcomes = plan.rule_outcomes if outcomes is None else outcomes
     if outcomes:
@@ -704,7 +708,7 @@ def gate_markdown(result: GateResult) -> str:
             f"- {_code(r.rule.name)} ({_md_cell(r.rule.message)}): "
             f"{_md_cell(r.rule.requirement())}, "
             f"{'met' if r.met else 'missing ' + str(r.rule.approvals - len(r.counted))}; counted: "
-            f"{_logins(r.counted)}"
+            f"{', '.join(_mention(a.login) for a in r.counted) or 'none yet'}"
             for r in d.requirements
         ]
     notes = getattr(result, "notes", None)

@@ -34,6 +34,7 @@ from ..judging.policy import Decision, error_decision
 from ..registry.model import POLICY_FILE, ConfigError, Policy, parse_policy
 from ..registry.yamlload import LoadError
 from ..repo import Repo
+from ..report.escape import markdown, markdown_code
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
@@ -657,15 +658,17 @@ def totals_line(sim: Simulation) -> str:
     return f"Totals: {t['prs']} PRs replayed: " + ", ".join(parts)
 
 
-def _cell(value) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;") or "–"
+def _cell(value: object) -> str:
+    """A table cell or sentence part: the blocking detail of another PR (a co-author trailer's
+    name) and an error message are anyone's text, so they render as text, never a link or mention."""
+    return markdown(value) or "–"
 
 
 def to_markdown(sim: Simulation, heading: str = "## Policy what-if") -> str:
     parts = [
         heading,
         "",
-        f"Candidate policy `{_cell(sim.candidate)}`, PRs {sim.period}.",
+        f"Candidate policy {markdown_code(sim.candidate)}, PRs {markdown(sim.period)}.",
         "",
         f"**{totals_line(sim)}**",
         "",
