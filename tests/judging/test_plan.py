@@ -170,20 +170,6 @@ def test_a_policy_written_before_change_environments_existed_still_requires_appr
     assert data["level"] == "low" and data["required_approvals"] >= 1
 
 
-def test_a_policy_exempting_update_exempts_the_environments_edit_it_used_to_cover(repo, cli):
-    repo.replace(
-        "policies/approval.yaml",
-        "require_approval_for: [create, replace_model, change_importance, delete, update]",
-        "require_approval_for: [create, replace_model, change_importance, delete]",
-    )
-    repo.commit("policy")
-    repo.branch("pr")
-    repo.replace(RECS, "environments: [staging]", "environments: [staging, production]")
-    repo.commit()
-    _, data = plan_json(cli)
-    assert data["events"][0]["requires_approval"] is False
-
-
 def test_comment_only_edit_is_still_an_update(repo, cli):
     repo.branch("pr")
     repo.write(RECS, repo.read(RECS) + "# a comment\n")
@@ -286,7 +272,16 @@ def test_diff_is_from_the_merge_base(repo, cli):
     assert events(data) == [("product-recs", "change_importance", "moderate")]
 
 
-def test_events_not_requiring_approval(repo, cli):
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("team: shop", "team: web-shop"),
+        # exempting update exempts the environments edit it used to cover
+        ("environments: [staging]", "environments: [staging, production]"),
+    ],
+    ids=["update", "change_environments"],
+)
+def test_events_not_requiring_approval(repo, cli, old, new):
     repo.replace(
         "policies/approval.yaml",
         "require_approval_for: [create, replace_model, change_importance, delete, update]",
@@ -294,7 +289,7 @@ def test_events_not_requiring_approval(repo, cli):
     )
     repo.commit("policy")
     repo.branch("pr")
-    repo.replace(RECS, "team: shop", "team: web-shop")
+    repo.replace(RECS, old, new)
     repo.commit()
     _, data = plan_json(cli)
     assert data["events"][0]["requires_approval"] is False

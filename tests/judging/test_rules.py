@@ -156,26 +156,19 @@ def test_a_rule_matching_update_still_matches_an_environments_edit(repo, cli):
     assert code == 0 and data["decision"] == "approved"
 
 
-def test_a_rule_expression_testing_for_update_still_sees_an_environments_edit(repo, cli):
-    """The attack: a rule written before `change_environments` existed tests `event.type` in its
-    expression; had the type become the new name, an environments edit would slip past it."""
-    rule = (
-        "expression: event.type != 'update' || pr.body.contains('Rollout:')\n"
-        "message: say how it rolls out\naction: deny\n"
-    )
-    with_rules(repo, ("policies/rules/rollout-plan.yaml", rule))
-    change(repo, ("environments: [staging, production]", "environments: [staging]"))
-    code, data, _ = gate(cli, repo, approvals("alice", "bob"), body="Production only.")
-    assert code == 1 and data["decision"] == "blocked"
-    code, data, _ = gate(cli, repo, approvals("alice", "bob"), body="Rollout: staging first.")
-    assert code == 0 and data["decision"] == "approved"
-
-
-def test_a_rule_expression_can_name_the_finer_type_through_types(repo, cli):
-    rule = (
-        "expression: \"!('change_environments' in event.types) || pr.body.contains('Rollout:')\"\n"
-        "message: say how it rolls out\naction: deny\n"
-    )
+@pytest.mark.parametrize(
+    "expression",
+    [
+        # the attack: a rule written before `change_environments` existed tests `event.type`;
+        # had the type become the new name, an environments edit would slip past it
+        "event.type != 'update' || pr.body.contains('Rollout:')",
+        # a rule written since names the finer type through `event.types`
+        "\"!('change_environments' in event.types) || pr.body.contains('Rollout:')\"",
+    ],
+    ids=["type-as-rules-before-the-split-read-it", "types-naming-the-finer-event"],
+)
+def test_a_rule_expression_sees_an_environments_edit(repo, cli, expression):
+    rule = f"expression: {expression}\nmessage: say how it rolls out\naction: deny\n"
     with_rules(repo, ("policies/rules/rollout-plan.yaml", rule))
     change(repo, ("environments: [staging, production]", "environments: [staging]"))
     code, data, _ = gate(cli, repo, approvals("alice", "bob"), body="Production only.")
