@@ -20,12 +20,20 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class InventoryRequest:
-    ref: str
-    repo_name: str | None  # open PRs (and the record, unless record_path) from GitHub
+class Sources:
+    """Where a view reads PRs and the deploy record from: GitHub (``repo_name``), a record file,
+    or the local PR files (``ledger``)."""
+
+    repo_name: str | None  # PRs (and the record, unless record_path) from GitHub
     token: str | None
     record_path: str | None
     ledger: Path
+
+
+@dataclass(frozen=True)
+class InventoryRequest:
+    ref: str
+    sources: Sources
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,12 @@ def inventory(request: InventoryRequest) -> InventoryResult:
     root = repo_root()
     repo = Repo(root)  # the command's session: what it reads of git
     read_ahead(repo, request.ref)
-    with deploy_record(root, request.record_path, request.repo_name, request.token) as record:
-        source = provenance_source(repo, request.ledger, request.repo_name, request.token)
+    with deploy_record(
+        root, request.sources.record_path, request.sources.repo_name, request.sources.token
+    ) as record:
+        source = provenance_source(
+            repo, request.sources.ledger, request.sources.repo_name, request.sources.token
+        )
         rows, envs = build(
             repo,
             request.ref,
@@ -53,7 +65,7 @@ def inventory(request: InventoryRequest) -> InventoryResult:
             source.open_prs(),
             checker=Checker(repo, source, cache=record),
         )
-    return InventoryResult(root, rows, envs, request.repo_name or root.name)
+    return InventoryResult(root, rows, envs, request.sources.repo_name or root.name)
 
 
 @dataclass(frozen=True)
@@ -62,10 +74,7 @@ class HistoryRequest:
     env_name: str | None  # with at: the environment whose live deployments to show
     at: datetime | None
     ref: str
-    repo_name: str | None
-    token: str | None
-    record_path: str | None
-    ledger: Path
+    sources: Sources
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,9 @@ def history(request: HistoryRequest) -> HistoryResult:
     if request.env_name and request.at:
         when = iso(request.at)
         check_names(repo, request.env_name, ref=request.ref)
-        record_of = deploy_record(root, request.record_path, request.repo_name, request.token)
+        record_of = deploy_record(
+            root, request.sources.record_path, request.sources.repo_name, request.sources.token
+        )
         with record_of as record:
             live = live_at(record.history(request.env_name), when)
         rows = [
@@ -108,10 +119,10 @@ def history(request: HistoryRequest) -> HistoryResult:
 
     # approvals kept by earlier deploys are read back from a local record, when there is one
     kept = (
-        Path(request.record_path)
-        if request.record_path
+        Path(request.sources.record_path)
+        if request.sources.record_path
         else None
-        if request.repo_name
+        if request.sources.repo_name
         else root / DEFAULT_PATH
     )
     with (
@@ -119,7 +130,9 @@ def history(request: HistoryRequest) -> HistoryResult:
         if kept and kept.is_file()
         else contextlib.nullcontext() as cache
     ):
-        source = provenance_source(repo, request.ledger, request.repo_name, request.token)
+        source = provenance_source(
+            repo, request.sources.ledger, request.sources.repo_name, request.sources.token
+        )
         checker = Checker(repo, source, cache=cache)
         rows = [r.to_json() for r in governance_history(repo, name, request.ref, checker)]
     if not rows:  # never in the history: a typo (a deleted deployment still has its history)
@@ -194,10 +207,7 @@ class SimulateRequest:
     policy_file: str  # the candidate policy (read as data, never run), as given
     since: datetime
     limit: int | None
-    repo_name: str | None  # replay PRs from GitHub (else the local PR files)
-    token: str | None
-    record_path: str | None
-    ledger: Path
+    sources: Sources
 
 
 @dataclass(frozen=True)
@@ -222,21 +232,31 @@ def simulate(request: SimulateRequest) -> SimulateResult:
     period = f"merged since {iso(request.since)} and open" + (
         f" (at most {limit})" if limit else ""
     )
-    if request.repo_name:
+    if request.sources.repo_name:
         from ..github.client import make_client
 
         # the record caches merged PRs' facts: a rerun does not refetch
-        record = local_record(root, request.record_path)
+        record = local_record(root, request.sources.record_path)
         try:
-            gh = make_client(request.token)
+            gh = make_client(request.sources.token)
             source = GitHubSource(
-                gh, request.repo_name, repo, request.token, request.since, limit, record.db
+                gh,
+                request.sources.repo_name,
+                repo,
+                request.sources.token,
+                request.since,
+                limit,
+                record.db,
             )
             sim = replay_all(repo, source, candidate, label, period)
         finally:
             record.close()
     else:
-        ledger = request.ledger if request.ledger.is_absolute() else root / request.ledger
+        ledger = (
+            request.sources.ledger
+            if request.sources.ledger.is_absolute()
+            else root / request.sources.ledger
+        )
         local = LedgerSource(repo, ledger, request.since, limit)
         sim = replay_all(repo, local, candidate, label, period)
     return SimulateResult(sim)

@@ -3,9 +3,11 @@ repository that may come from the environment)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -88,6 +90,9 @@ def token(help: str = TOKEN_HELP) -> Decorator:
     return click.option("--token", envvar="GITHUB_TOKEN", help=help)
 
 
+token_option = token  # for `sources`, where the name `token` is its parameter
+
+
 def repo(help: str, envvar: str | None = None) -> Decorator:
     return click.option("--repo", "repo_name", envvar=envvar, help=help)
 
@@ -126,3 +131,30 @@ def ledger(
 
 
 LEDGER = ledger()
+
+
+def sources(repo_help: str) -> Decorator:
+    """`--repo`, `--token`, `--record`, `--prs`: where a view reads PRs and the record from, handed
+    to the command as one `sources` argument (`app.views.Sources`)."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def with_sources(
+            *args: Any,
+            repo_name: str | None,
+            token: str | None,
+            record_path: str | None,
+            ledger: str,
+            **kwargs: Any,
+        ) -> Any:
+            from ..app.views import Sources
+
+            return func(
+                *args, sources=Sources(repo_name, token, record_path, Path(ledger)), **kwargs
+            )
+
+        for option in (LEDGER, RECORD, token_option(), repo(repo_help)):
+            with_sources = option(with_sources)
+        return cast(F, with_sources)
+
+    return decorate

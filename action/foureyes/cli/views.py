@@ -5,11 +5,15 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .errors import fail_closed
-from .options import LEDGER, RECORD, TABLE_FORMAT, moment, plain_format, repo, token
+from .options import RECORD, TABLE_FORMAT, moment, plain_format, repo, sources, token
+
+if TYPE_CHECKING:
+    from ..app.views import Sources
 
 
 @click.command()
@@ -22,19 +26,13 @@ from .options import LEDGER, RECORD, TABLE_FORMAT, moment, plain_format, repo, t
     type=click.Path(file_okay=False),
     help="Also write DIR/index.html, one self-contained page.",
 )
-@repo("Read open PRs from GitHub (default: the local PR files).")
-@token()
-@RECORD
-@LEDGER
+@sources("Read open PRs from GitHub (default: the local PR files).")
 @TABLE_FORMAT
 @fail_closed
 def inventory(
     ref: str,
     html_dir: str | None,
-    repo_name: str | None,
-    token: str | None,
-    record_path: str | None,
-    ledger: str,
+    sources: Sources,
     fmt: str,
 ) -> None:
     """Every deployment: importance, owners, model, approval status, what each environment serves."""
@@ -42,7 +40,7 @@ def inventory(
     from ..app.views import inventory as run
     from ..report import commands
 
-    result = run(InventoryRequest(ref, repo_name, token, record_path, Path(ledger)))
+    result = run(InventoryRequest(ref, sources))
     commands.inventory(result, fmt)
     if html_dir:
         commands.inventory_page(result, Path(html_dir))
@@ -64,10 +62,7 @@ def inventory(
     show_default=True,
     help="The default branch's commit to read history from.",
 )
-@repo("Trace approvals on GitHub (default: the local PR files).")
-@token()
-@RECORD
-@LEDGER
+@sources("Trace approvals on GitHub (default: the local PR files).")
 @TABLE_FORMAT
 @fail_closed
 def history(
@@ -75,10 +70,7 @@ def history(
     env_name: str | None,
     moment_text: str | None,
     ref: str,
-    repo_name: str | None,
-    token: str | None,
-    record_path: str | None,
-    ledger: str,
+    sources: Sources,
     fmt: str,
 ) -> None:
     """The governance history of deployment NAME, or (with --env and --at) what was live then."""
@@ -91,7 +83,7 @@ def history(
     if not (name or env_name):
         raise click.UsageError("give a deployment NAME, or --env and --at")
     at = moment(moment_text, param_hint="--at") if moment_text else None
-    request = HistoryRequest(name, env_name, at, ref, repo_name, token, record_path, Path(ledger))
+    request = HistoryRequest(name, env_name, at, ref, sources)
     commands.history(run(request), fmt)
 
 
@@ -112,20 +104,14 @@ def history(
 @click.option(
     "--last", "limit", type=click.IntRange(min=1), help="At most this many PRs, newest first."
 )
-@repo("Replay PRs from GitHub (default: the local PR files).")
-@token()
-@RECORD
-@LEDGER
+@sources("Replay PRs from GitHub (default: the local PR files).")
 @plain_format("text", "json", "markdown")
 @fail_closed
 def simulate(
     policy_file: str,
     since: str,
     limit: int | None,
-    repo_name: str | None,
-    token: str | None,
-    record_path: str | None,
-    ledger: str,
+    sources: Sources,
     fmt: str,
 ) -> None:
     """Policy what-if: replay the period's merged and open PRs under a candidate policy.
@@ -138,9 +124,7 @@ def simulate(
     from ..report import commands
 
     start = moment(since, param_hint="--since")
-    request = SimulateRequest(
-        policy_file, start, limit, repo_name, token, record_path, Path(ledger)
-    )
+    request = SimulateRequest(policy_file, start, limit, sources)
     result = run(request)
     commands.simulate(result, fmt)
     sys.exit(result.exit_code)
