@@ -10,7 +10,7 @@ from .harness import RemoteRepo
 from .steps import app_settings, merge_approved_change, open_change
 from .world import World
 
-MARKER = "<!-- foureyes:timeout -->"  # timeout.py marks its comments
+MARKER = "<!-- foureyes:timeout -->"  # app/timeout_pipeline.py marks its comments
 
 
 def schedule_event(cron: str) -> dict:

@@ -204,7 +204,7 @@ def test_rename_hiding_a_model_replacement_is_delete_plus_create(repo, cli):
         ".github/workflows/gate.yml",
         ".github/CODEOWNERS",
         "action.yml",
-        "action/foureyes/gate.py",
+        "action/foureyes/app/gate_pipeline.py",
         "requirements/action.txt",
         "registry/environments.yaml",
         "CODEOWNERS",
@@ -386,7 +386,7 @@ def test_paths_the_base_policy_lists_as_ungoverned_need_nothing(repo, cli, path)
 def test_a_symlink_in_an_ungoverned_folder_is_governance(repo, cli):
     repo.branch("pr")
     (repo.root / "docs").mkdir()
-    (repo.root / "docs" / "setup.py").symlink_to("../action/foureyes/cli.py")
+    (repo.root / "docs" / "setup.py").symlink_to("../action/foureyes/cli/__init__.py")
     repo.commit()
     _, data = plan_json(cli)
     assert [e["type"] for e in data["events"]] == ["governance"]

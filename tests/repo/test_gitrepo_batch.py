@@ -434,3 +434,33 @@ def test_a_run_that_exits_without_closing_its_session_leaves_no_git_running(tmp_
         assert time.monotonic() < deadline, f"git still running: {pids}"
         time.sleep(0.05)
     assert os.path.isdir(built.root)
+
+
+def test_a_commit_fetched_during_a_session_is_read_there_not_remembered_as_absent(tmp_path):
+    """A deploy reads a PR's commit, finds it missing, fetches it (ensure_commits) and reads it
+    again in the same session: the second read must see the files, not a kept 'no such commit'."""
+    import subprocess
+
+    def run(cwd: Path, *args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=cwd,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    origin, clone = tmp_path / "origin", tmp_path / "clone"
+    origin.mkdir()
+    run(origin, "init", "-q", "-b", "main")
+    (origin / "a.txt").write_text("one\n")
+    run(origin, "add", "a.txt")
+    run(origin, "commit", "-q", "-m", "one")
+    run(tmp_path, "clone", "-q", str(origin), str(clone))
+    (origin / "a.txt").write_text("two\n")
+    run(origin, "commit", "-q", "-am", "two")
+    later = run(origin, "rev-parse", "HEAD")
+    with Session(clone) as session:
+        assert gitrepo.GitTree(session, later).read("a.txt") is None  # not here yet
+        gitrepo.ensure_commits(session, [later])
+        assert gitrepo.GitTree(session, later).read("a.txt") == b"two\n"

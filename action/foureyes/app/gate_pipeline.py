@@ -31,7 +31,7 @@ class GateResult:
         default_factory=list
     )  # what publishing did (auto-merge), for the comment
     what_if: str | None = (
-        None  # a policy PR: its policy replayed over the last PRs (simulate.py), for the comment
+        None  # a policy PR: its policy replayed over the last PRs (views/simulate.py), for the comment
     )
 
     def to_json(self) -> dict:

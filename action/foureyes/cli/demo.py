@@ -1,4 +1,4 @@
-"""foureyes demo: the whole loop on a scratch repository, offline (demo.py runs and reports it)."""
+"""foureyes demo: the whole loop on a scratch repository, offline (app/demo.py runs it)."""
 
 from __future__ import annotations
 

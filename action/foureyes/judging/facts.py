@@ -1,6 +1,6 @@
 """PR facts: everything the approval rule needs to know about a pull request, as plain data.
 
-Three sources build them: GitHub (`github/facts.py`), a local YAML file (`local.py`) and tests
+Three sources build them: GitHub (`github/facts.py`), a local YAML file (`sources/pr_file.py`) and tests
 (plain constructors). The policy evaluation only ever sees these objects.
 """
 

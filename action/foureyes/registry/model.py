@@ -389,22 +389,30 @@ def parse_deployment(
     times (one PR's head is the next one's base). Deployments are not changed after parsing."""
     if not schemas.key:
         return _parse_deployment(data, file, schemas)
-    key = (data, file, schemas.key)
-    if key not in _PARSED:
-        dep, problems = _parse_deployment(data, file, schemas)
-        while len(_PARSED) >= PARSED_KEPT:
-            _PARSED.pop(next(iter(_PARSED)))
-        _PARSED[key] = (dep, tuple(problems))
-    dep, problems = _PARSED[key]
+    dep, problems = _parse_kept(data, file, _ByKey(schemas))
     return dep, list(problems)
 
 
-_PARSED: dict[
-    tuple, tuple
-] = {}  # (bytes, file, schemas key) -> (deployment, problems); the oldest go first
-PARSED_KEPT = (
-    32768  # a run at 10,000 deployments meets each current version and the ones PRs changed
-)
+class _ByKey:
+    """Schemas compared by their files' contents (`Schemas.key`): equal keys, equal schemas."""
+
+    def __init__(self, schemas: Schemas) -> None:
+        self.schemas = schemas
+
+    def __hash__(self) -> int:
+        return hash(self.schemas.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ByKey) and other.schemas.key == self.schemas.key
+
+
+# a run at 10,000 deployments meets each current version and the ones PRs changed
+@functools.lru_cache(maxsize=32768)
+def _parse_kept(
+    data: bytes, file: str, schemas: _ByKey
+) -> tuple[Deployment | None, tuple[Problem, ...]]:
+    dep, problems = _parse_deployment(data, file, schemas.schemas)
+    return dep, tuple(problems)
 
 
 def _parse_deployment(

@@ -136,11 +136,9 @@ class BatchReader:
         for commit, (kind, data) in zip(
             commits, self.objects([f"{c}^{{commit}}" for c in commits]), strict=False
         ):
-            self._root_trees[commit] = (
-                data[5:45].decode()
-                if kind == "commit" and data is not None and data.startswith(b"tree ")
-                else None
-            )
+            if kind == "commit" and data is not None and data.startswith(b"tree "):
+                self._root_trees[commit] = data[5:45].decode()
+            # a commit not here is not kept as absent: a fetch (ensure_commits) may bring it
         level = {tree for c in commits if (tree := self._root_trees.get(c))}
         parts = [d.strip("/").split("/") for d in dirs]
         for depth in range(
@@ -206,11 +204,9 @@ class BatchReader:
     def root_tree(self, commit: str) -> str | None:
         if commit not in self._root_trees:
             kind, data = self.object(f"{commit}^{{commit}}")
-            self._root_trees[commit] = (
-                data[5:45].decode()
-                if kind == "commit" and data is not None and data.startswith(b"tree ")
-                else None
-            )
+            if not (kind == "commit" and data is not None and data.startswith(b"tree ")):
+                return None  # not kept: a fetch (ensure_commits) may bring the commit later
+            self._root_trees[commit] = data[5:45].decode()
         return self._root_trees[commit]
 
     def entry(self, commit: str, path: str) -> tuple[str, str] | None:
@@ -306,7 +302,11 @@ class BatchReader:
     def close(self) -> None:
         if self.proc.poll() is None:
             self._stdin.close()
-            self.proc.wait()
+            try:  # a read cut off mid-answer leaves git writing to a pipe nobody reads
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def _tree_entry(data: bytes, name: bytes) -> tuple[str, str] | None:
