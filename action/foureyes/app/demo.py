@@ -29,6 +29,8 @@ from .common import UsageProblem
 
 if TYPE_CHECKING:
     from ..deploy.reconcile import DeployResult, Step
+    from ..judging.plan import Plan
+    from ..judging.rules import Rule
     from .gate_pipeline import GateResult
 
 DEMO_ENV = {
@@ -199,7 +201,7 @@ def change_demo(repo: Repo) -> Iterator[DemoItem]:
     yield Planned(plan, comment=True)
 
 
-def _auc_rule_blocks(rule, plan, auc: float) -> bool:
+def _auc_rule_blocks(rule: Rule, plan: Plan, auc: float) -> bool:
     """The same rule on the same event, with a worse model: the rule is violated (it denies)."""
     from ..judging.rules import Subject, check
 
@@ -313,7 +315,7 @@ def gate_demo(repo: Repo) -> Iterator[DemoItem]:
     def gate(reviews: list[str]) -> Generator[DemoItem, None, GateResult]:
         return gate_pr(repo, write_facts(root, reviews), "change")
 
-    def ignored(result) -> dict[str, str]:
+    def ignored(result: GateResult) -> dict[str, str]:
         return {i.login: i.reason for i in result.decision.ignored}
 
     yield Heading("Dana opens PR #42 and approves it herself; Alice approves it.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -15,7 +16,13 @@ from ..repo import Repo
 from ..vocabulary import LogStatus, State
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from github.PullRequest import PullRequest
+
+    from ..deploy.record import Record
     from ..github.client import GitHubClient
+    from ..judging.facts import Account
 
 
 class UntrustedBase(Exception):
@@ -68,7 +75,7 @@ def branch_tip(repo: Repo, branch: str) -> str:
         ) from None
 
 
-def judged_base(repo: Repo, facts) -> str:
+def judged_base(repo: Repo, facts: PRFacts | SimpleNamespace) -> str:
     """The commit whose policy judges the PR: the current tip of its base branch, and only when
     that branch is the default branch or a deploy branch (registry/environments.yaml at the
     default branch). A status belongs to a commit, not to a PR: a success earned against any other
@@ -94,7 +101,12 @@ def judged_base(repo: Repo, facts) -> str:
     return branch_tip(repo, facts.base_ref)
 
 
-def decide(repo: Repo, load_facts, resolve_owners=None, now=None) -> GateResult:
+def decide(
+    repo: Repo,
+    load_facts: Callable[[], PRFacts],
+    resolve_owners: Callable[[SimpleNamespace], dict[str, Account | None]] | None = None,
+    now: datetime | None = None,
+) -> GateResult:
     """``load_facts()`` returns PR facts; the plan is made between the judged base (see
     ``judged_base``) and the head; ``resolve_owners(plan)``, when given, maps the plan's owner
     logins to accounts (see github.facts.resolve_owners); ``now`` (default: the clock) is when
@@ -149,7 +161,7 @@ EVENT_STATUS = {
 }
 
 
-def record_decision(record, result: GateResult) -> None:
+def record_decision(record: Record, result: GateResult) -> None:
     """Put the decision in the event log."""
     d = result.decision
     from ..report.reporters import labelled
@@ -188,7 +200,9 @@ def record_decision(record, result: GateResult) -> None:
         )
 
 
-def decide_local(repo: Repo, facts_file: Path, base: str, head: str, now=None) -> GateResult:
+def decide_local(
+    repo: Repo, facts_file: Path, base: str, head: str, now: datetime | None = None
+) -> GateResult:
     """The offline gate. A ``base`` that names a deploy branch (one registry/environments.yaml on
     the default branch deploys) is judged as a PR into it is on GitHub: by its policy and the
     default branch's, every deployment event needing approval."""
@@ -201,7 +215,7 @@ def decide_local(repo: Repo, facts_file: Path, base: str, head: str, now=None) -
     default = default_branch(repo)
     into = base if deploy_branch_tip(repo, base, default) else ""
 
-    def load():
+    def load() -> PRFacts:
         facts = load_local_facts(facts_file, repo, base, resolve(repo, head), base_ref=into)
         return replace(facts, default_branch=default) if into else facts
 
@@ -224,15 +238,15 @@ def teams_of_pr(repo: Repo, base_ref: str, default_branch: str) -> tuple[str, ..
 
 def decide_on_github(
     repo: Repo,
-    gh,
+    gh: GitHubClient,
     repo_name: str,
     number: int,
     event: dict,
     publish: bool,
-    warn,
+    warn: Callable[[str], object],
     token: str | None = None,
     app_slug: str | None = None,
-    now=None,
+    now: datetime | None = None,
 ) -> GateResult:
     """Fetch the PR, decide, and (with ``publish``) set the status, the sticky comment, review
     requests and notifications. ``event`` is the webhook payload, when there is one."""
@@ -247,7 +261,7 @@ def decide_on_github(
     event.get("pull_request") or {}
     fetched = {}
 
-    def load():
+    def load() -> PRFacts:
         facts, pr = fetch_facts(
             gh, repo_name, number, lambda ref, default: teams_of_pr(repo, ref, default)
         )
@@ -307,8 +321,14 @@ def decide_on_github(
 
 
 def best_at_head(
-    repo: Repo, gh, repo_name: str, result: GateResult, warn, token: str | None, now=None
-):
+    repo: Repo,
+    gh: GitHubClient,
+    repo_name: str,
+    result: GateResult,
+    warn: Callable[[str], object],
+    token: str | None,
+    now: datetime | None = None,
+) -> tuple[Decision, int] | None:
     """(decision, PR number) of another open PR at the same head and base that is approved, when
     this
     PR is not: the status on a shared head shows the best judgment among them (github/latest.py);
@@ -329,7 +349,7 @@ def best_at_head(
         return None
     for other in others:
 
-        def load(n=other):
+        def load(n: int = other) -> PRFacts:
             found, _ = fetch_facts(
                 gh, repo_name, n, lambda ref, default: teams_of_pr(repo, ref, default)
             )
@@ -360,7 +380,7 @@ def best_at_head(
 
 
 def record_evidence(
-    gh: GitHubClient, repo_name: str, pr, result: GateResult, app_slug: str | None
+    gh: GitHubClient, repo_name: str, pr: PullRequest, result: GateResult, app_slug: str | None
 ) -> GateResult:
     """Record the facts of this decision before its status is posted (evidence.py); a decision
     whose evidence cannot be recorded is an error, never a success the deploy could not verify.

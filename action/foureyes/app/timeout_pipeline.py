@@ -11,17 +11,22 @@ The clock is passed in, so the rule is tested at the edges of the period.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..github.client import cap_comment
 from ..registry.model import LevelRule
 
 if TYPE_CHECKING:
+    from github.IssueComment import IssueComment
     from github.PullRequest import PullRequest
 
+    from ..deploy.record import Record
     from ..github.client import GitHubClient
+    from ..judging.facts import Account, PRFacts
+    from ..registry.model import Policy
     from ..repo import Repo
 
 MARKER = "<!-- foureyes:timeout -->"
@@ -72,7 +77,10 @@ class TimeoutAction:
         }
 
 
-def cannot_approve(facts, owners) -> frozenset[str]:
+def cannot_approve(
+    facts: Any,  # PRFacts; the caller passes a result's facts it knows are set
+    owners: Iterable[str],
+) -> frozenset[str]:
     """Lower-case logins whose review could never count (as judging/policy.py rules them out: the PR author, anyone
     who
     authored, committed or co-authored a commit, an owner of a touched deployment): asking them is
@@ -88,7 +96,7 @@ def plan_action(
     level: str,
     rule: LevelRule,
     waited: timedelta,
-    policy,
+    policy: Policy,
     decision_line: str,
     repo_owner: str,
     excluded: frozenset[str] = frozenset(),
@@ -134,7 +142,7 @@ def plan_action(
     )
 
 
-def is_own_marker(comment, identity) -> bool:
+def is_own_marker(comment: IssueComment, identity: Account) -> bool:
     """A timeout marker counts only in a comment foureyes' own account wrote, compared by id: any
     bot or user can write the marker text."""
     return (
@@ -150,9 +158,9 @@ def run(
     repo: Repo,
     now: datetime,
     dry_run: bool,
-    report,
-    record=None,
-    warn=lambda m: None,
+    report: Callable[[TimeoutAction], object],
+    record: Record | None = None,
+    warn: Callable[[str], object] = lambda m: None,
     token: str | None = None,
 ) -> list[TimeoutAction]:
     """Evaluate every open, non-draft PR with the gate; act on the pending ones that are due."""
@@ -177,7 +185,7 @@ def run(
             continue
         fetched: dict[str, PullRequest] = {}
 
-        def load(number=pr.number, fetched=fetched):
+        def load(number: int = pr.number, fetched: dict[str, PullRequest] = fetched) -> PRFacts:
             # the teams the gate reads for this PR (judgment.teams_to_read), `require` rules'
             # included
             facts, full = fetch_facts(

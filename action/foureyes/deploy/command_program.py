@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..judging.changes import is_deployment_path
@@ -58,7 +59,7 @@ def inside(path: str, root: Path) -> list[str]:
     return views
 
 
-def resolve(program: str, root: Path, environ=None) -> str | None:
+def resolve(program: str, root: Path, environ: Mapping[str, str] | None = None) -> str | None:
     """The file the child executes for ``program``: a path is taken relative to the checkout (its
     working folder); a bare name is looked up on PATH in order, the first executable file winning
     (Python docs, "subprocess": the child searches the PATH of the environment it is given). None

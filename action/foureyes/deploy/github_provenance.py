@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..repo import Repo
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import repo as gitrepo
 from ..errors import EvaluationError
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from github.PullRequest import PullRequest
 
     from ..github.client import GitHubClient
+    from ..judging.facts import PRFacts
 
 
 def _at(text: str) -> datetime:
@@ -114,7 +116,7 @@ class GitHubPRs:
         covered: set[str] = set()
         found: dict[int, PullRequest] = {}
 
-        def own(pr) -> frozenset[str]:
+        def own(pr: PullRequest) -> frozenset[str]:
             if pr.head.sha in graph and pr.base.sha in graph:
                 return graph.only_in(pr.head.sha, pr.base.sha)
             return frozenset()
@@ -160,7 +162,7 @@ class GitHubPRs:
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
 
-    def _listed(self, bound: datetime | None):
+    def _listed(self, bound: datetime | None) -> Iterator[PullRequest]:
         """Closed PRs, most recently updated first, until one was last updated before ``bound``
         (GET /repos/{owner}/{repo}/pulls,
         https://docs.github.com/rest/pulls/pulls#list-pull-requests:
@@ -188,17 +190,20 @@ class GitHubPRs:
         except api_errors() as exc:
             raise EvaluationError(describe(exc)) from None
 
-    def _members(self, team: str):
+    def _members(self, team: str) -> Any:  # direct_members' frozenset, kept in an object map
         """A team's direct members, read once per run however many PRs name the team."""
         if team not in self._teams:
             self._teams[team] = direct_members(self.gh, *team.split("/", 1))
         return self._teams[team]
 
-    def _facts_loader(self, listed):
+    def _facts_loader(
+        self,
+        listed: Any,  # a merged PullRequest: PyGithub's stubs say merged_at may be None
+    ) -> Callable[[tuple[str, ...]], PRFacts]:
         """Facts of a listed PR (pull-request-simple): its commits and reviews, no GET pulls/{n}."""
         number, _base, merged_at = listed.number, listed.base.sha, listed.merged_at
 
-        def load(teams: tuple[str, ...]):
+        def load(teams: tuple[str, ...]) -> PRFacts:
             try:
                 facts, _ = fetch_facts(self.gh, self.repo_name, number, [], listed=listed)
                 # the approval that counts is the one the PR had when it was merged
@@ -234,10 +239,10 @@ class _RepoOnce:
         self._gh = gh
         self._repos: dict[str, object] = {}
 
-    def get_repo(self, name: str):
+    def get_repo(self, name: str) -> Any:  # what the client's get_repo gave, kept as it came
         if name not in self._repos:
             self._repos[name] = self._gh.get_repo(name)
         return self._repos[name]
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._gh, name)

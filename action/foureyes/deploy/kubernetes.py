@@ -16,6 +16,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -31,11 +32,14 @@ from .targets import (
     write_atomically,
 )
 
+if TYPE_CHECKING:
+    import jsonschema_rs
+
 DOMAIN = "foureyes.dev"
 _LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
-def label_value(value) -> str:
+def label_value(value: object) -> str:
     """Kubernetes label values: at most 63 characters of [A-Za-z0-9_.-], alphanumeric at both ends."""
     text = _LABEL_VALUE.sub("-", str(value))[:63].strip("-_.")
     return text
@@ -94,7 +98,7 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
-def closed(schema):
+def closed(schema: Any) -> Any:
     """The CRD's structural schema with every object closed: an unknown field is an error."""
     if isinstance(schema, list):
         return [closed(s) for s in schema]
@@ -107,7 +111,7 @@ def closed(schema):
 
 
 @functools.cache
-def _isvc_validator():
+def _isvc_validator() -> jsonschema_rs.Draft7Validator:
     """The CRD's openAPIV3Schema read as draft 7 (the draft OpenAPI 3.0 schemas follow), its
     OpenAPI formats (int32, int64, byte) left unchecked as the draft does not know them."""
     import jsonschema_rs
@@ -146,7 +150,9 @@ class KubernetesTarget(Target):
     )
 
     @classmethod
-    def serving_identity(cls, settings, deployment, environment, root):
+    def serving_identity(
+        cls, settings: dict, deployment: dict, environment: str, root: Path
+    ) -> Identity | None:
         """With `context`: the InferenceService (named after the deployment) in that cluster and
         namespace; with `path`: the manifest file a GitOps controller syncs."""
         if settings.get("context"):

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from .targets import (
@@ -30,6 +32,9 @@ from .targets import (
     TargetError,
     settings_schema,
 )
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
 
 # the tags a served version carries in an environment (foureyes.<env>.<field>)
 TAG_FIELDS = ("approval", "approvers", "commit", "deployment")
@@ -51,7 +56,7 @@ class MlflowTarget(Target):
     # tracking server from outside Databricks")
     reads_env = ("MLFLOW_*", "DATABRICKS_*")
 
-    def __init__(self, settings: dict, root):
+    def __init__(self, settings: dict, root: Path) -> None:
         super().__init__(settings, root)
         try:
             from mlflow import (
@@ -67,7 +72,7 @@ class MlflowTarget(Target):
         )
 
     @classmethod
-    def config_problems(cls, settings: dict, root) -> list[tuple[tuple, str]]:
+    def config_problems(cls, settings: dict, root: Path | None) -> list[tuple[tuple, str]]:
         """The target must say which registry it moves aliases in. Without `tracking_uri`,
         `registry_uri` or one of their variables wired under `env:`, MLflow takes
         MLFLOW_TRACKING_URI from whatever machine deploys, else a store in the folder it runs in
@@ -103,7 +108,9 @@ class MlflowTarget(Target):
         return str(self.settings.get("alias", change.environment))
 
     @classmethod
-    def serving_identity(cls, settings, deployment, environment, root):
+    def serving_identity(
+        cls, settings: dict, deployment: dict, environment: str, root: Path
+    ) -> Identity | None:
         """The registered model's alias this target moves, in the registry it talks to (without
         `registry_uri` MLflow uses the tracking server's, and without either MLFLOW_TRACKING_URI).
         Names are compared case-folded: whether the registry treats `Fraud-XGB` and `fraud-xgb` as
@@ -232,7 +239,7 @@ class MlflowTarget(Target):
             ).geturl()
         return f"the registry {uri}"
 
-    def _served(self, name: str, alias: str):
+    def _served(self, name: str, alias: str) -> ModelVersion | None:
         """The version ``alias`` points at now, or None."""
         from mlflow.exceptions import MlflowException
 
@@ -243,7 +250,7 @@ class MlflowTarget(Target):
                 return None
             raise
 
-    def _untag(self, version, environment: str) -> None:
+    def _untag(self, version: ModelVersion, environment: str) -> None:
         for field in TAG_FIELDS:
             key = f"foureyes.{environment}.{field}"
             if key in (version.tags or {}):

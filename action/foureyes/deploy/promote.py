@@ -9,6 +9,7 @@ policy and the default branch's. Only what an approved PR into the branch brough
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,10 +33,10 @@ class Step:
     before: dict | None  # the model the environment's branch serves now
     after: dict | None  # the model the promoted commit serves
 
-    def describe(self, text=str) -> str:
+    def describe(self, text: Callable[[str], str] = str) -> str:
         """``text``: the escaping of the medium it goes to (the names come from registry files)."""
 
-        def model(m):
+        def model(m: dict | None) -> str:
             return text(f"{m['name']} v{m['version']}") if m else "nothing"
 
         return f"{text(self.name)}: {model(self.before)} -> {model(self.after)}"

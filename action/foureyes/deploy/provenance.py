@@ -22,7 +22,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .. import repo as gitrepo
 from ..errors import EvaluationError
@@ -34,6 +34,9 @@ from ..registry.model import POLICY_FILE, STATE_PATHS
 from ..registry.yamlload import LoadError
 from ..repo import Repo
 from ..repo.history import log_changes
+
+if TYPE_CHECKING:
+    from .record import Record
 
 
 @dataclass
@@ -290,7 +293,7 @@ def merge_verdicts(
     return verdicts
 
 
-def _not_files(pairs, changes: dict) -> dict:
+def _not_files(pairs: list[tuple[str, MergedPR]], changes: dict) -> dict:
     """Under the governed paths only regular files are judged: a gitlink (a submodule's commit) or
     any other kind of entry a merge brings in is content no plan read."""
     found = {}
@@ -313,7 +316,13 @@ def _not_files(pairs, changes: dict) -> dict:
     return found
 
 
-def _outside_the_pr(repo: Repo, graph, pairs, changes: dict, at_head: dict) -> dict:
+def _outside_the_pr(
+    repo: Repo,
+    graph: gitrepo.Graph | None,
+    pairs: list[tuple[str, MergedPR]],
+    changes: dict,
+    at_head: dict,
+) -> dict:
     """A merge or squash commit may differ from its first parent only where the PR changed
     something: in a three-way merge a path the PR's side left as at the merge base keeps the
     branch's version. A path the commit changes that the PR head has as at the merge base (a stale
@@ -350,7 +359,9 @@ def _outside_the_pr(repo: Repo, graph, pairs, changes: dict, at_head: dict) -> d
     return outside
 
 
-def _kept_branch_versions(repo: Repo, graph, parents: dict, differing: dict) -> set:
+def _kept_branch_versions(
+    repo: Repo, graph: gitrepo.Graph | None, parents: dict, differing: dict
+) -> set:
     """The commits whose every differing file is one the PR never changed (same at the merge base
     of the branch and the PR head as at the head) and that keep the branch's version of it: the
     outcome a three-way merge gives. One batch for every blob id; a pair with no single merge base
@@ -435,9 +446,9 @@ class Checker:
         repo: Repo,
         source: MergedPRSource,
         branch: str | None = None,
-        cache=None,
+        cache: Record | None = None,
         save: bool = False,
-    ):
+    ) -> None:
         """``branch``: the branch being deployed; without one (inventory, history) PRs must have
         been merged into the default branch. ``cache``: a record with `evaluations()` and
         `keep_evaluations()`; ``save``: write new approvals to it."""
@@ -548,7 +559,13 @@ class Checker:
         if prefetch is not None:
             prefetch(graph, forks)
 
-    def _approval(self, commit: str, prs: list[MergedPR], bases, verdicts) -> Approval:
+    def _approval(
+        self,
+        commit: str,
+        prs: list[MergedPR],
+        bases: frozenset[str],
+        verdicts: dict[tuple[str, int], str | None],
+    ) -> Approval:
         if not prs:
             raise Unapproved(
                 "no merged pull request brought it in (a direct push or an admin bypass)"

@@ -13,9 +13,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import repo as gitrepo
 from ..judging.changes import field_changes
@@ -43,6 +45,7 @@ from .eventlog import Event
 from .provenance import (
     Approval,
     Checker,
+    MergedPRSource,
     Violation,
     commits_touching,
     promoted_branch,
@@ -59,6 +62,9 @@ from .targets import (
     load_target,
     target_files,
 )
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # what judges every change: a commit here must itself come from an approved PR before anything
 # deploys; so must one that changed what the target runs (`target_files`, a command's program)
@@ -151,7 +157,9 @@ def branch_mismatch(repo: Repo, env_name: str, branch: str) -> str | None:
     )
 
 
-def desired_state(repo: Repo, commit: str, env: Environment, all_envs: list[Environment]):
+def desired_state(
+    repo: Repo, commit: str, env: Environment, all_envs: list[Environment]
+) -> tuple[dict[str, Deployment], list[Problem]]:
     """The deployments at ``commit`` that belong in ``env``, validated with the schemas there."""
     tree = gitrepo.GitTree(repo, commit)
     schemas = Schemas.from_snapshot(tree)
@@ -246,13 +254,13 @@ def deploy(
     repo: Repo,
     env_name: str,
     record: Record,
-    provenance_source,
+    provenance_source: MergedPRSource,
     dry_run: bool = False,
-    progress=lambda step: None,
+    progress: Callable[[Step], object] = lambda step: None,
     commit: str = "HEAD",
     only: set[str] | None = None,
     branch: str | None = None,
-    now=None,
+    now: datetime | None = None,
 ) -> DeployResult:
     """``only``: apply just these deployments (one matrix job each); the environment's last deployed
     commit then stays where it is, for the run without ``only`` that converges everything.
@@ -276,6 +284,8 @@ def deploy(
     )  # git walks it while we parse
     last_target = record.last_target(env.name)
     state = state_key(repo, head, env)
+    wanted: dict[str, Deployment]
+    deployed: dict[str, Entry]
     if only is None and last_target == env.target and record.in_sync(env.name, state):
         wanted, deployed = {}, {}  # applied in full, nothing written since: nothing can differ
     else:
@@ -389,7 +399,14 @@ def deploy(
     return result
 
 
-def _change_for(step: Step, env: Environment, wanted, deployed, last, approvals) -> Change:
+def _change_for(
+    step: Step,
+    env: Environment,
+    wanted: dict[str, Deployment],
+    deployed: dict[str, Entry],
+    last: dict[str, str],
+    approvals: dict[str, Approval],
+) -> Change:
     """What the target receives for ``step``: the deployment as it should be (for a delete, as it
     was served) with the approval of the commit that last changed it."""
     dep = wanted.get(step.name)
@@ -412,10 +429,10 @@ def _check_steps(
     env: Environment,
     result: DeployResult,
     frozen: set,
-    wanted,
-    deployed,
-    last,
-    approvals,
+    wanted: dict[str, Deployment],
+    deployed: dict[str, Entry],
+    last: dict[str, str],
+    approvals: dict[str, Approval],
 ) -> None:
     """The dry run asks ENV's target to check each change it would apply (read-only): the message
     says what was verified; a failed check fails the step, so the dry run (the plan job) fails
@@ -438,12 +455,12 @@ def _hold_frozen(
     head: str,
     env: Environment,
     result: DeployResult,
-    wanted,
-    deployed,
-    approvals,
-    since,
-    now,
-    source,
+    wanted: dict[str, Deployment],
+    deployed: dict[str, Entry],
+    approvals: dict[str, Approval],
+    since: str | None,
+    now: datetime | None,
+    source: MergedPRSource,
 ) -> tuple[dict, set]:
     """Freeze windows in force for ENV at ``now`` refuse the changes they cover (``result.frozen``;
     their steps stay unapplied), unless break-glass covers the whole change (``_broke_glass``).
@@ -485,7 +502,12 @@ def _hold_frozen(
 
 
 def _broke_glass(
-    repo: Repo, head: str, name: str, entry: Entry | None, since: str | None, approvals
+    repo: Repo,
+    head: str,
+    name: str,
+    entry: Entry | None,
+    since: str | None,
+    approvals: dict[str, Approval],
 ) -> bool:
     """Break-glass belongs to the PR that carries the frozen change: every commit that changed the
     deployment's file since it was last served here (else since the last complete deploy) must
@@ -539,7 +561,15 @@ def _each_once(commits: list[str]) -> list[str]:
 
 
 def _check_promotion(
-    repo: Repo, head: str, since, branch, checker, states, never_deployed, env, result
+    repo: Repo,
+    head: str,
+    since: str | None,
+    branch: str | None,
+    checker: Checker,
+    states: list[str],
+    never_deployed: bool,
+    env: Environment,
+    result: DeployResult,
 ) -> None:
     """The promotion rule (provenance.unpromoted), once every commit it names has been checked."""
     if result.violations:

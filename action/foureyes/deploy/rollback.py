@@ -123,7 +123,7 @@ def choose(
     raise RollbackError(f"{name} has no earlier model in {environment} to return to")
 
 
-def _scalar(value, old_node=None) -> str:
+def _scalar(value: object, old_node: yaml.ScalarNode | None = None) -> str:
     """A YAML scalar for ``value``: plain when the old one was plain and plain reads back the same,
     else double-quoted (JSON strings are YAML); numbers and booleans plain."""
     if isinstance(value, bool):
@@ -140,7 +140,7 @@ def _scalar(value, old_node=None) -> str:
     return json.dumps(text)
 
 
-def _flow(value) -> str:
+def _flow(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in value.items()) + "}"
     return _scalar(value)
@@ -190,7 +190,9 @@ def rewrite_fields(text: str, new: dict) -> str:
     return text
 
 
-def _block_edits(text: str, node, current: dict, value: dict) -> list[tuple[int, int, str]]:
+def _block_edits(
+    text: str, node: yaml.MappingNode, current: dict, value: dict
+) -> list[tuple[int, int, str]]:
     edits = []
     children = {k.value: (k, v) for k, v in node.value}
     for k, (key, child) in children.items():
@@ -207,7 +209,7 @@ def _block_edits(text: str, node, current: dict, value: dict) -> list[tuple[int,
     return edits
 
 
-def replace_model_block(text: str, model: dict, metrics=...) -> str:
+def replace_model_block(text: str, model: dict, metrics: object = ...) -> str:
     """Restore a model (and, when given, its metrics) with the smallest change to the file."""
     return rewrite_fields(
         text, {"model": model} if metrics is ... else {"model": model, "metrics": metrics}

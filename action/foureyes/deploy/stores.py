@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 from ..errors import EvaluationError
 from ..repo import Repo
-from .record import DEFAULT_PATH, SqliteRecord
+from .record import DEFAULT_PATH, Record, SqliteRecord
 
 if TYPE_CHECKING:
     from ..github.client import GitHubClient
+    from .github_provenance import GitHubPRs
+    from .provenance import LocalLedger
 
 
 def record_identity(gh: GitHubClient, identity: int | None = None) -> int:
@@ -39,7 +41,7 @@ def open_record(
     token: str | None,
     identity: int | None = None,
     read_only: bool = False,
-):
+) -> contextlib.AbstractContextManager[Record]:
     """A context manager around the deploy record: the GitHub Deployments API when ``repo_name`` is
     given (records written by ``identity`` only), else the SQLite file at ``path`` (default
     .foureyes/record.sqlite). ``read_only`` (a dry run): a record that does not exist yet is read as
@@ -58,7 +60,9 @@ def open_record(
     return contextlib.closing(SqliteRecord(file))
 
 
-def provenance_source(repo: Repo, ledger: Path, repo_name: str | None, token: str | None):
+def provenance_source(
+    repo: Repo, ledger: Path, repo_name: str | None, token: str | None
+) -> GitHubPRs | LocalLedger:
     """Merged (and open) PRs: from GitHub when ``repo_name`` is given, else the local PR folder."""
     from .provenance import LocalLedger
 

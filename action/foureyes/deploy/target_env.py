@@ -5,7 +5,13 @@ registry/environments.yaml, which `foureyes init` wires into the deploy jobs).""
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterable
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..registry.model import Environment
+    from .targets import Target
 
 # Names no target may take, whatever it reads: a secret placed there would steer the runner, the
 # shell, Python, pip, git or TLS of the job that holds the App token, or shadow what GitHub and the
@@ -52,7 +58,7 @@ RESERVED = (
 NOT_INSTALLED = "extra, which is not installed here"
 
 
-def missing_extra(cls) -> str | None:
+def missing_extra(cls: type[Target]) -> str | None:
     """The problem of a target whose extra is not installed (None: it can load). A target names its
     extra and the modules that extra brings (``extra``, ``extra_modules``); the modules are looked
     up,
@@ -76,7 +82,7 @@ def _absent(module: str) -> bool:
         return True
 
 
-def env_problems(settings: dict, cls, kind: str) -> list[tuple[tuple, str]]:
+def env_problems(settings: dict, cls: type[Target], kind: str) -> list[tuple[tuple, str]]:
     """(path inside `target:`, message) for each variable `env` names that this target does not
     read,
     or that is reserved. A target lists the names it reads as patterns (``reads_env``); one that
@@ -104,7 +110,7 @@ def without_env(settings: dict) -> dict:
     return {k: v for k, v in settings.items() if k != "env"}
 
 
-def needed_extras(environments) -> list[str]:
+def needed_extras(environments: Iterable[Environment]) -> list[str]:
     """The extras the environments' targets need, sorted (what the action's `extras` input names)."""
     from .targets import TargetConfigError, _target_class
 
@@ -119,7 +125,7 @@ def needed_extras(environments) -> list[str]:
     return sorted(found)
 
 
-def credentials(environments) -> dict[str, dict[str, str]]:
+def credentials(environments: Iterable[Environment]) -> dict[str, dict[str, str]]:
     """variable -> {environment name: GitHub secret name}, over every environment's `target.env`."""
     wanted: dict[str, dict[str, str]] = {}
     for env in environments:

@@ -14,12 +14,17 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import FoureyesError
 from ..registry.model import ENVIRONMENTS_FILE, ConfigError, Problem
+
+if TYPE_CHECKING:
+    from ..registry.model import Deployment, Environment
 
 GROUP = "foureyes.targets"
 
@@ -111,7 +116,7 @@ class Target:
         return path if path.is_absolute() else self.root / path
 
 
-def settings_schema(properties: dict, required: tuple[str, ...] = (), **extra) -> dict:
+def settings_schema(properties: dict, required: tuple[str, ...] = (), **extra: object) -> dict:
     """A target's settings schema: its own keys plus `type`, nothing else (a typo is an error)."""
     return {
         "type": "object",
@@ -157,7 +162,7 @@ def _installed() -> tuple:
     return tuple(entry_points(group=GROUP))
 
 
-def _target_class(kind) -> type[Target]:
+def _target_class(kind: object) -> type[Target]:
     found = [ep for ep in _installed() if ep.name == kind]
     if not found:
         import difflib
@@ -202,7 +207,10 @@ def settings_problems(settings: dict, root: Path | None = None) -> list[tuple[tu
 
 
 def environment_problems(
-    data: bytes, environments, file: str = ENVIRONMENTS_FILE, root: Path | None = None
+    data: bytes,
+    environments: Sequence[Environment],
+    file: str = ENVIRONMENTS_FILE,
+    root: Path | None = None,
 ) -> list[Problem]:
     """Target problems of every environment, located in the environments file."""
     from ..registry import yamlload
@@ -296,7 +304,9 @@ class LocalTarget(Target):
     settings_schema = settings_schema({"path": STRING}, ("path",))
 
     @classmethod
-    def serving_identity(cls, settings, deployment, environment, root):
+    def serving_identity(
+        cls, settings: dict, deployment: dict, environment: str, root: Path
+    ) -> Identity | None:
         return file_identity(settings, "path", f"{deployment['name']}.json", root)
 
     def apply(self, change: Change) -> str:
@@ -360,14 +370,14 @@ class CommandTarget(Target):
     reads_env = ("*",)  # the user's own program: any credential it needs, but no reserved name
 
     @classmethod
-    def config_problems(cls, settings, root):
+    def config_problems(cls, settings: dict, root: Path | None) -> list[tuple[tuple, str]]:
         """A program (or an argument naming a file) in the repository must be governed."""
         from . import command_program
 
         return command_program.problems(settings, root)
 
     @classmethod
-    def repository_files(cls, settings, root):
+    def repository_files(cls, settings: dict, root: Path) -> list[str]:
         from . import command_program
 
         return command_program.repository_files(settings, root)
@@ -426,12 +436,16 @@ class CommandTarget(Target):
         return str(result.get("message", "ok")) if isinstance(result, dict) else "ok"
 
 
-def identities(deployment, environments, root: Path) -> set[tuple]:
+def identities(
+    deployment: Deployment, environments: Sequence[Environment], root: Path
+) -> set[tuple]:
     """The keys of what ``deployment`` is served through in each environment it runs in."""
     return {key for key, _, _ in _claims([deployment], environments, root)}
 
 
-def _claims(deployments, environments, root: Path):
+def _claims(
+    deployments: Sequence[Deployment], environments: Sequence[Environment], root: Path
+) -> Iterator[tuple[tuple, tuple[Deployment, str], Identity]]:
     """(identity key, (deployment, environment name), identity) for each deployment in each
     environment it runs in whose target can say what it moves."""
     every = [e.name for e in environments]
@@ -451,7 +465,10 @@ def _claims(deployments, environments, root: Path):
 
 
 def identity_problems(
-    deployments, environments, root: Path, file: str = ENVIRONMENTS_FILE
+    deployments: Sequence[Deployment],
+    environments: Sequence[Environment],
+    root: Path,
+    file: str = ENVIRONMENTS_FILE,
 ) -> list[Problem]:
     """A serving identity (an MLflow registered model's alias, an InferenceService, a file) belongs
     to exactly one deployment in one environment: otherwise a change approved at one deployment's

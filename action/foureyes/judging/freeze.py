@@ -22,7 +22,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ..registry.model import Snapshot
     from ..repo import Repo
+    from .changes import Event
+    from .plan import Plan
+    from .policy import Decision
 
 import re
 from dataclasses import dataclass
@@ -56,7 +62,7 @@ class Window:
     start: datetime | None = None  # None (incidents only): in force since the entry exists
     end: datetime | None = None  # None (incidents only): until the entry is removed
 
-    def applies_to(self, environments, level: str | None) -> bool:
+    def applies_to(self, environments: Iterable[str] | None, level: str | None) -> bool:
         """``environments`` None means every environment (a deployment that lists none)."""
         if self.importance is not None and level is not None and level not in self.importance:
             return False
@@ -137,13 +143,13 @@ class Freezes:
     break_glass: BreakGlass | None = None  # None: the policy offers no way through a freeze
 
     def in_force(
-        self, now: datetime, environments=None, level: str | None = None
+        self, now: datetime, environments: Iterable[str] | None = None, level: str | None = None
     ) -> list[Occurrence]:
         found = [w.in_force(now) for w in self.windows if w.applies_to(environments, level)]
         return [o for o in found if o is not None]
 
     def until(
-        self, now: datetime, environments=None, level: str | None = None
+        self, now: datetime, environments: Iterable[str] | None = None, level: str | None = None
     ) -> tuple[datetime | None, bool]:
         """When the freeze on (environments, level) ends: windows that overlap or touch are one
         freeze. (None, _): not before an incident entry is removed; (t, True): at least until t
@@ -160,7 +166,11 @@ class Freezes:
         return t, True
 
     def upcoming(
-        self, now: datetime, limit: int = 5, environments=None, level: str | None = None
+        self,
+        now: datetime,
+        limit: int = 5,
+        environments: Iterable[str] | None = None,
+        level: str | None = None,
     ) -> list[Occurrence]:
         found = [
             o
@@ -219,7 +229,9 @@ class Hold:
         }
 
 
-def hold(freezes: Freezes, now: datetime, touched: list[Touched], labels=()) -> Hold | None:
+def hold(
+    freezes: Freezes, now: datetime, touched: list[Touched], labels: Iterable[str] = ()
+) -> Hold | None:
     """The freeze a change is held by at ``now``, or None. Governance changes are never held:
     a freeze must stay liftable, and the policy fixable, while it is in force."""
     occurrences: list[Occurrence] = []
@@ -248,7 +260,7 @@ def hold(freezes: Freezes, now: datetime, touched: list[Touched], labels=()) -> 
     return Hold(occurrences, until, at_least, sorted(set(deployments)), glass, label)
 
 
-def apply_hold(decision, held: Hold | None):
+def apply_hold(decision: Decision, held: Hold | None) -> Decision:
     """Hold a gate decision: without break-glass the change is blocked (the status says until
     when); with it, the policy's extra approvals are required, counted by the same rule (the
     decision's approvals already exclude authors, contributors, owners, bots and stale reviews)."""
@@ -269,7 +281,9 @@ def apply_hold(decision, held: Hold | None):
     return decision
 
 
-def touched_by(events, head_deployments: dict, base_deployments: dict) -> list[Touched]:
+def touched_by(
+    events: Iterable[Event], head_deployments: dict, base_deployments: dict
+) -> list[Touched]:
     """The deployments a plan's events touch, each with the environments it is served in before
     and after (None, every environment, when a side lists none or cannot be read) and the event's
     level. A change that drops production from a deployment's list touches production too."""
@@ -292,7 +306,7 @@ def touched_by(events, head_deployments: dict, base_deployments: dict) -> list[T
 # ---------------------------------------------------------------------------------------
 
 
-def load(snapshot) -> Freezes:
+def load(snapshot: Snapshot) -> Freezes:
     """Windows from the policy and the incident file as ``snapshot`` (a GitTree or WorkTree) has
     them. A policy the gate has already checked against its schema is read again here for lines.
     At a commit the answer is kept in the session by the entries of the two files (a PR's evaluation asks twice,
@@ -311,7 +325,7 @@ def load(snapshot) -> Freezes:
     return _load(snapshot)
 
 
-def _load(snapshot) -> Freezes:
+def _load(snapshot: Snapshot) -> Freezes:
     windows: list[Window] = []
     glass = None
     data = snapshot.read(POLICY_FILE)
@@ -361,7 +375,7 @@ def parse_incidents(
     return tuple(windows)
 
 
-def _policy_zone(snapshot) -> ZoneInfo:
+def _policy_zone(snapshot: Snapshot) -> ZoneInfo:
     data = snapshot.read(POLICY_FILE)
     return ZoneInfo("UTC") if data is None else _zone_of_policy(data)
 
@@ -556,7 +570,9 @@ def _iso(dt: datetime | None) -> str | None:
 # --------------------------------
 
 
-def check_plan(repo: Repo, plan, labels, now: datetime, branch: str = "") -> Hold | None:
+def check_plan(
+    repo: Repo, plan: Plan, labels: Iterable[str], now: datetime, branch: str = ""
+) -> Hold | None:
     """The freeze holding a plan at ``now``: windows as the plan's base has them (the policy that
     judges the change), deployments as the base and the head have them. A freeze holds what would
     reach its environments: a PR into ``branch`` is held only for the environments deployed from
@@ -586,7 +602,7 @@ def check_plan(repo: Repo, plan, labels, now: datetime, branch: str = "") -> Hol
     )
 
 
-def served_from(tree, branch: str) -> frozenset[str] | None:
+def served_from(tree: Snapshot, branch: str) -> frozenset[str] | None:
     """The environments ``tree``'s environments file deploys from ``branch``; None (every
     environment) when the branch is unknown or the file cannot be read: deny by default."""
     from ..registry.model import ENVIRONMENTS_FILE, parse_environments
@@ -614,7 +630,7 @@ def within(touched: list[Touched], served: frozenset[str] | None) -> list[Touche
     return out
 
 
-def break_glass_used(repo: Repo, plan, labels, approvals: int) -> bool:
+def break_glass_used(repo: Repo, plan: Plan, labels: Iterable[str], approvals: int) -> bool:
     """The PR carried the policy's break-glass label and has the extra approvals on top of its
     level's: what lets its change through a freeze at deploy time."""
     from ..repo import GitTree

@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..repo import Repo
 from ..vocabulary import State
 from . import changes, freeze
 from .plan import Plan, make_plan
 from .policy import Decision, evaluate
+
+if TYPE_CHECKING:
+    from .facts import PRFacts
 
 # Kept with every approval the deploy record caches: an approval worked out by another version of
 # the judgment is worked out again. Raise it whenever the judgment could approve less than before.
@@ -106,7 +110,9 @@ def plans_for(repo: Repo, commits: list[str], head: str) -> list[Plan]:
     return [make_plan(repo, commits[0], head, judged_at=commit) for commit in commits]
 
 
-def judge(repo: Repo, plans: list[Plan], facts, now: datetime | None) -> tuple[Plan, Decision]:
+def judge(
+    repo: Repo, plans: list[Plan], facts: PRFacts, now: datetime | None
+) -> tuple[Plan, Decision]:
     """Every plan evaluated with the same facts and freezes judged at ``now`` (None: a moment
     nobody recorded, as for an offline ledger entry without merged_at, judges no freeze); the worst
     outcome (then the one needing more approvals) is the decision."""

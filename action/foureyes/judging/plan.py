@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .. import repo as gitrepo
 from ..registry.model import (
@@ -30,6 +32,9 @@ from ..repo import Repo
 from ..repo.objects import is_sha
 from . import changes, rules
 from .changes import Event
+
+if TYPE_CHECKING:
+    from ..registry.model import Snapshot
 
 
 @dataclass
@@ -75,7 +80,7 @@ class Plan:
         }
 
 
-def load_policy(tree) -> Policy:
+def load_policy(tree: Snapshot) -> Policy:
     data = tree.read(POLICY_FILE)
     if data is None:
         raise ConfigError(
@@ -96,7 +101,7 @@ BASE_INPUTS = [
 ]
 
 
-def _judging(repo: Repo, base_tree) -> tuple:
+def _judging(repo: Repo, base_tree: gitrepo.GitTree) -> tuple:
     """(policy, schemas, environment names, rules) at the base. Kept in the session by the entries
     they are read from (a deploy re-checking many PRs meets the same policy directory and environments file at
     most of their bases); an error is raised again each time, never kept."""
@@ -222,7 +227,12 @@ def make_plan(
 
 
 def shared_identities(
-    repo: Repo, base_tree, head: str, sides, schemas, environments_changed: bool
+    repo: Repo,
+    base_tree: gitrepo.GitTree,
+    head: str,
+    sides: list[tuple[Deployment | None, Deployment]],
+    schemas: Schemas,
+    environments_changed: bool,
 ) -> list[Problem]:
     """Problems of changed deployments that share a serving identity (an MLflow alias, an
     InferenceService, a file) with another deployment at the head, under the base's and the head's
@@ -269,7 +279,9 @@ def shared_identities(
     return list(found.values())
 
 
-def _serves(env_names, *deployments) -> tuple[str, ...] | None:
+def _serves(
+    env_names: Iterable[str] | None, *deployments: Deployment | None
+) -> tuple[str, ...] | None:
     """The environments a deployment serves on either side (no `environments`: all of them);
     None when the registry names none."""
     found: set[str] = set()
@@ -285,7 +297,13 @@ def _serves(env_names, *deployments) -> tuple[str, ...] | None:
     return tuple(sorted(found))
 
 
-def _parse_side(path, data, mode, schemas, problems) -> Deployment | None:
+def _parse_side(
+    path: str,
+    data: Any,  # a blob by its id, present; cat_blobs' map types a missing one as None
+    mode: str,
+    schemas: Schemas,
+    problems: list[Problem] | None,
+) -> Deployment | None:
     sink = problems if problems is not None else []
     misplaced = layout_problem(path)  # the one definition of a deployment file
     if misplaced is not None:
@@ -299,7 +317,7 @@ def _parse_side(path, data, mode, schemas, problems) -> Deployment | None:
     return dep
 
 
-def _at_base_tip(path: str, data: bytes | None, schemas) -> Deployment | None:
+def _at_base_tip(path: str, data: bytes | None, schemas: Schemas) -> Deployment | None:
     """The deployment as the base branch holds it now. A PR forked while a deployment was
     `moderate` and merged after the base raised it to `high` is judged at `high`:
     each event's level is the highest of the merge-base, the head and the base tip."""
@@ -314,7 +332,7 @@ def _unknown_deployment(path: str) -> Deployment:
     return Deployment(path, {"name": name, "owner": [], "importance": "critical", "model": {}})
 
 
-def _describe_governance(repo: Repo, events: list[Event], diff) -> None:
+def _describe_governance(repo: Repo, events: list[Event], diff: list[gitrepo.Change]) -> None:
     """A changed YAML or JSON governance file (the policy, the environments) says which values
     changed, before -> after; read as data, like every head file."""
     import json
@@ -333,7 +351,7 @@ def _describe_governance(repo: Repo, events: list[Event], diff) -> None:
     ]
     blobs = gitrepo.cat_blobs(repo, shas) if shas else {}
 
-    def parse(sha: str, path: str):
+    def parse(sha: str, path: str) -> dict:
         data = blobs.get(sha) if sha != gitrepo.ZERO_SHA else None
         if data is None:
             return {}

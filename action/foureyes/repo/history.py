@@ -104,7 +104,9 @@ def read_history_ahead(repo: Repo, span: str, first_parent: bool = False) -> Non
     repo.ahead[key] = Ahead(lambda: read_log_changes(repo, span, first_parent))
 
 
-def log_changes(repo: Repo, span: str, first_parent: bool = False, reverse: bool = False):
+def log_changes(
+    repo: Repo, span: str, first_parent: bool = False, reverse: bool = False
+) -> list[tuple]:
     """`read_log_changes`, kept in the session when the span is made of full SHAs (commits_touching
     and last_changes read the same span in one deploy). Each non-root commit's changes are kept for
     `first_parent_changes` and `prefetch_changes`."""

@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -107,7 +107,7 @@ class BatchReader:
             return []
         payload = b"".join(n.encode() + b"\n" for n in names)
 
-        def write():
+        def write() -> None:
             try:
                 self._stdin.write(payload)
                 self._stdin.flush()
@@ -332,7 +332,7 @@ def _tree_dict(data: bytes) -> dict[bytes, tuple[str, str]]:
     return {m[2]: (m[1].decode().rjust(6, "0"), m[3].hex()) for m in _TREE_ENTRY.finditer(data)}
 
 
-def _tree_entries(data: bytes):
+def _tree_entries(data: bytes) -> Iterator[tuple[str, str, str]]:
     """(mode, name, object id) of each entry of a raw tree object."""
     for m in _TREE_ENTRY.finditer(data):
         yield m[1].decode().rjust(6, "0"), m[2].decode("utf-8", "surrogateescape"), m[3].hex()

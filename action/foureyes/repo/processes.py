@@ -7,7 +7,9 @@ import os
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import FoureyesError
 
@@ -77,11 +79,11 @@ def token_auth_env(token: str | None) -> dict:
 class Ahead:
     """A result computed in a daemon thread (a run that ends early does not wait for it)."""
 
-    def __init__(self, work):
+    def __init__(self, work: Callable[[], Any]) -> None:
         self._done = threading.Event()
         self._value = self._error = None
 
-        def run():
+        def run() -> None:
             try:
                 self._value = work()
             except BaseException as exc:  # handed to the caller, who would have met it anyway
@@ -91,7 +93,7 @@ class Ahead:
 
         threading.Thread(target=run, name="foureyes-history", daemon=True).start()
 
-    def result(self):
+    def result(self) -> Any:
         self._done.wait()
         if self._error is not None:
             raise self._error

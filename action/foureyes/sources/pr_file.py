@@ -89,7 +89,7 @@ def load_local_facts(
         for email in info.get("emails", []):
             by_email[str(email).lower()] = listed
 
-    def account(login) -> Account:
+    def account(login: object) -> Account:
         key = str(login).lstrip("@").lower()
         if key not in accounts:
             raise _fail(name, f"{login!r} is not listed under accounts")

@@ -9,12 +9,16 @@ which PR (traced with the same provenance check the deploy uses).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import repo as gitrepo
 from ..judging.changes import deployment_events
 from ..registry.model import Deployment, deployment_file
 from ..registry.yamlload import LoadError, loads
 from ..repo import Repo
+
+if TYPE_CHECKING:
+    from ..deploy.provenance import Checker
 
 
 @dataclass
@@ -56,7 +60,7 @@ def _model_text(model: dict | None) -> str | None:
     return f"{model.get('name')} v{model.get('version')}" if model else None
 
 
-def governance_history(repo: Repo, name: str, ref: str, checker) -> list[HistoryRow]:
+def governance_history(repo: Repo, name: str, ref: str, checker: Checker) -> list[HistoryRow]:
     """One `git log` (with parents), one `git cat-file --batch` for both sides of every change, and
     one provenance check for all the commits: the cost follows the file's history, not one git
     process per commit."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import repo as gitrepo
 from ..registry.model import (
@@ -22,6 +23,10 @@ from ..registry.model import (
 from ..registry.yamlload import LoadError, loads
 from ..repo import Repo
 from ..report.escape import csv_cell
+
+if TYPE_CHECKING:
+    from ..deploy.provenance import Checker
+    from ..deploy.record import Record
 
 APPROVED, NEEDS_APPROVAL, UNAPPROVED = "Approved", "Needs approval", "Unapproved change"
 
@@ -56,10 +61,10 @@ def read_ahead(repo: Repo, ref: str) -> None:
 def build(
     repo: Repo,
     ref: str,
-    record,
+    record: Record,
     open_prs: dict[int, list[str]],
     history_depth: int = 5,
-    checker=None,
+    checker: Checker | None = None,
 ) -> tuple[list[Row], list[str]]:
     """Rows for the deployments at ``ref``, and the environment names (in promotion order).
     With a provenance ``checker``, a deployment whose last change on ``ref`` did not come through

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import repo as gitrepo
 from ..judging import changes
@@ -37,7 +37,11 @@ from ..repo import Repo
 from ..report.escape import markdown, markdown_code
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from github.PullRequest import PullRequest
+
+    from ..app.gate_pipeline import GateResult
 
 # what changed for a PR, worst first (the order of the totals)
 CHANGES = {
@@ -360,14 +364,14 @@ class GitHubSource:
 
     def __init__(
         self,
-        gh,
+        gh: Any,  # a GitHubClient; PyGithub's stubs say updated_at may be None, read as set
         repo_name: str,
         repo: Repo,
         token: str | None,
         since: datetime | None,
         limit: int | None = None,
-        cache_db=None,
-    ):
+        cache_db: sqlite3.Connection | None = None,
+    ) -> None:
         self.gh = gh  # make_client is lazy: get_repo and get_pull cost nothing until read
         self.repo_name = repo_name
         self.repo = repo
@@ -705,7 +709,9 @@ def edits_policy(plan: Plan | None) -> bool:
     )
 
 
-def gate_what_if(repo: Repo, result, make_source) -> str | None:
+def gate_what_if(
+    repo: Repo, result: GateResult, make_source: Callable[[int], PRSource]
+) -> str | None:
     """The what-if section for the sticky comment of a PR that edits the policy, or None. The
     candidate is the PR head's policy file, read with git as data; the decision stays the base
     policy's. ``make_source(limit)`` lists the last PRs. Never raises: a failure is said in the
