@@ -364,7 +364,7 @@ def test_timeout_comments_are_capped_at_githubs_limit():
 
 def test_a_pr_approved_through_a_require_rule_team_is_not_timed_out(world, cli):
     """The gate counts a `require` rule's team; the timeout judges with the same teams
-    (judgment.teams_to_read), so it does not escalate or close the PR the gate approved."""
+    (reading.teams_to_read), so it does not escalate or close the PR the gate approved."""
     repo, rsps = world
     repo.write("policies/rules/same-store.yaml", SAME_STORE)
     repo.commit("rule: same store", "Mo Admin <mo@acme.example>")

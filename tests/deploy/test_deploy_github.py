@@ -597,7 +597,7 @@ def test_a_require_rule_team_counts_at_the_deploy_as_at_the_gate(repo, rsps, rev
     """A `require` rule naming a team was met at the gate, then every deploy on GitHub refused the
     PR
     ("0 of 1 from @acme/ml-platform-leads"): the deploy read only the policy's approver teams.
-    Both now ask judgment.teams_to_read; without the lead's approval the deploy still refuses."""
+    Both now ask reading.teams_to_read; without the lead's approval the deploy still refuses."""
     repo.write(".gitignore", ".foureyes/\n")
     repo.write("policies/rules/same-store.yaml", SAME_STORE)
     repo.git("add", "-A")

@@ -418,12 +418,12 @@ def test_on_github_a_require_rules_team_is_read_and_counted(repo, tmp_path, monk
 
 def test_the_teams_to_read_are_the_same_before_and_after_planning(repo):
     """The gate reads teams from the judging commits before it plans, the deploy from its plans:
-    both must name the same teams (judgment.teams_to_read and teams_of_plans)."""
-    from foureyes.judging import judgment
+    both must name the same teams (reading.teams_to_read and judgment.teams_of_plans)."""
+    from foureyes.judging import judgment, reading
 
     with_rules(repo, (STORE_RULE, STORE))
     change(repo, V13, S3)
     base, head = repo.git("rev-parse", "main"), repo.git("rev-parse", "HEAD")
-    plans = judgment.plans_for(repo.session, [base], head)
-    assert judgment.teams_to_read(repo.session, [base]) == judgment.teams_of_plans(plans)
+    plans = reading.case_for(repo.session, [base], head).plans
+    assert reading.teams_to_read(repo.session, [base]) == judgment.teams_of_plans(plans)
     assert "acme/ml-platform-leads" in judgment.teams_of_plans(plans)

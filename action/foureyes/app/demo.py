@@ -147,7 +147,7 @@ def run(directory: Path | None) -> int:
 def change_demo(repo: Repo) -> Iterator[DemoItem]:
     """The scratch repository, Dana's change, and what it means under the policy on main."""
     root = repo.path
-    from ..judging.plan import make_plan
+    from ..judging.reading import make_plan
     from ..registry.validate import targets, validate
 
     yield Heading(f"A scratch repository in {root}: the example registry on main")

@@ -115,7 +115,7 @@ def decide(
     from datetime import datetime
 
     from ..errors import known_errors
-    from ..judging import judgment
+    from ..judging import judgment, reading
 
     plan = facts = None
     try:
@@ -123,18 +123,18 @@ def decide(
         facts = replace(facts, base_sha=judged_base(repo, facts))
         into_deploy_branch = facts.base_ref and facts.base_ref != facts.default_branch
         default_at = branch_tip(repo, facts.default_branch) if into_deploy_branch else None
-        plans = judgment.plans_for(
+        case = reading.case_for(
             repo, judgment.judging_commits(facts.base_sha, default_at), facts.head_sha
         )
-        plan = plans[0]
+        plan = case.plans[0]
         if resolve_owners is not None:
             owners: dict = {}
-            for p in plans:
+            for p in case.plans:
                 todo = p.owners - owners.keys()
                 if todo:
                     owners.update(resolve_owners(SimpleNamespace(owners=todo, policy=p.policy)))
             facts = replace(facts, owner_accounts=owners)
-        plan, decision = judgment.judge(repo, plans, facts, now or datetime.now(UTC))
+        plan, decision = judgment.judge(case, facts, now or datetime.now(UTC))
         return GateResult(plan, decision, facts)
     except UntrustedBase as exc:
         return GateResult(
@@ -208,7 +208,7 @@ def decide_local(
     default branch's, every deployment event needing approval."""
     from dataclasses import replace
 
-    from ..judging.judgment import deploy_branch_tip
+    from ..judging.reading import deploy_branch_tip
     from ..repo import default_branch, resolve
     from ..sources.pr_file import load_local_facts
 
@@ -225,7 +225,7 @@ def decide_local(
 def teams_of_pr(repo: Repo, base_ref: str, default_branch: str) -> tuple[str, ...]:
     """The teams to read for an open PR into ``base_ref``: those of the policies that will judge
     it (none for an untrusted base)."""
-    from ..judging import judgment
+    from ..judging import judgment, reading
 
     probe = SimpleNamespace(base_ref=base_ref, default_branch=default_branch, base_sha="")
     try:
@@ -233,7 +233,7 @@ def teams_of_pr(repo: Repo, base_ref: str, default_branch: str) -> tuple[str, ..
     except UntrustedBase:
         return ()
     default_at = branch_tip(repo, default_branch) if base_ref != default_branch else None
-    return judgment.teams_to_read(repo, judgment.judging_commits(base, default_at))
+    return reading.teams_to_read(repo, judgment.judging_commits(base, default_at))
 
 
 def decide_on_github(

@@ -28,8 +28,7 @@ class PlanResult:
 
 
 def run(request: PlanRequest) -> PlanResult:
-    from ..judging.judgment import as_planned
-    from ..judging.plan import make_plan
+    from ..judging.reading import as_planned, make_plan
     from ..repo import Repo, default_branch
 
     repo = Repo(repo_root())  # the command's session: what it reads of git

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from .. import repo as gitrepo
 from ..errors import EvaluationError
-from ..judging import judgment
+from ..judging import judgment, reading
 from ..judging.changes import is_deployment_path
 from ..judging.facts import PRFacts
 from ..judging.plan import BASE_INPUTS
@@ -397,12 +397,12 @@ def evaluate_pr(repo: Repo, pr: MergedPR, default: tuple[str, str] | None = None
     and tip."""
     from ..judging import freeze
 
-    commits = judgment.commits_at_merge(repo, pr.base, pr.base_ref, default, pr.merged_at)
-    plans = judgment.plans_for(repo, commits, pr.head)
-    facts = pr.load_facts(judgment.teams_of_plans(plans))
+    commits = reading.commits_at_merge(repo, pr.base, pr.base_ref, default, pr.merged_at)
+    case = reading.case_for(repo, commits, pr.head)
+    facts = pr.load_facts(judgment.teams_of_plans(case.plans))
     # a PR merged during a freeze (an admin bypass) needed break-glass at that time
     plan, decision = judgment.judge(
-        repo, plans, facts, freeze.parse_now(pr.merged_at) if pr.merged_at else None
+        case, facts, freeze.parse_now(pr.merged_at) if pr.merged_at else None
     )
     if decision.state != "approved":
         raise Unapproved(
@@ -418,7 +418,7 @@ def evaluate_pr(repo: Repo, pr: MergedPR, default: tuple[str, str] | None = None
         pr.base,
         pr.head,
         facts.author.login,
-        freeze.break_glass_used(repo, plan, facts.labels, len(decision.approvals)),
+        freeze.break_glass_used(plan, facts.labels, len(decision.approvals)),
     )
 
 

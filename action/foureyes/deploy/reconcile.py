@@ -469,12 +469,12 @@ def _hold_frozen(
     the refused names)."""
     from datetime import datetime
 
-    from ..judging import freeze
+    from ..judging import freeze, reading
     from ..registry.model import max_level
 
     now = now or datetime.now(UTC)
     trees = {head, gitrepo.branch_tip(repo, source.default_branch())}
-    found = [freeze.load(gitrepo.GitTree(repo, c)) for c in sorted(trees)]
+    found = [reading.freezes_at(repo, gitrepo.GitTree(repo, c)) for c in sorted(trees)]
     freezes = freeze.Freezes(tuple(w for f in found for w in f.windows))
     glass: dict = {}
     frozen: set = set()

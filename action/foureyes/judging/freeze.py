@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from ..registry.model import Snapshot
-    from ..repo import Repo
+    from ..registry.model import Environment, Snapshot
     from .changes import Event
     from .plan import Plan
     from .policy import Decision
@@ -307,25 +306,9 @@ def touched_by(
 
 
 def load(snapshot: Snapshot) -> Freezes:
-    """Windows from the policy and the incident file as ``snapshot`` (a GitTree or WorkTree) has
-    them. A policy the gate has already checked against its schema is read again here for lines.
-    At a commit the answer is kept in the session by the entries of the two files (a PR's evaluation asks twice,
-    and a deploy re-checking many PRs meets the same files at most of their bases)."""
-    from ..repo import GitTree
-    from ..repo.objects import is_sha
-
-    if isinstance(snapshot, GitTree) and is_sha(snapshot.commit):
-        key = tuple(snapshot.entries([POLICY_FILE, INCIDENT_FILE]).values())
-        kept = snapshot.repo.freezes
-        if key not in kept:
-            if len(kept) >= 256:
-                kept.clear()
-            kept[key] = _load(snapshot)
-        return kept[key]
-    return _load(snapshot)
-
-
-def _load(snapshot: Snapshot) -> Freezes:
+    """Windows from the policy and the incident file as ``snapshot`` (a commit or the working
+    tree) has them. A policy the gate has already checked against its schema is read again here
+    for lines (each file's parse is kept by its bytes)."""
     windows: list[Window] = []
     glass = None
     data = snapshot.read(POLICY_FILE)
@@ -566,55 +549,41 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt is not None else None
 
 
-# --- adapters: read the windows and the touched deployments from git
-# --------------------------------
+# --- a plan's freeze: the windows and deployments its judging commit holds
+# ---------------------------------
 
 
-def check_plan(
-    repo: Repo, plan: Plan, labels: Iterable[str], now: datetime, branch: str = ""
-) -> Hold | None:
+def check_plan(plan: Plan, labels: Iterable[str], now: datetime, branch: str = "") -> Hold | None:
     """The freeze holding a plan at ``now``: windows as the plan's base has them (the policy that
     judges the change), deployments as the base and the head have them. A freeze holds what would
     reach its environments: a PR into ``branch`` is held only for the environments deployed from
-    that branch (``served_from``); a production freeze holds PRs into release branches, the
+    that branch (``served_by``); a production freeze holds PRs into release branches, the
     promotion and the production deploy, not PRs into the default branch."""
-    from ..registry.model import Schemas, parse_deployment
-    from ..repo import GitTree
-
-    tree = GitTree(repo, plan.base)
-    freezes = load(tree)
-    if not freezes.windows:
+    if not plan.freezes.windows:
         return None
-    files = [e.file for e in plan.events if e.deployment]
-    schemas = Schemas.from_snapshot(tree)
-    base_deps = {}
-    for path, data in tree.read_many(files).items():
-        dep, _ = parse_deployment(data, path, schemas)
-        if dep is not None:
-            base_deps[path] = dep
-    return hold(
-        freezes,
-        now,
-        within(
-            touched_by(plan.events, plan.head_deployments, base_deps), served_from(tree, branch)
-        ),
-        labels,
-    )
+    touched = touched_by(plan.events, plan.head_deployments, plan.base_deployments)
+    return hold(plan.freezes, now, within(touched, served_by(plan.environments, branch)), labels)
+
+
+def served_by(environments: Iterable[Environment] | None, branch: str) -> frozenset[str] | None:
+    """The environments deployed from ``branch``; None (every environment) when the branch is
+    unknown or there is no environments file: deny by default."""
+    if environments is None or not branch:
+        return None
+    return frozenset(e.name for e in environments if e.matches_branch(branch))
 
 
 def served_from(tree: Snapshot, branch: str) -> frozenset[str] | None:
-    """The environments ``tree``'s environments file deploys from ``branch``; None (every
-    environment) when the branch is unknown or the file cannot be read: deny by default."""
+    """``served_by`` the environments file ``tree`` holds; None when it cannot be read."""
     from ..registry.model import ENVIRONMENTS_FILE, parse_environments
 
     data = tree.read(ENVIRONMENTS_FILE) if branch else None
     if data is None:
         return None
     try:
-        envs = parse_environments(data)
+        return served_by(parse_environments(data), branch)
     except LoadError:
         return None
-    return frozenset(e.name for e in envs if e.matches_branch(branch))
 
 
 def within(touched: list[Touched], served: frozenset[str] | None) -> list[Touched]:
@@ -630,12 +599,10 @@ def within(touched: list[Touched], served: frozenset[str] | None) -> list[Touche
     return out
 
 
-def break_glass_used(repo: Repo, plan: Plan, labels: Iterable[str], approvals: int) -> bool:
+def break_glass_used(plan: Plan, labels: Iterable[str], approvals: int) -> bool:
     """The PR carried the policy's break-glass label and has the extra approvals on top of its
     level's: what lets its change through a freeze at deploy time."""
-    from ..repo import GitTree
-
-    glass = load(GitTree(repo, plan.base)).break_glass
+    glass = plan.freezes.break_glass
     return (
         glass is not None
         and glass.label.lower() in {lb.lower() for lb in labels}

@@ -1,13 +1,22 @@
-"""The change plan: events between two refs and the approval they need, per the BASE policy."""
+"""The change plan, pure: the events a change makes and the approval they need, per the policy of
+the commit that judges it.
+
+``classify`` takes what was read before it (``reading.py`` reads it from git): the judging
+commit's governance (``Governance``: policy, schemas, environments, rules, freezes) and its files,
+the change (``ChangeSet``: each changed path with its bytes at the fork and at the head) and the
+head's files. A snapshot is a value: a commit's files never change, so the same inputs make the
+same plan, and a test builds them from a dict.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .. import repo as gitrepo
+from ..registry import yamlload
 from ..registry.model import (
     DEPLOYMENT_SCHEMA,
     DEPLOYMENTS_DIR,
@@ -16,6 +25,7 @@ from ..registry.model import (
     RULES_DIR,
     ConfigError,
     Deployment,
+    Environment,
     Policy,
     Problem,
     Schemas,
@@ -28,13 +38,13 @@ from ..registry.model import (
     parse_policy,
 )
 from ..registry.yamlload import LoadError
-from ..repo import Repo
-from ..repo.objects import is_sha
-from . import changes, rules
+from . import changes, freeze, rules
 from .changes import Event
 
 if TYPE_CHECKING:
     from ..registry.model import Snapshot
+
+SYMLINK_MODE = "120000"  # git's mode of a symbolic link
 
 
 @dataclass
@@ -48,6 +58,11 @@ class Plan:
     head_deployments: dict[str, Deployment] = field(default_factory=dict)
     rules: list = field(default_factory=list)  # transition rules (rules.Rule), read at base
     subjects: list = field(default_factory=list)  # the deployment events as rules see them
+    # the judging commit's environments (None: it has no environments file) and freezes, and the
+    # touched deployments as it holds them: what the freeze and a deploy branch's rules read
+    environments: tuple[Environment, ...] | None = None
+    freezes: freeze.Freezes = field(default_factory=freeze.Freezes)
+    base_deployments: dict[str, Deployment] = field(default_factory=dict)
 
     @property
     def rule_outcomes(self) -> list:
@@ -81,6 +96,7 @@ class Plan:
 
 
 def load_policy(tree: Snapshot) -> Policy:
+    """The policy a commit holds; none is a configuration error (nothing to judge by)."""
     data = tree.read(POLICY_FILE)
     if data is None:
         raise ConfigError(
@@ -101,88 +117,134 @@ BASE_INPUTS = [
 ]
 
 
-def _judging(repo: Repo, base_tree: gitrepo.GitTree) -> tuple:
-    """(policy, schemas, environment names, rules) at the base. Kept in the session by the entries
-    they are read from (a deploy re-checking many PRs meets the same policy directory and environments file at
-    most of their bases); an error is raised again each time, never kept."""
-    key = tuple(base_tree.entries(BASE_INPUTS).values()) if is_sha(base_tree.commit) else None
-    if key is not None and key in repo.judging:
-        policy, schemas, env_names, transition_rules = repo.judging[key]
-        return (
-            policy,
-            schemas,
-            None if env_names is None else list(env_names),
-            list(transition_rules),
-        )
-    policy = load_policy(base_tree)
-    try:
-        schemas = Schemas.from_snapshot(base_tree)
-        env_data = base_tree.read(ENVIRONMENTS_FILE)
-        env_names = [e.name for e in parse_environments(env_data)] if env_data else None
-        transition_rules = rules.load_rules(base_tree)
-    except LoadError as err:
-        raise ConfigError(str(err)) from None
-    if key is not None:
-        if len(repo.judging) >= 256:
-            repo.judging.clear()
-        repo.judging[key] = (
-            policy,
-            schemas,
-            None if env_names is None else tuple(env_names),
-            tuple(transition_rules),
-        )
-    return policy, schemas, env_names, transition_rules
+@dataclass(frozen=True)
+class Governance:
+    """What judges a change, as the judging commit holds it: read from that commit alone, never
+    from the change under judgment."""
+
+    policy: Policy
+    schemas: Schemas
+    environments: tuple[Environment, ...] | None  # None: no environments file
+    rules: tuple[rules.Rule, ...]
+    freezes: freeze.Freezes
+
+    @classmethod
+    def read(cls, files: Snapshot) -> Governance:
+        """The governance ``files`` hold; a broken file is a configuration error with its file and
+        line."""
+        policy = load_policy(files)
+        try:
+            env_data = files.read(ENVIRONMENTS_FILE)
+            return cls(
+                policy,
+                Schemas.from_snapshot(files),
+                tuple(parse_environments(env_data)) if env_data else None,
+                tuple(rules.load_rules(files)),
+                freeze.load(files),
+            )
+        except LoadError as err:
+            raise ConfigError(str(err)) from None
+
+    @property
+    def environment_names(self) -> list[str] | None:
+        return None if self.environments is None else [e.name for e in self.environments]
 
 
-def make_plan(
-    repo: Repo, base_ref: str, head_ref: str = "HEAD", judged_at: str | None = None
-) -> Plan:
-    """The change is what ``head`` holds over its fork from ``base``. Everything policy-relevant is
-    read at ``judged_at`` (default ``base``): the policy, the schemas, the organisation rules, the
-    environments and the importance there now. Head files are only data to be judged. (A PR into a
-    deploy branch is judged at the default branch too: the same change, that branch's policy.)"""
-    fork = gitrepo.merge_base(
-        repo, gitrepo.resolve(repo, base_ref), gitrepo.resolve(repo, head_ref)
+@dataclass(frozen=True)
+class FileChange:
+    """One changed path, with its bytes on each side where the plan reads them (``needs_bytes``);
+    None: absent on that side, or not read."""
+
+    path: str
+    old_mode: str  # git's mode at the fork ("000000": added)
+    new_mode: str  # at the head ("000000": deleted)
+    before: bytes | None = None
+    after: bytes | None = None
+
+    @property
+    def added(self) -> bool:
+        return self.old_mode == ABSENT
+
+    @property
+    def deleted(self) -> bool:
+        return self.new_mode == ABSENT
+
+    @property
+    def mode(self) -> str:
+        """The mode that says what the path is: at the head, or at the fork when deleted."""
+        return self.old_mode if self.deleted else self.new_mode
+
+
+ABSENT = "000000"  # git's mode of the side of a diff where the path does not exist
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """A change: what ``head`` holds over ``fork``, the commit it forked from the base."""
+
+    fork: str
+    head: str
+    files: tuple[FileChange, ...]
+
+
+@dataclass(frozen=True)
+class Base:
+    """The commit that judges a change: its id, its files and its governance."""
+
+    commit: str
+    files: Snapshot
+    governance: Governance
+
+
+def needs_bytes(path: str, mode: str, policy: Policy) -> bool:
+    """Whether ``classify`` reads a changed path's bytes: deployments and rules are parsed, and a
+    governance YAML or JSON file's changed values are described."""
+    return (
+        changes.is_deployment_path(path)
+        or rules.is_rule_path(path)
+        or (path.endswith((".yaml", ".yml", ".json")) and changes.is_governance(path, policy, mode))
     )
-    base = gitrepo.resolve(repo, judged_at or base_ref)
-    head = gitrepo.resolve(repo, head_ref)
-    base_tree = gitrepo.GitTree(repo, base)
-    policy, schemas, env_names, transition_rules = _judging(repo, base_tree)
 
-    diff = gitrepo.changed(repo, fork, head)
+
+def classify(base: Base, change: ChangeSet, head: Snapshot, root: Path) -> Plan:
+    """The plan of ``change`` judged by ``base``. The policy, the schemas, the organisation rules,
+    the environments and the freezes are the base's; head files are only data to be judged. The
+    base may have moved since the change forked: the importance the base holds now counts too
+    (``_at_base_tip``). ``root``: the repository's directory (a local target's files are relative
+    to it)."""
+    gov = base.governance
+    schemas, env_names = gov.schemas, gov.environment_names
     problems: list[Problem] = []
-    dep_changes = [c for c in diff if changes.is_deployment_path(c.path)]
-    shas = [s for c in dep_changes for s in (c.old_sha, c.new_sha) if s != gitrepo.ZERO_SHA]
-    blobs = gitrepo.cat_blobs(repo, shas)
-
     events: list[Event] = []
     owners: set[str] = set()
     head_deps: dict[str, Deployment] = {}
-    sides: list[
-        tuple[Deployment | None, Deployment]
-    ] = []  # (at the fork, at the head) of changed files
+    base_deps: dict[str, Deployment] = {}
+    sides: list[tuple[Deployment | None, Deployment]] = []  # (at the fork, at the head)
     subjects: list[rules.Subject] = []
-    # the base may have moved since the PR forked: what it holds now counts too (see _at_base_tip)
-    tip_files = base_tree.read_many([c.path for c in dep_changes]) if fork != base else {}
+    dep_changes = [c for c in change.files if changes.is_deployment_path(c.path)]
+    moved = change.fork != base.commit
+    tip_files = base.files.read_many([c.path for c in dep_changes]) if moved else {}
     for c in dep_changes:
         before = after = None
-        if c.old_sha != gitrepo.ZERO_SHA:
-            before = _parse_side(c.path, blobs[c.old_sha], c.old_mode, schemas, None)
+        if not c.added:
+            before = _parse_side(c.path, c.before, c.old_mode, schemas, None)
             if before is None:  # a base file already broken: judge the change at the highest level
                 before = _unknown_deployment(c.path)
-        if c.new_sha != gitrepo.ZERO_SHA:
-            after = _parse_side(c.path, blobs[c.new_sha], c.new_mode, schemas, problems)
+        if not c.deleted:
+            after = _parse_side(c.path, c.after, c.new_mode, schemas, problems)
             if after is None:
                 continue
             head_deps[c.path] = after
             problems += cross_check([after], env_names)
-            sides.append((before if c.old_sha != gitrepo.ZERO_SHA else None, after))
-        at_tip = _at_base_tip(c.path, tip_files.get(c.path), schemas)
+            sides.append((before, after))
+        at_tip = _at_base_tip(c.path, tip_files.get(c.path), schemas) if moved else before
+        if at_tip is not None:
+            base_deps[c.path] = at_tip
         for dep in (before, after, at_tip):
             if dep is not None:
                 owners |= dep.user_owners
         found = changes.deployment_events(c.path, before, after)
-        if at_tip is not None:
+        if moved and at_tip is not None:
             for ev in found:
                 ev.importance_at_base = at_tip.importance
                 ev.level = max_level(ev.level, at_tip.importance)
@@ -199,40 +261,43 @@ def make_plan(
         ]
 
     problems += shared_identities(
-        repo, base_tree, head, sides, schemas, any(c.path == ENVIRONMENTS_FILE for c in diff)
-    )
-    modes = {c.path: c.new_mode if c.new_sha != gitrepo.ZERO_SHA else c.old_mode for c in diff}
-    events += changes.governance_events([c.path for c in diff], policy, modes)
-    _describe_governance(repo, events, diff)
-    changes.apply_policy(events, policy)
-    # a PR's own rule files are data (the base's rules judge it), but a broken one must not reach
-    # the base, where it would stop every later gate: it is an invalid file like a broken deployment
-    changed_rules = [
-        c for c in diff if rules.is_rule_path(c.path) and c.new_sha != gitrepo.ZERO_SHA
-    ]
-    if changed_rules:
-        rule_blobs = gitrepo.cat_blobs(repo, [c.new_sha for c in changed_rules])
-        problems += rules.rule_problems({c.path: rule_blobs[c.new_sha] for c in changed_rules})
-    return Plan(
         base,
         head,
-        policy,
+        sides,
+        any(c.path == ENVIRONMENTS_FILE for c in change.files),
+        root,
+    )
+    modes = {c.path: c.mode for c in change.files}
+    events += changes.governance_events([c.path for c in change.files], gov.policy, modes)
+    _describe_governance(events, change)
+    changes.apply_policy(events, gov.policy)
+    # a PR's own rule files are data (the base's rules judge it), but a broken one must not reach
+    # the base, where it would stop every later gate: it is an invalid file like a broken deployment
+    problems += rules.rule_problems(
+        {c.path: c.after for c in change.files if rules.is_rule_path(c.path) and not c.deleted}
+    )
+    return Plan(
+        base.commit,
+        change.head,
+        gov.policy,
         events,
         problems,
         frozenset(owners),
         head_deps,
-        transition_rules,
+        list(gov.rules),
         subjects,
+        gov.environments,
+        gov.freezes,
+        base_deps,
     )
 
 
 def shared_identities(
-    repo: Repo,
-    base_tree: gitrepo.GitTree,
-    head: str,
+    base: Base,
+    head: Snapshot,
     sides: list[tuple[Deployment | None, Deployment]],
-    schemas: Schemas,
     environments_changed: bool,
+    root: Path,
 ) -> list[Problem]:
     """Problems of changed deployments that share a serving identity (an MLflow alias, an
     InferenceService, a file) with another deployment at the head, under the base's and the head's
@@ -241,39 +306,35 @@ def shared_identities(
     file changed; a new model version is not one of those."""
     from ..deploy.targets import identities, identity_problems
 
-    head_tree = gitrepo.GitTree(repo, head)
-    env_sets = []
-    for tree in (base_tree, head_tree):
-        data = tree.read(ENVIRONMENTS_FILE)
-        try:
-            envs = parse_environments(data) if data else None
-        except LoadError:
-            envs = (
-                None  # a broken head file is reported as such; the base's is a ConfigError earlier
-            )
-        if envs and envs not in env_sets:
-            env_sets.append(envs)
+    env_sets = [list(base.governance.environments)] if base.governance.environments else []
+    data = head.read(ENVIRONMENTS_FILE)
+    try:
+        head_envs = parse_environments(data) if data else None
+    except LoadError:
+        head_envs = None  # a broken head file is reported as such
+    if head_envs and head_envs not in env_sets:
+        env_sets.append(head_envs)
     if not env_sets or not sides:
         return []
     if not environments_changed and all(
         before is not None
         and all(
-            identities(before, envs, repo.path) == identities(after, envs, repo.path)
-            for envs in env_sets
+            identities(before, envs, root) == identities(after, envs, root) for envs in env_sets
         )
         for before, after in sides
     ):
         return []
     changed = {after.file for _, after in sides}
-    listed = [p for p in head_tree.list(DEPLOYMENTS_DIR) if is_deployment_file(p)]
+    listed = [p for p in head.list(DEPLOYMENTS_DIR) if is_deployment_file(p)]
     everyone = {d.file: d for _, d in sides}
-    for path, data in head_tree.read_many([p for p in listed if p not in everyone]).items():
+    schemas = base.governance.schemas
+    for path, data in head.read_many([p for p in listed if p not in everyone]).items():
         dep, _ = parse_deployment(data, path, schemas)
         if dep is not None:
             everyone[path] = dep
     found: dict[str, Problem] = {}
     for envs in env_sets:
-        for problem in identity_problems(list(everyone.values()), envs, repo.path):
+        for problem in identity_problems(list(everyone.values()), envs, root):
             if problem.file in changed:
                 found.setdefault(str(problem), problem)
     return list(found.values())
@@ -299,7 +360,7 @@ def _serves(
 
 def _parse_side(
     path: str,
-    data: Any,  # a blob by its id, present; cat_blobs' map types a missing one as None
+    data: bytes | None,  # None: git could not read it
     mode: str,
     schemas: Schemas,
     problems: list[Problem] | None,
@@ -309,8 +370,11 @@ def _parse_side(
     if misplaced is not None:
         sink.append(misplaced)
         return None
-    if mode == gitrepo.SYMLINK_MODE:
+    if mode == SYMLINK_MODE:
         sink.append(Problem(path, "symlinks are not allowed in the registry", title="symlink"))
+        return None
+    if data is None:
+        sink.append(Problem(path, "cannot be read from git", title="unreadable"))
         return None
     dep, found = parse_deployment(data, path, schemas)
     sink += found
@@ -332,27 +396,12 @@ def _unknown_deployment(path: str) -> Deployment:
     return Deployment(path, {"name": name, "owner": [], "importance": "critical", "model": {}})
 
 
-def _describe_governance(repo: Repo, events: list[Event], diff: list[gitrepo.Change]) -> None:
+def _describe_governance(events: list[Event], change: ChangeSet) -> None:
     """A changed YAML or JSON governance file (the policy, the environments) says which values
     changed, before -> after; read as data, like every head file."""
-    import json
+    by_path = {c.path: c for c in change.files}
 
-    from ..registry import yamlload
-
-    by_path = {c.path: c for c in diff}
-    wanted = [
-        e for e in events if e.type == "governance" and e.file.endswith((".yaml", ".yml", ".json"))
-    ]
-    shas = [
-        s
-        for e in wanted
-        for s in (by_path[e.file].old_sha, by_path[e.file].new_sha)
-        if s != gitrepo.ZERO_SHA
-    ]
-    blobs = gitrepo.cat_blobs(repo, shas) if shas else {}
-
-    def parse(sha: str, path: str) -> dict:
-        data = blobs.get(sha) if sha != gitrepo.ZERO_SHA else None
+    def parse(data: bytes | None, path: str) -> dict:
         if data is None:
             return {}
         try:
@@ -361,6 +410,7 @@ def _describe_governance(repo: Repo, events: list[Event], diff: list[gitrepo.Cha
             return {}
         return doc if isinstance(doc, dict) else {}
 
-    for e in wanted:
-        c = by_path[e.file]
-        e.changes = changes.field_changes(parse(c.old_sha, c.path), parse(c.new_sha, c.path))
+    for e in events:
+        if e.type == "governance" and e.file.endswith((".yaml", ".yml", ".json")):
+            c = by_path[e.file]
+            e.changes = changes.field_changes(parse(c.before, c.path), parse(c.after, c.path))

@@ -17,7 +17,7 @@ has rules: its package also imports its own CLI (about 0.25 s). See tests/benchm
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -273,16 +273,7 @@ def _file_position(text: str, line: int, col: int) -> tuple[int | None, int | No
     return None, None
 
 
-def approver_teams(snapshot: Snapshot) -> tuple[str, ...]:
-    """Teams named by the `require` rules of a snapshot (their members must be read, as the policy's are)."""
-    try:
-        rules = load_rules(snapshot)
-    except LoadError:
-        return ()  # the plan reports it; nothing to fetch for a broken rule
-    return require_teams(rules)
-
-
-def require_teams(rules: list[Rule]) -> tuple[str, ...]:
+def require_teams(rules: Iterable[Rule]) -> tuple[str, ...]:
     """Teams named by `require` rules, each once, in the rules' order."""
     return tuple(dict.fromkeys(t for r in rules if r.action == "require" for t in r.teams))
 

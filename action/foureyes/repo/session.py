@@ -52,7 +52,7 @@ class Repo:
     ``known``: answers about full SHAs, (question, *shas) -> answer; each question has its own
     answer type (a SHA, a tuple of Change, of log records...), known to the one function that asks
     it, hence Any. ``ahead``: history passes started in a thread, by (question, span, first
-    parent). ``judging`` and ``freezes``: what `judging.plan` and `judging.freeze` parsed at a
+    parent). ``judging`` and ``freezes``: the governance and freezes `judging.reading` read at a
     commit, by the git entries it was read from.
     """
 
@@ -60,7 +60,7 @@ class Repo:
         self.path = Path(path)
         self.known: dict[tuple[object, ...], Any] = {}
         self.ahead: dict[tuple[object, ...], Ahead] = {}
-        self.judging: dict[tuple[object, ...], tuple] = {}
+        self.judging: dict[tuple[object, ...], Any] = {}
         self.freezes: dict[tuple[object, ...], Any] = {}
         self._processes = _Processes(self.path)
         # runs on close(), when the session is collected, or at interpreter exit, whichever first

@@ -209,11 +209,12 @@ def replay(
     policy the candidate would replace); freeze windows stay those of the judging commits.
     ``load_facts(teams)``: the PR's facts, with the members of the teams both sides count. Only
     data is read: the plan reads the PR's files with git, never runs them."""
-    from ..judging import judgment
+    from ..judging import judgment, reading
     from ..judging.freeze import parse_now
 
-    commits = judgment.commits_at_merge(repo, pr.base, pr.base_ref, default, pr.merged_at)
-    plans = judgment.plans_for(repo, commits, pr.head)
+    commits = reading.commits_at_merge(repo, pr.base, pr.base_ref, default, pr.merged_at)
+    case = reading.case_for(repo, commits, pr.head)
+    plans = case.plans
     fork = gitrepo.merge_base(
         repo, pr.base, plans[-1].head
     )  # the PR's change, whichever commit judges it
@@ -224,9 +225,9 @@ def replay(
     ]
     facts = load_facts(judgment.teams_of_plans(plans + candidate_plans))
     moment = parse_now(pr.merged_at) if pr.merged_at else now
-    _, then = judgment.judge(repo, plans, facts, moment)
+    _, then = judgment.judge(case, facts, moment)
     try:
-        _, after = judgment.judge(repo, candidate_plans, facts, moment)
+        _, after = judgment.judge(dataclasses.replace(case, plans=candidate_plans), facts, moment)
     except KeyError as exc:  # a level the candidate does not define: fail closed, say which
         after = error_decision(f"the candidate policy has no rule for level {exc.args[0]!r}")
     return Replay(pr.number, pr.state, pr.title, then, after)
