@@ -107,6 +107,39 @@ def test_the_imports_of_report_left_in_app_are_still_there():
     assert found == REPORT_STILL_IN_APP
 
 
+# the judging reads git in one module; the rest is pure over what it read
+JUDGING_READS_GIT = {"reading.py"}
+GIT = "import foureyes.repo"
+
+
+def git_imports(path: Path, package: Path = PACKAGE) -> list[str]:
+    """Each import of repo/ (git) a module makes."""
+    return [
+        f"{path.name}:{line}: {name}"
+        for line, name in calls_and_names(path, package)
+        if name == GIT or name.startswith(GIT + ".")
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in modules("judging") if p.name not in JUDGING_READS_GIT],
+    ids=lambda p: p.name,
+)
+def test_the_judging_is_pure_outside_its_reader(path):
+    """Plan, freeze, rules, policy and the judgment never read git: the same snapshots, the same
+    decision (tests/judging/test_classify.py judges from dicts)."""
+    assert git_imports(path) == []
+
+
+def test_the_git_check_catches_a_disguised_import(tmp_path):
+    fake = tmp_path / "foureyes"
+    (fake / "judging").mkdir(parents=True)
+    path = fake / "judging" / "bad.py"
+    path.write_text("from ..repo.objects import GitTree as T\n", "utf-8")
+    assert git_imports(path, fake)
+
+
 @pytest.mark.parametrize(
     "layer, source",
     [

@@ -186,7 +186,7 @@ def run(
         fetched: dict[str, PullRequest] = {}
 
         def load(number: int = pr.number, fetched: dict[str, PullRequest] = fetched) -> PRFacts:
-            # the teams the gate reads for this PR (judgment.teams_to_read), `require` rules'
+            # the teams the gate reads for this PR (reading.teams_to_read), `require` rules'
             # included
             facts, full = fetch_facts(
                 gh, repo_name, number, lambda ref, default: teams_of_pr(repo, ref, default)
