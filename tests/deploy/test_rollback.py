@@ -253,3 +253,5 @@ def test_a_version_the_repository_schema_lets_through_is_text_in_the_rollback_bo
     assert "Restores `fraud-xgb` v12 \\[notice\\](https\\://evil.example) @&#8203;acme/all" in body
     assert "](https://" not in body and " @acme/all" not in body
     assert "approved in PR #41 by @&#8203;alice, @&#8203;bob" in body  # named, not pinged
+    subject = repo.git("log", "-1", "--format=%s", branch)  # the PR's title, the commit's subject
+    assert "@\u200bacme/all" in subject and " @acme/all" not in subject

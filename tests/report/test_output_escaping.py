@@ -132,6 +132,16 @@ def test_a_hand_written_login_cannot_become_a_team_mention(repo, cli, tmp_path):
     assert "met; counted: @&#8203;acme/everyone" in md and "@acme/everyone" not in md
 
 
+def test_a_title_is_one_line_that_mentions_nobody_and_keeps_plain_text():
+    from foureyes.report.escape import title
+
+    assert title("Roll back fraud-scorer: v12 -> v13 [x](y)") == (
+        "Roll back fraud-scorer: v12 -> v13 [x](y)"
+    )
+    assert title("v1\n@acme/all #12\x07") == "v1 @\u200bacme/all #\u200b12 "
+    assert title("mo@acme.example") == "mo@acme.example"
+
+
 def test_markdown_escaping_keeps_plain_names_readable():
     from foureyes.report.escape import markdown, markdown_code
 

@@ -61,7 +61,9 @@ class Rollback:
 
     @property
     def title(self) -> str:
-        return (
+        from ..report.escape import title  # names and versions: any PR's
+
+        return title(
             f"Roll back {self.name} in {self.environment}: {self.current.get('name')} "
             f"v{self.current.get('version')}"
             f" -> {self.target['name']} v{self.target['version']}"

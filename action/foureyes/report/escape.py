@@ -92,6 +92,15 @@ def markdown(text: object) -> str:
     return _MENTION_OR_REFERENCE.sub(r"\g<0>&#8203;", plain)
 
 
+def title(text: object) -> str:
+    """Attacker text in a PR title or a commit subject: one line, no control character, no
+    mention or cross-reference. A title renders inline code only (so nothing else is escaped, and
+    the zero-width space is the character itself, not an entity); a mention in a commit message
+    notifies when the commit is pushed or merged."""
+    plain = re.sub(r"[\x00-\x1f\x7f]+", " ", "" if text is None else str(text))
+    return _MENTION_OR_REFERENCE.sub("\\g<0>\u200b", plain)
+
+
 def markdown_lines(text: object) -> list[str]:
     """Each line of attacker text (a PR description) through ``markdown``, the lines kept."""
     return [markdown(line) for line in ("" if text is None else str(text)).splitlines()]
