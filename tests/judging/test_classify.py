@@ -62,9 +62,20 @@ def test_a_file_absent_at_the_fork_is_a_creation():
     assert [e.type for e in plan.events] == ["create"]
 
 
-def test_no_policy_at_the_judging_commit_is_a_configuration_error():
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        (POLICY, None),
+        (INCIDENT, b"freezes:\n  - {name: INC-7, environments: production}\n"),
+        ("registry/environments.yaml", b"environments: {}\n"),
+    ],
+    ids=["no-policy", "broken-incident-file", "broken-environments"],
+)
+def test_what_cannot_be_read_at_the_judging_commit_is_a_configuration_error(path, data):
+    """Whatever judges the change must be read whole, or nothing is judged (exit 2), whether or
+    not the judgment reads a moment's freezes."""
     with pytest.raises(ConfigError):
-        Governance.read(example().with_file(POLICY, None))
+        Governance.read(example().with_file(path, data))
 
 
 @pytest.mark.parametrize(
