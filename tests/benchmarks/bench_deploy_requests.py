@@ -105,12 +105,12 @@ def mock_github(rsps: responses.RequestsMock, made: list[dict]) -> None:
 
 def count_requests(root: Path, prs: int, per_pr: int) -> tuple[bool, int, int, collections.Counter]:
     """(deploy ok, commits checked, requests, requests by endpoint) of a dry-run deploy."""
-    from foureyes.deploy.github_provenance import GitHubPRs
     from foureyes.deploy.provenance import LocalLedger
     from foureyes.deploy.reconcile import deploy
     from foureyes.deploy.record import SqliteRecord
     from foureyes.github.client import make_client
     from foureyes.repo import Repo as Session
+    from foureyes.sources.github import GitHubPRs
 
     repo, made = make_history(root, prs, per_pr)
     record = SqliteRecord(root / ".foureyes" / "record.sqlite")

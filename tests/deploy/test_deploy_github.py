@@ -10,12 +10,12 @@ import subprocess
 import pytest
 import responses
 
-from foureyes.deploy.github_provenance import GitHubPRs
 from foureyes.deploy.github_record import GitHubRecord
 from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
+from foureyes.sources.github import GitHubPRs
 from ghapi.mockgithub import (
     API,
     FOUREYES_BOT,

@@ -9,11 +9,11 @@ import subprocess
 import pytest
 import responses
 
-from foureyes.deploy.github_provenance import GitHubPRs
 from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
+from foureyes.sources.github import GitHubPRs
 from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user
 from support.clock import NOW, iso
 from support.repos import DEP

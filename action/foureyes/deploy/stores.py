@@ -13,7 +13,7 @@ from .record import DEFAULT_PATH, Record, SqliteRecord
 
 if TYPE_CHECKING:
     from ..github.client import GitHubClient
-    from .github_provenance import GitHubPRs
+    from ..sources.github import GitHubPRs
     from .provenance import LocalLedger
 
 
@@ -68,7 +68,7 @@ def provenance_source(
 
     if repo_name:
         from ..github.client import make_client
-        from .github_provenance import GitHubPRs
+        from ..sources.github import GitHubPRs
 
         return GitHubPRs(make_client(token), repo_name, repo, token)
     return LocalLedger(repo, ledger if ledger.is_absolute() else repo.path / ledger)
