@@ -747,9 +747,10 @@ def test_a_production_freeze_does_not_hold_a_pr_on_github_into_the_default_branc
 def test_a_kept_evaluation_keeps_its_break_glass(tmp_path):
     """The deploy keeps approvals of merged PRs (the evaluations cache); a break-glass approval read
     back must still say so, or a later run would refuse the change it let through the freeze."""
-    from foureyes.deploy.provenance import Approval, Checker, MergedPR
+    from foureyes.deploy.provenance import Approval, Checker
     from foureyes.judging import judgment
     from foureyes.repo import Repo as Session
+    from foureyes.sources.protocol import MergedPR
 
     pr = MergedPR(44, "b" * 40, "h" * 40, "m" * 40, NOW, lambda teams=(): None, "main")
     kept = {

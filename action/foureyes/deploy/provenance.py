@@ -34,6 +34,7 @@ from ..registry.model import POLICY_FILE, STATE_PATHS
 from ..registry.yamlload import LoadError
 from ..repo import Repo
 from ..repo.history import log_changes
+from ..sources.protocol import MergedPR
 
 if TYPE_CHECKING:
     from .record import Record
@@ -73,20 +74,6 @@ class Violation:
 
     def __str__(self) -> str:
         return f"commit {self.commit[:12]} ({self.subject}): {self.reason}"
-
-
-@dataclass
-class MergedPR:
-    """What a provenance source knows about the PR that brought a commit in."""
-
-    number: int
-    base: str
-    head: str
-    merge_commit: str
-    merged_at: str
-    # (teams) -> PRFacts with the reviews made until the merge, and those teams' members
-    load_facts: Callable[[tuple[str, ...]], PRFacts]
-    base_ref: str = ""  # the branch the PR was merged into
 
 
 class Unapproved(Exception):

@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .. import repo as gitrepo
-from ..deploy.provenance import MergedPR
 from ..errors import EvaluationError
 from ..github import evidence as on_github
 from ..github.client import api_errors, describe
 from ..github.facts import fetch_facts
 from ..github.teams import direct_members
 from ..judging import evidence
+from .protocol import MergedPR
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest

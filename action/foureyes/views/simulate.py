@@ -35,6 +35,7 @@ from ..registry.model import POLICY_FILE, ConfigError, Policy, parse_policy
 from ..registry.yamlload import LoadError
 from ..repo import Repo
 from ..report.escape import markdown, markdown_code
+from ..sources.protocol import PRRef
 
 if TYPE_CHECKING:
     import sqlite3
@@ -168,19 +169,6 @@ class Simulation:
             "prs": [r.to_json() for r in self.replays],
             "not_replayed": [{"pr": n, "error": m} for n, m in self.failed],
         }
-
-
-@dataclass
-class PRRef:
-    """One PR of the period, as a source lists it."""
-
-    number: int
-    state: str  # merged | open
-    base: str
-    head: str
-    title: str = ""
-    merged_at: str = ""
-    base_ref: str = ""  # the branch the PR goes into ("": the ledger's default branch)
 
 
 class PRSource(Protocol):
