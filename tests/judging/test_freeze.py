@@ -432,9 +432,9 @@ def merge_pr(repo, number, edit, reviews, labels=(), merged_at=NOW, into="main")
 
 
 def deploy(repo, env="production", now=NOW):
-    from foureyes.deploy.provenance import LocalLedger
     from foureyes.deploy.reconcile import deploy as run
     from foureyes.deploy.record import SqliteRecord
+    from foureyes.sources.ledger import Ledger
 
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     try:
@@ -442,7 +442,7 @@ def deploy(repo, env="production", now=NOW):
             repo.session,
             env,
             record,
-            LocalLedger(repo.session, repo.root / ".foureyes" / "prs"),
+            Ledger(repo.session, repo.root / ".foureyes" / "prs"),
             now=at(now),
             branch=repo.git("rev-parse", "--abbrev-ref", "HEAD"),
         )
