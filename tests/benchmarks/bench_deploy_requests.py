@@ -105,19 +105,19 @@ def mock_github(rsps: responses.RequestsMock, made: list[dict]) -> None:
 
 def count_requests(root: Path, prs: int, per_pr: int) -> tuple[bool, int, int, collections.Counter]:
     """(deploy ok, commits checked, requests, requests by endpoint) of a dry-run deploy."""
-    from foureyes.deploy.github_provenance import GitHubPRs
-    from foureyes.deploy.provenance import LocalLedger
     from foureyes.deploy.reconcile import deploy
     from foureyes.deploy.record import SqliteRecord
     from foureyes.github.client import make_client
     from foureyes.repo import Repo as Session
+    from foureyes.sources.github import GitHubPRs
+    from foureyes.sources.ledger import Ledger
 
     repo, made = make_history(root, prs, per_pr)
     record = SqliteRecord(root / ".foureyes" / "record.sqlite")
     try:
         first = repo.git("rev-list", "--max-parents=0", "HEAD")
         with Session(root) as run:  # each deploy a run of its own, with its own session
-            assert deploy(run, "staging", record, LocalLedger(run, root / "none"), commit=first).ok
+            assert deploy(run, "staging", record, Ledger(run, root / "none"), commit=first).ok
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             mock_github(rsps, made)
             rsps.calls.reset()

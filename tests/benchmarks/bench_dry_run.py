@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from foureyes.app.demo import copy_template
-from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import _own_digest, deploy
 from foureyes.deploy.record import SqliteRecord
 from foureyes.repo import Repo as Session
+from foureyes.sources.ledger import Ledger
 from support.repos import Repo
 
 tmp = Path(tempfile.mkdtemp())
@@ -38,7 +38,7 @@ for _ in range(5):
     rec = SqliteRecord(tmp / "rec.sqlite")
     t = time.perf_counter()
     with Session(r.root) as run:  # each dry run a command of its own: nothing kept between them
-        res = deploy(run, "staging", rec, LocalLedger(run, r.root / ".foureyes/prs"), dry_run=True)
+        res = deploy(run, "staging", rec, Ledger(run, r.root / ".foureyes/prs"), dry_run=True)
     best = min(best, time.perf_counter() - t)
     rec.close()
 print(

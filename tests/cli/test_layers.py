@@ -165,3 +165,57 @@ def test_the_layer_checks_catch_a_disguised_violation(tmp_path, layer, source):
         assert violations(path, WRITES, package=fake)
     else:
         assert violations(path, USE_CASE_BANS, package=fake) or report_imports(path, fake)
+
+
+# sources/ brings PRs in for deploy/, views/ and app/: it sits below them, so it may import none of
+# them (nor cli/); an import upwards would let a caller's rules leak into where PRs come from
+ABOVE_SOURCES = ("foureyes.deploy", "foureyes.views", "foureyes.app", "foureyes.cli")
+
+
+def upward_imports(path: Path, package: Path = PACKAGE) -> list[str]:
+    """Each import in a module of sources/ of a layer above it (lazy and TYPE_CHECKING ones too)."""
+    return [
+        f"{path.name}:{line}: {name}"
+        for line, name in calls_and_names(path, package)
+        if name.startswith("import ")
+        and any(
+            (imported := name.removeprefix("import ")) == layer or imported.startswith(layer + ".")
+            for layer in ABOVE_SOURCES
+        )
+    ]
+
+
+@pytest.mark.parametrize("path", modules("sources"), ids=lambda p: p.name)
+def test_sources_import_no_layer_above_them(path):
+    assert upward_imports(path) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from ..deploy.provenance import MergedPR\n",
+        "def f():\n    from ..views import simulate\n",
+        "from .. import app\n",
+        "import foureyes.cli.options\n",
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from foureyes.deploy import x\n",
+    ],
+)
+def test_the_sources_check_catches_an_import_upwards(tmp_path, source):
+    fake = tmp_path / "foureyes"
+    (fake / "sources").mkdir(parents=True)
+    path = fake / "sources" / "bad.py"
+    path.write_text(source, "utf-8")
+    assert upward_imports(path, package=fake)
+
+
+def test_the_sources_check_passes_imports_beside_and_below(tmp_path):
+    """foureyes.deployment (a made-up name) is not foureyes.deploy; github/ and judging/ are below."""
+    fake = tmp_path / "foureyes"
+    (fake / "sources").mkdir(parents=True)
+    path = fake / "sources" / "fine.py"
+    path.write_text(
+        "from ..deployment import x\nfrom ..github.facts import fetch_facts\n"
+        "from ..judging import evidence\nfrom .protocol import PRSource\n",
+        "utf-8",
+    )
+    assert upward_imports(path, package=fake) == []

@@ -410,30 +410,6 @@ def test_a_release_branch_moved_without_a_promotion_is_refused_forward_and_backw
     assert served(env_repo, "production")["fraud-scorer"]["deployment"]["model"]["version"] == "13"
 
 
-def test_a_committed_ledger_is_refused(repo, cli):
-    """No .gitignore: the PR ledger is committed along with the change it 'approves'."""
-    assert cli("deploy", "--env", "staging").exit_code == 0
-    repo.replace(FRAUD, 'version: "12"', 'version: "66"')
-    bad = repo.commit("direct push")  # as dana, whom the ledger's reviewers may approve
-    record_pr(repo, 99, f"{bad}~1", bad, bad)
-    repo.git("add", "-f", ".foureyes/prs/99.yaml")
-    repo.commit("my approval", "Eve Hurry <eve@acme.example>")
-    result = cli("deploy", "--env", "staging", "--format", "text")
-    assert (
-        result.exit_code == 2
-        and ".foureyes/prs/99.yaml: the offline PR ledger is committed" in result.output
-    )
-    assert "Traceback" not in result.output
-    assert served(repo)["fraud-scorer"]["deployment"]["model"]["version"] == "12"
-
-
-def test_a_ledger_staged_for_commit_is_refused_too(env_repo, cli):
-    merge_pr(env_repo, 61, bump("13"))
-    env_repo.git("add", "-f", ".foureyes/prs/61.yaml")
-    result = cli("deploy", "--env", "staging")
-    assert result.exit_code == 2 and "git rm -r --cached .foureyes/prs" in result.output
-
-
 # --- I: two approved PRs to one file, the second merged without updating its branch ---------------
 
 

@@ -10,12 +10,12 @@ import subprocess
 import pytest
 import responses
 
-from foureyes.deploy.github_provenance import GitHubPRs
 from foureyes.deploy.github_record import GitHubRecord
-from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
+from foureyes.sources.github import GitHubPRs
+from foureyes.sources.ledger import Ledger
 from ghapi.mockgithub import (
     API,
     FOUREYES_BOT,
@@ -49,7 +49,7 @@ def rsps(monkeypatch):
 def deployed_from_bootstrap(repo):
     """Staging deployed from the bootstrap commit (no PR to check); ``repo.base`` is that commit."""
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
-    assert deploy(repo.session, "staging", record, LocalLedger(repo.session, repo.root / "none")).ok
+    assert deploy(repo.session, "staging", record, Ledger(repo.session, repo.root / "none")).ok
     record.close()
     repo.base = repo.git("rev-parse", "HEAD")
 
@@ -161,9 +161,7 @@ def run_with_github_record(repo, fake=None):
         make_client(), "acme/models", repo.root / ".foureyes" / "events.sqlite", FOUREYES_BOT
     )
     try:
-        return deploy(
-            repo.session, "staging", record, LocalLedger(repo.session, repo.root / "none")
-        )
+        return deploy(repo.session, "staging", record, Ledger(repo.session, repo.root / "none"))
     finally:
         record.close()
 

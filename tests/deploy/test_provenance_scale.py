@@ -19,6 +19,7 @@ from foureyes.deploy import provenance
 from foureyes.deploy.record import SqliteRecord
 from foureyes.repo import Repo as Session
 from foureyes.repo import processes, session
+from foureyes.sources.ledger import Ledger
 from foureyes.views import inventory
 from foureyes.views.history import governance_history
 
@@ -93,9 +94,7 @@ def test_the_checker_approves_what_each_generated_pr_brought_and_refuses_the_res
     repo = Session(h.root)  # a fresh session, as a command makes it: nothing known yet
     ledger = h.root / ".foureyes" / "prs"
     commits = all_commits(repo)
-    approvals, violations = provenance.Checker(repo, provenance.LocalLedger(repo, ledger)).check(
-        commits
-    )
+    approvals, violations = provenance.Checker(repo, Ledger(repo, ledger)).check(commits)
     assert {v.commit for v in violations} == refused(made) and evil in refused(made)
     assert len(refused(made)) == h.kinds["direct"] + 1  # direct pushes and the evil merge
     brought = {m["commit"]: m["pr"] for m in made if m["kind"] not in ("direct", "evil")}
@@ -115,7 +114,7 @@ def test_inventory_and_history_follow_each_deployments_generated_changes(history
     h, _, made = history
     repo = Session(h.root)  # a fresh session, as a command makes it: nothing known yet
     ledger = h.root / ".foureyes" / "prs"
-    checker = provenance.Checker(repo, provenance.LocalLedger(repo, ledger))
+    checker = provenance.Checker(repo, Ledger(repo, ledger))
     last = {i: h.bootstrap for i in range(h.deployments)}
     for m in made:
         last |= dict.fromkeys(changed(m), m["commit"])
@@ -166,9 +165,7 @@ def test_git_processes_do_not_grow_with_commits_or_prs(history, monkeypatch):
     )
     commits = all_commits(repo)
     calls.clear()
-    provenance.Checker(repo, provenance.LocalLedger(repo, h.root / ".foureyes" / "prs")).check(
-        commits
-    )
+    provenance.Checker(repo, Ledger(repo, h.root / ".foureyes" / "prs")).check(commits)
     assert len(commits) > 40 and len(calls) <= 20, calls
 
 
@@ -188,7 +185,7 @@ def test_evaluating_every_pr_from_scratch_costs_a_fixed_number_of_git_processes(
 
     monkeypatch.setattr(processes.subprocess, "Popen", popen)
     commits = all_commits(repo)
-    checker = provenance.Checker(repo, provenance.LocalLedger(repo, h.root / ".foureyes" / "prs"))
+    checker = provenance.Checker(repo, Ledger(repo, h.root / ".foureyes" / "prs"))
     checker.check(commits)
     assert checker.evaluated >= 30 and 0 < len(calls) <= 24, " ".join(
         calls
@@ -207,7 +204,7 @@ def test_a_check_of_a_few_commits_reads_only_the_prs_that_brought_them(history, 
         lambda root, pairs, *a: asked.extend(pairs) or real(root, pairs, *a),
     )
     commits = all_commits(repo)
-    checker = provenance.Checker(repo, provenance.LocalLedger(repo, h.root / ".foureyes" / "prs"))
+    checker = provenance.Checker(repo, Ledger(repo, h.root / ".foureyes" / "prs"))
     approvals, _ = checker.check(commits[-1:])
     assert commits[-1] in approvals and checker.evaluated == 1 and len(asked) == 1
 
@@ -219,12 +216,10 @@ def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history,
     commits = all_commits(repo)
     record = SqliteRecord(tmp_path / "record.sqlite")
     try:
-        first = provenance.Checker(
-            repo, provenance.LocalLedger(repo, ledger), cache=record, save=True
-        )
+        first = provenance.Checker(repo, Ledger(repo, ledger), cache=record, save=True)
         expected = as_data(first.check(commits))
         assert first.evaluated > 15
-        again = provenance.Checker(repo, provenance.LocalLedger(repo, ledger), cache=record)
+        again = provenance.Checker(repo, Ledger(repo, ledger), cache=record)
         assert as_data(again.check(commits)) == expected and again.evaluated == 0
         # a kept approval names the base and head it judged: the same PR number and merge commit
         # with another head (a rewritten ledger entry) is evaluated again, not taken from the record
@@ -234,7 +229,7 @@ def test_kept_evaluations_are_read_back_and_never_stretch_to_another_pr(history,
             "UPDATE evaluations SET approval = ? WHERE pr = ?",
             (__import__("json").dumps({**approval, "head": "0" * 40}), number),
         )
-        third = provenance.Checker(repo, provenance.LocalLedger(repo, ledger), cache=record)
+        third = provenance.Checker(repo, Ledger(repo, ledger), cache=record)
         assert as_data(third.check(commits)) == expected and third.evaluated == 1
     finally:
         record.close()
@@ -253,9 +248,7 @@ def test_an_approval_kept_by_an_older_judgment_is_worked_out_again_and_replaced(
     commits = all_commits(repo)
     record = SqliteRecord(tmp_path / "record.sqlite")
     try:
-        first = provenance.Checker(
-            repo, provenance.LocalLedger(repo, ledger), cache=record, save=True
-        )
+        first = provenance.Checker(repo, Ledger(repo, ledger), cache=record, save=True)
         expected = as_data(first.check(commits))
         (number, merge), approval = next(iter(sorted(record.evaluations().items())))
         assert approval["judged_by"] == judgment.VERSION
@@ -263,12 +256,10 @@ def test_an_approval_kept_by_an_older_judgment_is_worked_out_again_and_replaced(
         record.db.execute(
             "UPDATE evaluations SET approval = ? WHERE pr = ?", (json.dumps(old), number)
         )
-        again = provenance.Checker(
-            repo, provenance.LocalLedger(repo, ledger), cache=record, save=True
-        )
+        again = provenance.Checker(repo, Ledger(repo, ledger), cache=record, save=True)
         assert as_data(again.check(commits)) == expected and again.evaluated == 1
         assert record.evaluations()[(number, merge)]["judged_by"] == judgment.VERSION
-        third = provenance.Checker(repo, provenance.LocalLedger(repo, ledger), cache=record)
+        third = provenance.Checker(repo, Ledger(repo, ledger), cache=record)
         assert as_data(third.check(commits)) == expected and third.evaluated == 0
     finally:
         record.close()

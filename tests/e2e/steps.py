@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from foureyes.deploy.github_record import GitHubRecord
-from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 from foureyes.repo import Repo as Session
+from foureyes.sources.ledger import Ledger
 
 from .harness import RemoteRepo
 from .world import ALICE, APP_BOT, DANA, World
@@ -119,7 +119,7 @@ def deployed_earlier(standin, repo: RemoteRepo, environment: str, tmp_path: Path
                 run,
                 environment,
                 record,
-                LocalLedger(run, tmp_path / "no-prs"),
+                Ledger(run, tmp_path / "no-prs"),
                 commit=repo.sha("main"),
             )
     finally:

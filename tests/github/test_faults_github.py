@@ -16,11 +16,11 @@ import responses
 from foureyes.deploy import reconcile
 from foureyes.deploy.eventlog import Filters, query
 from foureyes.deploy.github_record import SYNC_TASK, TASK_PREFIX, GitHubRecord
-from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
 from foureyes.github.events import import_events
 from foureyes.repo import Repo
+from foureyes.sources.ledger import Ledger
 from ghapi.mockgithub import FOUREYES_BOT, FakeDeployments
 from support.faults import DyingConnection, Faults, Killed
 
@@ -59,7 +59,7 @@ def job(root, logs, fake, faults=None):
         record.local.db = DyingConnection(record.local.db, faults)
     try:
         with Repo(root) as repo:  # one job, one session, as the command makes it
-            return reconcile.deploy(repo, "staging", record, LocalLedger(repo, root / "none"))
+            return reconcile.deploy(repo, "staging", record, Ledger(repo, root / "none"))
     finally:
         fake.faults = None
         (record.local.db._db if faults is not None else record.local.db).close()

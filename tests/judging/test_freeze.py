@@ -432,9 +432,9 @@ def merge_pr(repo, number, edit, reviews, labels=(), merged_at=NOW, into="main")
 
 
 def deploy(repo, env="production", now=NOW):
-    from foureyes.deploy.provenance import LocalLedger
     from foureyes.deploy.reconcile import deploy as run
     from foureyes.deploy.record import SqliteRecord
+    from foureyes.sources.ledger import Ledger
 
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
     try:
@@ -442,7 +442,7 @@ def deploy(repo, env="production", now=NOW):
             repo.session,
             env,
             record,
-            LocalLedger(repo.session, repo.root / ".foureyes" / "prs"),
+            Ledger(repo.session, repo.root / ".foureyes" / "prs"),
             now=at(now),
             branch=repo.git("rev-parse", "--abbrev-ref", "HEAD"),
         )
@@ -747,9 +747,10 @@ def test_a_production_freeze_does_not_hold_a_pr_on_github_into_the_default_branc
 def test_a_kept_evaluation_keeps_its_break_glass(tmp_path):
     """The deploy keeps approvals of merged PRs (the evaluations cache); a break-glass approval read
     back must still say so, or a later run would refuse the change it let through the freeze."""
-    from foureyes.deploy.provenance import Approval, Checker, MergedPR
+    from foureyes.deploy.provenance import Approval, Checker
     from foureyes.judging import judgment
     from foureyes.repo import Repo as Session
+    from foureyes.sources.protocol import MergedPR
 
     pr = MergedPR(44, "b" * 40, "h" * 40, "m" * 40, NOW, lambda teams=(): None, "main")
     kept = {

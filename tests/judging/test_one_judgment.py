@@ -113,7 +113,8 @@ def gate_then_merge(repo, number, into, edit, reviewers, labels) -> tuple[str, s
 
 @pytest.mark.parametrize("seed", range(4))
 def test_the_deploy_accepts_exactly_what_the_gate_approved_at_the_merge(repo, seed):
-    from foureyes.deploy.provenance import Checker, LocalLedger
+    from foureyes.deploy.provenance import Checker
+    from foureyes.sources.ledger import Ledger
 
     repo.write(".gitignore", ".foureyes/\n")
     repo.commit("ignore local state", "Mo Admin <mo@acme.example>")
@@ -130,7 +131,7 @@ def test_the_deploy_accepts_exactly_what_the_gate_approved_at_the_merge(repo, se
     for branch in ("main", RELEASE):
         merges = [c for c, (into, _, _) in decided.items() if into == branch]
         approvals, violations = Checker(
-            repo.session, LocalLedger(repo.session, repo.root / ".foureyes" / "prs"), branch
+            repo.session, Ledger(repo.session, repo.root / ".foureyes" / "prs"), branch
         ).check(merges)
         refused = {v.commit for v in violations}
         for commit in merges:

@@ -76,9 +76,9 @@ def deploy_staging(root: Path, faults: Faults | None = None):
     """`deploy` of staging from ``root``'s offline ledger, its record's connection dying at
     ``faults`` (a killed run's locks go with it: the connection is closed either way)."""
     from foureyes.deploy import reconcile
-    from foureyes.deploy.provenance import LocalLedger
     from foureyes.deploy.record import SqliteRecord
     from foureyes.repo import Repo
+    from foureyes.sources.ledger import Ledger
 
     record = SqliteRecord(root / ".foureyes" / "record.sqlite")
     if faults is not None:
@@ -86,7 +86,7 @@ def deploy_staging(root: Path, faults: Faults | None = None):
     try:
         with Repo(root) as repo:  # one run, one session, as the command makes it
             return reconcile.deploy(
-                repo, "staging", record, LocalLedger(repo, root / ".foureyes" / "prs")
+                repo, "staging", record, Ledger(repo, root / ".foureyes" / "prs")
             )
     finally:
         (record.db._db if faults is not None else record.db).close()

@@ -8,9 +8,9 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
+from foureyes.sources.ledger import Ledger
 from support.pr_facts import TWO, write_pr_facts
 from support.repos import DEP, Repo
 
@@ -83,7 +83,7 @@ def run(repo: Repo, env: str = "staging", **kw: object):
             repo.session,
             env,
             record,
-            LocalLedger(repo.session, repo.root / ".foureyes" / "prs"),
+            Ledger(repo.session, repo.root / ".foureyes" / "prs"),
             **kw,
         )
     finally:

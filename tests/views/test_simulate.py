@@ -233,15 +233,6 @@ def test_a_pr_that_cannot_be_replayed_is_listed_and_the_run_fails(world, cli, tm
     )
 
 
-def test_a_ledger_tracked_by_git_is_refused(repo, cli, tmp_path):
-    ledger = repo.root / ".foureyes" / "prs"
-    ledger.mkdir(parents=True)
-    write_pr_facts(ledger / "41.yaml", body="x", base="main", head="main")
-    repo.commit("ledger in git")
-    result = cli("simulate", "--policy", str(repo.root / POLICY))
-    assert result.exit_code == 2 and "ledger is committed" in result.stderr
-
-
 # --- GitHub: the listing, per-PR facts, the cache -----------------------------------------------
 
 

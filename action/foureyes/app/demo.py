@@ -384,9 +384,9 @@ def promotion_demo(repo: Repo) -> Iterator[DemoItem]:
     """PR #42 merged and deployed: provenance first, then promotion to production through PR #50;
     a push straight to main is refused."""
     root = repo.path
-    from ..deploy.provenance import LocalLedger
     from ..deploy.reconcile import deploy
     from ..deploy.record import DEFAULT_PATH, SqliteRecord
+    from ..sources.ledger import Ledger
 
     base, head = resolve(repo, "main"), resolve(repo, "change")
     yield Heading(
@@ -414,7 +414,7 @@ def promotion_demo(repo: Repo) -> Iterator[DemoItem]:
         yield Line(f"$ foureyes deploy --env {env}")
         steps: list[Step] = []
         result = deploy(
-            repo, env, record, LocalLedger(repo, ledger), progress=steps.append, branch=branch
+            repo, env, record, Ledger(repo, ledger), progress=steps.append, branch=branch
         )
         yield Deployed(tuple(steps), result)
         return result
@@ -528,11 +528,12 @@ def governance_demo(repo: Repo) -> Iterator[DemoItem]:
     root = repo.path
     from datetime import timedelta
 
-    from ..deploy.provenance import Checker, LocalLedger
+    from ..deploy.provenance import Checker
     from ..deploy.record import DEFAULT_PATH, SqliteRecord
     from ..deploy.targets import write_atomically
     from ..judging.plan import load_policy
     from ..report.inventory_html import render
+    from ..sources.ledger import Ledger
     from ..views.history import change_text, governance_history
     from ..views.inventory import build, to_text
     from .timeout_pipeline import due_action, plan_action
@@ -592,7 +593,7 @@ def governance_demo(repo: Repo) -> Iterator[DemoItem]:
     )
 
     yield Heading("$ foureyes inventory   (credit-limit needs approval: PR #43 is open)")
-    source = LocalLedger(repo, ledger)
+    source = Ledger(repo, ledger)
     rows, envs = build(repo, "main", record, source.open_prs(), checker=Checker(repo, source))
     yield Line(to_text(rows, envs))
     status = {r.name: (r.status, r.prs) for r in rows}
@@ -612,9 +613,7 @@ def governance_demo(repo: Repo) -> Iterator[DemoItem]:
     )
 
     yield Heading("$ foureyes history fraud-scorer")
-    for r in governance_history(
-        repo, "fraud-scorer", "main", Checker(repo, LocalLedger(repo, ledger))
-    ):
+    for r in governance_history(repo, "fraud-scorer", "main", Checker(repo, Ledger(repo, ledger))):
         who = f"approved by {', '.join(r.approved_by)} in PR #{r.pr}" if r.pr else r.approval
         yield Line(
             f"  {r.date[:16]}  {r.event:<17} {change_text(r.to_json()):<32} by "
@@ -749,7 +748,8 @@ def freeze_demo(repo: Repo) -> Iterator[DemoItem]:
 def what_if_demo(repo: Repo) -> Iterator[DemoItem]:
     """Policy what-if: the same replay `foureyes simulate` runs, over the demo's ledger."""
     root = repo.path
-    from ..views.simulate import LedgerSource, load_candidate, simulate, to_text
+    from ..sources.ledger import Ledger
+    from ..views.simulate import load_candidate, simulate, to_text
 
     yield Heading(
         "Mo considers asking three approvals for critical changes. Before proposing it, he replays "
@@ -762,7 +762,7 @@ def what_if_demo(repo: Repo) -> Iterator[DemoItem]:
         raise DemoError("the example policy asks 2 approvals for critical changes")
     candidate_file.write_text(text.replace(edit_from, "  critical:\n    approvals: 3", 1), "utf-8")
     yield Line(f"$ foureyes simulate --policy {candidate_file.relative_to(root)}")
-    source = LedgerSource(repo, root / ".foureyes" / "prs", since=None)
+    source = Ledger(repo, root / ".foureyes" / "prs")
     sim = simulate(
         repo,
         source,

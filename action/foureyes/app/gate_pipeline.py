@@ -272,12 +272,11 @@ def decide_on_github(
     result = decide(
         repo, load, lambda plan: resolve_owners(gh, plan.owners, plan.policy.approver_ids), now=now
     )
-    from ..views.simulate import GitHubSource, gate_what_if
+    from ..sources.github import GitHubPRs
+    from ..views.simulate import gate_what_if
 
     # after the decision, which it never changes: the head's policy is only data to replay
-    result.what_if = gate_what_if(
-        repo, result, lambda last: GitHubSource(gh, repo_name, repo, token, None, last)
-    )
+    result.what_if = gate_what_if(repo, result, GitHubPRs(gh, repo_name, repo, token))
     if not publish:
         return result
     pr = fetched.get("pr")

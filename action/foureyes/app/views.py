@@ -221,7 +221,9 @@ class SimulateResult:
 
 def simulate(request: SimulateRequest) -> SimulateResult:
     from ..deploy.eventlog import iso
-    from ..views.simulate import GitHubSource, LedgerSource, load_candidate
+    from ..sources.github import GitHubPRs
+    from ..sources.ledger import Ledger
+    from ..views.simulate import load_candidate
     from ..views.simulate import simulate as replay_all
 
     root = repo_root()
@@ -239,16 +241,12 @@ def simulate(request: SimulateRequest) -> SimulateResult:
         record = local_record(root, request.sources.record_path)
         try:
             gh = make_client(request.sources.token)
-            source = GitHubSource(
-                gh,
-                request.sources.repo_name,
-                repo,
-                request.sources.token,
-                request.since,
-                limit,
-                record.db,
+            source = GitHubPRs(
+                gh, request.sources.repo_name, repo, request.sources.token, facts_cache=record.db
             )
-            sim = replay_all(repo, source, candidate, label, period)
+            sim = replay_all(
+                repo, source, candidate, label, period, since=request.since, limit=limit
+            )
         finally:
             record.close()
     else:
@@ -257,6 +255,7 @@ def simulate(request: SimulateRequest) -> SimulateResult:
             if request.sources.ledger.is_absolute()
             else root / request.sources.ledger
         )
-        local = LedgerSource(repo, ledger, request.since, limit)
-        sim = replay_all(repo, local, candidate, label, period)
+        sim = replay_all(
+            repo, Ledger(repo, ledger), candidate, label, period, since=request.since, limit=limit
+        )
     return SimulateResult(sim)

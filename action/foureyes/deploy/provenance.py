@@ -19,21 +19,19 @@ commit deleting the policy (or an orphan branch) could arrange on demand.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from .. import repo as gitrepo
 from ..errors import EvaluationError
 from ..judging import judgment, reading
 from ..judging.changes import is_deployment_path
-from ..judging.facts import PRFacts
 from ..judging.plan import BASE_INPUTS
 from ..registry.model import POLICY_FILE, STATE_PATHS
 from ..registry.yamlload import LoadError
 from ..repo import Repo
 from ..repo.history import log_changes
+from ..sources.protocol import MergedPR, PRSource
 
 if TYPE_CHECKING:
     from .record import Record
@@ -73,20 +71,6 @@ class Violation:
 
     def __str__(self) -> str:
         return f"commit {self.commit[:12]} ({self.subject}): {self.reason}"
-
-
-@dataclass
-class MergedPR:
-    """What a provenance source knows about the PR that brought a commit in."""
-
-    number: int
-    base: str
-    head: str
-    merge_commit: str
-    merged_at: str
-    # (teams) -> PRFacts with the reviews made until the merge, and those teams' members
-    load_facts: Callable[[tuple[str, ...]], PRFacts]
-    base_ref: str = ""  # the branch the PR was merged into
 
 
 class Unapproved(Exception):
@@ -422,17 +406,8 @@ def evaluate_pr(repo: Repo, pr: MergedPR, default: tuple[str, str] | None = None
     )
 
 
-class MergedPRSource(Protocol):
-    """Where a Checker learns which merged PRs brought commits in: GitHub (GitHubPRs) or the
-    offline ledger (LocalLedger)."""
-
-    def default_branch(self) -> str: ...
-
-    def merged_prs(self, commits: list[str]) -> list[MergedPR]: ...
-
-
 class Checker:
-    """Checks commits against a source of merged PRs (local ledger or GitHub).
+    """Checks commits against a source of merged PRs (the offline ledger or GitHub).
 
     The work is done once per run, whatever the number of commits and PRs: the commit graph is
     read in one `git rev-list`, the map from commit to the merged PRs that brought it is built
@@ -444,7 +419,7 @@ class Checker:
     def __init__(
         self,
         repo: Repo,
-        source: MergedPRSource,
+        source: PRSource,
         branch: str | None = None,
         cache: Record | None = None,
         save: bool = False,
@@ -555,9 +530,7 @@ class Checker:
             for sha in (c.old_sha, c.new_sha)
         ]
         gitrepo.prefetch_trees(self.repo, [base for base, _ in pairs], JUDGED_AT_BASE, versions)
-        prefetch = getattr(self.source, "prefetch", None)
-        if prefetch is not None:
-            prefetch(graph, forks)
+        self.source.prefetch(graph, forks)
 
     def _approval(
         self,
@@ -661,121 +634,3 @@ class Checker:
             self.cache.keep_evaluations(new)
             cached.update(new)
             self._cached = cached
-
-
-def refuse_tracked_ledger(repo: Repo, directory: Path) -> None:
-    """A ledger inside the repository's tracked tree is evidence anyone who can push could write:
-    a direct push could carry its own "approval". Ledger files tracked by git (in the index or at
-    HEAD) are refused, whatever they say."""
-    try:
-        rel = directory.resolve().relative_to(repo.path.resolve()).as_posix()
-    except ValueError:
-        return  # outside the repository
-    spec = rel if rel != "." else ""
-    tracked = repo.git("ls-files", "-z", "--", spec or ".").split(b"\0")
-    try:
-        gitrepo.resolve(repo, "HEAD")
-        tracked += repo.git("ls-tree", "-r", "-z", "--name-only", "HEAD", "--", spec or ".").split(
-            b"\0"
-        )
-    except gitrepo.GitError:
-        pass  # no commit yet
-    found = sorted({p.decode("utf-8", "replace") for p in tracked if p.endswith(b".yaml")})
-    if found:
-        raise EvaluationError(
-            f"{found[0]}: the offline PR ledger is committed to the repository, so a push "
-            "could approve "
-            f"itself; it is refused. Keep {rel}/ out of git (list it in .gitignore) and "
-            "untrack it: "
-            f"git rm -r --cached {rel}"
-        )
-
-
-class LocalLedger:
-    """Merged PRs recorded locally: one YAML file per PR (the `gate --local` facts file plus
-    `base`, `head`, `merge_commit`, `merged_at` and `base_ref`, the branch it was merged into,
-    default: the default branch). Used offline and in the demo; in GitHub Actions the deploy uses
-    GitHub itself."""
-
-    META = ("base", "head", "merge_commit", "merged_at", "base_ref")
-
-    def __init__(self, repo: Repo, directory: Path):
-        self.repo = repo
-        self.directory = directory
-        self._loaded: list[tuple[Path, dict]] | None = None
-        self._default: str | None = None
-        refuse_tracked_ledger(repo, directory)
-
-    def read_ahead(self) -> None:
-        """Read the ledger now (a deploy does it while git walks the history)."""
-        self._entries()
-
-    def _entries(self) -> list[tuple[Path, dict]]:
-        """The ledger's files, read once per run."""
-        if self._loaded is None:
-            from ..sources.pr_file import read_pr_files  # checks each file, its PR number included
-
-            self._loaded = read_pr_files(self.directory)
-        return self._loaded
-
-    def merged_prs(self, commits: list[str]) -> list[MergedPR]:
-        """Every merged PR of the ledger, in file order (its refs resolved in one git call): the
-        checker works out which commits each one brought."""
-        entries = [
-            (path, doc) for path, doc in self._entries() if doc.get("merge_commit")
-        ]  # else still open
-        sha = gitrepo.resolve_many(
-            self.repo, [str(doc[k]) for _, doc in entries for k in ("base", "head", "merge_commit")]
-        )
-        found = []
-        for path, doc in entries:
-            base, head, merge = (sha[str(doc[k])] for k in ("base", "head", "merge_commit"))
-            facts_doc = {k: v for k, v in doc.items() if k not in self.META}
-            base_ref = str(doc.get("base_ref") or self.default_branch())
-            found.append(
-                MergedPR(
-                    doc["number"],
-                    base,
-                    head,
-                    merge,
-                    str(doc.get("merged_at", "")),
-                    self._loader(path, base, head, facts_doc, base_ref),
-                    base_ref,
-                )
-            )
-        return found
-
-    def _loader(
-        self, path: Path, base: str, head: str, doc: dict, base_ref: str
-    ) -> Callable[[tuple[str, ...]], PRFacts]:
-        """The facts of one ledger entry, read when the checker asks (whatever the teams: the
-        entry lists its teams' members itself)."""
-        from ..sources.pr_file import load_local_facts
-
-        def load(teams: tuple[str, ...] = ()) -> PRFacts:
-            return load_local_facts(path, self.repo, base, head, doc, base_ref)
-
-        return load
-
-    def prefetch(self, graph: gitrepo.Graph, ranges: list[tuple[str, str]]) -> None:
-        """The commits of many PRs (``(fork, head)`` ranges) read in one git call."""
-        gitrepo.prefetch_commit_logs(self.repo, graph, ranges)
-
-    def default_branch(self) -> str:
-        if self._default is None:
-            self._default = gitrepo.default_branch(self.repo)
-        return self._default
-
-    def open_prs(self) -> dict[int, list[str]]:
-        """Open PRs (entries with no merge_commit) and the registry paths each one changes."""
-        out = {}
-        for _, doc in self._entries():
-            if doc.get("merge_commit"):
-                continue
-            base, head = (
-                gitrepo.resolve(self.repo, str(doc["base"])),
-                gitrepo.resolve(self.repo, str(doc["head"])),
-            )
-            fork = gitrepo.merge_base(self.repo, base, head)
-            out[doc["number"]] = [c.path for c in gitrepo.changed(self.repo, fork, head)]
-        return out

@@ -41,11 +41,11 @@ from ..registry.model import (
 )
 from ..registry.yamlload import LoadError
 from ..repo import Repo
+from ..sources.protocol import PRSource
 from .eventlog import Event
 from .provenance import (
     Approval,
     Checker,
-    MergedPRSource,
     Violation,
     commits_touching,
     promoted_branch,
@@ -254,7 +254,7 @@ def deploy(
     repo: Repo,
     env_name: str,
     record: Record,
-    provenance_source: MergedPRSource,
+    provenance_source: PRSource,
     dry_run: bool = False,
     progress: Callable[[Step], object] = lambda step: None,
     commit: str = "HEAD",
@@ -293,9 +293,7 @@ def deploy(
         if result.problems:
             return result
         deployed = record.entries(env.name)
-        getattr(
-            provenance_source, "read_ahead", lambda: None
-        )()  # e.g. the offline ledger's files, meanwhile
+        provenance_source.read_ahead()  # e.g. the offline ledger's files, meanwhile
         result.steps = plan_steps(
             wanted, deployed, retarget=last_target is not None and last_target != env.target
         )
@@ -460,7 +458,7 @@ def _hold_frozen(
     approvals: dict[str, Approval],
     since: str | None,
     now: datetime | None,
-    source: MergedPRSource,
+    source: PRSource,
 ) -> tuple[dict, set]:
     """Freeze windows in force for ENV at ``now`` refuse the changes they cover (``result.frozen``;
     their steps stay unapplied), unless break-glass covers the whole change (``_broke_glass``).

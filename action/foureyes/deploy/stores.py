@@ -13,8 +13,7 @@ from .record import DEFAULT_PATH, Record, SqliteRecord
 
 if TYPE_CHECKING:
     from ..github.client import GitHubClient
-    from .github_provenance import GitHubPRs
-    from .provenance import LocalLedger
+    from ..sources.protocol import PRSource
 
 
 def record_identity(gh: GitHubClient, identity: int | None = None) -> int:
@@ -62,13 +61,13 @@ def open_record(
 
 def provenance_source(
     repo: Repo, ledger: Path, repo_name: str | None, token: str | None
-) -> GitHubPRs | LocalLedger:
+) -> PRSource:
     """Merged (and open) PRs: from GitHub when ``repo_name`` is given, else the local PR folder."""
-    from .provenance import LocalLedger
+    from ..sources.ledger import Ledger
 
     if repo_name:
         from ..github.client import make_client
-        from .github_provenance import GitHubPRs
+        from ..sources.github import GitHubPRs
 
         return GitHubPRs(make_client(token), repo_name, repo, token)
-    return LocalLedger(repo, ledger if ledger.is_absolute() else repo.path / ledger)
+    return Ledger(repo, ledger if ledger.is_absolute() else repo.path / ledger)

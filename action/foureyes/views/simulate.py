@@ -4,10 +4,9 @@ candidate policy and says, per PR, the decision then and now, and totals.
 Both sides are the one judgment (judgment.py), as the gate and the deploy make it: "then" with the
 policies that judged the PR, "now" with the candidate in place of the default branch's policy. The
 candidate's plan is the same change with the policy-dependent parts (governance events, which
-events need approval, the levels' counts) worked out again (``replan``). Sources list the PRs of
-the period: the offline ledger (`.foureyes/prs/<n>.yaml`, local.read_pr_files) or GitHub (one
-listing, then the PR's facts through github.facts.fetch_facts, merged PRs cached in the record so a
-rerun does not refetch).
+events need approval, the levels' counts) worked out again (``replan``). A `sources.PRSource`
+lists the PRs of the period: the offline ledger (`sources.ledger`) or GitHub (`sources.github`: one
+listing, then each PR's facts, merged PRs' cached in the record so a rerun does not refetch).
 
 The candidate is only ever data: a YAML file parsed by registry.parse_policy, never executed. A
 simulation never decides anything: the gate's decision on a policy PR is still made by the base
@@ -24,23 +23,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from .. import repo as gitrepo
 from ..judging import changes
-from ..judging.facts import Account, Commit, PRFacts, Review
+from ..judging.facts import PRFacts
 from ..judging.plan import Plan
 from ..judging.policy import Decision, error_decision
 from ..registry.model import POLICY_FILE, ConfigError, Policy, parse_policy
 from ..registry.yamlload import LoadError
 from ..repo import Repo
 from ..report.escape import markdown, markdown_code
+from ..sources.protocol import PRRef, PRSource
 
 if TYPE_CHECKING:
-    import sqlite3
-
-    from github.PullRequest import PullRequest
-
     from ..app.gate_pipeline import GateResult
 
 # what changed for a PR, worst first (the order of the totals)
@@ -170,30 +166,6 @@ class Simulation:
         }
 
 
-@dataclass
-class PRRef:
-    """One PR of the period, as a source lists it."""
-
-    number: int
-    state: str  # merged | open
-    base: str
-    head: str
-    title: str = ""
-    merged_at: str = ""
-    base_ref: str = ""  # the branch the PR goes into ("": the ledger's default branch)
-
-
-class PRSource(Protocol):
-    """Where a simulation reads the PRs of its period: the offline ledger (LedgerSource) or
-    GitHub (GitHubSource)."""
-
-    def prs(self) -> list[PRRef]: ...
-
-    def default_branch(self) -> str: ...
-
-    def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts: ...
-
-
 def replay(
     repo: Repo,
     pr: PRRef,
@@ -240,14 +212,17 @@ def simulate(
     label: str,
     period: str,
     now: datetime | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
 ) -> Simulation:
-    """Replay every PR the source lists; a PR that cannot be replayed is listed, never dropped.
-    ``now``: the moment open PRs are judged at (freezes), default the clock."""
+    """Replay every PR the source lists for the period (merged since ``since``, and open; at most
+    ``limit``); a PR that cannot be replayed is listed, never dropped. ``now``: the moment open
+    PRs are judged at (freezes), default the clock; ``period``: how the report names it."""
     from ..errors import known_errors
 
     now = now or datetime.now(UTC)
     sim = Simulation(label, period)
-    for pr in source.prs():
+    for pr in source.prs(since, limit):
         try:
             default = _default(repo, source, pr)
             sim.replays.append(
@@ -265,356 +240,6 @@ def _default(repo: Repo, source: PRSource, pr: PRRef) -> tuple[str, str]:
     the judgment reads it)."""
     name = source.default_branch()
     return name, (gitrepo.branch_tip(repo, name) if pr.base_ref and pr.base_ref != name else "")
-
-
-# --- sources -------------------------------------------------------------------------------------
-
-
-def _at(text: str) -> datetime:
-    value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-class LedgerSource:
-    """The offline ledger (`.foureyes/prs/<n>.yaml`): merged PRs (with merge_commit and merged_at)
-    merged since ``since``, and every open PR. The ledger's rules hold
-    (deploy.provenance.LocalLedger:
-    a ledger tracked by git is refused)."""
-
-    def __init__(
-        self, repo: Repo, directory: Path, since: datetime | None, limit: int | None = None
-    ):
-        from ..deploy.provenance import LocalLedger
-
-        self.repo = repo
-        self.ledger = LocalLedger(repo, directory)
-        self.since = since
-        self.limit = limit
-        self._docs: dict[int, tuple[Path, dict]] = {}
-
-    def prs(self) -> list[PRRef]:
-        from ..errors import EvaluationError
-        from ..sources.pr_file import read_pr_files
-
-        found = []
-        for path, doc in read_pr_files(self.ledger.directory):
-            merged = bool(doc.get("merge_commit"))
-            if merged:
-                if not doc.get("merged_at"):
-                    raise EvaluationError(
-                        f"{path}: a merged PR file needs merged_at (when it was merged)"
-                    )
-                try:
-                    when = _at(doc["merged_at"])
-                except ValueError:
-                    raise EvaluationError(
-                        f"{path}: merged_at {doc['merged_at']!r} is not an ISO 8601 time"
-                    ) from None
-                if self.since is not None and when < self.since:
-                    continue
-            self._docs[doc["number"]] = (path, doc)
-            found.append(
-                (
-                    str(doc.get("merged_at") or "~open"),
-                    PRRef(
-                        doc["number"],
-                        "merged" if merged else "open",
-                        str(doc["base"]),
-                        str(doc["head"]),
-                        "",
-                        str(doc.get("merged_at") or ""),
-                        str(doc.get("base_ref") or self.ledger.default_branch()),
-                    ),
-                )
-            )
-        found.sort(
-            key=lambda item: (item[0], item[1].number), reverse=True
-        )  # newest first, open PRs on top
-        refs = [ref for _, ref in found]
-        return refs[: self.limit] if self.limit else refs
-
-    def default_branch(self) -> str:
-        return self.ledger.default_branch()
-
-    def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts:
-        from ..deploy.provenance import LocalLedger
-        from ..sources.pr_file import load_local_facts
-
-        path, doc = self._docs[pr.number]
-        facts_doc = {k: v for k, v in doc.items() if k not in LocalLedger.META}
-        return load_local_facts(
-            path, self.repo, pr.base, gitrepo.resolve(self.repo, pr.head), facts_doc, pr.base_ref
-        )
-
-
-class GitHubSource:
-    """PRs from GitHub in a bounded number of requests: ONE listing (GET
-    /repos/{owner}/{repo}/pulls,
-    state=all, sort=updated, direction=desc, 100 per page, stopping at the first PR last updated
-    before the period or once ``limit`` PRs are found), then per PR its facts
-    (github.facts.fetch_facts:
-    the pull, its commits, its reviews) and once per run each approver team's members. A merged PR's
-    facts never change (reviews until the merge), so they are cached in the record (table
-    simulate_facts) and a rerun does not fetch them again; open PRs are read fresh.
-
-    `direction=desc` must be sent: with sort=updated GitHub's default direction is `asc` (OpenAPI
-    description of GET /repos/{owner}/{repo}/pulls, parameter `direction`). A merged PR's
-    `updated_at` is at or after its `merged_at`, so stopping at updated_at < since
-    never misses a PR merged in the period (OpenAPI: pulls/list, `sort` "updated", `direction`).
-    Closed, unmerged PRs are skipped: nothing of theirs was ever judged final."""
-
-    def __init__(
-        self,
-        gh: Any,  # a GitHubClient; PyGithub's stubs say updated_at may be None, read as set
-        repo_name: str,
-        repo: Repo,
-        token: str | None,
-        since: datetime | None,
-        limit: int | None = None,
-        cache_db: sqlite3.Connection | None = None,
-    ) -> None:
-        self.gh = gh  # make_client is lazy: get_repo and get_pull cost nothing until read
-        self.repo_name = repo_name
-        self.repo = repo
-        self.token = token
-        self.since = since
-        self.limit = limit
-        self.db = cache_db
-        self._members: dict[str, frozenset[int]] = {}
-        self._listed: dict[int, PullRequest] = {}
-        self._default_name: str | None = None
-        self._app: int | None = None  # the App whose evidence counts, resolved once
-        if self.db is not None:
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS simulate_facts (repo TEXT NOT NULL, number "
-                "INTEGER NOT NULL, "
-                "head TEXT NOT NULL, merge_commit TEXT NOT NULL, facts TEXT NOT NULL, "
-                "PRIMARY KEY (repo, number, head, merge_commit))"
-            )
-
-    def prs(self) -> list[PRRef]:
-        from ..errors import EvaluationError
-        from ..github.client import api_errors, describe
-
-        found = []
-        try:
-            repo = self.gh.get_repo(self.repo_name)
-            for pr in repo.get_pulls(state="all", sort="updated", direction="desc"):
-                if (
-                    self.since is not None
-                    and pr.updated_at.replace(tzinfo=pr.updated_at.tzinfo or UTC) < self.since
-                ):
-                    break
-                if pr.merged_at is not None:
-                    if (
-                        self.since is not None
-                        and pr.merged_at.replace(tzinfo=pr.merged_at.tzinfo or UTC) < self.since
-                    ):
-                        continue
-                    state = "merged"
-                elif pr.state == "open":
-                    state = "open"
-                else:
-                    continue  # closed without merging
-                self._listed[pr.number] = pr
-                found.append(
-                    PRRef(
-                        pr.number,
-                        state,
-                        pr.base.sha,
-                        pr.head.sha,
-                        pr.title or "",
-                        pr.merged_at.isoformat() if pr.merged_at else "",
-                        pr.base.ref,
-                    )
-                )
-                # the listing's base repository is this one: its default branch costs no request
-                self._default_name = self._default_name or pr.base.repo.default_branch
-                if self.limit and len(found) >= self.limit:
-                    break
-        except api_errors() as exc:
-            raise EvaluationError(describe(exc)) from None
-        try:  # noqa: SIM105  one fetch for every commit the checkout lacks, not one per PR
-            gitrepo.ensure_commits(
-                self.repo, sorted({s for p in found for s in (p.base, p.head)}), self.token
-            )
-        except gitrepo.GitError:
-            pass  # one unfetchable head: each PR tries its own, and only that PR is not replayed
-        return found
-
-    def default_branch(self) -> str:
-        """The default branch, as the PR listing names it."""
-        from ..errors import EvaluationError
-
-        if not self._default_name:
-            raise EvaluationError("the PR listing names no default branch")
-        return self._default_name
-
-    def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts:
-        from ..errors import EvaluationError
-        from ..github.client import api_errors, describe
-        from ..github.facts import fetch_facts
-        from ..github.teams import direct_members
-
-        listed = self._listed[pr.number]
-        merge_commit = (
-            getattr(listed, "merge_commit_sha", None) or "" if pr.state == "merged" else ""
-        )
-        try:
-            gitrepo.ensure_commits(self.repo, [pr.base, pr.head], self.token)
-            facts = self._cached(pr, merge_commit) if pr.state == "merged" else None
-            if facts is None:
-                facts, _ = fetch_facts(self.gh, self.repo_name, pr.number, ())
-                if pr.state == "merged":  # the approval that counts is the one it had when merged
-                    if listed.merged_at is None:
-                        raise EvaluationError(f"PR #{pr.number}: merged, with no merge time")
-                    merged_at = listed.merged_at.replace(tzinfo=listed.merged_at.tzinfo or UTC)
-                    facts.reviews = [
-                        r
-                        for r in facts.reviews
-                        if r.submitted_at and _at(r.submitted_at) <= merged_at
-                    ]
-                    facts = self._as_decided(pr, facts)
-                    self._store(pr, merge_commit, facts)
-            for team in teams:
-                if team not in self._members and team not in facts.team_members:
-                    self._members[team] = direct_members(self.gh, *team.split("/", 1))
-        except EvaluationError:
-            raise
-        except api_errors() as exc:
-            raise EvaluationError(describe(exc)) from None
-        # the listing's head is the one replayed: a head that moved since is read at the next run
-        return dataclasses.replace(
-            facts,
-            head_sha=pr.head,
-            base_sha=pr.base,
-            team_members={
-                t: facts.team_members[t] if t in facts.team_members else self._members[t]
-                for t in teams
-            },
-        )
-
-    def _as_decided(self, pr: PRRef, facts: PRFacts) -> PRFacts:
-        """A merged PR's facts as the gate recorded them when it decided (evidence.py), as the
-        deploy reads them; today's where no evidence was recorded."""
-        from ..github import evidence as on_github
-        from ..judging import evidence
-
-        if self._app is None:
-            self._app = on_github.app_id(self.gh)
-        recorded = on_github.latest(self.gh, self.repo_name, pr.number, pr.head, self._app)
-        return (
-            evidence.apply(recorded, dataclasses.replace(facts, team_members={}))
-            if recorded
-            else facts
-        )
-
-    def _cached(self, pr: PRRef, merge_commit: str) -> PRFacts | None:
-        if self.db is None:
-            return None
-        row = self.db.execute(
-            "SELECT facts FROM simulate_facts WHERE repo = ? AND number = ? AND head = ? "
-            "AND merge_commit = ?",
-            (self.repo_name, pr.number, pr.head, merge_commit),
-        ).fetchone()
-        return facts_from_json(json.loads(row[0])) if row else None
-
-    def _store(self, pr: PRRef, merge_commit: str, facts: PRFacts) -> None:
-        if self.db is None:
-            return
-        self.db.execute(
-            "INSERT OR REPLACE INTO simulate_facts VALUES (?, ?, ?, ?, ?)",
-            (self.repo_name, pr.number, pr.head, merge_commit, json.dumps(facts_to_json(facts))),
-        )
-        self.db.commit()
-
-
-# --- the facts cache: PRFacts as JSON ------------------------------------------------------------
-
-
-def _account(a: Account | None) -> dict | None:
-    return None if a is None else {"login": a.login, "id": a.id, "type": a.type}
-
-
-def _from_account(d: dict | None) -> Account | None:
-    return None if d is None else Account(d["login"], d.get("id"), d.get("type", "User"))
-
-
-def _known_account(d: dict | None, who: str) -> Account:
-    """An account the recorded facts must name (a PR's author, a reviewer, a co-author)."""
-    from ..errors import EvaluationError
-
-    found = _from_account(d)
-    if found is None:
-        raise EvaluationError(f"the recorded facts name no account for {who}")
-    return found
-
-
-def facts_to_json(f: PRFacts) -> dict:
-    return {
-        "number": f.number,
-        "author": _account(f.author),
-        "base_sha": f.base_sha,
-        "head_sha": f.head_sha,
-        "body": f.body,
-        "labels": list(f.labels),
-        "base_ref": f.base_ref,
-        "default_branch": f.default_branch,
-        "commits": [
-            {
-                "sha": c.sha,
-                "author": _account(c.author),
-                "committer": _account(c.committer),
-                "co_authors": [_account(a) for a in c.co_authors],
-                "unattributed": list(c.unattributed),
-            }
-            for c in f.commits
-        ],
-        "reviews": [
-            {
-                "id": r.id,
-                "user": _account(r.user),
-                "state": r.state,
-                "commit_id": r.commit_id,
-                "submitted_at": r.submitted_at,
-            }
-            for r in f.reviews
-        ],
-    }
-
-
-def facts_from_json(d: dict) -> PRFacts:
-    return PRFacts(
-        number=d["number"],
-        author=_known_account(d["author"], f"PR #{d['number']}'s author"),
-        base_sha=d["base_sha"],
-        head_sha=d["head_sha"],
-        body=d["body"],
-        labels=tuple(d.get("labels", ())),
-        base_ref=d.get("base_ref", ""),
-        default_branch=d.get("default_branch", ""),
-        team_members={},
-        commits=[
-            Commit(
-                c["sha"],
-                _from_account(c["author"]),
-                _from_account(c["committer"]),
-                tuple(_known_account(a, f"a co-author of {c['sha']}") for a in c["co_authors"]),
-                tuple(c["unattributed"]),
-            )
-            for c in d["commits"]
-        ],
-        reviews=[
-            Review(
-                r["id"],
-                _known_account(r["user"], f"the author of review {r['id']}"),
-                r["state"],
-                r["commit_id"],
-                r["submitted_at"],
-            )
-            for r in d["reviews"]
-        ],
-    )
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -710,13 +335,11 @@ def edits_policy(plan: Plan | None) -> bool:
     )
 
 
-def gate_what_if(
-    repo: Repo, result: GateResult, make_source: Callable[[int], PRSource]
-) -> str | None:
+def gate_what_if(repo: Repo, result: GateResult, source: PRSource) -> str | None:
     """The what-if section for the sticky comment of a PR that edits the policy, or None. The
     candidate is the PR head's policy file, read with git as data; the decision stays the base
-    policy's. ``make_source(limit)`` lists the last PRs. Never raises: a failure is said in the
-    section, and changes nothing else."""
+    policy's. ``source`` lists the last PRs. Never raises: a failure is said in the section, and
+    changes nothing else."""
     import os
 
     if result.facts is None or not edits_policy(result.plan):
@@ -742,7 +365,7 @@ def gate_what_if(
             )
         candidate = candidate_from_bytes(data, f"{POLICY_FILE} at {result.facts.head_sha[:12]}")
         sim = simulate(
-            repo, make_source(last), candidate, candidate.source, f"of the last {last} updated"
+            repo, source, candidate, candidate.source, f"of the last {last} updated", limit=last
         )
     except Exception as exc:  # the what-if is a convenience: it never turns the decision
         return f"{heading}\n\nNot available: {_cell(str(exc) or type(exc).__name__)}"

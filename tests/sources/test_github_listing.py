@@ -9,11 +9,11 @@ import subprocess
 import pytest
 import responses
 
-from foureyes.deploy.github_provenance import GitHubPRs
-from foureyes.deploy.provenance import LocalLedger
 from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
 from foureyes.github.client import make_client
+from foureyes.sources.github import GitHubPRs
+from foureyes.sources.ledger import Ledger
 from ghapi.mockgithub import MockGitHub, closed_pulls, commit_pulls, pull_simple, repository, user
 from support.clock import NOW, iso
 from support.repos import DEP
@@ -37,7 +37,7 @@ def deployed(repo):
     repo.write(".gitignore", ".foureyes/\n")
     repo.commit("ignore", "Mo Admin <mo@acme.example>")
     record = SqliteRecord(repo.root / ".foureyes" / "record.sqlite")
-    assert deploy(repo.session, "staging", record, LocalLedger(repo.session, repo.root / "none")).ok
+    assert deploy(repo.session, "staging", record, Ledger(repo.session, repo.root / "none")).ok
     record.close()
     return repo
 
