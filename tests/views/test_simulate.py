@@ -326,6 +326,22 @@ def test_simulate_on_github_reads_one_listing_and_caches_merged_prs(gh_world, cl
     assert [c for c in rerun if c.startswith("GET /pulls/43")]  # open: read fresh
 
 
+def test_a_rerun_from_the_cache_counts_the_people_the_first_run_counted(gh_world, cli, tmp_path):
+    """A merged PR's facts are kept in the record with the team members its replay counted: Bob
+    leaving the team afterwards changes nothing the first run showed (evidence, not hindsight)."""
+    w = gh_world
+    _, merged = github_pr(w, 41, fraud("13"), (ALICE, BOB), merged_at=MERGED)
+    open_pulls(w.rsps, [merged])
+    members = re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members")
+    w.rsps.get(members, json=[ALICE, BOB])
+    args = ("--policy", candidate(w, tmp_path), "--since", SINCE, "--repo", "acme/models")
+    code, data = simulate(cli, *args)
+    assert code == 0 and by_pr(data)[41][0] == "approved"
+    w.rsps.replace(responses.GET, members, json=[ALICE])  # Bob has left the team since
+    _, again = simulate(cli, *args)
+    assert again == data
+
+
 def test_a_pr_whose_commits_cannot_be_fetched_is_not_replayed_the_rest_is(gh_world, cli, tmp_path):
     w = gh_world
     _, merged = github_pr(w, 41, fraud("13"), (ALICE, BOB), merged_at=MERGED)

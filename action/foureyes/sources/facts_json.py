@@ -1,6 +1,6 @@
 """A PR's facts as JSON and back: how the GitHub source keeps a merged PR's decided facts (the
-record's table simulate_facts), so a rerun of the what-if does not fetch them again. Team members
-are not kept: a rerun reads them again."""
+record's table simulate_facts), so a rerun of the what-if does not fetch them again, and judges
+with the same people: the team members, invitations and owners the first run counted."""
 
 from __future__ import annotations
 
@@ -54,6 +54,9 @@ def facts_to_json(f: PRFacts) -> dict:
             }
             for r in f.reviews
         ],
+        "teams": {t: sorted(ids) for t, ids in f.team_members.items()},
+        "pending": {t: sorted(ids) for t, ids in f.pending_members.items()},
+        "owners": {login: _account(a) for login, a in f.owner_accounts.items()},
     }
 
 
@@ -67,7 +70,9 @@ def facts_from_json(d: dict) -> PRFacts:
         labels=tuple(d.get("labels", ())),
         base_ref=d.get("base_ref", ""),
         default_branch=d.get("default_branch", ""),
-        team_members={},
+        team_members={t: frozenset(ids) for t, ids in d["teams"].items()},
+        pending_members={t: frozenset(ids) for t, ids in d["pending"].items()},
+        owner_accounts={login: _from_account(a) for login, a in d["owners"].items()},
         commits=[
             Commit(
                 c["sha"],

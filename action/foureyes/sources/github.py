@@ -331,7 +331,8 @@ class GitHubPRs:
         )
         try:
             gitrepo.ensure_commits(self.repo, [pr.base, pr.head], self.token)
-            facts = self._cached(pr, merge_commit) if pr.state == "merged" else None
+            cached = self._cached(pr, merge_commit) if pr.state == "merged" else None
+            facts = cached
             if facts is None:
                 facts, _ = fetch_facts(self.gh, self.repo_name, pr.number, ())
                 if pr.state == "merged":
@@ -339,11 +340,15 @@ class GitHubPRs:
                         raise EvaluationError(f"PR #{pr.number}: merged, with no merge time")
                     facts.reviews = _until_merge(facts.reviews, listed.merged_at)
                     facts = self._as_decided(pr, facts)
-                    self._store(pr, merge_commit, facts)
             members = {
                 t: facts.team_members[t] if t in facts.team_members else self._members(t)
                 for t in teams
             }
+            if pr.state == "merged" and cached is None:
+                # kept with the members this run counted: a rerun judges as this one did, whoever
+                # joined or left a team since
+                kept = {**facts.team_members, **members}
+                self._store(pr, merge_commit, dataclasses.replace(facts, team_members=kept))
         except EvaluationError:
             raise
         except api_errors() as exc:
@@ -371,7 +376,9 @@ class GitHubPRs:
             "AND merge_commit = ?",
             (self.repo_name, pr.number, pr.head, merge_commit),
         ).fetchone()
-        return facts_from_json(json.loads(row[0])) if row else None
+        doc = json.loads(row[0]) if row else None
+        # kept before the facts held their people (team members, owners): read again
+        return facts_from_json(doc) if doc and "teams" in doc else None
 
     def _store(self, pr: PRRef, merge_commit: str, facts: PRFacts) -> None:
         if self.db is None:
