@@ -107,6 +107,37 @@ def test_the_imports_of_report_left_in_app_are_still_there():
     assert found == REPORT_STILL_IN_APP
 
 
+def sessions_left_open(path: Path) -> list[str]:
+    """Each `Repo(...)` a use case makes outside a `with` statement: a session whose git
+    processes outlive the use case until the interpreter collects it."""
+    tree = ast.parse(path.read_text("utf-8"), str(path))
+    in_with = {
+        id(item.context_expr)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.With)
+        for item in node.items
+    }
+    return [
+        f"{path.name}:{node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "Repo"
+        and id(node) not in in_with
+    ]
+
+
+@pytest.mark.parametrize("path", modules("app"), ids=lambda p: p.name)
+def test_a_use_case_closes_the_session_it_opens(path):
+    assert sessions_left_open(path) == []
+
+
+def test_the_session_check_catches_a_session_left_open(tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text("def run(root):\n    repo = Repo(root)\n    return repo\n", "utf-8")
+    assert sessions_left_open(path) == ["bad.py:2"]
+
+
 # the judging reads git in one module; the rest is pure over what it read
 JUDGING_READS_GIT = {"reading.py"}
 GIT = "import foureyes.repo"

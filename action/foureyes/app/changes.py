@@ -44,24 +44,24 @@ def rollback(request: RollbackRequest) -> RollbackResult:
     from ..repo import Repo, resolve
 
     root = repo_root()
-    repo = Repo(root)  # the command's session: what it reads of git
-    base_sha = resolve(repo, request.base_branch if request.repo_name else "HEAD")
-    with deploy_record(root, request.record_path, request.repo_name, request.token) as record:
-        history = record.history(request.env_name, request.name)
-    try:
-        change = prepare(
-            repo, base_sha, request.name, request.env_name, history, request.to_version
-        )
-    except RollbackError as exc:
-        return RollbackResult(refused=str(exc))
-    if request.repo_name:
-        from ..github.client import make_client
+    with Repo(root) as repo:  # the command's session: what it reads of git
+        base_sha = resolve(repo, request.base_branch if request.repo_name else "HEAD")
+        with deploy_record(root, request.record_path, request.repo_name, request.token) as record:
+            history = record.history(request.env_name, request.name)
+        try:
+            change = prepare(
+                repo, base_sha, request.name, request.env_name, history, request.to_version
+            )
+        except RollbackError as exc:
+            return RollbackResult(refused=str(exc))
+        if request.repo_name:
+            from ..github.client import make_client
 
-        url = open_pull_request(
-            make_client(request.token), request.repo_name, change, request.base_branch, base_sha
-        )
-        return RollbackResult(change, url=url)
-    return RollbackResult(change, patch=commit_locally(root, change))
+            url = open_pull_request(
+                make_client(request.token), request.repo_name, change, request.base_branch, base_sha
+            )
+            return RollbackResult(change, url=url)
+        return RollbackResult(change, patch=commit_locally(root, change))
 
 
 @dataclass(frozen=True)
@@ -91,24 +91,24 @@ def promote(request: PromoteRequest, prepared: Callable[[Promotion], None]) -> P
     from ..repo import Repo, default_branch
 
     root = repo_root()
-    repo = Repo(root)  # the command's session: what it reads of git
-    gh = None
-    if request.repo_name:
-        from ..github.client import api_errors, describe, make_client
+    with Repo(root) as repo:  # the command's session: what it reads of git
+        gh = None
+        if request.repo_name:
+            from ..github.client import api_errors, describe, make_client
 
-        gh = make_client(request.token)
+            gh = make_client(request.token)
+            try:
+                default = gh.get_repo(request.repo_name).default_branch
+            except api_errors() as exc:
+                raise EvaluationError(describe(exc)) from None
+        else:
+            default = default_branch(repo)
         try:
-            default = gh.get_repo(request.repo_name).default_branch
-        except api_errors() as exc:
-            raise EvaluationError(describe(exc)) from None
-    else:
-        default = default_branch(repo)
-    try:
-        promotion = prepare(repo, request.env_name, request.into, request.to_commit, default)
-    except PromoteError as exc:
-        return PromoteResult(refused=str(exc))
-    prepared(promotion)
-    if gh is not None and request.repo_name:
-        return PromoteResult(promotion, url=open_pull_request(gh, request.repo_name, promotion))
-    branch_locally(root, promotion)
-    return PromoteResult(promotion)
+            promotion = prepare(repo, request.env_name, request.into, request.to_commit, default)
+        except PromoteError as exc:
+            return PromoteResult(refused=str(exc))
+        prepared(promotion)
+        if gh is not None and request.repo_name:
+            return PromoteResult(promotion, url=open_pull_request(gh, request.repo_name, promotion))
+        branch_locally(root, promotion)
+        return PromoteResult(promotion)

@@ -125,23 +125,23 @@ def run(directory: Path | None) -> int:
             f"{root} is not empty; the demo builds its repository in an empty folder"
         )
     reporter = DemoReporter()
-    repo = Repo(root)  # the demo's one session: what it reads of its scratch repository
-    for item in change_demo(repo):  # a statement failing here is an error of the example itself
-        reporter.show(item)
-    try:
-        for item in chain(
-            gate_demo(repo),
-            promotion_demo(repo),
-            governance_demo(repo),
-            what_if_demo(repo),
-            freeze_demo(repo),
-        ):
+    with Repo(root) as repo:  # the demo's one session: what it reads of its scratch repository
+        for item in change_demo(repo):  # a statement failing here is an error of the example itself
             reporter.show(item)
-    except DemoError as exc:
-        reporter.stopped(str(exc))
-        return 1
-    reporter.done(root)
-    return 0
+        try:
+            for item in chain(
+                gate_demo(repo),
+                promotion_demo(repo),
+                governance_demo(repo),
+                what_if_demo(repo),
+                freeze_demo(repo),
+            ):
+                reporter.show(item)
+        except DemoError as exc:
+            reporter.stopped(str(exc))
+            return 1
+        reporter.done(root)
+        return 0
 
 
 def change_demo(repo: Repo) -> Iterator[DemoItem]:

@@ -50,38 +50,38 @@ def run(
     from ..report.notify import notify_deploy
 
     root = repo_root()
-    repo = Repo(root)  # the command's session: what it reads of git
-    # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local
-    # file
-    on_github = bool(request.repo_name) and (
-        os.environ.get("GITHUB_ACTIONS") == "true" or request.repo_given
-    )
-    repo_name = request.repo_name if on_github else None
-    branch = request.branch_name or os.environ.get("GITHUB_REF_NAME") or current_branch(root)
-    wrong = branch_mismatch(repo, request.env_name, branch)
-    if wrong:
-        raise UsageProblem(wrong)
-    with open_record(
-        root,
-        request.record_path,
-        repo_name if not request.record_path else None,
-        request.token,
-        read_only=request.dry_run,
-    ) as rec:
-        source = provenance_source(repo, request.ledger, repo_name, request.token)
-        result = deploy(
-            repo,
-            request.env_name,
-            rec,
-            source,
-            dry_run=request.dry_run,
-            progress=progress,
-            only=set(request.only) if request.only else None,
-            branch=branch,
-            now=request.now,
+    with Repo(root) as repo:  # the command's session: what it reads of git
+        # on GitHub (in Actions, or --repo given) provenance comes from GitHub itself, never a local
+        # file
+        on_github = bool(request.repo_name) and (
+            os.environ.get("GITHUB_ACTIONS") == "true" or request.repo_given
         )
-        notify_deploy(repo, result, rec, warn=warn)
-    return DeployOutcome(result)
+        repo_name = request.repo_name if on_github else None
+        branch = request.branch_name or os.environ.get("GITHUB_REF_NAME") or current_branch(root)
+        wrong = branch_mismatch(repo, request.env_name, branch)
+        if wrong:
+            raise UsageProblem(wrong)
+        with open_record(
+            root,
+            request.record_path,
+            repo_name if not request.record_path else None,
+            request.token,
+            read_only=request.dry_run,
+        ) as rec:
+            source = provenance_source(repo, request.ledger, repo_name, request.token)
+            result = deploy(
+                repo,
+                request.env_name,
+                rec,
+                source,
+                dry_run=request.dry_run,
+                progress=progress,
+                only=set(request.only) if request.only else None,
+                branch=branch,
+                now=request.now,
+            )
+            notify_deploy(repo, result, rec, warn=warn)
+        return DeployOutcome(result)
 
 
 @dataclass(frozen=True)
@@ -110,16 +110,16 @@ def resolve(request: ResolveRequest) -> ResolveResult:
     from ..deploy.record import DEFAULT_PATH, SqliteRecord
 
     root = repo_root(required=False)  # an inference pipeline may resolve from a copied record
-    repo = Repo(root)  # the command's session: what it reads of git
-    check_names(repo, request.env_name)
-    path = Path(request.record_path) if request.record_path else root / DEFAULT_PATH
-    if not path.exists():
-        raise Failed(f"no deploy record at {path}: nothing has been deployed")
-    record = SqliteRecord(path)
-    try:
-        entry = record.entries(request.env_name).get(request.name)
-    finally:
-        record.close()
-    if entry is None:
-        check_names(repo, deployment=request.name)  # a typo is not "not deployed"
-    return ResolveResult(request.name, request.env_name, entry)
+    with Repo(root) as repo:  # the command's session: what it reads of git
+        check_names(repo, request.env_name)
+        path = Path(request.record_path) if request.record_path else root / DEFAULT_PATH
+        if not path.exists():
+            raise Failed(f"no deploy record at {path}: nothing has been deployed")
+        record = SqliteRecord(path)
+        try:
+            entry = record.entries(request.env_name).get(request.name)
+        finally:
+            record.close()
+        if entry is None:
+            check_names(repo, deployment=request.name)  # a typo is not "not deployed"
+        return ResolveResult(request.name, request.env_name, entry)

@@ -27,11 +27,11 @@ def run(request: FreezeRequest) -> FreezeResult:
     from ..repo import GitTree, Repo, WorkTree, resolve
 
     root = repo_root()
-    repo = Repo(root)  # the command's session: what it reads of git
-    tree = GitTree(repo, resolve(repo, request.ref)) if request.ref else WorkTree(root)
-    if request.env_name:
-        check_names(repo, request.env_name, ref=request.ref or "HEAD")
-    listing = freeze.listing(
-        freeze.load(tree), request.now, request.env_name, request.importance, request.count
-    )
-    return FreezeResult(listing)
+    with Repo(root) as repo:  # the command's session: what it reads of git
+        tree = GitTree(repo, resolve(repo, request.ref)) if request.ref else WorkTree(root)
+        if request.env_name:
+            check_names(repo, request.env_name, ref=request.ref or "HEAD")
+        listing = freeze.listing(
+            freeze.load(tree), request.now, request.env_name, request.importance, request.count
+        )
+        return FreezeResult(listing)

@@ -63,46 +63,48 @@ def run(request: GateRequest, warn: Callable[[str], None]) -> GateOutcome:
     from .gate_pipeline import decide_local, decide_on_github, record_decision
 
     root = repo_root()
-    repo = Repo(root)  # the command's session: what it reads of git
-    if request.local_file:
-        if not request.base:
-            raise UsageProblem("--local needs --base")
-        result = decide_local(repo, request.local_file, request.base, request.head, now=request.now)
-    else:
-        event = read_event()
-        number = request.number or (event.get("pull_request") or {}).get("number")
-        from ..github.client import make_client
+    with Repo(root) as repo:  # the command's session: what it reads of git
+        if request.local_file:
+            if not request.base:
+                raise UsageProblem("--local needs --base")
+            result = decide_local(
+                repo, request.local_file, request.base, request.head, now=request.now
+            )
+        else:
+            event = read_event()
+            number = request.number or (event.get("pull_request") or {}).get("number")
+            from ..github.client import make_client
 
-        if not number and event.get("workflow_run") and request.repo_name:
-            number = _pr_from_workflow_run(
+            if not number and event.get("workflow_run") and request.repo_name:
+                number = _pr_from_workflow_run(
+                    make_client(request.token),
+                    request.repo_name,
+                    event,
+                    request.token,
+                    request.publish and not request.which_pr,
+                )
+            if not request.repo_name or not number:
+                raise UsageProblem("give --repo and --pr (or run in a pull_request workflow)")
+            if request.which_pr:
+                return GateOutcome(which_pr=number)
+            result = decide_on_github(
+                repo,
                 make_client(request.token),
                 request.repo_name,
+                number,
                 event,
-                request.token,
-                request.publish and not request.which_pr,
+                request.publish,
+                warn=warn,
+                token=request.token,
+                app_slug=request.app_slug,
+                now=request.now,
             )
-        if not request.repo_name or not number:
-            raise UsageProblem("give --repo and --pr (or run in a pull_request workflow)")
-        if request.which_pr:
-            return GateOutcome(which_pr=number)
-        result = decide_on_github(
-            repo,
-            make_client(request.token),
-            request.repo_name,
-            number,
-            event,
-            request.publish,
-            warn=warn,
-            token=request.token,
-            app_slug=request.app_slug,
-            now=request.now,
-        )
-    record = local_record(root, None)
-    try:
-        record_decision(record, result)
-    finally:
-        record.close()
-    return GateOutcome(result=result)
+        record = local_record(root, None)
+        try:
+            record_decision(record, result)
+        finally:
+            record.close()
+        return GateOutcome(result=result)
 
 
 def _pr_from_workflow_run(

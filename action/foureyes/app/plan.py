@@ -31,6 +31,6 @@ def run(request: PlanRequest) -> PlanResult:
     from ..judging.reading import as_planned, make_plan
     from ..repo import Repo, default_branch
 
-    repo = Repo(repo_root())  # the command's session: what it reads of git
-    plan = make_plan(repo, request.base, request.head)
-    return PlanResult(as_planned(repo, plan, request.base, default_branch(repo)))
+    with Repo(repo_root()) as repo:  # the command's session: what it reads of git
+        plan = make_plan(repo, request.base, request.head)
+        return PlanResult(as_planned(repo, plan, request.base, default_branch(repo)))

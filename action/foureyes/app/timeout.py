@@ -39,20 +39,20 @@ def run(
     from .timeout_pipeline import run as apply
 
     root = repo_root()
-    repo = Repo(root)  # the command's session: what it reads of git
-    record = local_record(root, request.record_path)
-    try:
-        actions = apply(
-            make_client(request.token),
-            request.repo_name,
-            repo,
-            request.now,
-            request.dry_run,
-            acted,
-            record,
-            warn=warn,
-            token=request.token,
-        )
-    finally:
-        record.close()
-    return TimeoutResult(request.dry_run, actions)
+    with Repo(root) as repo:  # the command's session: what it reads of git
+        record = local_record(root, request.record_path)
+        try:
+            actions = apply(
+                make_client(request.token),
+                request.repo_name,
+                repo,
+                request.now,
+                request.dry_run,
+                acted,
+                record,
+                warn=warn,
+                token=request.token,
+            )
+        finally:
+            record.close()
+        return TimeoutResult(request.dry_run, actions)

@@ -50,22 +50,22 @@ def inventory(request: InventoryRequest) -> InventoryResult:
     from ..views.inventory import build, read_ahead
 
     root = repo_root()
-    repo = Repo(root)  # the command's session: what it reads of git
-    read_ahead(repo, request.ref)
-    with deploy_record(
-        root, request.sources.record_path, request.sources.repo_name, request.sources.token
-    ) as record:
-        source = provenance_source(
-            repo, request.sources.ledger, request.sources.repo_name, request.sources.token
-        )
-        rows, envs = build(
-            repo,
-            request.ref,
-            record,
-            source.open_prs(),
-            checker=Checker(repo, source, cache=record),
-        )
-    return InventoryResult(root, rows, envs, request.sources.repo_name or root.name)
+    with Repo(root) as repo:  # the command's session: what it reads of git
+        read_ahead(repo, request.ref)
+        with deploy_record(
+            root, request.sources.record_path, request.sources.repo_name, request.sources.token
+        ) as record:
+            source = provenance_source(
+                repo, request.sources.ledger, request.sources.repo_name, request.sources.token
+            )
+            rows, envs = build(
+                repo,
+                request.ref,
+                record,
+                source.open_prs(),
+                checker=Checker(repo, source, cache=record),
+            )
+        return InventoryResult(root, rows, envs, request.sources.repo_name or root.name)
 
 
 @dataclass(frozen=True)
@@ -92,52 +92,52 @@ def history(request: HistoryRequest) -> HistoryResult:
     from ..views.history import governance_history, live_at
 
     root = repo_root()
-    repo = Repo(root)  # the command's session: what it reads of git
-    if request.env_name and request.at:
-        when = iso(request.at)
-        check_names(repo, request.env_name, ref=request.ref)
-        record_of = deploy_record(
-            root, request.sources.record_path, request.sources.repo_name, request.sources.token
-        )
-        with record_of as record:
-            live = live_at(record.history(request.env_name), when)
-        rows = [
-            {
-                "deployment": n,
-                "model": h["data"].get("model", {}).get("name"),
-                "version": h["data"].get("model", {}).get("version"),
-                "deployed_at": h["at"],
-                "commit": h["commit"],
-                "pr": h["approval"].get("pr"),
-                "approvers": h["approval"].get("approvers", []),
-            }
-            for n, h in sorted(live.items())
-        ]
-        return HistoryResult(rows, env_name=request.env_name, at=when)
-    name = request.name or ""
-    from ..deploy.record import DEFAULT_PATH
+    with Repo(root) as repo:  # the command's session: what it reads of git
+        if request.env_name and request.at:
+            when = iso(request.at)
+            check_names(repo, request.env_name, ref=request.ref)
+            record_of = deploy_record(
+                root, request.sources.record_path, request.sources.repo_name, request.sources.token
+            )
+            with record_of as record:
+                live = live_at(record.history(request.env_name), when)
+            rows = [
+                {
+                    "deployment": n,
+                    "model": h["data"].get("model", {}).get("name"),
+                    "version": h["data"].get("model", {}).get("version"),
+                    "deployed_at": h["at"],
+                    "commit": h["commit"],
+                    "pr": h["approval"].get("pr"),
+                    "approvers": h["approval"].get("approvers", []),
+                }
+                for n, h in sorted(live.items())
+            ]
+            return HistoryResult(rows, env_name=request.env_name, at=when)
+        name = request.name or ""
+        from ..deploy.record import DEFAULT_PATH
 
-    # approvals kept by earlier deploys are read back from a local record, when there is one
-    kept = (
-        Path(request.sources.record_path)
-        if request.sources.record_path
-        else None
-        if request.sources.repo_name
-        else root / DEFAULT_PATH
-    )
-    with (
-        contextlib.closing(local_record(root, str(kept)))
-        if kept and kept.is_file()
-        else contextlib.nullcontext() as cache
-    ):
-        source = provenance_source(
-            repo, request.sources.ledger, request.sources.repo_name, request.sources.token
+        # approvals kept by earlier deploys are read back from a local record, when there is one
+        kept = (
+            Path(request.sources.record_path)
+            if request.sources.record_path
+            else None
+            if request.sources.repo_name
+            else root / DEFAULT_PATH
         )
-        checker = Checker(repo, source, cache=cache)
-        rows = [r.to_json() for r in governance_history(repo, name, request.ref, checker)]
-    if not rows:  # never in the history: a typo (a deleted deployment still has its history)
-        check_names(repo, deployment=name, ref=request.ref)
-    return HistoryResult(rows, name=name)
+        with (
+            contextlib.closing(local_record(root, str(kept)))
+            if kept and kept.is_file()
+            else contextlib.nullcontext() as cache
+        ):
+            source = provenance_source(
+                repo, request.sources.ledger, request.sources.repo_name, request.sources.token
+            )
+            checker = Checker(repo, source, cache=cache)
+            rows = [r.to_json() for r in governance_history(repo, name, request.ref, checker)]
+        if not rows:  # never in the history: a typo (a deleted deployment still has its history)
+            check_names(repo, deployment=name, ref=request.ref)
+        return HistoryResult(rows, name=name)
 
 
 @dataclass(frozen=True)
@@ -191,9 +191,10 @@ def events(
 
             token = request.token
             gh = make_client(token)
-            imported(
-                pull_events(gh, request.repo_name, token or "", record, warn=warn, repo=Repo(root))
-            )
+            with Repo(root) as repo:  # the command's session: what it reads of git
+                imported(
+                    pull_events(gh, request.repo_name, token or "", record, warn=warn, repo=repo)
+                )
         if request.prune:
             pruned(prune(record.db, request.now, request.retention_days))
         rows = query(record.db, filters)
@@ -227,35 +228,45 @@ def simulate(request: SimulateRequest) -> SimulateResult:
     from ..views.simulate import simulate as replay_all
 
     root = repo_root()
-    repo = Repo(root)  # the command's session: what it reads of git
-    candidate = load_candidate(Path(request.policy_file))
-    label = request.policy_file
-    limit = request.limit
-    period = f"merged since {iso(request.since)} and open" + (
-        f" (at most {limit})" if limit else ""
-    )
-    if request.sources.repo_name:
-        from ..github.client import make_client
+    with Repo(root) as repo:  # the command's session: what it reads of git
+        candidate = load_candidate(Path(request.policy_file))
+        label = request.policy_file
+        limit = request.limit
+        period = f"merged since {iso(request.since)} and open" + (
+            f" (at most {limit})" if limit else ""
+        )
+        if request.sources.repo_name:
+            from ..github.client import make_client
 
-        # the record caches merged PRs' facts: a rerun does not refetch
-        record = local_record(root, request.sources.record_path)
-        try:
-            gh = make_client(request.sources.token)
-            source = GitHubPRs(
-                gh, request.sources.repo_name, repo, request.sources.token, facts_cache=record.db
+            # the record caches merged PRs' facts: a rerun does not refetch
+            record = local_record(root, request.sources.record_path)
+            try:
+                gh = make_client(request.sources.token)
+                source = GitHubPRs(
+                    gh,
+                    request.sources.repo_name,
+                    repo,
+                    request.sources.token,
+                    facts_cache=record.db,
+                )
+                sim = replay_all(
+                    repo, source, candidate, label, period, since=request.since, limit=limit
+                )
+            finally:
+                record.close()
+        else:
+            ledger = (
+                request.sources.ledger
+                if request.sources.ledger.is_absolute()
+                else root / request.sources.ledger
             )
             sim = replay_all(
-                repo, source, candidate, label, period, since=request.since, limit=limit
+                repo,
+                Ledger(repo, ledger),
+                candidate,
+                label,
+                period,
+                since=request.since,
+                limit=limit,
             )
-        finally:
-            record.close()
-    else:
-        ledger = (
-            request.sources.ledger
-            if request.sources.ledger.is_absolute()
-            else root / request.sources.ledger
-        )
-        sim = replay_all(
-            repo, Ledger(repo, ledger), candidate, label, period, since=request.since, limit=limit
-        )
-    return SimulateResult(sim)
+        return SimulateResult(sim)
