@@ -3,6 +3,7 @@ generated history with merges, stale merges, squash merges, reverts and direct p
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
 from pathlib import Path
@@ -395,6 +396,32 @@ def test_closing_a_session_stops_the_git_it_still_runs_and_its_reader(tmp_path):
     assert not thread.is_alive() and failed, "the stopped git ends the thread's call with an error"
     assert proc.poll() is not None and reader.proc.poll() is not None
     assert gitrepo.GitTree(repo, head).read("f") == b"one\n"  # a new reader
+
+
+def test_a_pass_read_ahead_leaves_no_git_running_after_its_session_closed(tmp_path, monkeypatch):
+    """A history pass makes more than one git call: when ``close`` stops the first, the thread
+    may start the next; that one is stopped too, not left to run for nobody."""
+    from foureyes.repo import session
+    from foureyes.repo.processes import Ahead
+    from support.repos import Repo
+
+    built = Repo(tmp_path)
+    built.write("f", "one\n")
+    built.commit("one")
+    repo = Session(tmp_path)
+
+    def two_calls() -> None:
+        for _ in range(2):
+            with contextlib.suppress(gitrepo.GitError):  # stopped by close
+                repo.git(*WAIT)
+
+    ahead = Ahead(two_calls)
+    repo.ahead[("pass",)] = ahead
+    _wait_for(lambda: repo.running())
+    monkeypatch.setattr(session, "_PASS_GRACE", 0.5)
+    repo.close()
+    assert ahead.finished(10), "the pass's second git call outlived its session"
+    assert repo.running() == []
 
 
 def test_a_run_that_exits_without_closing_its_session_leaves_no_git_running(tmp_path):

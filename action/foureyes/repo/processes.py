@@ -93,6 +93,10 @@ class Ahead:
 
         threading.Thread(target=run, name="foureyes-history", daemon=True).start()
 
+    def finished(self, timeout: float) -> bool:
+        """Whether the work has ended, waiting at most ``timeout`` seconds for it."""
+        return self._done.wait(timeout)
+
     def result(self) -> Any:
         self._done.wait()
         if self._error is not None:

@@ -11,6 +11,7 @@ any history pass read ahead that nobody waited for.
 from __future__ import annotations
 
 import subprocess
+import time
 import weakref
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +21,9 @@ from .processes import Ahead, git
 
 if TYPE_CHECKING:
     from .objects import BatchReader
+
+
+_PASS_GRACE = 5.0  # seconds a stopped history pass has to end when its session closes
 
 
 class _Processes:
@@ -86,9 +90,16 @@ class Repo:
     def close(self) -> None:
         """Stop the session's git processes. What it learned stays; a history pass read ahead is
         forgotten (its git was stopped: a later question reads it again), a later read starts a new
-        reader."""
+        reader. A pass whose git was stopped may start its next git call meanwhile: its thread
+        is given a few seconds to end, and what it started is stopped too."""
+        passes = list(self.ahead.values())
         self.ahead.clear()
         self._finalizer()
+        if passes:
+            deadline = time.monotonic() + _PASS_GRACE
+            for ahead in passes:
+                ahead.finished(max(0.0, deadline - time.monotonic()))
+            self._processes.close()
         self._finalizer = weakref.finalize(self, self._processes.close)
 
     def __enter__(self) -> Repo:
