@@ -266,81 +266,217 @@ def deploy(
     commit then stays where it is, for the run without ``only`` that converges everything.
     ``branch``: the branch being deployed, which approving PRs must have been merged into (or the
     default branch); without it, the default branch only. ``now`` (default: the clock) is when
-    freeze windows are judged."""
+    freeze windows are judged.
+
+    A pipeline of stages, each deciding from what the one before it decided: `_scope` (what this
+    run covers), `_desired` (the steps from the record to the registry at the commit, or the
+    problems that stop it), `_converge` (nothing to apply), `_gates` (provenance, promotion,
+    freezes), then the dry run's `_check_steps` or `_apply`."""
+    scope = _scope(repo, env_name, record, commit, branch)
+    result = DeployResult(scope.env.name, scope.head, dry_run=dry_run)
+    desired = _desired(repo, scope, record, provenance_source, only)
+    if desired.problems:
+        result.problems = desired.problems
+        return result
+    result.steps = desired.steps
+    never_deployed = _never_deployed(record, scope)
+    if not result.steps:
+        if only is None and not dry_run:
+            _converge(repo, scope, record, provenance_source, never_deployed, result)
+        return result
+    gates = _gates(
+        repo, scope, record, provenance_source, never_deployed, desired, result, dry_run, now
+    )
+    if dry_run:  # a dry run changes nothing, the event log included: it only reports
+        if not result.violations:  # a check runs target code on the change: only on an approved one
+            _check_steps(repo.path, scope.env, result, desired, gates)
+        return result
+    if result.violations:
+        _record_violations(record, scope.env, result.violations)
+        return result
+    _apply(repo, scope, record, desired, gates, result, progress, only)
+    return result
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one deploy covers: the commit, the branch it is deployed from, its environment, and
+    where the record says ENV stands."""
+
+    head: str
+    branch: str | None  # approving PRs must have been merged into it (None: the default branch)
+    env: Environment
+    all_envs: list[Environment]
+    judging: list[str]  # paths whose every commit is checked, whatever the steps (JUDGING_PATHS)
+    since: str | None  # the last complete deploy; None: never, or history rewritten (check it all)
+    last_target: dict | None  # the target settings of the last complete deploy
+    state: str  # `state_key` at head
+
+
+def _scope(repo: Repo, env_name: str, record: Record, commit: str, branch: str | None) -> Scope:
+    """The commit to deploy and its environment, whose target settings must check first (a typo, or
+    a program the commit could change, is a configuration error before anything is read), and
+    ``since``: provenance covers every commit after the last complete deploy that touched what is
+    about to change or what judges every change (the policy, its rules and freezes, the
+    environments), since a policy pushed past the PR rules would otherwise approve the next change
+    itself. The history since then starts being read here, while the caller parses."""
     head = gitrepo.resolve(repo, commit)
     env, all_envs = environment(repo, head, env_name)
-    # a typo in the target, or a program the commit could change, is a configuration error, first
     check_settings(env.target, env.name, repo.path)
     judging = [*JUDGING_PATHS, *target_files(env.target, repo.path)]
-    result = DeployResult(env.name, head, dry_run=dry_run)
-    # provenance: every commit since the last complete deploy that touched what is about to change,
-    # or what judges every change (the policy, its rules and freezes, the environments): a policy
-    # pushed past the PR rules would otherwise approve the next change itself
     since = record.last_commit(env.name)
     if since and not _is_ancestor(repo, since, head):
         since = None  # history was rewritten: check all of it
-    gitrepo.read_history_ahead(
-        repo, f"{since}..{head}" if since else head
-    )  # git walks it while we parse
+    gitrepo.read_history_ahead(repo, f"{since}..{head}" if since else head)
     last_target = record.last_target(env.name)
     state = state_key(repo, head, env)
+    return Scope(head, branch, env, all_envs, judging, since, last_target, state)
+
+
+@dataclass(frozen=True)
+class Desired:
+    """The registry at the commit against the record: what should serve in ENV, what the record
+    says serves there, and the steps between them (or the problems that stop the deploy)."""
+
+    wanted: dict[str, Deployment] = field(default_factory=dict)
+    deployed: dict[str, Entry] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _desired(
+    repo: Repo,
+    scope: Scope,
+    record: Record,
+    provenance_source: PRSource,
+    only: set[str] | None,
+) -> Desired:
+    """The steps that make ENV match the registry at the commit: none, without parsing anything,
+    when the record is in sync with this very state and target (applied in full, nothing written
+    since: nothing can differ); none either when the registry has problems (the deploy stops on
+    them). Everything is applied again when the target changed. ``only`` keeps just those
+    deployments' steps, and a name that is neither wanted nor deployed is a configuration error (a
+    typo must not read as "nothing to do")."""
+    env = scope.env
     wanted: dict[str, Deployment]
     deployed: dict[str, Entry]
-    if only is None and last_target == env.target and record.in_sync(env.name, state):
-        wanted, deployed = {}, {}  # applied in full, nothing written since: nothing can differ
+    steps: list[Step] = []
+    if only is None and scope.last_target == env.target and record.in_sync(env.name, scope.state):
+        wanted, deployed = {}, {}
     else:
-        wanted, result.problems = desired_state(repo, head, env, all_envs)
-        if result.problems:
-            return result
+        wanted, problems = desired_state(repo, scope.head, env, scope.all_envs)
+        if problems:
+            return Desired(problems=problems)
         deployed = record.entries(env.name)
         provenance_source.read_ahead()  # e.g. the offline ledger's files, meanwhile
-        result.steps = plan_steps(
-            wanted, deployed, retarget=last_target is not None and last_target != env.target
-        )
+        retarget = scope.last_target is not None and scope.last_target != env.target
+        steps = plan_steps(wanted, deployed, retarget=retarget)
     if only is not None:
-        for name in sorted(
-            only - set(wanted) - set(deployed)
-        ):  # a typo must not read as "nothing to do"
+        for name in sorted(only - set(wanted) - set(deployed)):
             raise ConfigError(unknown_name("deployment", name, [*wanted, *deployed], env.name))
-        result.steps = [s for s in result.steps if s.name in only]
-    never_deployed = (
-        since is None and record.last_commit(env.name) is None and not record.entries(env.name)
+        steps = [s for s in steps if s.name in only]
+    return Desired(wanted, deployed, steps)
+
+
+def _never_deployed(record: Record, scope: Scope) -> bool:
+    """No deploy of ENV was ever recorded, complete or not (the promotion rule's first deploy)."""
+    return (
+        scope.since is None
+        and record.last_commit(scope.env.name) is None
+        and not record.entries(scope.env.name)
     )
-    if not result.steps:
-        if only is None and not dry_run:
-            checker = Checker(repo, provenance_source, branch)
-            states = state_commits(repo, head, since) if promoted_branch(checker, branch) else []
-            _, result.violations = checker.check(
-                _each_once(commits_touching(repo, since, head, judging) + states)
-            )
-            _check_promotion(
-                repo, head, since, branch, checker, states, never_deployed, env, result
-            )
-            if result.violations:
-                _record_violations(record, env, result.violations)
-                return result
-            _record_in_sync(record, env, head, last_target, state)
-        return result
-    paths = [deployment_file(s.name) for s in result.steps] + judging
-    checker = Checker(
-        repo, provenance_source, branch, cache=record, save=not dry_run
-    )  # record: evaluations kept
+
+
+def _converge(
+    repo: Repo,
+    scope: Scope,
+    record: Record,
+    provenance_source: PRSource,
+    never_deployed: bool,
+    result: DeployResult,
+) -> None:
+    """Nothing to apply: ENV already matches the commit, provided every commit since the last
+    complete deploy that touched what judges every change is approved and the promotion rule
+    holds. Then the record moves ENV's last deployed commit to it (`_record_in_sync`); else the
+    violations go to ``result`` and the event log, and the record stays."""
+    head, since, branch, env = scope.head, scope.since, scope.branch, scope.env
+    checker = Checker(repo, provenance_source, branch)
+    states = state_commits(repo, head, since) if promoted_branch(checker, branch) else []
+    _, result.violations = checker.check(
+        _each_once(commits_touching(repo, since, head, scope.judging) + states)
+    )
+    _check_promotion(repo, head, since, branch, checker, states, never_deployed, env, result)
+    if result.violations:
+        _record_violations(record, env, result.violations)
+        return
+    _record_in_sync(record, env, head, scope.last_target, scope.state)
+
+
+@dataclass(frozen=True)
+class Gates:
+    """What the gates let through: the approval of each checked commit, the steps a freeze holds
+    (``frozen``) or that broke the glass (``glass``: name -> the windows), and the commit that last
+    changed each path (whose approval a step carries)."""
+
+    approvals: dict[str, Approval]
+    glass: dict
+    frozen: set
+    last: dict[str, str]
+
+
+def _gates(
+    repo: Repo,
+    scope: Scope,
+    record: Record,
+    provenance_source: PRSource,
+    never_deployed: bool,
+    desired: Desired,
+    result: DeployResult,
+    dry_run: bool,
+    now: datetime | None,
+) -> Gates:
+    """Every commit since the last complete deploy that touched a step's deployment or what judges
+    every change must come from an approved PR (``result.violations`` otherwise; the evaluations
+    are kept in the record, except by a dry run), and so must the promotion rule hold. Freeze
+    windows then hold the changes they cover unless break-glass carries them (`_hold_frozen`)."""
+    head, since, branch, env = scope.head, scope.since, scope.branch, scope.env
+    paths = [deployment_file(s.name) for s in result.steps] + scope.judging
+    checker = Checker(repo, provenance_source, branch, cache=record, save=not dry_run)
     states = state_commits(repo, head, since) if promoted_branch(checker, branch) else []
     commits = _each_once(commits_touching(repo, since, head, paths) + states)
     approvals, result.violations = checker.check(commits)
     _check_promotion(repo, head, since, branch, checker, states, never_deployed, env, result)
     last = gitrepo.last_changes(repo, f"{since}..{head}" if since else head, paths)
     glass, frozen = _hold_frozen(
-        repo, head, env, result, wanted, deployed, approvals, since, now, provenance_source
+        repo,
+        head,
+        env,
+        result,
+        desired.wanted,
+        desired.deployed,
+        approvals,
+        since,
+        now,
+        provenance_source,
     )
-    if dry_run:  # a dry run changes nothing, the event log included: it only reports
-        if not result.violations:  # a check runs target code on the change: only on an approved one
-            _check_steps(repo.path, env, result, frozen, wanted, deployed, last, approvals)
-        return result
-    if result.violations:
-        _record_violations(record, env, result.violations)
-        return result
+    return Gates(approvals, glass, frozen, last)
 
+
+def _apply(
+    repo: Repo,
+    scope: Scope,
+    record: Record,
+    desired: Desired,
+    gates: Gates,
+    result: DeployResult,
+    progress: Callable[[Step], object],
+    only: set[str] | None,
+) -> None:
+    """Each step the gates let through goes to ENV's target, one at a time: recorded in_progress
+    before the target runs, then its outcome with its events (and a break-glass warning) in one
+    write. The refused changes are logged first. ENV's last deployed commit moves to the commit
+    only when every step succeeded in a run that covered every deployment (not ``only``)."""
+    head, env = scope.head, scope.env
     for line in result.frozen:
         record.add_event(
             "freeze",
@@ -352,9 +488,9 @@ def deploy(
         )
     target = load_target(env.target, repo.path, env.name)
     for step in result.steps:
-        if step.name in frozen:
+        if step.name in gates.frozen:
             continue
-        change = _change_for(step, env, wanted, deployed, last, approvals)
+        change = _change_for(step, env, desired, gates)
         entry = Entry(env.name, step.name, change.deployment, head, change.approval)
         approval = change.approval
         record.begin(entry, step.action)
@@ -378,39 +514,32 @@ def deploy(
                 {"commit": head, "approval": approval},
             )
         ]
-        if step.name in glass:
+        if step.name in gates.glass:
             events.append(
                 Event(
                     "break_glass",
                     "warning",
                     f"{step.action} {step.name} during freeze "
-                    f"({glass[step.name]}) under break-glass: {step.message}",
+                    f"({gates.glass[step.name]}) under break-glass: {step.message}",
                     step.name,
                     env.name,
-                    {"commit": head, "approval": approval, "windows": glass[step.name]},
+                    {"commit": head, "approval": approval, "windows": gates.glass[step.name]},
                 )
             )
         record.finish(entry, step.action, step.ok, step.message, events)
         progress(step)
     if result.ok and only is None:
-        record.set_last_commit(env.name, head, env.target, state)
-    return result
+        record.set_last_commit(env.name, head, env.target, scope.state)
 
 
-def _change_for(
-    step: Step,
-    env: Environment,
-    wanted: dict[str, Deployment],
-    deployed: dict[str, Entry],
-    last: dict[str, str],
-    approvals: dict[str, Approval],
-) -> Change:
+def _change_for(step: Step, env: Environment, desired: Desired, gates: Gates) -> Change:
     """What the target receives for ``step``: the deployment as it should be (for a delete, as it
     was served) with the approval of the commit that last changed it."""
-    dep = wanted.get(step.name)
+    dep = desired.wanted.get(step.name)
+    deployed = desired.deployed
     data = dep.data if dep else deployed[step.name].data
     approval = _approval_for(
-        last.get(deployment_file(step.name)), approvals, deployed.get(step.name)
+        gates.last.get(deployment_file(step.name)), gates.approvals, deployed.get(step.name)
     )
     return Change(
         step.action,
@@ -423,23 +552,16 @@ def _change_for(
 
 
 def _check_steps(
-    root: Path,
-    env: Environment,
-    result: DeployResult,
-    frozen: set,
-    wanted: dict[str, Deployment],
-    deployed: dict[str, Entry],
-    last: dict[str, str],
-    approvals: dict[str, Approval],
+    root: Path, env: Environment, result: DeployResult, desired: Desired, gates: Gates
 ) -> None:
     """The dry run asks ENV's target to check each change it would apply (read-only): the message
     says what was verified; a failed check fails the step, so the dry run (the plan job) fails
     naming the deployment before anything is applied. Frozen steps keep the freeze's message."""
     target = load_target(env.target, root, env.name)
     for step in result.steps:
-        if step.name in frozen:
+        if step.name in gates.frozen:
             continue
-        change = _change_for(step, env, wanted, deployed, last, approvals)
+        change = _change_for(step, env, desired, gates)
         try:
             step.message = target.check(change)
         except TargetError as exc:
