@@ -53,18 +53,7 @@ def make_history(root: Path, prs: int, per_pr: int) -> tuple[Repo, list[dict]]:
         head = repo.git("rev-parse", "HEAD")
         own = repo.git("rev-list", f"{base}..{head}").split()
         repo.git("checkout", "-q", "main")
-        repo.git(
-            "-c",
-            "user.name=Mo",
-            "-c",
-            "user.email=mo@acme.example",
-            "merge",
-            "-q",
-            "--no-ff",
-            "-m",
-            f"Merge #{n}",
-            f"pr-{n}",
-        )
+        repo.merge_as_mo(f"pr-{n}", f"Merge #{n}")
         made.append(
             {
                 "number": n,

@@ -67,19 +67,7 @@ def open_pr_42(repo):
 
 
 def merge_pr_42(repo):
-    repo.git(
-        "-c",
-        "user.name=Mo",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge #42",
-        "pr-42",
-    )
-    repo.merge = repo.git("rev-parse", "HEAD")
+    repo.merge = repo.merge_as_mo("pr-42", "Merge #42")
     return repo
 
 
@@ -271,19 +259,7 @@ def via_side_branch(repo, rsps, side: str, deploy_branch: str = "main"):
     repo.replace(FRAUD, 'version: "12"', 'version: "13"')
     head = repo.commit("fraud-scorer v13")
     repo.git("checkout", "-q", side)
-    repo.git(
-        "-c",
-        "user.name=Mo",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge #42",
-        "pr-42",
-    )
-    merge = repo.git("rev-parse", "HEAD")
+    merge = repo.merge_as_mo("pr-42", "Merge #42")
     if deploy_branch != side:
         repo.git("checkout", "-q", "-B", deploy_branch, side)
     pr = pull_simple(42, base, head, iso(NOW), merge, base_ref=side)
@@ -606,19 +582,7 @@ def test_a_require_rule_team_counts_at_the_deploy_as_at_the_gate(repo, rsps, rev
     repo.replace(FRAUD, "uri: models:/fraud-xgb/12", "uri: gs://acme-ml/fraud-xgb/13")
     repo.head = repo.commit("fraud-scorer v13 from another store")
     repo.git("checkout", "-q", "main")
-    repo.git(
-        "-c",
-        "user.name=Mo",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge #42",
-        "pr-42",
-    )
-    repo.merge = repo.git("rev-parse", "HEAD")
+    repo.merge = repo.merge_as_mo("pr-42", "Merge #42")
     github_pr(rsps, repo, reviewers)
     MockGitHub(rsps, number=42).team("acme/ml-platform-leads", user("lena", 203))
     result = run_with_github_provenance(repo)

@@ -179,19 +179,7 @@ def test_a_listed_pr_merged_into_another_branch_does_not_approve(deployed, rsps)
     deployed.replace(FRAUD, 'version: "12"', 'version: "66"')
     bad = deployed.commit("direct push", "Eve <eve@acme.example>")
     deployed.git("checkout", "-q", "feature")
-    deployed.git(
-        "-c",
-        "user.name=Mo",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge #50",
-        bad,
-    )
-    side_merge = deployed.git("rev-parse", "HEAD")
+    side_merge = deployed.merge_as_mo(bad, "Merge #50")
     deployed.git("checkout", "-q", "main")
     base = deployed.git("rev-parse", "feature~1")
     pr = pull_simple(50, base, bad, MERGED_AT, side_merge, base_ref="feature")

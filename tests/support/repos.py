@@ -9,6 +9,8 @@ from pathlib import Path
 from foureyes.repo import Repo as Session
 from support.clock import GitClock
 
+MERGER = ["-c", "user.name=Mo", "-c", "user.email=mo@acme.example"]
+
 
 class Repo:
     """A real git repository whose commits are dated by the suite's clock, never by the wall clock."""
@@ -57,6 +59,12 @@ class Repo:
 
     def rm(self, rel: str) -> None:
         self.git("rm", "-q", rel)
+
+    def merge_as_mo(self, what: str, message: str) -> str:
+        """Merge ``what`` into the checked-out branch with a merge commit (``--no-ff``), as Mo,
+        the admin who presses GitHub's merge button; its SHA."""
+        self.git(*MERGER, "merge", "-q", "--no-ff", "-m", message, what)
+        return self.git("rev-parse", "HEAD")
 
     def commit(
         self,
