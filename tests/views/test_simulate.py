@@ -309,11 +309,10 @@ def test_simulate_on_github_reads_one_listing_and_caches_merged_prs(gh_world, cl
     assert (
         first.count("GET /pulls") == 1 and "GET /pulls/30" not in first
     )  # stopped at the period's end
+    # the listing's item is the pull (pull-request-simple): no GET /pulls/{n} per PR
     assert sorted(c for c in first if c.startswith("GET /pulls/")) == [
-        "GET /pulls/41",
         "GET /pulls/41/commits",
         "GET /pulls/41/reviews",
-        "GET /pulls/43",
         "GET /pulls/43/commits",
         "GET /pulls/43/reviews",
     ]

@@ -321,8 +321,8 @@ class GitHubPRs:
         return found
 
     def facts(self, pr: PRRef, teams: tuple[str, ...]) -> PRFacts:
-        """A listed PR's facts (the pull, its commits, its reviews: github.facts.fetch_facts) and
-        the members of ``teams``. A merged PR's facts never change (reviews until the merge, as
+        """A listed PR's facts (the pull as the listing returned it, its commits, its reviews:
+        github.facts.fetch_facts) and the members of ``teams``. A merged PR's facts never change (reviews until the merge, as
         the gate recorded them when it decided), so they are read from ``facts_cache`` when kept
         there and kept once read; an open PR's are read fresh."""
         listed = self._listed[pr.number]
@@ -334,7 +334,7 @@ class GitHubPRs:
             cached = self._cached(pr, merge_commit) if pr.state == "merged" else None
             facts = cached
             if facts is None:
-                facts, _ = fetch_facts(self.gh, self.repo_name, pr.number, ())
+                facts, _ = fetch_facts(self.gh, self.repo_name, pr.number, (), listed=listed)
                 if pr.state == "merged":
                     if listed.merged_at is None:
                         raise EvaluationError(f"PR #{pr.number}: merged, with no merge time")
