@@ -405,7 +405,7 @@ def _converge(
     _, result.violations = checker.check(
         _each_once(commits_touching(repo, since, head, scope.judging) + states)
     )
-    _check_promotion(repo, head, since, branch, checker, states, never_deployed, env, result)
+    _check_promotion(repo, scope, checker, states, never_deployed, result)
     if result.violations:
         _record_violations(record, env, result.violations)
         return
@@ -445,7 +445,7 @@ def _gates(
     states = state_commits(repo, head, since) if promoted_branch(checker, branch) else []
     commits = _each_once(commits_touching(repo, since, head, paths) + states)
     approvals, result.violations = checker.check(commits)
-    _check_promotion(repo, head, since, branch, checker, states, never_deployed, env, result)
+    _check_promotion(repo, scope, checker, states, never_deployed, result)
     last = gitrepo.last_changes(repo, f"{since}..{head}" if since else head, paths)
     glass, frozen = _hold_frozen(
         repo,
@@ -682,21 +682,27 @@ def _each_once(commits: list[str]) -> list[str]:
 
 def _check_promotion(
     repo: Repo,
-    head: str,
-    since: str | None,
-    branch: str | None,
+    scope: Scope,
     checker: Checker,
     states: list[str],
     never_deployed: bool,
-    env: Environment,
     result: DeployResult,
 ) -> None:
     """The promotion rule (provenance.unpromoted), once every commit it names has been checked."""
     if result.violations:
         return
-    why = unpromoted(repo, head, since, branch, checker, states, never_deployed, env.name)
+    why = unpromoted(
+        repo,
+        scope.head,
+        scope.since,
+        scope.branch,
+        checker,
+        states,
+        never_deployed,
+        scope.env.name,
+    )
     if why:
-        result.violations.append(Violation(head, subject(repo, head), why))
+        result.violations.append(Violation(scope.head, subject(repo, scope.head), why))
 
 
 def _is_ancestor(repo: Repo, a: str, b: str) -> bool:
