@@ -8,6 +8,7 @@ silently ignored, so a rule written for another draft would pass everything.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING
 
@@ -73,29 +74,31 @@ def _refuse_remote(uri: str) -> dict:
     )
 
 
-_COMPILED: dict[
-    tuple[str, str], jsonschema_rs.Validator
-] = {}  # (draft, canonical schema text) -> its jsonschema-rs validator
-
-
 def enforcer(schema: dict, uri: str, file: str) -> jsonschema_rs.Validator:
-    """The jsonschema-rs validator of ``schema`` for its draft, compiled once per run for each
-    distinct schema (every PR a deploy re-checks reads the schemas at its own base, and they are
-    almost always the same). `format` is asserted in every draft, unknown formats are refused: a
-    rule that names a format means it (2019-09 and 2020-12 only annotate by default)."""
-    key = (uri, json.dumps(schema, sort_keys=True))
-    if key not in _COMPILED:
-        import jsonschema_rs
+    """The jsonschema-rs validator of ``schema`` for its draft. `format` is asserted in every
+    draft, unknown formats are refused: a rule that names a format means it (2019-09 and 2020-12
+    only annotate by default)."""
+    import jsonschema_rs
 
-        cls = getattr(jsonschema_rs, _DRAFTS[uri][1])
-        try:
-            _COMPILED[key] = cls(
-                schema,
-                validate_formats=True,
-                ignore_unknown_formats=False,
-                retriever=_refuse_remote,
-            )
-        except (jsonschema_rs.ValidationError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(f"{file}: cannot be enforced as {name_of(uri)}: {first}") from None
-    return _COMPILED[key]
+    try:
+        return _compiled(uri, json.dumps(schema, sort_keys=True))
+    except (jsonschema_rs.ValidationError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{file}: cannot be enforced as {name_of(uri)}: {first}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(uri: str, text: str) -> jsonschema_rs.Validator:
+    """The validator of one canonical schema text for its draft: a pure function of the two, so it
+    is compiled once per run for each distinct schema (every PR a deploy re-checks reads the
+    schemas at its own base, and they are almost always the same); a schema that does not compile
+    is not kept."""
+    import jsonschema_rs
+
+    cls = getattr(jsonschema_rs, _DRAFTS[uri][1])
+    return cls(
+        json.loads(text),
+        validate_formats=True,
+        ignore_unknown_formats=False,
+        retriever=_refuse_remote,
+    )
