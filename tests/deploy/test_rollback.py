@@ -255,3 +255,40 @@ def test_a_version_the_repository_schema_lets_through_is_text_in_the_rollback_bo
     assert "approved in PR #41 by @&#8203;alice, @&#8203;bob" in body  # named, not pinged
     subject = repo.git("log", "-1", "--format=%s", branch)  # the PR's title, the commit's subject
     assert "@\u200bacme/all" in subject and " @acme/all" not in subject
+
+
+def test_a_model_name_in_the_local_rollback_commit_body_mentions_and_closes_nothing(repo, cli):
+    """The local rollback's commit message is its title AND its body (`git commit -m -m`), and a
+    commit message is plain text to GitHub, not Markdown: the body's code span around the model
+    name is no escape there. A model name the schema allows (`#`, `@`, spaces) that says
+    `fixes #7 @carol` would close issue 7 when the branch merges into the default branch and
+    mention carol once pushed (GitHub docs, "Linking a pull request to an issue": a closing
+    keyword in a commit message; "Autolinked references and URLs")."""
+    evil = "fraud-xgb fixes #7 @carol"
+    repo.write(".gitignore", ".foureyes/\n")
+    repo.commit("ignore", "Mo Admin <mo@acme.example>")
+    assert run(repo).ok  # v12, bootstrap
+    merge_pr(
+        repo,
+        41,
+        lambda r: (
+            r.replace(FRAUD, "name: fraud-xgb", f'name: "{evil}"'),
+            r.replace(FRAUD, 'version: "12"', 'version: "13"'),
+        ),
+    )
+    assert run(repo).ok
+    merge_pr(
+        repo,
+        42,
+        lambda r: (
+            r.replace(FRAUD, f'name: "{evil}"', "name: fraud-xgb"),
+            r.replace(FRAUD, 'version: "13"', 'version: "14"'),
+        ),
+    )
+    assert run(repo).ok
+    result = cli("rollback", "fraud-scorer", "--env", "staging")
+    assert result.exit_code == 0, result.output
+    branch = repo.git("for-each-ref", "--format=%(refname:short)", "refs/heads/rollback/")
+    message = repo.git("log", "-1", "--format=%B", branch)
+    assert "fraud-xgb fixes #\u200b7 @\u200bcarol" in message  # the subject's escaping, reached
+    assert "#7" not in message and "@carol" not in message

@@ -126,3 +126,19 @@ def test_a_case_is_judged_by_its_strictest_plan():
     _, both = judgment.judge(judgment.Case([plan_of(base, head), plan_of(strict, head)]), pr, NOW)
     assert (alone.state, alone.required) == ("approved", 2)
     assert (both.state, both.required) == ("pending", 3)
+
+
+def test_a_deployment_git_could_not_read_at_the_fork_is_a_problem_not_an_owner_left_out():
+    """The fork's side of a changed deployment that git could not read (a blob a partial or damaged
+    clone lacks) was an error before the judging was pure; read as an unknown deployment it drops
+    that side's owners, so an owner the PR removes could approve their own change: Bob, owner at
+    the fork, replaces the model, moves ownership to the team, and approves it with Alice."""
+    fork = example().replace(FRAUD, 'owner: "@acme/fraud-team"', 'owner: "@bob"')
+    head = fork.replace(FRAUD, 'owner: "@bob"', 'owner: "@acme/fraud-team"').replace(FRAUD, *V13)
+    whole = plan_of(fork, head)
+    both = facts(approve(ALICE), approve(BOB))
+    assert judgment.judge(judgment.Case([whole]), both, NOW)[1].state == "pending"  # Bob excluded
+    unread = ChangeSet(BASE, HEAD, (FileChange(FRAUD, FILE, FILE, None, head.files[FRAUD]),))
+    plan = classify(Base(BASE, fork, Governance.read(fork)), unread, head, ROOT)
+    _, decision = judgment.judge(judgment.Case([plan]), both, NOW)
+    assert decision.state != "approved", "an unreadable fork side let its owner approve"

@@ -73,7 +73,13 @@ class Rollback:
     def body(self) -> str:
         pr = self.approval.get("pr")
         commit = str(self.approval.get("commit", ""))[:12]
-        from ..report.escape import markdown, markdown_code  # names and versions: any PR's
+        from ..report.escape import markdown, title  # names and versions: any PR's
+        from ..report.escape import markdown_code as code_span
+
+        def markdown_code(text: object) -> str:
+            # the body is also the local commit's message, plain text to GitHub, where a code span
+            # escapes nothing: what it holds mentions and references nobody either
+            return code_span(title(text))
 
         # named, not mentioned: they approved the old change and are not asked to act on this one
         approvers = ", ".join(markdown(f"@{a}") for a in self.approval.get("approvers") or [])

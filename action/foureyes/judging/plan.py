@@ -227,6 +227,11 @@ def classify(base: Base, change: ChangeSet, head: Snapshot, root: Path) -> Plan:
     for c in dep_changes:
         before = after = None
         if not c.added:
+            # unread, not broken: its owners are unknown, and so is who may not approve
+            if c.before is None:
+                problems.append(
+                    Problem(c.path, "cannot be read from git at the fork", title="unreadable")
+                )
             before = _parse_side(c.path, c.before, c.old_mode, schemas, None)
             if before is None:  # a base file already broken: judge the change at the highest level
                 before = _unknown_deployment(c.path)
