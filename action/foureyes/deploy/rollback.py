@@ -73,13 +73,12 @@ class Rollback:
     def body(self) -> str:
         pr = self.approval.get("pr")
         commit = str(self.approval.get("commit", ""))[:12]
-        from ..report.escape import markdown, title  # names and versions: any PR's
-        from ..report.escape import markdown_code as code_span
+        from ..report.escape import markdown, markdown_code, title  # names and versions: any PR's
 
-        def markdown_code(text: object) -> str:
+        def code(text: object) -> str:
             # the body is also the local commit's message, plain text to GitHub, where a code span
             # escapes nothing: what it holds mentions and references nobody either
-            return code_span(title(text))
+            return markdown_code(title(text))
 
         # named, not mentioned: they approved the old change and are not asked to act on this one
         approvers = ", ".join(markdown(f"@{a}") for a in self.approval.get("approvers") or [])
@@ -96,8 +95,8 @@ class Rollback:
         else:
             how = "with no approval on record"
         return (
-            f"Restores {markdown_code(self.target['name'])} v{markdown(self.target['version'])} "
-            f"for {markdown_code(self.name)}, which served {markdown(self.environment)} before, "
+            f"Restores {code(self.target['name'])} v{markdown(self.target['version'])} "
+            f"for {code(self.name)}, which served {markdown(self.environment)} before, "
             f"{how}. Its metrics come back with it.\n\nPrepared by `foureyes rollback`; it needs "
             "the same approvals as any model replacement."
         )
