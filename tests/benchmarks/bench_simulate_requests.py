@@ -47,19 +47,7 @@ def build(root: Path, n: int, rsps) -> list[dict]:
         merged = number % 5 != 0
         merge = None
         if merged:
-            repo.git(
-                "-c",
-                "user.name=Mo Admin",
-                "-c",
-                "user.email=mo@acme.example",
-                "merge",
-                "-q",
-                "--no-ff",
-                "-m",
-                f"Merge #{number}",
-                f"pr-{number}",
-            )
-            merge = repo.git("rev-parse", "HEAD")
+            merge = repo.merge_as_mo(f"pr-{number}", f"Merge #{number}")
         gh = MockGitHub(rsps, number=number)
         gh.pull(DANA, base, head)
         gh.commits({"sha": head, "author": DANA, "email": "dana@acme.example"})

@@ -87,19 +87,8 @@ def pr(repo, number, edit, reviewers=(), merged_at=None, body="A reason."):
     repo.git("checkout", "-q", "main")
     extra = {"base": base, "head": head}
     if merged_at:
-        repo.git(
-            "-c",
-            "user.name=Mo Admin",
-            "-c",
-            "user.email=mo@acme.example",
-            "merge",
-            "-q",
-            "--no-ff",
-            "-m",
-            f"Merge #{number}",
-            f"pr-{number}",
-        )
-        extra |= {"merge_commit": repo.git("rev-parse", "HEAD"), "merged_at": merged_at}
+        merge = repo.merge_as_mo(f"pr-{number}", f"Merge #{number}")
+        extra |= {"merge_commit": merge, "merged_at": merged_at}
     write_pr_facts(repo.ledger / f"{number}.yaml", approvals(*reviewers), body=body, **extra)
     return head
 
