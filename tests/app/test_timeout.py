@@ -115,10 +115,7 @@ def run(cli, now, *extra):
 def test_critical_pr_past_its_timeout_is_escalated_once(world, cli):
     repo, rsps = world
     gh, item = open_pr(repo, rsps, 7, fraud("13"), reviews=[ALICE])
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
-        json=[ALICE, BOB],
-    )
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
     open_pulls(rsps, [item])
     actions = run(cli, "2026-11-21T09:00:00Z")
     assert [(a["pr"], a["action"], a["level"], a["teams"]) for a in actions] == [
@@ -144,10 +141,7 @@ def test_the_same_period_is_not_acted_on_twice(world, cli):
             {"body": f"{MARKER}\nescalated", "user": GHA, "created_at": "2026-11-21T08:30:00Z"}
         ],
     )
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
-        json=[ALICE, BOB],
-    )
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
     open_pulls(rsps, [item])
     assert run(cli, "2026-11-21T20:00:00Z") == []
     assert gh.comments == [] and gh.review_requests == []
@@ -169,10 +163,7 @@ def test_a_spoofed_timeout_comment_does_not_silence_the_timeout(world, cli):
             }
         ],
     )
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
-        json=[ALICE, BOB],
-    )
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
     open_pulls(rsps, [item])
     assert [a["action"] for a in run(cli, "2026-11-21T09:00:00Z")] == ["escalate"]
 
@@ -195,10 +186,7 @@ def test_a_marker_written_by_anyone_but_foureyes_does_not_reset_the_clock(world,
             {"body": f"{MARKER}\nescalated", "user": writer, "created_at": "2026-11-21T08:30:00Z"}
         ],
     )
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
-        json=[ALICE, BOB],
-    )
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
     open_pulls(rsps, [item])
     assert [a["action"] for a in run(cli, "2026-11-21T20:00:00Z")] == ["escalate"]
     assert len(gh.comments) == 1
@@ -218,10 +206,7 @@ def test_with_an_app_only_the_apps_bot_writes_the_marker(world, cli, monkeypatch
             {"body": f"{MARKER}\nescalated", "user": GHA, "created_at": "2026-11-21T08:30:00Z"}
         ],
     )
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
-        json=[ALICE, BOB],
-    )
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
     open_pulls(rsps, [item])
     assert [a["action"] for a in run(cli, "2026-11-21T20:00:00Z", "--dry-run")] == ["escalate"]
     gh.existing_comments(
@@ -235,10 +220,7 @@ def test_low_pr_is_cancelled_after_a_week(world, cli):
     gh, item = open_pr(
         repo, rsps, 8, lambda r: r.replace(DEP.format("product-recs"), "team: shop", "team: web")
     )
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
-        json=[ALICE, BOB],
-    )
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
     open_pulls(rsps, [item])
     assert run(cli, "2026-11-26T08:00:00Z") == []  # 6 days
     actions = run(cli, "2026-11-27T08:00:00Z")
@@ -254,10 +236,7 @@ def test_moderate_pr_gets_a_reminder_and_approvers_are_asked_again(world, cli):
         9,
         lambda r: r.replace(DEP.format("churn-predictor"), 'version: "31"', 'version: "32"'),
     )
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
-        json=[ALICE, BOB],
-    )
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
     open_pulls(rsps, [item])
     actions = run(cli, "2026-11-23T09:00:00Z")
     assert [a["action"] for a in actions] == ["remind"]
@@ -274,10 +253,7 @@ def test_dry_run_changes_nothing_and_approved_prs_are_left_alone(world, cli):
         lambda r: r.replace(DEP.format("product-recs"), "team: shop", "team: web"),
         reviews=[ALICE],
     )
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
-        json=[ALICE, BOB],
-    )
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
     open_pulls(rsps, [item7, item8])
     actions = run(cli, "2026-12-30T00:00:00Z", "--dry-run")
     assert [(a["pr"], a["action"], a["done"]) for a in actions] == [
@@ -304,10 +280,7 @@ def test_a_reminder_never_asks_the_pr_author(world, cli):
         9,
         lambda r: r.replace(DEP.format("churn-predictor"), 'version: "31"', 'version: "32"'),
     )
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
-        json=[ALICE, BOB],
-    )
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
     open_pulls(rsps, [item])
     assert [a["users"] for a in run(cli, "2026-11-23T09:00:00Z")] == [["erin"]]
     assert gh.refused == []  # GitHub answers 422 to the whole request if the author is in it
@@ -330,10 +303,7 @@ def test_escalation_skips_the_author_and_the_owners_it_names(world, cli):
         8,
         lambda r: r.replace(DEP.format("credit-limit"), "importance: high", "importance: critical"),
     )
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
-        json=[ALICE, BOB],
-    )
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
     open_pulls(rsps, [item])
     actions = run(cli, "2026-11-21T09:00:00Z")
     assert [(a["action"], a["users"]) for a in actions] == [("escalate", ["cto"])]
@@ -379,14 +349,8 @@ def test_a_pr_approved_through_a_require_rule_team_is_not_timed_out(world, cli):
         )
 
     gh, item = open_pr(repo, rsps, 7, other_store, reviews=[ALICE, BOB, lena])
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/mlops-admins/members"),
-        json=[ALICE, BOB],
-    )
-    rsps.get(
-        re.compile(re.escape(API) + "(?::443)?/orgs/acme/teams/ml-platform-leads/members"),
-        json=[lena],
-    )
+    MockGitHub(rsps).team("acme/mlops-admins", ALICE, BOB)
+    MockGitHub(rsps).team("acme/ml-platform-leads", lena)
     open_pulls(rsps, [item])
     assert run(cli, "2026-12-30T00:00:00Z") == [] and gh.comments == [] and gh.closes == []
 
