@@ -64,17 +64,7 @@ def approved_by_an_old_release_policy(repo):
     bump("66")(repo)
     head = repo.commit("fraud-scorer v66")
     repo.git("checkout", "-q", "release/old")
-    repo.git(
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "pr-91",
-    )
-    merge = repo.git("rev-parse", "HEAD")
+    merge = repo.merge_as_mo("pr-91")
     record_pr(repo, 91, old, head, merge, TWO[:1], base_ref="release/old")
     return repo, merge
 

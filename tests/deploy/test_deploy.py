@@ -19,7 +19,7 @@ from support.ledger import (
     served,
 )
 from support.pr_facts import TWO
-from support.repos import DEP
+from support.repos import DEP, MO_MERGES
 
 
 def test_first_deploy_creates_everything_then_nothing_to_do(env_repo):
@@ -425,10 +425,7 @@ def two_prs_from_one_base(repo, second_edit, evil=None):
     head = repo.commit("change for #71")
     repo.git("checkout", "-q", "main")
     repo.git(
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
+        *MO_MERGES,
         "merge",
         "-q",
         "--no-ff",
@@ -494,10 +491,7 @@ def test_a_merge_putting_back_the_forks_stale_version_of_another_deployment_is_r
     )
     base = env_repo.git("rev-parse", "main")
     env_repo.git(
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
+        *MO_MERGES,
         "merge",
         "-q",
         "--no-ff",
@@ -557,18 +551,7 @@ def test_a_promotion_is_judged_by_the_default_branch_policy_too(env_repo, cli):
     head = env_repo.git("rev-parse", "HEAD")
     base = env_repo.git("rev-parse", "release/1")
     env_repo.git("checkout", "-q", "release/1")
-    env_repo.git(
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge pull request #59",
-        "weaker",
-    )
+    env_repo.merge_as_mo("weaker", "Merge pull request #59")
     record_pr(env_repo, 59, base, head, env_repo.git("rev-parse", "HEAD"), base_ref="release/1")
     promote(env_repo, 61, "release/1", reviews=TWO[:1])
     result = cli("deploy", "--env", "production", "--format", "json")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from support.cli_steps import ENVS, line_of, problems_of
-from support.repos import DEP, use_target
+from support.repos import DEP, MO_MERGES, use_target
 
 HOOK = "policies/hooks/deploy.sh"  # a command target's program lives in a governed folder
 MLFLOW = (
@@ -79,10 +79,7 @@ def test_deploy_with_the_extra_moves_the_alias_in_the_registry(repo, cli):
     # the registry as first committed (a later direct push would be refused by provenance)
     repo.git("add", "-A")
     repo.git(
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
+        *MO_MERGES,
         "commit",
         "-q",
         "--amend",

@@ -402,17 +402,7 @@ def merge_pr(repo, number, edit, reviews, labels=(), merged_at=NOW, into="main")
     edit(repo)
     head = repo.commit(f"change for #{number}")
     repo.git("checkout", "-q", into)
-    repo.git(
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        f"pr-{number}",
-    )
-    merge = repo.git("rev-parse", "HEAD")
+    merge = repo.merge_as_mo(f"pr-{number}")
     ledger = repo.root / ".foureyes" / "prs"
     ledger.mkdir(parents=True, exist_ok=True)
     write_pr_facts(

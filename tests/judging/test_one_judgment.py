@@ -88,19 +88,7 @@ def gate_then_merge(repo, number, into, edit, reviewers, labels) -> tuple[str, s
         ),
         now=when,
     ).decision
-    repo.git(
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        f"Merge pull request #{number}",
-        f"pr-{number}",
-    )
-    merge = repo.git("rev-parse", "HEAD")
+    merge = repo.merge_as_mo(f"pr-{number}", f"Merge pull request #{number}")
     merged_at = repo.git("log", "-1", "--format=%cI", merge)
     ledger = repo.root / ".foureyes" / "prs"
     ledger.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from foureyes.deploy.reconcile import deploy
 from foureyes.deploy.record import SqliteRecord
 from foureyes.sources.ledger import Ledger
 from support.pr_facts import TWO, write_pr_facts
-from support.repos import DEP, Repo
+from support.repos import DEP, MO_MERGES, Repo
 
 FRAUD, RECS, CHURN = (
     DEP.format("fraud-scorer"),
@@ -20,7 +20,6 @@ FRAUD, RECS, CHURN = (
     DEP.format("churn-predictor"),
 )
 MERGED_AT = "2026-11-22T12:00:00Z"
-MO_MERGES = ["-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example"]
 
 Edit = Callable[[Repo], object]
 

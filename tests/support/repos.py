@@ -9,7 +9,8 @@ from pathlib import Path
 from foureyes.repo import Repo as Session
 from support.clock import GitClock
 
-MERGER = ["-c", "user.name=Mo", "-c", "user.email=mo@acme.example"]
+# Mo, the admin who presses GitHub's merge button
+MO_MERGES = ["-c", "user.name=Mo Admin", "-c", "user.email=mo@acme.example"]
 
 
 class Repo:
@@ -60,10 +61,11 @@ class Repo:
     def rm(self, rel: str) -> None:
         self.git("rm", "-q", rel)
 
-    def merge_as_mo(self, what: str, message: str) -> str:
+    def merge_as_mo(self, what: str, message: str | None = None) -> str:
         """Merge ``what`` into the checked-out branch with a merge commit (``--no-ff``), as Mo,
-        the admin who presses GitHub's merge button; its SHA."""
-        self.git(*MERGER, "merge", "-q", "--no-ff", "-m", message, what)
+        with ``message`` (None: git's own); its SHA."""
+        wording = ["-m", message] if message is not None else ["--no-edit"]
+        self.git(*MO_MERGES, "merge", "-q", "--no-ff", *wording, what)
         return self.git("rev-parse", "HEAD")
 
     def commit(

@@ -449,18 +449,7 @@ def test_then_is_the_judgment_the_gate_and_the_deploy_make_for_a_pr_into_a_relea
     fraud("13")(world)
     head = world.commit("fraud-scorer v13")
     world.git("checkout", "-q", "release/2026.12")
-    world.git(
-        "-c",
-        "user.name=Mo Admin",
-        "-c",
-        "user.email=mo@acme.example",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge #44",
-        "pr-44",
-    )
+    world.merge_as_mo("pr-44", "Merge #44")
     write_pr_facts(
         world.ledger / "44.yaml",
         approvals("alice"),
