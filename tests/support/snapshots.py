@@ -7,10 +7,18 @@ import builtins
 from collections.abc import Mapping
 from pathlib import Path
 
-from foureyes.judging.plan import Base, ChangeSet, FileChange, Governance, Plan, classify
+from foureyes.judging.plan import (
+    ABSENT,
+    Base,
+    ChangeSet,
+    FileChange,
+    Governance,
+    Plan,
+    classify,
+)
 from foureyes.registry.model import BUNDLED
 
-FILE, ABSENT = "100644", "000000"
+FILE = "100644"  # git's mode of a plain file
 
 
 class Files:
